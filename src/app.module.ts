@@ -1,0 +1,30 @@
+import { DynamicModule, Module } from '@nestjs/common';
+import { ConfigModule } from '@nestjs/config';
+import { CqrsModule } from '@nestjs/cqrs';
+import { Environment } from './config/environment';
+import { DatabaseModule } from './database/database.module';
+import { EventStoreModule } from './event-store/event-store.module';
+import { HealthModule } from './health/health.module';
+import { OrdersModule } from './modules/orders';
+import { UsersModule } from './modules/users';
+import { SharedModule } from './shared/shared.module';
+
+@Module({})
+export class AppModule {
+  /** `environment` is validated already (see loadEnvironment), so every module reads typed values. */
+  static forRoot(environment: Environment): DynamicModule {
+    return {
+      module: AppModule,
+      imports: [
+        ConfigModule.forRoot({ isGlobal: true, ignoreEnvFile: true, load: [() => environment] }),
+        CqrsModule.forRoot(),
+        SharedModule,
+        DatabaseModule,
+        EventStoreModule,
+        HealthModule,
+        UsersModule,
+        OrdersModule,
+      ],
+    };
+  }
+}

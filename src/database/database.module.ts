@@ -1,0 +1,26 @@
+import { Module } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { migrations } from '../../migrations';
+import { Environment } from '../config/environment';
+
+/** One pool for the process; migrations run at start, the schema is never synchronized. */
+@Module({
+  imports: [
+    TypeOrmModule.forRootAsync({
+      inject: [ConfigService],
+      useFactory: (config: ConfigService<Environment, true>) => ({
+        type: 'postgres',
+        url: config.get('DATABASE_URL', { infer: true }),
+        autoLoadEntities: true,
+        synchronize: false,
+        migrations,
+        migrationsRun: true,
+        migrationsTransactionMode: 'each',
+        logging: ['error', 'warn', 'migration'],
+        extra: { max: config.get('DATABASE_POOL_SIZE', { infer: true }) },
+      }),
+    }),
+  ],
+})
+export class DatabaseModule {}

@@ -1,0 +1,99 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource } from 'typeorm';
+import { isPostgresError, PostgresError, UNIQUE_VIOLATION } from '../database/postgres-errors';
+import { Clock, IdGenerator } from '../shared/clock';
+import { ConcurrencyConflictError } from '../shared/domain-error';
+import { eventTypeOf, payloadOf, schemaVersionOf } from './domain-event';
+import { CommandMetadata, EventMetadata } from './event-metadata';
+import { EventAppendedSignal } from './event-appended-signal';
+import { VersionedAggregate } from './event-sourced-aggregate';
+
+/**
+ * The aggregate's row change: one `INSERT … RETURNING 1` or `UPDATE … WHERE id = $1 AND
+ * version = $2 RETURNING 1` using placeholders `$1..$n`. When it changes no row the write is a
+ * lost race.
+ */
+export interface RowChange {
+  sql: string;
+  params: unknown[];
+}
+
+export interface AggregateWrite {
+  streamType: string;
+  aggregate: VersionedAggregate;
+  rowChange: RowChange;
+  metadata: CommandMetadata;
+  /** Maps a unique violation of the aggregate's own table (an email taken) to a domain error. */
+  onUniqueViolation?: (constraint: string | undefined) => Error | undefined;
+}
+
+const EVENTS_STREAM_VERSION_KEY = 'events_stream_id_stream_version_key';
+
+/**
+ * Commits an aggregate's row and its new events as ONE statement: a data-modifying CTE changes
+ * the row and appends the events only if the row changed. One round trip, atomic without an
+ * explicit transaction, and a stale version changes nothing.
+ */
+@Injectable()
+export class AggregateWriter {
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly clock: Clock,
+    private readonly ids: IdGenerator,
+    private readonly appended: EventAppendedSignal,
+  ) {}
+
+  async write({ streamType, aggregate, rowChange, metadata, onUniqueViolation }: AggregateWrite): Promise<void> {
+    const events = aggregate.getUncommittedEvents();
+    if (events.length === 0) return;
+
+    const eventMetadata: EventMetadata = { ...metadata, occurredAt: this.clock.now().toISOString() };
+    const n = rowChange.params.length;
+    const sql = `
+      WITH row_change AS (${rowChange.sql}),
+      appended AS (
+        INSERT INTO events (event_id, stream_type, stream_id, stream_version, event_type, schema_version, payload, metadata)
+        SELECT e.event_id, $${n + 1}, $${n + 2}::uuid, e.stream_version, e.event_type, e.schema_version, e.payload::jsonb, $${n + 3}::jsonb
+        FROM unnest($${n + 4}::uuid[], $${n + 5}::int[], $${n + 6}::text[], $${n + 7}::int[], $${n + 8}::text[])
+          AS e(event_id, stream_version, event_type, schema_version, payload)
+        WHERE EXISTS (SELECT 1 FROM row_change)
+        RETURNING 1
+      )
+      SELECT (SELECT count(*) FROM row_change)::int AS "rowsChanged"`;
+    const params = [
+      ...rowChange.params,
+      streamType,
+      aggregate.id,
+      JSON.stringify(eventMetadata),
+      events.map(() => this.ids.newId()),
+      events.map((_, index) => aggregate.version + index + 1),
+      events.map(eventTypeOf),
+      events.map(schemaVersionOf),
+      events.map((event) => JSON.stringify(payloadOf(event))),
+    ];
+
+    let rows: Array<{ rowsChanged: number }>;
+    try {
+      rows = await this.dataSource.query(sql, params);
+    } catch (error) {
+      throw this.translate(error, aggregate.id, onUniqueViolation);
+    }
+    if (rows[0].rowsChanged !== 1) throw new ConcurrencyConflictError(aggregate.id);
+
+    aggregate.markPersisted();
+    this.appended.raise();
+  }
+
+  private translate(error: unknown, streamId: string, onUniqueViolation: AggregateWrite['onUniqueViolation']): unknown {
+    const cause = driverErrorOf(error);
+    if (!cause || cause.code !== UNIQUE_VIOLATION) return error;
+    if (cause.constraint === EVENTS_STREAM_VERSION_KEY) return new ConcurrencyConflictError(streamId);
+    return onUniqueViolation?.(cause.constraint) ?? new ConcurrencyConflictError(streamId);
+  }
+}
+
+function driverErrorOf(error: unknown): PostgresError | undefined {
+  const driverError = (error as { driverError?: unknown })?.driverError ?? error;
+  return isPostgresError(driverError) ? driverError : undefined;
+}

@@ -1,0 +1,117 @@
+import { Logger } from '@nestjs/common';
+import { DataSource, EntityManager } from 'typeorm';
+import { EventAppendedSignal } from '../event-appended-signal';
+import { STORED_EVENT_COLUMNS, StoredEvent } from '../stored-event';
+
+/** Applies a batch inside the transaction that also advances the checkpoint. */
+export type EventBatchHandler = (events: StoredEvent[], transaction: EntityManager) => Promise<void>;
+
+export interface SubscriptionOptions {
+  batchSize: number;
+  idlePollMs: number;
+  maxRetryDelayMs?: number;
+}
+
+/**
+ * Delivers every committed event of the store, in commit order, exactly once per successful
+ * batch, remembering where it stopped in `subscription_checkpoints`.
+ *
+ * Why not `WHERE position > $last`: positions come from a sequence at INSERT time, but a
+ * transaction that took position 10 may commit after one that took 11. A reader that already
+ * moved past 11 would never see 10. Each event row therefore records the id of the transaction
+ * that wrote it, and the reader only takes events whose transaction id is below the oldest one
+ * still running (`pg_snapshot_xmin`): those transactions are over, so nothing can appear behind
+ * them any more. The checkpoint is the pair (transaction id, position).
+ *
+ * The checkpoint row is locked `FOR UPDATE SKIP LOCKED` for the batch, so with several processes
+ * only one applies a given subscription's batch at a time; the others skip and try again later.
+ */
+export class CheckpointedSubscription {
+  private readonly logger: Logger;
+  private running?: Promise<void>;
+  private stopping = false;
+
+  constructor(
+    readonly name: string,
+    private readonly dataSource: DataSource,
+    private readonly handler: EventBatchHandler,
+    private readonly appended: EventAppendedSignal,
+    private readonly options: SubscriptionOptions,
+  ) {
+    this.logger = new Logger(`Subscription:${name}`);
+  }
+
+  async start(): Promise<void> {
+    await this.dataSource.query(
+      `INSERT INTO subscription_checkpoints (subscription_id) VALUES ($1) ON CONFLICT DO NOTHING`,
+      [this.name],
+    );
+    this.stopping = false;
+    this.running = this.run();
+  }
+
+  async stop(): Promise<void> {
+    this.stopping = true;
+    this.appended.raise();
+    await this.running;
+  }
+
+  /** Processes at most one batch; returns how many events it applied. */
+  async processNextBatch(): Promise<number> {
+    return this.dataSource.transaction(async (transaction) => {
+      const [checkpoint] = await transaction.query(
+        `SELECT transaction_id::text AS "transactionId", position::text AS position
+         FROM subscription_checkpoints WHERE subscription_id = $1 FOR UPDATE SKIP LOCKED`,
+        [this.name],
+      );
+      if (!checkpoint) return 0;
+
+      const events: StoredEvent[] = await transaction.query(
+        `SELECT ${STORED_EVENT_COLUMNS} FROM events
+         WHERE (transaction_id, position) > ($1::xid8, $2::bigint)
+           AND transaction_id < pg_snapshot_xmin(pg_current_snapshot())
+         ORDER BY transaction_id, position
+         LIMIT $3`,
+        [checkpoint.transactionId, checkpoint.position, this.options.batchSize],
+      );
+      if (events.length === 0) return 0;
+
+      await this.handler(events, transaction);
+
+      const last = events[events.length - 1];
+      await transaction.query(
+        `UPDATE subscription_checkpoints SET transaction_id = $2::xid8, position = $3::bigint, updated_at = now()
+         WHERE subscription_id = $1`,
+        [this.name, last.transactionId, last.position],
+      );
+      return events.length;
+    });
+  }
+
+  /** Processes batches until none is left; used by tests and by rebuilds. */
+  async catchUp(): Promise<number> {
+    let total = 0;
+    for (;;) {
+      const applied = await this.processNextBatch();
+      total += applied;
+      if (applied === 0) return total;
+    }
+  }
+
+  private async run(): Promise<void> {
+    let consecutiveFailures = 0;
+    while (!this.stopping) {
+      try {
+        const applied = await this.processNextBatch();
+        consecutiveFailures = 0;
+        if (applied < this.options.batchSize) await this.appended.wait(this.options.idlePollMs);
+      } catch (error) {
+        if (this.stopping) break;
+        consecutiveFailures += 1;
+        const delay = Math.min(this.options.maxRetryDelayMs ?? 30_000, 100 * 2 ** consecutiveFailures);
+        this.logger.error(`batch failed (attempt ${consecutiveFailures}), retrying in ${delay} ms: ${String(error)}`);
+        await this.appended.wait(delay);
+      }
+    }
+  }
+}

@@ -1,0 +1,46 @@
+import { BeforeApplicationShutdown, Injectable, OnApplicationBootstrap } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource } from 'typeorm';
+import { Environment } from '../../config/environment';
+import { EventAppendedSignal } from '../event-appended-signal';
+import { CheckpointedSubscription, EventBatchHandler } from './checkpointed-subscription';
+
+/**
+ * Owns every checkpointed subscription of the process: modules register theirs while the app
+ * is built, all start once it is bootstrapped and stop before the database connection closes.
+ */
+@Injectable()
+export class EventSubscriptions implements OnApplicationBootstrap, BeforeApplicationShutdown {
+  private readonly subscriptions = new Map<string, CheckpointedSubscription>();
+
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly appended: EventAppendedSignal,
+    private readonly config: ConfigService<Environment, true>,
+  ) {}
+
+  register(name: string, handler: EventBatchHandler): CheckpointedSubscription {
+    if (this.subscriptions.has(name)) throw new Error(`subscription ${name} is registered twice`);
+    const subscription = new CheckpointedSubscription(name, this.dataSource, handler, this.appended, {
+      batchSize: this.config.get('PROJECTION_BATCH_SIZE', { infer: true }),
+      idlePollMs: this.config.get('PROJECTION_IDLE_POLL_MS', { infer: true }),
+    });
+    this.subscriptions.set(name, subscription);
+    return subscription;
+  }
+
+  get(name: string): CheckpointedSubscription {
+    const subscription = this.subscriptions.get(name);
+    if (!subscription) throw new Error(`no subscription named ${name}`);
+    return subscription;
+  }
+
+  async onApplicationBootstrap(): Promise<void> {
+    for (const subscription of this.subscriptions.values()) await subscription.start();
+  }
+
+  async beforeApplicationShutdown(): Promise<void> {
+    await Promise.all([...this.subscriptions.values()].map((subscription) => subscription.stop()));
+  }
+}

@@ -1,0 +1,95 @@
+import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Logger } from '@nestjs/common';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { DomainError, DomainErrorKind } from '../shared/domain-error';
+import { FieldError, PROBLEM_CONTENT_TYPE, ProblemDetails } from './problem-details';
+import { RequestValidationError } from './request-validation';
+
+const STATUS_OF_KIND: Record<DomainErrorKind, number> = {
+  'not-found': HttpStatus.NOT_FOUND,
+  conflict: HttpStatus.CONFLICT,
+  invalid: HttpStatus.BAD_REQUEST,
+};
+
+const TITLES: Record<number, string> = {
+  400: 'Bad Request',
+  404: 'Not Found',
+  405: 'Method Not Allowed',
+  406: 'Not Acceptable',
+  409: 'Conflict',
+  413: 'Content Too Large',
+  415: 'Unsupported Media Type',
+  422: 'Unprocessable Content',
+  429: 'Too Many Requests',
+  500: 'Internal Server Error',
+  503: 'Service Unavailable',
+};
+
+interface Problem {
+  status: number;
+  code: string;
+  detail?: string;
+  errors?: FieldError[];
+}
+
+/**
+ * Turns every error into RFC 9457 problem details. Domain errors map by kind, framework errors
+ * keep their status, and anything unexpected becomes a bare 500 whose details stay in the log.
+ */
+@Catch()
+export class ProblemDetailsFilter implements ExceptionFilter {
+  private readonly logger = new Logger(ProblemDetailsFilter.name);
+
+  catch(exception: unknown, host: ArgumentsHost): void {
+    const http = host.switchToHttp();
+    const request = http.getRequest<FastifyRequest>();
+    const reply = http.getResponse<FastifyReply>();
+    const problem = this.toProblem(exception);
+    if (problem.status >= 500) {
+      this.logger.error(`${request.method} ${request.url} failed`, exception instanceof Error ? exception.stack : String(exception));
+    }
+    sendProblem(reply, request, problem);
+  }
+
+  private toProblem(exception: unknown): Problem {
+    if (exception instanceof DomainError) {
+      return { status: STATUS_OF_KIND[exception.kind], code: exception.code, detail: exception.message };
+    }
+    if (exception instanceof RequestValidationError) {
+      return { status: 400, code: 'VALIDATION_FAILED', detail: exception.message, errors: exception.fieldErrors };
+    }
+    if (exception instanceof HttpException) {
+      const status = exception.getStatus();
+      return { status, code: codeOfStatus(status), detail: status < 500 ? messageOf(exception) : undefined };
+    }
+    const fastifyStatus = (exception as { statusCode?: number })?.statusCode;
+    if (typeof fastifyStatus === 'number' && fastifyStatus >= 400 && fastifyStatus < 500) {
+      return { status: fastifyStatus, code: codeOfStatus(fastifyStatus), detail: (exception as Error).message };
+    }
+    return { status: 500, code: 'INTERNAL_ERROR', detail: 'an unexpected error occurred; it has been logged' };
+  }
+}
+
+export function sendProblem(reply: FastifyReply, request: FastifyRequest, problem: Problem): void {
+  const body: ProblemDetails = {
+    type: `/problems/${problem.code.toLowerCase().replace(/_/g, '-')}`,
+    title: TITLES[problem.status] ?? 'Error',
+    status: problem.status,
+    detail: problem.detail,
+    instance: request.url.split('?')[0],
+    code: problem.code,
+    correlationId: request.id,
+    ...(problem.errors ? { errors: problem.errors } : {}),
+  };
+  void reply.status(problem.status).header('content-type', PROBLEM_CONTENT_TYPE).send(body);
+}
+
+function codeOfStatus(status: number): string {
+  return (TITLES[status] ?? 'Error').toUpperCase().replace(/ /g, '_');
+}
+
+function messageOf(exception: HttpException): string {
+  const response = exception.getResponse();
+  if (typeof response === 'string') return response;
+  const message = (response as { message?: unknown }).message;
+  return Array.isArray(message) ? message.join('; ') : String(message ?? exception.message);
+}

@@ -1,0 +1,22 @@
+import 'reflect-metadata';
+import { Logger } from '@nestjs/common';
+import { InvalidEnvironmentError, loadEnvironment } from './config/environment';
+import { ensureDatabaseExists } from './database/ensure-database';
+import { createHttpApp } from './http-app';
+
+async function bootstrap(): Promise<void> {
+  const environment = loadEnvironment(process.env);
+  await ensureDatabaseExists(environment.DATABASE_URL);
+  const app = await createHttpApp(environment);
+  await app.listen(environment.PORT, environment.HOST);
+  new Logger('Bootstrap').log(`API on http://${environment.HOST}:${environment.PORT} (Swagger UI at /docs)`);
+}
+
+bootstrap().catch((error: unknown) => {
+  if (error instanceof InvalidEnvironmentError) {
+    process.stderr.write(`${error.message}\n`);
+  } else {
+    process.stderr.write(`failed to start: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  }
+  process.exit(1);
+});

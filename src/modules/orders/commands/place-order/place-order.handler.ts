@@ -1,0 +1,25 @@
+import { CommandHandler, ICommandHandler, QueryBus } from '@nestjs/cqrs';
+import { Clock, IdGenerator } from '../../../../shared/clock';
+import { GetUserStatusQuery } from '../../../users';
+import { Order } from '../../domain/order';
+import { CustomerNotFoundError } from '../../domain/order.errors';
+import { OrderRepository } from '../../domain/order.repository';
+import { PlaceOrderCommand } from './place-order.command';
+
+@CommandHandler(PlaceOrderCommand)
+export class PlaceOrderHandler implements ICommandHandler<PlaceOrderCommand> {
+  constructor(
+    private readonly orders: OrderRepository,
+    private readonly queries: QueryBus,
+    private readonly ids: IdGenerator,
+    private readonly clock: Clock,
+  ) {}
+
+  async execute({ customerId, currency, lines, metadata }: PlaceOrderCommand): Promise<{ id: string }> {
+    const customerStatus = await this.queries.execute(new GetUserStatusQuery(customerId));
+    if (customerStatus === null) throw new CustomerNotFoundError(customerId);
+    const order = Order.place({ id: this.ids.newId(), customerId, currency, lines }, this.clock.now());
+    await this.orders.save(order, metadata);
+    return { id: order.id };
+  }
+}

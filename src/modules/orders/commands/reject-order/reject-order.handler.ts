@@ -1,0 +1,18 @@
+import { CommandHandler, ICommandHandler } from '@nestjs/cqrs';
+import { Clock } from '../../../../shared/clock';
+import { OrderRepository } from '../../domain/order.repository';
+import { RejectOrderCommand } from './reject-order.command';
+
+@CommandHandler(RejectOrderCommand)
+export class RejectOrderHandler implements ICommandHandler<RejectOrderCommand> {
+  constructor(
+    private readonly orders: OrderRepository,
+    private readonly clock: Clock,
+  ) {}
+
+  async execute({ orderId, reason, metadata }: RejectOrderCommand): Promise<void> {
+    const order = await this.orders.get(orderId); // OrderNotFoundError → 404
+    order.reject(reason, this.clock.now()); // OrderNotPendingError → 409
+    await this.orders.save(order, metadata);
+  }
+}

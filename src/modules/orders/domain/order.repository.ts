@@ -1,0 +1,10 @@
+import { CommandMetadata } from '../../../event-store/event-metadata';
+import { Order } from './order';
+
+/** Port: loads an order and saves it together with its new events, in one transaction. */
+export abstract class OrderRepository {
+  /** @throws OrderNotFoundError */
+  abstract get(id: string): Promise<Order>;
+  /** @throws ConcurrencyConflictError */
+  abstract save(order: Order, metadata: CommandMetadata): Promise<void>;
+}

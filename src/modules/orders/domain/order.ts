@@ -1,0 +1,222 @@
+import { VersionedAggregate } from '../../../event-store/event-sourced-aggregate';
+import {
+  InvalidOrderError,
+  OrderCannotBeCancelledError,
+  OrderCannotBeShippedError,
+  OrderNotPendingError,
+} from './order.errors';
+import {
+  OrderCancelledEvent,
+  OrderConfirmedEvent,
+  OrderEvent,
+  OrderPlacedEvent,
+  OrderRejectedEvent,
+  OrderShippedEvent,
+} from './order.events';
+
+export const ORDER_STATUSES = ['PENDING', 'CONFIRMED', 'REJECTED', 'CANCELLED', 'SHIPPED'] as const;
+export type OrderStatus = (typeof ORDER_STATUSES)[number];
+
+export const ORDER_LIMITS = {
+  minLines: 1,
+  maxLines: 100,
+  maxQuantity: 10_000,
+  maxUnitPrice: 100_000_000,
+  maxSkuLength: 64,
+  maxReasonLength: 500,
+} as const;
+
+/** A line of an order; `unitPrice` is in minor units of the order's currency. */
+export interface OrderLine {
+  sku: string;
+  quantity: number;
+  unitPrice: number;
+}
+
+export interface OrderSnapshot {
+  id: string;
+  customerId: string;
+  status: OrderStatus;
+  currency: string;
+  lines: OrderLine[];
+  total: number;
+  rejectionReason: string | null;
+  version: number;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+export interface PlaceOrder {
+  id: string;
+  customerId: string;
+  currency: string;
+  lines: OrderLine[];
+}
+
+/**
+ * PENDING ──confirm──► CONFIRMED ──ship──► SHIPPED
+ *    │                     │
+ *    ├──reject──► REJECTED └──cancel──► CANCELLED
+ *    └──cancel──► CANCELLED
+ */
+export class Order extends VersionedAggregate<OrderEvent> {
+  private state: Omit<OrderSnapshot, 'version'>;
+
+  get id(): string {
+    return this.state.id;
+  }
+
+  get status(): OrderStatus {
+    return this.state.status;
+  }
+
+  static place({ id, customerId, currency, lines }: PlaceOrder, now: Date): Order {
+    validateCurrency(currency);
+    validateLines(lines);
+    const order = new Order();
+    order.apply(
+      new OrderPlacedEvent({
+        orderId: id,
+        customerId,
+        currency,
+        lines: lines.map(({ sku, quantity, unitPrice }) => ({ sku, quantity, unitPrice })),
+        total: lines.reduce((sum, line) => sum + line.quantity * line.unitPrice, 0),
+        placedAt: now.toISOString(),
+      }),
+    );
+    return order;
+  }
+
+  static restore(snapshot: OrderSnapshot): Order {
+    const order = new Order();
+    const { version, ...state } = snapshot;
+    order.state = state;
+    order.restoreVersion(version);
+    return order;
+  }
+
+  /** Idempotent: confirming a CONFIRMED order changes nothing. */
+  confirm(now: Date): void {
+    if (this.state.status === 'CONFIRMED') return;
+    if (this.state.status !== 'PENDING') throw new OrderNotPendingError(this.id, this.state.status);
+    this.apply(
+      new OrderConfirmedEvent({
+        orderId: this.id,
+        customerId: this.state.customerId,
+        total: this.state.total,
+        confirmedAt: now.toISOString(),
+      }),
+    );
+  }
+
+  /** Idempotent: rejecting a REJECTED order changes nothing. */
+  reject(reason: string, now: Date): void {
+    if (this.state.status === 'REJECTED') return;
+    if (this.state.status !== 'PENDING') throw new OrderNotPendingError(this.id, this.state.status);
+    this.apply(
+      new OrderRejectedEvent({
+        orderId: this.id,
+        customerId: this.state.customerId,
+        reason: validateReason(reason),
+        rejectedAt: now.toISOString(),
+      }),
+    );
+  }
+
+  cancel(reason: string, now: Date): void {
+    const { status } = this.state;
+    if (status !== 'PENDING' && status !== 'CONFIRMED') throw new OrderCannotBeCancelledError(this.id, status);
+    this.apply(
+      new OrderCancelledEvent({
+        orderId: this.id,
+        customerId: this.state.customerId,
+        reason: validateReason(reason),
+        previousStatus: status,
+        total: this.state.total,
+        cancelledAt: now.toISOString(),
+      }),
+    );
+  }
+
+  ship(now: Date): void {
+    if (this.state.status !== 'CONFIRMED') throw new OrderCannotBeShippedError(this.id, this.state.status);
+    this.apply(
+      new OrderShippedEvent({
+        orderId: this.id,
+        customerId: this.state.customerId,
+        total: this.state.total,
+        shippedAt: now.toISOString(),
+      }),
+    );
+  }
+
+  snapshot(): OrderSnapshot {
+    return { ...this.state, lines: [...this.state.lines], version: this.version + this.getUncommittedEvents().length };
+  }
+
+  protected onOrderPlacedEvent(event: OrderPlacedEvent): void {
+    const at = new Date(event.placedAt);
+    this.state = {
+      id: event.orderId,
+      customerId: event.customerId,
+      status: 'PENDING',
+      currency: event.currency,
+      lines: event.lines,
+      total: event.total,
+      rejectionReason: null,
+      createdAt: at,
+      updatedAt: at,
+    };
+  }
+
+  protected onOrderConfirmedEvent(event: OrderConfirmedEvent): void {
+    this.state = { ...this.state, status: 'CONFIRMED', updatedAt: new Date(event.confirmedAt) };
+  }
+
+  protected onOrderRejectedEvent(event: OrderRejectedEvent): void {
+    this.state = {
+      ...this.state,
+      status: 'REJECTED',
+      rejectionReason: event.reason,
+      updatedAt: new Date(event.rejectedAt),
+    };
+  }
+
+  protected onOrderCancelledEvent(event: OrderCancelledEvent): void {
+    this.state = { ...this.state, status: 'CANCELLED', updatedAt: new Date(event.cancelledAt) };
+  }
+
+  protected onOrderShippedEvent(event: OrderShippedEvent): void {
+    this.state = { ...this.state, status: 'SHIPPED', updatedAt: new Date(event.shippedAt) };
+  }
+}
+
+function validateCurrency(currency: string): void {
+  if (!/^[A-Z]{3}$/.test(currency)) throw new InvalidOrderError('currency must be a 3-letter ISO 4217 code');
+}
+
+function validateLines(lines: OrderLine[]): void {
+  const { minLines, maxLines, maxQuantity, maxUnitPrice, maxSkuLength } = ORDER_LIMITS;
+  if (lines.length < minLines || lines.length > maxLines) {
+    throw new InvalidOrderError(`an order has ${minLines} to ${maxLines} lines`);
+  }
+  for (const { sku, quantity, unitPrice } of lines) {
+    if (sku.trim().length === 0 || sku.length > maxSkuLength) {
+      throw new InvalidOrderError(`a sku has 1 to ${maxSkuLength} characters`);
+    }
+    if (!Number.isInteger(quantity) || quantity < 1 || quantity > maxQuantity) {
+      throw new InvalidOrderError(`quantity must be an integer from 1 to ${maxQuantity}`);
+    }
+    if (!Number.isInteger(unitPrice) || unitPrice < 0 || unitPrice > maxUnitPrice) {
+      throw new InvalidOrderError(`unitPrice must be an integer from 0 to ${maxUnitPrice} minor units`);
+    }
+  }
+}
+
+function validateReason(reason: string): string {
+  const trimmed = reason.trim();
+  if (trimmed.length === 0 || trimmed.length > ORDER_LIMITS.maxReasonLength) {
+    throw new InvalidOrderError(`a reason has 1 to ${ORDER_LIMITS.maxReasonLength} characters`);
+  }
+  return trimmed;
+}

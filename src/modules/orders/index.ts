@@ -1,0 +1,9 @@
+// The Orders module's public face: other modules may import only from here.
+export { OrdersModule } from './orders.module';
+export { ConfirmOrderCommand } from './commands/confirm-order/confirm-order.command';
+export { RejectOrderCommand } from './commands/reject-order/reject-order.command';
+export { GetOrderQuery } from './queries/get-order/get-order.query';
+export { ListOrdersQuery } from './queries/list-orders/list-orders.query';
+export type { OrderPage } from './queries/list-orders/list-orders.query';
+export type { OrderView } from './queries/get-order/order.view';
+export type { OrderStatus } from './domain/order';

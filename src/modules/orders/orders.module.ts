@@ -1,0 +1,33 @@
+import { Module } from '@nestjs/common';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { EventStoreModule } from '../../event-store/event-store.module';
+import { CancelOrderHandler } from './commands/cancel-order/cancel-order.handler';
+import { ConfirmOrderHandler } from './commands/confirm-order/confirm-order.handler';
+import { PlaceOrderHandler } from './commands/place-order/place-order.handler';
+import { RejectOrderHandler } from './commands/reject-order/reject-order.handler';
+import { ShipOrderHandler } from './commands/ship-order/ship-order.handler';
+import { OrderRepository } from './domain/order.repository';
+import { OrdersController } from './http/orders.controller';
+import { OrderRecord } from './persistence/order.record';
+import { TypeOrmOrderRepository } from './persistence/typeorm-order.repository';
+import { OrderSummaryProjector } from './projections/order-summary.projector';
+import { OrderSummaryRecord } from './projections/order-summary.record';
+import { GetOrderHandler } from './queries/get-order/get-order.handler';
+import { ListOrdersHandler } from './queries/list-orders/list-orders.handler';
+
+@Module({
+  imports: [TypeOrmModule.forFeature([OrderRecord, OrderSummaryRecord]), EventStoreModule],
+  controllers: [OrdersController],
+  providers: [
+    { provide: OrderRepository, useClass: TypeOrmOrderRepository },
+    PlaceOrderHandler,
+    CancelOrderHandler,
+    ShipOrderHandler,
+    ConfirmOrderHandler,
+    RejectOrderHandler,
+    GetOrderHandler,
+    ListOrdersHandler,
+    OrderSummaryProjector,
+  ],
+})
+export class OrdersModule {}

@@ -1,0 +1,34 @@
+import { DomainError } from '../../../../shared/domain-error';
+
+/** Where a page ended: the (createdAt, id) of its last order, newest first. Opaque to clients. */
+export interface OrderCursor {
+  createdAt: string;
+  id: string;
+}
+
+export class InvalidCursorError extends DomainError {
+  readonly code = 'INVALID_CURSOR';
+  readonly kind = 'invalid';
+
+  constructor() {
+    super('the cursor is not one this API returned');
+  }
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+export function encodeCursor(cursor: OrderCursor): string {
+  return Buffer.from(JSON.stringify([cursor.createdAt, cursor.id])).toString('base64url');
+}
+
+export function decodeCursor(encoded: string): OrderCursor {
+  try {
+    const [createdAt, id] = JSON.parse(Buffer.from(encoded, 'base64url').toString('utf8')) as unknown[];
+    if (typeof createdAt !== 'string' || typeof id !== 'string' || !UUID.test(id) || Number.isNaN(Date.parse(createdAt))) {
+      throw new InvalidCursorError();
+    }
+    return { createdAt, id };
+  } catch {
+    throw new InvalidCursorError();
+  }
+}

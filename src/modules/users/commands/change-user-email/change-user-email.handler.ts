@@ -1,0 +1,18 @@
+import { CommandHandler, ICommandHandler } from '@nestjs/cqrs';
+import { Clock } from '../../../../shared/clock';
+import { UserRepository } from '../../domain/user.repository';
+import { ChangeUserEmailCommand } from './change-user-email.command';
+
+@CommandHandler(ChangeUserEmailCommand)
+export class ChangeUserEmailHandler implements ICommandHandler<ChangeUserEmailCommand> {
+  constructor(
+    private readonly users: UserRepository,
+    private readonly clock: Clock,
+  ) {}
+
+  async execute({ userId, email, metadata }: ChangeUserEmailCommand): Promise<void> {
+    const user = await this.users.get(userId); // UserNotFoundError → 404
+    user.changeEmail(email, this.clock.now()); // UserDeactivatedError → 409
+    await this.users.save(user, metadata); // EmailAlreadyTakenError → 409
+  }
+}

@@ -1,0 +1,20 @@
+import { CommandHandler, ICommandHandler } from '@nestjs/cqrs';
+import { Clock, IdGenerator } from '../../../../shared/clock';
+import { User } from '../../domain/user';
+import { UserRepository } from '../../domain/user.repository';
+import { RegisterUserCommand } from './register-user.command';
+
+@CommandHandler(RegisterUserCommand)
+export class RegisterUserHandler implements ICommandHandler<RegisterUserCommand> {
+  constructor(
+    private readonly users: UserRepository,
+    private readonly ids: IdGenerator,
+    private readonly clock: Clock,
+  ) {}
+
+  async execute({ email, name, creditLimit, metadata }: RegisterUserCommand): Promise<{ id: string }> {
+    const user = User.register({ id: this.ids.newId(), email, name, creditLimit }, this.clock.now());
+    await this.users.save(user, metadata); // EmailAlreadyTakenError → 409
+    return { id: user.id };
+  }
+}

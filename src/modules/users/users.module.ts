@@ -1,0 +1,29 @@
+import { Module } from '@nestjs/common';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { EventStoreModule } from '../../event-store/event-store.module';
+import { ChangeUserEmailHandler } from './commands/change-user-email/change-user-email.handler';
+import { DeactivateUserHandler } from './commands/deactivate-user/deactivate-user.handler';
+import { RegisterUserHandler } from './commands/register-user/register-user.handler';
+import { UserRepository } from './domain/user.repository';
+import { UsersController } from './http/users.controller';
+import { TypeOrmUserRepository } from './persistence/typeorm-user.repository';
+import { UserRecord } from './persistence/user.record';
+import { UserProfileProjector } from './projections/user-profile.projector';
+import { UserProfileRecord } from './projections/user-profile.record';
+import { GetUserStatusHandler } from './queries/get-user-status/get-user-status.handler';
+import { GetUserHandler } from './queries/get-user/get-user.handler';
+
+@Module({
+  imports: [TypeOrmModule.forFeature([UserRecord, UserProfileRecord]), EventStoreModule],
+  controllers: [UsersController],
+  providers: [
+    { provide: UserRepository, useClass: TypeOrmUserRepository },
+    RegisterUserHandler,
+    ChangeUserEmailHandler,
+    DeactivateUserHandler,
+    GetUserHandler,
+    GetUserStatusHandler,
+    UserProfileProjector,
+  ],
+})
+export class UsersModule {}

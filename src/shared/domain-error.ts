@@ -1,0 +1,26 @@
+/** How a domain error reads to a client; the problem+json filter turns it into a status code. */
+export type DomainErrorKind = 'not-found' | 'conflict' | 'invalid';
+
+/**
+ * An expected failure of a use case, with a stable machine-readable `code`
+ * (`ORDER_ALREADY_SHIPPED`). Subclasses are named `<Thing><Problem>Error`.
+ */
+export abstract class DomainError extends Error {
+  abstract readonly code: string;
+  abstract readonly kind: DomainErrorKind;
+
+  constructor(message: string) {
+    super(message);
+    this.name = new.target.name;
+  }
+}
+
+/** Another writer changed the aggregate since it was loaded: the command lost the race. */
+export class ConcurrencyConflictError extends DomainError {
+  readonly code = 'CONCURRENT_MODIFICATION';
+  readonly kind = 'conflict';
+
+  constructor(streamId: string) {
+    super(`${streamId} was changed by another request; reload and retry`);
+  }
+}
