@@ -17,7 +17,7 @@ import { Environment } from '../config/environment';
         migrations,
         migrationsRun: true,
         migrationsTransactionMode: 'each',
-        logging: ['error', 'warn', 'migration'],
+        logging: ['warn', 'migration'],
         extra: { max: config.get('DATABASE_POOL_SIZE', { infer: true }) },
       }),
     }),

@@ -41,11 +41,16 @@ export class CheckpointedSubscription {
     this.logger = new Logger(`Subscription:${name}`);
   }
 
-  async start(): Promise<void> {
+  /** Creates the checkpoint at the beginning of the store unless it exists already. */
+  async ensureCheckpoint(): Promise<void> {
     await this.dataSource.query(
       `INSERT INTO subscription_checkpoints (subscription_id) VALUES ($1) ON CONFLICT DO NOTHING`,
       [this.name],
     );
+  }
+
+  async start(): Promise<void> {
+    await this.ensureCheckpoint();
     this.stopping = false;
     this.running = this.run();
   }
@@ -70,7 +75,7 @@ export class CheckpointedSubscription {
         `SELECT ${STORED_EVENT_COLUMNS} FROM events
          WHERE (transaction_id, position) > ($1::xid8, $2::bigint)
            AND transaction_id < pg_snapshot_xmin(pg_current_snapshot())
-         ORDER BY transaction_id, position
+         ORDER BY events.transaction_id, events.position
          LIMIT $3`,
         [checkpoint.transactionId, checkpoint.position, this.options.batchSize],
       );

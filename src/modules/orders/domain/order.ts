@@ -71,6 +71,7 @@ export class Order extends VersionedAggregate<OrderEvent> {
   }
 
   static place({ id, customerId, currency, lines }: PlaceOrder, now: Date): Order {
+    if (customerId.trim().length === 0) throw new InvalidOrderError('an order needs a customer');
     validateCurrency(currency);
     validateLines(lines);
     const order = new Order();
@@ -79,7 +80,7 @@ export class Order extends VersionedAggregate<OrderEvent> {
         orderId: id,
         customerId,
         currency,
-        lines: lines.map(({ sku, quantity, unitPrice }) => ({ sku, quantity, unitPrice })),
+        lines: copyLines(lines).map((line) => ({ ...line, sku: line.sku.trim() })),
         total: lines.reduce((sum, line) => sum + line.quantity * line.unitPrice, 0),
         placedAt: now.toISOString(),
       }),
@@ -90,7 +91,7 @@ export class Order extends VersionedAggregate<OrderEvent> {
   static restore(snapshot: OrderSnapshot): Order {
     const order = new Order();
     const { version, ...state } = snapshot;
-    order.state = state;
+    order.state = { ...state, lines: copyLines(state.lines), createdAt: new Date(state.createdAt), updatedAt: new Date(state.updatedAt) };
     order.restoreVersion(version);
     return order;
   }
@@ -111,13 +112,14 @@ export class Order extends VersionedAggregate<OrderEvent> {
 
   /** Idempotent: rejecting a REJECTED order changes nothing. */
   reject(reason: string, now: Date): void {
+    const validReason = validateReason(reason);
     if (this.state.status === 'REJECTED') return;
     if (this.state.status !== 'PENDING') throw new OrderNotPendingError(this.id, this.state.status);
     this.apply(
       new OrderRejectedEvent({
         orderId: this.id,
         customerId: this.state.customerId,
-        reason: validateReason(reason),
+        reason: validReason,
         rejectedAt: now.toISOString(),
       }),
     );
@@ -151,7 +153,13 @@ export class Order extends VersionedAggregate<OrderEvent> {
   }
 
   snapshot(): OrderSnapshot {
-    return { ...this.state, lines: [...this.state.lines], version: this.version + this.getUncommittedEvents().length };
+    return {
+      ...this.state,
+      lines: copyLines(this.state.lines),
+      createdAt: new Date(this.state.createdAt),
+      updatedAt: new Date(this.state.updatedAt),
+      version: this.version + this.getUncommittedEvents().length,
+    };
   }
 
   protected onOrderPlacedEvent(event: OrderPlacedEvent): void {
@@ -161,7 +169,7 @@ export class Order extends VersionedAggregate<OrderEvent> {
       customerId: event.customerId,
       status: 'PENDING',
       currency: event.currency,
-      lines: event.lines,
+      lines: copyLines(event.lines),
       total: event.total,
       rejectionReason: null,
       createdAt: at,
@@ -191,6 +199,10 @@ export class Order extends VersionedAggregate<OrderEvent> {
   }
 }
 
+function copyLines(lines: OrderLine[]): OrderLine[] {
+  return lines.map(({ sku, quantity, unitPrice }) => ({ sku, quantity, unitPrice }));
+}
+
 function validateCurrency(currency: string): void {
   if (!/^[A-Z]{3}$/.test(currency)) throw new InvalidOrderError('currency must be a 3-letter ISO 4217 code');
 }
@@ -201,7 +213,7 @@ function validateLines(lines: OrderLine[]): void {
     throw new InvalidOrderError(`an order has ${minLines} to ${maxLines} lines`);
   }
   for (const { sku, quantity, unitPrice } of lines) {
-    if (sku.trim().length === 0 || sku.length > maxSkuLength) {
+    if (sku.trim().length === 0 || sku.trim().length > maxSkuLength) {
       throw new InvalidOrderError(`a sku has 1 to ${maxSkuLength} characters`);
     }
     if (!Number.isInteger(quantity) || quantity < 1 || quantity > maxQuantity) {

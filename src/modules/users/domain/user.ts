@@ -63,7 +63,7 @@ export class User extends VersionedAggregate<UserEvent> {
   static restore(snapshot: UserSnapshot): User {
     const user = new User();
     const { version, ...state } = snapshot;
-    user.state = state;
+    user.state = { ...state, createdAt: new Date(state.createdAt), updatedAt: new Date(state.updatedAt) };
     user.restoreVersion(version);
     return user;
   }
@@ -88,7 +88,12 @@ export class User extends VersionedAggregate<UserEvent> {
   }
 
   snapshot(): UserSnapshot {
-    return { ...this.state, version: this.version + this.getUncommittedEvents().length };
+    return {
+      ...this.state,
+      createdAt: new Date(this.state.createdAt),
+      updatedAt: new Date(this.state.updatedAt),
+      version: this.version + this.getUncommittedEvents().length,
+    };
   }
 
   private assertActive(): void {

@@ -1,0 +1,183 @@
+import { randomUUID } from 'node:crypto';
+import { Client } from 'pg';
+import { DataSource } from 'typeorm';
+import { EventAppendedSignal } from '../src/event-store/event-appended-signal';
+import { StoredEvent } from '../src/event-store/stored-event';
+import { CheckpointedSubscription, EventBatchHandler } from '../src/event-store/subscription/checkpointed-subscription';
+import { createMigratedDataSource } from './support/test-database';
+import { eventually } from './support/test-app';
+
+let dataSource: DataSource;
+let url: string;
+let drop: () => Promise<void>;
+const openClients: Client[] = [];
+
+beforeAll(async () => {
+  ({ dataSource, url, drop } = await createMigratedDataSource());
+});
+afterAll(async () => {
+  await Promise.all(openClients.map((client) => client.end().catch(() => undefined)));
+  await drop();
+});
+beforeEach(async () => {
+  await dataSource.query('TRUNCATE events, subscription_checkpoints');
+});
+
+async function connect(): Promise<Client> {
+  const client = new Client({ connectionString: url });
+  await client.connect();
+  openClients.push(client);
+  return client;
+}
+
+/** Appends one event through `db` (which may be inside an open transaction); returns its id. */
+async function append(db: { query: Client['query'] }, streamId = randomUUID(), version = 1): Promise<string> {
+  const eventId = randomUUID();
+  await db.query(
+    `INSERT INTO events (event_id, stream_type, stream_id, stream_version, event_type, payload, metadata)
+     VALUES ($1, 'Test', $2, $3, 'Tested', '{}', '{"correlationId":"c","causationId":"c","occurredAt":"2026-01-01T00:00:00Z"}')`,
+    [eventId, streamId, version],
+  );
+  return eventId;
+}
+
+function collectingSubscription(name = 'test', options: { batchSize?: number } = {}) {
+  const seen: StoredEvent[] = [];
+  const handler: EventBatchHandler = async (events) => {
+    seen.push(...events);
+  };
+  const subscription = new CheckpointedSubscription(name, dataSource, handler, new EventAppendedSignal(), {
+    batchSize: options.batchSize ?? 100,
+    idlePollMs: 10,
+  });
+  return { subscription, seen, ids: () => seen.map((event) => event.eventId) };
+}
+
+describe('checkpointed subscription over the events table', () => {
+  it('delivers events in order and resumes from its stored checkpoint after a restart', async () => {
+    const db = await connect();
+    const first: string[] = [];
+    for (let i = 0; i < 10; i++) first.push(await append(db));
+
+    const before = collectingSubscription('resume', { batchSize: 3 });
+    await before.subscription.ensureCheckpoint();
+    await before.subscription.catchUp();
+    expect(before.ids()).toEqual(first);
+
+    // A new instance (as after a process restart) starts from the checkpoint, not from zero.
+    const later: string[] = [];
+    for (let i = 0; i < 5; i++) later.push(await append(db));
+    const after = collectingSubscription('resume');
+    await after.subscription.ensureCheckpoint();
+    await after.subscription.catchUp();
+    expect(after.ids()).toEqual(later);
+    expect(await after.subscription.catchUp()).toBe(0);
+  });
+
+  it('never skips an event whose transaction commits after a later position was committed', async () => {
+    const slowWriter = await connect();
+    const fastWriter = await connect();
+    const { subscription, ids } = collectingSubscription('late-commit');
+    await subscription.ensureCheckpoint();
+
+    await slowWriter.query('BEGIN');
+    const early = await append(slowWriter); // takes the lower position, commits last
+    const late = await append(fastWriter); // takes the higher position, commits first
+
+    const [{ positions }] = await dataSource.query(
+      `SELECT array_agg(position ORDER BY position)::text[] AS positions FROM events`,
+    );
+    expect(positions).toHaveLength(1); // only the committed one is visible yet
+
+    // A naive `position > last` reader would deliver `late` now and never see `early`.
+    await subscription.catchUp();
+    expect(ids()).toEqual([]);
+
+    await slowWriter.query('COMMIT');
+    await subscription.catchUp();
+    expect(ids()).toEqual([early, late]);
+  });
+
+  it('sees every committed event exactly once while many writers commit out of position order', async () => {
+    const writers = await Promise.all(Array.from({ length: 16 }, () => connect()));
+    const committed = new Set<string>();
+    const rolledBack = new Set<string>();
+    const { subscription, seen } = collectingSubscription('concurrent', { batchSize: 50 });
+    await subscription.start(); // runs concurrently with the writers
+
+    await Promise.all(
+      writers.map(async (writer, w) => {
+        for (let t = 0; t < 30; t++) {
+          await writer.query('BEGIN');
+          const ids = [];
+          const streamId = randomUUID();
+          const count = 1 + ((w + t) % 3);
+          for (let v = 1; v <= count; v++) ids.push(await append(writer, streamId, v));
+          await new Promise((resolve) => setTimeout(resolve, Math.random() * 4));
+          if ((w * 31 + t) % 7 === 0) {
+            await writer.query('ROLLBACK');
+            ids.forEach((id) => rolledBack.add(id));
+          } else {
+            await writer.query('COMMIT');
+            ids.forEach((id) => committed.add(id));
+          }
+        }
+      }),
+    );
+
+    await eventually(async () => expect(seen.length).toBeGreaterThanOrEqual(committed.size));
+    await new Promise((resolve) => setTimeout(resolve, 100)); // a duplicate would show up by now
+    await subscription.stop();
+
+    const delivered = seen.map((event) => event.eventId);
+    expect(new Set(delivered).size).toBe(delivered.length); // no event twice
+    expect(new Set(delivered)).toEqual(committed); // every committed one, nothing else
+    expect(delivered.some((id) => rolledBack.has(id))).toBe(false);
+    // Within a stream, versions arrive in order.
+    const lastVersion = new Map<string, number>();
+    for (const event of seen) {
+      expect(event.streamVersion).toBe((lastVersion.get(event.streamId) ?? 0) + 1);
+      lastVersion.set(event.streamId, event.streamVersion);
+    }
+    // The positions were indeed committed out of order, or this test proves nothing.
+    const outOfOrder = seen.some((event, i) => i > 0 && BigInt(event.position) < BigInt(seen[i - 1].position));
+    expect(outOfOrder).toBe(true);
+  });
+
+  it('redelivers a batch whose handler failed, because the checkpoint moves only on commit', async () => {
+    const db = await connect();
+    const id = await append(db);
+    let calls = 0;
+    const received: string[] = [];
+    const subscription = new CheckpointedSubscription(
+      'failing',
+      dataSource,
+      async (events) => {
+        calls += 1;
+        if (calls === 1) throw new Error('projection down');
+        received.push(...events.map((event) => event.eventId));
+      },
+      new EventAppendedSignal(),
+      { batchSize: 10, idlePollMs: 10 },
+    );
+    await subscription.ensureCheckpoint();
+    await expect(subscription.processNextBatch()).rejects.toThrow('projection down');
+    await subscription.catchUp();
+    expect(received).toEqual([id]);
+  });
+
+  it('lets only one of two instances of a subscription apply any given event', async () => {
+    const db = await connect();
+    const a = collectingSubscription('shared', { batchSize: 5 });
+    const b = collectingSubscription('shared', { batchSize: 5 });
+    await Promise.all([a.subscription.start(), b.subscription.start()]);
+    const appended: string[] = [];
+    for (let i = 0; i < 200; i++) appended.push(await append(db));
+    await eventually(async () => expect(a.seen.length + b.seen.length).toBe(200));
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    await Promise.all([a.subscription.stop(), b.subscription.stop()]);
+    const all = [...a.ids(), ...b.ids()];
+    expect(all).toHaveLength(200);
+    expect(new Set(all)).toEqual(new Set(appended));
+  });
+});

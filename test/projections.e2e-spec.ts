@@ -1,0 +1,102 @@
+import { CommandBus } from '@nestjs/cqrs';
+import { StoredEvent } from '../src/event-store/stored-event';
+import { EventSubscriptions } from '../src/event-store/subscription/event-subscriptions';
+import { ConfirmOrderCommand } from '../src/modules/orders';
+import { OrderSummaryProjector } from '../src/modules/orders/projections/order-summary.projector';
+import { UserProfileProjector } from '../src/modules/users/projections/user-profile.projector';
+import { placeOrder, registerUser } from './support/fixtures';
+import { TestApp, eventually, startTestApp } from './support/test-app';
+
+const ORDER_SUMMARIES = OrderSummaryProjector.subscriptionName;
+
+async function snapshot(app: TestApp, table: string) {
+  return app.db.query(`SELECT * FROM ${table} ORDER BY id`);
+}
+
+async function checkpointPosition(app: TestApp, name: string): Promise<string> {
+  const [row] = await app.db.query(`SELECT position::text AS position FROM subscription_checkpoints WHERE subscription_id = $1`, [name]);
+  return row.position;
+}
+
+async function lastPosition(app: TestApp): Promise<string> {
+  const [row] = await app.db.query(`SELECT max(position)::text AS position FROM events`);
+  return row.position;
+}
+
+describe('projections', () => {
+  let app: TestApp;
+  let customerId: string;
+  const orders: string[] = [];
+
+  beforeAll(async () => {
+    app = await startTestApp();
+    customerId = await registerUser(app);
+    for (let i = 0; i < 5; i++) orders.push(await placeOrder(app, customerId));
+    await app.app.get(CommandBus).execute(new ConfirmOrderCommand(orders[0], { correlationId: 't', causationId: 't' }));
+    await app.http().post(`/orders/${orders[1]}/cancel`).send({ reason: 'no' }).expect(202);
+    await eventually(async () => expect(await checkpointPosition(app, ORDER_SUMMARIES)).toBe(await lastPosition(app)));
+  });
+  afterAll(() => app.close());
+
+  it('applying the same events twice leaves the read models unchanged', async () => {
+    const events: StoredEvent[] = await app.db.query(
+      `SELECT position::text AS position, transaction_id::text AS "transactionId", event_id AS "eventId",
+              stream_type AS "streamType", stream_id AS "streamId", stream_version AS "streamVersion",
+              event_type AS "eventType", schema_version AS "schemaVersion", payload, metadata, recorded_at AS "recordedAt"
+       FROM events ORDER BY transaction_id, position`,
+    );
+    const ordersBefore = await snapshot(app, 'order_summaries');
+    const usersBefore = await snapshot(app, 'user_profiles');
+    await app.db.transaction(async (transaction) => {
+      await app.app.get(OrderSummaryProjector).project(events, transaction);
+      await app.app.get(UserProfileProjector).project(events, transaction);
+    });
+    expect(await snapshot(app, 'order_summaries')).toEqual(ordersBefore);
+    expect(await snapshot(app, 'user_profiles')).toEqual(usersBefore);
+    expect(ordersBefore).toHaveLength(5);
+  });
+
+  it('catches up from the beginning of the store into an emptied read model, yielding identical rows', async () => {
+    const before = await snapshot(app, 'order_summaries');
+    await app.db.transaction(async (transaction) => {
+      await transaction.query(`SELECT 1 FROM subscription_checkpoints WHERE subscription_id = $1 FOR UPDATE`, [ORDER_SUMMARIES]);
+      await transaction.query(`TRUNCATE order_summaries`);
+      await transaction.query(
+        `UPDATE subscription_checkpoints SET transaction_id = '0', position = 0 WHERE subscription_id = $1`,
+        [ORDER_SUMMARIES],
+      );
+    });
+    await eventually(async () => expect(await snapshot(app, 'order_summaries')).toEqual(before));
+  });
+});
+
+describe('projections across a restart', () => {
+  it('resume from their checkpoint: events written while the process was down are applied, older ones are not re-read', async () => {
+    const first = await startTestApp();
+    const customerId = await registerUser(first);
+    const before = [await placeOrder(first, customerId), await placeOrder(first, customerId)];
+    await eventually(async () => expect(await checkpointPosition(first, ORDER_SUMMARIES)).toBe(await lastPosition(first)));
+
+    // The projection stops (as in a crash of its process) while commands keep being accepted.
+    await first.app.get(EventSubscriptions).get(ORDER_SUMMARIES).stop();
+    const checkpointAtStop = await checkpointPosition(first, ORDER_SUMMARIES);
+    const during = [await placeOrder(first, customerId), await placeOrder(first, customerId), await placeOrder(first, customerId)];
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    await first.http().get(`/orders/${during[0]}`).expect(404); // not projected while stopped
+    await first.close({ keepDatabase: true });
+
+    const spy = jest.spyOn(OrderSummaryProjector.prototype, 'project');
+    const second = await startTestApp({ databaseUrl: first.databaseUrl });
+    try {
+      for (const id of [...before, ...during]) {
+        await eventually(async () => expect((await second.http().get(`/orders/${id}`).expect(200)).body.status).toBe('PENDING'));
+      }
+      const reread = spy.mock.calls.flatMap(([events]) => events.filter((event) => event.streamType === 'Order').map((event) => event.streamId));
+      expect(new Set(reread)).toEqual(new Set(during));
+      expect(BigInt(await checkpointPosition(second, ORDER_SUMMARIES))).toBeGreaterThan(BigInt(checkpointAtStop));
+    } finally {
+      spy.mockRestore();
+      await second.close();
+    }
+  });
+});

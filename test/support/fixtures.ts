@@ -1,0 +1,30 @@
+import { randomUUID } from 'node:crypto';
+import { TestApp } from './test-app';
+
+export function uniqueEmail(prefix = 'user'): string {
+  return `${prefix}-${randomUUID().slice(0, 8)}@example.com`;
+}
+
+export async function registerUser(app: TestApp, body: Record<string, unknown> = {}): Promise<string> {
+  const response = await app
+    .http()
+    .post('/users')
+    .send({ email: uniqueEmail(), name: 'Ada Lovelace', ...body })
+    .expect(201);
+  return response.body.id;
+}
+
+export const twoLines = [
+  { sku: 'BOOK-1', quantity: 2, unitPrice: 1250 },
+  { sku: 'PEN-7', quantity: 3, unitPrice: 199 },
+];
+
+export async function placeOrder(app: TestApp, customerId: string, lines = twoLines): Promise<string> {
+  const response = await app.http().post('/orders').send({ customerId, currency: 'EUR', lines }).expect(202);
+  return response.body.id;
+}
+
+export async function countRows(app: TestApp, table: string): Promise<number> {
+  const [{ n }] = await app.db.query(`SELECT count(*)::int AS n FROM ${table}`);
+  return n;
+}

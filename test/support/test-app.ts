@@ -1,0 +1,54 @@
+import { NestFastifyApplication } from '@nestjs/platform-fastify';
+import request from 'supertest';
+import { DataSource } from 'typeorm';
+import { loadEnvironment } from '../../src/config/environment';
+import { dropDatabase } from '../../src/database/ensure-database';
+import { createHttpApp } from '../../src/http-app';
+import { createTestDatabase } from './test-database';
+
+export interface TestApp {
+  app: NestFastifyApplication;
+  databaseUrl: string;
+  db: DataSource;
+  http(): ReturnType<typeof request>;
+  /** Stops the app; drops its database unless `keepDatabase` (to restart on the same data). */
+  close(options?: { keepDatabase?: boolean }): Promise<void>;
+}
+
+/** The real API, built by the same function as `main.ts`, on its own throwaway database. */
+export async function startTestApp(options: { databaseUrl?: string; env?: Record<string, string> } = {}): Promise<TestApp> {
+  const databaseUrl = options.databaseUrl ?? (await createTestDatabase());
+  const environment = loadEnvironment({
+    DATABASE_URL: databaseUrl,
+    LOG_LEVEL: 'error',
+    PROJECTION_IDLE_POLL_MS: '20',
+    DATABASE_POOL_SIZE: '30',
+    ...options.env,
+  });
+  const app = await createHttpApp(environment);
+  await app.init();
+  await app.getHttpAdapter().getInstance().ready();
+  return {
+    app,
+    databaseUrl,
+    db: app.get(DataSource),
+    http: () => request(app.getHttpServer()),
+    async close({ keepDatabase = false } = {}) {
+      await app.close();
+      if (!keepDatabase) await dropDatabase(databaseUrl);
+    },
+  };
+}
+
+/** Retries `check` until it stops throwing: read models are eventually consistent. */
+export async function eventually<T>(check: () => Promise<T>, timeoutMs = 10_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      return await check();
+    } catch (error) {
+      if (Date.now() > deadline) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 25));
+    }
+  }
+}

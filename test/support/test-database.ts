@@ -1,0 +1,32 @@
+import { randomBytes } from 'node:crypto';
+import { DataSource } from 'typeorm';
+import { migrations } from '../../migrations';
+import { dropDatabase, ensureDatabaseExists } from '../../src/database/ensure-database';
+
+/** Server that test databases are created on; never the database a running instance uses. */
+export const TEST_SERVER_URL = process.env.TEST_DATABASE_SERVER_URL ?? 'postgres://postgres:postgres@127.0.0.1:5432';
+export const TEST_DATABASE_PREFIX = 'eda_test_';
+
+/** A fresh database with a unique name; drop it with `dropDatabase(url)`. */
+export async function createTestDatabase(): Promise<string> {
+  const name = `${TEST_DATABASE_PREFIX}${process.env.EDA_TEST_RUN ?? 'adhoc'}_${randomBytes(4).toString('hex')}`;
+  const url = `${TEST_SERVER_URL}/${name}`;
+  await ensureDatabaseExists(url);
+  return url;
+}
+
+/** A migrated database with a plain TypeORM DataSource, for tests below the HTTP layer. */
+export async function createMigratedDataSource(): Promise<{ dataSource: DataSource; url: string; drop(): Promise<void> }> {
+  const url = await createTestDatabase();
+  const dataSource = new DataSource({ type: 'postgres', url, migrations, extra: { max: 30 } });
+  await dataSource.initialize();
+  await dataSource.runMigrations();
+  return {
+    dataSource,
+    url,
+    async drop() {
+      await dataSource.destroy();
+      await dropDatabase(url);
+    },
+  };
+}
