@@ -1,6 +1,6 @@
 import { applyDecorators } from '@nestjs/common';
 import { ApiResponse } from '@nestjs/swagger';
-import { PROBLEM_CONTENT_TYPE, ProblemDetails } from './problem-details';
+import { PROBLEM_CONTENT_TYPE } from './problem-details';
 
 const DESCRIPTIONS: Record<number, string> = {
   400: 'The request is invalid (the failing fields are listed)',
