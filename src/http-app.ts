@@ -5,8 +5,9 @@ import { AppModule } from './app.module';
 import { Environment } from './config/environment';
 import { CORRELATION_ID_HEADER, correlationIdOf } from './http/correlation-id';
 import { FieldError, ProblemDetails } from './http/problem-details';
-import { ProblemDetailsFilter } from './http/problem-details.filter';
+import { ProblemDetailsFilter, sendProblem } from './http/problem-details.filter';
 import { createValidationPipe } from './http/request-validation';
+import { StorableTextPipe } from './http/storable-text.pipe';
 
 /** Builds the API exactly as `main.ts` runs it; the e2e tests use the same function. */
 export async function createHttpApp(environment: Environment): Promise<NestFastifyApplication> {
@@ -24,13 +25,15 @@ export async function createHttpApp(environment: Environment): Promise<NestFasti
 
 export function configureHttpApp(app: NestFastifyApplication): void {
   const fastify = app.getHttpAdapter().getInstance();
-  // JSON only: any other body type is answered 415 by Fastify instead of reaching validation.
-  fastify.removeContentTypeParser('text/plain');
   fastify.addHook('onRequest', async (request, reply) => {
     void reply.header(CORRELATION_ID_HEADER, request.id);
+    if (hasBody(request.headers) && !isJson(request.headers['content-type'])) {
+      sendProblem(reply, request, { status: 415, code: 'UNSUPPORTED_MEDIA_TYPE', detail: 'send the body as application/json' });
+      return reply;
+    }
   });
 
-  app.useGlobalPipes(createValidationPipe());
+  app.useGlobalPipes(new StorableTextPipe(), createValidationPipe());
   app.useGlobalFilters(new ProblemDetailsFilter());
   app.enableShutdownHooks();
 
@@ -54,6 +57,16 @@ export function configureHttpApp(app: NestFastifyApplication): void {
     { extraModels: [ProblemDetails, FieldError] },
   );
   SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs-json' });
+}
+
+/** Bodies are JSON only; anything else is refused before parsing, whatever parsers Nest registers. */
+function hasBody(headers: Record<string, string | string[] | undefined>): boolean {
+  const length = headers['content-length'];
+  return headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
+}
+
+function isJson(contentType: string | string[] | undefined): boolean {
+  return typeof contentType === 'string' && /^application\/json\s*(;|$)/i.test(contentType);
 }
 
 function logLevels(level: Environment['LOG_LEVEL']) {

@@ -1,7 +1,8 @@
 import { Controller, Get, Res } from '@nestjs/common';
-import { ApiOkResponse, ApiServiceUnavailableResponse, ApiTags } from '@nestjs/swagger';
+import { ApiExtraModels, ApiOkResponse, ApiServiceUnavailableResponse, ApiTags } from '@nestjs/swagger';
 import { HealthCheckResult, HealthCheckService, TypeOrmHealthIndicator } from '@nestjs/terminus';
 import type { FastifyReply } from 'fastify';
+import { DependencyHealth, HealthResponse } from './health.response';
 
 @ApiTags('health')
 @Controller('health')
@@ -12,8 +13,9 @@ export class HealthController {
   ) {}
 
   @Get()
-  @ApiOkResponse({ description: 'Every dependency is reachable' })
-  @ApiServiceUnavailableResponse({ description: 'A dependency is down; `details` says which' })
+  @ApiExtraModels(DependencyHealth)
+  @ApiOkResponse({ type: HealthResponse, description: 'Every dependency is reachable' })
+  @ApiServiceUnavailableResponse({ type: HealthResponse, description: 'A dependency is down; `details` says which' })
   async check(@Res({ passthrough: true }) reply: FastifyReply): Promise<HealthCheckResult> {
     try {
       return await this.health.check([() => this.database.pingCheck('postgres', { timeout: 2000 })]);

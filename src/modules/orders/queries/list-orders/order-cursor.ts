@@ -16,6 +16,7 @@ export class InvalidCursorError extends DomainError {
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const ISO_INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 
 export function encodeCursor(cursor: OrderCursor): string {
   return Buffer.from(JSON.stringify([cursor.createdAt, cursor.id])).toString('base64url');
@@ -24,11 +25,18 @@ export function encodeCursor(cursor: OrderCursor): string {
 export function decodeCursor(encoded: string): OrderCursor {
   try {
     const [createdAt, id] = JSON.parse(Buffer.from(encoded, 'base64url').toString('utf8')) as unknown[];
-    if (typeof createdAt !== 'string' || typeof id !== 'string' || !UUID.test(id) || Number.isNaN(Date.parse(createdAt))) {
+    if (typeof id !== 'string' || !UUID.test(id) || !isInstantWrittenByThisApi(createdAt)) {
       throw new InvalidCursorError();
     }
-    return { createdAt, id };
+    return { createdAt: createdAt as string, id };
   } catch {
     throw new InvalidCursorError();
   }
+}
+
+/** Exactly the form `toISOString()` gives an order's creation time, which PostgreSQL reads back. */
+function isInstantWrittenByThisApi(value: unknown): boolean {
+  if (typeof value !== 'string' || !ISO_INSTANT.test(value)) return false;
+  const instant = new Date(value);
+  return !Number.isNaN(instant.getTime()) && instant.toISOString() === value && instant.getUTCFullYear() >= 1970;
 }

@@ -1,0 +1,19 @@
+import { ApiProperty } from '@nestjs/swagger';
+
+export class DependencyHealth {
+  @ApiProperty({ enum: ['up', 'down'] })
+  status: 'up' | 'down';
+}
+
+export class HealthResponse {
+  @ApiProperty({ enum: ['ok', 'error'] })
+  status: 'ok' | 'error';
+
+  @ApiProperty({
+    type: 'object',
+    additionalProperties: { $ref: '#/components/schemas/DependencyHealth' },
+    example: { postgres: { status: 'up' } },
+    description: 'every checked dependency by name',
+  })
+  details: Record<string, DependencyHealth>;
+}
