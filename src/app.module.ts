@@ -1,10 +1,12 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { ConfigModule } from '@nestjs/config';
+import { APP_INTERCEPTOR } from '@nestjs/core';
 import { CqrsModule } from '@nestjs/cqrs';
 import { Environment } from './config/environment';
 import { DatabaseModule } from './database/database.module';
 import { EventStoreModule } from './event-store/event-store.module';
 import { HealthModule } from './health/health.module';
+import { IdempotencyInterceptor } from './http/idempotency/idempotency.interceptor';
 import { OrdersModule } from './modules/orders';
 import { UsersModule } from './modules/users';
 import { SharedModule } from './shared/shared.module';
@@ -25,6 +27,7 @@ export class AppModule {
         UsersModule,
         OrdersModule,
       ],
+      providers: [{ provide: APP_INTERCEPTOR, useClass: IdempotencyInterceptor }],
     };
   }
 }

@@ -1,10 +1,12 @@
-import { Module } from '@nestjs/common';
+import { Global, Module } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { migrations } from '../../migrations';
 import { Environment } from '../config/environment';
+import { TransactionContext } from './transaction-context';
 
 /** One pool for the process; migrations run at start, the schema is never synchronized. */
+@Global()
 @Module({
   imports: [
     TypeOrmModule.forRootAsync({
@@ -22,5 +24,7 @@ import { Environment } from '../config/environment';
       }),
     }),
   ],
+  providers: [TransactionContext],
+  exports: [TransactionContext],
 })
 export class DatabaseModule {}

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
+import { TransactionContext } from '../database/transaction-context';
 import { isPostgresError, PostgresError, UNIQUE_VIOLATION } from '../database/postgres-errors';
 import { Clock, IdGenerator } from '../shared/clock';
 import { ConcurrencyConflictError } from '../shared/domain-error';
@@ -42,6 +43,7 @@ export class AggregateWriter {
     private readonly clock: Clock,
     private readonly ids: IdGenerator,
     private readonly appended: EventAppendedSignal,
+    private readonly transactions: TransactionContext,
   ) {}
 
   async write({ streamType, aggregate, rowChange, metadata, onUniqueViolation }: AggregateWrite): Promise<void> {
@@ -75,14 +77,16 @@ export class AggregateWriter {
 
     let rows: Array<{ rowsChanged: number }>;
     try {
-      rows = await this.dataSource.query(sql, params);
+      rows = await (this.transactions.current() ?? this.dataSource).query(sql, params);
     } catch (error) {
       throw this.translate(error, aggregate.id, onUniqueViolation);
     }
     if (rows[0].rowsChanged !== 1) throw new ConcurrencyConflictError(aggregate.id);
 
     aggregate.markPersisted();
-    this.appended.raise();
+    // Inside an outer transaction the events become visible only at its commit; the
+    // subscriptions' next poll finds them then.
+    if (!this.transactions.current()) this.appended.raise();
   }
 
   private translate(error: unknown, streamId: string, onUniqueViolation: AggregateWrite['onUniqueViolation']): unknown {

@@ -8,6 +8,6 @@ import { EventSubscriptions } from './subscription/event-subscriptions';
 @Module({
   controllers: [StreamsController],
   providers: [AggregateWriter, EventAppendedSignal, EventStreamReader, EventSubscriptions],
-  exports: [AggregateWriter, EventStreamReader, EventSubscriptions],
+  exports: [AggregateWriter, EventAppendedSignal, EventStreamReader, EventSubscriptions],
 })
 export class EventStoreModule {}

@@ -4,6 +4,7 @@ import { ApiAcceptedResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { CommandMetadata } from '../../../event-store/event-metadata';
 import { ApiProblemResponses } from '../../../http/api-problem-responses';
+import { ApiIdempotencyKey } from '../../../http/idempotency/api-idempotency-key';
 import { RequestMetadata } from '../../../http/correlation-id';
 import { CancelOrderCommand } from '../commands/cancel-order/cancel-order.command';
 import { PlaceOrderCommand } from '../commands/place-order/place-order.command';
@@ -25,6 +26,7 @@ export class OrdersController {
   ) {}
 
   @Post()
+  @ApiIdempotencyKey()
   @HttpCode(202)
   @ApiAcceptedResponse({ type: PlacedOrderResponse, description: 'Placed, PENDING until credit is checked' })
   @ApiProblemResponses(400, 404, 413)
@@ -53,6 +55,7 @@ export class OrdersController {
   }
 
   @Post(':id/cancel')
+  @ApiIdempotencyKey()
   @HttpCode(202)
   @ApiAcceptedResponse({ description: 'Cancelled' })
   @ApiProblemResponses(400, 404, 409)
@@ -65,6 +68,7 @@ export class OrdersController {
   }
 
   @Post(':id/ship')
+  @ApiIdempotencyKey()
   @HttpCode(202)
   @ApiAcceptedResponse({ description: 'Shipped' })
   @ApiProblemResponses(400, 404, 409)

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { Repository } from 'typeorm';
+import { TransactionContext } from '../../../database/transaction-context';
 import { AggregateWriter } from '../../../event-store/aggregate-writer';
 import { CommandMetadata } from '../../../event-store/event-metadata';
 import { Order } from '../domain/order';
@@ -14,12 +15,13 @@ export class TypeOrmOrderRepository extends OrderRepository {
   constructor(
     @InjectRepository(OrderRecord) private readonly records: Repository<OrderRecord>,
     private readonly writer: AggregateWriter,
+    private readonly transactions: TransactionContext,
   ) {
     super();
   }
 
   async get(id: string): Promise<Order> {
-    const record = await this.records.findOneBy({ id });
+    const record = await this.transactions.repository(this.records).findOneBy({ id });
     if (!record) throw new OrderNotFoundError(id);
     return Order.restore(record);
   }

@@ -4,6 +4,7 @@ import { ApiCreatedResponse, ApiNoContentResponse, ApiOkResponse, ApiTags } from
 import type { FastifyReply } from 'fastify';
 import { CommandMetadata } from '../../../event-store/event-metadata';
 import { ApiProblemResponses } from '../../../http/api-problem-responses';
+import { ApiIdempotencyKey } from '../../../http/idempotency/api-idempotency-key';
 import { RequestMetadata } from '../../../http/correlation-id';
 import { ChangeUserEmailCommand } from '../commands/change-user-email/change-user-email.command';
 import { DeactivateUserCommand } from '../commands/deactivate-user/deactivate-user.command';
@@ -23,6 +24,7 @@ export class UsersController {
   ) {}
 
   @Post()
+  @ApiIdempotencyKey()
   @ApiCreatedResponse({ type: CreatedResponse, description: 'Registered; `Location` names the new user' })
   @ApiProblemResponses(400, 409, 413)
   async register(
@@ -43,6 +45,7 @@ export class UsersController {
   }
 
   @Put(':id/email')
+  @ApiIdempotencyKey()
   @HttpCode(204)
   @ApiNoContentResponse({ description: 'Changed' })
   @ApiProblemResponses(400, 404, 409)
@@ -55,6 +58,7 @@ export class UsersController {
   }
 
   @Post(':id/deactivate')
+  @ApiIdempotencyKey()
   @HttpCode(204)
   @ApiNoContentResponse({ description: 'Deactivated' })
   @ApiProblemResponses(400, 404, 409)

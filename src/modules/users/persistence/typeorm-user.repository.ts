@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { Repository } from 'typeorm';
+import { TransactionContext } from '../../../database/transaction-context';
 import { AggregateWriter } from '../../../event-store/aggregate-writer';
 import { CommandMetadata } from '../../../event-store/event-metadata';
 import { User } from '../domain/user';
@@ -14,12 +15,13 @@ export class TypeOrmUserRepository extends UserRepository {
   constructor(
     @InjectRepository(UserRecord) private readonly records: Repository<UserRecord>,
     private readonly writer: AggregateWriter,
+    private readonly transactions: TransactionContext,
   ) {
     super();
   }
 
   async get(id: string): Promise<User> {
-    const record = await this.records.findOneBy({ id });
+    const record = await this.transactions.repository(this.records).findOneBy({ id });
     if (!record) throw new UserNotFoundError(id);
     return User.restore(record);
   }

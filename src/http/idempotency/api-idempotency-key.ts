@@ -1,0 +1,12 @@
+import { ApiHeader } from '@nestjs/swagger';
+
+/** Documents the optional `Idempotency-Key` header of a command endpoint. */
+export const ApiIdempotencyKey = () =>
+  ApiHeader({
+    name: 'Idempotency-Key',
+    required: false,
+    description:
+      'Retry-safe key (1-255 visible ASCII characters): the same key and body get the same response and one effect; ' +
+      'the same key with another body is refused with 422. Replays carry `Idempotent-Replayed: true`.',
+    schema: { type: 'string', maxLength: 255 },
+  });

@@ -1,0 +1,97 @@
+import { createHash } from 'node:crypto';
+import { CallHandler, ExecutionContext, Injectable, NestInterceptor } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { from, lastValueFrom, Observable } from 'rxjs';
+import { DataSource } from 'typeorm';
+import { TransactionContext } from '../../database/transaction-context';
+import { EventAppendedSignal } from '../../event-store/event-appended-signal';
+import { IdempotencyKeyReusedError, InvalidIdempotencyKeyError } from './idempotency.errors';
+
+export const IDEMPOTENCY_KEY_HEADER = 'idempotency-key';
+const VALID_KEY = /^[\x21-\x7e]{1,255}$/;
+const COMMAND_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+
+interface StoredResponse {
+  requestHash: string;
+  status: number;
+  body: unknown;
+  location: string | null;
+}
+
+/**
+ * `Idempotency-Key`: the same key with the same body gets the same response and one effect.
+ *
+ * The key is claimed, the command runs and its response is recorded in ONE transaction (the
+ * command's writes join it through TransactionContext). A crash before the commit leaves nothing,
+ * so a retry runs afresh; after the commit a retry replays the stored response. A concurrent
+ * duplicate blocks on the claimed key until the first commits, then replays. A failed command
+ * (any error) rolls its claim back, so retrying it runs it again. Keys are scoped to the method
+ * and path; the same key with another body is refused with 422.
+ */
+@Injectable()
+export class IdempotencyInterceptor implements NestInterceptor {
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly transactions: TransactionContext,
+    private readonly appended: EventAppendedSignal,
+  ) {}
+
+  intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
+    const request = context.switchToHttp().getRequest<FastifyRequest>();
+    const key = request.headers[IDEMPOTENCY_KEY_HEADER];
+    if (key === undefined || !COMMAND_METHODS.has(request.method)) return next.handle();
+    if (typeof key !== 'string' || !VALID_KEY.test(key)) throw new InvalidIdempotencyKeyError();
+    const reply = context.switchToHttp().getResponse<FastifyReply>();
+    return from(this.executeOnce(request, reply, key, next));
+  }
+
+  private async executeOnce(request: FastifyRequest, reply: FastifyReply, key: string, next: CallHandler): Promise<unknown> {
+    const scope = `${request.method} ${request.url.split('?')[0]}`;
+    const requestHash = createHash('sha256').update(JSON.stringify(request.body ?? null)).digest('base64url');
+
+    const earlier = await this.find(scope, key);
+    if (earlier) return this.replay(earlier, requestHash, reply);
+
+    const outcome = await this.dataSource.transaction(async (transaction) => {
+      // Blocks while another request holds the same key; claims it once that one rolled back.
+      const claimed = await transaction.query(
+        `INSERT INTO idempotency_keys (scope, key, request_hash, response_status) VALUES ($1, $2, $3, 0)
+         ON CONFLICT DO NOTHING RETURNING 1`,
+        [scope, key, requestHash],
+      );
+      if (claimed.length === 0) return undefined;
+      const body = await this.transactions.run(transaction, () => lastValueFrom(next.handle(), { defaultValue: undefined }));
+      const location = reply.getHeader('location');
+      await transaction.query(
+        `UPDATE idempotency_keys SET response_status = $3, response_body = $4::jsonb, response_location = $5
+         WHERE scope = $1 AND key = $2`,
+        [scope, key, reply.statusCode, body === undefined ? null : JSON.stringify(body), typeof location === 'string' ? location : null],
+      );
+      return { body };
+    });
+    if (outcome) {
+      this.appended.raise();
+      return outcome.body;
+    }
+    const winner = await this.find(scope, key);
+    if (!winner) throw new Error(`idempotency key ${scope} ${key} vanished`);
+    return this.replay(winner, requestHash, reply);
+  }
+
+  private replay(stored: StoredResponse, requestHash: string, reply: FastifyReply): unknown {
+    if (stored.requestHash !== requestHash) throw new IdempotencyKeyReusedError();
+    void reply.status(stored.status).header('idempotent-replayed', 'true');
+    if (stored.location) void reply.header('location', stored.location);
+    return stored.body ?? undefined;
+  }
+
+  private async find(scope: string, key: string): Promise<StoredResponse | undefined> {
+    const [row] = await this.dataSource.query(
+      `SELECT request_hash AS "requestHash", response_status AS status, response_body AS body, response_location AS location
+       FROM idempotency_keys WHERE scope = $1 AND key = $2`,
+      [scope, key],
+    );
+    return row;
+  }
+}

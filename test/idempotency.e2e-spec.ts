@@ -1,0 +1,112 @@
+import { CommandBus } from '@nestjs/cqrs';
+import { ConfirmOrderCommand } from '../src/modules/orders';
+import { countRows, placeOrder, registerUser, twoLines, uniqueEmail } from './support/fixtures';
+import { type TestApp, startTestApp } from './support/test-app';
+
+let app: TestApp;
+let customerId: string;
+beforeAll(async () => {
+  app = await startTestApp();
+  customerId = await registerUser(app);
+});
+afterAll(() => app.close());
+
+let keyCounter = 0;
+const newKey = () => `key-${Date.now()}-${keyCounter++}`;
+
+describe('Idempotency-Key', () => {
+  it('replays the same response for the same key and body, with one effect', async () => {
+    const key = newKey();
+    const body = { email: uniqueEmail('idem'), name: 'Once' };
+    const first = await app.http().post('/users').set('Idempotency-Key', key).send(body).expect(201);
+    const eventsAfterFirst = await countRows(app, 'events');
+    const second = await app.http().post('/users').set('Idempotency-Key', key).send(body).expect(201);
+
+    expect(second.body).toEqual(first.body);
+    expect(second.headers.location).toBe(first.headers.location);
+    expect(second.headers['idempotent-replayed']).toBe('true');
+    expect(first.headers['idempotent-replayed']).toBeUndefined();
+    expect(await countRows(app, 'events')).toBe(eventsAfterFirst);
+    const [{ n }] = await app.db.query(`SELECT count(*)::int AS n FROM users WHERE email = $1`, [body.email]);
+    expect(n).toBe(1);
+  });
+
+  it('refuses the same key with a different body (422) and writes nothing', async () => {
+    const key = newKey();
+    await app.http().post('/orders').set('Idempotency-Key', key).send({ customerId, currency: 'EUR', lines: twoLines }).expect(202);
+    const before = await countRows(app, 'events');
+    const response = await app
+      .http()
+      .post('/orders')
+      .set('Idempotency-Key', key)
+      .send({ customerId, currency: 'USD', lines: twoLines })
+      .expect(422);
+    expect(response.headers['content-type']).toContain('application/problem+json');
+    expect(response.body.code).toBe('IDEMPOTENCY_KEY_REUSED');
+    expect(await countRows(app, 'events')).toBe(before);
+  });
+
+  it('applies concurrent duplicates once: every one gets the same 202 and one order exists', async () => {
+    const key = newKey();
+    const body = { customerId, currency: 'EUR', lines: [{ sku: `RACE-${key}`, quantity: 1, unitPrice: 100 }] };
+    const responses = await Promise.all(
+      Array.from({ length: 10 }, () => app.http().post('/orders').set('Idempotency-Key', key).send(body)),
+    );
+    expect(responses.map((response) => response.status)).toEqual(Array(10).fill(202));
+    expect(new Set(responses.map((response) => response.body.id)).size).toBe(1);
+    const [{ n }] = await app.db.query(`SELECT count(*)::int AS n FROM orders WHERE lines->0->>'sku' = $1`, [`RACE-${key}`]);
+    expect(n).toBe(1);
+  });
+
+  it('turns a repeated cancel into a replayed 202 instead of a 409', async () => {
+    const orderId = await placeOrder(app, customerId);
+    const key = newKey();
+    await app.http().post(`/orders/${orderId}/cancel`).set('Idempotency-Key', key).send({ reason: 'dup' }).expect(202);
+    const replay = await app.http().post(`/orders/${orderId}/cancel`).set('Idempotency-Key', key).send({ reason: 'dup' }).expect(202);
+    expect(replay.headers['idempotent-replayed']).toBe('true');
+    const [{ n }] = await app.db.query(`SELECT count(*)::int AS n FROM events WHERE stream_id = $1`, [orderId]);
+    expect(n).toBe(2);
+  });
+
+  it('scopes a key to its method and path', async () => {
+    const key = newKey();
+    const first = await placeOrder(app, customerId);
+    const second = await placeOrder(app, customerId);
+    await app.http().post(`/orders/${first}/cancel`).set('Idempotency-Key', key).send({ reason: 'a' }).expect(202);
+    const other = await app.http().post(`/orders/${second}/cancel`).set('Idempotency-Key', key).send({ reason: 'a' }).expect(202);
+    expect(other.headers['idempotent-replayed']).toBeUndefined();
+  });
+
+  it('does not store a failed command, so a retry after the cause is fixed runs it', async () => {
+    const orderId = await placeOrder(app, customerId);
+    const key = newKey();
+    const refused = await app.http().post(`/orders/${orderId}/ship`).set('Idempotency-Key', key).expect(409);
+    expect(refused.body.code).toBe('ORDER_NOT_SHIPPABLE');
+    await app.app.get(CommandBus).execute(new ConfirmOrderCommand(orderId, { correlationId: 't', causationId: 't' }));
+    await app.http().post(`/orders/${orderId}/ship`).set('Idempotency-Key', key).expect(202);
+    const replay = await app.http().post(`/orders/${orderId}/ship`).set('Idempotency-Key', key).expect(202);
+    expect(replay.headers['idempotent-replayed']).toBe('true');
+  });
+
+  it('does not store an invalid request either', async () => {
+    const key = newKey();
+    await app.http().post('/users').set('Idempotency-Key', key).send({ email: 'nope', name: 'X' }).expect(400);
+    await app.http().post('/users').set('Idempotency-Key', key).send({ email: uniqueEmail(), name: 'X' }).expect(201);
+  });
+
+  it.each([
+    ['too long', 'k'.repeat(256)],
+    ['with a space', 'two words'],
+    ['with a non-ASCII character', 'clé'],
+  ])('refuses a key %s with 400', async (_, key) => {
+    const before = await countRows(app, 'events');
+    const response = await app
+      .http()
+      .post('/users')
+      .set('Idempotency-Key', encodeURI(key) === key ? key : Buffer.from(key, 'utf8').toString('latin1'))
+      .send({ email: uniqueEmail(), name: 'X' })
+      .expect(400);
+    expect(response.body.code).toBe('INVALID_IDEMPOTENCY_KEY');
+    expect(await countRows(app, 'events')).toBe(before);
+  });
+});
