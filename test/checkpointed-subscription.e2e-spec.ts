@@ -49,6 +49,7 @@ function collectingSubscription(name = 'test', options: { batchSize?: number } =
   const subscription = new CheckpointedSubscription(name, dataSource, handler, new EventAppendedSignal(), {
     batchSize: options.batchSize ?? 100,
     idlePollMs: 10,
+    gatherMs: 0,
   });
   return { subscription, seen, ids: () => seen.map((event) => event.eventId) };
 }
@@ -158,7 +159,7 @@ describe('checkpointed subscription over the events table', () => {
         received.push(...events.map((event) => event.eventId));
       },
       new EventAppendedSignal(),
-      { batchSize: 10, idlePollMs: 10 },
+      { batchSize: 10, idlePollMs: 10, gatherMs: 0 },
     );
     await subscription.ensureCheckpoint();
     await expect(subscription.processNextBatch()).rejects.toThrow('projection down');

@@ -13,6 +13,7 @@ export const environmentSchema = z.object({
   DATABASE_POOL_SIZE: z.coerce.number().int().min(2).max(200).default(20),
   PROJECTION_BATCH_SIZE: z.coerce.number().int().min(1).max(10_000).default(500),
   PROJECTION_IDLE_POLL_MS: z.coerce.number().int().min(5).max(60_000).default(100),
+  PROJECTION_GATHER_MS: z.coerce.number().int().min(0).max(1_000).default(10),
   LOG_LEVEL: z.enum(['error', 'warn', 'log', 'debug', 'verbose']).default('log'),
 });
 

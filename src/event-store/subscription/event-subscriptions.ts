@@ -25,6 +25,7 @@ export class EventSubscriptions implements OnApplicationBootstrap, BeforeApplica
     const subscription = new CheckpointedSubscription(name, this.dataSource, handler, this.appended, {
       batchSize: this.config.get('PROJECTION_BATCH_SIZE', { infer: true }),
       idlePollMs: this.config.get('PROJECTION_IDLE_POLL_MS', { infer: true }),
+      gatherMs: this.config.get('PROJECTION_GATHER_MS', { infer: true }),
     });
     this.subscriptions.set(name, subscription);
     return subscription;

@@ -10,8 +10,8 @@ import { TypeOrmUserRepository } from './persistence/typeorm-user.repository';
 import { UserRecord } from './persistence/user.record';
 import { UserProfileProjector } from './projections/user-profile.projector';
 import { UserProfileRecord } from './projections/user-profile.record';
-import { GetUserStatusHandler } from './queries/get-user-status/get-user-status.handler';
 import { GetUserHandler } from './queries/get-user/get-user.handler';
+import { UserExistsHandler } from './queries/user-exists/user-exists.handler';
 
 @Module({
   imports: [TypeOrmModule.forFeature([UserRecord, UserProfileRecord]), EventStoreModule],
@@ -22,7 +22,7 @@ import { GetUserHandler } from './queries/get-user/get-user.handler';
     ChangeUserEmailHandler,
     DeactivateUserHandler,
     GetUserHandler,
-    GetUserStatusHandler,
+    UserExistsHandler,
     UserProfileProjector,
   ],
 })

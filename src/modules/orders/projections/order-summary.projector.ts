@@ -2,6 +2,7 @@ import { Injectable, OnModuleInit } from '@nestjs/common';
 import { EntityManager } from 'typeorm';
 import { StoredEvent } from '../../../event-store/stored-event';
 import { EventSubscriptions } from '../../../event-store/subscription/event-subscriptions';
+import type { OrderStatus } from '../domain/order';
 import {
   OrderCancelledEvent,
   OrderConfirmedEvent,
@@ -10,9 +11,18 @@ import {
   OrderShippedEvent,
 } from '../domain/order.events';
 
+interface StatusChange {
+  orderId: string;
+  status: OrderStatus;
+  version: number;
+  at: string;
+  rejectionReason: string | null;
+}
+
 /**
- * Keeps `order_summaries` up to date. Each row remembers the stream version it reflects, and an
- * event at or below it is ignored, so applying an event twice changes nothing.
+ * Keeps `order_summaries` up to date with two statements per batch: every placed order in one
+ * INSERT, and each order's latest status change in one UPDATE. A row remembers the stream version
+ * it reflects and only moves forward, so applying events twice changes nothing.
  */
 @Injectable()
 export class OrderSummaryProjector implements OnModuleInit {
@@ -26,53 +36,74 @@ export class OrderSummaryProjector implements OnModuleInit {
     );
   }
 
-  async project(events: StoredEvent[], transaction: EntityManager): Promise<void> {
-    for (const event of events) await this.apply(event, transaction);
-  }
+  async project(events: StoredEvent[], db: EntityManager): Promise<void> {
+    const placed: Array<{ event: OrderPlacedEvent; version: number }> = [];
+    const latestChange = new Map<string, StatusChange>();
+    for (const { eventType, payload, streamVersion: version } of events) {
+      if (eventType === OrderPlacedEvent.type) placed.push({ event: payload as unknown as OrderPlacedEvent, version });
+      const change = statusChangeOf(eventType, payload, version);
+      if (change && (latestChange.get(change.orderId)?.version ?? 0) < version) latestChange.set(change.orderId, change);
+    }
 
-  private async apply({ eventType, payload, streamVersion }: StoredEvent, db: EntityManager): Promise<void> {
-    switch (eventType) {
-      case OrderPlacedEvent.type: {
-        const e = payload as unknown as OrderPlacedEvent;
-        await db.query(
-          `INSERT INTO order_summaries (id, customer_id, status, currency, lines, total, version, created_at, updated_at)
-           VALUES ($1, $2, 'PENDING', $3, $4::jsonb, $5, $6, $7, $7) ON CONFLICT (id) DO NOTHING`,
-          [e.orderId, e.customerId, e.currency, JSON.stringify(e.lines), e.total, streamVersion, e.placedAt],
-        );
-        return;
-      }
-      case OrderConfirmedEvent.type: {
-        const e = payload as unknown as OrderConfirmedEvent;
-        return this.changeStatus(db, e.orderId, 'CONFIRMED', streamVersion, e.confirmedAt);
-      }
-      case OrderRejectedEvent.type: {
-        const e = payload as unknown as OrderRejectedEvent;
-        return this.changeStatus(db, e.orderId, 'REJECTED', streamVersion, e.rejectedAt, e.reason);
-      }
-      case OrderCancelledEvent.type: {
-        const e = payload as unknown as OrderCancelledEvent;
-        return this.changeStatus(db, e.orderId, 'CANCELLED', streamVersion, e.cancelledAt);
-      }
-      case OrderShippedEvent.type: {
-        const e = payload as unknown as OrderShippedEvent;
-        return this.changeStatus(db, e.orderId, 'SHIPPED', streamVersion, e.shippedAt);
-      }
+    if (placed.length > 0) {
+      await db.query(
+        `INSERT INTO order_summaries (id, customer_id, status, currency, lines, total, version, created_at, updated_at)
+         SELECT p.id, p.customer_id, 'PENDING', p.currency, p.lines::jsonb, p.total, p.version, p.placed_at, p.placed_at
+         FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::bigint[], $6::int[], $7::timestamptz[])
+           AS p(id, customer_id, currency, lines, total, version, placed_at)
+         ON CONFLICT (id) DO NOTHING`,
+        [
+          placed.map((p) => p.event.orderId),
+          placed.map((p) => p.event.customerId),
+          placed.map((p) => p.event.currency),
+          placed.map((p) => JSON.stringify(p.event.lines)),
+          placed.map((p) => p.event.total),
+          placed.map((p) => p.version),
+          placed.map((p) => p.event.placedAt),
+        ],
+      );
+    }
+
+    const changes = [...latestChange.values()];
+    if (changes.length > 0) {
+      await db.query(
+        `UPDATE order_summaries AS o
+         SET status = c.status, version = c.version, updated_at = c.at,
+             rejection_reason = COALESCE(c.rejection_reason, o.rejection_reason)
+         FROM unnest($1::uuid[], $2::text[], $3::int[], $4::timestamptz[], $5::text[])
+           AS c(id, status, version, at, rejection_reason)
+         WHERE o.id = c.id AND o.version < c.version`,
+        [
+          changes.map((c) => c.orderId),
+          changes.map((c) => c.status),
+          changes.map((c) => c.version),
+          changes.map((c) => c.at),
+          changes.map((c) => c.rejectionReason),
+        ],
+      );
     }
   }
+}
 
-  private async changeStatus(
-    db: EntityManager,
-    orderId: string,
-    status: string,
-    version: number,
-    at: string,
-    rejectionReason: string | null = null,
-  ): Promise<void> {
-    await db.query(
-      `UPDATE order_summaries
-       SET status = $2, version = $3, updated_at = $4, rejection_reason = COALESCE($5, rejection_reason)
-       WHERE id = $1 AND version < $3`,
-      [orderId, status, version, at, rejectionReason],
-    );
+function statusChangeOf(eventType: string, payload: Record<string, unknown>, version: number): StatusChange | undefined {
+  switch (eventType) {
+    case OrderConfirmedEvent.type: {
+      const e = payload as unknown as OrderConfirmedEvent;
+      return { orderId: e.orderId, status: 'CONFIRMED', version, at: e.confirmedAt, rejectionReason: null };
+    }
+    case OrderRejectedEvent.type: {
+      const e = payload as unknown as OrderRejectedEvent;
+      return { orderId: e.orderId, status: 'REJECTED', version, at: e.rejectedAt, rejectionReason: e.reason };
+    }
+    case OrderCancelledEvent.type: {
+      const e = payload as unknown as OrderCancelledEvent;
+      return { orderId: e.orderId, status: 'CANCELLED', version, at: e.cancelledAt, rejectionReason: null };
+    }
+    case OrderShippedEvent.type: {
+      const e = payload as unknown as OrderShippedEvent;
+      return { orderId: e.orderId, status: 'SHIPPED', version, at: e.shippedAt, rejectionReason: null };
+    }
+    default:
+      return undefined;
   }
 }

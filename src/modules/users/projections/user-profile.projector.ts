@@ -2,11 +2,22 @@ import { Injectable, OnModuleInit } from '@nestjs/common';
 import { EntityManager } from 'typeorm';
 import { StoredEvent } from '../../../event-store/stored-event';
 import { EventSubscriptions } from '../../../event-store/subscription/event-subscriptions';
+import type { UserStatus } from '../domain/user';
 import { UserDeactivatedEvent, UserEmailChangedEvent, UserRegisteredEvent } from '../domain/user.events';
 
+/** A user's latest changes within one batch: each field keeps its newest value. */
+interface ProfileChange {
+  userId: string;
+  email: string | null;
+  status: UserStatus | null;
+  version: number;
+  at: string;
+}
+
 /**
- * Keeps `user_profiles` up to date. Each row remembers the stream version it reflects, and an
- * event at or below it is ignored, so applying an event twice changes nothing.
+ * Keeps `user_profiles` up to date with two statements per batch: registrations in one INSERT,
+ * each user's folded later changes in one UPDATE. A row remembers the stream version it reflects
+ * and only moves forward, so applying events twice changes nothing.
  */
 @Injectable()
 export class UserProfileProjector implements OnModuleInit {
@@ -20,37 +31,67 @@ export class UserProfileProjector implements OnModuleInit {
     );
   }
 
-  async project(events: StoredEvent[], transaction: EntityManager): Promise<void> {
-    for (const event of events) await this.apply(event, transaction);
-  }
+  async project(events: StoredEvent[], db: EntityManager): Promise<void> {
+    const registered: Array<{ event: UserRegisteredEvent; version: number }> = [];
+    const changes = new Map<string, ProfileChange>();
+    const change = (userId: string, version: number, at: string, fields: Partial<ProfileChange>) => {
+      const earlier = changes.get(userId) ?? { userId, email: null, status: null, version: 0, at };
+      changes.set(userId, { ...earlier, ...fields, version, at });
+    };
 
-  private async apply({ eventType, payload, streamVersion }: StoredEvent, db: EntityManager): Promise<void> {
-    switch (eventType) {
-      case UserRegisteredEvent.type: {
-        const e = payload as unknown as UserRegisteredEvent;
-        await db.query(
-          `INSERT INTO user_profiles (id, email, name, status, credit_limit, credit_reserved, version, registered_at, updated_at)
-           VALUES ($1, $2, $3, 'ACTIVE', $4, 0, $5, $6, $6) ON CONFLICT (id) DO NOTHING`,
-          [e.userId, e.email, e.name, e.creditLimit, streamVersion, e.registeredAt],
-        );
-        return;
+    for (const { eventType, payload, streamVersion: version } of events) {
+      switch (eventType) {
+        case UserRegisteredEvent.type:
+          registered.push({ event: payload as unknown as UserRegisteredEvent, version });
+          break;
+        case UserEmailChangedEvent.type: {
+          const e = payload as unknown as UserEmailChangedEvent;
+          change(e.userId, version, e.changedAt, { email: e.email });
+          break;
+        }
+        case UserDeactivatedEvent.type: {
+          const e = payload as unknown as UserDeactivatedEvent;
+          change(e.userId, version, e.deactivatedAt, { status: 'DEACTIVATED' });
+          break;
+        }
       }
-      case UserEmailChangedEvent.type: {
-        const e = payload as unknown as UserEmailChangedEvent;
-        await db.query(
-          `UPDATE user_profiles SET email = $2, version = $3, updated_at = $4 WHERE id = $1 AND version < $3`,
-          [e.userId, e.email, streamVersion, e.changedAt],
-        );
-        return;
-      }
-      case UserDeactivatedEvent.type: {
-        const e = payload as unknown as UserDeactivatedEvent;
-        await db.query(
-          `UPDATE user_profiles SET status = 'DEACTIVATED', version = $2, updated_at = $3 WHERE id = $1 AND version < $2`,
-          [e.userId, streamVersion, e.deactivatedAt],
-        );
-        return;
-      }
+    }
+
+    if (registered.length > 0) {
+      await db.query(
+        `INSERT INTO user_profiles (id, email, name, status, credit_limit, credit_reserved, version, registered_at, updated_at)
+         SELECT r.id, r.email, r.name, 'ACTIVE', r.credit_limit, 0, r.version, r.registered_at, r.registered_at
+         FROM unnest($1::uuid[], $2::text[], $3::text[], $4::bigint[], $5::int[], $6::timestamptz[])
+           AS r(id, email, name, credit_limit, version, registered_at)
+         ON CONFLICT (id) DO NOTHING`,
+        [
+          registered.map((r) => r.event.userId),
+          registered.map((r) => r.event.email),
+          registered.map((r) => r.event.name),
+          registered.map((r) => r.event.creditLimit),
+          registered.map((r) => r.version),
+          registered.map((r) => r.event.registeredAt),
+        ],
+      );
+    }
+
+    const folded = [...changes.values()];
+    if (folded.length > 0) {
+      await db.query(
+        `UPDATE user_profiles AS u
+         SET email = COALESCE(c.email, u.email), status = COALESCE(c.status, u.status),
+             version = c.version, updated_at = c.at
+         FROM unnest($1::uuid[], $2::text[], $3::text[], $4::int[], $5::timestamptz[])
+           AS c(id, email, status, version, at)
+         WHERE u.id = c.id AND u.version < c.version`,
+        [
+          folded.map((c) => c.userId),
+          folded.map((c) => c.email),
+          folded.map((c) => c.status),
+          folded.map((c) => c.version),
+          folded.map((c) => c.at),
+        ],
+      );
     }
   }
 }

@@ -1,6 +1,6 @@
 import { CommandHandler, ICommandHandler, QueryBus } from '@nestjs/cqrs';
 import { Clock, IdGenerator } from '../../../../shared/clock';
-import { GetUserStatusQuery } from '../../../users';
+import { UserExistsQuery } from '../../../users';
 import { Order } from '../../domain/order';
 import { CustomerNotFoundError } from '../../domain/order.errors';
 import { OrderRepository } from '../../domain/order.repository';
@@ -16,8 +16,8 @@ export class PlaceOrderHandler implements ICommandHandler<PlaceOrderCommand> {
   ) {}
 
   async execute({ customerId, currency, lines, metadata }: PlaceOrderCommand): Promise<{ id: string }> {
-    const customerStatus = await this.queries.execute(new GetUserStatusQuery(customerId));
-    if (customerStatus === null) throw new CustomerNotFoundError(customerId);
+    const customerExists = await this.queries.execute(new UserExistsQuery(customerId));
+    if (!customerExists) throw new CustomerNotFoundError(customerId);
     const order = Order.place({ id: this.ids.newId(), customerId, currency, lines }, this.clock.now());
     await this.orders.save(order, metadata);
     return { id: order.id };
