@@ -1,5 +1,5 @@
 import { CommandBus } from '@nestjs/cqrs';
-import { StoredEvent } from '../src/event-store/stored-event';
+import { STORED_EVENT_COLUMNS, StoredEvent } from '../src/event-store/stored-event';
 import { EventSubscriptions } from '../src/event-store/subscription/event-subscriptions';
 import { ConfirmOrderCommand } from '../src/modules/orders';
 import { OrderSummaryProjector } from '../src/modules/orders/projections/order-summary.projector';
@@ -40,10 +40,7 @@ describe('projections', () => {
 
   it('applying the same events twice leaves the read models unchanged', async () => {
     const events: StoredEvent[] = await app.db.query(
-      `SELECT position::text AS position, transaction_id::text AS "transactionId", event_id AS "eventId",
-              stream_type AS "streamType", stream_id AS "streamId", stream_version AS "streamVersion",
-              event_type AS "eventType", schema_version AS "schemaVersion", payload, metadata, recorded_at AS "recordedAt"
-       FROM events ORDER BY transaction_id, position`,
+      `SELECT ${STORED_EVENT_COLUMNS} FROM events ORDER BY events.transaction_id, events.position`,
     );
     const ordersBefore = await snapshot(app, 'order_summaries');
     const usersBefore = await snapshot(app, 'user_profiles');
