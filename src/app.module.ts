@@ -7,6 +7,7 @@ import { DatabaseModule } from './database/database.module';
 import { EventStoreModule } from './event-store/event-store.module';
 import { HealthModule } from './health/health.module';
 import { IdempotencyInterceptor } from './http/idempotency/idempotency.interceptor';
+import { MessagingModule } from './messaging/messaging.module';
 import { OrdersModule } from './modules/orders';
 import { UsersModule } from './modules/users';
 import { SharedModule } from './shared/shared.module';
@@ -23,6 +24,7 @@ export class AppModule {
         SharedModule,
         DatabaseModule,
         EventStoreModule,
+        MessagingModule,
         HealthModule,
         UsersModule,
         OrdersModule,

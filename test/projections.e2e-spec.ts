@@ -83,7 +83,7 @@ describe('projections across a restart', () => {
     await first.close({ keepDatabase: true });
 
     const spy = jest.spyOn(OrderSummaryProjector.prototype, 'project');
-    const second = await startTestApp({ databaseUrl: first.databaseUrl });
+    const second = await startTestApp({ databaseUrl: first.databaseUrl, brokerPrefix: first.brokerPrefix });
     try {
       for (const id of [...before, ...during]) {
         await eventually(async () => expect((await second.http().get(`/orders/${id}`).expect(200)).body.status).toBe('PENDING'));

@@ -2,6 +2,7 @@ import { Controller, Get, Res } from '@nestjs/common';
 import { ApiExtraModels, ApiOkResponse, ApiServiceUnavailableResponse, ApiTags } from '@nestjs/swagger';
 import { HealthCheckResult, HealthCheckService, TypeOrmHealthIndicator } from '@nestjs/terminus';
 import type { FastifyReply } from 'fastify';
+import { BrokerHealthIndicator } from './broker-health.indicator';
 import { DependencyHealth, HealthResponse } from './health.response';
 
 @ApiTags('health')
@@ -10,6 +11,7 @@ export class HealthController {
   constructor(
     private readonly health: HealthCheckService,
     private readonly database: TypeOrmHealthIndicator,
+    private readonly broker: BrokerHealthIndicator,
   ) {}
 
   @Get()
@@ -18,7 +20,11 @@ export class HealthController {
   @ApiServiceUnavailableResponse({ type: HealthResponse, description: 'A dependency is down; `details` says which' })
   async check(@Res({ passthrough: true }) reply: FastifyReply): Promise<HealthCheckResult> {
     try {
-      return await this.health.check([() => this.database.pingCheck('postgres', { timeout: 2000 })]);
+      return await this.health.check([
+        () => this.database.pingCheck('postgres', { timeout: 2000 }),
+        () => this.broker.rabbitmq(),
+        () => this.broker.relay(),
+      ]);
     } catch (error) {
       void reply.status(503);
       return (error as { response?: HealthCheckResult }).response ?? { status: 'error', details: {} };

@@ -12,7 +12,7 @@ export class HealthResponse {
   @ApiProperty({
     type: 'object',
     additionalProperties: { $ref: '#/components/schemas/DependencyHealth' },
-    example: { postgres: { status: 'up' } },
+    example: { postgres: { status: 'up' }, rabbitmq: { status: 'up' }, relay: { status: 'up', lag: 0, relaying: true } },
     description: 'every checked dependency by name',
   })
   details: Record<string, DependencyHealth>;

@@ -4,11 +4,17 @@ import { DataSource } from 'typeorm';
 import { loadEnvironment } from '../../src/config/environment';
 import { dropDatabase } from '../../src/database/ensure-database';
 import { createHttpApp } from '../../src/http-app';
+import type { BrokerTopology } from '../../src/messaging/broker-topology';
+import { IntegrationEventPublisher } from '../../src/messaging/integration-event-publisher';
+import { deleteTopology, TEST_RABBITMQ_URL, uniqueBrokerPrefix } from './test-broker';
 import { createTestDatabase } from './test-database';
 
 export interface TestApp {
   app: NestFastifyApplication;
   databaseUrl: string;
+  /** This app's own exchange and queues (unique prefix), removed on close. */
+  topology: BrokerTopology;
+  brokerPrefix: string;
   db: DataSource;
   http(): ReturnType<typeof request>;
   /** Stops the app; drops its database unless `keepDatabase` (to restart on the same data). */
@@ -16,10 +22,15 @@ export interface TestApp {
 }
 
 /** The real API, built by the same function as `main.ts`, on its own throwaway database. */
-export async function startTestApp(options: { databaseUrl?: string; env?: Record<string, string> } = {}): Promise<TestApp> {
+export async function startTestApp(
+  options: { databaseUrl?: string; brokerPrefix?: string; env?: Record<string, string> } = {},
+): Promise<TestApp> {
   const databaseUrl = options.databaseUrl ?? (await createTestDatabase());
+  const brokerPrefix = options.brokerPrefix ?? uniqueBrokerPrefix();
   const environment = loadEnvironment({
     DATABASE_URL: databaseUrl,
+    RABBITMQ_URL: TEST_RABBITMQ_URL,
+    BROKER_PREFIX: brokerPrefix,
     LOG_LEVEL: 'error',
     PROJECTION_IDLE_POLL_MS: '20',
     DATABASE_POOL_SIZE: '30',
@@ -28,14 +39,20 @@ export async function startTestApp(options: { databaseUrl?: string; env?: Record
   const app = await createHttpApp(environment);
   await app.init();
   await app.getHttpAdapter().getInstance().ready();
+  const topology = app.get(IntegrationEventPublisher).topology;
   return {
     app,
     databaseUrl,
+    topology,
+    brokerPrefix,
     db: app.get(DataSource),
     http: () => request(app.getHttpServer()),
     async close({ keepDatabase = false } = {}) {
       await app.close();
-      if (!keepDatabase) await dropDatabase(databaseUrl);
+      if (!keepDatabase) {
+        await dropDatabase(databaseUrl);
+        await deleteTopology(topology).catch(() => undefined);
+      }
     },
   };
 }

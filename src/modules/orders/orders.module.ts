@@ -8,6 +8,7 @@ import { RejectOrderHandler } from './commands/reject-order/reject-order.handler
 import { ShipOrderHandler } from './commands/ship-order/ship-order.handler';
 import { OrderRepository } from './domain/order.repository';
 import { OrdersController } from './http/orders.controller';
+import { OrderIntegrationEvents } from './integration/order-integration-events';
 import { OrderRecord } from './persistence/order.record';
 import { TypeOrmOrderRepository } from './persistence/typeorm-order.repository';
 import { OrderSummaryProjector } from './projections/order-summary.projector';
@@ -28,6 +29,7 @@ import { ListOrdersHandler } from './queries/list-orders/list-orders.handler';
     GetOrderHandler,
     ListOrdersHandler,
     OrderSummaryProjector,
+    OrderIntegrationEvents,
   ],
 })
 export class OrdersModule {}

@@ -6,6 +6,7 @@ import { DeactivateUserHandler } from './commands/deactivate-user/deactivate-use
 import { RegisterUserHandler } from './commands/register-user/register-user.handler';
 import { UserRepository } from './domain/user.repository';
 import { UsersController } from './http/users.controller';
+import { UserIntegrationEvents } from './integration/user-integration-events';
 import { TypeOrmUserRepository } from './persistence/typeorm-user.repository';
 import { UserRecord } from './persistence/user.record';
 import { UserProfileProjector } from './projections/user-profile.projector';
@@ -24,6 +25,7 @@ import { UserExistsHandler } from './queries/user-exists/user-exists.handler';
     GetUserHandler,
     UserExistsHandler,
     UserProfileProjector,
+    UserIntegrationEvents,
   ],
 })
 export class UsersModule {}

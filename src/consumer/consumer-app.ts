@@ -1,0 +1,21 @@
+import { NestFactory } from '@nestjs/core';
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import { configureHttpBasics, createFastifyAdapter, logLevels } from '../http/http-basics';
+import { brokerTopology } from '../messaging/broker-topology';
+import type { ConsumerEnvironment } from './config/consumer-environment';
+import { ConsumerModule } from './consumer.module';
+import { IntegrationEventServer } from './messaging/integration-event-server';
+
+/** The consumer as `src/consumer/main.ts` runs it: RMQ microservice plus its own HTTP side. */
+export async function createConsumerApp(environment: ConsumerEnvironment): Promise<NestFastifyApplication> {
+  const topology = brokerTopology(environment.BROKER_PREFIX, environment.CONSUMER_RETRY_DELAYS_MS);
+  const server = new IntegrationEventServer(topology, { url: environment.RABBITMQ_URL, prefetch: environment.CONSUMER_PREFETCH });
+  const app = await NestFactory.create<NestFastifyApplication>(
+    ConsumerModule.forRoot(environment, topology, server),
+    createFastifyAdapter(65_536),
+    { logger: logLevels(environment.LOG_LEVEL) },
+  );
+  configureHttpBasics(app);
+  app.connectMicroservice({ strategy: server }, { inheritAppConfig: true });
+  return app;
+}

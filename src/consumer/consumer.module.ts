@@ -1,0 +1,46 @@
+import { DynamicModule, Module } from '@nestjs/common';
+import { TerminusModule } from '@nestjs/terminus';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { consumerMigrations } from '../../migrations/consumer';
+import type { BrokerTopology } from '../messaging/broker-topology';
+import type { ConsumerEnvironment } from './config/consumer-environment';
+import { ConsumerHealthController } from './health/consumer-health.controller';
+import { Inbox } from './inbox/inbox';
+import { DeliveryHandler, DeliverySettings } from './messaging/delivery-handler';
+import { IntegrationEventServer } from './messaging/integration-event-server';
+import { IntegrationEventsController } from './messaging/integration-events.controller';
+import { CustomerStatsController } from './read-models/customer-stats/customer-stats.controller';
+import { CustomerStatsProjection } from './read-models/customer-stats/customer-stats.projection';
+import { NotificationsController } from './read-models/notifications/notifications.controller';
+import { NotificationsProjection } from './read-models/notifications/notifications.projection';
+
+/** The consumer app: its own database, the RMQ handler, its read models and their HTTP side. */
+@Module({})
+export class ConsumerModule {
+  static forRoot(environment: ConsumerEnvironment, topology: BrokerTopology, server: IntegrationEventServer): DynamicModule {
+    return {
+      module: ConsumerModule,
+      imports: [
+        TypeOrmModule.forRoot({
+          type: 'postgres',
+          url: environment.CONSUMER_DATABASE_URL,
+          synchronize: false,
+          migrations: consumerMigrations,
+          migrationsRun: true,
+          logging: ['warn', 'migration'],
+          extra: { max: environment.DATABASE_POOL_SIZE },
+        }),
+        TerminusModule.forRoot({ logger: false }),
+      ],
+      controllers: [IntegrationEventsController, NotificationsController, CustomerStatsController, ConsumerHealthController],
+      providers: [
+        Inbox,
+        NotificationsProjection,
+        CustomerStatsProjection,
+        DeliveryHandler,
+        { provide: DeliverySettings, useValue: new DeliverySettings(topology, environment.CONSUMER_MAX_ATTEMPTS) },
+        { provide: IntegrationEventServer, useValue: server },
+      ],
+    };
+  }
+}

@@ -1,0 +1,26 @@
+import 'reflect-metadata';
+import { Logger } from '@nestjs/common';
+import { InvalidEnvironmentError } from '../config/environment';
+import { ensureDatabaseExists } from '../database/ensure-database';
+import { loadConsumerEnvironment } from './config/consumer-environment';
+import { createConsumerApp } from './consumer-app';
+
+async function bootstrap(): Promise<void> {
+  const environment = loadConsumerEnvironment(process.env);
+  await ensureDatabaseExists(environment.CONSUMER_DATABASE_URL);
+  const app = await createConsumerApp(environment);
+  await app.startAllMicroservices();
+  await app.listen(environment.CONSUMER_PORT, environment.HOST);
+  new Logger('Consumer').log(
+    `consuming ${environment.BROKER_PREFIX}.consumer; HTTP on http://${environment.HOST}:${environment.CONSUMER_PORT}`,
+  );
+}
+
+bootstrap().catch((error: unknown) => {
+  if (error instanceof InvalidEnvironmentError) {
+    process.stderr.write(`${error.message}\n`);
+  } else {
+    process.stderr.write(`consumer failed to start: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  }
+  process.exit(1);
+});

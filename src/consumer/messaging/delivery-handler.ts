@@ -1,0 +1,117 @@
+import { Injectable, Logger } from '@nestjs/common';
+import type { ConfirmChannel, ConsumeMessage, Options } from 'amqplib';
+import { INTEGRATION_EVENT_CONTRACTS, InvalidIntegrationEventError, openCloudEvent } from '../../contracts';
+import { BrokerTopology } from '../../messaging/broker-topology';
+import { Inbox } from '../inbox/inbox';
+
+export const ATTEMPTS_HEADER = 'x-attempts';
+export const REORDER_WAITS_HEADER = 'x-reorder-waits';
+export const LAST_ERROR_HEADER = 'x-last-error';
+export const ORIGINAL_ROUTING_KEY_HEADER = 'x-original-routing-key';
+export const DEAD_LETTERED_AT_HEADER = 'x-dead-lettered-at';
+/** ~20 s at the reorder queue's 200 ms: an earlier event that has not come by then is a failure. */
+const MAX_REORDER_WAITS = 100;
+
+export class DeliverySettings {
+  constructor(
+    readonly topology: BrokerTopology,
+    readonly maxAttempts: number,
+  ) {}
+}
+
+/**
+ * Decides what happens to one delivery and always settles it itself (Nest leaves a message
+ * unacked when a handler throws): ack once the inbox committed; park an invalid message at once;
+ * send a failed one to the retry queue for its attempt, or park it after the last attempt. A
+ * message is republished and confirmed BEFORE the original is acked, so a crash in between
+ * duplicates it (the inbox drops duplicates) but never loses it.
+ */
+@Injectable()
+export class DeliveryHandler {
+  private readonly logger = new Logger(DeliveryHandler.name);
+
+  constructor(
+    private readonly inbox: Inbox,
+    private readonly settings: DeliverySettings,
+  ) {}
+
+  async handle(body: unknown, message: ConsumeMessage, channel: ConfirmChannel): Promise<void> {
+    let opened: ReturnType<typeof openCloudEvent>;
+    try {
+      opened = openCloudEvent(body, INTEGRATION_EVENT_CONTRACTS);
+    } catch (error) {
+      const reason = error instanceof InvalidIntegrationEventError ? error.message : String(error);
+      return this.park(message, channel, `invalid: ${reason}`);
+    }
+    const { envelope, data, sequence } = opened;
+    try {
+      const outcome = await this.inbox.receive({
+        eventId: envelope.id,
+        type: envelope.type,
+        streamId: envelope.subject,
+        sequence,
+        time: envelope.time,
+        data,
+      });
+      if (outcome === 'too-early') return this.waitForEarlierEvent(message, channel);
+      channel.ack(message);
+    } catch (error) {
+      await this.retryOrPark(message, channel, error);
+    }
+  }
+
+  private async waitForEarlierEvent(message: ConsumeMessage, channel: ConfirmChannel): Promise<void> {
+    const waits = Number(message.properties.headers?.[REORDER_WAITS_HEADER] ?? 0) + 1;
+    if (waits > MAX_REORDER_WAITS) {
+      return this.retryOrPark(message, channel, new Error('an earlier event of this aggregate never arrived'));
+    }
+    await this.republish(channel, message, this.settings.topology.reorderQueue.name, { [REORDER_WAITS_HEADER]: waits });
+    channel.ack(message);
+  }
+
+  private async retryOrPark(message: ConsumeMessage, channel: ConfirmChannel, error: unknown): Promise<void> {
+    const attempts = Number(message.properties.headers?.[ATTEMPTS_HEADER] ?? 0) + 1;
+    const lastError = describe(error);
+    if (attempts >= this.settings.maxAttempts) return this.park(message, channel, lastError, attempts);
+    const { retryQueues } = this.settings.topology;
+    const queue = retryQueues[Math.min(attempts - 1, retryQueues.length - 1)];
+    this.logger.warn(`attempt ${attempts} of ${message.properties.messageId} failed, retrying in ${queue.delayMs} ms: ${lastError}`);
+    await this.republish(channel, message, queue.name, { [ATTEMPTS_HEADER]: attempts, [LAST_ERROR_HEADER]: lastError });
+    channel.ack(message);
+  }
+
+  private async park(message: ConsumeMessage, channel: ConfirmChannel, lastError: string, attempts?: number): Promise<void> {
+    this.logger.error(`parking ${message.properties.messageId ?? '(no id)'} in the dead-letter queue: ${lastError}`);
+    await this.republish(channel, message, this.settings.topology.deadLetterQueue, {
+      [ATTEMPTS_HEADER]: attempts ?? Number(message.properties.headers?.[ATTEMPTS_HEADER] ?? 0),
+      [LAST_ERROR_HEADER]: lastError,
+      [DEAD_LETTERED_AT_HEADER]: new Date().toISOString(),
+    });
+    channel.ack(message);
+  }
+
+  /** Through the default exchange straight into `queue`, keeping the original properties. */
+  private republish(channel: ConfirmChannel, message: ConsumeMessage, queue: string, headers: Record<string, unknown>): Promise<void> {
+    const { properties, fields } = message;
+    const options: Options.Publish = {
+      persistent: true,
+      messageId: properties.messageId,
+      type: properties.type,
+      contentType: properties.contentType,
+      timestamp: properties.timestamp,
+      headers: {
+        ...properties.headers,
+        [ORIGINAL_ROUTING_KEY_HEADER]: properties.headers?.[ORIGINAL_ROUTING_KEY_HEADER] ?? fields.routingKey,
+        ...headers,
+      },
+    };
+    return new Promise((resolve, reject) => {
+      channel.publish('', queue, message.content, options, (error) => (error ? reject(error) : resolve()));
+    });
+  }
+}
+
+function describe(error: unknown): string {
+  const text = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+  return text.slice(0, 1000);
+}

@@ -1,0 +1,55 @@
+import { Injectable } from '@nestjs/common';
+import type { EntityManager } from 'typeorm';
+import { OrderCancelledV1, OrderConfirmedV1, OrderPlacedV1, UserRegisteredV1 } from '../../../contracts';
+import type { ReceivedEvent } from '../../inbox/received-event';
+
+interface StatsDelta {
+  customerId: string;
+  placed: number;
+  confirmed: number;
+  cancelled: number;
+  spent: number;
+}
+
+function deltaFor({ type, data }: ReceivedEvent): StatsDelta | undefined {
+  const zero = { placed: 0, confirmed: 0, cancelled: 0, spent: 0 };
+  switch (type) {
+    case UserRegisteredV1.type:
+      return { ...zero, customerId: (data as UserRegisteredV1).userId };
+    case OrderPlacedV1.type:
+      return { ...zero, customerId: (data as OrderPlacedV1).customerId, placed: 1 };
+    case OrderConfirmedV1.type: {
+      const e = data as OrderConfirmedV1;
+      return { ...zero, customerId: e.customerId, confirmed: 1, spent: e.total };
+    }
+    case OrderCancelledV1.type: {
+      const e = data as OrderCancelledV1;
+      return { ...zero, customerId: e.customerId, cancelled: 1, spent: e.wasConfirmed ? -e.total : 0 };
+    }
+    default:
+      return undefined;
+  }
+}
+
+/**
+ * Per customer: orders placed, confirmed, cancelled, and total spent (confirmed orders, less
+ * those cancelled afterwards). Counters are increments, so the inbox must keep them exactly-once.
+ */
+@Injectable()
+export class CustomerStatsProjection {
+  async apply(event: ReceivedEvent, db: EntityManager): Promise<void> {
+    const delta = deltaFor(event);
+    if (!delta) return;
+    await db.query(
+      `INSERT INTO customer_stats (customer_id, orders_placed, orders_confirmed, orders_cancelled, total_spent, updated_at)
+       VALUES ($1, $2, $3, $4, $5, $6)
+       ON CONFLICT (customer_id) DO UPDATE SET
+         orders_placed = customer_stats.orders_placed + EXCLUDED.orders_placed,
+         orders_confirmed = customer_stats.orders_confirmed + EXCLUDED.orders_confirmed,
+         orders_cancelled = customer_stats.orders_cancelled + EXCLUDED.orders_cancelled,
+         total_spent = customer_stats.total_spent + EXCLUDED.total_spent,
+         updated_at = GREATEST(customer_stats.updated_at, EXCLUDED.updated_at)`,
+      [delta.customerId, delta.placed, delta.confirmed, delta.cancelled, delta.spent, event.time],
+    );
+  }
+}

@@ -1,0 +1,57 @@
+import { Injectable } from '@nestjs/common';
+import type { EntityManager } from 'typeorm';
+import {
+  OrderCancelledV1,
+  OrderConfirmedV1,
+  OrderRejectedV1,
+  OrderShippedV1,
+  UserRegisteredV1,
+} from '../../../contracts';
+import type { ReceivedEvent } from '../../inbox/received-event';
+
+interface Notice {
+  customerId: string;
+  kind: string;
+  message: string;
+}
+
+function noticeFor({ type, data }: ReceivedEvent): Notice | undefined {
+  switch (type) {
+    case UserRegisteredV1.type: {
+      const e = data as UserRegisteredV1;
+      return { customerId: e.userId, kind: 'WELCOME', message: `Welcome, ${e.name}!` };
+    }
+    case OrderConfirmedV1.type: {
+      const e = data as OrderConfirmedV1;
+      return { customerId: e.customerId, kind: 'ORDER_CONFIRMED', message: `Your order ${e.orderId} is confirmed.` };
+    }
+    case OrderRejectedV1.type: {
+      const e = data as OrderRejectedV1;
+      return { customerId: e.customerId, kind: 'ORDER_REJECTED', message: `Your order ${e.orderId} was rejected: ${e.reason}.` };
+    }
+    case OrderShippedV1.type: {
+      const e = data as OrderShippedV1;
+      return { customerId: e.customerId, kind: 'ORDER_SHIPPED', message: `Your order ${e.orderId} is on its way.` };
+    }
+    case OrderCancelledV1.type: {
+      const e = data as OrderCancelledV1;
+      return { customerId: e.customerId, kind: 'ORDER_CANCELLED', message: `Your order ${e.orderId} was cancelled.` };
+    }
+    default:
+      return undefined;
+  }
+}
+
+/** One notice per event, never two: the event id is unique in `notifications`. */
+@Injectable()
+export class NotificationsProjection {
+  async apply(event: ReceivedEvent, db: EntityManager): Promise<void> {
+    const notice = noticeFor(event);
+    if (!notice) return;
+    await db.query(
+      `INSERT INTO notifications (event_id, customer_id, kind, message, created_at) VALUES ($1, $2, $3, $4, $5)
+       ON CONFLICT (event_id) DO NOTHING`,
+      [event.eventId, notice.customerId, notice.kind, notice.message, event.time],
+    );
+  }
+}

@@ -1,0 +1,25 @@
+import { OrderCancelledV1, OrderConfirmedV1, OrderPlacedV1, OrderRejectedV1, OrderShippedV1 } from './order-events.v1';
+import { UserDeactivatedV1, UserEmailChangedV1, UserRegisteredV1 } from './user-events.v1';
+
+export * from './order-events.v1';
+export * from './user-events.v1';
+export * from './cloud-event-envelope';
+
+export interface IntegrationEventContract<T extends object = object> {
+  readonly type: string;
+  new (): T;
+}
+
+/** Every integration event the system publishes, by CloudEvents `type`. */
+export const INTEGRATION_EVENT_CONTRACTS: ReadonlyMap<string, IntegrationEventContract> = new Map(
+  [
+    UserRegisteredV1,
+    UserEmailChangedV1,
+    UserDeactivatedV1,
+    OrderPlacedV1,
+    OrderConfirmedV1,
+    OrderRejectedV1,
+    OrderCancelledV1,
+    OrderShippedV1,
+  ].map((contract) => [contract.type, contract as IntegrationEventContract]),
+);

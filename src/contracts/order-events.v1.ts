@@ -1,0 +1,57 @@
+import 'reflect-metadata';
+import { Type } from 'class-transformer';
+import { ArrayMinSize, IsBoolean, IsInt, IsISO8601, IsString, IsUUID, Length, Min, ValidateNested } from 'class-validator';
+
+// Integration events of the Orders module, version 1. Data only: consumers depend on these
+// shapes, so a change that is not purely additive gets a new version next to this one.
+
+export class OrderLineV1 {
+  @IsString() @Length(1, 64) sku: string;
+  @IsInt() @Min(1) quantity: number;
+  @IsInt() @Min(0) unitPrice: number;
+}
+
+export class OrderPlacedV1 {
+  static readonly type = 'com.example.orders.order-placed.v1';
+  @IsUUID() orderId: string;
+  @IsUUID() customerId: string;
+  @IsString() @Length(3, 3) currency: string;
+  @IsInt() @Min(0) total: number;
+  @ValidateNested({ each: true }) @Type(() => OrderLineV1) @ArrayMinSize(1) lines: OrderLineV1[];
+  @IsISO8601() placedAt: string;
+}
+
+export class OrderConfirmedV1 {
+  static readonly type = 'com.example.orders.order-confirmed.v1';
+  @IsUUID() orderId: string;
+  @IsUUID() customerId: string;
+  @IsInt() @Min(0) total: number;
+  @IsISO8601() confirmedAt: string;
+}
+
+export class OrderRejectedV1 {
+  static readonly type = 'com.example.orders.order-rejected.v1';
+  @IsUUID() orderId: string;
+  @IsUUID() customerId: string;
+  @IsString() @Length(1, 500) reason: string;
+  @IsISO8601() rejectedAt: string;
+}
+
+export class OrderCancelledV1 {
+  static readonly type = 'com.example.orders.order-cancelled.v1';
+  @IsUUID() orderId: string;
+  @IsUUID() customerId: string;
+  @IsString() @Length(1, 500) reason: string;
+  @IsInt() @Min(0) total: number;
+  /** true when the order had been confirmed, so its amount had counted as spent. */
+  @IsBoolean() wasConfirmed: boolean;
+  @IsISO8601() cancelledAt: string;
+}
+
+export class OrderShippedV1 {
+  static readonly type = 'com.example.orders.order-shipped.v1';
+  @IsUUID() orderId: string;
+  @IsUUID() customerId: string;
+  @IsInt() @Min(0) total: number;
+  @IsISO8601() shippedAt: string;
+}

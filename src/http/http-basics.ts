@@ -1,0 +1,42 @@
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import { FastifyAdapter } from '@nestjs/platform-fastify';
+import type { Environment } from '../config/environment';
+import { CORRELATION_ID_HEADER, correlationIdOf } from './correlation-id';
+import { ProblemDetailsFilter, sendProblem } from './problem-details.filter';
+import { createValidationPipe } from './request-validation';
+import { StorableTextPipe } from './storable-text.pipe';
+
+export function createFastifyAdapter(bodyLimit: number): FastifyAdapter {
+  return new FastifyAdapter({ bodyLimit, requestIdHeader: false, genReqId: correlationIdOf });
+}
+
+/** What every HTTP app of this project shares: correlation id, JSON-only bodies, problem+json. */
+export function configureHttpBasics(app: NestFastifyApplication): void {
+  const fastify = app.getHttpAdapter().getInstance();
+  fastify.addHook('onRequest', async (request, reply) => {
+    void reply.header(CORRELATION_ID_HEADER, request.id);
+    if (hasBody(request.headers) && !isJson(request.headers['content-type'])) {
+      sendProblem(reply, request, { status: 415, code: 'UNSUPPORTED_MEDIA_TYPE', detail: 'send the body as application/json' });
+      return reply;
+    }
+  });
+
+  app.useGlobalPipes(new StorableTextPipe(), createValidationPipe());
+  app.useGlobalFilters(new ProblemDetailsFilter());
+  app.enableShutdownHooks();
+}
+
+/** Bodies are JSON only; anything else is refused before parsing, whatever parsers Nest registers. */
+function hasBody(headers: Record<string, string | string[] | undefined>): boolean {
+  const length = headers['content-length'];
+  return headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
+}
+
+function isJson(contentType: string | string[] | undefined): boolean {
+  return typeof contentType === 'string' && /^application\/json\s*(;|$)/i.test(contentType);
+}
+
+export function logLevels(level: Environment['LOG_LEVEL']) {
+  const all = ['error', 'warn', 'log', 'debug', 'verbose'] as const;
+  return all.slice(0, all.indexOf(level) + 1);
+}

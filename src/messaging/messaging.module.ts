@@ -1,0 +1,14 @@
+import { Global, Module } from '@nestjs/common';
+import { EventStoreModule } from '../event-store/event-store.module';
+import { IntegrationEventMappers } from './integration-event-mappers';
+import { IntegrationEventPublisher } from './integration-event-publisher';
+import { OutboxRelay } from './relay/outbox-relay';
+
+/** Integration events out of the API: mappers registered by the modules, the relay, the publisher. */
+@Global()
+@Module({
+  imports: [EventStoreModule],
+  providers: [IntegrationEventMappers, IntegrationEventPublisher, OutboxRelay],
+  exports: [IntegrationEventMappers, IntegrationEventPublisher, OutboxRelay],
+})
+export class MessagingModule {}

@@ -1,0 +1,160 @@
+import { randomUUID } from 'node:crypto';
+import { Client } from 'pg';
+import {
+  OrderCancelledV1,
+  OrderConfirmedV1,
+  OrderPlacedV1,
+  UserRegisteredV1,
+  wrapInCloudEvent,
+} from '../src/contracts';
+import { OutboxRelay } from '../src/messaging/relay/outbox-relay';
+import { ConsumerProcess } from './support/consumer-process';
+import { registerUser } from './support/fixtures';
+import { deleteTopology, messageCount, publishRaw, testTopology } from './support/test-broker';
+import { eventually, startTestApp, type TestApp } from './support/test-app';
+
+const CONSUMER_RETRY_DELAYS_MS = [100, 200];
+let api: TestApp;
+let consumer: ConsumerProcess;
+let consumerDb: Client;
+
+beforeAll(async () => {
+  api = await startTestApp();
+  consumer = await ConsumerProcess.start(api.brokerPrefix, {
+    CONSUMER_RETRY_DELAYS_MS: CONSUMER_RETRY_DELAYS_MS.join(','),
+    CONSUMER_MAX_ATTEMPTS: '3',
+  });
+  consumerDb = new Client({ connectionString: consumer.databaseUrl });
+  await consumerDb.connect();
+}, 60_000);
+
+afterAll(async () => {
+  await consumerDb?.end();
+  await consumer?.stop();
+  await api?.close();
+  // The consumer declared retry queues of its own delays.
+  await deleteTopology(testTopology(api.brokerPrefix, CONSUMER_RETRY_DELAYS_MS)).catch(() => undefined);
+});
+
+async function inConsumer<T = Record<string, unknown>>(sql: string, params: unknown[] = []): Promise<T[]> {
+  return (await consumerDb.query(sql, params)).rows as T[];
+}
+
+/** Runs `task` over `items` with at most `limit` in flight. */
+async function inParallel<T>(items: T[], limit: number, task: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: limit }, async () => {
+      while (next < items.length) await task(items[next++]);
+    }),
+  );
+}
+
+function cloudEvent(contract: { type: string }, data: object, subject: string, sequence: number, id = randomUUID()) {
+  return wrapInCloudEvent(contract, data, {
+    id,
+    source: '/tests',
+    subject,
+    time: new Date().toISOString(),
+    correlationId: 'test',
+    causationId: 'test',
+    sequence,
+  });
+}
+
+describe('integration events from the API through RabbitMQ to the consumer app', () => {
+  it('applies every event of a burst of 1,000 commands exactly once in effect', async () => {
+    const customers = await Promise.all(Array.from({ length: 10 }, () => registerUser(api)));
+    const orders: string[] = [];
+    await inParallel(Array.from({ length: 1000 }, (_, i) => customers[i % customers.length]), 32, async (customerId) => {
+      const response = await api
+        .http()
+        .post('/orders')
+        .send({ customerId, currency: 'EUR', lines: [{ sku: 'BURST', quantity: 1, unitPrice: 500 }] })
+        .expect(202);
+      orders.push(response.body.id);
+    });
+    await inParallel(orders.slice(0, 100), 16, async (orderId) => {
+      await api.http().post(`/orders/${orderId}/cancel`).send({ reason: 'burst' }).expect(202);
+    });
+    const [{ stored }] = await api.db.query(`SELECT count(*)::int AS stored FROM events`);
+    expect(stored).toBe(10 + 1000 + 100);
+
+    await eventually(async () => {
+      const [{ applied }] = await inConsumer<{ applied: number }>(`SELECT count(*)::int AS applied FROM inbox`);
+      expect(applied).toBe(stored);
+    }, 60_000);
+
+    const stats = await inConsumer<{ placed: number; cancelled: number }>(
+      `SELECT sum(orders_placed)::int AS placed, sum(orders_cancelled)::int AS cancelled FROM customer_stats WHERE customer_id = ANY($1)`,
+      [customers],
+    );
+    expect(stats[0]).toEqual({ placed: 1000, cancelled: 100 });
+    for (const customerId of customers) {
+      const { status, body } = await consumer.get(`/customers/${customerId}/stats`);
+      expect(status).toBe(200);
+      expect(body.ordersPlaced).toBe(100);
+    }
+    const notices = await inConsumer<{ kind: string; n: number }>(
+      `SELECT kind, count(*)::int AS n FROM notifications WHERE customer_id = ANY($1) GROUP BY kind ORDER BY kind`,
+      [customers],
+    );
+    expect(notices).toEqual([
+      { kind: 'ORDER_CANCELLED', n: 100 },
+      { kind: 'WELCOME', n: 10 },
+    ]);
+    // Nothing is left waiting anywhere.
+    expect(await api.app.get(OutboxRelay).lag()).toBe(0);
+    expect(await messageCount(api.topology.deadLetterQueue)).toBe(0);
+  }, 120_000);
+
+  it('applies the same event published three times once', async () => {
+    const userId = randomUUID();
+    const event = cloudEvent(UserRegisteredV1, { userId, email: 'thrice@example.com', name: 'Thrice', registeredAt: new Date().toISOString() }, userId, 1);
+    await publishRaw(api.topology, UserRegisteredV1.type, event, 3);
+    await eventually(async () => {
+      const { body } = await consumer.get(`/notifications?customerId=${userId}`);
+      expect(body.items).toHaveLength(1);
+    });
+    await new Promise((resolve) => setTimeout(resolve, 300)); // the other two copies were processed too
+    expect((await consumer.get(`/notifications?customerId=${userId}`)).body.items).toHaveLength(1);
+    const [{ n }] = await inConsumer<{ n: number }>(`SELECT count(*)::int AS n FROM inbox WHERE event_id = $1`, [event.id]);
+    expect(n).toBe(1);
+  });
+
+  it('parks invalid messages in the dead-letter queue while healthy traffic keeps flowing', async () => {
+    const before = await messageCount(api.topology.deadLetterQueue);
+    const userId = randomUUID();
+    const valid = cloudEvent(UserRegisteredV1, { userId, email: 'ok@example.com', name: 'Ok', registeredAt: new Date().toISOString() }, userId, 1);
+    await publishRaw(api.topology, UserRegisteredV1.type, Buffer.from('{not json'));
+    await publishRaw(api.topology, UserRegisteredV1.type, { hello: 'world' });
+    await publishRaw(api.topology, UserRegisteredV1.type, { ...valid, id: randomUUID(), type: 'com.example.unknown.v1' });
+    await publishRaw(api.topology, UserRegisteredV1.type, { ...valid, id: randomUUID(), data: { userId: 'not-a-uuid' } });
+    await publishRaw(api.topology, UserRegisteredV1.type, valid);
+
+    await eventually(async () => expect(await messageCount(api.topology.deadLetterQueue)).toBe(before + 4));
+    await eventually(async () => expect((await consumer.get(`/notifications?customerId=${userId}`)).body.items).toHaveLength(1));
+  });
+
+  it("applies one aggregate's events in sequence order when they arrive in reverse", async () => {
+    const orderId = randomUUID();
+    const customerId = randomUUID();
+    const at = new Date().toISOString();
+    const placed = cloudEvent(OrderPlacedV1, { orderId, customerId, currency: 'EUR', total: 700, lines: [{ sku: 'R', quantity: 1, unitPrice: 700 }], placedAt: at }, orderId, 1);
+    const confirmed = cloudEvent(OrderConfirmedV1, { orderId, customerId, total: 700, confirmedAt: at }, orderId, 2);
+    const cancelled = cloudEvent(OrderCancelledV1, { orderId, customerId, reason: 'r', total: 700, wasConfirmed: true, cancelledAt: at }, orderId, 3);
+    await publishRaw(api.topology, OrderCancelledV1.type, cancelled);
+    await publishRaw(api.topology, OrderConfirmedV1.type, confirmed);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    await publishRaw(api.topology, OrderPlacedV1.type, placed);
+
+    await eventually(async () => {
+      const rows = await inConsumer<{ sequence: number }>(`SELECT sequence FROM inbox WHERE stream_id = $1 ORDER BY applied_at, sequence`, [orderId]);
+      expect(rows.map((row) => row.sequence)).toEqual([1, 2, 3]);
+    }, 15_000);
+    const applied = await inConsumer<{ event_id: string }>(`SELECT event_id FROM inbox WHERE stream_id = $1 ORDER BY sequence`, [orderId]);
+    expect(applied.map((row) => row.event_id)).toEqual([placed.id, confirmed.id, cancelled.id]);
+    const { body } = await consumer.get(`/customers/${customerId}/stats`);
+    expect(body).toMatchObject({ ordersPlaced: 1, ordersConfirmed: 1, ordersCancelled: 1, totalSpent: 0 });
+  });
+});

@@ -1,0 +1,99 @@
+import { ChildProcess, spawn } from 'node:child_process';
+import { createServer } from 'node:net';
+import path from 'node:path';
+import { dropDatabase } from '../../src/database/ensure-database';
+import { createTestDatabase } from './test-database';
+import { TEST_RABBITMQ_URL } from './test-broker';
+
+const ROOT = path.resolve(__dirname, '../..');
+
+/** The consumer app as a real child process (from the build), on its own database and port. */
+export class ConsumerProcess {
+  private child?: ChildProcess;
+  output = '';
+
+  private constructor(
+    readonly databaseUrl: string,
+    readonly port: number,
+    private readonly env: Record<string, string>,
+  ) {}
+
+  static async start(brokerPrefix: string, env: Record<string, string> = {}): Promise<ConsumerProcess> {
+    const consumer = new ConsumerProcess(await createTestDatabase(), await freePort(), env);
+    await consumer.startProcess(brokerPrefix);
+    return consumer;
+  }
+
+  get url(): string {
+    return `http://127.0.0.1:${this.port}`;
+  }
+
+  private brokerPrefix = '';
+
+  private async startProcess(brokerPrefix: string): Promise<void> {
+    this.brokerPrefix = brokerPrefix;
+    const child = spawn(process.execPath, [path.join(ROOT, 'dist/src/consumer/main.js')], {
+      cwd: ROOT,
+      env: {
+        ...process.env,
+        NODE_OPTIONS: '',
+        CONSUMER_DATABASE_URL: this.databaseUrl,
+        CONSUMER_PORT: String(this.port),
+        RABBITMQ_URL: TEST_RABBITMQ_URL,
+        BROKER_PREFIX: brokerPrefix,
+        LOG_LEVEL: 'warn',
+        ...this.env,
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    child.stdout?.on('data', (chunk) => (this.output += chunk));
+    child.stderr?.on('data', (chunk) => (this.output += chunk));
+    this.child = child;
+    const deadline = Date.now() + 20_000;
+    while (Date.now() < deadline) {
+      if (child.exitCode !== null) throw new Error(`consumer exited at start:\n${this.output}`);
+      try {
+        if ((await fetch(`${this.url}/health`)).ok) return;
+      } catch {
+        // not listening yet
+      }
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    throw new Error(`consumer did not become healthy:\n${this.output}`);
+  }
+
+  async kill(signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
+    const child = this.child;
+    if (!child || child.exitCode !== null) return;
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    child.kill(signal);
+    await exited;
+  }
+
+  async restart(): Promise<void> {
+    await this.kill();
+    await this.startProcess(this.brokerPrefix);
+  }
+
+  async stop(): Promise<void> {
+    await this.kill();
+    await dropDatabase(this.databaseUrl);
+  }
+
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- test assertions read arbitrary JSON
+  async get(pathAndQuery: string): Promise<{ status: number; body: any }> {
+    const response = await fetch(`${this.url}${pathAndQuery}`);
+    return { status: response.status, body: await response.json() };
+  }
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+    server.on('error', reject);
+  });
+}

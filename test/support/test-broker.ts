@@ -1,0 +1,57 @@
+import { randomBytes } from 'node:crypto';
+import amqp from 'amqplib';
+import { brokerTopology, type BrokerTopology } from '../../src/messaging/broker-topology';
+
+export const TEST_RABBITMQ_URL = process.env.TEST_RABBITMQ_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
+
+/** A broker prefix no other test run uses, so exchanges and queues never collide. */
+export function uniqueBrokerPrefix(): string {
+  return `test-${process.env.EDA_TEST_RUN ?? 'adhoc'}-${randomBytes(3).toString('hex')}`.toLowerCase();
+}
+
+export function testTopology(prefix: string, retryDelaysMs = [1000, 5000, 30000]): BrokerTopology {
+  return brokerTopology(prefix, retryDelaysMs);
+}
+
+/** Removes every queue and the exchange of `topology` (what a test declared). */
+export async function deleteTopology(topology: BrokerTopology): Promise<void> {
+  const connection = await amqp.connect(TEST_RABBITMQ_URL);
+  try {
+    const channel = await connection.createChannel();
+    for (const queue of [topology.consumerQueue, topology.deadLetterQueue, topology.reorderQueue.name, ...topology.retryQueues.map((q) => q.name)]) {
+      await channel.deleteQueue(queue);
+    }
+    await channel.deleteExchange(topology.exchange);
+    await channel.close();
+  } finally {
+    await connection.close();
+  }
+}
+
+/** Publishes a raw body to the exchange, confirmed, as another service (or an attacker) might. */
+export async function publishRaw(topology: BrokerTopology, routingKey: string, body: Buffer | object, times = 1): Promise<void> {
+  const connection = await amqp.connect(TEST_RABBITMQ_URL);
+  try {
+    const channel = await connection.createConfirmChannel();
+    const content = Buffer.isBuffer(body) ? body : Buffer.from(JSON.stringify(body));
+    for (let i = 0; i < times; i++) {
+      channel.publish(topology.exchange, routingKey, content, { persistent: true, contentType: 'application/cloudevents+json' });
+    }
+    await channel.waitForConfirms();
+    await channel.close();
+  } finally {
+    await connection.close();
+  }
+}
+
+export async function messageCount(queue: string): Promise<number> {
+  const connection = await amqp.connect(TEST_RABBITMQ_URL);
+  try {
+    const channel = await connection.createChannel();
+    const { messageCount: count } = await channel.checkQueue(queue);
+    await channel.close();
+    return count;
+  } finally {
+    await connection.close();
+  }
+}
