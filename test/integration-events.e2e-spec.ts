@@ -1,4 +1,7 @@
+import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import path from 'node:path';
+import { promisify } from 'node:util';
 import { Client } from 'pg';
 import {
   OrderCancelledV1,
@@ -48,6 +51,14 @@ async function inParallel<T>(items: T[], limit: number, task: (item: T) => Promi
       while (next < items.length) await task(items[next++]);
     }),
   );
+}
+
+/** The dead-letter CLI exactly as `npm run dead-letters` runs it. */
+async function deadLetters(...args: string[]): Promise<string> {
+  const { stdout } = await promisify(execFile)(process.execPath, [path.resolve(__dirname, '../dist/src/consumer/cli/dead-letters.js'), ...args], {
+    env: { ...process.env, NODE_OPTIONS: '', BROKER_PREFIX: api.brokerPrefix, CONSUMER_RETRY_DELAYS_MS: CONSUMER_RETRY_DELAYS_MS.join(',') },
+  });
+  return stdout;
 }
 
 function cloudEvent(contract: { type: string }, data: object, subject: string, sequence: number, id = randomUUID()) {
@@ -156,5 +167,47 @@ describe('integration events from the API through RabbitMQ to the consumer app',
     expect(applied.map((row) => row.event_id)).toEqual([placed.id, confirmed.id, cancelled.id]);
     const { body } = await consumer.get(`/customers/${customerId}/stats`);
     expect(body).toMatchObject({ ordersPlaced: 1, ordersConfirmed: 1, ordersCancelled: 1, totalSpent: 0 });
+  });
+
+  it('retries a failing handler with back-off, parks it after exactly N attempts, and redrives it once fixed', async () => {
+    const poisoned = randomUUID();
+    await consumerDb.query(`
+      CREATE FUNCTION refuse_poisoned_customer() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        IF NEW.customer_id = '${poisoned}' THEN RAISE EXCEPTION 'notification service down for this customer'; END IF;
+        RETURN NEW;
+      END $$`);
+    await consumerDb.query(
+      `CREATE TRIGGER refuse_poisoned_customer BEFORE INSERT ON notifications FOR EACH ROW EXECUTE FUNCTION refuse_poisoned_customer()`,
+    );
+    const parkedBefore = await messageCount(api.topology.deadLetterQueue);
+    const registered = (userId: string) =>
+      cloudEvent(UserRegisteredV1, { userId, email: 'p@example.com', name: 'P', registeredAt: new Date().toISOString() }, userId, 1);
+    const poison = registered(poisoned);
+    await publishRaw(api.topology, UserRegisteredV1.type, poison);
+    const healthy = randomUUID();
+    await publishRaw(api.topology, UserRegisteredV1.type, registered(healthy));
+
+    await eventually(async () => expect((await consumer.get(`/notifications?customerId=${healthy}`)).body.items).toHaveLength(1));
+    await eventually(async () => expect(await messageCount(api.topology.deadLetterQueue)).toBe(parkedBefore + 1));
+    // Two failed attempts were sent to the retry queues with growing delays, the third parked it.
+    await eventually(async () => {
+      expect(consumer.output).toMatch(new RegExp(`attempt 1 of ${poison.id} failed, retrying in 100 ms`));
+      expect(consumer.output).toMatch(new RegExp(`attempt 2 of ${poison.id} failed, retrying in 200 ms`));
+      expect(consumer.output).toMatch(new RegExp(`parking ${poison.id} in the dead-letter queue`));
+    });
+    expect(consumer.output).not.toMatch(new RegExp(`attempt 3 of ${poison.id} failed, retrying`));
+
+    const listed = await deadLetters('list');
+    const line = listed.split('\n').find((entry) => entry.startsWith(poison.id));
+    expect(line).toContain(UserRegisteredV1.type);
+    expect(line).toContain('attempts=3');
+    expect(line).toContain('notification service down for this customer');
+    expect(await messageCount(api.topology.deadLetterQueue)).toBe(parkedBefore + 1); // listing takes nothing away
+
+    await consumerDb.query(`DROP TRIGGER refuse_poisoned_customer ON notifications`);
+    expect(await deadLetters('redrive', '--id', poison.id)).toContain('redrove 1 message(s)');
+    await eventually(async () => expect((await consumer.get(`/notifications?customerId=${poisoned}`)).body.items).toHaveLength(1));
+    expect(await messageCount(api.topology.deadLetterQueue)).toBe(parkedBefore);
   });
 });

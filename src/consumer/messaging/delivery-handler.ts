@@ -3,12 +3,14 @@ import type { ConfirmChannel, ConsumeMessage, Options } from 'amqplib';
 import { INTEGRATION_EVENT_CONTRACTS, InvalidIntegrationEventError, openCloudEvent } from '../../contracts';
 import { BrokerTopology } from '../../messaging/broker-topology';
 import { Inbox } from '../inbox/inbox';
+import {
+  ATTEMPTS_HEADER,
+  DEAD_LETTERED_AT_HEADER,
+  LAST_ERROR_HEADER,
+  ORIGINAL_ROUTING_KEY_HEADER,
+  REORDER_WAITS_HEADER,
+} from './message-headers';
 
-export const ATTEMPTS_HEADER = 'x-attempts';
-export const REORDER_WAITS_HEADER = 'x-reorder-waits';
-export const LAST_ERROR_HEADER = 'x-last-error';
-export const ORIGINAL_ROUTING_KEY_HEADER = 'x-original-routing-key';
-export const DEAD_LETTERED_AT_HEADER = 'x-dead-lettered-at';
 /** ~20 s at the reorder queue's 200 ms: an earlier event that has not come by then is a failure. */
 const MAX_REORDER_WAITS = 100;
 
@@ -53,49 +55,61 @@ export class DeliveryHandler {
         time: envelope.time,
         data,
       });
-      if (outcome === 'too-early') return this.waitForEarlierEvent(message, channel);
+      if (outcome === 'too-early') return this.waitForEarlierEvent(message, channel, envelope.id);
       channel.ack(message);
     } catch (error) {
-      await this.retryOrPark(message, channel, error);
+      await this.retryOrPark(message, channel, error, envelope.id);
     }
   }
 
-  private async waitForEarlierEvent(message: ConsumeMessage, channel: ConfirmChannel): Promise<void> {
+  private async waitForEarlierEvent(message: ConsumeMessage, channel: ConfirmChannel, eventId: string): Promise<void> {
     const waits = Number(message.properties.headers?.[REORDER_WAITS_HEADER] ?? 0) + 1;
     if (waits > MAX_REORDER_WAITS) {
-      return this.retryOrPark(message, channel, new Error('an earlier event of this aggregate never arrived'));
+      return this.retryOrPark(message, channel, new Error('an earlier event of this aggregate never arrived'), eventId);
     }
-    await this.republish(channel, message, this.settings.topology.reorderQueue.name, { [REORDER_WAITS_HEADER]: waits });
+    await this.republish(channel, message, this.settings.topology.reorderQueue.name, { [REORDER_WAITS_HEADER]: waits }, eventId);
     channel.ack(message);
   }
 
-  private async retryOrPark(message: ConsumeMessage, channel: ConfirmChannel, error: unknown): Promise<void> {
+  private async retryOrPark(message: ConsumeMessage, channel: ConfirmChannel, error: unknown, eventId: string): Promise<void> {
     const attempts = Number(message.properties.headers?.[ATTEMPTS_HEADER] ?? 0) + 1;
     const lastError = describe(error);
-    if (attempts >= this.settings.maxAttempts) return this.park(message, channel, lastError, attempts);
+    if (attempts >= this.settings.maxAttempts) return this.park(message, channel, lastError, attempts, eventId);
     const { retryQueues } = this.settings.topology;
     const queue = retryQueues[Math.min(attempts - 1, retryQueues.length - 1)];
-    this.logger.warn(`attempt ${attempts} of ${message.properties.messageId} failed, retrying in ${queue.delayMs} ms: ${lastError}`);
-    await this.republish(channel, message, queue.name, { [ATTEMPTS_HEADER]: attempts, [LAST_ERROR_HEADER]: lastError });
+    this.logger.warn(`attempt ${attempts} of ${eventId} failed, retrying in ${queue.delayMs} ms: ${lastError}`);
+    await this.republish(channel, message, queue.name, { [ATTEMPTS_HEADER]: attempts, [LAST_ERROR_HEADER]: lastError }, eventId);
     channel.ack(message);
   }
 
-  private async park(message: ConsumeMessage, channel: ConfirmChannel, lastError: string, attempts?: number): Promise<void> {
-    this.logger.error(`parking ${message.properties.messageId ?? '(no id)'} in the dead-letter queue: ${lastError}`);
+  private async park(
+    message: ConsumeMessage,
+    channel: ConfirmChannel,
+    lastError: string,
+    attempts?: number,
+    eventId: string | undefined = message.properties.messageId,
+  ): Promise<void> {
+    this.logger.error(`parking ${eventId ?? '(no id)'} in the dead-letter queue: ${lastError}`);
     await this.republish(channel, message, this.settings.topology.deadLetterQueue, {
       [ATTEMPTS_HEADER]: attempts ?? Number(message.properties.headers?.[ATTEMPTS_HEADER] ?? 0),
       [LAST_ERROR_HEADER]: lastError,
       [DEAD_LETTERED_AT_HEADER]: new Date().toISOString(),
-    });
+    }, eventId);
     channel.ack(message);
   }
 
   /** Through the default exchange straight into `queue`, keeping the original properties. */
-  private republish(channel: ConfirmChannel, message: ConsumeMessage, queue: string, headers: Record<string, unknown>): Promise<void> {
+  private republish(
+    channel: ConfirmChannel,
+    message: ConsumeMessage,
+    queue: string,
+    headers: Record<string, unknown>,
+    eventId: string | undefined,
+  ): Promise<void> {
     const { properties, fields } = message;
     const options: Options.Publish = {
       persistent: true,
-      messageId: properties.messageId,
+      messageId: properties.messageId ?? eventId,
       type: properties.type,
       contentType: properties.contentType,
       timestamp: properties.timestamp,
