@@ -7,6 +7,8 @@ module.exports = {
   globalTeardown: '<rootDir>/test/support/global-teardown.js',
   // testTimeout is a global option (ignored inside projects): e2e hooks start and stop real apps.
   testTimeout: 60000,
+  // One file at a time: the resilience tests stop and start the shared RabbitMQ.
+  maxWorkers: 1,
   projects: [
     {
       displayName: 'unit',

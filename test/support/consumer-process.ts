@@ -9,6 +9,13 @@ const ROOT = path.resolve(__dirname, '../..');
 
 /** The consumer app as a real child process (from the build), on its own database and port. */
 export class ConsumerProcess {
+  /** Another process consuming from the same queue, on the same database (a second instance). */
+  static async startAnother(first: ConsumerProcess): Promise<ConsumerProcess> {
+    const another = new ConsumerProcess(first.databaseUrl, await freePort(), first.env);
+    await another.startProcess(first.brokerPrefix);
+    return another;
+  }
+
   private child?: ChildProcess;
   output = '';
 
@@ -64,7 +71,7 @@ export class ConsumerProcess {
 
   async kill(signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
     const child = this.child;
-    if (!child || child.exitCode !== null) return;
+    if (!child || child.exitCode !== null || child.signalCode !== null) return;
     const exited = new Promise((resolve) => child.once('exit', resolve));
     child.kill(signal);
     await exited;
@@ -87,7 +94,7 @@ export class ConsumerProcess {
   }
 }
 
-function freePort(): Promise<number> {
+export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.listen(0, '127.0.0.1', () => {

@@ -1,0 +1,183 @@
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { Client } from 'pg';
+import { OutboxRelay } from '../src/messaging/relay/outbox-relay';
+import { ApiProcess } from './support/api-process';
+import { ConsumerProcess } from './support/consumer-process';
+import { registerUser } from './support/fixtures';
+import { eventually, startTestApp, type TestApp } from './support/test-app';
+import { createTestDatabase } from './support/test-database';
+import { uniqueBrokerPrefix } from './support/test-broker';
+
+const run = promisify(execFile);
+
+/** Places `count` orders for `customers` with `concurrency` requests in flight; returns every status. */
+async function burst(post: (body: object) => Promise<number>, customers: string[], count: number, concurrency = 16): Promise<number[]> {
+  const statuses: number[] = [];
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < count) {
+        const i = next++;
+        statuses.push(
+          await post({ customerId: customers[i % customers.length], currency: 'EUR', lines: [{ sku: `B-${i}`, quantity: 1, unitPrice: 100 }] }),
+        );
+      }
+    }),
+  );
+  return statuses;
+}
+
+const viaTestApp = (api: TestApp) => async (body: object) => (await api.http().post('/orders').send(body)).status;
+
+async function count(db: Client, sql: string): Promise<number> {
+  return (await db.query(sql)).rows[0].n;
+}
+
+async function countInApi(api: TestApp, sql: string): Promise<number> {
+  return (await api.db.query(sql))[0].n;
+}
+
+/** The consumer applied exactly the events the API stored: none missing, none twice in effect. */
+async function expectEverythingAppliedOnce(api: TestApp, consumerDb: Client, customers: string[], ordersPlaced: number): Promise<void> {
+  const stored = await countInApi(api, `SELECT count(*)::int AS n FROM events`);
+  await eventually(async () => expect(await count(consumerDb, `SELECT count(*)::int AS n FROM inbox`)).toBe(stored), 60_000);
+  const { rows } = await consumerDb.query(
+    `SELECT sum(orders_placed)::int AS placed, count(*)::int AS customers FROM customer_stats WHERE customer_id = ANY($1)`,
+    [customers],
+  );
+  expect(rows[0]).toEqual({ placed: ordersPlaced, customers: customers.length });
+  expect(await count(consumerDb, `SELECT count(*)::int AS n FROM notifications WHERE kind = 'WELCOME'`)).toBe(customers.length);
+}
+
+describe('integration events under failures', () => {
+  let api: TestApp | undefined;
+  let consumers: ConsumerProcess[] = [];
+  let consumerDb: Client | undefined;
+
+  afterEach(async () => {
+    await consumerDb?.end();
+    for (const consumer of consumers.reverse()) await consumer.stop().catch(() => undefined);
+    await api?.close();
+    api = undefined;
+    consumers = [];
+    consumerDb = undefined;
+  });
+
+  async function startPipeline(env: Record<string, string> = {}) {
+    api = await startTestApp({ env });
+    const consumer = await ConsumerProcess.start(api.brokerPrefix);
+    consumers.push(consumer);
+    consumerDb = new Client({ connectionString: consumer.databaseUrl });
+    await consumerDb.connect();
+    return { api, consumer, consumerDb };
+  }
+
+  it('loses nothing and applies nothing twice when the consumer is SIGKILLed mid-burst and restarted', async () => {
+    const { api, consumer, consumerDb } = await startPipeline();
+    const customers = await Promise.all(Array.from({ length: 5 }, () => registerUser(api)));
+    const sending = burst(viaTestApp(api), customers, 600);
+    await eventually(async () => expect(await count(consumerDb, `SELECT count(*)::int AS n FROM inbox`)).toBeGreaterThan(150), 30_000);
+    await consumer.kill('SIGKILL');
+    const statuses = await sending;
+    expect(statuses.every((status) => status === 202)).toBe(true);
+    await consumer.restart();
+    await expectEverythingAppliedOnce(api, consumerDb, customers, 600);
+  }, 120_000);
+
+  it('delivers every event when RabbitMQ stops and starts during a burst, and the API never answers 5xx', async () => {
+    const { api, consumerDb } = await startPipeline();
+    const customers = await Promise.all(Array.from({ length: 5 }, () => registerUser(api)));
+    const sending = burst(viaTestApp(api), customers, 400, 4);
+    await eventually(async () => expect(await countInApi(api, `SELECT count(*)::int AS n FROM orders`)).toBeGreaterThan(50));
+    try {
+      await run('rabbitmqctl', ['stop_app']);
+      await new Promise((resolve) => setTimeout(resolve, 2000));
+    } finally {
+      await run('rabbitmqctl', ['start_app']);
+    }
+    const statuses = await sending;
+    expect(statuses.filter((status) => status >= 500)).toEqual([]);
+    expect(statuses.every((status) => status === 202)).toBe(true);
+    await expectEverythingAppliedOnce(api, consumerDb, customers, 400);
+    await eventually(async () => expect(await api.app.get(OutboxRelay).lag()).toBe(0));
+  }, 180_000);
+
+  it('relays after a restart what an API process had committed but not published when it was SIGKILLed', async () => {
+    const databaseUrl = await createTestDatabase();
+    const brokerPrefix = uniqueBrokerPrefix();
+    // The broker is unreachable for this process: its commands commit, nothing can be published.
+    const doomed = await ApiProcess.start({ DATABASE_URL: databaseUrl, BROKER_PREFIX: brokerPrefix, RABBITMQ_URL: 'amqp://guest:guest@127.0.0.1:1' });
+    const customer = (await doomed.post('/users', { email: 'doomed@example.com', name: 'Doomed' })).body.id;
+    for (let i = 0; i < 20; i++) {
+      expect((await doomed.post('/orders', { customerId: customer, currency: 'EUR', lines: [{ sku: 'K', quantity: 1, unitPrice: 100 }] })).status).toBe(202);
+    }
+    await doomed.kill('SIGKILL');
+
+    api = await startTestApp({ databaseUrl, brokerPrefix });
+    const consumer = await ConsumerProcess.start(brokerPrefix);
+    consumers.push(consumer);
+    consumerDb = new Client({ connectionString: consumer.databaseUrl });
+    await consumerDb.connect();
+    await expectEverythingAppliedOnce(api, consumerDb, [customer], 20);
+  }, 120_000);
+
+  it('lets exactly one of several API processes relay, and another take over when it stops', async () => {
+    const first = await startTestApp();
+    const second = await startTestApp({ databaseUrl: first.databaseUrl, brokerPrefix: first.brokerPrefix });
+    const consumer = await ConsumerProcess.start(first.brokerPrefix);
+    consumers.push(consumer);
+    consumerDb = new Client({ connectionString: consumer.databaseUrl });
+    await consumerDb.connect();
+    try {
+      const relays = [first, second].map((app) => app.app.get(OutboxRelay));
+      await eventually(async () => expect(relays.filter((relay) => relay.isLeader)).toHaveLength(1));
+      await new Promise((resolve) => setTimeout(resolve, 1500));
+      expect(relays.filter((relay) => relay.isLeader)).toHaveLength(1);
+
+      const [leader, survivor] = relays[0].isLeader ? [first, second] : [second, first];
+      await leader.app.close(); // its lock goes with its database session
+      const survivingRelay = survivor.app.get(OutboxRelay);
+      await eventually(async () => expect(survivingRelay.isLeader).toBe(true), 10_000);
+
+      const customer = await registerUser(survivor);
+      await burst(viaTestApp(survivor), [customer], 30, 4);
+      await eventually(async () => expect(await survivingRelay.lag()).toBe(0), 20_000);
+      await eventually(async () => expect(await count(consumerDb!, `SELECT count(*)::int AS n FROM inbox`)).toBe(31), 20_000);
+    } finally {
+      await first.app.close().catch(() => undefined);
+      await second.close().catch(() => undefined);
+    }
+  }, 120_000);
+
+  it("applies each aggregate's events in order with two consumer processes on the same queue", async () => {
+    const { api, consumer, consumerDb } = await startPipeline();
+    consumers.push(await ConsumerProcess.startAnother(consumer));
+    const customers = await Promise.all(Array.from({ length: 5 }, () => registerUser(api)));
+    const orderIds: string[] = [];
+    await burst(
+      async (body) => {
+        const response = await api.http().post('/orders').send(body);
+        orderIds.push(response.body.id);
+        await api.http().post(`/orders/${response.body.id}/cancel`).send({ reason: 'race' }).expect(202);
+        return response.status;
+      },
+      customers,
+      200,
+      8,
+    );
+    await expectEverythingAppliedOnce(api, consumerDb, customers, 200);
+    // Per aggregate, the order of application (inbox insertion) is the sequence order.
+    const { rows } = await consumerDb.query(
+      `SELECT count(*)::int AS n FROM (
+         SELECT sequence, lag(sequence) OVER (PARTITION BY stream_id ORDER BY applied_at, sequence) AS previous FROM inbox
+       ) t WHERE previous IS NOT NULL AND sequence <> previous + 1`,
+    );
+    expect(rows[0].n).toBe(0);
+    const { rows: cancelled } = await consumerDb.query(
+      `SELECT sum(orders_cancelled)::int AS n FROM customer_stats WHERE customer_id = ANY($1)`,
+      [customers],
+    );
+    expect(cancelled[0].n).toBe(200);
+  }, 120_000);
+});

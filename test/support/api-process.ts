@@ -1,0 +1,60 @@
+import { ChildProcess, spawn } from 'node:child_process';
+import path from 'node:path';
+import { freePort } from './consumer-process';
+
+const ROOT = path.resolve(__dirname, '../..');
+
+/** The API as a real child process (from the build), so a test can SIGKILL it. */
+export class ApiProcess {
+  output = '';
+
+  private constructor(
+    private readonly child: ChildProcess,
+    readonly port: number,
+  ) {
+    child.stdout?.on('data', (chunk) => (this.output += chunk));
+    child.stderr?.on('data', (chunk) => (this.output += chunk));
+  }
+
+  static async start(env: Record<string, string>): Promise<ApiProcess> {
+    const port = await freePort();
+    const child = spawn(process.execPath, [path.join(ROOT, 'dist/src/main.js')], {
+      cwd: ROOT,
+      env: { ...process.env, NODE_OPTIONS: '', PORT: String(port), LOG_LEVEL: 'warn', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const api = new ApiProcess(child, port);
+    const deadline = Date.now() + 20_000;
+    while (Date.now() < deadline) {
+      if (child.exitCode !== null) throw new Error(`API exited at start:\n${api.output}`);
+      try {
+        // Any answer means it listens; /health may be 503 on purpose (no broker).
+        await fetch(`${api.url}/health`);
+        return api;
+      } catch {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+    }
+    throw new Error(`API did not start:\n${api.output}`);
+  }
+
+  get url(): string {
+    return `http://127.0.0.1:${this.port}`;
+  }
+
+  async post(pathname: string, body: object): Promise<{ status: number; body: any }> { // eslint-disable-line @typescript-eslint/no-explicit-any
+    const response = await fetch(`${this.url}${pathname}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+    return { status: response.status, body: await response.json() };
+  }
+
+  async kill(signal: NodeJS.Signals): Promise<void> {
+    if (this.child.exitCode !== null || this.child.signalCode !== null) return;
+    const exited = new Promise((resolve) => this.child.once('exit', resolve));
+    this.child.kill(signal);
+    await exited;
+  }
+}
