@@ -210,4 +210,17 @@ describe('integration events from the API through RabbitMQ to the consumer app',
     await eventually(async () => expect((await consumer.get(`/notifications?customerId=${poisoned}`)).body.items).toHaveLength(1));
     expect(await messageCount(api.topology.deadLetterQueue)).toBe(parkedBefore);
   });
+
+  it('reports RabbitMQ and the relay lag on the API health, PostgreSQL and RabbitMQ on the consumer health', async () => {
+    const health = await api.http().get('/health').expect(200);
+    expect(health.body.details).toMatchObject({
+      postgres: { status: 'up' },
+      rabbitmq: { status: 'up' },
+      relay: { status: 'up', relaying: true },
+    });
+    expect(typeof health.body.details.relay.lag).toBe('number');
+    const consumerHealth = await consumer.get('/health');
+    expect(consumerHealth.status).toBe(200);
+    expect(consumerHealth.body.details).toMatchObject({ postgres: { status: 'up' }, rabbitmq: { status: 'up' } });
+  });
 });
