@@ -1,31 +1,45 @@
-// Command throughput through the full stack: HTTP (Fastify) → CommandBus → one-statement write
-// → projection. Starts the built API as a child process on a throwaway database, drives
-// POST /orders with autocannon, and prints requests/s, latency, statements per command and how
-// long the projection takes to catch up once the load stops.
+// The whole pipeline under load: HTTP (Fastify) → CommandBus → one-statement write → projection,
+// and relay → RabbitMQ (confirms) → consumer app → its read models. Starts the built API and
+// consumer as child processes on throwaway databases and a throwaway broker prefix, drives
+// POST /orders with autocannon, and prints commands/s, HTTP latency, statements per command,
+// how long the projection, the outbox and the consumer need to catch up once the load stops,
+// and the end-to-end latency from a command's commit to its effect in the consumer.
 //
 //   npm run bench                 (BENCH_SECONDS=10 BENCH_CONNECTIONS=32 by default)
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import autocannon from 'autocannon';
+import amqp from 'amqplib';
 import pg from 'pg';
 
 const server = process.env.TEST_DATABASE_SERVER_URL ?? 'postgres://postgres:postgres@127.0.0.1:5432';
 const seconds = Number(process.env.BENCH_SECONDS ?? 10);
 const connections = Number(process.env.BENCH_CONNECTIONS ?? 32);
 const port = Number(process.env.BENCH_PORT ?? 3900);
-const database = `eda_bench_${randomBytes(4).toString('hex')}`;
+const suffix = randomBytes(4).toString('hex');
+const database = `eda_bench_${suffix}`;
+const consumerDatabase = `eda_bench_consumer_${suffix}`;
+const brokerPrefix = `bench-${suffix}`;
+const rabbitmqUrl = process.env.RABBITMQ_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
 const api = `http://127.0.0.1:${port}`;
 
 const admin = new pg.Client({ connectionString: `${server}/postgres` });
 await admin.connect();
 await admin.query(`CREATE DATABASE ${database}`);
+await admin.query(`CREATE DATABASE ${consumerDatabase}`);
+const shared = { ...process.env, RABBITMQ_URL: rabbitmqUrl, BROKER_PREFIX: brokerPrefix, LOG_LEVEL: 'warn' };
 const child = spawn(process.execPath, ['dist/src/main.js'], {
-  env: { ...process.env, DATABASE_URL: `${server}/${database}`, PORT: String(port), LOG_LEVEL: 'warn' },
+  env: { ...shared, DATABASE_URL: `${server}/${database}`, PORT: String(port) },
+  stdio: ['ignore', 'inherit', 'inherit'],
+});
+const consumerChild = spawn(process.execPath, ['dist/src/consumer/main.js'], {
+  env: { ...shared, CONSUMER_DATABASE_URL: `${server}/${consumerDatabase}`, CONSUMER_PORT: String(port + 1) },
   stdio: ['ignore', 'inherit', 'inherit'],
 });
 
 try {
-  await waitForHealth();
+  await waitForHealth(api);
+  await waitForHealth(`http://127.0.0.1:${port + 1}`);
   const customers = [];
   for (let i = 0; i < 50; i++) customers.push(await post('/users', { email: `bench-${i}@example.com`, name: `Bench ${i}` }));
   const bodies = customers.map((customerId) =>
@@ -53,6 +67,44 @@ try {
     await new Promise((resolve) => setTimeout(resolve, 5));
   }
   const catchUpMs = Date.now() - loadStoppedAt;
+
+  const [{ stored }] = (await db.query(`SELECT count(*)::int AS stored FROM events`)).rows;
+  let relayDrainedMs;
+  for (;;) {
+    const [{ lag }] = (
+      await db.query(
+        `SELECT count(e.*)::int AS lag FROM subscription_checkpoints c
+         LEFT JOIN events e ON (e.transaction_id, e.position) > (c.transaction_id, c.position)
+         WHERE c.subscription_id = 'relay:integration-events'`,
+      )
+    ).rows;
+    if (lag === 0) {
+      relayDrainedMs ??= Date.now() - loadStoppedAt;
+      break;
+    }
+    if (Date.now() - loadStoppedAt > 120_000) throw new Error(`the outbox is stuck at ${lag} events`);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+  const consumerDb = new pg.Client({ connectionString: `${server}/${consumerDatabase}` });
+  consumerDb.on('error', () => {});
+  await consumerDb.connect();
+  for (;;) {
+    const [{ applied }] = (await consumerDb.query(`SELECT count(*)::int AS applied FROM inbox`)).rows;
+    if (applied >= stored) break;
+    if (Date.now() - loadStoppedAt > 180_000) throw new Error(`the consumer is stuck at ${applied} of ${stored} events`);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+  const consumerCaughtUpMs = Date.now() - loadStoppedAt;
+  // Commit time (the events' occurredAt) to the consumer's commit of the effect, per order placed.
+  const occurred = new Map(
+    (await db.query(`SELECT event_id::text AS id, (metadata->>'occurredAt')::timestamptz AS at FROM events WHERE event_type = 'OrderPlaced'`)).rows.map(
+      (row) => [row.id, row.at.getTime()],
+    ),
+  );
+  const endToEnd = (await consumerDb.query(`SELECT event_id::text AS id, applied_at AS at FROM inbox WHERE type LIKE '%order-placed%'`)).rows
+    .map((row) => row.at.getTime() - occurred.get(row.id))
+    .sort((a, b) => a - b);
+  await consumerDb.end();
   const commitsAfter = await transactionsCommitted(db);
   await db.end();
 
@@ -65,22 +117,46 @@ try {
   line('latency p50 / p99 / max (ms)', `${result.latency.p50} / ${result.latency.p99} / ${result.latency.max}`);
   line('PostgreSQL statements per command (all)', ((commitsAfter - commitsBefore) / accepted).toFixed(2));
   line('projection caught up after load stopped (ms)', catchUpMs);
+  line('outbox drained (all confirmed) after (ms)', relayDrainedMs);
+  line('consumer applied all events after (ms)', consumerCaughtUpMs);
+  line('end-to-end commit → consumer effect p50 / p99 (ms)', `${percentile(endToEnd, 0.5)} / ${percentile(endToEnd, 0.99)}`);
   if (result.non2xx > 0 || orders < accepted) process.exitCode = 1;
 } finally {
-  child.kill('SIGTERM');
-  await new Promise((resolve) => child.once('exit', resolve));
+  for (const process of [child, consumerChild]) {
+    if (process.exitCode === null && process.signalCode === null) {
+      process.kill('SIGTERM');
+      await new Promise((resolve) => process.once('exit', resolve));
+    }
+  }
   await admin.query(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
+  await admin.query(`DROP DATABASE IF EXISTS ${consumerDatabase} WITH (FORCE)`);
   await admin.end();
+  await deleteBrokerNames();
 }
 
-async function waitForHealth() {
+function percentile(sorted, p) {
+  return sorted.length === 0 ? 'n/a' : Math.round(sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]);
+}
+
+async function deleteBrokerNames() {
+  const connection = await amqp.connect(rabbitmqUrl);
+  const channel = await connection.createChannel();
+  const queue = `${brokerPrefix}.consumer`;
+  for (const name of [queue, `${queue}.dead-letter`, `${queue}.reorder`, ...[1000, 5000, 30000].map((ms) => `${queue}.retry.${ms}ms`)]) {
+    await channel.deleteQueue(name);
+  }
+  await channel.deleteExchange(`${brokerPrefix}.integration`);
+  await connection.close();
+}
+
+async function waitForHealth(base) {
   for (let i = 0; i < 100; i++) {
     try {
-      if ((await fetch(`${api}/health`)).ok) return;
+      if ((await fetch(`${base}/health`)).ok) return;
     } catch {}
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
-  throw new Error('the API did not become healthy');
+  throw new Error(`${base} did not become healthy`);
 }
 
 async function post(path, body) {
