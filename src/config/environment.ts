@@ -1,6 +1,24 @@
 import { z } from 'zod';
 
-const port = z.coerce.number().int().min(1).max(65535);
+export const port = z.coerce.number().int().min(1).max(65535);
+
+/** Settings both processes read identically, so they agree on the broker and its names. */
+export const brokerSettings = {
+  RABBITMQ_URL: z
+    .string()
+    .regex(/^amqps?:\/\/.+/, 'must be an amqp:// URL')
+    .default('amqp://guest:guest@127.0.0.1:5672'),
+  BROKER_PREFIX: z
+    .string()
+    .regex(/^[a-z0-9][a-z0-9._-]{0,60}$/, 'lower-case letters, digits, dot, dash, underscore')
+    .default('eda'),
+  CONSUMER_RETRY_DELAYS_MS: z
+    .string()
+    .regex(/^\d+(,\d+)*$/, 'comma-separated milliseconds, e.g. 1000,5000,30000')
+    .default('1000,5000,30000')
+    .transform((value) => value.split(',').map(Number)),
+  LOG_LEVEL: z.enum(['error', 'warn', 'log', 'debug', 'verbose']).default('log'),
+};
 
 export const environmentSchema = z.object({
   DATABASE_URL: z
@@ -14,23 +32,10 @@ export const environmentSchema = z.object({
   PROJECTION_BATCH_SIZE: z.coerce.number().int().min(1).max(10_000).default(500),
   PROJECTION_IDLE_POLL_MS: z.coerce.number().int().min(5).max(60_000).default(100),
   PROJECTION_GATHER_MS: z.coerce.number().int().min(0).max(1_000).default(10),
-  RABBITMQ_URL: z
-    .string()
-    .regex(/^amqps?:\/\/.+/, 'must be an amqp:// URL')
-    .default('amqp://guest:guest@127.0.0.1:5672'),
-  BROKER_PREFIX: z
-    .string()
-    .regex(/^[a-z0-9][a-z0-9._-]{0,60}$/, 'lower-case letters, digits, dot, dash, underscore')
-    .default('eda'),
+  ...brokerSettings,
   RELAY_ENABLED: z.enum(['true', 'false']).default('true').transform((value) => value === 'true'),
   RELAY_BATCH_SIZE: z.coerce.number().int().min(1).max(10_000).default(1000),
   RELAY_PUBLISH_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(5000),
-  CONSUMER_RETRY_DELAYS_MS: z
-    .string()
-    .regex(/^\d+(,\d+)*$/, 'comma-separated milliseconds, e.g. 1000,5000,30000')
-    .default('1000,5000,30000')
-    .transform((value) => value.split(',').map(Number)),
-  LOG_LEVEL: z.enum(['error', 'warn', 'log', 'debug', 'verbose']).default('log'),
 });
 
 export type Environment = z.infer<typeof environmentSchema>;
@@ -38,9 +43,13 @@ export type Environment = z.infer<typeof environmentSchema>;
 export class InvalidEnvironmentError extends Error {}
 
 /** Validates the process environment once, at start; the message names every bad variable. */
-export function loadEnvironment(raw: Record<string, string | undefined>): Environment {
-  const result = environmentSchema.safeParse(raw);
+export function parseEnvironment<T extends z.ZodType>(schema: T, raw: Record<string, string | undefined>): z.infer<T> {
+  const result = schema.safeParse(raw);
   if (result.success) return result.data;
   const problems = result.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);
   throw new InvalidEnvironmentError(`Invalid configuration: ${problems.join('; ')}`);
+}
+
+export function loadEnvironment(raw: Record<string, string | undefined>): Environment {
+  return parseEnvironment(environmentSchema, raw);
 }
