@@ -11,7 +11,9 @@ export class ConsumerSchema1763880200000 implements MigrationInterface {
         type        text        NOT NULL,
         stream_id   uuid        NOT NULL,
         sequence    integer     NOT NULL,
-        applied_at  timestamptz NOT NULL DEFAULT now()
+        -- clock_timestamp(), not now(): now() is when the transaction began, which may precede a
+        -- lock wait behind the previous event of the same aggregate.
+        applied_at  timestamptz NOT NULL DEFAULT clock_timestamp()
       )`);
     // The last sequence applied per aggregate: events of one aggregate apply strictly in order.
     await db.query(`
