@@ -8,7 +8,7 @@ import { ConcurrencyConflictError } from '../shared/domain-error';
 import { eventTypeOf, payloadOf, schemaVersionOf } from './domain-event';
 import { CommandMetadata, EventMetadata } from './event-metadata';
 import { EventAppendedSignal } from './event-appended-signal';
-import { VersionedAggregate } from './event-sourced-aggregate';
+import { VersionedAggregate } from './versioned-aggregate';
 
 /**
  * The aggregate's row change: one `INSERT … RETURNING 1` or `UPDATE … WHERE id = $1 AND

@@ -1,4 +1,4 @@
-import { VersionedAggregate } from '../../../event-store/event-sourced-aggregate';
+import { VersionedAggregate } from '../../../event-store/versioned-aggregate';
 import {
   InvalidOrderError,
   OrderCannotBeCancelledError,
