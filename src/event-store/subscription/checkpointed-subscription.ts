@@ -2,6 +2,7 @@ import { Logger } from '@nestjs/common';
 import { DataSource, EntityManager } from 'typeorm';
 import { EventAppendedSignal } from '../event-appended-signal';
 import { STORED_EVENT_COLUMNS, StoredEvent } from '../stored-event';
+import { committedEventsAfter, ensureCheckpoint } from './committed-events';
 
 /** Applies a batch inside the transaction that also advances the checkpoint. */
 export type EventBatchHandler = (events: StoredEvent[], transaction: EntityManager) => Promise<void>;
@@ -44,11 +45,8 @@ export class CheckpointedSubscription {
   }
 
   /** Creates the checkpoint at the beginning of the store unless it exists already. */
-  async ensureCheckpoint(): Promise<void> {
-    await this.dataSource.query(
-      `INSERT INTO subscription_checkpoints (subscription_id) VALUES ($1) ON CONFLICT DO NOTHING`,
-      [this.name],
-    );
+  ensureCheckpoint(): Promise<void> {
+    return ensureCheckpoint(this.dataSource, this.name);
   }
 
   async start(): Promise<void> {
@@ -75,11 +73,7 @@ export class CheckpointedSubscription {
            WHERE subscription_id = $1 FOR UPDATE SKIP LOCKED
          )
          SELECT ${STORED_EVENT_COLUMNS} FROM checkpoint, LATERAL (
-           SELECT * FROM events
-           WHERE (events.transaction_id, events.position) > (checkpoint.after_transaction_id, checkpoint.after_position)
-             AND events.transaction_id < pg_snapshot_xmin(pg_current_snapshot())
-           ORDER BY events.transaction_id, events.position
-           LIMIT $2
+           ${committedEventsAfter('checkpoint.after_transaction_id', 'checkpoint.after_position', '$2')}
          ) AS events
          ORDER BY events.transaction_id, events.position`,
         [this.name, this.options.batchSize],

@@ -11,6 +11,7 @@ import {
   advanceCheckpoint,
   Checkpoint,
   countEventsAfter,
+  ensureCheckpoint,
   loadCheckpoint,
   readCommittedEventsAfter,
 } from '../../event-store/subscription/committed-events';
@@ -132,6 +133,7 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
       client.once('end', () => {
         if (this.lockHolder === client) this.lockHolder = undefined;
       });
+      await ensureCheckpoint(this.dataSource, RELAY_CHECKPOINT);
       this.lockHolder = client;
       this.logger.log('this process now relays integration events');
       return true;
