@@ -2,6 +2,7 @@ import { Controller, Get, Res } from '@nestjs/common';
 import { ApiExtraModels, ApiOkResponse, ApiServiceUnavailableResponse, ApiTags } from '@nestjs/swagger';
 import { HealthCheckResult, HealthCheckService, TypeOrmHealthIndicator } from '@nestjs/terminus';
 import type { FastifyReply } from 'fastify';
+import { respondWithHealth } from './respond-with-health';
 import { BrokerHealthIndicator } from './broker-health.indicator';
 import { DependencyHealth, HealthResponse } from './health.response';
 
@@ -18,16 +19,11 @@ export class HealthController {
   @ApiExtraModels(DependencyHealth)
   @ApiOkResponse({ type: HealthResponse, description: 'Every dependency is reachable' })
   @ApiServiceUnavailableResponse({ type: HealthResponse, description: 'A dependency is down; `details` says which' })
-  async check(@Res({ passthrough: true }) reply: FastifyReply): Promise<HealthCheckResult> {
-    try {
-      return await this.health.check([
-        () => this.database.pingCheck('postgres', { timeout: 2000 }),
-        () => this.broker.rabbitmq(),
-        () => this.broker.relay(),
-      ]);
-    } catch (error) {
-      void reply.status(503);
-      return (error as { response?: HealthCheckResult }).response ?? { status: 'error', details: {} };
-    }
+  check(@Res({ passthrough: true }) reply: FastifyReply): Promise<HealthCheckResult> {
+    return respondWithHealth(this.health, reply, [
+      () => this.database.pingCheck('postgres', { timeout: 2000 }),
+      () => this.broker.rabbitmq(),
+      () => this.broker.relay(),
+    ]);
   }
 }

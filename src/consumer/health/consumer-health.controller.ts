@@ -2,6 +2,7 @@ import { Controller, Get, Res } from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
 import { HealthCheckResult, HealthCheckService, HealthIndicatorService, TypeOrmHealthIndicator } from '@nestjs/terminus';
 import type { FastifyReply } from 'fastify';
+import { respondWithHealth } from '../../health/respond-with-health';
 import { IntegrationEventServer } from '../messaging/integration-event-server';
 
 @ApiTags('health')
@@ -15,18 +16,13 @@ export class ConsumerHealthController {
   ) {}
 
   @Get()
-  async check(@Res({ passthrough: true }) reply: FastifyReply): Promise<HealthCheckResult> {
-    try {
-      return await this.health.check([
-        () => this.database.pingCheck('postgres', { timeout: 2000 }),
-        () => {
-          const session = this.indicator.check('rabbitmq');
-          return this.server.isConnected() ? session.up() : session.down({ message: 'not connected to RabbitMQ' });
-        },
-      ]);
-    } catch (error) {
-      void reply.status(503);
-      return (error as { response?: HealthCheckResult }).response ?? { status: 'error', details: {} };
-    }
+  check(@Res({ passthrough: true }) reply: FastifyReply): Promise<HealthCheckResult> {
+    return respondWithHealth(this.health, reply, [
+      () => this.database.pingCheck('postgres', { timeout: 2000 }),
+      () => {
+        const session = this.indicator.check('rabbitmq');
+        return this.server.isConnected() ? session.up() : session.down({ message: 'not connected to RabbitMQ' });
+      },
+    ]);
   }
 }
