@@ -6,7 +6,8 @@ import { type TestApp, startTestApp } from './support/test-app';
 let app: TestApp;
 let customerId: string;
 beforeAll(async () => {
-  app = await startTestApp();
+  // The saga is off: these tests confirm orders by hand.
+  app = await startTestApp({ env: { REACTIONS_ENABLED: 'false' } });
   customerId = await registerUser(app);
 });
 afterAll(() => app.close());

@@ -9,6 +9,9 @@ import { eventually, startTestApp, type TestApp } from './support/test-app';
 import { createTestDatabase } from './support/test-database';
 import { uniqueBrokerPrefix } from './support/test-broker';
 
+// The saga is off: these tests count the events their own commands caused.
+const WITHOUT_SAGA = { REACTIONS_ENABLED: 'false' };
+
 const run = promisify(execFile);
 
 /** Places `count` orders for `customers` with `concurrency` requests in flight; returns every status. */
@@ -65,7 +68,7 @@ describe('integration events under failures', () => {
   });
 
   async function startPipeline(env: Record<string, string> = {}) {
-    api = await startTestApp({ env });
+    api = await startTestApp({ env: { ...WITHOUT_SAGA, ...env } });
     const consumer = await ConsumerProcess.start(api.brokerPrefix);
     consumers.push(consumer);
     consumerDb = new Client({ connectionString: consumer.databaseUrl });
@@ -107,14 +110,14 @@ describe('integration events under failures', () => {
     const databaseUrl = await createTestDatabase();
     const brokerPrefix = uniqueBrokerPrefix();
     // The broker is unreachable for this process: its commands commit, nothing can be published.
-    const doomed = await ApiProcess.start({ DATABASE_URL: databaseUrl, BROKER_PREFIX: brokerPrefix, RABBITMQ_URL: 'amqp://guest:guest@127.0.0.1:1' });
+    const doomed = await ApiProcess.start({ DATABASE_URL: databaseUrl, BROKER_PREFIX: brokerPrefix, RABBITMQ_URL: 'amqp://guest:guest@127.0.0.1:1', ...WITHOUT_SAGA });
     const customer = (await doomed.post('/users', { email: 'doomed@example.com', name: 'Doomed' })).body.id;
     for (let i = 0; i < 20; i++) {
       expect((await doomed.post('/orders', { customerId: customer, currency: 'EUR', lines: [{ sku: 'K', quantity: 1, unitPrice: 100 }] })).status).toBe(202);
     }
     await doomed.kill('SIGKILL');
 
-    api = await startTestApp({ databaseUrl, brokerPrefix });
+    api = await startTestApp({ databaseUrl, brokerPrefix, env: WITHOUT_SAGA });
     const consumer = await ConsumerProcess.start(brokerPrefix);
     consumers.push(consumer);
     consumerDb = new Client({ connectionString: consumer.databaseUrl });
@@ -123,8 +126,8 @@ describe('integration events under failures', () => {
   }, 120_000);
 
   it('lets exactly one of several API processes relay, and another take over when it stops', async () => {
-    const first = await startTestApp();
-    const second = await startTestApp({ databaseUrl: first.databaseUrl, brokerPrefix: first.brokerPrefix });
+    const first = await startTestApp({ env: WITHOUT_SAGA });
+    const second = await startTestApp({ databaseUrl: first.databaseUrl, brokerPrefix: first.brokerPrefix, env: WITHOUT_SAGA });
     const consumer = await ConsumerProcess.start(first.brokerPrefix);
     consumers.push(consumer);
     consumerDb = new Client({ connectionString: consumer.databaseUrl });

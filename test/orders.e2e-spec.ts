@@ -7,7 +7,8 @@ import { TestApp, eventually, startTestApp } from './support/test-app';
 let app: TestApp;
 let customerId: string;
 beforeAll(async () => {
-  app = await startTestApp();
+  // The saga is off: these tests drive the order lifecycle by hand (order-saga.e2e-spec covers it).
+  app = await startTestApp({ env: { REACTIONS_ENABLED: 'false' } });
   customerId = await registerUser(app);
 });
 afterAll(() => app.close());

@@ -36,6 +36,13 @@ export const environmentSchema = z.object({
   RELAY_ENABLED: z.enum(['true', 'false']).default('true').transform((value) => value === 'true'),
   RELAY_BATCH_SIZE: z.coerce.number().int().min(1).max(10_000).default(1000),
   RELAY_PUBLISH_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(5000),
+  /** false: this process runs no sagas, event handlers or deadlines (another one must). */
+  REACTIONS_ENABLED: z.enum(['true', 'false']).default('true').transform((value) => value === 'true'),
+  REACTION_BATCH_SIZE: z.coerce.number().int().min(1).max(10_000).default(100),
+  REACTION_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(100).default(5),
+  REACTION_RETRY_BASE_MS: z.coerce.number().int().min(1).max(60_000).default(200),
+  ORDER_CONFIRMATION_TIMEOUT_MS: z.coerce.number().int().min(100).max(86_400_000).default(30_000),
+  ORDER_DEADLINE_POLL_MS: z.coerce.number().int().min(10).max(60_000).default(1000),
 });
 
 export type Environment = z.infer<typeof environmentSchema>;

@@ -1,5 +1,13 @@
 import { OrderCancelledV1, OrderConfirmedV1, OrderPlacedV1, OrderRejectedV1, OrderShippedV1 } from './order-events.v1';
-import { UserDeactivatedV1, UserEmailChangedV1, UserRegisteredV1 } from './user-events.v1';
+import {
+  CreditConsumedV1,
+  CreditRejectedV1,
+  CreditReleasedV1,
+  CreditReservedV1,
+  UserDeactivatedV1,
+  UserEmailChangedV1,
+  UserRegisteredV1,
+} from './user-events.v1';
 
 export * from './order-events.v1';
 export * from './user-events.v1';
@@ -16,6 +24,10 @@ export const INTEGRATION_EVENT_CONTRACTS: ReadonlyMap<string, IntegrationEventCo
     UserRegisteredV1,
     UserEmailChangedV1,
     UserDeactivatedV1,
+    CreditReservedV1,
+    CreditRejectedV1,
+    CreditReleasedV1,
+    CreditConsumedV1,
     OrderPlacedV1,
     OrderConfirmedV1,
     OrderRejectedV1,

@@ -1,4 +1,4 @@
-import { IsEmail, IsISO8601, IsString, IsUUID, Length } from 'class-validator';
+import { IsEmail, IsIn, IsInt, IsISO8601, IsString, IsUUID, Length, Min } from 'class-validator';
 
 // Integration events of the Users module, version 1. Data only.
 
@@ -21,4 +21,40 @@ export class UserDeactivatedV1 {
   static readonly type = 'com.example.users.user-deactivated.v1';
   @IsUUID() userId: string;
   @IsISO8601() deactivatedAt: string;
+}
+
+export class CreditReservedV1 {
+  static readonly type = 'com.example.users.credit-reserved.v1';
+  @IsUUID() userId: string;
+  @IsUUID() orderId: string;
+  @IsInt() @Min(0) amount: number;
+  @IsInt() @Min(0) creditReserved: number;
+  @IsISO8601() reservedAt: string;
+}
+
+export class CreditRejectedV1 {
+  static readonly type = 'com.example.users.credit-rejected.v1';
+  @IsUUID() userId: string;
+  @IsUUID() orderId: string;
+  @IsInt() @Min(0) amount: number;
+  @IsIn(['insufficient credit', 'customer deactivated']) reason: string;
+  @IsISO8601() rejectedAt: string;
+}
+
+export class CreditReleasedV1 {
+  static readonly type = 'com.example.users.credit-released.v1';
+  @IsUUID() userId: string;
+  @IsUUID() orderId: string;
+  @IsInt() @Min(0) amount: number;
+  @IsInt() @Min(0) creditReserved: number;
+  @IsISO8601() releasedAt: string;
+}
+
+export class CreditConsumedV1 {
+  static readonly type = 'com.example.users.credit-consumed.v1';
+  @IsUUID() userId: string;
+  @IsUUID() orderId: string;
+  @IsInt() @Min(0) amount: number;
+  @IsInt() @Min(0) creditReserved: number;
+  @IsISO8601() consumedAt: string;
 }

@@ -4,8 +4,19 @@ import { EventAppendedSignal } from '../event-appended-signal';
 import { STORED_EVENT_COLUMNS, StoredEvent } from '../stored-event';
 import { committedEventsAfter, ensureCheckpoint } from './committed-events';
 
+/**
+ * What a handler made of a batch when it could not take all of it: the checkpoint advances past
+ * the first `handled` events only, and the rest is read again after `retryAfterMs`.
+ */
+export interface BatchOutcome {
+  handled: number;
+  retryAfterMs?: number;
+  /** The handler appended events, so other subscriptions are woken at commit. */
+  appended?: boolean;
+}
+
 /** Applies a batch inside the transaction that also advances the checkpoint. */
-export type EventBatchHandler = (events: StoredEvent[], transaction: EntityManager) => Promise<void>;
+export type EventBatchHandler = (events: StoredEvent[], transaction: EntityManager) => Promise<void | BatchOutcome>;
 
 export interface SubscriptionOptions {
   batchSize: number;
@@ -33,6 +44,7 @@ export class CheckpointedSubscription {
   private readonly logger: Logger;
   private running?: Promise<void>;
   private stopping = false;
+  private retryAfterMs?: number;
 
   constructor(
     readonly name: string,
@@ -63,7 +75,8 @@ export class CheckpointedSubscription {
 
   /** Processes at most one batch; returns how many events it applied. */
   async processNextBatch(): Promise<number> {
-    return this.dataSource.transaction(async (transaction) => {
+    let appended = false;
+    const applied = await this.dataSource.transaction(async (transaction) => {
       // Locks the checkpoint and reads the batch after it in one round trip. No row: either
       // nothing is new, or another process holds this subscription right now.
       const events: StoredEvent[] = await transaction.query(
@@ -80,16 +93,21 @@ export class CheckpointedSubscription {
       );
       if (events.length === 0) return 0;
 
-      await this.handler(events, transaction);
+      const outcome = (await this.handler(events, transaction)) ?? { handled: events.length };
+      this.retryAfterMs = outcome.retryAfterMs;
+      appended = outcome.appended ?? false;
+      if (outcome.handled === 0) return 0;
 
-      const last = events[events.length - 1];
+      const last = events[outcome.handled - 1];
       await transaction.query(
         `UPDATE subscription_checkpoints SET transaction_id = $2::xid8, position = $3::bigint, updated_at = now()
          WHERE subscription_id = $1`,
         [this.name, last.transactionId, last.position],
       );
-      return events.length;
+      return outcome.handled;
     });
+    if (appended) this.appended.raise();
+    return applied;
   }
 
   /** Processes batches until none is left; used by tests and by rebuilds. */
@@ -108,7 +126,10 @@ export class CheckpointedSubscription {
       try {
         const applied = await this.processNextBatch();
         consecutiveFailures = 0;
-        if (applied < this.options.batchSize) {
+        if (this.retryAfterMs !== undefined) {
+          // The handler asked to see the rest of the batch again later (a failing reaction).
+          await sleep(this.retryAfterMs);
+        } else if (applied < this.options.batchSize) {
           await this.appended.wait(this.options.idlePollMs);
           // Let the commits of the next few milliseconds join this batch instead of paying a
           // transaction each: under load that is most of a projection's cost.

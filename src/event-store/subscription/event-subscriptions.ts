@@ -4,7 +4,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { Environment } from '../../config/environment';
 import { EventAppendedSignal } from '../event-appended-signal';
-import { CheckpointedSubscription, EventBatchHandler } from './checkpointed-subscription';
+import { CheckpointedSubscription, EventBatchHandler, SubscriptionOptions } from './checkpointed-subscription';
 
 /**
  * Owns every checkpointed subscription of the process: modules register theirs while the app
@@ -20,12 +20,13 @@ export class EventSubscriptions implements OnApplicationBootstrap, BeforeApplica
     private readonly config: ConfigService<Environment, true>,
   ) {}
 
-  register(name: string, handler: EventBatchHandler): CheckpointedSubscription {
+  register(name: string, handler: EventBatchHandler, options: Partial<SubscriptionOptions> = {}): CheckpointedSubscription {
     if (this.subscriptions.has(name)) throw new Error(`subscription ${name} is registered twice`);
     const subscription = new CheckpointedSubscription(name, this.dataSource, handler, this.appended, {
       batchSize: this.config.get('PROJECTION_BATCH_SIZE', { infer: true }),
       idlePollMs: this.config.get('PROJECTION_IDLE_POLL_MS', { infer: true }),
       gatherMs: this.config.get('PROJECTION_GATHER_MS', { infer: true }),
+      ...options,
     });
     this.subscriptions.set(name, subscription);
     return subscription;

@@ -1,11 +1,15 @@
-import { Module } from '@nestjs/common';
+import { Module, OnModuleInit } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { EventStoreModule } from '../../event-store/event-store.module';
+import { DomainEventClasses } from '../../event-store/reactions/domain-event-classes';
 import { CancelOrderHandler } from './commands/cancel-order/cancel-order.handler';
 import { ConfirmOrderHandler } from './commands/confirm-order/confirm-order.handler';
 import { PlaceOrderHandler } from './commands/place-order/place-order.handler';
 import { RejectOrderHandler } from './commands/reject-order/reject-order.handler';
+import { RejectPendingOrdersHandler } from './commands/reject-pending-orders/reject-pending-orders.handler';
+import { OrderDeadlineWatcher } from './deadlines/order-deadline-watcher';
 import { ShipOrderHandler } from './commands/ship-order/ship-order.handler';
+import { ORDER_EVENT_CLASSES } from './domain/order.events';
 import { OrderRepository } from './domain/order.repository';
 import { OrdersController } from './http/orders.controller';
 import { OrderIntegrationEvents } from './integration/order-integration-events';
@@ -15,6 +19,7 @@ import { OrderSummaryProjector } from './projections/order-summary.projector';
 import { OrderSummaryRecord } from './projections/order-summary.record';
 import { GetOrderHandler } from './queries/get-order/get-order.handler';
 import { ListOrdersHandler } from './queries/list-orders/list-orders.handler';
+import { OrderFulfilmentSaga } from './sagas/order-fulfilment.saga';
 
 @Module({
   imports: [TypeOrmModule.forFeature([OrderRecord, OrderSummaryRecord]), EventStoreModule],
@@ -26,10 +31,19 @@ import { ListOrdersHandler } from './queries/list-orders/list-orders.handler';
     ShipOrderHandler,
     ConfirmOrderHandler,
     RejectOrderHandler,
+    RejectPendingOrdersHandler,
+    OrderFulfilmentSaga,
+    OrderDeadlineWatcher,
     GetOrderHandler,
     ListOrdersHandler,
     OrderSummaryProjector,
     OrderIntegrationEvents,
   ],
 })
-export class OrdersModule {}
+export class OrdersModule implements OnModuleInit {
+  constructor(private readonly eventClasses: DomainEventClasses) {}
+
+  onModuleInit(): void {
+    this.eventClasses.register(...ORDER_EVENT_CLASSES);
+  }
+}

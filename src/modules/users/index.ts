@@ -4,3 +4,9 @@ export { GetUserQuery } from './queries/get-user/get-user.query';
 export { UserExistsQuery } from './queries/user-exists/user-exists.query';
 export type { UserView } from './queries/get-user/user.view';
 export type { UserStatus } from './domain/user';
+export { ReserveCreditCommand } from './commands/reserve-credit/reserve-credit.command';
+export { ReleaseCreditCommand } from './commands/release-credit/release-credit.command';
+export { ConsumeCreditCommand } from './commands/consume-credit/consume-credit.command';
+// Events other modules' sagas react to on the CQRS bus.
+export { CreditReservedEvent, CreditRejectedEvent, UserDeactivatedEvent } from './domain/user.events';
+export type { CreditRejectionReason } from './domain/user.events';

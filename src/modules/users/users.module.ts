@@ -1,9 +1,14 @@
-import { Module } from '@nestjs/common';
+import { Module, OnModuleInit } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { EventStoreModule } from '../../event-store/event-store.module';
+import { DomainEventClasses } from '../../event-store/reactions/domain-event-classes';
+import { ConsumeCreditHandler } from './commands/consume-credit/consume-credit.handler';
+import { ReleaseCreditHandler } from './commands/release-credit/release-credit.handler';
+import { ReserveCreditHandler } from './commands/reserve-credit/reserve-credit.handler';
 import { ChangeUserEmailHandler } from './commands/change-user-email/change-user-email.handler';
 import { DeactivateUserHandler } from './commands/deactivate-user/deactivate-user.handler';
 import { RegisterUserHandler } from './commands/register-user/register-user.handler';
+import { USER_EVENT_CLASSES } from './domain/user.events';
 import { UserRepository } from './domain/user.repository';
 import { UsersController } from './http/users.controller';
 import { UserIntegrationEvents } from './integration/user-integration-events';
@@ -22,10 +27,19 @@ import { UserExistsHandler } from './queries/user-exists/user-exists.handler';
     RegisterUserHandler,
     ChangeUserEmailHandler,
     DeactivateUserHandler,
+    ReserveCreditHandler,
+    ReleaseCreditHandler,
+    ConsumeCreditHandler,
     GetUserHandler,
     UserExistsHandler,
     UserProfileProjector,
     UserIntegrationEvents,
   ],
 })
-export class UsersModule {}
+export class UsersModule implements OnModuleInit {
+  constructor(private readonly eventClasses: DomainEventClasses) {}
+
+  onModuleInit(): void {
+    this.eventClasses.register(...USER_EVENT_CLASSES);
+  }
+}

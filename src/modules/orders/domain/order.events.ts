@@ -73,3 +73,11 @@ export type OrderEvent =
   | OrderShippedEvent;
 
 export const ORDER_STREAM_TYPE = 'Order';
+
+export const ORDER_EVENT_CLASSES = [
+  OrderPlacedEvent,
+  OrderConfirmedEvent,
+  OrderRejectedEvent,
+  OrderCancelledEvent,
+  OrderShippedEvent,
+];

@@ -5,6 +5,8 @@ import { Order } from './order';
 export abstract class OrderRepository {
   /** @throws OrderNotFoundError */
   abstract get(id: string): Promise<Order>;
+  /** The customer's orders still waiting for the saga. */
+  abstract pendingOf(customerId: string): Promise<Order[]>;
   /** @throws ConcurrencyConflictError */
   abstract save(order: Order, metadata: CommandMetadata): Promise<void>;
 }

@@ -26,6 +26,11 @@ export class TypeOrmOrderRepository extends OrderRepository {
     return Order.restore(record);
   }
 
+  async pendingOf(customerId: string): Promise<Order[]> {
+    const records = await this.transactions.repository(this.records).findBy({ customerId, status: 'PENDING' });
+    return records.map((record) => Order.restore(record));
+  }
+
   async save(order: Order, metadata: CommandMetadata): Promise<void> {
     const row = order.snapshot();
     const rowChange =

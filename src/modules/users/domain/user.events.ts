@@ -33,6 +33,81 @@ export class UserDeactivatedEvent {
   }
 }
 
-export type UserEvent = UserRegisteredEvent | UserEmailChangedEvent | UserDeactivatedEvent;
+/** Why a reservation was refused; the order saga rejects the order with this reason. */
+export type CreditRejectionReason = 'insufficient credit' | 'customer deactivated';
+
+/** Credit held for one order. `creditReserved` is the user's total after the change. */
+export class CreditReservedEvent {
+  static readonly type = 'CreditReserved';
+  readonly userId: string;
+  readonly orderId: string;
+  readonly amount: number;
+  readonly creditReserved: number;
+  readonly reservedAt: string;
+
+  constructor(props: CreditReservedEvent) {
+    Object.assign(this, props);
+  }
+}
+
+export class CreditRejectedEvent {
+  static readonly type = 'CreditRejected';
+  readonly userId: string;
+  readonly orderId: string;
+  readonly amount: number;
+  readonly reason: CreditRejectionReason;
+  readonly rejectedAt: string;
+
+  constructor(props: CreditRejectedEvent) {
+    Object.assign(this, props);
+  }
+}
+
+/** A reservation given back: its order was cancelled or closed without confirmation. */
+export class CreditReleasedEvent {
+  static readonly type = 'CreditReleased';
+  readonly userId: string;
+  readonly orderId: string;
+  readonly amount: number;
+  readonly creditReserved: number;
+  readonly releasedAt: string;
+
+  constructor(props: CreditReleasedEvent) {
+    Object.assign(this, props);
+  }
+}
+
+/** A reservation used up: its order shipped, so the amount is now owed rather than held. */
+export class CreditConsumedEvent {
+  static readonly type = 'CreditConsumed';
+  readonly userId: string;
+  readonly orderId: string;
+  readonly amount: number;
+  readonly creditReserved: number;
+  readonly consumedAt: string;
+
+  constructor(props: CreditConsumedEvent) {
+    Object.assign(this, props);
+  }
+}
+
+export type UserEvent =
+  | UserRegisteredEvent
+  | UserEmailChangedEvent
+  | UserDeactivatedEvent
+  | CreditReservedEvent
+  | CreditRejectedEvent
+  | CreditReleasedEvent
+  | CreditConsumedEvent;
+
+export const USER_EVENT_CLASSES = [
+  UserRegisteredEvent,
+  UserEmailChangedEvent,
+  UserDeactivatedEvent,
+  CreditReservedEvent,
+  CreditRejectedEvent,
+  CreditReleasedEvent,
+  CreditConsumedEvent,
+];
 
 export const USER_STREAM_TYPE = 'User';

@@ -1,9 +1,19 @@
 import { DEFAULT_CREDIT_LIMIT, MAX_CREDIT_LIMIT, User } from './user';
 import type { RegisterUser, UserSnapshot } from './user';
 import { InvalidUserError, UserAlreadyDeactivatedError, UserDeactivatedError } from './user.errors';
-import { UserDeactivatedEvent, UserEmailChangedEvent, UserRegisteredEvent } from './user.events';
+import {
+  CreditConsumedEvent,
+  CreditRejectedEvent,
+  CreditReleasedEvent,
+  CreditReservedEvent,
+  UserDeactivatedEvent,
+  UserEmailChangedEvent,
+  UserRegisteredEvent,
+} from './user.events';
 
 const USER_ID = '0b6f3c9e-6a1d-4c1e-9a53-2f4b8c7d1e01';
+const ORDER_A = '5d1c7a40-0000-4000-8000-00000000000a';
+const ORDER_B = '5d1c7a40-0000-4000-8000-00000000000b';
 const now = new Date('2026-01-01T00:00:00Z');
 const later = new Date('2026-01-02T12:30:00Z');
 
@@ -19,6 +29,7 @@ function snapshotOf(overrides: Partial<UserSnapshot> = {}): UserSnapshot {
     status: 'ACTIVE',
     creditLimit: DEFAULT_CREDIT_LIMIT,
     creditReserved: 0,
+    creditReservations: {},
     version: 1,
     createdAt: now,
     updatedAt: now,
@@ -71,6 +82,7 @@ describe('User', () => {
         status: 'ACTIVE',
         creditLimit: 100_000,
         creditReserved: 0,
+        creditReservations: {},
         version: 1,
         createdAt: now,
         updatedAt: now,
@@ -303,7 +315,13 @@ describe('User', () => {
 
     it('restore() keeps the version and the state of the row, with nothing pending', () => {
       // given
-      const row = snapshotOf({ version: 7, creditLimit: 5_000, creditReserved: 1_200, updatedAt: later });
+      const row = snapshotOf({
+        version: 7,
+        creditLimit: 5_000,
+        creditReserved: 1_200,
+        creditReservations: { [ORDER_A]: 1_200 },
+        updatedAt: later,
+      });
 
       // when
       const user = User.restore(row);
@@ -326,6 +344,164 @@ describe('User', () => {
       expect(user.snapshot().version).toBe(8);
       user.markPersisted();
       expect(user.version).toBe(8);
+    });
+  });
+
+  describe('credit', () => {
+    /** A user with a limit of 1,000 and nothing reserved, loaded at version 1. */
+    function userWithLimit(creditLimit = 1_000, overrides: Partial<UserSnapshot> = {}): User {
+      return User.restore(snapshotOf({ creditLimit, ...overrides }));
+    }
+
+    it('reserving within the limit raises CreditReserved with the new total and holds the amount for the order', () => {
+      // given
+      const user = userWithLimit();
+
+      // when
+      user.reserveCredit(ORDER_A, 600, later);
+
+      // then
+      expect(user.getUncommittedEvents()).toEqual([
+        new CreditReservedEvent({ userId: USER_ID, orderId: ORDER_A, amount: 600, creditReserved: 600, reservedAt: later.toISOString() }),
+      ]);
+      expect(user.snapshot()).toMatchObject({ creditReserved: 600, creditReservations: { [ORDER_A]: 600 }, updatedAt: later });
+    });
+
+    it('reserving exactly up to the limit is allowed', () => {
+      // given
+      const user = userWithLimit();
+      user.reserveCredit(ORDER_A, 400, later);
+
+      // when
+      user.reserveCredit(ORDER_B, 600, later);
+
+      // then
+      expect(user.snapshot().creditReserved).toBe(1_000);
+      expect(user.getUncommittedEvents().map((event) => event.constructor)).toEqual([CreditReservedEvent, CreditReservedEvent]);
+    });
+
+    it('reserving beyond the limit raises CreditRejected "insufficient credit" and reserves nothing', () => {
+      // given
+      const user = userWithLimit();
+      user.reserveCredit(ORDER_A, 600, later);
+
+      // when
+      user.reserveCredit(ORDER_B, 401, later);
+
+      // then
+      expect(user.getUncommittedEvents()[1]).toEqual(
+        new CreditRejectedEvent({ userId: USER_ID, orderId: ORDER_B, amount: 401, reason: 'insufficient credit', rejectedAt: later.toISOString() }),
+      );
+      expect(user.snapshot()).toMatchObject({ creditReserved: 600, creditReservations: { [ORDER_A]: 600 } });
+    });
+
+    it('a deactivated user gets no credit: CreditRejected "customer deactivated"', () => {
+      // given
+      const user = userWithLimit(1_000, { status: 'DEACTIVATED' });
+
+      // when
+      user.reserveCredit(ORDER_A, 1, later);
+
+      // then
+      expect(user.getUncommittedEvents()).toEqual([
+        new CreditRejectedEvent({ userId: USER_ID, orderId: ORDER_A, amount: 1, reason: 'customer deactivated', rejectedAt: later.toISOString() }),
+      ]);
+      expect(user.snapshot().creditReserved).toBe(0);
+    });
+
+    it('reserving twice for one order is a no-op the second time (a redelivered saga step)', () => {
+      // given
+      const user = userWithLimit(1_000, { creditReserved: 300, creditReservations: { [ORDER_A]: 300 } });
+
+      // when
+      user.reserveCredit(ORDER_A, 300, later);
+
+      // then
+      expect(user.getUncommittedEvents()).toHaveLength(0);
+      expect(user.snapshot().creditReserved).toBe(300);
+    });
+
+    it.each([-1, 1.5, Number.NaN, Number.MAX_SAFE_INTEGER + 1])('refuses to reserve the amount %p', (amount) => {
+      // given
+      const user = userWithLimit();
+
+      // when
+      const reserve = () => user.reserveCredit(ORDER_A, amount, later);
+
+      // then
+      expect(reserve).toThrow(InvalidUserError);
+      expect(user.getUncommittedEvents()).toHaveLength(0);
+    });
+
+    it('releasing gives the order\'s amount back and forgets the reservation', () => {
+      // given
+      const user = userWithLimit(1_000, { creditReserved: 700, creditReservations: { [ORDER_A]: 300, [ORDER_B]: 400 } });
+
+      // when
+      user.releaseCredit(ORDER_A, later);
+
+      // then
+      expect(user.getUncommittedEvents()).toEqual([
+        new CreditReleasedEvent({ userId: USER_ID, orderId: ORDER_A, amount: 300, creditReserved: 400, releasedAt: later.toISOString() }),
+      ]);
+      expect(user.snapshot()).toMatchObject({ creditReserved: 400, creditReservations: { [ORDER_B]: 400 } });
+    });
+
+    it('releasing an order without a reservation (never reserved, or released already) is a no-op', () => {
+      // given
+      const user = userWithLimit(1_000, { creditReserved: 300, creditReservations: { [ORDER_A]: 300 } });
+      user.releaseCredit(ORDER_A, later);
+
+      // when
+      user.releaseCredit(ORDER_A, later);
+      user.releaseCredit(ORDER_B, later);
+
+      // then
+      expect(user.getUncommittedEvents()).toHaveLength(1);
+      expect(user.snapshot().creditReserved).toBe(0);
+    });
+
+    it('a deactivated user can still be given credit back', () => {
+      // given
+      const user = userWithLimit(1_000, { status: 'DEACTIVATED', creditReserved: 300, creditReservations: { [ORDER_A]: 300 } });
+
+      // when
+      user.releaseCredit(ORDER_A, later);
+
+      // then
+      expect(user.snapshot().creditReserved).toBe(0);
+    });
+
+    it('consuming turns the reservation into a charge: CreditConsumed, the amount leaves creditReserved', () => {
+      // given
+      const user = userWithLimit(1_000, { creditReserved: 300, creditReservations: { [ORDER_A]: 300 } });
+
+      // when
+      user.consumeCredit(ORDER_A, later);
+      user.consumeCredit(ORDER_A, later);
+
+      // then
+      expect(user.getUncommittedEvents()).toEqual([
+        new CreditConsumedEvent({ userId: USER_ID, orderId: ORDER_A, amount: 300, creditReserved: 0, consumedAt: later.toISOString() }),
+      ]);
+      expect(user.snapshot()).toMatchObject({ creditReserved: 0, creditReservations: {} });
+    });
+
+    it('creditReserved never exceeds the limit, whatever the sequence of reservations and releases', () => {
+      // given
+      const user = userWithLimit(1_000);
+      const amounts = [250, 500, 300, 100, 900, 50, 400];
+
+      // when
+      amounts.forEach((amount, index) => {
+        user.reserveCredit(`order-${index}`, amount, later);
+        if (index % 3 === 2) user.releaseCredit(`order-${index - 1}`, later);
+        expect(user.snapshot().creditReserved).toBeLessThanOrEqual(1_000);
+      });
+
+      // then
+      const { creditReserved, creditReservations } = user.snapshot();
+      expect(creditReserved).toBe(Object.values(creditReservations).reduce((sum, amount) => sum + amount, 0));
     });
   });
 });

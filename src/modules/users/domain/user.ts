@@ -1,6 +1,15 @@
 import { VersionedAggregate } from '../../../event-store/versioned-aggregate';
 import { InvalidUserError, UserAlreadyDeactivatedError, UserDeactivatedError } from './user.errors';
-import { UserDeactivatedEvent, UserEmailChangedEvent, UserEvent, UserRegisteredEvent } from './user.events';
+import {
+  CreditConsumedEvent,
+  CreditRejectedEvent,
+  CreditReleasedEvent,
+  CreditReservedEvent,
+  UserDeactivatedEvent,
+  UserEmailChangedEvent,
+  UserEvent,
+  UserRegisteredEvent,
+} from './user.events';
 
 export type UserStatus = 'ACTIVE' | 'DEACTIVATED';
 
@@ -16,6 +25,8 @@ export interface UserSnapshot {
   status: UserStatus;
   creditLimit: number;
   creditReserved: number;
+  /** Open reservations by order id; `creditReserved` is their sum. */
+  creditReservations: Record<string, number>;
   version: number;
   createdAt: Date;
   updatedAt: Date;
@@ -63,7 +74,12 @@ export class User extends VersionedAggregate<UserEvent> {
   static restore(snapshot: UserSnapshot): User {
     const user = new User();
     const { version, ...state } = snapshot;
-    user.state = { ...state, createdAt: new Date(state.createdAt), updatedAt: new Date(state.updatedAt) };
+    user.state = {
+      ...state,
+      creditReservations: { ...state.creditReservations },
+      createdAt: new Date(state.createdAt),
+      updatedAt: new Date(state.updatedAt),
+    };
     user.restoreVersion(version);
     return user;
   }
@@ -87,9 +103,68 @@ export class User extends VersionedAggregate<UserEvent> {
     this.apply(new UserDeactivatedEvent({ userId: this.id, deactivatedAt: now.toISOString() }));
   }
 
+  /**
+   * Holds `amount` of credit for an order, or records why it cannot. Reserving again for the same
+   * order changes nothing, so a redelivered saga step is harmless.
+   */
+  reserveCredit(orderId: string, amount: number, now: Date): void {
+    if (!Number.isSafeInteger(amount) || amount < 0) throw new InvalidUserError('a credit amount is a non-negative integer');
+    if (orderId in this.state.creditReservations) return;
+    const rejection =
+      this.state.status === 'DEACTIVATED'
+        ? 'customer deactivated'
+        : this.state.creditReserved + amount > this.state.creditLimit
+          ? 'insufficient credit'
+          : undefined;
+    if (rejection) {
+      this.apply(new CreditRejectedEvent({ userId: this.id, orderId, amount, reason: rejection, rejectedAt: now.toISOString() }));
+      return;
+    }
+    this.apply(
+      new CreditReservedEvent({
+        userId: this.id,
+        orderId,
+        amount,
+        creditReserved: this.state.creditReserved + amount,
+        reservedAt: now.toISOString(),
+      }),
+    );
+  }
+
+  /** Gives an order's reservation back; without one (never reserved, released already) a no-op. */
+  releaseCredit(orderId: string, now: Date): void {
+    const amount = this.state.creditReservations[orderId];
+    if (amount === undefined) return;
+    this.apply(
+      new CreditReleasedEvent({
+        userId: this.id,
+        orderId,
+        amount,
+        creditReserved: this.state.creditReserved - amount,
+        releasedAt: now.toISOString(),
+      }),
+    );
+  }
+
+  /** Turns an order's reservation into a charge when it ships; without one a no-op. */
+  consumeCredit(orderId: string, now: Date): void {
+    const amount = this.state.creditReservations[orderId];
+    if (amount === undefined) return;
+    this.apply(
+      new CreditConsumedEvent({
+        userId: this.id,
+        orderId,
+        amount,
+        creditReserved: this.state.creditReserved - amount,
+        consumedAt: now.toISOString(),
+      }),
+    );
+  }
+
   snapshot(): UserSnapshot {
     return {
       ...this.state,
+      creditReservations: { ...this.state.creditReservations },
       createdAt: new Date(this.state.createdAt),
       updatedAt: new Date(this.state.updatedAt),
       version: this.version + this.getUncommittedEvents().length,
@@ -109,6 +184,7 @@ export class User extends VersionedAggregate<UserEvent> {
       status: 'ACTIVE',
       creditLimit: event.creditLimit,
       creditReserved: 0,
+      creditReservations: {},
       createdAt: at,
       updatedAt: at,
     };
@@ -120,6 +196,33 @@ export class User extends VersionedAggregate<UserEvent> {
 
   protected onUserDeactivatedEvent(event: UserDeactivatedEvent): void {
     this.state = { ...this.state, status: 'DEACTIVATED', updatedAt: new Date(event.deactivatedAt) };
+  }
+
+  protected onCreditReservedEvent(event: CreditReservedEvent): void {
+    this.state = {
+      ...this.state,
+      creditReserved: event.creditReserved,
+      creditReservations: { ...this.state.creditReservations, [event.orderId]: event.amount },
+      updatedAt: new Date(event.reservedAt),
+    };
+  }
+
+  protected onCreditRejectedEvent(event: CreditRejectedEvent): void {
+    this.state = { ...this.state, updatedAt: new Date(event.rejectedAt) };
+  }
+
+  protected onCreditReleasedEvent(event: CreditReleasedEvent): void {
+    this.closeReservation(event.orderId, event.creditReserved, event.releasedAt);
+  }
+
+  protected onCreditConsumedEvent(event: CreditConsumedEvent): void {
+    this.closeReservation(event.orderId, event.creditReserved, event.consumedAt);
+  }
+
+  private closeReservation(orderId: string, creditReserved: number, at: string): void {
+    const open = { ...this.state.creditReservations };
+    delete open[orderId];
+    this.state = { ...this.state, creditReserved, creditReservations: open, updatedAt: new Date(at) };
   }
 }
 

@@ -29,17 +29,27 @@ export class TypeOrmUserRepository extends UserRepository {
   async save(user: User, metadata: CommandMetadata): Promise<void> {
     const isNew = user.version === 0;
     const row = user.snapshot();
-    const values = [row.id, row.email, row.name, row.status, row.creditLimit, row.creditReserved, row.version, row.updatedAt];
+    const values = [
+      row.id,
+      row.email,
+      row.name,
+      row.status,
+      row.creditLimit,
+      row.creditReserved,
+      row.version,
+      row.updatedAt,
+      JSON.stringify(row.creditReservations),
+    ];
     const rowChange = isNew
       ? {
-          sql: `INSERT INTO users (id, email, name, status, credit_limit, credit_reserved, version, updated_at, created_at)
-                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8) RETURNING 1`,
+          sql: `INSERT INTO users (id, email, name, status, credit_limit, credit_reserved, version, updated_at, created_at, credit_reservations)
+                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, $9) RETURNING 1`,
           params: values,
         }
       : {
           sql: `UPDATE users SET email = $2, name = $3, status = $4, credit_limit = $5, credit_reserved = $6,
-                  version = $7, updated_at = $8
-                WHERE id = $1 AND version = $9 RETURNING 1`,
+                  version = $7, updated_at = $8, credit_reservations = $9
+                WHERE id = $1 AND version = $10 RETURNING 1`,
           params: [...values, user.version],
         };
     await this.writer.write({

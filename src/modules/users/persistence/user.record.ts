@@ -23,6 +23,9 @@ export class UserRecord {
   @Column('bigint', { name: 'credit_reserved', transformer: bigintAsNumber })
   creditReserved: number;
 
+  @Column('jsonb', { name: 'credit_reservations' })
+  creditReservations: Record<string, number>;
+
   @Column('integer')
   version: number;
 

@@ -3,13 +3,22 @@ import { EntityManager } from 'typeorm';
 import { StoredEvent } from '../../../event-store/stored-event';
 import { EventSubscriptions } from '../../../event-store/subscription/event-subscriptions';
 import type { UserStatus } from '../domain/user';
-import { UserDeactivatedEvent, UserEmailChangedEvent, UserRegisteredEvent } from '../domain/user.events';
+import {
+  CreditConsumedEvent,
+  CreditRejectedEvent,
+  CreditReleasedEvent,
+  CreditReservedEvent,
+  UserDeactivatedEvent,
+  UserEmailChangedEvent,
+  UserRegisteredEvent,
+} from '../domain/user.events';
 
 /** A user's latest changes within one batch: each field keeps its newest value. */
 interface ProfileChange {
   userId: string;
   email: string | null;
   status: UserStatus | null;
+  creditReserved: number | null;
   version: number;
   at: string;
 }
@@ -35,7 +44,7 @@ export class UserProfileProjector implements OnModuleInit {
     const registered: Array<{ event: UserRegisteredEvent; version: number }> = [];
     const changes = new Map<string, ProfileChange>();
     const change = (userId: string, version: number, at: string, fields: Partial<ProfileChange>) => {
-      const earlier = changes.get(userId) ?? { userId, email: null, status: null, version: 0, at };
+      const earlier = changes.get(userId) ?? { userId, email: null, status: null, creditReserved: null, version: 0, at };
       changes.set(userId, { ...earlier, ...fields, version, at });
     };
 
@@ -52,6 +61,26 @@ export class UserProfileProjector implements OnModuleInit {
         case UserDeactivatedEvent.type: {
           const e = payload as unknown as UserDeactivatedEvent;
           change(e.userId, version, e.deactivatedAt, { status: 'DEACTIVATED' });
+          break;
+        }
+        case CreditReservedEvent.type: {
+          const e = payload as unknown as CreditReservedEvent;
+          change(e.userId, version, e.reservedAt, { creditReserved: e.creditReserved });
+          break;
+        }
+        case CreditReleasedEvent.type: {
+          const e = payload as unknown as CreditReleasedEvent;
+          change(e.userId, version, e.releasedAt, { creditReserved: e.creditReserved });
+          break;
+        }
+        case CreditConsumedEvent.type: {
+          const e = payload as unknown as CreditConsumedEvent;
+          change(e.userId, version, e.consumedAt, { creditReserved: e.creditReserved });
+          break;
+        }
+        case CreditRejectedEvent.type: {
+          const e = payload as unknown as CreditRejectedEvent;
+          change(e.userId, version, e.rejectedAt, {});
           break;
         }
       }
@@ -80,9 +109,10 @@ export class UserProfileProjector implements OnModuleInit {
       await db.query(
         `UPDATE user_profiles AS u
          SET email = COALESCE(c.email, u.email), status = COALESCE(c.status, u.status),
+             credit_reserved = COALESCE(c.credit_reserved, u.credit_reserved),
              version = c.version, updated_at = c.at
-         FROM unnest($1::uuid[], $2::text[], $3::text[], $4::int[], $5::timestamptz[])
-           AS c(id, email, status, version, at)
+         FROM unnest($1::uuid[], $2::text[], $3::text[], $4::int[], $5::timestamptz[], $6::bigint[])
+           AS c(id, email, status, version, at, credit_reserved)
          WHERE u.id = c.id AND u.version < c.version`,
         [
           folded.map((c) => c.userId),
@@ -90,6 +120,7 @@ export class UserProfileProjector implements OnModuleInit {
           folded.map((c) => c.status),
           folded.map((c) => c.version),
           folded.map((c) => c.at),
+          folded.map((c) => c.creditReserved),
         ],
       );
     }

@@ -1,6 +1,7 @@
 import { Command } from '@nestjs/cqrs';
 import { CommandMetadata } from '../../../../event-store/event-metadata';
 
+/** Rejects an order that is still PENDING; one that moved on meanwhile is left alone. */
 export class RejectOrderCommand extends Command<void> {
   constructor(
     readonly orderId: string,

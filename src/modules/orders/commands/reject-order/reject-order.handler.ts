@@ -11,8 +11,11 @@ export class RejectOrderHandler implements ICommandHandler<RejectOrderCommand> {
   ) {}
 
   async execute({ orderId, reason, metadata }: RejectOrderCommand): Promise<void> {
-    const order = await this.orders.get(orderId); // OrderNotFoundError → 404
-    order.reject(reason, this.clock.now()); // OrderNotPendingError → 409
+    const order = await this.orders.get(orderId);
+    // The saga, the deadline and the customer race for a pending order; whoever comes second
+    // finds it decided and leaves it as it is.
+    if (order.status !== 'PENDING') return;
+    order.reject(reason, this.clock.now());
     await this.orders.save(order, metadata);
   }
 }

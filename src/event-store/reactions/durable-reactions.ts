@@ -1,0 +1,112 @@
+import { Injectable, Logger, OnModuleInit } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
+import { DiscoveryService } from '@nestjs/core';
+import { CommandBus, ICommand, IEventHandler } from '@nestjs/cqrs';
+import { lastValueFrom, Observable, of } from 'rxjs';
+import { filter, toArray } from 'rxjs/operators';
+import { Environment } from '../../config/environment';
+import { TransactionContext } from '../../database/transaction-context';
+import { EventSubscriptions } from '../subscription/event-subscriptions';
+import { DomainEventClasses } from './domain-event-classes';
+import type { Reaction } from './reaction';
+import { ReactionRunner } from './reaction-runner';
+
+// Where @nestjs/cqrs keeps what its decorators declare (not exported from the package).
+const SAGA_METADATA = '__saga__';
+const EVENTS_HANDLER_METADATA = '__eventsHandler__';
+const EVENT_METADATA = '__event__';
+
+type SagaFunction = (events$: Observable<object>) => Observable<ICommand | undefined | null>;
+
+/**
+ * Delivers stored events to every `@Saga()` and `@EventsHandler()` of the application through
+ * its own checkpointed subscription (`reaction:<Class>.<member>`), instead of Nest's in-memory,
+ * fire-and-forget EventBus: an event committed is reacted to even if the process dies a moment
+ * later, a reaction's effect commits with its checkpoint, and one failing reaction neither stops
+ * the others nor dies like an RxJS stream after its first error.
+ *
+ * A saga receives one event at a time, as an instance of its class, and its commands run one
+ * after another on the CommandBus inside the reaction's transaction. Sagas therefore keep no state
+ * between events (state lives in aggregates), which is what makes them safe to replay.
+ */
+@Injectable()
+export class DurableReactions implements OnModuleInit {
+  private readonly logger = new Logger(DurableReactions.name);
+  private readonly reactions: Reaction[] = [];
+
+  constructor(
+    private readonly discovery: DiscoveryService,
+    private readonly subscriptions: EventSubscriptions,
+    private readonly eventClasses: DomainEventClasses,
+    private readonly transactions: TransactionContext,
+    private readonly commandBus: CommandBus,
+    private readonly config: ConfigService<Environment, true>,
+  ) {}
+
+  onModuleInit(): void {
+    if (!this.config.get('REACTIONS_ENABLED', { infer: true })) {
+      this.logger.warn('REACTIONS_ENABLED=false: this process runs no sagas or event handlers');
+      return;
+    }
+    for (const wrapper of this.discovery.getProviders()) {
+      const instance: unknown = wrapper.instance;
+      const type = wrapper.metatype;
+      if (!instance || typeof instance !== 'object' || typeof type !== 'function') continue;
+      const sagaMembers: string[] = Reflect.getMetadata(SAGA_METADATA, type) ?? [];
+      for (const member of sagaMembers) {
+        const saga = (instance as Record<string, SagaFunction>)[member].bind(instance);
+        this.reactions.push(this.sagaReaction(`${type.name}.${member}`, saga));
+      }
+      const handledEvents: Function[] | undefined = Reflect.getMetadata(EVENTS_HANDLER_METADATA, type);
+      if (handledEvents) this.reactions.push(this.handlerReaction(type.name, instance as IEventHandler, handledEvents));
+    }
+
+    const policy = {
+      maxAttempts: this.config.get('REACTION_MAX_ATTEMPTS', { infer: true }),
+      retryBaseMs: this.config.get('REACTION_RETRY_BASE_MS', { infer: true }),
+    };
+    for (const reaction of this.reactions) {
+      const runner = new ReactionRunner(reaction, this.eventClasses, this.transactions, policy);
+      this.subscriptions.register(reaction.name, (events, transaction) => runner.handle(events, transaction), {
+        batchSize: this.config.get('REACTION_BATCH_SIZE', { infer: true }),
+      });
+    }
+    this.logger.log(`${this.reactions.length} durable reactions: ${this.reactions.map((r) => r.name).join(', ')}`);
+  }
+
+  /** The subscription names of every reaction, e.g. for tests and health. */
+  names(): string[] {
+    return this.reactions.map((reaction) => reaction.name);
+  }
+
+  private sagaReaction(member: string, saga: SagaFunction): Reaction {
+    return {
+      name: `reaction:${member}`,
+      plan: async (event) => {
+        const commands = await lastValueFrom(
+          saga(of(event)).pipe(
+            filter((command): command is ICommand => !!command),
+            toArray(),
+          ),
+        );
+        if (commands.length === 0) return undefined;
+        return async () => {
+          for (const command of commands) await this.commandBus.execute(command);
+        };
+      },
+    };
+  }
+
+  private handlerReaction(name: string, handler: IEventHandler, handledEvents: Function[]): Reaction {
+    const handledIds = new Set(handledEvents.map(eventIdOf));
+    return {
+      name: `reaction:${name}`,
+      // The same rule as Nest's EventBus: the id its decorator stored on the event's class.
+      plan: async (event) => (handledIds.has(eventIdOf(event.constructor)) ? () => Promise.resolve(handler.handle(event)) : undefined),
+    };
+  }
+}
+
+function eventIdOf(eventClass: Function): string | undefined {
+  return (Reflect.getMetadata(EVENT_METADATA, eventClass) as { id?: string } | undefined)?.id;
+}

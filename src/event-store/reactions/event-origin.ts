@@ -1,0 +1,23 @@
+import type { CommandMetadata } from '../event-metadata';
+import type { StoredEvent } from '../stored-event';
+
+const origins = new WeakMap<object, StoredEvent>();
+
+/** Remembers which stored event an event instance was read from. */
+export function recordOrigin(event: object, stored: StoredEvent): void {
+  origins.set(event, stored);
+}
+
+export function originOf(event: object): StoredEvent | undefined {
+  return origins.get(event);
+}
+
+/**
+ * The metadata for a command a reaction sends because of `event`: the same correlation id, and
+ * the event's id as causation id, so the audit trail links every saga step to its cause.
+ */
+export function causedBy(event: object): CommandMetadata {
+  const origin = originOf(event);
+  if (!origin) throw new Error(`${event.constructor.name} was not read from the event store; it has no causation`);
+  return { correlationId: origin.metadata.correlationId, causationId: origin.eventId };
+}

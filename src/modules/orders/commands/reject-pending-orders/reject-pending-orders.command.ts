@@ -1,0 +1,13 @@
+import { Command } from '@nestjs/cqrs';
+import { CommandMetadata } from '../../../../event-store/event-metadata';
+
+/** Rejects every PENDING order of a customer, e.g. because the customer was deactivated. */
+export class RejectPendingOrdersCommand extends Command<void> {
+  constructor(
+    readonly customerId: string,
+    readonly reason: string,
+    readonly metadata: CommandMetadata,
+  ) {
+    super();
+  }
+}

@@ -1,0 +1,96 @@
+import { Injectable } from '@nestjs/common';
+import { ICommand, ofType, Saga } from '@nestjs/cqrs';
+import { Observable } from 'rxjs';
+import { map, mergeMap } from 'rxjs/operators';
+import { causedBy } from '../../../event-store/reactions/event-origin';
+import {
+  ConsumeCreditCommand,
+  CreditRejectedEvent,
+  CreditReservedEvent,
+  ReleaseCreditCommand,
+  ReserveCreditCommand,
+  UserDeactivatedEvent,
+} from '../../users';
+import { ConfirmOrderCommand } from '../commands/confirm-order/confirm-order.command';
+import { RejectOrderCommand } from '../commands/reject-order/reject-order.command';
+import { RejectPendingOrdersCommand } from '../commands/reject-pending-orders/reject-pending-orders.command';
+import { OrderRepository } from '../domain/order.repository';
+import {
+  OrderCancelledEvent,
+  OrderPlacedEvent,
+  OrderRejectedEvent,
+  OrderShippedEvent,
+} from '../domain/order.events';
+
+export const CUSTOMER_DEACTIVATED_REASON = 'customer deactivated';
+
+/**
+ * The order's way from PENDING to a decision, and the credit that goes with it:
+ *
+ *   OrderPlaced ──► ReserveCredit ──► CreditReserved ──► ConfirmOrder (CONFIRMED)
+ *                                └─► CreditRejected ──► RejectOrder (REJECTED, with the reason)
+ *   OrderCancelled / OrderRejected ──► ReleaseCredit      (compensation; a no-op without a reservation)
+ *   OrderShipped ──► ConsumeCredit
+ *   UserDeactivated ──► RejectPendingOrders
+ *
+ * Each member is delivered durably (see DurableReactions) and every command is a no-op when
+ * already applied, so replaying an event after a crash changes nothing.
+ */
+@Injectable()
+export class OrderFulfilmentSaga {
+  constructor(private readonly orders: OrderRepository) {}
+
+  @Saga()
+  reserveCreditForPlacedOrder = (events$: Observable<object>): Observable<ICommand> =>
+    events$.pipe(
+      ofType(OrderPlacedEvent),
+      map((placed) => new ReserveCreditCommand(placed.customerId, placed.orderId, placed.total, causedBy(placed))),
+    );
+
+  /**
+   * The credit may arrive after the order was decided without it (cancelled by the customer,
+   * rejected by its deadline): then the reservation goes straight back.
+   */
+  @Saga()
+  confirmOrderWhenCreditReserved = (events$: Observable<object>): Observable<ICommand> =>
+    events$.pipe(
+      ofType(CreditReservedEvent),
+      mergeMap(async (reserved) => {
+        const { status } = await this.orders.get(reserved.orderId);
+        if (status === 'PENDING') return [new ConfirmOrderCommand(reserved.orderId, causedBy(reserved))];
+        if (status === 'REJECTED' || status === 'CANCELLED') {
+          return [new ReleaseCreditCommand(reserved.userId, reserved.orderId, causedBy(reserved))];
+        }
+        return [];
+      }),
+      mergeMap((commands) => commands),
+    );
+
+  @Saga()
+  rejectOrderWhenCreditRejected = (events$: Observable<object>): Observable<ICommand> =>
+    events$.pipe(
+      ofType(CreditRejectedEvent),
+      map((rejected) => new RejectOrderCommand(rejected.orderId, rejected.reason, causedBy(rejected))),
+    );
+
+  @Saga()
+  releaseCreditOfClosedOrder = (events$: Observable<object>): Observable<ICommand> =>
+    events$.pipe(
+      ofType(OrderCancelledEvent, OrderRejectedEvent),
+      map((closed) => new ReleaseCreditCommand(closed.customerId, closed.orderId, causedBy(closed))),
+    );
+
+  @Saga()
+  consumeCreditOfShippedOrder = (events$: Observable<object>): Observable<ICommand> =>
+    events$.pipe(
+      ofType(OrderShippedEvent),
+      map((shipped) => new ConsumeCreditCommand(shipped.customerId, shipped.orderId, causedBy(shipped))),
+    );
+
+  @Saga()
+  rejectPendingOrdersOfDeactivatedCustomer = (events$: Observable<object>): Observable<ICommand> =>
+    events$.pipe(
+      ofType(UserDeactivatedEvent),
+      map((deactivated) => new RejectPendingOrdersCommand(deactivated.userId, CUSTOMER_DEACTIVATED_REASON, causedBy(deactivated))),
+    );
+}

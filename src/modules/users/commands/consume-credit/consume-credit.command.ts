@@ -1,0 +1,13 @@
+import { Command } from '@nestjs/cqrs';
+import { CommandMetadata } from '../../../../event-store/event-metadata';
+
+/** Sent when an order ships: its reservation becomes a charge. */
+export class ConsumeCreditCommand extends Command<void> {
+  constructor(
+    readonly userId: string,
+    readonly orderId: string,
+    readonly metadata: CommandMetadata,
+  ) {
+    super();
+  }
+}

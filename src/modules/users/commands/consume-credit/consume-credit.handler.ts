@@ -1,0 +1,18 @@
+import { CommandHandler, ICommandHandler } from '@nestjs/cqrs';
+import { Clock } from '../../../../shared/clock';
+import { UserRepository } from '../../domain/user.repository';
+import { ConsumeCreditCommand } from './consume-credit.command';
+
+@CommandHandler(ConsumeCreditCommand)
+export class ConsumeCreditHandler implements ICommandHandler<ConsumeCreditCommand> {
+  constructor(
+    private readonly users: UserRepository,
+    private readonly clock: Clock,
+  ) {}
+
+  async execute({ userId, orderId, metadata }: ConsumeCreditCommand): Promise<void> {
+    const user = await this.users.get(userId);
+    user.consumeCredit(orderId, this.clock.now());
+    await this.users.save(user, metadata);
+  }
+}

@@ -1,0 +1,13 @@
+import { Command } from '@nestjs/cqrs';
+import { CommandMetadata } from '../../../../event-store/event-metadata';
+
+/** Compensation: gives back what was reserved for an order that will not ship. */
+export class ReleaseCreditCommand extends Command<void> {
+  constructor(
+    readonly userId: string,
+    readonly orderId: string,
+    readonly metadata: CommandMetadata,
+  ) {
+    super();
+  }
+}

@@ -1,0 +1,18 @@
+import { CommandHandler, ICommandHandler } from '@nestjs/cqrs';
+import { Clock } from '../../../../shared/clock';
+import { UserRepository } from '../../domain/user.repository';
+import { ReleaseCreditCommand } from './release-credit.command';
+
+@CommandHandler(ReleaseCreditCommand)
+export class ReleaseCreditHandler implements ICommandHandler<ReleaseCreditCommand> {
+  constructor(
+    private readonly users: UserRepository,
+    private readonly clock: Clock,
+  ) {}
+
+  async execute({ userId, orderId, metadata }: ReleaseCreditCommand): Promise<void> {
+    const user = await this.users.get(userId);
+    user.releaseCredit(orderId, this.clock.now());
+    await this.users.save(user, metadata);
+  }
+}

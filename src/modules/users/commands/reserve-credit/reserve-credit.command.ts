@@ -1,0 +1,14 @@
+import { Command } from '@nestjs/cqrs';
+import { CommandMetadata } from '../../../../event-store/event-metadata';
+
+/** Sent by the order saga for a placed order; answered by CreditReserved or CreditRejected. */
+export class ReserveCreditCommand extends Command<void> {
+  constructor(
+    readonly userId: string,
+    readonly orderId: string,
+    readonly amount: number,
+    readonly metadata: CommandMetadata,
+  ) {
+    super();
+  }
+}
