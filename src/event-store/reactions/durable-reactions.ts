@@ -16,6 +16,7 @@ const SAGA_METADATA = '__saga__';
 const EVENTS_HANDLER_METADATA = '__eventsHandler__';
 const EVENT_METADATA = '__event__';
 
+type EventClass = abstract new (...args: never[]) => object;
 type SagaFunction = (events$: Observable<object>) => Observable<ICommand | undefined | null>;
 
 /**
@@ -57,7 +58,7 @@ export class DurableReactions implements OnModuleInit {
         const saga = (instance as Record<string, SagaFunction>)[member].bind(instance);
         this.reactions.push(this.sagaReaction(`${type.name}.${member}`, saga));
       }
-      const handledEvents: Function[] | undefined = Reflect.getMetadata(EVENTS_HANDLER_METADATA, type);
+      const handledEvents: EventClass[] | undefined = Reflect.getMetadata(EVENTS_HANDLER_METADATA, type);
       if (handledEvents) this.reactions.push(this.handlerReaction(type.name, instance as IEventHandler, handledEvents));
     }
 
@@ -97,7 +98,7 @@ export class DurableReactions implements OnModuleInit {
     };
   }
 
-  private handlerReaction(name: string, handler: IEventHandler, handledEvents: Function[]): Reaction {
+  private handlerReaction(name: string, handler: IEventHandler, handledEvents: EventClass[]): Reaction {
     const handledIds = new Set(handledEvents.map(eventIdOf));
     return {
       name: `reaction:${name}`,
@@ -107,6 +108,6 @@ export class DurableReactions implements OnModuleInit {
   }
 }
 
-function eventIdOf(eventClass: Function): string | undefined {
+function eventIdOf(eventClass: object): string | undefined {
   return (Reflect.getMetadata(EVENT_METADATA, eventClass) as { id?: string } | undefined)?.id;
 }

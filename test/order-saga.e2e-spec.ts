@@ -1,0 +1,296 @@
+import { randomUUID } from 'node:crypto';
+import { DataSource } from 'typeorm';
+import { EventSubscriptions } from '../src/event-store/subscription/event-subscriptions';
+import { registerUser } from './support/fixtures';
+import { eventually, startTestApp, TestApp } from './support/test-app';
+
+const RESERVE_CREDIT = 'reaction:OrderFulfilmentSaga.reserveCreditForPlacedOrder';
+
+interface OrderState {
+  status: string;
+  rejectionReason: string | null;
+  total: number;
+}
+
+async function placeOrderOf(app: TestApp, customerId: string, amount: number, headers: Record<string, string> = {}): Promise<string> {
+  const response = await app
+    .http()
+    .post('/orders')
+    .set(headers)
+    .send({ customerId, currency: 'EUR', lines: [{ sku: 'SAGA-1', quantity: 1, unitPrice: amount }] })
+    .expect(202);
+  return response.body.id;
+}
+
+/** The order as the API shows it, once it satisfies `until`. */
+async function orderWhen(app: TestApp, id: string, until: (order: OrderState) => boolean, timeoutMs = 15_000): Promise<OrderState> {
+  return eventually(async () => {
+    const { body } = await app.http().get(`/orders/${id}`).expect(200);
+    if (!until(body)) throw new Error(`order ${id} is ${body.status}`);
+    return body;
+  }, timeoutMs);
+}
+
+const decided = (order: OrderState) => order.status === 'CONFIRMED' || order.status === 'REJECTED';
+
+async function creditReservedOf(app: TestApp, userId: string): Promise<number> {
+  const [{ reserved }] = await app.db.query(`SELECT credit_reserved::int AS reserved FROM users WHERE id = $1`, [userId]);
+  return reserved;
+}
+
+/** Waits until GET /users/{id} shows `expected` reserved, and the write model agrees. */
+async function expectCreditReserved(app: TestApp, userId: string, expected: number): Promise<void> {
+  await eventually(async () => {
+    expect(await creditReservedOf(app, userId)).toBe(expected);
+    expect((await app.http().get(`/users/${userId}`).expect(200)).body.creditReserved).toBe(expected);
+  }, 15_000);
+}
+
+async function eventsOfType(app: TestApp, type: string, orderId: string): Promise<number> {
+  const [{ n }] = await app.db.query(`SELECT count(*)::int AS n FROM events WHERE event_type = $1 AND payload->>'orderId' = $2`, [
+    type,
+    orderId,
+  ]);
+  return n;
+}
+
+describe('the order saga', () => {
+  let app: TestApp;
+  beforeAll(async () => {
+    app = await startTestApp({ env: { REACTION_MAX_ATTEMPTS: '3', REACTION_RETRY_BASE_MS: '20' } });
+  });
+  afterAll(() => app.close());
+
+  it('confirms an order within the credit limit and reserves its total', async () => {
+    const customer = await registerUser(app, { creditLimit: 10_000 });
+    const orderId = await placeOrderOf(app, customer, 2_500);
+
+    const order = await orderWhen(app, orderId, decided);
+    expect(order).toMatchObject({ status: 'CONFIRMED', total: 2_500 });
+    await expectCreditReserved(app, customer, 2_500);
+    expect(await eventsOfType(app, 'CreditReserved', orderId)).toBe(1);
+  });
+
+  it('rejects an order over the credit limit with the reason, and reserves nothing', async () => {
+    const customer = await registerUser(app, { creditLimit: 1_000 });
+    const orderId = await placeOrderOf(app, customer, 1_001);
+
+    const order = await orderWhen(app, orderId, decided);
+    expect(order).toMatchObject({ status: 'REJECTED', rejectionReason: 'insufficient credit' });
+    await expectCreditReserved(app, customer, 0);
+  });
+
+  it('lets concurrent orders of one user race for credit: exactly the ones that fit are confirmed, the limit is never exceeded', async () => {
+    const customer = await registerUser(app, { creditLimit: 10_000 });
+    const orderIds = await Promise.all(Array.from({ length: 40 }, () => placeOrderOf(app, customer, 500)));
+
+    const orders = await Promise.all(orderIds.map((id) => orderWhen(app, id, decided, 30_000)));
+    const confirmed = orders.filter((order) => order.status === 'CONFIRMED');
+    expect(confirmed).toHaveLength(20);
+    expect(orders.filter((order) => order.status === 'REJECTED').every((order) => order.rejectionReason === 'insufficient credit')).toBe(true);
+    await expectCreditReserved(app, customer, 10_000);
+    const [{ highest }] = await app.db.query(
+      `SELECT max((payload->>'creditReserved')::int) AS highest FROM events WHERE stream_id = $1 AND event_type = 'CreditReserved'`,
+      [customer],
+    );
+    expect(highest).toBe(10_000);
+  });
+
+  it('after a burst with cancels and shipments, every order is decided and creditReserved is the sum of confirmed, unshipped orders', async () => {
+    const customers = await Promise.all(Array.from({ length: 4 }, () => registerUser(app, { creditLimit: 6_000 })));
+    const placed = await Promise.all(
+      Array.from({ length: 60 }, (_, i) => customers[i % customers.length]).map(async (customer, i) => ({
+        customer,
+        id: await placeOrderOf(app, customer, 300 + (i % 5) * 100),
+      })),
+    );
+    const outcomes = await Promise.all(placed.map(({ id }) => orderWhen(app, id, decided, 30_000)));
+    const confirmed = placed.filter((_, i) => outcomes[i].status === 'CONFIRMED');
+    for (const [i, { id }] of confirmed.entries()) {
+      if (i % 3 === 0) await app.http().post(`/orders/${id}/cancel`).send({ reason: 'changed my mind' }).expect(202);
+      if (i % 3 === 1) await app.http().post(`/orders/${id}/ship`).expect(202);
+    }
+
+    for (const customer of customers) {
+      const [{ expected }] = await app.db.query(
+        `SELECT coalesce(sum(total), 0)::int AS expected FROM orders WHERE customer_id = $1 AND status = 'CONFIRMED'`,
+        [customer],
+      );
+      await expectCreditReserved(app, customer, expected);
+    }
+    const [{ undecided }] = await app.db.query(
+      `SELECT count(*)::int AS undecided FROM orders WHERE customer_id = ANY($1) AND status = 'PENDING'`,
+      [customers],
+    );
+    expect(undecided).toBe(0);
+  });
+
+  it('releases the credit of a cancelled CONFIRMED order (compensation), caused by the cancellation', async () => {
+    const customer = await registerUser(app, { creditLimit: 5_000 });
+    const orderId = await placeOrderOf(app, customer, 1_200);
+    await orderWhen(app, orderId, (order) => order.status === 'CONFIRMED');
+    await expectCreditReserved(app, customer, 1_200);
+
+    await app.http().post(`/orders/${orderId}/cancel`).send({ reason: 'no longer needed' }).expect(202);
+
+    await expectCreditReserved(app, customer, 0);
+    const [released] = await app.db.query(
+      `SELECT metadata->>'causationId' AS cause FROM events WHERE event_type = 'CreditReleased' AND payload->>'orderId' = $1`,
+      [orderId],
+    );
+    const [cancelled] = await app.db.query(`SELECT event_id AS id FROM events WHERE event_type = 'OrderCancelled' AND stream_id = $1`, [orderId]);
+    expect(released.cause).toBe(cancelled.id);
+  });
+
+  it('consumes the reservation when the order ships', async () => {
+    const customer = await registerUser(app, { creditLimit: 5_000 });
+    const orderId = await placeOrderOf(app, customer, 800);
+    await orderWhen(app, orderId, (order) => order.status === 'CONFIRMED');
+
+    await app.http().post(`/orders/${orderId}/ship`).expect(202);
+
+    await expectCreditReserved(app, customer, 0);
+    expect(await eventsOfType(app, 'CreditConsumed', orderId)).toBe(1);
+  });
+
+  it('rejects the PENDING orders of a deactivated user and no later reservation revives them', async () => {
+    const customer = await registerUser(app, { creditLimit: 50_000 });
+    const confirmedId = await placeOrderOf(app, customer, 1_000);
+    await orderWhen(app, confirmedId, (order) => order.status === 'CONFIRMED');
+    const reservations = app.app.get(EventSubscriptions).get(RESERVE_CREDIT);
+    await reservations.stop();
+    let pending: string[];
+    try {
+      pending = await Promise.all([1, 2, 3].map(() => placeOrderOf(app, customer, 700)));
+      await app.http().post(`/users/${customer}/deactivate`).expect(204);
+      for (const id of pending) {
+        expect(await orderWhen(app, id, (order) => order.status !== 'PENDING')).toMatchObject({
+          status: 'REJECTED',
+          rejectionReason: 'customer deactivated',
+        });
+      }
+    } finally {
+      await reservations.start();
+    }
+
+    // The saga catches up on the placed orders: the user refuses credit, the orders stay rejected.
+    await eventually(async () => {
+      for (const id of pending) expect(await eventsOfType(app, 'CreditRejected', id)).toBe(1);
+    });
+    const orderPlacedLater = await placeOrderOf(app, customer, 10);
+    expect(await orderWhen(app, orderPlacedLater, decided)).toMatchObject({ status: 'REJECTED', rejectionReason: 'customer deactivated' });
+    expect((await app.http().get(`/orders/${confirmedId}`).expect(200)).body.status).toBe('CONFIRMED');
+    await expectCreditReserved(app, customer, 1_000);
+  });
+
+  it('keeps a failing reaction from stopping the others: retried with back-off, then parked and reported', async () => {
+    // An OrderPlaced for a customer that does not exist (as an old or hand-made event could be):
+    // reserving credit for it fails every time.
+    const strayOrder = randomUUID();
+    const strayCustomer = randomUUID();
+    await app.db.query(
+      `INSERT INTO events (event_id, stream_type, stream_id, stream_version, event_type, schema_version, payload, metadata)
+       VALUES ($1, 'Order', $2, 1, 'OrderPlaced', 1, $3, $4)`,
+      [
+        randomUUID(),
+        strayOrder,
+        JSON.stringify({ orderId: strayOrder, customerId: strayCustomer, currency: 'EUR', lines: [], total: 1, placedAt: new Date().toISOString() }),
+        JSON.stringify({ correlationId: 'stray', causationId: 'stray', occurredAt: new Date().toISOString() }),
+      ],
+    );
+    const customer = await registerUser(app, { creditLimit: 5_000 });
+    const healthyOrder = await placeOrderOf(app, customer, 100);
+
+    expect(await orderWhen(app, healthyOrder, decided)).toMatchObject({ status: 'CONFIRMED' });
+    const parked = await eventually(async () => {
+      const rows = await app.db.query(`SELECT reaction, event_type, attempts, last_error FROM parked_reactions WHERE stream_id = $1`, [strayOrder]);
+      expect(rows).toHaveLength(1);
+      return rows[0];
+    });
+    expect(parked).toMatchObject({ reaction: RESERVE_CREDIT, event_type: 'OrderPlaced', attempts: 3 });
+    expect(parked.last_error).toContain('UserNotFoundError');
+  });
+
+  it('traces one request through the saga: the same correlation id, each step caused by the one before', async () => {
+    const customer = await registerUser(app, { creditLimit: 5_000 });
+    const correlationId = `trace-${randomUUID()}`;
+    const orderId = await placeOrderOf(app, customer, 400, { 'X-Correlation-Id': correlationId });
+    await orderWhen(app, orderId, (order) => order.status === 'CONFIRMED');
+
+    const orderStream = (await app.http().get(`/streams/${orderId}/events`).expect(200)).body.events;
+    const userStream = (await app.http().get(`/streams/${customer}/events`).expect(200)).body.events;
+    const placed = orderStream.find((event: { type: string }) => event.type === 'OrderPlaced');
+    const reserved = userStream.find((event: { type: string; payload: { orderId?: string } }) => event.type === 'CreditReserved' && event.payload.orderId === orderId);
+    const confirmed = orderStream.find((event: { type: string }) => event.type === 'OrderConfirmed');
+
+    expect(placed.metadata.correlationId).toBe(correlationId);
+    expect(reserved.metadata).toMatchObject({ correlationId, causationId: placed.eventId });
+    expect(confirmed.metadata).toMatchObject({ correlationId, causationId: reserved.eventId });
+  });
+});
+
+describe('order deadlines', () => {
+  it('rejects an order still PENDING after the timeout with reason "timeout", and gives back credit reserved too late', async () => {
+    const app = await startTestApp({ env: { ORDER_CONFIRMATION_TIMEOUT_MS: '300', ORDER_DEADLINE_POLL_MS: '50' } });
+    try {
+      const customer = await registerUser(app, { creditLimit: 5_000 });
+      const reservations = app.app.get(EventSubscriptions).get(RESERVE_CREDIT);
+      await reservations.stop();
+      let orderId: string;
+      try {
+        orderId = await placeOrderOf(app, customer, 900);
+        expect(await orderWhen(app, orderId, (order) => order.status !== 'PENDING')).toMatchObject({ status: 'REJECTED', rejectionReason: 'timeout' });
+      } finally {
+        await reservations.start();
+      }
+      // The reservation still happens once the saga catches up, and is released at once.
+      await eventually(async () => expect(await eventsOfType(app, 'CreditReleased', orderId)).toBe(1));
+      await expectCreditReserved(app, customer, 0);
+      expect((await app.http().get(`/orders/${orderId}`).expect(200)).body.status).toBe('REJECTED');
+    } finally {
+      await app.close();
+    }
+  });
+
+  it('enforces a deadline that passed while no process was running', async () => {
+    const first = await startTestApp({ env: { REACTIONS_ENABLED: 'false' } });
+    const customer = await registerUser(first, { creditLimit: 5_000 });
+    const orderId = await placeOrderOf(first, customer, 900);
+    await first.close({ keepDatabase: true });
+    await new Promise((resolve) => setTimeout(resolve, 400));
+
+    // Hold the saga's first step (its checkpoint row), so only the deadline can decide the order.
+    const holder = new DataSource({ type: 'postgres', url: first.databaseUrl });
+    await holder.initialize();
+    const lock = holder.createQueryRunner();
+    await lock.query(`INSERT INTO subscription_checkpoints (subscription_id) VALUES ($1) ON CONFLICT DO NOTHING`, [RESERVE_CREDIT]);
+    await lock.startTransaction();
+    await lock.query(`SELECT 1 FROM subscription_checkpoints WHERE subscription_id = $1 FOR UPDATE`, [RESERVE_CREDIT]);
+    let released = false;
+    const release = async () => {
+      if (released) return;
+      released = true;
+      await lock.commitTransaction();
+      await lock.release();
+      await holder.destroy();
+    };
+    const second = await startTestApp({
+      databaseUrl: first.databaseUrl,
+      brokerPrefix: first.brokerPrefix,
+      env: { ORDER_CONFIRMATION_TIMEOUT_MS: '300', ORDER_DEADLINE_POLL_MS: '50' },
+    });
+    try {
+      await eventually(async () => {
+        const [row] = await second.db.query(`SELECT status, rejection_reason FROM orders WHERE id = $1`, [orderId]);
+        expect(row).toEqual({ status: 'REJECTED', rejection_reason: 'timeout' });
+      });
+      await release();
+      await eventually(async () => expect(await eventsOfType(second, 'CreditReleased', orderId)).toBe(1));
+      await expectCreditReserved(second, customer, 0);
+      expect(await orderWhen(second, orderId, (order) => order.status !== 'PENDING')).toMatchObject({ rejectionReason: 'timeout' });
+    } finally {
+      await release().catch(() => undefined);
+      await second.close();
+    }
+  });
+});
