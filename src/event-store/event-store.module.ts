@@ -7,11 +7,12 @@ import { StreamsController } from './http/streams.controller';
 import { DomainEventClasses } from './reactions/domain-event-classes';
 import { DurableReactions } from './reactions/durable-reactions';
 import { EventSubscriptions } from './subscription/event-subscriptions';
+import { EventUpcasters } from './upcasting/event-upcasters';
 
 @Module({
   imports: [DiscoveryModule],
   controllers: [StreamsController],
-  providers: [AggregateWriter, EventAppendedSignal, EventStreamReader, EventSubscriptions, DomainEventClasses, DurableReactions],
-  exports: [AggregateWriter, EventAppendedSignal, EventStreamReader, EventSubscriptions, DomainEventClasses],
+  providers: [AggregateWriter, EventAppendedSignal, EventStreamReader, EventSubscriptions, DomainEventClasses, DurableReactions, EventUpcasters],
+  exports: [AggregateWriter, EventAppendedSignal, EventStreamReader, EventSubscriptions, DomainEventClasses, EventUpcasters],
 })
 export class EventStoreModule {}

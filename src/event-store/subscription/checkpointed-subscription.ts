@@ -1,6 +1,7 @@
 import { Logger } from '@nestjs/common';
 import { DataSource, EntityManager } from 'typeorm';
 import { EventAppendedSignal } from '../event-appended-signal';
+import type { EventUpcasters } from '../upcasting/event-upcasters';
 import { STORED_EVENT_COLUMNS, StoredEvent } from '../stored-event';
 import { committedEventsAfter, ensureCheckpoint } from './committed-events';
 
@@ -52,6 +53,7 @@ export class CheckpointedSubscription {
     private readonly handler: EventBatchHandler,
     private readonly appended: EventAppendedSignal,
     private readonly options: SubscriptionOptions,
+    private readonly upcasters?: EventUpcasters,
   ) {
     this.logger = new Logger(`Subscription:${name}`);
   }
@@ -79,7 +81,7 @@ export class CheckpointedSubscription {
     const applied = await this.dataSource.transaction(async (transaction) => {
       // Locks the checkpoint and reads the batch after it in one round trip. No row: either
       // nothing is new, or another process holds this subscription right now.
-      const events: StoredEvent[] = await transaction.query(
+      const stored: StoredEvent[] = await transaction.query(
         `WITH checkpoint AS (
            SELECT transaction_id AS after_transaction_id, position AS after_position
            FROM subscription_checkpoints
@@ -91,7 +93,8 @@ export class CheckpointedSubscription {
          ORDER BY events.transaction_id, events.position`,
         [this.name, this.options.batchSize],
       );
-      if (events.length === 0) return 0;
+      if (stored.length === 0) return 0;
+      const events = this.upcasters?.upcastAll(stored) ?? stored;
 
       const outcome = (await this.handler(events, transaction)) ?? { handled: events.length };
       this.retryAfterMs = outcome.retryAfterMs;

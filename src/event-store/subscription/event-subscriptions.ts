@@ -4,6 +4,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { Environment } from '../../config/environment';
 import { EventAppendedSignal } from '../event-appended-signal';
+import { EventUpcasters } from '../upcasting/event-upcasters';
 import { CheckpointedSubscription, EventBatchHandler, SubscriptionOptions } from './checkpointed-subscription';
 
 /**
@@ -18,6 +19,7 @@ export class EventSubscriptions implements OnApplicationBootstrap, BeforeApplica
     @InjectDataSource() private readonly dataSource: DataSource,
     private readonly appended: EventAppendedSignal,
     private readonly config: ConfigService<Environment, true>,
+    private readonly upcasters: EventUpcasters,
   ) {}
 
   register(name: string, handler: EventBatchHandler, options: Partial<SubscriptionOptions> = {}): CheckpointedSubscription {
@@ -27,7 +29,7 @@ export class EventSubscriptions implements OnApplicationBootstrap, BeforeApplica
       idlePollMs: this.config.get('PROJECTION_IDLE_POLL_MS', { infer: true }),
       gatherMs: this.config.get('PROJECTION_GATHER_MS', { infer: true }),
       ...options,
-    });
+    }, this.upcasters);
     this.subscriptions.set(name, subscription);
     return subscription;
   }

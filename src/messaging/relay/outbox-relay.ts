@@ -15,6 +15,7 @@ import {
   loadCheckpoint,
   readCommittedEventsAfter,
 } from '../../event-store/subscription/committed-events';
+import { EventUpcasters } from '../../event-store/upcasting/event-upcasters';
 import { IntegrationEventMappers } from '../integration-event-mappers';
 import { IntegrationEventPublisher } from '../integration-event-publisher';
 import { OutgoingIntegrationEvent } from '../outgoing-integration-event';
@@ -44,6 +45,7 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
     private readonly mappers: IntegrationEventMappers,
     private readonly appended: EventAppendedSignal,
     private readonly config: ConfigService<Environment, true>,
+    private readonly upcasters: EventUpcasters,
   ) {
     this.lockKey = `relay:${config.get('BROKER_PREFIX', { infer: true })}`;
   }
@@ -72,7 +74,9 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
   /** Relays at most one batch; returns how many events it covered. Requires leadership. */
   async relayNextBatch(): Promise<number> {
     const checkpoint = await loadCheckpoint(this.dataSource, RELAY_CHECKPOINT);
-    const events = await readCommittedEventsAfter(this.dataSource, checkpoint, this.config.get('RELAY_BATCH_SIZE', { infer: true }));
+    const events = this.upcasters.upcastAll(
+      await readCommittedEventsAfter(this.dataSource, checkpoint, this.config.get('RELAY_BATCH_SIZE', { infer: true })),
+    );
     if (events.length === 0) return 0;
     const messages = events.flatMap((event) => this.toMessage(event) ?? []);
     await Promise.all(messages.map((message) => this.publisher.publish(message)));

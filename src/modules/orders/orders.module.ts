@@ -2,6 +2,7 @@ import { Module, OnModuleInit } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { EventStoreModule } from '../../event-store/event-store.module';
 import { DomainEventClasses } from '../../event-store/reactions/domain-event-classes';
+import { EventUpcasters } from '../../event-store/upcasting/event-upcasters';
 import { CancelOrderHandler } from './commands/cancel-order/cancel-order.handler';
 import { ConfirmOrderHandler } from './commands/confirm-order/confirm-order.handler';
 import { PlaceOrderHandler } from './commands/place-order/place-order.handler';
@@ -9,6 +10,7 @@ import { RejectOrderHandler } from './commands/reject-order/reject-order.handler
 import { RejectPendingOrdersHandler } from './commands/reject-pending-orders/reject-pending-orders.handler';
 import { OrderDeadlineWatcher } from './deadlines/order-deadline-watcher';
 import { ShipOrderHandler } from './commands/ship-order/ship-order.handler';
+import { ORDER_EVENT_UPCASTERS } from './domain/order-event-upcasters';
 import { ORDER_EVENT_CLASSES } from './domain/order.events';
 import { OrderRepository } from './domain/order.repository';
 import { OrdersController } from './http/orders.controller';
@@ -41,9 +43,13 @@ import { OrderFulfilmentSaga } from './sagas/order-fulfilment.saga';
   ],
 })
 export class OrdersModule implements OnModuleInit {
-  constructor(private readonly eventClasses: DomainEventClasses) {}
+  constructor(
+    private readonly eventClasses: DomainEventClasses,
+    private readonly upcasters: EventUpcasters,
+  ) {}
 
   onModuleInit(): void {
     this.eventClasses.register(...ORDER_EVENT_CLASSES);
+    this.upcasters.register(...ORDER_EVENT_UPCASTERS);
   }
 }

@@ -1,12 +1,22 @@
 import type { OrderLine, OrderStatus } from './order';
 
+/** An amount of money: integer minor units of a 3-letter currency (1250 EUR is 12.50 €). */
+export interface Money {
+  amount: number;
+  currency: string;
+}
+
 export class OrderPlacedEvent {
   static readonly type = 'OrderPlaced';
+  /**
+   * v2: `total` is Money carrying its currency. v1 had a bare `total` number next to a top-level
+   * `currency`; orderPlacedV1ToV2 reads those rows (see order-event-upcasters.ts).
+   */
+  static readonly schemaVersion = 2;
   readonly orderId: string;
   readonly customerId: string;
-  readonly currency: string;
   readonly lines: OrderLine[];
-  readonly total: number;
+  readonly total: Money;
   readonly placedAt: string;
 
   constructor(props: OrderPlacedEvent) {

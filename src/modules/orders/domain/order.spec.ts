@@ -84,12 +84,11 @@ describe('Order', () => {
         new OrderPlacedEvent({
           orderId: ORDER_ID,
           customerId: CUSTOMER_ID,
-          currency: 'EUR',
           lines: [
             { sku: 'BOOK-001', quantity: 2, unitPrice: 1_250 },
             { sku: 'PEN-042', quantity: 3, unitPrice: 199 },
           ],
-          total: 3_097,
+          total: { amount: 3_097, currency: 'EUR' },
           placedAt: '2026-01-01T00:00:00.000Z',
         }),
       );
@@ -128,7 +127,7 @@ describe('Order', () => {
 
       // then
       expect(order.snapshot().lines).toEqual([line({ quantity: 2 })]);
-      expect(order.getUncommittedEvents()[0]).toMatchObject({ lines: [line({ quantity: 2 })], total: 2_000 });
+      expect(order.getUncommittedEvents()[0]).toMatchObject({ lines: [line({ quantity: 2 })], total: { amount: 2_000, currency: 'EUR' } });
     });
 
     it('accepts the limits: 100 lines, quantity 10000, unitPrice 0 and the maximum unit price', () => {

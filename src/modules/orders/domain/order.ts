@@ -79,9 +79,8 @@ export class Order extends VersionedAggregate<OrderEvent> {
       new OrderPlacedEvent({
         orderId: id,
         customerId,
-        currency,
         lines: copyLines(lines).map((line) => ({ ...line, sku: line.sku.trim() })),
-        total: lines.reduce((sum, line) => sum + line.quantity * line.unitPrice, 0),
+        total: { amount: lines.reduce((sum, line) => sum + line.quantity * line.unitPrice, 0), currency },
         placedAt: now.toISOString(),
       }),
     );
@@ -168,9 +167,9 @@ export class Order extends VersionedAggregate<OrderEvent> {
       id: event.orderId,
       customerId: event.customerId,
       status: 'PENDING',
-      currency: event.currency,
+      currency: event.total.currency,
       lines: copyLines(event.lines),
-      total: event.total,
+      total: event.total.amount,
       rejectionReason: null,
       createdAt: at,
       updatedAt: at,

@@ -19,8 +19,9 @@ export function toOrderIntegrationEvent({ eventType, payload }: StoredEvent): Ma
       const data: OrderPlacedV1 = {
         orderId: e.orderId,
         customerId: e.customerId,
-        currency: e.currency,
-        total: e.total,
+        // The published contract keeps its v1 shape: the domain event's change is internal.
+        currency: e.total.currency,
+        total: e.total.amount,
         lines: e.lines.map(({ sku, quantity, unitPrice }) => ({ sku, quantity, unitPrice })),
         placedAt: e.placedAt,
       };

@@ -55,9 +55,9 @@ export class OrderSummaryProjector implements OnModuleInit {
         [
           placed.map((p) => p.event.orderId),
           placed.map((p) => p.event.customerId),
-          placed.map((p) => p.event.currency),
+          placed.map((p) => p.event.total.currency),
           placed.map((p) => JSON.stringify(p.event.lines)),
-          placed.map((p) => p.event.total),
+          placed.map((p) => p.event.total.amount),
           placed.map((p) => p.version),
           placed.map((p) => p.event.placedAt),
         ],

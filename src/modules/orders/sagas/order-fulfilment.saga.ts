@@ -44,7 +44,7 @@ export class OrderFulfilmentSaga {
   reserveCreditForPlacedOrder = (events$: Observable<object>): Observable<ICommand> =>
     events$.pipe(
       ofType(OrderPlacedEvent),
-      map((placed) => new ReserveCreditCommand(placed.customerId, placed.orderId, placed.total, causedBy(placed))),
+      map((placed) => new ReserveCreditCommand(placed.customerId, placed.orderId, placed.total.amount, causedBy(placed))),
     );
 
   /**

@@ -1,0 +1,11 @@
+import type { EventUpcaster } from '../../../event-store/upcasting/event-upcasters';
+import { OrderPlacedEvent } from './order.events';
+
+/** OrderPlaced v1 `{ currency: 'EUR', total: 2500, … }` becomes v2 `{ total: { amount: 2500, currency: 'EUR' }, … }`. */
+export const orderPlacedV1ToV2: EventUpcaster = {
+  eventType: OrderPlacedEvent.type,
+  fromVersion: 1,
+  upcast: ({ currency, total, ...rest }) => ({ ...rest, total: { amount: total, currency } }),
+};
+
+export const ORDER_EVENT_UPCASTERS: EventUpcaster[] = [orderPlacedV1ToV2];
