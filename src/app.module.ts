@@ -1,4 +1,4 @@
-import { DynamicModule, Module } from '@nestjs/common';
+import { DynamicModule, Module, Type } from '@nestjs/common';
 import { ConfigModule } from '@nestjs/config';
 import { APP_INTERCEPTOR } from '@nestjs/core';
 import { CqrsModule } from '@nestjs/cqrs';
@@ -15,7 +15,7 @@ import { SharedModule } from './shared/shared.module';
 @Module({})
 export class AppModule {
   /** `environment` is validated already (see loadEnvironment), so every module reads typed values. */
-  static forRoot(environment: Environment): DynamicModule {
+  static forRoot(environment: Environment, extraModules: Type[] = []): DynamicModule {
     return {
       module: AppModule,
       imports: [
@@ -28,6 +28,7 @@ export class AppModule {
         HealthModule,
         UsersModule,
         OrdersModule,
+        ...extraModules,
       ],
       providers: [{ provide: APP_INTERCEPTOR, useClass: IdempotencyInterceptor }],
     };

@@ -1,3 +1,4 @@
+import type { Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
@@ -7,10 +8,13 @@ import { CORRELATION_ID_HEADER } from './http/correlation-id';
 import { configureHttpBasics, createFastifyAdapter, logLevels } from './http/http-basics';
 import { FieldError, ProblemDetails } from './http/problem-details';
 
-/** Builds the API exactly as `main.ts` runs it; the e2e tests use the same function. */
-export async function createHttpApp(environment: Environment): Promise<NestFastifyApplication> {
+/**
+ * Builds the API exactly as `main.ts` runs it; the e2e tests use the same function, and may add
+ * modules of their own (e.g. an event handler under test).
+ */
+export async function createHttpApp(environment: Environment, extraModules: Type[] = []): Promise<NestFastifyApplication> {
   const app = await NestFactory.create<NestFastifyApplication>(
-    AppModule.forRoot(environment),
+    AppModule.forRoot(environment, extraModules),
     createFastifyAdapter(environment.HTTP_BODY_LIMIT_BYTES),
     { logger: logLevels(environment.LOG_LEVEL) },
   );

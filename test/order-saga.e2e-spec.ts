@@ -209,6 +209,8 @@ describe('the order saga', () => {
     });
     expect(parked).toMatchObject({ reaction: RESERVE_CREDIT, event_type: 'OrderPlaced', attempts: 3 });
     expect(parked.last_error).toContain('UserNotFoundError');
+    const health = (await app.http().get('/health').expect(200)).body;
+    expect(health.details.reactions).toEqual({ status: 'up', parked: 1 });
   });
 
   it('traces one request through the saga: the same correlation id, each step caused by the one before', async () => {

@@ -5,6 +5,7 @@ import type { FastifyReply } from 'fastify';
 import { respondWithHealth } from './respond-with-health';
 import { BrokerHealthIndicator } from './broker-health.indicator';
 import { DependencyHealth, HealthResponse } from './health.response';
+import { ReactionsHealthIndicator } from './reactions-health.indicator';
 
 @ApiTags('health')
 @Controller('health')
@@ -13,6 +14,7 @@ export class HealthController {
     private readonly health: HealthCheckService,
     private readonly database: TypeOrmHealthIndicator,
     private readonly broker: BrokerHealthIndicator,
+    private readonly reactions: ReactionsHealthIndicator,
   ) {}
 
   @Get()
@@ -24,6 +26,7 @@ export class HealthController {
       () => this.database.pingCheck('postgres', { timeout: 2000 }),
       () => this.broker.rabbitmq(),
       () => this.broker.relay(),
+      () => this.reactions.reactions(),
     ]);
   }
 }

@@ -1,3 +1,4 @@
+import type { Type } from '@nestjs/common';
 import { NestFastifyApplication } from '@nestjs/platform-fastify';
 import request from 'supertest';
 import { DataSource } from 'typeorm';
@@ -23,7 +24,7 @@ export interface TestApp {
 
 /** The real API, built by the same function as `main.ts`, on its own throwaway database. */
 export async function startTestApp(
-  options: { databaseUrl?: string; brokerPrefix?: string; env?: Record<string, string> } = {},
+  options: { databaseUrl?: string; brokerPrefix?: string; env?: Record<string, string>; extraModules?: Type[] } = {},
 ): Promise<TestApp> {
   const databaseUrl = options.databaseUrl ?? (await createTestDatabase());
   const brokerPrefix = options.brokerPrefix ?? uniqueBrokerPrefix();
@@ -36,7 +37,7 @@ export async function startTestApp(
     DATABASE_POOL_SIZE: '30',
     ...options.env,
   });
-  const app = await createHttpApp(environment);
+  const app = await createHttpApp(environment, options.extraModules);
   await app.init();
   await app.getHttpAdapter().getInstance().ready();
   const topology = app.get(IntegrationEventPublisher).topology;

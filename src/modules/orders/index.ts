@@ -7,3 +7,6 @@ export { ListOrdersQuery } from './queries/list-orders/list-orders.query';
 export type { OrderPage } from './queries/list-orders/list-orders.query';
 export type { OrderView } from './queries/get-order/order.view';
 export type { OrderStatus } from './domain/order';
+// Events other modules may react to on the CQRS bus (delivered durably, see DurableReactions).
+export { OrderPlacedEvent, OrderConfirmedEvent, OrderRejectedEvent, OrderCancelledEvent, OrderShippedEvent } from './domain/order.events';
+export type { Money } from './domain/order.events';

@@ -1,0 +1,54 @@
+import { Module } from '@nestjs/common';
+import { EventsHandler, IEventHandler } from '@nestjs/cqrs';
+import { causedBy, originOf } from '../src/event-store/reactions/event-origin';
+import { OrderConfirmedEvent } from '../src/modules/orders';
+import { placeOrder, registerUser } from './support/fixtures';
+import { eventually, startTestApp, TestApp } from './support/test-app';
+
+/** Fails the first time it sees each order, then records it: a handler with a transient fault. */
+@EventsHandler(OrderConfirmedEvent)
+class FlakyConfirmationHandler implements IEventHandler<OrderConfirmedEvent> {
+  static readonly calls: Array<{ orderId: string; instance: boolean; causationId: string; version?: number }> = [];
+  static readonly applied: string[] = [];
+  private readonly failedOnce = new Set<string>();
+
+  handle(event: OrderConfirmedEvent): void {
+    FlakyConfirmationHandler.calls.push({
+      orderId: event.orderId,
+      instance: event instanceof OrderConfirmedEvent,
+      causationId: causedBy(event).causationId,
+      version: originOf(event)?.streamVersion,
+    });
+    if (!this.failedOnce.has(event.orderId)) {
+      this.failedOnce.add(event.orderId);
+      throw new Error(`transient fault for ${event.orderId}`);
+    }
+    FlakyConfirmationHandler.applied.push(event.orderId);
+  }
+}
+
+@Module({ providers: [FlakyConfirmationHandler] })
+class FlakyHandlerModule {}
+
+let app: TestApp;
+beforeAll(async () => {
+  app = await startTestApp({ env: { REACTION_RETRY_BASE_MS: '10' }, extraModules: [FlakyHandlerModule] });
+});
+afterAll(() => app.close());
+
+describe('@EventsHandler classes, delivered from the event store', () => {
+  it('get instances of the event class from the store, are retried after a failure and apply each event once', async () => {
+    const customer = await registerUser(app, { creditLimit: 1_000_000 });
+    const orders = await Promise.all(Array.from({ length: 5 }, () => placeOrder(app, customer)));
+
+    await eventually(async () => expect([...FlakyConfirmationHandler.applied].sort()).toEqual([...orders].sort()), 20_000);
+
+    const calls = FlakyConfirmationHandler.calls;
+    expect(calls.every((call) => call.instance && call.version === 2)).toBe(true);
+    for (const orderId of orders) expect(calls.filter((call) => call.orderId === orderId)).toHaveLength(2);
+    const [{ id: confirmedEventId }] = await app.db.query(`SELECT event_id AS id FROM events WHERE stream_id = $1 AND event_type = 'OrderConfirmed'`, [orders[0]]);
+    expect(calls.find((call) => call.orderId === orders[0])?.causationId).toBe(confirmedEventId);
+    const [{ n }] = await app.db.query(`SELECT count(*)::int AS n FROM parked_reactions`);
+    expect(n).toBe(0);
+  });
+});
