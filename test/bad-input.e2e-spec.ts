@@ -113,9 +113,10 @@ beforeAll(async () => {
   customerId = seedResponse.body.id;
   const placed = await app.http().post('/orders').send(validOrder()).expect(202);
   orderId = placed.body.id;
+  // Let the saga finish with the seed order, so only hostile requests could change the counts.
   await eventually(async () => {
     await app.http().get(`/users/${customerId}`).expect(200);
-    await app.http().get(`/orders/${orderId}`).expect(200);
+    expect((await app.http().get(`/orders/${orderId}`).expect(200)).body.status).toBe('CONFIRMED');
   });
   baseline = await countRows();
 });

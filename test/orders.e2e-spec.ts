@@ -198,8 +198,8 @@ describe('correlation and the audit trail', () => {
     expect(stream.events[0]).toMatchObject({
       type: 'OrderPlaced',
       streamVersion: 1,
-      schemaVersion: 1,
-      payload: { orderId: response.body.id, customerId, total: 2 * 1250 + 3 * 199 },
+      schemaVersion: 2,
+      payload: { orderId: response.body.id, customerId, total: { amount: 2 * 1250 + 3 * 199, currency: 'EUR' } },
       metadata: { correlationId: 'checkout-42', causationId: 'checkout-42' },
     });
   });
