@@ -52,8 +52,12 @@ export class ProjectionRebuilder {
     await createRebuildTable(this.dataSource, projection.table, rebuildTable);
     try {
       const meter = new RebuildProgressMeter(projection.name, await this.storeSize(), this.now);
-      const report: BatchReport = (events) => options.onProgress?.(meter.record(events));
+      const report: BatchReport = (events) => {
+        const progress = meter.record(events);
+        options.onProgress?.(progress);
+      };
       const rebuiltUpTo = await this.replayStore(projection, rebuildTable, options.batchSize, report);
+      await this.catchUpLaggingLiveProjection(projection, rebuiltUpTo, options.batchSize);
       const outcome = await this.dataSource.transaction((transaction) =>
         this.settle(transaction, projection, rebuildTable, rebuiltUpTo, options, report),
       );
@@ -82,6 +86,25 @@ export class ProjectionRebuilder {
   }
 
   /**
+   * When the live projector lags (or runs nowhere), applies its events up to `upTo` for it, batch
+   * by batch as it would itself, so that the swap, which pauses it, is left with little to do.
+   */
+  private async catchUpLaggingLiveProjection(projection: RebuildableProjection, upTo: Checkpoint, batchSize: number): Promise<void> {
+    for (;;) {
+      const applied = await this.dataSource.transaction(async (transaction) => {
+        const liveUpTo = await lockCheckpoint(transaction, projection.subscriptionId);
+        if (!isBefore(liveUpTo, upTo)) return 0;
+        const events = await readCommittedEventsBetween(transaction, liveUpTo, upTo, batchSize);
+        if (events.length === 0) return 0;
+        await projection.project(events, transaction, projection.table);
+        await advanceCheckpoint(transaction, projection.subscriptionId, checkpointOf(events[events.length - 1]));
+        return events.length;
+      });
+      if (applied < batchSize) return;
+    }
+  }
+
+  /**
    * One transaction, the live projector paused on its locked checkpoint: brings whichever table
    * is behind up to the other one's checkpoint, so both reflect exactly the same events, compares
    * them, then swaps the rebuilt table in or drops it.
@@ -101,8 +124,7 @@ export class ProjectionRebuilder {
         report(events);
       });
     } else if (isBefore(liveUpTo, rebuiltUpTo)) {
-      // The live projector lags (or runs nowhere): apply its next events for it, as it would,
-      // checkpoint included.
+      // Whatever catchUpLaggingLiveProjection left (normally nothing), applied for the paused projector.
       await replayBetween(transaction, liveUpTo, rebuiltUpTo, batchSize, (events) =>
         projection.project(events, transaction, projection.table),
       );
