@@ -107,7 +107,8 @@ export class ProjectionRebuilder {
   /**
    * One transaction, the live projector paused on its locked checkpoint: brings whichever table
    * is behind up to the other one's checkpoint, so both reflect exactly the same events, compares
-   * them, then swaps the rebuilt table in or drops it.
+   * them, then swaps the rebuilt table in or drops it. Keep it short: holding a transaction id,
+   * it also holds pg_snapshot_xmin back, so every safe reader (the relay too) waits for it.
    */
   private async settle(
     transaction: EntityManager,
