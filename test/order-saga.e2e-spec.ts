@@ -1,6 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { DataSource } from 'typeorm';
+import { ProjectionRebuilder } from '../src/event-store/rebuild/projection-rebuilder';
 import { EventSubscriptions } from '../src/event-store/subscription/event-subscriptions';
+import { EventUpcasters } from '../src/event-store/upcasting/event-upcasters';
+import { orderSummariesRebuildable } from '../src/modules/orders';
+import { userProfilesRebuildable } from '../src/modules/users';
 import { registerUser } from './support/fixtures';
 import { eventually, startTestApp, TestApp } from './support/test-app';
 
@@ -123,6 +127,23 @@ describe('the order saga', () => {
       [customers],
     );
     expect(undecided).toBe(0);
+
+    // Rebuilding both read models from the store (credit events included) yields the same rows.
+    const rebuilder = new ProjectionRebuilder(app.db, app.app.get(EventUpcasters));
+    for (const projection of [userProfilesRebuildable, orderSummariesRebuildable]) {
+      const result = await rebuilder.rebuild(projection, { batchSize: 200, acceptDifferences: false });
+      expect(result).toMatchObject({ swapped: true, differences: { onlyInLive: 0, onlyInRebuilt: 0 } });
+    }
+  });
+
+  it('never answers 409 to a customer changing their email while the saga updates their credit', async () => {
+    const customer = await registerUser(app, { creditLimit: 1_000_000 });
+    const orders = Promise.all(Array.from({ length: 30 }, () => placeOrderOf(app, customer, 100)));
+    for (let i = 0; i < 10; i++) {
+      await app.http().put(`/users/${customer}/email`).send({ email: `racer-${i}-${customer}@example.com` }).expect(204);
+    }
+    await Promise.all((await orders).map((id) => orderWhen(app, id, decided)));
+    await expectCreditReserved(app, customer, 3_000);
   });
 
   it('releases the credit of a cancelled CONFIRMED order (compensation), caused by the cancellation', async () => {

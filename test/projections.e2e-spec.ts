@@ -48,8 +48,8 @@ describe('projections', () => {
     const ordersBefore = await snapshot(app, 'order_summaries');
     const usersBefore = await snapshot(app, 'user_profiles');
     await app.db.transaction(async (transaction) => {
-      await app.app.get(OrderSummaryProjector).project(events, transaction);
-      await app.app.get(UserProfileProjector).project(events, transaction);
+      await OrderSummaryProjector.project(events, transaction);
+      await UserProfileProjector.project(events, transaction);
     });
     expect(await snapshot(app, 'order_summaries')).toEqual(ordersBefore);
     expect(await snapshot(app, 'user_profiles')).toEqual(usersBefore);
@@ -85,7 +85,7 @@ describe('projections across a restart', () => {
     await first.http().get(`/orders/${during[0]}`).expect(404); // not projected while stopped
     await first.close({ keepDatabase: true });
 
-    const spy = jest.spyOn(OrderSummaryProjector.prototype, 'project');
+    const spy = jest.spyOn(OrderSummaryProjector, 'project');
     const second = await startTestApp({ databaseUrl: first.databaseUrl, brokerPrefix: first.brokerPrefix, env: WITHOUT_SAGA });
     try {
       for (const id of [...before, ...during]) {

@@ -27,16 +27,18 @@ interface StatusChange {
 @Injectable()
 export class OrderSummaryProjector implements OnModuleInit {
   static readonly subscriptionName = 'projection:order-summaries';
+  static readonly table = 'order_summaries';
 
   constructor(private readonly subscriptions: EventSubscriptions) {}
 
   onModuleInit(): void {
     this.subscriptions.register(OrderSummaryProjector.subscriptionName, (events, transaction) =>
-      this.project(events, transaction),
+      OrderSummaryProjector.project(events, transaction),
     );
   }
 
-  async project(events: StoredEvent[], db: EntityManager): Promise<void> {
+  /** Needs nothing injected, so a rebuild runs it outside the app, into a fresh `table`. */
+  static async project(events: StoredEvent[], db: EntityManager, table = OrderSummaryProjector.table): Promise<void> {
     const placed: Array<{ event: OrderPlacedEvent; version: number }> = [];
     const latestChange = new Map<string, StatusChange>();
     for (const { eventType, payload, streamVersion: version } of events) {
@@ -47,7 +49,7 @@ export class OrderSummaryProjector implements OnModuleInit {
 
     if (placed.length > 0) {
       await db.query(
-        `INSERT INTO order_summaries (id, customer_id, status, currency, lines, total, version, created_at, updated_at)
+        `INSERT INTO ${table} (id, customer_id, status, currency, lines, total, version, created_at, updated_at)
          SELECT p.id, p.customer_id, 'PENDING', p.currency, p.lines::jsonb, p.total, p.version, p.placed_at, p.placed_at
          FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::bigint[], $6::int[], $7::timestamptz[])
            AS p(id, customer_id, currency, lines, total, version, placed_at)
@@ -67,7 +69,7 @@ export class OrderSummaryProjector implements OnModuleInit {
     const changes = [...latestChange.values()];
     if (changes.length > 0) {
       await db.query(
-        `UPDATE order_summaries AS o
+        `UPDATE ${table} AS o
          SET status = c.status, version = c.version, updated_at = c.at,
              rejection_reason = COALESCE(c.rejection_reason, o.rejection_reason)
          FROM unnest($1::uuid[], $2::text[], $3::int[], $4::timestamptz[], $5::text[])

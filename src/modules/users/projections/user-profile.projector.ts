@@ -31,16 +31,18 @@ interface ProfileChange {
 @Injectable()
 export class UserProfileProjector implements OnModuleInit {
   static readonly subscriptionName = 'projection:user-profiles';
+  static readonly table = 'user_profiles';
 
   constructor(private readonly subscriptions: EventSubscriptions) {}
 
   onModuleInit(): void {
     this.subscriptions.register(UserProfileProjector.subscriptionName, (events, transaction) =>
-      this.project(events, transaction),
+      UserProfileProjector.project(events, transaction),
     );
   }
 
-  async project(events: StoredEvent[], db: EntityManager): Promise<void> {
+  /** Needs nothing injected, so a rebuild runs it outside the app, into a fresh `table`. */
+  static async project(events: StoredEvent[], db: EntityManager, table = UserProfileProjector.table): Promise<void> {
     const registered: Array<{ event: UserRegisteredEvent; version: number }> = [];
     const changes = new Map<string, ProfileChange>();
     const change = (userId: string, version: number, at: string, fields: Partial<ProfileChange>) => {
@@ -88,7 +90,7 @@ export class UserProfileProjector implements OnModuleInit {
 
     if (registered.length > 0) {
       await db.query(
-        `INSERT INTO user_profiles (id, email, name, status, credit_limit, credit_reserved, version, registered_at, updated_at)
+        `INSERT INTO ${table} (id, email, name, status, credit_limit, credit_reserved, version, registered_at, updated_at)
          SELECT r.id, r.email, r.name, 'ACTIVE', r.credit_limit, 0, r.version, r.registered_at, r.registered_at
          FROM unnest($1::uuid[], $2::text[], $3::text[], $4::bigint[], $5::int[], $6::timestamptz[])
            AS r(id, email, name, credit_limit, version, registered_at)
@@ -107,7 +109,7 @@ export class UserProfileProjector implements OnModuleInit {
     const folded = [...changes.values()];
     if (folded.length > 0) {
       await db.query(
-        `UPDATE user_profiles AS u
+        `UPDATE ${table} AS u
          SET email = COALESCE(c.email, u.email), status = COALESCE(c.status, u.status),
              credit_reserved = COALESCE(c.credit_reserved, u.credit_reserved),
              version = c.version, updated_at = c.at

@@ -1,5 +1,6 @@
 import { CommandHandler, ICommandHandler } from '@nestjs/cqrs';
 import { Clock } from '../../../../shared/clock';
+import { retryOnConcurrencyConflict } from '../../../../shared/retry-on-conflict';
 import { OrderRepository } from '../../domain/order.repository';
 import { CancelOrderCommand } from './cancel-order.command';
 
@@ -11,8 +12,10 @@ export class CancelOrderHandler implements ICommandHandler<CancelOrderCommand> {
   ) {}
 
   async execute({ orderId, reason, metadata }: CancelOrderCommand): Promise<void> {
-    const order = await this.orders.get(orderId); // OrderNotFoundError → 404
-    order.cancel(reason, this.clock.now()); // OrderCannotBeCancelledError → 409
-    await this.orders.save(order, metadata);
+    await retryOnConcurrencyConflict(async () => {
+      const order = await this.orders.get(orderId); // OrderNotFoundError → 404
+      order.cancel(reason, this.clock.now()); // OrderCannotBeCancelledError → 409
+      await this.orders.save(order, metadata);
+    });
   }
 }

@@ -1,5 +1,6 @@
 import { CommandHandler, ICommandHandler } from '@nestjs/cqrs';
 import { Clock } from '../../../../shared/clock';
+import { retryOnConcurrencyConflict } from '../../../../shared/retry-on-conflict';
 import { OrderRepository } from '../../domain/order.repository';
 import { ShipOrderCommand } from './ship-order.command';
 
@@ -11,8 +12,10 @@ export class ShipOrderHandler implements ICommandHandler<ShipOrderCommand> {
   ) {}
 
   async execute({ orderId, metadata }: ShipOrderCommand): Promise<void> {
-    const order = await this.orders.get(orderId); // OrderNotFoundError → 404
-    order.ship(this.clock.now()); // OrderCannotBeShippedError → 409
-    await this.orders.save(order, metadata);
+    await retryOnConcurrencyConflict(async () => {
+      const order = await this.orders.get(orderId); // OrderNotFoundError → 404
+      order.ship(this.clock.now()); // OrderCannotBeShippedError → 409
+      await this.orders.save(order, metadata);
+    });
   }
 }

@@ -1,5 +1,6 @@
 import { CommandHandler, ICommandHandler } from '@nestjs/cqrs';
 import { Clock } from '../../../../shared/clock';
+import { retryOnConcurrencyConflict } from '../../../../shared/retry-on-conflict';
 import { UserRepository } from '../../domain/user.repository';
 import { ChangeUserEmailCommand } from './change-user-email.command';
 
@@ -11,8 +12,10 @@ export class ChangeUserEmailHandler implements ICommandHandler<ChangeUserEmailCo
   ) {}
 
   async execute({ userId, email, metadata }: ChangeUserEmailCommand): Promise<void> {
-    const user = await this.users.get(userId); // UserNotFoundError → 404
-    user.changeEmail(email, this.clock.now()); // UserDeactivatedError → 409
-    await this.users.save(user, metadata); // EmailAlreadyTakenError → 409
+    await retryOnConcurrencyConflict(async () => {
+      const user = await this.users.get(userId); // UserNotFoundError → 404
+      user.changeEmail(email, this.clock.now()); // UserDeactivatedError → 409
+      await this.users.save(user, metadata); // EmailAlreadyTakenError → 409
+    });
   }
 }

@@ -1,5 +1,6 @@
 import { CommandHandler, ICommandHandler } from '@nestjs/cqrs';
 import { Clock } from '../../../../shared/clock';
+import { retryOnConcurrencyConflict } from '../../../../shared/retry-on-conflict';
 import { UserRepository } from '../../domain/user.repository';
 import { DeactivateUserCommand } from './deactivate-user.command';
 
@@ -11,8 +12,10 @@ export class DeactivateUserHandler implements ICommandHandler<DeactivateUserComm
   ) {}
 
   async execute({ userId, metadata }: DeactivateUserCommand): Promise<void> {
-    const user = await this.users.get(userId); // UserNotFoundError → 404
-    user.deactivate(this.clock.now()); // UserAlreadyDeactivatedError → 409
-    await this.users.save(user, metadata);
+    await retryOnConcurrencyConflict(async () => {
+      const user = await this.users.get(userId); // UserNotFoundError → 404
+      user.deactivate(this.clock.now()); // UserAlreadyDeactivatedError → 409
+      await this.users.save(user, metadata);
+    });
   }
 }

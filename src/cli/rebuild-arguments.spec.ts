@@ -1,0 +1,44 @@
+import type { RebuildableProjection } from '../event-store/rebuild/rebuildable-projection';
+import { parseRebuildArguments } from './rebuild-arguments';
+
+const projection = (name: string): RebuildableProjection => ({
+  name,
+  subscriptionId: `projection:${name}`,
+  table: name.replace('-', '_'),
+  project: async () => undefined,
+});
+const known = [projection('user-profiles'), projection('order-summaries')];
+
+describe('rebuild-projections arguments', () => {
+  it('--all selects every projection with the default batch size', () => {
+    expect(parseRebuildArguments(['--all'], known)).toEqual({ kind: 'rebuild', projections: known, acceptDifferences: false, batchSize: 1000 });
+  });
+
+  it('names select those projections; options are read', () => {
+    expect(parseRebuildArguments(['order-summaries', '--accept-differences', '--batch-size', '50'], known)).toEqual({
+      kind: 'rebuild',
+      projections: [known[1]],
+      acceptDifferences: true,
+      batchSize: 50,
+    });
+  });
+
+  it('an unknown name is a usage error listing the valid ones', () => {
+    expect(parseRebuildArguments(['orders', 'user-profiles'], known)).toEqual({
+      kind: 'usage-error',
+      message: 'unknown projection orders; valid ones: user-profiles, order-summaries',
+    });
+  });
+
+  it.each([[[]], [['--all', 'user-profiles']], [['--all', '--batch-size', '0']], [['--all', '--batch-size', 'many']], [['--all', '--nope']], [['--list', 'user-profiles']]])(
+    '%j is a usage error',
+    (args) => {
+      expect(parseRebuildArguments(args, known).kind).toBe('usage-error');
+    },
+  );
+
+  it('--list and --help need nothing else', () => {
+    expect(parseRebuildArguments(['--list'], known)).toEqual({ kind: 'list' });
+    expect(parseRebuildArguments(['--help'], known)).toEqual({ kind: 'help' });
+  });
+});

@@ -1,0 +1,76 @@
+import 'reflect-metadata';
+import { DataSource } from 'typeorm';
+import { loadEnvironment } from '../config/environment';
+import { ProjectionRebuilder, RebuildResult } from '../event-store/rebuild/projection-rebuilder';
+import type { RebuildProgress } from '../event-store/rebuild/rebuild-progress';
+import type { RebuildableProjection } from '../event-store/rebuild/rebuildable-projection';
+import { parseRebuildArguments, USAGE } from './rebuild-arguments';
+import { formatProgress, formatResult } from './rebuild-report';
+import { rebuildableProjections, storeUpcasters } from './rebuildable-projections';
+
+const PROGRESS_INTERVAL_MS = 1000;
+
+async function main(): Promise<number> {
+  const command = parseRebuildArguments(process.argv.slice(2), rebuildableProjections);
+  switch (command.kind) {
+    case 'help':
+      process.stdout.write(`${USAGE}\n`);
+      return 0;
+    case 'usage-error':
+      process.stderr.write(`${command.message}\n\n${USAGE}\n`);
+      return 2;
+    case 'list':
+      for (const { name, table, subscriptionId } of rebuildableProjections) {
+        process.stdout.write(`${name}\ttable ${table}\tsubscription ${subscriptionId}\n`);
+      }
+      return 0;
+  }
+
+  const environment = loadEnvironment(process.env);
+  const dataSource = new DataSource({ type: 'postgres', url: environment.DATABASE_URL, extra: { max: 3 } });
+  await dataSource.initialize();
+  try {
+    const rebuilder = new ProjectionRebuilder(dataSource, storeUpcasters());
+    let allSwapped = true;
+    for (const projection of command.projections) {
+      const result = await rebuildWithProgress(rebuilder, projection, command);
+      process.stdout.write(`${formatResult(result)}\n`);
+      allSwapped &&= result.swapped;
+    }
+    return allSwapped ? 0 : 1;
+  } finally {
+    await dataSource.destroy();
+  }
+}
+
+/** Rebuilds one projection, printing its progress to stderr about once a second and when the replay is done. */
+async function rebuildWithProgress(
+  rebuilder: ProjectionRebuilder,
+  projection: RebuildableProjection,
+  options: { batchSize: number; acceptDifferences: boolean },
+): Promise<RebuildResult> {
+  let unprinted: RebuildProgress | undefined;
+  let printedAt = Date.now();
+  const print = (progress: RebuildProgress) => {
+    process.stderr.write(`${formatProgress(progress)}\n`);
+    printedAt = Date.now();
+    unprinted = undefined;
+  };
+  const result = await rebuilder.rebuild(projection, {
+    ...options,
+    onProgress: (progress) => {
+      unprinted = progress;
+      if (Date.now() - printedAt >= PROGRESS_INTERVAL_MS) print(progress);
+    },
+  });
+  if (unprinted) print(unprinted);
+  return result;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    process.stderr.write(`rebuild failed: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.exit(1);
+  },
+);

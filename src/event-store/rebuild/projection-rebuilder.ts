@@ -1,0 +1,181 @@
+import type { DataSource, EntityManager } from 'typeorm';
+import { assertPlainIdentifier } from '../../database/sql-identifier';
+import type { StoredEvent } from '../stored-event';
+import { advanceCheckpoint, Checkpoint, ensureCheckpoint, readCommittedEventsAfter } from '../subscription/committed-events';
+import { EventUpcasters } from '../upcasting/event-upcasters';
+import { BEGINNING_OF_STORE, checkpointOf, isBefore, lockCheckpoint, readCommittedEventsBetween } from './checkpoint-range';
+import { compareReadModels, isIdentical, ReadModelDifferences } from './read-model-comparison';
+import { RebuildProgress, RebuildProgressMeter } from './rebuild-progress';
+import { withRebuildLock } from './rebuild-lock';
+import { createRebuildTable, swapInRebuiltTable } from './rebuild-table';
+import type { RebuildableProjection } from './rebuildable-projection';
+
+export interface RebuildOptions {
+  /** Events applied per transaction. */
+  batchSize: number;
+  /** Swap the rebuilt table in even when its rows differ: how changed projection logic is deployed. */
+  acceptDifferences: boolean;
+  onProgress?: (progress: RebuildProgress) => void;
+}
+
+export interface RebuildResult {
+  projection: string;
+  eventsReplayed: number;
+  differences: ReadModelDifferences;
+  /** Whether the rebuilt table replaced the live one; when not, it was dropped. */
+  swapped: boolean;
+  seconds: number;
+}
+
+type BatchReport = (events: readonly StoredEvent[]) => void;
+
+/**
+ * Rebuilds a projection from the whole event store into `<table>_rebuild` while the live table
+ * keeps answering queries, then, with the live projector paused, swaps it in under the live name
+ * if both hold the same rows (or differences are accepted).
+ */
+export class ProjectionRebuilder {
+  constructor(
+    private readonly dataSource: DataSource,
+    /** The same upcasters the live projectors read through, so old event versions fold alike. */
+    private readonly upcasters: EventUpcasters,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  private project(projection: RebuildableProjection, events: StoredEvent[], db: EntityManager, table: string): Promise<void> {
+    return projection.project(this.upcasters.upcastAll(events), db, table);
+  }
+
+  rebuild(projection: RebuildableProjection, options: RebuildOptions): Promise<RebuildResult> {
+    return withRebuildLock(this.dataSource, projection.name, () => this.rebuildExclusively(projection, options));
+  }
+
+  private async rebuildExclusively(projection: RebuildableProjection, options: RebuildOptions): Promise<RebuildResult> {
+    const startedAt = this.now();
+    const rebuildTable = `${projection.table}_rebuild`;
+    for (const table of [projection.table, rebuildTable]) assertPlainIdentifier(table);
+    await this.requireTables('events', 'subscription_checkpoints', projection.table);
+    await ensureCheckpoint(this.dataSource, projection.subscriptionId);
+    await createRebuildTable(this.dataSource, projection.table, rebuildTable);
+    try {
+      const meter = new RebuildProgressMeter(projection.name, await this.storeSize(), this.now);
+      const report: BatchReport = (events) => {
+        const progress = meter.record(events);
+        options.onProgress?.(progress);
+      };
+      const rebuiltUpTo = await this.replayStore(projection, rebuildTable, options.batchSize, report);
+      await this.catchUpLaggingLiveProjection(projection, rebuiltUpTo, options.batchSize);
+      const outcome = await this.dataSource.transaction((transaction) =>
+        this.settle(transaction, projection, rebuildTable, rebuiltUpTo, options, report),
+      );
+      const eventsReplayed = meter.current().eventsDone;
+      return { projection: projection.name, eventsReplayed, ...outcome, seconds: (this.now() - startedAt) / 1000 };
+    } catch (error) {
+      await this.dataSource.query(`DROP TABLE IF EXISTS ${rebuildTable}`).catch(() => undefined);
+      throw error;
+    }
+  }
+
+  /** Replays the store from its beginning until a batch comes back short, i.e. close to its head. */
+  private async replayStore(projection: RebuildableProjection, table: string, batchSize: number, report: BatchReport): Promise<Checkpoint> {
+    let checkpoint = BEGINNING_OF_STORE;
+    for (;;) {
+      const events = await readCommittedEventsAfter(this.dataSource, checkpoint, batchSize);
+      if (events.length > 0) {
+        // A short transaction per batch: a long one would hold pg_snapshot_xmin back, and with it
+        // every subscription of the store (the live projector and the outbox relay included).
+        await this.dataSource.transaction((transaction) => this.project(projection, events, transaction, table));
+        checkpoint = checkpointOf(events[events.length - 1]);
+        report(events);
+      }
+      if (events.length < batchSize) return checkpoint;
+    }
+  }
+
+  /**
+   * When the live projector lags (or runs nowhere), applies its events up to `upTo` for it, batch
+   * by batch as it would itself, so that the swap, which pauses it, is left with little to do.
+   */
+  private async catchUpLaggingLiveProjection(projection: RebuildableProjection, upTo: Checkpoint, batchSize: number): Promise<void> {
+    for (;;) {
+      const applied = await this.dataSource.transaction(async (transaction) => {
+        const liveUpTo = await lockCheckpoint(transaction, projection.subscriptionId);
+        if (!isBefore(liveUpTo, upTo)) return 0;
+        const events = await readCommittedEventsBetween(transaction, liveUpTo, upTo, batchSize);
+        if (events.length === 0) return 0;
+        await this.project(projection, events, transaction, projection.table);
+        await advanceCheckpoint(transaction, projection.subscriptionId, checkpointOf(events[events.length - 1]));
+        return events.length;
+      });
+      if (applied < batchSize) return;
+    }
+  }
+
+  /**
+   * One transaction, the live projector paused on its locked checkpoint: brings whichever table
+   * is behind up to the other one's checkpoint, so both reflect exactly the same events, compares
+   * them, then swaps the rebuilt table in or drops it. Keep it short: holding a transaction id,
+   * it also holds pg_snapshot_xmin back, so every safe reader (the relay too) waits for it.
+   */
+  private async settle(
+    transaction: EntityManager,
+    projection: RebuildableProjection,
+    rebuildTable: string,
+    rebuiltUpTo: Checkpoint,
+    { batchSize, acceptDifferences }: RebuildOptions,
+    report: BatchReport,
+  ): Promise<Pick<RebuildResult, 'differences' | 'swapped'>> {
+    const liveUpTo = await lockCheckpoint(transaction, projection.subscriptionId);
+    if (isBefore(rebuiltUpTo, liveUpTo)) {
+      await replayBetween(transaction, rebuiltUpTo, liveUpTo, batchSize, async (events) => {
+        await this.project(projection, events, transaction, rebuildTable);
+        report(events);
+      });
+    } else if (isBefore(liveUpTo, rebuiltUpTo)) {
+      // Whatever catchUpLaggingLiveProjection left (normally nothing), applied for the paused projector.
+      await replayBetween(transaction, liveUpTo, rebuiltUpTo, batchSize, (events) =>
+        this.project(projection, events, transaction, projection.table),
+      );
+      await advanceCheckpoint(transaction, projection.subscriptionId, rebuiltUpTo);
+    }
+
+    const differences = await compareReadModels(transaction, projection.table, rebuildTable);
+    const swapped = isIdentical(differences) || acceptDifferences;
+    if (swapped) await swapInRebuiltTable(transaction, projection.table, rebuildTable);
+    else await transaction.query(`DROP TABLE ${rebuildTable}`);
+    return { differences, swapped };
+  }
+
+  private async requireTables(...tables: string[]): Promise<void> {
+    const missing: Array<{ name: string }> = await this.dataSource.query(
+      `SELECT name FROM unnest($1::text[]) AS name WHERE to_regclass(name) IS NULL`,
+      [tables],
+    );
+    if (missing.length > 0) {
+      throw new Error(`missing table(s) ${missing.map(({ name }) => name).join(', ')}: run the migrations first (the API runs them at start)`);
+    }
+  }
+
+  private async storeSize(): Promise<{ eventCount: number; lastPosition: bigint }> {
+    const [row] = await this.dataSource.query(`SELECT count(*)::text AS count, coalesce(max(position), 0)::text AS last FROM events`);
+    return { eventCount: Number(row.count), lastPosition: BigInt(row.last) };
+  }
+}
+
+/** Applies the committed events after `after` up to and including `upTo`, batch by batch. */
+async function replayBetween(
+  db: EntityManager,
+  after: Checkpoint,
+  upTo: Checkpoint,
+  batchSize: number,
+  apply: (events: StoredEvent[]) => Promise<void>,
+): Promise<void> {
+  for (let from = after; ; ) {
+    const events = await readCommittedEventsBetween(db, from, upTo, batchSize);
+    if (events.length > 0) {
+      await apply(events);
+      from = checkpointOf(events[events.length - 1]);
+    }
+    if (events.length < batchSize) return;
+  }
+}

@@ -1,0 +1,17 @@
+import { ConcurrencyConflictError } from './domain-error';
+
+/**
+ * Reruns a load-decide-save use case that lost an optimistic race. The client sent no expected
+ * version, so deciding again on the latest state is right: a customer changing their email must
+ * not get a 409 because the saga reserved credit on the same user a moment earlier. A decision
+ * the new state forbids still fails with its own domain error.
+ */
+export async function retryOnConcurrencyConflict<T>(work: () => Promise<T>, attempts = 5): Promise<T> {
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      return await work();
+    } catch (error) {
+      if (!(error instanceof ConcurrencyConflictError) || attempt >= attempts) throw error;
+    }
+  }
+}

@@ -1,0 +1,293 @@
+import { EventUpcasters } from '../src/event-store/upcasting/event-upcasters';
+import { execFile } from 'node:child_process';
+import path from 'node:path';
+import { CommandBus } from '@nestjs/cqrs';
+import * as checkpointRange from '../src/event-store/rebuild/checkpoint-range';
+import { ProjectionRebuilder } from '../src/event-store/rebuild/projection-rebuilder';
+import { RebuildAlreadyRunningError } from '../src/event-store/rebuild/rebuild-lock';
+import type { RebuildProgress } from '../src/event-store/rebuild/rebuild-progress';
+import type { RebuildableProjection } from '../src/event-store/rebuild/rebuildable-projection';
+import { countEventsAfter } from '../src/event-store/subscription/committed-events';
+import { EventSubscriptions } from '../src/event-store/subscription/event-subscriptions';
+import { ConfirmOrderCommand, orderSummariesRebuildable, RejectOrderCommand } from '../src/modules/orders';
+import { userProfilesRebuildable } from '../src/modules/users';
+import { placeOrder, registerUser, uniqueEmail } from './support/fixtures';
+import { eventually, startTestApp, TestApp } from './support/test-app';
+
+const CLI = path.resolve(__dirname, '../dist/src/cli/rebuild-projections.js');
+const metadata = { correlationId: 'rebuild-test', causationId: 'rebuild-test' };
+const identical = { onlyInLive: 0, onlyInRebuilt: 0, sampleKeys: [] };
+
+let app: TestApp;
+let rebuilder: ProjectionRebuilder;
+const users: string[] = [];
+const orders: string[] = [];
+
+/** Runs `task` over `items` with at most `limit` in flight. */
+async function inParallel<T>(items: T[], limit: number, task: (item: T) => Promise<unknown>): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: limit }, async () => {
+      while (next < items.length) await task(items[next++]);
+    }),
+  );
+}
+
+/** Users who register, change their email or leave; orders that end in every status. */
+async function burst(): Promise<void> {
+  await inParallel(Array.from({ length: 20 }), 8, async () => users.push(await registerUser(app)));
+  await inParallel(Array.from({ length: 300 }, (_, i) => users[i % users.length]), 16, async (customerId) =>
+    orders.push(await placeOrder(app, customerId, [{ sku: `SKU-${orders.length}`, quantity: 1 + (orders.length % 5), unitPrice: 999 }])),
+  );
+  const commands = app.app.get(CommandBus);
+  await inParallel(orders.map((orderId, i) => ({ orderId, fate: i % 6 })), 16, async ({ orderId, fate }) => {
+    if (fate === 0) return; // stays PENDING
+    if (fate === 1) return app.http().post(`/orders/${orderId}/cancel`).send({ reason: 'changed my mind' }).expect(202);
+    if (fate === 2) return commands.execute(new RejectOrderCommand(orderId, 'insufficient credit', metadata));
+    await commands.execute(new ConfirmOrderCommand(orderId, metadata));
+    if (fate === 4) await app.http().post(`/orders/${orderId}/ship`).expect(202);
+    if (fate === 5) await app.http().post(`/orders/${orderId}/cancel`).send({ reason: 'too late' }).expect(202);
+  });
+  await inParallel(users.slice(0, 10).map((userId, i) => ({ userId, leaves: i % 2 === 0 })), 8, async ({ userId, leaves }) => {
+    await app.http().put(`/users/${userId}/email`).send({ email: uniqueEmail('changed') }).expect(204);
+    if (leaves) await app.http().post(`/users/${userId}/deactivate`).expect(204);
+  });
+}
+
+async function projectionsCaughtUp(): Promise<void> {
+  await eventually(async () => {
+    for (const { subscriptionId } of [orderSummariesRebuildable, userProfilesRebuildable]) {
+      expect(await countEventsAfter(app.db, subscriptionId)).toBe(0);
+    }
+  });
+}
+
+function rows(table: string): Promise<Array<Record<string, unknown>>> {
+  return app.db.query(`SELECT * FROM ${table} ORDER BY id`);
+}
+
+async function tableOid(table: string): Promise<number | null> {
+  const [{ oid }] = await app.db.query(`SELECT to_regclass($1)::oid::bigint::int AS oid`, [table]);
+  return oid;
+}
+
+async function indexNames(table: string): Promise<string[]> {
+  const found: Array<{ name: string }> = await app.db.query(
+    `SELECT indexname AS name FROM pg_indexes WHERE tablename = $1 ORDER BY indexname`,
+    [table],
+  );
+  return found.map(({ name }) => name);
+}
+
+async function eventCount(): Promise<number> {
+  const [{ n }] = await app.db.query(`SELECT count(*)::int AS n FROM events`);
+  return n;
+}
+
+function rebuild(projection: RebuildableProjection, options: { batchSize?: number; acceptDifferences?: boolean; onProgress?: (p: RebuildProgress) => void } = {}) {
+  return rebuilder.rebuild(projection, { batchSize: 100, acceptDifferences: false, ...options });
+}
+
+beforeAll(async () => {
+  // The saga is off: these tests count the events their own requests wrote.
+  app = await startTestApp({ env: { REACTIONS_ENABLED: 'false' } });
+  rebuilder = new ProjectionRebuilder(app.db, app.app.get(EventUpcasters));
+  await burst();
+  await projectionsCaughtUp();
+});
+afterAll(() => app.close());
+
+describe('rebuilding a projection', () => {
+  it('after a burst yields rows identical to the live ones, swapped in under the live name', async () => {
+    const statuses = new Set((await rows('order_summaries')).map((row) => row.status));
+    expect(statuses).toEqual(new Set(['PENDING', 'CONFIRMED', 'SHIPPED', 'CANCELLED', 'REJECTED']));
+    expect(new Set((await rows('user_profiles')).map((row) => row.status))).toEqual(new Set(['ACTIVE', 'DEACTIVATED']));
+
+    for (const projection of [orderSummariesRebuildable, userProfilesRebuildable, orderSummariesRebuildable]) {
+      const before = await rows(projection.table);
+      const oidBefore = await tableOid(projection.table);
+      const indexesBefore = await indexNames(projection.table);
+
+      const result = await rebuild(projection);
+
+      expect(result).toMatchObject({ projection: projection.name, swapped: true, differences: identical });
+      expect(result.eventsReplayed).toBe(await eventCount());
+      expect(await rows(projection.table)).toEqual(before);
+      expect(await tableOid(projection.table)).not.toBe(oidBefore);
+      expect(await indexNames(projection.table)).toEqual(indexesBefore); // so the next rebuild finds the same names
+      expect(await tableOid(`${projection.table}_rebuild`)).toBeNull();
+    }
+  });
+
+  it('keeps queries answering while it runs', async () => {
+    let rebuilding = true;
+    let answered = 0;
+    const reader = (async () => {
+      while (rebuilding) {
+        const orderId = orders[answered % orders.length];
+        const response = await app.http().get(`/orders/${orderId}`);
+        expect({ status: response.status, id: response.body.id }).toEqual({ status: 200, id: orderId });
+        await app.http().get(`/users/${users[answered % users.length]}`).expect(200);
+        answered += 1;
+      }
+    })();
+
+    const result = await rebuild(orderSummariesRebuildable, { batchSize: 5 }).finally(() => (rebuilding = false));
+    await reader;
+
+    expect(result).toMatchObject({ swapped: true, differences: identical });
+    expect(answered).toBeGreaterThan(10);
+  });
+
+  it('applies events written during the rebuild exactly once', async () => {
+    const customerId = users[1];
+    let writing = true;
+    const placedDuring: string[] = [];
+    const writer = (async () => {
+      while (writing) placedDuring.push(await placeOrder(app, customerId));
+    })();
+
+    const result = await rebuild(orderSummariesRebuildable, { batchSize: 20 }).finally(() => (writing = false));
+    await writer;
+
+    expect(result).toMatchObject({ swapped: true, differences: identical });
+    expect(placedDuring.length).toBeGreaterThan(0);
+    await projectionsCaughtUp();
+    for (const orderId of placedDuring) await app.http().get(`/orders/${orderId}`).expect(200);
+    const [{ placed }] = await app.db.query(`SELECT count(*)::int AS placed FROM events WHERE event_type = 'OrderPlaced'`);
+    expect((await rows('order_summaries')).length).toBe(placed);
+  });
+
+  it('catches the rebuilt table up to a live projector that got ahead of it, inside the swap', async () => {
+    const late: string[] = [];
+    const lockCheckpoint = checkpointRange.lockCheckpoint;
+    const spy = jest.spyOn(checkpointRange, 'lockCheckpoint').mockImplementationOnce(async (transaction, subscriptionId) => {
+      // Once the replay is done, before the swap: new events, applied by the live projector only.
+      late.push(await placeOrder(app, users[2]), await placeOrder(app, users[3]));
+      await eventually(async () => expect((await app.http().get(`/orders/${late[1]}`)).status).toBe(200));
+      return lockCheckpoint(transaction, subscriptionId);
+    });
+    try {
+      const result = await rebuild(orderSummariesRebuildable);
+      expect(result).toMatchObject({ swapped: true, differences: identical });
+      expect(result.eventsReplayed).toBe(await eventCount());
+    } finally {
+      spy.mockRestore();
+    }
+    expect(late).toHaveLength(2);
+    for (const orderId of late) await app.http().get(`/orders/${orderId}`).expect(200);
+  });
+
+  it('catches a live projector that lags behind up first, and that projector resumes on the swapped-in table', async () => {
+    const subscription = app.app.get(EventSubscriptions).get(orderSummariesRebuildable.subscriptionId);
+    await subscription.stop();
+    const whileStopped = [await placeOrder(app, users[4]), await placeOrder(app, users[5])];
+    try {
+      await app.http().get(`/orders/${whileStopped[0]}`).expect(404);
+      const result = await rebuild(orderSummariesRebuildable);
+      expect(result).toMatchObject({ swapped: true, differences: identical });
+      expect(await countEventsAfter(app.db, orderSummariesRebuildable.subscriptionId)).toBe(0);
+      for (const orderId of whileStopped) await app.http().get(`/orders/${orderId}`).expect(200);
+    } finally {
+      await subscription.start();
+    }
+    const afterwards = await placeOrder(app, users[4]);
+    await eventually(async () => expect((await app.http().get(`/orders/${afterwards}`)).status).toBe(200));
+  });
+
+  it('reports a corrupted live row and swaps nothing, unless differences are accepted', async () => {
+    const [orderId] = orders;
+    const correct = await rows('order_summaries');
+    await app.db.query(`UPDATE order_summaries SET total = total + 1 WHERE id = $1`, [orderId]);
+    const oidBefore = await tableOid('order_summaries');
+
+    const refused = await rebuild(orderSummariesRebuildable);
+    expect(refused).toMatchObject({ swapped: false, differences: { onlyInLive: 1, onlyInRebuilt: 1, sampleKeys: [orderId] } });
+    expect(await tableOid('order_summaries')).toBe(oidBefore);
+    expect(await tableOid('order_summaries_rebuild')).toBeNull();
+    const served = (await app.http().get(`/orders/${orderId}`).expect(200)).body.total;
+    expect(served).toBe(Number(correct.find((row) => row.id === orderId)?.total) + 1);
+
+    const accepted = await rebuild(orderSummariesRebuildable, { acceptDifferences: true });
+    expect(accepted).toMatchObject({ swapped: true, differences: { onlyInLive: 1, onlyInRebuilt: 1, sampleKeys: [orderId] } });
+    expect(await rows('order_summaries')).toEqual(correct);
+  });
+
+  it('reports a row missing from the live table as only in the rebuilt one', async () => {
+    const [userId] = users;
+    await app.db.query(`DELETE FROM user_profiles WHERE id = $1`, [userId]);
+    const result = await rebuild(userProfilesRebuildable);
+    expect(result).toMatchObject({ swapped: false, differences: { onlyInLive: 0, onlyInRebuilt: 1, sampleKeys: [userId] } });
+    await rebuild(userProfilesRebuildable, { acceptDifferences: true });
+    await app.http().get(`/users/${userId}`).expect(200);
+  });
+
+  it('reports progress: events done against the total, rate and time left', async () => {
+    const reports: RebuildProgress[] = [];
+    const total = await eventCount();
+
+    await rebuild(userProfilesRebuildable, { batchSize: 50, onProgress: (progress) => reports.push(progress) });
+
+    expect(reports.length).toBeGreaterThanOrEqual(Math.ceil(total / 50));
+    reports.forEach((report, i) => {
+      expect(report).toMatchObject({ projection: 'user-profiles', eventsTotal: total });
+      expect(report.eventsDone).toBeGreaterThan(i === 0 ? 0 : reports[i - 1].eventsDone);
+      expect(report.eventsPerSecond).toBeGreaterThan(0);
+      expect(report.secondsLeft).toBeGreaterThanOrEqual(0);
+    });
+    expect(reports.at(-1)).toMatchObject({ eventsDone: total, secondsLeft: 0 });
+  });
+
+  it('refuses a second rebuild of the same projection while one runs', async () => {
+    const first = rebuild(orderSummariesRebuildable, { batchSize: 10 });
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    await expect(rebuild(orderSummariesRebuildable)).rejects.toBeInstanceOf(RebuildAlreadyRunningError);
+    expect(await first).toMatchObject({ swapped: true });
+  });
+});
+
+describe('npm run rebuild-projections', () => {
+  /** The built CLI exactly as the npm script runs it, against the test app's database. */
+  function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+    return new Promise((resolve) => {
+      execFile(process.execPath, [CLI, ...args], { env: { ...process.env, NODE_OPTIONS: '', DATABASE_URL: app.databaseUrl } }, (error, stdout, stderr) =>
+        resolve({ code: error ? Number(error.code) : 0, stdout, stderr }),
+      );
+    });
+  }
+
+  it('--all rebuilds every projection, printing progress and a summary, and exits 0', async () => {
+    const ordersBefore = await rows('order_summaries');
+    const { code, stdout, stderr } = await cli('--all', '--batch-size', '200');
+    expect({ code, stderr }).toMatchObject({ code: 0 });
+    expect(stderr).toMatch(/^order-summaries: [\d,]+ \/ [\d,]+ events \(100\.0%\), [\d,]+ ev\/s, ~0 s left$/m);
+    expect(stderr).toMatch(/^user-profiles: [\d,]+ \/ [\d,]+ events/m);
+    expect(stdout).toMatch(/^user-profiles: replayed [\d,]+ events in [\d.]+ s; rows identical to the live table; swapped in$/m);
+    expect(stdout).toMatch(/^order-summaries: replayed [\d,]+ events in [\d.]+ s; rows identical to the live table; swapped in$/m);
+    expect(await rows('order_summaries')).toEqual(ordersBefore);
+  });
+
+  it('exits 1 when rows differ, naming them, and keeps the live table', async () => {
+    const [orderId] = orders;
+    await app.db.query(`UPDATE order_summaries SET status = 'SHIPPED' WHERE id = $1`, [orderId]);
+    const { code, stdout } = await cli('order-summaries');
+    expect(code).toBe(1);
+    expect(stdout).toContain(`1 only in the live one, 1 only in the rebuilt one (e.g. ${orderId}); kept the live table`);
+    expect((await cli('order-summaries', '--accept-differences')).code).toBe(0);
+  });
+
+  it('lists the projections with --list', async () => {
+    const { code, stdout } = await cli('--list');
+    expect(code).toBe(0);
+    expect(stdout).toBe(
+      'user-profiles\ttable user_profiles\tsubscription projection:user-profiles\n' +
+        'order-summaries\ttable order_summaries\tsubscription projection:order-summaries\n',
+    );
+  });
+
+  it('exits 2 on an unknown projection, listing the valid ones', async () => {
+    const { code, stderr } = await cli('orders');
+    expect(code).toBe(2);
+    expect(stderr).toContain('unknown projection orders; valid ones: user-profiles, order-summaries');
+  });
+});
