@@ -29,6 +29,10 @@ type SagaFunction = (events$: Observable<object>) => Observable<ICommand | undef
  * A saga receives one event at a time, as an instance of its class, and its commands run one
  * after another on the CommandBus inside the reaction's transaction. Sagas therefore keep no state
  * between events (state lives in aggregates), which is what makes them safe to replay.
+ *
+ * CqrsModule still subscribes the same sagas and handlers to its in-memory EventBus. Nothing here
+ * publishes to it (aggregates are committed by AggregateWriter, not through EventPublisher), so
+ * they run only through this path; publishing domain events on the EventBus would run them twice.
  */
 @Injectable()
 export class DurableReactions implements OnModuleInit {
