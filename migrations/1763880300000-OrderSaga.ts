@@ -23,6 +23,8 @@ export class OrderSaga1763880300000 implements MigrationInterface {
         attempts        integer     NOT NULL,
         last_error      text        NOT NULL,
         parked_at       timestamptz NOT NULL DEFAULT clock_timestamp(),
+        -- Set by an operator (npm run parked-reactions -- retry); a running API then tries again.
+        retry_requested_at timestamptz,
         PRIMARY KEY (reaction, event_id)
       )`);
 

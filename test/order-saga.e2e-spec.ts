@@ -1,4 +1,6 @@
+import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import path from 'node:path';
 import { DataSource } from 'typeorm';
 import { ProjectionRebuilder } from '../src/event-store/rebuild/projection-rebuilder';
 import { EventSubscriptions } from '../src/event-store/subscription/event-subscriptions';
@@ -33,6 +35,18 @@ async function orderWhen(app: TestApp, id: string, until: (order: OrderState) =>
     if (!until(body)) throw new Error(`order ${id} is ${body.status}`);
     return body;
   }, timeoutMs);
+}
+
+/** Runs the built `npm run parked-reactions` command against the test's database. */
+function parkedReactionsCli(app: TestApp, ...args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      [path.resolve(__dirname, '../dist/src/cli/parked-reactions.js'), ...args],
+      { env: { ...process.env, NODE_OPTIONS: '', DATABASE_URL: app.databaseUrl } },
+      (error, stdout, stderr) => resolve({ code: error ? (error.code as number) : 0, stdout, stderr }),
+    );
+  });
 }
 
 const decided = (order: OrderState) => order.status === 'CONFIRMED' || order.status === 'REJECTED';
@@ -204,21 +218,29 @@ describe('the order saga', () => {
     await expectCreditReserved(app, customer, 1_000);
   });
 
-  it('keeps a failing reaction from stopping the others: retried with back-off, then parked and reported', async () => {
-    // An OrderPlaced for a customer that does not exist (as an old or hand-made event could be):
-    // reserving credit for it fails every time.
+  it('keeps a failing reaction from stopping the others: retried with back-off, parked, reported, and retried on request', async () => {
+    // An order whose customer does not exist (as a restore gone wrong could leave it): reserving
+    // credit for it fails every time.
     const strayOrder = randomUUID();
     const strayCustomer = randomUUID();
-    await app.db.query(
-      `INSERT INTO events (event_id, stream_type, stream_id, stream_version, event_type, schema_version, payload, metadata)
-       VALUES ($1, 'Order', $2, 1, 'OrderPlaced', 1, $3, $4)`,
-      [
-        randomUUID(),
-        strayOrder,
-        JSON.stringify({ orderId: strayOrder, customerId: strayCustomer, currency: 'EUR', lines: [], total: 1, placedAt: new Date().toISOString() }),
-        JSON.stringify({ correlationId: 'stray', causationId: 'stray', occurredAt: new Date().toISOString() }),
-      ],
-    );
+    const placedAt = new Date().toISOString();
+    await app.db.transaction(async (db) => {
+      await db.query(
+        `INSERT INTO orders (id, customer_id, status, currency, lines, total, version, created_at, updated_at)
+         VALUES ($1, $2, 'PENDING', 'EUR', '[{"sku":"STRAY","quantity":1,"unitPrice":70}]', 70, 1, $3, $3)`,
+        [strayOrder, strayCustomer, placedAt],
+      );
+      await db.query(
+        `INSERT INTO events (event_id, stream_type, stream_id, stream_version, event_type, schema_version, payload, metadata)
+         VALUES ($1, 'Order', $2, 1, 'OrderPlaced', 2, $3, $4)`,
+        [
+          randomUUID(),
+          strayOrder,
+          JSON.stringify({ orderId: strayOrder, customerId: strayCustomer, lines: [{ sku: 'STRAY', quantity: 1, unitPrice: 70 }], total: { amount: 70, currency: 'EUR' }, placedAt }),
+          JSON.stringify({ correlationId: 'stray', causationId: 'stray', occurredAt: placedAt }),
+        ],
+      );
+    });
     const customer = await registerUser(app, { creditLimit: 5_000 });
     const healthyOrder = await placeOrderOf(app, customer, 100);
 
@@ -232,6 +254,34 @@ describe('the order saga', () => {
     expect(parked.last_error).toContain('UserNotFoundError');
     const health = (await app.http().get('/health').expect(200)).body;
     expect(health.details.reactions).toEqual({ status: 'up', parked: 1 });
+    const listed = await parkedReactionsCli(app, 'list');
+    expect(listed).toMatchObject({ code: 0 });
+    expect(listed.stdout).toContain(`${RESERVE_CREDIT}\tOrderPlaced`);
+
+    // An operator restores the missing customer and asks for a retry: the saga goes on from there.
+    await app.db.transaction(async (db) => {
+      await db.query(
+        `INSERT INTO users (id, email, name, status, credit_limit, credit_reserved, version, created_at, updated_at)
+         VALUES ($1, $2, 'Restored', 'ACTIVE', 1000, 0, 1, $3, $3)`,
+        [strayCustomer, `restored-${strayCustomer}@example.com`, placedAt],
+      );
+      await db.query(
+        `INSERT INTO events (event_id, stream_type, stream_id, stream_version, event_type, payload, metadata)
+         VALUES ($1, 'User', $2, 1, 'UserRegistered', $3, $4)`,
+        [
+          randomUUID(),
+          strayCustomer,
+          JSON.stringify({ userId: strayCustomer, email: `restored-${strayCustomer}@example.com`, name: 'Restored', creditLimit: 1000, registeredAt: placedAt }),
+          JSON.stringify({ correlationId: 'restore', causationId: 'restore', occurredAt: placedAt }),
+        ],
+      );
+    });
+    expect(await parkedReactionsCli(app, 'retry', '--all')).toMatchObject({ code: 0 });
+
+    expect(await orderWhen(app, strayOrder, decided)).toMatchObject({ status: 'CONFIRMED' });
+    await expectCreditReserved(app, strayCustomer, 70);
+    const [{ n }] = await app.db.query(`SELECT count(*)::int AS n FROM parked_reactions`);
+    expect(n).toBe(0);
   });
 
   it('traces one request through the saga: the same correlation id, each step caused by the one before', async () => {

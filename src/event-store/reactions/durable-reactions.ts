@@ -1,5 +1,7 @@
-import { Injectable, Logger, OnModuleInit } from '@nestjs/common';
+import { BeforeApplicationShutdown, Injectable, Logger, OnApplicationBootstrap, OnModuleInit } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource } from 'typeorm';
 import { DiscoveryService } from '@nestjs/core';
 import { CommandBus, ICommand, IEventHandler } from '@nestjs/cqrs';
 import { lastValueFrom, Observable, of } from 'rxjs';
@@ -7,6 +9,7 @@ import { filter, toArray } from 'rxjs/operators';
 import { Environment } from '../../config/environment';
 import { TransactionContext } from '../../database/transaction-context';
 import { EventSubscriptions } from '../subscription/event-subscriptions';
+import { EventUpcasters } from '../upcasting/event-upcasters';
 import { DomainEventClasses } from './domain-event-classes';
 import type { Reaction } from './reaction';
 import { ReactionRunner } from './reaction-runner';
@@ -15,6 +18,8 @@ import { ReactionRunner } from './reaction-runner';
 const SAGA_METADATA = '__saga__';
 const EVENTS_HANDLER_METADATA = '__eventsHandler__';
 const EVENT_METADATA = '__event__';
+
+const PARKED_RETRY_POLL_MS = 2000;
 
 type EventClass = abstract new (...args: never[]) => object;
 type SagaFunction = (events$: Observable<object>) => Observable<ICommand | undefined | null>;
@@ -35,9 +40,12 @@ type SagaFunction = (events$: Observable<object>) => Observable<ICommand | undef
  * they run only through this path; publishing domain events on the EventBus would run them twice.
  */
 @Injectable()
-export class DurableReactions implements OnModuleInit {
+export class DurableReactions implements OnModuleInit, OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger(DurableReactions.name);
   private readonly reactions: Reaction[] = [];
+  private readonly runners: ReactionRunner[] = [];
+  private retryTimer?: NodeJS.Timeout;
+  private retrying?: Promise<unknown>;
 
   constructor(
     private readonly discovery: DiscoveryService,
@@ -46,6 +54,8 @@ export class DurableReactions implements OnModuleInit {
     private readonly transactions: TransactionContext,
     private readonly commandBus: CommandBus,
     private readonly config: ConfigService<Environment, true>,
+    private readonly upcasters: EventUpcasters,
+    @InjectDataSource() private readonly dataSource: DataSource,
   ) {}
 
   onModuleInit(): void {
@@ -71,12 +81,40 @@ export class DurableReactions implements OnModuleInit {
       retryBaseMs: this.config.get('REACTION_RETRY_BASE_MS', { infer: true }),
     };
     for (const reaction of this.reactions) {
-      const runner = new ReactionRunner(reaction, this.eventClasses, this.transactions, policy);
+      const runner = new ReactionRunner(reaction, this.eventClasses, this.transactions, policy, this.upcasters);
+      this.runners.push(runner);
       this.subscriptions.register(reaction.name, (events, transaction) => runner.handle(events, transaction), {
         batchSize: this.config.get('REACTION_BATCH_SIZE', { infer: true }),
       });
     }
     this.logger.log(`${this.reactions.length} durable reactions: ${this.reactions.map((r) => r.name).join(', ')}`);
+  }
+
+  /** Looks every few seconds for parked reactions an operator asked to retry. */
+  onApplicationBootstrap(): void {
+    if (this.runners.length === 0) return;
+    this.retryTimer = setInterval(() => {
+      this.retrying ??= this.retryRequestedParkedReactions()
+        .catch((error: unknown) => this.logger.error(`retrying parked reactions failed: ${String(error)}`))
+        .finally(() => (this.retrying = undefined));
+    }, PARKED_RETRY_POLL_MS);
+  }
+
+  async beforeApplicationShutdown(): Promise<void> {
+    clearInterval(this.retryTimer);
+    await this.retrying;
+  }
+
+  /** Runs the retries operators requested (`npm run parked-reactions -- retry`); returns how many. */
+  async retryRequestedParkedReactions(): Promise<number> {
+    const requested: Array<{ reaction: string }> = await this.dataSource.query(
+      `SELECT DISTINCT reaction FROM parked_reactions WHERE retry_requested_at IS NOT NULL`,
+    );
+    let tried = 0;
+    for (const runner of this.runners.filter((candidate) => requested.some(({ reaction }) => reaction === candidate.name))) {
+      tried += await this.dataSource.transaction((transaction) => runner.retryRequested(transaction));
+    }
+    return tried;
   }
 
   /** The subscription names of every reaction, e.g. for tests and health. */

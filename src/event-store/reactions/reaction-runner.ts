@@ -2,7 +2,8 @@ import { Logger } from '@nestjs/common';
 import { EntityManager } from 'typeorm';
 import { TransactionContext } from '../../database/transaction-context';
 import { ConcurrencyConflictError } from '../../shared/domain-error';
-import type { StoredEvent } from '../stored-event';
+import { STORED_EVENT_COLUMNS, StoredEvent } from '../stored-event';
+import type { EventUpcasters } from '../upcasting/event-upcasters';
 import type { BatchOutcome } from '../subscription/checkpointed-subscription';
 import { DomainEventClasses } from './domain-event-classes';
 import type { Reaction } from './reaction';
@@ -33,8 +34,13 @@ export class ReactionRunner {
     private readonly eventClasses: DomainEventClasses,
     private readonly transactions: TransactionContext,
     private readonly policy: ReactionRetryPolicy,
+    private readonly upcasters: EventUpcasters,
   ) {
     this.logger = new Logger(`Reaction:${reaction.name}`);
+  }
+
+  get name(): string {
+    return this.reaction.name;
   }
 
   async handle(events: StoredEvent[], transaction: EntityManager): Promise<BatchOutcome> {
@@ -65,6 +71,39 @@ export class ReactionRunner {
       return { handled: index, retryAfterMs, appended };
     }
     return { handled: events.length, appended };
+  }
+
+  /**
+   * Tries again the parked events an operator asked for (`retry_requested_at`): a success removes
+   * the parked row, a failure parks it again with the new error. Returns how many it tried.
+   */
+  async retryRequested(transaction: EntityManager): Promise<number> {
+    const requested: StoredEvent[] = await transaction.query(
+      `SELECT ${STORED_EVENT_COLUMNS} FROM events
+       WHERE event_id IN (
+         SELECT event_id FROM parked_reactions
+         WHERE reaction = $1 AND retry_requested_at IS NOT NULL
+         ORDER BY event_position LIMIT 50 FOR UPDATE SKIP LOCKED
+       )
+       ORDER BY position`,
+      [this.reaction.name],
+    );
+    for (const stored of this.upcasters.upcastAll(requested)) {
+      const event = this.eventClasses.instantiate(stored);
+      const outcome = event ? await this.attempt(event, transaction) : 'nothing-to-do';
+      if (outcome === 'done' || outcome === 'nothing-to-do') {
+        await transaction.query(`DELETE FROM parked_reactions WHERE reaction = $1 AND event_id = $2`, [this.reaction.name, stored.eventId]);
+        this.logger.log(`${stored.eventType} ${stored.eventId} applied on retry; no longer parked`);
+      } else {
+        await transaction.query(
+          `UPDATE parked_reactions SET attempts = attempts + 1, last_error = $3, retry_requested_at = NULL, parked_at = clock_timestamp()
+           WHERE reaction = $1 AND event_id = $2`,
+          [this.reaction.name, stored.eventId, describe(outcome.error)],
+        );
+        this.logger.error(`${stored.eventType} ${stored.eventId} failed again on retry and stays parked: ${describe(outcome.error)}`);
+      }
+    }
+    return requested.length;
   }
 
   private async attempt(event: object, transaction: EntityManager): Promise<'done' | 'nothing-to-do' | { error: unknown }> {

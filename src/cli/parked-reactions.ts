@@ -1,0 +1,85 @@
+import 'reflect-metadata';
+import { parseArgs } from 'node:util';
+import { DataSource } from 'typeorm';
+import { loadEnvironment } from '../config/environment';
+
+const USAGE = `Usage: npm run parked-reactions -- <command>
+
+  list                                     every parked reaction: reaction, event, attempts, when, last error
+  retry --all                              ask the running API to try every parked reaction again
+  retry --reaction <name> --event <id>     ask it to try one again
+
+A running API (REACTIONS_ENABLED=true) picks requested retries up within seconds: a success
+removes the parked row, a failure parks it again with the new error. Reads DATABASE_URL.`;
+
+interface ParkedRow {
+  reaction: string;
+  eventId: string;
+  eventType: string;
+  streamId: string;
+  attempts: number;
+  parkedAt: Date;
+  retryRequested: boolean;
+  lastError: string;
+}
+
+async function main(): Promise<number> {
+  const { positionals, values } = parseArgs({
+    allowPositionals: true,
+    options: { all: { type: 'boolean' }, reaction: { type: 'string' }, event: { type: 'string' }, help: { type: 'boolean' } },
+  });
+  const [command] = positionals;
+  const oneOrAll = values.all ? !values.reaction && !values.event : !!values.reaction && !!values.event;
+  if (values.help || !['list', 'retry'].includes(command ?? '') || (command === 'retry' && !oneOrAll)) {
+    process.stdout.write(`${USAGE}\n`);
+    return values.help ? 0 : 2;
+  }
+
+  const { DATABASE_URL } = loadEnvironment(process.env);
+  const dataSource = new DataSource({ type: 'postgres', url: DATABASE_URL, extra: { max: 1 } });
+  await dataSource.initialize();
+  try {
+    if (command === 'list') {
+      const rows: ParkedRow[] = await dataSource.query(
+        `SELECT reaction, event_id AS "eventId", event_type AS "eventType", stream_id AS "streamId", attempts,
+                parked_at AS "parkedAt", retry_requested_at IS NOT NULL AS "retryRequested", last_error AS "lastError"
+         FROM parked_reactions ORDER BY parked_at`,
+      );
+      for (const row of rows) {
+        const retry = row.retryRequested ? ' (retry requested)' : '';
+        process.stdout.write(
+          `${row.reaction}\t${row.eventType} ${row.eventId}\tstream ${row.streamId}\t${row.attempts} attempts\t` +
+            `${row.parkedAt.toISOString()}${retry}\t${row.lastError}\n`,
+        );
+      }
+      process.stderr.write(`${rows.length} parked reaction(s)\n`);
+      return 0;
+    }
+
+    const [{ count }]: Array<{ count: number }> = values.all
+      ? await dataSource.query(
+          `WITH requested AS (UPDATE parked_reactions SET retry_requested_at = clock_timestamp() RETURNING 1)
+           SELECT count(*)::int AS count FROM requested`,
+        )
+      : await dataSource.query(
+          `WITH requested AS (
+             UPDATE parked_reactions SET retry_requested_at = clock_timestamp()
+             WHERE reaction = $1 AND event_id::text = $2 RETURNING 1
+           )
+           SELECT count(*)::int AS count FROM requested`,
+          [values.reaction, values.event],
+        );
+    process.stderr.write(`retry requested for ${count} parked reaction(s)\n`);
+    return values.all || count > 0 ? 0 : 1;
+  } finally {
+    await dataSource.destroy();
+  }
+}
+
+main().then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);
+    process.exit(1);
+  },
+);
