@@ -2,7 +2,7 @@ import { Injectable, Logger } from '@nestjs/common';
 import type { ConfirmChannel, ConsumeMessage, Options } from 'amqplib';
 import { INTEGRATION_EVENT_CONTRACTS, InvalidIntegrationEventError, openCloudEvent } from '../../contracts';
 import { BrokerTopology } from '../../messaging/broker-topology';
-import { Inbox } from '../inbox/inbox';
+import { Inbox, InboxOutcome } from '../inbox/inbox';
 import {
   ATTEMPTS_HEADER,
   DEAD_LETTERED_AT_HEADER,
@@ -43,11 +43,12 @@ export class DeliveryHandler {
       opened = openCloudEvent(body, INTEGRATION_EVENT_CONTRACTS);
     } catch (error) {
       const reason = error instanceof InvalidIntegrationEventError ? error.message : String(error);
-      return this.park(message, channel, `invalid: ${reason}`);
+      return this.settle(message.properties.messageId ?? '(no id)', () => this.park(message, channel, `invalid: ${reason}`));
     }
     const { envelope, data, sequence } = opened;
+    let outcome: InboxOutcome;
     try {
-      const outcome = await this.inbox.receive({
+      outcome = await this.inbox.receive({
         eventId: envelope.id,
         type: envelope.type,
         streamId: envelope.subject,
@@ -55,10 +56,24 @@ export class DeliveryHandler {
         time: envelope.time,
         data,
       });
-      if (outcome === 'too-early') return this.waitForEarlierEvent(message, channel, envelope.id);
-      channel.ack(message);
     } catch (error) {
-      await this.retryOrPark(message, channel, error, envelope.id);
+      return this.settle(envelope.id, () => this.retryOrPark(message, channel, error, envelope.id));
+    }
+    if (outcome === 'too-early') return this.settle(envelope.id, () => this.waitForEarlierEvent(message, channel, envelope.id));
+    return this.settle(envelope.id, async () => channel.ack(message));
+  }
+
+  /**
+   * Acks, retries or parks. When the channel closed meanwhile (the consumer is stopping, the
+   * broker went away) none of that is possible and none is needed: the message stays unacked,
+   * the broker delivers it again, and the inbox recognises what was applied already.
+   */
+  private async settle(eventId: string, settlement: () => Promise<void>): Promise<void> {
+    try {
+      await settlement();
+    } catch (error) {
+      if (!isClosedChannelError(error)) throw error;
+      this.logger.warn(`channel closed before ${eventId} was settled; the broker will deliver it again`);
     }
   }
 
@@ -123,6 +138,10 @@ export class DeliveryHandler {
       channel.publish('', queue, message.content, options, (error) => (error ? reject(error) : resolve()));
     });
   }
+}
+
+function isClosedChannelError(error: unknown): boolean {
+  return error instanceof Error && (error.name === 'IllegalOperationError' || /channel (closed|closing)/i.test(error.message));
 }
 
 function describe(error: unknown): string {
