@@ -1,5 +1,5 @@
 import { Module } from '@nestjs/common';
-import { EventsHandler, IEventHandler } from '@nestjs/cqrs';
+import { EventBus, EventsHandler, IEventHandler } from '@nestjs/cqrs';
 import { causedBy, originOf } from '../src/event-store/reactions/event-origin';
 import { OrderConfirmedEvent } from '../src/modules/orders';
 import { placeOrder, registerUser } from './support/fixtures';
@@ -50,5 +50,12 @@ describe('@EventsHandler classes, delivered from the event store', () => {
     expect(calls.find((call) => call.orderId === orders[0])?.causationId).toBe(confirmedEventId);
     const [{ n }] = await app.db.query(`SELECT count(*)::int AS n FROM parked_reactions`);
     expect(n).toBe(0);
+  });
+
+  it('refuses events published on the in-memory EventBus, which would bypass the store and run reactions twice', () => {
+    const event = new OrderConfirmedEvent({ orderId: 'o', customerId: 'c', total: 1, confirmedAt: new Date().toISOString() });
+
+    expect(() => app.app.get(EventBus).publish(event)).toThrow(/OrderConfirmedEvent was published on the in-memory EventBus/);
+    expect(FlakyConfirmationHandler.calls.filter((call) => call.orderId === 'o')).toHaveLength(0);
   });
 });

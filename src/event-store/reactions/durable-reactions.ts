@@ -3,7 +3,7 @@ import { ConfigService } from '@nestjs/config';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { DiscoveryService } from '@nestjs/core';
-import { CommandBus, ICommand, IEventHandler } from '@nestjs/cqrs';
+import { CommandBus, EventBus, ICommand, IEventHandler, IEventPublisher } from '@nestjs/cqrs';
 import { lastValueFrom, Observable, of } from 'rxjs';
 import { filter, toArray } from 'rxjs/operators';
 import { Environment } from '../../config/environment';
@@ -35,9 +35,9 @@ type SagaFunction = (events$: Observable<object>) => Observable<ICommand | undef
  * after another on the CommandBus inside the reaction's transaction. Sagas therefore keep no state
  * between events (state lives in aggregates), which is what makes them safe to replay.
  *
- * CqrsModule still subscribes the same sagas and handlers to its in-memory EventBus. Nothing here
- * publishes to it (aggregates are committed by AggregateWriter, not through EventPublisher), so
- * they run only through this path; publishing domain events on the EventBus would run them twice.
+ * CqrsModule still subscribes the same sagas and handlers to its in-memory EventBus, so publishing
+ * there would run them a second time, without any guarantee. Its publisher is therefore replaced
+ * by one that refuses: events come into being by saving an aggregate (AggregateWriter).
  */
 @Injectable()
 export class DurableReactions implements OnModuleInit, OnApplicationBootstrap, BeforeApplicationShutdown {
@@ -53,12 +53,14 @@ export class DurableReactions implements OnModuleInit, OnApplicationBootstrap, B
     private readonly eventClasses: DomainEventClasses,
     private readonly transactions: TransactionContext,
     private readonly commandBus: CommandBus,
+    private readonly eventBus: EventBus,
     private readonly config: ConfigService<Environment, true>,
     private readonly upcasters: EventUpcasters,
     @InjectDataSource() private readonly dataSource: DataSource,
   ) {}
 
   onModuleInit(): void {
+    this.eventBus.publisher = refusingPublisher;
     if (!this.config.get('REACTIONS_ENABLED', { infer: true })) {
       this.logger.warn('REACTIONS_ENABLED=false: this process runs no sagas or event handlers');
       return;
@@ -149,6 +151,15 @@ export class DurableReactions implements OnModuleInit, OnApplicationBootstrap, B
     };
   }
 }
+
+const refusingPublisher: IEventPublisher = {
+  publish(event: object): never {
+    throw new Error(
+      `${event.constructor.name} was published on the in-memory EventBus; events are recorded by saving an aggregate ` +
+        'and reach sagas and handlers from the event store (DurableReactions)',
+    );
+  },
+};
 
 function eventIdOf(eventClass: object): string | undefined {
   return (Reflect.getMetadata(EVENT_METADATA, eventClass) as { id?: string } | undefined)?.id;
