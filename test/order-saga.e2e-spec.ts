@@ -1,12 +1,11 @@
-import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import path from 'node:path';
 import { DataSource } from 'typeorm';
 import { ProjectionRebuilder } from '../src/event-store/rebuild/projection-rebuilder';
 import { EventSubscriptions } from '../src/event-store/subscription/event-subscriptions';
 import { EventUpcasters } from '../src/event-store/upcasting/event-upcasters';
 import { orderSummariesRebuildable } from '../src/modules/orders';
 import { userProfilesRebuildable } from '../src/modules/users';
+import { CliResult, runBuiltCli } from './support/built-cli';
 import { registerUser } from './support/fixtures';
 import { eventually, startTestApp, TestApp } from './support/test-app';
 
@@ -37,16 +36,9 @@ async function orderWhen(app: TestApp, id: string, until: (order: OrderState) =>
   }, timeoutMs);
 }
 
-/** Runs the built `npm run parked-reactions` command against the test's database. */
-function parkedReactionsCli(app: TestApp, ...args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      [path.resolve(__dirname, '../dist/src/cli/parked-reactions.js'), ...args],
-      { env: { ...process.env, NODE_OPTIONS: '', DATABASE_URL: app.databaseUrl } },
-      (error, stdout, stderr) => resolve({ code: error ? (error.code as number) : 0, stdout, stderr }),
-    );
-  });
+/** `npm run parked-reactions` from the build, against the test's database. */
+function parkedReactionsCli(app: TestApp, ...args: string[]): Promise<CliResult> {
+  return runBuiltCli('dist/src/cli/parked-reactions.js', app.databaseUrl, ...args);
 }
 
 const decided = (order: OrderState) => order.status === 'CONFIRMED' || order.status === 'REJECTED';

@@ -1,6 +1,3 @@
-import { EventUpcasters } from '../src/event-store/upcasting/event-upcasters';
-import { execFile } from 'node:child_process';
-import path from 'node:path';
 import { CommandBus } from '@nestjs/cqrs';
 import * as checkpointRange from '../src/event-store/rebuild/checkpoint-range';
 import { ProjectionRebuilder } from '../src/event-store/rebuild/projection-rebuilder';
@@ -9,12 +6,14 @@ import type { RebuildProgress } from '../src/event-store/rebuild/rebuild-progres
 import type { RebuildableProjection } from '../src/event-store/rebuild/rebuildable-projection';
 import { countEventsAfter } from '../src/event-store/subscription/committed-events';
 import { EventSubscriptions } from '../src/event-store/subscription/event-subscriptions';
+import { EventUpcasters } from '../src/event-store/upcasting/event-upcasters';
 import { ConfirmOrderCommand, orderSummariesRebuildable, RejectOrderCommand } from '../src/modules/orders';
 import { userProfilesRebuildable } from '../src/modules/users';
+import { CliResult, runBuiltCli } from './support/built-cli';
 import { placeOrder, registerUser, uniqueEmail } from './support/fixtures';
 import { eventually, startTestApp, TestApp } from './support/test-app';
 
-const CLI = path.resolve(__dirname, '../dist/src/cli/rebuild-projections.js');
+const CLI = 'dist/src/cli/rebuild-projections.js';
 const metadata = { correlationId: 'rebuild-test', causationId: 'rebuild-test' };
 const identical = { onlyInLive: 0, onlyInRebuilt: 0, sampleKeys: [] };
 
@@ -248,12 +247,8 @@ describe('rebuilding a projection', () => {
 
 describe('npm run rebuild-projections', () => {
   /** The built CLI exactly as the npm script runs it, against the test app's database. */
-  function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-    return new Promise((resolve) => {
-      execFile(process.execPath, [CLI, ...args], { env: { ...process.env, NODE_OPTIONS: '', DATABASE_URL: app.databaseUrl } }, (error, stdout, stderr) =>
-        resolve({ code: error ? Number(error.code) : 0, stdout, stderr }),
-      );
-    });
+  function cli(...args: string[]): Promise<CliResult> {
+    return runBuiltCli(CLI, app.databaseUrl, ...args);
   }
 
   it('--all rebuilds every projection, printing progress and a summary, and exits 0', async () => {
