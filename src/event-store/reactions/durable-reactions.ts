@@ -42,7 +42,6 @@ type SagaFunction = (events$: Observable<object>) => Observable<ICommand | undef
 @Injectable()
 export class DurableReactions implements OnModuleInit, OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger(DurableReactions.name);
-  private readonly reactions: Reaction[] = [];
   private readonly runners: ReactionRunner[] = [];
   private retryTimer?: NodeJS.Timeout;
   private retrying?: Promise<unknown>;
@@ -65,6 +64,7 @@ export class DurableReactions implements OnModuleInit, OnApplicationBootstrap, B
       this.logger.warn('REACTIONS_ENABLED=false: this process runs no sagas or event handlers');
       return;
     }
+    const reactions: Reaction[] = [];
     for (const wrapper of this.discovery.getProviders()) {
       const instance: unknown = wrapper.instance;
       const type = wrapper.metatype;
@@ -72,24 +72,23 @@ export class DurableReactions implements OnModuleInit, OnApplicationBootstrap, B
       const sagaMembers: string[] = Reflect.getMetadata(SAGA_METADATA, type) ?? [];
       for (const member of sagaMembers) {
         const saga = (instance as Record<string, SagaFunction>)[member].bind(instance);
-        this.reactions.push(this.sagaReaction(`${type.name}.${member}`, saga));
+        reactions.push(this.sagaReaction(`${type.name}.${member}`, saga));
       }
       const handledEvents: EventClass[] | undefined = Reflect.getMetadata(EVENTS_HANDLER_METADATA, type);
-      if (handledEvents) this.reactions.push(this.handlerReaction(type.name, instance as IEventHandler, handledEvents));
+      if (handledEvents) reactions.push(this.handlerReaction(type.name, instance as IEventHandler, handledEvents));
     }
 
     const policy = {
       maxAttempts: this.config.get('REACTION_MAX_ATTEMPTS', { infer: true }),
       retryBaseMs: this.config.get('REACTION_RETRY_BASE_MS', { infer: true }),
     };
-    for (const reaction of this.reactions) {
+    const batchSize = this.config.get('REACTION_BATCH_SIZE', { infer: true });
+    for (const reaction of reactions) {
       const runner = new ReactionRunner(reaction, this.eventClasses, this.transactions, policy, this.upcasters);
       this.runners.push(runner);
-      this.subscriptions.register(reaction.name, (events, transaction) => runner.handle(events, transaction), {
-        batchSize: this.config.get('REACTION_BATCH_SIZE', { infer: true }),
-      });
+      this.subscriptions.register(reaction.name, (events, transaction) => runner.handle(events, transaction), { batchSize });
     }
-    this.logger.log(`${this.reactions.length} durable reactions: ${this.reactions.map((r) => r.name).join(', ')}`);
+    this.logger.log(`${reactions.length} durable reactions: ${reactions.map((r) => r.name).join(', ')}`);
   }
 
   /** Looks every few seconds for parked reactions an operator asked to retry. */
@@ -117,11 +116,6 @@ export class DurableReactions implements OnModuleInit, OnApplicationBootstrap, B
       tried += await this.dataSource.transaction((transaction) => runner.retryRequested(transaction));
     }
     return tried;
-  }
-
-  /** The subscription names of every reaction, e.g. for tests and health. */
-  names(): string[] {
-    return this.reactions.map((reaction) => reaction.name);
   }
 
   private sagaReaction(member: string, saga: SagaFunction): Reaction {

@@ -53,7 +53,7 @@ export class OrderCancelledEvent {
   readonly orderId: string;
   readonly customerId: string;
   readonly reason: string;
-  /** CONFIRMED means credit was reserved and must be released. */
+  /** PENDING or CONFIRMED: tells consumers a confirmed order's cancellation from an undecided one's. */
   readonly previousStatus: OrderStatus;
   readonly total: number;
   readonly cancelledAt: string;

@@ -52,18 +52,15 @@ export class OrderFulfilmentSaga {
    * rejected by its deadline): then the reservation goes straight back.
    */
   @Saga()
-  confirmOrderWhenCreditReserved = (events$: Observable<object>): Observable<ICommand> =>
+  confirmOrderWhenCreditReserved = (events$: Observable<object>): Observable<ICommand | undefined> =>
     events$.pipe(
       ofType(CreditReservedEvent),
       mergeMap(async (reserved) => {
         const { status } = await this.orders.get(reserved.orderId);
-        if (status === 'PENDING') return [new ConfirmOrderCommand(reserved.orderId, causedBy(reserved))];
-        if (status === 'REJECTED' || status === 'CANCELLED') {
-          return [new ReleaseCreditCommand(reserved.userId, reserved.orderId, causedBy(reserved))];
-        }
-        return [];
+        if (status === 'PENDING') return new ConfirmOrderCommand(reserved.orderId, causedBy(reserved));
+        if (status === 'REJECTED' || status === 'CANCELLED') return new ReleaseCreditCommand(reserved.userId, reserved.orderId, causedBy(reserved));
+        return undefined; // confirmed already
       }),
-      mergeMap((commands) => commands),
     );
 
   @Saga()
