@@ -16,6 +16,8 @@ export async function createConsumerApp(environment: ConsumerEnvironment): Promi
     { logger: logLevels(environment.LOG_LEVEL) },
   );
   configureHttpBasics(app);
-  app.connectMicroservice({ strategy: server }, { inheritAppConfig: true });
+  // Not inheritAppConfig: the HTTP pipes and problem+json filter must not stand between a
+  // delivery and DeliveryHandler, which validates, settles and parks every message itself.
+  app.connectMicroservice({ strategy: server });
   return app;
 }

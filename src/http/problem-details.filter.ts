@@ -41,12 +41,6 @@ export class ProblemDetailsFilter implements ExceptionFilter {
   private readonly logger = new Logger(ProblemDetailsFilter.name);
 
   catch(exception: unknown, host: ArgumentsHost): void {
-    // The consumer app shares this filter with its RMQ side (inheritAppConfig); a message
-    // handler settles its own deliveries, so there is nothing to answer, only to log.
-    if (host.getType() !== 'http') {
-      this.logger.error(`${host.getType()} handler failed`, exception instanceof Error ? exception.stack : String(exception));
-      return;
-    }
     const http = host.switchToHttp();
     const request = http.getRequest<FastifyRequest>();
     const reply = http.getResponse<FastifyReply>();
