@@ -1,0 +1,111 @@
+import { connect, createServer, type Server, type Socket } from 'node:net';
+
+interface Pair {
+  client: Socket;
+  upstream: Socket;
+}
+
+/**
+ * A TCP proxy in front of a real server (PostgreSQL, RabbitMQ) that a test can make refuse
+ * connections, cut the open ones, or hold the server's replies. It plays an outage or a stalled
+ * server for one process under test without touching the server every other test shares.
+ */
+export class TcpProxy {
+  private server?: Server;
+  private readonly pairs = new Set<Pair>();
+  private holding = false;
+
+  private constructor(
+    readonly port: number,
+    private readonly target: { host: string; port: number },
+  ) {}
+
+  /** Listens on a free port (or `port`) of 127.0.0.1 and forwards to `target`. */
+  static async start(target: { host: string; port: number }, port = 0): Promise<TcpProxy> {
+    const server = createServer();
+    await listen(server, port);
+    const proxy = new TcpProxy((server.address() as { port: number }).port, target);
+    proxy.serve(server);
+    return proxy;
+  }
+
+  /** `url` with its host and port replaced by this proxy's. */
+  rewrite(url: string): string {
+    const parsed = new URL(url);
+    parsed.hostname = '127.0.0.1';
+    parsed.port = String(this.port);
+    return parsed.toString();
+  }
+
+  /** New connections are refused (ECONNREFUSED) and open ones are cut, until `accept()`. */
+  async refuse(): Promise<void> {
+    const server = this.server;
+    this.server = undefined;
+    for (const { client, upstream } of this.pairs) {
+      client.destroy();
+      upstream.destroy();
+    }
+    this.pairs.clear();
+    if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+
+  /** Accepts connections again on the same port. */
+  async accept(): Promise<void> {
+    if (this.server) return;
+    const server = createServer();
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await listen(server, this.port);
+        break;
+      } catch (error) {
+        if (attempt >= 50) throw error;
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+    }
+    this.serve(server);
+  }
+
+  /** The server's bytes stop reaching the clients (as behind a stalled server) until `release()`. */
+  hold(): void {
+    this.holding = true;
+    for (const { upstream } of this.pairs) upstream.pause();
+  }
+
+  release(): void {
+    this.holding = false;
+    for (const { upstream } of this.pairs) upstream.resume();
+  }
+
+  async close(): Promise<void> {
+    await this.refuse();
+  }
+
+  private serve(server: Server): void {
+    this.server = server;
+    server.on('connection', (client) => {
+      const upstream = connect(this.target.port, this.target.host);
+      const pair = { client, upstream };
+      this.pairs.add(pair);
+      if (this.holding) upstream.pause();
+      client.pipe(upstream);
+      upstream.pipe(client);
+      const end = () => {
+        this.pairs.delete(pair);
+        client.destroy();
+        upstream.destroy();
+      };
+      client.on('error', end).on('close', end);
+      upstream.on('error', end).on('close', end);
+    });
+  }
+}
+
+function listen(server: Server, port: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, '127.0.0.1', () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+}
