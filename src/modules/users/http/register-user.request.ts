@@ -15,6 +15,7 @@ export class RegisterUserRequest {
   name: string;
 
   @ApiPropertyOptional({
+    type: 'integer',
     example: DEFAULT_CREDIT_LIMIT,
     default: DEFAULT_CREDIT_LIMIT,
     minimum: 0,
