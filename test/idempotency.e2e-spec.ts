@@ -155,3 +155,33 @@ describe('Idempotency-Key', () => {
     expect(await countRows(app, 'events')).toBe(before);
   });
 });
+
+describe('event times', () => {
+  it('records every event of concurrent commands, keyed or not, no earlier than it occurred', async () => {
+    const keyed = Array.from({ length: 15 }, () =>
+      app.http().post('/orders').set('Idempotency-Key', newKey()).send({ customerId, currency: 'EUR', lines: twoLines }).expect(202),
+    );
+    const registrations = Array.from({ length: 15 }, (_, i) =>
+      app
+        .http()
+        .post('/users')
+        .set('Idempotency-Key', newKey())
+        .send({ email: uniqueEmail(`times${i}`), name: 'Times' })
+        .expect(201),
+    );
+    const plain = Array.from({ length: 10 }, () => app.http().post('/orders').send({ customerId, currency: 'EUR', lines: twoLines }).expect(202));
+    const [placed] = await Promise.all([Promise.all(keyed), Promise.all(registrations), Promise.all(plain)]);
+
+    const [{ total, early }] = await app.db.query(
+      `SELECT count(*)::int AS total,
+              count(*) FILTER (WHERE recorded_at < (metadata->>'occurredAt')::timestamptz)::int AS early
+       FROM events`,
+    );
+    expect(total).toBeGreaterThanOrEqual(40);
+    expect(early).toBe(0);
+    const stream = await app.http().get(`/streams/${placed[0].body.id}/events`).expect(200);
+    for (const event of stream.body.events) {
+      expect(Date.parse(event.recordedAt)).toBeGreaterThanOrEqual(Date.parse(event.metadata.occurredAt));
+    }
+  });
+});
