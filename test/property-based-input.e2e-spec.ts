@@ -162,6 +162,21 @@ describe('input generated from the OpenAPI schemas', () => {
     );
   });
 
+  it('answers no query string on GET /orders and no path id with a 5xx', async () => {
+    const parameterName = fc.oneof(fc.constantFrom('customerId', 'status', 'limit', 'cursor', '__proto__', 'limit[]', 'status[a]'), fc.string({ maxLength: 8 }));
+    const queries = fc.array(fc.tuple(parameterName, fc.string({ unit: 'binary', maxLength: 600 })), { maxLength: 4 });
+    const readPaths = fc.constantFrom('/orders/', '/users/', '/streams/');
+    await fc.assert(
+      fc.asyncProperty(queries, readPaths, fc.string({ unit: 'binary', minLength: 1, maxLength: 80 }), async (query, readPath, id) => {
+        const search = new URLSearchParams(query).toString();
+        expectNo5xx(await app.http().get(`/orders?${search}`), `GET /orders?${search}`);
+        const path = `${readPath}${encodeURIComponent(id)}${readPath === '/streams/' ? '/events' : ''}`;
+        expectNo5xx(await app.http().get(path), `GET ${path}`);
+      }),
+      { seed: SEED, numRuns: 80 },
+    );
+  });
+
   it('answers no input with a 5xx: arbitrary JSON, raw text and schema-shaped bodies on every body operation', async () => {
     const rawText = fc.string({ unit: 'binary', maxLength: 200 });
     for (const operation of bodyOperations()) {
