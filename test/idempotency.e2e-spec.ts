@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { CommandBus } from '@nestjs/cqrs';
 import { ConfirmOrderCommand } from '../src/modules/orders';
 import { countRows, placeOrder, registerUser, twoLines, uniqueEmail } from './support/fixtures';
@@ -81,6 +82,19 @@ describe('Idempotency-Key', () => {
 
     expect([otherValue.body.code, otherOrder.body.code]).toEqual(['IDEMPOTENCY_KEY_REUSED', 'IDEMPOTENCY_KEY_REUSED']);
     expect(await countRows(app, 'events')).toBe(before);
+  });
+
+  it('still replays a key whose fingerprint an older release stored (JSON.stringify of the body as received)', async () => {
+    const key = newKey();
+    const body = { name: 'Legacy', email: uniqueEmail('legacy') };
+    const first = await app.http().post('/users').set('Idempotency-Key', key).send(body).expect(201);
+    const legacyHash = createHash('sha256').update(JSON.stringify(body)).digest('base64url');
+    await app.db.query(`UPDATE idempotency_keys SET request_hash = $2 WHERE key = $1`, [key, legacyHash]);
+
+    const replay = await app.http().post('/users').set('Idempotency-Key', key).send(body).expect(201);
+
+    expect(replay.headers['idempotent-replayed']).toBe('true');
+    expect(replay.body).toEqual(first.body);
   });
 
   it('answers a body with a lone UTF-16 surrogate and a key with 400, not a 5xx, and stores no key', async () => {
