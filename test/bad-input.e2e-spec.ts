@@ -162,6 +162,21 @@ describe('hostile input: every bad request gets a problem+json 4xx and writes no
       expect(fieldsOf(body)).toContain('lines.0.discount');
     });
 
+    it.each([
+      { name: 'toString', path: '/users', body: () => validUser({ toString: [[true]] }), field: 'toString' },
+      { name: 'valueOf', path: '/users', body: () => validUser({ valueOf: 1 }), field: 'valueOf' },
+      { name: 'constructor', path: '/orders', body: () => validOrder({ constructor: [] }), field: 'constructor' },
+      { name: 'hasOwnProperty in a line', path: '/orders', body: () => validOrder({ lines: [validLine({ hasOwnProperty: 1 })] }), field: 'lines.0.hasOwnProperty' },
+    ])('rejects an unknown member named like an Object.prototype property ($name) with 400 naming it', async ({ path, body, field }) => {
+      const problem = await rejectedWithoutWrites(() => app.http().post(path).send(body()), 400, 'VALIDATION_FAILED');
+      expect(fieldsOf(problem)).toContain(field);
+    });
+
+    it('rejects PUT /users/{id}/email with an unknown constructor member and leaves the email unchanged', async () => {
+      const send = () => app.http().put(`/users/${customerId}/email`).send({ email: 'other@example.com', constructor: [] });
+      expect(fieldsOf(await rejectedWithoutWrites(send, 400, 'VALIDATION_FAILED'))).toContain('constructor');
+    });
+
     it('rejects a status smuggled into a new order with 400 naming it', async () => {
       const send = () => app.http().post('/orders').send(validOrder({ status: 'SHIPPED' }));
       const body = await rejectedWithoutWrites(send, 400, 'VALIDATION_FAILED');
@@ -208,6 +223,10 @@ describe('hostile input: every bad request gets a problem+json 4xx and writes no
       { name: 'lines as an object', body: () => validOrder({ lines: { 0: validLine() } }), field: 'lines' },
       { name: 'a null line', body: () => validOrder({ lines: [null] }), field: 'lines' },
       { name: 'a line that is a string', body: () => validOrder({ lines: ['SKU-001'] }), field: 'lines' },
+      { name: 'lines [[]] (an empty array as a line)', body: () => validOrder({ lines: [[]] }), field: 'lines' },
+      { name: 'lines [[line]] (a line wrapped in an array)', body: () => validOrder({ lines: [[validLine()]] }), field: 'lines' },
+      { name: 'a wrapped line after a valid one', body: () => validOrder({ lines: [validLine(), [validLine()]] }), field: 'lines' },
+      { name: 'lines [[[]]]', body: () => validOrder({ lines: [[[]]] }), field: 'lines' },
       { name: "customerId 'abc'", body: () => validOrder({ customerId: 'abc' }), field: 'customerId' },
       { name: 'a missing customerId', body: () => ({ currency: 'EUR', lines: [validLine()] }), field: 'customerId' },
     ])('POST /orders with $name → 400 naming $field', async ({ body, field }) => {

@@ -35,6 +35,13 @@ const EVENTS_STREAM_VERSION_KEY = 'events_stream_id_stream_version_key';
  * Commits an aggregate's row and its new events as ONE statement: a data-modifying CTE changes
  * the row and appends the events only if the row changed. One round trip, atomic without an
  * explicit transaction, and a stale version changes nothing.
+ *
+ * Event times come from ONE clock, the application's `Clock`, read once per write: it gives the
+ * metadata's `occurredAt` and the row's `recorded_at` alike (the same instant, to the
+ * millisecond), and the domain's own times in the payload (`placedAt`…) come from the same
+ * clock. `recorded_at` used to be the column default `now()`, the start of the database
+ * transaction: inside an outer transaction (an `Idempotency-Key` request) that was earlier than
+ * `occurredAt`, and on another host's clock it could be off either way.
  */
 @Injectable()
 export class AggregateWriter {
@@ -55,8 +62,9 @@ export class AggregateWriter {
     const sql = `
       WITH row_change AS (${rowChange.sql}),
       appended AS (
-        INSERT INTO events (event_id, stream_type, stream_id, stream_version, event_type, schema_version, payload, metadata)
-        SELECT e.event_id, $${n + 1}, $${n + 2}::uuid, e.stream_version, e.event_type, e.schema_version, e.payload::jsonb, $${n + 3}::jsonb
+        INSERT INTO events (event_id, stream_type, stream_id, stream_version, event_type, schema_version, payload, metadata, recorded_at)
+        SELECT e.event_id, $${n + 1}, $${n + 2}::uuid, e.stream_version, e.event_type, e.schema_version, e.payload::jsonb, $${n + 3}::jsonb,
+          ($${n + 3}::jsonb ->> 'occurredAt')::timestamptz
         FROM unnest($${n + 4}::uuid[], $${n + 5}::int[], $${n + 6}::text[], $${n + 7}::int[], $${n + 8}::text[])
           AS e(event_id, stream_version, event_type, schema_version, payload)
         WHERE EXISTS (SELECT 1 FROM row_change)

@@ -12,13 +12,14 @@ const UNSTORABLE = /\u0000|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff
 export class StorableTextPipe implements PipeTransform {
   transform(value: unknown, { type }: ArgumentMetadata): unknown {
     if (type === 'custom') return value;
-    const errors = findUnstorable(value, type === 'body' ? '' : type);
+    const errors = unstorableTextIn(value, type === 'body' ? '' : type);
     if (errors.length > 0) throw new RequestValidationError(errors);
     return value;
   }
 }
 
-function findUnstorable(value: unknown, path: string): FieldError[] {
+/** The fields of parsed JSON `value` holding (or named by) a string PostgreSQL could not store. */
+export function unstorableTextIn(value: unknown, path = ''): FieldError[] {
   if (typeof value === 'string') {
     return UNSTORABLE.test(value)
       ? [{ field: path || '(body)', message: 'must not contain NUL characters or unpaired UTF-16 surrogates' }]
@@ -27,6 +28,6 @@ function findUnstorable(value: unknown, path: string): FieldError[] {
   if (value === null || typeof value !== 'object') return [];
   return Object.entries(value).flatMap(([key, child]) => [
     ...(UNSTORABLE.test(key) ? [{ field: path ? `${path}.${key}` : key, message: 'is not a storable name' }] : []),
-    ...findUnstorable(child, path ? `${path}.${key}` : key),
+    ...unstorableTextIn(child, path ? `${path}.${key}` : key),
   ]);
 }

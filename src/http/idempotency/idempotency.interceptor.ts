@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { CallHandler, ExecutionContext, Injectable, NestInterceptor } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { FastifyReply, FastifyRequest } from 'fastify';
@@ -6,7 +5,10 @@ import { from, lastValueFrom, Observable } from 'rxjs';
 import { DataSource } from 'typeorm';
 import { TransactionContext } from '../../database/transaction-context';
 import { EventAppendedSignal } from '../../event-store/event-appended-signal';
+import { RequestValidationError } from '../request-validation';
+import { unstorableTextIn } from '../storable-text.pipe';
 import { IdempotencyKeyReusedError, InvalidIdempotencyKeyError } from './idempotency.errors';
+import { fingerprintOf, legacyFingerprintOf } from './request-fingerprint';
 
 export const IDEMPOTENCY_KEY_HEADER = 'idempotency-key';
 const VALID_KEY = /^[\x21-\x7e]{1,255}$/;
@@ -27,7 +29,9 @@ interface StoredResponse {
  * so a retry runs afresh; after the commit a retry replays the stored response. A concurrent
  * duplicate blocks on the claimed key until the first commits, then replays. A failed command
  * (any error) rolls its claim back, so retrying it runs it again. Keys are scoped to the method
- * and path; the same key with another body is refused with 422.
+ * and path; the same key with another body is refused with 422. Bodies are compared by their
+ * canonical JSON form (RFC 8785, see `fingerprintOf`): the same object with its members in
+ * another order is the same request and replays.
  */
 @Injectable()
 export class IdempotencyInterceptor implements NestInterceptor {
@@ -48,10 +52,13 @@ export class IdempotencyInterceptor implements NestInterceptor {
 
   private async executeOnce(request: FastifyRequest, reply: FastifyReply, key: string, next: CallHandler): Promise<unknown> {
     const scope = `${request.method} ${request.url.split('?')[0]}`;
-    const requestHash = createHash('sha256').update(JSON.stringify(request.body ?? null)).digest('base64url');
+    // Refused here already (the pipes run later): such a body has no canonical JSON form.
+    const unstorable = unstorableTextIn(request.body);
+    if (unstorable.length > 0) throw new RequestValidationError(unstorable);
+    const requestHash = fingerprintOf(request.body);
 
     const earlier = await this.find(scope, key);
-    if (earlier) return this.replay(earlier, requestHash, reply);
+    if (earlier) return this.replay(earlier, request.body, requestHash, reply);
 
     const outcome = await this.dataSource.transaction(async (transaction) => {
       // Blocks while another request holds the same key; claims it once that one rolled back.
@@ -76,11 +83,11 @@ export class IdempotencyInterceptor implements NestInterceptor {
     }
     const winner = await this.find(scope, key);
     if (!winner) throw new Error(`idempotency key ${scope} ${key} vanished`);
-    return this.replay(winner, requestHash, reply);
+    return this.replay(winner, request.body, requestHash, reply);
   }
 
-  private replay(stored: StoredResponse, requestHash: string, reply: FastifyReply): unknown {
-    if (stored.requestHash !== requestHash) throw new IdempotencyKeyReusedError();
+  private replay(stored: StoredResponse, body: unknown, requestHash: string, reply: FastifyReply): unknown {
+    if (stored.requestHash !== requestHash && stored.requestHash !== legacyFingerprintOf(body)) throw new IdempotencyKeyReusedError();
     void reply.status(stored.status).header('idempotent-replayed', 'true');
     if (stored.location) void reply.header('location', stored.location);
     return stored.body ?? undefined;

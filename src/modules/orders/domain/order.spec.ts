@@ -519,6 +519,27 @@ describe('Order', () => {
     it('refuses an order without a customer', () => {
       expect(() => Order.place(placement({ customerId: ' ' }), now)).toThrow(InvalidOrderError);
     });
+
+    // Input that slipped past HTTP validation must meet a domain error, never a TypeError (a 500).
+    it.each<[string, Record<string, unknown>]>([
+      ['a line that is an empty array', { lines: [[]] }],
+      ['a line that is an array of lines', { lines: [[{ sku: 'SKU-1', quantity: 1, unitPrice: 1 }]] }],
+      ['a line that is null', { lines: [null] }],
+      ['a line that is a string', { lines: ['SKU-1'] }],
+      ['a sku that is a number', { lines: [{ sku: 42, quantity: 1, unitPrice: 1 }] }],
+      ['a quantity that is a string', { lines: [{ sku: 'SKU-1', quantity: '1', unitPrice: 1 }] }],
+      ['lines that are an object', { lines: { 0: { sku: 'SKU-1', quantity: 1, unitPrice: 1 } } }],
+      ['a customerId that is a number', { customerId: 42 }],
+      ['a currency that is an array', { currency: ['EUR'] }],
+    ])('refuses %s with InvalidOrderError', (_case, overrides) => {
+      const place = () => Order.place({ ...placement(), ...overrides } as unknown as PlaceOrder, now);
+
+      expect(place).toThrow(InvalidOrderError);
+    });
+
+    it('refuses a cancel reason that is not a string with InvalidOrderError', () => {
+      expect(() => pendingOrder().cancel(['why'] as unknown as string, later)).toThrow(InvalidOrderError);
+    });
   });
 
   describe('version', () => {

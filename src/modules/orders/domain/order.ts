@@ -71,7 +71,8 @@ export class Order extends VersionedAggregate<OrderEvent> {
   }
 
   static place({ id, customerId, currency, lines }: PlaceOrder, now: Date): Order {
-    if (customerId.trim().length === 0) throw new InvalidOrderError('an order needs a customer');
+    // The types are checked too: the domain holds its invariants whatever a caller passes.
+    if (typeof customerId !== 'string' || customerId.trim().length === 0) throw new InvalidOrderError('an order needs a customer');
     validateCurrency(currency);
     validateLines(lines);
     const order = new Order();
@@ -203,29 +204,33 @@ function copyLines(lines: OrderLine[]): OrderLine[] {
 }
 
 function validateCurrency(currency: string): void {
-  if (!/^[A-Z]{3}$/.test(currency)) throw new InvalidOrderError('currency must be a 3-letter ISO 4217 code');
+  if (typeof currency !== 'string' || !/^[A-Z]{3}$/.test(currency)) throw new InvalidOrderError('currency must be a 3-letter ISO 4217 code');
 }
 
 function validateLines(lines: OrderLine[]): void {
   const { minLines, maxLines, maxQuantity, maxUnitPrice, maxSkuLength } = ORDER_LIMITS;
-  if (lines.length < minLines || lines.length > maxLines) {
+  if (!Array.isArray(lines) || lines.length < minLines || lines.length > maxLines) {
     throw new InvalidOrderError(`an order has ${minLines} to ${maxLines} lines`);
   }
-  for (const { sku, quantity, unitPrice } of lines) {
-    if (sku.trim().length === 0 || sku.trim().length > maxSkuLength) {
+  for (const line of lines as unknown[]) {
+    if (typeof line !== 'object' || line === null || Array.isArray(line)) {
+      throw new InvalidOrderError('each line is an object with sku, quantity and unitPrice');
+    }
+    const { sku, quantity, unitPrice } = line as Partial<Record<keyof OrderLine, unknown>>;
+    if (typeof sku !== 'string' || sku.trim().length === 0 || sku.trim().length > maxSkuLength) {
       throw new InvalidOrderError(`a sku has 1 to ${maxSkuLength} characters`);
     }
-    if (!Number.isInteger(quantity) || quantity < 1 || quantity > maxQuantity) {
+    if (typeof quantity !== 'number' || !Number.isInteger(quantity) || quantity < 1 || quantity > maxQuantity) {
       throw new InvalidOrderError(`quantity must be an integer from 1 to ${maxQuantity}`);
     }
-    if (!Number.isInteger(unitPrice) || unitPrice < 0 || unitPrice > maxUnitPrice) {
+    if (typeof unitPrice !== 'number' || !Number.isInteger(unitPrice) || unitPrice < 0 || unitPrice > maxUnitPrice) {
       throw new InvalidOrderError(`unitPrice must be an integer from 0 to ${maxUnitPrice} minor units`);
     }
   }
 }
 
 function validateReason(reason: string): string {
-  const trimmed = reason.trim();
+  const trimmed = typeof reason === 'string' ? reason.trim() : '';
   if (trimmed.length === 0 || trimmed.length > ORDER_LIMITS.maxReasonLength) {
     throw new InvalidOrderError(`a reason has 1 to ${ORDER_LIMITS.maxReasonLength} characters`);
   }

@@ -13,10 +13,10 @@ export class OrderLineResponse {
   @ApiProperty({ example: 'SKU-001' })
   sku: string;
 
-  @ApiProperty({ example: 2 })
+  @ApiProperty({ type: 'integer', example: 2 })
   quantity: number;
 
-  @ApiProperty({ example: 1250, description: 'in minor units' })
+  @ApiProperty({ type: 'integer', example: 1250, description: 'in minor units' })
   unitPrice: number;
 }
 
@@ -36,10 +36,10 @@ export class OrderResponse {
   @ApiProperty({ type: [OrderLineResponse] })
   lines: OrderLineResponse[];
 
-  @ApiProperty({ example: 2500, description: 'sum of quantity × unitPrice, in minor units' })
+  @ApiProperty({ type: 'integer', example: 2500, description: 'sum of quantity × unitPrice, in minor units' })
   total: number;
 
-  @ApiProperty({ example: 1, description: 'the stream version this view reflects' })
+  @ApiProperty({ type: 'integer', example: 1, description: 'the stream version this view reflects' })
   version: number;
 
   @ApiPropertyOptional({ example: 'insufficient credit' })

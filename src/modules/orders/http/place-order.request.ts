@@ -1,18 +1,6 @@
 import { ApiProperty } from '@nestjs/swagger';
-import { Type } from 'class-transformer';
-import {
-  ArrayMaxSize,
-  ArrayMinSize,
-  IsArray,
-  IsInt,
-  IsString,
-  IsUUID,
-  Length,
-  Matches,
-  Max,
-  Min,
-  ValidateNested,
-} from 'class-validator';
+import { ArrayMaxSize, ArrayMinSize, IsInt, IsString, IsUUID, Length, Matches, Max, Min } from 'class-validator';
+import { NestedObjectArray } from '../../../http/nested-request';
 import { ORDER_LIMITS } from '../domain/order';
 
 export class OrderLineRequest {
@@ -21,13 +9,13 @@ export class OrderLineRequest {
   @Length(1, ORDER_LIMITS.maxSkuLength)
   sku: string;
 
-  @ApiProperty({ example: 2, minimum: 1, maximum: ORDER_LIMITS.maxQuantity })
+  @ApiProperty({ type: 'integer', example: 2, minimum: 1, maximum: ORDER_LIMITS.maxQuantity })
   @IsInt()
   @Min(1)
   @Max(ORDER_LIMITS.maxQuantity)
   quantity: number;
 
-  @ApiProperty({ example: 1250, minimum: 0, maximum: ORDER_LIMITS.maxUnitPrice, description: 'in minor units (1250 = 12.50)' })
+  @ApiProperty({ type: 'integer', example: 1250, minimum: 0, maximum: ORDER_LIMITS.maxUnitPrice, description: 'in minor units (1250 = 12.50)' })
   @IsInt()
   @Min(0)
   @Max(ORDER_LIMITS.maxUnitPrice)
@@ -45,11 +33,9 @@ export class PlaceOrderRequest {
   currency: string;
 
   @ApiProperty({ type: [OrderLineRequest], minItems: ORDER_LIMITS.minLines, maxItems: ORDER_LIMITS.maxLines })
-  @IsArray()
+  @NestedObjectArray(() => OrderLineRequest)
   @ArrayMinSize(ORDER_LIMITS.minLines)
   @ArrayMaxSize(ORDER_LIMITS.maxLines)
-  @ValidateNested({ each: true })
-  @Type(() => OrderLineRequest)
   lines: OrderLineRequest[];
 }
 

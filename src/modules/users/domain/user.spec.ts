@@ -125,6 +125,16 @@ describe('User', () => {
       expect(register).toThrow(expect.objectContaining({ code: 'INVALID_USER' }));
     });
 
+    it.each<[string, Record<string, unknown>]>([
+      ['a name that is an array', { name: ['Ada'] }],
+      ['a name that is a number', { name: 42 }],
+      ['an email that is an object', { email: { address: 'ada@example.com' } }],
+    ])('refuses %s with InvalidUserError, not a TypeError', (_case, overrides) => {
+      const register = () => User.register({ ...registration(), ...overrides } as unknown as Parameters<typeof User.register>[0], now);
+
+      expect(register).toThrow(InvalidUserError);
+    });
+
     it('accepts a name of exactly 200 characters once trimmed', () => {
       const user = User.register(registration({ name: ` ${'x'.repeat(200)} ` }), now);
 

@@ -51,7 +51,7 @@ export class User extends VersionedAggregate<UserEvent> {
   }
 
   static register({ id, email, name, creditLimit = DEFAULT_CREDIT_LIMIT }: RegisterUser, now: Date): User {
-    const trimmedName = name.trim();
+    const trimmedName = typeof name === 'string' ? name.trim() : '';
     if (trimmedName.length === 0 || trimmedName.length > 200) {
       throw new InvalidUserError('name must have 1 to 200 characters');
     }
@@ -228,7 +228,7 @@ export class User extends VersionedAggregate<UserEvent> {
 
 /** Emails are compared case-insensitively, so they are stored lower-cased. */
 export function normalizeEmail(email: string): string {
-  const normalized = email.trim().toLowerCase();
+  const normalized = typeof email === 'string' ? email.trim().toLowerCase() : '';
   if (normalized.length > 254 || !EMAIL_PATTERN.test(normalized)) {
     throw new InvalidUserError(`${JSON.stringify(email)} is not an email address`);
   }

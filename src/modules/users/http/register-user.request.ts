@@ -3,7 +3,7 @@ import { IsEmail, IsInt, IsOptional, IsString, Length, Max, MaxLength, Min } fro
 import { DEFAULT_CREDIT_LIMIT, MAX_CREDIT_LIMIT } from '../domain/user';
 
 export class RegisterUserRequest {
-  @ApiProperty({ example: 'ada@example.com', maxLength: 254 })
+  @ApiProperty({ example: 'ada@example.com', format: 'email', maxLength: 254 })
   @IsString()
   @MaxLength(254)
   @IsEmail()
@@ -15,6 +15,7 @@ export class RegisterUserRequest {
   name: string;
 
   @ApiPropertyOptional({
+    type: 'integer',
     example: DEFAULT_CREDIT_LIMIT,
     default: DEFAULT_CREDIT_LIMIT,
     minimum: 0,
@@ -29,7 +30,7 @@ export class RegisterUserRequest {
 }
 
 export class ChangeUserEmailRequest {
-  @ApiProperty({ example: 'ada.lovelace@example.com', maxLength: 254 })
+  @ApiProperty({ example: 'ada.lovelace@example.com', format: 'email', maxLength: 254 })
   @IsString()
   @MaxLength(254)
   @IsEmail()

@@ -19,13 +19,13 @@ export class UserResponse {
   @ApiProperty({ enum: ['ACTIVE', 'DEACTIVATED'] })
   status: UserStatus;
 
-  @ApiProperty({ example: 100000, description: 'in minor units' })
+  @ApiProperty({ type: 'integer', example: 100000, description: 'in minor units' })
   creditLimit: number;
 
-  @ApiProperty({ example: 0, description: 'in minor units' })
+  @ApiProperty({ type: 'integer', example: 0, description: 'in minor units' })
   creditReserved: number;
 
-  @ApiProperty({ example: 1, description: 'the stream version this view reflects' })
+  @ApiProperty({ type: 'integer', example: 1, description: 'the stream version this view reflects' })
   version: number;
 
   @ApiProperty({ format: 'date-time' })
