@@ -320,6 +320,19 @@ describe('hostile input: every bad request gets a problem+json 4xx and writes no
     });
   });
 
+  describe('bodies nested deeper than any request needs', () => {
+    const deep = (levels: number) => '['.repeat(levels) + ']'.repeat(levels);
+    it.each([
+      { path: '/users', raw: () => deep(300_000) },
+      { path: '/orders', raw: () => `{"customerId":"${randomUUID()}","currency":"EUR","lines":${deep(300_000)}}` },
+      { path: '/users', raw: () => `{"email":"deep@example.com","name":"Deep","extra":${'{"a":'.repeat(50_000)}1${'}'.repeat(50_000)}}` },
+      { path: '/orders', raw: () => `{"customerId":"${randomUUID()}","currency":"EUR","lines":${deep(40)}}` },
+    ])('answers POST $path with a body nested too deep with 400, not a stack overflow 500', async ({ path, raw }) => {
+      const body = await rejectedWithoutWrites(() => sendRaw('post', path, raw(), 'application/json'), 400, 'VALIDATION_FAILED');
+      expect(body.detail).toMatch(/more than 32 levels deep/);
+    });
+  });
+
   describe('body size and media type', () => {
     it.each(['/users', '/orders'])('answers a 2 MiB JSON body on POST %s with 413', async (path) => {
       const huge = JSON.stringify({ ...validUser(), name: 'x'.repeat(2 * 1024 * 1024) });

@@ -2,6 +2,7 @@ import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { FastifyAdapter } from '@nestjs/platform-fastify';
 import type { Environment } from '../config/environment';
 import { CORRELATION_ID_HEADER, correlationIdOf } from './correlation-id';
+import { MAX_JSON_NESTING, nestsDeeperThan } from './json-nesting';
 import { ProblemDetailsFilter, sendProblem } from './problem-details.filter';
 import { createValidationPipe } from './request-validation';
 import { StorableTextPipe } from './storable-text.pipe';
@@ -19,6 +20,15 @@ export function configureHttpBasics(app: NestFastifyApplication): void {
       sendProblem(reply, request, { status: 415, code: 'UNSUPPORTED_MEDIA_TYPE', detail: 'send the body as application/json' });
       return reply;
     }
+  });
+  fastify.addHook('preValidation', async (request, reply) => {
+    if (!nestsDeeperThan(request.body, MAX_JSON_NESTING)) return;
+    sendProblem(reply, request, {
+      status: 400,
+      code: 'VALIDATION_FAILED',
+      detail: `the JSON body nests arrays or objects more than ${MAX_JSON_NESTING} levels deep`,
+    });
+    return reply;
   });
 
   app.useGlobalPipes(new StorableTextPipe(), createValidationPipe());
