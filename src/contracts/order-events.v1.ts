@@ -1,6 +1,6 @@
 import 'reflect-metadata';
 import { Type } from 'class-transformer';
-import { ArrayMinSize, IsBoolean, IsInt, IsISO8601, IsString, IsUUID, Length, Min, ValidateNested } from 'class-validator';
+import { ArrayMinSize, IsArray, IsBoolean, IsInt, IsISO8601, IsObject, IsString, IsUUID, Length, Min, ValidateNested } from 'class-validator';
 
 // Integration events of the Orders module, version 1. Data only: consumers depend on these
 // shapes, so a change that is not purely additive gets a new version next to this one.
@@ -17,7 +17,8 @@ export class OrderPlacedV1 {
   @IsUUID() customerId: string;
   @IsString() @Length(3, 3) currency: string;
   @IsInt() @Min(0) total: number;
-  @ValidateNested({ each: true }) @Type(() => OrderLineV1) @ArrayMinSize(1) lines: OrderLineV1[];
+  // IsObject on each element: ValidateNested alone passes `[[]]` (see src/http/nested-request.ts).
+  @IsArray() @IsObject({ each: true }) @ValidateNested({ each: true }) @Type(() => OrderLineV1) @ArrayMinSize(1) lines: OrderLineV1[];
   @IsISO8601() placedAt: string;
 }
 
