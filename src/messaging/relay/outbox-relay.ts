@@ -19,25 +19,40 @@ import { EventUpcasters } from '../../event-store/upcasting/event-upcasters';
 import { IntegrationEventMappers } from '../integration-event-mappers';
 import { IntegrationEventPublisher } from '../integration-event-publisher';
 import { OutgoingIntegrationEvent } from '../outgoing-integration-event';
+import { UnroutableMessageError } from '../publishing/publish-errors';
 
 export const RELAY_CHECKPOINT = 'relay:integration-events';
 const EVENT_SOURCE = '/eda/api';
+const SHUTDOWN_GRACE_MS = 3000;
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms).unref());
 
 /**
  * The transactional outbox relay: the events table is the outbox. One process at a time relays
  * (a PostgreSQL advisory lock held on a dedicated connection; when that process dies, its
  * session and lock go with it and another takes over). Each batch is read without holding a
- * transaction, published with every message in flight at once, and the checkpoint advances only
- * after the broker confirmed all of them. A failure or timeout republishes the batch later:
- * duplicates are possible, losses are not; the consumer's inbox drops the duplicates.
+ * transaction and published in order through a bounded window of messages in flight
+ * (RELAY_MAX_IN_FLIGHT): each message is settled by its own broker confirm, and the checkpoint
+ * advances to the longest confirmed prefix of the batch. A failed message (unroutable, nacked,
+ * or lost with a broken channel) stops the batch: nothing new is sent, what is in flight settles,
+ * the checkpoint moves to the prefix, and the rest is read again after a back-off. Messages
+ * confirmed beyond the prefix are remembered and not sent again; a message still in flight is
+ * never sent twice. Duplicates stay possible (a broken channel may have routed what it could not
+ * confirm: at most one window per broken channel), losses do not; the consumer's inbox drops
+ * the duplicates. Memory stays bounded by the window even when RabbitMQ blocks publishers.
  */
 @Injectable()
 export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger(OutboxRelay.name);
   private readonly lockKey: string;
   private lockHolder?: Client;
+  private readonly maxInFlight: number;
   private running?: Promise<void>;
   private stopping = false;
+  private inFlightNow = 0;
+  private inFlightPeak = 0;
+  /** Events beyond the checkpoint the broker already confirmed (after a gap): not sent again. */
+  private readonly confirmedAhead = new Set<string>();
 
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
@@ -48,6 +63,7 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
     private readonly upcasters: EventUpcasters,
   ) {
     this.lockKey = `relay:${config.get('BROKER_PREFIX', { infer: true })}`;
+    this.maxInFlight = config.get('RELAY_MAX_IN_FLIGHT', { infer: true });
   }
 
   onApplicationBootstrap(): void {
@@ -58,6 +74,10 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
   async beforeApplicationShutdown(): Promise<void> {
     this.stopping = true;
     this.appended.raise();
+    // Nothing new is sent; what is in flight gets a few seconds to be confirmed (a blocked or
+    // stalled broker may never confirm), then it is abandoned and re-sent by the next leader.
+    const graceful = await Promise.race([this.running?.then(() => true), sleep(SHUTDOWN_GRACE_MS).then(() => false)]);
+    if (graceful === false) this.publisher.abandonInFlight('the relay is stopping');
     await this.running;
     await this.releaseLeadership();
   }
@@ -71,18 +91,77 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
     return countEventsAfter(this.dataSource, RELAY_CHECKPOINT);
   }
 
-  /** Relays at most one batch; returns how many events it covered. Requires leadership. */
+  /** Messages published and not yet settled by a confirm (never more than RELAY_MAX_IN_FLIGHT). */
+  get inFlight(): number {
+    return this.inFlightNow;
+  }
+
+  /** The most messages ever in flight at once since start (diagnostics, tests). */
+  get inFlightHighWaterMark(): number {
+    return this.inFlightPeak;
+  }
+
+  /**
+   * Relays at most one batch; returns how many events the checkpoint moved past. Requires
+   * leadership. Rejects with the first publish failure, after advancing to the confirmed prefix.
+   */
   async relayNextBatch(): Promise<number> {
+    const events = await this.readNextBatch();
+    if (events.length === 0) return 0;
+    const { confirmed, failure } = await this.publishInOrder(events);
+    if (confirmed > 0) await advanceCheckpoint(this.dataSource, RELAY_CHECKPOINT, events[confirmed - 1] satisfies Checkpoint);
+    for (const event of events.slice(0, confirmed)) this.confirmedAhead.delete(event.eventId);
+    if (failure) throw failure;
+    return confirmed;
+  }
+
+  /** The one place the relay reads the outbox: the next batch after its checkpoint, upcast. */
+  private async readNextBatch(): Promise<StoredEvent[]> {
     const checkpoint = await loadCheckpoint(this.dataSource, RELAY_CHECKPOINT);
-    const events = this.upcasters.upcastAll(
+    return this.upcasters.upcastAll(
       await readCommittedEventsAfter(this.dataSource, checkpoint, this.config.get('RELAY_BATCH_SIZE', { infer: true })),
     );
-    if (events.length === 0) return 0;
-    const messages = events.flatMap((event) => this.toMessage(event) ?? []);
-    await Promise.all(messages.map((message) => this.publisher.publish(message)));
-    const last = events[events.length - 1];
-    await advanceCheckpoint(this.dataSource, RELAY_CHECKPOINT, last satisfies Checkpoint);
-    return events.length;
+  }
+
+  /**
+   * Publishes `events` in order with at most `maxInFlight` unconfirmed; stops sending at the first
+   * failure or on shutdown, waits for what is in flight, and returns how many leading events are
+   * settled (confirmed, or not published at all because no contract maps them).
+   */
+  private async publishInOrder(events: StoredEvent[]): Promise<{ confirmed: number; failure?: Error }> {
+    const settled = new Array<boolean>(events.length).fill(false);
+    const pending = new Set<Promise<void>>();
+    let failure: Error | undefined;
+    for (const [index, event] of events.entries()) {
+      while (pending.size >= this.maxInFlight && !failure) await Promise.race(pending);
+      if (failure || this.stopping) break;
+      const message = this.toMessage(event);
+      if (!message || this.confirmedAhead.has(event.eventId)) {
+        settled[index] = true;
+        continue;
+      }
+      this.inFlightNow += 1;
+      this.inFlightPeak = Math.max(this.inFlightPeak, this.inFlightNow);
+      const publishing: Promise<void> = this.publisher
+        .publish(message)
+        .then(
+          () => {
+            settled[index] = true;
+            this.confirmedAhead.add(event.eventId);
+          },
+          (error: unknown) => {
+            failure ??= error instanceof Error ? error : new Error(String(error));
+          },
+        )
+        .finally(() => {
+          this.inFlightNow -= 1;
+          pending.delete(publishing);
+        });
+      pending.add(publishing);
+    }
+    await Promise.all(pending);
+    const firstUnsettled = settled.indexOf(false);
+    return { confirmed: firstUnsettled === -1 ? events.length : firstUnsettled, failure };
   }
 
   private toMessage(event: StoredEvent): OutgoingIntegrationEvent | undefined {
@@ -118,6 +197,11 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
         failures += 1;
         const delay = Math.min(10_000, 100 * 2 ** failures);
         this.logger.warn(`relay batch failed (attempt ${failures}), retrying in ${delay} ms: ${String(error)}`);
+        if (error instanceof UnroutableMessageError) {
+          this.logger.warn(
+            `events are unroutable: no queue is bound to ${error.exchange} for ${error.routingKey}; check the consumer queue and its bindings`,
+          );
+        }
         await this.appended.wait(delay);
       }
     }
@@ -150,6 +234,8 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
   private async releaseLeadership(): Promise<void> {
     const holder = this.lockHolder;
     this.lockHolder = undefined;
+    // Another process may relay meanwhile: what this one remembered is no longer its business.
+    this.confirmedAhead.clear();
     await holder?.end().catch(() => undefined);
   }
 }
