@@ -26,6 +26,22 @@ export function toAmqpMessage({ routingKey, envelope }: OutgoingIntegrationEvent
   };
 }
 
+/** What a publisher needs to know: where the broker is, the topology, and how long a confirm may take. */
+export interface PublisherSettings {
+  url: string;
+  topology: BrokerTopology;
+  /** A confirm overdue this long (ms) while the connection is not blocked breaks the channel. */
+  confirmTimeoutMs: number;
+}
+
+export function publisherSettings(environment: Pick<Environment, 'RABBITMQ_URL' | 'BROKER_PREFIX' | 'CONSUMER_RETRY_DELAYS_MS' | 'RELAY_PUBLISH_TIMEOUT_MS'>): PublisherSettings {
+  return {
+    url: environment.RABBITMQ_URL,
+    topology: brokerTopology(environment.BROKER_PREFIX, environment.CONSUMER_RETRY_DELAYS_MS),
+    confirmTimeoutMs: environment.RELAY_PUBLISH_TIMEOUT_MS,
+  };
+}
+
 /**
  * Publishes integration events to the topic exchange as mandatory, persistent messages on an
  * amqplib confirm channel, one confirm per message. It replaces Nest's ClientRMQ, which could
@@ -39,28 +55,30 @@ export function toAmqpMessage({ routingKey, envelope }: OutgoingIntegrationEvent
  * connection (memory or disk alarm) `publish` waits without writing and without a timeout; the
  * caller bounds how many publishes it has pending (the relay's window). The connection is opened
  * lazily and opened again after any failure; the caller retries with back-off.
+ * Used by the relay and by `npm run republish-events` alike.
  */
-@Injectable()
-export class IntegrationEventPublisher implements OnApplicationBootstrap, OnApplicationShutdown {
+export class ConfirmingPublisher {
   readonly topology: BrokerTopology;
-  private readonly logger = new Logger(IntegrationEventPublisher.name);
-  private readonly url: string;
-  private readonly timeoutMs: number;
+  protected readonly logger = new Logger('IntegrationEventPublisher');
   private current?: ConfirmChannelSession;
   private opening?: Promise<ConfirmChannelSession>;
   private closed = false;
   /** Messages written to the broker since start (each attempt counts), for tests and diagnostics. */
   sentCount = 0;
 
-  constructor(config: ConfigService<Environment, true>) {
-    this.topology = brokerTopology(config.get('BROKER_PREFIX', { infer: true }), config.get('CONSUMER_RETRY_DELAYS_MS', { infer: true }));
-    this.timeoutMs = config.get('RELAY_PUBLISH_TIMEOUT_MS', { infer: true });
-    this.url = config.get('RABBITMQ_URL', { infer: true });
+  constructor(private readonly settings: PublisherSettings) {
+    this.topology = settings.topology;
   }
 
-  /** Connects (and declares the topology) early; a broker that is down now is retried on the first publish. */
-  onApplicationBootstrap(): void {
-    void this.session().catch((error: unknown) => this.logger.warn(`RabbitMQ is not reachable yet: ${String(error)}`));
+  /** Connects (and declares the topology) early; resolves false when the broker is not reachable now. */
+  connect(): Promise<boolean> {
+    return this.session().then(
+      () => true,
+      (error: unknown) => {
+        this.logger.warn(`RabbitMQ is not reachable yet: ${String(error)}`);
+        return false;
+      },
+    );
   }
 
   async publish(event: OutgoingIntegrationEvent): Promise<void> {
@@ -91,8 +109,7 @@ export class IntegrationEventPublisher implements OnApplicationBootstrap, OnAppl
     this.current?.break(new ChannelLostError(reason));
   }
 
-  /** After the relay stopped (beforeApplicationShutdown), so nothing publishes any more. */
-  async onApplicationShutdown(): Promise<void> {
+  async close(): Promise<void> {
     this.closed = true;
     const session = this.current ?? (await this.opening?.catch(() => undefined));
     await session?.close(new ChannelLostError('the publisher is closed'));
@@ -102,9 +119,7 @@ export class IntegrationEventPublisher implements OnApplicationBootstrap, OnAppl
     if (this.closed) return Promise.reject(new ChannelLostError('the publisher is closed'));
     if (this.current && !this.current.isBroken) return Promise.resolve(this.current);
     this.opening ??= ConfirmChannelSession.open({
-      url: this.url,
-      topology: this.topology,
-      confirmTimeoutMs: this.timeoutMs,
+      ...this.settings,
       heartbeatSeconds: 5,
       logger: this.logger,
     })
@@ -118,5 +133,29 @@ export class IntegrationEventPublisher implements OnApplicationBootstrap, OnAppl
       })
       .finally(() => (this.opening = undefined));
     return this.opening;
+  }
+}
+
+/** The API's publisher: settings from the validated environment, connected at start, closed at shutdown. */
+@Injectable()
+export class IntegrationEventPublisher extends ConfirmingPublisher implements OnApplicationBootstrap, OnApplicationShutdown {
+  constructor(config: ConfigService<Environment, true>) {
+    super(
+      publisherSettings({
+        RABBITMQ_URL: config.get('RABBITMQ_URL', { infer: true }),
+        BROKER_PREFIX: config.get('BROKER_PREFIX', { infer: true }),
+        CONSUMER_RETRY_DELAYS_MS: config.get('CONSUMER_RETRY_DELAYS_MS', { infer: true }),
+        RELAY_PUBLISH_TIMEOUT_MS: config.get('RELAY_PUBLISH_TIMEOUT_MS', { infer: true }),
+      }),
+    );
+  }
+
+  onApplicationBootstrap(): void {
+    void this.connect();
+  }
+
+  /** After the relay stopped (beforeApplicationShutdown), so nothing publishes any more. */
+  onApplicationShutdown(): Promise<void> {
+    return this.close();
   }
 }

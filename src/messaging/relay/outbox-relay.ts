@@ -4,7 +4,6 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { Client } from 'pg';
 import { DataSource } from 'typeorm';
 import { Environment } from '../../config/environment';
-import { wrapInCloudEvent } from '../../contracts';
 import { EventAppendedSignal } from '../../event-store/event-appended-signal';
 import type { StoredEvent } from '../../event-store/stored-event';
 import {
@@ -18,11 +17,11 @@ import {
 import { EventUpcasters } from '../../event-store/upcasting/event-upcasters';
 import { IntegrationEventMappers } from '../integration-event-mappers';
 import { IntegrationEventPublisher } from '../integration-event-publisher';
-import { OutgoingIntegrationEvent } from '../outgoing-integration-event';
+import { toOutgoingIntegrationEvent } from '../outgoing-integration-event';
 import { UnroutableMessageError } from '../publishing/publish-errors';
+import { publishInOrder } from './publish-in-order';
 
 export const RELAY_CHECKPOINT = 'relay:integration-events';
-const EVENT_SOURCE = '/eda/api';
 const SHUTDOWN_GRACE_MS = 3000;
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms).unref());
@@ -108,11 +107,25 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
   async relayNextBatch(): Promise<number> {
     const events = await this.readNextBatch();
     if (events.length === 0) return 0;
-    const { confirmed, failure } = await this.publishInOrder(events);
-    if (confirmed > 0) await advanceCheckpoint(this.dataSource, RELAY_CHECKPOINT, events[confirmed - 1] satisfies Checkpoint);
-    for (const event of events.slice(0, confirmed)) this.confirmedAhead.delete(event.eventId);
+    const { settledPrefix, confirmed, failure } = await publishInOrder(
+      events.map((event) => (this.confirmedAhead.has(event.eventId) ? undefined : toOutgoingIntegrationEvent(event, this.mappers))),
+      {
+        publish: (message) => this.publisher.publish(message),
+        maxInFlight: this.maxInFlight,
+        shouldStop: () => this.stopping,
+        onInFlightChange: (delta) => {
+          this.inFlightNow += delta;
+          this.inFlightPeak = Math.max(this.inFlightPeak, this.inFlightNow);
+        },
+      },
+    );
+    events.forEach((event, index) => {
+      if (index < settledPrefix) this.confirmedAhead.delete(event.eventId);
+      else if (confirmed[index]) this.confirmedAhead.add(event.eventId);
+    });
+    if (settledPrefix > 0) await advanceCheckpoint(this.dataSource, RELAY_CHECKPOINT, events[settledPrefix - 1] satisfies Checkpoint);
     if (failure) throw failure;
-    return confirmed;
+    return settledPrefix;
   }
 
   /** The one place the relay reads the outbox: the next batch after its checkpoint, upcast. */
@@ -121,64 +134,6 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
     return this.upcasters.upcastAll(
       await readCommittedEventsAfter(this.dataSource, checkpoint, this.config.get('RELAY_BATCH_SIZE', { infer: true })),
     );
-  }
-
-  /**
-   * Publishes `events` in order with at most `maxInFlight` unconfirmed; stops sending at the first
-   * failure or on shutdown, waits for what is in flight, and returns how many leading events are
-   * settled (confirmed, or not published at all because no contract maps them).
-   */
-  private async publishInOrder(events: StoredEvent[]): Promise<{ confirmed: number; failure?: Error }> {
-    const settled = new Array<boolean>(events.length).fill(false);
-    const pending = new Set<Promise<void>>();
-    let failure: Error | undefined;
-    for (const [index, event] of events.entries()) {
-      while (pending.size >= this.maxInFlight && !failure) await Promise.race(pending);
-      if (failure || this.stopping) break;
-      const message = this.toMessage(event);
-      if (!message || this.confirmedAhead.has(event.eventId)) {
-        settled[index] = true;
-        continue;
-      }
-      this.inFlightNow += 1;
-      this.inFlightPeak = Math.max(this.inFlightPeak, this.inFlightNow);
-      const publishing: Promise<void> = this.publisher
-        .publish(message)
-        .then(
-          () => {
-            settled[index] = true;
-            this.confirmedAhead.add(event.eventId);
-          },
-          (error: unknown) => {
-            failure ??= error instanceof Error ? error : new Error(String(error));
-          },
-        )
-        .finally(() => {
-          this.inFlightNow -= 1;
-          pending.delete(publishing);
-        });
-      pending.add(publishing);
-    }
-    await Promise.all(pending);
-    const firstUnsettled = settled.indexOf(false);
-    return { confirmed: firstUnsettled === -1 ? events.length : firstUnsettled, failure };
-  }
-
-  private toMessage(event: StoredEvent): OutgoingIntegrationEvent | undefined {
-    const mapped = this.mappers.map(event);
-    if (!mapped) return undefined;
-    return {
-      routingKey: mapped.type,
-      envelope: wrapInCloudEvent(mapped, mapped.data, {
-        id: event.eventId,
-        source: EVENT_SOURCE,
-        subject: event.streamId,
-        time: event.metadata.occurredAt,
-        correlationId: event.metadata.correlationId,
-        causationId: event.metadata.causationId,
-        sequence: event.streamVersion,
-      }),
-    };
   }
 
   private async run(): Promise<void> {
