@@ -103,7 +103,7 @@ async function main(): Promise<number> {
         start += settledPrefix;
         if (!failure) continue;
         if (attempt >= MAX_ATTEMPTS) throw failure;
-        const delay = 200 * 2 ** attempt;
+        const delay = 100 * 2 ** attempt;
         process.stderr.write(`publishing failed (attempt ${attempt} of ${MAX_ATTEMPTS}), retrying in ${delay} ms: ${failure.message}\n`);
         await new Promise((resolve) => setTimeout(resolve, delay));
       }
