@@ -35,7 +35,10 @@ export const environmentSchema = z.object({
   ...brokerSettings,
   RELAY_ENABLED: z.enum(['true', 'false']).default('true').transform((value) => value === 'true'),
   RELAY_BATCH_SIZE: z.coerce.number().int().min(1).max(10_000).default(1000),
+  /** A confirm overdue this long while RabbitMQ does not block the connection means the channel is broken. */
   RELAY_PUBLISH_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(5000),
+  /** Messages published and not yet confirmed, at most: bounds memory and the duplicates of a broken channel. */
+  RELAY_MAX_IN_FLIGHT: z.coerce.number().int().min(1).max(10_000).default(500),
   /** false: this process runs no sagas, event handlers or deadlines (another one must). */
   REACTIONS_ENABLED: z.enum(['true', 'false']).default('true').transform((value) => value === 'true'),
   REACTION_BATCH_SIZE: z.coerce.number().int().min(1).max(10_000).default(100),

@@ -14,12 +14,14 @@ export class BrokerHealthIndicator {
 
   async rabbitmq() {
     const session = this.indicator.check('rabbitmq');
-    return (await this.publisher.isConnected()) ? session.up() : session.down({ message: 'not connected to RabbitMQ' });
+    if (!(await this.publisher.isConnected())) return session.down({ message: 'not connected to RabbitMQ' });
+    // A memory or disk alarm: commands are still accepted and relayed once it clears.
+    return session.up({ blocked: this.publisher.blocked });
   }
 
   /** Informational: events stored but not yet confirmed by the broker. Never fails the check. */
   async relay() {
     const session = this.indicator.check('relay');
-    return session.up({ lag: await this.outboxRelay.lag(), relaying: this.outboxRelay.isLeader });
+    return session.up({ lag: await this.outboxRelay.lag(), relaying: this.outboxRelay.isLeader, inFlight: this.outboxRelay.inFlight });
   }
 }

@@ -1,98 +1,161 @@
-import { Injectable, OnApplicationShutdown } from '@nestjs/common';
+import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
-import { ClientRMQ, type ReadPacket } from '@nestjs/microservices';
-import type { Channel } from 'amqplib';
-import { lastValueFrom, timeout } from 'rxjs';
 import { CLOUD_EVENTS_CONTENT_TYPE } from '../contracts';
 import { Environment } from '../config/environment';
-import { BrokerTopology, brokerTopology, declareTopology } from './broker-topology';
+import { BrokerTopology, brokerTopology } from './broker-topology';
 import { OutgoingIntegrationEvent } from './outgoing-integration-event';
-
-/** Declares the shared topology on every (re)connect before Nest sets the channel up. */
-class TopologyDeclaringClientRMQ extends ClientRMQ {
-  constructor(
-    options: ConstructorParameters<typeof ClientRMQ>[0],
-    private readonly topology: BrokerTopology,
-  ) {
-    super(options);
-  }
-
-  override async setupChannel(channel: Channel, resolve: () => void): Promise<void> {
-    await declareTopology(channel, this.topology);
-    return super.setupChannel(channel, resolve);
-  }
-}
+import { type AmqpMessage, ConfirmChannelSession } from './publishing/confirm-channel-session';
+import { ChannelLostError } from './publishing/publish-errors';
 
 /**
  * The CloudEvent is the whole message body (structured mode); the AMQP properties say what it is
  * and carry the correlation and causation ids as headers.
  */
-const structuredCloudEventSerializer = {
-  serialize({ data }: ReadPacket<OutgoingIntegrationEvent>) {
-    const { envelope } = data;
-    return {
-      ...envelope,
-      options: {
-        messageId: envelope.id,
-        type: envelope.type,
-        contentType: CLOUD_EVENTS_CONTENT_TYPE,
-        timestamp: Math.floor(Date.parse(envelope.time) / 1000),
-        persistent: true,
-        headers: { correlationid: envelope.correlationid, causationid: envelope.causationid },
-      },
-    };
-  },
-};
+export function toAmqpMessage({ routingKey, envelope }: OutgoingIntegrationEvent): AmqpMessage {
+  return {
+    routingKey,
+    content: Buffer.from(JSON.stringify(envelope)),
+    properties: {
+      messageId: envelope.id,
+      type: envelope.type,
+      contentType: CLOUD_EVENTS_CONTENT_TYPE,
+      timestamp: Math.floor(Date.parse(envelope.time) / 1000),
+      persistent: true,
+      headers: { correlationid: envelope.correlationid, causationid: envelope.causationid },
+    },
+  };
+}
+
+/** What a publisher needs to know: where the broker is, the topology, and how long a confirm may take. */
+export interface PublisherSettings {
+  url: string;
+  topology: BrokerTopology;
+  /** A confirm overdue this long (ms) while the connection is not blocked breaks the channel. */
+  confirmTimeoutMs: number;
+}
+
+export function publisherSettings(environment: Pick<Environment, 'RABBITMQ_URL' | 'BROKER_PREFIX' | 'CONSUMER_RETRY_DELAYS_MS' | 'RELAY_PUBLISH_TIMEOUT_MS'>): PublisherSettings {
+  return {
+    url: environment.RABBITMQ_URL,
+    topology: brokerTopology(environment.BROKER_PREFIX, environment.CONSUMER_RETRY_DELAYS_MS),
+    confirmTimeoutMs: environment.RELAY_PUBLISH_TIMEOUT_MS,
+  };
+}
 
 /**
- * Publishes integration events to the topic exchange through Nest's RMQ client (persistent
- * messages on a confirm channel). `publish` resolves only once the broker confirmed the message.
+ * Publishes integration events to the topic exchange as mandatory, persistent messages on an
+ * amqplib confirm channel, one confirm per message. It replaces Nest's ClientRMQ, which could
+ * neither see a basic.return per message nor bound what amqp-connection-manager buffers while
+ * disconnected: here nothing is buffered beyond what the caller has in flight, and a message is
+ * only confirmed when the broker acked it AND routed it to a queue.
+ *
+ * `publish` resolves on the broker's ack; it rejects with UnroutableMessageError (no queue bound:
+ * the topology is declared again, so a retry is routed), PublishTimeoutError (no confirm while not
+ * blocked: the connection is replaced), or ChannelLostError. While RabbitMQ blocks the
+ * connection (memory or disk alarm) `publish` waits without writing and without a timeout; the
+ * caller bounds how many publishes it has pending (the relay's window). The connection is opened
+ * lazily and opened again after any failure; the caller retries with back-off.
+ * Used by the relay and by `npm run republish-events` alike.
  */
-@Injectable()
-export class IntegrationEventPublisher implements OnApplicationShutdown {
+export class ConfirmingPublisher {
   readonly topology: BrokerTopology;
-  private readonly client: TopologyDeclaringClientRMQ;
-  private readonly timeoutMs: number;
+  protected readonly logger = new Logger('IntegrationEventPublisher');
+  private current?: ConfirmChannelSession;
+  private opening?: Promise<ConfirmChannelSession>;
   private closed = false;
+  /** Messages written to the broker since start (each attempt counts), for tests and diagnostics. */
+  sentCount = 0;
 
-  constructor(config: ConfigService<Environment, true>) {
-    this.topology = brokerTopology(config.get('BROKER_PREFIX', { infer: true }), config.get('CONSUMER_RETRY_DELAYS_MS', { infer: true }));
-    this.timeoutMs = config.get('RELAY_PUBLISH_TIMEOUT_MS', { infer: true });
-    this.client = new TopologyDeclaringClientRMQ(
-      {
-        urls: [config.get('RABBITMQ_URL', { infer: true })],
-        // Nest publishes to an exchange only with wildcards (otherwise straight to a queue).
-        wildcards: true,
-        exchange: this.topology.exchange,
-        exchangeType: 'topic',
-        persistent: true,
-        serializer: structuredCloudEventSerializer,
-        socketOptions: { heartbeatIntervalInSeconds: 5, reconnectTimeInSeconds: 1 },
+  constructor(private readonly settings: PublisherSettings) {
+    this.topology = settings.topology;
+  }
+
+  /** Connects (and declares the topology) early; resolves false when the broker is not reachable now. */
+  connect(): Promise<boolean> {
+    return this.session().then(
+      () => true,
+      (error: unknown) => {
+        this.logger.warn(`RabbitMQ is not reachable yet: ${String(error)}`);
+        return false;
       },
-      this.topology,
     );
   }
 
-  /** Rejects when the broker did not confirm within the timeout (the caller retries). */
   async publish(event: OutgoingIntegrationEvent): Promise<void> {
-    // After close, ClientRMQ would quietly open a new connection that nobody closes.
-    if (this.closed) throw new Error('the publisher is closed');
-    await lastValueFrom(this.client.emit(event.routingKey, event).pipe(timeout(this.timeoutMs)), { defaultValue: undefined });
+    const session = await this.session();
+    await session.whenUnblocked();
+    if (this.closed) throw new ChannelLostError('the publisher is closed');
+    this.sentCount += 1;
+    await session.publish(toAmqpMessage(event));
+  }
+
+  /** True when RabbitMQ blocks the publishing connection (memory or disk alarm). */
+  get blocked(): boolean {
+    return this.current?.blocked ?? false;
   }
 
   async isConnected(): Promise<boolean> {
     if (this.closed) return false;
     try {
-      await Promise.race([this.client.connect(), new Promise((_, reject) => setTimeout(reject, 1000))]);
-      return this.client.unwrap<{ isConnected(): boolean }>().isConnected();
+      await Promise.race([this.session(), new Promise((_, reject) => setTimeout(reject, 1000).unref())]);
+      return true;
     } catch {
       return false;
     }
   }
 
-  /** After the relay stopped (beforeApplicationShutdown), so nothing publishes any more. */
-  async onApplicationShutdown(): Promise<void> {
+  /** Settles every publish still waiting for a confirm as failed (the caller re-sends them later). */
+  abandonInFlight(reason: string): void {
+    this.current?.break(new ChannelLostError(reason));
+  }
+
+  async close(): Promise<void> {
     this.closed = true;
-    await this.client.close();
+    const session = this.current ?? (await this.opening?.catch(() => undefined));
+    await session?.close(new ChannelLostError('the publisher is closed'));
+  }
+
+  private session(): Promise<ConfirmChannelSession> {
+    if (this.closed) return Promise.reject(new ChannelLostError('the publisher is closed'));
+    if (this.current && !this.current.isBroken) return Promise.resolve(this.current);
+    this.opening ??= ConfirmChannelSession.open({
+      ...this.settings,
+      heartbeatSeconds: 5,
+      logger: this.logger,
+    })
+      .then((session) => {
+        if (this.closed) {
+          void session.close(new ChannelLostError('the publisher is closed'));
+          throw new ChannelLostError('the publisher is closed');
+        }
+        this.current = session;
+        return session;
+      })
+      .finally(() => (this.opening = undefined));
+    return this.opening;
+  }
+}
+
+/** The API's publisher: settings from the validated environment, connected at start, closed at shutdown. */
+@Injectable()
+export class IntegrationEventPublisher extends ConfirmingPublisher implements OnApplicationBootstrap, OnApplicationShutdown {
+  constructor(config: ConfigService<Environment, true>) {
+    super(
+      publisherSettings({
+        RABBITMQ_URL: config.get('RABBITMQ_URL', { infer: true }),
+        BROKER_PREFIX: config.get('BROKER_PREFIX', { infer: true }),
+        CONSUMER_RETRY_DELAYS_MS: config.get('CONSUMER_RETRY_DELAYS_MS', { infer: true }),
+        RELAY_PUBLISH_TIMEOUT_MS: config.get('RELAY_PUBLISH_TIMEOUT_MS', { infer: true }),
+      }),
+    );
+  }
+
+  onApplicationBootstrap(): void {
+    void this.connect();
+  }
+
+  /** After the relay stopped (beforeApplicationShutdown), so nothing publishes any more. */
+  onApplicationShutdown(): Promise<void> {
+    return this.close();
   }
 }

@@ -1,7 +1,33 @@
-import type { IntegrationEnvelope } from '../contracts';
+import { type IntegrationEnvelope, wrapInCloudEvent } from '../contracts';
+import type { StoredEvent } from '../event-store/stored-event';
+import type { IntegrationEventMappers } from './integration-event-mappers';
+
+const EVENT_SOURCE = '/eda/api';
 
 /** One message for the exchange: the CloudEvent body and its routing key. */
 export interface OutgoingIntegrationEvent {
   routingKey: string;
   envelope: IntegrationEnvelope;
+}
+
+/**
+ * The integration event a stored event is published as, or undefined when its module maps it to
+ * no contract. The CloudEvent id is the stored event's id, so every publication of the same event
+ * (relay retries, `republish-events`) carries the same id and the consumer's inbox drops repeats.
+ */
+export function toOutgoingIntegrationEvent(event: StoredEvent, mappers: IntegrationEventMappers): OutgoingIntegrationEvent | undefined {
+  const mapped = mappers.map(event);
+  if (!mapped) return undefined;
+  return {
+    routingKey: mapped.type,
+    envelope: wrapInCloudEvent(mapped, mapped.data, {
+      id: event.eventId,
+      source: EVENT_SOURCE,
+      subject: event.streamId,
+      time: event.metadata.occurredAt,
+      correlationId: event.metadata.correlationId,
+      causationId: event.metadata.causationId,
+      sequence: event.streamVersion,
+    }),
+  };
 }

@@ -38,6 +38,11 @@ export class ApiProcess {
     throw new Error(`API did not start:\n${api.output}`);
   }
 
+  /** The process id, e.g. to read its resident memory. */
+  get pid(): number | undefined {
+    return this.child.pid;
+  }
+
   get url(): string {
     return `http://127.0.0.1:${this.port}`;
   }

@@ -4,7 +4,6 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { Client } from 'pg';
 import { DataSource } from 'typeorm';
 import { Environment } from '../../config/environment';
-import { wrapInCloudEvent } from '../../contracts';
 import { EventAppendedSignal } from '../../event-store/event-appended-signal';
 import type { StoredEvent } from '../../event-store/stored-event';
 import {
@@ -18,26 +17,41 @@ import {
 import { EventUpcasters } from '../../event-store/upcasting/event-upcasters';
 import { IntegrationEventMappers } from '../integration-event-mappers';
 import { IntegrationEventPublisher } from '../integration-event-publisher';
-import { OutgoingIntegrationEvent } from '../outgoing-integration-event';
+import { toOutgoingIntegrationEvent } from '../outgoing-integration-event';
+import { UnroutableMessageError } from '../publishing/publish-errors';
+import { publishInOrder } from './publish-in-order';
 
 export const RELAY_CHECKPOINT = 'relay:integration-events';
-const EVENT_SOURCE = '/eda/api';
+const SHUTDOWN_GRACE_MS = 3000;
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms).unref());
 
 /**
  * The transactional outbox relay: the events table is the outbox. One process at a time relays
  * (a PostgreSQL advisory lock held on a dedicated connection; when that process dies, its
  * session and lock go with it and another takes over). Each batch is read without holding a
- * transaction, published with every message in flight at once, and the checkpoint advances only
- * after the broker confirmed all of them. A failure or timeout republishes the batch later:
- * duplicates are possible, losses are not; the consumer's inbox drops the duplicates.
+ * transaction and published in order through a bounded window of messages in flight
+ * (RELAY_MAX_IN_FLIGHT): each message is settled by its own broker confirm, and the checkpoint
+ * advances to the longest confirmed prefix of the batch. A failed message (unroutable, nacked,
+ * or lost with a broken channel) stops the batch: nothing new is sent, what is in flight settles,
+ * the checkpoint moves to the prefix, and the rest is read again after a back-off. Messages
+ * confirmed beyond the prefix are remembered and not sent again; a message still in flight is
+ * never sent twice. Duplicates stay possible (a broken channel may have routed what it could not
+ * confirm: at most one window per broken channel), losses do not; the consumer's inbox drops
+ * the duplicates. Memory stays bounded by the window even when RabbitMQ blocks publishers.
  */
 @Injectable()
 export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger(OutboxRelay.name);
   private readonly lockKey: string;
   private lockHolder?: Client;
+  private readonly maxInFlight: number;
   private running?: Promise<void>;
   private stopping = false;
+  private inFlightNow = 0;
+  private inFlightPeak = 0;
+  /** Events beyond the checkpoint the broker already confirmed (after a gap): not sent again. */
+  private readonly confirmedAhead = new Set<string>();
 
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
@@ -48,6 +62,7 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
     private readonly upcasters: EventUpcasters,
   ) {
     this.lockKey = `relay:${config.get('BROKER_PREFIX', { infer: true })}`;
+    this.maxInFlight = config.get('RELAY_MAX_IN_FLIGHT', { infer: true });
   }
 
   onApplicationBootstrap(): void {
@@ -58,6 +73,10 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
   async beforeApplicationShutdown(): Promise<void> {
     this.stopping = true;
     this.appended.raise();
+    // Nothing new is sent; what is in flight gets a few seconds to be confirmed (a blocked or
+    // stalled broker may never confirm), then it is abandoned and re-sent by the next leader.
+    const graceful = await Promise.race([this.running?.then(() => true), sleep(SHUTDOWN_GRACE_MS).then(() => false)]);
+    if (graceful === false) this.publisher.abandonInFlight('the relay is stopping');
     await this.running;
     await this.releaseLeadership();
   }
@@ -71,35 +90,50 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
     return countEventsAfter(this.dataSource, RELAY_CHECKPOINT);
   }
 
-  /** Relays at most one batch; returns how many events it covered. Requires leadership. */
-  async relayNextBatch(): Promise<number> {
-    const checkpoint = await loadCheckpoint(this.dataSource, RELAY_CHECKPOINT);
-    const events = this.upcasters.upcastAll(
-      await readCommittedEventsAfter(this.dataSource, checkpoint, this.config.get('RELAY_BATCH_SIZE', { infer: true })),
-    );
-    if (events.length === 0) return 0;
-    const messages = events.flatMap((event) => this.toMessage(event) ?? []);
-    await Promise.all(messages.map((message) => this.publisher.publish(message)));
-    const last = events[events.length - 1];
-    await advanceCheckpoint(this.dataSource, RELAY_CHECKPOINT, last satisfies Checkpoint);
-    return events.length;
+  /** Messages published and not yet settled by a confirm (never more than RELAY_MAX_IN_FLIGHT). */
+  get inFlight(): number {
+    return this.inFlightNow;
   }
 
-  private toMessage(event: StoredEvent): OutgoingIntegrationEvent | undefined {
-    const mapped = this.mappers.map(event);
-    if (!mapped) return undefined;
-    return {
-      routingKey: mapped.type,
-      envelope: wrapInCloudEvent(mapped, mapped.data, {
-        id: event.eventId,
-        source: EVENT_SOURCE,
-        subject: event.streamId,
-        time: event.metadata.occurredAt,
-        correlationId: event.metadata.correlationId,
-        causationId: event.metadata.causationId,
-        sequence: event.streamVersion,
-      }),
-    };
+  /** The most messages ever in flight at once since start (diagnostics, tests). */
+  get inFlightHighWaterMark(): number {
+    return this.inFlightPeak;
+  }
+
+  /**
+   * Relays at most one batch; returns how many events the checkpoint moved past. Requires
+   * leadership. Rejects with the first publish failure, after advancing to the confirmed prefix.
+   */
+  async relayNextBatch(): Promise<number> {
+    const events = await this.readNextBatch();
+    if (events.length === 0) return 0;
+    const { settledPrefix, confirmed, failure } = await publishInOrder(
+      events.map((event) => (this.confirmedAhead.has(event.eventId) ? undefined : toOutgoingIntegrationEvent(event, this.mappers))),
+      {
+        publish: (message) => this.publisher.publish(message),
+        maxInFlight: this.maxInFlight,
+        shouldStop: () => this.stopping,
+        onInFlightChange: (delta) => {
+          this.inFlightNow += delta;
+          this.inFlightPeak = Math.max(this.inFlightPeak, this.inFlightNow);
+        },
+      },
+    );
+    events.forEach((event, index) => {
+      if (index < settledPrefix) this.confirmedAhead.delete(event.eventId);
+      else if (confirmed[index]) this.confirmedAhead.add(event.eventId);
+    });
+    if (settledPrefix > 0) await advanceCheckpoint(this.dataSource, RELAY_CHECKPOINT, events[settledPrefix - 1] satisfies Checkpoint);
+    if (failure) throw failure;
+    return settledPrefix;
+  }
+
+  /** The one place the relay reads the outbox: the next batch after its checkpoint, upcast. */
+  private async readNextBatch(): Promise<StoredEvent[]> {
+    const checkpoint = await loadCheckpoint(this.dataSource, RELAY_CHECKPOINT);
+    return this.upcasters.upcastAll(
+      await readCommittedEventsAfter(this.dataSource, checkpoint, this.config.get('RELAY_BATCH_SIZE', { infer: true })),
+    );
   }
 
   private async run(): Promise<void> {
@@ -118,6 +152,11 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
         failures += 1;
         const delay = Math.min(10_000, 100 * 2 ** failures);
         this.logger.warn(`relay batch failed (attempt ${failures}), retrying in ${delay} ms: ${String(error)}`);
+        if (error instanceof UnroutableMessageError) {
+          this.logger.warn(
+            `events are unroutable: no queue is bound to ${error.exchange} for ${error.routingKey}; check the consumer queue and its bindings`,
+          );
+        }
         await this.appended.wait(delay);
       }
     }
@@ -150,6 +189,8 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
   private async releaseLeadership(): Promise<void> {
     const holder = this.lockHolder;
     this.lockHolder = undefined;
+    // Another process may relay meanwhile: what this one remembered is no longer its business.
+    this.confirmedAhead.clear();
     await holder?.end().catch(() => undefined);
   }
 }

@@ -1,0 +1,64 @@
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { IntegrationEventPublisher } from '../src/messaging/integration-event-publisher';
+import { OutboxRelay } from '../src/messaging/relay/outbox-relay';
+import { countRows, registerUser } from './support/fixtures';
+import { eventually, startTestApp, type TestApp } from './support/test-app';
+import { messageCount } from './support/test-broker';
+
+// Changes the broker for everyone: run this file under the EXCLUSIVE broker lock.
+const run = promisify(execFile);
+const WINDOW = 50;
+/** The broker's setting before and after this test (`rabbitmqctl status`: "0.4 of available memory"). */
+const NORMAL_WATERMARK = '0.4';
+
+describe('the relay while RabbitMQ blocks publishers (memory alarm)', () => {
+  let api: TestApp | undefined;
+
+  afterAll(async () => {
+    await api?.close();
+  });
+
+  it('keeps accepting commands, keeps at most one window in flight, re-sends nothing, and drains once the alarm clears', async () => {
+    api = await startTestApp({ env: { REACTIONS_ENABLED: 'false', RELAY_PUBLISH_TIMEOUT_MS: '300', RELAY_MAX_IN_FLIGHT: String(WINDOW) } });
+    const relay = api.app.get(OutboxRelay);
+    const publisher = api.app.get(IntegrationEventPublisher);
+    await registerUser(api);
+    await eventually(async () => expect(await relay.lag()).toBe(0), 20_000);
+
+    let statuses: number[] = [];
+    try {
+      await run('rabbitmqctl', ['set_vm_memory_high_watermark', '0']);
+      statuses = await registerConcurrently(api, 200, 8);
+      await eventually(async () => expect(publisher.blocked).toBe(true));
+      // Several publish timeouts go by: a blocked connection is not a broken one.
+      await new Promise((resolve) => setTimeout(resolve, 1500));
+      expect(await relay.lag()).toBeGreaterThan(0);
+      expect(relay.inFlight).toBeGreaterThan(0);
+    } finally {
+      await run('rabbitmqctl', ['set_vm_memory_high_watermark', NORMAL_WATERMARK]);
+    }
+
+    expect(statuses.filter((status) => status !== 201)).toEqual([]);
+    await eventually(async () => expect(await relay.lag()).toBe(0), 30_000);
+    const stored = await countRows(api, 'events');
+    expect(stored).toBe(201);
+    expect(relay.inFlightHighWaterMark).toBeLessThanOrEqual(WINDOW);
+    expect(publisher.sentCount).toBe(stored); // each event written to the broker once
+    expect(await messageCount(api.topology.consumerQueue)).toBe(stored);
+  }, 90_000);
+});
+
+async function registerConcurrently(api: TestApp, count: number, concurrency: number): Promise<number[]> {
+  const statuses: number[] = [];
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next++ < count) {
+        const response = await api.http().post('/users').send({ email: `alarm-${next}-${Math.random()}@example.com`, name: 'Alarm' });
+        statuses.push(response.status);
+      }
+    }),
+  );
+  return statuses;
+}

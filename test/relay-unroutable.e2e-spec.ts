@@ -1,0 +1,59 @@
+import amqp from 'amqplib';
+import { Client } from 'pg';
+import { OutboxRelay } from '../src/messaging/relay/outbox-relay';
+import { ConsumerProcess } from './support/consumer-process';
+import { registerUser } from './support/fixtures';
+import { eventually, startTestApp, type TestApp } from './support/test-app';
+import { messageCount, TEST_RABBITMQ_URL } from './support/test-broker';
+
+async function deleteQueue(queue: string): Promise<void> {
+  const connection = await amqp.connect(TEST_RABBITMQ_URL);
+  try {
+    const channel = await connection.createChannel();
+    await channel.deleteQueue(queue);
+    await channel.close();
+  } finally {
+    await connection.close();
+  }
+}
+
+describe('the relay when the consumer queue is missing', () => {
+  let api: TestApp | undefined;
+  let consumer: ConsumerProcess | undefined;
+  let consumerDb: Client | undefined;
+
+  afterAll(async () => {
+    await consumerDb?.end();
+    await consumer?.stop();
+    await api?.close();
+  });
+
+  it('does not confirm past unroutable events: every welcome notice arrives once the queue exists again', async () => {
+    api = await startTestApp({ env: { REACTIONS_ENABLED: 'false' } });
+    consumer = await ConsumerProcess.start(api.brokerPrefix);
+    consumerDb = new Client({ connectionString: consumer.databaseUrl });
+    await consumerDb.connect();
+    const relay = api.app.get(OutboxRelay);
+    await registerUser(api); // the pipeline works before the queue goes
+    await eventually(async () => expect((await consumerDb!.query(`SELECT count(*)::int AS n FROM inbox`)).rows[0].n).toBe(1), 20_000);
+
+    await deleteQueue(api.topology.consumerQueue); // an operator re-creating it, a lost binding...
+    const users = await Promise.all(Array.from({ length: 5 }, () => registerUser(api!)));
+
+    // The relay declares the topology again after the returns, so the events are routed to the
+    // re-created queue even while the consumer is away, and only then does the lag reach 0.
+    await eventually(async () => expect(await relay.lag()).toBe(0), 20_000);
+    // The consumer process does not resume consuming from a queue that was deleted under it
+    // (that is the consumer engineer's fix of issue 8); restart it until that is merged.
+    await consumer.restart();
+
+    await eventually(async () => {
+      const { rows } = await consumerDb!.query(
+        `SELECT count(*)::int AS n FROM notifications WHERE kind = 'WELCOME' AND customer_id = ANY($1::uuid[])`,
+        [users],
+      );
+      expect(rows[0].n).toBe(5);
+    }, 30_000);
+    expect(await messageCount(api.topology.deadLetterQueue)).toBe(0);
+  }, 90_000);
+});

@@ -1,0 +1,112 @@
+import { execFile } from 'node:child_process';
+import path from 'node:path';
+import amqp from 'amqplib';
+import { Client } from 'pg';
+import { OutboxRelay } from '../src/messaging/relay/outbox-relay';
+import { ConsumerProcess } from './support/consumer-process';
+import { placeOrder, registerUser } from './support/fixtures';
+import { eventually, startTestApp, type TestApp } from './support/test-app';
+import { messageCount, TEST_RABBITMQ_URL } from './support/test-broker';
+
+const ROOT = path.resolve(__dirname, '..');
+
+/** `npm run republish-events -- ...args` from the build, against this test's database and broker prefix. */
+function republish(api: TestApp, args: string[], env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      [path.join(ROOT, 'dist/src/cli/republish-events.js'), ...args],
+      {
+        env: { ...process.env, NODE_OPTIONS: '', DATABASE_URL: api.databaseUrl, RABBITMQ_URL: TEST_RABBITMQ_URL, BROKER_PREFIX: api.brokerPrefix, ...env },
+      },
+      (error, stdout, stderr) => resolve({ code: error ? Number(error.code) : 0, stdout, stderr }),
+    );
+  });
+}
+
+async function purgeQueue(queue: string): Promise<number> {
+  const connection = await amqp.connect(TEST_RABBITMQ_URL);
+  try {
+    const channel = await connection.createChannel();
+    const { messageCount: purged } = await channel.purgeQueue(queue);
+    await channel.close();
+    return purged;
+  } finally {
+    await connection.close();
+  }
+}
+
+describe('npm run republish-events', () => {
+  let api: TestApp | undefined;
+  let consumer: ConsumerProcess | undefined;
+  let consumerDb: Client | undefined;
+
+  afterAll(async () => {
+    await consumerDb?.end();
+    await consumer?.stop();
+    await api?.close();
+  });
+
+  it("heals a consumer that lost messages: one stream's events, and a position range", async () => {
+    api = await startTestApp({ env: { REACTIONS_ENABLED: 'false' } });
+    consumer = await ConsumerProcess.start(api.brokerPrefix);
+    consumerDb = new Client({ connectionString: consumer.databaseUrl });
+    await consumerDb.connect();
+    const db = consumerDb;
+    const relay = api.app.get(OutboxRelay);
+    const inboxOf = async (streamId: string) =>
+      (await db.query(`SELECT sequence FROM inbox WHERE stream_id = $1 ORDER BY sequence`, [streamId])).rows.map((row) => row.sequence);
+
+    const customer = await registerUser(api);
+    await eventually(async () => expect(await inboxOf(customer)).toEqual([1]), 20_000);
+
+    // Messages lost on the way: the consumer is away and its queue is purged.
+    await consumer.kill();
+    const order = await placeOrder(api, customer);
+    const newcomer = await registerUser(api);
+    await eventually(async () => expect(await relay.lag()).toBe(0), 20_000);
+    expect(await purgeQueue(api.topology.consumerQueue)).toBe(2);
+    // The order's next event arrives; the consumer holds it back waiting for the lost first one.
+    await api.http().post(`/orders/${order}/cancel`).send({ reason: 'changed my mind' }).expect(202);
+    await eventually(async () => expect(await relay.lag()).toBe(0), 20_000);
+    await consumer.restart();
+
+    const byStream = await republish(api, ['--stream', order]);
+    expect(byStream).toMatchObject({ code: 0 });
+    expect(byStream.stdout).toContain('republished 2 event(s) of stream');
+    await eventually(async () => expect(await inboxOf(order)).toEqual([1, 2]), 30_000);
+    const { rows: stats } = await db.query(`SELECT orders_placed, orders_cancelled FROM customer_stats WHERE customer_id = $1`, [customer]);
+    expect(stats).toEqual([{ orders_placed: 1, orders_cancelled: 1 }]);
+
+    const [{ position }] = await api.db.query(`SELECT position::text AS position FROM events WHERE stream_id = $1`, [newcomer]);
+    const byRange = await republish(api, ['--from-position', position, '--to-position', position]);
+    expect(byRange).toMatchObject({ code: 0 });
+    expect(byRange.stdout).toContain('republished 1 event(s)');
+    await eventually(async () => {
+      const { rows } = await db.query(`SELECT count(*)::int AS n FROM notifications WHERE kind = 'WELCOME' AND customer_id = $1`, [newcomer]);
+      expect(rows[0].n).toBe(1);
+    }, 30_000);
+
+    // Republishing what the consumer already has changes nothing in effect.
+    expect((await republish(api, ['--stream', customer])).code).toBe(0);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(await inboxOf(customer)).toEqual([1]);
+    expect(await messageCount(api.topology.deadLetterQueue)).toBe(0);
+  }, 120_000);
+
+  it('exits 2 on bad arguments and 1 when nothing matches or the broker cannot be reached', async () => {
+    api ??= await startTestApp({ env: { REACTIONS_ENABLED: 'false' } });
+    const bad = await republish(api, ['--from-position', '9', '--to-position', '3']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('Usage: npm run republish-events');
+
+    const none = await republish(api, ['--stream', '00000000-0000-4000-8000-000000000000']);
+    expect(none.code).toBe(1);
+    expect(none.stdout).toContain('no stored event matches');
+
+    const customer = await registerUser(api);
+    const unreachable = await republish(api, ['--stream', customer], { RABBITMQ_URL: 'amqp://guest:guest@127.0.0.1:1', RELAY_PUBLISH_TIMEOUT_MS: '500' });
+    expect(unreachable.code).toBe(1);
+    expect(unreachable.stdout).toContain('FAILED after 0 confirmed event(s)');
+  }, 60_000);
+});
