@@ -38,7 +38,7 @@ export class ConsumerModule {
         NotificationsProjection,
         CustomerStatsProjection,
         DeliveryHandler,
-        { provide: DeliverySettings, useValue: new DeliverySettings(topology, environment.CONSUMER_MAX_ATTEMPTS) },
+        { provide: DeliverySettings, useValue: new DeliverySettings(topology, environment.CONSUMER_MAX_ATTEMPTS, server.inFlight) },
         { provide: IntegrationEventServer, useValue: server },
       ],
     };
