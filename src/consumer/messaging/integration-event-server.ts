@@ -81,7 +81,10 @@ export class IntegrationEventServer extends ServerRMQ {
   override async setupChannel(channel: Channel, callback: () => void): Promise<void> {
     this.current = { channel };
     // A channel the broker closes emits 'error' before 'close'; without a listener that would crash the process.
-    channel.on('error', (error: Error) => this.logger.error(`RabbitMQ closed the consumer channel: ${error.message}`));
+    channel.on('error', (error: Error) => {
+      // A mismatch is reported once, by the declaration that failed.
+      if (!TopologyMismatchError.fromDeclareError(error)) this.logger.error(`RabbitMQ closed the consumer channel: ${error.message}`);
+    });
     channel.on('close', () => this.onChannelClosed(channel));
     try {
       await declareTopology(channel, this.topology);
