@@ -113,10 +113,13 @@ export class DeliveryHandler {
   private async throughOutages<T>(eventId: string, step: () => Promise<T>): Promise<T> {
     let pause = OUTAGE_FIRST_PAUSE_MS;
     let holding = false;
+    let answered = false;
     try {
       for (;;) {
         try {
-          return await step();
+          const result = await step();
+          answered = true;
+          return result;
         } catch (error) {
           if (isClosedChannelError(error) || classifyFailure(error) === 'message') throw error;
           if (!holding) {
@@ -134,7 +137,7 @@ export class DeliveryHandler {
         pause = Math.min(pause * 2, OUTAGE_MAX_PAUSE_MS);
       }
     } finally {
-      if (holding && --this.held === 0) this.logger.log('the infrastructure answers again; held deliveries resumed');
+      if (holding && --this.held === 0 && answered) this.logger.log('the infrastructure answers again; held deliveries resumed');
     }
   }
 
