@@ -93,16 +93,25 @@ export class IntegrationEventServer extends ServerRMQ {
     } catch (error) {
       this.mismatch = TopologyMismatchError.fromDeclareError(error);
       this.notConsuming(`could not start consuming: ${describe(error)}`);
-      if (this.mismatch && !this.started) return this.failStart?.(this.mismatch);
-      this.logger.error(this.notConsumingBecause);
-      return; // the channel closed with the failure; onChannelClosed recovers
+      if (this.mismatch && !this.started) {
+        this.stopping = true; // start-up failed for good: no recovery, the caller exits
+        return this.failStart?.(this.mismatch);
+      }
+      this.logger.error(this.stateReason());
+      // Usually the failure closed the channel already; otherwise close it, so onChannelClosed recovers.
+      await channel.close().catch(() => undefined);
+      return;
     }
     callback();
   }
 
   state(): ConsumerState {
     if (this.current?.consumerTag) return { consuming: true };
-    return { consuming: false, reason: this.mismatch?.message ?? this.notConsumingBecause };
+    return { consuming: false, reason: this.stateReason() };
+  }
+
+  private stateReason(): string {
+    return this.mismatch?.message ?? this.notConsumingBecause;
   }
 
   isConnected(): boolean {
@@ -173,7 +182,7 @@ export class IntegrationEventServer extends ServerRMQ {
       } catch (error) {
         this.mismatch = TopologyMismatchError.fromDeclareError(error);
         this.notConsuming(`could not consume again: ${describe(error)}`);
-        this.logger.error(this.state().consuming ? this.notConsumingBecause : (this.mismatch?.message ?? this.notConsumingBecause));
+        this.logger.error(this.stateReason());
         if (isClosedChannel(error) || this.mismatch) return; // onChannelClosed recovers
       }
     }
