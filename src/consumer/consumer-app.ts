@@ -9,7 +9,11 @@ import { IntegrationEventServer } from './messaging/integration-event-server';
 /** The consumer as `src/consumer/main.ts` runs it: RMQ microservice plus its own HTTP side. */
 export async function createConsumerApp(environment: ConsumerEnvironment): Promise<NestFastifyApplication> {
   const topology = brokerTopology(environment.BROKER_PREFIX, environment.CONSUMER_RETRY_DELAYS_MS);
-  const server = new IntegrationEventServer(topology, { url: environment.RABBITMQ_URL, prefetch: environment.CONSUMER_PREFETCH });
+  const server = new IntegrationEventServer(topology, {
+    url: environment.RABBITMQ_URL,
+    prefetch: environment.CONSUMER_PREFETCH,
+    drainTimeoutMs: environment.CONSUMER_DRAIN_TIMEOUT_MS,
+  });
   const app = await NestFactory.create<NestFastifyApplication>(
     ConsumerModule.forRoot(environment, topology, server),
     createFastifyAdapter(65_536),

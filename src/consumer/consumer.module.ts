@@ -28,6 +28,9 @@ export class ConsumerModule {
           migrations: consumerMigrations,
           migrationsRun: true,
           logging: ['warn', 'migration'],
+          // A server that accepts but never answers fails a connection attempt instead of hanging
+          // it forever; the DeliveryHandler holds and retries the delivery (an infrastructure failure).
+          connectTimeoutMS: 10_000,
           extra: { max: environment.DATABASE_POOL_SIZE },
         }),
         TerminusModule.forRoot({ logger: false }),
@@ -38,7 +41,7 @@ export class ConsumerModule {
         NotificationsProjection,
         CustomerStatsProjection,
         DeliveryHandler,
-        { provide: DeliverySettings, useValue: new DeliverySettings(topology, environment.CONSUMER_MAX_ATTEMPTS) },
+        { provide: DeliverySettings, useValue: new DeliverySettings(topology, environment.CONSUMER_MAX_ATTEMPTS, server.inFlight) },
         { provide: IntegrationEventServer, useValue: server },
       ],
     };

@@ -4,6 +4,7 @@ import { InvalidEnvironmentError } from '../config/environment';
 import { ensureDatabaseExists } from '../database/ensure-database';
 import { loadConsumerEnvironment } from './config/consumer-environment';
 import { createConsumerApp } from './consumer-app';
+import { TopologyMismatchError } from './messaging/topology-mismatch.error';
 
 async function bootstrap(): Promise<void> {
   const environment = loadConsumerEnvironment(process.env);
@@ -17,7 +18,7 @@ async function bootstrap(): Promise<void> {
 }
 
 bootstrap().catch((error: unknown) => {
-  if (error instanceof InvalidEnvironmentError) {
+  if (error instanceof InvalidEnvironmentError || error instanceof TopologyMismatchError) {
     process.stderr.write(`${error.message}\n`);
   } else {
     process.stderr.write(`consumer failed to start: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);

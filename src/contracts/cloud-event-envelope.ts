@@ -1,6 +1,6 @@
 import { plainToInstance } from 'class-transformer';
 import { CloudEvent, ValidationError as CloudEventValidationError } from 'cloudevents';
-import { validateSync } from 'class-validator';
+import { isRFC3339, isUUID, validateSync, type ValidationError } from 'class-validator';
 import type { IntegrationEventContract } from './index';
 
 /** What travels on the wire: a CloudEvents 1.0 event in structured mode (the whole JSON body). */
@@ -52,43 +52,131 @@ export function wrapInCloudEvent(contract: { type: string }, data: object, attri
   return event.toJSON() as unknown as IntegrationEnvelope;
 }
 
-export class InvalidIntegrationEventError extends Error {}
+/** An incoming message that can never be applied; `problems` each name the attribute and the rule. */
+export class InvalidIntegrationEventError extends Error {
+  constructor(readonly problems: string[]) {
+    super(problems.join('; '));
+    this.name = 'InvalidIntegrationEventError';
+  }
+}
+
+/** CloudEvents attribute names: lower-case letters and digits only (spec 1.0, "Attribute Naming Convention"). */
+const ATTRIBUTE_NAME = /^[a-z0-9]+$/;
+const POSITIVE_DECIMAL = /^[1-9][0-9]*$/;
+const REQUIRED_EXTENSIONS = ['correlationid', 'causationid'] as const;
 
 /**
- * Checks an incoming body: a valid CloudEvent with our extensions, of a known type, whose data
- * satisfies that type's contract. Anything else is refused with a reason (for the dead letter).
+ * Checks an incoming body: a CloudEvent in structured mode with everything the consumer relies
+ * on (`id` and `subject` UUIDs, `sequence` a positive integer, `time` an RFC 3339 timestamp, our
+ * extensions under their exact lower-case names), of a known type, whose data satisfies that
+ * type's contract. Anything else throws InvalidIntegrationEventError listing every problem as
+ * `attribute: rule` (for the dead letter), so no invalid event ever reaches the database.
  */
 export function openCloudEvent(
   body: unknown,
   contracts: ReadonlyMap<string, IntegrationEventContract>,
 ): { envelope: IntegrationEnvelope; data: object; sequence: number } {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) {
-    throw new InvalidIntegrationEventError('the body is not a JSON object');
+    throw new InvalidIntegrationEventError(['body: must be a JSON object (a CloudEvent in structured mode)']);
   }
+  const attributes = body as Record<string, unknown>;
+  const problems = envelopeProblems(attributes);
+  const contract = typeof attributes.type === 'string' ? contracts.get(attributes.type) : undefined;
+  if (typeof attributes.type === 'string' && attributes.type.length > 0 && !contract) {
+    problems.push(`type: unknown event type "${attributes.type.slice(0, 200)}"`);
+  }
+  if (problems.length > 0) throw new InvalidIntegrationEventError(problems);
+
+  // The SDK's own checks last (URI-references, value types): ours above name the attribute first.
   let event: CloudEvent<unknown>;
   try {
-    event = new CloudEvent(body as Record<string, unknown>, true);
+    event = new CloudEvent(attributes, true);
   } catch (error) {
-    const reason = error instanceof CloudEventValidationError ? JSON.stringify(error.errors ?? error.message) : String(error);
-    throw new InvalidIntegrationEventError(`not a valid CloudEvent: ${reason}`);
+    throw new InvalidIntegrationEventError([`not a valid CloudEvent: ${describeSdkError(error)}`]);
   }
   const envelope = event.toJSON() as unknown as IntegrationEnvelope;
-  for (const extension of ['correlationid', 'causationid', 'sequence'] as const) {
-    if (typeof envelope[extension] !== 'string' || envelope[extension].length === 0) {
-      throw new InvalidIntegrationEventError(`the ${extension} extension is missing`);
-    }
-  }
-  const sequence = Number(envelope.sequence);
-  if (!Number.isSafeInteger(sequence) || sequence < 1) throw new InvalidIntegrationEventError('sequence is not a positive integer');
-  if (!envelope.subject) throw new InvalidIntegrationEventError('subject (the aggregate id) is missing');
-  const contract = contracts.get(envelope.type);
-  if (!contract) throw new InvalidIntegrationEventError(`unknown event type ${envelope.type}`);
-  const data = plainToInstance(contract, envelope.data);
-  if (typeof data !== 'object' || data === null) throw new InvalidIntegrationEventError('data is not an object');
+  const data = plainToInstance(contract!, envelope.data);
   const errors = validateSync(data, { forbidUnknownValues: true });
   if (errors.length > 0) {
-    const fields = errors.map((error) => `${error.property}: ${Object.values(error.constraints ?? {}).join(', ') || 'invalid'}`);
-    throw new InvalidIntegrationEventError(`data does not match ${envelope.type}: ${fields.join('; ')}`);
+    throw new InvalidIntegrationEventError(dataProblems(errors, 'data').map((problem) => `${problem} (contract ${envelope.type})`));
   }
-  return { envelope, data, sequence };
+  return { envelope, data, sequence: Number(attributes.sequence) };
+}
+
+function envelopeProblems(attributes: Record<string, unknown>): string[] {
+  const problems: string[] = [];
+  for (const [name, value] of Object.entries(attributes)) {
+    if (value === undefined) continue; // absent on the wire (JSON has no undefined)
+    if (name === 'data_base64') {
+      problems.push('data_base64: binary data is not accepted; data must be a JSON object');
+    } else if (!ATTRIBUTE_NAME.test(name)) {
+      const lower = name.toLowerCase();
+      const hint = ATTRIBUTE_NAME.test(lower) ? `; did you mean "${lower}"?` : '';
+      problems.push(`${name.slice(0, 100)}: attribute names must be lower-case letters and digits (CloudEvents)${hint}`);
+    }
+  }
+  if (attributes.specversion !== '1.0') problems.push('specversion: must be "1.0"');
+  if (!isUuidString(attributes.id)) problems.push('id: must be a UUID (the event id)');
+  if (!isNonEmptyString(attributes.source)) problems.push('source: must be a non-empty string (a URI-reference)');
+  if (!isNonEmptyString(attributes.type)) problems.push('type: must be a non-empty string (the event type)');
+  if (!isUuidString(attributes.subject)) problems.push('subject: must be a UUID (the aggregate id)');
+  if (!isTimestamp(attributes.time)) {
+    problems.push('time: must be an RFC 3339 timestamp');
+  }
+  if (!isPositiveInteger(attributes.sequence)) {
+    problems.push('sequence: must be a positive integer, as a decimal string (the stream version)');
+  }
+  for (const extension of REQUIRED_EXTENSIONS) {
+    if (!isNonEmptyString(attributes[extension])) problems.push(`${extension}: must be a non-empty string (required extension)`);
+  }
+  if (attributes.datacontenttype !== undefined && attributes.datacontenttype !== 'application/json') {
+    problems.push('datacontenttype: must be "application/json" when present');
+  }
+  if (typeof attributes.data !== 'object' || attributes.data === null || Array.isArray(attributes.data)) {
+    problems.push('data: must be a JSON object');
+  }
+  return problems;
+}
+
+function isNonEmptyString(value: unknown): value is string {
+  return typeof value === 'string' && value.length > 0;
+}
+
+function isUuidString(value: unknown): value is string {
+  return typeof value === 'string' && isUUID(value);
+}
+
+/** RFC 3339 and a date that exists (the pattern alone lets 2026-02-31 through). */
+function isTimestamp(value: unknown): boolean {
+  if (typeof value !== 'string' || !isRFC3339(value)) return false;
+  const [year, month, day] = value.slice(0, 10).split('-').map(Number);
+  return new Date(Date.UTC(year, month - 1, day)).getUTCDate() === day && !Number.isNaN(Date.parse(value));
+}
+
+function isPositiveInteger(value: unknown): boolean {
+  if (typeof value === 'string') return POSITIVE_DECIMAL.test(value) && Number.isSafeInteger(Number(value));
+  return typeof value === 'number' && Number.isSafeInteger(value) && value >= 1;
+}
+
+/** `data.lines.0.quantity: quantity must not be less than 1`, one per failed constraint path. */
+function dataProblems(errors: ValidationError[], path: string): string[] {
+  return errors.flatMap((error) => {
+    const at = `${path}.${error.property}`;
+    const own = Object.values(error.constraints ?? {});
+    const nested = dataProblems(error.children ?? [], at);
+    return own.length > 0 ? [`${at}: ${own.join(', ')}`, ...nested] : nested.length > 0 ? nested : [`${at}: invalid`];
+  });
+}
+
+/** The SDK reports some failures with an empty `errors` list; its message then says what failed. */
+function describeSdkError(error: unknown): string {
+  if (error instanceof CloudEventValidationError && Array.isArray(error.errors) && error.errors.length > 0) {
+    const details = error.errors.map((detail) =>
+      typeof detail === 'object' && detail !== null && 'message' in detail
+        ? `${String((detail as { instancePath?: string }).instancePath ?? '').replace(/^\//, '') || '(event)'}: ${String(detail.message)}`
+        : String(detail),
+    );
+    return details.join('; ').slice(0, 500);
+  }
+  return error instanceof Error ? error.message : String(error);
 }

@@ -11,6 +11,8 @@ export const consumerEnvironmentSchema = z.object({
   ...brokerSettings,
   CONSUMER_PREFETCH: z.coerce.number().int().min(1).max(5000).default(100),
   CONSUMER_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(100).default(5),
+  /** On shutdown, how long to wait for the deliveries being handled to settle before closing the channel. */
+  CONSUMER_DRAIN_TIMEOUT_MS: z.coerce.number().int().min(0).max(120_000).default(5_000),
   DATABASE_POOL_SIZE: z.coerce.number().int().min(2).max(200).default(20),
 });
 

@@ -23,6 +23,11 @@ export class ConsumerHealthController {
         const session = this.indicator.check('rabbitmq');
         return this.server.isConnected() ? session.up() : session.down({ message: 'not connected to RabbitMQ' });
       },
+      () => {
+        const session = this.indicator.check('consumer');
+        const state = this.server.state();
+        return state.consuming ? session.up() : session.down({ message: `not consuming: ${state.reason}` });
+      },
     ]);
   }
 }

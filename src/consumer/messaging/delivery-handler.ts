@@ -1,8 +1,11 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Injectable, Logger } from '@nestjs/common';
 import type { ConfirmChannel, ConsumeMessage, Options } from 'amqplib';
 import { INTEGRATION_EVENT_CONTRACTS, InvalidIntegrationEventError, openCloudEvent } from '../../contracts';
 import { BrokerTopology } from '../../messaging/broker-topology';
 import { Inbox, InboxOutcome } from '../inbox/inbox';
+import { classifyFailure, PublishRefusedError } from './failure-classification';
+import { InFlightDeliveries } from './in-flight-deliveries';
 import {
   ATTEMPTS_HEADER,
   DEAD_LETTERED_AT_HEADER,
@@ -13,67 +16,128 @@ import {
 
 /** ~20 s at the reorder queue's 200 ms: an earlier event that has not come by then is a failure. */
 const MAX_REORDER_WAITS = 100;
+/** Pauses between tries while the infrastructure fails: doubling from the first, capped. */
+const OUTAGE_FIRST_PAUSE_MS = 250;
+const OUTAGE_MAX_PAUSE_MS = 5_000;
 
 export class DeliverySettings {
   constructor(
     readonly topology: BrokerTopology,
     readonly maxAttempts: number,
+    readonly inFlight: InFlightDeliveries = new InFlightDeliveries(),
   ) {}
 }
+
+/** A delivery held through an outage that gave up because the consumer is stopping. */
+class ConsumerStoppingError extends Error {}
 
 /**
  * Decides what happens to one delivery and always settles it itself (Nest leaves a message
  * unacked when a handler throws): ack once the inbox committed; park an invalid message at once;
- * send a failed one to the retry queue for its attempt, or park it after the last attempt. A
- * message is republished and confirmed BEFORE the original is acked, so a crash in between
- * duplicates it (the inbox drops duplicates) but never loses it.
+ * send a message that failed on its own to the retry queue for its attempt, or park it after the
+ * last attempt. A failure of the infrastructure (PostgreSQL unreachable, a serialization
+ * conflict, RabbitMQ refusing a republish) is no attempt: the delivery is held, unacked, and the
+ * same step is tried again after a pause until it answers, so an outage of any length parks
+ * nothing. A message is republished and confirmed BEFORE the original is acked, so a crash in
+ * between duplicates it (the inbox drops duplicates) but never loses it.
  */
 @Injectable()
 export class DeliveryHandler {
   private readonly logger = new Logger(DeliveryHandler.name);
+  /** Deliveries held right now because the infrastructure fails. */
+  private held = 0;
 
   constructor(
     private readonly inbox: Inbox,
     private readonly settings: DeliverySettings,
   ) {}
 
-  async handle(body: unknown, message: ConsumeMessage, channel: ConfirmChannel): Promise<void> {
+  handle(body: unknown, message: ConsumeMessage, channel: ConfirmChannel): Promise<void> {
+    return this.settings.inFlight.track(this.process(body, message, channel));
+  }
+
+  private async process(body: unknown, message: ConsumeMessage, channel: ConfirmChannel): Promise<void> {
     let opened: ReturnType<typeof openCloudEvent>;
     try {
       opened = openCloudEvent(body, INTEGRATION_EVENT_CONTRACTS);
     } catch (error) {
-      const reason = error instanceof InvalidIntegrationEventError ? error.message : String(error);
-      return this.settle(message.properties.messageId ?? '(no id)', () => this.park(message, channel, `invalid: ${reason}`));
+      const reason = `invalid event: ${error instanceof InvalidIntegrationEventError ? error.message : describe(error)}`;
+      return this.settle(message, channel, message.properties.messageId ?? '(no id)', () => this.park(message, channel, reason));
     }
     const { envelope, data, sequence } = opened;
-    let outcome: InboxOutcome;
-    try {
-      outcome = await this.inbox.receive({
-        eventId: envelope.id,
-        type: envelope.type,
-        streamId: envelope.subject,
-        sequence,
-        time: envelope.time,
-        data,
-      });
-    } catch (error) {
-      return this.settle(envelope.id, () => this.retryOrPark(message, channel, error, envelope.id));
-    }
-    if (outcome === 'too-early') return this.settle(envelope.id, () => this.waitForEarlierEvent(message, channel, envelope.id));
-    return this.settle(envelope.id, async () => channel.ack(message));
+    return this.settle(message, channel, envelope.id, async () => {
+      let outcome: InboxOutcome;
+      try {
+        outcome = await this.throughOutages(envelope.id, () =>
+          this.inbox.receive({ eventId: envelope.id, type: envelope.type, streamId: envelope.subject, sequence, time: envelope.time, data }),
+        );
+      } catch (error) {
+        if (error instanceof ConsumerStoppingError || isClosedChannelError(error)) throw error;
+        return this.retryOrPark(message, channel, error, envelope.id);
+      }
+      if (outcome === 'too-early') return this.waitForEarlierEvent(message, channel, envelope.id);
+      channel.ack(message);
+    });
   }
 
   /**
-   * Acks, retries or parks. When the channel closed meanwhile (the consumer is stopping, the
-   * broker went away) none of that is possible and none is needed: the message stays unacked,
-   * the broker delivers it again, and the inbox recognises what was applied already.
+   * Runs the settlement. When the channel closed meanwhile (the consumer is stopping, the broker
+   * went away) no settlement is possible and none is needed: the message stays unacked, the
+   * broker delivers it again, and the inbox recognises what was applied already. When the
+   * consumer stops while the delivery is held through an outage, it is handed back (nack,
+   * requeue) rather than left unsettled.
    */
-  private async settle(eventId: string, settlement: () => Promise<void>): Promise<void> {
+  private async settle(message: ConsumeMessage, channel: ConfirmChannel, eventId: string, settlement: () => Promise<void>): Promise<void> {
     try {
       await settlement();
     } catch (error) {
+      if (error instanceof ConsumerStoppingError) {
+        this.logger.warn(`stopping while ${eventId} waits for the infrastructure; handing it back to the broker`);
+        try {
+          channel.nack(message, false, true);
+        } catch (nackError) {
+          if (!isClosedChannelError(nackError)) throw nackError;
+        }
+        return;
+      }
       if (!isClosedChannelError(error)) throw error;
       this.logger.warn(`channel closed before ${eventId} was settled; the broker will deliver it again`);
+    }
+  }
+
+  /**
+   * `step()`, tried again after a growing pause for as long as it fails because of the
+   * infrastructure; a failure of the message itself is thrown at once. Throws
+   * ConsumerStoppingError when the consumer stops meanwhile, and a closed-channel error as is.
+   */
+  private async throughOutages<T>(eventId: string, step: () => Promise<T>): Promise<T> {
+    let pause = OUTAGE_FIRST_PAUSE_MS;
+    let holding = false;
+    let answered = false;
+    try {
+      for (;;) {
+        try {
+          const result = await step();
+          answered = true;
+          return result;
+        } catch (error) {
+          if (isClosedChannelError(error) || classifyFailure(error) === 'message') throw error;
+          if (!holding) {
+            holding = true;
+            if (this.held++ === 0) {
+              this.logger.warn(`infrastructure failure, holding deliveries and retrying until it answers: ${describe(error)}`);
+            }
+          }
+          this.logger.debug(`holding ${eventId}, next try in ${pause} ms: ${describe(error)}`);
+        }
+        const { stopping } = this.settings.inFlight;
+        if (stopping.aborted) throw new ConsumerStoppingError();
+        await sleep(pause, undefined, { signal: stopping }).catch(() => undefined);
+        if (stopping.aborted) throw new ConsumerStoppingError();
+        pause = Math.min(pause * 2, OUTAGE_MAX_PAUSE_MS);
+      }
+    } finally {
+      if (holding && --this.held === 0 && answered) this.logger.log('the infrastructure answers again; held deliveries resumed');
     }
   }
 
@@ -113,7 +177,10 @@ export class DeliveryHandler {
     channel.ack(message);
   }
 
-  /** Through the default exchange straight into `queue`, keeping the original properties. */
+  /**
+   * Through the default exchange straight into `queue`, keeping the original properties, and
+   * confirmed. A refusal (nack) is a failure of the broker: tried again until it is taken.
+   */
   private republish(
     channel: ConfirmChannel,
     message: ConsumeMessage,
@@ -134,8 +201,15 @@ export class DeliveryHandler {
         ...headers,
       },
     };
-    return new Promise((resolve, reject) => {
-      channel.publish('', queue, message.content, options, (error) => (error ? reject(error) : resolve()));
+    return this.throughOutages(eventId ?? '(no id)', async () => {
+      try {
+        await new Promise<void>((resolve, reject) => {
+          channel.publish('', queue, message.content, options, (error) => (error ? reject(error) : resolve()));
+        });
+      } catch (error) {
+        if (isClosedChannelError(error)) throw error;
+        throw new PublishRefusedError(queue, error);
+      }
     });
   }
 }

@@ -1,0 +1,46 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+
+/**
+ * The deliveries being handled right now, so that stopping can wait for them to settle, and the
+ * signal that tells a delivery held through an outage to give up because the consumer stops.
+ */
+export class InFlightDeliveries {
+  private readonly pending = new Set<Promise<void>>();
+  private readonly stopper = new AbortController();
+
+  /** Aborted once the consumer stops waiting for held deliveries. */
+  get stopping(): AbortSignal {
+    return this.stopper.signal;
+  }
+
+  get size(): number {
+    return this.pending.size;
+  }
+
+  track(work: Promise<void>): Promise<void> {
+    this.pending.add(work);
+    const forget = () => this.pending.delete(work);
+    work.then(forget, forget);
+    return work;
+  }
+
+  /**
+   * Resolves true once no delivery is in flight (including those that started meanwhile), false
+   * when `timeoutMs` passed first.
+   */
+  async settled(timeoutMs: number): Promise<boolean> {
+    const deadline = Date.now() + timeoutMs;
+    while (this.pending.size > 0) {
+      const left = deadline - Date.now();
+      if (left <= 0) return false;
+      const timer = new AbortController();
+      await Promise.race([Promise.allSettled([...this.pending]), sleep(left, undefined, { signal: timer.signal }).catch(() => undefined)]);
+      timer.abort();
+    }
+    return true;
+  }
+
+  stop(): void {
+    this.stopper.abort();
+  }
+}
