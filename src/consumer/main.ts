@@ -1,16 +1,28 @@
 import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
+import { DataSource } from 'typeorm';
 import { InvalidEnvironmentError } from '../config/environment';
 import { ensureDatabaseExists } from '../database/ensure-database';
+import { brokerTopology } from '../messaging/broker-topology';
+import { GracefulShutdown } from '../shared/graceful-shutdown';
 import { loadConsumerEnvironment } from './config/consumer-environment';
 import { createConsumerApp } from './consumer-app';
+import { declareBrokerTopology } from './startup/declare-broker-topology';
+import { BrokerTopologyMismatchError } from './startup/topology-mismatch';
 
 async function bootstrap(): Promise<void> {
   const environment = loadConsumerEnvironment(process.env);
+  const shutdown = GracefulShutdown.listen({
+    timeoutMs: environment.SHUTDOWN_TIMEOUT_MS,
+    applicationParts: 'RMQ consumer and its broker connection',
+  });
   await ensureDatabaseExists(environment.CONSUMER_DATABASE_URL);
+  await declareBrokerTopology(environment.RABBITMQ_URL, brokerTopology(environment.BROKER_PREFIX, environment.CONSUMER_RETRY_DELAYS_MS));
   const app = await createConsumerApp(environment);
   await app.startAllMicroservices();
   await app.listen(environment.CONSUMER_PORT, environment.HOST);
+  const dataSource = app.get(DataSource);
+  shutdown.attach(app, [{ name: 'database pool', isOpen: () => dataSource.isInitialized }]);
   new Logger('Consumer').log(
     `consuming ${environment.BROKER_PREFIX}.consumer; HTTP on http://${environment.HOST}:${environment.CONSUMER_PORT}`,
   );
@@ -19,6 +31,8 @@ async function bootstrap(): Promise<void> {
 bootstrap().catch((error: unknown) => {
   if (error instanceof InvalidEnvironmentError) {
     process.stderr.write(`${error.message}\n`);
+  } else if (error instanceof BrokerTopologyMismatchError) {
+    process.stderr.write(`consumer cannot start: ${error.message}\n`);
   } else {
     process.stderr.write(`consumer failed to start: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
   }

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { brokerSettings, parseEnvironment, port } from '../../config/environment';
+import { brokerSettings, parseEnvironment, port, shutdownTimeoutMs } from '../../config/environment';
 
 export const consumerEnvironmentSchema = z.object({
   CONSUMER_DATABASE_URL: z
@@ -12,6 +12,7 @@ export const consumerEnvironmentSchema = z.object({
   CONSUMER_PREFETCH: z.coerce.number().int().min(1).max(5000).default(100),
   CONSUMER_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(100).default(5),
   DATABASE_POOL_SIZE: z.coerce.number().int().min(2).max(200).default(20),
+  SHUTDOWN_TIMEOUT_MS: shutdownTimeoutMs,
 });
 
 export type ConsumerEnvironment = z.infer<typeof consumerEnvironmentSchema>;
