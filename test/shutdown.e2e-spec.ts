@@ -1,20 +1,39 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { request as httpRequest } from 'node:http';
 import { connect } from 'node:net';
 import path from 'node:path';
 import amqp from 'amqplib';
+import { Client } from 'pg';
+import { UserRegisteredV1, wrapInCloudEvent } from '../src/contracts';
 import { dropDatabase } from '../src/database/ensure-database';
 import { ApiProcess } from './support/api-process';
 import { ConsumerProcess, freePort } from './support/consumer-process';
 import { exitOf } from './support/exit-status';
 import { TcpProxy } from './support/tcp-proxy';
 import { eventually } from './support/test-app';
-import { deleteTopology, TEST_RABBITMQ_URL, testTopology, uniqueBrokerPrefix } from './support/test-broker';
+import { deleteTopology, messageCount, TEST_RABBITMQ_URL, testTopology, uniqueBrokerPrefix } from './support/test-broker';
 import { createTestDatabase } from './support/test-database';
 
 const ROOT = path.resolve(__dirname, '..');
 const POSTGRES = { host: '127.0.0.1', port: 5432 };
 const SHOW_STAGES = { LOG_LEVEL: 'log' };
+const BURST = 600;
+
+/** Publishes `bodies` to `exchange`, confirmed. */
+async function publishAll(exchange: string, routingKey: string, bodies: object[]): Promise<void> {
+  const connection = await amqp.connect(TEST_RABBITMQ_URL);
+  try {
+    const channel = await connection.createConfirmChannel();
+    for (const body of bodies) {
+      channel.publish(exchange, routingKey, Buffer.from(JSON.stringify(body)), { persistent: true, contentType: 'application/cloudevents+json' });
+    }
+    await channel.waitForConfirms();
+    await channel.close();
+  } finally {
+    await connection.close();
+  }
+}
 
 /** Whether a new TCP connection to `port` is refused (no server listens any more). */
 function refusesConnections(port: number): Promise<boolean> {
@@ -157,6 +176,45 @@ describe('consumer shutdown', () => {
     } finally {
       await consumer.stop();
       await deleteTopology(testTopology(brokerPrefix));
+    }
+  });
+
+  // NEEDS THE CONSUMER DRAIN (the other half of this point, in src/consumer/messaging: the RMQ
+  // server's close cancels the consumer and waits for the deliveries in flight to settle before
+  // closing the channel). Without it the channel closes under deliveries whose transaction
+  // committed: measured 611 = 600 + 11 events both applied and back in the queue (each such
+  // redelivery counts toward the quorum queue's delivery limit). Turn `it.skip` into `it` once
+  // the drain is merged.
+  it.skip('on SIGTERM mid-burst settles every delivery it took: after a restart each event is applied once', async () => {
+    const brokerPrefix = uniqueBrokerPrefix();
+    const topology = testTopology(brokerPrefix);
+    const consumer = await ConsumerProcess.start(brokerPrefix, { ...SHOW_STAGES, CONSUMER_PREFETCH: '50' });
+    const db = new Client({ connectionString: consumer.databaseUrl });
+    await db.connect();
+    const applied = async () => (await db.query('SELECT count(*)::int AS n FROM inbox')).rows[0].n as number;
+    try {
+      const events = Array.from({ length: BURST }, (_, i) => {
+        const userId = randomUUID();
+        return wrapInCloudEvent(
+          UserRegisteredV1,
+          { userId, email: `burst-${i}@example.com`, name: 'Burst', registeredAt: new Date().toISOString() },
+          { id: randomUUID(), source: '/tests', subject: userId, time: new Date().toISOString(), correlationId: 't', causationId: 't', sequence: 1 },
+        );
+      });
+      await publishAll(topology.exchange, UserRegisteredV1.type, events);
+      await eventually(async () => expect(await applied()).toBeGreaterThan(0));
+
+      expect(await consumer.kill('SIGTERM')).toEqual({ code: 0, signal: null });
+      // What it applied it acked, and what it did not apply went back: no event is both.
+      expect((await applied()) + (await messageCount(topology.consumerQueue))).toBe(BURST);
+
+      await consumer.restart();
+      await eventually(async () => expect(await applied()).toBe(BURST), 30_000);
+      expect((await db.query(`SELECT count(*)::int AS n FROM notifications WHERE kind = 'WELCOME'`)).rows[0].n).toBe(BURST);
+    } finally {
+      await db.end();
+      await consumer.stop();
+      await deleteTopology(topology);
     }
   });
 
