@@ -6,6 +6,10 @@ import { spawn } from 'node:child_process';
 import readline from 'node:readline';
 
 const STOP_TIMEOUT_MS = Number(process.env.START_STOP_TIMEOUT_MS ?? 15_000);
+if (!Number.isInteger(STOP_TIMEOUT_MS) || STOP_TIMEOUT_MS < 1) {
+  process.stderr.write(`Invalid configuration: START_STOP_TIMEOUT_MS: a positive number of ms\n`);
+  process.exit(1);
+}
 
 function log(line) {
   process.stdout.write(`[start] ${line}\n`);
@@ -23,7 +27,7 @@ const children = [
   }
   log(`${name} started (pid ${child.pid})`);
   const exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
-  return { name, child, exited };
+  return { name, child, exited, diedOnItsOwn: false };
 });
 
 let stopping;
@@ -38,7 +42,7 @@ function stopAll(signal, status) {
   return stopping;
 }
 
-async function stopChild({ name, child, exited }, signal) {
+async function stopChild({ name, child, exited, diedOnItsOwn }, signal) {
   if (child.exitCode === null && child.signalCode === null) child.kill(signal);
   let timer;
   const deadline = new Promise((resolve) => (timer = setTimeout(resolve, STOP_TIMEOUT_MS, 'deadline')));
@@ -52,13 +56,15 @@ async function stopChild({ name, child, exited }, signal) {
   }
   const { code, signal: killedBy } = outcome;
   if (code === 0) return true;
-  log(`${name} exited with ${killedBy ?? `status ${code}`}`);
+  if (!diedOnItsOwn) log(`${name} exited with ${killedBy ?? `status ${code}`}`);
   return false;
 }
 
-for (const { name, child, exited } of children) {
+for (const entry of children) {
+  const { name, child, exited } = entry;
   void exited.then(({ code, signal }) => {
     if (stopping) return;
+    entry.diedOnItsOwn = true;
     log(`${name} exited on its own (${signal ?? `status ${code}`}); stopping the other process`);
     void stopAll('SIGTERM', 1);
   });
