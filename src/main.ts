@@ -1,3 +1,4 @@
+import { releaseEarlyStopSignals } from './shared/early-stop-signals';
 import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
 import { DataSource } from 'typeorm';
@@ -12,6 +13,7 @@ async function bootstrap(): Promise<void> {
     timeoutMs: environment.SHUTDOWN_TIMEOUT_MS,
     applicationParts: 'relay, reactions, projections and broker client',
   });
+  releaseEarlyStopSignals();
   await ensureDatabaseExists(environment.DATABASE_URL);
   const app = await createHttpApp(environment);
   await app.listen(environment.PORT, environment.HOST);

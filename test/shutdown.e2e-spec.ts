@@ -156,6 +156,26 @@ describe('API shutdown', () => {
   });
 });
 
+describe('a stop signal while the app still loads', () => {
+  it('ends the start with exit 0 instead of killing the process', async () => {
+    const databaseUrl = await createTestDatabase();
+    const brokerPrefix = uniqueBrokerPrefix();
+    try {
+      const child = spawn(process.execPath, [path.join(ROOT, 'dist/src/main.js')], {
+        cwd: ROOT,
+        env: { ...process.env, NODE_OPTIONS: '', PORT: String(await freePort()), DATABASE_URL: databaseUrl, BROKER_PREFIX: brokerPrefix },
+        stdio: 'ignore',
+      });
+      // Loading Nest and the app takes about a second: this lands in it, or just after.
+      setTimeout(() => child.kill('SIGTERM'), 500);
+      expect(await exitOf(child)).toEqual({ code: 0, signal: null });
+    } finally {
+      await dropDatabase(databaseUrl);
+      await deleteTopology(testTopology(brokerPrefix));
+    }
+  });
+});
+
 describe('consumer shutdown', () => {
   it('exits 0 with its stage lines on SIGINT and on SIGTERM', async () => {
     const brokerPrefix = uniqueBrokerPrefix();

@@ -1,3 +1,4 @@
+import { releaseEarlyStopSignals } from '../shared/early-stop-signals';
 import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
 import { DataSource } from 'typeorm';
@@ -16,6 +17,7 @@ async function bootstrap(): Promise<void> {
     timeoutMs: environment.SHUTDOWN_TIMEOUT_MS,
     applicationParts: 'RMQ consumer and its broker connection',
   });
+  releaseEarlyStopSignals();
   await ensureDatabaseExists(environment.CONSUMER_DATABASE_URL);
   await declareBrokerTopology(environment.RABBITMQ_URL, brokerTopology(environment.BROKER_PREFIX, environment.CONSUMER_RETRY_DELAYS_MS));
   const app = await createConsumerApp(environment);
