@@ -87,10 +87,9 @@ export class GracefulShutdown {
   }
 
   private async stop(app: INestApplication, signal: NodeJS.Signals): Promise<boolean> {
-    this.stage = 'stopping intake';
-    this.logger.log(`${signal} received: stopping intake (deadline ${this.options.timeoutMs} ms)`);
-    this.stage = `finishing ${this.inFlight.size} HTTP request(s) in flight`;
     const requests = this.inFlight.size;
+    this.stage = `finishing ${requests} HTTP request(s) in flight`;
+    this.logger.log(`${signal} received: stopping intake (deadline ${this.options.timeoutMs} ms)`);
     await this.closeHttpServer(app.getHttpServer() as Server);
     this.logger.log(`HTTP server closed; ${requests} request(s) in flight finished`);
 
