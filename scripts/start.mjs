@@ -1,32 +1,93 @@
 // `npm start`: runs the built API and the consumer app side by side, prefixing each line of
-// their logs, and stops both when either exits or on Ctrl-C.
+// their logs. Ctrl-C or SIGTERM stops both gracefully and exits 0 once both exited 0. A child
+// that exits on its own stops the other, and the exit status is 1. A child still running
+// STOP_TIMEOUT_MS after it was asked to stop is SIGKILLed (status 1).
 import { spawn } from 'node:child_process';
 import readline from 'node:readline';
 
-const processes = [
+const STOP_TIMEOUT_MS = Number(process.env.START_STOP_TIMEOUT_MS ?? 15_000);
+if (!Number.isInteger(STOP_TIMEOUT_MS) || STOP_TIMEOUT_MS < 1) {
+  process.stderr.write(`Invalid configuration: START_STOP_TIMEOUT_MS: a positive number of ms\n`);
+  process.exit(1);
+}
+
+function log(line) {
+  process.stdout.write(`[start] ${line}\n`);
+}
+
+const children = [
   { name: 'api', entry: 'dist/src/main.js' },
   { name: 'consumer', entry: 'dist/src/consumer/main.js' },
 ].map(({ name, entry }) => {
-  const child = spawn(process.execPath, [entry], { stdio: ['ignore', 'pipe', 'pipe'] });
+  // Own process group: a Ctrl-C in the terminal reaches only this script, which forwards it
+  // once (a second signal would make the apps give up their graceful stop).
+  const child = spawn(process.execPath, [entry], { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   for (const stream of [child.stdout, child.stderr]) {
     readline.createInterface({ input: stream }).on('line', (line) => process.stdout.write(`[${name}] ${line}\n`));
   }
-  return { name, child };
+  log(`${name} started (pid ${child.pid})`);
+  const exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+  return { name, child, exited, diedOnItsOwn: false };
 });
 
-let stopping = false;
-function stopAll(code) {
-  if (stopping) return;
-  stopping = true;
-  for (const { child } of processes) if (child.exitCode === null) child.kill('SIGTERM');
-  process.exitCode = code;
+let stopping;
+
+/** Asks every running child to stop with `signal`, waits, and exits with `status` or 1 if any child failed. */
+function stopAll(signal, status) {
+  if (stopping) return stopping;
+  stopping = (async () => {
+    const results = await Promise.all(children.map((child) => stopChild(child, signal)));
+    process.exit(results.every((ok) => ok) ? status : 1);
+  })();
+  return stopping;
 }
 
-for (const { name, child } of processes) {
-  child.on('exit', (code, signal) => {
-    if (!stopping) process.stdout.write(`[${name}] exited (${signal ?? code}); stopping the other process\n`);
-    stopAll(code ?? 1);
+async function stopChild({ name, child, exited, diedOnItsOwn }, signal) {
+  if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+  let timer;
+  const deadline = new Promise((resolve) => (timer = setTimeout(resolve, STOP_TIMEOUT_MS, 'deadline')));
+  const outcome = await Promise.race([exited, deadline]);
+  clearTimeout(timer);
+  if (outcome === 'deadline') {
+    log(`${name} did not stop within ${STOP_TIMEOUT_MS} ms: SIGKILL`);
+    child.kill('SIGKILL');
+    await exited;
+    return false;
+  }
+  const { code, signal: killedBy } = outcome;
+  if (code === 0) return true;
+  if (!diedOnItsOwn) log(`${name} exited with ${killedBy ?? `status ${code}`}`);
+  return false;
+}
+
+for (const entry of children) {
+  const { name, child, exited } = entry;
+  void exited.then(({ code, signal }) => {
+    if (stopping) return;
+    entry.diedOnItsOwn = true;
+    log(`${name} exited on its own (${signal ?? `status ${code}`}); stopping the other process`);
+    void stopAll('SIGTERM', 1);
+  });
+  child.on('error', (error) => {
+    log(`${name} could not run: ${error.message}`);
+    void stopAll('SIGTERM', 1);
   });
 }
-process.on('SIGINT', () => stopAll(0));
-process.on('SIGTERM', () => stopAll(0));
+
+for (const signal of ['SIGINT', 'SIGTERM']) {
+  process.on(signal, () => {
+    if (stopping) {
+      // A second Ctrl-C: pass it on, the apps then exit at once.
+      log(`second ${signal}: forcing the apps to exit`);
+      for (const { child } of children) if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+      return;
+    }
+    log(`${signal} received: stopping both processes`);
+    void stopAll(signal, 0);
+  });
+}
+
+// However this script ends, it leaves no app behind (they live in their own process groups).
+process.on('exit', () => {
+  for (const { child } of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+});

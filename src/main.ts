@@ -1,14 +1,24 @@
+import { releaseEarlyStopSignals } from './shared/early-stop-signals';
 import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
+import { DataSource } from 'typeorm';
 import { InvalidEnvironmentError, loadEnvironment } from './config/environment';
 import { ensureDatabaseExists } from './database/ensure-database';
 import { createHttpApp } from './http-app';
+import { GracefulShutdown } from './shared/graceful-shutdown';
 
 async function bootstrap(): Promise<void> {
   const environment = loadEnvironment(process.env);
+  const shutdown = GracefulShutdown.listen({
+    timeoutMs: environment.SHUTDOWN_TIMEOUT_MS,
+    applicationParts: 'relay, reactions, projections and broker client',
+  });
+  releaseEarlyStopSignals();
   await ensureDatabaseExists(environment.DATABASE_URL);
   const app = await createHttpApp(environment);
   await app.listen(environment.PORT, environment.HOST);
+  const dataSource = app.get(DataSource);
+  shutdown.attach(app, [{ name: 'database pool', isOpen: () => dataSource.isInitialized }]);
   new Logger('Bootstrap').log(`API on http://${environment.HOST}:${environment.PORT} (Swagger UI at /docs)`);
 }
 

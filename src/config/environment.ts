@@ -20,6 +20,9 @@ export const brokerSettings = {
   LOG_LEVEL: z.enum(['error', 'warn', 'log', 'debug', 'verbose']).default('log'),
 };
 
+/** How long a SIGTERM or SIGINT may take before the process gives up and exits 1. */
+export const shutdownTimeoutMs = z.coerce.number().int().min(100).max(600_000).default(10_000);
+
 export const environmentSchema = z.object({
   DATABASE_URL: z
     .string()
@@ -46,6 +49,7 @@ export const environmentSchema = z.object({
   REACTION_RETRY_BASE_MS: z.coerce.number().int().min(1).max(60_000).default(200),
   ORDER_CONFIRMATION_TIMEOUT_MS: z.coerce.number().int().min(100).max(86_400_000).default(30_000),
   ORDER_DEADLINE_POLL_MS: z.coerce.number().int().min(10).max(60_000).default(1000),
+  SHUTDOWN_TIMEOUT_MS: shutdownTimeoutMs,
 });
 
 export type Environment = z.infer<typeof environmentSchema>;

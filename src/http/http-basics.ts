@@ -33,7 +33,8 @@ export function configureHttpBasics(app: NestFastifyApplication): void {
 
   app.useGlobalPipes(new StorableTextPipe(), createValidationPipe());
   app.useGlobalFilters(new ProblemDetailsFilter());
-  app.enableShutdownHooks();
+  // No enableShutdownHooks(): it re-kills the process with the signal (exit 143/130) after
+  // closing; main.ts stops it in order and exits 0 (src/shared/graceful-shutdown.ts).
 }
 
 /** Bodies are JSON only; anything else is refused before parsing, whatever parsers Nest registers. */

@@ -1,17 +1,21 @@
 import { ChildProcess, spawn } from 'node:child_process';
 import path from 'node:path';
 import { freePort } from './consumer-process';
+import { exitOf, type ExitStatus } from './exit-status';
 
 const ROOT = path.resolve(__dirname, '../..');
 
 /** The API as a real child process (from the build), so a test can SIGKILL it. */
 export class ApiProcess {
   output = '';
+  /** Resolves when the process ended, however. */
+  readonly exited: Promise<ExitStatus>;
 
   private constructor(
     private readonly child: ChildProcess,
     readonly port: number,
   ) {
+    this.exited = exitOf(child);
     child.stdout?.on('data', (chunk) => (this.output += chunk));
     child.stderr?.on('data', (chunk) => (this.output += chunk));
   }
@@ -56,10 +60,14 @@ export class ApiProcess {
     return { status: response.status, body: await response.json() };
   }
 
-  async kill(signal: NodeJS.Signals): Promise<void> {
-    if (this.child.exitCode !== null || this.child.signalCode !== null) return;
-    const exited = new Promise((resolve) => this.child.once('exit', resolve));
-    this.child.kill(signal);
-    await exited;
+  /** Sends `signal` and waits until the process exited. */
+  async kill(signal: NodeJS.Signals): Promise<ExitStatus> {
+    this.signal(signal);
+    return this.exited;
+  }
+
+  /** Sends `signal` without waiting (nothing if the process ended already). */
+  signal(signal: NodeJS.Signals): void {
+    if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill(signal);
   }
 }

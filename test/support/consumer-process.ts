@@ -3,6 +3,7 @@ import { createServer } from 'node:net';
 import path from 'node:path';
 import { dropDatabase } from '../../src/database/ensure-database';
 import { createTestDatabase } from './test-database';
+import { exitOf, type ExitStatus } from './exit-status';
 import { TEST_RABBITMQ_URL } from './test-broker';
 
 const ROOT = path.resolve(__dirname, '../..');
@@ -18,6 +19,8 @@ export class ConsumerProcess {
 
   private child?: ChildProcess;
   output = '';
+  /** Resolves when the current process ended, however. */
+  exited: Promise<ExitStatus> = Promise.resolve({ code: null, signal: null });
 
   private constructor(
     readonly databaseUrl: string,
@@ -56,6 +59,7 @@ export class ConsumerProcess {
     child.stdout?.on('data', (chunk) => (this.output += chunk));
     child.stderr?.on('data', (chunk) => (this.output += chunk));
     this.child = child;
+    this.exited = exitOf(child);
     const deadline = Date.now() + 20_000;
     while (Date.now() < deadline) {
       if (child.exitCode !== null) throw new Error(`consumer exited at start:\n${this.output}`);
@@ -69,12 +73,16 @@ export class ConsumerProcess {
     throw new Error(`consumer did not become healthy:\n${this.output}`);
   }
 
-  async kill(signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
+  /** Sends `signal` and waits until the process exited. */
+  async kill(signal: NodeJS.Signals = 'SIGTERM'): Promise<ExitStatus> {
+    this.signal(signal);
+    return this.exited;
+  }
+
+  /** Sends `signal` without waiting (nothing if the process ended already). */
+  signal(signal: NodeJS.Signals): void {
     const child = this.child;
-    if (!child || child.exitCode !== null || child.signalCode !== null) return;
-    const exited = new Promise((resolve) => child.once('exit', resolve));
-    child.kill(signal);
-    await exited;
+    if (child && child.exitCode === null && child.signalCode === null) child.kill(signal);
   }
 
   async restart(): Promise<void> {

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { brokerSettings, parseEnvironment, port } from '../../config/environment';
+import { brokerSettings, parseEnvironment, port, shutdownTimeoutMs } from '../../config/environment';
 
 export const consumerEnvironmentSchema = z.object({
   CONSUMER_DATABASE_URL: z
@@ -14,6 +14,7 @@ export const consumerEnvironmentSchema = z.object({
   /** On shutdown, how long to wait for the deliveries being handled to settle before closing the channel. */
   CONSUMER_DRAIN_TIMEOUT_MS: z.coerce.number().int().min(0).max(120_000).default(5_000),
   DATABASE_POOL_SIZE: z.coerce.number().int().min(2).max(200).default(20),
+  SHUTDOWN_TIMEOUT_MS: shutdownTimeoutMs,
 });
 
 export type ConsumerEnvironment = z.infer<typeof consumerEnvironmentSchema>;

@@ -1,0 +1,334 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { request as httpRequest } from 'node:http';
+import { connect } from 'node:net';
+import path from 'node:path';
+import amqp from 'amqplib';
+import { Client } from 'pg';
+import { UserRegisteredV1, wrapInCloudEvent } from '../src/contracts';
+import { dropDatabase } from '../src/database/ensure-database';
+import { ApiProcess } from './support/api-process';
+import { ConsumerProcess, freePort } from './support/consumer-process';
+import { exitOf } from './support/exit-status';
+import { TcpProxy } from './support/tcp-proxy';
+import { eventually } from './support/test-app';
+import { deleteTopology, messageCount, TEST_RABBITMQ_URL, testTopology, uniqueBrokerPrefix } from './support/test-broker';
+import { createTestDatabase } from './support/test-database';
+
+const ROOT = path.resolve(__dirname, '..');
+const POSTGRES = { host: '127.0.0.1', port: 5432 };
+const SHOW_STAGES = { LOG_LEVEL: 'log' };
+const BURST = 600;
+
+/** Publishes `bodies` to `exchange`, confirmed. */
+async function publishAll(exchange: string, routingKey: string, bodies: object[]): Promise<void> {
+  const connection = await amqp.connect(TEST_RABBITMQ_URL);
+  try {
+    const channel = await connection.createConfirmChannel();
+    for (const body of bodies) {
+      channel.publish(exchange, routingKey, Buffer.from(JSON.stringify(body)), { persistent: true, contentType: 'application/cloudevents+json' });
+    }
+    await channel.waitForConfirms();
+    await channel.close();
+  } finally {
+    await connection.close();
+  }
+}
+
+/** Whether a new TCP connection to `port` is refused (no server listens any more). */
+function refusesConnections(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect(port, '127.0.0.1');
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(false);
+    });
+    socket.once('error', (error: NodeJS.ErrnoException) => resolve(error.code === 'ECONNREFUSED'));
+  });
+}
+
+async function untilLogged(source: { output: string }, text: string): Promise<void> {
+  await eventually(async () => expect(source.output).toContain(text), 20_000);
+}
+
+/**
+ * Sends `count` user registrations, each on a connection of its own, which the API cannot finish
+ * while its database is held; resolves once the server took them in (it answered a request sent
+ * after them), with each one's eventual status (undefined if it never got an answer).
+ */
+async function sendRegistrations(port: number, count: number): Promise<Promise<number | undefined>[]> {
+  const sent: Promise<void>[] = [];
+  const statuses = Array.from({ length: count }, (_, i) => {
+    const body = JSON.stringify({ email: `held-${i}-${Date.now()}-${Math.random()}@example.com`, name: 'Shutdown', creditLimit: 1000 });
+    return new Promise<number | undefined>((resolve) => {
+      const request = httpRequest(
+        { port, host: '127.0.0.1', method: 'POST', path: '/users', agent: false, headers: { 'content-type': 'application/json' } },
+        (response) => {
+          response.resume();
+          response.once('end', () => resolve(response.statusCode));
+        },
+      );
+      request.once('error', () => resolve(undefined));
+      sent.push(new Promise((flushed) => request.end(body, () => flushed())));
+    });
+  });
+  await Promise.all(sent);
+  // Taken in after the registrations, answered without the database.
+  expect((await fetch(`http://127.0.0.1:${port}/docs-json`)).status).toBe(200);
+  return statuses;
+}
+
+describe('API shutdown', () => {
+  let databaseUrl: string;
+  let proxy: TcpProxy;
+  let api: ApiProcess | undefined;
+  const brokerPrefix = uniqueBrokerPrefix();
+
+  beforeAll(async () => {
+    databaseUrl = await createTestDatabase();
+    proxy = await TcpProxy.start(POSTGRES);
+  });
+  afterEach(async () => {
+    proxy.release();
+    await api?.kill('SIGKILL');
+    api = undefined;
+  });
+  afterAll(async () => {
+    await proxy.close();
+    await dropDatabase(databaseUrl);
+    await deleteTopology(testTopology(brokerPrefix));
+  });
+
+  const start = async (env: Record<string, string> = {}) =>
+    (api = await ApiProcess.start({ DATABASE_URL: proxy.rewrite(databaseUrl), BROKER_PREFIX: brokerPrefix, ...SHOW_STAGES, ...env }));
+
+  it('on SIGTERM stops intake, finishes the requests in flight with their normal status, logs each stage and exits 0', async () => {
+    const api = await start();
+    proxy.hold();
+    const inFlight = await sendRegistrations(api.port, 3);
+
+    api.signal('SIGTERM');
+    await untilLogged(api, 'SIGTERM received: stopping intake');
+    expect(await refusesConnections(api.port)).toBe(true);
+    proxy.release();
+
+    expect(await Promise.all(inFlight)).toEqual([201, 201, 201]);
+    expect(await api.exited).toEqual({ code: 0, signal: null });
+    const stages = [
+      'SIGTERM received: stopping intake',
+      'HTTP server closed; 3 request(s) in flight finished',
+      'stopped the relay, reactions, projections and broker client',
+      'database pool closed',
+      'stopped in ',
+    ];
+    for (const stage of stages) expect(api.output).toContain(stage);
+    const positions = stages.map((stage) => api.output.indexOf(stage));
+    expect([...positions].sort((a, b) => a - b)).toEqual(positions);
+  });
+
+  it('on SIGINT exits 0 as well', async () => {
+    const api = await start();
+    expect(await api.kill('SIGINT')).toEqual({ code: 0, signal: null });
+    expect(api.output).toContain('SIGINT received: stopping intake');
+    expect(api.output).toContain('database pool closed');
+  });
+
+  it('gives up at SHUTDOWN_TIMEOUT_MS, names what did not finish and exits 1', async () => {
+    const api = await start({ SHUTDOWN_TIMEOUT_MS: '1000' });
+    proxy.hold();
+    const stuck = await sendRegistrations(api.port, 1);
+
+    expect(await api.kill('SIGTERM')).toEqual({ code: 1, signal: null });
+    expect(api.output).toContain('did not stop within 1000 ms: still finishing 1 HTTP request(s) in flight');
+    await Promise.all(stuck);
+  });
+
+  it('exits at once (status 1) on a second signal', async () => {
+    const api = await start();
+    proxy.hold();
+    const stuck = await sendRegistrations(api.port, 1);
+
+    api.signal('SIGTERM');
+    await untilLogged(api, 'SIGTERM received');
+    expect(await api.kill('SIGTERM')).toEqual({ code: 1, signal: null });
+    expect(api.output).toContain('second SIGTERM while finishing 1 HTTP request(s) in flight: exiting now');
+    await Promise.all(stuck);
+  });
+});
+
+describe('a stop signal while the app still loads', () => {
+  it('ends the start with exit 0 instead of killing the process', async () => {
+    const databaseUrl = await createTestDatabase();
+    const brokerPrefix = uniqueBrokerPrefix();
+    try {
+      const child = spawn(process.execPath, [path.join(ROOT, 'dist/src/main.js')], {
+        cwd: ROOT,
+        env: { ...process.env, NODE_OPTIONS: '', PORT: String(await freePort()), DATABASE_URL: databaseUrl, BROKER_PREFIX: brokerPrefix },
+        stdio: 'ignore',
+      });
+      // Loading Nest and the app takes about a second: this lands in it, or just after.
+      setTimeout(() => child.kill('SIGTERM'), 500);
+      expect(await exitOf(child)).toEqual({ code: 0, signal: null });
+    } finally {
+      await dropDatabase(databaseUrl);
+      await deleteTopology(testTopology(brokerPrefix));
+    }
+  });
+});
+
+describe('consumer shutdown', () => {
+  it('exits 0 with its stage lines on SIGINT and on SIGTERM', async () => {
+    const brokerPrefix = uniqueBrokerPrefix();
+    const consumer = await ConsumerProcess.start(brokerPrefix, SHOW_STAGES);
+    try {
+      expect(await consumer.kill('SIGINT')).toEqual({ code: 0, signal: null });
+      await consumer.restart(); // stops it with SIGTERM first: nothing to do there
+      expect(await consumer.kill('SIGTERM')).toEqual({ code: 0, signal: null });
+      for (const stage of [
+        'SIGINT received: stopping intake',
+        'SIGTERM received: stopping intake',
+        'HTTP server closed',
+        'stopped the RMQ consumer and its broker connection',
+        'database pool closed',
+      ]) {
+        expect(consumer.output).toContain(stage);
+      }
+    } finally {
+      await consumer.stop();
+      await deleteTopology(testTopology(brokerPrefix));
+    }
+  });
+
+  // Closing the channel under deliveries whose transaction committed would send them back
+  // (each redelivery counting toward the quorum queue's delivery limit): the consumer drains first.
+  it('on SIGTERM mid-burst settles every delivery it took: after a restart each event is applied once', async () => {
+    const brokerPrefix = uniqueBrokerPrefix();
+    const topology = testTopology(brokerPrefix);
+    const consumer = await ConsumerProcess.start(brokerPrefix, { ...SHOW_STAGES, CONSUMER_PREFETCH: '50' });
+    const db = new Client({ connectionString: consumer.databaseUrl });
+    await db.connect();
+    const applied = async () => (await db.query('SELECT count(*)::int AS n FROM inbox')).rows[0].n as number;
+    try {
+      const events = Array.from({ length: BURST }, (_, i) => {
+        const userId = randomUUID();
+        return wrapInCloudEvent(
+          UserRegisteredV1,
+          { userId, email: `burst-${i}@example.com`, name: 'Burst', registeredAt: new Date().toISOString() },
+          { id: randomUUID(), source: '/tests', subject: userId, time: new Date().toISOString(), correlationId: 't', causationId: 't', sequence: 1 },
+        );
+      });
+      await publishAll(topology.exchange, UserRegisteredV1.type, events);
+      await eventually(async () => expect(await applied()).toBeGreaterThan(0));
+
+      expect(await consumer.kill('SIGTERM')).toEqual({ code: 0, signal: null });
+      // What it applied it acked, and what it did not apply went back: no event is both.
+      expect((await applied()) + (await messageCount(topology.consumerQueue))).toBe(BURST);
+
+      await consumer.restart();
+      await eventually(async () => expect(await applied()).toBe(BURST), 30_000);
+      expect((await db.query(`SELECT count(*)::int AS n FROM notifications WHERE kind = 'WELCOME'`)).rows[0].n).toBe(BURST);
+    } finally {
+      await db.end();
+      await consumer.stop();
+      await deleteTopology(topology);
+    }
+  });
+});
+
+/** `npm start` as a process: scripts/start.mjs running both built apps. */
+class StartScript {
+  output = '';
+  readonly exited;
+
+  private constructor(private readonly child: ChildProcess) {
+    child.stdout?.on('data', (chunk) => (this.output += chunk));
+    child.stderr?.on('data', (chunk) => (this.output += chunk));
+    this.exited = exitOf(child);
+  }
+
+  static async start(env: Record<string, string>): Promise<StartScript> {
+    const port = await freePort();
+    let consumerPort = await freePort();
+    while (consumerPort === port) consumerPort = await freePort();
+    const child = spawn(process.execPath, ['scripts/start.mjs'], {
+      cwd: ROOT,
+      env: { ...process.env, NODE_OPTIONS: '', PORT: String(port), CONSUMER_PORT: String(consumerPort), RABBITMQ_URL: TEST_RABBITMQ_URL, ...SHOW_STAGES, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const script = new StartScript(child);
+    await eventually(async () => {
+      expect(child.exitCode).toBeNull();
+      await fetch(`http://127.0.0.1:${port}/health`); // any answer: it listens
+      expect((await fetch(`http://127.0.0.1:${consumerPort}/health`)).ok).toBe(true);
+    }, 30_000);
+    return script;
+  }
+
+  pidOf(name: 'api' | 'consumer'): number {
+    const match = new RegExp(`\\[start\\] ${name} started \\(pid (\\d+)\\)`).exec(this.output);
+    if (!match) throw new Error(`no pid for ${name} in:\n${this.output}`);
+    return Number(match[1]);
+  }
+
+  signal(signal: NodeJS.Signals): void {
+    if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill(signal);
+  }
+}
+
+describe('npm start (scripts/start.mjs)', () => {
+  let apiDatabase: string;
+  let consumerDatabase: string;
+  let proxy: TcpProxy;
+  let script: StartScript | undefined;
+  const brokerPrefix = uniqueBrokerPrefix();
+
+  beforeAll(async () => {
+    apiDatabase = await createTestDatabase();
+    consumerDatabase = await createTestDatabase();
+    proxy = await TcpProxy.start(POSTGRES);
+  });
+  afterEach(async () => {
+    proxy.release();
+    script?.signal('SIGKILL'); // its exit handler SIGKILLs the apps
+    await script?.exited;
+    script = undefined;
+  });
+  afterAll(async () => {
+    await proxy.close();
+    await dropDatabase(apiDatabase);
+    await dropDatabase(consumerDatabase);
+    await deleteTopology(testTopology(brokerPrefix));
+  });
+
+  const start = async (env: Record<string, string> = {}) =>
+    (script = await StartScript.start({ DATABASE_URL: apiDatabase, CONSUMER_DATABASE_URL: consumerDatabase, BROKER_PREFIX: brokerPrefix, ...env }));
+
+  it('exits 0 on Ctrl-C once both apps stopped gracefully', async () => {
+    const script = await start();
+    script.signal('SIGINT');
+    expect(await script.exited).toEqual({ code: 0, signal: null });
+    expect(script.output).toMatch(/\[api\] .*stopped in \d+ ms/);
+    expect(script.output).toMatch(/\[consumer\] .*stopped in \d+ ms/);
+  });
+
+  it('stops the other app and exits non-zero when one dies on its own', async () => {
+    const script = await start();
+    process.kill(script.pidOf('consumer'), 'SIGKILL');
+    expect((await script.exited).code).not.toBe(0);
+    expect(script.output).toContain('consumer exited on its own (SIGKILL)');
+    expect(script.output).toMatch(/\[api\] .*stopped in \d+ ms/);
+  });
+
+  it('SIGKILLs an app that does not stop within its deadline and exits non-zero', async () => {
+    const script = await start({ DATABASE_URL: proxy.rewrite(apiDatabase), START_STOP_TIMEOUT_MS: '1000', SHUTDOWN_TIMEOUT_MS: '60000' });
+    const port = Number(/API on http:\/\/[^:]+:(\d+)/.exec(script.output)?.[1]);
+    proxy.hold();
+    const stuck = await sendRegistrations(port, 1);
+
+    script.signal('SIGTERM');
+    expect((await script.exited).code).not.toBe(0);
+    expect(script.output).toContain('api did not stop within 1000 ms: SIGKILL');
+    expect(script.output).toMatch(/\[consumer\] .*stopped in \d+ ms/);
+    await Promise.all(stuck);
+  });
+});
