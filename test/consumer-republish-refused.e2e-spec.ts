@@ -3,7 +3,7 @@ import type { Inbox } from '../src/consumer/inbox/inbox';
 import { DeliveryHandler, DeliverySettings } from '../src/consumer/messaging/delivery-handler';
 import { InFlightDeliveries } from '../src/consumer/messaging/in-flight-deliveries';
 import { eventually } from './support/test-app';
-import { TEST_RABBITMQ_URL, testTopology, uniqueBrokerPrefix } from './support/test-broker';
+import { deleteTopology, TEST_RABBITMQ_URL, testTopology, uniqueBrokerPrefix } from './support/test-broker';
 
 // The inbox is never reached: the messages are invalid, so the handler parks them. What is under
 // test is a dead-letter queue that refuses them (full, overflow reject-publish: RabbitMQ nacks).
@@ -88,5 +88,49 @@ describe('a park that RabbitMQ refuses', () => {
     await expect(handling).resolves.toBeUndefined();
     // Requeued by an explicit nack while the channel is still open, not by closing it.
     await eventually(async () => expect(await ready(source)).toBe(1));
+  });
+});
+
+describe('a park into a dead-letter queue that was deleted by hand', () => {
+  const topology = testTopology(uniqueBrokerPrefix());
+  const source = `${topology.consumerQueue}.source`;
+  let connection: ChannelModel;
+
+  beforeAll(async () => {
+    connection = await amqp.connect(TEST_RABBITMQ_URL);
+  });
+
+  afterAll(async () => {
+    const cleanup = await connection.createChannel();
+    await cleanup.deleteQueue(source);
+    await cleanup.close();
+    await connection.close();
+    await deleteTopology(topology).catch(() => undefined);
+  });
+
+  it('is returned as unroutable, declares the topology again and parks the message there, then acks the original', async () => {
+    // Nothing of the topology exists: a publish through the default exchange to the dead-letter
+    // queue reaches no queue, and RabbitMQ confirms it all the same unless it is mandatory.
+    const channel = await connection.createConfirmChannel();
+    await channel.assertQueue(source, { durable: false });
+    channel.sendToQueue(source, Buffer.from('{"hello":"world"}'));
+    await channel.waitForConfirms();
+    const delivery = await eventually(async () => {
+      const got = await channel.get(source, { noAck: false });
+      if (!got) throw new Error('not there yet');
+      return got as unknown as ConsumeMessage;
+    });
+
+    const handler = new DeliveryHandler(unusedInbox, new DeliverySettings(topology, 5));
+    await handler.handle({ hello: 'world' }, delivery, channel);
+
+    const check = await connection.createChannel();
+    const parked = await check.get(topology.deadLetterQueue, { noAck: true });
+    expect(parked && parked.properties.headers?.['x-last-error']).toMatch(/^invalid event: /);
+    await check.close();
+    await channel.close();
+    const after = await connection.createChannel();
+    expect((await after.checkQueue(source)).messageCount).toBe(0); // acked only once the park was routed
+    await after.close();
   });
 });

@@ -1,8 +1,9 @@
+import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Injectable, Logger } from '@nestjs/common';
 import type { ConfirmChannel, ConsumeMessage, Options } from 'amqplib';
 import { INTEGRATION_EVENT_CONTRACTS, InvalidIntegrationEventError, openCloudEvent } from '../../contracts';
-import { BrokerTopology } from '../../messaging/broker-topology';
+import { BrokerTopology, declareTopology } from '../../messaging/broker-topology';
 import { Inbox, InboxOutcome } from '../inbox/inbox';
 import { classifyFailure, PublishRefusedError } from './failure-classification';
 import { InFlightDeliveries } from './in-flight-deliveries';
@@ -13,6 +14,7 @@ import {
   ORIGINAL_ROUTING_KEY_HEADER,
   REORDER_WAITS_HEADER,
 } from './message-headers';
+import { REPUBLISH_ID_HEADER, returnedMessagesOf } from './returned-messages';
 
 /** ~20 s at the reorder queue's 200 ms: an earlier event that has not come by then is a failure. */
 const MAX_REORDER_WAITS = 100;
@@ -30,6 +32,9 @@ export class DeliverySettings {
 
 /** A delivery held through an outage that gave up because the consumer is stopping. */
 class ConsumerStoppingError extends Error {}
+
+/** RabbitMQ confirmed a republish it could route to no queue (the queue is missing). */
+class UnroutableRepublishError extends Error {}
 
 /**
  * Decides what happens to one delivery and always settles it itself (Nest leaves a message
@@ -178,8 +183,12 @@ export class DeliveryHandler {
   }
 
   /**
-   * Through the default exchange straight into `queue`, keeping the original properties, and
-   * confirmed. A refusal (nack) is a failure of the broker: tried again until it is taken.
+   * Through the default exchange straight into `queue`, keeping the original properties,
+   * mandatory and confirmed. A refusal (nack) is a failure of the broker, and so is a return:
+   * RabbitMQ confirms a message it could not route too, so without `mandatory` a retry, reorder or
+   * dead-letter queue deleted by hand would swallow the message while the original is acked. A
+   * returned republish declares the topology again (re-creating the queue) before it is tried
+   * again; both are tried until the message is taken.
    */
   private republish(
     channel: ConfirmChannel,
@@ -201,13 +210,24 @@ export class DeliveryHandler {
         ...headers,
       },
     };
+    const returned = returnedMessagesOf(channel);
     return this.throughOutages(eventId ?? '(no id)', async () => {
+      const republishId = randomUUID();
       try {
         await new Promise<void>((resolve, reject) => {
-          channel.publish('', queue, message.content, options, (error) => (error ? reject(error) : resolve()));
+          const attempt = { ...options, mandatory: true, headers: { ...options.headers, [REPUBLISH_ID_HEADER]: republishId } };
+          channel.publish('', queue, message.content, attempt, (error) => {
+            if (returned.delete(republishId)) reject(new UnroutableRepublishError(`returned as unroutable: no queue ${queue}`));
+            else if (error) reject(error);
+            else resolve();
+          });
         });
       } catch (error) {
         if (isClosedChannelError(error)) throw error;
+        if (error instanceof UnroutableRepublishError) {
+          this.logger.warn(`RabbitMQ has no queue ${queue}: declaring the topology again before the next try`);
+          await declareTopology(channel, this.settings.topology).catch(() => undefined);
+        }
         throw new PublishRefusedError(queue, error);
       }
     });
