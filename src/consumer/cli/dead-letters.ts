@@ -1,6 +1,7 @@
+import { randomUUID } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import amqp, { type GetMessage } from 'amqplib';
-import { brokerTopology } from '../../messaging/broker-topology';
+import { brokerTopology, declareTopology } from '../../messaging/broker-topology';
 import { loadConsumerEnvironment } from '../config/consumer-environment';
 import {
   ATTEMPTS_HEADER,
@@ -9,6 +10,7 @@ import {
   ORIGINAL_ROUTING_KEY_HEADER,
   REORDER_WAITS_HEADER,
 } from '../messaging/message-headers';
+import { REPUBLISH_ID_HEADER, returnedMessagesOf } from '../messaging/returned-messages';
 
 const USAGE = `Usage: npm run dead-letters -- <command>
 
@@ -61,16 +63,29 @@ async function main(): Promise<number> {
         await channel.close();
         return 1;
       }
-      for (const entry of chosen) {
+      // The consumer queue may be gone (deleted by hand): declare it, and send mandatory messages
+      // so that one RabbitMQ could not route comes back instead of being confirmed and lost.
+      await declareTopology(channel, topology);
+      const returned = returnedMessagesOf(channel);
+      const sent = chosen.map((entry) => {
         const { properties, content } = entry.message;
-        const headers: Record<string, unknown> = { ...properties.headers, 'x-redriven-at': new Date().toISOString() };
+        const republishId = randomUUID();
+        const headers: Record<string, unknown> = { ...properties.headers, 'x-redriven-at': new Date().toISOString(), [REPUBLISH_ID_HEADER]: republishId };
         delete headers[ATTEMPTS_HEADER];
         delete headers[REORDER_WAITS_HEADER];
-        channel.publish('', topology.consumerQueue, content, { ...properties, headers, persistent: true });
-      }
+        channel.publish('', topology.consumerQueue, content, { ...properties, headers, persistent: true, mandatory: true });
+        return { entry, republishId };
+      });
       await channel.waitForConfirms();
-      for (const entry of chosen) channel.ack(entry.message);
-      process.stdout.write(`redrove ${chosen.length} message(s) into ${topology.consumerQueue}\n`);
+      const delivered = sent.filter(({ republishId }) => !returned.has(republishId));
+      for (const { entry } of delivered) channel.ack(entry.message);
+      process.stdout.write(`redrove ${delivered.length} message(s) into ${topology.consumerQueue}\n`);
+      if (delivered.length < sent.length) {
+        // Not acked: closing the channel leaves them parked.
+        process.stderr.write(`${sent.length - delivered.length} message(s) could not be routed to ${topology.consumerQueue} and stay parked\n`);
+        await channel.close();
+        return 1;
+      }
     }
     await channel.close();
     return 0;
