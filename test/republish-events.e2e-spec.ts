@@ -109,4 +109,38 @@ describe('npm run republish-events', () => {
     expect(unreachable.code).toBe(1);
     expect(unreachable.stdout).toContain('FAILED after 0 confirmed event(s)');
   }, 60_000);
+
+  it('sends a position range of many events in position order, each once, whatever the page size', async () => {
+    api ??= await startTestApp({ env: { REACTIONS_ENABLED: 'false' } });
+    const relay = api.app.get(OutboxRelay);
+    for (let i = 0; i < 25; i++) await registerUser(api);
+    await eventually(async () => expect(await relay.lag()).toBe(0), 20_000);
+    const stored: Array<{ position: string; event_id: string }> = await api.db.query(
+      `SELECT position, event_id FROM events ORDER BY position DESC LIMIT 25`,
+    );
+    stored.reverse();
+    const [first, last] = [stored[0].position, stored[stored.length - 1].position];
+
+    // Positions 1..9 sort before 10 as numbers but not as text: a page must go by the number.
+    const connection = await amqp.connect(TEST_RABBITMQ_URL);
+    try {
+      const channel = await connection.createChannel();
+      const { queue: capture } = await channel.assertQueue('', { exclusive: true });
+      await channel.bindQueue(capture, api.topology.exchange, '#');
+      const result = await republish(api, ['--from-position', first, '--to-position', last, '--batch-size', '4']);
+      expect(result).toMatchObject({ code: 0 });
+      expect(result.stdout).toContain('republished 25 event(s)');
+      const received: string[] = [];
+      await eventually(async () => {
+        for (let message = await channel.get(capture, { noAck: true }); message; message = await channel.get(capture, { noAck: true })) {
+          received.push(String(message.properties.messageId));
+        }
+        expect(received).toHaveLength(25);
+      }, 20_000);
+      expect(received).toEqual(stored.map((event) => event.event_id));
+      await channel.close();
+    } finally {
+      await connection.close();
+    }
+  }, 60_000);
 });
