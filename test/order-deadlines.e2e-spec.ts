@@ -66,6 +66,16 @@ async function refuseUpdates(db: DataSource, table: string, condition: string): 
   };
 }
 
+/** Runs `work` on an app that is to be closed later; if it throws, closes the app first. */
+async function closingOnFailure<T>(app: TestApp, work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (error) {
+    await app.close();
+    throw error;
+  }
+}
+
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe('order deadlines, measured from the saga handling OrderPlaced', () => {
@@ -73,8 +83,10 @@ describe('order deadlines, measured from the saga handling OrderPlaced', () => {
     const deadlineMs = 2000;
     // No saga runs while the order is placed: the lag before the saga handles it.
     const first = await startTestApp({ env: { REACTIONS_ENABLED: 'false' } });
-    const customer = await registerUser(first, { creditLimit: 5_000 });
-    const orderId = await placeOrderOf(first, customer, 900);
+    const { customer, orderId } = await closingOnFailure(first, async () => {
+      const customer = await registerUser(first, { creditLimit: 5_000 });
+      return { customer, orderId: await placeOrderOf(first, customer, 900) };
+    });
     await first.close({ keepDatabase: true });
     await sleep(deadlineMs + 200);
 
@@ -152,15 +164,18 @@ describe('order deadlines, measured from the saga handling OrderPlaced', () => {
     // The first process handles OrderPlaced (the deadline is scheduled), its credit step fails,
     // and it stops before the deadline falls due; its watcher would look again only in a minute.
     const first = await startTestApp({ env: { ...watching(1500), ORDER_DEADLINE_POLL_MS: '60000', ...failFast } });
-    const customer = await registerUser(first, { creditLimit: 5_000 });
-    await refuseUpdates(first.db, 'users', `OLD.id = '${customer}'`);
-    const orderId = await placeOrderOf(first, customer, 900);
-    await eventually(async () => expect(await deadlinesOf(first.db, orderId)).toBe(1));
-    const [{ dueInMs }] = await first.db.query(
-      `SELECT ceil(extract(epoch FROM due_at - clock_timestamp()) * 1000)::int AS "dueInMs" FROM order_deadlines WHERE order_id = $1`,
-      [orderId],
-    );
-    expect(await orderRow(first.db, orderId)).toEqual({ status: 'PENDING', rejection_reason: null });
+    const { orderId, dueInMs } = await closingOnFailure(first, async () => {
+      const customer = await registerUser(first, { creditLimit: 5_000 });
+      await refuseUpdates(first.db, 'users', `OLD.id = '${customer}'`);
+      const orderId = await placeOrderOf(first, customer, 900);
+      await eventually(async () => expect(await deadlinesOf(first.db, orderId)).toBe(1));
+      const [{ dueInMs }] = await first.db.query(
+        `SELECT ceil(extract(epoch FROM due_at - clock_timestamp()) * 1000)::int AS "dueInMs" FROM order_deadlines WHERE order_id = $1`,
+        [orderId],
+      );
+      expect(await orderRow(first.db, orderId)).toEqual({ status: 'PENDING', rejection_reason: null });
+      return { orderId, dueInMs: dueInMs as number };
+    });
     await first.close({ keepDatabase: true });
     await sleep(Math.max(dueInMs, 0) + 200);
 
