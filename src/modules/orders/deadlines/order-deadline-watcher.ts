@@ -66,11 +66,13 @@ export class OrderDeadlineWatcher implements OnApplicationBootstrap, BeforeAppli
   async fireDueDeadlines(): Promise<number> {
     let rejected = 0;
     for (const deadline of await this.deadlines.takeDue(FIRE_BATCH)) {
+      if (this.stopped) break;
       try {
         if (await this.dataSource.transaction((transaction) => this.fire(deadline, transaction))) rejected += 1;
       } catch (error) {
-        // The saga decided the order in the same moment; the next poll finds it settled.
-        if (!(error instanceof ConcurrencyConflictError)) throw error;
+        // A conflict: the saga decided the order in the same moment, and the next poll finds it
+        // settled. Anything else is retried at the next poll without holding up the others.
+        if (!(error instanceof ConcurrencyConflictError)) this.logger.error(`deadline of order ${deadline.orderId} failed: ${String(error)}`);
       }
     }
     // The rejections committed inside this watcher's transactions: wake this process's readers.
