@@ -9,6 +9,8 @@ import { PlaceOrderHandler } from './commands/place-order/place-order.handler';
 import { RejectOrderHandler } from './commands/reject-order/reject-order.handler';
 import { RejectPendingOrdersHandler } from './commands/reject-pending-orders/reject-pending-orders.handler';
 import { OrderDeadlineWatcher } from './deadlines/order-deadline-watcher';
+import { OrderDeadlines } from './deadlines/order-deadlines';
+import { ScheduleOrderDeadlineHandler } from './deadlines/schedule-order-deadline.handler';
 import { ShipOrderHandler } from './commands/ship-order/ship-order.handler';
 import { ORDER_EVENT_UPCASTERS } from './domain/order-event-upcasters';
 import { ORDER_EVENT_CLASSES } from './domain/order.events';
@@ -35,6 +37,8 @@ import { OrderFulfilmentSaga } from './sagas/order-fulfilment.saga';
     RejectOrderHandler,
     RejectPendingOrdersHandler,
     OrderFulfilmentSaga,
+    OrderDeadlines,
+    ScheduleOrderDeadlineHandler,
     OrderDeadlineWatcher,
     GetOrderHandler,
     ListOrdersHandler,

@@ -2,30 +2,38 @@ import { BeforeApplicationShutdown, Injectable, Logger, OnApplicationBootstrap }
 import { ConfigService } from '@nestjs/config';
 import { CommandBus } from '@nestjs/cqrs';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource } from 'typeorm';
+import { DataSource, EntityManager } from 'typeorm';
 import { Environment } from '../../../config/environment';
-import { Clock } from '../../../shared/clock';
+import { TransactionContext } from '../../../database/transaction-context';
+import { EventAppendedSignal } from '../../../event-store/event-appended-signal';
 import { ConcurrencyConflictError } from '../../../shared/domain-error';
+import { CreditRejectedEvent, CreditReservedEvent } from '../../users';
 import { RejectOrderCommand } from '../commands/reject-order/reject-order.command';
+import { DueDeadline, OrderDeadlines } from './order-deadlines';
 
 export const TIMEOUT_REASON = 'timeout';
 
-interface OverdueOrder {
-  orderId: string;
-  placedEventId: string;
-  correlationId: string;
-}
+/** Due deadlines of PENDING orders fired per poll; the rest wait for the next poll. */
+const FIRE_BATCH = 100;
+
+const CREDIT_ANSWERS = [CreditReservedEvent.type, CreditRejectedEvent.type];
 
 /**
- * Rejects orders still PENDING `ORDER_CONFIRMATION_TIMEOUT_MS` after they were placed, with reason
- * `timeout`. It keeps no timers: every poll asks the orders table, so a deadline that passed while
- * no process ran is enforced by the next one that starts. Several processes may watch at once;
- * rejecting is a no-op for an order that was decided meanwhile.
+ * Fires the durable timeouts the order saga scheduled (`order_deadlines`): an order whose credit
+ * answer did not come within `ORDER_CONFIRMATION_TIMEOUT_MS` after the saga handled its
+ * `OrderPlaced` is rejected with reason `timeout`. Lag before the saga reached the order never
+ * counts, and neither does lag after the answer was recorded: a reserved or refused credit means
+ * the saga has what it needs to decide, so the timeout is dropped instead (as an NServiceBus
+ * saga's timeout handler first checks whether the awaited message arrived).
+ *
+ * It keeps no timers of its own: every poll asks the table, so a deadline that fell due while no
+ * process ran fires in the next one that starts. Several processes may watch at once: each
+ * timeout is claimed with SKIP LOCKED, and the rejection and the removal of the timeout commit
+ * together. Timeouts of orders decided meanwhile are removed as no-ops.
  */
 @Injectable()
 export class OrderDeadlineWatcher implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger(OrderDeadlineWatcher.name);
-  private readonly timeoutMs: number;
   private readonly pollMs: number;
   private readonly enabled: boolean;
   private timer?: NodeJS.Timeout;
@@ -34,11 +42,12 @@ export class OrderDeadlineWatcher implements OnApplicationBootstrap, BeforeAppli
 
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly deadlines: OrderDeadlines,
+    private readonly transactions: TransactionContext,
     private readonly commandBus: CommandBus,
-    private readonly clock: Clock,
+    private readonly appended: EventAppendedSignal,
     config: ConfigService<Environment, true>,
   ) {
-    this.timeoutMs = config.get('ORDER_CONFIRMATION_TIMEOUT_MS', { infer: true });
     this.pollMs = config.get('ORDER_DEADLINE_POLL_MS', { infer: true });
     this.enabled = config.get('REACTIONS_ENABLED', { infer: true });
   }
@@ -53,36 +62,52 @@ export class OrderDeadlineWatcher implements OnApplicationBootstrap, BeforeAppli
     await this.running;
   }
 
-  /** Rejects every overdue order; returns how many it found. */
-  async rejectOverdueOrders(): Promise<number> {
-    const overdue = await this.overdueOrders();
-    for (const { orderId, placedEventId, correlationId } of overdue) {
+  /** Fires the timeouts that are due; returns how many orders it rejected. */
+  async fireDueDeadlines(): Promise<number> {
+    let rejected = 0;
+    for (const deadline of await this.deadlines.takeDue(FIRE_BATCH)) {
+      if (this.stopped) break;
       try {
-        await this.commandBus.execute(new RejectOrderCommand(orderId, TIMEOUT_REASON, { correlationId, causationId: placedEventId }));
+        if (await this.dataSource.transaction((transaction) => this.fire(deadline, transaction))) rejected += 1;
       } catch (error) {
-        // The saga decided the order in the same moment; the next poll sees the outcome.
-        if (!(error instanceof ConcurrencyConflictError)) throw error;
+        // A conflict: the saga decided the order in the same moment, and the next poll finds it
+        // settled. Anything else is retried at the next poll without holding up the others.
+        if (!(error instanceof ConcurrencyConflictError)) this.logger.error(`deadline of order ${deadline.orderId} failed: ${String(error)}`);
       }
     }
-    return overdue.length;
+    // The rejections committed inside this watcher's transactions: wake this process's readers.
+    if (rejected > 0) this.appended.raise();
+    return rejected;
   }
 
-  private overdueOrders(): Promise<OverdueOrder[]> {
-    const placedBefore = new Date(this.clock.now().getTime() - this.timeoutMs);
-    return this.dataSource.query(
-      `SELECT o.id AS "orderId", e.event_id AS "placedEventId", e.metadata->>'correlationId' AS "correlationId"
-       FROM orders o JOIN events e ON e.stream_id = o.id AND e.stream_version = 1
-       WHERE o.status = 'PENDING' AND o.created_at <= $1
-       ORDER BY o.created_at
-       LIMIT 500`,
-      [placedBefore],
+  private async fire({ orderId, customerId, metadata }: DueDeadline, transaction: EntityManager): Promise<boolean> {
+    if (!(await this.deadlines.claim(transaction, orderId))) return false;
+    if (await this.creditAnswered(transaction, orderId, customerId)) {
+      this.logger.warn(`order ${orderId} has its credit answer but is still PENDING after its deadline; the saga decides it (see parked reactions)`);
+      await this.deadlines.remove(transaction, orderId);
+      return false;
+    }
+    // RejectOrder leaves an order that was decided meanwhile as it is.
+    await this.transactions.run(transaction, () => this.commandBus.execute(new RejectOrderCommand(orderId, TIMEOUT_REASON, metadata)));
+    await this.deadlines.remove(transaction, orderId);
+    this.logger.warn(`order ${orderId} rejected: no credit answer within its deadline`);
+    return true;
+  }
+
+  /** Whether the Users module recorded CreditReserved or CreditRejected for the order (in the customer's stream). */
+  private async creditAnswered(transaction: EntityManager, orderId: string, customerId: string): Promise<boolean> {
+    const rows: unknown[] = await transaction.query(
+      `SELECT 1 FROM events WHERE stream_id = $1 AND event_type = ANY($2) AND payload->>'orderId' = $3 LIMIT 1`,
+      [customerId, CREDIT_ANSWERS, orderId],
     );
+    return rows.length > 0;
   }
 
   private schedule(delayMs: number): void {
     if (this.stopped) return;
     this.timer = setTimeout(() => {
-      this.running = this.rejectOverdueOrders()
+      this.running = this.fireDueDeadlines()
+        .then(() => undefined)
         .catch((error: unknown) => this.logger.error(`deadline check failed: ${String(error)}`))
         .then(() => this.schedule(this.pollMs));
     }, delayMs);

@@ -14,6 +14,7 @@ import {
 import { ConfirmOrderCommand } from '../commands/confirm-order/confirm-order.command';
 import { RejectOrderCommand } from '../commands/reject-order/reject-order.command';
 import { RejectPendingOrdersCommand } from '../commands/reject-pending-orders/reject-pending-orders.command';
+import { ScheduleOrderDeadlineCommand } from '../deadlines/schedule-order-deadline.command';
 import { OrderRepository } from '../domain/order.repository';
 import {
   OrderCancelledEvent,
@@ -28,7 +29,8 @@ export const CUSTOMER_DEACTIVATED_REASON = 'customer deactivated';
  * The order's way from PENDING to a decision, and the credit that goes with it:
  *
  *   OrderPlaced ──► ReserveCredit ──► CreditReserved ──► ConfirmOrder (CONFIRMED)
- *                                └─► CreditRejected ──► RejectOrder (REJECTED, with the reason)
+ *               │                └─► CreditRejected ──► RejectOrder (REJECTED, with the reason)
+ *               └─► ScheduleOrderDeadline ··· no credit answer in time ··► RejectOrder ("timeout")
  *   OrderCancelled / OrderRejected ──► ReleaseCredit      (compensation; a no-op without a reservation)
  *   OrderShipped ──► ConsumeCredit
  *   UserDeactivated ──► RejectPendingOrders
@@ -39,6 +41,18 @@ export const CUSTOMER_DEACTIVATED_REASON = 'customer deactivated';
 @Injectable()
 export class OrderFulfilmentSaga {
   constructor(private readonly orders: OrderRepository) {}
+
+  /**
+   * The durable timeout of the wait for credit (OrderDeadlineWatcher fires it). Its own step, so
+   * the deadline counts from the moment the saga handled the order and stands even when reserving
+   * the credit fails and is retried or parked: that is the case it exists for.
+   */
+  @Saga()
+  scheduleDeadlineForPlacedOrder = (events$: Observable<object>): Observable<ICommand> =>
+    events$.pipe(
+      ofType(OrderPlacedEvent),
+      map((placed) => new ScheduleOrderDeadlineCommand(placed.orderId, causedBy(placed))),
+    );
 
   @Saga()
   reserveCreditForPlacedOrder = (events$: Observable<object>): Observable<ICommand> =>
