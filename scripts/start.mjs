@@ -74,8 +74,15 @@ for (const entry of children) {
   });
 }
 
+// Under `npm start` a terminal's Ctrl-C reaches this script twice: once through the process
+// group and once forwarded by npm. A repeat within a second is that same request.
+const REPEATED_SIGNAL_MS = 1000;
+let firstSignalAt;
+
 for (const signal of ['SIGINT', 'SIGTERM']) {
   process.on(signal, () => {
+    if (firstSignalAt !== undefined && performance.now() - firstSignalAt < REPEATED_SIGNAL_MS) return;
+    firstSignalAt ??= performance.now();
     if (stopping) {
       // A second Ctrl-C: pass it on, the apps then exit at once.
       log(`second ${signal}: forcing the apps to exit`);

@@ -150,6 +150,7 @@ describe('API shutdown', () => {
 
     api.signal('SIGTERM');
     await untilLogged(api, 'SIGTERM received');
+    await new Promise((resolve) => setTimeout(resolve, 1100)); // a repeat within 1 s is the same request
     expect(await api.kill('SIGTERM')).toEqual({ code: 1, signal: null });
     expect(api.output).toContain('second SIGTERM while finishing 1 HTTP request(s) in flight: exiting now');
     await Promise.all(stuck);
@@ -311,6 +312,14 @@ describe('npm start (scripts/start.mjs)', () => {
     expect(script.output).toMatch(/\[consumer\] .*stopped in \d+ ms/);
   });
 
+  it('takes a Ctrl-C delivered twice at once (terminal and npm) as one request: exit 0', async () => {
+    const script = await start();
+    script.signal('SIGINT');
+    script.signal('SIGINT');
+    expect(await script.exited).toEqual({ code: 0, signal: null });
+    expect(script.output).not.toContain('second SIGINT');
+  });
+
   it('stops the other app and exits non-zero when one dies on its own', async () => {
     const script = await start();
     process.kill(script.pidOf('consumer'), 'SIGKILL');
@@ -332,3 +341,68 @@ describe('npm start (scripts/start.mjs)', () => {
     await Promise.all(stuck);
   });
 });
+
+describe('the apps run through npm, as the README starts them', () => {
+  let databaseUrl: string;
+  beforeAll(async () => {
+    databaseUrl = await createTestDatabase();
+  });
+  afterAll(async () => {
+    await dropDatabase(databaseUrl);
+  });
+
+  /** `npm run start:api` in a process group of its own, as a terminal runs a foreground job. */
+  async function startThroughNpm(): Promise<{ npm: ChildProcess; port: number; exited: ReturnType<typeof exitOf>; output: () => string }> {
+    const port = await freePort();
+    const npm = spawn('npm', ['run', '--silent', 'start:api'], {
+      cwd: ROOT,
+      detached: true,
+      env: { ...process.env, NODE_OPTIONS: '', PORT: String(port), DATABASE_URL: databaseUrl, RABBITMQ_URL: TEST_RABBITMQ_URL, BROKER_PREFIX: uniqueBrokerPrefix(), ...SHOW_STAGES },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    npm.stdout?.on('data', (chunk) => (output += chunk));
+    npm.stderr?.on('data', (chunk) => (output += chunk));
+    const exited = exitOf(npm);
+    await eventually(async () => {
+      expect(npm.exitCode).toBeNull();
+      await fetch(`http://127.0.0.1:${port}/health`);
+    }, 30_000);
+    return { npm, port, exited, output: () => output };
+  }
+
+  /** Whatever a failing assertion leaves: the app may outlive npm (that is the fault tested here). */
+  const killGroup = (npm: ChildProcess) => {
+    try {
+      process.kill(-npm.pid!, 'SIGKILL');
+    } catch {
+      // the group is gone already
+    }
+  };
+
+  it('exits 0 on a Ctrl-C sent to the whole process group (npm forwards it a second time)', async () => {
+    const { npm, port, exited, output } = await startThroughNpm();
+    try {
+      process.kill(-npm.pid!, 'SIGINT');
+      expect(await exited).toEqual({ code: 0, signal: null });
+      expect(output()).toMatch(/stopped in \d+ ms/);
+      expect(output()).not.toContain('second SIGINT');
+      expect(await refusesConnections(port)).toBe(true);
+    } finally {
+      killGroup(npm);
+    }
+  });
+
+  it('stops the app and exits 0 on a SIGTERM sent to npm alone, leaving nothing behind', async () => {
+    const { npm, port, exited, output } = await startThroughNpm();
+    try {
+      npm.kill('SIGTERM');
+      expect(await exited).toEqual({ code: 0, signal: null });
+      expect(output()).toMatch(/stopped in \d+ ms/);
+      expect(await refusesConnections(port)).toBe(true);
+    } finally {
+      killGroup(npm);
+    }
+  });
+});
+

@@ -25,11 +25,16 @@ const SIGNALS = ['SIGTERM', 'SIGINT'] as const;
  * 3. `app.close()`: Nest's shutdown hooks stop the rest (relay after its batch, consumer after
  *    its deliveries, broker and database connections);
  * 4. the `resources` given to `attach` are checked: any still open is named, and the exit status is 1.
- * Past `timeoutMs`, or on a second signal, it names the stage it was in and exits 1 at once.
+ * Past `timeoutMs`, or on a second signal, it names the stage it was in and exits 1 at once. A
+ * signal within REPEATED_SIGNAL_MS of the first is the same stop request delivered twice, not a
+ * second one: under `npm run`, a terminal's Ctrl-C reaches the whole process group and npm
+ * forwards it to its child once more.
  *
  * Call it before the app exists: a signal during start exits at once (nothing is in flight yet);
  * `attach` the app once it listens.
  */
+const REPEATED_SIGNAL_MS = 1000;
+
 export class GracefulShutdown {
   private readonly logger = new Logger('Shutdown');
   private app?: INestApplication;
@@ -37,6 +42,7 @@ export class GracefulShutdown {
   private stage?: string;
   private readonly inFlight = new Set<ServerResponse>();
   private closing = false;
+  private firstSignalAt?: number;
 
   private constructor(private readonly options: GracefulShutdownOptions) {}
 
@@ -62,6 +68,8 @@ export class GracefulShutdown {
   }
 
   private onSignal(signal: NodeJS.Signals): void {
+    if (this.firstSignalAt !== undefined && performance.now() - this.firstSignalAt < REPEATED_SIGNAL_MS) return;
+    this.firstSignalAt ??= performance.now();
     if (this.stage !== undefined) {
       this.logger.error(`second ${signal} while ${this.stage}: exiting now`);
       process.exit(1);
