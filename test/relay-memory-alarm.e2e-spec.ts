@@ -9,8 +9,19 @@ import { messageCount } from './support/test-broker';
 // Changes the broker for everyone: run this file under the EXCLUSIVE broker lock.
 const run = promisify(execFile);
 const WINDOW = 50;
-/** The broker's setting before and after this test (`rabbitmqctl status`: "0.4 of available memory"). */
-const NORMAL_WATERMARK = '0.4';
+
+/**
+ * The arguments of `rabbitmqctl set_vm_memory_high_watermark` that restore the broker's current
+ * setting: a fraction of the memory (`0.4`) or an absolute number of bytes.
+ */
+async function currentWatermark(): Promise<string[]> {
+  const { stdout } = await run('rabbitmqctl', ['eval', 'vm_memory_monitor:get_vm_memory_high_watermark().']);
+  const absolute = /\{absolute,\s*"?(\d+)"?\}/.exec(stdout);
+  if (absolute) return ['absolute', absolute[1]];
+  const fraction = stdout.trim();
+  if (!/^\d+(\.\d+)?$/.test(fraction)) throw new Error(`unexpected memory watermark: ${stdout}`);
+  return [fraction];
+}
 
 describe('the relay while RabbitMQ blocks publishers (memory alarm)', () => {
   let api: TestApp | undefined;
@@ -27,6 +38,7 @@ describe('the relay while RabbitMQ blocks publishers (memory alarm)', () => {
     await eventually(async () => expect(await relay.lag()).toBe(0), 20_000);
 
     let statuses: number[] = [];
+    const watermark = await currentWatermark();
     try {
       await run('rabbitmqctl', ['set_vm_memory_high_watermark', '0']);
       statuses = await registerConcurrently(api, 200, 8);
@@ -36,7 +48,7 @@ describe('the relay while RabbitMQ blocks publishers (memory alarm)', () => {
       expect(await relay.lag()).toBeGreaterThan(0);
       expect(relay.inFlight).toBeGreaterThan(0);
     } finally {
-      await run('rabbitmqctl', ['set_vm_memory_high_watermark', NORMAL_WATERMARK]);
+      await run('rabbitmqctl', ['set_vm_memory_high_watermark', ...watermark]);
     }
 
     expect(statuses.filter((status) => status !== 201)).toEqual([]);
