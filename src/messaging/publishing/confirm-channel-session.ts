@@ -67,9 +67,7 @@ export class ConfirmChannelSession {
       this.unblockedWaiters.clear();
       options.logger.log('RabbitMQ unblocked the publishing connection');
     });
-    connection.on('error', () => undefined); // 'close' follows and breaks the session
     connection.on('close', (error?: Error) => this.break(new ChannelLostError(`connection closed${error ? `: ${error.message}` : ''}`)));
-    channel.on('error', () => undefined);
     channel.on('close', () => this.break(new ChannelLostError('channel closed')));
     channel.on('return', (message: Message) => this.onReturn(message));
     this.watchdog = setInterval(() => this.checkOverdueConfirms(), Math.max(20, Math.min(250, options.confirmTimeoutMs / 4)));
@@ -82,8 +80,15 @@ export class ConfirmChannelSession {
     const url = new URL(options.url);
     if (!url.searchParams.has('heartbeat')) url.searchParams.set('heartbeat', String(options.heartbeatSeconds));
     const connection = await amqp.connect(url.toString(), { timeout: options.confirmTimeoutMs });
+    // Listen for 'error' before the first declaration: a queue that exists with other arguments
+    // closes the channel (406) and amqplib emits 'error' on the channel and then the connection;
+    // unheard, either one is an uncaught exception that ends the whole API. The failed
+    // declaration rejects below, which is how the caller learns of it; on an open session the
+    // 'close' that follows an 'error' breaks it.
+    connection.on('error', () => undefined);
     try {
       const channel = await withTimeout(connection.createConfirmChannel(), options.confirmTimeoutMs, 'opening a confirm channel');
+      channel.on('error', () => undefined);
       await withTimeout(declareTopology(channel, options.topology), options.confirmTimeoutMs, 'declaring the topology');
       return new ConfirmChannelSession(connection, channel, options);
     } catch (error) {
