@@ -311,6 +311,30 @@ describe('npm start (scripts/start.mjs)', () => {
     expect(script.output).toMatch(/\[consumer\] .*stopped in \d+ ms/);
   });
 
+  // The apps run in their own process groups, so a closed terminal's SIGHUP reaches only the
+  // script; dying of it would leave both apps running, orphaned, on their ports.
+  it('stops both apps gracefully and exits 0 on SIGHUP (the terminal closed)', async () => {
+    const script = await start();
+    const apps = [script.pidOf('api'), script.pidOf('consumer')];
+    const running = (pid: number) => {
+      try {
+        process.kill(pid, 0);
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    try {
+      script.signal('SIGHUP');
+      expect(await script.exited).toEqual({ code: 0, signal: null });
+      expect(script.output).toMatch(/\[api\] .*stopped in \d+ ms/);
+      expect(script.output).toMatch(/\[consumer\] .*stopped in \d+ ms/);
+      expect(apps.filter(running)).toEqual([]);
+    } finally {
+      for (const pid of apps.filter(running)) process.kill(pid, 'SIGKILL');
+    }
+  });
+
   it('stops the other app and exits non-zero when one dies on its own', async () => {
     const script = await start();
     process.kill(script.pidOf('consumer'), 'SIGKILL');
