@@ -74,7 +74,7 @@ export class ConfirmChannelSession {
     this.watchdog.unref();
   }
 
-  /** Connects, opens a confirm channel and declares the topology; rejects after `confirmTimeoutMs` without an answer. */
+  /** Connects, opens a confirm channel and declares the topology; rejects when one round trip goes `confirmTimeoutMs` without an answer. */
   static async open(options: SessionOptions): Promise<ConfirmChannelSession> {
     // The socket timeout covers the whole handshake (amqplib clears it once the connection is open).
     const url = new URL(options.url);
@@ -87,9 +87,12 @@ export class ConfirmChannelSession {
     // 'close' that follows an 'error' breaks it.
     connection.on('error', () => undefined);
     try {
-      const channel = await withTimeout(connection.createConfirmChannel(), options.confirmTimeoutMs, 'opening a confirm channel');
+      // Each round trip is bounded, not their sum: the topology takes about 20 declarations, and a
+      // slow broker that answers each of them in time is a working one (under the sum, a broker
+      // 10 ms away could never be connected with a 200 ms timeout).
+      const channel = await withTimeout(connection.createConfirmChannel(), 2 * options.confirmTimeoutMs, 'opening a confirm channel (channel.open, confirm.select)');
       channel.on('error', () => undefined);
-      await withTimeout(declareTopology(channel, options.topology), options.confirmTimeoutMs, 'declaring the topology');
+      await declareTopology(eachCallWithin(channel, options.confirmTimeoutMs), options.topology);
       return new ConfirmChannelSession(connection, channel, options);
     } catch (error) {
       void connection.close().catch(() => undefined);
@@ -189,4 +192,18 @@ function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<
     timer = setTimeout(() => reject(new Error(`${what} took longer than ${ms} ms`)), ms);
   });
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+/** `channel`, each of whose calls that returns a promise (an RPC: declare, bind) rejects after `ms` without an answer. */
+function eachCallWithin<T extends object>(channel: T, ms: number): T {
+  return new Proxy(channel, {
+    get(target, key, receiver) {
+      const value: unknown = Reflect.get(target, key, receiver);
+      if (typeof value !== 'function') return value;
+      return (...args: unknown[]) => {
+        const result: unknown = value.apply(target, args);
+        return result instanceof Promise ? withTimeout(result, ms, `${String(key)} on RabbitMQ`) : result;
+      };
+    },
+  });
 }
