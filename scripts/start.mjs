@@ -1,5 +1,5 @@
 // `npm start`: runs the built API and the consumer app side by side, prefixing each line of
-// their logs. Ctrl-C or SIGTERM stops both gracefully and exits 0 once both exited 0. A child
+// their logs. Ctrl-C, SIGTERM or SIGHUP stops both gracefully and exits 0 once both exited 0. A child
 // that exits on its own stops the other, and the exit status is 1. A child still running
 // STOP_TIMEOUT_MS after it was asked to stop is SIGKILLed (status 1).
 import { spawn } from 'node:child_process';
@@ -74,23 +74,28 @@ for (const entry of children) {
   });
 }
 
+// SIGHUP (the terminal closed, the SSH session dropped) stops both like SIGTERM: the apps live in
+// their own process groups, so the hang-up does not reach them, and this script dying of it
+// would leave them running with nobody to stop them. Its output may be gone by then.
+process.stdout.on('error', () => undefined);
+const FORWARDED = { SIGINT: 'SIGINT', SIGTERM: 'SIGTERM', SIGHUP: 'SIGTERM' };
 // Under `npm start` a terminal's Ctrl-C reaches this script twice: once through the process
 // group and once forwarded by npm. A repeat within a second is that same request.
 const REPEATED_SIGNAL_MS = 1000;
 let firstSignalAt;
 
-for (const signal of ['SIGINT', 'SIGTERM']) {
-  process.on(signal, () => {
+for (const [received, forwarded] of Object.entries(FORWARDED)) {
+  process.on(received, () => {
     if (firstSignalAt !== undefined && performance.now() - firstSignalAt < REPEATED_SIGNAL_MS) return;
     firstSignalAt ??= performance.now();
     if (stopping) {
       // A second Ctrl-C: pass it on, the apps then exit at once.
-      log(`second ${signal}: forcing the apps to exit`);
-      for (const { child } of children) if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+      log(`second ${received}: forcing the apps to exit`);
+      for (const { child } of children) if (child.exitCode === null && child.signalCode === null) child.kill(forwarded);
       return;
     }
-    log(`${signal} received: stopping both processes`);
-    void stopAll(signal, 0);
+    log(`${received} received: stopping both processes`);
+    void stopAll(forwarded, 0);
   });
 }
 

@@ -2,6 +2,7 @@ import 'reflect-metadata';
 import { parseArgs } from 'node:util';
 import { DataSource } from 'typeorm';
 import { loadEnvironment } from '../config/environment';
+import { pgPoolOptions } from '../database/pool-options';
 
 const USAGE = `Usage: npm run parked-reactions -- <command>
 
@@ -36,7 +37,7 @@ async function main(): Promise<number> {
   }
 
   const { DATABASE_URL } = loadEnvironment(process.env);
-  const dataSource = new DataSource({ type: 'postgres', url: DATABASE_URL, extra: { max: 1 } });
+  const dataSource = new DataSource({ type: 'postgres', url: DATABASE_URL, extra: pgPoolOptions(1) });
   await dataSource.initialize();
   try {
     if (command === 'list') {

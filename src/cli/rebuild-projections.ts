@@ -7,6 +7,7 @@ import type { RebuildableProjection } from '../event-store/rebuild/rebuildable-p
 import { parseRebuildArguments, USAGE } from './rebuild-arguments';
 import { formatProgress, formatResult } from './rebuild-report';
 import { rebuildableProjections, storeUpcasters } from './rebuildable-projections';
+import { pgPoolOptions } from '../database/pool-options';
 
 const PROGRESS_INTERVAL_MS = 1000;
 
@@ -27,7 +28,7 @@ async function main(): Promise<number> {
   }
 
   const environment = loadEnvironment(process.env);
-  const dataSource = new DataSource({ type: 'postgres', url: environment.DATABASE_URL, extra: { max: 3 } });
+  const dataSource = new DataSource({ type: 'postgres', url: environment.DATABASE_URL, extra: pgPoolOptions(3) });
   await dataSource.initialize();
   try {
     const rebuilder = new ProjectionRebuilder(dataSource, storeUpcasters());

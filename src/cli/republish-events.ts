@@ -10,6 +10,7 @@ import { ORDER_STREAM_TYPE, toOrderIntegrationEvent } from '../modules/orders';
 import { toUserIntegrationEvent, USER_STREAM_TYPE } from '../modules/users';
 import { type EventSelection, parseRepublishArguments, USAGE } from './republish-events-arguments';
 import { storeUpcasters } from './rebuildable-projections';
+import { pgPoolOptions } from '../database/pool-options';
 
 const PROGRESS_INTERVAL_MS = 1000;
 /** Attempts of one page without any progress before giving up (unroutable, broker down...). */
@@ -62,7 +63,7 @@ async function main(): Promise<number> {
 
   const environment = loadEnvironment(process.env);
   const { selection, batchSize } = command;
-  const dataSource = new DataSource({ type: 'postgres', url: environment.DATABASE_URL, extra: { max: 1 } });
+  const dataSource = new DataSource({ type: 'postgres', url: environment.DATABASE_URL, extra: pgPoolOptions(1) });
   await dataSource.initialize();
   const publisher = new ConfirmingPublisher(publisherSettings(environment));
   const mappers = integrationEventMappers();

@@ -2,6 +2,7 @@ import { DynamicModule, Module } from '@nestjs/common';
 import { TerminusModule } from '@nestjs/terminus';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { consumerMigrations } from '../../migrations/consumer';
+import { pgPoolOptions } from '../database/pool-options';
 import type { BrokerTopology } from '../messaging/broker-topology';
 import type { ConsumerEnvironment } from './config/consumer-environment';
 import { ConsumerHealthController } from './health/consumer-health.controller';
@@ -31,7 +32,7 @@ export class ConsumerModule {
           // A server that accepts but never answers fails a connection attempt instead of hanging
           // it forever; the DeliveryHandler holds and retries the delivery (an infrastructure failure).
           connectTimeoutMS: 10_000,
-          extra: { max: environment.DATABASE_POOL_SIZE },
+          extra: pgPoolOptions(environment.DATABASE_POOL_SIZE),
         }),
         TerminusModule.forRoot({ logger: false }),
       ],

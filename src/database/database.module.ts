@@ -3,6 +3,7 @@ import { ConfigService } from '@nestjs/config';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { migrations } from '../../migrations';
 import { Environment } from '../config/environment';
+import { pgPoolOptions } from './pool-options';
 import { TransactionContext } from './transaction-context';
 
 /** One pool for the process; migrations run at start, the schema is never synchronized. */
@@ -20,7 +21,7 @@ import { TransactionContext } from './transaction-context';
         migrationsRun: true,
         migrationsTransactionMode: 'each',
         logging: ['warn', 'migration'],
-        extra: { max: config.get('DATABASE_POOL_SIZE', { infer: true }) },
+        extra: pgPoolOptions(config.get('DATABASE_POOL_SIZE', { infer: true })),
       }),
     }),
   ],

@@ -1,4 +1,5 @@
 import { connect, createServer, type Server, type Socket } from 'node:net';
+import { Transform } from 'node:stream';
 
 interface Pair {
   client: Socket;
@@ -14,6 +15,7 @@ export class TcpProxy {
   private server?: Server;
   private readonly pairs = new Set<Pair>();
   private holding = false;
+  private latencyMs = 0;
 
   private constructor(
     readonly port: number,
@@ -76,6 +78,11 @@ export class TcpProxy {
     for (const { upstream } of this.pairs) upstream.resume();
   }
 
+  /** The server's bytes reach the clients `ms` later from now on (a slow or distant server); 0 undoes it. */
+  latency(ms: number): void {
+    this.latencyMs = ms;
+  }
+
   async close(): Promise<void> {
     await this.refuse();
   }
@@ -88,7 +95,10 @@ export class TcpProxy {
       this.pairs.add(pair);
       if (this.holding) upstream.pause();
       client.pipe(upstream);
-      upstream.pipe(client);
+      const late = new Transform({
+        transform: (chunk, _encoding, done) => (this.latencyMs > 0 ? setTimeout(() => done(null, chunk), this.latencyMs) : done(null, chunk)),
+      });
+      upstream.pipe(late).pipe(client);
       const end = () => {
         this.pairs.delete(pair);
         client.destroy();

@@ -1,3 +1,4 @@
+import { QueryRunnerAlreadyReleasedError, QueryRunnerProviderAlreadyReleasedError } from 'typeorm';
 import { classifyFailure, PublishRefusedError } from './failure-classification';
 
 function withCode(message: string, code: string): Error {
@@ -25,6 +26,8 @@ describe('classifying a failed delivery', () => {
     ['a connection exception (08006)', withCode('connection failure', '08006')],
     ['a broker that refused a republish', new PublishRefusedError('app.consumer.retry.1000ms', new Error('message nacked'))],
     ['a closed channel', Object.assign(new Error('Channel closed'), { name: 'IllegalOperationError' })],
+    ['a statement on a transaction whose connection PostgreSQL terminated', new QueryRunnerProviderAlreadyReleasedError()],
+    ['a query runner released after its connection was lost', new QueryRunnerAlreadyReleasedError()],
     ['a wrapped cause', new Error('applying failed', { cause: withCode('connect ECONNREFUSED', 'ECONNREFUSED') })],
   ])('%s is the infrastructure', (_, error) => {
     expect(classifyFailure(error)).toBe('infrastructure');

@@ -43,11 +43,19 @@ const INFRASTRUCTURE_SQLSTATE = /^(08...|53...|57P0[1-5]|57014|40001|40P01|55P03
 const INFRASTRUCTURE_MESSAGE =
   /Connection terminated|timeout exceeded when trying to connect|Query read timeout|is not queryable|Channel closed|channel (closed|closing)|Connection closed/i;
 
+/**
+ * Errors known by their class name. amqplib's IllegalOperationError: the channel is closed.
+ * TypeORM's QueryRunner(Provider)AlreadyReleasedError: the transaction's connection was dropped
+ * (PostgreSQL terminated it, pg_terminate_backend, a failover) and TypeORM released it, so the
+ * next statement of that transaction fails with this instead of the connection error.
+ */
+const INFRASTRUCTURE_ERROR_NAMES = new Set(['IllegalOperationError', 'QueryRunnerProviderAlreadyReleasedError', 'QueryRunnerAlreadyReleasedError']);
+
 export function classifyFailure(error: unknown): FailureKind {
   for (const cause of causes(error)) {
     if (cause instanceof PublishRefusedError) return 'infrastructure';
     const { name, code, message } = cause as { name?: unknown; code?: unknown; message?: unknown };
-    if (name === 'IllegalOperationError') return 'infrastructure'; // amqplib: the channel is closed
+    if (typeof name === 'string' && INFRASTRUCTURE_ERROR_NAMES.has(name)) return 'infrastructure';
     if (typeof code === 'string' && (NETWORK_ERROR_CODES.has(code) || INFRASTRUCTURE_SQLSTATE.test(code))) return 'infrastructure';
     if (typeof message === 'string' && INFRASTRUCTURE_MESSAGE.test(message)) return 'infrastructure';
   }

@@ -67,24 +67,32 @@ export class ConfirmChannelSession {
       this.unblockedWaiters.clear();
       options.logger.log('RabbitMQ unblocked the publishing connection');
     });
-    connection.on('error', () => undefined); // 'close' follows and breaks the session
     connection.on('close', (error?: Error) => this.break(new ChannelLostError(`connection closed${error ? `: ${error.message}` : ''}`)));
-    channel.on('error', () => undefined);
     channel.on('close', () => this.break(new ChannelLostError('channel closed')));
     channel.on('return', (message: Message) => this.onReturn(message));
     this.watchdog = setInterval(() => this.checkOverdueConfirms(), Math.max(20, Math.min(250, options.confirmTimeoutMs / 4)));
     this.watchdog.unref();
   }
 
-  /** Connects, opens a confirm channel and declares the topology; rejects after `confirmTimeoutMs` without an answer. */
+  /** Connects, opens a confirm channel and declares the topology; rejects when one round trip goes `confirmTimeoutMs` without an answer. */
   static async open(options: SessionOptions): Promise<ConfirmChannelSession> {
     // The socket timeout covers the whole handshake (amqplib clears it once the connection is open).
     const url = new URL(options.url);
     if (!url.searchParams.has('heartbeat')) url.searchParams.set('heartbeat', String(options.heartbeatSeconds));
     const connection = await amqp.connect(url.toString(), { timeout: options.confirmTimeoutMs });
+    // Listen for 'error' before the first declaration: a queue that exists with other arguments
+    // closes the channel (406) and amqplib emits 'error' on the channel and then the connection;
+    // unheard, either one is an uncaught exception that ends the whole API. The failed
+    // declaration rejects below, which is how the caller learns of it; on an open session the
+    // 'close' that follows an 'error' breaks it.
+    connection.on('error', () => undefined);
     try {
-      const channel = await withTimeout(connection.createConfirmChannel(), options.confirmTimeoutMs, 'opening a confirm channel');
-      await withTimeout(declareTopology(channel, options.topology), options.confirmTimeoutMs, 'declaring the topology');
+      // Each round trip is bounded, not their sum: the topology takes about 20 declarations, and a
+      // slow broker that answers each of them in time is a working one (under the sum, a broker
+      // 10 ms away could never be connected with a 200 ms timeout).
+      const channel = await withTimeout(connection.createConfirmChannel(), 2 * options.confirmTimeoutMs, 'opening a confirm channel (channel.open, confirm.select)');
+      channel.on('error', () => undefined);
+      await declareTopology(eachCallWithin(channel, options.confirmTimeoutMs), options.topology);
       return new ConfirmChannelSession(connection, channel, options);
     } catch (error) {
       void connection.close().catch(() => undefined);
@@ -184,4 +192,18 @@ function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<
     timer = setTimeout(() => reject(new Error(`${what} took longer than ${ms} ms`)), ms);
   });
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+/** `channel`, each of whose calls that returns a promise (an RPC: declare, bind) rejects after `ms` without an answer. */
+function eachCallWithin<T extends object>(channel: T, ms: number): T {
+  return new Proxy(channel, {
+    get(target, key, receiver) {
+      const value: unknown = Reflect.get(target, key, receiver);
+      if (typeof value !== 'function') return value;
+      return (...args: unknown[]) => {
+        const result: unknown = value.apply(target, args);
+        return result instanceof Promise ? withTimeout(result, ms, `${String(key)} on RabbitMQ`) : result;
+      };
+    },
+  });
 }

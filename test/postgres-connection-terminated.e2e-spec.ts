@@ -1,0 +1,49 @@
+import { Client, type ClientBase } from 'pg';
+import { DataSource } from 'typeorm';
+import { classifyFailure } from '../src/consumer/messaging/failure-classification';
+import { dropDatabase } from '../src/database/ensure-database';
+import { pgPoolOptions } from '../src/database/pool-options';
+import { createTestDatabase } from './support/test-database';
+
+// pg_terminate_backend on the consumer mid-burst ended the whole process: a pooled client checked
+// out between two statements of a transaction got PostgreSQL's FATAL with no 'error' listener.
+describe('a pooled connection PostgreSQL terminates while a transaction holds it', () => {
+  let url: string;
+  let dataSource: DataSource;
+  let admin: Client;
+
+  beforeAll(async () => {
+    url = await createTestDatabase();
+    dataSource = new DataSource({ type: 'postgres', url, extra: pgPoolOptions(2) });
+    await dataSource.initialize();
+    admin = new Client({ connectionString: url });
+    await admin.connect();
+  });
+  afterAll(async () => {
+    await admin.end();
+    await dataSource.destroy();
+    await dropDatabase(url);
+  });
+
+  it('does not end the process: the next statement fails as an infrastructure failure and the pool goes on', async () => {
+    // The pg pool TypeORM built from these options; a client checked out of it, as TypeORM does
+    // for a query runner or transaction, between two statements.
+    const pool = (dataSource.driver as unknown as { master: { connect(): Promise<ClientBase & { release(error?: Error): void }> } }).master;
+    const client = await pool.connect();
+    const { rows } = await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
+    const ended = new Promise((resolve) => client.once('end', resolve));
+
+    // No statement runs on it now: the FATAL arrives as an 'error' event of the client.
+    await admin.query('SELECT pg_terminate_backend($1)', [rows[0].pid]);
+    await ended;
+
+    const failure: unknown = await client.query('SELECT 1').then(
+      () => undefined,
+      (error: unknown) => error,
+    );
+    expect(failure).toBeInstanceOf(Error);
+    expect(classifyFailure(failure)).toBe('infrastructure');
+    client.release(failure as Error);
+    expect(await dataSource.query('SELECT 1 AS one')).toEqual([{ one: 1 }]);
+  });
+});
