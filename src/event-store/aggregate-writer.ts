@@ -92,8 +92,8 @@ export class AggregateWriter {
     if (rows[0].rowsChanged !== 1) throw new ConcurrencyConflictError(aggregate.id);
 
     aggregate.markPersisted();
-    // Inside an outer transaction the events become visible only at its commit; the
-    // subscriptions' next poll finds them then.
+    // Wakes this process's sequencer. Inside an outer transaction the events become visible only
+    // at its commit: the events table's trigger NOTIFYs every sequencer then.
     if (!this.transactions.current()) this.appended.raise();
   }
 

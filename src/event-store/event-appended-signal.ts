@@ -1,29 +1,11 @@
 import { Injectable } from '@nestjs/common';
+import { Signal } from './sequencing/signal';
 
 /**
- * Wakes this process's subscriptions the moment a write commits, so they need not wait for
- * their next poll. Other processes still find the events by polling.
+ * Raised in this process when an append has committed (the writer outside a caller's
+ * transaction, a reaction batch that appended), so this process's EventSequencer numbers it at
+ * once. Appends of other processes, or inside a caller's transaction, reach the sequencer through
+ * the `events_appended` NOTIFY that the events table's trigger sends at commit.
  */
 @Injectable()
-export class EventAppendedSignal {
-  private waiters = new Set<() => void>();
-
-  raise(): void {
-    const waiters = this.waiters;
-    this.waiters = new Set();
-    for (const wake of waiters) wake();
-  }
-
-  /** Resolves on the next `raise()` or after `timeoutMs`, whichever comes first. */
-  wait(timeoutMs: number): Promise<void> {
-    return new Promise((resolve) => {
-      const wake = () => {
-        clearTimeout(timer);
-        this.waiters.delete(wake);
-        resolve();
-      };
-      const timer = setTimeout(wake, timeoutMs);
-      this.waiters.add(wake);
-    });
-  }
-}
+export class EventAppendedSignal extends Signal {}

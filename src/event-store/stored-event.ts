@@ -2,8 +2,13 @@ import { EventMetadata } from './event-metadata';
 
 /** An event as the `events` table holds it. Positions are bigints, kept as decimal strings. */
 export interface StoredEvent<TPayload = Record<string, unknown>> {
+  /** Taken at insert: unique, increasing in append order, NOT in commit order. */
   position: string;
-  transactionId: string;
+  /**
+   * Commit order, handed out by the EventSequencer after the append committed: what readers and
+   * checkpoints go by. Null for an event read by its stream before it was numbered.
+   */
+  globalPosition: string | null;
   eventId: string;
   streamType: string;
   streamId: string;
@@ -15,7 +20,10 @@ export interface StoredEvent<TPayload = Record<string, unknown>> {
   recordedAt: Date;
 }
 
-export const STORED_EVENT_COLUMNS = `position::text AS position, transaction_id::text AS "transactionId",
+/** An event read in commit order: it has its global position. */
+export type SequencedEvent<TPayload = Record<string, unknown>> = StoredEvent<TPayload> & { globalPosition: string };
+
+export const STORED_EVENT_COLUMNS = `position::text AS position, global_position::text AS "globalPosition",
   event_id AS "eventId", stream_type AS "streamType", stream_id AS "streamId",
   stream_version AS "streamVersion", event_type AS "eventType", schema_version AS "schemaVersion",
   payload, metadata, recorded_at AS "recordedAt"`;
