@@ -33,7 +33,8 @@ export class DatabaseNotifications {
       return;
     }
     this.listeners.set(channel, new Set([listener]));
-    this.client?.query(`LISTEN ${quoteIdentifier(channel)}`).catch((error: unknown) => this.connectionLost(this.client, error));
+    const client = this.client;
+    client?.query(`LISTEN ${quoteIdentifier(channel)}`).catch((error: unknown) => this.connectionLost(client, error));
   }
 
   /** Called after the connection was lost and is back (not after the first connection). */
