@@ -1,0 +1,74 @@
+import { randomUUID } from 'node:crypto';
+import { DataSource } from 'typeorm';
+import { DatabaseNotifications } from '../src/database/database-notifications';
+import { EventAppendedSignal } from '../src/event-store/event-appended-signal';
+import { EventSequencer } from '../src/event-store/sequencing/event-sequencer';
+import { EventStoreHead } from '../src/event-store/sequencing/event-store-head';
+import { SequencedEvent } from '../src/event-store/stored-event';
+import { CheckpointedSubscription } from '../src/event-store/subscription/checkpointed-subscription';
+import { TcpProxy } from './support/tcp-proxy';
+import { eventually } from './support/test-app';
+import { createMigratedDataSource } from './support/test-database';
+
+let dataSource: DataSource;
+let url: string;
+let drop: () => Promise<void>;
+
+beforeAll(async () => {
+  ({ dataSource, url, drop } = await createMigratedDataSource());
+});
+afterAll(() => drop());
+
+async function append(count: number): Promise<void> {
+  await dataSource.query(
+    `INSERT INTO events (event_id, stream_type, stream_id, stream_version, event_type, payload, metadata)
+     SELECT gen_random_uuid(), 'Test', gen_random_uuid(), 1, 'Tested', '{}', '{}' FROM generate_series(1, $1::int)`,
+    [count],
+  );
+}
+
+/** Another process's sequencer, run by hand: it numbers and NOTIFYs, nothing else. */
+function otherProcessSequencer(): EventSequencer {
+  return new EventSequencer(dataSource, new EventStoreHead(), new EventAppendedSignal(), undefined, { batchSize: 100, safetyPollMs: 60_000 });
+}
+
+describe('event sequencer', () => {
+  it('is woken by an append of another connection through NOTIFY, and after a lost LISTEN connection reads what it missed', async () => {
+    const proxy = await TcpProxy.start({ host: '127.0.0.1', port: Number(new URL(url).port || 5432) });
+    const notifications = new DatabaseNotifications(proxy.rewrite(url));
+    await notifications.start();
+    // This process's sequencer polls only every minute: only NOTIFY, or the read after a
+    // reconnect, can tell its reader of new numbers within the test.
+    const head = new EventStoreHead();
+    const sequencer = new EventSequencer(dataSource, head, new EventAppendedSignal(), notifications, { batchSize: 100, safetyPollMs: 60_000 });
+    await sequencer.start();
+    const seen: SequencedEvent[] = [];
+    const subscription = new CheckpointedSubscription(
+      `notify-${randomUUID()}`,
+      dataSource,
+      async (events) => {
+        seen.push(...events);
+      },
+      sequencer,
+      new EventAppendedSignal(),
+      { batchSize: 1000, gatherMs: 0 },
+    );
+    await subscription.start();
+    try {
+      await append(3);
+      await eventually(async () => expect(seen).toHaveLength(3));
+
+      await proxy.refuse(); // the LISTEN connection is cut; what is sent meanwhile is lost
+      await append(2);
+      await otherProcessSequencer().sequencePending();
+      await proxy.accept();
+      await eventually(async () => expect(seen).toHaveLength(5));
+      expect(seen.map((event) => Number(event.globalPosition))).toEqual([1, 2, 3, 4, 5]);
+    } finally {
+      await subscription.stop();
+      await sequencer.stop();
+      await notifications.stop();
+      await proxy.close();
+    }
+  });
+});
