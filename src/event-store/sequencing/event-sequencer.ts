@@ -3,7 +3,7 @@ import type { DataSource, EntityManager } from 'typeorm';
 import type { DatabaseNotifications } from '../../database/database-notifications';
 import type { EventAppendedSignal } from '../event-appended-signal';
 import type { EventStoreHead } from './event-store-head';
-import { Latch } from './signal';
+import { Latch, Signal } from './signal';
 
 /** `pg_advisory_xact_lock` key that fences sequencing transactions (any value unused elsewhere). */
 export const SEQUENCER_LOCK_KEY = '7283640019273645101';
@@ -58,6 +58,7 @@ export interface SequencerOptions {
 export class EventSequencer {
   private readonly logger = new Logger(EventSequencer.name);
   private readonly wakeup = new Latch();
+  private readonly stopSignal = new Signal();
   private stopping = false;
   private running?: Promise<void>;
   private unsubscribeAppended?: () => void;
@@ -132,6 +133,7 @@ export class EventSequencer {
     this.stopping = true;
     this.unsubscribeAppended?.();
     this.wakeup.raise();
+    this.stopSignal.raise();
     await this.running;
   }
 
@@ -152,7 +154,7 @@ export class EventSequencer {
         failures += 1;
         const delay = Math.min(10_000, 100 * 2 ** failures);
         this.logger.error(`sequencing failed (attempt ${failures}), retrying in ${delay} ms: ${String(error)}`);
-        await new Promise((resolve) => setTimeout(resolve, delay));
+        if (!this.stopping) await this.stopSignal.wait(delay);
         this.wakeup.raise();
       }
     }

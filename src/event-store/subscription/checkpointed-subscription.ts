@@ -3,6 +3,7 @@ import { DataSource, EntityManager } from 'typeorm';
 import { EventAppendedSignal } from '../event-appended-signal';
 import { CheckpointTracker } from '../sequencing/event-store-head';
 import type { EventSequencer } from '../sequencing/event-sequencer';
+import { Signal } from '../sequencing/signal';
 import type { EventUpcasters } from '../upcasting/event-upcasters';
 import { SequencedEvent, STORED_EVENT_COLUMNS } from '../stored-event';
 import { ensureCheckpoint, loadCheckpoint, sequencedEventsAfter } from './committed-events';
@@ -51,6 +52,8 @@ export class CheckpointedSubscription {
   private readonly tracker: CheckpointTracker;
   private running?: Promise<void>;
   private stopping = false;
+  /** Raised by stop(), so that no sleep of the loop delays it. */
+  private readonly stopSignal = new Signal();
   private retryAfterMs?: number;
 
   constructor(
@@ -80,6 +83,7 @@ export class CheckpointedSubscription {
 
   async stop(): Promise<void> {
     this.stopping = true;
+    this.stopSignal.raise();
     this.sequencer.head.wake();
     await this.running;
   }
@@ -87,6 +91,7 @@ export class CheckpointedSubscription {
   /** Processes at most one batch of what is numbered; returns how many events it applied. */
   async processNextBatch(): Promise<number> {
     const headBeforeRead = this.sequencer.head.position;
+    this.retryAfterMs = undefined;
     let appended = false;
     let appliedUpTo: string | undefined;
     const applied = await this.dataSource.transaction(async (transaction) => {
@@ -148,24 +153,25 @@ export class CheckpointedSubscription {
           await this.tracker.waitUntilBehind(() => this.stopping, IDLE_RECHECK_MS);
           // Let the numbers of the next few milliseconds join this batch instead of paying a
           // transaction each: under load that is most of a projection's cost.
-          if (this.options.gatherMs > 0 && !this.stopping) await sleep(this.options.gatherMs);
+          if (this.options.gatherMs > 0 && !this.stopping) await this.pause(this.options.gatherMs);
           continue;
         }
         await this.processNextBatch();
         consecutiveFailures = 0;
         // The handler asked to see the rest of the batch again later (a failing reaction).
-        if (this.retryAfterMs !== undefined) await sleep(this.retryAfterMs);
+        if (this.retryAfterMs !== undefined) await this.pause(this.retryAfterMs);
       } catch (error) {
         if (this.stopping) break;
         consecutiveFailures += 1;
         const delay = Math.min(this.options.maxRetryDelayMs ?? 30_000, 100 * 2 ** consecutiveFailures);
         this.logger.error(`batch failed (attempt ${consecutiveFailures}), retrying in ${delay} ms: ${String(error)}`);
-        await sleep(delay);
+        await this.pause(delay);
       }
     }
   }
-}
 
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
+  /** Sleeps `ms`, or less when stop() is called. */
+  private async pause(ms: number): Promise<void> {
+    if (!this.stopping) await this.stopSignal.wait(ms);
+  }
 }

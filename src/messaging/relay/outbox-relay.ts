@@ -173,7 +173,7 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
             `events are unroutable: no queue is bound to ${error.exchange} for ${error.routingKey}; check the consumer queue and its bindings`,
           );
         }
-        await this.head.changed(delay);
+        if (!this.stopping) await this.head.changed(delay);
       }
     }
   }
