@@ -33,19 +33,6 @@ export class GlobalPositions1763880400000 implements MigrationInterface {
     await db.query(`DROP INDEX events_transaction_id_position_idx`);
     await db.query(`ALTER TABLE events DROP COLUMN transaction_id`);
 
-    // Wakes the sequencers of every process when an append commits (NOTIFY is delivered at
-    // commit only, once per transaction and channel): appends inside a caller's transaction, or by
-    // another process, need no poll to be numbered.
-    await db.query(`
-      CREATE FUNCTION notify_events_appended() RETURNS trigger LANGUAGE plpgsql AS $$
-      BEGIN
-        PERFORM pg_notify('events_appended', '');
-        RETURN NULL;
-      END $$`);
-    await db.query(`
-      CREATE TRIGGER events_appended AFTER INSERT ON events
-      FOR EACH STATEMENT EXECUTE FUNCTION notify_events_appended()`);
-
     // Wakes the reactions when an operator asks to retry parked ones (npm run parked-reactions -- retry).
     await db.query(`
       CREATE FUNCTION notify_parked_reactions_retry() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -61,8 +48,6 @@ export class GlobalPositions1763880400000 implements MigrationInterface {
   async down(db: QueryRunner): Promise<void> {
     await db.query(`DROP TRIGGER parked_reactions_retry ON parked_reactions`);
     await db.query(`DROP FUNCTION notify_parked_reactions_retry()`);
-    await db.query(`DROP TRIGGER events_appended ON events`);
-    await db.query(`DROP FUNCTION notify_events_appended()`);
     // Transaction ids are not recoverable: every event gets the id of this transaction, so the
     // old (transaction id, position) order falls back to the append order.
     await db.query(`ALTER TABLE events ADD COLUMN transaction_id xid8 NOT NULL DEFAULT pg_current_xact_id()`);

@@ -31,8 +31,9 @@ afterEach(async () => {
 });
 
 /**
- * A sequencer as one API process runs it: its own head, woken by its own appends (none here) and
- * by LISTEN on its own connection, with a fast safety poll.
+ * A sequencer as one API process runs it: its own head, and LISTEN on its own connection for the
+ * other sequencers' numbers. The test's writers are not API processes (no in-process signal, no
+ * NOTIFY), so a fast safety poll finds their appends.
  */
 async function startSequencer(options: { safetyPollMs?: number; batchSize?: number } = {}): Promise<EventSequencer> {
   const notifications = new DatabaseNotifications(url);
@@ -40,7 +41,7 @@ async function startSequencer(options: { safetyPollMs?: number; batchSize?: numb
   running.push(notifications);
   const sequencer = new EventSequencer(dataSource, new EventStoreHead(), new EventAppendedSignal(), notifications, {
     batchSize: options.batchSize ?? 1000,
-    safetyPollMs: options.safetyPollMs ?? 5000,
+    safetyPollMs: options.safetyPollMs ?? 25,
   });
   await sequencer.start();
   running.unshift(sequencer);

@@ -19,10 +19,15 @@ beforeAll(async () => {
 });
 afterAll(() => drop());
 
+/** Appends as a writer outside the API does: it NOTIFYs `events_appended` with its commit. */
 async function append(count: number): Promise<void> {
   await dataSource.query(
-    `INSERT INTO events (event_id, stream_type, stream_id, stream_version, event_type, payload, metadata)
-     SELECT gen_random_uuid(), 'Test', gen_random_uuid(), 1, 'Tested', '{}', '{}' FROM generate_series(1, $1::int)`,
+    `WITH appended AS (
+       INSERT INTO events (event_id, stream_type, stream_id, stream_version, event_type, payload, metadata)
+       SELECT gen_random_uuid(), 'Test', gen_random_uuid(), 1, 'Tested', '{}', '{}' FROM generate_series(1, $1::int)
+       RETURNING 1
+     )
+     SELECT pg_notify('events_appended', '') FROM (SELECT count(*) FROM appended) AS done`,
     [count],
   );
 }
@@ -33,7 +38,7 @@ function otherProcessSequencer(): EventSequencer {
 }
 
 describe('event sequencer', () => {
-  it('is woken by an append of another connection through NOTIFY, and after a lost LISTEN connection reads what it missed', async () => {
+  it('is woken by an outside writer\'s NOTIFY, and after a lost LISTEN connection reads what it missed', async () => {
     const proxy = await TcpProxy.start({ host: '127.0.0.1', port: Number(new URL(url).port || 5432) });
     const notifications = new DatabaseNotifications(proxy.rewrite(url));
     await notifications.start();

@@ -61,13 +61,20 @@ function userRegisteredRow(userId = randomUUID()) {
   };
 }
 
-/** Appends UserRegistered events directly, as the writer's INSERT does, in one statement. */
+/**
+ * Appends UserRegistered events directly, as a writer outside the API would: one INSERT, and a
+ * NOTIFY `events_appended` that wakes the API's sequencer when the transaction commits.
+ */
 async function appendUsersRegistered(db: Client, rows: Array<ReturnType<typeof userRegisteredRow>>): Promise<void> {
   await db.query(
-    `INSERT INTO events (event_id, stream_type, stream_id, stream_version, event_type, schema_version, payload, metadata)
-     SELECT e.event_id, 'User', e.stream_id, 1, 'UserRegistered', 1, e.payload::jsonb,
-       '{"correlationId":"c","causationId":"c","occurredAt":"2026-01-01T00:00:00.000Z"}'
-     FROM unnest($1::uuid[], $2::uuid[], $3::text[]) AS e(event_id, stream_id, payload)`,
+    `WITH appended AS (
+       INSERT INTO events (event_id, stream_type, stream_id, stream_version, event_type, schema_version, payload, metadata)
+       SELECT e.event_id, 'User', e.stream_id, 1, 'UserRegistered', 1, e.payload::jsonb,
+         '{"correlationId":"c","causationId":"c","occurredAt":"2026-01-01T00:00:00.000Z"}'
+       FROM unnest($1::uuid[], $2::uuid[], $3::text[]) AS e(event_id, stream_id, payload)
+       RETURNING 1
+     )
+     SELECT pg_notify('events_appended', '') FROM (SELECT count(*) FROM appended) AS done`,
     [rows.map((row) => row.eventId), rows.map((row) => row.userId), rows.map((row) => row.payload)],
   );
 }

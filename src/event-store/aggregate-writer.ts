@@ -93,7 +93,8 @@ export class AggregateWriter {
 
     aggregate.markPersisted();
     // Wakes this process's sequencer. Inside an outer transaction the events become visible only
-    // at its commit: the events table's trigger NOTIFYs every sequencer then.
+    // at its commit: whoever commits it raises the signal then (IdempotencyInterceptor,
+    // CheckpointedSubscription for reactions).
     if (!this.transactions.current()) this.appended.raise();
   }
 
