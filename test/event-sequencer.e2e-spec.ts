@@ -1,13 +1,16 @@
 import { randomUUID } from 'node:crypto';
+import { CommandBus } from '@nestjs/cqrs';
 import { DataSource } from 'typeorm';
 import { DatabaseNotifications } from '../src/database/database-notifications';
+import { TransactionContext } from '../src/database/transaction-context';
 import { EventAppendedSignal } from '../src/event-store/event-appended-signal';
 import { EventSequencer } from '../src/event-store/sequencing/event-sequencer';
 import { EventStoreHead } from '../src/event-store/sequencing/event-store-head';
 import { SequencedEvent } from '../src/event-store/stored-event';
 import { CheckpointedSubscription } from '../src/event-store/subscription/checkpointed-subscription';
 import { TcpProxy } from './support/tcp-proxy';
-import { eventually } from './support/test-app';
+import { RegisterUserCommand } from '../src/modules/users/commands/register-user/register-user.command';
+import { eventually, startTestApp, TestApp } from './support/test-app';
 import { createMigratedDataSource } from './support/test-database';
 
 let dataSource: DataSource;
@@ -75,5 +78,27 @@ describe('event sequencer', () => {
       await notifications.stop();
       await proxy.close();
     }
+  });
+});
+
+describe('event sequencer in the API', () => {
+  let app: TestApp;
+  beforeAll(async () => {
+    // A safety poll that never comes within the test: only the commit can wake the sequencer.
+    app = await startTestApp({ env: { REACTIONS_ENABLED: 'false', EVENT_STORE_SAFETY_POLL_MS: '600000' } });
+  }, 30_000);
+  afterAll(() => app?.close());
+
+  it('numbers an append made inside a caller\'s transaction as soon as that transaction commits', async () => {
+    const { id } = await app.db.transaction((transaction) =>
+      app.app
+        .get(TransactionContext)
+        .run(transaction, () =>
+          app.app.get(CommandBus).execute(new RegisterUserCommand(`${randomUUID()}@example.com`, 'Inside', 1000, { correlationId: 'c', causationId: 'c' })),
+        ),
+    );
+    await eventually(async () => {
+      await app.http().get(`/users/${id}`).expect(200);
+    });
   });
 });

@@ -7,6 +7,7 @@ import { Clock, IdGenerator } from '../shared/clock';
 import { ConcurrencyConflictError } from '../shared/domain-error';
 import { eventTypeOf, payloadOf, schemaVersionOf } from './domain-event';
 import { CommandMetadata, EventMetadata } from './event-metadata';
+import { AppendedOnCommit } from './appended-on-commit';
 import { EventAppendedSignal } from './event-appended-signal';
 import { VersionedAggregate } from './versioned-aggregate';
 
@@ -93,9 +94,10 @@ export class AggregateWriter {
 
     aggregate.markPersisted();
     // Wakes this process's sequencer. Inside an outer transaction the events become visible only
-    // at its commit: whoever commits it raises the signal then (IdempotencyInterceptor,
-    // CheckpointedSubscription for reactions).
-    if (!this.transactions.current()) this.appended.raise();
+    // at its commit, which raises the signal then (AppendedOnCommit).
+    const transaction = this.transactions.current();
+    if (transaction) AppendedOnCommit.markAppended(transaction);
+    else this.appended.raise();
   }
 
   private translate(error: unknown, streamId: string, onUniqueViolation: AggregateWrite['onUniqueViolation']): unknown {

@@ -6,6 +6,7 @@ import { DataSource } from 'typeorm';
 import { Environment } from '../config/environment';
 import { DatabaseNotifications } from '../database/database-notifications';
 import { AggregateWriter } from './aggregate-writer';
+import { AppendedOnCommit } from './appended-on-commit';
 import { EventAppendedSignal } from './event-appended-signal';
 import { EventStreamReader } from './event-stream.reader';
 import { StreamsController } from './http/streams.controller';
@@ -21,6 +22,7 @@ import { EventUpcasters } from './upcasting/event-upcasters';
   controllers: [StreamsController],
   providers: [
     AggregateWriter,
+    AppendedOnCommit,
     EventAppendedSignal,
     EventStoreHead,
     {
