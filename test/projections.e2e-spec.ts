@@ -21,8 +21,11 @@ async function checkpointPosition(app: TestApp, name: string): Promise<string> {
   return row.position;
 }
 
-async function lastPosition(app: TestApp): Promise<string> {
-  const [row] = await app.db.query(`SELECT max(global_position)::text AS position FROM events`);
+/** The global position of the last event, once every stored event has one (null until then). */
+async function lastPosition(app: TestApp): Promise<string | null> {
+  const [row] = await app.db.query(
+    `SELECT CASE WHEN bool_or(global_position IS NULL) THEN NULL ELSE max(global_position)::text END AS position FROM events`,
+  );
   return row.position;
 }
 
