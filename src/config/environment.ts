@@ -41,6 +41,8 @@ export const environmentSchema = z.object({
   EVENT_STORE_SAFETY_POLL_MS: z.coerce.number().int().min(50).max(600_000).default(2000),
   /** Events the sequencer numbers per transaction (one UPDATE). */
   EVENT_SEQUENCER_BATCH_SIZE: z.coerce.number().int().min(1).max(100_000).default(2000),
+  /** After numbering, how long further appends gather before the next sequencing transaction. */
+  EVENT_SEQUENCER_GATHER_MS: z.coerce.number().int().min(0).max(1_000).default(5),
   PROJECTION_GATHER_MS: z.coerce.number().int().min(0).max(1_000).default(10),
   ...brokerSettings,
   RELAY_ENABLED: z.enum(['true', 'false']).default('true').transform((value) => value === 'true'),

@@ -38,6 +38,7 @@ import { EventUpcasters } from './upcasting/event-upcasters';
         new EventSequencer(dataSource, head, appended, notifications, {
           batchSize: config.get('EVENT_SEQUENCER_BATCH_SIZE', { infer: true }),
           safetyPollMs: config.get('EVENT_STORE_SAFETY_POLL_MS', { infer: true }),
+          gatherMs: config.get('EVENT_SEQUENCER_GATHER_MS', { infer: true }),
         }),
     },
     EventStreamReader,

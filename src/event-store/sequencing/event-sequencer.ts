@@ -23,6 +23,8 @@ export interface SequencerOptions {
   batchSize: number;
   /** How often the store is read when nothing woke the sequencer: the safety net under NOTIFY. */
   safetyPollMs: number;
+  /** After a batch, how long further appends may gather before the next one (0: none). */
+  gatherMs?: number;
 }
 
 /**
@@ -152,7 +154,10 @@ export class EventSequencer {
       if (this.stopping) break;
       try {
         if (woken && !this.pollRequested) {
-          await this.sequencePending();
+          // Under load appends commit every moment: numbering each in a transaction of its own
+          // would cost a commit per append, so later ones gather for a few milliseconds.
+          const numbered = await this.sequencePending();
+          if (numbered > 0 && this.options.gatherMs && !this.stopping) await this.stopSignal.wait(this.options.gatherMs);
         } else {
           this.pollRequested = false;
           await this.poll();

@@ -156,10 +156,13 @@ export class CheckpointedSubscription {
           if (this.options.gatherMs > 0 && !this.stopping) await this.pause(this.options.gatherMs);
           continue;
         }
-        await this.processNextBatch();
+        const applied = await this.processNextBatch();
         consecutiveFailures = 0;
         // The handler asked to see the rest of the batch again later (a failing reaction).
         if (this.retryAfterMs !== undefined) await this.pause(this.retryAfterMs);
+        // Caught up with what was numbered: under load more is numbered every moment, and a batch
+        // per number would cost a transaction each. Let it gather.
+        else if (applied < this.options.batchSize && this.options.gatherMs > 0) await this.pause(this.options.gatherMs);
       } catch (error) {
         if (this.stopping) break;
         consecutiveFailures += 1;
