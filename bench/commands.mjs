@@ -74,7 +74,7 @@ try {
     const [{ lag }] = (
       await db.query(
         `SELECT count(e.*)::int AS lag FROM subscription_checkpoints c
-         LEFT JOIN events e ON (e.transaction_id, e.position) > (c.transaction_id, c.position)
+         LEFT JOIN events e ON e.global_position > c.global_position OR e.global_position IS NULL
          WHERE c.subscription_id = 'relay:integration-events'`,
       )
     ).rows;

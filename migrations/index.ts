@@ -1,7 +1,14 @@
 import { InitialSchema1763880000000 } from './1763880000000-InitialSchema';
 import { IdempotencyKeys1763880100000 } from './1763880100000-IdempotencyKeys';
 import { OrderSaga1763880300000 } from './1763880300000-OrderSaga';
+import { GlobalPositions1763880400000 } from './1763880400000-GlobalPositions';
 import { OrderDeadlines1764500000000 } from './1764500000000-OrderDeadlines';
 
 /** Every migration, in order. Listed by class so that builds, tests and the CLI load the same set. */
-export const migrations = [InitialSchema1763880000000, IdempotencyKeys1763880100000, OrderSaga1763880300000, OrderDeadlines1764500000000];
+export const migrations = [
+  InitialSchema1763880000000,
+  IdempotencyKeys1763880100000,
+  OrderSaga1763880300000,
+  GlobalPositions1763880400000,
+  OrderDeadlines1764500000000,
+];

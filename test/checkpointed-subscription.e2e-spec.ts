@@ -1,8 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { Client } from 'pg';
 import { DataSource } from 'typeorm';
+import { DatabaseNotifications } from '../src/database/database-notifications';
 import { EventAppendedSignal } from '../src/event-store/event-appended-signal';
-import { StoredEvent } from '../src/event-store/stored-event';
+import { EventSequencer } from '../src/event-store/sequencing/event-sequencer';
+import { EventStoreHead } from '../src/event-store/sequencing/event-store-head';
+import { SequencedEvent } from '../src/event-store/stored-event';
 import { CheckpointedSubscription, EventBatchHandler } from '../src/event-store/subscription/checkpointed-subscription';
 import { createMigratedDataSource } from './support/test-database';
 import { eventually } from './support/test-app';
@@ -11,6 +14,7 @@ let dataSource: DataSource;
 let url: string;
 let drop: () => Promise<void>;
 const openClients: Client[] = [];
+const running: Array<{ stop(): Promise<void> }> = [];
 
 beforeAll(async () => {
   ({ dataSource, url, drop } = await createMigratedDataSource());
@@ -22,6 +26,32 @@ afterAll(async () => {
 beforeEach(async () => {
   await dataSource.query('TRUNCATE events, subscription_checkpoints');
 });
+afterEach(async () => {
+  await Promise.all(running.splice(0).map((service) => service.stop()));
+});
+
+/**
+ * A sequencer as one API process runs it: its own head, and LISTEN on its own connection for the
+ * other sequencers' numbers. The test's writers are not API processes (no in-process signal, no
+ * NOTIFY), so a fast safety poll finds their appends.
+ */
+async function startSequencer(options: { safetyPollMs?: number; batchSize?: number } = {}): Promise<EventSequencer> {
+  const notifications = new DatabaseNotifications(url);
+  await notifications.start();
+  running.push(notifications);
+  const sequencer = new EventSequencer(dataSource, new EventStoreHead(), new EventAppendedSignal(), notifications, {
+    batchSize: options.batchSize ?? 1000,
+    safetyPollMs: options.safetyPollMs ?? 25,
+  });
+  await sequencer.start();
+  running.unshift(sequencer);
+  return sequencer;
+}
+
+/** A sequencer that never runs on its own: the test numbers by calling sequencePending(). */
+function idleSequencer(): EventSequencer {
+  return new EventSequencer(dataSource, new EventStoreHead(), new EventAppendedSignal(), undefined, { batchSize: 1000, safetyPollMs: 60_000 });
+}
 
 async function connect(): Promise<Client> {
   const client = new Client({ connectionString: url });
@@ -41,14 +71,13 @@ async function append(db: { query: Client['query'] }, streamId = randomUUID(), v
   return eventId;
 }
 
-function collectingSubscription(name = 'test', options: { batchSize?: number } = {}) {
-  const seen: StoredEvent[] = [];
+function collectingSubscription(name = 'test', options: { batchSize?: number; sequencer?: EventSequencer } = {}) {
+  const seen: SequencedEvent[] = [];
   const handler: EventBatchHandler = async (events) => {
     seen.push(...events);
   };
-  const subscription = new CheckpointedSubscription(name, dataSource, handler, new EventAppendedSignal(), {
+  const subscription = new CheckpointedSubscription(name, dataSource, handler, options.sequencer ?? idleSequencer(), new EventAppendedSignal(), {
     batchSize: options.batchSize ?? 100,
-    idlePollMs: 10,
     gatherMs: 0,
   });
   return { subscription, seen, ids: () => seen.map((event) => event.eventId) };
@@ -75,7 +104,7 @@ describe('checkpointed subscription over the events table', () => {
     expect(await after.subscription.catchUp()).toBe(0);
   });
 
-  it('never skips an event whose transaction commits after a later position was committed', async () => {
+  it('delivers an event committed late after those committed before it, and holds back nothing else meanwhile', async () => {
     const slowWriter = await connect();
     const fastWriter = await connect();
     const { subscription, ids } = collectingSubscription('late-commit');
@@ -85,35 +114,44 @@ describe('checkpointed subscription over the events table', () => {
     const early = await append(slowWriter); // takes the lower position, commits last
     const late = await append(fastWriter); // takes the higher position, commits first
 
-    const [{ positions }] = await dataSource.query(
-      `SELECT array_agg(position ORDER BY position)::text[] AS positions FROM events`,
-    );
-    expect(positions).toHaveLength(1); // only the committed one is visible yet
-
-    // A naive `position > last` reader would deliver `late` now and never see `early`.
+    // The open append delays only itself: the committed one is delivered now...
     await subscription.catchUp();
-    expect(ids()).toEqual([]);
+    expect(ids()).toEqual([late]);
 
+    // ...and the late one once it commits, after it (commit order), not skipped for its lower position.
     await slowWriter.query('COMMIT');
     await subscription.catchUp();
-    expect(ids()).toEqual([early, late]);
+    expect(ids()).toEqual([late, early]);
+    expect(await subscription.catchUp()).toBe(0);
   });
 
-  it('sees every committed event exactly once while many writers commit out of position order', async () => {
+  it('sees every committed event exactly once while many writers commit out of position order and two sequencers race', async () => {
     const writers = await Promise.all(Array.from({ length: 16 }, () => connect()));
     const committed = new Set<string>();
     const rolledBack = new Set<string>();
-    const { subscription, seen } = collectingSubscription('concurrent', { batchSize: 50 });
+    // Two processes' sequencers, woken by the same NOTIFYs, numbering in small batches: only the
+    // fence keeps their batches from interleaving. Each learns of the other's numbers by NOTIFY.
+    await startSequencer({ batchSize: 7 });
+    const { subscription, seen } = collectingSubscription('concurrent', { batchSize: 50, sequencer: await startSequencer({ batchSize: 7 }) });
     await subscription.start(); // runs concurrently with the writers
+
+    // A straggler takes the lowest position and commits after everything else was delivered.
+    const straggler = await connect();
+    await straggler.query('BEGIN');
+    const stragglerId = await append(straggler);
 
     await Promise.all(
       writers.map(async (writer, w) => {
+        // Each writer extends one stream of its own across its transactions (the next version
+        // only after the previous one committed, as the aggregate's version check makes writers
+        // do), so per-stream order is checked across transactions and sequencer batches.
+        const streamId = randomUUID();
+        let nextVersion = 1;
         for (let t = 0; t < 30; t++) {
           await writer.query('BEGIN');
           const ids = [];
-          const streamId = randomUUID();
           const count = 1 + ((w + t) % 3);
-          for (let v = 1; v <= count; v++) ids.push(await append(writer, streamId, v));
+          for (let v = 0; v < count; v++) ids.push(await append(writer, streamId, nextVersion + v));
           await new Promise((resolve) => setTimeout(resolve, Math.random() * 4));
           if ((w * 31 + t) % 7 === 0) {
             await writer.query('ROLLBACK');
@@ -121,10 +159,14 @@ describe('checkpointed subscription over the events table', () => {
           } else {
             await writer.query('COMMIT');
             ids.forEach((id) => committed.add(id));
+            nextVersion += count;
           }
         }
       }),
     );
+    await eventually(async () => expect(seen.length).toBeGreaterThanOrEqual(committed.size));
+    await straggler.query('COMMIT');
+    committed.add(stragglerId);
 
     await eventually(async () => expect(seen.length).toBeGreaterThanOrEqual(committed.size));
     await new Promise((resolve) => setTimeout(resolve, 100)); // a duplicate would show up by now
@@ -140,9 +182,12 @@ describe('checkpointed subscription over the events table', () => {
       expect(event.streamVersion).toBe((lastVersion.get(event.streamId) ?? 0) + 1);
       lastVersion.set(event.streamId, event.streamVersion);
     }
-    // The positions were indeed committed out of order, or this test proves nothing.
+    // Positions were indeed committed out of order (the straggler at least), or this test proves nothing.
     const outOfOrder = seen.some((event, i) => i > 0 && BigInt(event.position) < BigInt(seen[i - 1].position));
     expect(outOfOrder).toBe(true);
+    expect(seen[seen.length - 1].eventId).toBe(stragglerId);
+    // Commit-order numbers are handed out without gaps or repeats, and delivered in their order.
+    expect(seen.map((event) => Number(event.globalPosition))).toEqual(seen.map((_, index) => index + 1));
   });
 
   it('redelivers a batch whose handler failed, because the checkpoint moves only on commit', async () => {
@@ -150,6 +195,8 @@ describe('checkpointed subscription over the events table', () => {
     const id = await append(db);
     let calls = 0;
     const received: string[] = [];
+    const sequencer = idleSequencer();
+    await sequencer.sequencePending();
     const subscription = new CheckpointedSubscription(
       'failing',
       dataSource,
@@ -158,8 +205,9 @@ describe('checkpointed subscription over the events table', () => {
         if (calls === 1) throw new Error('projection down');
         received.push(...events.map((event) => event.eventId));
       },
+      sequencer,
       new EventAppendedSignal(),
-      { batchSize: 10, idlePollMs: 10, gatherMs: 0 },
+      { batchSize: 10, gatherMs: 0 },
     );
     await subscription.ensureCheckpoint();
     await expect(subscription.processNextBatch()).rejects.toThrow('projection down');
@@ -169,8 +217,9 @@ describe('checkpointed subscription over the events table', () => {
 
   it('lets only one of two instances of a subscription apply any given event', async () => {
     const db = await connect();
-    const a = collectingSubscription('shared', { batchSize: 5 });
-    const b = collectingSubscription('shared', { batchSize: 5 });
+    // Two processes: each its own sequencer and head.
+    const a = collectingSubscription('shared', { batchSize: 5, sequencer: await startSequencer() });
+    const b = collectingSubscription('shared', { batchSize: 5, sequencer: await startSequencer() });
     await Promise.all([a.subscription.start(), b.subscription.start()]);
     const appended: string[] = [];
     for (let i = 0; i < 200; i++) appended.push(await append(db));

@@ -89,7 +89,7 @@ describe('event versioning', () => {
     await projection.stop();
     try {
       await app.db.query(`TRUNCATE order_summaries`);
-      await app.db.query(`UPDATE subscription_checkpoints SET transaction_id = '0', position = 0 WHERE subscription_id = $1`, [
+      await app.db.query(`UPDATE subscription_checkpoints SET global_position = 0 WHERE subscription_id = $1`, [
         OrderSummaryProjector.subscriptionName,
       ]);
       await projection.catchUp();
@@ -111,7 +111,7 @@ describe('event versioning', () => {
     const orderId = randomUUID();
     const v1: StoredEvent = {
       position: '1',
-      transactionId: '1',
+      globalPosition: '1',
       eventId: randomUUID(),
       streamType: 'Order',
       streamId: orderId,

@@ -23,7 +23,7 @@ function rssMb(pid: number | undefined): number | undefined {
 async function relayLag(db: Client): Promise<number> {
   const { rows } = await db.query(
     `SELECT count(e.*)::int AS n FROM subscription_checkpoints c
-     JOIN events e ON (e.transaction_id, e.position) > (c.transaction_id, c.position)
+     JOIN events e ON e.global_position > c.global_position OR e.global_position IS NULL
      WHERE c.subscription_id = 'relay:integration-events'`,
   );
   return rows[0]?.n ?? Number.NaN;

@@ -46,6 +46,7 @@ describe('the relay when the consumer queue is missing', () => {
     // The consumer was not restarted: it saw the broker cancel its consumer and consumes again.
 
     await eventually(async () => {
+      if (process.env.DEBUG_CONSUMER) process.stdout.write(consumer!.output);
       const { rows } = await consumerDb!.query(
         `SELECT count(*)::int AS n FROM notifications WHERE kind = 'WELCOME' AND customer_id = ANY($1::uuid[])`,
         [users],

@@ -33,7 +33,16 @@ export const environmentSchema = z.object({
   HTTP_BODY_LIMIT_BYTES: z.coerce.number().int().min(1024).default(1_048_576),
   DATABASE_POOL_SIZE: z.coerce.number().int().min(2).max(200).default(20),
   PROJECTION_BATCH_SIZE: z.coerce.number().int().min(1).max(10_000).default(500),
-  PROJECTION_IDLE_POLL_MS: z.coerce.number().int().min(5).max(60_000).default(100),
+  /**
+   * How often each process reads the store when no NOTIFY woke it: the safety net that numbers
+   * appends and wakes readers should a notification be lost. One read-only statement, no
+   * transaction id.
+   */
+  EVENT_STORE_SAFETY_POLL_MS: z.coerce.number().int().min(50).max(600_000).default(2000),
+  /** Events the sequencer numbers per transaction (one UPDATE). */
+  EVENT_SEQUENCER_BATCH_SIZE: z.coerce.number().int().min(1).max(100_000).default(2000),
+  /** After numbering, how long further appends gather before the next sequencing transaction. */
+  EVENT_SEQUENCER_GATHER_MS: z.coerce.number().int().min(0).max(1_000).default(5),
   PROJECTION_GATHER_MS: z.coerce.number().int().min(0).max(1_000).default(10),
   ...brokerSettings,
   RELAY_ENABLED: z.enum(['true', 'false']).default('true').transform((value) => value === 'true'),

@@ -3,6 +3,7 @@ import { ConfigService } from '@nestjs/config';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { migrations } from '../../migrations';
 import { Environment } from '../config/environment';
+import { DatabaseNotifications } from './database-notifications';
 import { pgPoolOptions } from './pool-options';
 import { TransactionContext } from './transaction-context';
 
@@ -25,7 +26,14 @@ import { TransactionContext } from './transaction-context';
       }),
     }),
   ],
-  providers: [TransactionContext],
-  exports: [TransactionContext],
+  providers: [
+    TransactionContext,
+    {
+      provide: DatabaseNotifications,
+      inject: [ConfigService],
+      useFactory: (config: ConfigService<Environment, true>) => new DatabaseNotifications(config.get('DATABASE_URL', { infer: true })),
+    },
+  ],
+  exports: [TransactionContext, DatabaseNotifications],
 })
 export class DatabaseModule {}

@@ -7,6 +7,7 @@ import { Clock, IdGenerator } from '../shared/clock';
 import { ConcurrencyConflictError } from '../shared/domain-error';
 import { eventTypeOf, payloadOf, schemaVersionOf } from './domain-event';
 import { CommandMetadata, EventMetadata } from './event-metadata';
+import { AppendedOnCommit } from './appended-on-commit';
 import { EventAppendedSignal } from './event-appended-signal';
 import { VersionedAggregate } from './versioned-aggregate';
 
@@ -92,9 +93,11 @@ export class AggregateWriter {
     if (rows[0].rowsChanged !== 1) throw new ConcurrencyConflictError(aggregate.id);
 
     aggregate.markPersisted();
-    // Inside an outer transaction the events become visible only at its commit; the
-    // subscriptions' next poll finds them then.
-    if (!this.transactions.current()) this.appended.raise();
+    // Wakes this process's sequencer. Inside an outer transaction the events become visible only
+    // at its commit, which raises the signal then (AppendedOnCommit).
+    const transaction = this.transactions.current();
+    if (transaction) AppendedOnCommit.markAppended(transaction);
+    else this.appended.raise();
   }
 
   private translate(error: unknown, streamId: string, onUniqueViolation: AggregateWrite['onUniqueViolation']): unknown {

@@ -1,29 +1,10 @@
 import { Injectable } from '@nestjs/common';
+import { Signal } from './sequencing/signal';
 
 /**
- * Wakes this process's subscriptions the moment a write commits, so they need not wait for
- * their next poll. Other processes still find the events by polling.
+ * Raised in this process when an append has committed (by the AggregateWriter outside a caller's
+ * transaction, by AppendedOnCommit at the commit of one), so this process's EventSequencer numbers
+ * it at once. Each API process numbers its own appends; see EventSequencer for the others.
  */
 @Injectable()
-export class EventAppendedSignal {
-  private waiters = new Set<() => void>();
-
-  raise(): void {
-    const waiters = this.waiters;
-    this.waiters = new Set();
-    for (const wake of waiters) wake();
-  }
-
-  /** Resolves on the next `raise()` or after `timeoutMs`, whichever comes first. */
-  wait(timeoutMs: number): Promise<void> {
-    return new Promise((resolve) => {
-      const wake = () => {
-        clearTimeout(timer);
-        this.waiters.delete(wake);
-        resolve();
-      };
-      const timer = setTimeout(wake, timeoutMs);
-      this.waiters.add(wake);
-    });
-  }
-}
+export class EventAppendedSignal extends Signal {}

@@ -2,8 +2,13 @@ import { EventMetadata } from './event-metadata';
 
 /** An event as the `events` table holds it. Positions are bigints, kept as decimal strings. */
 export interface StoredEvent<TPayload = Record<string, unknown>> {
+  /** Taken at insert: unique, increasing in append order, NOT in commit order. */
   position: string;
-  transactionId: string;
+  /**
+   * Commit order, handed out by the EventSequencer after the append committed: what readers and
+   * checkpoints go by. Null for an event read by its stream before it was numbered.
+   */
+  globalPosition: string | null;
   eventId: string;
   streamType: string;
   streamId: string;
@@ -15,12 +20,15 @@ export interface StoredEvent<TPayload = Record<string, unknown>> {
   recordedAt: Date;
 }
 
+/** An event read in commit order: it has its global position. */
+export type SequencedEvent<TPayload = Record<string, unknown>> = StoredEvent<TPayload> & { globalPosition: string };
+
 /**
- * The columns of a StoredEvent. `position` stays a bigint in SQL (node-postgres hands int8 over
- * as a decimal string anyway): an alias `position::text AS position` made every `ORDER BY
- * position` over these columns sort as text, 1, 10, 11, …, 2.
+ * The columns of a StoredEvent. Positions stay bigints in SQL (node-postgres hands int8 over as a
+ * decimal string anyway): an alias `position::text AS position` made every `ORDER BY position`
+ * over these columns sort as text, 1, 10, 11, …, 2.
  */
-export const STORED_EVENT_COLUMNS = `position, transaction_id::text AS "transactionId",
+export const STORED_EVENT_COLUMNS = `position, global_position AS "globalPosition",
   event_id AS "eventId", stream_type AS "streamType", stream_id AS "streamId",
   stream_version AS "streamVersion", event_type AS "eventType", schema_version AS "schemaVersion",
   payload, metadata, recorded_at AS "recordedAt"`;

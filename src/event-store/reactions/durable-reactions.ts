@@ -7,6 +7,7 @@ import { CommandBus, EventBus, ICommand, IEventHandler, IEventPublisher } from '
 import { lastValueFrom, Observable, of } from 'rxjs';
 import { filter, toArray } from 'rxjs/operators';
 import { Environment } from '../../config/environment';
+import { DatabaseNotifications } from '../../database/database-notifications';
 import { TransactionContext } from '../../database/transaction-context';
 import { EventSubscriptions } from '../subscription/event-subscriptions';
 import { EventUpcasters } from '../upcasting/event-upcasters';
@@ -19,7 +20,9 @@ const SAGA_METADATA = '__saga__';
 const EVENTS_HANDLER_METADATA = '__eventsHandler__';
 const EVENT_METADATA = '__event__';
 
-const PARKED_RETRY_POLL_MS = 2000;
+/** Retry requests arrive by NOTIFY (a trigger on parked_reactions); this poll is only the safety net. */
+const PARKED_RETRY_POLL_MS = 30_000;
+const PARKED_RETRY_CHANNEL = 'parked_reactions_retry';
 
 type EventClass = abstract new (...args: never[]) => object;
 type SagaFunction = (events$: Observable<object>) => Observable<ICommand | undefined | null>;
@@ -45,6 +48,7 @@ export class DurableReactions implements OnModuleInit, OnApplicationBootstrap, B
   private readonly runners: ReactionRunner[] = [];
   private retryTimer?: NodeJS.Timeout;
   private retrying?: Promise<unknown>;
+  private stopped = false;
 
   constructor(
     private readonly discovery: DiscoveryService,
@@ -56,6 +60,7 @@ export class DurableReactions implements OnModuleInit, OnApplicationBootstrap, B
     private readonly config: ConfigService<Environment, true>,
     private readonly upcasters: EventUpcasters,
     @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly notifications: DatabaseNotifications,
   ) {}
 
   onModuleInit(): void {
@@ -91,17 +96,34 @@ export class DurableReactions implements OnModuleInit, OnApplicationBootstrap, B
     this.logger.log(`${reactions.length} durable reactions: ${reactions.map((r) => r.name).join(', ')}`);
   }
 
-  /** Looks every few seconds for parked reactions an operator asked to retry. */
+  /** Retries parked reactions when an operator asks (NOTIFY), and looks now and then in case a notification was lost. */
   onApplicationBootstrap(): void {
     if (this.runners.length === 0) return;
-    this.retryTimer = setInterval(() => {
-      this.retrying ??= this.retryRequestedParkedReactions()
+    let again = false;
+    const retry = () => {
+      if (this.stopped) return;
+      // A request that arrives while a retry runs may not have been seen by it: run once more.
+      if (this.retrying) {
+        again = true;
+        return;
+      }
+      this.retrying = this.retryRequestedParkedReactions()
         .catch((error: unknown) => this.logger.error(`retrying parked reactions failed: ${String(error)}`))
-        .finally(() => (this.retrying = undefined));
-    }, PARKED_RETRY_POLL_MS);
+        .finally(() => {
+          this.retrying = undefined;
+          if (again) {
+            again = false;
+            retry();
+          }
+        });
+    };
+    this.notifications.on(PARKED_RETRY_CHANNEL, retry);
+    this.notifications.onReconnect(retry);
+    this.retryTimer = setInterval(retry, PARKED_RETRY_POLL_MS);
   }
 
   async beforeApplicationShutdown(): Promise<void> {
+    this.stopped = true;
     clearInterval(this.retryTimer);
     await this.retrying;
   }

@@ -1,17 +1,16 @@
 import type { DataSource, EntityManager } from 'typeorm';
-import { STORED_EVENT_COLUMNS, StoredEvent } from '../stored-event';
-import { Checkpoint, committedEventsAfter } from '../subscription/committed-events';
+import { SequencedEvent, STORED_EVENT_COLUMNS } from '../stored-event';
+import { BEGINNING_OF_STORE, Checkpoint, sequencedEventsAfter } from '../subscription/committed-events';
 
-export const BEGINNING_OF_STORE: Checkpoint = { transactionId: '0', position: '0' };
+export { BEGINNING_OF_STORE };
 
-/** Whether `a` comes before `b` in commit order. */
+/** Whether `a` comes before `b` in commit order (global positions, compared as numbers). */
 export function isBefore(a: Checkpoint, b: Checkpoint): boolean {
-  const [aTransaction, bTransaction] = [BigInt(a.transactionId), BigInt(b.transactionId)];
-  return aTransaction < bTransaction || (aTransaction === bTransaction && BigInt(a.position) < BigInt(b.position));
+  return BigInt(a.globalPosition) < BigInt(b.globalPosition);
 }
 
-export function checkpointOf(event: StoredEvent): Checkpoint {
-  return { transactionId: event.transactionId, position: event.position };
+export function checkpointOf(event: SequencedEvent): Checkpoint {
+  return { globalPosition: event.globalPosition };
 }
 
 /**
@@ -20,8 +19,7 @@ export function checkpointOf(event: StoredEvent): Checkpoint {
  */
 export async function lockCheckpoint(db: EntityManager, subscriptionId: string): Promise<Checkpoint> {
   const [checkpoint] = await db.query(
-    `SELECT transaction_id::text AS "transactionId", position::text AS position
-     FROM subscription_checkpoints WHERE subscription_id = $1 FOR UPDATE`,
+    `SELECT global_position::text AS "globalPosition" FROM subscription_checkpoints WHERE subscription_id = $1 FOR UPDATE`,
     [subscriptionId],
   );
   if (!checkpoint) throw new Error(`subscription ${subscriptionId} has no checkpoint`);
@@ -34,11 +32,11 @@ export function readCommittedEventsBetween(
   after: Checkpoint,
   upTo: Checkpoint,
   limit: number,
-): Promise<StoredEvent[]> {
+): Promise<SequencedEvent[]> {
   return db.query(
-    `SELECT ${STORED_EVENT_COLUMNS} FROM (${committedEventsAfter('$1::xid8', '$2::bigint', '$5')}) AS events
-     WHERE (events.transaction_id, events.position) <= ($3::xid8, $4::bigint)
-     ORDER BY events.transaction_id, events.position`,
-    [after.transactionId, after.position, upTo.transactionId, upTo.position, limit],
+    `SELECT ${STORED_EVENT_COLUMNS} FROM (${sequencedEventsAfter('$1::bigint', '$3')}) AS events
+     WHERE events.global_position <= $2::bigint
+     ORDER BY events.global_position`,
+    [after.globalPosition, upTo.globalPosition, limit],
   );
 }

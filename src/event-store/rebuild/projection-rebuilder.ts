@@ -1,6 +1,7 @@
 import type { DataSource, EntityManager } from 'typeorm';
 import { assertPlainIdentifier } from '../../database/sql-identifier';
-import type { StoredEvent } from '../stored-event';
+import type { SequencedEvent } from '../stored-event';
+import { sequencePendingEvents } from '../sequencing/event-sequencer';
 import { advanceCheckpoint, Checkpoint, ensureCheckpoint, readCommittedEventsAfter } from '../subscription/committed-events';
 import { EventUpcasters } from '../upcasting/event-upcasters';
 import { BEGINNING_OF_STORE, checkpointOf, isBefore, lockCheckpoint, readCommittedEventsBetween } from './checkpoint-range';
@@ -27,7 +28,7 @@ export interface RebuildResult {
   seconds: number;
 }
 
-type BatchReport = (events: readonly StoredEvent[]) => void;
+type BatchReport = (events: readonly SequencedEvent[]) => void;
 
 /**
  * Rebuilds a projection from the whole event store into `<table>_rebuild` while the live table
@@ -42,7 +43,7 @@ export class ProjectionRebuilder {
     private readonly now: () => number = Date.now,
   ) {}
 
-  private project(projection: RebuildableProjection, events: StoredEvent[], db: EntityManager, table: string): Promise<void> {
+  private project(projection: RebuildableProjection, events: SequencedEvent[], db: EntityManager, table: string): Promise<void> {
     return projection.project(this.upcasters.upcastAll(events), db, table);
   }
 
@@ -57,6 +58,8 @@ export class ProjectionRebuilder {
     await this.requireTables('events', 'subscription_checkpoints', projection.table);
     await ensureCheckpoint(this.dataSource, projection.subscriptionId);
     await createRebuildTable(this.dataSource, projection.table, rebuildTable);
+    // Numbers what is committed, should no API run right now: the rebuild reads by global position.
+    await sequencePendingEvents(this.dataSource);
     try {
       const meter = new RebuildProgressMeter(projection.name, await this.storeSize(), this.now);
       const report: BatchReport = (events) => {
@@ -82,8 +85,7 @@ export class ProjectionRebuilder {
     for (;;) {
       const events = await readCommittedEventsAfter(this.dataSource, checkpoint, batchSize);
       if (events.length > 0) {
-        // A short transaction per batch: a long one would hold pg_snapshot_xmin back, and with it
-        // every subscription of the store (the live projector and the outbox relay included).
+        // A short transaction per batch: a long one would keep old row versions alive (vacuum).
         await this.dataSource.transaction((transaction) => this.project(projection, events, transaction, table));
         checkpoint = checkpointOf(events[events.length - 1]);
         report(events);
@@ -114,8 +116,7 @@ export class ProjectionRebuilder {
   /**
    * One transaction, the live projector paused on its locked checkpoint: brings whichever table
    * is behind up to the other one's checkpoint, so both reflect exactly the same events, compares
-   * them, then swaps the rebuilt table in or drops it. Keep it short: holding a transaction id,
-   * it also holds pg_snapshot_xmin back, so every safe reader (the relay too) waits for it.
+   * them, then swaps the rebuilt table in or drops it. Keep it short: the live projector waits.
    */
   private async settle(
     transaction: EntityManager,
@@ -157,7 +158,7 @@ export class ProjectionRebuilder {
   }
 
   private async storeSize(): Promise<{ eventCount: number; lastPosition: bigint }> {
-    const [row] = await this.dataSource.query(`SELECT count(*)::text AS count, coalesce(max(position), 0)::text AS last FROM events`);
+    const [row] = await this.dataSource.query(`SELECT count(*)::text AS count, coalesce(max(global_position), 0)::text AS last FROM events`);
     return { eventCount: Number(row.count), lastPosition: BigInt(row.last) };
   }
 }
@@ -168,7 +169,7 @@ async function replayBetween(
   after: Checkpoint,
   upTo: Checkpoint,
   batchSize: number,
-  apply: (events: StoredEvent[]) => Promise<void>,
+  apply: (events: SequencedEvent[]) => Promise<void>,
 ): Promise<void> {
   for (let from = after; ; ) {
     const events = await readCommittedEventsBetween(db, from, upTo, batchSize);

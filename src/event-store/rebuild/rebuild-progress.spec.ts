@@ -1,7 +1,7 @@
-import type { StoredEvent } from '../stored-event';
+import type { SequencedEvent } from '../stored-event';
 import { RebuildProgressMeter } from './rebuild-progress';
 
-const events = (...positions: number[]) => positions.map((position) => ({ position: String(position) }) as StoredEvent);
+const events = (...positions: number[]) => positions.map((position) => ({ globalPosition: String(position) }) as SequencedEvent);
 
 describe('rebuild progress', () => {
   it('derives rate and time left from the events done since the start', () => {

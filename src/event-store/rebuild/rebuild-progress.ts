@@ -1,4 +1,4 @@
-import type { StoredEvent } from '../stored-event';
+import type { SequencedEvent } from '../stored-event';
 
 export interface RebuildProgress {
   projection: string;
@@ -24,15 +24,15 @@ export class RebuildProgressMeter {
     this.startedAt = now();
   }
 
-  record(events: readonly StoredEvent[]): RebuildProgress {
+  record(events: readonly SequencedEvent[]): RebuildProgress {
     this.eventsDone += events.length;
-    for (const event of events) if (BigInt(event.position) > this.store.lastPosition) this.eventsAppendedSinceStart += 1;
+    for (const event of events) if (BigInt(event.globalPosition) > this.store.lastPosition) this.eventsAppendedSinceStart += 1;
     return this.current();
   }
 
   current(): RebuildProgress {
-    // A transaction that took its positions before the start but committed after it is counted
-    // neither at the start nor as appended; the total never falls below what is done.
+    // Events counted at the start but numbered after it are counted twice; the total never falls
+    // below what is done.
     const eventsTotal = Math.max(this.eventsDone, this.store.eventCount + this.eventsAppendedSinceStart);
     const seconds = Math.max(this.now() - this.startedAt, 1) / 1000;
     const eventsPerSecond = this.eventsDone / seconds;

@@ -1,9 +1,12 @@
 import { Logger } from '@nestjs/common';
 import { DataSource, EntityManager } from 'typeorm';
 import { EventAppendedSignal } from '../event-appended-signal';
+import { CheckpointTracker } from '../sequencing/event-store-head';
+import type { EventSequencer } from '../sequencing/event-sequencer';
+import { Signal } from '../sequencing/signal';
 import type { EventUpcasters } from '../upcasting/event-upcasters';
-import { STORED_EVENT_COLUMNS, StoredEvent } from '../stored-event';
-import { committedEventsAfter, ensureCheckpoint } from './committed-events';
+import { SequencedEvent, STORED_EVENT_COLUMNS } from '../stored-event';
+import { ensureCheckpoint, loadCheckpoint, sequencedEventsAfter } from './committed-events';
 
 /**
  * What a handler made of a batch when it could not take all of it: the checkpoint advances past
@@ -17,45 +20,53 @@ export interface BatchOutcome {
 }
 
 /** Applies a batch inside the transaction that also advances the checkpoint. */
-export type EventBatchHandler = (events: StoredEvent[], transaction: EntityManager) => Promise<void | BatchOutcome>;
+export type EventBatchHandler = (events: SequencedEvent[], transaction: EntityManager) => Promise<void | BatchOutcome>;
 
 export interface SubscriptionOptions {
   batchSize: number;
-  idlePollMs: number;
   /** How long a woken subscription waits for more events before reading a batch. */
   gatherMs: number;
   maxRetryDelayMs?: number;
 }
 
+/** How long an idle subscription sleeps between looks at the in-memory head (no query). */
+const IDLE_RECHECK_MS = 60_000;
+
 /**
  * Delivers every committed event of the store, in commit order, exactly once per successful
  * batch, remembering where it stopped in `subscription_checkpoints`.
  *
- * Why not `WHERE position > $last`: positions come from a sequence at INSERT time, but a
- * transaction that took position 10 may commit after one that took 11. A reader that already
- * moved past 11 would never see 10. Each event row therefore records the id of the transaction
- * that wrote it, and the reader only takes events whose transaction id is below the oldest one
- * still running (`pg_snapshot_xmin`): those transactions are over, so nothing can appear behind
- * them any more. The checkpoint is the pair (transaction id, position).
+ * It reads by `global_position`, the commit order the EventSequencer hands out (see there why
+ * neither the insert position nor transaction ids will do): `global_position > checkpoint ORDER
+ * BY global_position`. No running transaction, in this database or another, holds it back; an
+ * append still open delays only itself.
  *
  * The checkpoint row is locked `FOR UPDATE SKIP LOCKED` for the batch, so with several processes
  * only one applies a given subscription's batch at a time; the others skip and try again later.
+ * It is locked only when events wait beyond it: a read that finds nothing takes no row lock and
+ * so no transaction id. And it reads only when the process's EventStoreHead says the store holds
+ * numbers beyond its checkpoint: an idle subscription sends no query at all.
  */
 export class CheckpointedSubscription {
   private readonly logger: Logger;
+  private readonly tracker: CheckpointTracker;
   private running?: Promise<void>;
   private stopping = false;
+  /** Raised by stop(), so that no sleep of the loop delays it. */
+  private readonly stopSignal = new Signal();
   private retryAfterMs?: number;
 
   constructor(
     readonly name: string,
     private readonly dataSource: DataSource,
     private readonly handler: EventBatchHandler,
+    private readonly sequencer: EventSequencer,
     private readonly appended: EventAppendedSignal,
     private readonly options: SubscriptionOptions,
     private readonly upcasters?: EventUpcasters,
   ) {
     this.logger = new Logger(`Subscription:${name}`);
+    this.tracker = new CheckpointTracker(name, sequencer.head);
   }
 
   /** Creates the checkpoint at the beginning of the store unless it exists already. */
@@ -65,35 +76,41 @@ export class CheckpointedSubscription {
 
   async start(): Promise<void> {
     await this.ensureCheckpoint();
+    this.tracker.at((await loadCheckpoint(this.dataSource, this.name)).globalPosition);
     this.stopping = false;
     this.running = this.run();
   }
 
   async stop(): Promise<void> {
     this.stopping = true;
-    this.appended.raise();
+    this.stopSignal.raise();
+    this.sequencer.head.wake();
     await this.running;
   }
 
-  /** Processes at most one batch; returns how many events it applied. */
+  /** Processes at most one batch of what is numbered; returns how many events it applied. */
   async processNextBatch(): Promise<number> {
+    const headBeforeRead = this.sequencer.head.position;
+    this.retryAfterMs = undefined;
     let appended = false;
+    let appliedUpTo: string | undefined;
     const applied = await this.dataSource.transaction(async (transaction) => {
       // Locks the checkpoint and reads the batch after it in one round trip. No row: either
       // nothing is new, or another process holds this subscription right now.
-      const stored: StoredEvent[] = await transaction.query(
+      const stored: SequencedEvent[] = await transaction.query(
         `WITH checkpoint AS (
-           SELECT transaction_id AS after_transaction_id, position AS after_position
-           FROM subscription_checkpoints
-           WHERE subscription_id = $1 FOR UPDATE SKIP LOCKED
+           SELECT c.global_position AS after FROM subscription_checkpoints c
+           WHERE c.subscription_id = $1 AND EXISTS (SELECT 1 FROM events e WHERE e.global_position > c.global_position)
+           FOR UPDATE OF c SKIP LOCKED
          )
-         SELECT ${STORED_EVENT_COLUMNS} FROM checkpoint, LATERAL (
-           ${committedEventsAfter('checkpoint.after_transaction_id', 'checkpoint.after_position', '$2')}
-         ) AS events
-         ORDER BY events.transaction_id, events.position`,
+         SELECT ${STORED_EVENT_COLUMNS} FROM checkpoint, LATERAL (${sequencedEventsAfter('checkpoint.after', '$2')}) AS events
+         ORDER BY events.global_position`,
         [this.name, this.options.batchSize],
       );
-      if (stored.length === 0) return 0;
+      if (stored.length === 0) {
+        this.tracker.caughtUpTo(headBeforeRead);
+        return 0;
+      }
       const events = this.upcasters?.upcastAll(stored) ?? stored;
 
       const outcome = (await this.handler(events, transaction)) ?? { handled: events.length };
@@ -103,18 +120,23 @@ export class CheckpointedSubscription {
 
       const last = events[outcome.handled - 1];
       await transaction.query(
-        `UPDATE subscription_checkpoints SET transaction_id = $2::xid8, position = $3::bigint, updated_at = now()
-         WHERE subscription_id = $1`,
-        [this.name, last.transactionId, last.position],
+        `UPDATE subscription_checkpoints SET global_position = $2::bigint, updated_at = now() WHERE subscription_id = $1`,
+        [this.name, last.globalPosition],
       );
+      appliedUpTo = last.globalPosition;
       return outcome.handled;
     });
+    if (appliedUpTo !== undefined) this.tracker.at(appliedUpTo);
     if (appended) this.appended.raise();
     return applied;
   }
 
-  /** Processes batches until none is left; used by tests and by rebuilds. */
+  /**
+   * Numbers what is committed, then processes batches until none is left; used by tests and by
+   * rebuilds, which must not wait for the sequencer's next turn.
+   */
   async catchUp(): Promise<number> {
+    await this.sequencer.sequencePending();
     let total = 0;
     for (;;) {
       const applied = await this.processNextBatch();
@@ -127,28 +149,32 @@ export class CheckpointedSubscription {
     let consecutiveFailures = 0;
     while (!this.stopping) {
       try {
+        if (!this.tracker.behind()) {
+          await this.tracker.waitUntilBehind(() => this.stopping, IDLE_RECHECK_MS);
+          // Let the numbers of the next few milliseconds join this batch instead of paying a
+          // transaction each: under load that is most of a projection's cost.
+          if (this.options.gatherMs > 0 && !this.stopping) await this.pause(this.options.gatherMs);
+          continue;
+        }
         const applied = await this.processNextBatch();
         consecutiveFailures = 0;
-        if (this.retryAfterMs !== undefined) {
-          // The handler asked to see the rest of the batch again later (a failing reaction).
-          await sleep(this.retryAfterMs);
-        } else if (applied < this.options.batchSize) {
-          await this.appended.wait(this.options.idlePollMs);
-          // Let the commits of the next few milliseconds join this batch instead of paying a
-          // transaction each: under load that is most of a projection's cost.
-          if (this.options.gatherMs > 0 && !this.stopping) await sleep(this.options.gatherMs);
-        }
+        // The handler asked to see the rest of the batch again later (a failing reaction).
+        if (this.retryAfterMs !== undefined) await this.pause(this.retryAfterMs);
+        // Caught up with what was numbered: under load more is numbered every moment, and a batch
+        // per number would cost a transaction each. Let it gather.
+        else if (applied < this.options.batchSize && this.options.gatherMs > 0) await this.pause(this.options.gatherMs);
       } catch (error) {
         if (this.stopping) break;
         consecutiveFailures += 1;
         const delay = Math.min(this.options.maxRetryDelayMs ?? 30_000, 100 * 2 ** consecutiveFailures);
         this.logger.error(`batch failed (attempt ${consecutiveFailures}), retrying in ${delay} ms: ${String(error)}`);
-        await this.appended.wait(delay);
+        await this.pause(delay);
       }
     }
   }
-}
 
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
+  /** Sleeps `ms`, or less when stop() is called. */
+  private async pause(ms: number): Promise<void> {
+    if (!this.stopping) await this.stopSignal.wait(ms);
+  }
 }

@@ -1,30 +1,30 @@
 import type { EntityManager, DataSource } from 'typeorm';
-import { STORED_EVENT_COLUMNS, StoredEvent } from '../stored-event';
+import { SequencedEvent, STORED_EVENT_COLUMNS } from '../stored-event';
 
+/** Where a reader stopped: the global position of the last event it took (0: nothing yet). */
 export interface Checkpoint {
-  transactionId: string;
-  position: string;
+  globalPosition: string;
 }
 
+export const BEGINNING_OF_STORE: Checkpoint = { globalPosition: '0' };
+
 /**
- * The one place of the safe-read rule: events after the checkpoint `(afterTransactionId,
- * afterPosition)`, in commit order, never one whose transaction might still be running (see
- * CheckpointedSubscription for why the position alone is not enough). Both arguments are SQL
- * expressions, so callers can pass placeholders or columns.
+ * The one place of the read rule: numbered events after `afterGlobalPosition` (an SQL
+ * expression: a placeholder or a column), in commit order. Numbers become visible in order and
+ * never change (see EventSequencer), so nothing waits on any running transaction and nothing is
+ * skipped or read twice.
  */
-export function committedEventsAfter(afterTransactionId: string, afterPosition: string, limit: string): string {
+export function sequencedEventsAfter(afterGlobalPosition: string, limit: string): string {
   return `SELECT * FROM events
-    WHERE (events.transaction_id, events.position) > (${afterTransactionId}, ${afterPosition})
-      AND events.transaction_id < pg_snapshot_xmin(pg_current_snapshot())
-    ORDER BY events.transaction_id, events.position
+    WHERE events.global_position > ${afterGlobalPosition}
+    ORDER BY events.global_position
     LIMIT ${limit}`;
 }
 
-export function readCommittedEventsAfter(db: DataSource | EntityManager, checkpoint: Checkpoint, limit: number): Promise<StoredEvent[]> {
+export function readCommittedEventsAfter(db: DataSource | EntityManager, checkpoint: Checkpoint, limit: number): Promise<SequencedEvent[]> {
   return db.query(
-    `SELECT ${STORED_EVENT_COLUMNS} FROM (${committedEventsAfter('$1::xid8', '$2::bigint', '$3')}) AS events
-     ORDER BY events.transaction_id, events.position`,
-    [checkpoint.transactionId, checkpoint.position, limit],
+    `SELECT ${STORED_EVENT_COLUMNS} FROM (${sequencedEventsAfter('$1::bigint', '$2')}) AS events ORDER BY events.global_position`,
+    [checkpoint.globalPosition, limit],
   );
 }
 
@@ -36,7 +36,7 @@ export async function ensureCheckpoint(db: DataSource | EntityManager, name: str
 /** The checkpoint's position; it must exist (see ensureCheckpoint). */
 export async function loadCheckpoint(db: DataSource | EntityManager, name: string): Promise<Checkpoint> {
   const [row] = await db.query(
-    `SELECT transaction_id::text AS "transactionId", position::text AS position FROM subscription_checkpoints WHERE subscription_id = $1`,
+    `SELECT global_position::text AS "globalPosition" FROM subscription_checkpoints WHERE subscription_id = $1`,
     [name],
   );
   return row;
@@ -45,19 +45,23 @@ export async function loadCheckpoint(db: DataSource | EntityManager, name: strin
 /** Moves the checkpoint forward only: a late writer can never move it back. */
 export async function advanceCheckpoint(db: DataSource | EntityManager, name: string, to: Checkpoint): Promise<void> {
   await db.query(
-    `UPDATE subscription_checkpoints SET transaction_id = $2::xid8, position = $3::bigint, updated_at = now()
-     WHERE subscription_id = $1 AND (transaction_id, position) < ($2::xid8, $3::bigint)`,
-    [name, to.transactionId, to.position],
+    `UPDATE subscription_checkpoints SET global_position = $2::bigint, updated_at = now()
+     WHERE subscription_id = $1 AND global_position < $2::bigint`,
+    [name, to.globalPosition],
   );
 }
 
-/** How many committed events lie beyond the checkpoint. */
+/**
+ * How many committed events the subscription has yet to take: numbers are contiguous, so the
+ * numbered ones are `head - checkpoint` (two index lookups, no scan), plus those still waiting
+ * for their number (a partial index that stays small).
+ */
 export async function countEventsAfter(db: DataSource | EntityManager, name: string): Promise<number> {
   const [row] = await db.query(
-    `SELECT count(e.*)::int AS lag FROM subscription_checkpoints c
-     LEFT JOIN events e ON (e.transaction_id, e.position) > (c.transaction_id, c.position)
-     WHERE c.subscription_id = $1`,
+    `SELECT greatest(coalesce((SELECT max(global_position) FROM events), 0) - c.global_position, 0)
+              + (SELECT count(*) FROM events WHERE global_position IS NULL) AS lag
+     FROM subscription_checkpoints c WHERE c.subscription_id = $1`,
     [name],
   );
-  return row?.lag ?? 0;
+  return row ? Number(row.lag) : 0;
 }

@@ -4,6 +4,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { Environment } from '../../config/environment';
 import { EventAppendedSignal } from '../event-appended-signal';
+import { EventSequencer } from '../sequencing/event-sequencer';
 import { EventUpcasters } from '../upcasting/event-upcasters';
 import { CheckpointedSubscription, EventBatchHandler, SubscriptionOptions } from './checkpointed-subscription';
 
@@ -17,6 +18,7 @@ export class EventSubscriptions implements OnApplicationBootstrap, BeforeApplica
 
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly sequencer: EventSequencer,
     private readonly appended: EventAppendedSignal,
     private readonly config: ConfigService<Environment, true>,
     private readonly upcasters: EventUpcasters,
@@ -24,9 +26,8 @@ export class EventSubscriptions implements OnApplicationBootstrap, BeforeApplica
 
   register(name: string, handler: EventBatchHandler, options: Partial<SubscriptionOptions> = {}): CheckpointedSubscription {
     if (this.subscriptions.has(name)) throw new Error(`subscription ${name} is registered twice`);
-    const subscription = new CheckpointedSubscription(name, this.dataSource, handler, this.appended, {
+    const subscription = new CheckpointedSubscription(name, this.dataSource, handler, this.sequencer, this.appended, {
       batchSize: this.config.get('PROJECTION_BATCH_SIZE', { infer: true }),
-      idlePollMs: this.config.get('PROJECTION_IDLE_POLL_MS', { infer: true }),
       gatherMs: this.config.get('PROJECTION_GATHER_MS', { infer: true }),
       ...options,
     }, this.upcasters);

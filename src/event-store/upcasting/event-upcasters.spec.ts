@@ -4,7 +4,7 @@ import { EventUpcasters } from './event-upcasters';
 function stored(eventType: string, schemaVersion: number, payload: Record<string, unknown>): StoredEvent {
   return {
     position: '7',
-    transactionId: '900',
+    globalPosition: '900',
     eventId: 'e1',
     streamType: 'Thing',
     streamId: 's1',

@@ -4,8 +4,8 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { Client } from 'pg';
 import { DataSource } from 'typeorm';
 import { Environment } from '../../config/environment';
-import { EventAppendedSignal } from '../../event-store/event-appended-signal';
-import type { StoredEvent } from '../../event-store/stored-event';
+import { CheckpointTracker, EventStoreHead } from '../../event-store/sequencing/event-store-head';
+import type { SequencedEvent } from '../../event-store/stored-event';
 import {
   advanceCheckpoint,
   Checkpoint,
@@ -52,17 +52,20 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
   private inFlightPeak = 0;
   /** Events beyond the checkpoint the broker already confirmed (after a gap): not sent again. */
   private readonly confirmedAhead = new Set<string>();
+  /** Whether the store holds events beyond the checkpoint, known without a query. */
+  private readonly tracker: CheckpointTracker;
 
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
     private readonly publisher: IntegrationEventPublisher,
     private readonly mappers: IntegrationEventMappers,
-    private readonly appended: EventAppendedSignal,
+    private readonly head: EventStoreHead,
     private readonly config: ConfigService<Environment, true>,
     private readonly upcasters: EventUpcasters,
   ) {
     this.lockKey = `relay:${config.get('BROKER_PREFIX', { infer: true })}`;
     this.maxInFlight = config.get('RELAY_MAX_IN_FLIGHT', { infer: true });
+    this.tracker = new CheckpointTracker(RELAY_CHECKPOINT, head);
   }
 
   onApplicationBootstrap(): void {
@@ -72,7 +75,7 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
 
   async beforeApplicationShutdown(): Promise<void> {
     this.stopping = true;
-    this.appended.raise();
+    this.head.wake();
     // Nothing new is sent; what is in flight gets a few seconds to be confirmed (a blocked or
     // stalled broker may never confirm), then it is abandoned and re-sent by the next leader.
     const graceful = await Promise.race([this.running?.then(() => true), sleep(SHUTDOWN_GRACE_MS).then(() => false)]);
@@ -105,8 +108,12 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
    * leadership. Rejects with the first publish failure, after advancing to the confirmed prefix.
    */
   async relayNextBatch(): Promise<number> {
+    const headBeforeRead = this.head.position;
     const events = await this.readNextBatch();
-    if (events.length === 0) return 0;
+    if (events.length === 0) {
+      this.tracker.caughtUpTo(headBeforeRead);
+      return 0;
+    }
     const { settledPrefix, confirmed, failure } = await publishInOrder(
       events.map((event) => (this.confirmedAhead.has(event.eventId) ? undefined : toOutgoingIntegrationEvent(event, this.mappers))),
       {
@@ -123,14 +130,18 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
       if (index < settledPrefix) this.confirmedAhead.delete(event.eventId);
       else if (confirmed[index]) this.confirmedAhead.add(event.eventId);
     });
-    if (settledPrefix > 0) await advanceCheckpoint(this.dataSource, RELAY_CHECKPOINT, events[settledPrefix - 1] satisfies Checkpoint);
+    if (settledPrefix > 0) {
+      await advanceCheckpoint(this.dataSource, RELAY_CHECKPOINT, events[settledPrefix - 1] satisfies Checkpoint);
+      this.tracker.at(events[settledPrefix - 1].globalPosition);
+    }
     if (failure) throw failure;
     return settledPrefix;
   }
 
   /** The one place the relay reads the outbox: the next batch after its checkpoint, upcast. */
-  private async readNextBatch(): Promise<StoredEvent[]> {
+  private async readNextBatch(): Promise<SequencedEvent[]> {
     const checkpoint = await loadCheckpoint(this.dataSource, RELAY_CHECKPOINT);
+    this.tracker.at(checkpoint.globalPosition);
     return this.upcasters.upcastAll(
       await readCommittedEventsAfter(this.dataSource, checkpoint, this.config.get('RELAY_BATCH_SIZE', { infer: true })),
     );
@@ -141,12 +152,17 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
     while (!this.stopping) {
       try {
         if (!(await this.holdLeadership())) {
-          await this.appended.wait(1000);
+          // Another process relays: try again in a second (woken early only to stop).
+          for (const until = Date.now() + 1000; !this.stopping && Date.now() < until; ) await this.head.changed(until - Date.now());
           continue;
         }
-        const relayed = await this.relayNextBatch();
+        // Reads only when events are numbered beyond the checkpoint: an idle relay sends no query.
+        if (!this.tracker.behind()) {
+          await this.tracker.waitUntilBehind(() => this.stopping, 60_000);
+          continue;
+        }
+        await this.relayNextBatch();
         failures = 0;
-        if (relayed === 0) await this.appended.wait(this.config.get('PROJECTION_IDLE_POLL_MS', { infer: true }));
       } catch (error) {
         if (this.stopping) break;
         failures += 1;
@@ -157,7 +173,7 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
             `events are unroutable: no queue is bound to ${error.exchange} for ${error.routingKey}; check the consumer queue and its bindings`,
           );
         }
-        await this.appended.wait(delay);
+        if (!this.stopping) await this.head.changed(delay);
       }
     }
   }

@@ -1,0 +1,123 @@
+import { Logger } from '@nestjs/common';
+import { Client, Notification } from 'pg';
+import { quoteIdentifier } from './sql-identifier';
+
+type Listener = (payload: string) => void;
+
+const RECONNECT_MIN_MS = 200;
+const RECONNECT_MAX_MS = 10_000;
+
+/**
+ * PostgreSQL `LISTEN` on one dedicated connection per process (a pooled connection would lose
+ * its LISTENs when returned). Notifications are delivered at their transaction's commit, so a
+ * listener never hears of anything it cannot read yet. When the connection breaks, notifications
+ * sent meanwhile are lost: it reconnects with a growing delay and then calls every
+ * `onReconnect` listener, whose job is to catch up by reading.
+ */
+export class DatabaseNotifications {
+  private readonly logger = new Logger(DatabaseNotifications.name);
+  private readonly listeners = new Map<string, Set<Listener>>();
+  private readonly reconnectListeners = new Set<() => void>();
+  private client?: Client;
+  private stopped = true;
+  private reconnectTimer?: NodeJS.Timeout;
+  private failures = 0;
+
+  constructor(private readonly url: string) {}
+
+  /** Calls `listener` with the payload of every notification on `channel`; LISTENs at once when connected. */
+  on(channel: string, listener: Listener): void {
+    const existing = this.listeners.get(channel);
+    if (existing) {
+      existing.add(listener);
+      return;
+    }
+    this.listeners.set(channel, new Set([listener]));
+    const client = this.client;
+    client?.query(`LISTEN ${quoteIdentifier(channel)}`).catch((error: unknown) => this.connectionLost(client, error));
+  }
+
+  /** Called after the connection was lost and is back (not after the first connection). */
+  onReconnect(listener: () => void): void {
+    this.reconnectListeners.add(listener);
+  }
+
+  get connected(): boolean {
+    return this.client !== undefined;
+  }
+
+  onModuleInit(): Promise<void> {
+    return this.start();
+  }
+
+  onApplicationShutdown(): Promise<void> {
+    return this.stop();
+  }
+
+  /** Connects and LISTENs; rejects when the first attempt fails (later losses reconnect on their own). */
+  async start(): Promise<void> {
+    this.stopped = false;
+    await this.connect();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.reconnectTimer);
+    const client = this.client;
+    this.client = undefined;
+    await client?.end().catch(() => undefined);
+  }
+
+  private async connect(): Promise<void> {
+    const client = new Client({ connectionString: this.url, connectionTimeoutMillis: 10_000, keepAlive: true });
+    client.on('error', (error) => this.connectionLost(client, error));
+    client.on('end', () => this.connectionLost(client, new Error('connection ended')));
+    client.on('notification', (notification: Notification) => this.deliver(notification));
+    try {
+      await client.connect();
+      for (const channel of this.listeners.keys()) await client.query(`LISTEN ${quoteIdentifier(channel)}`);
+    } catch (error) {
+      client.removeAllListeners('end');
+      await client.end().catch(() => undefined);
+      throw error;
+    }
+    if (this.stopped) {
+      await client.end().catch(() => undefined);
+      return;
+    }
+    this.client = client;
+  }
+
+  private deliver({ channel, payload }: Notification): void {
+    for (const listener of this.listeners.get(channel) ?? []) listener(payload ?? '');
+  }
+
+  private connectionLost(client: Client | undefined, error: unknown): void {
+    if (!client || this.client !== client) return;
+    this.client = undefined;
+    client.removeAllListeners('end');
+    void client.end().catch(() => undefined);
+    if (this.stopped) return;
+    this.logger.warn(`LISTEN connection lost, reconnecting: ${String(error)}`);
+    this.scheduleReconnect();
+  }
+
+  private scheduleReconnect(): void {
+    const delay = Math.min(RECONNECT_MAX_MS, RECONNECT_MIN_MS * 2 ** this.failures);
+    this.reconnectTimer = setTimeout(() => {
+      this.connect().then(
+        () => {
+          this.failures = 0;
+          if (this.client) for (const listener of this.reconnectListeners) listener();
+        },
+        (error: unknown) => {
+          this.failures += 1;
+          if (this.stopped) return;
+          this.logger.warn(`LISTEN connection failed (attempt ${this.failures}), retrying: ${String(error)}`);
+          this.scheduleReconnect();
+        },
+      );
+    }, delay);
+    this.reconnectTimer.unref();
+  }
+}

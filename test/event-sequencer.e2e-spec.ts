@@ -1,0 +1,104 @@
+import { randomUUID } from 'node:crypto';
+import { CommandBus } from '@nestjs/cqrs';
+import { DataSource } from 'typeorm';
+import { DatabaseNotifications } from '../src/database/database-notifications';
+import { TransactionContext } from '../src/database/transaction-context';
+import { EventAppendedSignal } from '../src/event-store/event-appended-signal';
+import { EventSequencer } from '../src/event-store/sequencing/event-sequencer';
+import { EventStoreHead } from '../src/event-store/sequencing/event-store-head';
+import { SequencedEvent } from '../src/event-store/stored-event';
+import { CheckpointedSubscription } from '../src/event-store/subscription/checkpointed-subscription';
+import { TcpProxy } from './support/tcp-proxy';
+import { RegisterUserCommand } from '../src/modules/users/commands/register-user/register-user.command';
+import { eventually, startTestApp, TestApp } from './support/test-app';
+import { createMigratedDataSource } from './support/test-database';
+
+let dataSource: DataSource;
+let url: string;
+let drop: () => Promise<void>;
+
+beforeAll(async () => {
+  ({ dataSource, url, drop } = await createMigratedDataSource());
+});
+afterAll(() => drop());
+
+/** Appends as a writer outside the API does: it NOTIFYs `events_appended` with its commit. */
+async function append(count: number): Promise<void> {
+  await dataSource.query(
+    `WITH appended AS (
+       INSERT INTO events (event_id, stream_type, stream_id, stream_version, event_type, payload, metadata)
+       SELECT gen_random_uuid(), 'Test', gen_random_uuid(), 1, 'Tested', '{}', '{}' FROM generate_series(1, $1::int)
+       RETURNING 1
+     )
+     SELECT pg_notify('events_appended', '') FROM (SELECT count(*) FROM appended) AS done`,
+    [count],
+  );
+}
+
+/** Another process's sequencer, run by hand: it numbers and NOTIFYs, nothing else. */
+function otherProcessSequencer(): EventSequencer {
+  return new EventSequencer(dataSource, new EventStoreHead(), new EventAppendedSignal(), undefined, { batchSize: 100, safetyPollMs: 60_000 });
+}
+
+describe('event sequencer', () => {
+  it('is woken by an outside writer\'s NOTIFY, and after a lost LISTEN connection reads what it missed', async () => {
+    const proxy = await TcpProxy.start({ host: '127.0.0.1', port: Number(new URL(url).port || 5432) });
+    const notifications = new DatabaseNotifications(proxy.rewrite(url));
+    await notifications.start();
+    // This process's sequencer polls only every minute: only NOTIFY, or the read after a
+    // reconnect, can tell its reader of new numbers within the test.
+    const head = new EventStoreHead();
+    const sequencer = new EventSequencer(dataSource, head, new EventAppendedSignal(), notifications, { batchSize: 100, safetyPollMs: 60_000 });
+    await sequencer.start();
+    const seen: SequencedEvent[] = [];
+    const subscription = new CheckpointedSubscription(
+      `notify-${randomUUID()}`,
+      dataSource,
+      async (events) => {
+        seen.push(...events);
+      },
+      sequencer,
+      new EventAppendedSignal(),
+      { batchSize: 1000, gatherMs: 0 },
+    );
+    await subscription.start();
+    try {
+      await append(3);
+      await eventually(async () => expect(seen).toHaveLength(3));
+
+      await proxy.refuse(); // the LISTEN connection is cut; what is sent meanwhile is lost
+      await append(2);
+      await otherProcessSequencer().sequencePending();
+      await proxy.accept();
+      await eventually(async () => expect(seen).toHaveLength(5));
+      expect(seen.map((event) => Number(event.globalPosition))).toEqual([1, 2, 3, 4, 5]);
+    } finally {
+      await subscription.stop();
+      await sequencer.stop();
+      await notifications.stop();
+      await proxy.close();
+    }
+  });
+});
+
+describe('event sequencer in the API', () => {
+  let app: TestApp;
+  beforeAll(async () => {
+    // A safety poll that never comes within the test: only the commit can wake the sequencer.
+    app = await startTestApp({ env: { REACTIONS_ENABLED: 'false', EVENT_STORE_SAFETY_POLL_MS: '600000' } });
+  }, 30_000);
+  afterAll(() => app?.close());
+
+  it('numbers an append made inside a caller\'s transaction as soon as that transaction commits', async () => {
+    const { id } = await app.db.transaction((transaction) =>
+      app.app
+        .get(TransactionContext)
+        .run(transaction, () =>
+          app.app.get(CommandBus).execute(new RegisterUserCommand(`${randomUUID()}@example.com`, 'Inside', 1000, { correlationId: 'c', causationId: 'c' })),
+        ),
+    );
+    await eventually(async () => {
+      await app.http().get(`/users/${id}`).expect(200);
+    });
+  });
+});
