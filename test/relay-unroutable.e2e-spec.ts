@@ -46,13 +46,14 @@ describe('the relay when the consumer queue is missing', () => {
     // The consumer was not restarted: it saw the broker cancel its consumer and consumes again.
 
     await eventually(async () => {
-      if (process.env.DEBUG_CONSUMER) process.stdout.write(consumer!.output);
       const { rows } = await consumerDb!.query(
         `SELECT count(*)::int AS n FROM notifications WHERE kind = 'WELCOME' AND customer_id = ANY($1::uuid[])`,
         [users],
       );
       expect(rows[0].n).toBe(5);
-    }, 30_000);
+    }, 30_000).catch((error: Error) => {
+      throw new Error(`${error.message}\nconsumer output:\n${consumer!.output}`);
+    });
     expect(await messageCount(api.topology.deadLetterQueue)).toBe(0);
   }, 90_000);
 });
