@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Client } from 'pg';
 import { DataSource } from 'typeorm';
 import { migrations } from '../migrations';
+import { GlobalPositions1763880400000 } from '../migrations/1763880400000-GlobalPositions';
 import { dropDatabase } from '../src/database/ensure-database';
 import { createTestDatabase } from './support/test-database';
 
@@ -12,7 +13,8 @@ import { createTestDatabase } from './support/test-database';
  */
 let url: string;
 let dataSource: DataSource;
-const before = migrations.slice(0, -1);
+/** Every migration before the one under test. */
+const before = migrations.slice(0, migrations.indexOf(GlobalPositions1763880400000));
 
 beforeAll(async () => {
   url = await createTestDatabase();
