@@ -1,21 +1,9 @@
-import amqp from 'amqplib';
 import { Client } from 'pg';
 import { OutboxRelay } from '../src/messaging/relay/outbox-relay';
 import { ConsumerProcess } from './support/consumer-process';
 import { registerUser } from './support/fixtures';
 import { eventually, startTestApp, type TestApp } from './support/test-app';
-import { messageCount, TEST_RABBITMQ_URL } from './support/test-broker';
-
-async function deleteQueue(queue: string): Promise<void> {
-  const connection = await amqp.connect(TEST_RABBITMQ_URL);
-  try {
-    const channel = await connection.createChannel();
-    await channel.deleteQueue(queue);
-    await channel.close();
-  } finally {
-    await connection.close();
-  }
-}
+import { messageCount, withBrokerChannel } from './support/test-broker';
 
 describe('the relay when the consumer queue is missing', () => {
   let api: TestApp | undefined;
@@ -37,7 +25,7 @@ describe('the relay when the consumer queue is missing', () => {
     await registerUser(api); // the pipeline works before the queue goes
     await eventually(async () => expect((await consumerDb!.query(`SELECT count(*)::int AS n FROM inbox`)).rows[0].n).toBe(1), 20_000);
 
-    await deleteQueue(api.topology.consumerQueue); // an operator re-creating it, a lost binding...
+    await withBrokerChannel((channel) => channel.deleteQueue(api!.topology.consumerQueue)); // an operator re-creating it, a lost binding...
     const users = await Promise.all(Array.from({ length: 5 }, () => registerUser(api!)));
 
     // The relay declares the topology again after the returns, so the events are routed to the

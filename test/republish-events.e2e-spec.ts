@@ -6,7 +6,7 @@ import { OutboxRelay } from '../src/messaging/relay/outbox-relay';
 import { ConsumerProcess } from './support/consumer-process';
 import { placeOrder, registerUser } from './support/fixtures';
 import { eventually, startTestApp, type TestApp } from './support/test-app';
-import { messageCount, TEST_RABBITMQ_URL } from './support/test-broker';
+import { messageCount, TEST_RABBITMQ_URL, withBrokerChannel } from './support/test-broker';
 
 const ROOT = path.resolve(__dirname, '..');
 
@@ -22,18 +22,6 @@ function republish(api: TestApp, args: string[], env: Record<string, string> = {
       (error, stdout, stderr) => resolve({ code: error ? Number(error.code) : 0, stdout, stderr }),
     );
   });
-}
-
-async function purgeQueue(queue: string): Promise<number> {
-  const connection = await amqp.connect(TEST_RABBITMQ_URL);
-  try {
-    const channel = await connection.createChannel();
-    const { messageCount: purged } = await channel.purgeQueue(queue);
-    await channel.close();
-    return purged;
-  } finally {
-    await connection.close();
-  }
 }
 
 describe('npm run republish-events', () => {
@@ -65,7 +53,7 @@ describe('npm run republish-events', () => {
     const order = await placeOrder(api, customer);
     const newcomer = await registerUser(api);
     await eventually(async () => expect(await relay.lag()).toBe(0), 20_000);
-    expect(await purgeQueue(api.topology.consumerQueue)).toBe(2);
+    expect((await withBrokerChannel((channel) => channel.purgeQueue(api!.topology.consumerQueue))).messageCount).toBe(2);
     // The order's next event arrives; the consumer holds it back waiting for the lost first one.
     await api.http().post(`/orders/${order}/cancel`).send({ reason: 'changed my mind' }).expect(202);
     await eventually(async () => expect(await relay.lag()).toBe(0), 20_000);

@@ -44,14 +44,19 @@ export async function publishRaw(topology: BrokerTopology, routingKey: string, b
   }
 }
 
-export async function messageCount(queue: string): Promise<number> {
+/** Runs `use` on a channel of a connection of its own, as an operator's tool would, and closes both. */
+export async function withBrokerChannel<T>(use: (channel: amqp.Channel) => Promise<T>): Promise<T> {
   const connection = await amqp.connect(TEST_RABBITMQ_URL);
   try {
     const channel = await connection.createChannel();
-    const { messageCount: count } = await channel.checkQueue(queue);
+    const result = await use(channel);
     await channel.close();
-    return count;
+    return result;
   } finally {
     await connection.close();
   }
+}
+
+export function messageCount(queue: string): Promise<number> {
+  return withBrokerChannel(async (channel) => (await channel.checkQueue(queue)).messageCount);
 }
