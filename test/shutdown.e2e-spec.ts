@@ -102,8 +102,19 @@ describe('API shutdown', () => {
   const start = async (env: Record<string, string> = {}) =>
     (api = await ApiProcess.start({ DATABASE_URL: proxy.rewrite(databaseUrl), BROKER_PREFIX: brokerPrefix, ...SHOW_STAGES, ...env }));
 
+  const countUsers = async () => {
+    const db = new Client({ connectionString: databaseUrl });
+    await db.connect();
+    try {
+      return (await db.query('SELECT count(*)::int AS n FROM users')).rows[0].n as number;
+    } finally {
+      await db.end();
+    }
+  };
+
   it('on SIGTERM stops intake, finishes the requests in flight with their normal status, logs each stage and exits 0', async () => {
     const api = await start();
+    const usersBefore = await countUsers();
     proxy.hold();
     const inFlight = await sendRegistrations(api.port, 3);
 
@@ -112,8 +123,16 @@ describe('API shutdown', () => {
     expect(await refusesConnections(api.port)).toBe(true);
     proxy.release();
 
-    expect(await Promise.all(inFlight)).toEqual([201, 201, 201]);
+    // A request the server had read is finished with its normal answer. A connection whose bytes
+    // it had not read yet when intake stopped looks idle and is closed unanswered (a race no
+    // server avoids; load balancers drain first): that request wrote nothing, so the client may
+    // send it again. What must never happen is an effect without its answer.
+    const statuses = await Promise.all(inFlight);
+    expect(statuses.filter((status) => status !== 201 && status !== undefined)).toEqual([]);
+    const answered = statuses.filter((status) => status === 201).length;
+    expect(answered).toBeGreaterThan(0);
     expect(await api.exited).toEqual({ code: 0, signal: null });
+    expect(await countUsers()).toBe(usersBefore + answered);
     // How many of the three the server had parsed when the signal came varies (each is on a
     // connection of its own); that every one of them was answered 201 is what matters.
     expect(api.output).toMatch(/HTTP server closed; [1-3] request\(s\) in flight finished/);
@@ -208,7 +227,14 @@ describe('consumer shutdown', () => {
   it('on SIGTERM mid-burst settles every delivery it took: after a restart each event is applied once', async () => {
     const brokerPrefix = uniqueBrokerPrefix();
     const topology = testTopology(brokerPrefix);
-    const consumer = await ConsumerProcess.start(brokerPrefix, { ...SHOW_STAGES, CONSUMER_PREFETCH: '50' });
+    // A drain long enough for 50 deliveries on a loaded 2-core machine: one still running at the
+    // drain's end is handed back although its commit may complete (applied, and back in the queue).
+    const consumer = await ConsumerProcess.start(brokerPrefix, {
+      ...SHOW_STAGES,
+      CONSUMER_PREFETCH: '50',
+      CONSUMER_DRAIN_TIMEOUT_MS: '8000',
+      SHUTDOWN_TIMEOUT_MS: '15000',
+    });
     const db = new Client({ connectionString: consumer.databaseUrl });
     await db.connect();
     const applied = async () => (await db.query('SELECT count(*)::int AS n FROM inbox')).rows[0].n as number;

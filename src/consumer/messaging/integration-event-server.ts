@@ -152,7 +152,10 @@ export class IntegrationEventServer extends ServerRMQ {
       (message: ConsumeMessage | null) => {
         // amqplib hands the broker's basic.cancel (queue deleted) over as a null message.
         if (message === null) return void this.onCancelledByBroker(channel, consumerTag);
-        this.handleMessage(message, channel).catch((error: unknown) => this.handleError(String(error)));
+        // Tracked from here, not only once the handler runs: Nest takes a few asynchronous steps
+        // before it, and a close that did not see such a delivery closed the channel under it
+        // (applied, then delivered again).
+        void this.inFlight.track(this.handleMessage(message, channel).catch((error: unknown) => this.handleError(String(error))));
       },
       { noAck: false },
     );
