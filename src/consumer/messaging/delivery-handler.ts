@@ -5,7 +5,7 @@ import type { ConfirmChannel, ConsumeMessage, Options } from 'amqplib';
 import { INTEGRATION_EVENT_CONTRACTS, InvalidIntegrationEventError, openCloudEvent } from '../../contracts';
 import { BrokerTopology, declareTopology } from '../../messaging/broker-topology';
 import { Inbox, InboxOutcome } from '../inbox/inbox';
-import { classifyFailure, PublishRefusedError } from './failure-classification';
+import { classifyFailure, isClosedChannelError, PublishRefusedError } from './failure-classification';
 import { InFlightDeliveries } from './in-flight-deliveries';
 import {
   ATTEMPTS_HEADER,
@@ -232,10 +232,6 @@ export class DeliveryHandler {
       }
     });
   }
-}
-
-function isClosedChannelError(error: unknown): boolean {
-  return error instanceof Error && (error.name === 'IllegalOperationError' || /channel (closed|closing)/i.test(error.message));
 }
 
 function describe(error: unknown): string {

@@ -51,6 +51,11 @@ const INFRASTRUCTURE_MESSAGE =
  */
 const INFRASTRUCTURE_ERROR_NAMES = new Set(['IllegalOperationError', 'QueryRunnerProviderAlreadyReleasedError', 'QueryRunnerAlreadyReleasedError']);
 
+/** amqplib refused an operation because the channel is closed or closing. */
+export function isClosedChannelError(error: unknown): boolean {
+  return error instanceof Error && (error.name === 'IllegalOperationError' || /channel (closed|closing)/i.test(error.message));
+}
+
 export function classifyFailure(error: unknown): FailureKind {
   for (const cause of causes(error)) {
     if (cause instanceof PublishRefusedError) return 'infrastructure';

@@ -2,6 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { ServerRMQ } from '@nestjs/microservices';
 import type { Channel, ConsumeMessage } from 'amqplib';
 import { BrokerTopology, declareTopology } from '../../messaging/broker-topology';
+import { isClosedChannelError } from './failure-classification';
 import { InFlightDeliveries } from './in-flight-deliveries';
 import { TopologyMismatchError } from './topology-mismatch.error';
 
@@ -186,7 +187,7 @@ export class IntegrationEventServer extends ServerRMQ {
         this.mismatch = TopologyMismatchError.fromDeclareError(error);
         this.notConsuming(`could not consume again: ${describe(error)}`);
         this.logger.error(this.stateReason());
-        if (isClosedChannel(error) || this.mismatch) return; // onChannelClosed recovers
+        if (isClosedChannelError(error) || this.mismatch) return; // onChannelClosed recovers
       }
     }
   }
@@ -219,10 +220,6 @@ export class IntegrationEventServer extends ServerRMQ {
   private notConsuming(reason: string): void {
     this.notConsumingBecause = reason;
   }
-}
-
-function isClosedChannel(error: unknown): boolean {
-  return error instanceof Error && (error.name === 'IllegalOperationError' || /channel (closed|closing)/i.test(error.message));
 }
 
 function describe(error: unknown): string {

@@ -167,12 +167,11 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
         if (this.stopping) break;
         failures += 1;
         const delay = Math.min(10_000, 100 * 2 ** failures);
-        this.logger.warn(`relay batch failed (attempt ${failures}), retrying in ${delay} ms: ${String(error)}`);
-        if (error instanceof UnroutableMessageError) {
-          this.logger.warn(
-            `events are unroutable: no queue is bound to ${error.exchange} for ${error.routingKey}; check the consumer queue and its bindings`,
-          );
-        }
+        const hint =
+          error instanceof UnroutableMessageError
+            ? `; no queue is bound to ${error.exchange} for ${error.routingKey}: check the consumer queue and its bindings`
+            : '';
+        this.logger.warn(`relay batch failed (attempt ${failures}), retrying in ${delay} ms: ${String(error)}${hint}`);
         if (!this.stopping) await this.head.changed(delay);
       }
     }
