@@ -5,6 +5,7 @@ import { DataSource } from 'typeorm';
 import { InvalidEnvironmentError, loadEnvironment } from './config/environment';
 import { ensureDatabaseExists } from './database/ensure-database';
 import { createHttpApp } from './http-app';
+import { AfterListening } from './shared/after-listening';
 import { GracefulShutdown } from './shared/graceful-shutdown';
 
 async function bootstrap(): Promise<void> {
@@ -17,6 +18,7 @@ async function bootstrap(): Promise<void> {
   await ensureDatabaseExists(environment.DATABASE_URL);
   const app = await createHttpApp(environment);
   await app.listen(environment.PORT, environment.HOST);
+  await app.get(AfterListening).start();
   const dataSource = app.get(DataSource);
   shutdown.attach(app, [{ name: 'database pool', isOpen: () => dataSource.isInitialized }]);
   new Logger('Bootstrap').log(`API on http://${environment.HOST}:${environment.PORT} (Swagger UI at /docs)`);

@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { EventBus, EventsHandler, IEventHandler } from '@nestjs/cqrs';
+import { DurableReaction } from '../src/event-store/reactions/durable-reaction.decorator';
 import { causedBy, originOf } from '../src/event-store/reactions/event-origin';
 import { OrderConfirmedEvent } from '../src/modules/orders';
 import { placeOrder, registerUser } from './support/fixtures';
@@ -7,6 +8,7 @@ import { eventually, startTestApp, TestApp } from './support/test-app';
 
 /** Fails the first time it sees each order, then records it: a handler with a transient fault. */
 @EventsHandler(OrderConfirmedEvent)
+@DurableReaction({ id: 'test.flaky-confirmation' })
 class FlakyConfirmationHandler implements IEventHandler<OrderConfirmedEvent> {
   static readonly calls: Array<{ orderId: string; instance: boolean; causationId: string; version?: number }> = [];
   static readonly applied: string[] = [];

@@ -1,14 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import { ProjectionRebuilder } from '../src/event-store/rebuild/projection-rebuilder';
-import { EventSubscriptions } from '../src/event-store/subscription/event-subscriptions';
+import { DurableReactions } from '../src/event-store/reactions/durable-reactions';
 import { EventUpcasters } from '../src/event-store/upcasting/event-upcasters';
 import { orderSummariesRebuildable } from '../src/modules/orders';
 import { userProfilesRebuildable } from '../src/modules/users';
 import { CliResult, runBuiltCli } from './support/built-cli';
-import { registerUser } from './support/fixtures';
+import { lockUserRow, registerUser } from './support/fixtures';
 import { eventually, startTestApp, TestApp } from './support/test-app';
 
-const RESERVE_CREDIT = 'reaction:OrderFulfilmentSaga.reserveCreditForPlacedOrder';
+const ORDER_FULFILMENT = 'reaction:order-fulfilment';
 
 interface OrderState {
   status: string;
@@ -183,20 +183,21 @@ describe('the order saga', () => {
     const customer = await registerUser(app, { creditLimit: 50_000 });
     const confirmedId = await placeOrderOf(app, customer, 1_000);
     await orderWhen(app, confirmedId, (order) => order.status === 'CONFIRMED');
-    const reservations = app.app.get(EventSubscriptions).get(RESERVE_CREDIT);
-    await reservations.stop();
+    // The saga is held back while three orders are placed and the customer is deactivated.
+    const saga = app.app.get(DurableReactions).get(ORDER_FULFILMENT);
+    await saga.stop();
     let pending: string[];
     try {
       pending = await Promise.all([1, 2, 3].map(() => placeOrderOf(app, customer, 700)));
       await app.http().post(`/users/${customer}/deactivate`).expect(204);
-      for (const id of pending) {
-        expect(await orderWhen(app, id, (order) => order.status !== 'PENDING')).toMatchObject({
-          status: 'REJECTED',
-          rejectionReason: 'customer deactivated',
-        });
-      }
     } finally {
-      await reservations.start();
+      await saga.start();
+    }
+    for (const id of pending) {
+      expect(await orderWhen(app, id, (order) => order.status !== 'PENDING')).toMatchObject({
+        status: 'REJECTED',
+        rejectionReason: 'customer deactivated',
+      });
     }
 
     // The saga catches up on the placed orders: the user refuses credit, the orders stay rejected.
@@ -237,17 +238,17 @@ describe('the order saga', () => {
 
     expect(await orderWhen(app, healthyOrder, decided)).toMatchObject({ status: 'CONFIRMED' });
     const parked = await eventually(async () => {
-      const rows = await app.db.query(`SELECT reaction, event_type, attempts, last_error FROM parked_reactions WHERE stream_id = $1`, [strayOrder]);
+      const rows = await app.db.query(`SELECT reaction, step, event_type, attempts, last_error FROM parked_reactions WHERE stream_id = $1`, [strayOrder]);
       expect(rows).toHaveLength(1);
       return rows[0];
     });
-    expect(parked).toMatchObject({ reaction: RESERVE_CREDIT, event_type: 'OrderPlaced', attempts: 3 });
+    expect(parked).toMatchObject({ reaction: ORDER_FULFILMENT, step: 'reserveCreditForPlacedOrder', event_type: 'OrderPlaced', attempts: 3 });
     expect(parked.last_error).toContain('UserNotFoundError');
     const health = (await app.http().get('/health').expect(200)).body;
     expect(health.details.reactions).toEqual({ status: 'up', parked: 1 });
     const listed = await parkedReactionsCli(app, 'list');
     expect(listed).toMatchObject({ code: 0 });
-    expect(listed.stdout).toContain(`${RESERVE_CREDIT}\tOrderPlaced`);
+    expect(listed.stdout).toContain(`${ORDER_FULFILMENT}\treserveCreditForPlacedOrder\tOrderPlaced`);
 
     // An operator restores the missing customer and asks for a retry: the saga goes on from there.
     await app.db.transaction(async (db) => {
@@ -299,15 +300,15 @@ describe('order deadlines', () => {
     const app = await startTestApp({ env: { ORDER_CONFIRMATION_TIMEOUT_MS: '300', ORDER_DEADLINE_POLL_MS: '50' } });
     try {
       const customer = await registerUser(app, { creditLimit: 5_000 });
-      // The saga handles OrderPlaced (its deadline starts) but its credit step does not run.
-      const reservations = app.app.get(EventSubscriptions).get(RESERVE_CREDIT);
-      await reservations.stop();
+      // The saga handles OrderPlaced (its deadline starts) but its credit step cannot finish: the
+      // customer's row is locked by another transaction.
+      const customerLock = await lockUserRow(app, customer);
       let orderId: string;
       try {
         orderId = await placeOrderOf(app, customer, 900);
         expect(await orderWhen(app, orderId, (order) => order.status !== 'PENDING')).toMatchObject({ status: 'REJECTED', rejectionReason: 'timeout' });
       } finally {
-        await reservations.start();
+        await customerLock.release();
       }
       // The reservation still happens once the saga catches up, and is released at once.
       await eventually(async () => expect(await eventsOfType(app, 'CreditReleased', orderId)).toBe(1));

@@ -6,15 +6,16 @@ import { pgPoolOptions } from '../database/pool-options';
 
 const USAGE = `Usage: npm run parked-reactions -- <command>
 
-  list                                     every parked reaction: reaction, event, attempts, when, last error
+  list                                     every parked reaction step: reaction, step, event, attempts, when, last error
   retry --all                              ask the running API to try every parked reaction again
-  retry --reaction <name> --event <id>     ask it to try one again
+  retry --reaction <name> --event <id>     ask it to try the steps of that reaction parked on that event again
 
 A running API (REACTIONS_ENABLED=true) picks requested retries up within seconds: a success
 removes the parked row, a failure parks it again with the new error. Reads DATABASE_URL.`;
 
 interface ParkedRow {
   reaction: string;
+  step: string;
   eventId: string;
   eventType: string;
   streamId: string;
@@ -42,14 +43,14 @@ async function main(): Promise<number> {
   try {
     if (command === 'list') {
       const rows: ParkedRow[] = await dataSource.query(
-        `SELECT reaction, event_id AS "eventId", event_type AS "eventType", stream_id AS "streamId", attempts,
+        `SELECT reaction, step, event_id AS "eventId", event_type AS "eventType", stream_id AS "streamId", attempts,
                 parked_at AS "parkedAt", retry_requested_at IS NOT NULL AS "retryRequested", last_error AS "lastError"
          FROM parked_reactions ORDER BY parked_at`,
       );
       for (const row of rows) {
         const retry = row.retryRequested ? ' (retry requested)' : '';
         process.stdout.write(
-          `${row.reaction}\t${row.eventType} ${row.eventId}\tstream ${row.streamId}\t${row.attempts} attempts\t` +
+          `${row.reaction}\t${row.step}\t${row.eventType} ${row.eventId}\tstream ${row.streamId}\t${row.attempts} attempts\t` +
             `${row.parkedAt.toISOString()}${retry}\t${row.lastError}\n`,
         );
       }

@@ -1,4 +1,5 @@
 import { Global, Module } from '@nestjs/common';
+import { AfterListening } from './after-listening';
 import { Clock, IdGenerator, RandomUuidGenerator, SystemClock } from './clock';
 
 @Global()
@@ -6,7 +7,8 @@ import { Clock, IdGenerator, RandomUuidGenerator, SystemClock } from './clock';
   providers: [
     { provide: Clock, useClass: SystemClock },
     { provide: IdGenerator, useClass: RandomUuidGenerator },
+    AfterListening,
   ],
-  exports: [Clock, IdGenerator],
+  exports: [Clock, IdGenerator, AfterListening],
 })
 export class SharedModule {}

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { Client } from 'pg';
 import { TestApp } from './test-app';
 
 export function uniqueEmail(prefix = 'user'): string {
@@ -27,4 +28,22 @@ export async function placeOrder(app: TestApp, customerId: string, lines = twoLi
 export async function countRows(app: TestApp, table: string): Promise<number> {
   const [{ n }] = await app.db.query(`SELECT count(*)::int AS n FROM ${table}`);
   return n;
+}
+
+/**
+ * Holds a lock on the user's write-model row from a connection of its own, as a long
+ * transaction elsewhere would: every command on that user (the saga's credit step too) waits
+ * until `release()`.
+ */
+export async function lockUserRow(app: TestApp, userId: string): Promise<{ release(): Promise<void> }> {
+  const client = new Client({ connectionString: app.databaseUrl });
+  await client.connect();
+  await client.query('BEGIN');
+  await client.query('SELECT 1 FROM users WHERE id = $1 FOR UPDATE', [userId]);
+  return {
+    async release() {
+      await client.query('COMMIT');
+      await client.end();
+    },
+  };
 }

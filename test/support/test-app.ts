@@ -7,6 +7,7 @@ import { dropDatabase } from '../../src/database/ensure-database';
 import { createHttpApp } from '../../src/http-app';
 import type { BrokerTopology } from '../../src/messaging/broker-topology';
 import { IntegrationEventPublisher } from '../../src/messaging/integration-event-publisher';
+import { AfterListening } from '../../src/shared/after-listening';
 import { deleteTopology, TEST_RABBITMQ_URL, uniqueBrokerPrefix } from './test-broker';
 import { createTestDatabase } from './test-database';
 
@@ -24,7 +25,14 @@ export interface TestApp {
 
 /** The real API, built by the same function as `main.ts`, on its own throwaway database. */
 export async function startTestApp(
-  options: { databaseUrl?: string; brokerPrefix?: string; env?: Record<string, string>; extraModules?: Type[] } = {},
+  options: {
+    databaseUrl?: string;
+    brokerPrefix?: string;
+    env?: Record<string, string>;
+    extraModules?: Type[];
+    /** False: build the app as if it did not listen yet (nothing reads the store). */
+    startReaders?: boolean;
+  } = {},
 ): Promise<TestApp> {
   const databaseUrl = options.databaseUrl ?? (await createTestDatabase());
   const brokerPrefix = options.brokerPrefix ?? uniqueBrokerPrefix();
@@ -40,6 +48,8 @@ export async function startTestApp(
   const app = await createHttpApp(environment, options.extraModules);
   await app.init();
   await app.getHttpAdapter().getInstance().ready();
+  // As main.ts does once the server listens: readers, the relay and the deadlines start now.
+  if (options.startReaders ?? true) await app.get(AfterListening).start();
   const topology = app.get(IntegrationEventPublisher).topology;
   return {
     app,

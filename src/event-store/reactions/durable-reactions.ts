@@ -9,11 +9,15 @@ import { filter, toArray } from 'rxjs/operators';
 import { Environment } from '../../config/environment';
 import { DatabaseNotifications } from '../../database/database-notifications';
 import { TransactionContext } from '../../database/transaction-context';
-import { EventSubscriptions } from '../subscription/event-subscriptions';
+import { AfterListening } from '../../shared/after-listening';
+import type { DomainEventClass } from '../domain-event';
+import { EventSequencer } from '../sequencing/event-sequencer';
 import { EventUpcasters } from '../upcasting/event-upcasters';
 import { DomainEventClasses } from './domain-event-classes';
-import type { Reaction } from './reaction';
-import { ReactionRunner } from './reaction-runner';
+import { DURABLE_REACTION_METADATA, DurableReactionOptions } from './durable-reaction.decorator';
+import type { Reaction, ReactionStep } from './reaction';
+import { createReactionCheckpoint } from './reaction-receipts';
+import { ReactionSubscription } from './reaction-subscription';
 
 // Where @nestjs/cqrs keeps what its decorators declare (not exported from the package).
 const SAGA_METADATA = '__saga__';
@@ -24,19 +28,19 @@ const EVENT_METADATA = '__event__';
 const PARKED_RETRY_POLL_MS = 30_000;
 const PARKED_RETRY_CHANNEL = 'parked_reactions_retry';
 
-type EventClass = abstract new (...args: never[]) => object;
 type SagaFunction = (events$: Observable<object>) => Observable<ICommand | undefined | null>;
 
 /**
- * Delivers stored events to every `@Saga()` and `@EventsHandler()` of the application through
- * its own checkpointed subscription (`reaction:<Class>.<member>`), instead of Nest's in-memory,
- * fire-and-forget EventBus: an event committed is reacted to even if the process dies a moment
- * later, a reaction's effect commits with its checkpoint, and one failing reaction neither stops
- * the others nor dies like an RxJS stream after its first error.
+ * Delivers stored events to every `@DurableReaction` class of the application (its `@Saga()`
+ * members, or its `@EventsHandler` handle method) through one ReactionSubscription per class,
+ * under the id the class declares, instead of Nest's in-memory, fire-and-forget EventBus: an
+ * event committed is reacted to even if the process dies a moment later, each step's effect
+ * commits with its receipt, and one failing reaction neither stops the others nor dies like an
+ * RxJS stream after its first error.
  *
- * A saga receives one event at a time, as an instance of its class, and its commands run one
- * after another on the CommandBus inside the reaction's transaction. Sagas therefore keep no state
- * between events (state lives in aggregates), which is what makes them safe to replay.
+ * A saga member receives one event at a time, as an instance of its class, and its commands run
+ * one after another on the CommandBus inside the step's transaction. Sagas therefore keep no
+ * state between events (state lives in aggregates).
  *
  * CqrsModule still subscribes the same sagas and handlers to its in-memory EventBus, so publishing
  * there would run them a second time, without any guarantee. Its publisher is therefore replaced
@@ -45,14 +49,14 @@ type SagaFunction = (events$: Observable<object>) => Observable<ICommand | undef
 @Injectable()
 export class DurableReactions implements OnModuleInit, OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger(DurableReactions.name);
-  private readonly runners: ReactionRunner[] = [];
+  private reactions: Reaction[] = [];
+  private readonly subscriptions: ReactionSubscription[] = [];
   private retryTimer?: NodeJS.Timeout;
   private retrying?: Promise<unknown>;
   private stopped = false;
 
   constructor(
     private readonly discovery: DiscoveryService,
-    private readonly subscriptions: EventSubscriptions,
     private readonly eventClasses: DomainEventClasses,
     private readonly transactions: TransactionContext,
     private readonly commandBus: CommandBus,
@@ -61,44 +65,114 @@ export class DurableReactions implements OnModuleInit, OnApplicationBootstrap, B
     private readonly upcasters: EventUpcasters,
     @InjectDataSource() private readonly dataSource: DataSource,
     private readonly notifications: DatabaseNotifications,
+    private readonly sequencer: EventSequencer,
+    private readonly afterListening: AfterListening,
   ) {}
 
   onModuleInit(): void {
     this.eventBus.publisher = refusingPublisher;
+    this.reactions = this.discoverReactions();
+    const reactions = this.reactions;
     if (!this.config.get('REACTIONS_ENABLED', { infer: true })) {
       this.logger.warn('REACTIONS_ENABLED=false: this process runs no sagas or event handlers');
       return;
     }
+    const options = {
+      batchSize: this.config.get('REACTION_BATCH_SIZE', { infer: true }),
+      gatherMs: this.config.get('PROJECTION_GATHER_MS', { infer: true }),
+      maxAttempts: this.config.get('REACTION_MAX_ATTEMPTS', { infer: true }),
+      retryBaseMs: this.config.get('REACTION_RETRY_BASE_MS', { infer: true }),
+    };
+    for (const reaction of reactions) {
+      this.subscriptions.push(
+        new ReactionSubscription(reaction, this.dataSource, this.sequencer, this.eventClasses, this.transactions, this.upcasters, options),
+      );
+    }
+    if (this.subscriptions.length === 0) return;
+    this.afterListening.register('reactions', async () => {
+      for (const subscription of this.subscriptions) await subscription.start();
+      this.listenForRetryRequests();
+    });
+    this.logger.log(
+      `${reactions.length} durable reactions: ${reactions.map((r) => `${r.subscriptionId} (${r.className}: ${r.steps.map((s) => s.name).join(', ')})`).join('; ')}`,
+    );
+  }
+
+  /**
+   * Every reaction of the code exists from the first start of a process that has it, whether or
+   * not this process runs reactions: its checkpoint is created at the head now, so what happens
+   * from here on waits for it (a process with REACTIONS_ENABLED=true) instead of being skipped.
+   */
+  async onApplicationBootstrap(): Promise<void> {
+    for (const reaction of this.reactions) await createReactionCheckpoint(this.dataSource, reaction.subscriptionId, reaction.replaysHistory);
+  }
+
+  async beforeApplicationShutdown(): Promise<void> {
+    this.stopped = true;
+    clearInterval(this.retryTimer);
+    await this.retrying;
+    await Promise.all(this.subscriptions.map((subscription) => subscription.stop()));
+  }
+
+  /** The reaction subscribed as `subscriptionId` (`reaction:<id>`). */
+  get(subscriptionId: string): ReactionSubscription {
+    const subscription = this.subscriptions.find((candidate) => candidate.subscriptionId === subscriptionId);
+    if (!subscription) throw new Error(`no reaction subscribed as ${subscriptionId}`);
+    return subscription;
+  }
+
+  /** Runs the retries operators requested (`npm run parked-reactions -- retry`); returns how many. */
+  async retryRequestedParkedReactions(): Promise<number> {
+    const requested: Array<{ reaction: string }> = await this.dataSource.query(
+      `SELECT DISTINCT reaction FROM parked_reactions WHERE retry_requested_at IS NOT NULL`,
+    );
+    let tried = 0;
+    for (const subscription of this.subscriptions.filter((candidate) => requested.some(({ reaction }) => reaction === candidate.subscriptionId))) {
+      tried += await subscription.retryRequested();
+    }
+    return tried;
+  }
+
+  /** Every provider with `@Saga()` members or an `@EventsHandler`, as a Reaction; refuses one without `@DurableReaction`. */
+  private discoverReactions(): Reaction[] {
     const reactions: Reaction[] = [];
     for (const wrapper of this.discovery.getProviders()) {
       const instance: unknown = wrapper.instance;
       const type = wrapper.metatype;
       if (!instance || typeof instance !== 'object' || typeof type !== 'function') continue;
       const sagaMembers: string[] = Reflect.getMetadata(SAGA_METADATA, type) ?? [];
-      for (const member of sagaMembers) {
-        const saga = (instance as Record<string, SagaFunction>)[member].bind(instance);
-        reactions.push(this.sagaReaction(`${type.name}.${member}`, saga));
-      }
-      const handledEvents: EventClass[] | undefined = Reflect.getMetadata(EVENTS_HANDLER_METADATA, type);
-      if (handledEvents) reactions.push(this.handlerReaction(type.name, instance as IEventHandler, handledEvents));
-    }
+      const handledEvents: DomainEventClass[] | undefined = Reflect.getMetadata(EVENTS_HANDLER_METADATA, type);
+      if (sagaMembers.length === 0 && !handledEvents) continue;
 
-    const policy = {
-      maxAttempts: this.config.get('REACTION_MAX_ATTEMPTS', { infer: true }),
-      retryBaseMs: this.config.get('REACTION_RETRY_BASE_MS', { infer: true }),
-    };
-    const batchSize = this.config.get('REACTION_BATCH_SIZE', { infer: true });
-    for (const reaction of reactions) {
-      const runner = new ReactionRunner(reaction, this.eventClasses, this.transactions, policy, this.upcasters);
-      this.runners.push(runner);
-      this.subscriptions.register(reaction.name, (events, transaction) => runner.handle(events, transaction), { batchSize });
+      const options: DurableReactionOptions | undefined = Reflect.getMetadata(DURABLE_REACTION_METADATA, type);
+      if (!options) {
+        throw new Error(
+          `${type.name} has @Saga() members or an @EventsHandler but no @DurableReaction({ id }): give it a stable id ` +
+            `(its checkpoint and receipts are stored under it), and for sagas the events it reads`,
+        );
+      }
+      const events = options.events ?? (sagaMembers.length === 0 ? handledEvents : undefined);
+      if (!events || events.length === 0) throw new Error(`@DurableReaction of ${type.name} must name the events its sagas read`);
+
+      const steps: ReactionStep[] = sagaMembers.map((member) =>
+        this.sagaStep(member, (instance as Record<string, SagaFunction>)[member].bind(instance)),
+      );
+      if (handledEvents) steps.push(handlerStep(instance as IEventHandler, handledEvents));
+      const subscriptionId = `reaction:${options.id}`;
+      if (reactions.some((known) => known.subscriptionId === subscriptionId)) throw new Error(`two reactions claim the id ${options.id}`);
+      reactions.push({
+        subscriptionId,
+        className: type.name,
+        eventTypes: events.map((eventClass) => eventClass.type),
+        replaysHistory: options.replaysHistory ?? false,
+        steps,
+      });
     }
-    this.logger.log(`${reactions.length} durable reactions: ${reactions.map((r) => r.name).join(', ')}`);
+    return reactions;
   }
 
   /** Retries parked reactions when an operator asks (NOTIFY), and looks now and then in case a notification was lost. */
-  onApplicationBootstrap(): void {
-    if (this.runners.length === 0) return;
+  private listenForRetryRequests(): void {
     let again = false;
     const retry = () => {
       if (this.stopped) return;
@@ -122,27 +196,9 @@ export class DurableReactions implements OnModuleInit, OnApplicationBootstrap, B
     this.retryTimer = setInterval(retry, PARKED_RETRY_POLL_MS);
   }
 
-  async beforeApplicationShutdown(): Promise<void> {
-    this.stopped = true;
-    clearInterval(this.retryTimer);
-    await this.retrying;
-  }
-
-  /** Runs the retries operators requested (`npm run parked-reactions -- retry`); returns how many. */
-  async retryRequestedParkedReactions(): Promise<number> {
-    const requested: Array<{ reaction: string }> = await this.dataSource.query(
-      `SELECT DISTINCT reaction FROM parked_reactions WHERE retry_requested_at IS NOT NULL`,
-    );
-    let tried = 0;
-    for (const runner of this.runners.filter((candidate) => requested.some(({ reaction }) => reaction === candidate.name))) {
-      tried += await this.dataSource.transaction((transaction) => runner.retryRequested(transaction));
-    }
-    return tried;
-  }
-
-  private sagaReaction(member: string, saga: SagaFunction): Reaction {
+  private sagaStep(member: string, saga: SagaFunction): ReactionStep {
     return {
-      name: `reaction:${member}`,
+      name: member,
       plan: async (event) => {
         const commands = await lastValueFrom(
           saga(of(event)).pipe(
@@ -157,15 +213,15 @@ export class DurableReactions implements OnModuleInit, OnApplicationBootstrap, B
       },
     };
   }
+}
 
-  private handlerReaction(name: string, handler: IEventHandler, handledEvents: EventClass[]): Reaction {
-    const handledIds = new Set(handledEvents.map(eventIdOf));
-    return {
-      name: `reaction:${name}`,
-      // The same rule as Nest's EventBus: the id its decorator stored on the event's class.
-      plan: async (event) => (handledIds.has(eventIdOf(event.constructor)) ? () => Promise.resolve(handler.handle(event)) : undefined),
-    };
-  }
+/** The same rule as Nest's EventBus: the id its decorator stored on the event's class. */
+function handlerStep(handler: IEventHandler, handledEvents: DomainEventClass[]): ReactionStep {
+  const handledIds = new Set(handledEvents.map(eventIdOf));
+  return {
+    name: 'handle',
+    plan: async (event) => (handledIds.has(eventIdOf(event.constructor)) ? () => Promise.resolve(handler.handle(event)) : undefined),
+  };
 }
 
 const refusingPublisher: IEventPublisher = {

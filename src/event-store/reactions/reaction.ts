@@ -1,10 +1,25 @@
+/** The effect of one step on one event; it runs inside the step's transaction (TransactionContext). */
+export type ReactionWork = () => Promise<void>;
+
 /**
- * Something that must happen because an event was recorded: a saga stream turning it into
- * commands, or an event handler. `plan` decides (it may read committed state, outside the
- * reaction's transaction); the returned work makes the change inside that transaction.
- * Undefined: nothing to do for this event.
+ * One thing a reaction does about an event: a `@Saga()` member, or an event handler's `handle`.
+ * `plan` decides on committed state, before the transaction; the work it returns makes the
+ * change inside it. Undefined: nothing to do for this event.
  */
-export interface Reaction {
+export interface ReactionStep {
+  /** Stable within the reaction: receipts and parked rows name it. */
   readonly name: string;
-  plan(event: object): Promise<(() => Promise<void>) | undefined>;
+  plan(event: object): Promise<ReactionWork | undefined>;
+}
+
+/** A `@DurableReaction` class as its subscription sees it. */
+export interface Reaction {
+  /** `reaction:<id given in code>`: the checkpoint's and the receipts' key. */
+  readonly subscriptionId: string;
+  /** For logs only. */
+  readonly className: string;
+  /** The stored types it reads (filtered in SQL). */
+  readonly eventTypes: readonly string[];
+  readonly replaysHistory: boolean;
+  readonly steps: readonly ReactionStep[];
 }

@@ -72,12 +72,17 @@ export class CheckpointTracker {
 
   /** Whether events beyond the checkpoint are (known to be) numbered. */
   behind(): boolean {
+    return this.head.position > this.checkpoint;
+  }
+
+  /** The checkpoint as known: the latest safety poll's stored value, or what the reader set since. */
+  get checkpoint(): bigint {
     if (this.head.generation !== this.generationSeen) {
       this.generationSeen = this.head.generation;
       const stored = this.head.storedCheckpoint(this.subscriptionId);
       if (stored !== undefined) this.known = stored;
     }
-    return this.head.position > this.known;
+    return this.known;
   }
 
   /** The checkpoint is now at `position` (read or written by this reader). */

@@ -1,4 +1,5 @@
 import { BeforeApplicationShutdown, Injectable, OnApplicationBootstrap } from '@nestjs/common';
+import { AfterListening } from '../../shared/after-listening';
 import { ConfigService } from '@nestjs/config';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
@@ -10,7 +11,8 @@ import { CheckpointedSubscription, EventBatchHandler, SubscriptionOptions } from
 
 /**
  * Owns every checkpointed subscription of the process: modules register theirs while the app
- * is built, all start once it is bootstrapped and stop before the database connection closes.
+ * is built, all start once the app listens (AfterListening) and stop before the database
+ * connection closes.
  */
 @Injectable()
 export class EventSubscriptions implements OnApplicationBootstrap, BeforeApplicationShutdown {
@@ -22,6 +24,7 @@ export class EventSubscriptions implements OnApplicationBootstrap, BeforeApplica
     private readonly appended: EventAppendedSignal,
     private readonly config: ConfigService<Environment, true>,
     private readonly upcasters: EventUpcasters,
+    private readonly afterListening: AfterListening,
   ) {}
 
   register(name: string, handler: EventBatchHandler, options: Partial<SubscriptionOptions> = {}): CheckpointedSubscription {
@@ -41,8 +44,10 @@ export class EventSubscriptions implements OnApplicationBootstrap, BeforeApplica
     return subscription;
   }
 
-  async onApplicationBootstrap(): Promise<void> {
-    for (const subscription of this.subscriptions.values()) await subscription.start();
+  onApplicationBootstrap(): void {
+    this.afterListening.register('projections', async () => {
+      for (const subscription of this.subscriptions.values()) await subscription.start();
+    });
   }
 
   async beforeApplicationShutdown(): Promise<void> {

@@ -4,6 +4,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { Client } from 'pg';
 import { DataSource } from 'typeorm';
 import { Environment } from '../../config/environment';
+import { AfterListening } from '../../shared/after-listening';
 import { CheckpointTracker, EventStoreHead } from '../../event-store/sequencing/event-store-head';
 import type { SequencedEvent } from '../../event-store/stored-event';
 import {
@@ -62,6 +63,7 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
     private readonly head: EventStoreHead,
     private readonly config: ConfigService<Environment, true>,
     private readonly upcasters: EventUpcasters,
+    private readonly afterListening: AfterListening,
   ) {
     this.lockKey = `relay:${config.get('BROKER_PREFIX', { infer: true })}`;
     this.maxInFlight = config.get('RELAY_MAX_IN_FLIGHT', { infer: true });
@@ -70,7 +72,9 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
 
   onApplicationBootstrap(): void {
     if (!this.config.get('RELAY_ENABLED', { infer: true })) return;
-    this.running = this.run();
+    this.afterListening.register('outbox relay', () => {
+      if (!this.stopping) this.running = this.run();
+    });
   }
 
   async beforeApplicationShutdown(): Promise<void> {

@@ -6,6 +6,7 @@ import { DataSource, EntityManager } from 'typeorm';
 import { Environment } from '../../../config/environment';
 import { TransactionContext } from '../../../database/transaction-context';
 import { EventAppendedSignal } from '../../../event-store/event-appended-signal';
+import { AfterListening } from '../../../shared/after-listening';
 import { ConcurrencyConflictError } from '../../../shared/domain-error';
 import { CreditRejectedEvent, CreditReservedEvent } from '../../users';
 import { RejectOrderCommand } from '../commands/reject-order/reject-order.command';
@@ -47,13 +48,14 @@ export class OrderDeadlineWatcher implements OnApplicationBootstrap, BeforeAppli
     private readonly commandBus: CommandBus,
     private readonly appended: EventAppendedSignal,
     config: ConfigService<Environment, true>,
+    private readonly afterListening: AfterListening,
   ) {
     this.pollMs = config.get('ORDER_DEADLINE_POLL_MS', { infer: true });
     this.enabled = config.get('REACTIONS_ENABLED', { infer: true });
   }
 
   onApplicationBootstrap(): void {
-    if (this.enabled) this.schedule(0);
+    if (this.enabled) this.afterListening.register('order deadlines', () => this.schedule(0));
   }
 
   async beforeApplicationShutdown(): Promise<void> {

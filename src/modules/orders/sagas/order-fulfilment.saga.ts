@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { ICommand, ofType, Saga } from '@nestjs/cqrs';
 import { Observable } from 'rxjs';
 import { map, mergeMap } from 'rxjs/operators';
+import { DurableReaction } from '../../../event-store/reactions/durable-reaction.decorator';
 import { causedBy } from '../../../event-store/reactions/event-origin';
 import {
   ConsumeCreditCommand,
@@ -24,6 +25,8 @@ import {
 } from '../domain/order.events';
 
 export const CUSTOMER_DEACTIVATED_REASON = 'customer deactivated';
+/** Stored with the saga's checkpoint and receipts: never rename it (see DurableReaction). */
+export const ORDER_FULFILMENT_REACTION_ID = 'order-fulfilment';
 
 /**
  * The order's way from PENDING to a decision, and the credit that goes with it:
@@ -35,10 +38,16 @@ export const CUSTOMER_DEACTIVATED_REASON = 'customer deactivated';
  *   OrderShipped ──► ConsumeCredit
  *   UserDeactivated ──► RejectPendingOrders
  *
- * Each member is delivered durably (see DurableReactions) and every command is a no-op when
- * already applied, so replaying an event after a crash changes nothing.
+ * The class is one durable reaction, `reaction:order-fulfilment`: it reads only the events below,
+ * each member is one step, and a receipt per event and step keeps any event from being acted on
+ * twice, whatever happened to the aggregates since (see ReactionSubscription). The commands are
+ * no-ops when already applied besides.
  */
 @Injectable()
+@DurableReaction({
+  id: ORDER_FULFILMENT_REACTION_ID,
+  events: [OrderPlacedEvent, CreditReservedEvent, CreditRejectedEvent, OrderCancelledEvent, OrderRejectedEvent, OrderShippedEvent, UserDeactivatedEvent],
+})
 export class OrderFulfilmentSaga {
   constructor(private readonly orders: OrderRepository) {}
 

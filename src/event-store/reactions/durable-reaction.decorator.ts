@@ -1,0 +1,37 @@
+import { SetMetadata } from '@nestjs/common';
+import type { DomainEventClass } from '../domain-event';
+
+export const DURABLE_REACTION_METADATA = 'eda:durable-reaction';
+
+export interface DurableReactionOptions {
+  /**
+   * The reaction's subscription id, stored with its checkpoint and its receipts
+   * (`reaction:<id>`). Never derived from a class or member name: renaming code must not make a
+   * reaction forget what it already did and replay history. Change it only to start over.
+   */
+  id: string;
+  /**
+   * The event classes the reaction reads; the store is filtered by their types in SQL. Required
+   * for a class of `@Saga()` members (RxJS pipelines cannot be asked what they filter); an
+   * `@EventsHandler` class defaults to the events its decorator names.
+   */
+  events?: DomainEventClass[];
+  /**
+   * A reaction added to a running system starts at the head of the store: it reacts to what
+   * happens from now on. `true` makes a new reaction work through all history first (every
+   * step must then be harmless on old events).
+   */
+  replaysHistory?: boolean;
+}
+
+/**
+ * Marks a provider whose `@Saga()` members or `@EventsHandler()` handle method are delivered
+ * durably from the event store (see DurableReactions), as ONE subscription with an explicit,
+ * stable id:
+ *
+ *   @DurableReaction({ id: 'order-fulfilment', events: [OrderPlacedEvent, CreditReservedEvent] })
+ *   export class OrderFulfilmentSaga { @Saga() reserveCredit = … }
+ *
+ * A saga or event handler without it is refused at start.
+ */
+export const DurableReaction = (options: DurableReactionOptions): ClassDecorator => SetMetadata(DURABLE_REACTION_METADATA, options);

@@ -1,0 +1,135 @@
+import type { DataSource, EntityManager } from 'typeorm';
+import { SequencedEvent, STORED_EVENT_COLUMNS } from '../stored-event';
+
+type Db = DataSource | EntityManager;
+
+/** The receipt step that says a reaction is done with an event as a whole. */
+export const WHOLE_EVENT = '*';
+
+/** An event a reaction has yet to take, with the steps it already took (a partial earlier attempt). */
+export type ReactionEvent = SequencedEvent & { handledSteps: string[] };
+
+export interface ReactionBatch {
+  /** The highest global position the read saw: every event up to it was visible to it. */
+  head: string;
+  events: ReactionEvent[];
+}
+
+/**
+ * Creates the reaction's checkpoint unless it exists: at the head of the store (the highest
+ * number given so far), or at its beginning for a reaction that replays history.
+ */
+export async function createReactionCheckpoint(db: Db, subscriptionId: string, fromBeginning: boolean): Promise<void> {
+  await db.query(
+    `INSERT INTO subscription_checkpoints (subscription_id, global_position)
+     SELECT $1, CASE WHEN $2 THEN 0 ELSE coalesce((SELECT max(global_position) FROM events), 0) END
+     ON CONFLICT DO NOTHING`,
+    [subscriptionId, fromBeginning],
+  );
+}
+
+export async function loadReactionCheckpoint(db: Db, subscriptionId: string): Promise<bigint> {
+  const [row] = await db.query(`SELECT global_position::text AS position FROM subscription_checkpoints WHERE subscription_id = $1`, [
+    subscriptionId,
+  ]);
+  if (!row) throw new Error(`no checkpoint for ${subscriptionId}`);
+  return BigInt(row.position);
+}
+
+/**
+ * The next events of the given types after `after`, in commit order, with the receipts the
+ * reaction holds for each; and the head, read in the same snapshot. Numbers become visible in
+ * order, so when fewer than `limit` events come back, the reaction has seen every event of its
+ * types up to that head. The type filter runs in SQL: a reaction never reads what it ignores.
+ */
+export async function readReactionBatch(
+  db: Db,
+  subscriptionId: string,
+  after: bigint,
+  eventTypes: readonly string[],
+  limit: number,
+): Promise<ReactionBatch> {
+  const rows: Array<ReactionEvent & { head: string | null }> = await db.query(
+    `WITH head AS (SELECT coalesce(max(global_position), 0)::text AS head FROM events)
+     SELECT head.head, batch.*, coalesce(receipts.steps, '{}') AS "handledSteps"
+     FROM head
+     LEFT JOIN LATERAL (
+       SELECT ${STORED_EVENT_COLUMNS} FROM events
+       WHERE global_position > $2 AND event_type = ANY($3::text[])
+       ORDER BY global_position
+       LIMIT $4
+     ) AS batch ON true
+     LEFT JOIN LATERAL (
+       SELECT array_agg(step) AS steps FROM reaction_receipts r
+       WHERE r.subscription_id = $1 AND r.event_id = batch."eventId"
+     ) AS receipts ON true
+     ORDER BY batch."globalPosition"`,
+    [subscriptionId, after.toString(), eventTypes, limit],
+  );
+  const head = rows[0]?.head ?? '0';
+  return {
+    head,
+    events: rows.filter((row) => row.eventId !== null).map(({ head: _head, ...event }) => event),
+  };
+}
+
+/**
+ * Claims `event` for the reaction in its transaction: moves the checkpoint from `expected` to the
+ * event (locking the row; a checkpoint held by another process or moved by it is not claimed)
+ * and records the whole-event receipt. `firstTime` false: the event was handled before (the
+ * checkpoint was reset), and nothing may be done again.
+ */
+export async function claimEvent(
+  transaction: EntityManager,
+  subscriptionId: string,
+  expected: bigint,
+  event: { eventId: string; globalPosition: string },
+): Promise<{ claimed: boolean; firstTime: boolean }> {
+  const [row] = await transaction.query(
+    `WITH owned AS (
+       SELECT subscription_id FROM subscription_checkpoints
+       WHERE subscription_id = $1 AND global_position = $2
+       FOR UPDATE SKIP LOCKED
+     ), advanced AS (
+       UPDATE subscription_checkpoints c SET global_position = $3, updated_at = now()
+       FROM owned WHERE c.subscription_id = owned.subscription_id
+       RETURNING 1
+     ), receipt AS (
+       INSERT INTO reaction_receipts (subscription_id, event_id, step)
+       SELECT $1, $4, '${WHOLE_EVENT}' FROM advanced
+       ON CONFLICT DO NOTHING
+       RETURNING 1
+     )
+     SELECT EXISTS (SELECT 1 FROM advanced) AS claimed, EXISTS (SELECT 1 FROM receipt) AS "firstTime"`,
+    [subscriptionId, expected.toString(), event.globalPosition, event.eventId],
+  );
+  return row;
+}
+
+/** Moves the checkpoint from `expected` to `to` past events it had nothing to do for; false if it is held or moved. */
+export async function advanceReactionCheckpoint(db: Db, subscriptionId: string, expected: bigint, to: bigint): Promise<boolean> {
+  // A SELECT around the UPDATE: TypeORM answers a bare UPDATE with [rows, rowCount].
+  const [{ moved }] = await db.query(
+    `WITH moved AS (
+       UPDATE subscription_checkpoints c SET global_position = $3, updated_at = now()
+       WHERE c.subscription_id = (
+         SELECT subscription_id FROM subscription_checkpoints
+         WHERE subscription_id = $1 AND global_position = $2
+         FOR UPDATE SKIP LOCKED
+       )
+       RETURNING 1
+     )
+     SELECT count(*)::int AS moved FROM moved`,
+    [subscriptionId, expected.toString(), to.toString()],
+  );
+  return moved > 0;
+}
+
+/** Records that `step` took the event; false if it had already (then it must not act again). */
+export async function recordStepReceipt(transaction: EntityManager, subscriptionId: string, eventId: string, step: string): Promise<boolean> {
+  const rows: unknown[] = await transaction.query(
+    `INSERT INTO reaction_receipts (subscription_id, event_id, step) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING RETURNING 1`,
+    [subscriptionId, eventId, step],
+  );
+  return rows.length > 0;
+}

@@ -1,0 +1,37 @@
+import { Injectable, Logger } from '@nestjs/common';
+
+type Start = () => void | Promise<void>;
+
+/**
+ * Work that may begin only once the HTTP server accepts connections: the readers of the event
+ * store (projections, reactions, the relay) and the deadline watcher. Nest's
+ * `onApplicationBootstrap` runs before `listen()`; a process that then fails to bind its port (or
+ * is still starting while an orchestrator holds its traffic back) would already have published
+ * messages and run side effects. Parts register here; `main.ts` calls `start()` after
+ * `app.listen()`, the e2e tests after their app is ready. An application context that never
+ * listens (a CLI) starts none of it.
+ */
+@Injectable()
+export class AfterListening {
+  private readonly logger = new Logger(AfterListening.name);
+  private readonly parts: Array<{ name: string; start: Start }> = [];
+  private started = false;
+
+  /** `start` runs when the app listens (at once, if it already does). */
+  register(name: string, start: Start): void {
+    this.parts.push({ name, start });
+    if (this.started) void Promise.resolve(start()).catch((error: unknown) => this.logger.error(`${name} failed to start: ${String(error)}`));
+  }
+
+  get hasStarted(): boolean {
+    return this.started;
+  }
+
+  /** Starts every registered part, in registration order; rejects if one fails to start. */
+  async start(): Promise<void> {
+    if (this.started) return;
+    this.started = true;
+    for (const { start } of this.parts) await start();
+    this.logger.log(`started after listening: ${this.parts.map(({ name }) => name).join(', ') || 'nothing'}`);
+  }
+}
