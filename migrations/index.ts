@@ -3,6 +3,7 @@ import { IdempotencyKeys1763880100000 } from './1763880100000-IdempotencyKeys';
 import { OrderSaga1763880300000 } from './1763880300000-OrderSaga';
 import { GlobalPositions1763880400000 } from './1763880400000-GlobalPositions';
 import { OrderDeadlines1764500000000 } from './1764500000000-OrderDeadlines';
+import { IdempotentResponseETag1764600000000 } from './1764600000000-IdempotentResponseETag';
 import { ReactionReceipts1764800000000 } from './1764800000000-ReactionReceipts';
 
 /** Every migration, in order. Listed by class so that builds, tests and the CLI load the same set. */
@@ -12,5 +13,6 @@ export const migrations = [
   OrderSaga1763880300000,
   GlobalPositions1763880400000,
   OrderDeadlines1764500000000,
+  IdempotentResponseETag1764600000000,
   ReactionReceipts1764800000000,
 ];

@@ -204,6 +204,28 @@ describe('GET /docs-json (OpenAPI document)', () => {
     expect(missing).toEqual([]);
   });
 
+  it.each([
+    ['post', '/orders/{id}/cancel', '202'],
+    ['post', '/orders/{id}/ship', '202'],
+    ['put', '/users/{id}/email', '204'],
+    ['post', '/users/{id}/deactivate', '204'],
+  ])('documents the optional If-Match header, 412 and the ETag of %s %s', (method, path, status) => {
+    const op = operation(method, path);
+    const ifMatch = ((op.parameters ?? []) as Json[]).find((parameter) => parameter.in === 'header' && parameter.name === 'If-Match');
+    expect(ifMatch).toMatchObject({ required: false, schema: { type: 'string' } });
+    expect(op.responses?.['412']?.content?.['application/problem+json']?.schema?.$ref).toBe(PROBLEM_REF);
+    expect(op.responses?.[status]?.headers?.ETag).toBeDefined();
+  });
+
+  it.each([
+    ['post', '/users', '201'],
+    ['post', '/orders', '202'],
+    ['get', '/users/{id}', '200'],
+    ['get', '/orders/{id}', '200'],
+  ])('documents the ETag response header of %s %s', (method, path, status) => {
+    expect(operation(method, path).responses?.[status]?.headers?.ETag).toEqual(expect.objectContaining({ description: expect.any(String) }));
+  });
+
   it.each(['ProblemDetails', 'RegisterUserRequest', 'PlaceOrderRequest', 'OrderLineRequest', 'OrderResponse', 'UserResponse'])(
     'has the %s schema in components',
     (name) => {

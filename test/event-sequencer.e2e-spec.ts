@@ -97,8 +97,10 @@ describe('event sequencer in the API', () => {
           app.app.get(CommandBus).execute(new RegisterUserCommand(`${randomUUID()}@example.com`, 'Inside', 1000, { correlationId: 'c', causationId: 'c' })),
         ),
     );
+    // Projected, so numbered: GET /users/{id} reads the user's own row and would not tell.
     await eventually(async () => {
-      await app.http().get(`/users/${id}`).expect(200);
+      const [{ n }] = await app.db.query(`SELECT count(*)::int AS n FROM user_profiles WHERE id = $1`, [id]);
+      expect(n).toBe(1);
     });
   });
 });

@@ -58,11 +58,12 @@ describe('event versioning', () => {
     const customer = await registerUser(app, { creditLimit: 10_000 });
     const legacy = await writeLegacyOrder(customer, 'JPY', [{ sku: 'TEA-1', quantity: 3, unitPrice: 450 }]);
 
-    // The projection shows the right currency and total, and the saga reserved exactly the total.
+    // The projection (the list) shows the right currency and total, and the saga reserved exactly the total.
     const order = await eventually(async () => {
-      const { body } = await app.http().get(`/orders/${legacy.orderId}`).expect(200);
-      expect(body.status).toBe('CONFIRMED');
-      return body;
+      const { body } = await app.http().get(`/orders?customerId=${customer}`).expect(200);
+      expect(body.items).toHaveLength(1);
+      expect(body.items[0]).toMatchObject({ id: legacy.orderId, status: 'CONFIRMED' });
+      return body.items[0];
     });
     expect(order).toMatchObject({ currency: 'JPY', total: 1_350, lines: [{ sku: 'TEA-1', quantity: 3, unitPrice: 450 }] });
     await eventually(async () => expect((await app.http().get(`/users/${customer}`).expect(200)).body.creditReserved).toBe(1_350));

@@ -47,11 +47,13 @@ async function creditReservedOf(app: TestApp, userId: string): Promise<number> {
   return reserved;
 }
 
-/** Waits until GET /users/{id} shows `expected` reserved, and the write model agrees. */
+/** Waits until the write model holds `expected` reserved; GET /users/{id} and the user_profiles projection agree. */
 async function expectCreditReserved(app: TestApp, userId: string, expected: number): Promise<void> {
   await eventually(async () => {
     expect(await creditReservedOf(app, userId)).toBe(expected);
     expect((await app.http().get(`/users/${userId}`).expect(200)).body.creditReserved).toBe(expected);
+    const [{ projected }] = await app.db.query(`SELECT credit_reserved::int AS projected FROM user_profiles WHERE id = $1`, [userId]);
+    expect(projected).toBe(expected);
   }, 15_000);
 }
 

@@ -27,10 +27,14 @@ afterAll(async () => {
   await cluster?.destroy();
 });
 
-/** Every user is readable and every committed event is confirmed by the broker. */
+/**
+ * Every user is in the user_profiles projection (GET /users/{id} reads the write model, which
+ * would not tell) and every committed event is confirmed by the broker.
+ */
 async function delivered(app: TestApp, userIds: string[]): Promise<void> {
   await eventually(async () => {
-    for (const id of userIds) await app.http().get(`/users/${id}`).expect(200);
+    const [{ n }] = await app.db.query(`SELECT count(*)::int AS n FROM user_profiles WHERE id = ANY($1::uuid[])`, [userIds]);
+    expect(n).toBe(userIds.length);
     expect(await app.app.get(OutboxRelay).lag()).toBe(0);
   }, 15_000);
 }

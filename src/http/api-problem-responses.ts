@@ -6,6 +6,7 @@ const DESCRIPTIONS: Record<number, string> = {
   400: 'The request is invalid (the failing fields are listed)',
   404: 'No such resource',
   409: 'The request conflicts with the current state',
+  412: 'If-Match names another version than the current one; nothing was written (GET it again for its state and ETag)',
   413: 'The body is larger than the limit',
 };
 

@@ -4,7 +4,8 @@ import { ConcurrencyConflictError } from './domain-error';
  * Reruns a load-decide-save use case that lost an optimistic race. The client sent no expected
  * version, so deciding again on the latest state is right: a customer changing their email must
  * not get a 409 because the saga reserved credit on the same user a moment earlier. A decision
- * the new state forbids still fails with its own domain error.
+ * the new state forbids still fails with its own domain error, and a command that did name the
+ * version it expects (`If-Match`) meets that version check again and fails with 412.
  */
 export async function retryOnConcurrencyConflict<T>(work: () => Promise<T>, attempts = 5): Promise<T> {
   for (let attempt = 1; ; attempt += 1) {

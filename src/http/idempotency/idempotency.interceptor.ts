@@ -5,6 +5,7 @@ import { from, lastValueFrom, Observable } from 'rxjs';
 import { DataSource } from 'typeorm';
 import { TransactionContext } from '../../database/transaction-context';
 import { EventAppendedSignal } from '../../event-store/event-appended-signal';
+import { ETAG_HEADER } from '../conditional-requests/entity-tag';
 import { RequestValidationError } from '../request-validation';
 import { unstorableTextIn } from '../storable-text.pipe';
 import { IdempotencyKeyReusedError, InvalidIdempotencyKeyError } from './idempotency.errors';
@@ -19,6 +20,7 @@ interface StoredResponse {
   status: number;
   body: unknown;
   location: string | null;
+  etag: string | null;
 }
 
 /**
@@ -31,7 +33,9 @@ interface StoredResponse {
  * (any error) rolls its claim back, so retrying it runs it again. Keys are scoped to the method
  * and path; the same key with another body is refused with 422. Bodies are compared by their
  * canonical JSON form (RFC 8785, see `fingerprintOf`): the same object with its members in
- * another order is the same request and replays.
+ * another order is the same request and replays. A replay repeats the first response's status,
+ * body, `Location` and `ETag` (the version that request produced, which may no longer be the
+ * current one); its `If-Match` is not looked at again, since the request already ran.
  */
 @Injectable()
 export class IdempotencyInterceptor implements NestInterceptor {
@@ -70,10 +74,18 @@ export class IdempotencyInterceptor implements NestInterceptor {
       if (claimed.length === 0) return undefined;
       const body = await this.transactions.run(transaction, () => lastValueFrom(next.handle(), { defaultValue: undefined }));
       const location = reply.getHeader('location');
+      const etag = reply.getHeader(ETAG_HEADER);
       await transaction.query(
-        `UPDATE idempotency_keys SET response_status = $3, response_body = $4::jsonb, response_location = $5
+        `UPDATE idempotency_keys SET response_status = $3, response_body = $4::jsonb, response_location = $5, response_etag = $6
          WHERE scope = $1 AND key = $2`,
-        [scope, key, reply.statusCode, body === undefined ? null : JSON.stringify(body), typeof location === 'string' ? location : null],
+        [
+          scope,
+          key,
+          reply.statusCode,
+          body === undefined ? null : JSON.stringify(body),
+          typeof location === 'string' ? location : null,
+          typeof etag === 'string' ? etag : null,
+        ],
       );
       return { body };
     });
@@ -90,12 +102,13 @@ export class IdempotencyInterceptor implements NestInterceptor {
     if (stored.requestHash !== requestHash && stored.requestHash !== legacyFingerprintOf(body)) throw new IdempotencyKeyReusedError();
     void reply.status(stored.status).header('idempotent-replayed', 'true');
     if (stored.location) void reply.header('location', stored.location);
+    if (stored.etag) void reply.header(ETAG_HEADER, stored.etag);
     return stored.body ?? undefined;
   }
 
   private async find(scope: string, key: string): Promise<StoredResponse | undefined> {
     const [row] = await this.dataSource.query(
-      `SELECT request_hash AS "requestHash", response_status AS status, response_body AS body, response_location AS location
+      `SELECT request_hash AS "requestHash", response_status AS status, response_body AS body, response_location AS location, response_etag AS etag
        FROM idempotency_keys WHERE scope = $1 AND key = $2`,
       [scope, key],
     );

@@ -4,6 +4,8 @@ import { ApiAcceptedResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { CommandMetadata } from '../../../event-store/event-metadata';
 import { ApiProblemResponses } from '../../../http/api-problem-responses';
+import { ApiIfMatch, ETAG_RESPONSE_HEADER, LOCATION_RESPONSE_HEADER } from '../../../http/conditional-requests/api-entity-tags';
+import { IfMatch, withEntityTag } from '../../../http/conditional-requests/entity-tag';
 import { ApiIdempotencyKey } from '../../../http/idempotency/api-idempotency-key';
 import { RequestMetadata } from '../../../http/correlation-id';
 import { CancelOrderCommand } from '../commands/cancel-order/cancel-order.command';
@@ -28,51 +30,76 @@ export class OrdersController {
   @Post()
   @ApiIdempotencyKey()
   @HttpCode(202)
-  @ApiAcceptedResponse({ type: PlacedOrderResponse, description: 'Placed, PENDING until credit is checked' })
+  @ApiAcceptedResponse({
+    type: PlacedOrderResponse,
+    description: 'Placed, PENDING until credit is checked; a GET of `Location` shows it at once',
+    headers: { ...LOCATION_RESPONSE_HEADER, ...ETAG_RESPONSE_HEADER },
+  })
   @ApiProblemResponses(400, 404, 413)
   async place(
     @Body() body: PlaceOrderRequest,
     @RequestMetadata() metadata: CommandMetadata,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<PlacedOrderResponse> {
-    const { id } = await this.commands.execute(new PlaceOrderCommand(body.customerId, body.currency, body.lines, metadata));
+    const { id, version } = await this.commands.execute(new PlaceOrderCommand(body.customerId, body.currency, body.lines, metadata));
     void reply.header('location', `/orders/${id}`);
+    withEntityTag(reply, version);
     return { id, status: 'PENDING' };
   }
 
   @Get()
-  @ApiOkResponse({ type: OrderPageResponse })
+  @ApiOkResponse({
+    type: OrderPageResponse,
+    description: 'Read from the `order_summaries` projection, which follows the writes within milliseconds (eventually consistent)',
+  })
   @ApiProblemResponses(400)
   list(@Query() { customerId, status, limit, cursor }: ListOrdersRequest): Promise<OrderPageResponse> {
     return this.queries.execute(new ListOrdersQuery({ customerId, status }, limit ?? 20, cursor));
   }
 
   @Get(':id')
-  @ApiOkResponse({ type: OrderResponse })
+  @ApiOkResponse({
+    type: OrderResponse,
+    description: "The order's current state, never behind a command that answered before this request",
+    headers: ETAG_RESPONSE_HEADER,
+  })
   @ApiProblemResponses(400, 404)
-  get(@Param('id', uuid) id: string): Promise<OrderResponse> {
-    return this.queries.execute(new GetOrderQuery(id));
+  async get(@Param('id', uuid) id: string, @Res({ passthrough: true }) reply: FastifyReply): Promise<OrderResponse> {
+    const order = await this.queries.execute(new GetOrderQuery(id));
+    withEntityTag(reply, order.version);
+    return order;
   }
 
   @Post(':id/cancel')
   @ApiIdempotencyKey()
+  @ApiIfMatch()
   @HttpCode(202)
-  @ApiAcceptedResponse({ description: 'Cancelled' })
-  @ApiProblemResponses(400, 404, 409)
+  @ApiAcceptedResponse({ description: 'Cancelled', headers: ETAG_RESPONSE_HEADER })
+  @ApiProblemResponses(400, 404, 409, 412)
   async cancel(
     @Param('id', uuid) id: string,
     @Body() body: CancelOrderRequest,
+    @IfMatch() expectedVersion: number | undefined,
     @RequestMetadata() metadata: CommandMetadata,
+    @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<void> {
-    await this.commands.execute(new CancelOrderCommand(id, body.reason, metadata));
+    const { version } = await this.commands.execute(new CancelOrderCommand(id, body.reason, metadata, expectedVersion));
+    withEntityTag(reply, version);
   }
 
   @Post(':id/ship')
   @ApiIdempotencyKey()
+  @ApiIfMatch()
   @HttpCode(202)
-  @ApiAcceptedResponse({ description: 'Shipped' })
-  @ApiProblemResponses(400, 404, 409)
-  async ship(@Param('id', uuid) id: string, @RequestMetadata() metadata: CommandMetadata): Promise<void> {
-    await this.commands.execute(new ShipOrderCommand(id, metadata));
+  @ApiAcceptedResponse({ description: 'Shipped', headers: ETAG_RESPONSE_HEADER })
+  @ApiProblemResponses(400, 404, 409, 412)
+  async ship(
+    @Param('id', uuid) id: string,
+    @IfMatch() expectedVersion: number | undefined,
+    @RequestMetadata() metadata: CommandMetadata,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<void> {
+    const { version } = await this.commands.execute(new ShipOrderCommand(id, metadata, expectedVersion));
+    withEntityTag(reply, version);
   }
 }

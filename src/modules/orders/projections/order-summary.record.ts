@@ -2,7 +2,10 @@ import { Column, Entity, PrimaryColumn } from 'typeorm';
 import { bigintAsNumber } from '../../../database/bigint-column';
 import type { OrderLine, OrderStatus } from '../domain/order';
 
-/** Read model behind `GET /orders` and `GET /orders/{id}`, built by OrderSummaryProjector. */
+/**
+ * Read model behind the lists (`GET /orders?…`), built by OrderSummaryProjector after the commit,
+ * so eventually consistent; `GET /orders/{id}` reads the order's own row (read-your-writes).
+ */
 @Entity('order_summaries')
 export class OrderSummaryRecord {
   @PrimaryColumn('uuid')

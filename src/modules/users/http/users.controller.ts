@@ -4,6 +4,8 @@ import { ApiCreatedResponse, ApiNoContentResponse, ApiOkResponse, ApiTags } from
 import type { FastifyReply } from 'fastify';
 import { CommandMetadata } from '../../../event-store/event-metadata';
 import { ApiProblemResponses } from '../../../http/api-problem-responses';
+import { ApiIfMatch, ETAG_RESPONSE_HEADER, LOCATION_RESPONSE_HEADER } from '../../../http/conditional-requests/api-entity-tags';
+import { IfMatch, withEntityTag } from '../../../http/conditional-requests/entity-tag';
 import { ApiIdempotencyKey } from '../../../http/idempotency/api-idempotency-key';
 import { RequestMetadata } from '../../../http/correlation-id';
 import { ChangeUserEmailCommand } from '../commands/change-user-email/change-user-email.command';
@@ -25,44 +27,66 @@ export class UsersController {
 
   @Post()
   @ApiIdempotencyKey()
-  @ApiCreatedResponse({ type: CreatedResponse, description: 'Registered; `Location` names the new user' })
+  @ApiCreatedResponse({
+    type: CreatedResponse,
+    description: 'Registered; `Location` names the new user, and a GET of it shows the user at once',
+    headers: { ...LOCATION_RESPONSE_HEADER, ...ETAG_RESPONSE_HEADER },
+  })
   @ApiProblemResponses(400, 409, 413)
   async register(
     @Body() body: RegisterUserRequest,
     @RequestMetadata() metadata: CommandMetadata,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<CreatedResponse> {
-    const { id } = await this.commands.execute(new RegisterUserCommand(body.email, body.name, body.creditLimit, metadata));
+    const { id, version } = await this.commands.execute(new RegisterUserCommand(body.email, body.name, body.creditLimit, metadata));
     void reply.status(201).header('location', `/users/${id}`);
+    withEntityTag(reply, version);
     return { id };
   }
 
   @Get(':id')
-  @ApiOkResponse({ type: UserResponse })
+  @ApiOkResponse({
+    type: UserResponse,
+    description: "The user's current state, never behind a command that answered before this request",
+    headers: ETAG_RESPONSE_HEADER,
+  })
   @ApiProblemResponses(400, 404)
-  get(@Param('id', uuid) id: string): Promise<UserResponse> {
-    return this.queries.execute(new GetUserQuery(id));
+  async get(@Param('id', uuid) id: string, @Res({ passthrough: true }) reply: FastifyReply): Promise<UserResponse> {
+    const user = await this.queries.execute(new GetUserQuery(id));
+    withEntityTag(reply, user.version);
+    return user;
   }
 
   @Put(':id/email')
   @ApiIdempotencyKey()
+  @ApiIfMatch()
   @HttpCode(204)
-  @ApiNoContentResponse({ description: 'Changed' })
-  @ApiProblemResponses(400, 404, 409)
+  @ApiNoContentResponse({ description: 'Changed (or already this email)', headers: ETAG_RESPONSE_HEADER })
+  @ApiProblemResponses(400, 404, 409, 412)
   async changeEmail(
     @Param('id', uuid) id: string,
     @Body() body: ChangeUserEmailRequest,
+    @IfMatch() expectedVersion: number | undefined,
     @RequestMetadata() metadata: CommandMetadata,
+    @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<void> {
-    await this.commands.execute(new ChangeUserEmailCommand(id, body.email, metadata));
+    const { version } = await this.commands.execute(new ChangeUserEmailCommand(id, body.email, metadata, expectedVersion));
+    withEntityTag(reply, version);
   }
 
   @Post(':id/deactivate')
   @ApiIdempotencyKey()
+  @ApiIfMatch()
   @HttpCode(204)
-  @ApiNoContentResponse({ description: 'Deactivated' })
-  @ApiProblemResponses(400, 404, 409)
-  async deactivate(@Param('id', uuid) id: string, @RequestMetadata() metadata: CommandMetadata): Promise<void> {
-    await this.commands.execute(new DeactivateUserCommand(id, metadata));
+  @ApiNoContentResponse({ description: 'Deactivated', headers: ETAG_RESPONSE_HEADER })
+  @ApiProblemResponses(400, 404, 409, 412)
+  async deactivate(
+    @Param('id', uuid) id: string,
+    @IfMatch() expectedVersion: number | undefined,
+    @RequestMetadata() metadata: CommandMetadata,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<void> {
+    const { version } = await this.commands.execute(new DeactivateUserCommand(id, metadata, expectedVersion));
+    withEntityTag(reply, version);
   }
 }

@@ -2,7 +2,11 @@ import { Column, Entity, PrimaryColumn } from 'typeorm';
 import { bigintAsNumber } from '../../../database/bigint-column';
 import type { UserStatus } from '../domain/user';
 
-/** Read model behind `GET /users/{id}`, built by UserProfileProjector. */
+/**
+ * The users' read model, built by UserProfileProjector after the commit (eventually consistent):
+ * where queries over many users belong. `GET /users/{id}` reads the user's own row instead, which
+ * is never behind the command that wrote it (read-your-writes).
+ */
 @Entity('user_profiles')
 export class UserProfileRecord {
   @PrimaryColumn('uuid')

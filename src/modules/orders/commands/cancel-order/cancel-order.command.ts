@@ -1,11 +1,14 @@
 import { Command } from '@nestjs/cqrs';
 import { CommandMetadata } from '../../../../event-store/event-metadata';
 
-export class CancelOrderCommand extends Command<void> {
+/** Answers the order's new stream version. */
+export class CancelOrderCommand extends Command<{ version: number }> {
   constructor(
     readonly orderId: string,
     readonly reason: string,
     readonly metadata: CommandMetadata,
+    /** The version the caller based this on (`If-Match`); undefined: whatever is current. */
+    readonly expectedVersion?: number,
   ) {
     super();
   }

@@ -2,7 +2,8 @@ import { Command } from '@nestjs/cqrs';
 import { CommandMetadata } from '../../../../event-store/event-metadata';
 import type { OrderLine } from '../../domain/order';
 
-export class PlaceOrderCommand extends Command<{ id: string }> {
+/** Answers the new order's id and stream version. */
+export class PlaceOrderCommand extends Command<{ id: string; version: number }> {
   constructor(
     readonly customerId: string,
     readonly currency: string,

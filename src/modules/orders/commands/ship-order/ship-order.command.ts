@@ -1,10 +1,13 @@
 import { Command } from '@nestjs/cqrs';
 import { CommandMetadata } from '../../../../event-store/event-metadata';
 
-export class ShipOrderCommand extends Command<void> {
+/** Answers the order's new stream version. */
+export class ShipOrderCommand extends Command<{ version: number }> {
   constructor(
     readonly orderId: string,
     readonly metadata: CommandMetadata,
+    /** The version the caller based this on (`If-Match`); undefined: whatever is current. */
+    readonly expectedVersion?: number,
   ) {
     super();
   }

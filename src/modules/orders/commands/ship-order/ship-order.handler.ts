@@ -11,11 +11,13 @@ export class ShipOrderHandler implements ICommandHandler<ShipOrderCommand> {
     private readonly clock: Clock,
   ) {}
 
-  async execute({ orderId, metadata }: ShipOrderCommand): Promise<void> {
-    await retryOnConcurrencyConflict(async () => {
+  async execute({ orderId, metadata, expectedVersion }: ShipOrderCommand): Promise<{ version: number }> {
+    return retryOnConcurrencyConflict(async () => {
       const order = await this.orders.get(orderId); // OrderNotFoundError → 404
+      order.expectVersion(expectedVersion); // VersionMismatchError → 412, also on the retry after a lost race
       order.ship(this.clock.now()); // OrderCannotBeShippedError → 409
       await this.orders.save(order, metadata);
+      return { version: order.version };
     });
   }
 }

@@ -1,4 +1,5 @@
 import type { OrderLine, OrderStatus } from '../../domain/order';
+import type { OrderRecord } from '../../persistence/order.record';
 import type { OrderSummaryRecord } from '../../projections/order-summary.record';
 
 export interface OrderView {
@@ -8,13 +9,15 @@ export interface OrderView {
   currency: string;
   lines: OrderLine[];
   total: number;
+  /** The stream version this view reflects; also its `ETag`. */
   version: number;
   rejectionReason?: string;
   createdAt: string;
   updatedAt: string;
 }
 
-export function toOrderView(record: OrderSummaryRecord): OrderView {
+/** From the order's own row (GET by id) or its summary in the projection (lists): same columns. */
+export function toOrderView(record: OrderRecord | OrderSummaryRecord): OrderView {
   return {
     id: record.id,
     customerId: record.customerId,

@@ -1,10 +1,13 @@
 import { Command } from '@nestjs/cqrs';
 import { CommandMetadata } from '../../../../event-store/event-metadata';
 
-export class DeactivateUserCommand extends Command<void> {
+/** Answers the user's new stream version. */
+export class DeactivateUserCommand extends Command<{ version: number }> {
   constructor(
     readonly userId: string,
     readonly metadata: CommandMetadata,
+    /** The version the caller based this on (`If-Match`); undefined: whatever is current. */
+    readonly expectedVersion?: number,
   ) {
     super();
   }

@@ -11,11 +11,13 @@ export class DeactivateUserHandler implements ICommandHandler<DeactivateUserComm
     private readonly clock: Clock,
   ) {}
 
-  async execute({ userId, metadata }: DeactivateUserCommand): Promise<void> {
-    await retryOnConcurrencyConflict(async () => {
+  async execute({ userId, metadata, expectedVersion }: DeactivateUserCommand): Promise<{ version: number }> {
+    return retryOnConcurrencyConflict(async () => {
       const user = await this.users.get(userId); // UserNotFoundError → 404
+      user.expectVersion(expectedVersion); // VersionMismatchError → 412, also on the retry after a lost race
       user.deactivate(this.clock.now()); // UserAlreadyDeactivatedError → 409
       await this.users.save(user, metadata);
+      return { version: user.version };
     });
   }
 }

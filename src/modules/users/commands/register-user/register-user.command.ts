@@ -1,7 +1,8 @@
 import { Command } from '@nestjs/cqrs';
 import { CommandMetadata } from '../../../../event-store/event-metadata';
 
-export class RegisterUserCommand extends Command<{ id: string }> {
+/** Answers the new user's id and stream version. */
+export class RegisterUserCommand extends Command<{ id: string; version: number }> {
   constructor(
     readonly email: string,
     readonly name: string,

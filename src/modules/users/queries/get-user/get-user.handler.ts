@@ -2,21 +2,32 @@ import { IQueryHandler, QueryHandler } from '@nestjs/cqrs';
 import { InjectRepository } from '@nestjs/typeorm';
 import { Repository } from 'typeorm';
 import { UserNotFoundError } from '../../domain/user.errors';
-import { UserProfileRecord } from '../../projections/user-profile.record';
+import { UserRecord } from '../../persistence/user.record';
 import { GetUserQuery } from './get-user.query';
 import { UserView } from './user.view';
 
+/**
+ * Reads the user's own row, not the `user_profiles` projection: the row is written in the same
+ * statement as the user's events, so a GET right after a 201 or 204 shows what that command did
+ * (read-your-writes), however far the projection trails.
+ */
 @QueryHandler(GetUserQuery)
 export class GetUserHandler implements IQueryHandler<GetUserQuery> {
-  constructor(@InjectRepository(UserProfileRecord) private readonly profiles: Repository<UserProfileRecord>) {}
+  constructor(@InjectRepository(UserRecord) private readonly users: Repository<UserRecord>) {}
 
   async execute({ userId }: GetUserQuery): Promise<UserView> {
-    const profile = await this.profiles.findOneBy({ id: userId });
-    if (!profile) throw new UserNotFoundError(userId);
+    const user = await this.users.findOneBy({ id: userId });
+    if (!user) throw new UserNotFoundError(userId);
     return {
-      ...profile,
-      registeredAt: profile.registeredAt.toISOString(),
-      updatedAt: profile.updatedAt.toISOString(),
+      id: user.id,
+      email: user.email,
+      name: user.name,
+      status: user.status,
+      creditLimit: user.creditLimit,
+      creditReserved: user.creditReserved,
+      version: user.version,
+      registeredAt: user.createdAt.toISOString(),
+      updatedAt: user.updatedAt.toISOString(),
     };
   }
 }

@@ -7,6 +7,7 @@ export interface UserView {
   status: UserStatus;
   creditLimit: number;
   creditReserved: number;
+  /** The stream version this view reflects; also its `ETag`. */
   version: number;
   registeredAt: string;
   updatedAt: string;
