@@ -3,6 +3,7 @@ import { IdempotencyKeys1763880100000 } from './1763880100000-IdempotencyKeys';
 import { OrderSaga1763880300000 } from './1763880300000-OrderSaga';
 import { GlobalPositions1763880400000 } from './1763880400000-GlobalPositions';
 import { OrderDeadlines1764500000000 } from './1764500000000-OrderDeadlines';
+import { SubscriptionFailures1764700000000 } from './1764700000000-SubscriptionFailures';
 
 /** Every migration, in order. Listed by class so that builds, tests and the CLI load the same set. */
 export const migrations = [
@@ -11,4 +12,5 @@ export const migrations = [
   OrderSaga1763880300000,
   GlobalPositions1763880400000,
   OrderDeadlines1764500000000,
+  SubscriptionFailures1764700000000,
 ];
