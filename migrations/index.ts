@@ -4,6 +4,7 @@ import { OrderSaga1763880300000 } from './1763880300000-OrderSaga';
 import { GlobalPositions1763880400000 } from './1763880400000-GlobalPositions';
 import { OrderDeadlines1764500000000 } from './1764500000000-OrderDeadlines';
 import { IdempotentResponseETag1764600000000 } from './1764600000000-IdempotentResponseETag';
+import { SubscriptionFailures1764700000000 } from './1764700000000-SubscriptionFailures';
 import { ReactionReceipts1764800000000 } from './1764800000000-ReactionReceipts';
 
 /** Every migration, in order. Listed by class so that builds, tests and the CLI load the same set. */
@@ -15,4 +16,5 @@ export const migrations = [
   OrderDeadlines1764500000000,
   IdempotentResponseETag1764600000000,
   ReactionReceipts1764800000000,
+  SubscriptionFailures1764700000000,
 ];

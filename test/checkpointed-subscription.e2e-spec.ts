@@ -215,6 +215,51 @@ describe('checkpointed subscription over the events table', () => {
     expect(received).toEqual([id]);
   });
 
+  it('after a failed batch applies its events one at a time, stops exactly before the broken one with a recorded failure, and returns to full batches past it', async () => {
+    const db = await connect();
+    const ids: string[] = [];
+    for (let i = 0; i < 10; i++) ids.push(await append(db));
+    const broken = ids[3];
+    let fixed = false;
+    const batches: string[][] = [];
+    const subscription = new CheckpointedSubscription(
+      'isolating',
+      dataSource,
+      async (events) => {
+        if (!fixed && events.some((event) => event.eventId === broken)) throw new Error('cannot apply this one');
+        batches.push(events.map((event) => event.eventId));
+      },
+      await startSequencer(),
+      new EventAppendedSignal(),
+      { batchSize: 100, gatherMs: 0 },
+    );
+    await subscription.start();
+    running.unshift(subscription);
+
+    const failure = async () =>
+      (
+        await dataSource.query(
+          `SELECT global_position::int AS checkpoint, failing_event_id AS "eventId", failing_global_position::int AS position,
+                  failing_event_type AS type, failed_attempts AS attempts, last_error AS error, failing_since IS NOT NULL AS since
+           FROM subscription_checkpoints WHERE subscription_id = 'isolating'`,
+        )
+      )[0];
+    await eventually(async () => expect((await failure()).attempts).toBeGreaterThanOrEqual(2));
+    expect(batches).toEqual([[ids[0]], [ids[1]], [ids[2]]]);
+    expect(await failure()).toEqual({ checkpoint: 3, eventId: broken, position: 4, type: 'Tested', attempts: expect.any(Number), error: 'Error: cannot apply this one', since: true });
+
+    // Fixed: the broken one and the rest of the failed batch one at a time, then full batches again.
+    fixed = true;
+    subscription.retryNow();
+    await eventually(async () => expect(batches.flat()).toEqual(ids));
+    expect(batches.every((batch) => batch.length === 1)).toBe(true);
+    expect(await failure()).toEqual({ checkpoint: 10, eventId: null, position: null, type: null, attempts: 0, error: null, since: false });
+    const more: string[] = [];
+    for (let i = 0; i < 5; i++) more.push(await append(db));
+    await eventually(async () => expect(batches.flat()).toEqual([...ids, ...more]));
+    expect(batches.slice(10).some((batch) => batch.length > 1)).toBe(true);
+  });
+
   it('lets only one of two instances of a subscription apply any given event', async () => {
     const db = await connect();
     // Two processes: each its own sequencer and head.

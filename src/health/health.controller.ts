@@ -6,6 +6,7 @@ import { respondWithHealth } from './respond-with-health';
 import { BrokerHealthIndicator } from './broker-health.indicator';
 import { DependencyHealth, HealthResponse } from './health.response';
 import { ReactionsHealthIndicator } from './reactions-health.indicator';
+import { SubscriptionsHealthIndicator } from './subscriptions-health.indicator';
 
 @ApiTags('health')
 @Controller('health')
@@ -15,18 +16,20 @@ export class HealthController {
     private readonly database: TypeOrmHealthIndicator,
     private readonly broker: BrokerHealthIndicator,
     private readonly reactions: ReactionsHealthIndicator,
+    private readonly subscriptions: SubscriptionsHealthIndicator,
   ) {}
 
   @Get()
   @ApiExtraModels(DependencyHealth)
   @ApiOkResponse({ type: HealthResponse, description: 'Every dependency is reachable' })
-  @ApiServiceUnavailableResponse({ type: HealthResponse, description: 'A dependency is down; `details` says which' })
+  @ApiServiceUnavailableResponse({ type: HealthResponse, description: 'A dependency is down, or a reader of the event store is stopped at an event; `details` says which' })
   check(@Res({ passthrough: true }) reply: FastifyReply): Promise<HealthCheckResult> {
     return respondWithHealth(this.health, reply, [
       () => this.database.pingCheck('postgres', { timeout: 2000 }),
       () => this.broker.rabbitmq(),
       () => this.broker.relay(),
       () => this.reactions.reactions(),
+      () => this.subscriptions.subscriptions(),
     ]);
   }
 }

@@ -12,8 +12,33 @@ export class HealthResponse {
   @ApiProperty({
     type: 'object',
     additionalProperties: { $ref: '#/components/schemas/DependencyHealth' },
-    example: { postgres: { status: 'up' }, rabbitmq: { status: 'up' }, relay: { status: 'up', lag: 0, relaying: true } },
-    description: 'every checked dependency by name',
+    example: {
+      postgres: { status: 'up' },
+      rabbitmq: { status: 'up', blocked: false },
+      relay: { status: 'up', lag: 0, relaying: true, inFlight: 0 },
+      reactions: { status: 'up', parked: 0 },
+      subscriptions: {
+        status: 'down',
+        stopped: ['projection:order-summaries'],
+        readers: {
+          'projection:order-summaries': {
+            checkpoint: 41,
+            lagEvents: 3,
+            lagSeconds: 12.5,
+            stoppedAt: { eventId: '0b7e6f1c-3f43-4d55-9b9e-8d4b3c2f6a10', globalPosition: 42, eventType: 'OrderPlaced' },
+            error: "TypeError: Cannot read properties of undefined (reading 'currency')",
+            attempts: 7,
+            since: '2026-11-23T10:00:00.000Z',
+            lastAttemptAt: '2026-11-23T10:00:12.000Z',
+          },
+          'relay:integration-events': { checkpoint: 44, lagEvents: 0, lagSeconds: 0 },
+        },
+      },
+    },
+    description:
+      'every checked dependency by name; `subscriptions` lists every reader of the event store with its lag ' +
+      '(events, and seconds: age of the oldest event not yet taken) and, for one stopped at an event, that event, the error, ' +
+      'the attempts and since when (any stopped reader makes the status 503)',
   })
   details: Record<string, DependencyHealth>;
 }

@@ -7,6 +7,7 @@ import { Signal } from '../sequencing/signal';
 import type { EventUpcasters } from '../upcasting/event-upcasters';
 import { SequencedEvent, STORED_EVENT_COLUMNS } from '../stored-event';
 import { ensureCheckpoint, loadCheckpoint, sequencedEventsAfter } from './committed-events';
+import { describeError, recordFailure } from './subscription-failures';
 
 /**
  * What a handler made of a batch when it could not take all of it: the checkpoint advances past
@@ -55,6 +56,14 @@ export class CheckpointedSubscription {
   /** Raised by stop(), so that no sleep of the loop delays it. */
   private readonly stopSignal = new Signal();
   private retryAfterMs?: number;
+  /** What the last processNextBatch read: after a failure, the batch that failed. */
+  private lastRead: SequencedEvent[] = [];
+  /**
+   * After a batch failed: events are taken one at a time up to its last one, so the subscription
+   * applies everything before the broken event and stops exactly at it.
+   */
+  private isolateThrough?: bigint;
+  private retryRequested = false;
 
   constructor(
     readonly name: string,
@@ -88,10 +97,17 @@ export class CheckpointedSubscription {
     await this.running;
   }
 
+  /** Wakes a subscription that backs off after a failure (an operator's retry); remembered if it is busy. */
+  retryNow(): void {
+    this.retryRequested = true;
+    this.stopSignal.raise();
+  }
+
   /** Processes at most one batch of what is numbered; returns how many events it applied. */
   async processNextBatch(): Promise<number> {
     const headBeforeRead = this.sequencer.head.position;
     this.retryAfterMs = undefined;
+    this.lastRead = [];
     let appended = false;
     let appliedUpTo: string | undefined;
     const applied = await this.dataSource.transaction(async (transaction) => {
@@ -105,8 +121,9 @@ export class CheckpointedSubscription {
          )
          SELECT ${STORED_EVENT_COLUMNS} FROM checkpoint, LATERAL (${sequencedEventsAfter('checkpoint.after', '$2')}) AS events
          ORDER BY events.global_position`,
-        [this.name, this.options.batchSize],
+        [this.name, this.isolateThrough === undefined ? this.options.batchSize : 1],
       );
+      this.lastRead = stored;
       if (stored.length === 0) {
         this.tracker.caughtUpTo(headBeforeRead);
         return 0;
@@ -126,7 +143,10 @@ export class CheckpointedSubscription {
       appliedUpTo = last.globalPosition;
       return outcome.handled;
     });
-    if (appliedUpTo !== undefined) this.tracker.at(appliedUpTo);
+    if (appliedUpTo !== undefined) {
+      this.tracker.at(appliedUpTo);
+      if (this.isolateThrough !== undefined && BigInt(appliedUpTo) >= this.isolateThrough) this.isolateThrough = undefined;
+    }
     if (appended) this.appended.raise();
     return applied;
   }
@@ -162,19 +182,35 @@ export class CheckpointedSubscription {
         if (this.retryAfterMs !== undefined) await this.pause(this.retryAfterMs);
         // Caught up with what was numbered: under load more is numbered every moment, and a batch
         // per number would cost a transaction each. Let it gather.
-        else if (applied < this.options.batchSize && this.options.gatherMs > 0) await this.pause(this.options.gatherMs);
+        else if (applied < this.options.batchSize && this.options.gatherMs > 0 && this.isolateThrough === undefined) await this.pause(this.options.gatherMs);
       } catch (error) {
         if (this.stopping) break;
+        const failed = this.lastRead;
+        if (failed.length > 1) {
+          // One of its events is broken (or the database failed): take them one at a time, at once.
+          this.isolateThrough = BigInt(failed[failed.length - 1].globalPosition);
+          this.logger.warn(`batch of ${failed.length} events failed, taking them one at a time: ${describeError(error)}`);
+          continue;
+        }
         consecutiveFailures += 1;
         const delay = Math.min(this.options.maxRetryDelayMs ?? 30_000, 100 * 2 ** consecutiveFailures);
-        this.logger.error(`batch failed (attempt ${consecutiveFailures}), retrying in ${delay} ms: ${String(error)}`);
+        const [event] = failed;
+        // The first event after the checkpoint failed by itself: the subscription is stopped at it.
+        if (event) {
+          await recordFailure(this.dataSource, this.name, event, error).catch((cause: unknown) =>
+            this.logger.error(`recording the failure failed: ${String(cause)}`),
+          );
+        }
+        const what = event ? `stopped at ${event.eventType} ${event.eventId} (position ${event.globalPosition})` : 'batch failed';
+        this.logger.error(`${what} (attempt ${consecutiveFailures}), retrying in ${delay} ms: ${describeError(error)}`);
         await this.pause(delay);
       }
     }
   }
 
-  /** Sleeps `ms`, or less when stop() is called. */
+  /** Sleeps `ms`, or less when stop() or retryNow() is called. */
   private async pause(ms: number): Promise<void> {
-    if (!this.stopping) await this.stopSignal.wait(ms);
+    if (!this.stopping && !this.retryRequested) await this.stopSignal.wait(ms);
+    this.retryRequested = false;
   }
 }

@@ -4,10 +4,12 @@ import { ConfigService } from '@nestjs/config';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { Environment } from '../../config/environment';
+import { DatabaseNotifications } from '../../database/database-notifications';
 import { EventAppendedSignal } from '../event-appended-signal';
 import { EventSequencer } from '../sequencing/event-sequencer';
 import { EventUpcasters } from '../upcasting/event-upcasters';
 import { CheckpointedSubscription, EventBatchHandler, SubscriptionOptions } from './checkpointed-subscription';
+import { SUBSCRIPTION_RETRY_CHANNEL } from './subscription-failures';
 
 /**
  * Owns every checkpointed subscription of the process: modules register theirs while the app
@@ -25,6 +27,7 @@ export class EventSubscriptions implements OnApplicationBootstrap, BeforeApplica
     private readonly config: ConfigService<Environment, true>,
     private readonly upcasters: EventUpcasters,
     private readonly afterListening: AfterListening,
+    private readonly notifications: DatabaseNotifications,
   ) {}
 
   register(name: string, handler: EventBatchHandler, options: Partial<SubscriptionOptions> = {}): CheckpointedSubscription {
@@ -47,6 +50,8 @@ export class EventSubscriptions implements OnApplicationBootstrap, BeforeApplica
   onApplicationBootstrap(): void {
     this.afterListening.register('projections', async () => {
       for (const subscription of this.subscriptions.values()) await subscription.start();
+      // An operator's `npm run subscriptions -- retry | skip`: the subscription stops backing off.
+      this.notifications.on(SUBSCRIPTION_RETRY_CHANNEL, (subscriptionId) => this.subscriptions.get(subscriptionId)?.retryNow());
     });
   }
 

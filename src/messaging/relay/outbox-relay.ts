@@ -4,8 +4,10 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { Client } from 'pg';
 import { DataSource } from 'typeorm';
 import { Environment } from '../../config/environment';
+import { DatabaseNotifications } from '../../database/database-notifications';
 import { AfterListening } from '../../shared/after-listening';
 import { CheckpointTracker, EventStoreHead } from '../../event-store/sequencing/event-store-head';
+import { Signal } from '../../event-store/sequencing/signal';
 import type { SequencedEvent } from '../../event-store/stored-event';
 import {
   advanceCheckpoint,
@@ -15,10 +17,11 @@ import {
   loadCheckpoint,
   readCommittedEventsAfter,
 } from '../../event-store/subscription/committed-events';
+import { describeError, recordFailure, SUBSCRIPTION_RETRY_CHANNEL } from '../../event-store/subscription/subscription-failures';
 import { EventUpcasters } from '../../event-store/upcasting/event-upcasters';
 import { IntegrationEventMappers } from '../integration-event-mappers';
 import { IntegrationEventPublisher } from '../integration-event-publisher';
-import { toOutgoingIntegrationEvent } from '../outgoing-integration-event';
+import { OutgoingIntegrationEvent, toOutgoingIntegrationEvent } from '../outgoing-integration-event';
 import { UnroutableMessageError } from '../publishing/publish-errors';
 import { publishInOrder } from './publish-in-order';
 
@@ -40,6 +43,11 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms).u
  * never sent twice. Duplicates stay possible (a broken channel may have routed what it could not
  * confirm: at most one window per broken channel), losses do not; the consumer's inbox drops
  * the duplicates. Memory stays bounded by the window even when RabbitMQ blocks publishers.
+ *
+ * An event that cannot be mapped to its message stops the relay exactly there, like a failed
+ * publish: what comes before it is published, and the relay's checkpoint row records the event
+ * and the error (see subscription-failures.ts) until the checkpoint passes it. After any failure
+ * the relay backs off (doubling, at most 10 s) unless an operator asks for a retry.
  */
 @Injectable()
 export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShutdown {
@@ -55,6 +63,8 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
   private readonly confirmedAhead = new Set<string>();
   /** Whether the store holds events beyond the checkpoint, known without a query. */
   private readonly tracker: CheckpointTracker;
+  /** Cuts a back-off short: the relay stops, or an operator asks for a retry. */
+  private readonly wakeSignal = new Signal();
 
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
@@ -64,6 +74,7 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
     private readonly config: ConfigService<Environment, true>,
     private readonly upcasters: EventUpcasters,
     private readonly afterListening: AfterListening,
+    private readonly notifications: DatabaseNotifications,
   ) {
     this.lockKey = `relay:${config.get('BROKER_PREFIX', { infer: true })}`;
     this.maxInFlight = config.get('RELAY_MAX_IN_FLIGHT', { infer: true });
@@ -72,6 +83,9 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
 
   onApplicationBootstrap(): void {
     if (!this.config.get('RELAY_ENABLED', { infer: true })) return;
+    this.notifications.on(SUBSCRIPTION_RETRY_CHANNEL, (subscriptionId) => {
+      if (subscriptionId === RELAY_CHECKPOINT) this.wakeSignal.raise();
+    });
     this.afterListening.register('outbox relay', () => {
       if (!this.stopping) this.running = this.run();
     });
@@ -80,6 +94,7 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
   async beforeApplicationShutdown(): Promise<void> {
     this.stopping = true;
     this.head.wake();
+    this.wakeSignal.raise();
     // Nothing new is sent; what is in flight gets a few seconds to be confirmed (a blocked or
     // stalled broker may never confirm), then it is abandoned and re-sent by the next leader.
     const graceful = await Promise.race([this.running?.then(() => true), sleep(SHUTDOWN_GRACE_MS).then(() => false)]);
@@ -109,7 +124,8 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
 
   /**
    * Relays at most one batch; returns how many events the checkpoint moved past. Requires
-   * leadership. Rejects with the first publish failure, after advancing to the confirmed prefix.
+   * leadership. Rejects with the first failure (a publish, or an event that cannot be mapped),
+   * after advancing to the confirmed prefix and recording the event it stopped at.
    */
   async relayNextBatch(): Promise<number> {
     const headBeforeRead = this.head.position;
@@ -118,18 +134,19 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
       this.tracker.caughtUpTo(headBeforeRead);
       return 0;
     }
-    const { settledPrefix, confirmed, failure } = await publishInOrder(
-      events.map((event) => (this.confirmedAhead.has(event.eventId) ? undefined : toOutgoingIntegrationEvent(event, this.mappers))),
-      {
-        publish: (message) => this.publisher.publish(message),
-        maxInFlight: this.maxInFlight,
-        shouldStop: () => this.stopping,
-        onInFlightChange: (delta) => {
-          this.inFlightNow += delta;
-          this.inFlightPeak = Math.max(this.inFlightPeak, this.inFlightNow);
-        },
+    const { messages, mappingFailure } = this.toMessages(events);
+    const published = await publishInOrder(messages, {
+      publish: (message) => this.publisher.publish(message),
+      maxInFlight: this.maxInFlight,
+      shouldStop: () => this.stopping,
+      onInFlightChange: (delta) => {
+        this.inFlightNow += delta;
+        this.inFlightPeak = Math.max(this.inFlightPeak, this.inFlightNow);
       },
-    );
+    });
+    const { settledPrefix, confirmed } = published;
+    // Publishing stops at the first event that could not be mapped, as at a failed publish.
+    const failure = published.failure ?? (settledPrefix === messages.length ? mappingFailure : undefined);
     events.forEach((event, index) => {
       if (index < settledPrefix) this.confirmedAhead.delete(event.eventId);
       else if (confirmed[index]) this.confirmedAhead.add(event.eventId);
@@ -138,8 +155,37 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
       await advanceCheckpoint(this.dataSource, RELAY_CHECKPOINT, events[settledPrefix - 1] satisfies Checkpoint);
       this.tracker.at(events[settledPrefix - 1].globalPosition);
     }
-    if (failure) throw failure;
+    if (failure) {
+      const stoppedAt = events[settledPrefix];
+      if (stoppedAt && !this.stopping) {
+        await recordFailure(this.dataSource, RELAY_CHECKPOINT, stoppedAt, failure).catch((error: unknown) =>
+          this.logger.error(`recording the relay's failure failed: ${String(error)}`),
+        );
+      }
+      throw failure;
+    }
     return settledPrefix;
+  }
+
+  /**
+   * The messages of a batch, up to the first event that cannot be mapped (that one and the rest
+   * are left out). An event confirmed already, or mapped to no contract, is undefined: settled.
+   */
+  private toMessages(events: SequencedEvent[]): { messages: Array<OutgoingIntegrationEvent | undefined>; mappingFailure?: Error } {
+    const messages: Array<OutgoingIntegrationEvent | undefined> = [];
+    for (const event of events) {
+      if (this.confirmedAhead.has(event.eventId)) {
+        messages.push(undefined);
+        continue;
+      }
+      try {
+        messages.push(toOutgoingIntegrationEvent(event, this.mappers));
+      } catch (error) {
+        const reason = describeError(error);
+        return { messages, mappingFailure: new Error(`${event.eventType} ${event.eventId} cannot be mapped to an integration event: ${reason}`) };
+      }
+    }
+    return { messages };
   }
 
   /** The one place the relay reads the outbox: the next batch after its checkpoint, upcast. */
@@ -176,7 +222,7 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
             ? `; no queue is bound to ${error.exchange} for ${error.routingKey}: check the consumer queue and its bindings`
             : '';
         this.logger.warn(`relay batch failed (attempt ${failures}), retrying in ${delay} ms: ${String(error)}${hint}`);
-        if (!this.stopping) await this.head.changed(delay);
+        if (!this.stopping) await this.wakeSignal.wait(delay);
       }
     }
   }

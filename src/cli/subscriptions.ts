@@ -1,0 +1,104 @@
+import 'reflect-metadata';
+import { userInfo } from 'node:os';
+import { parseArgs } from 'node:util';
+import { DataSource } from 'typeorm';
+import { loadEnvironment } from '../config/environment';
+import { pgPoolOptions } from '../database/pool-options';
+import { requestRetry, skipFailingEvent, SubscriptionFailure } from '../event-store/subscription/subscription-failures';
+import { readSubscriptionStatuses, SubscriptionStatus } from '../event-store/subscription/subscription-status';
+
+const USAGE = `Usage: npm run subscriptions -- <command>
+
+  list                                    every reader of the event store (projections, the relay, reactions):
+                                          checkpoint, lag in events and seconds, and the event it is stopped at
+  retry <subscription>                    wake it now: it tries the event it is stopped at again (fix the cause first)
+  skip <subscription> --event <id> --reason <text> [--by <name>]
+                                          move its checkpoint past that event, only if it is the one the
+                                          subscription is stopped at; recorded in skipped_events (who, when, why)
+
+A running API picks a retry or a skip up at once (NOTIFY). Reads DATABASE_URL.
+Exit status: 0 done, 1 refused (unknown subscription, not stopped at that event), 2 usage.`;
+
+async function main(): Promise<number> {
+  const { positionals, values } = parseArgs({
+    allowPositionals: true,
+    options: { event: { type: 'string' }, reason: { type: 'string' }, by: { type: 'string' }, help: { type: 'boolean' } },
+  });
+  const [command, subscriptionId, ...extra] = positionals;
+  const valid =
+    extra.length === 0 &&
+    ((command === 'list' && !subscriptionId) ||
+      (command === 'retry' && !!subscriptionId) ||
+      (command === 'skip' && !!subscriptionId && !!values.event && !!values.reason?.trim()));
+  if (values.help || !valid) {
+    process.stdout.write(`${USAGE}\n`);
+    return values.help ? 0 : 2;
+  }
+
+  const { DATABASE_URL } = loadEnvironment(process.env);
+  const dataSource = new DataSource({ type: 'postgres', url: DATABASE_URL, extra: pgPoolOptions(1) });
+  await dataSource.initialize();
+  try {
+    const statuses = await readSubscriptionStatuses(dataSource);
+    if (command === 'list') {
+      for (const status of statuses) process.stdout.write(`${describeStatus(status)}\n`);
+      const stopped = statuses.filter((status) => status.failure).length;
+      process.stderr.write(`${statuses.length} subscription(s), ${stopped} stopped\n`);
+      return 0;
+    }
+
+    const status = statuses.find((candidate) => candidate.subscriptionId === subscriptionId);
+    if (!status) {
+      process.stderr.write(`no subscription named ${subscriptionId}; there are: ${statuses.map((s) => s.subscriptionId).join(', ')}\n`);
+      return 1;
+    }
+
+    if (command === 'retry') {
+      await requestRetry(dataSource, subscriptionId);
+      const what = status.failure ? `it tries ${describeFailure(status.failure)} again` : 'it is not stopped at any event';
+      process.stderr.write(`retry requested for ${subscriptionId}: ${what}\n`);
+      return 0;
+    }
+
+    const by = values.by ?? userInfo().username;
+    const result = await skipFailingEvent(dataSource, subscriptionId, { eventId: values.event!, by, reason: values.reason!.trim() });
+    switch (result.outcome) {
+      case 'skipped':
+        process.stderr.write(`${subscriptionId} skipped ${describeFailure(result.failure)}; recorded as skipped by ${by}\n`);
+        return 0;
+      case 'unknown-subscription':
+        process.stderr.write(`no subscription named ${subscriptionId}\n`);
+        return 1;
+      case 'not-stopped':
+        process.stderr.write(`refused: ${subscriptionId} is not stopped at any event, so there is nothing to skip\n`);
+        return 1;
+      case 'stopped-at-another-event':
+        process.stderr.write(
+          `refused: ${subscriptionId} is stopped at ${describeFailure(result.failure)}, not at event ${values.event}; ` +
+            'only the event it is stopped at can be skipped\n',
+        );
+        return 1;
+    }
+  } finally {
+    await dataSource.destroy();
+  }
+}
+
+function describeFailure(failure: SubscriptionFailure): string {
+  return `${failure.eventType} ${failure.eventId} (position ${failure.globalPosition})`;
+}
+
+function describeStatus({ subscriptionId, checkpoint, lagEvents, lagSeconds, failure }: SubscriptionStatus): string {
+  const state = failure
+    ? `STOPPED at ${describeFailure(failure)}, ${failure.attempts} attempt(s) since ${failure.since.toISOString()}: ${failure.error}`
+    : 'ok';
+  return `${subscriptionId}\tcheckpoint ${checkpoint}\tlag ${lagEvents} event(s), ${lagSeconds} s\t${state}`;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);
+    process.exit(1);
+  },
+);

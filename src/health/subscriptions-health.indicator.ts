@@ -1,0 +1,49 @@
+import { Injectable } from '@nestjs/common';
+import { HealthIndicatorService } from '@nestjs/terminus';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource } from 'typeorm';
+import { describeError } from '../event-store/subscription/subscription-failures';
+import { readSubscriptionStatuses, SubscriptionStatus } from '../event-store/subscription/subscription-status';
+
+/**
+ * Every reader of the event store (projections, the relay, reactions), whichever process runs
+ * it, with its lag in events and in seconds. One stopped at an event it cannot take is down: it
+ * is an outage of that reader (its read model or the integration events fall further behind
+ * with every write), so /health answers 503 naming the event, the error, the attempts and since when.
+ */
+@Injectable()
+export class SubscriptionsHealthIndicator {
+  constructor(
+    private readonly indicator: HealthIndicatorService,
+    @InjectDataSource() private readonly dataSource: DataSource,
+  ) {}
+
+  async subscriptions() {
+    const session = this.indicator.check('subscriptions');
+    let statuses: SubscriptionStatus[];
+    try {
+      statuses = await readSubscriptionStatuses(this.dataSource);
+    } catch (error) {
+      return session.down({ message: `cannot read the checkpoints: ${describeError(error)}` });
+    }
+    const readers = Object.fromEntries(
+      statuses.map(({ subscriptionId, checkpoint, lagEvents, lagSeconds, failure }) => [
+        subscriptionId,
+        {
+          checkpoint,
+          lagEvents,
+          lagSeconds,
+          ...(failure && {
+            stoppedAt: { eventId: failure.eventId, globalPosition: failure.globalPosition, eventType: failure.eventType },
+            error: failure.error,
+            attempts: failure.attempts,
+            since: failure.since.toISOString(),
+            lastAttemptAt: failure.lastAttemptAt.toISOString(),
+          }),
+        },
+      ]),
+    );
+    const stopped = statuses.filter((status) => status.failure).map((status) => status.subscriptionId);
+    return stopped.length > 0 ? session.down({ stopped, readers }) : session.up({ stopped, readers });
+  }
+}
