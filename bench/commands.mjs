@@ -339,12 +339,16 @@ function printSummary({ result, accepted, orders, loadAverage, transactionsPerCo
   line('accepted commands/s (mean)', n(result.requests.average));
   line('HTTP latency p50 / p99 / max (ms)', `${result.latency.p50} / ${result.latency.p99} / ${result.latency.max}`);
   line('PostgreSQL transactions per command (xact_commit)', transactionsPerCommand.toFixed(2));
-  console.log('orders (recorded_at of OrderPlaced → of OrderConfirmed / OrderRejected)');
-  line('placed / decided / undecided at the end', `${n(decisions.placed)} / ${n(decisions.decided)} / ${n(decisions.undecided)}`);
-  line('confirmed / rejected', `${n(decisions.confirmed)} / ${n(decisions.rejected)}`);
-  line('rejected because', decisions.reasons.map(([reason, count]) => `${reason} ${n(count)}`).join(', ') || '–');
-  line('placed → decided p50 / p95 / p99 / max (ms)', spread(decisions.placedToDecidedMs));
-  line('placed → consumer notice of the decision, same (ms)', spread(delivery.placedToNoticeMs));
+  if (saga) {
+    console.log('orders (recorded_at of OrderPlaced → of OrderConfirmed / OrderRejected)');
+    line('placed / decided / undecided at the end', `${n(decisions.placed)} / ${n(decisions.decided)} / ${n(decisions.undecided)}`);
+    line('confirmed / rejected', `${n(decisions.confirmed)} / ${n(decisions.rejected)}`);
+    line('rejected because', decisions.reasons.map(([reason, count]) => `${reason} ${n(count)}`).join(', ') || '–');
+    line('placed → decided p50 / p95 / p99 / max (ms)', spread(decisions.placedToDecidedMs));
+    line('placed → consumer notice of the decision, same (ms)', spread(delivery.placedToNoticeMs));
+  } else {
+    console.log(`orders: ${n(decisions.placed)} placed; saga off, so nothing decides them`);
+  }
   console.log('consumer app (inbox.applied_at)');
   line('events applied / stored', `${n(delivery.applied)} / ${n(delivery.stored)}`);
   line('event recorded → applied p50 / p95 / p99 / max (ms)', spread(delivery.recordedToAppliedMs));
