@@ -18,7 +18,7 @@ const moduleBoundary = (other) => ({
 });
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'coverage/**', '**/*.js', '**/*.mjs'] },
+  { ignores: ['dist/**', 'node_modules/**', 'coverage/**', '**/*.js', '**/*.mjs', '!bench/*.mjs'] },
   eslint.configs.recommended,
   ...tseslint.configs.recommended,
   {
@@ -39,4 +39,14 @@ export default tseslint.config(
     },
   },
   { files: ['test/**/*.ts', '**/*.spec.ts'], rules: { 'no-console': 'off' } },
+  {
+    // Plain Node scripts outside the TypeScript project: the recommended rules without type information.
+    files: ['bench/*.mjs'],
+    ...tseslint.configs.disableTypeChecked,
+    languageOptions: {
+      ...tseslint.configs.disableTypeChecked.languageOptions,
+      globals: { console: 'readonly', fetch: 'readonly', process: 'readonly', setTimeout: 'readonly' },
+    },
+    rules: { ...tseslint.configs.disableTypeChecked.rules, 'no-console': 'off' },
+  },
 );
