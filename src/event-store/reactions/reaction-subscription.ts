@@ -234,7 +234,8 @@ export class ReactionSubscription {
           return { kind: 'retry-later', afterMs };
         }
         this.failedAttempts.delete(key);
-        await this.park(stored, error.step, attempts, error.error);
+        // Another process took the event (or this step of it) meanwhile: nothing to set aside.
+        if (!(await this.park(stored, error.step, attempts, error.error))) return { kind: 'held-elsewhere' };
         done.add(error.step.name);
         continue;
       }
@@ -285,10 +286,23 @@ export class ReactionSubscription {
     }
   }
 
-  /** Sets the step aside for an operator; its receipt keeps it from running again on its own. */
-  private async park(stored: ReactionEvent, step: ReactionStep, attempts: number, error: unknown): Promise<void> {
-    await this.dataSource.transaction(async (transaction) => {
-      await recordStepReceipt(transaction, this.subscriptionId, stored.eventId, step.name);
+  /**
+   * Sets the step aside for an operator; its receipt keeps it from running again on its own.
+   * Only while this process still holds the event: the checkpoint where it last saw it (locked,
+   * waiting for a claim in flight), no receipt of the whole event, none of the step. Otherwise
+   * another process took the event or the step meanwhile (or parked it), and parking it here would
+   * let an operator's retry act on it a second time. Returns whether it parked the step.
+   */
+  private async park(stored: ReactionEvent, step: ReactionStep, attempts: number, error: unknown): Promise<boolean> {
+    const parked = await this.dataSource.transaction(async (transaction) => {
+      const [held] = await transaction.query(
+        `SELECT NOT EXISTS (SELECT 1 FROM reaction_receipts WHERE subscription_id = $1 AND event_id = $3 AND step = '${WHOLE_EVENT}') AS "open"
+         FROM subscription_checkpoints WHERE subscription_id = $1 AND global_position = $2
+         FOR UPDATE`,
+        [this.subscriptionId, this.position.toString(), stored.eventId],
+      );
+      if (!held?.open) return false;
+      if (!(await recordStepReceipt(transaction, this.subscriptionId, stored.eventId, step.name))) return false;
       await transaction.query(
         `INSERT INTO parked_reactions (reaction, step, event_id, event_position, stream_id, event_type, attempts, last_error)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
@@ -296,10 +310,16 @@ export class ReactionSubscription {
            SET attempts = EXCLUDED.attempts, last_error = EXCLUDED.last_error, parked_at = clock_timestamp()`,
         [this.subscriptionId, step.name, stored.eventId, stored.position, stored.streamId, stored.eventType, attempts, describe(error)],
       );
+      return true;
     });
+    if (!parked) {
+      this.logger.warn(`${step.name} of ${stored.eventType} ${stored.eventId} failed here, but another process took it meanwhile: not parked`);
+      return false;
+    }
     this.logger.error(
       `${step.name} of ${stored.eventType} ${stored.eventId} (stream ${stored.streamId}) parked after ${attempts} attempts: ${describe(error)}`,
     );
+    return true;
   }
 
   private async reload(): Promise<void> {
