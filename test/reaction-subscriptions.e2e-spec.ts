@@ -377,9 +377,12 @@ describe('the upgrade to one subscription per reaction class', () => {
       await upgraded.initialize();
       try {
         await upgraded.runMigrations();
-        expect(await upgraded.query(`SELECT subscription_id, global_position::int AS at FROM subscription_checkpoints ORDER BY 1`)).toEqual([
-          { subscription_id: 'reaction:SomeHandler', at: 2 },
-          { subscription_id: 'reaction:order-fulfilment', at: 1 },
+        // Never before where the old code had acted (no receipts say what it did there), even after a reset.
+        expect(
+          await upgraded.query(`SELECT subscription_id, global_position::int AS at, starts_after::int AS "startsAfter" FROM subscription_checkpoints ORDER BY 1`),
+        ).toEqual([
+          { subscription_id: 'reaction:SomeHandler', at: 2, startsAfter: 2 },
+          { subscription_id: 'reaction:order-fulfilment', at: 1, startsAfter: 1 },
         ]);
         expect(await upgraded.query(`SELECT event_id, step FROM reaction_receipts ORDER BY 1, 2`)).toEqual(
           [ids[1], ids[2]].map((id) => ({ event_id: id, step: 'scheduleDeadlineForPlacedOrder' })).sort((a, b) => a.event_id.localeCompare(b.event_id)),

@@ -17,23 +17,28 @@ export interface ReactionBatch {
 
 /**
  * Creates the reaction's checkpoint unless it exists: at the head of the store (the highest
- * number given so far), or at its beginning for a reaction that replays history.
+ * number given so far), or at its beginning for a reaction that replays history. A reaction
+ * created at the head `starts_after` it for good: no receipt records what it did before (nothing),
+ * so even a checkpoint reset to 0 must not make it read that history.
  */
 export async function createReactionCheckpoint(db: Db, subscriptionId: string, fromBeginning: boolean): Promise<void> {
   await db.query(
-    `INSERT INTO subscription_checkpoints (subscription_id, global_position)
-     SELECT $1, CASE WHEN $2 THEN 0 ELSE coalesce((SELECT max(global_position) FROM events), 0) END
+    `INSERT INTO subscription_checkpoints (subscription_id, global_position, starts_after)
+     SELECT $1, start.at, start.at
+     FROM (SELECT CASE WHEN $2 THEN 0 ELSE coalesce((SELECT max(global_position) FROM events), 0) END AS at) AS start
      ON CONFLICT DO NOTHING`,
     [subscriptionId, fromBeginning],
   );
 }
 
-export async function loadReactionCheckpoint(db: Db, subscriptionId: string): Promise<bigint> {
-  const [row] = await db.query(`SELECT global_position::text AS position FROM subscription_checkpoints WHERE subscription_id = $1`, [
-    subscriptionId,
-  ]);
+/** Where the reaction stands (`position`), and before which it never reads (`startsAfter`). */
+export async function loadReactionCheckpoint(db: Db, subscriptionId: string): Promise<{ position: bigint; startsAfter: bigint }> {
+  const [row] = await db.query(
+    `SELECT global_position::text AS position, starts_after::text AS "startsAfter" FROM subscription_checkpoints WHERE subscription_id = $1`,
+    [subscriptionId],
+  );
   if (!row) throw new Error(`no checkpoint for ${subscriptionId}`);
-  return BigInt(row.position);
+  return { position: BigInt(row.position), startsAfter: BigInt(row.startsAfter) };
 }
 
 /**

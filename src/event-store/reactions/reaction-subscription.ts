@@ -74,6 +74,8 @@ export class ReactionSubscription {
   private readonly tracker: CheckpointTracker;
   /** The checkpoint as this process last read or wrote it. */
   private position = 0n;
+  /** The head when the reaction came into being: it never reads what lies before. */
+  private startsAfter = 0n;
   private readonly failedAttempts = new Map<string, number>();
   private running?: Promise<void>;
   private stopping = false;
@@ -128,7 +130,9 @@ export class ReactionSubscription {
    */
   async processNextBatch(): Promise<{ taken: number; caughtUp: boolean; pauseMs?: number }> {
     const { batchSize } = this.options;
-    const batch = await readReactionBatch(this.dataSource, this.subscriptionId, this.position, this.reaction.eventTypes, batchSize);
+    // After a reset, still never before the reaction existed: nothing records what happened there.
+    const readAfter = this.position > this.startsAfter ? this.position : this.startsAfter;
+    const batch = await readReactionBatch(this.dataSource, this.subscriptionId, readAfter, this.reaction.eventTypes, batchSize);
     let taken = 0;
     for (const stored of batch.events) {
       if (this.stopping) return { taken, caughtUp: false, pauseMs: 0 };
@@ -323,7 +327,7 @@ export class ReactionSubscription {
   }
 
   private async reload(): Promise<void> {
-    this.position = await loadReactionCheckpoint(this.dataSource, this.subscriptionId);
+    ({ position: this.position, startsAfter: this.startsAfter } = await loadReactionCheckpoint(this.dataSource, this.subscriptionId));
     this.tracker.at(this.position);
   }
 
