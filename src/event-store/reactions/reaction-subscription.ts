@@ -61,7 +61,9 @@ class StepFailure {
  *   processes racing, repeat nothing. The checkpoint is only where to resume reading.
  * - **Steps commit on their own.** When one event asks for several steps (OrderPlaced: schedule
  *   the deadline and reserve the credit), each but the last commits in its own transaction with a
- *   receipt of its own; a failing step leaves the others done.
+ *   receipt of its own; a failing step leaves the others done, and a step that hangs (a lock held
+ *   elsewhere) holds back no step before it: the deadline stands while the credit step waits. (All
+ *   steps in one transaction would save a commit per such event; it was tried and dropped for that.)
  * - **Failures**: a failing step is retried with a doubling delay, and the reaction waits at that
  *   event (later events depend on it: the credit answer on the reservation). After
  *   `maxAttempts` it is parked (`parked_reactions`) and the reaction goes on.
