@@ -6,8 +6,21 @@ import { describeError } from '../event-store/subscription/subscription-failures
 import { readSubscriptionStatuses, SubscriptionStatus } from '../event-store/subscription/subscription-status';
 
 /**
+ * Failed attempts at one event after which a reader counts as stopped. One failure is often a
+ * blip (a connection cut, a deadlock) that the next try, 200 ms later, gets past; answering 503
+ * for it would make an orchestrator restart healthy processes. Three attempts take about 0.6 s.
+ */
+export const STOPPED_AFTER_ATTEMPTS = 3;
+
+/** Whether a reader's failure is an outage (see STOPPED_AFTER_ATTEMPTS) rather than a retry in progress. */
+export function isStopped(failure: { attempts: number } | undefined): boolean {
+  return !!failure && failure.attempts >= STOPPED_AFTER_ATTEMPTS;
+}
+
+/**
  * Every reader of the event store (projections, the relay, reactions), whichever process runs
- * it, with its lag in events and in seconds. One stopped at an event it cannot take is down: it
+ * it, with its lag in events and in seconds. One stopped at an event it cannot take (after
+ * STOPPED_AFTER_ATTEMPTS; before, it shows as retrying) is down: it
  * is an outage of that reader (its read model or the integration events fall further behind
  * with every write), so /health answers 503 naming the event, the error, the attempts and since when.
  */
@@ -43,7 +56,7 @@ export class SubscriptionsHealthIndicator {
         },
       ]),
     );
-    const stopped = statuses.filter((status) => status.failure).map((status) => status.subscriptionId);
+    const stopped = statuses.filter((status) => isStopped(status.failure)).map((status) => status.subscriptionId);
     return stopped.length > 0 ? session.down({ stopped, readers }) : session.up({ stopped, readers });
   }
 }
