@@ -18,9 +18,10 @@ async function bootstrap(): Promise<void> {
   await ensureDatabaseExists(environment.DATABASE_URL);
   const app = await createHttpApp(environment);
   await app.listen(environment.PORT, environment.HOST);
-  await app.get(AfterListening).start();
   const dataSource = app.get(DataSource);
+  // Attached before the readers start, so a stop signal while they start shuts down gracefully.
   shutdown.attach(app, [{ name: 'database pool', isOpen: () => dataSource.isInitialized }]);
+  await app.get(AfterListening).start();
   new Logger('Bootstrap').log(`API on http://${environment.HOST}:${environment.PORT} (Swagger UI at /docs)`);
 }
 

@@ -61,3 +61,38 @@ describe('@EventsHandler classes, delivered from the event store', () => {
     expect(FlakyConfirmationHandler.calls.filter((call) => call.orderId === 'o')).toHaveLength(0);
   });
 });
+
+/** Meets a deadlock (SQLSTATE 40P01) six times before it gets through: the database's fault, not its own. */
+@EventsHandler(OrderConfirmedEvent)
+@DurableReaction({ id: 'test.deadlocked-confirmation' })
+class DeadlockedConfirmationHandler implements IEventHandler<OrderConfirmedEvent> {
+  static failures = 0;
+  static readonly applied: string[] = [];
+
+  handle(event: OrderConfirmedEvent): void {
+    if (DeadlockedConfirmationHandler.failures < 6) {
+      DeadlockedConfirmationHandler.failures += 1;
+      throw Object.assign(new Error('deadlock detected'), { code: '40P01' });
+    }
+    DeadlockedConfirmationHandler.applied.push(event.orderId);
+  }
+}
+
+@Module({ providers: [DeadlockedConfirmationHandler] })
+class DeadlockedHandlerModule {}
+
+describe('a reaction step that meets a database failure', () => {
+  it('is retried without counting attempts, so it is never parked for it', async () => {
+    const other = await startTestApp({ env: { REACTION_RETRY_BASE_MS: '10', REACTION_MAX_ATTEMPTS: '3' }, extraModules: [DeadlockedHandlerModule] });
+    try {
+      const customer = await registerUser(other, { creditLimit: 1_000_000 });
+      const orderId = await placeOrder(other, customer);
+      await eventually(async () => expect(DeadlockedConfirmationHandler.applied).toEqual([orderId]), 20_000);
+      expect(DeadlockedConfirmationHandler.failures).toBe(6);
+      const [{ n }] = await other.db.query(`SELECT count(*)::int AS n FROM parked_reactions`);
+      expect(n).toBe(0);
+    } finally {
+      await other.close();
+    }
+  });
+});

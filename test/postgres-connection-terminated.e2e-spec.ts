@@ -1,6 +1,6 @@
 import { Client, type ClientBase } from 'pg';
 import { DataSource } from 'typeorm';
-import { classifyFailure } from '../src/consumer/messaging/failure-classification';
+import { classifyFailure } from '../src/shared/failure-classification';
 import { dropDatabase } from '../src/database/ensure-database';
 import { pgPoolOptions } from '../src/database/pool-options';
 import { createTestDatabase } from './support/test-database';

@@ -1,4 +1,4 @@
-import { Injectable, Logger } from '@nestjs/common';
+import { BeforeApplicationShutdown, Injectable, Logger } from '@nestjs/common';
 
 type Start = () => void | Promise<void>;
 
@@ -12,15 +12,20 @@ type Start = () => void | Promise<void>;
  * listens (a CLI) starts none of it.
  */
 @Injectable()
-export class AfterListening {
+export class AfterListening implements BeforeApplicationShutdown {
   private readonly logger = new Logger(AfterListening.name);
   private readonly parts: Array<{ name: string; start: Start }> = [];
   private started = false;
+  private shuttingDown = false;
 
   /** `start` runs when the app listens (at once, if it already does). */
   register(name: string, start: Start): void {
     this.parts.push({ name, start });
-    if (this.started) void Promise.resolve(start()).catch((error: unknown) => this.logger.error(`${name} failed to start: ${String(error)}`));
+    if (this.started && !this.shuttingDown) void Promise.resolve(start()).catch((error: unknown) => this.logger.error(`${name} failed to start: ${String(error)}`));
+  }
+
+  beforeApplicationShutdown(): void {
+    this.shuttingDown = true;
   }
 
   get hasStarted(): boolean {
@@ -31,7 +36,14 @@ export class AfterListening {
   async start(): Promise<void> {
     if (this.started) return;
     this.started = true;
-    for (const { start } of this.parts) await start();
+    for (const { name, start } of this.parts) {
+      // A stop signal during start-up: what has not started yet stays so.
+      if (this.shuttingDown) {
+        this.logger.warn(`shutting down: ${name} and the parts after it were not started`);
+        return;
+      }
+      await start();
+    }
     this.logger.log(`started after listening: ${this.parts.map(({ name }) => name).join(', ') || 'nothing'}`);
   }
 }

@@ -5,7 +5,7 @@ import type { ConfirmChannel, ConsumeMessage, Options } from 'amqplib';
 import { INTEGRATION_EVENT_CONTRACTS, InvalidIntegrationEventError, openCloudEvent } from '../../contracts';
 import { BrokerTopology, declareTopology } from '../../messaging/broker-topology';
 import { Inbox, InboxOutcome } from '../inbox/inbox';
-import { classifyFailure, isClosedChannelError, PublishRefusedError } from './failure-classification';
+import { classifyFailure, isClosedChannelError, PublishRefusedError } from '../../shared/failure-classification';
 import { InFlightDeliveries } from './in-flight-deliveries';
 import {
   ATTEMPTS_HEADER,

@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { ServerRMQ } from '@nestjs/microservices';
 import type { Channel, ConsumeMessage } from 'amqplib';
 import { BrokerTopology, declareTopology } from '../../messaging/broker-topology';
-import { isClosedChannelError } from './failure-classification';
+import { isClosedChannelError } from '../../shared/failure-classification';
 import { InFlightDeliveries } from './in-flight-deliveries';
 import { TopologyMismatchError } from './topology-mismatch.error';
 

@@ -2,6 +2,7 @@ import { Logger } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { TransactionContext } from '../../database/transaction-context';
 import { ConcurrencyConflictError } from '../../shared/domain-error';
+import { classifyFailure } from '../../shared/failure-classification';
 import { CheckpointTracker } from '../sequencing/event-store-head';
 import type { EventSequencer } from '../sequencing/event-sequencer';
 import { Signal } from '../sequencing/signal';
@@ -64,8 +65,9 @@ class StepFailure {
  *   receipt of its own; a failing step leaves the others done, and a step that hangs (a lock held
  *   elsewhere) holds back no step before it: the deadline stands while the credit step waits. (All
  *   steps in one transaction would save a commit per such event; it was tried and dropped for that.)
- * - **Failures**: a failing step is retried with a doubling delay, and the reaction waits at that
- *   event (later events depend on it: the credit answer on the reservation). After
+ * - **Failures**: a database failure (classifyFailure: a cut connection, a deadlock) is retried
+ *   without counting. A failing step is retried with a doubling delay, and the reaction waits at
+ *   that event (later events depend on it: the credit answer on the reservation). After
  *   `maxAttempts` it is parked (`parked_reactions`) and the reaction goes on.
  *
  * No transaction stays open across events, so a reaction never holds anything back for other
@@ -227,6 +229,12 @@ export class ReactionSubscription {
         if (error.error instanceof ConcurrencyConflictError && conflicts < CONFLICT_RETRIES) {
           conflicts += 1;
           continue;
+        }
+        // The database could not do its part (a cut connection, a deadlock, a restart): the step
+        // is not at fault, so this is no attempt towards parking it (as in the consumer).
+        if (classifyFailure(error.error) === 'infrastructure') {
+          this.logger.warn(`${error.step.name} of ${stored.eventType} ${stored.eventId} met a database failure, retrying: ${describe(error.error)}`);
+          return { kind: 'retry-later', afterMs: this.options.retryBaseMs };
         }
         const key = `${stored.eventId}/${error.step.name}`;
         const attempts = (this.failedAttempts.get(key) ?? 0) + 1;
