@@ -7,6 +7,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 export class InFlightDeliveries {
   private readonly pending = new Set<Promise<void>>();
   private readonly stopper = new AbortController();
+  private lastSettled = Number.NEGATIVE_INFINITY;
 
   /** Aborted once the consumer stops waiting for held deliveries. */
   get stopping(): AbortSignal {
@@ -17,9 +18,17 @@ export class InFlightDeliveries {
     return this.pending.size;
   }
 
+  /** When (performance.now()) a delivery last finished being handled; -Infinity if none has. */
+  get lastSettledAt(): number {
+    return this.lastSettled;
+  }
+
   track(work: Promise<void>): Promise<void> {
     this.pending.add(work);
-    const forget = () => this.pending.delete(work);
+    const forget = () => {
+      this.pending.delete(work);
+      this.lastSettled = performance.now();
+    };
     work.then(forget, forget);
     return work;
   }
