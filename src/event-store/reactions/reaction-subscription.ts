@@ -3,6 +3,7 @@ import { DataSource } from 'typeorm';
 import { TransactionContext } from '../../database/transaction-context';
 import { ConcurrencyConflictError } from '../../shared/domain-error';
 import { classifyFailure } from '../../shared/failure-classification';
+import { describeError } from '../subscription/subscription-failures';
 import { CheckpointTracker } from '../sequencing/event-store-head';
 import type { EventSequencer } from '../sequencing/event-sequencer';
 import { Signal } from '../sequencing/signal';
@@ -13,7 +14,6 @@ import type { Reaction, ReactionStep, ReactionWork } from './reaction';
 import {
   advanceReactionCheckpoint,
   claimEvent,
-  createReactionCheckpoint,
   loadReactionCheckpoint,
   ReactionEvent,
   readReactionBatch,
@@ -45,7 +45,7 @@ type Outcome = { kind: 'handled' } | { kind: 'held-elsewhere' } | { kind: 'retry
 /** A step's own failure (its plan or its work), as opposed to the database failing under us. */
 class StepFailure {
   constructor(
-    readonly step: ReactionStep,
+    readonly stepName: string,
     readonly error: unknown,
   ) {}
 }
@@ -102,9 +102,8 @@ export class ReactionSubscription {
     return this.reaction.subscriptionId;
   }
 
-  /** Creates the checkpoint (at the head, unless the reaction replays history) and starts reacting. */
+  /** Starts reacting from the checkpoint DurableReactions created when the app was bootstrapped. */
   async start(): Promise<void> {
-    await createReactionCheckpoint(this.dataSource, this.subscriptionId, this.reaction.replaysHistory);
     await this.reload();
     this.stopping = false;
     this.running = this.run();
@@ -192,7 +191,7 @@ export class ReactionSubscription {
             [this.subscriptionId, stored.eventId, stepName],
           );
           if (locked.length === 0) return;
-          if (!step) throw new StepFailure({ name: stepName, plan: () => Promise.resolve(undefined) }, new Error(`the reaction has no step ${stepName}`));
+          if (!step) throw new StepFailure(stepName, new Error(`the reaction has no step ${stepName}`));
           const event = this.eventClasses.instantiate(stored);
           const work = event ? await this.plan(step, event) : undefined;
           if (work) await this.transactions.run(transaction, () => this.runWork(step, work));
@@ -208,9 +207,9 @@ export class ReactionSubscription {
         await this.dataSource.query(
           `UPDATE parked_reactions SET attempts = attempts + 1, last_error = $4, retry_requested_at = NULL, parked_at = clock_timestamp()
            WHERE reaction = $1 AND event_id = $2 AND step = $3`,
-          [this.subscriptionId, stored.eventId, stepName, describe(error.error)],
+          [this.subscriptionId, stored.eventId, stepName, describeError(error.error)],
         );
-        this.logger.error(`${stepName} of ${stored.eventType} ${stored.eventId} failed again on retry and stays parked: ${describe(error.error)}`);
+        this.logger.error(`${stepName} of ${stored.eventType} ${stored.eventId} failed again on retry and stays parked: ${describeError(error.error)}`);
       }
     }
     return requested.length;
@@ -233,24 +232,24 @@ export class ReactionSubscription {
         // The database could not do its part (a cut connection, a deadlock, a restart): the step
         // is not at fault, so this is no attempt towards parking it (as in the consumer).
         if (classifyFailure(error.error) === 'infrastructure') {
-          this.logger.warn(`${error.step.name} of ${stored.eventType} ${stored.eventId} met a database failure, retrying: ${describe(error.error)}`);
+          this.logger.warn(`${error.stepName} of ${stored.eventType} ${stored.eventId} met a database failure, retrying: ${describeError(error.error)}`);
           return { kind: 'retry-later', afterMs: this.options.retryBaseMs };
         }
-        const key = `${stored.eventId}/${error.step.name}`;
+        const key = `${stored.eventId}/${error.stepName}`;
         const attempts = (this.failedAttempts.get(key) ?? 0) + 1;
         if (attempts < this.options.maxAttempts) {
           this.failedAttempts.set(key, attempts);
           const afterMs = Math.min(MAX_RETRY_DELAY_MS, this.options.retryBaseMs * 2 ** (attempts - 1));
           this.logger.warn(
-            `${error.step.name} of ${stored.eventType} ${stored.eventId} failed (attempt ${attempts} of ${this.options.maxAttempts}), ` +
-              `retrying in ${afterMs} ms: ${describe(error.error)}`,
+            `${error.stepName} of ${stored.eventType} ${stored.eventId} failed (attempt ${attempts} of ${this.options.maxAttempts}), ` +
+              `retrying in ${afterMs} ms: ${describeError(error.error)}`,
           );
           return { kind: 'retry-later', afterMs };
         }
         this.failedAttempts.delete(key);
         // Another process took the event (or this step of it) meanwhile: nothing to set aside.
-        if (!(await this.park(stored, error.step, attempts, error.error))) return { kind: 'held-elsewhere' };
-        done.add(error.step.name);
+        if (!(await this.park(stored, error.stepName, attempts, error.error))) return { kind: 'held-elsewhere' };
+        done.add(error.stepName);
         continue;
       }
       if (outcome.kind === 'handled') for (const step of this.reaction.steps) this.failedAttempts.delete(`${stored.eventId}/${step.name}`);
@@ -288,7 +287,7 @@ export class ReactionSubscription {
     try {
       return await step.plan(event);
     } catch (error) {
-      throw new StepFailure(step, error);
+      throw new StepFailure(step.name, error);
     }
   }
 
@@ -296,7 +295,7 @@ export class ReactionSubscription {
     try {
       await work();
     } catch (error) {
-      throw new StepFailure(step, error);
+      throw new StepFailure(step.name, error);
     }
   }
 
@@ -307,7 +306,7 @@ export class ReactionSubscription {
    * another process took the event or the step meanwhile (or parked it), and parking it here would
    * let an operator's retry act on it a second time. Returns whether it parked the step.
    */
-  private async park(stored: ReactionEvent, step: ReactionStep, attempts: number, error: unknown): Promise<boolean> {
+  private async park(stored: ReactionEvent, stepName: string, attempts: number, error: unknown): Promise<boolean> {
     const parked = await this.dataSource.transaction(async (transaction) => {
       const [held] = await transaction.query(
         `SELECT NOT EXISTS (SELECT 1 FROM reaction_receipts WHERE subscription_id = $1 AND event_id = $3 AND step = '${WHOLE_EVENT}') AS "open"
@@ -316,22 +315,22 @@ export class ReactionSubscription {
         [this.subscriptionId, this.position.toString(), stored.eventId],
       );
       if (!held?.open) return false;
-      if (!(await recordStepReceipt(transaction, this.subscriptionId, stored.eventId, step.name))) return false;
+      if (!(await recordStepReceipt(transaction, this.subscriptionId, stored.eventId, stepName))) return false;
       await transaction.query(
         `INSERT INTO parked_reactions (reaction, step, event_id, event_position, stream_id, event_type, attempts, last_error)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
          ON CONFLICT (reaction, event_id, step) DO UPDATE
            SET attempts = EXCLUDED.attempts, last_error = EXCLUDED.last_error, parked_at = clock_timestamp()`,
-        [this.subscriptionId, step.name, stored.eventId, stored.position, stored.streamId, stored.eventType, attempts, describe(error)],
+        [this.subscriptionId, stepName, stored.eventId, stored.position, stored.streamId, stored.eventType, attempts, describeError(error)],
       );
       return true;
     });
     if (!parked) {
-      this.logger.warn(`${step.name} of ${stored.eventType} ${stored.eventId} failed here, but another process took it meanwhile: not parked`);
+      this.logger.warn(`${stepName} of ${stored.eventType} ${stored.eventId} failed here, but another process took it meanwhile: not parked`);
       return false;
     }
     this.logger.error(
-      `${step.name} of ${stored.eventType} ${stored.eventId} (stream ${stored.streamId}) parked after ${attempts} attempts: ${describe(error)}`,
+      `${stepName} of ${stored.eventType} ${stored.eventId} (stream ${stored.streamId}) parked after ${attempts} attempts: ${describeError(error)}`,
     );
     return true;
   }
@@ -369,8 +368,4 @@ export class ReactionSubscription {
   private async pause(ms: number): Promise<void> {
     if (!this.stopping) await this.stopSignal.wait(ms);
   }
-}
-
-function describe(error: unknown): string {
-  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
 }
