@@ -1,10 +1,10 @@
 import { BeforeApplicationShutdown, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { Client } from 'pg';
 import { DataSource } from 'typeorm';
 import { Environment } from '../../config/environment';
 import { DatabaseNotifications } from '../../database/database-notifications';
+import { SessionAdvisoryLock } from '../../database/session-advisory-lock';
 import { AfterListening } from '../../shared/after-listening';
 import { CheckpointTracker, EventStoreHead } from '../../event-store/sequencing/event-store-head';
 import { Signal } from '../../event-store/sequencing/signal';
@@ -52,8 +52,7 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms).u
 @Injectable()
 export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger(OutboxRelay.name);
-  private readonly lockKey: string;
-  private lockHolder?: Client;
+  private readonly leadership: SessionAdvisoryLock;
   private readonly maxInFlight: number;
   private running?: Promise<void>;
   private stopping = false;
@@ -76,7 +75,10 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
     private readonly afterListening: AfterListening,
     private readonly notifications: DatabaseNotifications,
   ) {
-    this.lockKey = `relay:${config.get('BROKER_PREFIX', { infer: true })}`;
+    // Another process may relay once this one lost the lock: what it remembered is no longer its business.
+    this.leadership = new SessionAdvisoryLock(config.get('DATABASE_URL', { infer: true }), `relay:${config.get('BROKER_PREFIX', { infer: true })}`, () =>
+      this.confirmedAhead.clear(),
+    );
     this.maxInFlight = config.get('RELAY_MAX_IN_FLIGHT', { infer: true });
     this.tracker = new CheckpointTracker(RELAY_CHECKPOINT, head);
   }
@@ -100,11 +102,12 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
     const graceful = await Promise.race([this.running?.then(() => true), sleep(SHUTDOWN_GRACE_MS).then(() => false)]);
     if (graceful === false) this.publisher.abandonInFlight('the relay is stopping');
     await this.running;
-    await this.releaseLeadership();
+    this.confirmedAhead.clear();
+    await this.leadership.release();
   }
 
   get isLeader(): boolean {
-    return this.lockHolder !== undefined;
+    return this.leadership.held;
   }
 
   /** Events stored but not yet confirmed by the broker. */
@@ -228,34 +231,15 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
   }
 
   private async holdLeadership(): Promise<boolean> {
-    if (this.lockHolder) return true;
-    const client = new Client({ connectionString: this.config.get('DATABASE_URL', { infer: true }) });
-    client.on('error', () => void this.releaseLeadership());
-    try {
-      await client.connect();
-      const [{ locked }] = (await client.query('SELECT pg_try_advisory_lock(hashtext($1)) AS locked', [this.lockKey])).rows;
-      if (!locked) {
-        await client.end();
-        return false;
-      }
-      client.once('end', () => {
-        if (this.lockHolder === client) this.lockHolder = undefined;
+    const wasHeld = this.leadership.held;
+    if (!(await this.leadership.tryAcquire())) return false;
+    if (!wasHeld) {
+      await ensureCheckpoint(this.dataSource, RELAY_CHECKPOINT).catch(async (error: unknown) => {
+        await this.leadership.release();
+        throw error;
       });
-      await ensureCheckpoint(this.dataSource, RELAY_CHECKPOINT);
-      this.lockHolder = client;
       this.logger.log('this process now relays integration events');
-      return true;
-    } catch (error) {
-      await client.end().catch(() => undefined);
-      throw error;
     }
-  }
-
-  private async releaseLeadership(): Promise<void> {
-    const holder = this.lockHolder;
-    this.lockHolder = undefined;
-    // Another process may relay meanwhile: what this one remembered is no longer its business.
-    this.confirmedAhead.clear();
-    await holder?.end().catch(() => undefined);
+    return true;
   }
 }

@@ -1,0 +1,74 @@
+import { Client } from 'pg';
+
+/**
+ * A lease that lets one process at a time do a piece of work (relay the outbox, run a reaction):
+ * a PostgreSQL session-level advisory lock (`pg_try_advisory_lock(hashtext(key))`) held on a
+ * connection of its own, the way Marten's async daemon elects the node that runs a projection.
+ *
+ * The lock lives exactly as long as that session: when the process dies or the connection is
+ * cut, PostgreSQL releases it and another process can take it; `held` turns false at once here
+ * and `onLost` runs. The connection idles outside any transaction, so it burns no transaction id
+ * and holds back no reader. A process that did not get the lock keeps its connection and asks
+ * again on the next `tryAcquire` (one statement, no new session).
+ */
+export class SessionAdvisoryLock {
+  private client?: Client;
+  private holding = false;
+  private attempt?: Promise<boolean>;
+
+  constructor(
+    private readonly connectionString: string,
+    /** Names the work; advisory locks are per database, so one key per work is enough. */
+    readonly key: string,
+    private readonly onLost: () => void = () => undefined,
+  ) {}
+
+  get held(): boolean {
+    return this.holding;
+  }
+
+  /** True when this process holds the lock (now or already); false when another one does. Rejects when PostgreSQL cannot be reached. */
+  tryAcquire(): Promise<boolean> {
+    if (this.holding) return Promise.resolve(true);
+    this.attempt ??= this.acquire().finally(() => (this.attempt = undefined));
+    return this.attempt;
+  }
+
+  /** Gives the lock up by closing its session. */
+  async release(): Promise<void> {
+    await this.attempt?.catch(() => undefined);
+    const client = this.client;
+    this.client = undefined;
+    this.holding = false;
+    await client?.end().catch(() => undefined);
+  }
+
+  private async acquire(): Promise<boolean> {
+    const client = this.client ?? (await this.connect());
+    const { rows } = await client.query<{ locked: boolean }>('SELECT pg_try_advisory_lock(hashtext($1)) AS locked', [this.key]);
+    this.holding = rows[0].locked && this.client === client;
+    return this.holding;
+  }
+
+  private async connect(): Promise<Client> {
+    const client = new Client({ connectionString: this.connectionString, application_name: `lease ${this.key}`.slice(0, 63) });
+    const lost = () => {
+      if (this.client !== client) return;
+      this.client = undefined;
+      const wasHeld = this.holding;
+      this.holding = false;
+      void client.end().catch(() => undefined);
+      if (wasHeld) this.onLost();
+    };
+    client.on('error', lost);
+    client.once('end', lost);
+    try {
+      await client.connect();
+    } catch (error) {
+      await client.end().catch(() => undefined);
+      throw error;
+    }
+    this.client = client;
+    return client;
+  }
+}
