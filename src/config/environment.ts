@@ -32,6 +32,8 @@ export const environmentSchema = z.object({
   HOST: z.string().min(1).default('127.0.0.1'),
   HTTP_BODY_LIMIT_BYTES: z.coerce.number().int().min(1024).default(1_048_576),
   DATABASE_POOL_SIZE: z.coerce.number().int().min(2).max(200).default(20),
+  /** Statements with parameters run prepared, planned once per connection; false behind a transaction-mode pooler. */
+  DATABASE_PREPARED_STATEMENTS: z.enum(['true', 'false']).default('true').transform((value) => value === 'true'),
   PROJECTION_BATCH_SIZE: z.coerce.number().int().min(1).max(10_000).default(500),
   /**
    * How often each process reads the store when no NOTIFY woke it: the safety net that numbers

@@ -32,7 +32,7 @@ export class ConsumerModule {
           // A server that accepts but never answers fails a connection attempt instead of hanging
           // it forever; the DeliveryHandler holds and retries the delivery (an infrastructure failure).
           connectTimeoutMS: 10_000,
-          extra: pgPoolOptions(environment.DATABASE_POOL_SIZE),
+          extra: pgPoolOptions(environment.DATABASE_POOL_SIZE, { preparedStatements: environment.DATABASE_PREPARED_STATEMENTS }),
         }),
         TerminusModule.forRoot({ logger: false }),
       ],

@@ -22,7 +22,9 @@ import { TransactionContext } from './transaction-context';
         migrationsRun: true,
         migrationsTransactionMode: 'each',
         logging: ['warn', 'migration'],
-        extra: pgPoolOptions(config.get('DATABASE_POOL_SIZE', { infer: true })),
+        extra: pgPoolOptions(config.get('DATABASE_POOL_SIZE', { infer: true }), {
+          preparedStatements: config.get('DATABASE_PREPARED_STATEMENTS', { infer: true }),
+        }),
       }),
     }),
   ],

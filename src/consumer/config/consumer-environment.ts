@@ -14,6 +14,8 @@ export const consumerEnvironmentSchema = z.object({
   /** On shutdown, how long to wait for the deliveries being handled to settle before closing the channel. */
   CONSUMER_DRAIN_TIMEOUT_MS: z.coerce.number().int().min(0).max(120_000).default(5_000),
   DATABASE_POOL_SIZE: z.coerce.number().int().min(2).max(200).default(20),
+  /** Statements with parameters run prepared, planned once per connection; false behind a transaction-mode pooler. */
+  DATABASE_PREPARED_STATEMENTS: z.enum(['true', 'false']).default('true').transform((value) => value === 'true'),
   SHUTDOWN_TIMEOUT_MS: shutdownTimeoutMs,
 });
 
