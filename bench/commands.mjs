@@ -19,7 +19,7 @@
 // undecided or rejected for `timeout`, or a reader did not reach the head within the deadline.
 //
 //   npm run bench     BENCH_SECONDS=10  BENCH_CONNECTIONS=32  BENCH_SAGA=on|off  BENCH_SAMPLE_MS=250
-//                     BENCH_DRAIN_TIMEOUT_S=120
+//                     BENCH_DRAIN_TIMEOUT_S=120  BENCH_CPU_PROFILE=<folder for V8 .cpuprofile files>
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import os from 'node:os';
@@ -103,13 +103,15 @@ for (const signal of ['SIGINT', 'SIGTERM']) {
 
 await admin.query(`CREATE DATABASE ${database}`);
 await admin.query(`CREATE DATABASE ${consumerDatabase}`);
+// BENCH_CPU_PROFILE=<folder>: both apps write a V8 CPU profile there when they stop (open it in Chrome DevTools).
+const profileArgs = process.env.BENCH_CPU_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROFILE}`] : [];
 const shared = { ...process.env, RABBITMQ_URL: rabbitmqUrl, BROKER_PREFIX: brokerPrefix, LOG_LEVEL: 'warn' };
 children.push(
-  spawn(process.execPath, ['dist/src/main.js'], {
+  spawn(process.execPath, [...profileArgs, 'dist/src/main.js'], {
     env: { ...shared, DATABASE_URL: `${server}/${database}`, PORT: String(port), REACTIONS_ENABLED: String(saga) },
     stdio: ['ignore', 'inherit', 'inherit'],
   }),
-  spawn(process.execPath, ['dist/src/consumer/main.js'], {
+  spawn(process.execPath, [...profileArgs, 'dist/src/consumer/main.js'], {
     env: { ...shared, CONSUMER_DATABASE_URL: `${server}/${consumerDatabase}`, CONSUMER_PORT: String(port + 1) },
     stdio: ['ignore', 'inherit', 'inherit'],
   }),

@@ -53,7 +53,7 @@ class FlakyPlanModule {}
 
 const REACTION = 'reaction:test.flaky-plan';
 
-describe('a reaction step failing in one process while another takes the event', () => {
+describe('a reaction step failing in a process that lost its lease while another took the event', () => {
   it('is not parked when the other process took the event meanwhile, so no operator retry acts on it again', async () => {
     const first = await startTestApp({ env: { REACTION_MAX_ATTEMPTS: '1' }, extraModules: [FlakyPlanModule], startReaders: false });
     const second = await startTestApp({
@@ -68,12 +68,21 @@ describe('a reaction step failing in one process while another takes the event',
       const inFirst = first.app.get(DurableReactions).get(REACTION);
       const inSecond = second.app.get(DurableReactions).get(REACTION);
 
-      // The first process plans the event; its planning hangs, then fails.
+      // The first process leases the reaction and plans the event; its planning hangs, then fails.
       const firstTakes = inFirst.processNextBatch();
       await eventually(async () => expect(FlakyPlanSaga.calls).toBe(1));
-      // Meanwhile the second process takes the event.
-      await inSecond.processNextBatch();
-      expect(NoteRegistrationHandler.executed).toEqual([userId]);
+      // Its lease ends with the session that held it (a cut connection), and the second process
+      // takes the reaction over and the event with it.
+      const [{ cut }] = await first.db.query(
+        `SELECT count(pg_terminate_backend(pid))::int AS cut FROM pg_stat_activity
+         WHERE datname = current_database() AND application_name = $1`,
+        [`lease ${REACTION}`],
+      );
+      expect(cut).toBe(1);
+      await eventually(async () => {
+        await inSecond.processNextBatch();
+        expect(NoteRegistrationHandler.executed).toEqual([userId]);
+      });
       FlakyPlanSaga.releaseFirst();
       await firstTakes;
 

@@ -8,6 +8,7 @@ import { ReactionReceipts1764800000000 } from '../migrations/1764800000000-React
 import { TransactionContext } from '../src/database/transaction-context';
 import { dropDatabase } from '../src/database/ensure-database';
 import { DurableReaction } from '../src/event-store/reactions/durable-reaction.decorator';
+import { DurableReactions } from '../src/event-store/reactions/durable-reactions';
 import { originOf } from '../src/event-store/reactions/event-origin';
 import { readReactionBatch } from '../src/event-store/reactions/reaction-receipts';
 import { EventSequencer } from '../src/event-store/sequencing/event-sequencer';
@@ -206,22 +207,21 @@ describe('a reaction added to a running system', () => {
   });
 });
 
-/** Records each registration in the reaction's transaction, and stops at the third until released. */
+/** Records each registration in the reaction's transaction, and stops at the slow user's until released. */
 @Injectable()
 @EventsHandler(UserRegisteredEvent)
 @DurableReaction({ id: 'test.slow-third', replaysHistory: true })
 class SlowThirdRegistration implements IEventHandler<UserRegisteredEvent> {
-  static count = 0;
+  static slowUser = '';
   static release: () => void = () => undefined;
-  static readonly third = deferred();
+  static readonly reached = deferred();
 
   constructor(private readonly transactions: TransactionContext) {}
 
   async handle(event: UserRegisteredEvent): Promise<void> {
     await this.transactions.current()!.query(`INSERT INTO test_registrations (user_id) VALUES ($1)`, [event.userId]);
-    SlowThirdRegistration.count += 1;
-    if (SlowThirdRegistration.count === 3) {
-      SlowThirdRegistration.third.resolve();
+    if (event.userId === SlowThirdRegistration.slowUser) {
+      SlowThirdRegistration.reached.resolve();
       await new Promise<void>((resolve) => (SlowThirdRegistration.release = resolve));
     }
   }
@@ -231,27 +231,34 @@ class SlowThirdRegistration implements IEventHandler<UserRegisteredEvent> {
 class SlowThirdModule {}
 
 describe('a reaction step', () => {
-  it('commits each event on its own: what came before a slow step is visible and checkpointed while it runs', async () => {
+  it('commits each event on its own: other partitions go past a slow step, and the checkpoint follows what is done while it runs', async () => {
     const app = await startTestApp({ extraModules: [SlowThirdModule], startReaders: false });
     const observer = new Client({ connectionString: app.databaseUrl });
     try {
       await app.db.query(`CREATE TABLE test_registrations (user_id uuid NOT NULL)`);
-      // Five registrations stored before any reader starts: one batch for the reaction.
+      // Five registrations stored before any reader starts: one batch for the reaction, five streams.
       const users: string[] = [];
       for (let i = 0; i < 5; i += 1) users.push(await registerUser(app));
+      SlowThirdRegistration.slowUser = users[2];
       await app.app.get(EventSequencer).sequencePending();
       await app.app.get(AfterListening).start();
-      await SlowThirdRegistration.third.promise;
+      await SlowThirdRegistration.reached.promise;
 
       await observer.connect();
-      const { rows: applied } = await observer.query(`SELECT user_id FROM test_registrations`);
-      expect(applied.map((row) => row.user_id).sort()).toEqual(users.slice(0, 2).sort());
-      const { rows: [checkpoint] } = await observer.query(
-        `SELECT c.global_position::text AS at, e.payload->>'userId' AS "userId" FROM subscription_checkpoints c
-         JOIN events e ON e.global_position = c.global_position WHERE c.subscription_id = 'reaction:test.slow-third'`,
-      );
-      expect(checkpoint.userId).toBe(users[1]);
-      // Nothing stays open but the one transaction of the third event (others come and go in ms).
+      const others = users.filter((user) => user !== users[2]);
+      await eventually(async () => {
+        const { rows: applied } = await observer.query(`SELECT user_id FROM test_registrations`);
+        expect(applied.map((row) => row.user_id).sort()).toEqual([...others].sort());
+      });
+      // A low-water mark: everything up to it is done, so it waits before the slow event.
+      await eventually(async () => {
+        const { rows: [checkpoint] } = await observer.query(
+          `SELECT e.payload->>'userId' AS "userId" FROM subscription_checkpoints c
+           JOIN events e ON e.global_position = c.global_position WHERE c.subscription_id = 'reaction:test.slow-third'`,
+        );
+        expect(checkpoint?.userId).toBe(users[1]);
+      });
+      // Nothing stays open but the one transaction of the slow event (others come and go in ms).
       await sleep(500);
       const { rows: [{ open }] } = await observer.query(
         `SELECT count(*)::int AS open FROM pg_stat_activity
@@ -263,10 +270,82 @@ describe('a reaction step', () => {
       await eventually(async () => {
         const { rows } = await observer.query(`SELECT user_id FROM test_registrations`);
         expect(rows.map((row) => row.user_id).sort()).toEqual([...users].sort());
+        const { rows: [checkpoint] } = await observer.query(
+          `SELECT global_position::text AS at, (SELECT max(global_position)::text FROM events) AS head
+           FROM subscription_checkpoints WHERE subscription_id = 'reaction:test.slow-third'`,
+        );
+        expect(checkpoint.at).toBe(checkpoint.head);
       });
+      // Passed over once done: every registration was recorded once.
+      const { rows: [{ recorded }] } = await observer.query(`SELECT count(*)::int AS recorded FROM test_registrations`);
+      expect(recorded).toBe(5);
     } finally {
       SlowThirdRegistration.release();
       await observer.end().catch(() => undefined);
+      await app.close();
+    }
+  });
+});
+
+/** Notes when each registration starts and ends, taking a while, to see what overlaps. */
+class Timeline {
+  readonly handled: string[] = [];
+  private running = 0;
+  maxRunning = 0;
+
+  async record(userId: string): Promise<void> {
+    this.running += 1;
+    this.maxRunning = Math.max(this.maxRunning, this.running);
+    await sleep(30);
+    this.handled.push(userId);
+    this.running -= 1;
+  }
+}
+
+@Injectable()
+@EventsHandler(UserRegisteredEvent)
+@DurableReaction({ id: 'test.one-partition', replaysHistory: true, partitionBy: () => 'everyone' })
+class OnePartitionRegistrations implements IEventHandler<UserRegisteredEvent> {
+  static readonly timeline = new Timeline();
+  handle(event: UserRegisteredEvent): Promise<void> {
+    return OnePartitionRegistrations.timeline.record(event.userId);
+  }
+}
+
+@Injectable()
+@EventsHandler(UserRegisteredEvent)
+@DurableReaction({ id: 'test.by-stream', replaysHistory: true })
+class PerStreamRegistrations implements IEventHandler<UserRegisteredEvent> {
+  static readonly timeline = new Timeline();
+  handle(event: UserRegisteredEvent): Promise<void> {
+    return PerStreamRegistrations.timeline.record(event.userId);
+  }
+}
+
+@Module({ providers: [OnePartitionRegistrations, PerStreamRegistrations] })
+class PartitionedModule {}
+
+describe('a reaction\'s partitions', () => {
+  it('take one partition\'s events one at a time in commit order, and different partitions at once', async () => {
+    const app = await startTestApp({ extraModules: [PartitionedModule], startReaders: false, env: { REACTION_CONCURRENCY: '4' } });
+    try {
+      const users: string[] = [];
+      for (let i = 0; i < 12; i += 1) users.push(await registerUser(app));
+      await app.app.get(EventSequencer).sequencePending();
+      const inCommitOrder: string[] = (
+        await app.db.query(`SELECT payload->>'userId' AS "userId" FROM events WHERE event_type = 'UserRegistered' ORDER BY global_position`)
+      ).map((row: { userId: string }) => row.userId);
+      expect([...inCommitOrder].sort()).toEqual([...users].sort());
+
+      const reactions = app.app.get(DurableReactions);
+      await reactions.get('reaction:test.one-partition').catchUp();
+      await reactions.get('reaction:test.by-stream').catchUp();
+
+      expect(OnePartitionRegistrations.timeline.handled).toEqual(inCommitOrder);
+      expect(OnePartitionRegistrations.timeline.maxRunning).toBe(1);
+      expect([...PerStreamRegistrations.timeline.handled].sort()).toEqual([...users].sort());
+      expect(PerStreamRegistrations.timeline.maxRunning).toBe(4);
+    } finally {
       await app.close();
     }
   });

@@ -56,6 +56,16 @@ export const environmentSchema = z.object({
   /** false: this process runs no sagas, event handlers or deadlines (another one must). */
   REACTIONS_ENABLED: z.enum(['true', 'false']).default('true').transform((value) => value === 'true'),
   REACTION_BATCH_SIZE: z.coerce.number().int().min(1).max(10_000).default(100),
+  /**
+   * Events of different partitions (see DurableReaction's partitionBy) one reaction takes at once,
+   * each in its own transaction: at most this many of the pool's connections.
+   */
+  REACTION_CONCURRENCY: z.coerce.number().int().min(1).max(100).default(8),
+  /**
+   * Events of one partition a reaction takes together in one transaction when they wait in its
+   * batch (each in a savepoint with its receipts); 1 takes every event in a transaction of its own.
+   */
+  REACTION_CHUNK_SIZE: z.coerce.number().int().min(1).max(1_000).default(20),
   REACTION_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(100).default(5),
   REACTION_RETRY_BASE_MS: z.coerce.number().int().min(1).max(60_000).default(200),
   ORDER_CONFIRMATION_TIMEOUT_MS: z.coerce.number().int().min(100).max(86_400_000).default(30_000),

@@ -22,6 +22,15 @@ export interface DurableReactionOptions {
    * step must then be harmless on old events).
    */
   replaysHistory?: boolean;
+  /**
+   * The key of the events this reaction must take one at a time, in commit order. Events of
+   * different keys are taken concurrently (REACTION_CONCURRENCY at once), as Commanded's
+   * `partition_by` does for its event handlers. Default: the event's stream, which is right when
+   * a step acts only on the aggregate that raised the event or on ones no other key touches.
+   * When steps act on an aggregate shared by several streams (the saga reserves the customer's
+   * credit for each of their orders), key by that aggregate: one customer's events in order.
+   */
+  partitionBy?: (event: object) => string;
 }
 
 /**

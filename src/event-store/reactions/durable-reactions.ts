@@ -79,6 +79,9 @@ export class DurableReactions implements OnModuleInit, OnApplicationBootstrap, B
     }
     const options = {
       batchSize: this.config.get('REACTION_BATCH_SIZE', { infer: true }),
+      concurrency: this.config.get('REACTION_CONCURRENCY', { infer: true }),
+      chunkSize: this.config.get('REACTION_CHUNK_SIZE', { infer: true }),
+      databaseUrl: this.config.get('DATABASE_URL', { infer: true }),
       gatherMs: this.config.get('PROJECTION_GATHER_MS', { infer: true }),
       maxAttempts: this.config.get('REACTION_MAX_ATTEMPTS', { infer: true }),
       retryBaseMs: this.config.get('REACTION_RETRY_BASE_MS', { infer: true }),
@@ -166,6 +169,7 @@ export class DurableReactions implements OnModuleInit, OnApplicationBootstrap, B
         eventTypes: events.map((eventClass) => eventClass.type),
         replaysHistory: options.replaysHistory ?? false,
         steps,
+        partitionBy: options.partitionBy,
       });
     }
     return reactions;

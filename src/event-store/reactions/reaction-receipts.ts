@@ -78,40 +78,7 @@ export async function readReactionBatch(
   };
 }
 
-/**
- * Claims `event` for the reaction in its transaction: moves the checkpoint from `expected` to the
- * event (locking the row; a checkpoint held by another process or moved by it is not claimed)
- * and records the whole-event receipt. `firstTime` false: the event was handled before (the
- * checkpoint was reset), and nothing may be done again.
- */
-export async function claimEvent(
-  transaction: EntityManager,
-  subscriptionId: string,
-  expected: bigint,
-  event: { eventId: string; globalPosition: string },
-): Promise<{ claimed: boolean; firstTime: boolean }> {
-  const [row] = await transaction.query(
-    `WITH owned AS (
-       SELECT subscription_id FROM subscription_checkpoints
-       WHERE subscription_id = $1 AND global_position = $2
-       FOR UPDATE SKIP LOCKED
-     ), advanced AS (
-       UPDATE subscription_checkpoints c SET global_position = $3, updated_at = now()
-       FROM owned WHERE c.subscription_id = owned.subscription_id
-       RETURNING 1
-     ), receipt AS (
-       INSERT INTO reaction_receipts (subscription_id, event_id, step)
-       SELECT $1, $4, '${WHOLE_EVENT}' FROM advanced
-       ON CONFLICT DO NOTHING
-       RETURNING 1
-     )
-     SELECT EXISTS (SELECT 1 FROM advanced) AS claimed, EXISTS (SELECT 1 FROM receipt) AS "firstTime"`,
-    [subscriptionId, expected.toString(), event.globalPosition, event.eventId],
-  );
-  return row;
-}
-
-/** Moves the checkpoint from `expected` to `to` past events it had nothing to do for; false if it is held or moved. */
+/** Moves the checkpoint from `expected` to `to` (a low-water mark: every event up to it is done); false if it was moved meanwhile. */
 export async function advanceReactionCheckpoint(db: Db, subscriptionId: string, expected: bigint, to: bigint): Promise<boolean> {
   // A SELECT around the UPDATE: TypeORM answers a bare UPDATE with [rows, rowCount].
   const [{ moved }] = await db.query(
@@ -130,11 +97,15 @@ export async function advanceReactionCheckpoint(db: Db, subscriptionId: string, 
   return moved > 0;
 }
 
-/** Records that `step` took the event; false if it had already (then it must not act again). */
-export async function recordStepReceipt(transaction: EntityManager, subscriptionId: string, eventId: string, step: string): Promise<boolean> {
-  const rows: unknown[] = await transaction.query(
-    `INSERT INTO reaction_receipts (subscription_id, event_id, step) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING RETURNING 1`,
-    [subscriptionId, eventId, step],
+/**
+ * Records that the reaction took `steps` of the event in this transaction; returns those recorded
+ * now. A step missing from the answer was recorded before (or by a transaction in flight, which
+ * this one waited for): it must not act again.
+ */
+export async function recordReceipts(transaction: EntityManager, subscriptionId: string, eventId: string, steps: readonly string[]): Promise<string[]> {
+  const rows: Array<{ step: string }> = await transaction.query(
+    `INSERT INTO reaction_receipts (subscription_id, event_id, step) SELECT $1, $2, unnest($3::text[]) ON CONFLICT DO NOTHING RETURNING step`,
+    [subscriptionId, eventId, steps],
   );
-  return rows.length > 0;
+  return rows.map(({ step }) => step);
 }

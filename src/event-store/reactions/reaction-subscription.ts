@@ -1,5 +1,6 @@
 import { Logger } from '@nestjs/common';
 import { DataSource } from 'typeorm';
+import { SessionAdvisoryLock } from '../../database/session-advisory-lock';
 import { TransactionContext } from '../../database/transaction-context';
 import { ConcurrencyConflictError } from '../../shared/domain-error';
 import { classifyFailure } from '../../shared/failure-classification';
@@ -11,19 +12,25 @@ import { StoredEvent, STORED_EVENT_COLUMNS } from '../stored-event';
 import type { EventUpcasters } from '../upcasting/event-upcasters';
 import type { DomainEventClasses } from './domain-event-classes';
 import type { Reaction, ReactionStep, ReactionWork } from './reaction';
+import { inReceiptTransaction, ReceiptTransaction } from './receipt-transaction';
 import {
   advanceReactionCheckpoint,
-  claimEvent,
   loadReactionCheckpoint,
   ReactionEvent,
   readReactionBatch,
-  recordStepReceipt,
+  recordReceipts,
   WHOLE_EVENT,
 } from './reaction-receipts';
 
 export interface ReactionSubscriptionOptions {
   /** Events read per query (each is still taken in its own transaction). */
   batchSize: number;
+  /** Partitions whose events are taken at once (each lane one transaction at a time). */
+  concurrency: number;
+  /** Events of one partition taken together in one transaction when they wait (1: always one by one). */
+  chunkSize: number;
+  /** For the lease's own connection (SessionAdvisoryLock). */
+  databaseUrl: string;
   /** How long a woken reaction waits for more events before it reads. */
   gatherMs: number;
   /** Attempts of one step on one event before it is parked. */
@@ -34,13 +41,27 @@ export interface ReactionSubscriptionOptions {
 
 /** A lost optimistic race is retried at once: it says nothing about the reaction being broken. */
 const CONFLICT_RETRIES = 5;
-/** How long a process that found the reaction taken by another one waits before it looks again. */
-const HELD_ELSEWHERE_PAUSE_MS = 500;
+/** How long a process that found the reaction leased by another one waits before it asks again. */
+const HELD_ELSEWHERE_PAUSE_MS = 1000;
+/**
+ * How long a statement in a chunk of events taken together (takeTogether) waits for a lock before
+ * the chunk gives the event up to be taken on its own. Bounds how long such a wait holds back the
+ * commit of the events before it (an order's deadline among them).
+ */
+const CHUNK_LOCK_TIMEOUT_MS = 2000;
+/** While a batch runs, how often the checkpoint follows the events done so far (one UPDATE each). */
+const CHECKPOINT_FLUSH_MS = 1000;
 /** How long an idle reaction sleeps between looks at the in-memory head (no query). */
 const IDLE_RECHECK_MS = 60_000;
 const MAX_RETRY_DELAY_MS = 30_000;
 
-type Outcome = { kind: 'handled' } | { kind: 'held-elsewhere' } | { kind: 'retry-later'; afterMs: number };
+type Outcome = { kind: 'handled' } | { kind: 'retry-later'; afterMs: number };
+
+/** An event to take, as stored and as an instance of its class (undefined: no class is known for its type). */
+interface PartitionedEvent {
+  stored: ReactionEvent;
+  event: object | undefined;
+}
 
 /** A step's own failure (its plan or its work), as opposed to the database failing under us. */
 class StepFailure {
@@ -51,24 +72,33 @@ class StepFailure {
 }
 
 /**
- * Delivers the events of a reaction's types, in commit order, each in its own short transaction
- * in which the effect and the fact that the reaction took the event commit together:
+ * Delivers the events of a reaction's types, each in its own short transaction in which the
+ * effect and the fact that the reaction took the event commit together:
  *
- * - **Claim**: the transaction moves the checkpoint from where this process last saw it to the
- *   event (`FOR UPDATE SKIP LOCKED`: a checkpoint another process holds or moved is not taken,
- *   and this one steps back) and writes the event's receipt (`reaction_receipts`).
+ * - **One process at a time** runs the reaction: it holds the reaction's lease, a session
+ *   advisory lock (SessionAdvisoryLock); another process waits and takes over when that session
+ *   ends. The lease only saves duplicate work: correctness rests on the receipts.
  * - **Receipts make every step idempotent per causing event**, whatever the aggregates' state:
- *   an event already receipted is passed over, so a checkpoint reset to the beginning, or two
- *   processes racing, repeat nothing. The checkpoint is only where to resume reading.
+ *   the event's transaction writes its receipt (`reaction_receipts`, step `*`) with the last
+ *   step's effect, and an event already receipted is passed over. A checkpoint reset to the
+ *   beginning, or a process that lost its lease mid-step, repeats nothing.
+ * - **Partitions in order, concurrently.** A batch's events are grouped by the reaction's
+ *   partition key (`partitionBy`, by default the stream). One partition's events are taken one at
+ *   a time in commit order; up to `concurrency` partitions run at once. Without this a reaction
+ *   waits for one round trip after another, and the saga fell behind the orders placed.
+ * - **The checkpoint is a low-water mark**: every event up to it is done. It follows the batch
+ *   every CHECKPOINT_FLUSH_MS and at its end, by a compare-and-set from where this process last
+ *   put it (a reset or another process moving it makes this one read it again). Events done
+ *   beyond it carry receipts and are passed over when read again.
  * - **Steps commit on their own.** When one event asks for several steps (OrderPlaced: schedule
  *   the deadline and reserve the credit), each but the last commits in its own transaction with a
  *   receipt of its own; a failing step leaves the others done, and a step that hangs (a lock held
  *   elsewhere) holds back no step before it: the deadline stands while the credit step waits. (All
  *   steps in one transaction would save a commit per such event; it was tried and dropped for that.)
  * - **Failures**: a database failure (classifyFailure: a cut connection, a deadlock) is retried
- *   without counting. A failing step is retried with a doubling delay, and the reaction waits at
- *   that event (later events depend on it: the credit answer on the reservation). After
- *   `maxAttempts` it is parked (`parked_reactions`) and the reaction goes on.
+ *   without counting. A failing step is retried with a doubling delay, and its partition waits at
+ *   that event (later events depend on it: the credit answer on the reservation); the others
+ *   finish the batch. After `maxAttempts` it is parked (`parked_reactions`) and the reaction goes on.
  *
  * No transaction stays open across events, so a reaction never holds anything back for other
  * readers, and what it did up to a slow step is visible at once.
@@ -76,6 +106,9 @@ class StepFailure {
 export class ReactionSubscription {
   private readonly logger: Logger;
   private readonly tracker: CheckpointTracker;
+  private readonly lease: SessionAdvisoryLock;
+  /** Batches run one after another, also when a test's catchUp meets the running loop. */
+  private batches: Promise<unknown> = Promise.resolve();
   /** The checkpoint as this process last read or wrote it. */
   private position = 0n;
   /** The head when the reaction came into being: it never reads what lies before. */
@@ -96,6 +129,9 @@ export class ReactionSubscription {
   ) {
     this.logger = new Logger(`Reaction:${reaction.subscriptionId}`);
     this.tracker = new CheckpointTracker(reaction.subscriptionId, sequencer.head);
+    this.lease = new SessionAdvisoryLock(options.databaseUrl, reaction.subscriptionId, () =>
+      this.logger.warn('lost its lease (the connection holding it ended): stops after the events in hand'),
+    );
   }
 
   get subscriptionId(): string {
@@ -114,6 +150,8 @@ export class ReactionSubscription {
     this.stopSignal.raise();
     this.sequencer.head.wake();
     await this.running;
+    await this.batches;
+    await this.lease.release();
   }
 
   /** Numbers what is committed, then takes events until none is left (tests). */
@@ -128,41 +166,120 @@ export class ReactionSubscription {
   }
 
   /**
-   * Reads one batch and takes its events one by one. `pauseMs`: stopped at an event to retry
-   * later, or found the reaction held by another process. `caughtUp`: nothing of its types is left.
+   * Reads one batch and takes its events, partitions concurrently. `pauseMs`: a partition stopped
+   * at an event to retry later, or another process holds the reaction. `caughtUp`: nothing of its
+   * types is left.
    */
-  async processNextBatch(): Promise<{ taken: number; caughtUp: boolean; pauseMs?: number }> {
-    const { batchSize } = this.options;
+  processNextBatch(): Promise<{ taken: number; caughtUp: boolean; pauseMs?: number }> {
+    const batch = this.batches.then(() => this.processBatch());
+    this.batches = batch.catch(() => undefined);
+    return batch;
+  }
+
+  private async processBatch(): Promise<{ taken: number; caughtUp: boolean; pauseMs?: number }> {
+    const leasedAlready = this.lease.held;
+    if (!(await this.lease.tryAcquire())) return { taken: 0, caughtUp: false, pauseMs: HELD_ELSEWHERE_PAUSE_MS };
+    // Whoever held the lease before may have moved the checkpoint.
+    if (!leasedAlready) await this.reload();
+
+    const { batchSize, chunkSize, concurrency } = this.options;
     // After a reset, still never before the reaction existed: nothing records what happened there.
     const readAfter = this.position > this.startsAfter ? this.position : this.startsAfter;
     const batch = await readReactionBatch(this.dataSource, this.subscriptionId, readAfter, this.reaction.eventTypes, batchSize);
-    let taken = 0;
-    for (const stored of batch.events) {
-      if (this.stopping) return { taken, caughtUp: false, pauseMs: 0 };
-      // Receipted already: taken before a checkpoint reset, or by another process just now.
-      if (stored.handledSteps.includes(WHOLE_EVENT)) continue;
-      const outcome = await this.take(this.upcasters.upcast(stored));
-      if (outcome.kind === 'held-elsewhere') {
-        await this.reload();
-        return { taken, caughtUp: false, pauseMs: HELD_ELSEWHERE_PAUSE_MS };
-      }
-      if (outcome.kind === 'retry-later') return { taken, caughtUp: false, pauseMs: outcome.afterMs };
-      this.position = BigInt(stored.globalPosition);
-      taken += 1;
-    }
+    // Receipted already: taken before a checkpoint reset, or beyond the low-water mark before a pause.
+    const done = new Set(batch.events.filter((stored) => stored.handledSteps.includes(WHOLE_EVENT)).map((stored) => stored.globalPosition));
+    const lanes = this.partition(this.upcasters.upcastAll(batch.events.filter((stored) => !done.has(stored.globalPosition))));
 
-    // Past what it had nothing (more) to do for: receipted events, and events of other types.
-    const caughtUp = batch.events.length < batchSize;
-    const seenUpTo = caughtUp ? BigInt(batch.head) : BigInt(batch.events[batch.events.length - 1].globalPosition);
-    if (seenUpTo > this.position) {
-      if (!(await advanceReactionCheckpoint(this.dataSource, this.subscriptionId, this.position, seenUpTo))) {
-        await this.reload();
-        return { taken, caughtUp: false, pauseMs: HELD_ELSEWHERE_PAUSE_MS };
+    let taken = 0;
+    let pauseMs: number | undefined;
+    let heldElsewhere = false;
+    const pause = (ms: number) => (pauseMs = Math.min(pauseMs ?? ms, ms));
+    const yieldToOtherProcess = () => {
+      heldElsewhere = true;
+      pause(HELD_ELSEWHERE_PAUSE_MS);
+    };
+    const runLane = async (lane: PartitionedEvent[]) => {
+      for (let next = 0; next < lane.length; ) {
+        if (this.stopping) return pause(0);
+        if (heldElsewhere || !this.lease.held) return yieldToOtherProcess();
+        // A backlog in this partition: its events together, in one transaction.
+        if (lane.length - next > 1 && chunkSize > 1) {
+          const chunk = lane.slice(next, next + chunkSize);
+          const took = await this.takeTogether(chunk);
+          for (const { stored } of chunk.slice(0, took)) done.add(stored.globalPosition);
+          taken += took;
+          next += took;
+          if (took === chunk.length) continue;
+          // The chunk stopped at this event: it is taken on its own, with its retries.
+        }
+        const { stored, event } = lane[next];
+        const outcome = await this.take(stored, event);
+        // This partition waits at the event; the others finish the batch.
+        if (outcome.kind === 'retry-later') return pause(outcome.afterMs);
+        done.add(stored.globalPosition);
+        taken += 1;
+        next += 1;
       }
-      this.position = seenUpTo;
+    };
+    const runLanes = async () => {
+      for (let lane = lanes.shift(); lane; lane = lanes.shift()) await runLane(lane);
+    };
+
+    // The low-water mark: every event of the batch up to it is done.
+    const doneUpTo = (): bigint => {
+      let upTo = this.position;
+      for (const stored of batch.events) {
+        if (!done.has(stored.globalPosition)) return upTo;
+        upTo = BigInt(stored.globalPosition);
+      }
+      // Past what it had nothing (more) to do for: receipted events, and events of other types.
+      return batch.events.length < batchSize ? BigInt(batch.head) : upTo;
+    };
+    const moveCheckpoint = async (): Promise<boolean> => {
+      const to = doneUpTo();
+      if (to <= this.position) return true;
+      if (!(await advanceReactionCheckpoint(this.dataSource, this.subscriptionId, this.position, to))) return false;
+      this.position = to;
+      this.tracker.at(to);
+      return true;
+    };
+
+    const startedAt = Date.now();
+    const partitions = lanes.length;
+    let lanesRunning = true;
+    const lanesDone = new Signal();
+    const following = (async () => {
+      while (lanesRunning && !(await lanesDone.wait(CHECKPOINT_FLUSH_MS))) {
+        if (!(await moveCheckpoint())) yieldToOtherProcess();
+      }
+    })();
+    try {
+      await Promise.all(Array.from({ length: Math.min(concurrency, lanes.length) }, runLanes));
+    } finally {
+      lanesRunning = false;
+      lanesDone.raise();
+      await following;
     }
-    this.tracker.at(this.position);
-    return { taken, caughtUp };
+    if (!(await moveCheckpoint())) yieldToOtherProcess();
+    if (batch.events.length > 0) {
+      this.logger.debug(`${taken} of ${batch.events.length} events taken in ${partitions} partitions, ${Date.now() - startedAt} ms`);
+    }
+    // A reset, or another process that took over: read where the checkpoint really is.
+    if (heldElsewhere) await this.reload();
+    return { taken, caughtUp: pauseMs === undefined && batch.events.length < batchSize, pauseMs };
+  }
+
+  /** The events by partition key, each partition in commit order. */
+  private partition(events: ReactionEvent[]): PartitionedEvent[][] {
+    const partitions = new Map<string, PartitionedEvent[]>();
+    for (const stored of events) {
+      const event = this.eventClasses.instantiate(stored);
+      const key = (event && this.reaction.partitionBy?.(event)) || `stream:${stored.streamId}`;
+      const partition = partitions.get(key);
+      if (partition) partition.push({ stored, event });
+      else partitions.set(key, [{ stored, event }]);
+    }
+    return [...partitions.values()];
   }
 
   /**
@@ -216,8 +333,7 @@ export class ReactionSubscription {
   }
 
   /** Takes one event: its steps, each retried on a lost optimistic race, a failing one retried later or parked. */
-  private async take(stored: ReactionEvent): Promise<Outcome> {
-    const event = this.eventClasses.instantiate(stored);
+  private async take(stored: ReactionEvent, event: object | undefined): Promise<Outcome> {
     const done = new Set(stored.handledSteps);
     for (let conflicts = 0; ; ) {
       let outcome: Outcome;
@@ -247,8 +363,8 @@ export class ReactionSubscription {
           return { kind: 'retry-later', afterMs };
         }
         this.failedAttempts.delete(key);
-        // Another process took the event (or this step of it) meanwhile: nothing to set aside.
-        if (!(await this.park(stored, error.stepName, attempts, error.error))) return { kind: 'held-elsewhere' };
+        // Parked, or taken by another process meanwhile (then the event's receipt shows it done).
+        await this.park(stored, error.stepName, attempts, error.error);
         done.add(error.stepName);
         continue;
       }
@@ -257,30 +373,82 @@ export class ReactionSubscription {
     }
   }
 
-  private async attempt(stored: ReactionEvent, event: object | undefined, done: Set<string>): Promise<Outcome> {
+  /** The work of each step not `done` yet that has something to do for the event. */
+  private async planSteps(event: object | undefined, done: ReadonlySet<string>): Promise<Array<{ step: ReactionStep; work: ReactionWork }>> {
     const planned: Array<{ step: ReactionStep; work: ReactionWork }> = [];
-    if (event) {
-      for (const step of this.reaction.steps) {
-        if (done.has(step.name)) continue;
-        const work = await this.plan(step, event);
-        if (work) planned.push({ step, work });
-      }
+    if (!event) return planned;
+    for (const step of this.reaction.steps) {
+      if (done.has(step.name)) continue;
+      const work = await this.plan(step, event);
+      if (work) planned.push({ step, work });
     }
-    const last = planned.pop();
-    for (const { step, work } of planned) {
-      await this.dataSource.transaction(async (transaction) => {
-        if (await recordStepReceipt(transaction, this.subscriptionId, stored.eventId, step.name)) {
-          await this.transactions.run(transaction, () => this.runWork(step, work));
+    return planned;
+  }
+
+  /**
+   * Takes a backlog of one partition together: its events in one transaction, each in a savepoint
+   * with its receipts, planned inside it so that each sees what the ones before it did. Returns
+   * how many it committed. It stops before the first event whose work fails, or waits for a lock
+   * longer than CHUNK_LOCK_TIMEOUT_MS (so a step stuck on a lock holds back no commit for long,
+   * the deadline of an order included); that event is then taken on its own (take), with its
+   * steps in transactions of their own, its retries and its parking. A failing plan, or any
+   * database failure, rolls the whole chunk back and takes its first event on its own.
+   */
+  private async takeTogether(chunk: readonly PartitionedEvent[]): Promise<number> {
+    let transaction: ReceiptTransaction;
+    try {
+      ({ transaction } = await ReceiptTransaction.begin(this.dataSource, this.subscriptionId, { lockTimeoutMs: CHUNK_LOCK_TIMEOUT_MS }));
+    } catch {
+      return 0;
+    }
+    try {
+      let took = 0;
+      for (const { stored, event } of chunk) {
+        const planned = await this.transactions.run(transaction.manager, () => this.planSteps(event, new Set(stored.handledSteps)));
+        const steps = [WHOLE_EVENT, ...planned.map(({ step }) => step.name)];
+        const recorded = await transaction.recordReceipts(stored.eventId, steps, { savepoint: true });
+        try {
+          if (recorded.includes(WHOLE_EVENT)) {
+            for (const { step, work } of planned) {
+              if (recorded.includes(step.name)) await this.transactions.run(transaction.manager, () => this.runWork(step, work));
+            }
+          }
+        } catch (error) {
+          if (!(error instanceof StepFailure)) throw error;
+          await transaction.rollbackToSavepoint();
+          break;
         }
+        took += 1;
+      }
+      if (took > 0) await transaction.commit();
+      return took;
+    } catch {
+      return 0;
+    } finally {
+      await transaction.end();
+    }
+  }
+
+  private async attempt(stored: ReactionEvent, event: object | undefined, done: Set<string>): Promise<Outcome> {
+    const planned = await this.planSteps(event, done);
+    const last = planned.pop();
+    const { subscriptionId } = this;
+    const { eventId } = stored;
+    for (const { step, work } of planned) {
+      await inReceiptTransaction(this.dataSource, { subscriptionId, eventId, steps: [step.name] }, async (recorded, transaction) => {
+        if (recorded.length > 0) await this.transactions.run(transaction, () => this.runWork(step, work));
       });
       done.add(step.name);
     }
-    const claim = await this.dataSource.transaction(async (transaction) => {
-      const claimed = await claimEvent(transaction, this.subscriptionId, this.position, stored);
-      if (claimed.claimed && claimed.firstTime && last) await this.transactions.run(transaction, () => this.runWork(last.step, last.work));
-      return claimed;
+    // The last step's receipt too: a process that lost the lease and parks that step meanwhile
+    // waits on it (see park). A receipt already there: taken elsewhere, not to be done again.
+    const steps = last ? [WHOLE_EVENT, last.step.name] : [WHOLE_EVENT];
+    await inReceiptTransaction(this.dataSource, { subscriptionId, eventId, steps }, async (recorded, transaction) => {
+      if (last && recorded.includes(WHOLE_EVENT) && recorded.includes(last.step.name)) {
+        await this.transactions.run(transaction, () => this.runWork(last.step, last.work));
+      }
     });
-    return claim.claimed ? { kind: 'handled' } : { kind: 'held-elsewhere' };
+    return { kind: 'handled' };
   }
 
   private async plan(step: ReactionStep, event: object): Promise<ReactionWork | undefined> {
@@ -301,21 +469,19 @@ export class ReactionSubscription {
 
   /**
    * Sets the step aside for an operator; its receipt keeps it from running again on its own.
-   * Only while this process still holds the event: the checkpoint where it last saw it (locked,
-   * waiting for a claim in flight), no receipt of the whole event, none of the step. Otherwise
-   * another process took the event or the step meanwhile (or parked it), and parking it here would
-   * let an operator's retry act on it a second time. Returns whether it parked the step.
+   * Not when another process (this one lost its lease) took the event or did the step meanwhile:
+   * parking it then would let an operator's retry act on it a second time. The step's receipt
+   * decides, written here and by every transaction that does the step: a transaction doing it
+   * now makes this one wait for its end. Returns whether it parked the step.
    */
   private async park(stored: ReactionEvent, stepName: string, attempts: number, error: unknown): Promise<boolean> {
     const parked = await this.dataSource.transaction(async (transaction) => {
-      const [held] = await transaction.query(
-        `SELECT NOT EXISTS (SELECT 1 FROM reaction_receipts WHERE subscription_id = $1 AND event_id = $3 AND step = '${WHOLE_EVENT}') AS "open"
-         FROM subscription_checkpoints WHERE subscription_id = $1 AND global_position = $2
-         FOR UPDATE`,
-        [this.subscriptionId, this.position.toString(), stored.eventId],
+      if ((await recordReceipts(transaction, this.subscriptionId, stored.eventId, [stepName])).length === 0) return false;
+      const [{ taken }] = await transaction.query(
+        `SELECT EXISTS (SELECT 1 FROM reaction_receipts WHERE subscription_id = $1 AND event_id = $2 AND step = '${WHOLE_EVENT}') AS taken`,
+        [this.subscriptionId, stored.eventId],
       );
-      if (!held?.open) return false;
-      if (!(await recordStepReceipt(transaction, this.subscriptionId, stored.eventId, stepName))) return false;
+      if (taken) return false;
       await transaction.query(
         `INSERT INTO parked_reactions (reaction, step, event_id, event_position, stream_id, event_type, attempts, last_error)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8)

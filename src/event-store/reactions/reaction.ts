@@ -22,4 +22,6 @@ export interface Reaction {
   readonly eventTypes: readonly string[];
   readonly replaysHistory: boolean;
   readonly steps: readonly ReactionStep[];
+  /** Events of one key are taken in commit order, one at a time; undefined: by stream. */
+  readonly partitionBy?: (event: object) => string;
 }

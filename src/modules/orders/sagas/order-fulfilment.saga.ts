@@ -29,6 +29,24 @@ export const CUSTOMER_DEACTIVATED_REASON = 'customer deactivated';
 export const ORDER_FULFILMENT_REACTION_ID = 'order-fulfilment';
 
 /**
+ * Every step acts on one customer's account or on their orders: one customer's events are taken
+ * in commit order, one at a time (no two of their credit commands race), different customers' at
+ * once. Each event the saga reads names its customer.
+ */
+export function customerOf(event: OrderFulfilmentEvent): string {
+  return 'customerId' in event ? event.customerId : event.userId;
+}
+
+type OrderFulfilmentEvent =
+  | OrderPlacedEvent
+  | CreditReservedEvent
+  | CreditRejectedEvent
+  | OrderCancelledEvent
+  | OrderRejectedEvent
+  | OrderShippedEvent
+  | UserDeactivatedEvent;
+
+/**
  * The order's way from PENDING to a decision, and the credit that goes with it:
  *
  *   OrderPlaced ──► ReserveCredit ──► CreditReserved ──► ConfirmOrder (CONFIRMED)
@@ -39,7 +57,7 @@ export const ORDER_FULFILMENT_REACTION_ID = 'order-fulfilment';
  *   UserDeactivated ──► RejectPendingOrders
  *
  * The class is one durable reaction, `reaction:order-fulfilment`: it reads only the events below,
- * each member is one step, and a receipt per event and step keeps any event from being acted on
+ * partitioned by customer, each member is one step, and a receipt per event and step keeps any event from being acted on
  * twice, whatever happened to the aggregates since (see ReactionSubscription). The commands are
  * no-ops when already applied besides.
  */
@@ -47,6 +65,7 @@ export const ORDER_FULFILMENT_REACTION_ID = 'order-fulfilment';
 @DurableReaction({
   id: ORDER_FULFILMENT_REACTION_ID,
   events: [OrderPlacedEvent, CreditReservedEvent, CreditRejectedEvent, OrderCancelledEvent, OrderRejectedEvent, OrderShippedEvent, UserDeactivatedEvent],
+  partitionBy: (event) => customerOf(event as OrderFulfilmentEvent),
 })
 export class OrderFulfilmentSaga {
   constructor(private readonly orders: OrderRepository) {}

@@ -1,0 +1,131 @@
+import type { ClientBase } from 'pg';
+import type { DataSource, EntityManager, QueryRunner } from 'typeorm';
+
+/**
+ * A transaction in which a reaction records its receipts (`reaction_receipts`) together with
+ * the effects they stand for, on a connection of the pool.
+ *
+ * Every round trip costs a socket write and read on both sides, so the statements that need no
+ * answer in between travel together: `BEGIN` with its settings, and each `SAVEPOINT` with the
+ * receipts' `INSERT` (PostgreSQL's simple query protocol runs several statements per message; it
+ * binds no parameters, so values are quoted with pg's `escapeLiteral`). TypeORM's own
+ * `transaction()` would send `START TRANSACTION` on a round trip of its own. The query runner is
+ * marked as inside a transaction, so repositories that join it (TransactionContext), TypeORM's
+ * nested savepoints, and its commit and rollback work as if TypeORM had begun it.
+ */
+export class ReceiptTransaction {
+  private savepoints = 0;
+
+  private constructor(
+    private readonly runner: QueryRunner,
+    private readonly client: ClientBase,
+    private readonly subscriptionId: string,
+  ) {}
+
+  /**
+   * Begins a transaction for the reaction `subscriptionId`. `lockTimeoutMs`: a statement that
+   * waits longer than this for a lock fails (`SET LOCAL lock_timeout`); undefined waits as long as
+   * it takes. `receipt`: records it in the same round trip (`recorded`: see recordReceipts).
+   */
+  static async begin(
+    dataSource: DataSource,
+    subscriptionId: string,
+    { lockTimeoutMs, receipt }: { lockTimeoutMs?: number; receipt?: { eventId: string; steps: readonly string[] } } = {},
+  ): Promise<{ transaction: ReceiptTransaction; recorded: string[] }> {
+    const runner = dataSource.createQueryRunner();
+    const client = (await runner.connect()) as ClientBase;
+    const transaction = new ReceiptTransaction(runner, client, subscriptionId);
+    const statements = ['BEGIN'];
+    if (lockTimeoutMs !== undefined) statements.push(`SET LOCAL lock_timeout = ${Math.round(lockTimeoutMs)}`);
+    if (receipt) statements.push(transaction.receiptInsert(receipt.eventId, receipt.steps));
+    let results: unknown[];
+    try {
+      results = (await client.query(statements.join('; '))) as unknown as unknown[];
+    } catch (error) {
+      // The BEGIN may have gone through: the connection must not go back to the pool inside it.
+      await client.query('ROLLBACK').catch(() => undefined);
+      await runner.release();
+      throw error;
+    }
+    const begun = runner as unknown as { isTransactionActive: boolean; transactionDepth: number };
+    begun.isTransactionActive = true;
+    begun.transactionDepth = 1;
+    return { transaction, recorded: receipt ? stepsOf(results[results.length - 1]) : [] };
+  }
+
+  /** For repositories and the writer (TransactionContext.run). */
+  get manager(): EntityManager {
+    return this.runner.manager;
+  }
+
+  /**
+   * Records the receipts of `steps` of the event; returns those recorded now. A step missing from
+   * the answer was recorded before, or by a transaction in flight that this one waited for: it
+   * must not act again. `savepoint`: first marks a savepoint to roll back to (rollbackToSavepoint).
+   */
+  async recordReceipts(eventId: string, steps: readonly string[], { savepoint = false } = {}): Promise<string[]> {
+    const insert = this.receiptInsert(eventId, steps);
+    if (!savepoint) return stepsOf(await this.client.query(insert));
+    this.savepoints += 1;
+    const results = (await this.client.query(`SAVEPOINT receipt_${this.savepoints}; ${insert}`)) as unknown as unknown[];
+    return stepsOf(results[1]);
+  }
+
+  /** Undoes everything since the latest savepoint; the transaction goes on. */
+  async rollbackToSavepoint(): Promise<void> {
+    await this.client.query(`ROLLBACK TO SAVEPOINT receipt_${this.savepoints}`);
+  }
+
+  /**
+   * Commits (through TypeORM, whose subscribers see it: AppendedOnCommit) and returns the
+   * connection. Rejects instead when an error aborted the transaction (one some code caught and
+   * went on from): PostgreSQL would answer that COMMIT with `ROLLBACK` and no error, and TypeORM
+   * would pass it over. pg keeps the server's last transaction status ('E': failed).
+   */
+  async commit(): Promise<void> {
+    try {
+      if ((this.client as unknown as { getTransactionStatus(): string | null }).getTransactionStatus() === 'E') {
+        throw new Error('a statement of the transaction failed, so it cannot commit');
+      }
+      await this.runner.commitTransaction();
+    } finally {
+      await this.end();
+    }
+  }
+
+  /** Rolls back (if still open) and returns the connection; never throws, and does nothing the second time. */
+  async end(): Promise<void> {
+    if (this.runner.isReleased) return;
+    if (this.runner.isTransactionActive) await this.runner.rollbackTransaction().catch(() => undefined);
+    await this.runner.release().catch(() => undefined);
+  }
+
+  private receiptInsert(eventId: string, steps: readonly string[]): string {
+    const literal = (value: string) => this.client.escapeLiteral(value);
+    return `INSERT INTO reaction_receipts (subscription_id, event_id, step)
+      SELECT ${literal(this.subscriptionId)}, ${literal(eventId)}, unnest(ARRAY[${steps.map(literal).join(', ')}]::text[])
+      ON CONFLICT DO NOTHING RETURNING step`;
+  }
+}
+
+function stepsOf(result: unknown): string[] {
+  return (result as { rows: Array<{ step: string }> }).rows.map(({ step }) => step);
+}
+
+/**
+ * Runs `work` in a ReceiptTransaction that opens by recording the receipts of `steps` of the
+ * event, and commits them together. `work` gets the steps recorded now (see recordReceipts).
+ */
+export async function inReceiptTransaction(
+  dataSource: DataSource,
+  receipt: { subscriptionId: string; eventId: string; steps: readonly string[] },
+  work: (recorded: readonly string[], transaction: EntityManager) => Promise<void>,
+): Promise<void> {
+  const { transaction, recorded } = await ReceiptTransaction.begin(dataSource, receipt.subscriptionId, { receipt });
+  try {
+    await work(recorded, transaction.manager);
+    await transaction.commit();
+  } finally {
+    await transaction.end();
+  }
+}
