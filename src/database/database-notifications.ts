@@ -22,6 +22,8 @@ export class DatabaseNotifications {
   private stopped = true;
   private reconnectTimer?: NodeJS.Timeout;
   private failures = 0;
+  /** LISTENs one after another: pg 8 deprecates (and pg 9 refuses) a query on a client that is running one. */
+  private listening: Promise<unknown> = Promise.resolve();
 
   constructor(private readonly url: string) {}
 
@@ -34,7 +36,10 @@ export class DatabaseNotifications {
     }
     this.listeners.set(channel, new Set([listener]));
     const client = this.client;
-    client?.query(`LISTEN ${quoteIdentifier(channel)}`).catch((error: unknown) => this.connectionLost(client, error));
+    if (!client) return;
+    this.listening = this.listening.then(() =>
+      client.query(`LISTEN ${quoteIdentifier(channel)}`).catch((error: unknown) => this.connectionLost(client, error)),
+    );
   }
 
   /** Called after the connection was lost and is back (not after the first connection). */
