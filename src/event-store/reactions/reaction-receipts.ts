@@ -42,10 +42,12 @@ export async function loadReactionCheckpoint(db: Db, subscriptionId: string): Pr
 }
 
 /**
- * The next events of the given types after `after`, in commit order, with the receipts the
- * reaction holds for each; and the head, read in the same snapshot. Numbers become visible in
- * order, so when fewer than `limit` events come back, the reaction has seen every event of its
- * types up to that head. The type filter runs in SQL: a reaction never reads what it ignores.
+ * The next events of the given types after `after` that the reaction has not done (no whole-event
+ * receipt), in commit order, with the step receipts it holds for each; and the head, read in the
+ * same snapshot. Numbers become visible in order, so when fewer than `limit` events come back, the
+ * reaction has done or seen every event of its types up to that head. The type filter runs in
+ * SQL: a reaction never reads what it ignores; done events are passed over there too, so a
+ * partition waiting at an event does not hold the others' window.
  */
 export async function readReactionBatch(
   db: Db,
@@ -61,6 +63,10 @@ export async function readReactionBatch(
      LEFT JOIN LATERAL (
        SELECT ${STORED_EVENT_COLUMNS} FROM events
        WHERE global_position > $2 AND event_type = ANY($3::text[])
+         AND NOT EXISTS (
+           SELECT 1 FROM reaction_receipts done
+           WHERE done.subscription_id = $1 AND done.event_id = events.event_id AND done.step = '${WHOLE_EVENT}'
+         )
        ORDER BY global_position
        LIMIT $4
      ) AS batch ON true

@@ -12,7 +12,7 @@ import { StoredEvent, STORED_EVENT_COLUMNS } from '../stored-event';
 import type { EventUpcasters } from '../upcasting/event-upcasters';
 import type { DomainEventClasses } from './domain-event-classes';
 import type { Reaction, ReactionStep, ReactionWork } from './reaction';
-import { inReceiptTransaction, ReceiptTransaction } from './receipt-transaction';
+import { inReceiptTransaction, ReceiptTransaction, TransactionAbortedError } from './receipt-transaction';
 import {
   advanceReactionCheckpoint,
   loadReactionCheckpoint,
@@ -44,11 +44,13 @@ const CONFLICT_RETRIES = 5;
 /** How long a process that found the reaction leased by another one waits before it asks again. */
 const HELD_ELSEWHERE_PAUSE_MS = 1000;
 /**
- * How long a statement in a chunk of events taken together (takeTogether) waits for a lock before
- * the chunk gives the event up to be taken on its own. Bounds how long such a wait holds back the
- * commit of the events before it (an order's deadline among them).
+ * How long a statement of a reaction's step waits for a lock (`lock_timeout`). A longer wait fails
+ * the step like a lost connection (retried, with a growing delay, not counted towards parking):
+ * its partition waits, while the other partitions, and the steps its later events run ahead
+ * (the deadline of an order), go on. In a chunk it also bounds how long the wait holds back the
+ * commit of the events before it.
  */
-const CHUNK_LOCK_TIMEOUT_MS = 2000;
+const STEP_LOCK_TIMEOUT_MS = 2000;
 /** While a batch runs, how often the checkpoint follows the events done so far (one UPDATE each). */
 const CHECKPOINT_FLUSH_MS = 1000;
 /** How long an idle reaction sleeps between looks at the in-memory head (no query). */
@@ -61,6 +63,31 @@ type Outcome = { kind: 'handled' } | { kind: 'retry-later'; afterMs: number };
 interface PartitionedEvent {
   stored: ReactionEvent;
   event: object | undefined;
+}
+
+/**
+ * What one batch came to. `pauseMs`: stopping, or another process holds the reaction. `retryDueInMs`:
+ * nothing could be done but wait for partitions whose retry is not due (new events end the wait
+ * sooner). `caughtUp`: nothing of the reaction's types is left to do.
+ */
+interface BatchOutcome {
+  taken: number;
+  caughtUp: boolean;
+  pauseMs?: number;
+  retryDueInMs?: number;
+}
+
+/** A batch's events of one partition key, in commit order. */
+interface Partition {
+  key: string;
+  events: PartitionedEvent[];
+}
+
+/** A transaction the step's own code aborted (it caught a failed statement and went on) is the step's failure. */
+function blameAbortOn(stepName: string): (error: unknown) => never {
+  return (error) => {
+    throw error instanceof TransactionAbortedError ? new StepFailure(stepName, error) : error;
+  };
 }
 
 /** A step's own failure (its plan or its work), as opposed to the database failing under us. */
@@ -114,6 +141,10 @@ export class ReactionSubscription {
   /** The head when the reaction came into being: it never reads what lies before. */
   private startsAfter = 0n;
   private readonly failedAttempts = new Map<string, number>();
+  /** Database failures in a row per event (they are retried without counting, with a growing delay). */
+  private readonly infrastructureRetries = new Map<string, number>();
+  /** Partitions waiting at a failed event: when they may be tried again (ms since the epoch). */
+  private readonly waitingPartitions = new Map<string, number>();
   private running?: Promise<void>;
   private stopping = false;
   private readonly stopSignal = new Signal();
@@ -159,24 +190,20 @@ export class ReactionSubscription {
     await this.sequencer.sequencePending();
     await this.reload();
     for (;;) {
-      const { taken, caughtUp, pauseMs } = await this.processNextBatch();
+      const { taken, caughtUp, pauseMs, retryDueInMs } = await this.processNextBatch();
       if (caughtUp && pauseMs === undefined) return;
-      if (pauseMs !== undefined) throw new Error(`${this.subscriptionId} cannot catch up: ${taken} taken, then asked to wait`);
+      if (pauseMs !== undefined || retryDueInMs !== undefined) throw new Error(`${this.subscriptionId} cannot catch up: ${taken} taken, then asked to wait`);
     }
   }
 
-  /**
-   * Reads one batch and takes its events, partitions concurrently. `pauseMs`: a partition stopped
-   * at an event to retry later, or another process holds the reaction. `caughtUp`: nothing of its
-   * types is left.
-   */
-  processNextBatch(): Promise<{ taken: number; caughtUp: boolean; pauseMs?: number }> {
+  /** Reads one batch and takes its events, partitions concurrently (see BatchOutcome). */
+  processNextBatch(): Promise<BatchOutcome> {
     const batch = this.batches.then(() => this.processBatch());
     this.batches = batch.catch(() => undefined);
     return batch;
   }
 
-  private async processBatch(): Promise<{ taken: number; caughtUp: boolean; pauseMs?: number }> {
+  private async processBatch(): Promise<BatchOutcome> {
     const leasedAlready = this.lease.held;
     if (!(await this.lease.tryAcquire())) return { taken: 0, caughtUp: false, pauseMs: HELD_ELSEWHERE_PAUSE_MS };
     // Whoever held the lease before may have moved the checkpoint.
@@ -185,22 +212,25 @@ export class ReactionSubscription {
     const { batchSize, chunkSize, concurrency } = this.options;
     // After a reset, still never before the reaction existed: nothing records what happened there.
     const readAfter = this.position > this.startsAfter ? this.position : this.startsAfter;
+    // Only events not done yet: the window moves past what partitions did beyond a waiting one.
     const batch = await readReactionBatch(this.dataSource, this.subscriptionId, readAfter, this.reaction.eventTypes, batchSize);
-    // Receipted already: taken before a checkpoint reset, or beyond the low-water mark before a pause.
-    const done = new Set(batch.events.filter((stored) => stored.handledSteps.includes(WHOLE_EVENT)).map((stored) => stored.globalPosition));
-    const lanes = this.partition(this.upcasters.upcastAll(batch.events.filter((stored) => !done.has(stored.globalPosition))));
+    const done = new Set<string>();
+    const partitions = this.partition(this.upcasters.upcastAll(batch.events));
+    const now = Date.now();
+    const lanes = partitions.filter(({ key }) => (this.waitingPartitions.get(key) ?? 0) <= now);
+    const waiting = partitions.filter(({ key }) => (this.waitingPartitions.get(key) ?? 0) > now);
 
     let taken = 0;
-    let pauseMs: number | undefined;
+    let stopped: number | undefined;
     let heldElsewhere = false;
-    const pause = (ms: number) => (pauseMs = Math.min(pauseMs ?? ms, ms));
+    const stop = (ms: number) => (stopped = Math.min(stopped ?? ms, ms));
     const yieldToOtherProcess = () => {
       heldElsewhere = true;
-      pause(HELD_ELSEWHERE_PAUSE_MS);
+      stop(HELD_ELSEWHERE_PAUSE_MS);
     };
-    const runLane = async (lane: PartitionedEvent[]) => {
+    const runLane = async ({ key, events: lane }: Partition) => {
       for (let next = 0; next < lane.length; ) {
-        if (this.stopping) return pause(0);
+        if (this.stopping) return stop(0);
         if (heldElsewhere || !this.lease.held) return yieldToOtherProcess();
         // A backlog in this partition: its events together, in one transaction.
         if (lane.length - next > 1 && chunkSize > 1) {
@@ -214,8 +244,13 @@ export class ReactionSubscription {
         }
         const { stored, event } = lane[next];
         const outcome = await this.take(stored, event);
-        // This partition waits at the event; the others finish the batch.
-        if (outcome.kind === 'retry-later') return pause(outcome.afterMs);
+        if (outcome.kind === 'retry-later') {
+          // This partition waits at the event; the others go on, in this batch and the next.
+          this.waitingPartitions.set(key, Date.now() + outcome.afterMs);
+          await this.runStepsAhead(lane.slice(next + 1));
+          return;
+        }
+        this.waitingPartitions.delete(key);
         done.add(stored.globalPosition);
         taken += 1;
         next += 1;
@@ -225,9 +260,11 @@ export class ReactionSubscription {
       for (let lane = lanes.shift(); lane; lane = lanes.shift()) await runLane(lane);
     };
 
-    // The low-water mark: every event of the batch up to it is done.
+    // The low-water mark: every event of the reaction's types up to it is done. Those before the
+    // batch's first event that the read passed over carry receipts.
     const doneUpTo = (): bigint => {
-      let upTo = this.position;
+      const first = batch.events[0] ? BigInt(batch.events[0].globalPosition) - 1n : undefined;
+      let upTo = first !== undefined && first > this.position ? first : this.position;
       for (const stored of batch.events) {
         if (!done.has(stored.globalPosition)) return upTo;
         upTo = BigInt(stored.globalPosition);
@@ -245,7 +282,7 @@ export class ReactionSubscription {
     };
 
     const startedAt = Date.now();
-    const partitions = lanes.length;
+    const partitionsRun = lanes.length;
     let lanesRunning = true;
     const lanesDone = new Signal();
     const following = (async () => {
@@ -253,33 +290,90 @@ export class ReactionSubscription {
         if (!(await moveCheckpoint())) yieldToOtherProcess();
       }
     })();
+    let failure: PromiseRejectedResult | undefined;
     try {
-      await Promise.all(Array.from({ length: Math.min(concurrency, lanes.length) }, runLanes));
+      // Every lane ends before the batch does, also when one of them fails.
+      const results = await Promise.allSettled(Array.from({ length: Math.min(concurrency, lanes.length) }, runLanes));
+      failure = results.find((result): result is PromiseRejectedResult => result.status === 'rejected');
     } finally {
       lanesRunning = false;
       lanesDone.raise();
       await following;
     }
+    if (failure) throw failure.reason;
     if (!(await moveCheckpoint())) yieldToOtherProcess();
     if (batch.events.length > 0) {
-      this.logger.debug(`${taken} of ${batch.events.length} events taken in ${partitions} partitions, ${Date.now() - startedAt} ms`);
+      this.logger.debug(`${taken} of ${batch.events.length} events taken in ${partitionsRun} partitions, ${Date.now() - startedAt} ms`);
     }
     // A reset, or another process that took over: read where the checkpoint really is.
     if (heldElsewhere) await this.reload();
-    return { taken, caughtUp: pauseMs === undefined && batch.events.length < batchSize, pauseMs };
+    // Nothing could be done but wait for a partition whose retry is not due yet (or new events).
+    const stillWaiting = [...waiting, ...partitions.filter(({ key }) => (this.waitingPartitions.get(key) ?? 0) > Date.now())];
+    const retryDueInMs =
+      stopped === undefined && taken === 0 && stillWaiting.length > 0
+        ? Math.max(0, Math.min(...stillWaiting.map(({ key }) => this.waitingPartitions.get(key) ?? 0)) - Date.now())
+        : undefined;
+    return {
+      taken,
+      caughtUp: stopped === undefined && stillWaiting.length === 0 && batch.events.length < batchSize,
+      pauseMs: stopped,
+      retryDueInMs,
+    };
+  }
+
+  /**
+   * While a partition waits at an event, the steps of its later events that the reaction runs
+   * ahead (`stepsAhead`: they act only on what their own event names) still run, each in its own
+   * transaction with its step receipt; the rest of each event waits for its turn. A failure here
+   * leaves the step to run in order.
+   */
+  private async runStepsAhead(later: readonly PartitionedEvent[]): Promise<void> {
+    const ahead = this.reaction.steps.filter(({ name }) => this.reaction.stepsAhead?.includes(name));
+    if (ahead.length === 0) return;
+    for (const { stored, event } of later) {
+      if (this.stopping || !event) return;
+      for (const step of ahead) {
+        if (stored.handledSteps.includes(step.name)) continue;
+        try {
+          const work = await this.plan(step, event);
+          if (!work) continue;
+          await inReceiptTransaction(
+            this.dataSource,
+            { subscriptionId: this.subscriptionId, eventId: stored.eventId, steps: [step.name], lockTimeoutMs: STEP_LOCK_TIMEOUT_MS },
+            async (recorded, transaction) => {
+              if (recorded.length > 0) await this.transactions.run(transaction, () => this.runWork(step, work));
+            },
+          );
+          stored.handledSteps.push(step.name);
+        } catch (error) {
+          this.logger.warn(`${step.name} of ${stored.eventType} ${stored.eventId} could not run ahead, it runs in order: ${describeError(error)}`);
+        }
+      }
+    }
   }
 
   /** The events by partition key, each partition in commit order. */
-  private partition(events: ReactionEvent[]): PartitionedEvent[][] {
-    const partitions = new Map<string, PartitionedEvent[]>();
+  private partition(events: ReactionEvent[]): Partition[] {
+    const partitions = new Map<string, Partition>();
     for (const stored of events) {
       const event = this.eventClasses.instantiate(stored);
-      const key = (event && this.reaction.partitionBy?.(event)) || `stream:${stored.streamId}`;
+      const key = this.partitionKey(stored, event);
       const partition = partitions.get(key);
-      if (partition) partition.push({ stored, event });
-      else partitions.set(key, [{ stored, event }]);
+      if (partition) partition.events.push({ stored, event });
+      else partitions.set(key, { key, events: [{ stored, event }] });
     }
     return [...partitions.values()];
+  }
+
+  /** The reaction's key for the event; its stream when it has none or the key function fails. */
+  private partitionKey(stored: ReactionEvent, event: object | undefined): string {
+    try {
+      const key = event && this.reaction.partitionBy?.(event);
+      if (key) return `key:${key}`;
+    } catch (error) {
+      this.logger.warn(`no partition key for ${stored.eventType} ${stored.eventId}, taken in its stream's order: ${describeError(error)}`);
+    }
+    return `stream:${stored.streamId}`;
   }
 
   /**
@@ -348,8 +442,14 @@ export class ReactionSubscription {
         // The database could not do its part (a cut connection, a deadlock, a restart): the step
         // is not at fault, so this is no attempt towards parking it (as in the consumer).
         if (classifyFailure(error.error) === 'infrastructure') {
-          this.logger.warn(`${error.stepName} of ${stored.eventType} ${stored.eventId} met a database failure, retrying: ${describeError(error.error)}`);
-          return { kind: 'retry-later', afterMs: this.options.retryBaseMs };
+          const retries = (this.infrastructureRetries.get(stored.eventId) ?? 0) + 1;
+          this.infrastructureRetries.set(stored.eventId, retries);
+          const afterMs = Math.min(MAX_RETRY_DELAY_MS, this.options.retryBaseMs * 2 ** (retries - 1));
+          this.logger.warn(
+            `${error.stepName} of ${stored.eventType} ${stored.eventId} met a database failure (a lock held over ${STEP_LOCK_TIMEOUT_MS} ms, ` +
+              `a cut connection, a deadlock), retrying in ${afterMs} ms without counting it: ${describeError(error.error)}`,
+          );
+          return { kind: 'retry-later', afterMs };
         }
         const key = `${stored.eventId}/${error.stepName}`;
         const attempts = (this.failedAttempts.get(key) ?? 0) + 1;
@@ -368,7 +468,10 @@ export class ReactionSubscription {
         done.add(error.stepName);
         continue;
       }
-      if (outcome.kind === 'handled') for (const step of this.reaction.steps) this.failedAttempts.delete(`${stored.eventId}/${step.name}`);
+      if (outcome.kind === 'handled') {
+        for (const step of this.reaction.steps) this.failedAttempts.delete(`${stored.eventId}/${step.name}`);
+        this.infrastructureRetries.delete(stored.eventId);
+      }
       return outcome;
     }
   }
@@ -389,7 +492,7 @@ export class ReactionSubscription {
    * Takes a backlog of one partition together: its events in one transaction, each in a savepoint
    * with its receipts, planned inside it so that each sees what the ones before it did. Returns
    * how many it committed. It stops before the first event whose work fails, or waits for a lock
-   * longer than CHUNK_LOCK_TIMEOUT_MS (so a step stuck on a lock holds back no commit for long,
+   * longer than STEP_LOCK_TIMEOUT_MS (so a step stuck on a lock holds back no commit for long,
    * the deadline of an order included); that event is then taken on its own (take), with its
    * steps in transactions of their own, its retries and its parking. A failing plan, or any
    * database failure, rolls the whole chunk back and takes its first event on its own.
@@ -397,7 +500,7 @@ export class ReactionSubscription {
   private async takeTogether(chunk: readonly PartitionedEvent[]): Promise<number> {
     let transaction: ReceiptTransaction;
     try {
-      ({ transaction } = await ReceiptTransaction.begin(this.dataSource, this.subscriptionId, { lockTimeoutMs: CHUNK_LOCK_TIMEOUT_MS }));
+      ({ transaction } = await ReceiptTransaction.begin(this.dataSource, this.subscriptionId, { lockTimeoutMs: STEP_LOCK_TIMEOUT_MS }));
     } catch {
       return 0;
     }
@@ -434,20 +537,21 @@ export class ReactionSubscription {
     const last = planned.pop();
     const { subscriptionId } = this;
     const { eventId } = stored;
+    const lockTimeoutMs = STEP_LOCK_TIMEOUT_MS;
     for (const { step, work } of planned) {
-      await inReceiptTransaction(this.dataSource, { subscriptionId, eventId, steps: [step.name] }, async (recorded, transaction) => {
+      await inReceiptTransaction(this.dataSource, { subscriptionId, eventId, steps: [step.name], lockTimeoutMs }, async (recorded, transaction) => {
         if (recorded.length > 0) await this.transactions.run(transaction, () => this.runWork(step, work));
-      });
+      }).catch(blameAbortOn(step.name));
       done.add(step.name);
     }
     // The last step's receipt too: a process that lost the lease and parks that step meanwhile
     // waits on it (see park). A receipt already there: taken elsewhere, not to be done again.
     const steps = last ? [WHOLE_EVENT, last.step.name] : [WHOLE_EVENT];
-    await inReceiptTransaction(this.dataSource, { subscriptionId, eventId, steps }, async (recorded, transaction) => {
+    await inReceiptTransaction(this.dataSource, { subscriptionId, eventId, steps, lockTimeoutMs }, async (recorded, transaction) => {
       if (last && recorded.includes(WHOLE_EVENT) && recorded.includes(last.step.name)) {
         await this.transactions.run(transaction, () => this.runWork(last.step, last.work));
       }
-    });
+    }).catch(blameAbortOn(last?.step.name ?? WHOLE_EVENT));
     return { kind: 'handled' };
   }
 
@@ -517,9 +621,10 @@ export class ReactionSubscription {
           if (this.options.gatherMs > 0 && !this.stopping) await this.pause(this.options.gatherMs);
           continue;
         }
-        const { caughtUp, pauseMs } = await this.processNextBatch();
+        const { caughtUp, pauseMs, retryDueInMs } = await this.processNextBatch();
         consecutiveFailures = 0;
         if (pauseMs !== undefined) await this.pause(pauseMs);
+        else if (retryDueInMs !== undefined) await this.sequencer.head.changed(retryDueInMs);
         else if (caughtUp && this.options.gatherMs > 0) await this.pause(this.options.gatherMs);
       } catch (error) {
         if (this.stopping) break;

@@ -1,6 +1,13 @@
 import type { ClientBase } from 'pg';
 import type { DataSource, EntityManager, QueryRunner } from 'typeorm';
 
+/** A statement of the transaction failed and was caught: PostgreSQL would roll it back at COMMIT. */
+export class TransactionAbortedError extends Error {
+  constructor() {
+    super('a statement of the transaction failed and was caught, so the transaction cannot commit (it was rolled back)');
+  }
+}
+
 /**
  * A transaction in which a reaction records its receipts (`reaction_receipts`) together with
  * the effects they stand for, on a connection of the pool.
@@ -85,7 +92,7 @@ export class ReceiptTransaction {
   async commit(): Promise<void> {
     try {
       if ((this.client as unknown as { getTransactionStatus(): string | null }).getTransactionStatus() === 'E') {
-        throw new Error('a statement of the transaction failed, so it cannot commit');
+        throw new TransactionAbortedError();
       }
       await this.runner.commitTransaction();
     } finally {
@@ -118,10 +125,10 @@ function stepsOf(result: unknown): string[] {
  */
 export async function inReceiptTransaction(
   dataSource: DataSource,
-  receipt: { subscriptionId: string; eventId: string; steps: readonly string[] },
+  receipt: { subscriptionId: string; eventId: string; steps: readonly string[]; lockTimeoutMs?: number },
   work: (recorded: readonly string[], transaction: EntityManager) => Promise<void>,
 ): Promise<void> {
-  const { transaction, recorded } = await ReceiptTransaction.begin(dataSource, receipt.subscriptionId, { receipt });
+  const { transaction, recorded } = await ReceiptTransaction.begin(dataSource, receipt.subscriptionId, { receipt, lockTimeoutMs: receipt.lockTimeoutMs });
   try {
     await work(recorded, transaction.manager);
     await transaction.commit();

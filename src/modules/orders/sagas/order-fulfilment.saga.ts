@@ -66,6 +66,8 @@ type OrderFulfilmentEvent =
   id: ORDER_FULFILMENT_REACTION_ID,
   events: [OrderPlacedEvent, CreditReservedEvent, CreditRejectedEvent, OrderCancelledEvent, OrderRejectedEvent, OrderShippedEvent, UserDeactivatedEvent],
   partitionBy: (event) => customerOf(event as OrderFulfilmentEvent),
+  // A deadline concerns its own order only: it stands even while an earlier order's credit step waits.
+  stepsAhead: ['scheduleDeadlineForPlacedOrder'],
 })
 export class OrderFulfilmentSaga {
   constructor(private readonly orders: OrderRepository) {}

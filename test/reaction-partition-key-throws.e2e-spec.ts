@@ -33,7 +33,7 @@ class NotingHandler implements IEventHandler<UserRegisteredEvent> {
 class UnkeyableModule {}
 
 describe('a reaction whose partition key throws for one event', () => {
-  it('still takes every other event (the one event is parked or taken on its own)', async () => {
+  it("still takes every other event, and that one in its stream's order", async () => {
     const app = await startTestApp({
       extraModules: [UnkeyableModule],
       startReaders: false,
@@ -49,7 +49,7 @@ describe('a reaction whose partition key throws for one event', () => {
 
       await eventually(async () => {
         const noted: Array<{ user_id: string }> = await app.db.query(`SELECT user_id FROM test_unkeyable`);
-        expect(noted.map((row) => row.user_id)).toEqual(expect.arrayContaining([users[0], users[2], users[3]]));
+        expect(noted.map((row) => row.user_id).sort()).toEqual([...users].sort());
       }, 10_000);
     } finally {
       await app.close();
