@@ -3,7 +3,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, type EntityManager } from 'typeorm';
 import { CustomerStatsProjection } from '../read-models/customer-stats/customer-stats.projection';
 import { NotificationsProjection } from '../read-models/notifications/notifications.projection';
-import { decideBatch } from './inbox-decisions';
+import { decideBatch, type InboxState } from './inbox-decisions';
 import type { InboxOutcome } from './inbox-outcome';
 import type { ReceivedEvent } from './received-event';
 
@@ -101,7 +101,7 @@ export class InboxTransactions {
  * waits for and reads the newest row version); the ids are as of the statement's start, which
  * can only miss an event applied meanwhile at a position the lock now shows as applied.
  */
-async function lockStreams(db: EntityManager, events: readonly ReceivedEvent[]) {
+async function lockStreams(db: EntityManager, events: readonly ReceivedEvent[]): Promise<InboxState> {
   const streamIds = [...new Set(events.map((event) => event.streamId.toLowerCase()))].sort();
   const rows: { stream_id: string | null; last_sequence: number | null; event_id: string | null }[] = await db.query(
     `WITH locked AS (
