@@ -12,7 +12,13 @@ describe('configuration', () => {
       RELAY_ENABLED: true,
       CONSUMER_RETRY_DELAYS_MS: [1000, 5000, 30000],
     });
-    expect(loadConsumerEnvironment({})).toMatchObject({ CONSUMER_PORT: 3001, CONSUMER_MAX_ATTEMPTS: 5, CONSUMER_PREFETCH: 100 });
+    expect(loadConsumerEnvironment({})).toMatchObject({
+      CONSUMER_PORT: 3001,
+      CONSUMER_MAX_ATTEMPTS: 5,
+      CONSUMER_PREFETCH: 100,
+      CONSUMER_BATCH_GATHER_MS: 5,
+      CONSUMER_BATCH_SIZE: 100,
+    });
   });
 
   it.each([
@@ -25,6 +31,11 @@ describe('configuration', () => {
   ])('refuses a bad %s with a message naming it', (name, raw) => {
     expect(() => loadEnvironment(raw)).toThrow(InvalidEnvironmentError);
     expect(() => loadEnvironment(raw)).toThrow(new RegExp(`\\b${name}\\b`));
+  });
+
+  it('refuses a consumer batch of no events, or a negative gather time, naming the variable', () => {
+    expect(() => loadConsumerEnvironment({ CONSUMER_BATCH_SIZE: '0' })).toThrow(/\bCONSUMER_BATCH_SIZE\b/);
+    expect(() => loadConsumerEnvironment({ CONSUMER_BATCH_GATHER_MS: '-1' })).toThrow(/\bCONSUMER_BATCH_GATHER_MS\b/);
   });
 
   it('names every bad variable of the consumer at once', () => {

@@ -6,7 +6,8 @@ import { pgPoolOptions } from '../database/pool-options';
 import type { BrokerTopology } from '../messaging/broker-topology';
 import type { ConsumerEnvironment } from './config/consumer-environment';
 import { ConsumerHealthController } from './health/consumer-health.controller';
-import { Inbox } from './inbox/inbox';
+import { Inbox, InboxBatching } from './inbox/inbox';
+import { InboxTransactions } from './inbox/inbox-transactions';
 import { DeliveryHandler, DeliverySettings } from './messaging/delivery-handler';
 import { IntegrationEventServer } from './messaging/integration-event-server';
 import { IntegrationEventsController } from './messaging/integration-events.controller';
@@ -39,6 +40,8 @@ export class ConsumerModule {
       controllers: [IntegrationEventsController, NotificationsController, CustomerStatsController, ConsumerHealthController],
       providers: [
         Inbox,
+        InboxTransactions,
+        { provide: InboxBatching, useValue: new InboxBatching(environment.CONSUMER_BATCH_GATHER_MS, environment.CONSUMER_BATCH_SIZE) },
         NotificationsProjection,
         CustomerStatsProjection,
         DeliveryHandler,

@@ -10,6 +10,10 @@ export const consumerEnvironmentSchema = z.object({
   HOST: z.string().min(1).default('127.0.0.1'),
   ...brokerSettings,
   CONSUMER_PREFETCH: z.coerce.number().int().min(1).max(5000).default(100),
+  /** How long the inbox gathers deliveries into one transaction, counted from the first, in milliseconds. */
+  CONSUMER_BATCH_GATHER_MS: z.coerce.number().int().min(0).max(1_000).default(5),
+  /** At most this many events are applied in one transaction. */
+  CONSUMER_BATCH_SIZE: z.coerce.number().int().min(1).max(5000).default(100),
   CONSUMER_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(100).default(5),
   /** On shutdown, how long to wait for the deliveries being handled to settle before closing the channel. */
   CONSUMER_DRAIN_TIMEOUT_MS: z.coerce.number().int().min(0).max(120_000).default(5_000),

@@ -1,49 +1,74 @@
-import { Injectable } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource } from 'typeorm';
-import { CustomerStatsProjection } from '../read-models/customer-stats/customer-stats.projection';
-import { NotificationsProjection } from '../read-models/notifications/notifications.projection';
+import { Injectable, Logger } from '@nestjs/common';
+import { classifyFailure } from '../../shared/failure-classification';
+import { BatchGatherer, type BatchGathering } from './batch-gatherer';
+import type { InboxOutcome } from './inbox-outcome';
+import { InboxTransactions } from './inbox-transactions';
 import type { ReceivedEvent } from './received-event';
 
-/** applied: its effects committed; duplicate: applied before, nothing done; too-early: an earlier event of its aggregate is still missing. */
-export type InboxOutcome = 'applied' | 'duplicate' | 'too-early';
+export type { InboxOutcome } from './inbox-outcome';
+
+/** How the inbox batches: for at most `gatherMs` milliseconds, at most `maxItems` events a transaction. */
+export class InboxBatching implements BatchGathering {
+  constructor(
+    readonly gatherMs: number,
+    readonly maxItems: number,
+  ) {}
+}
+
+interface PendingEvent {
+  event: ReceivedEvent;
+  resolve(outcome: InboxOutcome): void;
+  reject(error: unknown): void;
+}
 
 /**
- * Applies an event exactly once and in its aggregate's order. In one transaction: lock the
- * aggregate's position row (so two consumer processes serialize per aggregate), refuse what was
- * applied already or what comes too early, record the event id in the inbox, apply the read
- * models, advance the position. The caller acks only after this committed.
+ * Applies each event exactly once and in its aggregate's order. Events received close together
+ * are applied together, one batch at a time, in one transaction (InboxTransactions.applyTogether).
+ * When that transaction fails because of an event in it, each event of the batch is applied
+ * alone, so only the failing one fails. When it fails because of the infrastructure, every event
+ * of the batch fails with that error (the caller holds and retries them). The caller acks an
+ * event only once `receive` resolved, that is after its effects committed.
  */
 @Injectable()
 export class Inbox {
+  private readonly logger = new Logger(Inbox.name);
+  private readonly gatherer: BatchGatherer<PendingEvent>;
+
   constructor(
-    @InjectDataSource() private readonly dataSource: DataSource,
-    private readonly notifications: NotificationsProjection,
-    private readonly customerStats: CustomerStatsProjection,
-  ) {}
+    private readonly transactions: InboxTransactions,
+    batching: InboxBatching,
+  ) {
+    this.gatherer = new BatchGatherer(batching, (batch) => this.apply(batch));
+  }
 
+  /** Resolves once `event` was decided and, if applied, committed; rejects with what failed it. */
   receive(event: ReceivedEvent): Promise<InboxOutcome> {
-    return this.dataSource.transaction(async (db) => {
-      const [{ last_sequence: applied }] = await db.query(
-        `INSERT INTO stream_positions (stream_id, last_sequence) VALUES ($1, 0)
-         ON CONFLICT (stream_id) DO UPDATE SET stream_id = EXCLUDED.stream_id
-         RETURNING last_sequence`,
-        [event.streamId],
-      );
-      if (event.sequence <= applied) return 'duplicate';
-      if (event.sequence > applied + 1) return 'too-early';
+    return new Promise((resolve, reject) => this.gatherer.add({ event, resolve, reject }));
+  }
 
-      const recorded: unknown[] = await db.query(
-        `INSERT INTO inbox (event_id, type, stream_id, sequence) VALUES ($1, $2, $3, $4)
-         ON CONFLICT (event_id) DO NOTHING RETURNING 1`,
-        [event.eventId, event.type, event.streamId, event.sequence],
-      );
-      if (recorded.length === 0) return 'duplicate';
+  private async apply(batch: PendingEvent[]): Promise<void> {
+    let outcomes: InboxOutcome[];
+    try {
+      outcomes = await this.transactions.applyTogether(batch.map(({ event }) => event));
+    } catch (error) {
+      if (classifyFailure(error) === 'infrastructure') {
+        for (const pending of batch) pending.reject(error);
+        return;
+      }
+      this.logger.warn(`a batch of ${batch.length} event(s) failed, applying each alone: ${error instanceof Error ? error.message : String(error)}`);
+      return this.applyOneByOne(batch);
+    }
+    batch.forEach((pending, index) => pending.resolve(outcomes[index]));
+  }
 
-      await this.notifications.apply(event, db);
-      await this.customerStats.apply(event, db);
-      await db.query(`UPDATE stream_positions SET last_sequence = $2 WHERE stream_id = $1`, [event.streamId, event.sequence]);
-      return 'applied';
-    });
+  /** In sequence order, so that a stream's events in the batch do not come too early for one another. */
+  private async applyOneByOne(batch: PendingEvent[]): Promise<void> {
+    for (const pending of [...batch].sort((a, b) => a.event.sequence - b.event.sequence)) {
+      try {
+        pending.resolve(await this.transactions.applyOne(pending.event));
+      } catch (error) {
+        pending.reject(error);
+      }
+    }
   }
 }

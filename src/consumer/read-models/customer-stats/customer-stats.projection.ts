@@ -37,19 +37,38 @@ function deltaFor({ type, data }: ReceivedEvent): StatsDelta | undefined {
  */
 @Injectable()
 export class CustomerStatsProjection {
-  async apply(event: ReceivedEvent, db: EntityManager): Promise<void> {
-    const delta = deltaFor(event);
-    if (!delta) return;
+  /**
+   * Adds the deltas of `events` in one statement: summed per customer first (one statement may
+   * touch a row only once), and upserted in customer id order, so that two consumer processes
+   * lock the rows of the customers they share in the same order and cannot deadlock.
+   */
+  async apply(events: readonly ReceivedEvent[], db: EntityManager): Promise<void> {
+    const deltas = events.flatMap((event) => {
+      const delta = deltaFor(event);
+      return delta ? [{ ...delta, time: event.time }] : [];
+    });
+    if (deltas.length === 0) return;
     await db.query(
       `INSERT INTO customer_stats (customer_id, orders_placed, orders_confirmed, orders_cancelled, total_spent, updated_at)
-       VALUES ($1, $2, $3, $4, $5, $6)
+       SELECT customer_id, sum(placed), sum(confirmed), sum(cancelled), sum(spent), max(at)
+       FROM unnest($1::uuid[], $2::int[], $3::int[], $4::int[], $5::bigint[], $6::timestamptz[])
+         AS delta(customer_id, placed, confirmed, cancelled, spent, at)
+       GROUP BY customer_id
+       ORDER BY customer_id
        ON CONFLICT (customer_id) DO UPDATE SET
          orders_placed = customer_stats.orders_placed + EXCLUDED.orders_placed,
          orders_confirmed = customer_stats.orders_confirmed + EXCLUDED.orders_confirmed,
          orders_cancelled = customer_stats.orders_cancelled + EXCLUDED.orders_cancelled,
          total_spent = customer_stats.total_spent + EXCLUDED.total_spent,
          updated_at = GREATEST(customer_stats.updated_at, EXCLUDED.updated_at)`,
-      [delta.customerId, delta.placed, delta.confirmed, delta.cancelled, delta.spent, event.time],
+      [
+        deltas.map((delta) => delta.customerId),
+        deltas.map((delta) => delta.placed),
+        deltas.map((delta) => delta.confirmed),
+        deltas.map((delta) => delta.cancelled),
+        deltas.map((delta) => delta.spent),
+        deltas.map((delta) => delta.time),
+      ],
     );
   }
 }

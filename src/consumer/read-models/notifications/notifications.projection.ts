@@ -45,13 +45,24 @@ function noticeFor({ type, data }: ReceivedEvent): Notice | undefined {
 /** One notice per event, never two: the event id is unique in `notifications`. */
 @Injectable()
 export class NotificationsProjection {
-  async apply(event: ReceivedEvent, db: EntityManager): Promise<void> {
-    const notice = noticeFor(event);
-    if (!notice) return;
+  /** Inserts the notices of `events` (those of other types have none) in one statement. */
+  async apply(events: readonly ReceivedEvent[], db: EntityManager): Promise<void> {
+    const noticed = events.flatMap((event) => {
+      const notice = noticeFor(event);
+      return notice ? [{ event, notice }] : [];
+    });
+    if (noticed.length === 0) return;
     await db.query(
-      `INSERT INTO notifications (event_id, customer_id, kind, message, created_at) VALUES ($1, $2, $3, $4, $5)
+      `INSERT INTO notifications (event_id, customer_id, kind, message, created_at)
+       SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::timestamptz[])
        ON CONFLICT (event_id) DO NOTHING`,
-      [event.eventId, notice.customerId, notice.kind, notice.message, event.time],
+      [
+        noticed.map(({ event }) => event.eventId),
+        noticed.map(({ notice }) => notice.customerId),
+        noticed.map(({ notice }) => notice.kind),
+        noticed.map(({ notice }) => notice.message),
+        noticed.map(({ event }) => event.time),
+      ],
     );
   }
 }
