@@ -40,7 +40,8 @@ describe('a reaction step that swallows an SQL error', () => {
       extraModules: [SwallowingModule],
       startReaders: false,
       // Small batches: the later events are read in batches after the swallowing one's.
-      env: { REACTION_MAX_ATTEMPTS: '2', REACTION_RETRY_BASE_MS: '20', REACTION_BATCH_SIZE: '2' },
+      // warn: the retries show in the output should this ever take long.
+      env: { REACTION_MAX_ATTEMPTS: '2', REACTION_RETRY_BASE_MS: '20', REACTION_BATCH_SIZE: '2', LOG_LEVEL: 'warn' },
     });
     try {
       await app.db.query(`CREATE TABLE test_swallowing (user_id uuid NOT NULL)`);
@@ -57,7 +58,14 @@ describe('a reaction step that swallows an SQL error', () => {
         expect(noted.map((row) => row.user_id).sort()).toEqual(users.slice(1).sort());
         const parked = await app.db.query(`SELECT step FROM parked_reactions WHERE reaction = 'reaction:test.swallowing'`);
         expect(parked).toEqual([{ step: 'handle' }]);
-      }, 15_000);
+      }, 15_000).catch(async (error: unknown) => {
+        const state = {
+          checkpoint: await app.db.query(`SELECT * FROM subscription_checkpoints WHERE subscription_id = 'reaction:test.swallowing'`),
+          receipts: await app.db.query(`SELECT event_id, step FROM reaction_receipts WHERE subscription_id = 'reaction:test.swallowing'`),
+          connections: await app.db.query(`SELECT count(*)::int AS n FROM pg_stat_activity`),
+        };
+        throw new Error(`${String(error)}\nstate: ${JSON.stringify(state)}`);
+      });
     } finally {
       await app.close();
     }
