@@ -84,17 +84,22 @@ export class ReceiptTransaction {
   }
 
   /**
-   * Commits (through TypeORM, whose subscribers see it: AppendedOnCommit) and returns the
-   * connection. Rejects instead when an error aborted the transaction (one some code caught and
-   * went on from): PostgreSQL would answer that COMMIT with `ROLLBACK` and no error, and TypeORM
-   * would pass it over. pg keeps the server's last transaction status ('E': failed).
+   * Commits and returns the connection; TypeORM's subscribers hear of it as of any commit
+   * (AppendedOnCommit wakes the sequencer). Rejects with TransactionAbortedError when an error had
+   * aborted the transaction (some code caught a failed statement and went on): PostgreSQL then
+   * answers COMMIT with `ROLLBACK` and no error, which TypeORM's commitTransaction passes over.
+   * The answer's command tag is the only sure sign: pg rejects a failed statement before it reads
+   * the server's next transaction status, so a status check can still say "in transaction".
    */
   async commit(): Promise<void> {
     try {
-      if ((this.client as unknown as { getTransactionStatus(): string | null }).getTransactionStatus() === 'E') {
-        throw new TransactionAbortedError();
-      }
-      await this.runner.commitTransaction();
+      await this.runner.broadcaster.broadcast('BeforeTransactionCommit');
+      const result = (await this.client.query('COMMIT')) as unknown as { command: string };
+      const state = this.runner as unknown as { isTransactionActive: boolean; transactionDepth: number };
+      state.isTransactionActive = false;
+      state.transactionDepth = 0;
+      if (result.command !== 'COMMIT') throw new TransactionAbortedError();
+      await this.runner.broadcaster.broadcast('AfterTransactionCommit');
     } finally {
       await this.end();
     }
