@@ -509,7 +509,7 @@ export class ReactionSubscription {
       for (const { stored, event } of chunk) {
         const planned = await this.transactions.run(transaction.manager, () => this.planSteps(event, new Set(stored.handledSteps)));
         const steps = [WHOLE_EVENT, ...planned.map(({ step }) => step.name)];
-        const recorded = await transaction.recordReceipts(stored.eventId, steps, { savepoint: true });
+        const recorded = await transaction.recordReceiptsAfterSavepoint(stored.eventId, steps);
         try {
           if (recorded.includes(WHOLE_EVENT)) {
             for (const { step, work } of planned) {

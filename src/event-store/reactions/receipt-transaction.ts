@@ -32,7 +32,7 @@ export class ReceiptTransaction {
   /**
    * Begins a transaction for the reaction `subscriptionId`. `lockTimeoutMs`: a statement that
    * waits longer than this for a lock fails (`SET LOCAL lock_timeout`); undefined waits as long as
-   * it takes. `receipt`: records it in the same round trip (`recorded`: see recordReceipts).
+   * it takes. `receipt`: records it in the same round trip (`recorded`: see recordReceiptsAfterSavepoint).
    */
   static async begin(
     dataSource: DataSource,
@@ -66,15 +66,14 @@ export class ReceiptTransaction {
   }
 
   /**
-   * Records the receipts of `steps` of the event; returns those recorded now. A step missing from
-   * the answer was recorded before, or by a transaction in flight that this one waited for: it
-   * must not act again. `savepoint`: first marks a savepoint to roll back to (rollbackToSavepoint).
+   * Marks a savepoint (to roll back to with rollbackToSavepoint), then records the receipts of
+   * `steps` of the event, in one round trip; returns those recorded now. A step missing from the
+   * answer was recorded before, or by a transaction in flight that this one waited for: it must
+   * not act again.
    */
-  async recordReceipts(eventId: string, steps: readonly string[], { savepoint = false } = {}): Promise<string[]> {
-    const insert = this.receiptInsert(eventId, steps);
-    if (!savepoint) return stepsOf(await this.client.query(insert));
+  async recordReceiptsAfterSavepoint(eventId: string, steps: readonly string[]): Promise<string[]> {
     this.savepoints += 1;
-    const results = (await this.client.query(`SAVEPOINT receipt_${this.savepoints}; ${insert}`)) as unknown as unknown[];
+    const results = (await this.client.query(`SAVEPOINT receipt_${this.savepoints}; ${this.receiptInsert(eventId, steps)}`)) as unknown as unknown[];
     return stepsOf(results[1]);
   }
 
@@ -126,7 +125,7 @@ function stepsOf(result: unknown): string[] {
 
 /**
  * Runs `work` in a ReceiptTransaction that opens by recording the receipts of `steps` of the
- * event, and commits them together. `work` gets the steps recorded now (see recordReceipts).
+ * event, and commits them together. `work` gets the steps recorded now (see recordReceiptsAfterSavepoint).
  */
 export async function inReceiptTransaction(
   dataSource: DataSource,
