@@ -195,7 +195,7 @@ describe('a reaction added to a running system', () => {
     }
   });
 
-  it('is refused at start without a stable id', async () => {
+  it('is refused at start without a stable id, and the refused start leaves no connection open', async () => {
     @EventsHandler(UserRegisteredEvent)
     class Anonymous implements IEventHandler<UserRegisteredEvent> {
       handle(): void {}
@@ -203,7 +203,20 @@ describe('a reaction added to a running system', () => {
     @Module({ providers: [Anonymous] })
     class AnonymousModule {}
 
-    await expect(startTestApp({ extraModules: [AnonymousModule] })).rejects.toThrow(/Anonymous has .* no @DurableReaction\(\{ id \}\)/);
+    const url = await createTestDatabase();
+    const server = new Client({ connectionString: url });
+    await server.connect();
+    try {
+      await expect(startTestApp({ databaseUrl: url, extraModules: [AnonymousModule] })).rejects.toThrow(/Anonymous has .* no @DurableReaction\(\{ id \}\)/);
+      // Only the observer itself: the LISTEN connection and the pool of the refused start are closed.
+      const [{ open }] = (
+        await server.query(`SELECT count(*)::int AS open FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()`)
+      ).rows;
+      expect(open).toBe(0);
+    } finally {
+      await server.end();
+      await dropDatabase(url);
+    }
   });
 });
 

@@ -46,10 +46,18 @@ export async function startTestApp(
     ...options.env,
   });
   const app = await createHttpApp(environment, options.extraModules);
-  await app.init();
-  await app.getHttpAdapter().getInstance().ready();
-  // As main.ts does once the server listens: readers, the relay and the deadlines start now.
-  if (options.startReaders ?? true) await app.get(AfterListening).start();
+  try {
+    await app.init();
+    await app.getHttpAdapter().getInstance().ready();
+    // As main.ts does once the server listens: readers, the relay and the deadlines start now.
+    if (options.startReaders ?? true) await app.get(AfterListening).start();
+  } catch (error) {
+    // A start refused half-way has opened connections (the LISTEN one reconnects on its own
+    // when its database goes): close them, and drop the database this call made.
+    await app.close().catch(() => undefined);
+    if (!options.databaseUrl) await dropDatabase(databaseUrl).catch(() => undefined);
+    throw error;
+  }
   const topology = app.get(IntegrationEventPublisher).topology;
   return {
     app,
