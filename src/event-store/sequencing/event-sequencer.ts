@@ -1,5 +1,6 @@
 import { Logger } from '@nestjs/common';
-import type { DataSource, EntityManager } from 'typeorm';
+import type { ClientBase } from 'pg';
+import type { DataSource } from 'typeorm';
 import type { DatabaseNotifications } from '../../database/database-notifications';
 import type { EventAppendedSignal } from '../event-appended-signal';
 import type { EventStoreHead } from './event-store-head';
@@ -90,7 +91,7 @@ export class EventSequencer {
   async sequencePending(): Promise<number> {
     let total = 0;
     for (;;) {
-      const { numbered, head } = await this.dataSource.transaction((transaction) => sequenceBatch(transaction, this.options.batchSize));
+      const { numbered, head } = await sequenceBatch(this.dataSource, this.options.batchSize);
       total += numbered;
       if (head !== undefined) this.head.advance(head);
       if (numbered < this.options.batchSize) return total;
@@ -178,38 +179,49 @@ export class EventSequencer {
 export async function sequencePendingEvents(dataSource: DataSource, batchSize = 2000): Promise<number> {
   let total = 0;
   for (;;) {
-    const { numbered } = await dataSource.transaction((transaction) => sequenceBatch(transaction, batchSize));
+    const { numbered } = await sequenceBatch(dataSource, batchSize);
     total += numbered;
     if (numbered < batchSize) return total;
   }
 }
 
-/** One fenced batch: the lock, then ONE UPDATE numbering the oldest appends after the current head. */
-async function sequenceBatch(transaction: EntityManager, batchSize: number): Promise<{ numbered: number; head?: bigint }> {
-  // A sequencer that stops talking while it holds the fence (a frozen process, a cut network)
-  // is ended by the server after 10 s instead of stopping every other one.
-  await transaction.query(`SELECT set_config('idle_in_transaction_session_timeout', '10000', true), pg_advisory_xact_lock($1::bigint)`, [
-    SEQUENCER_LOCK_KEY,
-  ]);
-  // The NOTIFY is part of the statement (one round trip less); it is sent at commit only.
-  const [row] = await transaction.query(
-    `WITH head AS (
-       SELECT coalesce(max(global_position), 0) AS last FROM events
-     ), batch AS (
-       SELECT position, row_number() OVER (ORDER BY position) AS n
-       FROM (SELECT position FROM events WHERE global_position IS NULL ORDER BY position LIMIT $1) AS oldest
-     ), numbered AS (
-       UPDATE events SET global_position = head.last + batch.n
-       FROM head, batch
-       WHERE events.position = batch.position AND events.global_position IS NULL
-       RETURNING events.global_position
-     ), notified AS (
-       SELECT pg_notify($2, max(global_position)::text) FROM numbered HAVING count(*) > 0
-     )
-     SELECT (SELECT count(*) FROM numbered)::int AS numbered, (SELECT max(global_position) FROM numbered)::text AS head,
-            (SELECT count(*) FROM notified)::int AS notified`,
-    [batchSize, EVENTS_SEQUENCED_CHANNEL],
-  );
-  if (row.numbered === 0) return { numbered: 0 };
-  return { numbered: row.numbered, head: BigInt(row.head) };
+/**
+ * One fenced batch in ONE round trip: the lock, then ONE UPDATE numbering the oldest appends
+ * after the current head, sent as one simple-protocol message. PostgreSQL runs the statements of
+ * such a message as one implicit transaction, and in READ COMMITTED each statement takes its own
+ * snapshot, so the UPDATE's snapshot is taken after the lock is granted and sees every number an
+ * earlier holder committed. No client round trip happens inside the transaction, so a frozen or
+ * cut-off sequencer can never hold the fence idle. The simple protocol binds no parameters: the
+ * two values are a checked integer and a constant channel name.
+ */
+async function sequenceBatch(dataSource: DataSource, batchSize: number): Promise<{ numbered: number; head?: bigint }> {
+  if (!Number.isSafeInteger(batchSize) || batchSize < 1) throw new RangeError(`batch size must be a positive integer, got ${batchSize}`);
+  const runner = dataSource.createQueryRunner();
+  try {
+    const client = (await runner.connect()) as ClientBase;
+    // The NOTIFY is part of the statement; it is sent at commit only.
+    const results = (await client.query(
+      `SELECT pg_advisory_xact_lock(${SEQUENCER_LOCK_KEY}::bigint);
+       WITH head AS (
+         SELECT coalesce(max(global_position), 0) AS last FROM events
+       ), batch AS (
+         SELECT position, row_number() OVER (ORDER BY position) AS n
+         FROM (SELECT position FROM events WHERE global_position IS NULL ORDER BY position LIMIT ${batchSize}) AS oldest
+       ), numbered AS (
+         UPDATE events SET global_position = head.last + batch.n
+         FROM head, batch
+         WHERE events.position = batch.position AND events.global_position IS NULL
+         RETURNING events.global_position
+       ), notified AS (
+         SELECT pg_notify(${client.escapeLiteral(EVENTS_SEQUENCED_CHANNEL)}, max(global_position)::text) FROM numbered HAVING count(*) > 0
+       )
+       SELECT (SELECT count(*) FROM numbered)::int AS numbered, (SELECT max(global_position) FROM numbered)::text AS head,
+              (SELECT count(*) FROM notified)::int AS notified`,
+    )) as unknown as Array<{ rows: Array<{ numbered: number; head: string | null }> }>;
+    const [row] = results[1].rows;
+    if (row.numbered === 0) return { numbered: 0 };
+    return { numbered: row.numbered, head: BigInt(row.head!) };
+  } finally {
+    await runner.release();
+  }
 }
