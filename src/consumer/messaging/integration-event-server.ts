@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ServerRMQ } from '@nestjs/microservices';
 import type { Channel, ConsumeMessage } from 'amqplib';
+import { coalesceSocketWrites } from '../../messaging/coalesced-socket-writes';
 import { BrokerTopology, declareTopology } from '../../messaging/broker-topology';
 import { isClosedChannelError } from '../../shared/failure-classification';
 import { InFlightDeliveries } from './in-flight-deliveries';
@@ -98,6 +99,7 @@ export class IntegrationEventServer extends ServerRMQ {
     channel.on('close', () => this.onChannelClosed(channel));
     try {
       await declareTopology(channel, this.topology);
+      coalesceSocketWrites(channel);
       await channel.prefetch(this.settings.prefetch);
       await this.consume(channel);
     } catch (error) {
@@ -191,6 +193,7 @@ export class IntegrationEventServer extends ServerRMQ {
       if (this.stopping || this.current?.channel !== channel) return;
       try {
         await declareTopology(channel, this.topology);
+      coalesceSocketWrites(channel);
         await this.consume(channel);
         this.logger.log(`consuming ${this.topology.consumerQueue} again`);
         return;

@@ -2,6 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from '@nestjs/common';
 import amqp, { type ChannelModel, type ConfirmChannel, type Message, type Options } from 'amqplib';
 import { type BrokerTopology, declareTopology } from '../broker-topology';
+import { coalesceSocketWrites } from '../coalesced-socket-writes';
 import { ChannelLostError, PublishTimeoutError, UnroutableMessageError } from './publish-errors';
 
 /** One message for the exchange, already serialized. `properties.messageId` is required and identifies it. */
@@ -97,6 +98,7 @@ export class ConfirmChannelSession {
       const channel = await withTimeout(connection.createConfirmChannel(), 2 * options.confirmTimeoutMs, 'opening a confirm channel (channel.open, confirm.select)');
       channel.on('error', () => undefined);
       await declareTopology(eachCallWithin(channel, options.confirmTimeoutMs), options.topology);
+      coalesceSocketWrites(connection);
       return new ConfirmChannelSession(connection, channel, options);
     } catch (error) {
       void connection.close().catch(() => undefined);
