@@ -2,6 +2,10 @@
 // app as child processes on throwaway databases and a throwaway broker prefix, 50 customers, and
 // what the bench reads from it per step (lag, drain, latencies, lost and duplicated effects).
 import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import amqp from 'amqplib';
 import { histogramOf } from './histogram.mjs';
 import { connect, progress, sleep, stop, waitForHealth, wakeableSleep } from './support.mjs';
@@ -54,13 +58,16 @@ export async function startProject({ admin, server, rabbitmqUrl, port, saga, suf
 
   // BENCH_CPU_PROFILE=<folder>: both apps write a V8 CPU profile there when they stop (open it in Chrome DevTools).
   const profileArgs = process.env.BENCH_CPU_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROFILE}`] : [];
+  // BENCH_COUNT_IO=on: both apps count their statements and socket writes (bench/io-counter.cjs).
+  const ioCounts = process.env.BENCH_COUNT_IO === 'on' ? ioCountFiles(suffix) : null;
+  const ioArgs = ioCounts ? ['--require', fileURLToPath(new URL('./io-counter.cjs', import.meta.url))] : [];
   const shared = { ...process.env, RABBITMQ_URL: rabbitmqUrl, BROKER_PREFIX: brokerPrefix, LOG_LEVEL: 'warn' };
-  const api = spawn(process.execPath, [...profileArgs, 'dist/src/main.js'], {
-    env: { ...shared, DATABASE_URL: `${server}/${database}`, PORT: String(port), REACTIONS_ENABLED: String(saga) },
+  const api = spawn(process.execPath, [...profileArgs, ...ioArgs, 'dist/src/main.js'], {
+    env: { ...shared, DATABASE_URL: `${server}/${database}`, PORT: String(port), REACTIONS_ENABLED: String(saga), BENCH_IO_COUNT_FILE: ioCounts?.API },
     stdio: ['ignore', 'inherit', 'inherit'],
   });
-  const consumer = spawn(process.execPath, [...profileArgs, 'dist/src/consumer/main.js'], {
-    env: { ...shared, CONSUMER_DATABASE_URL: `${server}/${consumerDatabase}`, CONSUMER_PORT: String(port + 1) },
+  const consumer = spawn(process.execPath, [...profileArgs, ...ioArgs, 'dist/src/consumer/main.js'], {
+    env: { ...shared, CONSUMER_DATABASE_URL: `${server}/${consumerDatabase}`, CONSUMER_PORT: String(port + 1), BENCH_IO_COUNT_FILE: ioCounts?.consumer },
     stdio: ['ignore', 'inherit', 'inherit'],
   });
   owned.children.push(api, consumer);
@@ -176,7 +183,12 @@ export async function startProject({ admin, server, rabbitmqUrl, port, saga, suf
         await sleep(50);
       }
       const commitsAfter = await transactionsCommitted(admin, database);
-      return { eventsStored: stored.length, eventsLost, transactionsPerCommand: (commitsAfter - commitsBefore - ownTransactions) / accepted };
+      return {
+        eventsStored: stored.length,
+        eventsLost,
+        transactionsPerCommand: (commitsAfter - commitsBefore - ownTransactions) / accepted,
+        ...(ioCounts && { ioPerOrder: readIoCounts(ioCounts, accepted) }),
+      };
     },
   };
 }
@@ -357,4 +369,31 @@ async function deleteBrokerNames(rabbitmqUrl, brokerPrefix, retryDelaysMs) {
   }
   await channel.deleteExchange(topology.exchange);
   await connection.close();
+}
+
+function ioCountFiles(suffix) {
+  const folder = mkdtempSync(path.join(os.tmpdir(), `bench-io-${suffix}-`));
+  return { folder, API: path.join(folder, 'api.json'), consumer: path.join(folder, 'consumer.json') };
+}
+
+/** Per accepted order over the whole run (every step and drain): socket writes by peer, statements in all and the most frequent ones. */
+function readIoCounts(files, accepted) {
+  const perOrder = (n) => n / accepted;
+  const result = {};
+  for (const name of ['API', 'consumer']) {
+    let counts;
+    try {
+      counts = JSON.parse(readFileSync(files[name], 'utf8'));
+    } catch (error) {
+      progress(`no I/O counts from the ${name} (${error.message})`);
+      continue;
+    }
+    result[name] = {
+      socketWrites: Object.fromEntries(Object.entries(counts.socketWrites).map(([peer, n]) => [peer, perOrder(n)])),
+      statements: perOrder(counts.statements.reduce((sum, [, n]) => sum + n, 0)),
+      topStatements: counts.statements.slice(0, 8).map(([text, n]) => ({ text, perOrder: perOrder(n) })),
+    };
+  }
+  rmSync(files.folder, { recursive: true, force: true });
+  return result;
 }

@@ -125,6 +125,14 @@ export function printReport({ header, records, runs, failures }) {
     );
   }
   for (const run of runs) if (run.transactionsPerCommand !== undefined) lines.push('', `${run.pipeline}: PostgreSQL transactions per command (xact_commit, every step): ${n(run.transactionsPerCommand, 2)}; events stored ${n(run.eventsStored)}, never reached the consumer ${n(run.eventsLost)}`);
+  for (const run of runs.filter((candidate) => candidate.ioPerOrder)) {
+    lines.push('', `${run.pipeline}: I/O per accepted order over the whole run (BENCH_COUNT_IO): socket writes by peer, statements sent`);
+    for (const [name, io] of Object.entries(run.ioPerOrder)) {
+      const writes = Object.entries(io.socketWrites).map(([peer, perOrder]) => `${peer} ${n(perOrder, 2)}`).join(', ');
+      lines.push(`- ${name}: socket writes ${writes}; statements ${n(io.statements, 2)}, most sent:`);
+      for (const { text, perOrder } of io.topStatements) lines.push(`  - ${n(perOrder, 3)} \`${text}\``);
+    }
+  }
   for (const failure of failures) lines.push(`FAILED: ${failure}`);
   console.log(lines.join('\n'));
 }

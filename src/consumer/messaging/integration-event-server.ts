@@ -76,6 +76,15 @@ export class IntegrationEventServer extends ServerRMQ {
     });
   }
 
+  /**
+   * Nest finds a delivery's handler by `JSON.parse`-ing its pattern, and a plain string pattern
+   * makes that throw and catch an exception for every message: 2 % of the consumer's time in a
+   * CPU profile under load. The one pattern this server knows is its own route already.
+   */
+  override getRouteFromPattern(pattern: string): string {
+    return pattern === INTEGRATION_EVENT_PATTERN ? pattern : super.getRouteFromPattern(pattern);
+  }
+
   override listen(callback: StartCallback): Promise<void> {
     let answered = false;
     const answer: StartCallback = (error, info) => {
