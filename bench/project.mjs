@@ -38,7 +38,8 @@ const LAG_SQL = `
     (SELECT extract(epoch FROM clock_timestamp() - min(recorded_at)) * 1000 FROM events WHERE global_position IS NULL)::float8 AS "unnumberedAgeMs",
     coalesce((SELECT json_agg(json_build_object('id', c.subscription_id, 'checkpoint', c.global_position,
       'ageMs', (SELECT extract(epoch FROM clock_timestamp() - e.recorded_at) * 1000 FROM events e WHERE e.global_position = c.global_position + 1)))
-      FROM subscription_checkpoints c), '[]') AS checkpoints`;
+      FROM (SELECT CASE WHEN segments = 1 THEN subscription_id ELSE subscription_id || '/' || segment END AS subscription_id, global_position
+            FROM subscription_checkpoints) AS c), '[]') AS checkpoints`;
 const SEQUENCER = 'sequencer (events not numbered yet)';
 const CONSUMER = 'consumer app (inbox vs events stored)';
 
@@ -55,15 +56,25 @@ export async function startProject({ admin, server, rabbitmqUrl, port, saga, suf
   // BENCH_CPU_PROFILE=<folder>: both apps write a V8 CPU profile there when they stop (open it in Chrome DevTools).
   const profileArgs = process.env.BENCH_CPU_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROFILE}`] : [];
   const shared = { ...process.env, RABBITMQ_URL: rabbitmqUrl, BROKER_PREFIX: brokerPrefix, LOG_LEVEL: 'warn' };
-  const api = spawn(process.execPath, [...profileArgs, 'dist/src/main.js'], {
-    env: { ...shared, DATABASE_URL: `${server}/${database}`, PORT: String(port), REACTIONS_ENABLED: String(saga) },
-    stdio: ['ignore', 'inherit', 'inherit'],
-  });
+  // BENCH_API_PROCESSES=2: two API processes on the same database, every projection and reaction split into
+  // BENCH_SUBSCRIPTION_SEGMENTS segments (default 8) between them, behind a round-robin TCP balancer on `port`.
+  const apiProcesses = Number(process.env.BENCH_API_PROCESSES ?? 1);
+  const segments = process.env.BENCH_SUBSCRIPTION_SEGMENTS ?? (apiProcesses > 1 ? '8' : '1');
+  const apiPorts = apiProcesses > 1 ? Array.from({ length: apiProcesses }, (_, i) => port + 2 + i) : [port];
+  const apis = apiPorts.map((apiPort) =>
+    spawn(process.execPath, [...profileArgs, 'dist/src/main.js'], {
+      env: { ...shared, DATABASE_URL: `${server}/${database}`, PORT: String(apiPort), REACTIONS_ENABLED: String(saga), SUBSCRIPTION_SEGMENTS: segments },
+      stdio: ['ignore', 'inherit', 'inherit'],
+    }),
+  );
+  const [api] = apis;
+  const balancer = apiProcesses > 1 ? spawn(process.execPath, ['bench/balancer.mjs', String(port), ...apiPorts.map(String)], { stdio: ['ignore', 'ignore', 'inherit'] }) : null;
   const consumer = spawn(process.execPath, [...profileArgs, 'dist/src/consumer/main.js'], {
     env: { ...shared, CONSUMER_DATABASE_URL: `${server}/${consumerDatabase}`, CONSUMER_PORT: String(port + 1) },
     stdio: ['ignore', 'inherit', 'inherit'],
   });
-  owned.children.push(api, consumer);
+  owned.children.push(...apis, consumer, ...(balancer ? [balancer] : []));
+  for (const apiPort of apiPorts) await waitForHealth(`http://127.0.0.1:${apiPort}/health`);
   await waitForHealth(`${origin}/health`);
   await waitForHealth(`http://127.0.0.1:${port + 1}/health`);
 
@@ -88,13 +99,16 @@ export async function startProject({ admin, server, rabbitmqUrl, port, saga, suf
   let accepted = 0;
 
   return {
-    label: `project, saga ${saga ? 'on' : 'off'}`,
+    label: `project, saga ${saga ? 'on' : 'off'}${apiProcesses > 1 ? `, ${apiProcesses} API processes (${segments} segments)` : ''}`,
     saga,
     origin,
     path: '/orders',
     bodies,
     databases: [database, consumerDatabase],
-    processes: () => ({ API: api.pid, consumer: consumer.pid }),
+    processes: () =>
+      apiProcesses > 1
+        ? { ...Object.fromEntries(apis.map((child, i) => [`API ${i + 1}`, child.pid])), balancer: balancer.pid, consumer: consumer.pid }
+        : { API: api.pid, consumer: consumer.pid },
 
     async watch() {
       // With REACTIONS_ENABLED=false the reactions' checkpoints exist all the same (created at the head, to wait for a
@@ -167,7 +181,8 @@ export async function startProject({ admin, server, rabbitmqUrl, port, saga, suf
       const eventsLost = stored.filter((row) => !applied.has(row.id)).length;
       await db.end();
       await consumerDb.end();
-      await stop(api);
+      for (const child of apis) await stop(child);
+      if (balancer) await stop(balancer);
       await stop(consumer);
       // a backend publishes its counters as it exits: wait until the API's are gone
       for (let i = 0; i < 100; i++) {
