@@ -18,6 +18,8 @@
 //                     BENCH_SAGA=on|off  BENCH_RAW=auto|off  BENCH_RAW_DIR=/work/shared/bench/raw-pipeline
 //                     BENCH_SAMPLE_MS=250  BENCH_DRAIN_TIMEOUT_S=120  BENCH_CPU_PROFILE=<folder for V8 .cpuprofile files>
 //                     BENCH_COUNT_IO=on (statements and socket writes per order, per app: bench/io-counter.cjs)
+//                     BENCH_API_PROCESSES=1|2 (2: two APIs behind a round-robin balancer on one port, sharing
+//                     every projection and reaction in BENCH_SUBSCRIPTION_SEGMENTS=8 segments)
 import { randomBytes } from 'node:crypto';
 import os from 'node:os';
 import amqp from 'amqplib';

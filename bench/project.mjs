@@ -2,7 +2,7 @@
 // app as child processes on throwaway databases and a throwaway broker prefix, 50 customers, and
 // what the bench reads from it per step (lag, drain, latencies, lost and duplicated effects).
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -42,7 +42,8 @@ const LAG_SQL = `
     (SELECT extract(epoch FROM clock_timestamp() - min(recorded_at)) * 1000 FROM events WHERE global_position IS NULL)::float8 AS "unnumberedAgeMs",
     coalesce((SELECT json_agg(json_build_object('id', c.subscription_id, 'checkpoint', c.global_position,
       'ageMs', (SELECT extract(epoch FROM clock_timestamp() - e.recorded_at) * 1000 FROM events e WHERE e.global_position = c.global_position + 1)))
-      FROM subscription_checkpoints c), '[]') AS checkpoints`;
+      FROM (SELECT CASE WHEN segments = 1 THEN subscription_id ELSE subscription_id || '/' || segment END AS subscription_id, global_position
+            FROM subscription_checkpoints) AS c), '[]') AS checkpoints`;
 const SEQUENCER = 'sequencer (events not numbered yet)';
 const CONSUMER = 'consumer app (inbox vs events stored)';
 
@@ -62,15 +63,32 @@ export async function startProject({ admin, server, rabbitmqUrl, port, saga, suf
   const ioCounts = process.env.BENCH_COUNT_IO === 'on' ? ioCountFiles(suffix) : null;
   const ioArgs = ioCounts ? ['--require', fileURLToPath(new URL('./io-counter.cjs', import.meta.url))] : [];
   const shared = { ...process.env, RABBITMQ_URL: rabbitmqUrl, BROKER_PREFIX: brokerPrefix, LOG_LEVEL: 'warn' };
-  const api = spawn(process.execPath, [...profileArgs, ...ioArgs, 'dist/src/main.js'], {
-    env: { ...shared, DATABASE_URL: `${server}/${database}`, PORT: String(port), REACTIONS_ENABLED: String(saga), BENCH_IO_COUNT_FILE: ioCounts?.API },
-    stdio: ['ignore', 'inherit', 'inherit'],
-  });
+  // BENCH_API_PROCESSES=2: two API processes on the same database, every projection and reaction split into
+  // BENCH_SUBSCRIPTION_SEGMENTS segments (default 8) between them, behind a round-robin TCP balancer on `port`.
+  const apiProcesses = Number(process.env.BENCH_API_PROCESSES ?? 1);
+  const segments = process.env.BENCH_SUBSCRIPTION_SEGMENTS ?? (apiProcesses > 1 ? '8' : '1');
+  const apiPorts = apiProcesses > 1 ? Array.from({ length: apiProcesses }, (_, i) => port + 2 + i) : [port];
+  const apis = apiPorts.map((apiPort, index) =>
+    spawn(process.execPath, [...profileArgs, ...ioArgs, 'dist/src/main.js'], {
+      env: {
+        ...shared,
+        DATABASE_URL: `${server}/${database}`,
+        PORT: String(apiPort),
+        REACTIONS_ENABLED: String(saga),
+        SUBSCRIPTION_SEGMENTS: segments,
+        BENCH_IO_COUNT_FILE: ioCounts && `${ioCounts.API}.${index}`,
+      },
+      stdio: ['ignore', 'inherit', 'inherit'],
+    }),
+  );
+  const [api] = apis;
+  const balancer = apiProcesses > 1 ? spawn(process.execPath, ['bench/balancer.mjs', String(port), ...apiPorts.map(String)], { stdio: ['ignore', 'ignore', 'inherit'] }) : null;
   const consumer = spawn(process.execPath, [...profileArgs, ...ioArgs, 'dist/src/consumer/main.js'], {
     env: { ...shared, CONSUMER_DATABASE_URL: `${server}/${consumerDatabase}`, CONSUMER_PORT: String(port + 1), BENCH_IO_COUNT_FILE: ioCounts?.consumer },
     stdio: ['ignore', 'inherit', 'inherit'],
   });
-  owned.children.push(api, consumer);
+  owned.children.push(...apis, consumer, ...(balancer ? [balancer] : []));
+  for (const apiPort of apiPorts) await waitForHealth(`http://127.0.0.1:${apiPort}/health`);
   await waitForHealth(`${origin}/health`);
   await waitForHealth(`http://127.0.0.1:${port + 1}/health`);
 
@@ -95,13 +113,16 @@ export async function startProject({ admin, server, rabbitmqUrl, port, saga, suf
   let accepted = 0;
 
   return {
-    label: `project, saga ${saga ? 'on' : 'off'}`,
+    label: `project, saga ${saga ? 'on' : 'off'}${apiProcesses > 1 ? `, ${apiProcesses} API processes (${segments} segments)` : ''}`,
     saga,
     origin,
     path: '/orders',
     bodies,
     databases: [database, consumerDatabase],
-    processes: () => ({ API: api.pid, consumer: consumer.pid }),
+    processes: () =>
+      apiProcesses > 1
+        ? { ...Object.fromEntries(apis.map((child, i) => [`API ${i + 1}`, child.pid])), balancer: balancer.pid, consumer: consumer.pid }
+        : { API: api.pid, consumer: consumer.pid },
 
     async watch() {
       // With REACTIONS_ENABLED=false the reactions' checkpoints exist all the same (created at the head, to wait for a
@@ -174,7 +195,8 @@ export async function startProject({ admin, server, rabbitmqUrl, port, saga, suf
       const eventsLost = stored.filter((row) => !applied.has(row.id)).length;
       await db.end();
       await consumerDb.end();
-      await stop(api);
+      for (const child of apis) await stop(child);
+      if (balancer) await stop(balancer);
       await stop(consumer);
       // a backend publishes its counters as it exits: wait until the API's are gone
       for (let i = 0; i < 100; i++) {
@@ -381,13 +403,22 @@ function readIoCounts(files, accepted) {
   const perOrder = (n) => n / accepted;
   const result = {};
   for (const name of ['API', 'consumer']) {
-    let counts;
-    try {
-      counts = JSON.parse(readFileSync(files[name], 'utf8'));
-    } catch (error) {
-      progress(`no I/O counts from the ${name} (${error.message})`);
-      continue;
+    // Every API process wrote a file of its own (API.json.0, .1, …): their sums.
+    const paths = name === 'API' ? readdirSync(files.folder).filter((file) => file.startsWith('api.json.')).map((file) => path.join(files.folder, file)) : [files[name]];
+    const counts = { socketWrites: {}, statements: new Map() };
+    for (const file of paths) {
+      let one;
+      try {
+        one = JSON.parse(readFileSync(file, 'utf8'));
+      } catch (error) {
+        progress(`no I/O counts in ${file} (${error.message})`);
+        continue;
+      }
+      for (const [peer, n] of Object.entries(one.socketWrites)) counts.socketWrites[peer] = (counts.socketWrites[peer] ?? 0) + n;
+      for (const [text, n] of one.statements) counts.statements.set(text, (counts.statements.get(text) ?? 0) + n);
     }
+    if (paths.length === 0 || counts.statements.size === 0) continue;
+    counts.statements = [...counts.statements].sort((a, b) => b[1] - a[1]);
     result[name] = {
       socketWrites: Object.fromEntries(Object.entries(counts.socketWrites).map(([peer, n]) => [peer, perOrder(n)])),
       statements: perOrder(counts.statements.reduce((sum, [, n]) => sum + n, 0)),

@@ -6,6 +6,7 @@ import { OrderDeadlines1764500000000 } from './1764500000000-OrderDeadlines';
 import { IdempotentResponseETag1764600000000 } from './1764600000000-IdempotentResponseETag';
 import { SubscriptionFailures1764700000000 } from './1764700000000-SubscriptionFailures';
 import { ReactionReceipts1764800000000 } from './1764800000000-ReactionReceipts';
+import { SubscriptionSegments1764900000000 } from './1764900000000-SubscriptionSegments';
 
 /** Every migration, in order. Listed by class so that builds, tests and the CLI load the same set. */
 export const migrations = [
@@ -17,4 +18,5 @@ export const migrations = [
   IdempotentResponseETag1764600000000,
   ReactionReceipts1764800000000,
   SubscriptionFailures1764700000000,
+  SubscriptionSegments1764900000000,
 ];

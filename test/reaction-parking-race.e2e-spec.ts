@@ -4,6 +4,7 @@ import { Observable } from 'rxjs';
 import { mergeMap } from 'rxjs/operators';
 import { DurableReaction } from '../src/event-store/reactions/durable-reaction.decorator';
 import { DurableReactions } from '../src/event-store/reactions/durable-reactions';
+import { SubscriptionLeases } from '../src/event-store/segments/subscription-leases';
 import { EventSequencer } from '../src/event-store/sequencing/event-sequencer';
 import { UserRegisteredEvent } from '../src/modules/users/domain/user.events';
 import { registerUser } from './support/fixtures';
@@ -76,7 +77,7 @@ describe('a reaction step failing in a process that lost its lease while another
       const [{ cut }] = await first.db.query(
         `SELECT count(pg_terminate_backend(pid))::int AS cut FROM pg_stat_activity
          WHERE datname = current_database() AND application_name = $1`,
-        [`lease ${REACTION}`],
+        [first.app.get(SubscriptionLeases).applicationName],
       );
       expect(cut).toBe(1);
       await eventually(async () => {

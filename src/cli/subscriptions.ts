@@ -10,7 +10,9 @@ import { readSubscriptionStatuses, SubscriptionStatus } from '../event-store/sub
 const USAGE = `Usage: npm run subscriptions -- <command>
 
   list                                    every reader of the event store (projections, the relay, reactions):
-                                          checkpoint, lag in events and seconds, and the event it is stopped at
+                                          checkpoint, lag in events and seconds, and the event it is stopped at;
+                                          one split into segments: its slowest segment, then each segment and
+                                          the process (lease session) holding it
   retry <subscription>                    wake it now: it tries the event it is stopped at again (fix the cause first)
   skip <subscription> --event <id> --reason <text> [--by <name>]
                                           move its checkpoint past that event, only if it is the one the
@@ -88,11 +90,22 @@ function describeFailure(failure: SubscriptionFailure): string {
   return `${failure.eventType} ${failure.eventId} (position ${failure.globalPosition})`;
 }
 
-function describeStatus({ subscriptionId, checkpoint, lagEvents, lagSeconds, failure }: SubscriptionStatus): string {
-  const state = failure
+function describeState(failure: SubscriptionFailure | undefined): string {
+  return failure
     ? `STOPPED at ${describeFailure(failure)}, ${failure.attempts} attempt(s) since ${failure.since.toISOString()}: ${failure.error}`
     : 'ok';
-  return `${subscriptionId}\tcheckpoint ${checkpoint}\tlag ${lagEvents} event(s), ${lagSeconds} s\t${state}`;
+}
+
+/** One line per reader (its slowest segment's figures), then one indented line per segment when it is split. */
+function describeStatus({ subscriptionId, checkpoint, lagEvents, lagSeconds, failure, segments }: SubscriptionStatus): string {
+  const lines = [`${subscriptionId}\tcheckpoint ${checkpoint}\tlag ${lagEvents} event(s), ${lagSeconds} s\t${describeState(failure)}`];
+  for (const segment of segments ?? []) {
+    lines.push(
+      `  segment ${segment.segment}/${segments!.length}\tcheckpoint ${segment.checkpoint}\tlag ${segment.lagEvents} event(s), ${segment.lagSeconds} s\t` +
+        `${segment.heldBy ? `held by ${segment.heldBy}` : 'held by no process'}\t${describeState(segment.failure)}`,
+    );
+  }
+  return lines.join('\n');
 }
 
 main().then(

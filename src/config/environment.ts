@@ -46,6 +46,14 @@ export const environmentSchema = z.object({
   /** After numbering, how long further appends gather before the next sequencing transaction. */
   EVENT_SEQUENCER_GATHER_MS: z.coerce.number().int().min(0).max(1_000).default(5),
   PROJECTION_GATHER_MS: z.coerce.number().int().min(0).max(1_000).default(10),
+  /**
+   * Segments each projection and reaction is split into by stream id (a reaction: its partition
+   * key), so that several API processes share the work (src/event-store/segments). Every process
+   * of a database must use the same number.
+   */
+  SUBSCRIPTION_SEGMENTS: z.coerce.number().int().min(1).max(256).default(1),
+  /** How often a process that does not hold every segment looks for free ones: a dead process's segments move within about this. */
+  SUBSCRIPTION_LEASE_LOOK_MS: z.coerce.number().int().min(50).max(60_000).default(1000),
   ...brokerSettings,
   RELAY_ENABLED: z.enum(['true', 'false']).default('true').transform((value) => value === 'true'),
   RELAY_BATCH_SIZE: z.coerce.number().int().min(1).max(10_000).default(1000),

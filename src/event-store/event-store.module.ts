@@ -16,6 +16,8 @@ import { EventSequencer } from './sequencing/event-sequencer';
 import { EventStoreHead } from './sequencing/event-store-head';
 import { EventSubscriptions } from './subscription/event-subscriptions';
 import { EventUpcasters } from './upcasting/event-upcasters';
+import { SubscriptionLeases } from './segments/subscription-leases';
+import { ProcessSubscriptionLeases } from './segments/subscription-leases.provider';
 
 @Module({
   imports: [DiscoveryModule],
@@ -46,7 +48,9 @@ import { EventUpcasters } from './upcasting/event-upcasters';
     DomainEventClasses,
     DurableReactions,
     EventUpcasters,
+    { provide: SubscriptionLeases, useClass: ProcessSubscriptionLeases },
   ],
-  exports: [AggregateWriter, EventAppendedSignal, EventStoreHead, EventSequencer, EventStreamReader, EventSubscriptions, DomainEventClasses, EventUpcasters],
+  exports: [
+    SubscriptionLeases,AggregateWriter, EventAppendedSignal, EventStoreHead, EventSequencer, EventStreamReader, EventSubscriptions, DomainEventClasses, EventUpcasters],
 })
 export class EventStoreModule {}

@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { HealthIndicatorService } from '@nestjs/terminus';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
-import { describeError } from '../event-store/subscription/subscription-failures';
+import { describeError, SubscriptionFailure } from '../event-store/subscription/subscription-failures';
 import { readSubscriptionStatuses, SubscriptionStatus } from '../event-store/subscription/subscription-status';
 
 /**
@@ -24,6 +24,18 @@ export function isStopped(failure: { attempts: number } | undefined): boolean {
  * is an outage of that reader (its read model or the integration events fall further behind
  * with every write), so /health answers 503 naming the event, the error, the attempts and since when.
  */
+function describeFailure(failure: SubscriptionFailure | undefined) {
+  return (
+    failure && {
+      stoppedAt: { eventId: failure.eventId, globalPosition: failure.globalPosition, eventType: failure.eventType },
+      error: failure.error,
+      attempts: failure.attempts,
+      since: failure.since.toISOString(),
+      lastAttemptAt: failure.lastAttemptAt.toISOString(),
+    }
+  );
+}
+
 @Injectable()
 export class SubscriptionsHealthIndicator {
   constructor(
@@ -40,18 +52,23 @@ export class SubscriptionsHealthIndicator {
       return session.down({ message: `cannot read the checkpoints: ${describeError(error)}` });
     }
     const readers = Object.fromEntries(
-      statuses.map(({ subscriptionId, checkpoint, lagEvents, lagSeconds, failure }) => [
+      statuses.map(({ subscriptionId, checkpoint, lagEvents, lagSeconds, failure, segments }) => [
         subscriptionId,
         {
           checkpoint,
           lagEvents,
           lagSeconds,
-          ...(failure && {
-            stoppedAt: { eventId: failure.eventId, globalPosition: failure.globalPosition, eventType: failure.eventType },
-            error: failure.error,
-            attempts: failure.attempts,
-            since: failure.since.toISOString(),
-            lastAttemptAt: failure.lastAttemptAt.toISOString(),
+          ...describeFailure(failure),
+          // Split into segments: the figures above are the slowest segment's; each one here.
+          ...(segments && {
+            segments: segments.map((segment) => ({
+              segment: segment.segment,
+              checkpoint: segment.checkpoint,
+              lagEvents: segment.lagEvents,
+              lagSeconds: segment.lagSeconds,
+              heldBy: segment.heldBy ?? null,
+              ...describeFailure(segment.failure),
+            })),
           }),
         },
       ]),

@@ -12,6 +12,7 @@ import { TransactionContext } from '../../database/transaction-context';
 import { AfterListening } from '../../shared/after-listening';
 import type { DomainEventClass } from '../domain-event';
 import { EventSequencer } from '../sequencing/event-sequencer';
+import { SubscriptionLeases } from '../segments/subscription-leases';
 import { EventUpcasters } from '../upcasting/event-upcasters';
 import { DomainEventClasses } from './domain-event-classes';
 import { DURABLE_REACTION_METADATA, DurableReactionOptions } from './durable-reaction.decorator';
@@ -67,6 +68,7 @@ export class DurableReactions implements OnModuleInit, OnApplicationBootstrap, B
     private readonly notifications: DatabaseNotifications,
     private readonly sequencer: EventSequencer,
     private readonly afterListening: AfterListening,
+    private readonly leases: SubscriptionLeases,
   ) {}
 
   onModuleInit(): void {
@@ -81,14 +83,22 @@ export class DurableReactions implements OnModuleInit, OnApplicationBootstrap, B
       batchSize: this.config.get('REACTION_BATCH_SIZE', { infer: true }),
       concurrency: this.config.get('REACTION_CONCURRENCY', { infer: true }),
       chunkSize: this.config.get('REACTION_CHUNK_SIZE', { infer: true }),
-      databaseUrl: this.config.get('DATABASE_URL', { infer: true }),
       gatherMs: this.config.get('PROJECTION_GATHER_MS', { infer: true }),
       maxAttempts: this.config.get('REACTION_MAX_ATTEMPTS', { infer: true }),
       retryBaseMs: this.config.get('REACTION_RETRY_BASE_MS', { infer: true }),
     };
     for (const reaction of reactions) {
       this.subscriptions.push(
-        new ReactionSubscription(reaction, this.dataSource, this.sequencer, this.eventClasses, this.transactions, this.upcasters, options),
+        new ReactionSubscription(
+          reaction,
+          this.dataSource,
+          this.sequencer,
+          this.eventClasses,
+          this.transactions,
+          this.upcasters,
+          options,
+          this.leases.lease(reaction.subscriptionId, this.config.get('SUBSCRIPTION_SEGMENTS', { infer: true })),
+        ),
       );
     }
     if (this.subscriptions.length === 0) return;
@@ -107,7 +117,8 @@ export class DurableReactions implements OnModuleInit, OnApplicationBootstrap, B
    * from here on waits for it (a process with REACTIONS_ENABLED=true) instead of being skipped.
    */
   async onApplicationBootstrap(): Promise<void> {
-    for (const reaction of this.reactions) await createReactionCheckpoint(this.dataSource, reaction.subscriptionId, reaction.replaysHistory);
+    const segments = this.config.get('SUBSCRIPTION_SEGMENTS', { infer: true });
+    for (const reaction of this.reactions) await createReactionCheckpoint(this.dataSource, reaction.subscriptionId, reaction.replaysHistory, segments);
   }
 
   async beforeApplicationShutdown(): Promise<void> {

@@ -1,4 +1,5 @@
 import type { DataSource, EntityManager } from 'typeorm';
+import { ensureSegments } from '../segments/segment-checkpoints';
 import { SequencedEvent, STORED_EVENT_COLUMNS } from '../stored-event';
 
 type Db = DataSource | EntityManager;
@@ -16,29 +17,15 @@ export interface ReactionBatch {
 }
 
 /**
- * Creates the reaction's checkpoint unless it exists: at the head of the store (the highest
- * number given so far), or at its beginning for a reaction that replays history. A reaction
- * created at the head `starts_after` it for good: no receipt records what it did before (nothing),
- * so even a checkpoint reset to 0 must not make it read that history.
+ * Creates the reaction's checkpoint unless it exists, as `segments` segments: at the head of the
+ * store (the highest number given so far), or at its beginning for a reaction that replays
+ * history. A reaction created at the head `starts_after` it for good: no receipt records what it
+ * did before (nothing), so even a checkpoint reset to 0 must not make it read that history.
+ * Stored with another number of segments, it is split again from the lowest of them (receipts
+ * pass over what was done).
  */
-export async function createReactionCheckpoint(db: Db, subscriptionId: string, fromBeginning: boolean): Promise<void> {
-  await db.query(
-    `INSERT INTO subscription_checkpoints (subscription_id, global_position, starts_after)
-     SELECT $1, start.at, start.at
-     FROM (SELECT CASE WHEN $2 THEN 0 ELSE coalesce((SELECT max(global_position) FROM events), 0) END AS at) AS start
-     ON CONFLICT DO NOTHING`,
-    [subscriptionId, fromBeginning],
-  );
-}
-
-/** Where the reaction stands (`position`), and before which it never reads (`startsAfter`). */
-export async function loadReactionCheckpoint(db: Db, subscriptionId: string): Promise<{ position: bigint; startsAfter: bigint }> {
-  const [row] = await db.query(
-    `SELECT global_position::text AS position, starts_after::text AS "startsAfter" FROM subscription_checkpoints WHERE subscription_id = $1`,
-    [subscriptionId],
-  );
-  if (!row) throw new Error(`no checkpoint for ${subscriptionId}`);
-  return { position: BigInt(row.position), startsAfter: BigInt(row.startsAfter) };
+export async function createReactionCheckpoint(dataSource: DataSource, subscriptionId: string, fromBeginning: boolean, segments = 1): Promise<void> {
+  await ensureSegments(dataSource, subscriptionId, segments, { fromHead: !fromBeginning, idempotent: true });
 }
 
 /**
@@ -84,21 +71,28 @@ export async function readReactionBatch(
   };
 }
 
-/** Moves the checkpoint from `expected` to `to` (a low-water mark: every event up to it is done); false if it was moved meanwhile. */
-export async function advanceReactionCheckpoint(db: Db, subscriptionId: string, expected: bigint, to: bigint): Promise<boolean> {
+/** Moves a segment's checkpoint from `expected` to `to` (a low-water mark: every event of the segment up to it is done); false if it was moved meanwhile. */
+export async function advanceReactionCheckpoint(
+  db: Db,
+  subscriptionId: string,
+  { segment, segments }: { segment: number; segments: number },
+  expected: bigint,
+  to: bigint,
+): Promise<boolean> {
   // A SELECT around the UPDATE: TypeORM answers a bare UPDATE with [rows, rowCount].
   const [{ moved }] = await db.query(
     `WITH moved AS (
        UPDATE subscription_checkpoints c SET global_position = $3, updated_at = now()
-       WHERE c.subscription_id = (
-         SELECT subscription_id FROM subscription_checkpoints
-         WHERE subscription_id = $1 AND global_position = $2
+       FROM (
+         SELECT subscription_id, segment FROM subscription_checkpoints
+         WHERE subscription_id = $1 AND segment = $4 AND segments = $5 AND global_position = $2
          FOR UPDATE SKIP LOCKED
-       )
+       ) AS expected
+       WHERE c.subscription_id = expected.subscription_id AND c.segment = expected.segment
        RETURNING 1
      )
      SELECT count(*)::int AS moved FROM moved`,
-    [subscriptionId, expected.toString(), to.toString()],
+    [subscriptionId, expected.toString(), to.toString(), segment, segments],
   );
   return moved > 0;
 }

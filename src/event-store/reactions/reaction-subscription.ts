@@ -1,6 +1,5 @@
 import { Logger } from '@nestjs/common';
 import { DataSource } from 'typeorm';
-import { SessionAdvisoryLock } from '../../database/session-advisory-lock';
 import { TransactionContext } from '../../database/transaction-context';
 import { ConcurrencyConflictError } from '../../shared/domain-error';
 import { classifyFailure } from '../../shared/failure-classification';
@@ -8,6 +7,9 @@ import { describeError } from '../subscription/subscription-failures';
 import { CheckpointTracker } from '../sequencing/event-store-head';
 import type { EventSequencer } from '../sequencing/event-sequencer';
 import { Signal } from '../sequencing/signal';
+import { loadSegmentCheckpoints, segmentKey } from '../segments/segment-checkpoints';
+import { segmentOf } from '../segments/segments';
+import type { SegmentLease } from '../segments/subscription-leases';
 import { StoredEvent, STORED_EVENT_COLUMNS } from '../stored-event';
 import type { EventUpcasters } from '../upcasting/event-upcasters';
 import type { DomainEventClasses } from './domain-event-classes';
@@ -15,7 +17,6 @@ import type { Reaction, ReactionStep, ReactionWork } from './reaction';
 import { inReceiptTransaction, ReceiptTransaction, TransactionAbortedError } from './receipt-transaction';
 import {
   advanceReactionCheckpoint,
-  loadReactionCheckpoint,
   ReactionEvent,
   readReactionBatch,
   recordReceipts,
@@ -29,8 +30,6 @@ export interface ReactionSubscriptionOptions {
   concurrency: number;
   /** Events of one partition taken together in one transaction when they wait (1: always one by one). */
   chunkSize: number;
-  /** For the lease's own connection (SessionAdvisoryLock). */
-  databaseUrl: string;
   /** How long a woken reaction waits for more events before it reads. */
   gatherMs: number;
   /** Attempts of one step on one event before it is parked. */
@@ -65,6 +64,12 @@ interface PartitionedEvent {
   event: object | undefined;
 }
 
+/** The raw partition key of an event (the reaction's key, or its stream), and so its segment. */
+interface Keyed extends PartitionedEvent {
+  key: string;
+  segment: number;
+}
+
 /**
  * What one batch came to. `pauseMs`: stopping, or another process holds the reaction. `retryDueInMs`:
  * nothing could be done but wait for partitions whose retry is not due (new events end the wait
@@ -80,6 +85,7 @@ interface BatchOutcome {
 /** A batch's events of one partition key, in commit order. */
 interface Partition {
   key: string;
+  segment: number;
   events: PartitionedEvent[];
 }
 
@@ -102,9 +108,12 @@ class StepFailure {
  * Delivers the events of a reaction's types, each in its own short transaction in which the
  * effect and the fact that the reaction took the event commit together:
  *
- * - **One process at a time** runs the reaction: it holds the reaction's lease, a session
- *   advisory lock (SessionAdvisoryLock); another process waits and takes over when that session
- *   ends. The lease only saves duplicate work: correctness rests on the receipts.
+ * - **Segments, one process each**: the reaction is split into `lease.segments` segments by its
+ *   partition key (segmentOf), each with its own checkpoint; a process takes the segments whose
+ *   lease it holds (SubscriptionLeases: session advisory locks), reading once after the lowest
+ *   of their checkpoints and passing over the other segments' events. When a process dies,
+ *   another takes its segments over. The lease only saves duplicate work: correctness rests on
+ *   the receipts. With one segment (the default) one process runs the whole reaction.
  * - **Receipts make every step idempotent per causing event**, whatever the aggregates' state:
  *   the event's transaction writes its receipt (`reaction_receipts`, step `*`) with the last
  *   step's effect, and an event already receipted is passed over. A checkpoint reset to the
@@ -132,12 +141,14 @@ class StepFailure {
  */
 export class ReactionSubscription {
   private readonly logger: Logger;
-  private readonly tracker: CheckpointTracker;
-  private readonly lease: SessionAdvisoryLock;
+  /** Each held segment's checkpoint as known without a query (see CheckpointTracker). */
+  private readonly trackers = new Map<number, CheckpointTracker>();
   /** Batches run one after another, also when a test's catchUp meets the running loop. */
   private batches: Promise<unknown> = Promise.resolve();
-  /** The checkpoint as this process last read or wrote it. */
-  private position = 0n;
+  /** Each held segment's checkpoint as this process last read or wrote it (read again when missing). */
+  private readonly positions = new Map<number, bigint>();
+  /** The lease's epoch these positions belong to: a lost lease session makes them stale. */
+  private leaseEpoch = -1;
   /** The head when the reaction came into being: it never reads what lies before. */
   private startsAfter = 0n;
   private readonly failedAttempts = new Map<string, number>();
@@ -157,12 +168,11 @@ export class ReactionSubscription {
     private readonly transactions: TransactionContext,
     private readonly upcasters: EventUpcasters,
     private readonly options: ReactionSubscriptionOptions,
+    private readonly lease: SegmentLease,
   ) {
     this.logger = new Logger(`Reaction:${reaction.subscriptionId}`);
-    this.tracker = new CheckpointTracker(reaction.subscriptionId, sequencer.head);
-    this.lease = new SessionAdvisoryLock(options.databaseUrl, reaction.subscriptionId, () =>
-      this.logger.warn('lost its lease (the connection holding it ended): stops after the events in hand'),
-    );
+    // A segment taken or lost: the loop looks at once.
+    lease.changed.listen(() => sequencer.head.wake());
   }
 
   get subscriptionId(): string {
@@ -171,7 +181,7 @@ export class ReactionSubscription {
 
   /** Starts reacting from the checkpoint DurableReactions created when the app was bootstrapped. */
   async start(): Promise<void> {
-    await this.reload();
+    this.positions.clear();
     this.stopping = false;
     this.running = this.run();
   }
@@ -182,13 +192,12 @@ export class ReactionSubscription {
     this.sequencer.head.wake();
     await this.running;
     await this.batches;
-    await this.lease.release();
   }
 
   /** Numbers what is committed, then takes events until none is left (tests). */
   async catchUp(): Promise<void> {
     await this.sequencer.sequencePending();
-    await this.reload();
+    this.positions.clear();
     for (;;) {
       const { taken, caughtUp, pauseMs, retryDueInMs } = await this.processNextBatch();
       if (caughtUp && pauseMs === undefined) return;
@@ -204,18 +213,31 @@ export class ReactionSubscription {
   }
 
   private async processBatch(): Promise<BatchOutcome> {
-    const leasedAlready = this.lease.held;
-    if (!(await this.lease.tryAcquire())) return { taken: 0, caughtUp: false, pauseMs: HELD_ELSEWHERE_PAUSE_MS };
-    // Whoever held the lease before may have moved the checkpoint.
-    if (!leasedAlready) await this.reload();
+    const owned = await this.lease.beforeBatch();
+    if (owned.length === 0) return { taken: 0, caughtUp: false, pauseMs: HELD_ELSEWHERE_PAUSE_MS };
+    if (this.lease.epoch !== this.leaseEpoch) {
+      this.positions.clear();
+      this.leaseEpoch = this.lease.epoch;
+    }
+    for (const segment of [...this.positions.keys()]) if (!owned.includes(segment)) this.positions.delete(segment);
+    // Segments newly held: whoever held them before may have moved their checkpoints.
+    const unknown = owned.filter((segment) => !this.positions.has(segment));
+    if (unknown.length > 0) await this.reload(unknown);
+    const positionOf = (segment: number): bigint => this.positions.get(segment) ?? 0n;
 
     const { batchSize, chunkSize, concurrency } = this.options;
     // After a reset, still never before the reaction existed: nothing records what happened there.
-    const readAfter = this.position > this.startsAfter ? this.position : this.startsAfter;
+    const lowest = owned.map(positionOf).reduce((a, b) => (b < a ? b : a));
+    const readAfter = lowest > this.startsAfter ? lowest : this.startsAfter;
     // Only events not done yet: the window moves past what partitions did beyond a waiting one.
     const batch = await readReactionBatch(this.dataSource, this.subscriptionId, readAfter, this.reaction.eventTypes, batchSize);
     const done = new Set<string>();
-    const partitions = this.partition(this.upcasters.upcastAll(batch.events));
+    const keyed = this.keyed(this.upcasters.upcastAll(batch.events));
+    const segmentAt = new Map(keyed.map(({ stored, segment }) => [stored.globalPosition, segment]));
+    // This process's events: of its segments, beyond their checkpoints.
+    const partitions = this.partition(
+      keyed.filter(({ stored, segment }) => this.positions.has(segment) && BigInt(stored.globalPosition) > positionOf(segment)),
+    );
     const now = Date.now();
     const lanes = partitions.filter(({ key }) => (this.waitingPartitions.get(key) ?? 0) <= now);
     const waiting = partitions.filter(({ key }) => (this.waitingPartitions.get(key) ?? 0) > now);
@@ -228,10 +250,10 @@ export class ReactionSubscription {
       heldElsewhere = true;
       stop(HELD_ELSEWHERE_PAUSE_MS);
     };
-    const runLane = async ({ key, events: lane }: Partition) => {
+    const runLane = async ({ key, segment, events: lane }: Partition) => {
       for (let next = 0; next < lane.length; ) {
         if (this.stopping) return stop(0);
-        if (heldElsewhere || !this.lease.held) return yieldToOtherProcess();
+        if (heldElsewhere || !this.lease.holds(segment)) return yieldToOtherProcess();
         // A backlog in this partition: its events together, in one transaction.
         if (lane.length - next > 1 && chunkSize > 1) {
           const chunk = lane.slice(next, next + chunkSize);
@@ -260,25 +282,33 @@ export class ReactionSubscription {
       for (let lane = lanes.shift(); lane; lane = lanes.shift()) await runLane(lane);
     };
 
-    // The low-water mark: every event of the reaction's types up to it is done. Those before the
-    // batch's first event that the read passed over carry receipts.
-    const doneUpTo = (): bigint => {
-      const first = batch.events[0] ? BigInt(batch.events[0].globalPosition) - 1n : undefined;
-      let upTo = first !== undefined && first > this.position ? first : this.position;
+    // A segment's low-water mark: every event of the reaction's types in the segment up to it is
+    // done. The read passed over receipted events; events of other segments are not its business.
+    const doneUpTo = (segment: number): bigint => {
+      const at = positionOf(segment);
       for (const stored of batch.events) {
-        if (!done.has(stored.globalPosition)) return upTo;
-        upTo = BigInt(stored.globalPosition);
+        if (segmentAt.get(stored.globalPosition) !== segment || BigInt(stored.globalPosition) <= at) continue;
+        if (!done.has(stored.globalPosition)) return BigInt(stored.globalPosition) - 1n > at ? BigInt(stored.globalPosition) - 1n : at;
       }
-      // Past what it had nothing (more) to do for: receipted events, and events of other types.
-      return batch.events.length < batchSize ? BigInt(batch.head) : upTo;
+      // Past what it had nothing (more) to do for: receipted events, and events of other types or segments.
+      const last = batch.events.length > 0 ? BigInt(batch.events[batch.events.length - 1].globalPosition) : at;
+      const upTo = batch.events.length < batchSize ? BigInt(batch.head) : last;
+      return upTo > at ? upTo : at;
     };
     const moveCheckpoint = async (): Promise<boolean> => {
-      const to = doneUpTo();
-      if (to <= this.position) return true;
-      if (!(await advanceReactionCheckpoint(this.dataSource, this.subscriptionId, this.position, to))) return false;
-      this.position = to;
-      this.tracker.at(to);
-      return true;
+      let moved = true;
+      for (const segment of [...this.positions.keys()]) {
+        const at = positionOf(segment);
+        const to = doneUpTo(segment);
+        if (to <= at) continue;
+        if (!(await advanceReactionCheckpoint(this.dataSource, this.subscriptionId, { segment, segments: this.lease.segments }, at, to))) {
+          moved = false;
+          continue;
+        }
+        this.positions.set(segment, to);
+        this.tracker(segment).at(to);
+      }
+      return moved;
     };
 
     const startedAt = Date.now();
@@ -305,8 +335,8 @@ export class ReactionSubscription {
     if (batch.events.length > 0) {
       this.logger.debug(`${taken} of ${batch.events.length} events taken in ${partitionsRun} partitions, ${Date.now() - startedAt} ms`);
     }
-    // A reset, or another process that took over: read where the checkpoint really is.
-    if (heldElsewhere) await this.reload();
+    // A reset, or another process that took over: read where the checkpoints really are.
+    if (heldElsewhere) this.positions.clear();
     // Nothing could be done but wait for a partition whose retry is not due yet (or new events).
     const stillWaiting = [...waiting, ...partitions.filter(({ key }) => (this.waitingPartitions.get(key) ?? 0) > Date.now())];
     const retryDueInMs =
@@ -352,15 +382,22 @@ export class ReactionSubscription {
     }
   }
 
-  /** The events by partition key, each partition in commit order. */
-  private partition(events: ReactionEvent[]): Partition[] {
-    const partitions = new Map<string, Partition>();
-    for (const stored of events) {
+  /** Each event as an instance of its class, with its partition key and segment. */
+  private keyed(events: ReactionEvent[]): Keyed[] {
+    return events.map((stored) => {
       const event = this.eventClasses.instantiate(stored);
       const key = this.partitionKey(stored, event);
+      return { stored, event, key, segment: segmentOf(key, this.lease.segments) };
+    });
+  }
+
+  /** The events by partition key, each partition in commit order. */
+  private partition(events: Keyed[]): Partition[] {
+    const partitions = new Map<string, Partition>();
+    for (const { stored, event, key, segment } of events) {
       const partition = partitions.get(key);
       if (partition) partition.events.push({ stored, event });
-      else partitions.set(key, { key, events: [{ stored, event }] });
+      else partitions.set(key, { key, segment, events: [{ stored, event }] });
     }
     return [...partitions.values()];
   }
@@ -605,19 +642,37 @@ export class ReactionSubscription {
     return true;
   }
 
-  private async reload(): Promise<void> {
-    ({ position: this.position, startsAfter: this.startsAfter } = await loadReactionCheckpoint(this.dataSource, this.subscriptionId));
-    this.tracker.at(this.position);
+  /** Reads where the given segments' checkpoints stand. */
+  private async reload(segments: readonly number[]): Promise<void> {
+    for (const { segment, position, startsAfter } of await loadSegmentCheckpoints(this.dataSource, this.subscriptionId, this.lease.segments, segments)) {
+      this.positions.set(segment, position);
+      this.startsAfter = startsAfter;
+      this.tracker(segment).at(position);
+    }
+  }
+
+  private tracker(segment: number): CheckpointTracker {
+    let tracker = this.trackers.get(segment);
+    if (!tracker) {
+      tracker = new CheckpointTracker(segmentKey(this.subscriptionId, segment, this.lease.segments), this.sequencer.head);
+      this.trackers.set(segment, tracker);
+    }
+    return tracker;
+  }
+
+  /** Whether events beyond the checkpoint of a segment held here are (known to be) numbered. */
+  private behind(): boolean {
+    return this.lease.releasing || [...this.lease.held].some((segment) => this.tracker(segment).behind());
   }
 
   private async run(): Promise<void> {
     let consecutiveFailures = 0;
     while (!this.stopping) {
       try {
-        // A safety poll saw the checkpoint behind this process's idea of it: reset by an operator.
-        if (this.tracker.checkpoint < this.position) await this.reload();
-        if (!this.tracker.behind()) {
-          await this.tracker.waitUntilBehind(() => this.stopping, IDLE_RECHECK_MS);
+        // A safety poll saw a checkpoint behind this process's idea of it: reset by an operator.
+        for (const [segment, position] of this.positions) if (this.tracker(segment).checkpoint < position) this.positions.delete(segment);
+        if (!this.behind()) {
+          while (!this.stopping && !this.behind()) await this.sequencer.head.changed(IDLE_RECHECK_MS);
           if (this.options.gatherMs > 0 && !this.stopping) await this.pause(this.options.gatherMs);
           continue;
         }

@@ -4,7 +4,7 @@ import type { SequencedEvent } from '../stored-event';
 import { sequencePendingEvents } from '../sequencing/event-sequencer';
 import { advanceCheckpoint, Checkpoint, ensureCheckpoint, readCommittedEventsAfter } from '../subscription/committed-events';
 import { EventUpcasters } from '../upcasting/event-upcasters';
-import { BEGINNING_OF_STORE, checkpointOf, isBefore, lockCheckpoint, readCommittedEventsBetween } from './checkpoint-range';
+import { BEGINNING_OF_STORE, checkpointOf, isBefore, livePositions, lockCheckpoint, notYetApplied, readCommittedEventsBetween } from './checkpoint-range';
 import { compareReadModels, isIdentical, ReadModelDifferences } from './read-model-comparison';
 import { RebuildProgress, RebuildProgressMeter } from './rebuild-progress';
 import { withRebuildLock } from './rebuild-lock';
@@ -103,9 +103,12 @@ export class ProjectionRebuilder {
       const applied = await this.dataSource.transaction(async (transaction) => {
         const liveUpTo = await lockCheckpoint(transaction, projection.subscriptionId);
         if (!isBefore(liveUpTo, upTo)) return 0;
+        const live = await livePositions(transaction, projection.subscriptionId);
         const events = await readCommittedEventsBetween(transaction, liveUpTo, upTo, batchSize);
         if (events.length === 0) return 0;
-        await this.project(projection, events, transaction, projection.table);
+        // Split into segments, each stands where it stands: only what it has not applied yet.
+        const missing = notYetApplied(events, live);
+        if (missing.length > 0) await this.project(projection, missing, transaction, projection.table);
         await advanceCheckpoint(transaction, projection.subscriptionId, checkpointOf(events[events.length - 1]));
         return events.length;
       });
@@ -126,18 +129,25 @@ export class ProjectionRebuilder {
     { batchSize, acceptDifferences }: RebuildOptions,
     report: BatchReport,
   ): Promise<Pick<RebuildResult, 'differences' | 'swapped'>> {
+    // Split into segments, the live table reflects each segment up to its own checkpoint: both
+    // tables are brought up to the highest of them (one segment: to the live checkpoint).
     const liveUpTo = await lockCheckpoint(transaction, projection.subscriptionId);
-    if (isBefore(rebuiltUpTo, liveUpTo)) {
-      await replayBetween(transaction, rebuiltUpTo, liveUpTo, batchSize, async (events) => {
+    const live = await livePositions(transaction, projection.subscriptionId);
+    let upTo = rebuiltUpTo;
+    if (isBefore(rebuiltUpTo, live.highest)) {
+      await replayBetween(transaction, rebuiltUpTo, live.highest, batchSize, async (events) => {
         await this.project(projection, events, transaction, rebuildTable);
         report(events);
       });
-    } else if (isBefore(liveUpTo, rebuiltUpTo)) {
+      upTo = live.highest;
+    }
+    if (isBefore(liveUpTo, upTo)) {
       // Whatever catchUpLaggingLiveProjection left (normally nothing), applied for the paused projector.
-      await replayBetween(transaction, liveUpTo, rebuiltUpTo, batchSize, (events) =>
-        this.project(projection, events, transaction, projection.table),
-      );
-      await advanceCheckpoint(transaction, projection.subscriptionId, rebuiltUpTo);
+      await replayBetween(transaction, liveUpTo, upTo, batchSize, async (events) => {
+        const missing = notYetApplied(events, live);
+        if (missing.length > 0) await this.project(projection, missing, transaction, projection.table);
+      });
+      await advanceCheckpoint(transaction, projection.subscriptionId, upTo);
     }
 
     const differences = await compareReadModels(transaction, projection.table, rebuildTable);

@@ -106,7 +106,8 @@ export class EventSequencer {
     const [row] = await this.dataSource.query(
       `SELECT coalesce((SELECT max(global_position) FROM events), 0)::text AS head,
               EXISTS (SELECT 1 FROM events WHERE global_position IS NULL) AS unsequenced,
-              coalesce((SELECT json_object_agg(subscription_id, global_position::text) FROM subscription_checkpoints), '{}') AS checkpoints`,
+              coalesce((SELECT json_object_agg(CASE WHEN segments = 1 THEN subscription_id ELSE subscription_id || '/' || segment END, global_position::text)
+                        FROM subscription_checkpoints), '{}') AS checkpoints`,
     );
     const checkpoints = new Map(Object.entries(row.checkpoints as Record<string, string>).map(([id, position]) => [id, BigInt(position)]));
     this.head.recordPoll(BigInt(row.head), checkpoints);

@@ -4,9 +4,12 @@ import { EventAppendedSignal } from '../event-appended-signal';
 import { CheckpointTracker } from '../sequencing/event-store-head';
 import type { EventSequencer } from '../sequencing/event-sequencer';
 import { Signal } from '../sequencing/signal';
+import { ensureSegments, segmentKey } from '../segments/segment-checkpoints';
+import { segmentOf } from '../segments/segments';
+import type { SegmentLease } from '../segments/subscription-leases';
 import type { EventUpcasters } from '../upcasting/event-upcasters';
 import { SequencedEvent, STORED_EVENT_COLUMNS } from '../stored-event';
-import { ensureCheckpoint, loadCheckpoint, sequencedEventsAfter } from './committed-events';
+import { ensureCheckpoint, sequencedEventsAfter } from './committed-events';
 import { describeError, recordFailure } from './subscription-failures';
 
 /**
@@ -28,6 +31,12 @@ export interface SubscriptionOptions {
   /** How long a woken subscription waits for more events before reading a batch. */
   gatherMs: number;
   maxRetryDelayMs?: number;
+  /**
+   * The segments this process holds (SubscriptionLeases): the subscription is split into
+   * `lease.segments` by stream id, each with its own checkpoint row, and takes only the segments
+   * it holds. Absent: one segment, taken by whichever process locks its row first.
+   */
+  lease?: SegmentLease;
 }
 
 /** How long an idle subscription sleeps between looks at the in-memory head (no query). */
@@ -44,13 +53,28 @@ const IDLE_RECHECK_MS = 60_000;
  *
  * The checkpoint row is locked `FOR UPDATE SKIP LOCKED` for the batch, so with several processes
  * only one applies a given subscription's batch at a time; the others skip and try again later.
+ *
+ * Split into segments (`options.lease`), an event belongs to segment `segmentOf(streamId, S)`
+ * and each segment has its own checkpoint row. A batch locks the rows of the segments this
+ * process holds, reads once after the lowest of them, applies the events of those segments that
+ * lie beyond their own checkpoint (one stream's events are in one segment, so in commit order)
+ * and moves every locked row to the end of what it read: the events of other segments there are
+ * another process's. The filter runs in JS on what was read: each process reads every event
+ * once per batch and passes over the others' (S segments in P processes: P reads of each event,
+ * not S). The row locks, not the leases, keep a batch exact: a process that lost its lease
+ * mid-batch still commits or rolls back before the next holder reads that row.
  * It is locked only when events wait beyond it: a read that finds nothing takes no row lock and
  * so no transaction id. And it reads only when the process's EventStoreHead says the store holds
  * numbers beyond its checkpoint: an idle subscription sends no query at all.
  */
 export class CheckpointedSubscription {
   private readonly logger: Logger;
-  private readonly tracker: CheckpointTracker;
+  /** The checkpoint of each segment as known here (see CheckpointTracker). */
+  private readonly trackers = new Map<number, CheckpointTracker>();
+  private readonly segments: number;
+  /** Events the last batch read, its own and other segments' (a batch of only others' events applies nothing and moves on). */
+  private lastReadCount = 0;
+  private lastPassedOnly = false;
   private running?: Promise<void>;
   private stopping = false;
   /** Raised by stop(), so that no sleep of the loop delays it. */
@@ -75,17 +99,27 @@ export class CheckpointedSubscription {
     private readonly upcasters?: EventUpcasters,
   ) {
     this.logger = new Logger(`Subscription:${name}`);
-    this.tracker = new CheckpointTracker(name, sequencer.head);
+    this.segments = options.lease?.segments ?? 1;
+    // A segment taken or lost: the loop looks at once.
+    options.lease?.changed.listen(() => sequencer.head.wake());
   }
 
-  /** Creates the checkpoint at the beginning of the store unless it exists already. */
+  /**
+   * Creates the checkpoint at the beginning of the store unless it exists already; split into
+   * segments, creates or re-splits them (refused with SegmentsMismatchError when unsafe).
+   */
   ensureCheckpoint(): Promise<void> {
-    return ensureCheckpoint(this.dataSource, this.name);
+    if (!this.options.lease) return ensureCheckpoint(this.dataSource, this.name);
+    return ensureSegments(this.dataSource, this.name, this.segments, { fromHead: false, idempotent: false });
   }
 
   async start(): Promise<void> {
     await this.ensureCheckpoint();
-    this.tracker.at((await loadCheckpoint(this.dataSource, this.name)).globalPosition);
+    const stored: Array<{ segment: number; position: string }> = await this.dataSource.query(
+      `SELECT segment, global_position::text AS position FROM subscription_checkpoints WHERE subscription_id = $1 AND segments = $2`,
+      [this.name, this.segments],
+    );
+    for (const { segment, position } of stored) this.tracker(segment).at(position);
     this.stopping = false;
     this.running = this.run();
   }
@@ -108,45 +142,68 @@ export class CheckpointedSubscription {
     const headBeforeRead = this.sequencer.head.position;
     this.retryAfterMs = undefined;
     this.lastRead = [];
+    this.lastReadCount = 0;
+    this.lastPassedOnly = false;
+    const owned = this.options.lease ? await this.options.lease.beforeBatch() : [0];
+    if (owned.length === 0) return 0;
     let appended = false;
-    let appliedUpTo: string | undefined;
+    let moved: Array<[number, bigint]> = [];
+    let locked: number[] = [];
+    let doneUpTo: bigint | undefined;
     const applied = await this.dataSource.transaction(async (transaction) => {
-      // Locks the checkpoint and reads the batch after it in one round trip. No row: either
-      // nothing is new, or another process holds this subscription right now.
-      const stored: SequencedEvent[] = await transaction.query(
+      // Locks the held segments' checkpoints and reads the batch after the lowest in one round
+      // trip. None locked: either nothing is new, or another process holds them right now.
+      const rows: Array<SequencedEvent & { positions: Record<string, string> | null }> = await transaction.query(
         `WITH checkpoint AS (
-           SELECT c.global_position AS after FROM subscription_checkpoints c
-           WHERE c.subscription_id = $1 AND EXISTS (SELECT 1 FROM events e WHERE e.global_position > c.global_position)
+           SELECT c.segment, c.global_position FROM subscription_checkpoints c
+           WHERE c.subscription_id = $1 AND c.segments = $3 AND c.segment = ANY($4::int[])
+             AND EXISTS (SELECT 1 FROM events e WHERE e.global_position > c.global_position)
            FOR UPDATE OF c SKIP LOCKED
+         ), locked AS (
+           SELECT json_object_agg(segment, global_position::text) AS positions, min(global_position) AS after FROM checkpoint
          )
-         SELECT ${STORED_EVENT_COLUMNS} FROM checkpoint, LATERAL (${sequencedEventsAfter('checkpoint.after', '$2')}) AS events
+         SELECT locked.positions, ${STORED_EVENT_COLUMNS}
+         FROM locked LEFT JOIN LATERAL (${sequencedEventsAfter('locked.after', '$2')}) AS events ON true
          ORDER BY events.global_position`,
-        [this.name, this.isolateThrough === undefined ? this.options.batchSize : 1],
+        [this.name, this.isolateThrough === undefined ? this.options.batchSize : 1, this.segments, owned],
       );
-      this.lastRead = stored;
-      if (stored.length === 0) {
-        this.tracker.caughtUpTo(headBeforeRead);
-        return 0;
+      const positions = new Map(Object.entries(rows[0]?.positions ?? {}).map(([segment, position]) => [Number(segment), BigInt(position)]));
+      locked = [...positions.keys()];
+      const read = rows.filter((row) => row.eventId !== null).map(({ positions: _positions, ...event }) => event as SequencedEvent);
+      if (read.length === 0) return 0;
+      this.lastReadCount = read.length;
+      const mine = read.filter((event) => {
+        const at = positions.get(this.segmentOf(event));
+        return at !== undefined && BigInt(event.globalPosition) > at;
+      });
+      this.lastRead = mine;
+      let handled = 0;
+      if (mine.length > 0) {
+        const events = this.upcasters?.upcastAll(mine) ?? mine;
+        const outcome = (await this.handler(events, transaction)) ?? { handled: events.length };
+        this.retryAfterMs = outcome.retryAfterMs;
+        appended = outcome.appended ?? false;
+        handled = outcome.handled;
+      } else {
+        this.lastPassedOnly = true;
       }
-      const events = this.upcasters?.upcastAll(stored) ?? stored;
-
-      const outcome = (await this.handler(events, transaction)) ?? { handled: events.length };
-      this.retryAfterMs = outcome.retryAfterMs;
-      appended = outcome.appended ?? false;
-      if (outcome.handled === 0) return 0;
-
-      const last = events[outcome.handled - 1];
+      // Every locked segment is done up to the first event not handled, or the end of the read.
+      doneUpTo = handled < mine.length ? BigInt(mine[handled].globalPosition) - 1n : BigInt(read[read.length - 1].globalPosition);
+      const upTo = doneUpTo;
+      moved = [...positions].filter(([, at]) => at < upTo).map(([segment]) => [segment, upTo]);
+      if (moved.length === 0) return 0;
       await transaction.query(
-        `UPDATE subscription_checkpoints SET global_position = $2::bigint, updated_at = now() WHERE subscription_id = $1`,
-        [this.name, last.globalPosition],
+        `UPDATE subscription_checkpoints c SET global_position = moved.position, updated_at = now()
+         FROM unnest($3::int[], $4::bigint[]) AS moved(segment, position)
+         WHERE c.subscription_id = $1 AND c.segments = $2 AND c.segment = moved.segment AND c.global_position < moved.position`,
+        [this.name, this.segments, moved.map(([segment]) => segment), moved.map(([, position]) => position.toString())],
       );
-      appliedUpTo = last.globalPosition;
-      return outcome.handled;
+      return handled;
     });
-    if (appliedUpTo !== undefined) {
-      this.tracker.at(appliedUpTo);
-      if (this.isolateThrough !== undefined && BigInt(appliedUpTo) >= this.isolateThrough) this.isolateThrough = undefined;
-    }
+    for (const [segment, position] of moved) this.tracker(segment).at(position);
+    // The held segments it could not lock had nothing beyond them (or were being applied elsewhere).
+    for (const segment of owned) if (!locked.includes(segment)) this.tracker(segment).caughtUpTo(headBeforeRead);
+    if (this.isolateThrough !== undefined && doneUpTo !== undefined && doneUpTo >= this.isolateThrough) this.isolateThrough = undefined;
     if (appended) this.appended.raise();
     return applied;
   }
@@ -161,16 +218,41 @@ export class CheckpointedSubscription {
     for (;;) {
       const applied = await this.processNextBatch();
       total += applied;
-      if (applied === 0) return total;
+      // A batch of other segments' events only moved the checkpoints on: read on.
+      if (applied === 0 && !this.lastPassedOnly) return total;
     }
+  }
+
+  /** The segment of an event: by its stream, so that one stream's events stay in one segment, in order. */
+  private segmentOf(event: SequencedEvent): number {
+    return segmentOf(event.streamId, this.segments);
+  }
+
+  private tracker(segment: number): CheckpointTracker {
+    let tracker = this.trackers.get(segment);
+    if (!tracker) {
+      tracker = new CheckpointTracker(segmentKey(this.name, segment, this.segments), this.sequencer.head);
+      this.trackers.set(segment, tracker);
+    }
+    return tracker;
+  }
+
+  /** The segments this process may take now (all of them without a lease). */
+  private held(): number[] {
+    return this.options.lease ? [...this.options.lease.held] : [0];
+  }
+
+  /** Whether events beyond the checkpoint of a segment held here are (known to be) numbered. */
+  private behind(): boolean {
+    return !!this.options.lease?.releasing || this.held().some((segment) => this.tracker(segment).behind());
   }
 
   private async run(): Promise<void> {
     let consecutiveFailures = 0;
     while (!this.stopping) {
       try {
-        if (!this.tracker.behind()) {
-          await this.tracker.waitUntilBehind(() => this.stopping, IDLE_RECHECK_MS);
+        if (!this.behind()) {
+          while (!this.stopping && !this.behind()) await this.sequencer.head.changed(IDLE_RECHECK_MS);
           // Let the numbers of the next few milliseconds join this batch instead of paying a
           // transaction each: under load that is most of a projection's cost.
           if (this.options.gatherMs > 0 && !this.stopping) await this.pause(this.options.gatherMs);
@@ -182,7 +264,8 @@ export class CheckpointedSubscription {
         if (this.retryAfterMs !== undefined) await this.pause(this.retryAfterMs);
         // Caught up with what was numbered: under load more is numbered every moment, and a batch
         // per number would cost a transaction each. Let it gather.
-        else if (applied < this.options.batchSize && this.options.gatherMs > 0 && this.isolateThrough === undefined) await this.pause(this.options.gatherMs);
+        else if (applied === 0 && this.lastPassedOnly) continue;
+        else if (this.lastReadCount < this.options.batchSize && this.options.gatherMs > 0 && this.isolateThrough === undefined) await this.pause(this.options.gatherMs);
       } catch (error) {
         if (this.stopping) break;
         const failed = this.lastRead;
@@ -197,7 +280,7 @@ export class CheckpointedSubscription {
         const [event] = failed;
         // The first event after the checkpoint failed by itself: the subscription is stopped at it.
         if (event) {
-          await recordFailure(this.dataSource, this.name, event, error).catch((cause: unknown) =>
+          await recordFailure(this.dataSource, this.name, event, error, this.segmentOf(event)).catch((cause: unknown) =>
             this.logger.error(`recording the failure failed: ${String(cause)}`),
           );
         }

@@ -7,6 +7,7 @@ import { Environment } from '../../config/environment';
 import { DatabaseNotifications } from '../../database/database-notifications';
 import { EventAppendedSignal } from '../event-appended-signal';
 import { EventSequencer } from '../sequencing/event-sequencer';
+import { SubscriptionLeases } from '../segments/subscription-leases';
 import { EventUpcasters } from '../upcasting/event-upcasters';
 import { CheckpointedSubscription, EventBatchHandler, SubscriptionOptions } from './checkpointed-subscription';
 import { SUBSCRIPTION_RETRY_CHANNEL } from './subscription-failures';
@@ -28,6 +29,7 @@ export class EventSubscriptions implements OnApplicationBootstrap, BeforeApplica
     private readonly upcasters: EventUpcasters,
     private readonly afterListening: AfterListening,
     private readonly notifications: DatabaseNotifications,
+    private readonly leases: SubscriptionLeases,
   ) {}
 
   register(name: string, handler: EventBatchHandler, options: Partial<SubscriptionOptions> = {}): CheckpointedSubscription {
@@ -35,6 +37,7 @@ export class EventSubscriptions implements OnApplicationBootstrap, BeforeApplica
     const subscription = new CheckpointedSubscription(name, this.dataSource, handler, this.sequencer, this.appended, {
       batchSize: this.config.get('PROJECTION_BATCH_SIZE', { infer: true }),
       gatherMs: this.config.get('PROJECTION_GATHER_MS', { infer: true }),
+      lease: this.leases.lease(name, this.config.get('SUBSCRIPTION_SEGMENTS', { infer: true })),
       ...options,
     }, this.upcasters);
     this.subscriptions.set(name, subscription);

@@ -63,7 +63,7 @@ export function describeError(error: unknown): string {
 }
 
 /**
- * Records that `subscriptionId` could not take `event`: attempts count up while it is the same
+ * Records that `subscriptionId` (its `segment`, when split into segments) could not take `event`: attempts count up while it is the same
  * event, `since` is its first failure. Call it outside the transaction that failed (or after
  * its rollback), since the record must outlive it. Nothing is recorded when the checkpoint is at
  * or past the event already (another process took it meanwhile). Returns the attempts so far,
@@ -72,16 +72,16 @@ export function describeError(error: unknown): string {
  * The failure is cleared by the database itself as soon as the checkpoint reaches the event
  * (trigger `subscription_failure_passed`): advancing the checkpoint past it is the success.
  */
-export async function recordFailure(db: Db, subscriptionId: string, event: FailingEvent, error: unknown): Promise<number | undefined> {
+export async function recordFailure(db: Db, subscriptionId: string, event: FailingEvent, error: unknown, segment = 0): Promise<number | undefined> {
   const rows: Array<{ attempts: number }> = await db.query(
     `UPDATE subscription_checkpoints SET
        failed_attempts = CASE WHEN failing_event_id = $2::uuid THEN failed_attempts + 1 ELSE 1 END,
        failing_since = CASE WHEN failing_event_id = $2::uuid THEN failing_since ELSE clock_timestamp() END,
        failing_event_id = $2::uuid, failing_global_position = $3::bigint, failing_event_type = $4,
        last_error = $5, last_failed_at = clock_timestamp()
-     WHERE subscription_id = $1 AND global_position < $3::bigint
+     WHERE subscription_id = $1 AND segment = $6 AND global_position < $3::bigint
      RETURNING failed_attempts AS attempts`,
-    [subscriptionId, event.eventId, String(event.globalPosition), event.eventType, describeError(error)],
+    [subscriptionId, event.eventId, String(event.globalPosition), event.eventType, describeError(error), segment],
   );
   // TypeORM returns [rows, affected] for an UPDATE … RETURNING.
   const returned = (Array.isArray(rows[0]) ? rows[0] : rows) as Array<{ attempts: number }>;
@@ -101,10 +101,11 @@ export async function clearFailure(db: Db, subscriptionId: string): Promise<void
   );
 }
 
-/** The subscription's recorded failure, if it is stopped at an event. */
+/** The subscription's recorded failure, if it is stopped at an event (split into segments: the earliest of theirs). */
 export async function loadFailure(db: Db, subscriptionId: string): Promise<SubscriptionFailure | undefined> {
   const [row]: SubscriptionFailureRow[] = await db.query(
-    `SELECT ${SUBSCRIPTION_FAILURE_COLUMNS} FROM subscription_checkpoints WHERE subscription_id = $1`,
+    `SELECT ${SUBSCRIPTION_FAILURE_COLUMNS} FROM subscription_checkpoints WHERE subscription_id = $1
+     ORDER BY failing_global_position NULLS LAST LIMIT 1`,
     [subscriptionId],
   );
   return row ? failureOf(row) : undefined;
@@ -138,19 +139,22 @@ export type SkipResult =
  */
 export async function skipFailingEvent(dataSource: DataSource, subscriptionId: string, request: SkipRequest): Promise<SkipResult> {
   return dataSource.transaction(async (transaction) => {
-    const [row]: Array<SubscriptionFailureRow & { checkpoint: string }> = await transaction.query(
-      `SELECT global_position::text AS checkpoint, ${SUBSCRIPTION_FAILURE_COLUMNS}
-       FROM subscription_checkpoints WHERE subscription_id = $1 FOR UPDATE`,
+    // Every segment's row (one unless split): the one stopped at the event is the one to move.
+    const rows: Array<SubscriptionFailureRow & { checkpoint: string; segment: number }> = await transaction.query(
+      `SELECT segment, global_position::text AS checkpoint, ${SUBSCRIPTION_FAILURE_COLUMNS}
+       FROM subscription_checkpoints WHERE subscription_id = $1 ORDER BY failing_global_position NULLS LAST, segment FOR UPDATE`,
       [subscriptionId],
     );
-    if (!row) return { outcome: 'unknown-subscription' };
-    const failure = failureOf(row);
-    if (!failure) return { outcome: 'not-stopped' };
-    if (failure.eventId !== request.eventId.toLowerCase()) return { outcome: 'stopped-at-another-event', failure };
+    if (rows.length === 0) return { outcome: 'unknown-subscription' };
+    const stopped = rows.filter((row) => failureOf(row));
+    if (stopped.length === 0) return { outcome: 'not-stopped' };
+    const row = stopped.find((candidate) => failureOf(candidate)!.eventId === request.eventId.toLowerCase());
+    if (!row) return { outcome: 'stopped-at-another-event', failure: failureOf(stopped[0])! };
+    const failure = failureOf(row)!;
 
     await transaction.query(
-      `UPDATE subscription_checkpoints SET global_position = $2::bigint, updated_at = now() WHERE subscription_id = $1`,
-      [subscriptionId, String(failure.globalPosition)],
+      `UPDATE subscription_checkpoints SET global_position = $2::bigint, updated_at = now() WHERE subscription_id = $1 AND segment = $3`,
+      [subscriptionId, String(failure.globalPosition), row.segment],
     );
     await transaction.query(
       `INSERT INTO skipped_events (subscription_id, event_id, global_position, event_type, last_error, failed_attempts, failing_since, skipped_by, reason)

@@ -12,6 +12,21 @@ export interface SubscriptionStatus {
   lagSeconds: number;
   /** Set while it is stopped at an event it cannot take. */
   failure?: SubscriptionFailure;
+  /**
+   * Split into segments (SUBSCRIPTION_SEGMENTS > 1): each one's own; the figures above are the
+   * slowest segment's (checkpoint: the lowest; lag: the largest; failure: the earliest).
+   */
+  segments?: SegmentStatus[];
+}
+
+export interface SegmentStatus {
+  segment: number;
+  checkpoint: number;
+  lagEvents: number;
+  lagSeconds: number;
+  failure?: SubscriptionFailure;
+  /** The lease session holding the segment (`application_name`), when a process holds it. */
+  heldBy?: string;
 }
 
 /**
@@ -49,7 +64,7 @@ export const SUBSCRIPTION_STATUS_SQL = `
   ), unnumbered AS (
     SELECT count(*) AS events, min(recorded_at) AS oldest FROM events WHERE global_position IS NULL
   )
-  SELECT c.subscription_id AS "subscriptionId", c.global_position::float8 AS checkpoint,
+  SELECT c.subscription_id AS "subscriptionId", c.segment, c.segments, c.global_position::float8 AS checkpoint,
          (greatest(head.position - c.global_position, 0) + unnumbered.events)::float8 AS "lagEvents",
          coalesce(round(greatest(extract(epoch FROM now() - least(next.recorded_at, unnumbered.oldest)), 0), 3), 0)::float8 AS "lagSeconds",
          ${SUBSCRIPTION_FAILURE_COLUMNS}
@@ -59,21 +74,51 @@ export const SUBSCRIPTION_STATUS_SQL = `
   LEFT JOIN LATERAL (
     SELECT e.recorded_at FROM events e WHERE e.global_position > c.global_position ORDER BY e.global_position LIMIT 1
   ) AS next ON true
-  ORDER BY c.subscription_id`;
+  ORDER BY c.subscription_id, c.segment`;
 
-type StatusRow = SubscriptionFailureRow & Omit<SubscriptionStatus, 'failure'>;
+/**
+ * Which lease session holds each segment: the segment leases are advisory locks
+ * `(hashtext('<id>/<segments>'), segment)` (SubscriptionLeases), seen in pg_locks.
+ */
+export const SEGMENT_HOLDERS_SQL = `
+  SELECT c.subscription_id AS "subscriptionId", c.segment, a.application_name AS "heldBy"
+  FROM subscription_checkpoints c
+  JOIN pg_locks l ON l.locktype = 'advisory' AND l.granted AND l.objsubid = 2
+    AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+    AND l.classid::text::bigint = (hashtext(c.subscription_id || '/' || c.segments)::bigint & 4294967295)
+    AND l.objid::text::int = c.segment
+  LEFT JOIN pg_stat_activity a ON a.pid = l.pid`;
 
-/** Every subscription of the store (of every process), with its lag and its failure if stopped. */
+type StatusRow = SubscriptionFailureRow & Omit<SubscriptionStatus, 'failure' | 'segments'> & { segment: number; segments: number };
+
+/**
+ * Every subscription of the store (of every process), with its lag and its failure if stopped;
+ * one split into segments shows its slowest segment, and each segment in `segments`.
+ */
 export async function readSubscriptionStatuses(db: DataSource | EntityManager): Promise<SubscriptionStatus[]> {
   const rows: StatusRow[] = await db.query(SUBSCRIPTION_STATUS_SQL);
-  return rows.map((row) => {
+  const split = rows.some((row) => row.segments > 1);
+  const holders: Array<{ subscriptionId: string; segment: number; heldBy: string | null }> = split ? await db.query(SEGMENT_HOLDERS_SQL) : [];
+  const statuses = new Map<string, SubscriptionStatus>();
+  for (const row of rows) {
     const failure = failureOf(row);
-    const status: SubscriptionStatus = {
-      subscriptionId: row.subscriptionId,
-      checkpoint: row.checkpoint,
-      lagEvents: row.lagEvents,
-      lagSeconds: row.lagSeconds,
-    };
-    return failure ? { ...status, failure } : status;
-  });
+    const segment: SegmentStatus = { segment: row.segment, checkpoint: row.checkpoint, lagEvents: row.lagEvents, lagSeconds: row.lagSeconds };
+    if (failure) segment.failure = failure;
+    const heldBy = holders.find((holder) => holder.subscriptionId === row.subscriptionId && holder.segment === row.segment)?.heldBy;
+    if (heldBy) segment.heldBy = heldBy;
+    const known = statuses.get(row.subscriptionId);
+    if (!known) {
+      const status: SubscriptionStatus = { subscriptionId: row.subscriptionId, checkpoint: row.checkpoint, lagEvents: row.lagEvents, lagSeconds: row.lagSeconds };
+      if (failure) status.failure = failure;
+      if (row.segments > 1) status.segments = [segment];
+      statuses.set(row.subscriptionId, status);
+      continue;
+    }
+    known.checkpoint = Math.min(known.checkpoint, row.checkpoint);
+    known.lagEvents = Math.max(known.lagEvents, row.lagEvents);
+    known.lagSeconds = Math.max(known.lagSeconds, row.lagSeconds);
+    if (failure && (!known.failure || failure.globalPosition < known.failure.globalPosition)) known.failure = failure;
+    known.segments?.push(segment);
+  }
+  return [...statuses.values()];
 }
