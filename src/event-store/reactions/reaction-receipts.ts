@@ -43,24 +43,27 @@ export async function readReactionBatch(
   eventTypes: readonly string[],
   limit: number,
 ): Promise<ReactionBatch> {
+  // The receipts of each event are looked up in a LATERAL aggregate, which PostgreSQL runs once
+  // per event read, by primary key. A NOT EXISTS anti-join was planned (with the statistics of a
+  // small receipts table) as a scan of every whole-event receipt of the reaction per batch,
+  // compared with every event read: 502,400 comparisons and 43 ms for a batch of 100 after
+  // 5,000 orders, growing with the store.
   const rows: Array<ReactionEvent & { head: string | null }> = await db.query(
     `WITH head AS (SELECT coalesce(max(global_position), 0)::text AS head FROM events)
-     SELECT head.head, batch.*, coalesce(receipts.steps, '{}') AS "handledSteps"
+     SELECT head.head, batch.*
      FROM head
      LEFT JOIN LATERAL (
-       SELECT ${STORED_EVENT_COLUMNS} FROM events
-       WHERE global_position > $2 AND event_type = ANY($3::text[])
-         AND NOT EXISTS (
-           SELECT 1 FROM reaction_receipts done
-           WHERE done.subscription_id = $1 AND done.event_id = events.event_id AND done.step = '${WHOLE_EVENT}'
-         )
-       ORDER BY global_position
+       SELECT ${STORED_EVENT_COLUMNS}, receipts.steps AS "handledSteps"
+       FROM events
+       CROSS JOIN LATERAL (
+         SELECT coalesce(array_agg(r.step), '{}') AS steps FROM reaction_receipts r
+         WHERE r.subscription_id = $1 AND r.event_id = events.event_id
+       ) AS receipts
+       WHERE events.global_position > $2 AND events.event_type = ANY($3::text[])
+         AND NOT ('${WHOLE_EVENT}' = ANY (receipts.steps))
+       ORDER BY events.global_position
        LIMIT $4
      ) AS batch ON true
-     LEFT JOIN LATERAL (
-       SELECT array_agg(step) AS steps FROM reaction_receipts r
-       WHERE r.subscription_id = $1 AND r.event_id = batch."eventId"
-     ) AS receipts ON true
      ORDER BY batch."globalPosition"`,
     [subscriptionId, after.toString(), eventTypes, limit],
   );

@@ -201,8 +201,14 @@ async function sequenceBatch(dataSource: DataSource, batchSize: number): Promise
   try {
     const client = (await runner.connect()) as ClientBase;
     // The NOTIFY is part of the statement; it is sent at commit only.
+    // Plain index scans only: every numbered event leaves a dead entry in the partial index of
+    // unnumbered events until VACUUM, and only a plain index scan marks such entries dead when it
+    // meets them (kill_prior_tuple), so that the next batch skips them. A bitmap scan visits them
+    // all again, every batch: measured under load, 5,901 entries and 787 heap pages read to find
+    // 14 unnumbered events, 1.9 ms a batch and the costliest statement of the whole run.
     const results = (await client.query(
-      `SELECT pg_advisory_xact_lock(${SEQUENCER_LOCK_KEY}::bigint);
+      `SET LOCAL enable_bitmapscan = off;
+       SELECT pg_advisory_xact_lock(${SEQUENCER_LOCK_KEY}::bigint);
        WITH head AS (
          SELECT coalesce(max(global_position), 0) AS last FROM events
        ), batch AS (
@@ -219,7 +225,7 @@ async function sequenceBatch(dataSource: DataSource, batchSize: number): Promise
        SELECT (SELECT count(*) FROM numbered)::int AS numbered, (SELECT max(global_position) FROM numbered)::text AS head,
               (SELECT count(*) FROM notified)::int AS notified`,
     )) as unknown as Array<{ rows: Array<{ numbered: number; head: string | null }> }>;
-    const [row] = results[1].rows;
+    const [row] = results[2].rows;
     if (row.numbered === 0) return { numbered: 0 };
     return { numbered: row.numbered, head: BigInt(row.head!) };
   } finally {
