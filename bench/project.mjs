@@ -4,6 +4,7 @@
 import { spawn } from 'node:child_process';
 import amqp from 'amqplib';
 import { histogramOf } from './histogram.mjs';
+import { copyOf } from './store.mjs';
 import { connect, progress, sleep, stop, waitForHealth, wakeableSleep } from './support.mjs';
 
 const ORDER_PLACED = 'com.example.orders.order-placed.v1';
@@ -42,14 +43,16 @@ const LAG_SQL = `
 const SEQUENCER = 'sequencer (events not numbered yet)';
 const CONSUMER = 'consumer app (inbox vs events stored)';
 
-export async function startProject({ admin, server, rabbitmqUrl, port, saga, suffix, owned, loadSampleMs, drainSampleMs, retryDelaysMs }) {
+export async function startProject({ admin, server, rabbitmqUrl, port, saga, suffix, owned, loadSampleMs, drainSampleMs, retryDelaysMs, store = null }) {
+  /** Events of a pre-filled store (BENCH_STORE_EVENTS): processed before the run, never sent to this run's consumer. */
+  const filledHead = store?.head ?? 0;
   const database = `eda_bench_${suffix}`;
   const consumerDatabase = `eda_bench_consumer_${suffix}`;
   const brokerPrefix = `bench-${suffix}`;
   const origin = `http://127.0.0.1:${port}`;
   owned.databases.push(database, consumerDatabase);
   owned.tasks.push(() => deleteBrokerNames(rabbitmqUrl, brokerPrefix, retryDelaysMs));
-  await admin.query(`CREATE DATABASE ${database}`);
+  await admin.query(`CREATE DATABASE ${database}${copyOf(store)}`);
   await admin.query(`CREATE DATABASE ${consumerDatabase}`);
 
   // BENCH_CPU_PROFILE=<folder>: both apps write a V8 CPU profile there when they stop (open it in Chrome DevTools).
@@ -100,7 +103,7 @@ export async function startProject({ admin, server, rabbitmqUrl, port, saga, suf
       // With REACTIONS_ENABLED=false the reactions' checkpoints exist all the same (created at the head, to wait for a
       // process that runs them) and stand still: they are no reader of this run.
       const isReader = (id) => saga || !id.startsWith('reaction:');
-      const sampler = startSampling(await connect(`${server}/${database}`), await connect(`${server}/${consumerDatabase}`), loadSampleMs, isReader);
+      const sampler = startSampling(await connect(`${server}/${database}`), await connect(`${server}/${consumerDatabase}`), loadSampleMs, isReader, filledHead);
       let stoppedAt = null;
       return {
         lag() {
@@ -143,7 +146,7 @@ export async function startProject({ admin, server, rabbitmqUrl, port, saga, suf
       const applied = new Map(inbox.map((row) => [row.eventId, row.at]));
       const placed = events.filter((event) => event.type === 'OrderPlaced');
       const decisions = saga ? await orderDecisions(query, ids) : null;
-      const duplicatedSoFar = await duplicatedEffects(query, consumerDb);
+      const duplicatedSoFar = await duplicatedEffects(query, consumerDb, filledHead);
       const duplicated = duplicatedSoFar - duplicatedBefore;
       duplicatedBefore = duplicatedSoFar;
       return {
@@ -161,7 +164,7 @@ export async function startProject({ admin, server, rabbitmqUrl, port, saga, suf
 
     /** After the last step: events that never reached the consumer, then the apps stopped and the transactions counted. */
     async finish() {
-      const { rows: stored } = await query(`SELECT event_id::text AS id FROM events`);
+      const { rows: stored } = await query(`SELECT event_id::text AS id FROM events WHERE global_position > $1 OR global_position IS NULL`, [filledHead]);
       const { rows: inbox } = await consumerDb.query(`SELECT event_id::text AS id FROM inbox`);
       const applied = new Set(inbox.map((row) => row.id));
       const eventsLost = stored.filter((row) => !applied.has(row.id)).length;
@@ -181,7 +184,7 @@ export async function startProject({ admin, server, rabbitmqUrl, port, saga, suf
   };
 }
 
-function startSampling(db, consumerDb, loadSampleMs, isReader) {
+function startSampling(db, consumerDb, loadSampleMs, isReader, filledHead = 0) {
   const startedAt = Date.now();
   const samples = [];
   let periodMs = loadSampleMs;
@@ -196,7 +199,7 @@ function startSampling(db, consumerDb, loadSampleMs, isReader) {
       const { head, unnumbered, unnumberedAgeMs, checkpoints } = store.rows[0];
       const lags = new Map([[SEQUENCER, { events: unnumbered, ageMs: unnumberedAgeMs }]]);
       for (const { id, checkpoint, ageMs } of checkpoints) if (isReader(id)) lags.set(id, { events: head - Number(checkpoint), ageMs });
-      lags.set(CONSUMER, { events: Math.max(0, head + unnumbered - consumer.rows[0].applied), ageMs: null });
+      lags.set(CONSUMER, { events: Math.max(0, head - filledHead + unnumbered - consumer.rows[0].applied), ageMs: null });
       samples.push({ t: began - startedAt, lags });
       await pause.sleep(Math.max(0, periodMs - (Date.now() - began)));
     }
@@ -304,8 +307,11 @@ async function orderDecisions(query, ids) {
  * `notifications` holds one notice per event. Expected per customer: the order events its inbox
  * holds, each order's customer taken from the write side's OrderPlaced.
  */
-async function duplicatedEffects(query, consumerDb) {
-  const { rows: orders } = await query(`SELECT stream_id::text AS "orderId", payload->>'customerId' AS "customerId" FROM events WHERE event_type = 'OrderPlaced'`);
+async function duplicatedEffects(query, consumerDb, filledHead = 0) {
+  const { rows: orders } = await query(
+    `SELECT stream_id::text AS "orderId", payload->>'customerId' AS "customerId" FROM events WHERE event_type = 'OrderPlaced' AND (global_position > $1 OR global_position IS NULL)`,
+    [filledHead],
+  );
   const customerOf = new Map(orders.map((row) => [row.orderId, row.customerId]));
   const { rows: inbox } = await consumerDb.query(`SELECT stream_id::text AS "orderId", type FROM inbox WHERE type = ANY($1)`, [
     [ORDER_PLACED, ORDER_CONFIRMED, ORDER_CANCELLED],
