@@ -20,6 +20,7 @@
 //                     BENCH_COUNT_IO=on (statements and socket writes per order, per app: bench/io-counter.cjs)
 //                     BENCH_API_PROCESSES=1|2 (2: two APIs behind a round-robin balancer on one port, sharing
 //                     every projection and reaction in BENCH_SUBSCRIPTION_SEGMENTS=8 segments)
+//                     BENCH_STORE_EVENTS=<n> (run on a store pre-filled with n events, see bench/store.mjs)
 import { randomBytes } from 'node:crypto';
 import os from 'node:os';
 import amqp from 'amqplib';
@@ -29,6 +30,7 @@ import { runLoad } from './load.mjs';
 import { startProject } from './project.mjs';
 import { rawPipelineAt, startRaw } from './raw.mjs';
 import { printReport, stepRecord, writeResults } from './report.mjs';
+import { prefilledStore } from './store.mjs';
 import { progress, stop } from './support.mjs';
 
 const env = process.env;
@@ -43,6 +45,8 @@ const settings = {
   loadSampleMs: Number(env.BENCH_SAMPLE_MS ?? 250),
   drainSampleMs: 25,
   drainTimeoutMs: Number(env.BENCH_DRAIN_TIMEOUT_S ?? 120) * 1000,
+  /** Events the store holds before the run (bench/store.mjs); 0: an empty store. */
+  storeEvents: Number(env.BENCH_STORE_EVENTS ?? 0),
 };
 const server = env.TEST_DATABASE_SERVER_URL ?? 'postgres://postgres:postgres@127.0.0.1:5432';
 const rabbitmqUrl = env.RABBITMQ_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
@@ -99,7 +103,8 @@ try {
   const runs = [];
   const failures = [];
 
-  const project = await startProject({ ...common, port, saga: settings.saga, retryDelaysMs });
+  const store = settings.storeEvents > 0 ? await prefilledStore({ admin, server, events: settings.storeEvents }) : null;
+  const project = await startProject({ ...common, port, saga: settings.saga, retryDelaysMs, store });
   pipelines.push(project);
   const projectSteps = await runSteps(project, null);
   pipelines.pop();
@@ -131,7 +136,7 @@ try {
 
   const header =
     `POST /orders: closed loop (${settings.connections} connections), then open loop at ${settings.ratesPercent.join(' / ')} % of its accepted rate;` +
-    ` ${settings.secondsPerStep} s per step; saga ${settings.saga ? 'on' : 'off'}; ${startedAt}` +
+    ` ${settings.secondsPerStep} s per step; saga ${settings.saga ? 'on' : 'off'}; store ${settings.storeEvents > 0 ? `pre-filled with ${settings.storeEvents.toLocaleString('en')} events` : 'empty'}; ${startedAt}` +
     ` (${os.cpus().length} cores, load average ${loadAverage.toFixed(2)} before the run); ${Math.round((performance.now() - began) / 1000)} s from start to report`;
   printReport({ header, records, runs, failures });
   const file = writeResults({ startedAt, tookS: (performance.now() - began) / 1000, settings, machine: { cores: os.cpus().length, loadAverageBefore: loadAverage }, runs, steps: records, failures });

@@ -8,6 +8,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import amqp from 'amqplib';
 import { histogramOf } from './histogram.mjs';
+import { copyOf } from './store.mjs';
 import { connect, progress, sleep, stop, waitForHealth, wakeableSleep } from './support.mjs';
 
 const ORDER_PLACED = 'com.example.orders.order-placed.v1';
@@ -48,14 +49,16 @@ const LAG_SQL = `
 const SEQUENCER = 'sequencer (events not numbered yet)';
 const CONSUMER = 'consumer app (inbox vs events stored)';
 
-export async function startProject({ admin, server, rabbitmqUrl, port, saga, suffix, owned, loadSampleMs, drainSampleMs, retryDelaysMs }) {
+export async function startProject({ admin, server, rabbitmqUrl, port, saga, suffix, owned, loadSampleMs, drainSampleMs, retryDelaysMs, store = null }) {
+  /** Events of a pre-filled store (BENCH_STORE_EVENTS): processed before the run, never sent to this run's consumer. */
+  const filledHead = store?.head ?? 0;
   const database = `eda_bench_${suffix}`;
   const consumerDatabase = `eda_bench_consumer_${suffix}`;
   const brokerPrefix = `bench-${suffix}`;
   const origin = `http://127.0.0.1:${port}`;
   owned.databases.push(database, consumerDatabase);
   owned.tasks.push(() => deleteBrokerNames(rabbitmqUrl, brokerPrefix, retryDelaysMs));
-  await admin.query(`CREATE DATABASE ${database}`);
+  await admin.query(`CREATE DATABASE ${database}${copyOf(store)}`);
   await admin.query(`CREATE DATABASE ${consumerDatabase}`);
 
   // BENCH_CPU_PROFILE=<folder>: both apps write a V8 CPU profile there when they stop (open it in Chrome DevTools).
@@ -129,7 +132,7 @@ export async function startProject({ admin, server, rabbitmqUrl, port, saga, suf
       // With REACTIONS_ENABLED=false the reactions' checkpoints exist all the same (created at the head, to wait for a
       // process that runs them) and stand still: they are no reader of this run.
       const isReader = (id) => saga || !id.startsWith('reaction:');
-      const sampler = startSampling(await connect(`${server}/${database}`), await connect(`${server}/${consumerDatabase}`), loadSampleMs, isReader);
+      const sampler = startSampling(await connect(`${server}/${database}`), await connect(`${server}/${consumerDatabase}`), loadSampleMs, isReader, filledHead);
       let stoppedAt = null;
       return {
         lag() {
@@ -172,7 +175,7 @@ export async function startProject({ admin, server, rabbitmqUrl, port, saga, suf
       const applied = new Map(inbox.map((row) => [row.eventId, row.at]));
       const placed = events.filter((event) => event.type === 'OrderPlaced');
       const decisions = saga ? await orderDecisions(query, ids) : null;
-      const duplicatedSoFar = await duplicatedEffects(query, consumerDb);
+      const duplicatedSoFar = await duplicatedEffects(query, consumerDb, filledHead);
       const duplicated = duplicatedSoFar - duplicatedBefore;
       duplicatedBefore = duplicatedSoFar;
       return {
@@ -190,7 +193,7 @@ export async function startProject({ admin, server, rabbitmqUrl, port, saga, suf
 
     /** After the last step: events that never reached the consumer, then the apps stopped and the transactions counted. */
     async finish() {
-      const { rows: stored } = await query(`SELECT event_id::text AS id FROM events`);
+      const { rows: stored } = await query(`SELECT event_id::text AS id FROM events WHERE global_position > $1 OR global_position IS NULL`, [filledHead]);
       const { rows: inbox } = await consumerDb.query(`SELECT event_id::text AS id FROM inbox`);
       const applied = new Set(inbox.map((row) => row.id));
       const eventsLost = stored.filter((row) => !applied.has(row.id)).length;
@@ -216,9 +219,9 @@ export async function startProject({ admin, server, rabbitmqUrl, port, saga, suf
   };
 }
 
-function startSampling(db, consumerDb, loadSampleMs, isReader) {
+function startSampling(db, consumerDb, loadSampleMs, isReader, filledHead = 0) {
   const startedAt = Date.now();
-  const consumerBehind = eventsNotInInbox(db, consumerDb);
+  const consumerBehind = eventsNotInInbox(db, consumerDb, filledHead);
   const samples = [];
   let periodMs = loadSampleMs;
   let stopped = false;
@@ -272,24 +275,21 @@ function startSampling(db, consumerDb, loadSampleMs, isReader) {
  * keeps the ids of the events not seen applied, adds each sample's new events (numbered beyond
  * the last it saw, and the unnumbered ones), and asks the inbox only about those.
  */
-function eventsNotInInbox(db, consumerDb) {
+function eventsNotInInbox(db, consumerDb, filledHead) {
   const pending = new Set();
-  let seenUpTo = null;
+  // Events of a pre-filled store were never sent to this run's consumer.
+  let seenUpTo = String(filledHead);
   return {
     async check() {
-      const { rows: added } =
-        seenUpTo === null
-          ? await db.query(`SELECT event_id::text AS id, global_position::text AS at FROM events`)
-          : await db.query(
-              `SELECT event_id::text AS id, global_position::text AS at FROM events WHERE global_position > $1
-               UNION ALL SELECT event_id::text, NULL FROM events WHERE global_position IS NULL`,
-              [seenUpTo],
-            );
+      const { rows: added } = await db.query(
+        `SELECT event_id::text AS id, global_position::text AS at FROM events WHERE global_position > $1
+         UNION ALL SELECT event_id::text, NULL FROM events WHERE global_position IS NULL`,
+        [seenUpTo],
+      );
       for (const { id, at } of added) {
         pending.add(id);
-        if (at !== null && (seenUpTo === null || BigInt(at) > BigInt(seenUpTo))) seenUpTo = at;
+        if (at !== null && BigInt(at) > BigInt(seenUpTo)) seenUpTo = at;
       }
-      seenUpTo ??= '0';
       if (pending.size === 0) return 0;
       const { rows: applied } = await consumerDb.query(`SELECT event_id::text AS id FROM inbox WHERE event_id = ANY($1::uuid[])`, [[...pending]]);
       for (const { id } of applied) pending.delete(id);
@@ -373,8 +373,11 @@ async function orderDecisions(query, ids) {
  * `notifications` holds one notice per event. Expected per customer: the order events its inbox
  * holds, each order's customer taken from the write side's OrderPlaced.
  */
-async function duplicatedEffects(query, consumerDb) {
-  const { rows: orders } = await query(`SELECT stream_id::text AS "orderId", payload->>'customerId' AS "customerId" FROM events WHERE event_type = 'OrderPlaced'`);
+async function duplicatedEffects(query, consumerDb, filledHead = 0) {
+  const { rows: orders } = await query(
+    `SELECT stream_id::text AS "orderId", payload->>'customerId' AS "customerId" FROM events WHERE event_type = 'OrderPlaced' AND (global_position > $1 OR global_position IS NULL)`,
+    [filledHead],
+  );
   const customerOf = new Map(orders.map((row) => [row.orderId, row.customerId]));
   const { rows: inbox } = await consumerDb.query(`SELECT stream_id::text AS "orderId", type FROM inbox WHERE type = ANY($1)`, [
     [ORDER_PLACED, ORDER_CONFIRMED, ORDER_CANCELLED],
