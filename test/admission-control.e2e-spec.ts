@@ -1,5 +1,6 @@
 import { Client } from 'pg';
 import { AdmissionControl } from '../src/admission/admission-control';
+import { AsynchronousLag, LAG_SAMPLE_SQL } from '../src/admission/asynchronous-lag';
 import { ORDER_FULFILMENT_REACTION_ID } from '../src/modules/orders/sagas/order-fulfilment.saga';
 import { readSubscriptionStatuses } from '../src/event-store/subscription/subscription-status';
 import { countRows, registerUser, twoLines, uniqueEmail } from './support/fixtures';
@@ -133,6 +134,40 @@ describe('admission control (load shedding)', () => {
       expect(await countRows(app, 'orders')).toBe(6);
     } finally {
       await lease.release();
+      await app.close();
+    }
+  }, 60_000);
+
+  it('does not count reactions that no process runs (REACTIONS_ENABLED=false everywhere): their checkpoints stand still whatever the load', async () => {
+    const app = await startTestApp({ env: { ...shedding, REACTIONS_ENABLED: 'false' } });
+    try {
+      const customerId = await registerUser(app);
+      await app.http().post('/orders').send({ customerId, currency: 'EUR', lines: twoLines }).expect(202);
+      await eventually(async () => expect(await sagaLagMs(app)).toBeGreaterThan(MAX_LAG_MS * 2), 10_000);
+      for (let i = 0; i < 5; i += 1) {
+        await app.http().post('/orders').send({ customerId, currency: 'EUR', lines: twoLines }).expect(202);
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      const sample = await app.app.get(AsynchronousLag).sample();
+      expect(sample.ok && sample.readers.find(({ subscriptionId }) => subscriptionId === SAGA)).toMatchObject({ leaseHeld: false });
+      expect(sample.ok && sample.readers.find(({ subscriptionId }) => subscriptionId === 'projection:order-summaries')?.leaseHeld).toBeUndefined();
+    } finally {
+      await app.close();
+    }
+  }, 60_000);
+
+  it("tells a lease held by any session from one held by none, whatever the sign of the key's hash", async () => {
+    // hashtext('reaction:order-fulfilment') is negative, hashtext('a') positive: both halves of the key matter.
+    const app = await startTestApp({ env: { ...shedding, REACTIONS_ENABLED: 'false' } });
+    const keys = ['reaction:order-fulfilment', 'a', 'b', 'c'];
+    const held = [await holdLease(app.databaseUrl, 'reaction:order-fulfilment'), await holdLease(app.databaseUrl, 'a')];
+    try {
+      await app.db.query(`INSERT INTO subscription_checkpoints (subscription_id) SELECT unnest($1::text[]) ON CONFLICT DO NOTHING`, [keys]);
+      const rows: Array<{ subscriptionId: string; leaseHeld: boolean | null }> = await app.db.query(LAG_SAMPLE_SQL, [keys, keys]);
+      const leaseHeld = Object.fromEntries(rows.filter(({ subscriptionId }) => keys.includes(subscriptionId)).map((row) => [row.subscriptionId, row.leaseHeld]));
+      expect(leaseHeld).toEqual({ 'reaction:order-fulfilment': true, a: true, b: false, c: false });
+    } finally {
+      for (const lease of held) await lease.release();
       await app.close();
     }
   }, 60_000);

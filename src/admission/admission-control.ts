@@ -12,6 +12,13 @@ import { AsynchronousLag, LagSample, SampledReader } from './asynchronous-lag';
 const COMMAND_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 export const RETRY_AFTER_HEADER = 'retry-after';
 export const LOAD_SHED_CODE = 'LOAD_SHED';
+/**
+ * How long a reader's lease must be seen free before the reader counts as run by no process.
+ * Another process takes a free lease within about a second (a reaction asks again every second),
+ * and the reader's backlog is still there meanwhile. Below the 2 s floor of ADMISSION_MAX_LAG_MS's
+ * default, so a reader that no process runs is set aside before its lag can reach that bound.
+ */
+export const UNLEASED_GRACE_MS = 1_500;
 
 /**
  * Admission control (load shedding) of commands. When a reader of the event store lags past
@@ -21,10 +28,11 @@ export const LOAD_SHED_CODE = 'LOAD_SHED';
  * relay already cannot work off, until orders wait longer than their deadline.
  *
  * The decision is made per sample (AsynchronousLag, a few times a second), never per request: a
- * request reads one field. What does not count: a reader stopped at an event it cannot take (its
- * failure is on /health; shedding would not help it), and the relay while RabbitMQ blocks this
+ * request reads one field. What does not count, because refusing commands would not help it: a
+ * reader stopped at an event it cannot take (its failure is on /health), a reaction or the relay
+ * that no process runs (nobody holds its lease), and the relay while RabbitMQ blocks this
  * process's publishing connection (the outbox is the buffer for a broker that is down or alarmed,
- * and commands go on being accepted then).
+ * and commands go on being accepted then; a broker that is down stops the relay at an event).
  */
 @Injectable()
 export class AdmissionControl implements OnModuleInit {
@@ -33,6 +41,8 @@ export class AdmissionControl implements OnModuleInit {
   readonly enabled: boolean;
   private decision: AdmissionDecision = ADMITTING;
   private sampleFailed = false;
+  /** Readers seen with their lease free, and since when (ms since the epoch). */
+  private readonly unleasedSince = new Map<string, number>();
 
   constructor(
     private readonly lag: AsynchronousLag,
@@ -73,7 +83,7 @@ export class AdmissionControl implements OnModuleInit {
     }
     this.sampleFailed = false;
     const before = this.decision;
-    this.decision = this.policy.decide(sample.readers.filter((reader) => this.counts(reader)).map(toReaderLag));
+    this.decision = this.policy.decide(sample.readers.filter((reader) => this.counts(reader, sample.at)).map(toReaderLag));
     if (this.decision.shedding) {
       // Keep measuring while clients wait out Retry-After, so the door reopens on time.
       this.lag.demand();
@@ -83,7 +93,17 @@ export class AdmissionControl implements OnModuleInit {
     }
   }
 
-  private counts(reader: SampledReader): boolean {
+  private counts(reader: SampledReader, at: number): boolean {
+    // A reaction or a relay no process runs (REACTIONS_ENABLED / RELAY_ENABLED false everywhere):
+    // its checkpoint stands still whatever the load, and refusing commands would not move it. A
+    // lease free for a moment is a takeover (its holder died or let go), not that.
+    if (reader.leaseHeld === false) {
+      const since = this.unleasedSince.get(reader.subscriptionId) ?? at;
+      this.unleasedSince.set(reader.subscriptionId, since);
+      if (at - since >= UNLEASED_GRACE_MS) return false;
+    } else {
+      this.unleasedSince.delete(reader.subscriptionId);
+    }
     if (reader.failure) return false;
     if (reader.subscriptionId === RELAY_CHECKPOINT && this.publisher.blocked) return false;
     return true;

@@ -6,14 +6,43 @@ import { Environment } from '../config/environment';
 import { DurableReactions } from '../event-store/reactions/durable-reactions';
 import { Signal } from '../event-store/sequencing/signal';
 import { EventSubscriptions } from '../event-store/subscription/event-subscriptions';
-import { readSubscriptionStatuses, SubscriptionStatus } from '../event-store/subscription/subscription-status';
-import { RELAY_CHECKPOINT } from '../messaging/relay/outbox-relay';
+import {
+  SUBSCRIPTION_STATUS_SQL,
+  SubscriptionStatus,
+  SubscriptionStatusRow,
+  toSubscriptionStatus,
+} from '../event-store/subscription/subscription-status';
+import { RELAY_CHECKPOINT, relayLeaseKey } from '../messaging/relay/outbox-relay';
 
 /** One reader in a sample: its status as /health shows it, and how fast its checkpoint moved. */
 export interface SampledReader extends SubscriptionStatus {
   /** Events per second over the last DRAIN_WINDOW_MS or more; undefined until that much history exists. */
   drainPerSecond?: number;
+  /**
+   * For a reader that runs in one process at a time under a lease (a reaction, the relay): whether
+   * some session holds that lease, i.e. some process runs it. Undefined for the others.
+   */
+  leaseHeld?: boolean;
 }
+
+/**
+ * SUBSCRIPTION_STATUS_SQL, plus for each reader with a lease ($1 reader ids, $2 their lease keys)
+ * whether a session holds it: SessionAdvisoryLock takes `pg_try_advisory_lock(hashtext(key))`, a
+ * bigint key that pg_locks shows split into classid (high 32 bits) and objid (low 32 bits), with
+ * objsubid 1.
+ */
+export const LAG_SAMPLE_SQL = `
+  WITH status AS (${SUBSCRIPTION_STATUS_SQL})
+  SELECT status.*,
+         CASE WHEN lease.key IS NULL THEN NULL ELSE EXISTS (
+           SELECT 1 FROM pg_locks l
+           WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1
+             AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+             AND l.classid::bigint = (hashtext(lease.key)::bigint >> 32) & 4294967295
+             AND l.objid::bigint = hashtext(lease.key)::bigint & 4294967295
+         ) END AS "leaseHeld"
+  FROM status
+  LEFT JOIN unnest($1::text[], $2::text[]) AS lease(reader, key) ON lease.reader = status."subscriptionId"`;
 
 export type LagSample = { ok: true; at: number; readers: SampledReader[] } | { ok: false; at: number; error: unknown };
 
@@ -50,6 +79,7 @@ interface Checkpoints {
 @Injectable()
 export class AsynchronousLag implements BeforeApplicationShutdown {
   private readonly sampleMs: number;
+  private readonly relayLeaseKey: string;
   private demandedUntil = 0;
   private running?: Promise<void>;
   private stopping = false;
@@ -64,6 +94,7 @@ export class AsynchronousLag implements BeforeApplicationShutdown {
     config: ConfigService<Environment, true>,
   ) {
     this.sampleMs = config.get('ADMISSION_SAMPLE_MS', { infer: true });
+    this.relayLeaseKey = relayLeaseKey(config.get('BROKER_PREFIX', { infer: true }));
   }
 
   /** Called with every sample, at most every ADMISSION_SAMPLE_MS. */
@@ -87,8 +118,15 @@ export class AsynchronousLag implements BeforeApplicationShutdown {
   async sample(): Promise<LagSample> {
     const at = Date.now();
     try {
-      const known = new Set([...this.subscriptions.names, ...this.reactions.subscriptionIds, RELAY_CHECKPOINT]);
-      const statuses = (await readSubscriptionStatuses(this.dataSource)).filter((status) => known.has(status.subscriptionId));
+      const leases = new Map([...this.reactions.subscriptionIds.map((id) => [id, id] as const), [RELAY_CHECKPOINT, this.relayLeaseKey] as const]);
+      const known = new Set([...this.subscriptions.names, ...leases.keys()]);
+      const rows: Array<SubscriptionStatusRow & { leaseHeld: boolean | null }> = await this.dataSource.query(LAG_SAMPLE_SQL, [
+        [...leases.keys()],
+        [...leases.values()],
+      ]);
+      const statuses = rows
+        .filter((row) => known.has(row.subscriptionId))
+        .map((row) => ({ ...toSubscriptionStatus(row), ...(row.leaseHeld !== null && { leaseHeld: row.leaseHeld }) }));
       const current: Checkpoints = { at, positions: new Map(statuses.map((status) => [status.subscriptionId, status.checkpoint])) };
       this.history = [...this.history.filter((earlier) => at - earlier.at <= HISTORY_MS), current];
       const rates = drainRates(this.history, current);
