@@ -16,14 +16,21 @@ const SAGA = `reaction:${ORDER_FULFILMENT_REACTION_ID}`;
 const MAX_LAG_MS = 1500;
 const shedding = { ADMISSION_CONTROL: 'on', ADMISSION_MAX_LAG_MS: String(MAX_LAG_MS), ADMISSION_SAMPLE_MS: '50', ORDER_CONFIRMATION_TIMEOUT_MS: '600000' };
 
-/** Holds a reaction's lease (its session advisory lock) on a connection of its own until `release()`. */
-async function holdLease(databaseUrl: string, key: string): Promise<{ release(): Promise<void> }> {
+/**
+ * Holds an advisory lock on a connection of its own until `release()`: a subscription segment's
+ * lease (SubscriptionLeases: `(hashtext('<id>/<segments>'), segment)`) or, with one key, the relay's.
+ */
+async function holdLease(databaseUrl: string, key: string, segment?: number): Promise<{ release(): Promise<void> }> {
   const client = new Client({ connectionString: databaseUrl });
   await client.connect();
-  await client.query('SELECT pg_advisory_lock(hashtext($1))', [key]);
+  const [lock, unlock, values] =
+    segment === undefined
+      ? ['SELECT pg_advisory_lock(hashtext($1))', 'SELECT pg_advisory_unlock(hashtext($1))', [key]]
+      : ['SELECT pg_advisory_lock(hashtext($1), $2)', 'SELECT pg_advisory_unlock(hashtext($1), $2)', [key, segment]];
+  await client.query(lock, values);
   return {
     async release() {
-      await client.query('SELECT pg_advisory_unlock(hashtext($1))', [key]);
+      await client.query(unlock, values);
       await client.end();
     },
   };
@@ -37,7 +44,8 @@ async function sagaLagMs(app: TestApp): Promise<number> {
 /** Starts an app whose order saga runs nowhere until the returned lease is released. */
 async function startWithSagaStalled(env: Record<string, string>) {
   const databaseUrl = await createTestDatabase();
-  const lease = await holdLease(databaseUrl, SAGA);
+  // The saga in one segment (SUBSCRIPTION_SEGMENTS=1): its only segment, 0.
+  const lease = await holdLease(databaseUrl, `${SAGA}/1`, 0);
   const app = await startTestApp({ databaseUrl, env });
   return { app, lease };
 }
@@ -150,22 +158,33 @@ describe('admission control (load shedding)', () => {
       }
       const sample = await app.app.get(AsynchronousLag).sample();
       expect(sample.ok && sample.readers.find(({ subscriptionId }) => subscriptionId === SAGA)).toMatchObject({ leaseHeld: false });
-      expect(sample.ok && sample.readers.find(({ subscriptionId }) => subscriptionId === 'projection:order-summaries')?.leaseHeld).toBeUndefined();
+      expect(sample.ok && sample.readers.find(({ subscriptionId }) => subscriptionId === 'projection:order-summaries')).toMatchObject({ leaseHeld: true });
     } finally {
       await app.close();
     }
   }, 60_000);
 
   it("tells a lease held by any session from one held by none, whatever the sign of the key's hash", async () => {
-    // hashtext('reaction:order-fulfilment') is negative, hashtext('a') positive: both halves of the key matter.
+    // Keys whose hashtext is negative: 'reaction:order-fulfilment/1', 'relay-1'; positive: 'c/2', 'relay-key-a'.
     const app = await startTestApp({ env: { ...shedding, REACTIONS_ENABLED: 'false' } });
-    const keys = ['reaction:order-fulfilment', 'a', 'b', 'c'];
-    const held = [await holdLease(app.databaseUrl, 'reaction:order-fulfilment'), await holdLease(app.databaseUrl, 'a')];
+    const held = [
+      await holdLease(app.databaseUrl, `${SAGA}/1`, 0),
+      await holdLease(app.databaseUrl, 'c/2', 1),
+      await holdLease(app.databaseUrl, 'relay-key-a'),
+      await holdLease(app.databaseUrl, 'relay-1'),
+    ];
     try {
-      await app.db.query(`INSERT INTO subscription_checkpoints (subscription_id) SELECT unnest($1::text[]) ON CONFLICT DO NOTHING`, [keys]);
-      const rows: Array<{ subscriptionId: string; leaseHeld: boolean | null }> = await app.db.query(LAG_SAMPLE_SQL, [keys, keys]);
-      const leaseHeld = Object.fromEntries(rows.filter(({ subscriptionId }) => keys.includes(subscriptionId)).map((row) => [row.subscriptionId, row.leaseHeld]));
-      expect(leaseHeld).toEqual({ 'reaction:order-fulfilment': true, a: true, b: false, c: false });
+      await app.db.query(
+        `INSERT INTO subscription_checkpoints (subscription_id, segment, segments) VALUES ('a', 0, 1), ('b', 0, 1), ('c', 0, 2), ('c', 1, 2)
+         ON CONFLICT DO NOTHING`,
+      );
+      const leaseHeld = async (relayId: string, relayKey: string) => {
+        const rows: Array<{ subscriptionId: string; segment: number; leaseHeld: boolean }> = await app.db.query(LAG_SAMPLE_SQL, [relayId, relayKey]);
+        return Object.fromEntries(rows.filter(({ subscriptionId }) => [SAGA, 'a', 'b', 'c'].includes(subscriptionId)).map((row) => [`${row.subscriptionId}#${row.segment}`, row.leaseHeld]));
+      };
+      expect(await leaseHeld('a', 'relay-key-a')).toEqual({ [`${SAGA}#0`]: true, 'a#0': true, 'b#0': false, 'c#0': false, 'c#1': true });
+      expect(await leaseHeld('b', 'relay-1')).toEqual({ [`${SAGA}#0`]: true, 'a#0': false, 'b#0': true, 'c#0': false, 'c#1': true });
+      expect(await leaseHeld('b', 'relay-2')).toEqual({ [`${SAGA}#0`]: true, 'a#0': false, 'b#0': false, 'c#0': false, 'c#1': true });
     } finally {
       for (const lease of held) await lease.release();
       await app.close();

@@ -13,12 +13,13 @@ const COMMAND_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 export const RETRY_AFTER_HEADER = 'retry-after';
 export const LOAD_SHED_CODE = 'LOAD_SHED';
 /**
- * How long a reader's lease must be seen free before the reader counts as run by no process.
- * Another process takes a free lease within about a second (a reaction asks again every second),
- * and the reader's backlog is still there meanwhile. Below the 2 s floor of ADMISSION_MAX_LAG_MS's
- * default, so a reader that no process runs is set aside before its lag can reach that bound.
+ * How long a reader's lease must be seen free before the reader counts as run by no process, in
+ * SUBSCRIPTION_LEASE_LOOK_MS: another process takes a free segment within one look (1 s by
+ * default), and the reader's backlog is still there meanwhile. At the default, 1.5 s: below the
+ * 2 s floor of ADMISSION_MAX_LAG_MS's default, so a reader that no process runs is set aside
+ * before its lag can reach that bound.
  */
-export const UNLEASED_GRACE_MS = 1_500;
+export const UNLEASED_GRACE_LOOKS = 1.5;
 
 /**
  * Admission control (load shedding) of commands. When a reader of the event store lags past
@@ -28,9 +29,10 @@ export const UNLEASED_GRACE_MS = 1_500;
  * relay already cannot work off, until orders wait longer than their deadline.
  *
  * The decision is made per sample (AsynchronousLag, a few times a second), never per request: a
- * request reads one field. What does not count, because refusing commands would not help it: a
- * reader stopped at an event it cannot take (its failure is on /health), a reaction or the relay
- * that no process runs (nobody holds its lease), and the relay while RabbitMQ blocks this
+ * request reads one field. Each segment of a split subscription is a reader of its own. What does
+ * not count, because refusing commands would not help it: a reader stopped at an event it cannot
+ * take (its failure is on /health), a reader that no process runs (nobody has held its lease for
+ * a while: REACTIONS_ENABLED or RELAY_ENABLED false everywhere), and the relay while RabbitMQ blocks this
  * process's publishing connection (the outbox is the buffer for a broker that is down or alarmed,
  * and commands go on being accepted then; a broker that is down stops the relay at an event).
  */
@@ -43,6 +45,7 @@ export class AdmissionControl implements OnModuleInit {
   private sampleFailed = false;
   /** Readers seen with their lease free, and since when (ms since the epoch). */
   private readonly unleasedSince = new Map<string, number>();
+  private readonly unleasedGraceMs: number;
 
   constructor(
     private readonly lag: AsynchronousLag,
@@ -54,6 +57,7 @@ export class AdmissionControl implements OnModuleInit {
       maxLagEvents: config.get('ADMISSION_MAX_LAG_EVENTS', { infer: true }),
     });
     this.enabled = config.get('ADMISSION_CONTROL', { infer: true }) === 'on' && this.policy.enabled;
+    this.unleasedGraceMs = UNLEASED_GRACE_LOOKS * config.get('SUBSCRIPTION_LEASE_LOOK_MS', { infer: true });
   }
 
   onModuleInit(): void {
@@ -94,15 +98,15 @@ export class AdmissionControl implements OnModuleInit {
   }
 
   private counts(reader: SampledReader, at: number): boolean {
-    // A reaction or a relay no process runs (REACTIONS_ENABLED / RELAY_ENABLED false everywhere):
-    // its checkpoint stands still whatever the load, and refusing commands would not move it. A
-    // lease free for a moment is a takeover (its holder died or let go), not that.
+    // A reader no process runs (REACTIONS_ENABLED / RELAY_ENABLED false everywhere): its checkpoint
+    // stands still whatever the load, and refusing commands would not move it. A lease free for a
+    // moment is a takeover (its holder died or gave the segment back), not that.
     if (reader.leaseHeld === false) {
-      const since = this.unleasedSince.get(reader.subscriptionId) ?? at;
-      this.unleasedSince.set(reader.subscriptionId, since);
-      if (at - since >= UNLEASED_GRACE_MS) return false;
+      const since = this.unleasedSince.get(reader.reader) ?? at;
+      this.unleasedSince.set(reader.reader, since);
+      if (at - since >= this.unleasedGraceMs) return false;
     } else {
-      this.unleasedSince.delete(reader.subscriptionId);
+      this.unleasedSince.delete(reader.reader);
     }
     if (reader.failure) return false;
     if (reader.subscriptionId === RELAY_CHECKPOINT && this.publisher.blocked) return false;
@@ -111,7 +115,7 @@ export class AdmissionControl implements OnModuleInit {
 }
 
 function toReaderLag(reader: SampledReader): ReaderLag {
-  return { reader: reader.subscriptionId, lagEvents: reader.lagEvents, lagMs: Math.round(reader.lagSeconds * 1000), drainPerSecond: reader.drainPerSecond };
+  return { reader: reader.reader, lagEvents: reader.lagEvents, lagMs: Math.round(reader.lagSeconds * 1000), drainPerSecond: reader.drainPerSecond };
 }
 
 function describe({ reader, lagEvents, lagMs }: ReaderLag): string {

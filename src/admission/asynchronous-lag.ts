@@ -6,43 +6,64 @@ import { Environment } from '../config/environment';
 import { DurableReactions } from '../event-store/reactions/durable-reactions';
 import { Signal } from '../event-store/sequencing/signal';
 import { EventSubscriptions } from '../event-store/subscription/event-subscriptions';
-import {
-  SUBSCRIPTION_STATUS_SQL,
-  SubscriptionStatus,
-  SubscriptionStatusRow,
-  toSubscriptionStatus,
-} from '../event-store/subscription/subscription-status';
+import { failureOf, SubscriptionFailure, SubscriptionFailureRow } from '../event-store/subscription/subscription-failures';
+import { SUBSCRIPTION_STATUS_SQL } from '../event-store/subscription/subscription-status';
 import { RELAY_CHECKPOINT, relayLeaseKey } from '../messaging/relay/outbox-relay';
 
-/** One reader in a sample: its status as /health shows it, and how fast its checkpoint moved. */
-export interface SampledReader extends SubscriptionStatus {
+/**
+ * One reader of the store in a sample: a subscription, or one segment of a subscription split
+ * into segments (SUBSCRIPTION_SEGMENTS), with its figures as /health shows them.
+ */
+export interface SampledReader {
+  /** The subscription id, with `#<segment>` for a subscription split into segments. */
+  reader: string;
+  subscriptionId: string;
+  segment: number;
+  checkpoint: number;
+  /** Committed events it has yet to take. */
+  lagEvents: number;
+  /** Age of the oldest of them, in seconds (0 when caught up). */
+  lagSeconds: number;
+  /** Set while it is stopped at an event it cannot take. */
+  failure?: SubscriptionFailure;
   /** Events per second over the last DRAIN_WINDOW_MS or more; undefined until that much history exists. */
   drainPerSecond?: number;
-  /**
-   * For a reader that runs in one process at a time under a lease (a reaction, the relay): whether
-   * some session holds that lease, i.e. some process runs it. Undefined for the others.
-   */
-  leaseHeld?: boolean;
+  /** Whether some session holds its lease, i.e. some process runs it (false: none does, for now). */
+  leaseHeld: boolean;
 }
 
 /**
- * SUBSCRIPTION_STATUS_SQL, plus for each reader with a lease ($1 reader ids, $2 their lease keys)
- * whether a session holds it: SessionAdvisoryLock takes `pg_try_advisory_lock(hashtext(key))`, a
- * bigint key that pg_locks shows split into classid (high 32 bits) and objid (low 32 bits), with
- * objsubid 1.
+ * SUBSCRIPTION_STATUS_SQL (one row per subscription segment), plus whether a session holds each
+ * one's lease, from pg_locks:
+ * - projections and reactions: SubscriptionLeases, `pg_advisory_lock(hashtext('<id>/<segments>'), segment)`,
+ *   two int4 keys, shown as classid and objid with objsubid 2;
+ * - the relay ($1 its checkpoint id, $2 its key): SessionAdvisoryLock, `pg_try_advisory_lock(hashtext(key))`,
+ *   one bigint key, shown split into classid (high 32 bits) and objid (low 32 bits) with objsubid 1.
  */
 export const LAG_SAMPLE_SQL = `
   WITH status AS (${SUBSCRIPTION_STATUS_SQL})
-  SELECT status.*,
-         CASE WHEN lease.key IS NULL THEN NULL ELSE EXISTS (
-           SELECT 1 FROM pg_locks l
-           WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1
-             AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
-             AND l.classid::bigint = (hashtext(lease.key)::bigint >> 32) & 4294967295
-             AND l.objid::bigint = hashtext(lease.key)::bigint & 4294967295
-         ) END AS "leaseHeld"
-  FROM status
-  LEFT JOIN unnest($1::text[], $2::text[]) AS lease(reader, key) ON lease.reader = status."subscriptionId"`;
+  SELECT status.*, EXISTS (
+    SELECT 1 FROM pg_locks l
+    WHERE l.locktype = 'advisory' AND l.granted
+      AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+      AND CASE WHEN status."subscriptionId" = $1
+        THEN l.objsubid = 1 AND l.classid::text::bigint = (hashtext($2)::bigint >> 32) & 4294967295
+             AND l.objid::text::bigint = hashtext($2)::bigint & 4294967295
+        ELSE l.objsubid = 2 AND l.classid::text::bigint = hashtext(status."subscriptionId" || '/' || status.segments)::bigint & 4294967295
+             AND l.objid::text::int = status.segment
+      END
+  ) AS "leaseHeld"
+  FROM status`;
+
+type LagSampleRow = SubscriptionFailureRow & {
+  subscriptionId: string;
+  segment: number;
+  segments: number;
+  checkpoint: number;
+  lagEvents: number;
+  lagSeconds: number;
+  leaseHeld: boolean;
+};
 
 export type LagSample = { ok: true; at: number; readers: SampledReader[] } | { ok: false; at: number; error: unknown };
 
@@ -63,12 +84,13 @@ interface Checkpoints {
 
 /**
  * How far the asynchronous side (projections, reactions, the relay) lags behind the writes, for
- * admission control. One statement per sample, the one /health runs
- * (`readSubscriptionStatuses`: indexes only, whatever the store's size), and never per request:
+ * admission control, each segment of a split subscription on its own. One statement per sample,
+ * the one /health runs (SUBSCRIPTION_STATUS_SQL: indexes only, whatever the store's size) with a
+ * look at pg_locks for the leases, and never per request:
  * at most one sample every ADMISSION_SAMPLE_MS, and only while writes arrive (`demand()`), so an
  * idle API sends nothing.
  *
- * Why the checkpoint table and not this process's memory: a reaction runs in whichever process
+ * Why the checkpoint table and not this process's memory: a segment runs in whichever process
  * holds its lease, and the relay in one process only, so most readers' progress is known here
  * only through `subscription_checkpoints` (EventStoreHead has their checkpoints from the safety
  * poll alone, every EVENT_STORE_SAFETY_POLL_MS, 2 s by default, and no event's age at all).
@@ -118,19 +140,13 @@ export class AsynchronousLag implements BeforeApplicationShutdown {
   async sample(): Promise<LagSample> {
     const at = Date.now();
     try {
-      const leases = new Map([...this.reactions.subscriptionIds.map((id) => [id, id] as const), [RELAY_CHECKPOINT, this.relayLeaseKey] as const]);
-      const known = new Set([...this.subscriptions.names, ...leases.keys()]);
-      const rows: Array<SubscriptionStatusRow & { leaseHeld: boolean | null }> = await this.dataSource.query(LAG_SAMPLE_SQL, [
-        [...leases.keys()],
-        [...leases.values()],
-      ]);
-      const statuses = rows
-        .filter((row) => known.has(row.subscriptionId))
-        .map((row) => ({ ...toSubscriptionStatus(row), ...(row.leaseHeld !== null && { leaseHeld: row.leaseHeld }) }));
-      const current: Checkpoints = { at, positions: new Map(statuses.map((status) => [status.subscriptionId, status.checkpoint])) };
+      const known = new Set([...this.subscriptions.names, ...this.reactions.subscriptionIds, RELAY_CHECKPOINT]);
+      const rows: LagSampleRow[] = await this.dataSource.query(LAG_SAMPLE_SQL, [RELAY_CHECKPOINT, this.relayLeaseKey]);
+      const statuses = rows.filter((row) => known.has(row.subscriptionId)).map(toSampledReader);
+      const current: Checkpoints = { at, positions: new Map(statuses.map((status) => [status.reader, status.checkpoint])) };
       this.history = [...this.history.filter((earlier) => at - earlier.at <= HISTORY_MS), current];
       const rates = drainRates(this.history, current);
-      return { ok: true, at, readers: statuses.map((status) => ({ ...status, drainPerSecond: rates.get(status.subscriptionId) })) };
+      return { ok: true, at, readers: statuses.map((status) => ({ ...status, drainPerSecond: rates.get(status.reader) })) };
     } catch (error) {
       return { ok: false, at, error };
     }
@@ -148,6 +164,20 @@ export class AsynchronousLag implements BeforeApplicationShutdown {
       this.running = undefined;
     }
   }
+}
+
+function toSampledReader(row: LagSampleRow): SampledReader {
+  const failure = failureOf(row);
+  return {
+    reader: row.segments > 1 ? `${row.subscriptionId}#${row.segment}` : row.subscriptionId,
+    subscriptionId: row.subscriptionId,
+    segment: row.segment,
+    checkpoint: row.checkpoint,
+    lagEvents: row.lagEvents,
+    lagSeconds: row.lagSeconds,
+    leaseHeld: row.leaseHeld,
+    ...(failure && { failure }),
+  };
 }
 
 /**
