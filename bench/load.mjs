@@ -13,7 +13,7 @@ import { latencyHistogram, recordMs } from './histogram.mjs';
  *   taken from the moment it was due, not from when it went out, so a slow server cannot hide
  *   its slowness by slowing the sender down (coordinated omission).
  *
- * `live` ({ sent, accepted }) is updated as it goes, for the progress line. Accepted/s is the
+ * `live` ({ sent, accepted, shed }) is updated as it goes, for the progress line. Accepted/s is the
  * 2xx answers over the time from the first send to the last answer, so answers that trail the
  * sending window count against the rate.
  */
@@ -21,7 +21,9 @@ export async function runLoad({ origin, path, bodies, connections, seconds, rate
   const pool = new Pool(origin, { connections, pipelining: 1, headersTimeout: 30_000, bodyTimeout: 30_000 });
   const http = latencyHistogram();
   const ids = [];
-  const failures = { non2xx: 0, errors: 0, statuses: {}, firstError: null };
+  // shed: 503 with Retry-After, the API's admission control refusing the order before doing
+  // anything (no order, no event). Neither accepted nor a failure: counted apart, never retried.
+  const failures = { non2xx: 0, shed: 0, errors: 0, statuses: {}, firstError: null };
   let next = 0;
   const send = async (dueAt) => {
     live.sent++;
@@ -33,6 +35,9 @@ export async function runLoad({ origin, path, bodies, connections, seconds, rate
       if (response.statusCode >= 200 && response.statusCode < 300) {
         live.accepted++;
         ids.push(JSON.parse(text).id);
+      } else if (response.statusCode === 503 && response.headers['retry-after'] !== undefined) {
+        failures.shed++;
+        live.shed = (live.shed ?? 0) + 1;
       } else {
         failures.non2xx++;
         failures.statuses[response.statusCode] = (failures.statuses[response.statusCode] ?? 0) + 1;
@@ -69,6 +74,7 @@ export async function runLoad({ origin, path, bodies, connections, seconds, rate
     rate,
     sent: live.sent,
     accepted: ids.length,
+    shed: failures.shed,
     ids,
     failures,
     http,

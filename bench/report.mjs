@@ -22,6 +22,7 @@ export function stepRecord(step) {
     offeredPerS: step.rate,
     sent: load.sent,
     accepted: load.accepted,
+    shed: load.shed ?? 0,
     acceptedPerS: load.acceptedPerS,
     requestFailures: load.failures,
     httpMs: histogram(load.http),
@@ -51,13 +52,14 @@ export function printReport({ header, records, runs, failures }) {
   const lines = [header, ''];
   lines.push(
     table(
-      ['pipeline', 'step', 'offered /s', 'accepted /s', 'accepted', 'HTTP p50 / p99 (ms)', 'e2e p50 / p99 / p99.9 (ms)', 'placed → decided p50 / p99 (ms)', 'lost', 'duplicated', 'drained after (ms)'],
+      ['pipeline', 'step', 'offered /s', 'accepted /s', 'accepted', 'shed (503)', 'HTTP p50 / p99 (ms)', 'e2e p50 / p99 / p99.9 (ms)', 'placed → decided p50 / p99 (ms)', 'lost', 'duplicated', 'drained after (ms)'],
       records.map((r) => [
         r.pipeline,
         r.step,
         r.offeredPerS === null ? 'closed loop' : n(r.offeredPerS),
         n(r.acceptedPerS),
         n(r.accepted),
+        n(r.shed),
         `${ms(r.httpMs.p50)} / ${ms(r.httpMs.p99)}`,
         `${ms(r.e2eMs.p50)} / ${ms(r.e2eMs.p99)} / ${ms(r.e2eMs.p999)}`,
         r.orders ? `${ms(r.orders.placedToDecidedMs.p50)} / ${ms(r.orders.placedToDecidedMs.p99)}` : '–',

@@ -2,6 +2,7 @@ import { DynamicModule, Module, Type } from '@nestjs/common';
 import { ConfigModule } from '@nestjs/config';
 import { APP_INTERCEPTOR } from '@nestjs/core';
 import { CqrsModule } from '@nestjs/cqrs';
+import { AdmissionModule } from './admission/admission.module';
 import { Environment } from './config/environment';
 import { DatabaseModule } from './database/database.module';
 import { EventStoreModule } from './event-store/event-store.module';
@@ -26,6 +27,7 @@ export class AppModule {
         EventStoreModule,
         MessagingModule,
         HealthModule,
+        AdmissionModule,
         UsersModule,
         OrdersModule,
         ...extraModules,

@@ -2,6 +2,7 @@ import type { Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import { AdmissionControl, registerAdmissionControl } from './admission/admission-control';
 import { AppModule } from './app.module';
 import { Environment } from './config/environment';
 import { CORRELATION_ID_HEADER } from './http/correlation-id';
@@ -24,6 +25,7 @@ export async function createHttpApp(environment: Environment, extraModules: Type
 
 export function configureHttpApp(app: NestFastifyApplication): void {
   configureHttpBasics(app);
+  registerAdmissionControl(app.getHttpAdapter().getInstance(), app.get(AdmissionControl));
   setUpApiDocs(app);
 }
 

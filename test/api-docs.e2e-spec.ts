@@ -204,6 +204,18 @@ describe('GET /docs-json (OpenAPI document)', () => {
     expect(missing).toEqual([]);
   });
 
+  it('documents the load-shedding 503, problem+json with an integer Retry-After, on every command and on no read', () => {
+    const commands = ENDPOINTS.filter(([method]) => method !== 'get');
+    expect(commands.length).toBe(6);
+    for (const [method, path] of commands) {
+      const shed = operation(method, path).responses?.['503'] as Json | undefined;
+      expect({ method, path, schema: shed?.content?.['application/problem+json']?.schema?.$ref }).toEqual({ method, path, schema: PROBLEM_REF });
+      expect(shed?.headers?.['Retry-After']?.schema).toEqual({ type: 'integer', minimum: 1 });
+    }
+    const reads = ENDPOINTS.filter(([method, path]) => method === 'get' && path !== '/health');
+    expect(reads.filter(([method, path]) => operation(method, path).responses?.['503'] !== undefined)).toEqual([]);
+  });
+
   it.each([
     ['post', '/orders/{id}/cancel', '202'],
     ['post', '/orders/{id}/ship', '202'],

@@ -33,6 +33,23 @@ describe('configuration', () => {
     expect(() => loadEnvironment(raw)).toThrow(new RegExp(`\\b${name}\\b`));
   });
 
+  it('sheds load at a tenth of the order deadline by default, never below 2 s, and takes an explicit bound as it is', () => {
+    expect(loadEnvironment({})).toMatchObject({ ADMISSION_CONTROL: 'on', ADMISSION_MAX_LAG_MS: 3000, ADMISSION_MAX_LAG_EVENTS: 0, ADMISSION_SAMPLE_MS: 250 });
+    expect(loadEnvironment({ ORDER_CONFIRMATION_TIMEOUT_MS: '120000' }).ADMISSION_MAX_LAG_MS).toBe(12_000);
+    expect(loadEnvironment({ ORDER_CONFIRMATION_TIMEOUT_MS: '300' }).ADMISSION_MAX_LAG_MS).toBe(2000);
+    expect(loadEnvironment({ ADMISSION_MAX_LAG_MS: '0' }).ADMISSION_MAX_LAG_MS).toBe(0);
+    expect(loadEnvironment({ ADMISSION_MAX_LAG_MS: '500' }).ADMISSION_MAX_LAG_MS).toBe(500);
+  });
+
+  it.each([
+    ['ADMISSION_CONTROL', { ADMISSION_CONTROL: 'false' }],
+    ['ADMISSION_MAX_LAG_MS', { ADMISSION_MAX_LAG_MS: '-1' }],
+    ['ADMISSION_MAX_LAG_EVENTS', { ADMISSION_MAX_LAG_EVENTS: 'lots' }],
+    ['ADMISSION_SAMPLE_MS', { ADMISSION_SAMPLE_MS: '10' }],
+  ])('refuses a bad %s of admission control, naming it', (name, raw) => {
+    expect(() => loadEnvironment(raw)).toThrow(new RegExp(`\\b${name}\\b`));
+  });
+
   it('refuses a consumer batch of no events, or a negative gather time, naming the variable', () => {
     expect(() => loadConsumerEnvironment({ CONSUMER_BATCH_SIZE: '0' })).toThrow(/\bCONSUMER_BATCH_SIZE\b/);
     expect(() => loadConsumerEnvironment({ CONSUMER_BATCH_GATHER_MS: '-1' })).toThrow(/\bCONSUMER_BATCH_GATHER_MS\b/);

@@ -78,10 +78,33 @@ export const environmentSchema = z.object({
   REACTION_RETRY_BASE_MS: z.coerce.number().int().min(1).max(60_000).default(200),
   ORDER_CONFIRMATION_TIMEOUT_MS: z.coerce.number().int().min(100).max(86_400_000).default(30_000),
   ORDER_DEADLINE_POLL_MS: z.coerce.number().int().min(10).max(60_000).default(1000),
+  /**
+   * Admission control (load shedding) of commands: `on` answers POST/PUT/PATCH/DELETE with 503 and
+   * `Retry-After` while a reader of the event store lags past a bound below (src/admission).
+   */
+  ADMISSION_CONTROL: z.enum(['on', 'off']).default('on'),
+  /**
+   * Milliseconds: commands are shed while the oldest event a reader (projection, reaction, relay)
+   * has yet to take is older than this, until every reader is back under half of it; 0: no bound
+   * on age. Unset: a tenth of ORDER_CONFIRMATION_TIMEOUT_MS, at least MIN_DEFAULT_ADMISSION_MAX_LAG_MS.
+   */
+  ADMISSION_MAX_LAG_MS: z.coerce.number().int().min(0).max(86_400_000).optional(),
+  /** Events: commands are shed while a reader has more than this many yet to take (until under half); 0: no bound. */
+  ADMISSION_MAX_LAG_EVENTS: z.coerce.number().int().min(0).max(1_000_000_000).default(0),
+  /** Milliseconds between two measurements of the readers' lag (one statement each, only while commands arrive). */
+  ADMISSION_SAMPLE_MS: z.coerce.number().int().min(50).max(10_000).default(250),
   SHUTDOWN_TIMEOUT_MS: shutdownTimeoutMs,
 });
 
-export type Environment = z.infer<typeof environmentSchema>;
+/**
+ * The floor of ADMISSION_MAX_LAG_MS's default. A reaction's checkpoint follows its work once a
+ * second (a low-water mark), so a reader that keeps up shows up to about a second of lag; a bound
+ * near that would shed commands in normal operation.
+ */
+export const MIN_DEFAULT_ADMISSION_MAX_LAG_MS = 2_000;
+
+type ParsedEnvironment = z.infer<typeof environmentSchema>;
+export type Environment = Omit<ParsedEnvironment, 'ADMISSION_MAX_LAG_MS'> & { ADMISSION_MAX_LAG_MS: number };
 
 export class InvalidEnvironmentError extends Error {}
 
@@ -94,5 +117,10 @@ export function parseEnvironment<T extends z.ZodType>(schema: T, raw: Record<str
 }
 
 export function loadEnvironment(raw: Record<string, string | undefined>): Environment {
-  return parseEnvironment(environmentSchema, raw);
+  const parsed = parseEnvironment(environmentSchema, raw);
+  return {
+    ...parsed,
+    ADMISSION_MAX_LAG_MS:
+      parsed.ADMISSION_MAX_LAG_MS ?? Math.max(MIN_DEFAULT_ADMISSION_MAX_LAG_MS, Math.round(parsed.ORDER_CONFIRMATION_TIMEOUT_MS / 10)),
+  };
 }

@@ -51,6 +51,16 @@ import { ProcessSubscriptionLeases } from './segments/subscription-leases.provid
     { provide: SubscriptionLeases, useClass: ProcessSubscriptionLeases },
   ],
   exports: [
-    SubscriptionLeases,AggregateWriter, EventAppendedSignal, EventStoreHead, EventSequencer, EventStreamReader, EventSubscriptions, DomainEventClasses, EventUpcasters],
+    SubscriptionLeases,
+    AggregateWriter,
+    EventAppendedSignal,
+    EventStoreHead,
+    EventSequencer,
+    EventStreamReader,
+    EventSubscriptions,
+    DurableReactions,
+    DomainEventClasses,
+    EventUpcasters,
+  ],
 })
 export class EventStoreModule {}

@@ -128,6 +128,11 @@ export class DurableReactions implements OnModuleInit, OnApplicationBootstrap, B
     await Promise.all(this.subscriptions.map((subscription) => subscription.stop()));
   }
 
+  /** The checkpoint ids of every reaction in the code, whether or not this process runs them. */
+  get subscriptionIds(): string[] {
+    return this.reactions.map((reaction) => reaction.subscriptionId);
+  }
+
   /** The reaction subscribed as `subscriptionId` (`reaction:<id>`). */
   get(subscriptionId: string): ReactionSubscription {
     const subscription = this.subscriptions.find((candidate) => candidate.subscriptionId === subscriptionId);

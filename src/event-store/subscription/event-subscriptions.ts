@@ -44,6 +44,11 @@ export class EventSubscriptions implements OnApplicationBootstrap, BeforeApplica
     return subscription;
   }
 
+  /** The names of every subscription registered in this process (their checkpoint ids). */
+  get names(): string[] {
+    return [...this.subscriptions.keys()];
+  }
+
   get(name: string): CheckpointedSubscription {
     const subscription = this.subscriptions.get(name);
     if (!subscription) throw new Error(`no subscription named ${name}`);

@@ -26,6 +26,9 @@ import { UnroutableMessageError } from '../publishing/publish-errors';
 import { publishInOrder } from './publish-in-order';
 
 export const RELAY_CHECKPOINT = 'relay:integration-events';
+
+/** The relay's lease (SessionAdvisoryLock): one relaying process per broker prefix. */
+export const relayLeaseKey = (brokerPrefix: string): string => `relay:${brokerPrefix}`;
 const SHUTDOWN_GRACE_MS = 3000;
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms).unref());
@@ -76,7 +79,7 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
     private readonly notifications: DatabaseNotifications,
   ) {
     // Another process may relay once this one lost the lock: what it remembered is no longer its business.
-    this.leadership = new SessionAdvisoryLock(config.get('DATABASE_URL', { infer: true }), `relay:${config.get('BROKER_PREFIX', { infer: true })}`, () =>
+    this.leadership = new SessionAdvisoryLock(config.get('DATABASE_URL', { infer: true }), relayLeaseKey(config.get('BROKER_PREFIX', { infer: true })), () =>
       this.confirmedAhead.clear(),
     );
     this.maxInFlight = config.get('RELAY_MAX_IN_FLIGHT', { infer: true });

@@ -35,7 +35,7 @@ export class OrdersController {
     description: 'Placed, PENDING until credit is checked; a GET of `Location` shows it at once',
     headers: { ...LOCATION_RESPONSE_HEADER, ...ETAG_RESPONSE_HEADER },
   })
-  @ApiProblemResponses(400, 404, 413)
+  @ApiProblemResponses(400, 404, 413, 503)
   async place(
     @Body() body: PlaceOrderRequest,
     @RequestMetadata() metadata: CommandMetadata,
@@ -75,7 +75,7 @@ export class OrdersController {
   @ApiIfMatch()
   @HttpCode(202)
   @ApiAcceptedResponse({ description: 'Cancelled', headers: ETAG_RESPONSE_HEADER })
-  @ApiProblemResponses(400, 404, 409, 412)
+  @ApiProblemResponses(400, 404, 409, 412, 503)
   async cancel(
     @Param('id', uuid) id: string,
     @Body() body: CancelOrderRequest,
@@ -92,7 +92,7 @@ export class OrdersController {
   @ApiIfMatch()
   @HttpCode(202)
   @ApiAcceptedResponse({ description: 'Shipped', headers: ETAG_RESPONSE_HEADER })
-  @ApiProblemResponses(400, 404, 409, 412)
+  @ApiProblemResponses(400, 404, 409, 412, 503)
   async ship(
     @Param('id', uuid) id: string,
     @IfMatch() expectedVersion: number | undefined,

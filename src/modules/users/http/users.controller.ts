@@ -32,7 +32,7 @@ export class UsersController {
     description: 'Registered; `Location` names the new user, and a GET of it shows the user at once',
     headers: { ...LOCATION_RESPONSE_HEADER, ...ETAG_RESPONSE_HEADER },
   })
-  @ApiProblemResponses(400, 409, 413)
+  @ApiProblemResponses(400, 409, 413, 503)
   async register(
     @Body() body: RegisterUserRequest,
     @RequestMetadata() metadata: CommandMetadata,
@@ -62,7 +62,7 @@ export class UsersController {
   @ApiIfMatch()
   @HttpCode(204)
   @ApiNoContentResponse({ description: 'Changed (or already this email)', headers: ETAG_RESPONSE_HEADER })
-  @ApiProblemResponses(400, 404, 409, 412)
+  @ApiProblemResponses(400, 404, 409, 412, 503)
   async changeEmail(
     @Param('id', uuid) id: string,
     @Body() body: ChangeUserEmailRequest,
@@ -79,7 +79,7 @@ export class UsersController {
   @ApiIfMatch()
   @HttpCode(204)
   @ApiNoContentResponse({ description: 'Deactivated', headers: ETAG_RESPONSE_HEADER })
-  @ApiProblemResponses(400, 404, 409, 412)
+  @ApiProblemResponses(400, 404, 409, 412, 503)
   async deactivate(
     @Param('id', uuid) id: string,
     @IfMatch() expectedVersion: number | undefined,

@@ -1,0 +1,143 @@
+import { Injectable, Logger, OnModuleInit } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { Environment } from '../config/environment';
+import { IntegrationEventPublisher } from '../messaging/integration-event-publisher';
+import { RELAY_CHECKPOINT } from '../messaging/relay/outbox-relay';
+import { sendProblem } from '../http/problem-details.filter';
+import { ADMITTING, AdmissionDecision, AdmissionPolicy, ReaderLag } from './admission-policy';
+import { AsynchronousLag, LagSample, SampledReader } from './asynchronous-lag';
+
+/** The methods of commands; GETs (reads, /health, /docs) are never shed. */
+const COMMAND_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+export const RETRY_AFTER_HEADER = 'retry-after';
+export const LOAD_SHED_CODE = 'LOAD_SHED';
+/**
+ * How long a reader's lease must be seen free before the reader counts as run by no process, in
+ * SUBSCRIPTION_LEASE_LOOK_MS: another process takes a free segment within one look (1 s by
+ * default), and the reader's backlog is still there meanwhile. At the default, 1.5 s: below the
+ * 2 s floor of ADMISSION_MAX_LAG_MS's default, so a reader that no process runs is set aside
+ * before its lag can reach that bound.
+ */
+export const UNLEASED_GRACE_LOOKS = 1.5;
+
+/**
+ * Admission control (load shedding) of commands. When a reader of the event store lags past
+ * ADMISSION_MAX_LAG_MS (or ADMISSION_MAX_LAG_EVENTS), a command is answered 503 with
+ * `Retry-After` before anything runs: no body parsed, no idempotency key claimed, nothing
+ * written. Accepting it would only lengthen the backlog that the saga, the projections and the
+ * relay already cannot work off, until orders wait longer than their deadline.
+ *
+ * The decision is made per sample (AsynchronousLag, a few times a second), never per request: a
+ * request reads one field. Each segment of a split subscription is a reader of its own. What does
+ * not count, because refusing commands would not help it: a reader stopped at an event it cannot
+ * take (its failure is on /health), a reader that no process runs (nobody has held its lease for
+ * a while: REACTIONS_ENABLED or RELAY_ENABLED false everywhere), and the relay while RabbitMQ blocks this
+ * process's publishing connection (the outbox is the buffer for a broker that is down or alarmed,
+ * and commands go on being accepted then; a broker that is down stops the relay at an event).
+ */
+@Injectable()
+export class AdmissionControl implements OnModuleInit {
+  private readonly logger = new Logger(AdmissionControl.name);
+  private readonly policy: AdmissionPolicy;
+  readonly enabled: boolean;
+  private decision: AdmissionDecision = ADMITTING;
+  private sampleFailed = false;
+  /** Readers seen with their lease free, and since when (ms since the epoch). */
+  private readonly unleasedSince = new Map<string, number>();
+  private readonly unleasedGraceMs: number;
+
+  constructor(
+    private readonly lag: AsynchronousLag,
+    private readonly publisher: IntegrationEventPublisher,
+    config: ConfigService<Environment, true>,
+  ) {
+    this.policy = new AdmissionPolicy({
+      maxLagMs: config.get('ADMISSION_MAX_LAG_MS', { infer: true }),
+      maxLagEvents: config.get('ADMISSION_MAX_LAG_EVENTS', { infer: true }),
+    });
+    this.enabled = config.get('ADMISSION_CONTROL', { infer: true }) === 'on' && this.policy.enabled;
+    this.unleasedGraceMs = UNLEASED_GRACE_LOOKS * config.get('SUBSCRIPTION_LEASE_LOOK_MS', { infer: true });
+  }
+
+  onModuleInit(): void {
+    this.lag.onSample((sample) => this.onSample(sample));
+  }
+
+  /** The decision for this request: undefined to admit it, else the reason to shed it. */
+  check(request: FastifyRequest): Extract<AdmissionDecision, { shedding: true }> | undefined {
+    if (!this.enabled || !COMMAND_METHODS.has(request.method) || request.is404) return undefined;
+    this.lag.demand();
+    return this.decision.shedding ? this.decision : undefined;
+  }
+
+  /** The current decision (tests, logs). */
+  get current(): AdmissionDecision {
+    return this.decision;
+  }
+
+  private onSample(sample: LagSample): void {
+    if (!sample.ok) {
+      // Without figures the door stays open: a failing database answers the command itself.
+      if (!this.sampleFailed) this.logger.warn(`cannot measure the readers' lag, admitting every command meanwhile: ${String(sample.error)}`);
+      this.sampleFailed = true;
+      this.policy.reset();
+      this.decision = ADMITTING;
+      return;
+    }
+    this.sampleFailed = false;
+    const before = this.decision;
+    this.decision = this.policy.decide(sample.readers.filter((reader) => this.counts(reader, sample.at)).map(toReaderLag));
+    if (this.decision.shedding) {
+      // Keep measuring while clients wait out Retry-After, so the door reopens on time.
+      this.lag.demand();
+      if (!before.shedding) this.logger.warn(`shedding commands (503): ${describe(this.decision.worst)}`);
+    } else if (before.shedding) {
+      this.logger.log('admitting commands again: every reader is back within half of its bound');
+    }
+  }
+
+  private counts(reader: SampledReader, at: number): boolean {
+    // A reader no process runs (REACTIONS_ENABLED / RELAY_ENABLED false everywhere): its checkpoint
+    // stands still whatever the load, and refusing commands would not move it. A lease free for a
+    // moment is a takeover (its holder died or gave the segment back), not that.
+    if (reader.leaseHeld === false) {
+      const since = this.unleasedSince.get(reader.reader) ?? at;
+      this.unleasedSince.set(reader.reader, since);
+      if (at - since >= this.unleasedGraceMs) return false;
+    } else {
+      this.unleasedSince.delete(reader.reader);
+    }
+    if (reader.failure) return false;
+    if (reader.subscriptionId === RELAY_CHECKPOINT && this.publisher.blocked) return false;
+    return true;
+  }
+}
+
+function toReaderLag(reader: SampledReader): ReaderLag {
+  return { reader: reader.reader, lagEvents: reader.lagEvents, lagMs: Math.round(reader.lagSeconds * 1000), drainPerSecond: reader.drainPerSecond };
+}
+
+function describe({ reader, lagEvents, lagMs }: ReaderLag): string {
+  return `${reader} is ${lagEvents} events (${(lagMs / 1000).toFixed(1)} s) behind the writes`;
+}
+
+/**
+ * Sheds commands in an `onRequest` hook: before the body is read or parsed, before the
+ * idempotency interceptor claims a key, before any guard, pipe or handler. Registered only when
+ * admission control is on.
+ */
+export function registerAdmissionControl(fastify: FastifyInstance, admission: AdmissionControl): void {
+  if (!admission.enabled) return;
+  fastify.addHook('onRequest', async (request, reply) => {
+    const shed = admission.check(request);
+    if (!shed) return;
+    void reply.header(RETRY_AFTER_HEADER, String(shed.retryAfterSeconds));
+    sendProblem(reply, request, {
+      status: 503,
+      code: LOAD_SHED_CODE,
+      detail: `the service is behind with work it accepted earlier; nothing was done, retry after ${shed.retryAfterSeconds} s`,
+    });
+    return reply;
+  });
+}

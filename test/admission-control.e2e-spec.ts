@@ -1,0 +1,208 @@
+import { Client } from 'pg';
+import { AdmissionControl } from '../src/admission/admission-control';
+import { AsynchronousLag, LAG_SAMPLE_SQL } from '../src/admission/asynchronous-lag';
+import { ORDER_FULFILMENT_REACTION_ID } from '../src/modules/orders/sagas/order-fulfilment.saga';
+import { readSubscriptionStatuses } from '../src/event-store/subscription/subscription-status';
+import { countRows, registerUser, twoLines, uniqueEmail } from './support/fixtures';
+import { eventually, startTestApp, type TestApp } from './support/test-app';
+import { createTestDatabase } from './support/test-database';
+
+// Issue 10: "when it cannot keep up it sheds load at the door (429/503 with Retry-After) instead
+// of accepting work it will fail". The lag here is real: the order saga's lease is held by
+// another session (as by another API process that has stopped making progress), so no process
+// takes its events and its checkpoint stays behind while the store moves on.
+
+const SAGA = `reaction:${ORDER_FULFILMENT_REACTION_ID}`;
+const MAX_LAG_MS = 1500;
+const shedding = { ADMISSION_CONTROL: 'on', ADMISSION_MAX_LAG_MS: String(MAX_LAG_MS), ADMISSION_SAMPLE_MS: '50', ORDER_CONFIRMATION_TIMEOUT_MS: '600000' };
+
+/**
+ * Holds an advisory lock on a connection of its own until `release()`: a subscription segment's
+ * lease (SubscriptionLeases: `(hashtext('<id>/<segments>'), segment)`) or, with one key, the relay's.
+ */
+async function holdLease(databaseUrl: string, key: string, segment?: number): Promise<{ release(): Promise<void> }> {
+  const client = new Client({ connectionString: databaseUrl });
+  await client.connect();
+  const [lock, unlock, values] =
+    segment === undefined
+      ? ['SELECT pg_advisory_lock(hashtext($1))', 'SELECT pg_advisory_unlock(hashtext($1))', [key]]
+      : ['SELECT pg_advisory_lock(hashtext($1), $2)', 'SELECT pg_advisory_unlock(hashtext($1), $2)', [key, segment]];
+  await client.query(lock, values);
+  return {
+    async release() {
+      await client.query(unlock, values);
+      await client.end();
+    },
+  };
+}
+
+async function sagaLagMs(app: TestApp): Promise<number> {
+  const status = (await readSubscriptionStatuses(app.db)).find(({ subscriptionId }) => subscriptionId === SAGA);
+  return (status?.lagSeconds ?? 0) * 1000;
+}
+
+/** Starts an app whose order saga runs nowhere until the returned lease is released. */
+async function startWithSagaStalled(env: Record<string, string>) {
+  const databaseUrl = await createTestDatabase();
+  // The saga in one segment (SUBSCRIPTION_SEGMENTS=1): its only segment, 0.
+  const lease = await holdLease(databaseUrl, `${SAGA}/1`, 0);
+  const app = await startTestApp({ databaseUrl, env });
+  return { app, lease };
+}
+
+describe('admission control (load shedding)', () => {
+  it('answers commands 503 with Retry-After and problem+json while the saga lags, writes nothing, keeps reads open, and admits them again once the lag clears', async () => {
+    const { app, lease } = await startWithSagaStalled(shedding);
+    let released = false;
+    try {
+      const customerId = await registerUser(app);
+      const pending = await app.http().post('/orders').send({ customerId, currency: 'EUR', lines: twoLines }).expect(202);
+      await eventually(async () => expect(await sagaLagMs(app)).toBeGreaterThan(MAX_LAG_MS), 10_000);
+
+      // Sampling began with the commands above and goes on for a few seconds: it sees the lag.
+      await eventually(async () => expect(app.app.get(AdmissionControl).current.shedding).toBe(true), 5_000);
+
+      const order = { customerId, currency: 'EUR', lines: twoLines };
+      const key = `shed-${Date.now()}`;
+      const shed = await app.http().post('/orders').set('Idempotency-Key', key).set('X-Correlation-Id', 'shed-1').send(order);
+      expect(shed.status).toBe(503);
+      expect(shed.headers['content-type']).toMatch(/^application\/problem\+json/);
+      expect(shed.headers['retry-after']).toMatch(/^[1-9]\d*$/);
+      // The saga does not move at all: no rate to estimate from, so the bound itself, in seconds.
+      expect(shed.headers['retry-after']).toBe(String(Math.ceil(MAX_LAG_MS / 1000)));
+      expect(shed.headers['x-correlation-id']).toBe('shed-1');
+      expect(shed.body).toEqual({
+        type: '/problems/load-shed',
+        title: 'Service Unavailable',
+        status: 503,
+        detail: expect.stringMatching(/nothing was done, retry after \d+ s/),
+        instance: '/orders',
+        code: 'LOAD_SHED',
+        correlationId: 'shed-1',
+      });
+
+      // Every kind of command is shed, and none of them wrote anything.
+      const events = await countRows(app, 'events');
+      const [orders, users] = [await countRows(app, 'orders'), await countRows(app, 'users')];
+      await app.http().post('/users').send({ email: uniqueEmail(), name: 'Late' }).expect(503);
+      await app.http().put(`/users/${customerId}/email`).send({ email: uniqueEmail() }).expect(503);
+      await app.http().post(`/orders/${pending.body.id}/cancel`).send({ reason: 'later' }).expect(503);
+      await app.http().post('/orders').set('Idempotency-Key', key).send(order).expect(503);
+      expect(await countRows(app, 'events')).toBe(events);
+      expect(await countRows(app, 'orders')).toBe(orders);
+      expect(await countRows(app, 'users')).toBe(users);
+      expect(await countRows(app, 'idempotency_keys')).toBe(0);
+
+      // Reads, health and the docs still answer.
+      await app.http().get(`/users/${customerId}`).expect(200);
+      await app.http().get(`/orders/${pending.body.id}`).expect(200);
+      await app.http().get(`/orders?customerId=${customerId}`).expect(200);
+      await app.http().get(`/streams/${customerId}/events`).expect(200);
+      await app.http().get('/health').expect(200);
+      await app.http().get('/docs-json').expect(200);
+      // An unknown route is still a 404, not a shed.
+      await app.http().post('/no-such-route').send({}).expect(404);
+
+      await lease.release();
+      released = true;
+      // The saga takes its backlog; once it is within half the bound, the same key runs the command afresh.
+      const accepted = await eventually(async () => {
+        const response = await app.http().post('/orders').set('Idempotency-Key', key).send(order);
+        expect(response.status).toBe(202);
+        return response;
+      }, 15_000);
+      expect(accepted.headers['idempotent-replayed']).toBeUndefined();
+      expect(await countRows(app, 'orders')).toBe(orders + 1);
+      await eventually(async () => {
+        const { body } = await app.http().get(`/orders/${pending.body.id}`).expect(200);
+        expect(body.status).toBe('CONFIRMED');
+      });
+      // And the key now replays what it did.
+      const replay = await app.http().post('/orders').set('Idempotency-Key', key).send(order).expect(202);
+      expect(replay.headers['idempotent-replayed']).toBe('true');
+      expect(replay.body.id).toBe(accepted.body.id);
+    } finally {
+      if (!released) await lease.release();
+      await app.close();
+    }
+  }, 60_000);
+
+  it('accepts every command however far the saga lags when ADMISSION_CONTROL=off', async () => {
+    const { app, lease } = await startWithSagaStalled({ ...shedding, ADMISSION_CONTROL: 'off' });
+    try {
+      const customerId = await registerUser(app);
+      await app.http().post('/orders').send({ customerId, currency: 'EUR', lines: twoLines }).expect(202);
+      await eventually(async () => expect(await sagaLagMs(app)).toBeGreaterThan(MAX_LAG_MS * 2), 10_000);
+      // Past the bound for many samples' worth: nothing is shed.
+      for (let i = 0; i < 5; i += 1) {
+        await app.http().post('/orders').send({ customerId, currency: 'EUR', lines: twoLines }).expect(202);
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      await app.http().post('/users').send({ email: uniqueEmail(), name: 'Accepted' }).expect(201);
+      expect(await countRows(app, 'orders')).toBe(6);
+    } finally {
+      await lease.release();
+      await app.close();
+    }
+  }, 60_000);
+
+  it('does not count reactions that no process runs (REACTIONS_ENABLED=false everywhere): their checkpoints stand still whatever the load', async () => {
+    const app = await startTestApp({ env: { ...shedding, REACTIONS_ENABLED: 'false' } });
+    try {
+      const customerId = await registerUser(app);
+      await app.http().post('/orders').send({ customerId, currency: 'EUR', lines: twoLines }).expect(202);
+      await eventually(async () => expect(await sagaLagMs(app)).toBeGreaterThan(MAX_LAG_MS * 2), 10_000);
+      for (let i = 0; i < 5; i += 1) {
+        await app.http().post('/orders').send({ customerId, currency: 'EUR', lines: twoLines }).expect(202);
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      const sample = await app.app.get(AsynchronousLag).sample();
+      expect(sample.ok && sample.readers.find(({ subscriptionId }) => subscriptionId === SAGA)).toMatchObject({ leaseHeld: false });
+      expect(sample.ok && sample.readers.find(({ subscriptionId }) => subscriptionId === 'projection:order-summaries')).toMatchObject({ leaseHeld: true });
+    } finally {
+      await app.close();
+    }
+  }, 60_000);
+
+  it("tells a lease held by any session from one held by none, whatever the sign of the key's hash", async () => {
+    // Keys whose hashtext is negative: 'reaction:order-fulfilment/1', 'relay-1'; positive: 'c/2', 'relay-key-a'.
+    const app = await startTestApp({ env: { ...shedding, REACTIONS_ENABLED: 'false' } });
+    const held = [
+      await holdLease(app.databaseUrl, `${SAGA}/1`, 0),
+      await holdLease(app.databaseUrl, 'c/2', 1),
+      await holdLease(app.databaseUrl, 'relay-key-a'),
+      await holdLease(app.databaseUrl, 'relay-1'),
+    ];
+    try {
+      await app.db.query(
+        `INSERT INTO subscription_checkpoints (subscription_id, segment, segments) VALUES ('a', 0, 1), ('b', 0, 1), ('c', 0, 2), ('c', 1, 2)
+         ON CONFLICT DO NOTHING`,
+      );
+      const leaseHeld = async (relayId: string, relayKey: string) => {
+        const rows: Array<{ subscriptionId: string; segment: number; leaseHeld: boolean }> = await app.db.query(LAG_SAMPLE_SQL, [relayId, relayKey]);
+        return Object.fromEntries(rows.filter(({ subscriptionId }) => [SAGA, 'a', 'b', 'c'].includes(subscriptionId)).map((row) => [`${row.subscriptionId}#${row.segment}`, row.leaseHeld]));
+      };
+      expect(await leaseHeld('a', 'relay-key-a')).toEqual({ [`${SAGA}#0`]: true, 'a#0': true, 'b#0': false, 'c#0': false, 'c#1': true });
+      expect(await leaseHeld('b', 'relay-1')).toEqual({ [`${SAGA}#0`]: true, 'a#0': false, 'b#0': true, 'c#0': false, 'c#1': true });
+      expect(await leaseHeld('b', 'relay-2')).toEqual({ [`${SAGA}#0`]: true, 'a#0': false, 'b#0': false, 'c#0': false, 'c#1': true });
+    } finally {
+      for (const lease of held) await lease.release();
+      await app.close();
+    }
+  }, 60_000);
+
+  it('accepts every command with both bounds at 0', async () => {
+    const { app, lease } = await startWithSagaStalled({ ...shedding, ADMISSION_MAX_LAG_MS: '0', ADMISSION_MAX_LAG_EVENTS: '0' });
+    try {
+      const customerId = await registerUser(app);
+      await eventually(async () => expect(await sagaLagMs(app)).toBeGreaterThan(MAX_LAG_MS * 2), 10_000);
+      for (let i = 0; i < 3; i += 1) {
+        await app.http().post('/orders').send({ customerId, currency: 'EUR', lines: twoLines }).expect(202);
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+    } finally {
+      await lease.release();
+      await app.close();
+    }
+  }, 60_000);
+});
