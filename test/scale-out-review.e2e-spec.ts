@@ -1,0 +1,80 @@
+import { EventSubscriptions } from '../src/event-store/subscription/event-subscriptions';
+import { segmentOf } from '../src/event-store/segments/segments';
+import { OrderSummaryProjector } from '../src/modules/orders/projections/order-summary.projector';
+import { CliResult, runBuiltCli } from './support/built-cli';
+import { placeOrder, registerUser } from './support/fixtures';
+import { eventually, startTestApp, TestApp } from './support/test-app';
+
+/**
+ * Faults found reviewing the scale-out by segments (SUBSCRIPTION_SEGMENTS > 1), each reproduced
+ * against a real API in this process.
+ */
+const SEGMENTS = 4;
+const ORDER_SUMMARIES = OrderSummaryProjector.subscriptionName;
+
+async function projected(app: TestApp, orderId: string): Promise<boolean> {
+  const rows: unknown[] = await app.db.query(`SELECT 1 FROM order_summaries WHERE id = $1`, [orderId]);
+  return rows.length > 0;
+}
+
+function subscriptionsCli(app: TestApp, ...args: string[]): Promise<CliResult> {
+  return runBuiltCli('dist/src/cli/subscriptions.js', app.databaseUrl, ...args);
+}
+
+describe(`a projection split into ${SEGMENTS} segments, one of them stopped at an event it cannot apply`, () => {
+  let app: TestApp;
+  let customerId: string;
+
+  beforeAll(async () => {
+    app = await startTestApp({ env: { REACTIONS_ENABLED: 'false', SUBSCRIPTION_SEGMENTS: String(SEGMENTS) } });
+    customerId = await registerUser(app);
+    await app.db.query(`CREATE TABLE broken_orders (id uuid PRIMARY KEY)`);
+    await app.db.query(`
+      CREATE FUNCTION refuse_broken_orders() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        IF EXISTS (SELECT 1 FROM broken_orders WHERE id = NEW.id) THEN
+          RAISE EXCEPTION 'order % cannot be projected (test fault)', NEW.id;
+        END IF;
+        RETURN NEW;
+      END $$`);
+    await app.db.query(`CREATE TRIGGER refuse_broken_orders BEFORE INSERT ON order_summaries FOR EACH ROW EXECUTE FUNCTION refuse_broken_orders()`);
+  });
+  afterAll(() => app.close());
+
+  it('lets the other segments this process holds go on, shows the stopped one on /health, and moves on after a skip', async () => {
+    const projection = app.app.get(EventSubscriptions).get(ORDER_SUMMARIES);
+    await projection.stop();
+    const broken = await placeOrder(app, customerId);
+    await app.db.query(`INSERT INTO broken_orders (id) VALUES ($1)`, [broken]);
+    const brokenSegment = segmentOf(broken, SEGMENTS);
+    // Orders after it in the other segments (at least three of them), and some in its own.
+    const otherSegments: string[] = [];
+    const sameSegment: string[] = [];
+    while (otherSegments.length < 3 || sameSegment.length < 1) {
+      const id = await placeOrder(app, customerId);
+      (segmentOf(id, SEGMENTS) === brokenSegment ? sameSegment : otherSegments).push(id);
+    }
+    await projection.start();
+
+    // The broken segment stops at its event, and /health names it.
+    await eventually(async () => {
+      const response = await app.http().get('/health');
+      expect(response.status).toBe(503);
+      expect(response.body.details.subscriptions.stopped).toEqual([ORDER_SUMMARIES]);
+      const reader = response.body.details.subscriptions.readers[ORDER_SUMMARIES];
+      const stopped = reader.segments.filter((segment: { stoppedAt?: unknown }) => segment.stoppedAt);
+      expect(stopped.map((segment: { segment: number }) => segment.segment)).toEqual([brokenSegment]);
+    }, 15_000);
+    // The other segments are not its business: every order there is projected.
+    for (const id of otherSegments) await eventually(async () => expect(await projected(app, id)).toBe(true), 5000);
+    for (const id of [broken, ...sameSegment]) expect(await projected(app, id)).toBe(false);
+
+    // The operator skips the event; the broken segment moves on, without it.
+    const [{ eventId }] = await app.db.query(`SELECT event_id AS "eventId" FROM events WHERE stream_id = $1 AND event_type = 'OrderPlaced'`, [broken]);
+    const skipped = await subscriptionsCli(app, 'skip', ORDER_SUMMARIES, '--event', eventId, '--reason', 'review', '--by', 'review');
+    expect(skipped).toMatchObject({ code: 0 });
+    for (const id of sameSegment) await eventually(async () => expect(await projected(app, id)).toBe(true), 5000);
+    expect(await projected(app, broken)).toBe(false);
+    await eventually(async () => expect((await app.http().get('/health')).status).toBe(200));
+  }, 60_000);
+});
