@@ -1,9 +1,13 @@
+import { Client } from 'pg';
+import { dropDatabase } from '../src/database/ensure-database';
+import { SubscriptionLeases } from '../src/event-store/segments/subscription-leases';
 import { EventSubscriptions } from '../src/event-store/subscription/event-subscriptions';
 import { segmentOf } from '../src/event-store/segments/segments';
 import { OrderSummaryProjector } from '../src/modules/orders/projections/order-summary.projector';
 import { CliResult, runBuiltCli } from './support/built-cli';
 import { placeOrder, registerUser } from './support/fixtures';
 import { eventually, startTestApp, TestApp } from './support/test-app';
+import { createTestDatabase } from './support/test-database';
 
 /**
  * Faults found reviewing the scale-out by segments (SUBSCRIPTION_SEGMENTS > 1), each reproduced
@@ -77,4 +81,30 @@ describe(`a projection split into ${SEGMENTS} segments, one of them stopped at a
     expect(await projected(app, broken)).toBe(false);
     await eventually(async () => expect((await app.http().get('/health')).status).toBe(200));
   }, 60_000);
+});
+
+describe('the lease session of a process whose machine vanishes (no FIN, no RST)', () => {
+  it('is probed by PostgreSQL within seconds, so that its segments do not stay locked for the OS default of over two hours', async () => {
+    const databaseUrl = await createTestDatabase();
+    const leases = new SubscriptionLeases({ databaseUrl, lookMs: 1000, settledLookMs: 30_000 });
+    try {
+      leases.lease('projection:vanishing', 2);
+      await leases.look();
+      expect(leases.describe()[0].held).toEqual([0, 1]);
+      // The server ends a session whose peer is gone only when its TCP keepalive gives up: with
+      // PostgreSQL's defaults (0: the OS's, 7200 s idle, 9 probes 75 s apart) that is 2 h 11 min,
+      // for which every segment of the vanished process stays locked and unprocessed.
+      const session = (leases as unknown as { client: Client }).client;
+      const { rows } = await session.query<{ idle: number; interval: number; count: number; tcp: boolean }>(
+        `SELECT current_setting('tcp_keepalives_idle')::int AS idle, current_setting('tcp_keepalives_interval')::int AS interval,
+                current_setting('tcp_keepalives_count')::int AS count, inet_client_addr() IS NOT NULL AS tcp`,
+      );
+      const [{ idle, interval, count, tcp }] = rows;
+      expect(tcp).toBe(true);
+      expect(idle + interval * count).toBeLessThanOrEqual(60);
+    } finally {
+      await leases.stop();
+      await dropDatabase(databaseUrl);
+    }
+  }, 30_000);
 });

@@ -15,6 +15,9 @@ export interface SubscriptionLeasesOptions {
   settledLookMs: number;
 }
 
+/** TCP keepalive of the lease session, both ends: a vanished peer is given up after about 10 + 5 * 3 = 25 s. */
+const LEASE_KEEPALIVE = { idleSeconds: 10, intervalSeconds: 5, count: 3 };
+
 /** PostgreSQL's unsigned reading of hashtext(key), as pg_locks shows it in `classid`. */
 const LOCK_CLASS = `(hashtext(k.key)::bigint & 4294967295)`;
 
@@ -233,7 +236,12 @@ export class SubscriptionLeases {
   }
 
   private async connect(): Promise<Client> {
-    const client = new Client({ connectionString: this.options.databaseUrl, application_name: this.applicationName, keepAlive: true });
+    const client = new Client({
+      connectionString: this.options.databaseUrl,
+      application_name: this.applicationName,
+      keepAlive: true,
+      keepAliveInitialDelayMillis: LEASE_KEEPALIVE.idleSeconds * 1000,
+    });
     const lost = () => {
       if (this.client !== client) return;
       this.client = undefined;
@@ -244,6 +252,13 @@ export class SubscriptionLeases {
     client.once('end', lost);
     try {
       await client.connect();
+      // The server's side: a process whose machine vanished (no FIN, no RST) loses its session,
+      // and with it its segments, after about idle + interval * count seconds instead of the
+      // OS default of 2 h 11 min (ignored on a Unix socket, where a peer cannot vanish).
+      await client.query(
+        `SELECT set_config('tcp_keepalives_idle', $1, false), set_config('tcp_keepalives_interval', $2, false), set_config('tcp_keepalives_count', $3, false)`,
+        [String(LEASE_KEEPALIVE.idleSeconds), String(LEASE_KEEPALIVE.intervalSeconds), String(LEASE_KEEPALIVE.count)],
+      );
     } catch (error) {
       await client.end().catch(() => undefined);
       throw error;
