@@ -108,3 +108,26 @@ describe('the lease session of a process whose machine vanishes (no FIN, no RST)
     }
   }, 30_000);
 });
+
+describe('two subscriptions whose lease keys collide under hashtext', () => {
+  // hashtext('projection:p188272/4') = hashtext('projection:p190212/4'): their segment locks are the
+  // same advisory locks. The first to look takes all four; the second then sees every segment
+  // "held" by this very session but none in its own lease, so it never takes one and never runs.
+  it('are refused loudly instead of leaving one of them unprocessed for good', async () => {
+    const databaseUrl = await createTestDatabase();
+    const leases = new SubscriptionLeases({ databaseUrl, lookMs: 1000, settledLookMs: 30_000 });
+    try {
+      const first = leases.lease('projection:p188272', 4);
+      const second = leases.lease('projection:p190212', 4);
+      const outcome = async (lease: typeof first) => lease.beforeBatch().then((held) => ({ held }), (error: unknown) => ({ error: String(error) }));
+      const firstOutcome = await outcome(first);
+      const secondOutcome = await outcome(second);
+      // On main: { held: [0, 1, 2, 3] } then { held: [] }, silently.
+      expect([firstOutcome, secondOutcome]).not.toContainEqual({ held: [] });
+      expect(secondOutcome).toEqual({ error: expect.stringMatching(/projection:p188272.*projection:p190212/) });
+    } finally {
+      await leases.stop();
+      await dropDatabase(databaseUrl);
+    }
+  }, 30_000);
+});

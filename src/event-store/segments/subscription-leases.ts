@@ -144,6 +144,7 @@ export class SubscriptionLeases {
       const client = await this.session();
       const notJoined = leases.filter((lease) => !lease.joined);
       if (notJoined.length > 0) {
+        await this.refuseCollidingKeys(client);
         await client.query(`SELECT pg_advisory_lock_shared(hashtext(k.key), k.segments) FROM unnest($1::text[], $2::int[]) AS k(key, segments)`, [
           notJoined.map((lease) => lease.key),
           notJoined.map((lease) => lease.segments),
@@ -212,6 +213,27 @@ export class SubscriptionLeases {
   /** Every lease's holdings, for /health: segment → held here. */
   describe(): Array<{ subscriptionId: string; segments: number; held: number[] }> {
     return [...this.leases.values()].map((lease) => ({ subscriptionId: lease.subscriptionId, segments: lease.segments, held: [...lease.held].sort((a, b) => a - b) }));
+  }
+
+  /**
+   * Two subscriptions whose keys share hashtext() would share their segment locks: the one that
+   * looks second sees every segment held by this very session but none in its own lease, and never
+   * runs. Deterministic for a pair of ids and silent, so refused (every look, in the logs) instead.
+   */
+  private async refuseCollidingKeys(client: Client): Promise<void> {
+    const leases = [...this.leases.values()];
+    const { rows } = await client.query<{ class: number }>(`SELECT hashtext(k) AS class FROM unnest($1::text[]) WITH ORDINALITY AS t(k, i) ORDER BY i`, [
+      leases.map((lease) => lease.key),
+    ]);
+    const byClass = new Map<number, string[]>();
+    for (const [index, { class: lockClass }] of rows.entries()) byClass.set(lockClass, [...(byClass.get(lockClass) ?? []), leases[index].subscriptionId]);
+    const clash = [...byClass.values()].find((ids) => ids.length > 1);
+    if (clash) {
+      throw new Error(
+        `the subscriptions ${clash.join(' and ')} would share their segment locks (hashtext of '<id>/<segments>' is the same for ` +
+          `SUBSCRIPTION_SEGMENTS=${leases[0].segments}): rename one of them, or change SUBSCRIPTION_SEGMENTS`,
+      );
+    }
   }
 
   private async run(): Promise<void> {
