@@ -15,6 +15,9 @@ export interface SubscriptionLeasesOptions {
   settledLookMs: number;
 }
 
+/** TCP keepalive of the lease session, both ends: a vanished peer is given up after about 10 + 5 * 3 = 25 s. */
+const LEASE_KEEPALIVE = { idleSeconds: 10, intervalSeconds: 5, count: 3 };
+
 /** PostgreSQL's unsigned reading of hashtext(key), as pg_locks shows it in `classid`. */
 const LOCK_CLASS = `(hashtext(k.key)::bigint & 4294967295)`;
 
@@ -141,6 +144,7 @@ export class SubscriptionLeases {
       const client = await this.session();
       const notJoined = leases.filter((lease) => !lease.joined);
       if (notJoined.length > 0) {
+        await this.refuseCollidingKeys(client);
         await client.query(`SELECT pg_advisory_lock_shared(hashtext(k.key), k.segments) FROM unnest($1::text[], $2::int[]) AS k(key, segments)`, [
           notJoined.map((lease) => lease.key),
           notJoined.map((lease) => lease.segments),
@@ -211,6 +215,27 @@ export class SubscriptionLeases {
     return [...this.leases.values()].map((lease) => ({ subscriptionId: lease.subscriptionId, segments: lease.segments, held: [...lease.held].sort((a, b) => a - b) }));
   }
 
+  /**
+   * Two subscriptions whose keys share hashtext() would share their segment locks: the one that
+   * looks second sees every segment held by this very session but none in its own lease, and never
+   * runs. Deterministic for a pair of ids and silent, so refused (every look, in the logs) instead.
+   */
+  private async refuseCollidingKeys(client: Client): Promise<void> {
+    const leases = [...this.leases.values()];
+    const { rows } = await client.query<{ class: number }>(`SELECT hashtext(k) AS class FROM unnest($1::text[]) WITH ORDINALITY AS t(k, i) ORDER BY i`, [
+      leases.map((lease) => lease.key),
+    ]);
+    const byClass = new Map<number, string[]>();
+    for (const [index, { class: lockClass }] of rows.entries()) byClass.set(lockClass, [...(byClass.get(lockClass) ?? []), leases[index].subscriptionId]);
+    const clash = [...byClass.values()].find((ids) => ids.length > 1);
+    if (clash) {
+      throw new Error(
+        `the subscriptions ${clash.join(' and ')} would share their segment locks (hashtext of '<id>/<segments>' is the same for ` +
+          `SUBSCRIPTION_SEGMENTS=${leases[0].segments}): rename one of them, or change SUBSCRIPTION_SEGMENTS`,
+      );
+    }
+  }
+
   private async run(): Promise<void> {
     while (!this.stopping) {
       const settled = [...this.leases.values()].every((lease) => lease.joined && lease.held.size === lease.segments && lease.toRelease.size === 0);
@@ -233,7 +258,12 @@ export class SubscriptionLeases {
   }
 
   private async connect(): Promise<Client> {
-    const client = new Client({ connectionString: this.options.databaseUrl, application_name: this.applicationName, keepAlive: true });
+    const client = new Client({
+      connectionString: this.options.databaseUrl,
+      application_name: this.applicationName,
+      keepAlive: true,
+      keepAliveInitialDelayMillis: LEASE_KEEPALIVE.idleSeconds * 1000,
+    });
     const lost = () => {
       if (this.client !== client) return;
       this.client = undefined;
@@ -244,6 +274,13 @@ export class SubscriptionLeases {
     client.once('end', lost);
     try {
       await client.connect();
+      // The server's side: a process whose machine vanished (no FIN, no RST) loses its session,
+      // and with it its segments, after about idle + interval * count seconds instead of the
+      // OS default of 2 h 11 min (ignored on a Unix socket, where a peer cannot vanish).
+      await client.query(
+        `SELECT set_config('tcp_keepalives_idle', $1, false), set_config('tcp_keepalives_interval', $2, false), set_config('tcp_keepalives_count', $3, false)`,
+        [String(LEASE_KEEPALIVE.idleSeconds), String(LEASE_KEEPALIVE.intervalSeconds), String(LEASE_KEEPALIVE.count)],
+      );
     } catch (error) {
       await client.end().catch(() => undefined);
       throw error;

@@ -88,6 +88,14 @@ export class CheckpointedSubscription {
    */
   private isolateThrough?: bigint;
   private retryRequested = false;
+  /**
+   * Split into segments: the held segments stopped at an event they cannot take, with their own
+   * back-off. The other segments go on without them; a stopped one is tried again by itself (its
+   * first event beyond its checkpoint only) when its retry is due.
+   */
+  private readonly stoppedSegments = new Map<number, { failures: number; retryAt: number }>();
+  /** The stopped segment the current batch tries again, if any. */
+  private retrying?: number;
 
   constructor(
     readonly name: string,
@@ -134,7 +142,9 @@ export class CheckpointedSubscription {
   /** Wakes a subscription that backs off after a failure (an operator's retry); remembered if it is busy. */
   retryNow(): void {
     this.retryRequested = true;
+    for (const stopped of this.stoppedSegments.values()) stopped.retryAt = 0;
     this.stopSignal.raise();
+    if (this.stoppedSegments.size > 0) this.sequencer.head.wake();
   }
 
   /** Processes at most one batch of what is numbered; returns how many events it applied. */
@@ -144,8 +154,14 @@ export class CheckpointedSubscription {
     this.lastRead = [];
     this.lastReadCount = 0;
     this.lastPassedOnly = false;
+    this.retrying = undefined;
     const owned = this.options.lease ? await this.options.lease.beforeBatch() : [0];
-    if (owned.length === 0) return 0;
+    for (const segment of [...this.stoppedSegments.keys()]) if (!owned.includes(segment)) this.stoppedSegments.delete(segment);
+    // A stopped segment whose retry is due is tried by itself; otherwise the segments not stopped.
+    const now = Date.now();
+    this.retrying = owned.find((segment) => (this.stoppedSegments.get(segment)?.retryAt ?? Infinity) <= now);
+    const taking = this.retrying !== undefined ? [this.retrying] : owned.filter((segment) => !this.stoppedSegments.has(segment));
+    if (taking.length === 0) return 0;
     let appended = false;
     let moved: Array<[number, bigint]> = [];
     let locked: number[] = [];
@@ -165,17 +181,19 @@ export class CheckpointedSubscription {
          SELECT locked.positions, ${STORED_EVENT_COLUMNS}
          FROM locked LEFT JOIN LATERAL (${sequencedEventsAfter('locked.after', '$2')}) AS events ON true
          ORDER BY events.global_position`,
-        [this.name, this.isolateThrough === undefined ? this.options.batchSize : 1, this.segments, owned],
+        [this.name, this.isolateThrough === undefined || this.retrying !== undefined ? this.options.batchSize : 1, this.segments, taking],
       );
       const positions = new Map(Object.entries(rows[0]?.positions ?? {}).map(([segment, position]) => [Number(segment), BigInt(position)]));
       locked = [...positions.keys()];
       const read = rows.filter((row) => row.eventId !== null).map(({ positions: _positions, ...event }) => event as SequencedEvent);
       if (read.length === 0) return 0;
       this.lastReadCount = read.length;
-      const mine = read.filter((event) => {
+      const allMine = read.filter((event) => {
         const at = positions.get(this.segmentOf(event));
         return at !== undefined && BigInt(event.globalPosition) > at;
       });
+      // A stopped segment tried again: its first event only (the one it is stopped at).
+      const mine = this.retrying !== undefined ? allMine.slice(0, 1) : allMine;
       this.lastRead = mine;
       let handled = 0;
       if (mine.length > 0) {
@@ -188,7 +206,12 @@ export class CheckpointedSubscription {
         this.lastPassedOnly = true;
       }
       // Every locked segment is done up to the first event not handled, or the end of the read.
-      doneUpTo = handled < mine.length ? BigInt(mine[handled].globalPosition) - 1n : BigInt(read[read.length - 1].globalPosition);
+      doneUpTo =
+        handled < mine.length
+          ? BigInt(mine[handled].globalPosition) - 1n
+          : mine.length < allMine.length
+            ? BigInt(allMine[mine.length].globalPosition) - 1n
+            : BigInt(read[read.length - 1].globalPosition);
       const upTo = doneUpTo;
       moved = [...positions].filter(([, at]) => at < upTo).map(([segment]) => [segment, upTo]);
       if (moved.length === 0) return 0;
@@ -202,8 +225,12 @@ export class CheckpointedSubscription {
     });
     for (const [segment, position] of moved) this.tracker(segment).at(position);
     // The held segments it could not lock had nothing beyond them (or were being applied elsewhere).
-    for (const segment of owned) if (!locked.includes(segment)) this.tracker(segment).caughtUpTo(headBeforeRead);
-    if (this.isolateThrough !== undefined && doneUpTo !== undefined && doneUpTo >= this.isolateThrough) this.isolateThrough = undefined;
+    for (const segment of taking) if (!locked.includes(segment)) this.tracker(segment).caughtUpTo(headBeforeRead);
+    // The stopped segment took (or passed) the event it was stopped at.
+    if (this.retrying !== undefined) this.stoppedSegments.delete(this.retrying);
+    if (this.retrying === undefined && this.isolateThrough !== undefined && doneUpTo !== undefined && doneUpTo >= this.isolateThrough) {
+      this.isolateThrough = undefined;
+    }
     if (appended) this.appended.raise();
     return applied;
   }
@@ -244,7 +271,22 @@ export class CheckpointedSubscription {
 
   /** Whether events beyond the checkpoint of a segment held here are (known to be) numbered. */
   private behind(): boolean {
-    return !!this.options.lease?.releasing || this.held().some((segment) => this.tracker(segment).behind());
+    const now = Date.now();
+    return (
+      !!this.options.lease?.releasing ||
+      this.held().some((segment) => {
+        const stopped = this.stoppedSegments.get(segment);
+        return stopped ? stopped.retryAt <= now : this.tracker(segment).behind();
+      })
+    );
+  }
+
+  /** How long until the retry of a stopped segment is due (the idle wait's bound). */
+  private idleWaitMs(): number {
+    const now = Date.now();
+    let wait = IDLE_RECHECK_MS;
+    for (const { retryAt } of this.stoppedSegments.values()) wait = Math.min(wait, Math.max(1, retryAt - now));
+    return wait;
   }
 
   private async run(): Promise<void> {
@@ -252,7 +294,7 @@ export class CheckpointedSubscription {
     while (!this.stopping) {
       try {
         if (!this.behind()) {
-          while (!this.stopping && !this.behind()) await this.sequencer.head.changed(IDLE_RECHECK_MS);
+          while (!this.stopping && !this.behind()) await this.sequencer.head.changed(this.idleWaitMs());
           // Let the numbers of the next few milliseconds join this batch instead of paying a
           // transaction each: under load that is most of a projection's cost.
           if (this.options.gatherMs > 0 && !this.stopping) await this.pause(this.options.gatherMs);
@@ -275,9 +317,24 @@ export class CheckpointedSubscription {
           this.logger.warn(`batch of ${failed.length} events failed, taking them one at a time: ${describeError(error)}`);
           continue;
         }
+        const [event] = failed;
+        // Split into segments, one event's segment stops by itself: the others go on at once.
+        if (event && this.segments > 1) {
+          const segment = this.segmentOf(event);
+          const failures = (this.stoppedSegments.get(segment)?.failures ?? 0) + 1;
+          const delay = Math.min(this.options.maxRetryDelayMs ?? 30_000, 100 * 2 ** failures);
+          this.stoppedSegments.set(segment, { failures, retryAt: Date.now() + delay });
+          await recordFailure(this.dataSource, this.name, event, error, segment).catch((cause: unknown) =>
+            this.logger.error(`recording the failure failed: ${String(cause)}`),
+          );
+          this.logger.error(
+            `segment ${segment} stopped at ${event.eventType} ${event.eventId} (position ${event.globalPosition}) (attempt ${failures}), ` +
+              `retrying in ${delay} ms; the other segments go on: ${describeError(error)}`,
+          );
+          continue;
+        }
         consecutiveFailures += 1;
         const delay = Math.min(this.options.maxRetryDelayMs ?? 30_000, 100 * 2 ** consecutiveFailures);
-        const [event] = failed;
         // The first event after the checkpoint failed by itself: the subscription is stopped at it.
         if (event) {
           await recordFailure(this.dataSource, this.name, event, error, this.segmentOf(event)).catch((cause: unknown) =>

@@ -1,0 +1,133 @@
+import { Client } from 'pg';
+import { dropDatabase } from '../src/database/ensure-database';
+import { SubscriptionLeases } from '../src/event-store/segments/subscription-leases';
+import { EventSubscriptions } from '../src/event-store/subscription/event-subscriptions';
+import { segmentOf } from '../src/event-store/segments/segments';
+import { OrderSummaryProjector } from '../src/modules/orders/projections/order-summary.projector';
+import { CliResult, runBuiltCli } from './support/built-cli';
+import { placeOrder, registerUser } from './support/fixtures';
+import { eventually, startTestApp, TestApp } from './support/test-app';
+import { createTestDatabase } from './support/test-database';
+
+/**
+ * Faults found reviewing the scale-out by segments (SUBSCRIPTION_SEGMENTS > 1), each reproduced
+ * against a real API in this process.
+ */
+const SEGMENTS = 4;
+const ORDER_SUMMARIES = OrderSummaryProjector.subscriptionName;
+
+async function projected(app: TestApp, orderId: string): Promise<boolean> {
+  const rows: unknown[] = await app.db.query(`SELECT 1 FROM order_summaries WHERE id = $1`, [orderId]);
+  return rows.length > 0;
+}
+
+function subscriptionsCli(app: TestApp, ...args: string[]): Promise<CliResult> {
+  return runBuiltCli('dist/src/cli/subscriptions.js', app.databaseUrl, ...args);
+}
+
+describe(`a projection split into ${SEGMENTS} segments, one of them stopped at an event it cannot apply`, () => {
+  let app: TestApp;
+  let customerId: string;
+
+  beforeAll(async () => {
+    app = await startTestApp({ env: { REACTIONS_ENABLED: 'false', SUBSCRIPTION_SEGMENTS: String(SEGMENTS) } });
+    customerId = await registerUser(app);
+    await app.db.query(`CREATE TABLE broken_orders (id uuid PRIMARY KEY)`);
+    await app.db.query(`
+      CREATE FUNCTION refuse_broken_orders() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        IF EXISTS (SELECT 1 FROM broken_orders WHERE id = NEW.id) THEN
+          RAISE EXCEPTION 'order % cannot be projected (test fault)', NEW.id;
+        END IF;
+        RETURN NEW;
+      END $$`);
+    await app.db.query(`CREATE TRIGGER refuse_broken_orders BEFORE INSERT ON order_summaries FOR EACH ROW EXECUTE FUNCTION refuse_broken_orders()`);
+  });
+  afterAll(() => app.close());
+
+  it('lets the other segments this process holds go on, shows the stopped one on /health, and moves on after a skip', async () => {
+    const projection = app.app.get(EventSubscriptions).get(ORDER_SUMMARIES);
+    await projection.stop();
+    const broken = await placeOrder(app, customerId);
+    await app.db.query(`INSERT INTO broken_orders (id) VALUES ($1)`, [broken]);
+    const brokenSegment = segmentOf(broken, SEGMENTS);
+    // Orders after it in the other segments (at least three of them), and some in its own.
+    const otherSegments: string[] = [];
+    const sameSegment: string[] = [];
+    while (otherSegments.length < 3 || sameSegment.length < 1) {
+      const id = await placeOrder(app, customerId);
+      (segmentOf(id, SEGMENTS) === brokenSegment ? sameSegment : otherSegments).push(id);
+    }
+    await projection.start();
+
+    // The broken segment stops at its event, and /health names it.
+    await eventually(async () => {
+      const response = await app.http().get('/health');
+      expect(response.status).toBe(503);
+      expect(response.body.details.subscriptions.stopped).toEqual([ORDER_SUMMARIES]);
+      const reader = response.body.details.subscriptions.readers[ORDER_SUMMARIES];
+      const stopped = reader.segments.filter((segment: { stoppedAt?: unknown }) => segment.stoppedAt);
+      expect(stopped.map((segment: { segment: number }) => segment.segment)).toEqual([brokenSegment]);
+    }, 15_000);
+    // The other segments are not its business: every order there is projected.
+    for (const id of otherSegments) await eventually(async () => expect(await projected(app, id)).toBe(true), 5000);
+    for (const id of [broken, ...sameSegment]) expect(await projected(app, id)).toBe(false);
+
+    // The operator skips the event; the broken segment moves on, without it.
+    const [{ eventId }] = await app.db.query(`SELECT event_id AS "eventId" FROM events WHERE stream_id = $1 AND event_type = 'OrderPlaced'`, [broken]);
+    const skipped = await subscriptionsCli(app, 'skip', ORDER_SUMMARIES, '--event', eventId, '--reason', 'review', '--by', 'review');
+    expect(skipped).toMatchObject({ code: 0 });
+    for (const id of sameSegment) await eventually(async () => expect(await projected(app, id)).toBe(true), 5000);
+    expect(await projected(app, broken)).toBe(false);
+    await eventually(async () => expect((await app.http().get('/health')).status).toBe(200));
+  }, 60_000);
+});
+
+describe('the lease session of a process whose machine vanishes (no FIN, no RST)', () => {
+  it('is probed by PostgreSQL within seconds, so that its segments do not stay locked for the OS default of over two hours', async () => {
+    const databaseUrl = await createTestDatabase();
+    const leases = new SubscriptionLeases({ databaseUrl, lookMs: 1000, settledLookMs: 30_000 });
+    try {
+      leases.lease('projection:vanishing', 2);
+      await leases.look();
+      expect(leases.describe()[0].held).toEqual([0, 1]);
+      // The server ends a session whose peer is gone only when its TCP keepalive gives up: with
+      // PostgreSQL's defaults (0: the OS's, 7200 s idle, 9 probes 75 s apart) that is 2 h 11 min,
+      // for which every segment of the vanished process stays locked and unprocessed.
+      const session = (leases as unknown as { client: Client }).client;
+      const { rows } = await session.query<{ idle: number; interval: number; count: number; tcp: boolean }>(
+        `SELECT current_setting('tcp_keepalives_idle')::int AS idle, current_setting('tcp_keepalives_interval')::int AS interval,
+                current_setting('tcp_keepalives_count')::int AS count, inet_client_addr() IS NOT NULL AS tcp`,
+      );
+      const [{ idle, interval, count, tcp }] = rows;
+      expect(tcp).toBe(true);
+      expect(idle + interval * count).toBeLessThanOrEqual(60);
+    } finally {
+      await leases.stop();
+      await dropDatabase(databaseUrl);
+    }
+  }, 30_000);
+});
+
+describe('two subscriptions whose lease keys collide under hashtext', () => {
+  // hashtext('projection:p188272/4') = hashtext('projection:p190212/4'): their segment locks are the
+  // same advisory locks. The first to look takes all four; the second then sees every segment
+  // "held" by this very session but none in its own lease, so it never takes one and never runs.
+  it('are refused loudly instead of leaving one of them unprocessed for good', async () => {
+    const databaseUrl = await createTestDatabase();
+    const leases = new SubscriptionLeases({ databaseUrl, lookMs: 1000, settledLookMs: 30_000 });
+    try {
+      const first = leases.lease('projection:p188272', 4);
+      const second = leases.lease('projection:p190212', 4);
+      const outcome = async (lease: typeof first) => lease.beforeBatch().then((held) => ({ held }), (error: unknown) => ({ error: String(error) }));
+      const firstOutcome = await outcome(first);
+      const secondOutcome = await outcome(second);
+      // On main: { held: [0, 1, 2, 3] } then { held: [] }, silently.
+      expect([firstOutcome, secondOutcome]).not.toContainEqual({ held: [] });
+      expect(secondOutcome).toEqual({ error: expect.stringMatching(/projection:p188272.*projection:p190212/) });
+    } finally {
+      await leases.stop();
+      await dropDatabase(databaseUrl);
+    }
+  }, 30_000);
+});
