@@ -127,7 +127,7 @@ describe(`a store filled with ${FILLED_EVENTS.toLocaleString('en')} events (issu
     const texts = statements.map(({ text }) => text).join('\n');
     for (const table of GROWING_TABLES) expect(texts).toContain(table);
     expect(texts).toContain(`payload->>'orderId'`); // the deadline watcher's credit-answer check
-    expect(texts).toContain('reaction_receipts done'); // readReactionBatch
+    expect(texts).toContain('AS steps FROM reaction_receipts r'); // readReactionBatch
     expect(explained).toBeGreaterThan(40);
     expect(findings.map(({ statement, mode, scans, plan }) => `${mode} plan scans ${scans.join(', ')}:\n${statement}\n${plan}`)).toEqual([]);
   });
