@@ -98,6 +98,22 @@ async function registerCustomers(api: ApiProcess): Promise<string[]> {
 }
 
 /** Places `count` orders round-robin over the customers and the live APIs, 16 at a time; returns the ids accepted. */
+/**
+ * Two API processes on the test database, its projection writes recorded and the customers
+ * registered, once every subscription's segments are split two and two between them.
+ */
+async function twoProcessesSharingEverySubscription(): Promise<{ first: ApiProcess; second: ApiProcess; customers: string[] }> {
+  const first = await startApi();
+  await recordProjectionWrites();
+  const second = await startApi();
+  const customers = await registerCustomers(first);
+  await eventually(async () => {
+    const held = await holdings(first);
+    for (const id of SUBSCRIPTIONS) expect([id, Object.values(held[id]).sort()]).toEqual([id, [SEGMENTS / 2, SEGMENTS / 2]]);
+  }, 15_000);
+  return { first, second, customers };
+}
+
 async function placeOrders(targets: () => ApiProcess[], customers: string[], count: number): Promise<string[]> {
   const accepted: string[] = [];
   for (let i = 0; i < count; i += 16) {
@@ -189,16 +205,7 @@ async function expectEveryOrderDecidedOnceInOrder(api: ApiProcess, accepted: str
 
 describe(`two API processes, every subscription split into ${SEGMENTS} segments`, () => {
   it('share the segments under a load of orders: every order decided once, every row right, every stream in order', async () => {
-    const first = await startApi();
-    await recordProjectionWrites();
-    const second = await startApi();
-    const customers = await registerCustomers(first);
-
-    // The segments split two and two, in every subscription.
-    await eventually(async () => {
-      const held = await holdings(first);
-      for (const id of SUBSCRIPTIONS) expect([id, Object.values(held[id]).sort()]).toEqual([id, [SEGMENTS / 2, SEGMENTS / 2]]);
-    }, 15_000);
+    const { first, second, customers } = await twoProcessesSharingEverySubscription();
 
     const accepted = await placeOrders(() => [first, second], customers, 320);
     expect(accepted.length).toBe(320);
@@ -212,14 +219,7 @@ describe(`two API processes, every subscription split into ${SEGMENTS} segments`
   }, 180_000);
 
   it(`move a SIGKILLed process's segments to the other within ${FAILOVER_BOUND_MS} ms, mid-load, losing and doubling nothing`, async () => {
-    const first = await startApi();
-    await recordProjectionWrites();
-    const doomed = await startApi();
-    const customers = await registerCustomers(first);
-    await eventually(async () => {
-      const held = await holdings(first);
-      for (const id of SUBSCRIPTIONS) expect(Object.keys(held[id])).toHaveLength(2);
-    }, 15_000);
+    const { first, second: doomed, customers } = await twoProcessesSharingEverySubscription();
 
     let live = [first, doomed];
     const sending = placeOrders(() => live, customers, 400);
@@ -249,14 +249,7 @@ describe(`two API processes, every subscription split into ${SEGMENTS} segments`
   }, 180_000);
 
   it('give a third process its share when it joins (rebalance), and keep every order decided once', async () => {
-    const first = await startApi();
-    await recordProjectionWrites();
-    const second = await startApi();
-    const customers = await registerCustomers(first);
-    await eventually(async () => {
-      const held = await holdings(first);
-      for (const id of SUBSCRIPTIONS) expect(Object.keys(held[id])).toHaveLength(2);
-    }, 15_000);
+    const { first, second, customers } = await twoProcessesSharingEverySubscription();
 
     let live = [first, second];
     const sending = placeOrders(() => live, customers, 240);
