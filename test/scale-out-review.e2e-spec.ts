@@ -5,7 +5,7 @@ import { EventSubscriptions } from '../src/event-store/subscription/event-subscr
 import { segmentOf } from '../src/event-store/segments/segments';
 import { OrderSummaryProjector } from '../src/modules/orders/projections/order-summary.projector';
 import { CliResult, runBuiltCli } from './support/built-cli';
-import { placeOrder, registerUser } from './support/fixtures';
+import { placeOrder, refuseOrderSummariesOfBrokenOrders, registerUser } from './support/fixtures';
 import { eventually, startTestApp, TestApp } from './support/test-app';
 import { createTestDatabase } from './support/test-database';
 
@@ -32,16 +32,7 @@ describe(`a projection split into ${SEGMENTS} segments, one of them stopped at a
   beforeAll(async () => {
     app = await startTestApp({ env: { REACTIONS_ENABLED: 'false', SUBSCRIPTION_SEGMENTS: String(SEGMENTS) } });
     customerId = await registerUser(app);
-    await app.db.query(`CREATE TABLE broken_orders (id uuid PRIMARY KEY)`);
-    await app.db.query(`
-      CREATE FUNCTION refuse_broken_orders() RETURNS trigger LANGUAGE plpgsql AS $$
-      BEGIN
-        IF EXISTS (SELECT 1 FROM broken_orders WHERE id = NEW.id) THEN
-          RAISE EXCEPTION 'order % cannot be projected (test fault)', NEW.id;
-        END IF;
-        RETURN NEW;
-      END $$`);
-    await app.db.query(`CREATE TRIGGER refuse_broken_orders BEFORE INSERT ON order_summaries FOR EACH ROW EXECUTE FUNCTION refuse_broken_orders()`);
+    await refuseOrderSummariesOfBrokenOrders(app);
   });
   afterAll(() => app.close());
 

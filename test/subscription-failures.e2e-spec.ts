@@ -7,7 +7,7 @@ import { RELAY_CHECKPOINT } from '../src/messaging/relay/outbox-relay';
 import { OrderSummaryProjector } from '../src/modules/orders/projections/order-summary.projector';
 import { UserProfileProjector } from '../src/modules/users/projections/user-profile.projector';
 import { CliResult, runBuiltCli } from './support/built-cli';
-import { placeOrder, registerUser } from './support/fixtures';
+import { placeOrder, refuseOrderSummariesOfBrokenOrders, registerUser } from './support/fixtures';
 import { eventually, startTestApp, TestApp } from './support/test-app';
 import { createMigratedDataSource } from './support/test-database';
 
@@ -55,18 +55,7 @@ describe('a projection stopped by an event it cannot apply', () => {
   beforeAll(async () => {
     app = await startTestApp({ env: { REACTIONS_ENABLED: 'false' } });
     customerId = await registerUser(app);
-    // The fault: the read model refuses the rows of the orders listed here (as a constraint
-    // added by a bad deploy would); removing them from the list fixes the cause.
-    await app.db.query(`CREATE TABLE broken_orders (id uuid PRIMARY KEY)`);
-    await app.db.query(`
-      CREATE FUNCTION refuse_broken_orders() RETURNS trigger LANGUAGE plpgsql AS $$
-      BEGIN
-        IF EXISTS (SELECT 1 FROM broken_orders WHERE id = NEW.id) THEN
-          RAISE EXCEPTION 'order % cannot be projected (test fault)', NEW.id;
-        END IF;
-        RETURN NEW;
-      END $$`);
-    await app.db.query(`CREATE TRIGGER refuse_broken_orders BEFORE INSERT ON order_summaries FOR EACH ROW EXECUTE FUNCTION refuse_broken_orders()`);
+    await refuseOrderSummariesOfBrokenOrders(app);
   });
   afterAll(() => app.close());
 

@@ -47,3 +47,21 @@ export async function lockUserRow(app: TestApp, userId: string): Promise<{ relea
     },
   };
 }
+
+/**
+ * A fault in the `order_summaries` projection: its rows for the orders listed in
+ * `broken_orders` are refused (as a constraint added by a bad deploy would); deleting an id
+ * from that table fixes the cause.
+ */
+export async function refuseOrderSummariesOfBrokenOrders(app: TestApp): Promise<void> {
+  await app.db.query(`CREATE TABLE broken_orders (id uuid PRIMARY KEY)`);
+  await app.db.query(`
+    CREATE FUNCTION refuse_broken_orders() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+      IF EXISTS (SELECT 1 FROM broken_orders WHERE id = NEW.id) THEN
+        RAISE EXCEPTION 'order % cannot be projected (test fault)', NEW.id;
+      END IF;
+      RETURN NEW;
+    END $$`);
+  await app.db.query(`CREATE TRIGGER refuse_broken_orders BEFORE INSERT ON order_summaries FOR EACH ROW EXECUTE FUNCTION refuse_broken_orders()`);
+}
