@@ -6,6 +6,7 @@ import { OrderConfirmedV1, OrderPlacedV1, UserRegisteredV1, wrapInCloudEvent } f
 import { ConsumerProcess } from './support/consumer-process';
 import { eventually } from './support/test-app';
 import { deleteTopology, messageCount, TEST_RABBITMQ_URL, testTopology, uniqueBrokerPrefix } from './support/test-broker';
+import { testCloudEvent } from './support/test-cloud-events';
 
 // One consumer process that gathers deliveries for 20 ms (longer than the default 5 ms, so that a
 // burst published at once reliably lands in few batches on a busy machine) and a short retry
@@ -34,28 +35,16 @@ afterAll(async () => {
 
 type CloudEvent = ReturnType<typeof wrapInCloudEvent>;
 
-function cloudEvent(contract: { type: string }, data: object, subject: string, sequence: number): CloudEvent {
-  return wrapInCloudEvent(contract, data, {
-    id: randomUUID(),
-    source: '/tests',
-    subject,
-    time: new Date().toISOString(),
-    correlationId: 'test',
-    causationId: 'test',
-    sequence,
-  });
-}
-
 function registered(userId = randomUUID()): CloudEvent {
-  return cloudEvent(UserRegisteredV1, { userId, email: 'b@example.com', name: 'B', registeredAt: new Date().toISOString() }, userId, 1);
+  return testCloudEvent(UserRegisteredV1, { userId, email: 'b@example.com', name: 'B', registeredAt: new Date().toISOString() }, userId, 1);
 }
 
 /** Order `orderId` of `customerId`: placed (sequence 1), then confirmed (2) for `total`. */
 function orderEvents(orderId: string, customerId: string, total: number): [CloudEvent, CloudEvent] {
   const at = new Date().toISOString();
   return [
-    cloudEvent(OrderPlacedV1, { orderId, customerId, currency: 'EUR', total, lines: [{ sku: 'B', quantity: 1, unitPrice: total }], placedAt: at }, orderId, 1),
-    cloudEvent(OrderConfirmedV1, { orderId, customerId, total, confirmedAt: at }, orderId, 2),
+    testCloudEvent(OrderPlacedV1, { orderId, customerId, currency: 'EUR', total, lines: [{ sku: 'B', quantity: 1, unitPrice: total }], placedAt: at }, orderId, 1),
+    testCloudEvent(OrderConfirmedV1, { orderId, customerId, total, confirmedAt: at }, orderId, 2),
   ];
 }
 
@@ -207,8 +196,8 @@ describe('an event past a gap in its stream', () => {
     const at = new Date().toISOString();
     const [placed, confirmed] = orderEvents(streamId, customerId, 300);
     // Sequences 1, 2 and 4 in one batch; 3 comes later. (Any type will do for 3 and 4: the inbox orders by sequence alone.)
-    const third = cloudEvent(OrderConfirmedV1, { orderId: streamId, customerId, total: 1, confirmedAt: at }, streamId, 3);
-    const afterGap = cloudEvent(OrderConfirmedV1, { orderId: streamId, customerId, total: 2, confirmedAt: at }, streamId, 4);
+    const third = testCloudEvent(OrderConfirmedV1, { orderId: streamId, customerId, total: 1, confirmedAt: at }, streamId, 3);
+    const afterGap = testCloudEvent(OrderConfirmedV1, { orderId: streamId, customerId, total: 2, confirmedAt: at }, streamId, 4);
     await publishAll([placed, confirmed, afterGap]);
 
     await eventually(async () => expect(await appliedCount([placed, confirmed])).toBe(2));

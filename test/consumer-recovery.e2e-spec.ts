@@ -2,13 +2,14 @@ import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import amqp from 'amqplib';
 import { Client } from 'pg';
-import { OrderConfirmedV1, OrderPlacedV1, UserRegisteredV1, wrapInCloudEvent } from '../src/contracts';
+import { OrderConfirmedV1, OrderPlacedV1, UserRegisteredV1 } from '../src/contracts';
 import { ATTEMPTS_HEADER, LAST_ERROR_HEADER } from '../src/consumer/messaging/message-headers';
 import { ConsumerProcess } from './support/consumer-process';
 import { TcpProxy } from './support/tcp-proxy';
 import { eventually } from './support/test-app';
 import { deleteTopology, messageCount, publishRaw, TEST_RABBITMQ_URL, testTopology, uniqueBrokerPrefix } from './support/test-broker';
 import { createTestDatabase } from './support/test-database';
+import { testCloudEvent } from './support/test-cloud-events';
 
 // One consumer process with a short retry ladder (200 ms, 400 ms, 3 attempts) whose database
 // sits behind a TCP proxy, so a test can take PostgreSQL away from it alone.
@@ -38,20 +39,8 @@ afterAll(async () => {
   await deleteTopology(topology).catch(() => undefined);
 });
 
-function cloudEvent(contract: { type: string }, data: object, subject: string, sequence: number) {
-  return wrapInCloudEvent(contract, data, {
-    id: randomUUID(),
-    source: '/tests',
-    subject,
-    time: new Date().toISOString(),
-    correlationId: 'test',
-    causationId: 'test',
-    sequence,
-  });
-}
-
 function registered(userId = randomUUID()) {
-  return cloudEvent(UserRegisteredV1, { userId, email: 'r@example.com', name: 'R', registeredAt: new Date().toISOString() }, userId, 1);
+  return testCloudEvent(UserRegisteredV1, { userId, email: 'r@example.com', name: 'R', registeredAt: new Date().toISOString() }, userId, 1);
 }
 
 /** The parked messages (body and headers), left in the dead-letter queue. */
@@ -79,7 +68,7 @@ describe('an event the consumer can never apply', () => {
     const valid = registered();
     const { correlationid, ...withoutCorrelationId } = valid;
     const orderId = randomUUID();
-    const placed = cloudEvent(
+    const placed = testCloudEvent(
       OrderPlacedV1,
       { orderId, customerId: 'customer-7', currency: 'EUR', total: 1, lines: [{ sku: 'A', quantity: 1, unitPrice: 1 }], placedAt: valid.time },
       orderId,
@@ -119,8 +108,8 @@ describe('a database outage longer than the retry ladder', () => {
       const customerId = randomUUID();
       const at = new Date().toISOString();
       return [
-        cloudEvent(OrderPlacedV1, { orderId, customerId, currency: 'EUR', total: 300, lines: [{ sku: 'O', quantity: 1, unitPrice: 300 }], placedAt: at }, orderId, 1),
-        cloudEvent(OrderConfirmedV1, { orderId, customerId, total: 300, confirmedAt: at }, orderId, 2),
+        testCloudEvent(OrderPlacedV1, { orderId, customerId, currency: 'EUR', total: 300, lines: [{ sku: 'O', quantity: 1, unitPrice: 300 }], placedAt: at }, orderId, 1),
+        testCloudEvent(OrderConfirmedV1, { orderId, customerId, total: 300, confirmedAt: at }, orderId, 2),
       ];
     });
     const events = [...users, ...orders.flat()];

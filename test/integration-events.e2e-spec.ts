@@ -8,13 +8,13 @@ import {
   OrderConfirmedV1,
   OrderPlacedV1,
   UserRegisteredV1,
-  wrapInCloudEvent,
 } from '../src/contracts';
 import { OutboxRelay } from '../src/messaging/relay/outbox-relay';
 import { ConsumerProcess } from './support/consumer-process';
 import { registerUser } from './support/fixtures';
 import { deleteTopology, messageCount, publishRaw, testTopology } from './support/test-broker';
 import { eventually, startTestApp, type TestApp } from './support/test-app';
+import { testCloudEvent } from './support/test-cloud-events';
 
 const CONSUMER_RETRY_DELAYS_MS = [100, 200];
 let api: TestApp;
@@ -60,18 +60,6 @@ async function deadLetters(...args: string[]): Promise<string> {
     env: { ...process.env, NODE_OPTIONS: '', BROKER_PREFIX: api.brokerPrefix, CONSUMER_RETRY_DELAYS_MS: CONSUMER_RETRY_DELAYS_MS.join(',') },
   });
   return stdout;
-}
-
-function cloudEvent(contract: { type: string }, data: object, subject: string, sequence: number, id = randomUUID()) {
-  return wrapInCloudEvent(contract, data, {
-    id,
-    source: '/tests',
-    subject,
-    time: new Date().toISOString(),
-    correlationId: 'test',
-    causationId: 'test',
-    sequence,
-  });
 }
 
 describe('integration events from the API through RabbitMQ to the consumer app', () => {
@@ -122,7 +110,7 @@ describe('integration events from the API through RabbitMQ to the consumer app',
 
   it('applies the same event published three times once', async () => {
     const userId = randomUUID();
-    const event = cloudEvent(UserRegisteredV1, { userId, email: 'thrice@example.com', name: 'Thrice', registeredAt: new Date().toISOString() }, userId, 1);
+    const event = testCloudEvent(UserRegisteredV1, { userId, email: 'thrice@example.com', name: 'Thrice', registeredAt: new Date().toISOString() }, userId, 1);
     await publishRaw(api.topology, UserRegisteredV1.type, event, 3);
     await eventually(async () => {
       const { body } = await consumer.get(`/notifications?customerId=${userId}`);
@@ -137,7 +125,7 @@ describe('integration events from the API through RabbitMQ to the consumer app',
   it('parks invalid messages in the dead-letter queue while healthy traffic keeps flowing', async () => {
     const before = await messageCount(api.topology.deadLetterQueue);
     const userId = randomUUID();
-    const valid = cloudEvent(UserRegisteredV1, { userId, email: 'ok@example.com', name: 'Ok', registeredAt: new Date().toISOString() }, userId, 1);
+    const valid = testCloudEvent(UserRegisteredV1, { userId, email: 'ok@example.com', name: 'Ok', registeredAt: new Date().toISOString() }, userId, 1);
     await publishRaw(api.topology, UserRegisteredV1.type, Buffer.from('{not json'));
     await publishRaw(api.topology, UserRegisteredV1.type, { hello: 'world' });
     await publishRaw(api.topology, UserRegisteredV1.type, { ...valid, id: randomUUID(), type: 'com.example.unknown.v1' });
@@ -152,9 +140,9 @@ describe('integration events from the API through RabbitMQ to the consumer app',
     const orderId = randomUUID();
     const customerId = randomUUID();
     const at = new Date().toISOString();
-    const placed = cloudEvent(OrderPlacedV1, { orderId, customerId, currency: 'EUR', total: 700, lines: [{ sku: 'R', quantity: 1, unitPrice: 700 }], placedAt: at }, orderId, 1);
-    const confirmed = cloudEvent(OrderConfirmedV1, { orderId, customerId, total: 700, confirmedAt: at }, orderId, 2);
-    const cancelled = cloudEvent(OrderCancelledV1, { orderId, customerId, reason: 'r', total: 700, wasConfirmed: true, cancelledAt: at }, orderId, 3);
+    const placed = testCloudEvent(OrderPlacedV1, { orderId, customerId, currency: 'EUR', total: 700, lines: [{ sku: 'R', quantity: 1, unitPrice: 700 }], placedAt: at }, orderId, 1);
+    const confirmed = testCloudEvent(OrderConfirmedV1, { orderId, customerId, total: 700, confirmedAt: at }, orderId, 2);
+    const cancelled = testCloudEvent(OrderCancelledV1, { orderId, customerId, reason: 'r', total: 700, wasConfirmed: true, cancelledAt: at }, orderId, 3);
     await publishRaw(api.topology, OrderCancelledV1.type, cancelled);
     await publishRaw(api.topology, OrderConfirmedV1.type, confirmed);
     await new Promise((resolve) => setTimeout(resolve, 300));
@@ -183,7 +171,7 @@ describe('integration events from the API through RabbitMQ to the consumer app',
     );
     const parkedBefore = await messageCount(api.topology.deadLetterQueue);
     const registered = (userId: string) =>
-      cloudEvent(UserRegisteredV1, { userId, email: 'p@example.com', name: 'P', registeredAt: new Date().toISOString() }, userId, 1);
+      testCloudEvent(UserRegisteredV1, { userId, email: 'p@example.com', name: 'P', registeredAt: new Date().toISOString() }, userId, 1);
     const poison = registered(poisoned);
     await publishRaw(api.topology, UserRegisteredV1.type, poison);
     const healthy = randomUUID();
