@@ -122,3 +122,30 @@ describe('two subscriptions whose lease keys collide under hashtext', () => {
     }
   }, 30_000);
 });
+
+describe('a process started with another SUBSCRIPTION_SEGMENTS while others run', () => {
+  // Found following the README as a newcomer: a process started with 1 while two ran with 2
+  // merged the checkpoint rows under them; they stopped reading for good ("no longer split into
+  // 2 segments" in their logs) while /health said 200.
+  it('is refused at start, naming the number the running processes use, and they go on', async () => {
+    const running = await startTestApp({ env: { SUBSCRIPTION_SEGMENTS: '2' } });
+    try {
+      const customerId = await registerUser(running);
+      await expect(startTestApp({ databaseUrl: running.databaseUrl, brokerPrefix: running.brokerPrefix, env: { SUBSCRIPTION_SEGMENTS: '1' } })).rejects.toThrow(
+        /running process\(es\) have it split into 2 segments: start this one with SUBSCRIPTION_SEGMENTS=2/,
+      );
+      // The projections and reactions are still split as the running process has them (the relay is never split).
+      const [{ splits }] = await running.db.query(
+        `SELECT array_agg(DISTINCT segments) AS splits FROM subscription_checkpoints WHERE subscription_id LIKE 'projection:%' OR subscription_id LIKE 'reaction:%'`,
+      );
+      expect(splits).toEqual([2]);
+      const orderId = await placeOrder(running, customerId);
+      await eventually(async () => {
+        const response = await running.http().get(`/orders?customerId=${customerId}`).expect(200);
+        expect(response.body.items.map((item: { id: string }) => item.id)).toContain(orderId);
+      });
+    } finally {
+      await running.close();
+    }
+  }, 60_000);
+});

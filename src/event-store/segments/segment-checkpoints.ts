@@ -47,6 +47,7 @@ export async function ensureSegments(
       [subscriptionId],
     );
     if (rows.length === segments && rows.every((row) => row.segments === segments)) return;
+    await refuseWhileRunningSplitOtherwise(transaction, subscriptionId, rows[0].segments, segments);
     const outcome = resegment(
       rows.map((row) => BigInt(row.position)),
       segments,
@@ -61,6 +62,29 @@ export async function ensureSegments(
       [subscriptionId, segments, startsAfter.toString(), outcome.positions.map(String)],
     );
   });
+}
+
+/**
+ * Re-splitting under processes that run the subscription split into `stored` segments would take
+ * their checkpoint rows away: they stop reading, and nothing on /health says so. Every such
+ * process holds the membership lock `(hashtext('<id>/<stored>'), stored)` on its lease session
+ * (SubscriptionLeases), so pg_locks tells whether one runs.
+ */
+async function refuseWhileRunningSplitOtherwise(transaction: EntityManager, subscriptionId: string, stored: number, wanted: number): Promise<void> {
+  const [{ running }]: Array<{ running: number }> = await transaction.query(
+    `SELECT count(DISTINCT pid)::int AS running FROM pg_locks
+     WHERE locktype = 'advisory' AND granted AND objsubid = 2
+       AND database = (SELECT oid FROM pg_database WHERE datname = current_database())
+       AND classid::text::bigint = (hashtext($1 || '/' || $2::int)::bigint & 4294967295) AND objid::text::int = $2::int`,
+    [subscriptionId, stored],
+  );
+  if (running > 0) {
+    throw new SegmentsMismatchError(
+      subscriptionId,
+      `${running} running process(es) have it split into ${stored} segments: start this one with SUBSCRIPTION_SEGMENTS=${stored}, ` +
+        `or stop every process of this database and start them all with ${wanted}`,
+    );
+  }
 }
 
 /** The checkpoints of the given segments, as split into `segments`; throws when another split is stored (another process re-split it). */
