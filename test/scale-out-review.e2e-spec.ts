@@ -1,5 +1,6 @@
 import { Client } from 'pg';
 import { dropDatabase } from '../src/database/ensure-database';
+import { SessionAdvisoryLock } from '../src/database/session-advisory-lock';
 import { SubscriptionLeases } from '../src/event-store/segments/subscription-leases';
 import { EventSubscriptions } from '../src/event-store/subscription/event-subscriptions';
 import { segmentOf } from '../src/event-store/segments/segments';
@@ -85,20 +86,36 @@ describe('the lease session of a process whose machine vanishes (no FIN, no RST)
       // The server ends a session whose peer is gone only when its TCP keepalive gives up: with
       // PostgreSQL's defaults (0: the OS's, 7200 s idle, 9 probes 75 s apart) that is 2 h 11 min,
       // for which every segment of the vanished process stays locked and unprocessed.
-      const session = (leases as unknown as { client: Client }).client;
-      const { rows } = await session.query<{ idle: number; interval: number; count: number; tcp: boolean }>(
-        `SELECT current_setting('tcp_keepalives_idle')::int AS idle, current_setting('tcp_keepalives_interval')::int AS interval,
-                current_setting('tcp_keepalives_count')::int AS count, inet_client_addr() IS NOT NULL AS tcp`,
-      );
-      const [{ idle, interval, count, tcp }] = rows;
-      expect(tcp).toBe(true);
-      expect(idle + interval * count).toBeLessThanOrEqual(60);
+      await expectVanishedPeerNoticedWithinAMinute((leases as unknown as { client: Client }).client);
     } finally {
       await leases.stop();
       await dropDatabase(databaseUrl);
     }
   }, 30_000);
+
+  it("is probed the same way for the relay's leadership (SessionAdvisoryLock)", async () => {
+    const databaseUrl = await createTestDatabase();
+    const leadership = new SessionAdvisoryLock(databaseUrl, 'relay:vanishing');
+    try {
+      expect(await leadership.tryAcquire()).toBe(true);
+      await expectVanishedPeerNoticedWithinAMinute((leadership as unknown as { client: Client }).client);
+    } finally {
+      await leadership.release();
+      await dropDatabase(databaseUrl);
+    }
+  }, 30_000);
 });
+
+/** The server's TCP keepalive on a lease session over TCP gives a vanished peer up within a minute. */
+async function expectVanishedPeerNoticedWithinAMinute(session: Client): Promise<void> {
+  const { rows } = await session.query<{ idle: number; interval: number; count: number; tcp: boolean }>(
+    `SELECT current_setting('tcp_keepalives_idle')::int AS idle, current_setting('tcp_keepalives_interval')::int AS interval,
+            current_setting('tcp_keepalives_count')::int AS count, inet_client_addr() IS NOT NULL AS tcp`,
+  );
+  const [{ idle, interval, count, tcp }] = rows;
+  expect(tcp).toBe(true);
+  expect(idle + interval * count).toBeLessThanOrEqual(60);
+}
 
 describe('two subscriptions whose lease keys collide under hashtext', () => {
   // hashtext('projection:p188272/4') = hashtext('projection:p190212/4'): their segment locks are the

@@ -1,13 +1,14 @@
-import { Client } from 'pg';
+import type { Client } from 'pg';
+import { connectLeaseSession, leaseSessionClient } from './lease-session';
 
 /**
- * A lease that lets one process at a time do a piece of work (relay the outbox, run a reaction):
+ * A lease that lets one process at a time do a piece of work (relay the outbox):
  * a PostgreSQL session-level advisory lock (`pg_try_advisory_lock(hashtext(key))`) held on a
  * connection of its own, the way Marten's async daemon elects the node that runs a projection.
  *
  * The lock lives exactly as long as that session: when the process dies or the connection is
- * cut, PostgreSQL releases it and another process can take it; `held` turns false at once here
- * and `onLost` runs. The connection idles outside any transaction, so it burns no transaction id
+ * cut, PostgreSQL releases it and another process can take it (when its machine vanishes, within
+ * about 25 s: leaseSessionClient); `held` turns false at once here and `onLost` runs. The connection idles outside any transaction, so it burns no transaction id
  * and holds back no reader. A process that did not get the lock keeps its connection and asks
  * again on the next `tryAcquire` (one statement, no new session).
  */
@@ -51,7 +52,7 @@ export class SessionAdvisoryLock {
   }
 
   private async connect(): Promise<Client> {
-    const client = new Client({ connectionString: this.connectionString, application_name: `lease ${this.key}`.slice(0, 63) });
+    const client = leaseSessionClient(this.connectionString, `lease ${this.key}`);
     const lost = () => {
       if (this.client !== client) return;
       this.client = undefined;
@@ -62,12 +63,7 @@ export class SessionAdvisoryLock {
     };
     client.on('error', lost);
     client.once('end', lost);
-    try {
-      await client.connect();
-    } catch (error) {
-      await client.end().catch(() => undefined);
-      throw error;
-    }
+    await connectLeaseSession(client);
     this.client = client;
     return client;
   }

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Logger } from '@nestjs/common';
-import { Client } from 'pg';
+import type { Client } from 'pg';
+import { connectLeaseSession, leaseSessionClient } from '../../database/lease-session';
 import { Signal } from '../sequencing/signal';
 import { LeaseView, planLeases, randomOf } from './segments';
 
@@ -14,9 +15,6 @@ export interface SubscriptionLeasesOptions {
   /** How often a process holding every segment looks anyway (joins also arrive by NOTIFY). */
   settledLookMs: number;
 }
-
-/** TCP keepalive of the lease session, both ends: a vanished peer is given up after about 10 + 5 * 3 = 25 s. */
-const LEASE_KEEPALIVE = { idleSeconds: 10, intervalSeconds: 5, count: 3 };
 
 /** PostgreSQL's unsigned reading of hashtext(key), as pg_locks shows it in `classid`. */
 const LOCK_CLASS = `(hashtext(k.key)::bigint & 4294967295)`;
@@ -258,12 +256,7 @@ export class SubscriptionLeases {
   }
 
   private async connect(): Promise<Client> {
-    const client = new Client({
-      connectionString: this.options.databaseUrl,
-      application_name: this.applicationName,
-      keepAlive: true,
-      keepAliveInitialDelayMillis: LEASE_KEEPALIVE.idleSeconds * 1000,
-    });
+    const client = leaseSessionClient(this.options.databaseUrl, this.applicationName);
     const lost = () => {
       if (this.client !== client) return;
       this.client = undefined;
@@ -272,19 +265,8 @@ export class SubscriptionLeases {
     };
     client.on('error', lost);
     client.once('end', lost);
-    try {
-      await client.connect();
-      // The server's side: a process whose machine vanished (no FIN, no RST) loses its session,
-      // and with it its segments, after about idle + interval * count seconds instead of the
-      // OS default of 2 h 11 min (ignored on a Unix socket, where a peer cannot vanish).
-      await client.query(
-        `SELECT set_config('tcp_keepalives_idle', $1, false), set_config('tcp_keepalives_interval', $2, false), set_config('tcp_keepalives_count', $3, false)`,
-        [String(LEASE_KEEPALIVE.idleSeconds), String(LEASE_KEEPALIVE.intervalSeconds), String(LEASE_KEEPALIVE.count)],
-      );
-    } catch (error) {
-      await client.end().catch(() => undefined);
-      throw error;
-    }
+    // A process whose machine vanished loses its session, and with it its segments, within about 25 s.
+    await connectLeaseSession(client);
     this.client = client;
     return client;
   }
