@@ -3,7 +3,9 @@ import { ConfigService } from '@nestjs/config';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { Environment } from '../config/environment';
+import { sessionAdvisoryLockCondition } from '../database/session-advisory-lock';
 import { DurableReactions } from '../event-store/reactions/durable-reactions';
+import { segmentLockCondition } from '../event-store/segments/segment-locks';
 import { Signal } from '../event-store/sequencing/signal';
 import { EventSubscriptions } from '../event-store/subscription/event-subscriptions';
 import { failureOf, SubscriptionFailure, SubscriptionFailureRow } from '../event-store/subscription/subscription-failures';
@@ -34,24 +36,17 @@ export interface SampledReader {
 
 /**
  * SUBSCRIPTION_STATUS_SQL (one row per subscription segment), plus whether a session holds each
- * one's lease, from pg_locks:
- * - projections and reactions: SubscriptionLeases, `pg_advisory_lock(hashtext('<id>/<segments>'), segment)`,
- *   two int4 keys, shown as classid and objid with objsubid 2;
- * - the relay ($1 its checkpoint id, $2 its key): SessionAdvisoryLock, `pg_try_advisory_lock(hashtext(key))`,
- *   one bigint key, shown split into classid (high 32 bits) and objid (low 32 bits) with objsubid 1.
+ * one's lease, from pg_locks: a segment lock of SubscriptionLeases for projections and reactions,
+ * the SessionAdvisoryLock of the relay ($1 its checkpoint id, $2 its key).
  */
 export const LAG_SAMPLE_SQL = `
   WITH status AS (${SUBSCRIPTION_STATUS_SQL})
   SELECT status.*, EXISTS (
     SELECT 1 FROM pg_locks l
-    WHERE l.locktype = 'advisory' AND l.granted
-      AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
-      AND CASE WHEN status."subscriptionId" = $1
-        THEN l.objsubid = 1 AND l.classid::text::bigint = (hashtext($2)::bigint >> 32) & 4294967295
-             AND l.objid::text::bigint = hashtext($2)::bigint & 4294967295
-        ELSE l.objsubid = 2 AND l.classid::text::bigint = hashtext(status."subscriptionId" || '/' || status.segments)::bigint & 4294967295
-             AND l.objid::text::int = status.segment
-      END
+    WHERE CASE WHEN status."subscriptionId" = $1
+      THEN ${sessionAdvisoryLockCondition('$2')}
+      ELSE ${segmentLockCondition(`status."subscriptionId" || '/' || status.segments`, 'status.segment')}
+    END
   ) AS "leaseHeld"
   FROM status`;
 

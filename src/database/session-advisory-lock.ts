@@ -2,6 +2,19 @@ import type { Client } from 'pg';
 import { connectLeaseSession, leaseSessionClient } from './lease-session';
 
 /**
+ * The SQL condition on a `pg_locks` row aliased `l` that makes it the granted lock of the
+ * SessionAdvisoryLock whose key is the SQL text expression `keySql`, in this database:
+ * `pg_advisory_lock(hashtext(key))` takes one bigint key, shown split into `classid` (its high 32
+ * bits) and `objid` (its low 32 bits), objsubid 1.
+ */
+export function sessionAdvisoryLockCondition(keySql: string): string {
+  return `l.locktype = 'advisory' AND l.granted AND l.objsubid = 1
+    AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+    AND l.classid::text::bigint = (hashtext(${keySql})::bigint >> 32) & 4294967295
+    AND l.objid::text::bigint = hashtext(${keySql})::bigint & 4294967295`;
+}
+
+/**
  * A lease that lets one process at a time do a piece of work (relay the outbox):
  * a PostgreSQL session-level advisory lock (`pg_try_advisory_lock(hashtext(key))`) held on a
  * connection of its own, the way Marten's async daemon elects the node that runs a projection.

@@ -1,4 +1,5 @@
 import type { DataSource, EntityManager } from 'typeorm';
+import { segmentLockCondition } from './segment-locks';
 import { resegment } from './segments';
 
 type Db = DataSource | EntityManager;
@@ -72,10 +73,7 @@ export async function ensureSegments(
  */
 async function refuseWhileRunningSplitOtherwise(transaction: EntityManager, subscriptionId: string, stored: number, wanted: number): Promise<void> {
   const [{ running }]: Array<{ running: number }> = await transaction.query(
-    `SELECT count(DISTINCT pid)::int AS running FROM pg_locks
-     WHERE locktype = 'advisory' AND granted AND objsubid = 2
-       AND database = (SELECT oid FROM pg_database WHERE datname = current_database())
-       AND classid::text::bigint = (hashtext($1 || '/' || $2::int)::bigint & 4294967295) AND objid::text::int = $2::int`,
+    `SELECT count(DISTINCT l.pid)::int AS running FROM pg_locks l WHERE ${segmentLockCondition(`$1 || '/' || $2::int`, '$2::int')}`,
     [subscriptionId, stored],
   );
   if (running > 0) {

@@ -3,6 +3,7 @@ import { Logger } from '@nestjs/common';
 import type { Client } from 'pg';
 import { connectLeaseSession, leaseSessionClient } from '../../database/lease-session';
 import { Signal } from '../sequencing/signal';
+import { segmentLockCondition } from './segment-locks';
 import { LeaseView, planLeases, randomOf } from './segments';
 
 /** Another process joined or gave segments back: look now rather than at the next turn. */
@@ -15,9 +16,6 @@ export interface SubscriptionLeasesOptions {
   /** How often a process holding every segment looks anyway (joins also arrive by NOTIFY). */
   settledLookMs: number;
 }
-
-/** PostgreSQL's unsigned reading of hashtext(key), as pg_locks shows it in `classid`. */
-const LOCK_CLASS = `(hashtext(k.key)::bigint & 4294967295)`;
 
 /**
  * The segments of one subscription that this process holds. A subscription asks `beforeBatch()`
@@ -153,9 +151,7 @@ export class SubscriptionLeases {
       const { rows } = await client.query<{ i: number; lock: number; pid: number; mine: boolean }>(
         `SELECT k.i::int AS i, l.objid::text::int AS lock, l.pid, l.pid = pg_backend_pid() AS mine
          FROM unnest($1::text[]) WITH ORDINALITY AS k(key, i)
-         JOIN pg_locks l ON l.locktype = 'advisory' AND l.granted AND l.objsubid = 2
-           AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
-           AND l.classid::text::bigint = ${LOCK_CLASS}`,
+         JOIN pg_locks l ON ${segmentLockCondition('k.key')}`,
         [leases.map((lease) => lease.key)],
       );
       for (const [index, lease] of leases.entries()) {

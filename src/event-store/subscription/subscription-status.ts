@@ -1,4 +1,5 @@
 import type { DataSource, EntityManager } from 'typeorm';
+import { segmentLockCondition } from '../segments/segment-locks';
 import { failureOf, SUBSCRIPTION_FAILURE_COLUMNS, SubscriptionFailure, SubscriptionFailureRow } from './subscription-failures';
 
 /** One reader of the store as `subscription_checkpoints` shows it, whichever process runs it. */
@@ -83,10 +84,7 @@ export const SUBSCRIPTION_STATUS_SQL = `
 export const SEGMENT_HOLDERS_SQL = `
   SELECT c.subscription_id AS "subscriptionId", c.segment, a.application_name AS "heldBy"
   FROM subscription_checkpoints c
-  JOIN pg_locks l ON l.locktype = 'advisory' AND l.granted AND l.objsubid = 2
-    AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
-    AND l.classid::text::bigint = (hashtext(c.subscription_id || '/' || c.segments)::bigint & 4294967295)
-    AND l.objid::text::int = c.segment
+  JOIN pg_locks l ON ${segmentLockCondition(`c.subscription_id || '/' || c.segments`, 'c.segment')}
   LEFT JOIN pg_stat_activity a ON a.pid = l.pid`;
 
 type StatusRow = SubscriptionFailureRow & Omit<SubscriptionStatus, 'failure' | 'segments'> & { segment: number; segments: number };
