@@ -13,6 +13,8 @@ describe('users over HTTP', () => {
     const response = await app.http().post('/users').send({ email, name: ' Ada ', creditLimit: 5000 }).expect(201);
     const { id } = response.body;
     expect(response.headers.location).toBe(`/users/${id}`);
+    // Time-ordered (UUIDv7): new keys land at the right edge of the indexes (see TimeOrderedUuidGenerator).
+    expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7/);
 
     const profile = await eventually(async () => (await app.http().get(`/users/${id}`).expect(200)).body);
     expect(profile).toMatchObject({

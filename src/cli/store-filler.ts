@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { v7 as uuidV7 } from 'uuid';
 import type { ClientBase } from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { SEQUENCER_LOCK_KEY } from '../event-store/sequencing/event-sequencer';
@@ -283,6 +283,8 @@ class History {
   readonly orders: OrderState[] = [];
   written = 0;
   customerCount = 0;
+  /** The time of the event being made: ids are UUIDv7 of it, as the app's would have been then. */
+  private nowMs = 0;
 
   constructor(
     private readonly progress: ProgressRow,
@@ -308,6 +310,7 @@ class History {
     startCustomers();
     while (active.length > 0) {
       const slot = Math.floor(Math.random() * active.length);
+      this.nowMs = clockStart + (firstIndex + this.written) * EVENT_SPACING_MS;
       const next = active[slot].next();
       if (next.done) {
         active.splice(slot, 1);
@@ -318,7 +321,7 @@ class History {
       const index = firstIndex + this.written;
       const at = new Date(clockStart + index * EVENT_SPACING_MS).toISOString();
       const payload = event.apply(at);
-      event.eventId = randomUUID();
+      event.eventId = this.newId();
       const causationId = event.causedBy ? event.causedBy.eventId! : event.correlationId;
       this.written += 1;
       yield line([
@@ -336,13 +339,18 @@ class History {
     }
   }
 
+  private newId(): string {
+    return uuidV7({ msecs: this.nowMs });
+  }
+
   /** One customer's whole history as the app would have written it, and about how many events it has. */
   private customer(k: number): { script: Generator<PendingEvent, void, void>; expected: number } {
     const orderCount = 5 + Math.floor(Math.random() * 31);
     const users = this.users;
     const orders = this.orders;
+    const newId = () => this.newId();
     const user: UserState = {
-      id: randomUUID(),
+      id: newId(),
       email: `fill-${k}@example.com`,
       name: `Filled Customer ${k}`,
       status: 'ACTIVE',
@@ -368,7 +376,7 @@ class History {
     });
 
     function* script(): Generator<PendingEvent, void, void> {
-      yield userEvent('UserRegistered', randomUUID(), undefined, (at) => {
+      yield userEvent('UserRegistered', newId(), undefined, (at) => {
         user.createdAt = at;
         return { userId: user.id, email: user.email, name: user.name, creditLimit: user.creditLimit, registeredAt: at };
       });
@@ -377,7 +385,7 @@ class History {
       for (let n = 0; n < orderCount; n++) {
         if (Math.random() < 0.05) {
           const email = `fill-${k}-${n}@example.com`;
-          yield userEvent('UserEmailChanged', randomUUID(), undefined, (at) => {
+          yield userEvent('UserEmailChanged', newId(), undefined, (at) => {
             const previousEmail = user.email;
             user.email = email;
             return { userId: user.id, previousEmail, email, changedAt: at };
@@ -391,7 +399,7 @@ class History {
         }));
         const total = lines.reduce((sum, l) => sum + l.quantity * l.unitPrice, 0);
         const order: OrderState = {
-          id: randomUUID(),
+          id: newId(),
           customerId: user.id,
           status: 'PENDING',
           currency: 'EUR',
@@ -418,7 +426,7 @@ class History {
         });
 
         // POST /orders: the request id is the correlation and the causation id.
-        const checkout = randomUUID();
+        const checkout = newId();
         const placed = orderEvent(
           'OrderPlaced',
           checkout,
@@ -471,14 +479,14 @@ class History {
             return type === 'CreditConsumed' ? { ...base, consumedAt: at } : { ...base, releasedAt: at };
           });
         if (fate < 0.75) {
-          const shipped = orderEvent('OrderShipped', randomUUID(), undefined, (at) => {
+          const shipped = orderEvent('OrderShipped', newId(), undefined, (at) => {
             order.status = 'SHIPPED';
             return { orderId: order.id, customerId: user.id, total, shippedAt: at };
           });
           yield shipped;
           yield release('CreditConsumed', shipped);
         } else if (fate < 0.85) {
-          const cancelled = orderEvent('OrderCancelled', randomUUID(), undefined, (at) => {
+          const cancelled = orderEvent('OrderCancelled', newId(), undefined, (at) => {
             order.status = 'CANCELLED';
             return { orderId: order.id, customerId: user.id, reason: 'changed my mind', previousStatus: 'CONFIRMED', total, cancelledAt: at };
           });
@@ -489,7 +497,7 @@ class History {
 
       // A few customers leave; none of their orders is pending, so the saga rejects nothing.
       if (Math.random() < 0.02) {
-        yield userEvent('UserDeactivated', randomUUID(), undefined, (at) => {
+        yield userEvent('UserDeactivated', newId(), undefined, (at) => {
           user.status = 'DEACTIVATED';
           return { userId: user.id, deactivatedAt: at };
         });

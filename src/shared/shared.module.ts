@@ -1,12 +1,12 @@
 import { Global, Module } from '@nestjs/common';
 import { AfterListening } from './after-listening';
-import { Clock, IdGenerator, RandomUuidGenerator, SystemClock } from './clock';
+import { Clock, IdGenerator, TimeOrderedUuidGenerator, SystemClock } from './clock';
 
 @Global()
 @Module({
   providers: [
     { provide: Clock, useClass: SystemClock },
-    { provide: IdGenerator, useClass: RandomUuidGenerator },
+    { provide: IdGenerator, useClass: TimeOrderedUuidGenerator },
     AfterListening,
   ],
   exports: [Clock, IdGenerator, AfterListening],
