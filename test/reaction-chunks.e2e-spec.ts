@@ -26,6 +26,24 @@ class ChunkedRegistrations implements IEventHandler<UserRegisteredEvent> {
 @Module({ providers: [ChunkedRegistrations] })
 class ChunkedModule {}
 
+/** The same, each registration its own partition (its stream): many partitions in one batch. */
+@Injectable()
+@EventsHandler(UserRegisteredEvent)
+@DurableReaction({ id: 'test.grouped', replaysHistory: true })
+class GroupedRegistrations implements IEventHandler<UserRegisteredEvent> {
+  static refusedUser = '';
+
+  constructor(private readonly transactions: TransactionContext) {}
+
+  async handle(event: UserRegisteredEvent): Promise<void> {
+    if (event.userId === GroupedRegistrations.refusedUser) throw new Error('this registration is refused');
+    await this.transactions.current()!.query(`INSERT INTO test_grouped (user_id, transaction_id) VALUES ($1, pg_current_xact_id())`, [event.userId]);
+  }
+}
+
+@Module({ providers: [GroupedRegistrations] })
+class GroupedModule {}
+
 describe('a backlog in one partition of a reaction', () => {
   it('is taken in chunks of one transaction each; a failing event is taken alone, after the ones before it committed', async () => {
     const app = await startTestApp({
@@ -65,6 +83,51 @@ describe('a backlog in one partition of a reaction', () => {
       expect(parked).toEqual([{ step: 'handle', attempts: 2 }]);
       const [{ receipts }] = await app.db.query(
         `SELECT count(*)::int AS receipts FROM reaction_receipts WHERE subscription_id = 'reaction:test.chunked' AND step = '*'`,
+      );
+      expect(receipts).toBe(12);
+    } finally {
+      await app.close();
+    }
+  });
+});
+
+describe('more partitions waiting in a batch than a reaction runs at once', () => {
+  it('are taken in groups of one transaction each; a failing event is rolled back alone and taken on its own, the rest of its group commits', async () => {
+    const app = await startTestApp({
+      extraModules: [GroupedModule],
+      startReaders: false,
+      env: { REACTION_CHUNK_SIZE: '5', REACTION_CONCURRENCY: '2', REACTION_MAX_ATTEMPTS: '2', REACTION_RETRY_BASE_MS: '20' },
+    });
+    try {
+      await app.db.query(`CREATE TABLE test_grouped (user_id uuid NOT NULL, transaction_id xid8 NOT NULL)`);
+      const users: string[] = [];
+      for (let i = 0; i < 12; i += 1) users.push(await registerUser(app));
+      GroupedRegistrations.refusedUser = users[3];
+      await app.app.get(EventSequencer).sequencePending();
+      await app.app.get(AfterListening).start();
+
+      await eventually(async () => {
+        const [{ behind }] = await app.db.query(
+          `SELECT count(*)::int AS behind FROM subscription_checkpoints
+           WHERE subscription_id = 'reaction:test.grouped' AND global_position < (SELECT max(global_position) FROM events)`,
+        );
+        expect(behind).toBe(0);
+      });
+      // Every registration but the refused one, once.
+      const noted: Array<{ user_id: string }> = await app.db.query(`SELECT user_id FROM test_grouped`);
+      expect(noted.map((row) => row.user_id).sort()).toEqual(users.filter((user) => user !== users[3]).sort());
+      // 12 partitions, 2 at once: groups of 5, 5 and 2 events (chunk size 5), each one transaction;
+      // the refused registration's group committed its 4 others.
+      const transactions: Array<{ count: number }> = await app.db.query(
+        `SELECT count(*)::int AS count FROM test_grouped GROUP BY transaction_id ORDER BY 1 DESC`,
+      );
+      expect(transactions.map(({ count }) => count)).toEqual([5, 4, 2]);
+      const parked = await app.db.query(`SELECT step, attempts, event_id FROM parked_reactions WHERE reaction = 'reaction:test.grouped'`);
+      expect(parked).toEqual([
+        { step: 'handle', attempts: 2, event_id: (await app.db.query(`SELECT event_id FROM events WHERE stream_id = $1`, [users[3]]))[0].event_id },
+      ]);
+      const [{ receipts }] = await app.db.query(
+        `SELECT count(*)::int AS receipts FROM reaction_receipts WHERE subscription_id = 'reaction:test.grouped' AND step = '*'`,
       );
       expect(receipts).toBe(12);
     } finally {

@@ -70,10 +70,13 @@ export const environmentSchema = z.object({
    */
   REACTION_CONCURRENCY: z.coerce.number().int().min(1).max(100).default(8),
   /**
-   * Events of one partition a reaction takes together in one transaction when they wait in its
-   * batch (each in a savepoint with its receipts); 1 takes every event in a transaction of its own.
+   * Events a reaction takes together in one transaction when they wait in its batch (a backlog of
+   * one partition, or the first events of more partitions than REACTION_CONCURRENCY), each in a
+   * savepoint with its receipts; 1 takes every event in a transaction of its own. Keep it well
+   * under 64: each savepoint that writes takes a subtransaction id, and PostgreSQL caches 64 per
+   * backend.
    */
-  REACTION_CHUNK_SIZE: z.coerce.number().int().min(1).max(1_000).default(20),
+  REACTION_CHUNK_SIZE: z.coerce.number().int().min(1).max(60).default(20),
   REACTION_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(100).default(5),
   REACTION_RETRY_BASE_MS: z.coerce.number().int().min(1).max(60_000).default(200),
   ORDER_CONFIRMATION_TIMEOUT_MS: z.coerce.number().int().min(100).max(86_400_000).default(30_000),

@@ -28,7 +28,7 @@ export interface ReactionSubscriptionOptions {
   batchSize: number;
   /** Partitions whose events are taken at once (each lane one transaction at a time). */
   concurrency: number;
-  /** Events of one partition taken together in one transaction when they wait (1: always one by one). */
+  /** Events taken together in one transaction when they wait: one partition's backlog, or the first events of several partitions (1: always one by one). */
   chunkSize: number;
   /** How long a woken reaction waits for more events before it reads. */
   gatherMs: number;
@@ -50,6 +50,12 @@ const HELD_ELSEWHERE_PAUSE_MS = 1000;
  * commit of the events before it.
  */
 const STEP_LOCK_TIMEOUT_MS = 2000;
+/**
+ * `lock_timeout` of a transaction that takes the first events of several partitions together: a
+ * member that waits longer for a lock is taken on its own (with STEP_LOCK_TIMEOUT_MS), and the
+ * others commit without it.
+ */
+const GROUP_LOCK_TIMEOUT_MS = 200;
 /** While a batch runs, how often the checkpoint follows the events done so far (one UPDATE each). */
 const CHECKPOINT_FLUSH_MS = 1000;
 /** How long an idle reaction sleeps between looks at the in-memory head (no query). */
@@ -122,6 +128,11 @@ class StepFailure {
  *   partition key (`partitionBy`, by default the stream). One partition's events are taken one at
  *   a time in commit order; up to `concurrency` partitions run at once. Without this a reaction
  *   waits for one round trip after another, and the saga fell behind the orders placed.
+ * - **Together under load.** When a batch holds more partitions than run at once, or a backlog in
+ *   one, their events are taken in groups of up to `chunkSize`, one transaction per group and a
+ *   savepoint with its receipts per event (groupLanes, takeTogether): a BEGIN and a COMMIT, with
+ *   its WAL flush, per group instead of per step. An event that fails there, or waits on a lock,
+ *   is rolled back to its savepoint and taken on its own, as below.
  * - **The checkpoint is a low-water mark**: every event up to it is done. It follows the batch
  *   every CHECKPOINT_FLUSH_MS and at its end, by a compare-and-set from where this process last
  *   put it (a reset or another process moving it makes this one read it again). Events done
@@ -250,14 +261,15 @@ export class ReactionSubscription {
       heldElsewhere = true;
       stop(HELD_ELSEWHERE_PAUSE_MS);
     };
-    const runLane = async ({ key, segment, events: lane }: Partition) => {
-      for (let next = 0; next < lane.length; ) {
+    /** Takes a partition's events from `from` on; `aloneFirst`: its first one failed in a group transaction, so it goes on its own. */
+    const runLane = async ({ key, segment, events: lane }: Partition, from = 0, aloneFirst = false) => {
+      for (let next = from; next < lane.length; ) {
         if (this.stopping) return stop(0);
         if (heldElsewhere || !this.lease.holds(segment)) return yieldToOtherProcess();
         // A backlog in this partition: its events together, in one transaction.
-        if (lane.length - next > 1 && chunkSize > 1) {
+        if (!(aloneFirst && next === from) && lane.length - next > 1 && chunkSize > 1) {
           const chunk = lane.slice(next, next + chunkSize);
-          const took = await this.takeTogether(chunk);
+          const [took] = await this.takeTogether([chunk], STEP_LOCK_TIMEOUT_MS);
           for (const { stored } of chunk.slice(0, took)) done.add(stored.globalPosition);
           taken += took;
           next += took;
@@ -278,8 +290,32 @@ export class ReactionSubscription {
         next += 1;
       }
     };
-    const runLanes = async () => {
-      for (let lane = lanes.shift(); lane; lane = lanes.shift()) await runLane(lane);
+    /**
+     * Partitions taken together: their first events (up to chunkSize in all) in one transaction,
+     * then what is left of each, one partition after another (a failed event on its own).
+     */
+    const runGroup = async (group: Partition[]) => {
+      if (this.stopping) return stop(0);
+      if (heldElsewhere || group.some(({ segment }) => !this.lease.holds(segment))) return yieldToOtherProcess();
+      const took = await this.takeTogether(
+        group.map(({ events }) => events.slice(0, chunkSize)),
+        GROUP_LOCK_TIMEOUT_MS,
+      );
+      for (const [index, partition] of group.entries()) {
+        for (const { stored } of partition.events.slice(0, took[index])) done.add(stored.globalPosition);
+        taken += took[index];
+        if (took[index] > 0) this.waitingPartitions.delete(partition.key);
+      }
+      for (const [index, partition] of group.entries()) {
+        if (took[index] < partition.events.length) await runLane(partition, took[index], took[index] < Math.min(chunkSize, partition.events.length));
+      }
+    };
+    const groups = this.groupLanes(lanes);
+    const runGroups = async () => {
+      for (let group = groups.shift(); group; group = groups.shift()) {
+        if (group.length === 1) await runLane(group[0]);
+        else await runGroup(group);
+      }
     };
 
     // A segment's low-water mark: every event of the reaction's types in the segment up to it is
@@ -323,7 +359,7 @@ export class ReactionSubscription {
     let failure: PromiseRejectedResult | undefined;
     try {
       // Every lane ends before the batch does, also when one of them fails.
-      const results = await Promise.allSettled(Array.from({ length: Math.min(concurrency, lanes.length) }, runLanes));
+      const results = await Promise.allSettled(Array.from({ length: Math.min(concurrency, groups.length) }, runGroups));
       failure = results.find((result): result is PromiseRejectedResult => result.status === 'rejected');
     } finally {
       lanesRunning = false;
@@ -526,44 +562,80 @@ export class ReactionSubscription {
   }
 
   /**
-   * Takes a backlog of one partition together: its events in one transaction, each in a savepoint
-   * with its receipts, planned inside it so that each sees what the ones before it did. Returns
-   * how many it committed. It stops before the first event whose work fails, or waits for a lock
-   * longer than STEP_LOCK_TIMEOUT_MS (so a step stuck on a lock holds back no commit for long,
-   * the deadline of an order included); that event is then taken on its own (take), with its
-   * steps in transactions of their own, its retries and its parking. A failing plan, or any
-   * database failure, rolls the whole chunk back and takes its first event on its own.
+   * Lanes packed into groups, each taken in one transaction (see takeTogether): about as many
+   * groups as run at once (`concurrency`), so that every connection has work, of at most
+   * `chunkSize` events each. Under a light load every lane is a group of its own and each event
+   * goes its usual way; under a heavy one, a group saves each of its events a BEGIN and a COMMIT
+   * (with its WAL flush) and takes the effects and their receipts in a savepoint each.
    */
-  private async takeTogether(chunk: readonly PartitionedEvent[]): Promise<number> {
+  private groupLanes(lanes: readonly Partition[]): Partition[][] {
+    const { chunkSize, concurrency } = this.options;
+    if (chunkSize <= 1) return lanes.map((lane) => [lane]);
+    const lanesPerGroup = Math.ceil(lanes.length / concurrency);
+    const groups: Partition[][] = [];
+    let group: Partition[] = [];
+    let events = 0;
+    for (const lane of lanes) {
+      const size = Math.min(lane.events.length, chunkSize);
+      if (group.length > 0 && (group.length >= lanesPerGroup || events + size > chunkSize)) {
+        groups.push(group);
+        group = [];
+        events = 0;
+      }
+      group.push(lane);
+      events += size;
+    }
+    if (group.length > 0) groups.push(group);
+    return groups;
+  }
+
+  /**
+   * Takes events together in one transaction, each in a savepoint with its receipts, planned
+   * inside it so that each sees what the ones before it did: `lanes` are partitions' events in
+   * commit order (one partition's backlog, or the first events of several partitions). Returns
+   * how many of each lane it committed. A lane stops before its first event whose work fails or
+   * waits for a lock longer than `lockTimeoutMs` (so one member's wait holds back the others'
+   * commit for no longer); that event is then taken on its own (take), with its steps in
+   * transactions of their own, its retries and its parking, and the other lanes go on. A failing
+   * plan, or any database failure, rolls the whole transaction back: each lane's first event is
+   * then taken on its own.
+   *
+   * Each savepoint that writes takes a subtransaction id: chunkSize (REACTION_CHUNK_SIZE) keeps
+   * them far below the 64 a backend caches (PGPROC_MAX_CACHED_SUBXIDS); beyond that every
+   * snapshot in the server looks them up in pg_subtrans.
+   */
+  private async takeTogether(lanes: ReadonlyArray<readonly PartitionedEvent[]>, lockTimeoutMs: number): Promise<number[]> {
+    const took = lanes.map(() => 0);
     let transaction: ReceiptTransaction;
     try {
-      ({ transaction } = await ReceiptTransaction.begin(this.dataSource, this.subscriptionId, { lockTimeoutMs: STEP_LOCK_TIMEOUT_MS }));
+      ({ transaction } = await ReceiptTransaction.begin(this.dataSource, this.subscriptionId, { lockTimeoutMs }));
     } catch {
-      return 0;
+      return took;
     }
     try {
-      let took = 0;
-      for (const { stored, event } of chunk) {
-        const planned = await this.transactions.run(transaction.manager, () => this.planSteps(event, new Set(stored.handledSteps)));
-        const steps = [WHOLE_EVENT, ...planned.map(({ step }) => step.name)];
-        const recorded = await transaction.recordReceiptsAfterSavepoint(stored.eventId, steps);
-        try {
-          if (recorded.includes(WHOLE_EVENT)) {
-            for (const { step, work } of planned) {
-              if (recorded.includes(step.name)) await this.transactions.run(transaction.manager, () => this.runWork(step, work));
+      for (const [index, lane] of lanes.entries()) {
+        for (const { stored, event } of lane) {
+          const planned = await this.transactions.run(transaction.manager, () => this.planSteps(event, new Set(stored.handledSteps)));
+          const steps = [WHOLE_EVENT, ...planned.map(({ step }) => step.name)];
+          const recorded = await transaction.recordReceiptsAfterSavepoint(stored.eventId, steps);
+          try {
+            if (recorded.includes(WHOLE_EVENT)) {
+              for (const { step, work } of planned) {
+                if (recorded.includes(step.name)) await this.transactions.run(transaction.manager, () => this.runWork(step, work));
+              }
             }
+          } catch (error) {
+            if (!(error instanceof StepFailure)) throw error;
+            await transaction.rollbackToSavepoint();
+            break;
           }
-        } catch (error) {
-          if (!(error instanceof StepFailure)) throw error;
-          await transaction.rollbackToSavepoint();
-          break;
+          took[index] += 1;
         }
-        took += 1;
       }
-      if (took > 0) await transaction.commit();
+      if (took.some((count) => count > 0)) await transaction.commit();
       return took;
     } catch {
-      return 0;
+      return lanes.map(() => 0);
     } finally {
       await transaction.end();
     }
