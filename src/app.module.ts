@@ -7,6 +7,7 @@ import { Environment } from './config/environment';
 import { DatabaseModule } from './database/database.module';
 import { EventStoreModule } from './event-store/event-store.module';
 import { HealthModule } from './health/health.module';
+import { IdempotencyKeyRetention } from './http/idempotency/idempotency-key-retention';
 import { IdempotencyInterceptor } from './http/idempotency/idempotency.interceptor';
 import { MessagingModule } from './messaging/messaging.module';
 import { OrdersModule } from './modules/orders';
@@ -32,7 +33,7 @@ export class AppModule {
         OrdersModule,
         ...extraModules,
       ],
-      providers: [{ provide: APP_INTERCEPTOR, useClass: IdempotencyInterceptor }],
+      providers: [{ provide: APP_INTERCEPTOR, useClass: IdempotencyInterceptor }, IdempotencyKeyRetention],
     };
   }
 }

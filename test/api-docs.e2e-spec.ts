@@ -22,7 +22,11 @@ const ENDPOINTS = [
   ['post', '/orders/{id}/ship'],
   ['get', '/streams/{id}/events'],
   ['get', '/health'],
+  ['get', '/health/live'],
+  ['get', '/health/ready'],
 ] as const;
+
+const isHealth = (path: string) => path === '/health' || path.startsWith('/health/');
 
 /** The operations that take a JSON body, with the schema that body must reference. */
 const BODY_SCHEMAS: Array<[string, string, string]> = [
@@ -175,7 +179,16 @@ describe('GET /docs-json (OpenAPI document)', () => {
     expect(response?.content?.['application/json']?.schema).toEqual(expect.any(Object));
   });
 
-  it.each(ENDPOINTS.filter(([, path]) => path !== '/health'))(
+  it('documents the health check result of GET /health/live (200) and GET /health/ready (200 and 503)', () => {
+    for (const [path, statuses] of [['/health/live', ['200']], ['/health/ready', ['200', '503']]] as const) {
+      for (const status of statuses) {
+        const schema = operation('get', path).responses?.[status]?.content?.['application/json']?.schema as Json | undefined;
+        expect({ path, status, schema: schemaName(schema) }).toEqual({ path, status, schema: 'HealthResponse' });
+      }
+    }
+  });
+
+  it.each(ENDPOINTS.filter(([, path]) => !isHealth(path)))(
     'documents at least one 4xx application/problem+json response referencing ProblemDetails for %s %s',
     (method, path) => {
       const responses = operation(method, path).responses as Json;
@@ -190,7 +203,7 @@ describe('GET /docs-json (OpenAPI document)', () => {
   );
 
   it('documents 400 for every operation that validates a path id, query or body', () => {
-    const missing = ENDPOINTS.filter(([, path]) => path !== '/health')
+    const missing = ENDPOINTS.filter(([, path]) => !isHealth(path))
       .filter(([method, path]) => !operation(method, path).responses?.['400'])
       .map(([method, path]) => `${method} ${path}`);
     expect(missing).toEqual([]);
@@ -212,7 +225,7 @@ describe('GET /docs-json (OpenAPI document)', () => {
       expect({ method, path, schema: shed?.content?.['application/problem+json']?.schema?.$ref }).toEqual({ method, path, schema: PROBLEM_REF });
       expect(shed?.headers?.['Retry-After']?.schema).toEqual({ type: 'integer', minimum: 1 });
     }
-    const reads = ENDPOINTS.filter(([method, path]) => method === 'get' && path !== '/health');
+    const reads = ENDPOINTS.filter(([method, path]) => method === 'get' && !isHealth(path));
     expect(reads.filter(([method, path]) => operation(method, path).responses?.['503'] !== undefined)).toEqual([]);
   });
 

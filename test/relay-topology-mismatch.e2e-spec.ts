@@ -37,12 +37,16 @@ describe('the API when the consumer queue exists with other arguments', () => {
     // The relay has tried to declare the topology (the moment the process used to die of an
     // unhandled 'error' event) ...
     await eventually(async () => expect(api!.output).toMatch(/inequivalent arg '[a-z-]+' for queue/), 20_000);
-    // ... and the API still answers: a command is accepted, /health names RabbitMQ as down.
+    // ... and the API still answers: a command is accepted, /health names RabbitMQ as degraded
+    // (200: the outbox holds the events; issue 11 point 4), and the API stays ready.
     const { status } = await api.post('/users', { email: uniqueEmail('mismatch'), name: 'Mismatch' });
     expect(status).toBe(201);
     const health = await fetch(`${api.url}/health`);
-    expect(health.status).toBe(503);
-    expect(((await health.json()) as { details: { rabbitmq: { status: string } } }).details.rabbitmq.status).toBe('down');
+    expect(health.status).toBe(200);
+    const body = (await health.json()) as { status: string; details: { rabbitmq: { status: string } } };
+    expect(body.status).toBe('degraded');
+    expect(body.details.rabbitmq.status).toBe('degraded');
+    expect((await fetch(`${api.url}/health/ready`)).status).toBe(200);
     expect(api.output).not.toMatch(/Unhandled 'error' event|Emitted 'error' event/);
     expect(await api.kill('SIGTERM')).toEqual({ code: 0, signal: null });
   }, 60_000);

@@ -50,6 +50,16 @@ describe('configuration', () => {
     expect(() => loadEnvironment(raw)).toThrow(new RegExp(`\\b${name}\\b`));
   });
 
+  it('keeps idempotency keys 24 h and inbox rows 7 days, pruning every 10 minutes 1000 rows a statement, unless told otherwise', () => {
+    expect(loadEnvironment({})).toMatchObject({ IDEMPOTENCY_KEY_RETENTION_HOURS: 24, RETENTION_PRUNE_INTERVAL_MS: 600_000, RETENTION_PRUNE_BATCH_SIZE: 1000 });
+    expect(loadConsumerEnvironment({})).toMatchObject({ INBOX_RETENTION_HOURS: 168, RETENTION_PRUNE_INTERVAL_MS: 600_000, RETENTION_PRUNE_BATCH_SIZE: 1000 });
+    expect(loadEnvironment({ IDEMPOTENCY_KEY_RETENTION_HOURS: '0.5' }).IDEMPOTENCY_KEY_RETENTION_HOURS).toBe(0.5);
+    expect(() => loadEnvironment({ IDEMPOTENCY_KEY_RETENTION_HOURS: '0' })).toThrow(/\bIDEMPOTENCY_KEY_RETENTION_HOURS\b/);
+    expect(() => loadConsumerEnvironment({ INBOX_RETENTION_HOURS: 'a week' })).toThrow(/\bINBOX_RETENTION_HOURS\b/);
+    expect(() => loadEnvironment({ RETENTION_PRUNE_INTERVAL_MS: '10' })).toThrow(/\bRETENTION_PRUNE_INTERVAL_MS\b/);
+    expect(() => loadConsumerEnvironment({ RETENTION_PRUNE_BATCH_SIZE: '0' })).toThrow(/\bRETENTION_PRUNE_BATCH_SIZE\b/);
+  });
+
   it('refuses a consumer batch of no events, or a negative gather time, naming the variable', () => {
     expect(() => loadConsumerEnvironment({ CONSUMER_BATCH_SIZE: '0' })).toThrow(/\bCONSUMER_BATCH_SIZE\b/);
     expect(() => loadConsumerEnvironment({ CONSUMER_BATCH_GATHER_MS: '-1' })).toThrow(/\bCONSUMER_BATCH_GATHER_MS\b/);

@@ -20,6 +20,19 @@ export const brokerSettings = {
   LOG_LEVEL: z.enum(['error', 'warn', 'log', 'debug', 'verbose']).default('log'),
 };
 
+/**
+ * How both processes prune what they keep only for a while (idempotency keys, inbox rows): a run
+ * right after listening, then one every RETENTION_PRUNE_INTERVAL_MS after the previous ended, each
+ * deleting at most RETENTION_PRUNE_BATCH_SIZE rows per statement (src/database/retention).
+ */
+export const retentionSettings = {
+  RETENTION_PRUNE_INTERVAL_MS: z.coerce.number().int().min(100).max(86_400_000).default(600_000),
+  RETENTION_PRUNE_BATCH_SIZE: z.coerce.number().int().min(1).max(100_000).default(1000),
+};
+
+/** A retention in hours (fractions allowed), at most ten years. */
+export const retentionHours = z.coerce.number().positive().max(87_600);
+
 /** How long a SIGTERM or SIGINT may take before the process gives up and exits 1. */
 export const shutdownTimeoutMs = z.coerce.number().int().min(100).max(600_000).default(10_000);
 
@@ -96,6 +109,12 @@ export const environmentSchema = z.object({
   ADMISSION_MAX_LAG_EVENTS: z.coerce.number().int().min(0).max(1_000_000_000).default(0),
   /** Milliseconds between two measurements of the readers' lag (one statement each, only while commands arrive). */
   ADMISSION_SAMPLE_MS: z.coerce.number().int().min(50).max(10_000).default(250),
+  /**
+   * How long an `Idempotency-Key` is kept after its request ran, at least: a retry within it
+   * replays, one after it is pruned runs as a new request (src/http/idempotency).
+   */
+  IDEMPOTENCY_KEY_RETENTION_HOURS: retentionHours.default(24),
+  ...retentionSettings,
   SHUTDOWN_TIMEOUT_MS: shutdownTimeoutMs,
 });
 

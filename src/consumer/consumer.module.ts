@@ -1,12 +1,16 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { TerminusModule } from '@nestjs/terminus';
 import { TypeOrmModule } from '@nestjs/typeorm';
+import { DataSource } from 'typeorm';
 import { consumerMigrations } from '../../migrations/consumer';
+import { ConnectionBudgetCheck } from '../database/capacity/connection-budget-check';
 import { pgPoolOptions } from '../database/pool-options';
 import type { BrokerTopology } from '../messaging/broker-topology';
+import { AfterListening } from '../shared/after-listening';
 import type { ConsumerEnvironment } from './config/consumer-environment';
 import { ConsumerHealthController } from './health/consumer-health.controller';
 import { Inbox, InboxBatching } from './inbox/inbox';
+import { InboxRetention, InboxRetentionSettings } from './inbox/inbox-retention';
 import { InboxTransactions } from './inbox/inbox-transactions';
 import { DeliveryHandler, DeliverySettings } from './messaging/delivery-handler';
 import { IntegrationEventServer } from './messaging/integration-event-server';
@@ -29,6 +33,8 @@ export class ConsumerModule {
           synchronize: false,
           migrations: consumerMigrations,
           migrationsRun: true,
+          // A migration may run outside a transaction (CREATE INDEX CONCURRENTLY), which 'all' refuses.
+          migrationsTransactionMode: 'each',
           logging: ['warn', 'migration'],
           // A server that accepts but never answers fails a connection attempt instead of hanging
           // it forever; the DeliveryHandler holds and retries the delivery (an infrastructure failure).
@@ -39,6 +45,7 @@ export class ConsumerModule {
       ],
       controllers: [IntegrationEventsController, NotificationsController, CustomerStatsController, ConsumerHealthController],
       providers: [
+        AfterListening,
         Inbox,
         InboxTransactions,
         { provide: InboxBatching, useValue: new InboxBatching(environment.CONSUMER_BATCH_GATHER_MS, environment.CONSUMER_BATCH_SIZE) },
@@ -47,6 +54,14 @@ export class ConsumerModule {
         DeliveryHandler,
         { provide: DeliverySettings, useValue: new DeliverySettings(topology, environment.CONSUMER_MAX_ATTEMPTS, server.inFlight) },
         { provide: IntegrationEventServer, useValue: server },
+        { provide: InboxRetentionSettings, useValue: new InboxRetentionSettings(environment) },
+        InboxRetention,
+        {
+          provide: ConnectionBudgetCheck,
+          inject: [DataSource],
+          // The consumer opens no connection outside its pool (no LISTEN, no lease).
+          useFactory: (dataSource: DataSource) => new ConnectionBudgetCheck(dataSource, { pool: environment.DATABASE_POOL_SIZE, sessions: {} }),
+        },
       ],
     };
   }

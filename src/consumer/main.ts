@@ -4,6 +4,7 @@ import { Logger } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { InvalidEnvironmentError } from '../config/environment';
 import { ensureDatabaseExists } from '../database/ensure-database';
+import { AfterListening } from '../shared/after-listening';
 import { GracefulShutdown } from '../shared/graceful-shutdown';
 import { loadConsumerEnvironment } from './config/consumer-environment';
 import { createConsumerApp } from './consumer-app';
@@ -22,6 +23,7 @@ async function bootstrap(): Promise<void> {
   await app.listen(environment.CONSUMER_PORT, environment.HOST);
   const dataSource = app.get(DataSource);
   shutdown.attach(app, [{ name: 'database pool', isOpen: () => dataSource.isInitialized }]);
+  await app.get(AfterListening).start();
   new Logger('Consumer').log(
     `consuming ${environment.BROKER_PREFIX}.consumer; HTTP on http://${environment.HOST}:${environment.CONSUMER_PORT}`,
   );

@@ -1,13 +1,19 @@
 import { Global, Module } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { TypeOrmModule } from '@nestjs/typeorm';
+import { DataSource } from 'typeorm';
 import { migrations } from '../../migrations';
 import { Environment } from '../config/environment';
+import { apiConnectionDemand } from './capacity/api-connection-demand';
+import { ConnectionBudgetCheck } from './capacity/connection-budget-check';
 import { DatabaseNotifications } from './database-notifications';
 import { pgPoolOptions } from './pool-options';
 import { TransactionContext } from './transaction-context';
 
-/** One pool for the process; migrations run at start, the schema is never synchronized. */
+/**
+ * One pool for the process; migrations run at start, the schema is never synchronized; the pool
+ * and the process's own sessions are checked against the server's max_connections at start.
+ */
 @Global()
 @Module({
   imports: [
@@ -34,6 +40,15 @@ import { TransactionContext } from './transaction-context';
       provide: DatabaseNotifications,
       inject: [ConfigService],
       useFactory: (config: ConfigService<Environment, true>) => new DatabaseNotifications(config.get('DATABASE_URL', { infer: true })),
+    },
+    {
+      provide: ConnectionBudgetCheck,
+      inject: [DataSource, ConfigService],
+      useFactory: (dataSource: DataSource, config: ConfigService<Environment, true>) =>
+        new ConnectionBudgetCheck(
+          dataSource,
+          apiConnectionDemand({ DATABASE_POOL_SIZE: config.get('DATABASE_POOL_SIZE', { infer: true }), RELAY_ENABLED: config.get('RELAY_ENABLED', { infer: true }) }),
+        ),
     },
   ],
   exports: [TransactionContext, DatabaseNotifications],

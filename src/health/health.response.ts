@@ -1,21 +1,22 @@
 import { ApiProperty } from '@nestjs/swagger';
 
 export class DependencyHealth {
-  @ApiProperty({ enum: ['up', 'down'] })
-  status: 'up' | 'down';
+  @ApiProperty({ enum: ['up', 'degraded', 'down'], description: '`degraded`: impaired, but the process still does its job' })
+  status: 'up' | 'degraded' | 'down';
 }
 
 export class HealthResponse {
-  @ApiProperty({ enum: ['ok', 'error'] })
-  status: 'ok' | 'error';
+  @ApiProperty({ enum: ['ok', 'degraded', 'error'], description: '`error` answers 503; `degraded` (some dependency is `degraded`, none `down`) and `ok` answer 200' })
+  status: 'ok' | 'degraded' | 'error';
 
   @ApiProperty({
     type: 'object',
     additionalProperties: { $ref: '#/components/schemas/DependencyHealth' },
     example: {
       postgres: { status: 'up' },
-      rabbitmq: { status: 'up', blocked: false },
+      rabbitmq: { status: 'up', connected: true, blocked: false },
       relay: { status: 'up', lag: 0, relaying: true, inFlight: 0 },
+      deadLetters: { status: 'up', queue: 'eda.consumer.dead-letter', messages: 0 },
       reactions: { status: 'up', parked: 0 },
       subscriptions: {
         status: 'down',
@@ -36,7 +37,9 @@ export class HealthResponse {
       },
     },
     description:
-      'every checked dependency by name; `subscriptions` lists every reader of the event store with its lag ' +
+      'every checked dependency by name (`/health/live` checks none, `/health/ready` only `postgres`); `rabbitmq` is `degraded` ' +
+      'when unreachable or blocking (commands are still accepted: their events wait in the outbox); `deadLetters` counts the messages ' +
+      'the consumer parked; `reactions.parked` the reactions set aside; `subscriptions` lists every reader of the event store with its lag ' +
       '(events, and seconds: age of the oldest event not yet taken) and, for one stopped at an event, that event, the error, ' +
       'the attempts and since when (any stopped reader makes the status 503)',
   })

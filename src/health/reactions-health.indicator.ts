@@ -12,7 +12,12 @@ export class ReactionsHealthIndicator {
   ) {}
 
   async reactions() {
-    const [{ parked }] = await this.dataSource.query(`SELECT count(*)::int AS parked FROM parked_reactions`);
-    return this.indicator.check('reactions').up({ parked });
+    const session = this.indicator.check('reactions');
+    try {
+      const [{ parked }] = await this.dataSource.query(`SELECT count(*)::int AS parked FROM parked_reactions`);
+      return session.up({ parked });
+    } catch (error) {
+      return session.degraded({ message: `cannot count the parked reactions: ${error instanceof Error ? error.message : String(error)}` });
+    }
   }
 }

@@ -1,7 +1,12 @@
 import type { HealthCheckResult, HealthCheckService, HealthIndicatorFunction } from '@nestjs/terminus';
 import type { FastifyReply } from 'fastify';
 
-/** Runs the checks; a failing one answers 503 with terminus' result body (not problem+json). */
+/**
+ * Runs the checks with terminus: 200 with its result when every indicator is `up` (`status: "ok"`)
+ * or some are `degraded` (`status: "degraded"`); 503 with the same body (`status: "error"`, not
+ * problem+json, so a probe and a person read one shape) when one is `down`, or when an indicator
+ * threw (then `details` is empty).
+ */
 export async function respondWithHealth(
   health: HealthCheckService,
   reply: FastifyReply,

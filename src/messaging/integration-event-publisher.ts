@@ -104,6 +104,15 @@ export class ConfirmingPublisher {
     }
   }
 
+  /**
+   * Messages parked in the consumer's dead-letter queue (the topology's `deadLetterQueue`), read on
+   * the publishing connection without opening one; rejects when not connected to RabbitMQ.
+   */
+  deadLetterDepth(): Promise<number> {
+    if (this.closed || !this.current || this.current.isBroken) return Promise.reject(new ChannelLostError('not connected to RabbitMQ'));
+    return this.current.messagesIn(this.topology.deadLetterQueue);
+  }
+
   /** Settles every publish still waiting for a confirm as failed (the caller re-sends them later). */
   abandonInFlight(reason: string): void {
     this.current?.break(new ChannelLostError(reason));

@@ -4,7 +4,8 @@ type Start = () => void | Promise<void>;
 
 /**
  * Work that may begin only once the HTTP server accepts connections: the readers of the event
- * store (projections, reactions, the relay) and the deadline watcher. Nest's
+ * store (projections, reactions, the relay), the deadline watcher and the retention jobs (in the
+ * consumer app: its inbox retention). Nest's
  * `onApplicationBootstrap` runs before `listen()`; a process that then fails to bind its port (or
  * is still starting while an orchestrator holds its traffic back) would already have published
  * messages and run side effects. Parts register here; `main.ts` calls `start()` after

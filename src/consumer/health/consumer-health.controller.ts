@@ -1,10 +1,18 @@
 import { Controller, Get, Res } from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
-import { HealthCheckResult, HealthCheckService, HealthIndicatorService, TypeOrmHealthIndicator } from '@nestjs/terminus';
+import { HealthCheckResult, HealthCheckService, HealthIndicatorFunction, HealthIndicatorService, TypeOrmHealthIndicator } from '@nestjs/terminus';
 import type { FastifyReply } from 'fastify';
 import { respondWithHealth } from '../../health/respond-with-health';
 import { IntegrationEventServer } from '../messaging/integration-event-server';
 
+/**
+ * The consumer's health, in the API's shape (respondWithHealth). Its job is to consume, so it
+ * is ready only with its database, a connection to RabbitMQ and a consumer active on its queue:
+ * - `/health/live`: the process runs (checks nothing);
+ * - `/health/ready`: `postgres`, `rabbitmq` and `consumer`; 503 when one is down;
+ * - `/health`: the same, plus `deadLetters` (messages parked in the dead-letter queue: a figure,
+ *   never a failure; `degraded` when it cannot be read).
+ */
 @ApiTags('health')
 @Controller('health')
 export class ConsumerHealthController {
@@ -17,7 +25,21 @@ export class ConsumerHealthController {
 
   @Get()
   check(@Res({ passthrough: true }) reply: FastifyReply): Promise<HealthCheckResult> {
-    return respondWithHealth(this.health, reply, [
+    return respondWithHealth(this.health, reply, [...this.readiness(), () => this.deadLetters()]);
+  }
+
+  @Get('live')
+  live(@Res({ passthrough: true }) reply: FastifyReply): Promise<HealthCheckResult> {
+    return respondWithHealth(this.health, reply, []);
+  }
+
+  @Get('ready')
+  ready(@Res({ passthrough: true }) reply: FastifyReply): Promise<HealthCheckResult> {
+    return respondWithHealth(this.health, reply, this.readiness());
+  }
+
+  private readiness(): HealthIndicatorFunction[] {
+    return [
       () => this.database.pingCheck('postgres', { timeout: 2000 }),
       () => {
         const session = this.indicator.check('rabbitmq');
@@ -28,6 +50,15 @@ export class ConsumerHealthController {
         const state = this.server.state();
         return state.consuming ? session.up() : session.down({ message: `not consuming: ${state.reason}` });
       },
-    ]);
+    ];
+  }
+
+  private async deadLetters() {
+    const session = this.indicator.check('deadLetters');
+    try {
+      return session.up({ messages: await this.server.deadLetterDepth() });
+    } catch (error) {
+      return session.degraded({ message: `cannot read the dead-letter queue: ${error instanceof Error ? error.message : String(error)}` });
+    }
   }
 }

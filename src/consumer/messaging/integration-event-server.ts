@@ -1,8 +1,9 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ServerRMQ } from '@nestjs/microservices';
-import type { Channel, ConsumeMessage } from 'amqplib';
+import type { Channel, ChannelModel, ConsumeMessage } from 'amqplib';
 import { coalesceSocketWrites } from '../../messaging/coalesced-socket-writes';
 import { BrokerTopology, declareTopology } from '../../messaging/broker-topology';
+import { readQueueDepth } from '../../messaging/queue-depth';
 import { isClosedChannelError } from '../../shared/failure-classification';
 import { InFlightDeliveries } from './in-flight-deliveries';
 import { TopologyMismatchError } from './topology-mismatch.error';
@@ -141,6 +142,18 @@ export class IntegrationEventServer extends ServerRMQ {
     } catch {
       return false;
     }
+  }
+
+  /** Messages parked in the dead-letter queue, read on the consumer's connection (readQueueDepth); rejects when not connected. */
+  deadLetterDepth(): Promise<number> {
+    let connection: ChannelModel | undefined;
+    try {
+      connection = this.unwrap<{ connection?: ChannelModel }>().connection;
+    } catch {
+      connection = undefined;
+    }
+    if (!connection || !this.isConnected()) return Promise.reject(new Error('not connected to RabbitMQ'));
+    return readQueueDepth(connection, this.topology.deadLetterQueue);
   }
 
   /** Cancels the consumer, waits up to the drain timeout for deliveries in flight to settle, then closes. */

@@ -35,7 +35,9 @@ interface StoredResponse {
  * canonical JSON form (RFC 8785, see `fingerprintOf`): the same object with its members in
  * another order is the same request and replays. A replay repeats the first response's status,
  * body, `Location` and `ETag` (the version that request produced, which may no longer be the
- * current one); its `If-Match` is not looked at again, since the request already ran.
+ * current one); its `If-Match` is not looked at again, since the request already ran. Keys expire:
+ * IdempotencyKeyRetention prunes them after IDEMPOTENCY_KEY_RETENTION_HOURS, and a retry after
+ * that runs as a new request.
  */
 @Injectable()
 export class IdempotencyInterceptor implements NestInterceptor {

@@ -3,6 +3,7 @@ import type { Logger } from '@nestjs/common';
 import amqp, { type ChannelModel, type ConfirmChannel, type Message, type Options } from 'amqplib';
 import { type BrokerTopology, declareTopology } from '../broker-topology';
 import { coalesceSocketWrites } from '../coalesced-socket-writes';
+import { readQueueDepth } from '../queue-depth';
 import { ChannelLostError, PublishTimeoutError, UnroutableMessageError } from './publish-errors';
 
 /** One message for the exchange, already serialized. `properties.messageId` is required and identifies it. */
@@ -112,6 +113,12 @@ export class ConfirmChannelSession {
 
   get inFlightCount(): number {
     return this.inFlight.size;
+  }
+
+  /** Messages ready in `queue`, read on a channel of its own (readQueueDepth); rejects when the session is broken. */
+  messagesIn(queue: string): Promise<number> {
+    if (this.brokenBy) return Promise.reject(this.brokenBy);
+    return readQueueDepth(this.connection, queue);
   }
 
   /** Resolves once the connection is not blocked; rejects when the session breaks first. */

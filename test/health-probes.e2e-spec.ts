@@ -1,0 +1,155 @@
+import { randomUUID } from 'node:crypto';
+import { ConsumerProcess } from './support/consumer-process';
+import { TcpProxy } from './support/tcp-proxy';
+import { eventually, startTestApp, type TestApp } from './support/test-app';
+import { deleteTopology, TEST_RABBITMQ_URL, testTopology, uniqueBrokerPrefix, withBrokerChannel } from './support/test-broker';
+import { createTestDatabase, TEST_SERVER_URL } from './support/test-database';
+
+// Liveness, readiness and the details, for the API and the consumer. RabbitMQ and PostgreSQL are
+// taken away from the process under test alone, through TCP proxies: the servers the other tests
+// share keep running.
+
+const RABBITMQ = { host: '127.0.0.1', port: Number(new URL(TEST_RABBITMQ_URL).port || 5672) };
+const POSTGRES = { host: '127.0.0.1', port: Number(new URL(TEST_SERVER_URL).port || 5432) };
+
+/** Puts `count` messages into the dead-letter queue, as the consumer parks them. */
+async function park(queue: string, count: number): Promise<void> {
+  await withBrokerChannel(async (channel) => {
+    for (let i = 0; i < count; i++) channel.sendToQueue(queue, Buffer.from('{}'), { persistent: true, messageId: randomUUID() });
+  });
+}
+
+describe('the API behind proxies to RabbitMQ and PostgreSQL', () => {
+  let broker: TcpProxy;
+  let database: TcpProxy;
+  let app: TestApp;
+
+  beforeAll(async () => {
+    broker = await TcpProxy.start(RABBITMQ);
+    database = await TcpProxy.start(POSTGRES);
+    app = await startTestApp({ databaseUrl: database.rewrite(await createTestDatabase()), env: { RABBITMQ_URL: broker.rewrite(TEST_RABBITMQ_URL) } });
+  });
+  afterAll(async () => {
+    await broker.accept();
+    await database.accept();
+    await app?.close();
+    await broker.close();
+    await database.close();
+  });
+
+  it('answers live, ready and the details with 200 "ok" while both answer, and counts the dead letters', async () => {
+    await park(app.topology.deadLetterQueue, 2);
+    const details = await app.http().get('/health').expect(200);
+    expect(details.body.status).toBe('ok');
+    expect(details.body.details).toMatchObject({
+      postgres: { status: 'up' },
+      rabbitmq: { status: 'up', connected: true, blocked: false },
+      relay: { status: 'up', lag: expect.any(Number) },
+      deadLetters: { status: 'up', queue: app.topology.deadLetterQueue, messages: 2 },
+      reactions: { status: 'up', parked: 0 },
+      subscriptions: { status: 'up', stopped: [] },
+    });
+    expect((await app.http().get('/health/live').expect(200)).body).toEqual({ status: 'ok', info: {}, error: {}, details: {} });
+    const ready = (await app.http().get('/health/ready').expect(200)).body;
+    expect(ready).toMatchObject({ status: 'ok', error: {}, details: { postgres: { status: 'up' } } });
+    expect(Object.keys(ready.details)).toEqual(['postgres']); // neither the broker nor the readers
+  });
+
+  it('stays live and ready without RabbitMQ, answers /health 200 "degraded", and still accepts commands', async () => {
+    await broker.refuse();
+    try {
+      await eventually(async () => {
+        const { status, body } = await app.http().get('/health');
+        expect({ status, overall: body.status }).toEqual({ status: 200, overall: 'degraded' });
+        expect(body.details.rabbitmq).toMatchObject({ status: 'degraded', connected: false, message: expect.stringMatching(/^not connected to RabbitMQ/) });
+        expect(body.details.deadLetters).toMatchObject({ status: 'degraded', message: expect.stringMatching(/^cannot read the dead-letter queue/) });
+        expect(body.details.postgres).toMatchObject({ status: 'up' });
+        expect(body.error).toEqual({});
+      });
+      await app.http().get('/health/live').expect(200);
+      expect((await app.http().get('/health/ready').expect(200)).body.status).toBe('ok');
+
+      const user = await app.http().post('/users').send({ email: `degraded-${randomUUID()}@example.com`, name: 'Degraded' }).expect(201);
+      const order = await app.http().post('/orders').send({ customerId: user.body.id, currency: 'EUR', lines: [{ sku: 'A', quantity: 1, unitPrice: 100 }] });
+      expect(order.status).toBe(202);
+      expect((await app.http().get('/health').expect(200)).body.details.relay.lag).toBeGreaterThan(0);
+    } finally {
+      await broker.accept();
+    }
+    // Back: the relay sends what the outbox held, and the details say "ok" again.
+    await eventually(async () => {
+      const { status, body } = await app.http().get('/health');
+      expect({ status, overall: body.status, lag: body.details.relay.lag }).toEqual({ status: 200, overall: 'ok', lag: 0 });
+    }, 20_000);
+  });
+
+  it('is not ready without PostgreSQL (503, terminus shape) but still live, and ready again once it is back', async () => {
+    await database.refuse();
+    try {
+      await eventually(async () => {
+        const { status, body } = await app.http().get('/health/ready');
+        expect(status).toBe(503);
+        expect(body).toMatchObject({ status: 'error', error: { postgres: { status: 'down' } }, details: { postgres: { status: 'down' } } });
+      });
+      await app.http().get('/health/live').expect(200);
+      const details = await app.http().get('/health');
+      expect(details.status).toBe(503);
+      expect(details.body).toMatchObject({ status: 'error', error: { postgres: { status: 'down' } } });
+    } finally {
+      await database.accept();
+    }
+    await eventually(async () => expect((await app.http().get('/health/ready')).status).toBe(200), 20_000);
+  });
+});
+
+describe('the consumer behind a proxy to RabbitMQ', () => {
+  const prefix = uniqueBrokerPrefix();
+  const topology = testTopology(prefix);
+  let broker: TcpProxy;
+  let consumer: ConsumerProcess;
+
+  beforeAll(async () => {
+    broker = await TcpProxy.start(RABBITMQ);
+    consumer = await ConsumerProcess.start(prefix, { RABBITMQ_URL: broker.rewrite(TEST_RABBITMQ_URL) });
+  }, 60_000);
+  afterAll(async () => {
+    await broker.accept();
+    await consumer?.stop();
+    await broker.close();
+    await deleteTopology(topology).catch(() => undefined);
+  });
+
+  it('is ready with its database, RabbitMQ and an active consumer, and shows the dead letters on /health', async () => {
+    await park(topology.deadLetterQueue, 3);
+    const ready = await consumer.get('/health/ready');
+    expect(ready).toMatchObject({
+      status: 200,
+      body: { status: 'ok', error: {}, details: { postgres: { status: 'up' }, rabbitmq: { status: 'up' }, consumer: { status: 'up' } } },
+    });
+    expect(Object.keys(ready.body.details).sort()).toEqual(['consumer', 'postgres', 'rabbitmq']);
+    const details = await consumer.get('/health');
+    expect(details.status).toBe(200);
+    expect(details.body.details.deadLetters).toEqual({ status: 'up', messages: 3 });
+    expect((await consumer.get('/health/live')).body.status).toBe('ok');
+  });
+
+  it('is not ready without RabbitMQ (no connection, no consumer) but still live, and ready again once it is back', async () => {
+    await broker.refuse();
+    try {
+      await eventually(async () => {
+        const { status, body } = await consumer.get('/health/ready');
+        expect(status).toBe(503);
+        expect(body).toMatchObject({
+          status: 'error',
+          error: { rabbitmq: { status: 'down' }, consumer: { status: 'down', message: expect.stringMatching(/^not consuming/) } },
+          details: { postgres: { status: 'up' } },
+        });
+      }, 15_000);
+      expect((await consumer.get('/health/live')).status).toBe(200);
+      expect((await consumer.get('/health')).status).toBe(503);
+    } finally {
+      await broker.accept();
+    }
+    await eventually(async () => expect((await consumer.get('/health/ready')).status).toBe(200), 20_000);
+  });
+});
