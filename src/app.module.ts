@@ -9,6 +9,8 @@ import { EventStoreModule } from './event-store/event-store.module';
 import { HealthModule } from './health/health.module';
 import { IdempotencyInterceptor } from './http/idempotency/idempotency.interceptor';
 import { MessagingModule } from './messaging/messaging.module';
+import { CommandMetrics } from './metrics/command-metrics';
+import { MetricsModule } from './metrics/metrics.module';
 import { OrdersModule } from './modules/orders';
 import { UsersModule } from './modules/users';
 import { SharedModule } from './shared/shared.module';
@@ -23,6 +25,7 @@ export class AppModule {
         ConfigModule.forRoot({ isGlobal: true, ignoreEnvFile: true, load: [() => environment] }),
         CqrsModule.forRoot(),
         SharedModule,
+        MetricsModule,
         DatabaseModule,
         EventStoreModule,
         MessagingModule,
@@ -32,7 +35,7 @@ export class AppModule {
         OrdersModule,
         ...extraModules,
       ],
-      providers: [{ provide: APP_INTERCEPTOR, useClass: IdempotencyInterceptor }],
+      providers: [{ provide: APP_INTERCEPTOR, useClass: IdempotencyInterceptor }, CommandMetrics],
     };
   }
 }

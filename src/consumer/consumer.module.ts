@@ -4,11 +4,14 @@ import { TypeOrmModule } from '@nestjs/typeorm';
 import { consumerMigrations } from '../../migrations/consumer';
 import { pgPoolOptions } from '../database/pool-options';
 import type { BrokerTopology } from '../messaging/broker-topology';
+import { MetricsModule } from '../metrics/metrics.module';
 import type { ConsumerEnvironment } from './config/consumer-environment';
 import { ConsumerHealthController } from './health/consumer-health.controller';
 import { Inbox, InboxBatching } from './inbox/inbox';
 import { InboxTransactions } from './inbox/inbox-transactions';
+import { DeadLetterQueueMetrics } from './messaging/dead-letter-queue.metrics';
 import { DeliveryHandler, DeliverySettings } from './messaging/delivery-handler';
+import { DeliveryMetrics } from './messaging/delivery.metrics';
 import { IntegrationEventServer } from './messaging/integration-event-server';
 import { IntegrationEventsController } from './messaging/integration-events.controller';
 import { CustomerStatsController } from './read-models/customer-stats/customer-stats.controller';
@@ -36,6 +39,7 @@ export class ConsumerModule {
           extra: pgPoolOptions(environment.DATABASE_POOL_SIZE, { preparedStatements: environment.DATABASE_PREPARED_STATEMENTS }),
         }),
         TerminusModule.forRoot({ logger: false }),
+        MetricsModule,
       ],
       controllers: [IntegrationEventsController, NotificationsController, CustomerStatsController, ConsumerHealthController],
       providers: [
@@ -45,6 +49,8 @@ export class ConsumerModule {
         NotificationsProjection,
         CustomerStatsProjection,
         DeliveryHandler,
+        DeliveryMetrics,
+        DeadLetterQueueMetrics,
         { provide: DeliverySettings, useValue: new DeliverySettings(topology, environment.CONSUMER_MAX_ATTEMPTS, server.inFlight) },
         { provide: IntegrationEventServer, useValue: server },
       ],

@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ServerRMQ } from '@nestjs/microservices';
+import type { AmqpConnectionManager } from 'amqp-connection-manager';
 import type { Channel, ConsumeMessage } from 'amqplib';
 import { coalesceSocketWrites } from '../../messaging/coalesced-socket-writes';
 import { BrokerTopology, declareTopology } from '../../messaging/broker-topology';
@@ -56,6 +57,8 @@ export class IntegrationEventServer extends ServerRMQ {
   private started = false;
   private recoveries = 0;
   private failStart?: (error: Error) => void;
+  /** A channel of its own for looking at queues (messageCount), opened on the first look. */
+  private inspection?: Promise<Channel>;
 
   constructor(
     private readonly topology: BrokerTopology,
@@ -133,6 +136,40 @@ export class IntegrationEventServer extends ServerRMQ {
 
   private stateReason(): string {
     return this.mismatch?.message ?? this.notConsumingBecause;
+  }
+
+  /**
+   * How many ready messages `queue` holds (a passive declare), asked on a channel of its own on the
+   * consumer's connection: a look at a missing queue closes the channel it was asked on, never
+   * the consuming one. Undefined while not connected, when the queue is missing, or when the
+   * broker does not answer within `timeoutMs`.
+   */
+  async messageCount(queue: string, timeoutMs = 1_000): Promise<number | undefined> {
+    if (this.stopping || !this.isConnected()) return undefined;
+    try {
+      const channel = await (this.inspection ??= this.openInspectionChannel());
+      const reply = await Promise.race([channel.checkQueue(queue), sleep(timeoutMs, undefined, { ref: false })]);
+      return reply?.messageCount;
+    } catch {
+      return undefined;
+    }
+  }
+
+  private openInspectionChannel(): Promise<Channel> {
+    const connection = this.unwrap<AmqpConnectionManager>().connection;
+    if (!connection) return Promise.reject(new Error('not connected'));
+    const opening = connection.createChannel().then((channel) => {
+      // A passive declare of a missing queue closes the channel with an error: open another next time.
+      channel.on('error', () => undefined);
+      channel.on('close', () => {
+        if (this.inspection === opening) this.inspection = undefined;
+      });
+      return channel;
+    });
+    opening.catch(() => {
+      if (this.inspection === opening) this.inspection = undefined;
+    });
+    return opening;
   }
 
   isConnected(): boolean {
