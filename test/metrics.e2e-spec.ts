@@ -15,14 +15,15 @@ import { DurableReactions } from '../src/event-store/reactions/durable-reactions
 import { causedBy } from '../src/event-store/reactions/event-origin';
 import { EventSequencer } from '../src/event-store/sequencing/event-sequencer';
 import { EventSubscriptions } from '../src/event-store/subscription/event-subscriptions';
-import { RELAY_CHECKPOINT } from '../src/messaging/relay/outbox-relay';
+import { IntegrationEventPublisher } from '../src/messaging/integration-event-publisher';
+import { OutboxRelay, RELAY_CHECKPOINT } from '../src/messaging/relay/outbox-relay';
 import { ChangeUserEmailCommand } from '../src/modules/users/commands/change-user-email/change-user-email.command';
 import { UserRegisteredEvent } from '../src/modules/users/domain/user.events';
 import { AfterListening } from '../src/shared/after-listening';
 import { ConsumerProcess } from './support/consumer-process';
 import { registerUser } from './support/fixtures';
 import { PrometheusScrape } from './support/prometheus-text';
-import { deleteTopology, messageCount, publishRaw, testTopology } from './support/test-broker';
+import { deleteTopology, messageCount, publishRaw, testTopology, withBrokerChannel } from './support/test-broker';
 import { eventually, startTestApp, type TestApp } from './support/test-app';
 import { testCloudEvent } from './support/test-cloud-events';
 
@@ -294,6 +295,29 @@ describe('GET /metrics on the API and on the consumer app', () => {
       expect(changed).toBe(11);
       expect(scrape.value('eda_events_appended_total', { type: 'UserEmailChanged' })).toBe(changed);
       expect(scrape.sum('eda_events_appended_total')).toBe(stored);
+    } finally {
+      await app.close();
+    }
+  }, 60_000);
+
+  it('counts a relayed message the broker returned as unroutable, and the same one confirmed once routed', async () => {
+    const app = await startTestApp({ env: { REACTIONS_ENABLED: 'false' } });
+    try {
+      expect(await app.app.get(IntegrationEventPublisher).connect()).toBe(true);
+      // No queue bound: the publish is returned; the relay declares the topology again and re-sends.
+      await withBrokerChannel((channel) => channel.deleteQueue(app.topology.consumerQueue));
+      await registerUser(app);
+      await eventually(async () => expect(await app.app.get(OutboxRelay).lag()).toBe(0), 20_000);
+
+      const scrape = PrometheusScrape.parse((await app.http().get('/metrics').expect(200)).text);
+      const type = { type: UserRegisteredV1.type };
+      expect(scrape.value('eda_relay_messages_returned_total', type)).toBeGreaterThanOrEqual(1);
+      expect(scrape.value('eda_relay_messages_confirmed_total', type)).toBe(1);
+      expect(scrape.value('eda_relay_messages_published_total', type)).toBe(
+        scrape.value('eda_relay_messages_confirmed_total', type) +
+          scrape.value('eda_relay_messages_returned_total', type) +
+          scrape.sum('eda_relay_messages_failed_total', type),
+      );
     } finally {
       await app.close();
     }
