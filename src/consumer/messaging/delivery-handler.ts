@@ -57,6 +57,7 @@ export class DeliveryHandler {
   constructor(
     private readonly inbox: Inbox,
     private readonly settings: DeliverySettings,
+    // Nest injects the app's; a handler built alone (tests of settlement) counts into a registry of its own.
     private readonly metrics: DeliveryMetrics = new DeliveryMetrics(new MetricsRegistry()),
   ) {}
 
