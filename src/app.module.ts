@@ -10,6 +10,8 @@ import { HealthModule } from './health/health.module';
 import { IdempotencyKeyRetention } from './http/idempotency/idempotency-key-retention';
 import { IdempotencyInterceptor } from './http/idempotency/idempotency.interceptor';
 import { MessagingModule } from './messaging/messaging.module';
+import { CommandMetrics } from './metrics/command-metrics';
+import { MetricsModule } from './metrics/metrics.module';
 import { OrdersModule } from './modules/orders';
 import { UsersModule } from './modules/users';
 import { SharedModule } from './shared/shared.module';
@@ -24,6 +26,7 @@ export class AppModule {
         ConfigModule.forRoot({ isGlobal: true, ignoreEnvFile: true, load: [() => environment] }),
         CqrsModule.forRoot(),
         SharedModule,
+        MetricsModule,
         DatabaseModule,
         EventStoreModule,
         MessagingModule,
@@ -33,7 +36,7 @@ export class AppModule {
         OrdersModule,
         ...extraModules,
       ],
-      providers: [{ provide: APP_INTERCEPTOR, useClass: IdempotencyInterceptor }, IdempotencyKeyRetention],
+      providers: [{ provide: APP_INTERCEPTOR, useClass: IdempotencyInterceptor }, IdempotencyKeyRetention, CommandMetrics],
     };
   }
 }

@@ -10,6 +10,7 @@ import { eventually, startTestApp, type TestApp } from './support/test-app';
 import { deleteTopology, messageCount, publishRaw, testTopology, uniqueBrokerPrefix } from './support/test-broker';
 import { createTestDatabase, TEST_SERVER_URL } from './support/test-database';
 import { testCloudEvent } from './support/test-cloud-events';
+import { PrometheusScrape } from './support/prometheus-text';
 
 // Idempotency keys (API) and inbox rows (consumer) are pruned after their retention, in batches,
 // with one log line per run; and each process warns at start when its connections alone would
@@ -78,6 +79,8 @@ describe('idempotency keys past their retention', () => {
     } finally {
       unsubscribe();
     }
+    const scrape = PrometheusScrape.parse((await app.http().get('/metrics').expect(200)).text);
+    expect(scrape.value('eda_retention_rows_pruned_total', { table: 'idempotency_keys' })).toBe(5);
     expect(await remaining(old)).toEqual([]);
     expect(await remaining(young)).toEqual([...young].sort());
   });
@@ -219,6 +222,8 @@ describe('a consumer process with a short retention and a pool over half of the 
     expect(await count(`SELECT count(*)::int AS n FROM inbox WHERE event_id = $1`, [young.id])).toBe(1);
     // 4 rows, at most 2 a statement: 2 + 2 + 0.
     await eventually(async () => expect(consumer.output).toMatch(/pruned 4 inbox rows older than 1 h from inbox in 3 statement\(s\), \d+ ms/));
+    const scrape = PrometheusScrape.parse(await (await fetch(`${consumer.url}/metrics`)).text());
+    expect(scrape.value('eda_retention_rows_pruned_total', { table: 'inbox' })).toBe(4);
 
     // The OrderPlaced comes again, months late as far as the inbox knows: its sequence (1) is at
     // or below its stream's position, so it is a duplicate without its inbox row.

@@ -3,11 +3,15 @@ import { EventStoreModule } from '../event-store/event-store.module';
 import { MessagingModule } from '../messaging/messaging.module';
 import { AdmissionControl } from './admission-control';
 import { AsynchronousLag } from './asynchronous-lag';
+import { ReaderLagMetrics } from './reader-lag.metrics';
 
-/** Admission control of commands (load shedding); the HTTP hook is `registerAdmissionControl`. */
+/**
+ * Admission control of commands (load shedding); the HTTP hook is `registerAdmissionControl`. The
+ * readers' lag it samples is also scraped as metrics (ReaderLagMetrics).
+ */
 @Module({
   imports: [EventStoreModule, MessagingModule],
-  providers: [AsynchronousLag, AdmissionControl],
+  providers: [AsynchronousLag, AdmissionControl, ReaderLagMetrics],
   exports: [AdmissionControl, AsynchronousLag],
 })
 export class AdmissionModule {}

@@ -131,13 +131,21 @@ export class AsynchronousLag implements BeforeApplicationShutdown {
     await this.running;
   }
 
+  /**
+   * Every reader in this code (projections, reactions, the relay) as it stands now, each segment
+   * of a split subscription on its own: one statement (LAG_SAMPLE_SQL), no drain rate.
+   */
+  async readers(): Promise<SampledReader[]> {
+    const known = new Set([...this.subscriptions.names, ...this.reactions.subscriptionIds, RELAY_CHECKPOINT]);
+    const rows: LagSampleRow[] = await this.dataSource.query(LAG_SAMPLE_SQL, [RELAY_CHECKPOINT, this.relayLeaseKey]);
+    return rows.filter((row) => known.has(row.subscriptionId)).map(toSampledReader);
+  }
+
   /** Takes one sample now. */
   async sample(): Promise<LagSample> {
     const at = Date.now();
     try {
-      const known = new Set([...this.subscriptions.names, ...this.reactions.subscriptionIds, RELAY_CHECKPOINT]);
-      const rows: LagSampleRow[] = await this.dataSource.query(LAG_SAMPLE_SQL, [RELAY_CHECKPOINT, this.relayLeaseKey]);
-      const statuses = rows.filter((row) => known.has(row.subscriptionId)).map(toSampledReader);
+      const statuses = await this.readers();
       const current: Checkpoints = { at, positions: new Map(statuses.map((status) => [status.reader, status.checkpoint])) };
       this.history = [...this.history.filter((earlier) => at - earlier.at <= HISTORY_MS), current];
       const rates = drainRates(this.history, current);

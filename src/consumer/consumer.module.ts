@@ -6,13 +6,16 @@ import { consumerMigrations } from '../../migrations/consumer';
 import { ConnectionBudgetCheck } from '../database/capacity/connection-budget-check';
 import { pgPoolOptions } from '../database/pool-options';
 import type { BrokerTopology } from '../messaging/broker-topology';
+import { MetricsModule } from '../metrics/metrics.module';
 import { AfterListening } from '../shared/after-listening';
 import type { ConsumerEnvironment } from './config/consumer-environment';
 import { ConsumerHealthController } from './health/consumer-health.controller';
 import { Inbox, InboxBatching } from './inbox/inbox';
 import { InboxRetention, InboxRetentionSettings } from './inbox/inbox-retention';
 import { InboxTransactions } from './inbox/inbox-transactions';
+import { DeadLetterQueueMetrics } from './messaging/dead-letter-queue.metrics';
 import { DeliveryHandler, DeliverySettings } from './messaging/delivery-handler';
+import { DeliveryMetrics } from './messaging/delivery.metrics';
 import { IntegrationEventServer } from './messaging/integration-event-server';
 import { IntegrationEventsController } from './messaging/integration-events.controller';
 import { CustomerStatsController } from './read-models/customer-stats/customer-stats.controller';
@@ -42,6 +45,7 @@ export class ConsumerModule {
           extra: pgPoolOptions(environment.DATABASE_POOL_SIZE, { preparedStatements: environment.DATABASE_PREPARED_STATEMENTS }),
         }),
         TerminusModule.forRoot({ logger: false }),
+        MetricsModule,
       ],
       controllers: [IntegrationEventsController, NotificationsController, CustomerStatsController, ConsumerHealthController],
       providers: [
@@ -52,6 +56,8 @@ export class ConsumerModule {
         NotificationsProjection,
         CustomerStatsProjection,
         DeliveryHandler,
+        DeliveryMetrics,
+        DeadLetterQueueMetrics,
         { provide: DeliverySettings, useValue: new DeliverySettings(topology, environment.CONSUMER_MAX_ATTEMPTS, server.inFlight) },
         { provide: IntegrationEventServer, useValue: server },
         { provide: InboxRetentionSettings, useValue: new InboxRetentionSettings(environment) },

@@ -7,6 +7,7 @@ import { Clock, IdGenerator } from '../shared/clock';
 import { ConcurrencyConflictError } from '../shared/domain-error';
 import { eventTypeOf, payloadOf, schemaVersionOf } from './domain-event';
 import { CommandMetadata, EventMetadata } from './event-metadata';
+import { AppendedEventMetrics } from './appended-event-metrics';
 import { AppendedOnCommit } from './appended-on-commit';
 import { EventAppendedSignal } from './event-appended-signal';
 import { VersionedAggregate } from './versioned-aggregate';
@@ -52,6 +53,7 @@ export class AggregateWriter {
     private readonly ids: IdGenerator,
     private readonly appended: EventAppendedSignal,
     private readonly transactions: TransactionContext,
+    private readonly metrics: AppendedEventMetrics,
   ) {}
 
   async write({ streamType, aggregate, rowChange, metadata, onUniqueViolation }: AggregateWrite): Promise<void> {
@@ -92,12 +94,17 @@ export class AggregateWriter {
     }
     if (rows[0].rowsChanged !== 1) throw new ConcurrencyConflictError(aggregate.id);
 
-    aggregate.markPersisted();
-    // Wakes this process's sequencer. Inside an outer transaction the events become visible only
-    // at its commit, which raises the signal then (AppendedOnCommit).
+    // Wakes this process's sequencer and counts the events. Inside an outer transaction the events
+    // become visible only at its commit, which does both then (AppendedOnCommit). Before
+    // markPersisted, which empties the aggregate's list of events.
     const transaction = this.transactions.current();
-    if (transaction) AppendedOnCommit.markAppended(transaction);
-    else this.appended.raise();
+    if (transaction) {
+      AppendedOnCommit.markAppended(transaction, events);
+    } else {
+      this.metrics.committed(events);
+      this.appended.raise();
+    }
+    aggregate.markPersisted();
   }
 
   private translate(error: unknown, streamId: string, onUniqueViolation: AggregateWrite['onUniqueViolation']): unknown {

@@ -1,37 +1,72 @@
 import { Injectable, OnModuleInit } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import type { DataSource, EntityManager, EntitySubscriberInterface, TransactionCommitEvent } from 'typeorm';
+import type {
+  DataSource,
+  EntityManager,
+  EntitySubscriberInterface,
+  QueryRunner,
+  TransactionCommitEvent,
+  TransactionRollbackEvent,
+} from 'typeorm';
+import { AppendedEventMetrics } from './appended-event-metrics';
 import { EventAppendedSignal } from './event-appended-signal';
 
+/** The events appended in a transaction so far, kept in its query runner's `data` until it ends. */
 const APPENDED = 'eventsAppended';
 
+function appendedIn(queryRunner: QueryRunner): object[] {
+  const data = (queryRunner.data ??= {}) as Record<string, object[] | undefined>;
+  return (data[APPENDED] ??= []);
+}
+
 /**
- * Raises EventAppendedSignal when a transaction in which events were appended commits, whoever
- * opened it (an idempotent request, a reaction batch, a deadline): its events are numbered at
- * once instead of waiting for the safety poll. The AggregateWriter marks the transaction with
- * `markAppended`; this TypeORM subscriber sees the commit.
+ * When a transaction in which events were appended commits, whoever opened it (an idempotent
+ * request, a reaction batch, a deadline): raises EventAppendedSignal, so its events are numbered
+ * at once instead of waiting for the safety poll, and counts them (AppendedEventMetrics). The
+ * AggregateWriter hands the events over with `markAppended`; this TypeORM subscriber sees the
+ * commit or the rollback. A rollback to a savepoint forgets what was appended after it
+ * (`appendedSoFar` / `forgetAppendedSince`, used by ReceiptTransaction; TypeORM's own nested
+ * transactions are not used around appends).
  */
 @Injectable()
 export class AppendedOnCommit implements EntitySubscriberInterface, OnModuleInit {
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
     private readonly appended: EventAppendedSignal,
+    private readonly metrics: AppendedEventMetrics,
   ) {}
 
   onModuleInit(): void {
     this.dataSource.subscribers.push(this);
   }
 
-  /** Remembers that `transaction` appended events, for its commit. */
-  static markAppended(transaction: EntityManager): void {
+  /** Remembers that `transaction` appended `events`, for its commit. */
+  static markAppended(transaction: EntityManager, events: readonly object[]): void {
     const queryRunner = transaction.queryRunner;
-    if (queryRunner) queryRunner.data = { ...queryRunner.data, [APPENDED]: true };
+    if (queryRunner) appendedIn(queryRunner).push(...events);
+  }
+
+  /** How many events the transaction appended so far: a mark to go back to with forgetAppendedSince. */
+  static appendedSoFar(queryRunner: QueryRunner): number {
+    return appendedIn(queryRunner).length;
+  }
+
+  /** The transaction rolled back to a savepoint taken at `mark` (appendedSoFar): what came after is undone. */
+  static forgetAppendedSince(queryRunner: QueryRunner, mark: number): void {
+    appendedIn(queryRunner).length = mark;
   }
 
   afterTransactionCommit({ queryRunner }: TransactionCommitEvent): void {
     // TypeORM reports a released savepoint as a commit too: only the real COMMIT counts.
-    if (queryRunner.isTransactionActive || !queryRunner.data?.[APPENDED]) return;
-    queryRunner.data = { ...queryRunner.data, [APPENDED]: false };
+    if (queryRunner.isTransactionActive) return;
+    const events = appendedIn(queryRunner);
+    if (events.length === 0) return;
+    const committed = events.splice(0);
+    this.metrics.committed(committed);
     this.appended.raise();
+  }
+
+  afterTransactionRollback({ queryRunner }: TransactionRollbackEvent): void {
+    if (!queryRunner.isTransactionActive) appendedIn(queryRunner).length = 0;
   }
 }

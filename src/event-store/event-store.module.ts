@@ -6,12 +6,14 @@ import { DataSource } from 'typeorm';
 import { Environment } from '../config/environment';
 import { DatabaseNotifications } from '../database/database-notifications';
 import { AggregateWriter } from './aggregate-writer';
+import { AppendedEventMetrics } from './appended-event-metrics';
 import { AppendedOnCommit } from './appended-on-commit';
 import { EventAppendedSignal } from './event-appended-signal';
 import { EventStreamReader } from './event-stream.reader';
 import { StreamsController } from './http/streams.controller';
 import { DomainEventClasses } from './reactions/domain-event-classes';
 import { DurableReactions } from './reactions/durable-reactions';
+import { ParkedReactionsMetrics } from './reactions/parked-reactions.metrics';
 import { EventSequencer } from './sequencing/event-sequencer';
 import { EventStoreHead } from './sequencing/event-store-head';
 import { EventSubscriptions } from './subscription/event-subscriptions';
@@ -24,6 +26,7 @@ import { ProcessSubscriptionLeases } from './segments/subscription-leases.provid
   controllers: [StreamsController],
   providers: [
     AggregateWriter,
+    AppendedEventMetrics,
     AppendedOnCommit,
     EventAppendedSignal,
     EventStoreHead,
@@ -47,12 +50,14 @@ import { ProcessSubscriptionLeases } from './segments/subscription-leases.provid
     EventSubscriptions,
     DomainEventClasses,
     DurableReactions,
+    ParkedReactionsMetrics,
     EventUpcasters,
     { provide: SubscriptionLeases, useClass: ProcessSubscriptionLeases },
   ],
   exports: [
     SubscriptionLeases,
     AggregateWriter,
+    AppendedEventMetrics,
     EventAppendedSignal,
     EventStoreHead,
     EventSequencer,

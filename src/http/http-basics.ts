@@ -1,6 +1,7 @@
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { FastifyAdapter } from '@nestjs/platform-fastify';
 import type { Environment } from '../config/environment';
+import { HttpMetrics } from '../metrics/http-metrics';
 import { CORRELATION_ID_HEADER, correlationIdOf } from './correlation-id';
 import { MAX_JSON_NESTING, nestsDeeperThan } from './json-nesting';
 import { ProblemDetailsFilter, sendProblem } from './problem-details.filter';
@@ -11,9 +12,10 @@ export function createFastifyAdapter(bodyLimit: number): FastifyAdapter {
   return new FastifyAdapter({ bodyLimit, requestIdHeader: false, genReqId: correlationIdOf });
 }
 
-/** What every HTTP app of this project shares: correlation id, JSON-only bodies, problem+json. */
+/** What every HTTP app of this project shares: correlation id, JSON-only bodies, problem+json, request metrics. */
 export function configureHttpBasics(app: NestFastifyApplication): void {
   const fastify = app.getHttpAdapter().getInstance();
+  app.get(HttpMetrics).register(fastify);
   fastify.addHook('onRequest', async (request, reply) => {
     void reply.header(CORRELATION_ID_HEADER, request.id);
     if (hasBody(request.headers) && !isJson(request.headers['content-type'])) {

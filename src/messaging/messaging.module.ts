@@ -3,12 +3,13 @@ import { EventStoreModule } from '../event-store/event-store.module';
 import { IntegrationEventMappers } from './integration-event-mappers';
 import { IntegrationEventPublisher } from './integration-event-publisher';
 import { OutboxRelay } from './relay/outbox-relay';
+import { RelayMetrics } from './relay/relay.metrics';
 
 /** Integration events out of the API: mappers registered by the modules, the relay, the publisher. */
 @Global()
 @Module({
   imports: [EventStoreModule],
-  providers: [IntegrationEventMappers, IntegrationEventPublisher, OutboxRelay],
+  providers: [IntegrationEventMappers, IntegrationEventPublisher, OutboxRelay, RelayMetrics],
   exports: [IntegrationEventMappers, IntegrationEventPublisher, OutboxRelay],
 })
 export class MessagingModule {}

@@ -2,6 +2,8 @@ import { BeforeApplicationShutdown, Injectable, OnApplicationBootstrap } from '@
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { RetentionJob } from '../../database/retention/retention-job';
+import { countPrunedRows } from '../../database/retention/retention.metrics';
+import { MetricsRegistry } from '../../metrics/metrics-registry';
 import { AfterListening } from '../../shared/after-listening';
 import type { ConsumerEnvironment } from '../config/consumer-environment';
 
@@ -34,6 +36,7 @@ export class InboxRetention extends RetentionJob implements OnApplicationBootstr
     @InjectDataSource() dataSource: DataSource,
     { environment }: InboxRetentionSettings,
     private readonly afterListening: AfterListening,
+    metrics: MetricsRegistry,
   ) {
     super(
       dataSource,
@@ -47,6 +50,7 @@ export class InboxRetention extends RetentionJob implements OnApplicationBootstr
       },
       InboxRetention.name,
     );
+    countPrunedRows(metrics, [this]);
   }
 
   onApplicationBootstrap(): void {

@@ -4,8 +4,10 @@ import { Injectable, Logger } from '@nestjs/common';
 import type { ConfirmChannel, ConsumeMessage, Options } from 'amqplib';
 import { INTEGRATION_EVENT_CONTRACTS, InvalidIntegrationEventError, openCloudEvent } from '../../contracts';
 import { BrokerTopology, declareTopology } from '../../messaging/broker-topology';
+import { MetricsRegistry } from '../../metrics/metrics-registry';
 import { Inbox, InboxOutcome } from '../inbox/inbox';
 import { classifyFailure, isClosedChannelError, PublishRefusedError } from '../../shared/failure-classification';
+import { claimedTypeOf, DeliveryMetrics } from './delivery.metrics';
 import { InFlightDeliveries } from './in-flight-deliveries';
 import {
   ATTEMPTS_HEADER,
@@ -55,6 +57,8 @@ export class DeliveryHandler {
   constructor(
     private readonly inbox: Inbox,
     private readonly settings: DeliverySettings,
+    // Nest injects the app's; a handler built alone (tests of settlement) counts into a registry of its own.
+    private readonly metrics: DeliveryMetrics = new DeliveryMetrics(new MetricsRegistry()),
   ) {}
 
   handle(body: unknown, message: ConsumeMessage, channel: ConfirmChannel): Promise<void> {
@@ -67,7 +71,7 @@ export class DeliveryHandler {
       opened = openCloudEvent(body, INTEGRATION_EVENT_CONTRACTS);
     } catch (error) {
       const reason = `invalid event: ${error instanceof InvalidIntegrationEventError ? error.message : describe(error)}`;
-      return this.settle(message, channel, message.properties.messageId ?? '(no id)', () => this.park(message, channel, reason));
+      return this.settle(message, channel, message.properties.messageId ?? '(no id)', () => this.park(message, channel, claimedTypeOf(message), reason));
     }
     const { envelope, data, sequence } = opened;
     return this.settle(message, channel, envelope.id, async () => {
@@ -78,10 +82,11 @@ export class DeliveryHandler {
         );
       } catch (error) {
         if (error instanceof ConsumerStoppingError || isClosedChannelError(error)) throw error;
-        return this.retryOrPark(message, channel, error, envelope.id);
+        return this.retryOrPark(message, channel, envelope.type, error, envelope.id);
       }
-      if (outcome === 'too-early') return this.waitForEarlierEvent(message, channel, envelope.id);
+      if (outcome === 'too-early') return this.waitForEarlierEvent(message, channel, envelope.type, envelope.id);
       channel.ack(message);
+      this.metrics.processed(envelope.type, outcome);
     });
   }
 
@@ -146,29 +151,32 @@ export class DeliveryHandler {
     }
   }
 
-  private async waitForEarlierEvent(message: ConsumeMessage, channel: ConfirmChannel, eventId: string): Promise<void> {
+  private async waitForEarlierEvent(message: ConsumeMessage, channel: ConfirmChannel, type: string, eventId: string): Promise<void> {
     const waits = Number(message.properties.headers?.[REORDER_WAITS_HEADER] ?? 0) + 1;
     if (waits > MAX_REORDER_WAITS) {
-      return this.retryOrPark(message, channel, new Error('an earlier event of this aggregate never arrived'), eventId);
+      return this.retryOrPark(message, channel, type, new Error('an earlier event of this aggregate never arrived'), eventId);
     }
     await this.republish(channel, message, this.settings.topology.reorderQueue.name, { [REORDER_WAITS_HEADER]: waits }, eventId);
     channel.ack(message);
   }
 
-  private async retryOrPark(message: ConsumeMessage, channel: ConfirmChannel, error: unknown, eventId: string): Promise<void> {
+  /** `type`: the event's CloudEvent type, for the metrics. */
+  private async retryOrPark(message: ConsumeMessage, channel: ConfirmChannel, type: string, error: unknown, eventId: string): Promise<void> {
     const attempts = Number(message.properties.headers?.[ATTEMPTS_HEADER] ?? 0) + 1;
     const lastError = describe(error);
-    if (attempts >= this.settings.maxAttempts) return this.park(message, channel, lastError, attempts, eventId);
+    if (attempts >= this.settings.maxAttempts) return this.park(message, channel, type, lastError, attempts, eventId);
     const { retryQueues } = this.settings.topology;
     const queue = retryQueues[Math.min(attempts - 1, retryQueues.length - 1)];
     this.logger.warn(`attempt ${attempts} of ${eventId} failed, retrying in ${queue.delayMs} ms: ${lastError}`);
     await this.republish(channel, message, queue.name, { [ATTEMPTS_HEADER]: attempts, [LAST_ERROR_HEADER]: lastError }, eventId);
     channel.ack(message);
+    this.metrics.retried(type);
   }
 
   private async park(
     message: ConsumeMessage,
     channel: ConfirmChannel,
+    type: string,
     lastError: string,
     attempts?: number,
     eventId: string | undefined = message.properties.messageId,
@@ -180,6 +188,7 @@ export class DeliveryHandler {
       [DEAD_LETTERED_AT_HEADER]: new Date().toISOString(),
     }, eventId);
     channel.ack(message);
+    this.metrics.deadLettered(type);
   }
 
   /**

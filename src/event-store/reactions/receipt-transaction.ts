@@ -1,5 +1,6 @@
 import type { ClientBase } from 'pg';
 import type { DataSource, EntityManager, QueryRunner } from 'typeorm';
+import { AppendedOnCommit } from '../appended-on-commit';
 
 /** A statement of the transaction failed and was caught: PostgreSQL would roll it back at COMMIT. */
 export class TransactionAbortedError extends Error {
@@ -22,6 +23,8 @@ export class TransactionAbortedError extends Error {
  */
 export class ReceiptTransaction {
   private savepoints = 0;
+  /** How many events the transaction had appended at its latest savepoint (AppendedOnCommit). */
+  private appendedAtSavepoint = 0;
 
   private constructor(
     private readonly runner: QueryRunner,
@@ -73,6 +76,7 @@ export class ReceiptTransaction {
    */
   async recordReceiptsAfterSavepoint(eventId: string, steps: readonly string[]): Promise<string[]> {
     this.savepoints += 1;
+    this.appendedAtSavepoint = AppendedOnCommit.appendedSoFar(this.runner);
     const results = (await this.client.query(`SAVEPOINT receipt_${this.savepoints}; ${this.receiptInsert(eventId, steps)}`)) as unknown as unknown[];
     return stepsOf(results[1]);
   }
@@ -80,6 +84,7 @@ export class ReceiptTransaction {
   /** Undoes everything since the latest savepoint; the transaction goes on. */
   async rollbackToSavepoint(): Promise<void> {
     await this.client.query(`ROLLBACK TO SAVEPOINT receipt_${this.savepoints}`);
+    AppendedOnCommit.forgetAppendedSince(this.runner, this.appendedAtSavepoint);
   }
 
   /**

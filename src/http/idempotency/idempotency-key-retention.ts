@@ -4,6 +4,8 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { Environment } from '../../config/environment';
 import { RetentionJob } from '../../database/retention/retention-job';
+import { countPrunedRows } from '../../database/retention/retention.metrics';
+import { MetricsRegistry } from '../../metrics/metrics-registry';
 import { AfterListening } from '../../shared/after-listening';
 
 /**
@@ -24,6 +26,7 @@ export class IdempotencyKeyRetention extends RetentionJob implements OnApplicati
     @InjectDataSource() dataSource: DataSource,
     config: ConfigService<Environment, true>,
     private readonly afterListening: AfterListening,
+    metrics: MetricsRegistry,
   ) {
     super(
       dataSource,
@@ -37,6 +40,7 @@ export class IdempotencyKeyRetention extends RetentionJob implements OnApplicati
       },
       IdempotencyKeyRetention.name,
     );
+    countPrunedRows(metrics, [this]);
   }
 
   onApplicationBootstrap(): void {

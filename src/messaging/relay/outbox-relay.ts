@@ -24,6 +24,7 @@ import { IntegrationEventPublisher } from '../integration-event-publisher';
 import { OutgoingIntegrationEvent, toOutgoingIntegrationEvent } from '../outgoing-integration-event';
 import { UnroutableMessageError } from '../publishing/publish-errors';
 import { publishInOrder } from './publish-in-order';
+import { RelayMetrics } from './relay.metrics';
 
 export const RELAY_CHECKPOINT = 'relay:integration-events';
 
@@ -77,6 +78,7 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
     private readonly upcasters: EventUpcasters,
     private readonly afterListening: AfterListening,
     private readonly notifications: DatabaseNotifications,
+    private readonly metrics: RelayMetrics,
   ) {
     // Another process may relay once this one lost the lock: what it remembered is no longer its business.
     this.leadership = new SessionAdvisoryLock(config.get('DATABASE_URL', { infer: true }), relayLeaseKey(config.get('BROKER_PREFIX', { infer: true })), () =>
@@ -142,7 +144,7 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
     }
     const { messages, mappingFailure } = this.toMessages(events);
     const published = await publishInOrder(messages, {
-      publish: (message) => this.publisher.publish(message),
+      publish: (message) => this.metrics.counted(message, () => this.publisher.publish(message)),
       maxInFlight: this.maxInFlight,
       shouldStop: () => this.stopping,
       onInFlightChange: (delta) => {

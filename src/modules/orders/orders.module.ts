@@ -24,6 +24,7 @@ import { OrderSummaryRecord } from './projections/order-summary.record';
 import { GetOrderHandler } from './queries/get-order/get-order.handler';
 import { ListOrdersHandler } from './queries/list-orders/list-orders.handler';
 import { OrderFulfilmentSaga } from './sagas/order-fulfilment.saga';
+import { OrderOutcomeMetrics } from './sagas/order-outcome.metrics';
 
 @Module({
   imports: [TypeOrmModule.forFeature([OrderRecord, OrderSummaryRecord]), EventStoreModule],
@@ -37,6 +38,7 @@ import { OrderFulfilmentSaga } from './sagas/order-fulfilment.saga';
     RejectOrderHandler,
     RejectPendingOrdersHandler,
     OrderFulfilmentSaga,
+    OrderOutcomeMetrics,
     OrderDeadlines,
     ScheduleOrderDeadlineHandler,
     OrderDeadlineWatcher,

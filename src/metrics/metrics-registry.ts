@@ -1,0 +1,41 @@
+import { collectDefaultMetrics, Registry } from 'prom-client';
+
+let processMetrics: Registry | undefined;
+
+/**
+ * The process's default metrics (`process_*`, `nodejs_*`: CPU, memory, event-loop lag, GC,
+ * handles), collected once per process: they describe the process, not an app, and prom-client
+ * starts an event-loop monitor and a GC observer per collection that nothing stops, so several
+ * apps in one process (the e2e tests start many) share these.
+ */
+function processMetricsRegistry(): Registry {
+  if (!processMetrics) {
+    processMetrics = new Registry();
+    collectDefaultMetrics({ register: processMetrics });
+  }
+  return processMetrics;
+}
+
+/**
+ * The metrics of one app instance, in a registry of its own (never prom-client's global
+ * `register`), so several apps in one process keep apart. Features create their counters and
+ * gauges with `registers: [registry]`; `GET /metrics` serves `scrape()`.
+ */
+export class MetricsRegistry extends Registry {
+  /** Prometheus text exposition format 0.0.4. */
+  static readonly CONTENT_TYPE = Registry.PROMETHEUS_CONTENT_TYPE;
+
+  constructor() {
+    super();
+    // From the app's start: the event-loop monitor has figures by the first scrape.
+    processMetricsRegistry();
+  }
+
+  /**
+   * This app's metrics and the process's default ones, in the text format. Gauges measured at
+   * scrape time (lag, pool, queue depth) run their `collect` now, concurrently.
+   */
+  scrape(): Promise<string> {
+    return Registry.merge([processMetricsRegistry(), this]).metrics();
+  }
+}
