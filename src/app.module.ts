@@ -8,6 +8,7 @@ import { DatabaseModule } from './database/database.module';
 import { EventStoreModule } from './event-store/event-store.module';
 import { HealthModule } from './health/health.module';
 import { IdempotencyInterceptor } from './http/idempotency/idempotency.interceptor';
+import { loggingModule } from './logging/process-logger';
 import { MessagingModule } from './messaging/messaging.module';
 import { OrdersModule } from './modules/orders';
 import { UsersModule } from './modules/users';
@@ -21,6 +22,7 @@ export class AppModule {
       module: AppModule,
       imports: [
         ConfigModule.forRoot({ isGlobal: true, ignoreEnvFile: true, load: [() => environment] }),
+        loggingModule('api', environment),
         CqrsModule.forRoot(),
         SharedModule,
         DatabaseModule,

@@ -6,8 +6,9 @@ import { AdmissionControl, registerAdmissionControl } from './admission/admissio
 import { AppModule } from './app.module';
 import { Environment } from './config/environment';
 import { CORRELATION_ID_HEADER } from './http/correlation-id';
-import { configureHttpBasics, createFastifyAdapter, logLevels } from './http/http-basics';
+import { configureHttpBasics, createFastifyAdapter } from './http/http-basics';
 import { FieldError, ProblemDetails } from './http/problem-details';
+import { useProcessLogger } from './logging/process-logger';
 
 /**
  * Builds the API exactly as `main.ts` runs it; the e2e tests use the same function, and may add
@@ -17,7 +18,7 @@ export async function createHttpApp(environment: Environment, extraModules: Type
   const app = await NestFactory.create<NestFastifyApplication>(
     AppModule.forRoot(environment, extraModules),
     createFastifyAdapter(environment.HTTP_BODY_LIMIT_BYTES),
-    { logger: logLevels(environment.LOG_LEVEL) },
+    { logger: useProcessLogger('api', environment) },
   );
   configureHttpApp(app);
   return app;

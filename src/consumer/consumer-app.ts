@@ -1,6 +1,7 @@
 import { NestFactory } from '@nestjs/core';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
-import { configureHttpBasics, createFastifyAdapter, logLevels } from '../http/http-basics';
+import { configureHttpBasics, createFastifyAdapter } from '../http/http-basics';
+import { useProcessLogger } from '../logging/process-logger';
 import { brokerTopology } from '../messaging/broker-topology';
 import type { ConsumerEnvironment } from './config/consumer-environment';
 import { ConsumerModule } from './consumer.module';
@@ -17,7 +18,7 @@ export async function createConsumerApp(environment: ConsumerEnvironment): Promi
   const app = await NestFactory.create<NestFastifyApplication>(
     ConsumerModule.forRoot(environment, topology, server),
     createFastifyAdapter(65_536),
-    { logger: logLevels(environment.LOG_LEVEL) },
+    { logger: useProcessLogger('consumer', environment) },
   );
   configureHttpBasics(app);
   // Not inheritAppConfig: the HTTP pipes and problem+json filter must not stand between a

@@ -3,6 +3,8 @@ import { TerminusModule } from '@nestjs/terminus';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { consumerMigrations } from '../../migrations/consumer';
 import { pgPoolOptions } from '../database/pool-options';
+import { TypeOrmLogger } from '../database/typeorm-logger';
+import { loggingModule } from '../logging/process-logger';
 import type { BrokerTopology } from '../messaging/broker-topology';
 import type { ConsumerEnvironment } from './config/consumer-environment';
 import { ConsumerHealthController } from './health/consumer-health.controller';
@@ -23,6 +25,7 @@ export class ConsumerModule {
     return {
       module: ConsumerModule,
       imports: [
+        loggingModule('consumer', environment),
         TypeOrmModule.forRoot({
           type: 'postgres',
           url: environment.CONSUMER_DATABASE_URL,
@@ -30,6 +33,7 @@ export class ConsumerModule {
           migrations: consumerMigrations,
           migrationsRun: true,
           logging: ['warn', 'migration'],
+          logger: new TypeOrmLogger(['warn', 'migration']),
           // A server that accepts but never answers fails a connection attempt instead of hanging
           // it forever; the DeliveryHandler holds and retries the delivery (an infrastructure failure).
           connectTimeoutMS: 10_000,

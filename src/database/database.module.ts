@@ -6,6 +6,7 @@ import { Environment } from '../config/environment';
 import { DatabaseNotifications } from './database-notifications';
 import { pgPoolOptions } from './pool-options';
 import { TransactionContext } from './transaction-context';
+import { TypeOrmLogger } from './typeorm-logger';
 
 /** One pool for the process; migrations run at start, the schema is never synchronized. */
 @Global()
@@ -22,6 +23,7 @@ import { TransactionContext } from './transaction-context';
         migrationsRun: true,
         migrationsTransactionMode: 'each',
         logging: ['warn', 'migration'],
+        logger: new TypeOrmLogger(['warn', 'migration']),
         extra: pgPoolOptions(config.get('DATABASE_POOL_SIZE', { infer: true }), {
           preparedStatements: config.get('DATABASE_PREPARED_STATEMENTS', { infer: true }),
         }),
