@@ -15,10 +15,12 @@ import { useProcessLogger } from './logging/process-logger';
  * modules of their own (e.g. an event handler under test).
  */
 export async function createHttpApp(environment: Environment, extraModules: Type[] = []): Promise<NestFastifyApplication> {
+  // First: what building the modules logs goes through it too.
+  const logger = useProcessLogger('api', environment);
   const app = await NestFactory.create<NestFastifyApplication>(
     AppModule.forRoot(environment, extraModules),
     createFastifyAdapter(environment.HTTP_BODY_LIMIT_BYTES),
-    { logger: useProcessLogger('api', environment) },
+    { logger },
   );
   configureHttpApp(app);
   return app;
