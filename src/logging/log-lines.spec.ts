@@ -64,6 +64,11 @@ class ProbeController {
     this.logger.warn(`probing ${id}`);
     return { id };
   }
+
+  @Get(':id/broken')
+  broken(): never {
+    throw new Error('the probe broke');
+  }
 }
 
 describe('lines of an HTTP request', () => {
@@ -108,6 +113,15 @@ describe('lines of an HTTP request', () => {
       expect(generated).toMatch(/^[0-9a-f-]{36}$/);
       expect(linesOf(generated).map((line) => line.msg)).toEqual(['probing 1', 'GET /probe/:id 200 in ' + linesOf(generated)[1].durationMs + ' ms']);
     }
+  });
+
+  it('of a failing request: its error, with the route and stack, and its request line as a warning', async () => {
+    const response = await get('/probe/9/broken', { 'x-correlation-id': 'req-500' });
+    expect(response.status).toBe(500);
+    const [failure, requestLine] = linesOf('req-500');
+    expect(failure).toMatchObject({ level: 'error', context: 'ProblemDetailsFilter', msg: 'GET /probe/:id/broken failed' });
+    expect((failure.err as { stack: string }).stack).toContain('the probe broke');
+    expect(requestLine).toMatchObject({ level: 'warn', method: 'GET', route: '/probe/:id/broken', status: 500 });
   });
 
   it('has a line for a request no route matches, without a route', async () => {

@@ -36,7 +36,7 @@ const isStatusOnlyFailure = (error: Error): boolean => error.message.startsWith(
 /**
  * pino-http's part of the logger (nestjs-pino mounts it as middleware on every route): one line
  * per request when its response is finished or aborted, `{method, route, status, durationMs}`,
- * at `info` (`error` for a 5xx). No headers, body, cookie or URL. Every line logged while the
+ * at `info` (`warn` for a 5xx). No headers, body, cookie or URL. Every line logged while the
  * request is handled carries only `correlationId`, the request id Fastify took from
  * `X-Correlation-Id` or generated (src/http/correlation-id.ts).
  */
@@ -44,7 +44,9 @@ export const requestLineOptions: Options = {
   quietReqLogger: true,
   quietResLogger: true,
   customAttributeKeys: { reqId: 'correlationId', responseTime: 'durationMs' },
-  customLogLevel: (_request, response, error) => (error || response.statusCode >= 500 ? 'error' : 'info'),
+  // A 5xx is a warning here: its cause, if it is a fault, is logged as an error where it happened
+  // (ProblemDetailsFilter), and a 503 of admission control or /health is no fault of the request.
+  customLogLevel: (_request, response, error) => (error || response.statusCode >= 500 ? 'warn' : 'info'),
   customSuccessObject: (request, response, value) => requestLine(request, response, (value as { durationMs: number }).durationMs),
   customSuccessMessage: (request, response, durationMs) => {
     const line = describe(requestLine(request, response, durationMs));
