@@ -57,7 +57,15 @@ function destination(settings: LogSettings): DestinationStream {
   processDestination ??=
     settings.LOG_FORMAT === 'json'
       ? pino.destination({ dest: 1, sync: true })
-      : pretty({ sync: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' });
+      : pretty({
+          sync: true,
+          translateTime: 'SYS:HH:MM:ss.l',
+          // One line per entry: the Nest context before the message, the other fields after it
+          // (a request line's method, route, status and duration are in its message already).
+          singleLine: true,
+          messageFormat: '{if context}[{context}] {end}{msg}',
+          ignore: 'pid,hostname,context,method,route,status,durationMs',
+        });
   return processDestination;
 }
 
