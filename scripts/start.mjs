@@ -15,13 +15,18 @@ function log(line) {
   process.stdout.write(`[start] ${line}\n`);
 }
 
+// The apps log JSON unless told otherwise and never guess from their own output (a container
+// run with a TTY would switch a log shipper's input to text). This script is for a person: on a
+// terminal, and unless LOG_FORMAT says otherwise, it asks them for readable lines.
+const env = { ...process.env, LOG_FORMAT: process.env.LOG_FORMAT || (process.stdout.isTTY ? 'pretty' : 'json') };
+
 const children = [
   { name: 'api', entry: 'dist/src/main.js' },
   { name: 'consumer', entry: 'dist/src/consumer/main.js' },
 ].map(({ name, entry }) => {
   // Own process group: a Ctrl-C in the terminal reaches only this script, which forwards it
   // once (a second signal would make the apps give up their graceful stop).
-  const child = spawn(process.execPath, [entry], { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  const child = spawn(process.execPath, [entry], { stdio: ['ignore', 'pipe', 'pipe'], detached: true, env });
   for (const stream of [child.stdout, child.stderr]) {
     readline.createInterface({ input: stream }).on('line', (line) => process.stdout.write(`[${name}] ${line}\n`));
   }

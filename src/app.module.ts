@@ -9,6 +9,7 @@ import { EventStoreModule } from './event-store/event-store.module';
 import { HealthModule } from './health/health.module';
 import { IdempotencyKeyRetention } from './http/idempotency/idempotency-key-retention';
 import { IdempotencyInterceptor } from './http/idempotency/idempotency.interceptor';
+import { loggingModule } from './logging/process-logger';
 import { MessagingModule } from './messaging/messaging.module';
 import { CommandMetrics } from './metrics/command-metrics';
 import { MetricsModule } from './metrics/metrics.module';
@@ -24,6 +25,7 @@ export class AppModule {
       module: AppModule,
       imports: [
         ConfigModule.forRoot({ isGlobal: true, ignoreEnvFile: true, load: [() => environment] }),
+        loggingModule('api', environment),
         CqrsModule.forRoot(),
         SharedModule,
         MetricsModule,

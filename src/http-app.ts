@@ -6,18 +6,21 @@ import { AdmissionControl, registerAdmissionControl } from './admission/admissio
 import { AppModule } from './app.module';
 import { Environment } from './config/environment';
 import { CORRELATION_ID_HEADER } from './http/correlation-id';
-import { configureHttpBasics, createFastifyAdapter, logLevels } from './http/http-basics';
+import { configureHttpBasics, createFastifyAdapter } from './http/http-basics';
 import { FieldError, ProblemDetails } from './http/problem-details';
+import { useProcessLogger } from './logging/process-logger';
 
 /**
  * Builds the API exactly as `main.ts` runs it; the e2e tests use the same function, and may add
  * modules of their own (e.g. an event handler under test).
  */
 export async function createHttpApp(environment: Environment, extraModules: Type[] = []): Promise<NestFastifyApplication> {
+  // First: what building the modules logs goes through it too.
+  const logger = useProcessLogger('api', environment);
   const app = await NestFactory.create<NestFastifyApplication>(
     AppModule.forRoot(environment, extraModules),
     createFastifyAdapter(environment.HTTP_BODY_LIMIT_BYTES),
-    { logger: logLevels(environment.LOG_LEVEL) },
+    { logger },
   );
   configureHttpApp(app);
   return app;

@@ -5,11 +5,16 @@ import { DataSource } from 'typeorm';
 import { InvalidEnvironmentError, loadEnvironment } from './config/environment';
 import { ensureDatabaseExists } from './database/ensure-database';
 import { createHttpApp } from './http-app';
+import { logStartFailure } from './logging/start-failure';
+import { useProcessLogger } from './logging/process-logger';
+import { logBroker, logDatabase } from './logging/start-up-lines';
+import { IntegrationEventPublisher } from './messaging/integration-event-publisher';
 import { AfterListening } from './shared/after-listening';
 import { GracefulShutdown } from './shared/graceful-shutdown';
 
 async function bootstrap(): Promise<void> {
   const environment = loadEnvironment(process.env);
+  useProcessLogger('api', environment);
   const shutdown = GracefulShutdown.listen({
     timeoutMs: environment.SHUTDOWN_TIMEOUT_MS,
     applicationParts: 'relay, reactions, projections and broker client',
@@ -21,15 +26,13 @@ async function bootstrap(): Promise<void> {
   const dataSource = app.get(DataSource);
   // Attached before the readers start, so a stop signal while they start shuts down gracefully.
   shutdown.attach(app, [{ name: 'database pool', isOpen: () => dataSource.isInitialized }]);
+  await logDatabase(environment.DATABASE_URL, dataSource);
+  logBroker(environment.RABBITMQ_URL, `publishing to exchange ${app.get(IntegrationEventPublisher).topology.exchange}`);
   await app.get(AfterListening).start();
   new Logger('Bootstrap').log(`API on http://${environment.HOST}:${environment.PORT} (Swagger UI at /docs)`);
 }
 
 bootstrap().catch((error: unknown) => {
-  if (error instanceof InvalidEnvironmentError) {
-    process.stderr.write(`${error.message}\n`);
-  } else {
-    process.stderr.write(`failed to start: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
-  }
+  logStartFailure('api', 'failed to start', error, error instanceof InvalidEnvironmentError);
   process.exit(1);
 });

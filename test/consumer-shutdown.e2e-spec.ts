@@ -134,7 +134,10 @@ describe('a consumer queue that exists with other arguments', () => {
     await dropDatabase(databaseUrl);
     expect(result.code).toBe(1);
     expect(result.output).toMatch(new RegExp(`RabbitMQ queue '${topology.consumerQueue}' exists with a different '[a-z-]+' than this consumer declares`));
-    expect(result.output).not.toMatch(/^\s+at /m); // no stack trace
+    // No stack trace: neither as lines of text nor inside a JSON line (`\n    at …`, an `err.stack`).
+    expect(result.output).not.toMatch(/^\s+at /m);
+    expect(result.output).not.toMatch(/\\n\s+at /);
+    expect(result.output).not.toContain('"stack"');
     expect(result.output).not.toMatch(/Unhandled 'error' event/);
   }, 60_000);
 });

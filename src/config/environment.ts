@@ -17,7 +17,14 @@ export const brokerSettings = {
     .regex(/^\d+(,\d+)*$/, 'comma-separated milliseconds, e.g. 1000,5000,30000')
     .default('1000,5000,30000')
     .transform((value) => value.split(',').map(Number)),
+};
+
+/** How both processes log (src/logging/process-logger.ts). */
+export const loggingSettings = {
+  /** Nest's level names; `log` is pino's `info`, `verbose` pino's `trace`. */
   LOG_LEVEL: z.enum(['error', 'warn', 'log', 'debug', 'verbose']).default('log'),
+  /** `json`: one JSON object per line, for a log shipper; `pretty`: one coloured line of text per entry, for a person. */
+  LOG_FORMAT: z.enum(['json', 'pretty']).default('json'),
 };
 
 /**
@@ -68,6 +75,7 @@ export const environmentSchema = z.object({
   /** How often a process that does not hold every segment looks for free ones: a dead process's segments move within about this. */
   SUBSCRIPTION_LEASE_LOOK_MS: z.coerce.number().int().min(50).max(60_000).default(1000),
   ...brokerSettings,
+  ...loggingSettings,
   RELAY_ENABLED: z.enum(['true', 'false']).default('true').transform((value) => value === 'true'),
   RELAY_BATCH_SIZE: z.coerce.number().int().min(1).max(10_000).default(1000),
   /** A confirm overdue this long while RabbitMQ does not block the connection means the channel is broken. */

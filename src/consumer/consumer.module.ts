@@ -5,6 +5,8 @@ import { DataSource } from 'typeorm';
 import { consumerMigrations } from '../../migrations/consumer';
 import { ConnectionBudgetCheck } from '../database/capacity/connection-budget-check';
 import { pgPoolOptions } from '../database/pool-options';
+import { TypeOrmLogger } from '../database/typeorm-logger';
+import { loggingModule } from '../logging/process-logger';
 import type { BrokerTopology } from '../messaging/broker-topology';
 import { MetricsModule } from '../metrics/metrics.module';
 import { AfterListening } from '../shared/after-listening';
@@ -30,6 +32,7 @@ export class ConsumerModule {
     return {
       module: ConsumerModule,
       imports: [
+        loggingModule('consumer', environment),
         TypeOrmModule.forRoot({
           type: 'postgres',
           url: environment.CONSUMER_DATABASE_URL,
@@ -39,6 +42,7 @@ export class ConsumerModule {
           // A migration may run outside a transaction (CREATE INDEX CONCURRENTLY), which 'all' refuses.
           migrationsTransactionMode: 'each',
           logging: ['warn', 'migration'],
+          logger: new TypeOrmLogger(['warn', 'migration']),
           // A server that accepts but never answers fails a connection attempt instead of hanging
           // it forever; the DeliveryHandler holds and retries the delivery (an infrastructure failure).
           connectTimeoutMS: 10_000,

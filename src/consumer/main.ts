@@ -4,6 +4,9 @@ import { Logger } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { InvalidEnvironmentError } from '../config/environment';
 import { ensureDatabaseExists } from '../database/ensure-database';
+import { useProcessLogger } from '../logging/process-logger';
+import { logStartFailure } from '../logging/start-failure';
+import { logBroker, logDatabase } from '../logging/start-up-lines';
 import { AfterListening } from '../shared/after-listening';
 import { GracefulShutdown } from '../shared/graceful-shutdown';
 import { loadConsumerEnvironment } from './config/consumer-environment';
@@ -12,6 +15,7 @@ import { TopologyMismatchError } from './messaging/topology-mismatch.error';
 
 async function bootstrap(): Promise<void> {
   const environment = loadConsumerEnvironment(process.env);
+  useProcessLogger('consumer', environment);
   const shutdown = GracefulShutdown.listen({
     timeoutMs: environment.SHUTDOWN_TIMEOUT_MS,
     applicationParts: 'RMQ consumer and its broker connection',
@@ -23,6 +27,8 @@ async function bootstrap(): Promise<void> {
   await app.listen(environment.CONSUMER_PORT, environment.HOST);
   const dataSource = app.get(DataSource);
   shutdown.attach(app, [{ name: 'database pool', isOpen: () => dataSource.isInitialized }]);
+  await logDatabase(environment.CONSUMER_DATABASE_URL, dataSource);
+  logBroker(environment.RABBITMQ_URL, `queue ${environment.BROKER_PREFIX}.consumer bound to exchange ${environment.BROKER_PREFIX}.integration`);
   await app.get(AfterListening).start();
   new Logger('Consumer').log(
     `consuming ${environment.BROKER_PREFIX}.consumer; HTTP on http://${environment.HOST}:${environment.CONSUMER_PORT}`,
@@ -30,10 +36,7 @@ async function bootstrap(): Promise<void> {
 }
 
 bootstrap().catch((error: unknown) => {
-  if (error instanceof InvalidEnvironmentError || error instanceof TopologyMismatchError) {
-    process.stderr.write(`${error.message}\n`);
-  } else {
-    process.stderr.write(`consumer failed to start: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
-  }
+  const expected = error instanceof InvalidEnvironmentError || error instanceof TopologyMismatchError;
+  logStartFailure('consumer', 'consumer failed to start', error, expected);
   process.exit(1);
 });

@@ -9,6 +9,7 @@ import { ConnectionBudgetCheck } from './capacity/connection-budget-check';
 import { DatabaseNotifications } from './database-notifications';
 import { pgPoolOptions } from './pool-options';
 import { TransactionContext } from './transaction-context';
+import { TypeOrmLogger } from './typeorm-logger';
 
 /**
  * One pool for the process; migrations run at start, the schema is never synchronized; the pool
@@ -28,6 +29,7 @@ import { TransactionContext } from './transaction-context';
         migrationsRun: true,
         migrationsTransactionMode: 'each',
         logging: ['warn', 'migration'],
+        logger: new TypeOrmLogger(['warn', 'migration']),
         extra: pgPoolOptions(config.get('DATABASE_POOL_SIZE', { infer: true }), {
           preparedStatements: config.get('DATABASE_PREPARED_STATEMENTS', { infer: true }),
         }),

@@ -1,7 +1,7 @@
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { FastifyAdapter } from '@nestjs/platform-fastify';
-import type { Environment } from '../config/environment';
 import { HttpMetrics } from '../metrics/http-metrics';
+import { rememberRoute } from '../logging/request-line';
 import { CORRELATION_ID_HEADER, correlationIdOf } from './correlation-id';
 import { MAX_JSON_NESTING, nestsDeeperThan } from './json-nesting';
 import { ProblemDetailsFilter, sendProblem } from './problem-details.filter';
@@ -12,11 +12,12 @@ export function createFastifyAdapter(bodyLimit: number): FastifyAdapter {
   return new FastifyAdapter({ bodyLimit, requestIdHeader: false, genReqId: correlationIdOf });
 }
 
-/** What every HTTP app of this project shares: correlation id, JSON-only bodies, problem+json, request metrics. */
+/** What every HTTP app of this project shares: correlation id, request lines, JSON-only bodies, problem+json, request metrics. */
 export function configureHttpBasics(app: NestFastifyApplication): void {
   const fastify = app.getHttpAdapter().getInstance();
   app.get(HttpMetrics).register(fastify);
   fastify.addHook('onRequest', async (request, reply) => {
+    rememberRoute(request);
     void reply.header(CORRELATION_ID_HEADER, request.id);
     if (hasBody(request.headers) && !isJson(request.headers['content-type'])) {
       sendProblem(reply, request, { status: 415, code: 'UNSUPPORTED_MEDIA_TYPE', detail: 'send the body as application/json' });
@@ -47,9 +48,4 @@ function hasBody(headers: Record<string, string | string[] | undefined>): boolea
 
 function isJson(contentType: string | string[] | undefined): boolean {
   return typeof contentType === 'string' && /^application\/json\s*(;|$)/i.test(contentType);
-}
-
-export function logLevels(level: Environment['LOG_LEVEL']) {
-  const all = ['error', 'warn', 'log', 'debug', 'verbose'] as const;
-  return all.slice(0, all.indexOf(level) + 1);
 }

@@ -48,7 +48,7 @@ export class ProblemDetailsFilter implements ExceptionFilter {
     const reply = http.getResponse<FastifyReply>();
     const problem = this.toProblem(exception);
     if (problem.status >= 500) {
-      this.logger.error(`${request.method} ${request.url} failed`, exception instanceof Error ? exception.stack : String(exception));
+      this.logger.error(`${request.method} ${request.routeOptions.url ?? request.url} failed`, exception instanceof Error ? exception.stack : String(exception));
     }
     sendProblem(reply, request, problem);
   }

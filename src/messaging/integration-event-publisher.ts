@@ -2,6 +2,7 @@ import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } fro
 import { ConfigService } from '@nestjs/config';
 import { CLOUD_EVENTS_CONTENT_TYPE } from '../contracts';
 import { Environment } from '../config/environment';
+import { outsideLogContext } from '../logging/log-context';
 import { BrokerTopology, brokerTopology } from './broker-topology';
 import { OutgoingIntegrationEvent } from './outgoing-integration-event';
 import { type AmqpMessage, ConfirmChannelSession } from './publishing/confirm-channel-session';
@@ -127,11 +128,15 @@ export class ConfirmingPublisher {
   private session(): Promise<ConfirmChannelSession> {
     if (this.closed) return Promise.reject(new ChannelLostError('the publisher is closed'));
     if (this.current && !this.current.isBroken) return Promise.resolve(this.current);
-    this.opening ??= ConfirmChannelSession.open({
-      ...this.settings,
-      heartbeatSeconds: 5,
-      logger: this.logger,
-    })
+    // Outside the log context of the publish that happens to open it: the connection's own lines
+    // (blocked, unblocked, returned) concern every message on it.
+    this.opening ??= outsideLogContext(() =>
+      ConfirmChannelSession.open({
+        ...this.settings,
+        heartbeatSeconds: 5,
+        logger: this.logger,
+      }),
+    )
       .then((session) => {
         if (this.closed) {
           void session.close(new ChannelLostError('the publisher is closed'));

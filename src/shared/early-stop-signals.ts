@@ -5,9 +5,15 @@
 
 const STOP_SIGNALS = ['SIGTERM', 'SIGINT'] as const;
 
-/** Only runs if the loop turns before GracefulShutdown listens; nothing is in flight then. */
+/**
+ * Only runs if the loop turns before GracefulShutdown listens; nothing is in flight then. The
+ * logger is not loaded yet: the line is written by hand, shaped like the logger's (JSON unless
+ * LOG_FORMAT=pretty, see src/logging/process-logger.ts).
+ */
 function exitWhileLoading(signal: NodeJS.Signals): void {
-  process.stdout.write(`${signal} received while loading: exiting\n`);
+  const msg = `${signal} received while loading: exiting`;
+  const line = process.env.LOG_FORMAT === 'pretty' ? msg : JSON.stringify({ level: 'info', time: new Date().toISOString(), pid: process.pid, msg });
+  process.stdout.write(`${line}\n`);
   process.exit(0);
 }
 

@@ -7,7 +7,10 @@ const ROOT = path.resolve(__dirname, '../..');
 
 /** The API as a real child process (from the build), so a test can SIGKILL it. */
 export class ApiProcess {
+  /** stdout and stderr as they came. */
   output = '';
+  /** stdout alone: the log lines. */
+  stdout = '';
   /** Resolves when the process ended, however. */
   readonly exited: Promise<ExitStatus>;
 
@@ -16,7 +19,10 @@ export class ApiProcess {
     readonly port: number,
   ) {
     this.exited = exitOf(child);
-    child.stdout?.on('data', (chunk) => (this.output += chunk));
+    child.stdout?.on('data', (chunk) => {
+      this.output += chunk;
+      this.stdout += chunk;
+    });
     child.stderr?.on('data', (chunk) => (this.output += chunk));
   }
 

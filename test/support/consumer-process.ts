@@ -18,7 +18,10 @@ export class ConsumerProcess {
   }
 
   private child?: ChildProcess;
+  /** stdout and stderr as they came. */
   output = '';
+  /** stdout alone: the log lines. */
+  stdout = '';
   /** Resolves when the current process ended, however. */
   exited: Promise<ExitStatus> = Promise.resolve({ code: null, signal: null });
 
@@ -56,7 +59,10 @@ export class ConsumerProcess {
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
-    child.stdout?.on('data', (chunk) => (this.output += chunk));
+    child.stdout?.on('data', (chunk) => {
+      this.output += chunk;
+      this.stdout += chunk;
+    });
     child.stderr?.on('data', (chunk) => (this.output += chunk));
     this.child = child;
     this.exited = exitOf(child);

@@ -1,4 +1,5 @@
 import { Injectable, Logger } from '@nestjs/common';
+import { currentLogContext, type LogContext, outsideLogContext, withLogContext } from '../../logging/log-context';
 import { classifyFailure } from '../../shared/failure-classification';
 import { BatchGatherer, type BatchGathering } from './batch-gatherer';
 import type { InboxOutcome } from './inbox-outcome';
@@ -17,6 +18,8 @@ export class InboxBatching implements BatchGathering {
 
 interface PendingEvent {
   event: ReceivedEvent;
+  /** The log context of its delivery, for the lines written while it is applied alone. */
+  logContext?: LogContext;
   resolve(outcome: InboxOutcome): void;
   reject(error: unknown): void;
 }
@@ -38,12 +41,14 @@ export class Inbox {
     private readonly transactions: InboxTransactions,
     batching: InboxBatching,
   ) {
-    this.gatherer = new BatchGatherer(batching, (batch) => this.apply(batch));
+    // A batch serves many deliveries: its lines carry none of theirs (the delivery that started
+    // the gathering would otherwise lend them its fields).
+    this.gatherer = new BatchGatherer(batching, (batch) => outsideLogContext(() => this.apply(batch)));
   }
 
   /** Resolves once `event` was decided and, if applied, committed; rejects with what failed it. */
   receive(event: ReceivedEvent): Promise<InboxOutcome> {
-    return new Promise((resolve, reject) => this.gatherer.add({ event, resolve, reject }));
+    return new Promise((resolve, reject) => this.gatherer.add({ event, logContext: currentLogContext(), resolve, reject }));
   }
 
   private async apply(batch: PendingEvent[]): Promise<void> {
@@ -64,11 +69,14 @@ export class Inbox {
   /** In sequence order, so that a stream's events in the batch do not come too early for one another. */
   private async applyOneByOne(batch: PendingEvent[]): Promise<void> {
     for (const pending of [...batch].sort((a, b) => a.event.sequence - b.event.sequence)) {
-      try {
-        pending.resolve(await this.transactions.applyOne(pending.event));
-      } catch (error) {
-        pending.reject(error);
-      }
+      const applyOne = async () => {
+        try {
+          pending.resolve(await this.transactions.applyOne(pending.event));
+        } catch (error) {
+          pending.reject(error);
+        }
+      };
+      await (pending.logContext ? withLogContext(pending.logContext, applyOne) : applyOne());
     }
   }
 }

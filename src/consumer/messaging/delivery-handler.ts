@@ -2,7 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Injectable, Logger } from '@nestjs/common';
 import type { ConfirmChannel, ConsumeMessage, Options } from 'amqplib';
-import { INTEGRATION_EVENT_CONTRACTS, InvalidIntegrationEventError, openCloudEvent } from '../../contracts';
+import { INTEGRATION_EVENT_CONTRACTS, type IntegrationEnvelope, InvalidIntegrationEventError, openCloudEvent } from '../../contracts';
+import { type LogContext, withLogContext } from '../../logging/log-context';
 import { BrokerTopology, declareTopology } from '../../messaging/broker-topology';
 import { MetricsRegistry } from '../../metrics/metrics-registry';
 import { Inbox, InboxOutcome } from '../inbox/inbox';
@@ -71,9 +72,15 @@ export class DeliveryHandler {
       opened = openCloudEvent(body, INTEGRATION_EVENT_CONTRACTS);
     } catch (error) {
       const reason = `invalid event: ${error instanceof InvalidIntegrationEventError ? error.message : describe(error)}`;
-      return this.settle(message, channel, message.properties.messageId ?? '(no id)', () => this.park(message, channel, claimedTypeOf(message), reason));
+      const park = () => this.settle(message, channel, message.properties.messageId ?? '(no id)', () => this.park(message, channel, claimedTypeOf(message), reason));
+      const context = logContextOfMessage(message);
+      return context ? withLogContext(context, park) : park();
     }
-    const { envelope, data, sequence } = opened;
+    // Every line about this delivery, down to the projections, carries the event's fields.
+    return withLogContext(logContextOfEnvelope(opened.envelope), () => this.apply(opened, message, channel));
+  }
+
+  private apply({ envelope, data, sequence }: ReturnType<typeof openCloudEvent>, message: ConsumeMessage, channel: ConfirmChannel): Promise<void> {
     return this.settle(message, channel, envelope.id, async () => {
       let outcome: InboxOutcome;
       try {
@@ -87,6 +94,7 @@ export class DeliveryHandler {
       if (outcome === 'too-early') return this.waitForEarlierEvent(message, channel, envelope.type, envelope.id);
       channel.ack(message);
       this.metrics.processed(envelope.type, outcome);
+      this.logger.debug(`${envelope.type} ${envelope.id}: ${outcome}, acked`);
     });
   }
 
@@ -241,6 +249,26 @@ export class DeliveryHandler {
       }
     });
   }
+}
+
+/** The fields of a consumed event for its log lines: its CloudEvents id, type, subject and our extensions. */
+function logContextOfEnvelope(envelope: IntegrationEnvelope): LogContext {
+  return {
+    correlationId: envelope.correlationid,
+    causationId: envelope.causationid,
+    eventId: envelope.id,
+    eventType: envelope.type,
+    streamId: envelope.subject,
+  };
+}
+
+/** What a message that is no valid event still tells (the relay's AMQP properties and headers), if its correlation id is among it. */
+function logContextOfMessage({ properties }: ConsumeMessage): LogContext | undefined {
+  const headers = properties.headers ?? {};
+  const text = (value: unknown): string | undefined => (typeof value === 'string' && value.length <= 200 ? value : undefined);
+  const correlationId = text(headers.correlationid);
+  if (!correlationId) return undefined;
+  return { correlationId, causationId: text(headers.causationid), eventId: text(properties.messageId), eventType: text(properties.type) };
 }
 
 function describe(error: unknown): string {

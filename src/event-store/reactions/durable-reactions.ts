@@ -105,6 +105,7 @@ export class DurableReactions implements OnModuleInit, OnApplicationBootstrap, B
     this.afterListening.register('reactions', async () => {
       for (const subscription of this.subscriptions) await subscription.start();
       this.listenForRetryRequests();
+      this.logger.log(`reactions started: ${this.subscriptions.map((subscription) => subscription.subscriptionId).join(', ')}`);
     });
     this.logger.log(
       `${reactions.length} durable reactions: ${reactions.map((r) => `${r.subscriptionId} (${r.className}: ${r.steps.map((s) => s.name).join(', ')})`).join('; ')}`,

@@ -1,6 +1,7 @@
 import { Logger } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { TransactionContext } from '../../database/transaction-context';
+import { logContextOf, withLogContext } from '../../logging/log-context';
 import { ConcurrencyConflictError } from '../../shared/domain-error';
 import { classifyFailure } from '../../shared/failure-classification';
 import { describeError } from '../subscription/subscription-failures';
@@ -277,7 +278,7 @@ export class ReactionSubscription {
           // The chunk stopped at this event: it is taken on its own, with its retries.
         }
         const { stored, event } = lane[next];
-        const outcome = await this.take(stored, event);
+        const outcome = await withLogContext(logContextOf(stored), () => this.take(stored, event));
         if (outcome.kind === 'retry-later') {
           // This partition waits at the event; the others go on, in this batch and the next.
           this.waitingPartitions.set(key, Date.now() + outcome.afterMs);
@@ -398,22 +399,27 @@ export class ReactionSubscription {
     if (ahead.length === 0) return;
     for (const { stored, event } of later) {
       if (this.stopping || !event) return;
-      for (const step of ahead) {
-        if (stored.handledSteps.includes(step.name)) continue;
-        try {
-          const work = await this.plan(step, event);
-          if (!work) continue;
-          await inReceiptTransaction(
-            this.dataSource,
-            { subscriptionId: this.subscriptionId, eventId: stored.eventId, steps: [step.name], lockTimeoutMs: STEP_LOCK_TIMEOUT_MS },
-            async (recorded, transaction) => {
-              if (recorded.length > 0) await this.transactions.run(transaction, () => this.runWork(step, work));
-            },
-          );
-          stored.handledSteps.push(step.name);
-        } catch (error) {
-          this.logger.warn(`${step.name} of ${stored.eventType} ${stored.eventId} could not run ahead, it runs in order: ${describeError(error)}`);
-        }
+      await withLogContext(logContextOf(stored), () => this.runAhead(ahead, stored, event));
+    }
+  }
+
+  /** The steps run ahead for one later event (see runStepsAhead). */
+  private async runAhead(ahead: readonly ReactionStep[], stored: ReactionEvent, event: object): Promise<void> {
+    for (const step of ahead) {
+      if (stored.handledSteps.includes(step.name)) continue;
+      try {
+        const work = await this.plan(step, event);
+        if (!work) continue;
+        await inReceiptTransaction(
+          this.dataSource,
+          { subscriptionId: this.subscriptionId, eventId: stored.eventId, steps: [step.name], lockTimeoutMs: STEP_LOCK_TIMEOUT_MS },
+          async (recorded, transaction) => {
+            if (recorded.length > 0) await this.transactions.run(transaction, () => this.runWork(step, work));
+          },
+        );
+        stored.handledSteps.push(step.name);
+      } catch (error) {
+        this.logger.warn(`${step.name} of ${stored.eventType} ${stored.eventId} could not run ahead, it runs in order: ${describeError(error)}`);
       }
     }
   }
@@ -444,7 +450,9 @@ export class ReactionSubscription {
       const key = event && this.reaction.partitionBy?.(event);
       if (key) return `key:${key}`;
     } catch (error) {
-      this.logger.warn(`no partition key for ${stored.eventType} ${stored.eventId}, taken in its stream's order: ${describeError(error)}`);
+      withLogContext(logContextOf(stored), () =>
+        this.logger.warn(`no partition key for ${stored.eventType} ${stored.eventId}, taken in its stream's order: ${describeError(error)}`),
+      );
     }
     return `stream:${stored.streamId}`;
   }
@@ -466,37 +474,42 @@ export class ReactionSubscription {
     );
     for (const { step: stepName, ...row } of requested) {
       const stored = this.upcasters.upcast(row);
-      const step = this.reaction.steps.find(({ name }) => name === stepName);
-      try {
-        await this.dataSource.transaction(async (transaction) => {
-          const locked: unknown[] = await transaction.query(
-            `SELECT 1 FROM parked_reactions WHERE reaction = $1 AND event_id = $2 AND step = $3 AND retry_requested_at IS NOT NULL
-             FOR UPDATE SKIP LOCKED`,
-            [this.subscriptionId, stored.eventId, stepName],
-          );
-          if (locked.length === 0) return;
-          if (!step) throw new StepFailure(stepName, new Error(`the reaction has no step ${stepName}`));
-          const event = this.eventClasses.instantiate(stored);
-          const work = event ? await this.plan(step, event) : undefined;
-          if (work) await this.transactions.run(transaction, () => this.runWork(step, work));
-          await transaction.query(`DELETE FROM parked_reactions WHERE reaction = $1 AND event_id = $2 AND step = $3`, [
-            this.subscriptionId,
-            stored.eventId,
-            stepName,
-          ]);
-        });
-        this.logger.log(`${stepName} of ${stored.eventType} ${stored.eventId} applied on retry; no longer parked`);
-      } catch (error) {
-        if (!(error instanceof StepFailure)) throw error;
-        await this.dataSource.query(
-          `UPDATE parked_reactions SET attempts = attempts + 1, last_error = $4, retry_requested_at = NULL, parked_at = clock_timestamp()
-           WHERE reaction = $1 AND event_id = $2 AND step = $3`,
-          [this.subscriptionId, stored.eventId, stepName, describeError(error.error)],
-        );
-        this.logger.error(`${stepName} of ${stored.eventType} ${stored.eventId} failed again on retry and stays parked: ${describeError(error.error)}`);
-      }
+      await withLogContext(logContextOf(stored), () => this.retryParked(stepName, stored));
     }
     return requested.length;
+  }
+
+  /** One parked step an operator asked to retry (see retryRequested). */
+  private async retryParked(stepName: string, stored: StoredEvent): Promise<void> {
+    const step = this.reaction.steps.find(({ name }) => name === stepName);
+    try {
+      await this.dataSource.transaction(async (transaction) => {
+        const locked: unknown[] = await transaction.query(
+          `SELECT 1 FROM parked_reactions WHERE reaction = $1 AND event_id = $2 AND step = $3 AND retry_requested_at IS NOT NULL
+           FOR UPDATE SKIP LOCKED`,
+          [this.subscriptionId, stored.eventId, stepName],
+        );
+        if (locked.length === 0) return;
+        if (!step) throw new StepFailure(stepName, new Error(`the reaction has no step ${stepName}`));
+        const event = this.eventClasses.instantiate(stored);
+        const work = event ? await this.plan(step, event) : undefined;
+        if (work) await this.transactions.run(transaction, () => this.runWork(step, work));
+        await transaction.query(`DELETE FROM parked_reactions WHERE reaction = $1 AND event_id = $2 AND step = $3`, [
+          this.subscriptionId,
+          stored.eventId,
+          stepName,
+        ]);
+      });
+      this.logger.log(`${stepName} of ${stored.eventType} ${stored.eventId} applied on retry; no longer parked`);
+    } catch (error) {
+      if (!(error instanceof StepFailure)) throw error;
+      await this.dataSource.query(
+        `UPDATE parked_reactions SET attempts = attempts + 1, last_error = $4, retry_requested_at = NULL, parked_at = clock_timestamp()
+         WHERE reaction = $1 AND event_id = $2 AND step = $3`,
+        [this.subscriptionId, stored.eventId, stepName, describeError(error.error)],
+      );
+      this.logger.error(`${stepName} of ${stored.eventType} ${stored.eventId} failed again on retry and stays parked: ${describeError(error.error)}`);
+    }
   }
 
   /** Takes one event: its steps, each retried on a lost optimistic race, a failing one retried later or parked. */
@@ -613,26 +626,17 @@ export class ReactionSubscription {
       return took;
     }
     try {
+      const committed: Array<{ stored: ReactionEvent; steps: string[] }> = [];
       for (const [index, lane] of lanes.entries()) {
         for (const { stored, event } of lane) {
-          const planned = await this.transactions.run(transaction.manager, () => this.planSteps(event, new Set(stored.handledSteps)));
-          const steps = [WHOLE_EVENT, ...planned.map(({ step }) => step.name)];
-          const recorded = await transaction.recordReceiptsAfterSavepoint(stored.eventId, steps);
-          try {
-            if (recorded.includes(WHOLE_EVENT)) {
-              for (const { step, work } of planned) {
-                if (recorded.includes(step.name)) await this.transactions.run(transaction.manager, () => this.runWork(step, work));
-              }
-            }
-          } catch (error) {
-            if (!(error instanceof StepFailure)) throw error;
-            await transaction.rollbackToSavepoint();
-            break;
-          }
+          const steps = await withLogContext(logContextOf(stored), () => this.takeInSavepoint(transaction, stored, event));
+          if (!steps) break;
+          committed.push({ stored, steps });
           took[index] += 1;
         }
       }
-      if (took.some((count) => count > 0)) await transaction.commit();
+      if (committed.length > 0) await transaction.commit();
+      for (const { stored, steps } of committed) withLogContext(logContextOf(stored), () => this.logTaken(stored, steps, committed.length));
       return took;
     } catch {
       return lanes.map(() => 0);
@@ -641,15 +645,49 @@ export class ReactionSubscription {
     }
   }
 
+  /**
+   * One event of a chunk (takeTogether), in a savepoint with its receipts: the names of the steps
+   * it ran, or undefined when its work failed (rolled back to the savepoint; the chunk stops there).
+   */
+  private async takeInSavepoint(transaction: ReceiptTransaction, stored: ReactionEvent, event: object | undefined): Promise<string[] | undefined> {
+    const planned = await this.transactions.run(transaction.manager, () => this.planSteps(event, new Set(stored.handledSteps)));
+    const steps = [WHOLE_EVENT, ...planned.map(({ step }) => step.name)];
+    const recorded = await transaction.recordReceiptsAfterSavepoint(stored.eventId, steps);
+    const ran: string[] = [];
+    try {
+      if (recorded.includes(WHOLE_EVENT)) {
+        for (const { step, work } of planned) {
+          if (!recorded.includes(step.name)) continue;
+          await this.transactions.run(transaction.manager, () => this.runWork(step, work));
+          ran.push(step.name);
+        }
+      }
+    } catch (error) {
+      if (!(error instanceof StepFailure)) throw error;
+      await transaction.rollbackToSavepoint();
+      return undefined;
+    }
+    return ran;
+  }
+
+  /** The debug line of an event taken (committed): which steps ran for it. */
+  private logTaken(stored: ReactionEvent, steps: readonly string[], together = 1): void {
+    const how = together > 1 ? ` (${together} events in one transaction)` : '';
+    this.logger.debug(`took ${stored.eventType} ${stored.eventId}: ${steps.join(', ') || 'no step to run'}${how}`);
+  }
+
   private async attempt(stored: ReactionEvent, event: object | undefined, done: Set<string>): Promise<Outcome> {
     const planned = await this.planSteps(event, done);
     const last = planned.pop();
     const { subscriptionId } = this;
     const { eventId } = stored;
     const lockTimeoutMs = STEP_LOCK_TIMEOUT_MS;
+    const ran: string[] = [];
     for (const { step, work } of planned) {
       await inReceiptTransaction(this.dataSource, { subscriptionId, eventId, steps: [step.name], lockTimeoutMs }, async (recorded, transaction) => {
-        if (recorded.length > 0) await this.transactions.run(transaction, () => this.runWork(step, work));
+        if (recorded.length === 0) return;
+        await this.transactions.run(transaction, () => this.runWork(step, work));
+        ran.push(step.name);
       }).catch(blameAbortOn(step.name));
       done.add(step.name);
     }
@@ -659,8 +697,10 @@ export class ReactionSubscription {
     await inReceiptTransaction(this.dataSource, { subscriptionId, eventId, steps, lockTimeoutMs }, async (recorded, transaction) => {
       if (last && recorded.includes(WHOLE_EVENT) && recorded.includes(last.step.name)) {
         await this.transactions.run(transaction, () => this.runWork(last.step, last.work));
+        ran.push(last.step.name);
       }
     }).catch(blameAbortOn(last?.step.name ?? WHOLE_EVENT));
+    this.logTaken(stored, ran);
     return { kind: 'handled' };
   }
 

@@ -1,4 +1,5 @@
 import { Logger } from '@nestjs/common';
+import { logContextOf, withLogContext } from '../../logging/log-context';
 import { DataSource, EntityManager } from 'typeorm';
 import { EventAppendedSignal } from '../event-appended-signal';
 import { CheckpointTracker } from '../sequencing/event-store-head';
@@ -324,25 +325,33 @@ export class CheckpointedSubscription {
           const failures = (this.stoppedSegments.get(segment)?.failures ?? 0) + 1;
           const delay = Math.min(this.options.maxRetryDelayMs ?? 30_000, 100 * 2 ** failures);
           this.stoppedSegments.set(segment, { failures, retryAt: Date.now() + delay });
-          await recordFailure(this.dataSource, this.name, event, error, segment).catch((cause: unknown) =>
-            this.logger.error(`recording the failure failed: ${String(cause)}`),
-          );
-          this.logger.error(
-            `segment ${segment} stopped at ${event.eventType} ${event.eventId} (position ${event.globalPosition}) (attempt ${failures}), ` +
-              `retrying in ${delay} ms; the other segments go on: ${describeError(error)}`,
-          );
+          await withLogContext(logContextOf(event), async () => {
+            await recordFailure(this.dataSource, this.name, event, error, segment).catch((cause: unknown) =>
+              this.logger.error(`recording the failure failed: ${String(cause)}`),
+            );
+            this.logger.error(
+              `segment ${segment} stopped at ${event.eventType} ${event.eventId} (position ${event.globalPosition}) (attempt ${failures}), ` +
+                `retrying in ${delay} ms; the other segments go on: ${describeError(error)}`,
+            );
+          });
           continue;
         }
         consecutiveFailures += 1;
         const delay = Math.min(this.options.maxRetryDelayMs ?? 30_000, 100 * 2 ** consecutiveFailures);
         // The first event after the checkpoint failed by itself: the subscription is stopped at it.
         if (event) {
-          await recordFailure(this.dataSource, this.name, event, error, this.segmentOf(event)).catch((cause: unknown) =>
-            this.logger.error(`recording the failure failed: ${String(cause)}`),
-          );
+          await withLogContext(logContextOf(event), async () => {
+            await recordFailure(this.dataSource, this.name, event, error, this.segmentOf(event)).catch((cause: unknown) =>
+              this.logger.error(`recording the failure failed: ${String(cause)}`),
+            );
+            this.logger.error(
+              `stopped at ${event.eventType} ${event.eventId} (position ${event.globalPosition}) (attempt ${consecutiveFailures}), ` +
+                `retrying in ${delay} ms: ${describeError(error)}`,
+            );
+          });
+        } else {
+          this.logger.error(`batch failed (attempt ${consecutiveFailures}), retrying in ${delay} ms: ${describeError(error)}`);
         }
-        const what = event ? `stopped at ${event.eventType} ${event.eventId} (position ${event.globalPosition})` : 'batch failed';
-        this.logger.error(`${what} (attempt ${consecutiveFailures}), retrying in ${delay} ms: ${describeError(error)}`);
         await this.pause(delay);
       }
     }

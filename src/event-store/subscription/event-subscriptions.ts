@@ -1,4 +1,4 @@
-import { BeforeApplicationShutdown, Injectable, OnApplicationBootstrap } from '@nestjs/common';
+import { BeforeApplicationShutdown, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { AfterListening } from '../../shared/after-listening';
 import { ConfigService } from '@nestjs/config';
 import { InjectDataSource } from '@nestjs/typeorm';
@@ -19,6 +19,7 @@ import { SUBSCRIPTION_RETRY_CHANNEL } from './subscription-failures';
  */
 @Injectable()
 export class EventSubscriptions implements OnApplicationBootstrap, BeforeApplicationShutdown {
+  private readonly logger = new Logger(EventSubscriptions.name);
   private readonly subscriptions = new Map<string, CheckpointedSubscription>();
 
   constructor(
@@ -60,6 +61,7 @@ export class EventSubscriptions implements OnApplicationBootstrap, BeforeApplica
       for (const subscription of this.subscriptions.values()) await subscription.start();
       // An operator's `npm run subscriptions -- retry | skip`: the subscription stops backing off.
       this.notifications.on(SUBSCRIPTION_RETRY_CHANNEL, (subscriptionId) => this.subscriptions.get(subscriptionId)?.retryNow());
+      this.logger.log(`projections started: ${this.names.join(', ') || 'none'}`);
     });
   }
 

@@ -19,6 +19,7 @@ import {
 } from '../../event-store/subscription/committed-events';
 import { describeError, recordFailure, SUBSCRIPTION_RETRY_CHANNEL } from '../../event-store/subscription/subscription-failures';
 import { EventUpcasters } from '../../event-store/upcasting/event-upcasters';
+import { type LogContext, logContextOf, withLogContext } from '../../logging/log-context';
 import { IntegrationEventMappers } from '../integration-event-mappers';
 import { IntegrationEventPublisher } from '../integration-event-publisher';
 import { OutgoingIntegrationEvent, toOutgoingIntegrationEvent } from '../outgoing-integration-event';
@@ -68,6 +69,8 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
   private readonly tracker: CheckpointTracker;
   /** Cuts a back-off short: the relay stops, or an operator asks for a retry. */
   private readonly wakeSignal = new Signal();
+  /** The event the last batch stopped at, whose fields the failure's log line carries. */
+  private stoppedAt?: LogContext;
 
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
@@ -89,12 +92,17 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
   }
 
   onApplicationBootstrap(): void {
-    if (!this.config.get('RELAY_ENABLED', { infer: true })) return;
+    if (!this.config.get('RELAY_ENABLED', { infer: true })) {
+      this.logger.log('RELAY_ENABLED=false: this process relays no integration events');
+      return;
+    }
     this.notifications.on(SUBSCRIPTION_RETRY_CHANNEL, (subscriptionId) => {
       if (subscriptionId === RELAY_CHECKPOINT) this.wakeSignal.raise();
     });
     this.afterListening.register('outbox relay', () => {
-      if (!this.stopping) this.running = this.run();
+      if (this.stopping) return;
+      this.running = this.run();
+      this.logger.log(`outbox relay started: publishes to ${this.publisher.topology.exchange} while this process holds the relay's lease`);
     });
   }
 
@@ -136,15 +144,20 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
    * after advancing to the confirmed prefix and recording the event it stopped at.
    */
   async relayNextBatch(): Promise<number> {
+    this.stoppedAt = undefined;
     const headBeforeRead = this.head.position;
     const events = await this.readNextBatch();
     if (events.length === 0) {
       this.tracker.caughtUpTo(headBeforeRead);
       return 0;
     }
+    const startedAt = performance.now();
     const { messages, mappingFailure } = this.toMessages(events);
+    const eventOf = new Map(messages.flatMap((message, index) => (message ? [[message, events[index]] as const] : [])));
     const published = await publishInOrder(messages, {
-      publish: (message) => this.metrics.counted(message, () => this.publisher.publish(message)),
+      // Each publish in its event's log context: what is logged about it carries the event's fields.
+      publish: (message) =>
+        withLogContext(logContextOf(eventOf.get(message)!), () => this.metrics.counted(message, () => this.publishOne(message, eventOf.get(message)!))),
       maxInFlight: this.maxInFlight,
       shouldStop: () => this.stopping,
       onInFlightChange: (delta) => {
@@ -163,8 +176,13 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
       await advanceCheckpoint(this.dataSource, RELAY_CHECKPOINT, events[settledPrefix - 1] satisfies Checkpoint);
       this.tracker.at(events[settledPrefix - 1].globalPosition);
     }
+    this.logger.debug(
+      `relayed ${settledPrefix} of ${events.length} events (global positions ${events[0].globalPosition} to ${events[events.length - 1].globalPosition}) ` +
+        `in ${Math.round(performance.now() - startedAt)} ms`,
+    );
     if (failure) {
       const stoppedAt = events[settledPrefix];
+      if (stoppedAt) this.stoppedAt = logContextOf(stoppedAt);
       if (stoppedAt && !this.stopping) {
         await recordFailure(this.dataSource, RELAY_CHECKPOINT, stoppedAt, failure).catch((error: unknown) =>
           this.logger.error(`recording the relay's failure failed: ${String(error)}`),
@@ -173,6 +191,11 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
       throw failure;
     }
     return settledPrefix;
+  }
+
+  private async publishOne(message: OutgoingIntegrationEvent, event: SequencedEvent): Promise<void> {
+    await this.publisher.publish(message);
+    this.logger.debug(`published ${event.eventType} ${event.eventId} as ${message.routingKey}, confirmed`);
   }
 
   /**
@@ -229,7 +252,9 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
           error instanceof UnroutableMessageError
             ? `; no queue is bound to ${error.exchange} for ${error.routingKey}: check the consumer queue and its bindings`
             : '';
-        this.logger.warn(`relay batch failed (attempt ${failures}), retrying in ${delay} ms: ${String(error)}${hint}`);
+        const warn = () => this.logger.warn(`relay batch failed (attempt ${failures}), retrying in ${delay} ms: ${String(error)}${hint}`);
+        if (this.stoppedAt) withLogContext(this.stoppedAt, warn);
+        else warn();
         if (!this.stopping) await this.wakeSignal.wait(delay);
       }
     }

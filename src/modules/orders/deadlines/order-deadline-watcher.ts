@@ -11,6 +11,7 @@ import { ConcurrencyConflictError } from '../../../shared/domain-error';
 import { CreditRejectedEvent, CreditReservedEvent } from '../../users';
 import { RejectOrderCommand } from '../commands/reject-order/reject-order.command';
 import { DueDeadline, OrderDeadlines } from './order-deadlines';
+import { withLogContext } from '../../../logging/log-context';
 
 export const TIMEOUT_REASON = 'timeout';
 
@@ -69,17 +70,23 @@ export class OrderDeadlineWatcher implements OnApplicationBootstrap, BeforeAppli
     let rejected = 0;
     for (const deadline of await this.deadlines.takeDue(FIRE_BATCH)) {
       if (this.stopped) break;
-      try {
-        if (await this.dataSource.transaction((transaction) => this.fire(deadline, transaction))) rejected += 1;
-      } catch (error) {
-        // A conflict: the saga decided the order in the same moment, and the next poll finds it
-        // settled. Anything else is retried at the next poll without holding up the others.
-        if (!(error instanceof ConcurrencyConflictError)) this.logger.error(`deadline of order ${deadline.orderId} failed: ${String(error)}`);
-      }
+      const { correlationId, causationId } = deadline.metadata;
+      if (await withLogContext({ correlationId, causationId, streamId: deadline.orderId }, () => this.fireOne(deadline))) rejected += 1;
     }
     // The rejections committed inside this watcher's transactions: wake this process's readers.
     if (rejected > 0) this.appended.raise();
     return rejected;
+  }
+
+  private async fireOne(deadline: DueDeadline): Promise<boolean> {
+    try {
+      return await this.dataSource.transaction((transaction) => this.fire(deadline, transaction));
+    } catch (error) {
+      // A conflict: the saga decided the order in the same moment, and the next poll finds it
+      // settled. Anything else is retried at the next poll without holding up the others.
+      if (!(error instanceof ConcurrencyConflictError)) this.logger.error(`deadline of order ${deadline.orderId} failed: ${String(error)}`);
+      return false;
+    }
   }
 
   private async fire({ orderId, customerId, metadata }: DueDeadline, transaction: EntityManager): Promise<boolean> {

@@ -1,0 +1,23 @@
+import { Logger } from '@nestjs/common';
+import type { DataSource } from 'typeorm';
+import { urlWithoutSecrets } from './url-without-secrets';
+
+const logger = new Logger('Start');
+
+/**
+ * Says which database the process uses (its URL without the password) and that its migrations
+ * ran: how many the schema has and the latest. TypeORM ran them while the app was built
+ * (`migrationsRun`), each one it applied now on a line of its own.
+ */
+export async function logDatabase(url: string, dataSource: DataSource): Promise<void> {
+  const table = dataSource.options.migrationsTableName ?? 'migrations';
+  const [{ applied, latest }]: Array<{ applied: number; latest: string | null }> = await dataSource.query(
+    `SELECT count(*)::int AS applied, (SELECT name FROM "${table}" ORDER BY timestamp DESC, id DESC LIMIT 1) AS latest FROM "${table}"`,
+  );
+  logger.log(`database ${urlWithoutSecrets(url)}: migrations ran, ${applied} applied, latest ${latest ?? 'none'}`);
+}
+
+/** Says which broker the process uses (its URL without the password) and under which names. */
+export function logBroker(url: string, names: string): void {
+  logger.log(`broker ${urlWithoutSecrets(url)}: ${names}`);
+}
