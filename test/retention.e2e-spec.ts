@@ -18,7 +18,7 @@ import { PrometheusScrape } from './support/prometheus-text';
 
 /** A line of `output` that says what `pattern` says at warning level (Nest's text lines, or JSON lines with pino's level 40). */
 function warningMatching(output: string, pattern: RegExp): string | undefined {
-  return output.split('\n').find((line) => pattern.test(line) && /\bWARN\b|"level":\s*40/.test(line));
+  return output.split('\n').find((line) => pattern.test(line) && /\bWARN\b|"level":\s*(40|"warn")/.test(line));
 }
 
 /** A DATABASE_POOL_SIZE whose pool plus `sessions` comes to one more than half of what the test server allows this role. */
