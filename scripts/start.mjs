@@ -15,13 +15,14 @@ function log(line) {
   process.stdout.write(`[start] ${line}\n`);
 }
 
+// Each with its tracing preload, as `npm run start:api` / `start:consumer` (off unless OTEL_* asks).
 const children = [
-  { name: 'api', entry: 'dist/src/main.js' },
-  { name: 'consumer', entry: 'dist/src/consumer/main.js' },
-].map(({ name, entry }) => {
+  { name: 'api', entry: 'dist/src/main.js', preload: './dist/src/tracing/preload-api.js' },
+  { name: 'consumer', entry: 'dist/src/consumer/main.js', preload: './dist/src/tracing/preload-consumer.js' },
+].map(({ name, entry, preload }) => {
   // Own process group: a Ctrl-C in the terminal reaches only this script, which forwards it
   // once (a second signal would make the apps give up their graceful stop).
-  const child = spawn(process.execPath, [entry], { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  const child = spawn(process.execPath, ['--import', preload, entry], { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   for (const stream of [child.stdout, child.stderr]) {
     readline.createInterface({ input: stream }).on('line', (line) => process.stdout.write(`[${name}] ${line}\n`));
   }
