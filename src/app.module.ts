@@ -12,6 +12,7 @@ import { MessagingModule } from './messaging/messaging.module';
 import { OrdersModule } from './modules/orders';
 import { UsersModule } from './modules/users';
 import { SharedModule } from './shared/shared.module';
+import { TracingModule } from './tracing/tracing.module';
 
 @Module({})
 export class AppModule {
@@ -30,6 +31,7 @@ export class AppModule {
         AdmissionModule,
         UsersModule,
         OrdersModule,
+        TracingModule,
         ...extraModules,
       ],
       providers: [{ provide: APP_INTERCEPTOR, useClass: IdempotencyInterceptor }],

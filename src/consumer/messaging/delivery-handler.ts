@@ -6,6 +6,7 @@ import { INTEGRATION_EVENT_CONTRACTS, InvalidIntegrationEventError, openCloudEve
 import { BrokerTopology, declareTopology } from '../../messaging/broker-topology';
 import { Inbox, InboxOutcome } from '../inbox/inbox';
 import { classifyFailure, isClosedChannelError, PublishRefusedError } from '../../shared/failure-classification';
+import { inDeliverySpan } from './delivery-span';
 import { InFlightDeliveries } from './in-flight-deliveries';
 import {
   ATTEMPTS_HEADER,
@@ -58,7 +59,7 @@ export class DeliveryHandler {
   ) {}
 
   handle(body: unknown, message: ConsumeMessage, channel: ConfirmChannel): Promise<void> {
-    return this.settings.inFlight.track(this.process(body, message, channel));
+    return this.settings.inFlight.track(inDeliverySpan(body, message, () => this.process(body, message, channel)));
   }
 
   private async process(body: unknown, message: ConsumeMessage, channel: ConfirmChannel): Promise<void> {

@@ -24,6 +24,7 @@ import { IntegrationEventPublisher } from '../integration-event-publisher';
 import { OutgoingIntegrationEvent, toOutgoingIntegrationEvent } from '../outgoing-integration-event';
 import { UnroutableMessageError } from '../publishing/publish-errors';
 import { publishInOrder } from './publish-in-order';
+import { inPublishSpan } from './publish-span';
 
 export const RELAY_CHECKPOINT = 'relay:integration-events';
 
@@ -142,7 +143,7 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
     }
     const { messages, mappingFailure } = this.toMessages(events);
     const published = await publishInOrder(messages, {
-      publish: (message) => this.publisher.publish(message),
+      publish: (message) => inPublishSpan(message, this.publisher.topology.exchange, () => this.publisher.publish(message)),
       maxInFlight: this.maxInFlight,
       shouldStop: () => this.stopping,
       onInFlightChange: (delta) => {
