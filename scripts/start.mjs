@@ -20,13 +20,14 @@ function log(line) {
 // terminal, and unless LOG_FORMAT says otherwise, it asks them for readable lines.
 const env = { ...process.env, LOG_FORMAT: process.env.LOG_FORMAT || (process.stdout.isTTY ? 'pretty' : 'json') };
 
+// Each with its tracing preload, as `npm run start:api` / `start:consumer` (off unless OTEL_* asks).
 const children = [
-  { name: 'api', entry: 'dist/src/main.js' },
-  { name: 'consumer', entry: 'dist/src/consumer/main.js' },
-].map(({ name, entry }) => {
+  { name: 'api', entry: 'dist/src/main.js', preload: './dist/src/tracing/preload-api.js' },
+  { name: 'consumer', entry: 'dist/src/consumer/main.js', preload: './dist/src/tracing/preload-consumer.js' },
+].map(({ name, entry, preload }) => {
   // Own process group: a Ctrl-C in the terminal reaches only this script, which forwards it
   // once (a second signal would make the apps give up their graceful stop).
-  const child = spawn(process.execPath, [entry], { stdio: ['ignore', 'pipe', 'pipe'], detached: true, env });
+  const child = spawn(process.execPath, ['--import', preload, entry], { stdio: ['ignore', 'pipe', 'pipe'], detached: true, env });
   for (const stream of [child.stdout, child.stderr]) {
     readline.createInterface({ input: stream }).on('line', (line) => process.stdout.write(`[${name}] ${line}\n`));
   }

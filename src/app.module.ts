@@ -16,6 +16,7 @@ import { MetricsModule } from './metrics/metrics.module';
 import { OrdersModule } from './modules/orders';
 import { UsersModule } from './modules/users';
 import { SharedModule } from './shared/shared.module';
+import { TracingModule } from './tracing/tracing.module';
 
 @Module({})
 export class AppModule {
@@ -36,6 +37,7 @@ export class AppModule {
         AdmissionModule,
         UsersModule,
         OrdersModule,
+        TracingModule,
         ...extraModules,
       ],
       providers: [{ provide: APP_INTERCEPTOR, useClass: IdempotencyInterceptor }, IdempotencyKeyRetention, CommandMetrics],

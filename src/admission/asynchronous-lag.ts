@@ -11,6 +11,7 @@ import { EventSubscriptions } from '../event-store/subscription/event-subscripti
 import { failureOf, SubscriptionFailure, SubscriptionFailureRow } from '../event-store/subscription/subscription-failures';
 import { SUBSCRIPTION_STATUS_SQL } from '../event-store/subscription/subscription-status';
 import { RELAY_CHECKPOINT, relayLeaseKey } from '../messaging/relay/outbox-relay';
+import { outsideTraces } from '../tracing/trace-context';
 
 /**
  * One reader of the store in a sample: a subscription, or one segment of a subscription split
@@ -122,7 +123,7 @@ export class AsynchronousLag implements BeforeApplicationShutdown {
   /** Keeps sampling for the next KEEP_SAMPLING_MS (starts at once if it had stopped). Costs no query. */
   demand(): void {
     this.demandedUntil = Date.now() + KEEP_SAMPLING_MS;
-    if (!this.running && !this.stopping) this.running = this.run();
+    if (!this.running && !this.stopping) this.running = outsideTraces(() => this.run());
   }
 
   async beforeApplicationShutdown(): Promise<void> {

@@ -40,6 +40,28 @@ export const retentionSettings = {
 /** A retention in hours (fractions allowed), at most ten years. */
 export const retentionHours = z.coerce.number().positive().max(87_600);
 
+/**
+ * The standard OpenTelemetry variables that switch tracing on (src/tracing/start-tracing.ts reads
+ * them in the `--import` preload; the SDK reads them and the other `OTEL_*` variables itself).
+ * Tracing is on when OTEL_TRACES_EXPORTER names an exporter, or an OTLP endpoint is set and
+ * OTEL_TRACES_EXPORTER is unset; OTEL_SDK_DISABLED=true turns it off whatever else is set. Names and
+ * values from the OpenTelemetry specification ("Environment Variable Specification").
+ */
+export const tracingSettings = {
+  OTEL_SDK_DISABLED: z
+    .string()
+    .regex(/^(true|false)$/i, 'true or false')
+    .optional(),
+  OTEL_TRACES_EXPORTER: z
+    .string()
+    .regex(/^\s*(otlp|console|zipkin|none)\s*(,\s*(otlp|console|zipkin|none)\s*)*$/, 'comma-separated: otlp, console, zipkin or none')
+    .optional(),
+  OTEL_EXPORTER_OTLP_ENDPOINT: z.url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' }).optional(),
+  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: z.url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' }).optional(),
+  OTEL_EXPORTER_OTLP_PROTOCOL: z.enum(['grpc', 'http/protobuf', 'http/json']).optional(),
+  OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: z.enum(['grpc', 'http/protobuf', 'http/json']).optional(),
+};
+
 /** How long a SIGTERM or SIGINT may take before the process gives up and exits 1. */
 export const shutdownTimeoutMs = z.coerce.number().int().min(100).max(600_000).default(10_000);
 
@@ -76,6 +98,7 @@ export const environmentSchema = z.object({
   SUBSCRIPTION_LEASE_LOOK_MS: z.coerce.number().int().min(50).max(60_000).default(1000),
   ...brokerSettings,
   ...loggingSettings,
+  ...tracingSettings,
   RELAY_ENABLED: z.enum(['true', 'false']).default('true').transform((value) => value === 'true'),
   RELAY_BATCH_SIZE: z.coerce.number().int().min(1).max(10_000).default(1000),
   /** A confirm overdue this long while RabbitMQ does not block the connection means the channel is broken. */

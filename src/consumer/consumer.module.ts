@@ -10,6 +10,7 @@ import { loggingModule } from '../logging/process-logger';
 import type { BrokerTopology } from '../messaging/broker-topology';
 import { MetricsModule } from '../metrics/metrics.module';
 import { AfterListening } from '../shared/after-listening';
+import { TraceExportFlush } from '../tracing/trace-export-flush';
 import type { ConsumerEnvironment } from './config/consumer-environment';
 import { ConsumerHealthController } from './health/consumer-health.controller';
 import { Inbox, InboxBatching } from './inbox/inbox';
@@ -72,6 +73,7 @@ export class ConsumerModule {
           // The consumer opens no connection outside its pool (no LISTEN, no lease).
           useFactory: (dataSource: DataSource) => new ConnectionBudgetCheck(dataSource, { pool: environment.DATABASE_POOL_SIZE, sessions: {} }),
         },
+        TraceExportFlush,
       ],
     };
   }

@@ -30,6 +30,25 @@ describe('opening an incoming CloudEvent', () => {
     expect(opened.data).toBeInstanceOf(UserRegisteredV1);
   });
 
+  it('carries the W3C trace context in the distributed-tracing extension, and leaves it out when there is none', () => {
+    const traceparent = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01';
+    const userId = randomUUID();
+    const attributes = { id: randomUUID(), source: '/users', subject: userId, time: '2026-01-02T03:04:05.000Z', correlationId: 'c', causationId: 'c', sequence: 1 };
+    const data = { userId, email: 'ada@example.com', name: 'Ada', registeredAt: '2026-01-02T03:04:05.000Z' };
+
+    const traced = wrapInCloudEvent(UserRegisteredV1, data, { ...attributes, traceparent, tracestate: 'vendor=x' });
+    expect(JSON.parse(JSON.stringify(traced))).toMatchObject({ traceparent, tracestate: 'vendor=x' });
+    expect(openCloudEvent(traced, INTEGRATION_EVENT_CONTRACTS).envelope).toMatchObject({ traceparent, tracestate: 'vendor=x' });
+
+    const untraced = JSON.parse(JSON.stringify(wrapInCloudEvent(UserRegisteredV1, data, attributes)));
+    expect(Object.keys(untraced)).not.toEqual(expect.arrayContaining(['traceparent']));
+    expect(Object.keys(untraced)).not.toEqual(expect.arrayContaining(['tracestate']));
+  });
+
+  it('accepts a malformed traceparent: tracing data never makes an event unprocessable', () => {
+    expect(openCloudEvent(registered({ traceparent: 'garbage' }), INTEGRATION_EVENT_CONTRACTS).envelope.traceparent).toBe('garbage');
+  });
+
   it.each([
     ['a non-UUID id', { id: 'evt-1' }, 'id: must be a UUID (the event id)'],
     ['a non-UUID subject', { subject: 'user-42' }, 'subject: must be a UUID (the aggregate id)'],

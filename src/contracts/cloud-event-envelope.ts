@@ -17,6 +17,12 @@ export interface IntegrationEnvelope<T = unknown> {
   causationid: string;
   /** The stream version of the domain event, as a decimal string (the CloudEvents sequence extension). */
   sequence: string;
+  /**
+   * The W3C trace context the event was written in (the CloudEvents distributed-tracing
+   * extension): the consumer continues that trace. Absent when the event was stored untraced.
+   */
+  traceparent?: string;
+  tracestate?: string;
 }
 
 export const CLOUD_EVENTS_CONTENT_TYPE = 'application/cloudevents+json';
@@ -29,6 +35,9 @@ export interface EnvelopeAttributes {
   correlationId: string;
   causationId: string;
   sequence: number;
+  /** W3C trace context for the distributed-tracing extension; both left out when undefined. */
+  traceparent?: string;
+  tracestate?: string;
 }
 
 /** Builds and validates the envelope with the cloudevents SDK. */
@@ -46,6 +55,8 @@ export function wrapInCloudEvent(contract: { type: string }, data: object, attri
       correlationid: attributes.correlationId,
       causationid: attributes.causationId,
       sequence: String(attributes.sequence),
+      ...(attributes.traceparent !== undefined && { traceparent: attributes.traceparent }),
+      ...(attributes.tracestate !== undefined && { tracestate: attributes.tracestate }),
     },
     true,
   );

@@ -4,6 +4,7 @@ import { DataSource } from 'typeorm';
 import { TransactionContext } from '../database/transaction-context';
 import { isPostgresError, PostgresError, UNIQUE_VIOLATION } from '../database/postgres-errors';
 import { Clock, IdGenerator } from '../shared/clock';
+import { activeTraceContext } from '../tracing/trace-context';
 import { ConcurrencyConflictError } from '../shared/domain-error';
 import { eventTypeOf, payloadOf, schemaVersionOf } from './domain-event';
 import { CommandMetadata, EventMetadata } from './event-metadata';
@@ -44,6 +45,9 @@ const EVENTS_STREAM_VERSION_KEY = 'events_stream_id_stream_version_key';
  * clock. `recorded_at` used to be the column default `now()`, the start of the database
  * transaction: inside an outer transaction (an `Idempotency-Key` request) that was earlier than
  * `occurredAt`, and on another host's clock it could be off either way.
+ *
+ * With tracing on, the metadata also carries the active span's W3C trace context (`traceparent`,
+ * `tracestate`: the command's span), which reactions, the relay and the consumer continue.
  */
 @Injectable()
 export class AggregateWriter {
@@ -60,7 +64,7 @@ export class AggregateWriter {
     const events = aggregate.getUncommittedEvents();
     if (events.length === 0) return;
 
-    const eventMetadata: EventMetadata = { ...metadata, occurredAt: this.clock.now().toISOString() };
+    const eventMetadata: EventMetadata = { ...metadata, occurredAt: this.clock.now().toISOString(), ...activeTraceContext() };
     const n = rowChange.params.length;
     const sql = `
       WITH row_change AS (${rowChange.sql}),

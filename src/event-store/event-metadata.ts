@@ -3,6 +3,13 @@ export interface EventMetadata {
   correlationId: string;
   causationId: string;
   occurredAt: string;
+  /**
+   * The W3C trace context of the span that wrote the event (its command's), so reactions, the
+   * relay and the consumer continue the request's trace. Absent with tracing off, and on events
+   * stored before tracing existed.
+   */
+  traceparent?: string;
+  tracestate?: string;
 }
 
 /** Who asked for a command: taken from the HTTP request (or, later, from the causing event). */

@@ -28,6 +28,8 @@ export function toOutgoingIntegrationEvent(event: StoredEvent, mappers: Integrat
       correlationId: event.metadata.correlationId,
       causationId: event.metadata.causationId,
       sequence: event.streamVersion,
+      traceparent: event.metadata.traceparent,
+      tracestate: event.metadata.tracestate,
     }),
   };
 }

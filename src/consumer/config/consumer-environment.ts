@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { brokerSettings, loggingSettings, parseEnvironment, port, retentionHours, retentionSettings, shutdownTimeoutMs } from '../../config/environment';
+import { brokerSettings, loggingSettings, parseEnvironment, port, retentionHours, retentionSettings, shutdownTimeoutMs, tracingSettings } from '../../config/environment';
 
 export const consumerEnvironmentSchema = z.object({
   CONSUMER_DATABASE_URL: z
@@ -10,6 +10,7 @@ export const consumerEnvironmentSchema = z.object({
   HOST: z.string().min(1).default('127.0.0.1'),
   ...brokerSettings,
   ...loggingSettings,
+  ...tracingSettings,
   CONSUMER_PREFETCH: z.coerce.number().int().min(1).max(5000).default(100),
   /** How long the inbox gathers deliveries into one transaction, counted from the first, in milliseconds. */
   CONSUMER_BATCH_GATHER_MS: z.coerce.number().int().min(0).max(1_000).default(5),

@@ -8,6 +8,7 @@ import { BrokerTopology, declareTopology } from '../../messaging/broker-topology
 import { MetricsRegistry } from '../../metrics/metrics-registry';
 import { Inbox, InboxOutcome } from '../inbox/inbox';
 import { classifyFailure, isClosedChannelError, PublishRefusedError } from '../../shared/failure-classification';
+import { inDeliverySpan } from './delivery-span';
 import { claimedTypeOf, DeliveryMetrics } from './delivery.metrics';
 import { InFlightDeliveries } from './in-flight-deliveries';
 import {
@@ -63,7 +64,7 @@ export class DeliveryHandler {
   ) {}
 
   handle(body: unknown, message: ConsumeMessage, channel: ConfirmChannel): Promise<void> {
-    return this.settings.inFlight.track(this.process(body, message, channel));
+    return this.settings.inFlight.track(inDeliverySpan(body, message, () => this.process(body, message, channel)));
   }
 
   private async process(body: unknown, message: ConsumeMessage, channel: ConfirmChannel): Promise<void> {

@@ -1,4 +1,4 @@
-import { ApiProperty } from '@nestjs/swagger';
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 
 export class EventMetadataResponse {
   @ApiProperty({ description: 'the request (or chain of reactions) this event belongs to' })
@@ -9,6 +9,15 @@ export class EventMetadataResponse {
 
   @ApiProperty({ format: 'date-time' })
   occurredAt: string;
+
+  @ApiPropertyOptional({
+    example: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01',
+    description: 'W3C Trace Context of the span that wrote the event (its command); absent when tracing was off',
+  })
+  traceparent?: string;
+
+  @ApiPropertyOptional({ description: 'W3C Trace Context vendor state that went with traceparent, if any' })
+  tracestate?: string;
 }
 
 export class StreamEventResponse {

@@ -16,6 +16,7 @@ import type { EventUpcasters } from '../upcasting/event-upcasters';
 import type { DomainEventClasses } from './domain-event-classes';
 import type { Reaction, ReactionStep, ReactionWork } from './reaction';
 import { inReceiptTransaction, ReceiptTransaction, TransactionAbortedError } from './receipt-transaction';
+import { inStepSpan } from './step-span';
 import {
   advanceReactionCheckpoint,
   ReactionEvent,
@@ -706,7 +707,8 @@ export class ReactionSubscription {
 
   private async plan(step: ReactionStep, event: object): Promise<ReactionWork | undefined> {
     try {
-      return await step.plan(event);
+      const work = await step.plan(event);
+      return work && inStepSpan(this.subscriptionId, step.name, event, work);
     } catch (error) {
       throw new StepFailure(step.name, error);
     }

@@ -25,6 +25,7 @@ import { IntegrationEventPublisher } from '../integration-event-publisher';
 import { OutgoingIntegrationEvent, toOutgoingIntegrationEvent } from '../outgoing-integration-event';
 import { UnroutableMessageError } from '../publishing/publish-errors';
 import { publishInOrder } from './publish-in-order';
+import { inPublishSpan } from './publish-span';
 import { RelayMetrics } from './relay.metrics';
 
 export const RELAY_CHECKPOINT = 'relay:integration-events';
@@ -155,9 +156,11 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
     const { messages, mappingFailure } = this.toMessages(events);
     const eventOf = new Map(messages.flatMap((message, index) => (message ? [[message, events[index]] as const] : [])));
     const published = await publishInOrder(messages, {
-      // Each publish in its event's log context: what is logged about it carries the event's fields.
+      // Each publish in its event's log context and trace span: what is logged about it carries the event's fields.
       publish: (message) =>
-        withLogContext(logContextOf(eventOf.get(message)!), () => this.metrics.counted(message, () => this.publishOne(message, eventOf.get(message)!))),
+        withLogContext(logContextOf(eventOf.get(message)!), () =>
+          inPublishSpan(message, this.publisher.topology.exchange, () => this.metrics.counted(message, () => this.publishOne(message, eventOf.get(message)!))),
+        ),
       maxInFlight: this.maxInFlight,
       shouldStop: () => this.stopping,
       onInFlightChange: (delta) => {

@@ -1,0 +1,33 @@
+import { SpanKind } from '@opentelemetry/api';
+import { inSpan } from '../../tracing/spans';
+import { contextOf } from '../../tracing/trace-context';
+import type { OutgoingIntegrationEvent } from '../outgoing-integration-event';
+
+/**
+ * One message's publish, until the broker confirmed it, in a PRODUCER span
+ * (`publish com.example.orders.order-confirmed.v1`) that is a child of the span that wrote the
+ * event: its CloudEvent's `traceparent`, the same context the consumer continues. A span per
+ * message, not per batch, so each request's trace shows its own publish; an event stored without
+ * trace context gets a new trace. Attribute names from the OpenTelemetry messaging and
+ * CloudEvents semantic conventions.
+ */
+export function inPublishSpan(message: OutgoingIntegrationEvent, exchange: string, publish: () => Promise<void>): Promise<void> {
+  const { envelope, routingKey } = message;
+  return inSpan(
+    `publish ${envelope.type}`,
+    {
+      kind: SpanKind.PRODUCER,
+      parent: contextOf(envelope),
+      attributes: {
+        'messaging.system': 'rabbitmq',
+        'messaging.operation.type': 'send',
+        'messaging.destination.name': exchange,
+        'messaging.rabbitmq.destination.routing_key': routingKey,
+        'messaging.message.id': envelope.id,
+        'cloudevents.event_type': envelope.type,
+        'cloudevents.event_subject': envelope.subject,
+      },
+    },
+    publish,
+  );
+}
