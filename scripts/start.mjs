@@ -2,8 +2,14 @@
 // their logs. Ctrl-C, SIGTERM or SIGHUP stops both gracefully and exits 0 once both exited 0. A child
 // that exits on its own stops the other, and the exit status is 1. A child still running
 // STOP_TIMEOUT_MS after it was asked to stop is SIGKILLed (status 1).
+//
+// Authentication: with none configured (no AUTH_MODE, AUTH_JWT_SECRET or AUTH_JWKS_URL), both
+// apps run in development mode (AUTH_MODE=development) with one secret generated here, and this
+// script prints a token with every scope for them. Configured otherwise, it passes that on as it is.
+import { randomBytes } from 'node:crypto';
 import { spawn } from 'node:child_process';
 import readline from 'node:readline';
+import { signDevelopmentToken } from '../dist/src/auth/access-token-signer.js';
 
 const STOP_TIMEOUT_MS = Number(process.env.START_STOP_TIMEOUT_MS ?? 15_000);
 if (!Number.isInteger(STOP_TIMEOUT_MS) || STOP_TIMEOUT_MS < 1) {
@@ -15,13 +21,25 @@ function log(line) {
   process.stdout.write(`[start] ${line}\n`);
 }
 
+const env = { ...process.env };
+const development = env.AUTH_MODE === 'development' || (env.AUTH_MODE === undefined && env.AUTH_JWT_SECRET === undefined && env.AUTH_JWKS_URL === undefined);
+if (development) {
+  env.AUTH_MODE = 'development';
+  env.AUTH_JWT_SECRET ??= randomBytes(32).toString('base64url');
+  const token = await signDevelopmentToken({ secret: env.AUTH_JWT_SECRET, issuer: env.AUTH_ISSUER, audience: env.AUTH_AUDIENCE });
+  const api = `http://${env.HOST ?? '127.0.0.1'}:${env.PORT ?? 3000}`;
+  log('development mode (AUTH_MODE=development): every endpoint but /health and /docs needs a bearer token. One with every scope, valid 24 h:');
+  log(`export TOKEN=${token}`);
+  log(`then: curl -H "Authorization: Bearer $TOKEN" ${api}/orders   (Swagger UI: ${api}/docs, button Authorize)`);
+}
+
 const children = [
   { name: 'api', entry: 'dist/src/main.js' },
   { name: 'consumer', entry: 'dist/src/consumer/main.js' },
 ].map(({ name, entry }) => {
   // Own process group: a Ctrl-C in the terminal reaches only this script, which forwards it
   // once (a second signal would make the apps give up their graceful stop).
-  const child = spawn(process.execPath, [entry], { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  const child = spawn(process.execPath, [entry], { stdio: ['ignore', 'pipe', 'pipe'], detached: true, env });
   for (const stream of [child.stdout, child.stderr]) {
     readline.createInterface({ input: stream }).on('line', (line) => process.stdout.write(`[${name}] ${line}\n`));
   }

@@ -2,6 +2,8 @@ import { DynamicModule, Module } from '@nestjs/common';
 import { TerminusModule } from '@nestjs/terminus';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { consumerMigrations } from '../../migrations/consumer';
+import { AccessModule } from '../auth/access.module';
+import type { AuthenticationSettings } from '../auth/authentication-settings';
 import { pgPoolOptions } from '../database/pool-options';
 import type { BrokerTopology } from '../messaging/broker-topology';
 import type { ConsumerEnvironment } from './config/consumer-environment';
@@ -19,7 +21,12 @@ import { NotificationsProjection } from './read-models/notifications/notificatio
 /** The consumer app: its own database, the RMQ handler, its read models and their HTTP side. */
 @Module({})
 export class ConsumerModule {
-  static forRoot(environment: ConsumerEnvironment, topology: BrokerTopology, server: IntegrationEventServer): DynamicModule {
+  static forRoot(
+    environment: ConsumerEnvironment,
+    topology: BrokerTopology,
+    server: IntegrationEventServer,
+    authentication: AuthenticationSettings,
+  ): DynamicModule {
     return {
       module: ConsumerModule,
       imports: [
@@ -36,6 +43,7 @@ export class ConsumerModule {
           extra: pgPoolOptions(environment.DATABASE_POOL_SIZE, { preparedStatements: environment.DATABASE_PREPARED_STATEMENTS }),
         }),
         TerminusModule.forRoot({ logger: false }),
+        AccessModule.forRoot({ authentication, rateLimitPerMinute: environment.RATE_LIMIT_PER_MINUTE }),
       ],
       controllers: [IntegrationEventsController, NotificationsController, CustomerStatsController, ConsumerHealthController],
       providers: [

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { brokerSettings, parseEnvironment, port, shutdownTimeoutMs } from '../../config/environment';
+import { brokerSettings, httpSecuritySettings, parseEnvironment, port, shutdownTimeoutMs } from '../../config/environment';
 
 export const consumerEnvironmentSchema = z.object({
   CONSUMER_DATABASE_URL: z
@@ -7,7 +7,8 @@ export const consumerEnvironmentSchema = z.object({
     .regex(/^postgres(ql)?:\/\/.+/, 'must be a postgres:// URL')
     .default('postgres://postgres:postgres@127.0.0.1:5432/eda_consumer'),
   CONSUMER_PORT: port.default(3001),
-  HOST: z.string().min(1).default('127.0.0.1'),
+  /** The interface the consumer's HTTP side listens on; its own setting, apart from the API's HOST. */
+  CONSUMER_HOST: z.string().min(1).default('127.0.0.1'),
   ...brokerSettings,
   CONSUMER_PREFETCH: z.coerce.number().int().min(1).max(5000).default(100),
   /** How long the inbox gathers deliveries into one transaction, counted from the first, in milliseconds. */
@@ -20,6 +21,7 @@ export const consumerEnvironmentSchema = z.object({
   DATABASE_POOL_SIZE: z.coerce.number().int().min(2).max(200).default(20),
   /** Statements with parameters run prepared, planned once per connection; false behind a transaction-mode pooler. */
   DATABASE_PREPARED_STATEMENTS: z.enum(['true', 'false']).default('true').transform((value) => value === 'true'),
+  ...httpSecuritySettings,
   SHUTDOWN_TIMEOUT_MS: shutdownTimeoutMs,
 });
 

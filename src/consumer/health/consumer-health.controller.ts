@@ -1,11 +1,13 @@
 import { Controller, Get, Res } from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
+import { Public } from '../../auth/access.decorators';
 import { HealthCheckResult, HealthCheckService, HealthIndicatorService, TypeOrmHealthIndicator } from '@nestjs/terminus';
 import type { FastifyReply } from 'fastify';
 import { respondWithHealth } from '../../health/respond-with-health';
 import { IntegrationEventServer } from '../messaging/integration-event-server';
 
 @ApiTags('health')
+@Public()
 @Controller('health')
 export class ConsumerHealthController {
   constructor(
