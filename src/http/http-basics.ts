@@ -27,7 +27,12 @@ export function createFastifyAdapter({ bodyLimitBytes, requestTimeoutMs, connect
     requestTimeout: requestTimeoutMs,
     connectionTimeout: connectionTimeoutMs,
     ...(requestTimeoutMs > 0 && {
-      http: { connectionsCheckingInterval: Math.max(50, Math.min(MAX_TIMEOUT_CHECK_INTERVAL_MS, Math.floor(requestTimeoutMs / 4))) },
+      http: {
+        connectionsCheckingInterval: Math.max(50, Math.min(MAX_TIMEOUT_CHECK_INTERVAL_MS, Math.floor(requestTimeoutMs / 4))),
+        // What Node derives itself when requestTimeout is given at construction (Fastify sets it after):
+        // with the headers' 60 s default above requestTimeout, Node never expires a request whose body is slow.
+        headersTimeout: Math.min(60_000, requestTimeoutMs),
+      },
     }),
   });
 }
