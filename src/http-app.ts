@@ -54,7 +54,9 @@ function setUpApiDocs(app: NestFastifyApplication): void {
       .setTitle('Event-driven NestJS monolith')
       .setDescription(
         'Users and Orders on a CQRS bus over a PostgreSQL event store. Money is an integer in minor units. ' +
-          'Every response carries `X-Correlation-Id`; errors are RFC 9457 `application/problem+json`.',
+          'Every response carries `X-Correlation-Id`; errors are RFC 9457 `application/problem+json`. ' +
+          'Every operation but the health checks needs a bearer token (button Authorize) granting the scopes listed under its ' +
+          '`x-required-scopes` (401 without a valid token, 403 without the scopes).',
       )
       .setVersion('1')
       .addGlobalParameters({
@@ -78,7 +80,8 @@ function setUpApiDocs(app: NestFastifyApplication): void {
       .build(),
     { extraModels: [ProblemDetails, FieldError] },
   );
-  // persistAuthorization: the token pasted into Authorize survives a reload of the page.
-  SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs-json', swaggerOptions: { persistAuthorization: true } });
+  // persistAuthorization: the token pasted into Authorize survives a reload of the page;
+  // showExtensions: each operation shows its x-required-scopes.
+  SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs-json', swaggerOptions: { persistAuthorization: true, showExtensions: true } });
 }
 
