@@ -170,7 +170,7 @@ async function runStep(pipeline, name, rate) {
   let load;
   let drain;
   try {
-    load = await runLoad({ origin: pipeline.origin, path: pipeline.path, bodies: pipeline.bodies, connections: settings.connections, seconds: settings.secondsPerStep, rate, live });
+    load = await runLoad({ origin: pipeline.origin, path: pipeline.path, bodies: pipeline.bodies, headers: pipeline.headers, connections: settings.connections, seconds: settings.secondsPerStep, rate, live });
     watcher.loadStopped();
     phase = 'draining';
     phaseStartedAt = performance.now();

@@ -4,7 +4,7 @@ import { latencyHistogram, recordMs } from './histogram.mjs';
 
 /**
  * POST `path` on `origin` for `seconds`, cycling through `bodies` (JSON strings), over a pool of
- * `connections` keep-alive connections.
+ * `connections` keep-alive connections, each request with the extra `headers` (e.g. authorization).
  *
  * - `rate` null: closed loop, each connection sends its next request when the last one answered
  *   (finds the saturation rate; latency from the actual send).
@@ -17,7 +17,8 @@ import { latencyHistogram, recordMs } from './histogram.mjs';
  * 2xx answers over the time from the first send to the last answer, so answers that trail the
  * sending window count against the rate.
  */
-export async function runLoad({ origin, path, bodies, connections, seconds, rate = null, live = { sent: 0, accepted: 0 } }) {
+export async function runLoad({ origin, path, bodies, headers = {}, connections, seconds, rate = null, live = { sent: 0, accepted: 0 } }) {
+  const requestHeaders = { ...headers, 'content-type': 'application/json' };
   const pool = new Pool(origin, { connections, pipelining: 1, headersTimeout: 30_000, bodyTimeout: 30_000 });
   const http = latencyHistogram();
   const ids = [];
@@ -29,7 +30,7 @@ export async function runLoad({ origin, path, bodies, connections, seconds, rate
     live.sent++;
     const body = bodies[next++ % bodies.length];
     try {
-      const response = await pool.request({ path, method: 'POST', headers: { 'content-type': 'application/json' }, body });
+      const response = await pool.request({ path, method: 'POST', headers: requestHeaders, body });
       const text = await response.body.text();
       recordMs(http, performance.now() - dueAt);
       if (response.statusCode >= 200 && response.statusCode < 300) {

@@ -2,6 +2,7 @@
 // app as child processes on throwaway databases and a throwaway broker prefix, 50 customers, and
 // what the bench reads from it per step (lag, drain, latencies, lost and duplicated effects).
 import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -66,7 +67,24 @@ export async function startProject({ admin, server, rabbitmqUrl, port, saga, suf
   // BENCH_COUNT_IO=on: both apps count their statements and socket writes (bench/io-counter.cjs).
   const ioCounts = process.env.BENCH_COUNT_IO === 'on' ? ioCountFiles(suffix) : null;
   const ioArgs = ioCounts ? ['--require', fileURLToPath(new URL('./io-counter.cjs', import.meta.url))] : [];
-  const shared = { ...process.env, RABBITMQ_URL: rabbitmqUrl, BROKER_PREFIX: brokerPrefix, LOG_LEVEL: 'warn' };
+  // Both apps verify tokens with a secret of this run; the bench's one client sends a token of every scope.
+  const authSecret = randomBytes(32).toString('base64url');
+  const { signAccessToken } = await import('../dist/src/auth/access-token-signer.js');
+  const { SCOPES } = await import('../dist/src/auth/scopes.js');
+  const headers = { authorization: `Bearer ${await signAccessToken(authSecret, { subject: 'bench', scopes: SCOPES, expiresInSeconds: 24 * 3600 })}` };
+  const shared = {
+    ...process.env,
+    RABBITMQ_URL: rabbitmqUrl,
+    BROKER_PREFIX: brokerPrefix,
+    LOG_LEVEL: 'warn',
+    AUTH_MODE: 'jwt',
+    AUTH_JWT_SECRET: authSecret,
+    AUTH_JWKS_URL: undefined,
+    AUTH_ISSUER: undefined,
+    AUTH_AUDIENCE: undefined,
+    // One client sends thousands of commands a second: a rate limit set in the shell would measure the limiter.
+    RATE_LIMIT_PER_MINUTE: '0',
+  };
   // BENCH_API_PROCESSES=2: two API processes on the same database, every projection and reaction split into
   // BENCH_SUBSCRIPTION_SEGMENTS segments (default 8) between them, behind a round-robin TCP balancer on `port`.
   const apiProcesses = Number(process.env.BENCH_API_PROCESSES ?? 1);
@@ -97,7 +115,7 @@ export async function startProject({ admin, server, rabbitmqUrl, port, saga, suf
   await waitForHealth(`http://127.0.0.1:${port + 1}/health`);
 
   const customers = [];
-  for (let i = 0; i < 50; i++) customers.push(await register(origin, { email: `bench-${i}@example.com`, name: `Bench ${i}` }));
+  for (let i = 0; i < 50; i++) customers.push(await register(origin, headers, { email: `bench-${i}@example.com`, name: `Bench ${i}` }));
   const bodies = customers.map((customerId) =>
     JSON.stringify({ customerId, currency: 'EUR', lines: [{ sku: 'BENCH-1', quantity: 2, unitPrice: 1250 }, { sku: 'BENCH-2', quantity: 1, unitPrice: 99 }] }),
   );
@@ -122,6 +140,7 @@ export async function startProject({ admin, server, rabbitmqUrl, port, saga, suf
     origin,
     path: '/orders',
     bodies,
+    headers,
     databases: [database, consumerDatabase],
     processes: () =>
       apiProcesses > 1
@@ -405,8 +424,8 @@ async function duplicatedEffects(query, consumerDb, filledHead = 0) {
   return duplicated + notices[0].repeated + Math.max(0, notices[0].beyondInbox);
 }
 
-async function register(origin, body) {
-  const response = await fetch(`${origin}/users`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+async function register(origin, headers, body) {
+  const response = await fetch(`${origin}/users`, { method: 'POST', headers: { ...headers, 'content-type': 'application/json' }, body: JSON.stringify(body) });
   if (!response.ok) throw new Error(`/users: ${response.status} ${await response.text()}`);
   return (await response.json()).id;
 }

@@ -2,8 +2,14 @@
 // their logs. Ctrl-C, SIGTERM or SIGHUP stops both gracefully and exits 0 once both exited 0. A child
 // that exits on its own stops the other, and the exit status is 1. A child still running
 // STOP_TIMEOUT_MS after it was asked to stop is SIGKILLed (status 1).
+//
+// Authentication: with none configured (no AUTH_MODE, AUTH_JWT_SECRET or AUTH_JWKS_URL), both
+// apps run in development mode (AUTH_MODE=development) with one secret generated here, and this
+// script prints a token with every scope for them. Configured otherwise, it passes that on as it is.
+import { randomBytes } from 'node:crypto';
 import { spawn } from 'node:child_process';
 import readline from 'node:readline';
+import { signDevelopmentToken } from '../dist/src/auth/access-token-signer.js';
 
 const STOP_TIMEOUT_MS = Number(process.env.START_STOP_TIMEOUT_MS ?? 15_000);
 if (!Number.isInteger(STOP_TIMEOUT_MS) || STOP_TIMEOUT_MS < 1) {
@@ -19,6 +25,16 @@ function log(line) {
 // run with a TTY would switch a log shipper's input to text). This script is for a person: on a
 // terminal, and unless LOG_FORMAT says otherwise, it asks them for readable lines.
 const env = { ...process.env, LOG_FORMAT: process.env.LOG_FORMAT || (process.stdout.isTTY ? 'pretty' : 'json') };
+const development = env.AUTH_MODE === 'development' || (env.AUTH_MODE === undefined && env.AUTH_JWT_SECRET === undefined && env.AUTH_JWKS_URL === undefined);
+if (development) {
+  env.AUTH_MODE = 'development';
+  env.AUTH_JWT_SECRET ??= randomBytes(32).toString('base64url');
+  const token = await signDevelopmentToken({ secret: env.AUTH_JWT_SECRET, issuer: env.AUTH_ISSUER, audience: env.AUTH_AUDIENCE });
+  const api = `http://${env.HOST ?? '127.0.0.1'}:${env.PORT ?? 3000}`;
+  log('development mode (AUTH_MODE=development): every endpoint but /health and /docs needs a bearer token. One with every scope, valid 24 h:');
+  log(`export TOKEN=${token}`);
+  log(`then: curl -H "Authorization: Bearer $TOKEN" ${api}/orders   (Swagger UI: ${api}/docs, button Authorize)`);
+}
 
 // Each with its tracing preload, as `npm run start:api` / `start:consumer` (off unless OTEL_* asks).
 const children = [

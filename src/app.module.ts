@@ -3,6 +3,8 @@ import { ConfigModule } from '@nestjs/config';
 import { APP_INTERCEPTOR } from '@nestjs/core';
 import { CqrsModule } from '@nestjs/cqrs';
 import { AdmissionModule } from './admission/admission.module';
+import { AccessModule } from './auth/access.module';
+import type { AuthenticationSettings } from './auth/authentication-settings';
 import { Environment } from './config/environment';
 import { DatabaseModule } from './database/database.module';
 import { EventStoreModule } from './event-store/event-store.module';
@@ -21,7 +23,7 @@ import { TracingModule } from './tracing/tracing.module';
 @Module({})
 export class AppModule {
   /** `environment` is validated already (see loadEnvironment), so every module reads typed values. */
-  static forRoot(environment: Environment, extraModules: Type[] = []): DynamicModule {
+  static forRoot(environment: Environment, extraModules: Type[], authentication: AuthenticationSettings): DynamicModule {
     return {
       module: AppModule,
       imports: [
@@ -35,6 +37,7 @@ export class AppModule {
         MessagingModule,
         HealthModule,
         AdmissionModule,
+        AccessModule.forRoot({ authentication, rateLimitPerMinute: environment.RATE_LIMIT_PER_MINUTE }),
         UsersModule,
         OrdersModule,
         TracingModule,

@@ -2,6 +2,7 @@ import { releaseEarlyStopSignals } from './shared/early-stop-signals';
 import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
 import { DataSource } from 'typeorm';
+import { resolveAuthentication } from './auth/authentication-settings';
 import { InvalidEnvironmentError, loadEnvironment } from './config/environment';
 import { ensureDatabaseExists } from './database/ensure-database';
 import { createHttpApp } from './http-app';
@@ -15,13 +16,14 @@ import { GracefulShutdown } from './shared/graceful-shutdown';
 async function bootstrap(): Promise<void> {
   const environment = loadEnvironment(process.env);
   useProcessLogger('api', environment);
+  const authentication = resolveAuthentication(environment);
   const shutdown = GracefulShutdown.listen({
     timeoutMs: environment.SHUTDOWN_TIMEOUT_MS,
     applicationParts: 'relay, reactions, projections and broker client',
   });
   releaseEarlyStopSignals();
   await ensureDatabaseExists(environment.DATABASE_URL);
-  const app = await createHttpApp(environment);
+  const app = await createHttpApp(environment, [], authentication);
   await app.listen(environment.PORT, environment.HOST);
   const dataSource = app.get(DataSource);
   // Attached before the readers start, so a stop signal while they start shuts down gracefully.

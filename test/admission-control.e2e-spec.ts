@@ -88,6 +88,8 @@ describe('admission control (load shedding)', () => {
       await app.http().put(`/users/${customerId}/email`).send({ email: uniqueEmail() }).expect(503);
       await app.http().post(`/orders/${pending.body.id}/cancel`).send({ reason: 'later' }).expect(503);
       await app.http().post('/orders').set('Idempotency-Key', key).send(order).expect(503);
+      // Shedding comes before the token is checked (the cheapest refusal first): without one, still 503.
+      await app.http({ token: null }).post('/orders').send(order).expect(503);
       expect(await countRows(app, 'events')).toBe(events);
       expect(await countRows(app, 'orders')).toBe(orders);
       expect(await countRows(app, 'users')).toBe(users);

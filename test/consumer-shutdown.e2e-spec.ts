@@ -9,6 +9,7 @@ import { loadConsumerEnvironment } from '../src/consumer/config/consumer-environ
 import { createConsumerApp } from '../src/consumer/consumer-app';
 import { dropDatabase } from '../src/database/ensure-database';
 import { freePort } from './support/consumer-process';
+import { TEST_AUTH_ENV } from './support/test-auth';
 import { eventually } from './support/test-app';
 import { deleteTopology, messageCount, TEST_RABBITMQ_URL, testTopology, uniqueBrokerPrefix } from './support/test-broker';
 import { createTestDatabase } from './support/test-database';
@@ -60,6 +61,7 @@ describe('stopping the consumer with deliveries in flight', () => {
       CONSUMER_DRAIN_TIMEOUT_MS: '20000',
       // Batches of 4 out of the 10 deliveries in flight: one applying, the others gathered behind it.
       CONSUMER_BATCH_SIZE: '4',
+      ...TEST_AUTH_ENV,
     });
     app = await createConsumerApp(environment);
     await app.startAllMicroservices();
@@ -125,7 +127,16 @@ describe('a consumer queue that exists with other arguments', () => {
         process.execPath,
         [path.resolve(__dirname, '../dist/src/consumer/main.js')],
         {
-          env: { ...process.env, NODE_OPTIONS: '', CONSUMER_DATABASE_URL: databaseUrl, RABBITMQ_URL: TEST_RABBITMQ_URL, BROKER_PREFIX: prefix, CONSUMER_PORT: port, LOG_LEVEL: 'warn' },
+          env: {
+            ...process.env,
+            NODE_OPTIONS: '',
+            CONSUMER_DATABASE_URL: databaseUrl,
+            RABBITMQ_URL: TEST_RABBITMQ_URL,
+            BROKER_PREFIX: prefix,
+            CONSUMER_PORT: port,
+            LOG_LEVEL: 'warn',
+            ...TEST_AUTH_ENV,
+          },
           timeout: 30_000,
         },
         (error, stdout, stderr) => resolve({ code: error ? (error.code as number) : 0, output: `${stdout}${stderr}` }),

@@ -1,6 +1,7 @@
 import { Client } from 'pg';
 import { ApiProcess } from './support/api-process';
 import { deleteTopology, testTopology, uniqueBrokerPrefix } from './support/test-broker';
+import { testAuthorization } from './support/test-auth';
 import { eventually } from './support/test-app';
 import { ThrowawayCluster } from './support/throwaway-cluster';
 
@@ -56,7 +57,7 @@ async function committedTransactions(): Promise<number> {
 it('burns no transaction ids and commits at most one transaction a second while idle', async () => {
   const started = api!;
   const { body } = await started.post('/users', { email: 'idle@example.com', name: 'Idle' });
-  await eventually(async () => expect((await fetch(`${started.url}/users/${body.id}`)).status).toBe(200));
+  await eventually(async () => expect((await fetch(`${started.url}/users/${body.id}`, { headers: await testAuthorization() })).status).toBe(200));
   await new Promise((resolve) => setTimeout(resolve, STATISTICS_SETTLE_MS));
 
   const xidBefore = await nextTransactionId();

@@ -67,7 +67,7 @@ describe('the saga through RabbitMQ to the consumer app', () => {
     expect(notices.map((notice: { kind: string }) => notice.kind).sort()).toEqual(
       ['ORDER_CANCELLED', 'ORDER_CONFIRMED', 'ORDER_CONFIRMED', 'ORDER_REJECTED', 'ORDER_SHIPPED', 'WELCOME'].sort(),
     );
-    const stats = await (await fetch(`${consumer.url}/customers/${customer}/stats`)).json();
+    const { body: stats } = await consumer.get(`/customers/${customer}/stats`);
     expect(stats).toMatchObject({ ordersPlaced: 3, ordersConfirmed: 2 });
     expect(await messageCount(api.topology.deadLetterQueue)).toBe(0);
   }, 60_000);

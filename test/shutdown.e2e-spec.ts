@@ -11,6 +11,7 @@ import { ApiProcess } from './support/api-process';
 import { ConsumerProcess, freePort } from './support/consumer-process';
 import { exitOf } from './support/exit-status';
 import { TcpProxy } from './support/tcp-proxy';
+import { TEST_AUTH_ENV, testAuthorization } from './support/test-auth';
 import { eventually } from './support/test-app';
 import { deleteTopology, messageCount, TEST_RABBITMQ_URL, testTopology, uniqueBrokerPrefix } from './support/test-broker';
 import { createTestDatabase } from './support/test-database';
@@ -58,11 +59,12 @@ async function untilLogged(source: { output: string }, text: string): Promise<vo
  */
 async function sendRegistrations(port: number, count: number): Promise<Promise<number | undefined>[]> {
   const sent: Promise<void>[] = [];
+  const authorization = await testAuthorization();
   const statuses = Array.from({ length: count }, (_, i) => {
     const body = JSON.stringify({ email: `held-${i}-${Date.now()}-${Math.random()}@example.com`, name: 'Shutdown', creditLimit: 1000 });
     return new Promise<number | undefined>((resolve) => {
       const request = httpRequest(
-        { port, host: '127.0.0.1', method: 'POST', path: '/users', agent: false, headers: { 'content-type': 'application/json' } },
+        { port, host: '127.0.0.1', method: 'POST', path: '/users', agent: false, headers: { 'content-type': 'application/json', ...authorization } },
         (response) => {
           response.resume();
           response.once('end', () => resolve(response.statusCode));
@@ -186,7 +188,7 @@ describe('a stop signal while the app still loads', () => {
     try {
       const child = spawn(process.execPath, [path.join(ROOT, 'dist/src/main.js')], {
         cwd: ROOT,
-        env: { ...process.env, NODE_OPTIONS: '', PORT: String(await freePort()), DATABASE_URL: databaseUrl, BROKER_PREFIX: brokerPrefix },
+        env: { ...process.env, NODE_OPTIONS: '', PORT: String(await freePort()), DATABASE_URL: databaseUrl, BROKER_PREFIX: brokerPrefix, ...TEST_AUTH_ENV },
         stdio: 'ignore',
       });
       // Loading Nest and the app takes about a second: this lands in it, or just after.
@@ -382,7 +384,8 @@ describe('npm start (scripts/start.mjs)', () => {
   });
 
   it('SIGKILLs an app that does not stop within its deadline and exits non-zero', async () => {
-    const script = await start({ DATABASE_URL: proxy.rewrite(apiDatabase), START_STOP_TIMEOUT_MS: '1000', SHUTDOWN_TIMEOUT_MS: '60000' });
+    // The test's own secret instead of development mode's generated one, so that it can sign the request it sends.
+    const script = await start({ DATABASE_URL: proxy.rewrite(apiDatabase), START_STOP_TIMEOUT_MS: '1000', SHUTDOWN_TIMEOUT_MS: '60000', ...TEST_AUTH_ENV });
     const port = Number(/API on http:\/\/[^:]+:(\d+)/.exec(script.output)?.[1]);
     proxy.hold();
     const stuck = await sendRegistrations(port, 1);
@@ -410,7 +413,7 @@ describe('the apps run through npm, as the README starts them', () => {
     const npm = spawn('npm', ['run', '--silent', 'start:api'], {
       cwd: ROOT,
       detached: true,
-      env: { ...process.env, NODE_OPTIONS: '', PORT: String(port), DATABASE_URL: databaseUrl, RABBITMQ_URL: TEST_RABBITMQ_URL, BROKER_PREFIX: uniqueBrokerPrefix(), ...SHOW_STAGES },
+      env: { ...process.env, NODE_OPTIONS: '', PORT: String(port), DATABASE_URL: databaseUrl, RABBITMQ_URL: TEST_RABBITMQ_URL, BROKER_PREFIX: uniqueBrokerPrefix(), ...SHOW_STAGES, ...TEST_AUTH_ENV },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let output = '';

@@ -62,6 +62,40 @@ export const tracingSettings = {
   OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: z.enum(['grpc', 'http/protobuf', 'http/json']).optional(),
 };
 
+/**
+ * Settings of every HTTP side (the API's and the consumer's): who may call it, how often, from
+ * which browser origins, and how long a client may take to send a request. Authentication is
+ * optional here so that the CLIs, which serve no HTTP, need none; an HTTP process without it
+ * refuses to start (src/auth/authentication-settings.ts).
+ */
+export const httpSecuritySettings = {
+  /** `development`: tokens signed with a development secret (generated when AUTH_JWT_SECRET is unset); a warning at start. */
+  AUTH_MODE: z.enum(['jwt', 'development']).default('jwt'),
+  /** Shared secret of HS256 tokens (at least 32 characters outside development mode). */
+  AUTH_JWT_SECRET: z.string().min(1).optional(),
+  /** Where the issuer publishes its signing keys (RS256, ES256, …): a JSON Web Key Set. */
+  AUTH_JWKS_URL: z.url({ protocol: /^https?$/, error: 'must be an http(s):// URL' }).optional(),
+  /** The `iss` every token must carry; unset: not checked. */
+  AUTH_ISSUER: z.string().min(1).optional(),
+  /** The `aud` every token must carry (required with AUTH_JWKS_URL); unset: not checked. */
+  AUTH_AUDIENCE: z.string().min(1).optional(),
+  /**
+   * Requests a client (a token's `sub`, else an IP address) may send to this process in any 60 s;
+   * 0: no limit. At most 10,000: the limiter keeps a timestamp per request of the window.
+   */
+  RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(0).max(10_000).default(0),
+  /** Browser origins allowed to call the API (CORS), comma-separated, e.g. https://app.example.com; unset: none. */
+  CORS_ORIGINS: z
+    .string()
+    .regex(/^https?:\/\/[^\s,/]+(,https?:\/\/[^\s,/]+)*$/, 'comma-separated origins such as https://app.example.com (scheme, host, port; no path)')
+    .optional()
+    .transform((value) => (value ? value.split(',') : [])),
+  /** Milliseconds a client may take to send a whole request (headers and body); 0: no limit. */
+  HTTP_REQUEST_TIMEOUT_MS: z.coerce.number().int().min(0).max(3_600_000).default(30_000),
+  /** Milliseconds a connection may stay silent (no byte either way) before it is closed; 0: never. */
+  HTTP_CONNECTION_TIMEOUT_MS: z.coerce.number().int().min(0).max(3_600_000).default(120_000),
+};
+
 /** How long a SIGTERM or SIGINT may take before the process gives up and exits 1. */
 export const shutdownTimeoutMs = z.coerce.number().int().min(100).max(600_000).default(10_000);
 
@@ -146,6 +180,7 @@ export const environmentSchema = z.object({
    */
   IDEMPOTENCY_KEY_RETENTION_HOURS: retentionHours.default(24),
   ...retentionSettings,
+  ...httpSecuritySettings,
   SHUTDOWN_TIMEOUT_MS: shutdownTimeoutMs,
 });
 

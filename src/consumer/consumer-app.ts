@@ -1,14 +1,22 @@
 import { NestFactory } from '@nestjs/core';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import { AuthenticationSettings, resolveAuthentication } from '../auth/authentication-settings';
 import { configureHttpBasics, createFastifyAdapter } from '../http/http-basics';
+import { configureSecurityHeaders } from '../http/security-headers';
 import { useProcessLogger } from '../logging/process-logger';
 import { brokerTopology } from '../messaging/broker-topology';
 import type { ConsumerEnvironment } from './config/consumer-environment';
 import { ConsumerModule } from './consumer.module';
 import { IntegrationEventServer } from './messaging/integration-event-server';
 
-/** The consumer as `src/consumer/main.ts` runs it: RMQ microservice plus its own HTTP side. */
-export async function createConsumerApp(environment: ConsumerEnvironment): Promise<NestFastifyApplication> {
+/**
+ * The consumer as `src/consumer/main.ts` runs it: RMQ microservice plus its own HTTP side, which
+ * follows the API's rules (bearer tokens and scopes, rate limit, security headers, CORS, timeouts).
+ */
+export async function createConsumerApp(
+  environment: ConsumerEnvironment,
+  authentication: AuthenticationSettings = resolveAuthentication(environment),
+): Promise<NestFastifyApplication> {
   // First: what building the modules logs goes through it too.
   const logger = useProcessLogger('consumer', environment);
   const topology = brokerTopology(environment.BROKER_PREFIX, environment.CONSUMER_RETRY_DELAYS_MS);
@@ -18,10 +26,15 @@ export async function createConsumerApp(environment: ConsumerEnvironment): Promi
     drainTimeoutMs: environment.CONSUMER_DRAIN_TIMEOUT_MS,
   });
   const app = await NestFactory.create<NestFastifyApplication>(
-    ConsumerModule.forRoot(environment, topology, server),
-    createFastifyAdapter(65_536),
+    ConsumerModule.forRoot(environment, topology, server, authentication),
+    createFastifyAdapter({
+      bodyLimitBytes: 65_536,
+      requestTimeoutMs: environment.HTTP_REQUEST_TIMEOUT_MS,
+      connectionTimeoutMs: environment.HTTP_CONNECTION_TIMEOUT_MS,
+    }),
     { logger },
   );
+  await configureSecurityHeaders(app, environment.CORS_ORIGINS);
   configureHttpBasics(app);
   // Not inheritAppConfig: the HTTP pipes and problem+json filter must not stand between a
   // delivery and DeliveryHandler, which validates, settles and parks every message itself.

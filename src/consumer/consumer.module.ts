@@ -4,6 +4,8 @@ import { TypeOrmModule } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { consumerMigrations } from '../../migrations/consumer';
 import { ConnectionBudgetCheck } from '../database/capacity/connection-budget-check';
+import { AccessModule } from '../auth/access.module';
+import type { AuthenticationSettings } from '../auth/authentication-settings';
 import { pgPoolOptions } from '../database/pool-options';
 import { TypeOrmLogger } from '../database/typeorm-logger';
 import { loggingModule } from '../logging/process-logger';
@@ -29,7 +31,12 @@ import { NotificationsProjection } from './read-models/notifications/notificatio
 /** The consumer app: its own database, the RMQ handler, its read models and their HTTP side. */
 @Module({})
 export class ConsumerModule {
-  static forRoot(environment: ConsumerEnvironment, topology: BrokerTopology, server: IntegrationEventServer): DynamicModule {
+  static forRoot(
+    environment: ConsumerEnvironment,
+    topology: BrokerTopology,
+    server: IntegrationEventServer,
+    authentication: AuthenticationSettings,
+  ): DynamicModule {
     return {
       module: ConsumerModule,
       imports: [
@@ -51,6 +58,7 @@ export class ConsumerModule {
         }),
         TerminusModule.forRoot({ logger: false }),
         MetricsModule,
+        AccessModule.forRoot({ authentication, rateLimitPerMinute: environment.RATE_LIMIT_PER_MINUTE }),
       ],
       controllers: [IntegrationEventsController, NotificationsController, CustomerStatsController, ConsumerHealthController],
       providers: [

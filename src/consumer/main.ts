@@ -2,6 +2,7 @@ import { releaseEarlyStopSignals } from '../shared/early-stop-signals';
 import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
 import { DataSource } from 'typeorm';
+import { resolveAuthentication } from '../auth/authentication-settings';
 import { InvalidEnvironmentError } from '../config/environment';
 import { ensureDatabaseExists } from '../database/ensure-database';
 import { useProcessLogger } from '../logging/process-logger';
@@ -16,22 +17,23 @@ import { TopologyMismatchError } from './messaging/topology-mismatch.error';
 async function bootstrap(): Promise<void> {
   const environment = loadConsumerEnvironment(process.env);
   useProcessLogger('consumer', environment);
+  const authentication = resolveAuthentication(environment);
   const shutdown = GracefulShutdown.listen({
     timeoutMs: environment.SHUTDOWN_TIMEOUT_MS,
     applicationParts: 'RMQ consumer and its broker connection',
   });
   releaseEarlyStopSignals();
   await ensureDatabaseExists(environment.CONSUMER_DATABASE_URL);
-  const app = await createConsumerApp(environment);
+  const app = await createConsumerApp(environment, authentication);
   await app.startAllMicroservices();
-  await app.listen(environment.CONSUMER_PORT, environment.HOST);
+  await app.listen(environment.CONSUMER_PORT, environment.CONSUMER_HOST);
   const dataSource = app.get(DataSource);
   shutdown.attach(app, [{ name: 'database pool', isOpen: () => dataSource.isInitialized }]);
   await logDatabase(environment.CONSUMER_DATABASE_URL, dataSource);
   logBroker(environment.RABBITMQ_URL, `queue ${environment.BROKER_PREFIX}.consumer bound to exchange ${environment.BROKER_PREFIX}.integration`);
   await app.get(AfterListening).start();
   new Logger('Consumer').log(
-    `consuming ${environment.BROKER_PREFIX}.consumer; HTTP on http://${environment.HOST}:${environment.CONSUMER_PORT}`,
+    `consuming ${environment.BROKER_PREFIX}.consumer; HTTP on http://${environment.CONSUMER_HOST}:${environment.CONSUMER_PORT}`,
   );
 }
 

@@ -8,8 +8,34 @@ import { ProblemDetailsFilter, sendProblem } from './problem-details.filter';
 import { createValidationPipe } from './request-validation';
 import { StorableTextPipe } from './storable-text.pipe';
 
-export function createFastifyAdapter(bodyLimit: number): FastifyAdapter {
-  return new FastifyAdapter({ bodyLimit, requestIdHeader: false, genReqId: correlationIdOf });
+export interface HttpServerLimits {
+  bodyLimitBytes: number;
+  /** Milliseconds a client may take to send a whole request; 0: no limit. */
+  requestTimeoutMs: number;
+  /** Milliseconds a connection may stay silent before it is closed; 0: never. */
+  connectionTimeoutMs: number;
+}
+
+/** Node checks request timeouts every 30 s by default; checking at a quarter of the timeout keeps it near what was configured. */
+const MAX_TIMEOUT_CHECK_INTERVAL_MS = 30_000;
+
+export function createFastifyAdapter({ bodyLimitBytes, requestTimeoutMs, connectionTimeoutMs }: HttpServerLimits): FastifyAdapter {
+  return new FastifyAdapter({
+    bodyLimit: bodyLimitBytes,
+    requestIdHeader: false,
+    genReqId: correlationIdOf,
+    // A client that sends its request slower than this gets a 408 and the connection closes (slowloris).
+    requestTimeout: requestTimeoutMs,
+    connectionTimeout: connectionTimeoutMs,
+    ...(requestTimeoutMs > 0 && {
+      http: {
+        connectionsCheckingInterval: Math.max(50, Math.min(MAX_TIMEOUT_CHECK_INTERVAL_MS, Math.floor(requestTimeoutMs / 4))),
+        // What Node derives itself when requestTimeout is given at construction (Fastify sets it after):
+        // with the headers' 60 s default above requestTimeout, Node never expires a request whose body is slow.
+        headersTimeout: Math.min(60_000, requestTimeoutMs),
+      },
+    }),
+  });
 }
 
 /** What every HTTP app of this project shares: correlation id, request lines, JSON-only bodies, problem+json, request metrics. */

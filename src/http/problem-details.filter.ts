@@ -14,6 +14,8 @@ const STATUS_OF_KIND: Record<DomainErrorKind, number> = {
 
 const TITLES: Record<number, string> = {
   400: 'Bad Request',
+  401: 'Unauthorized',
+  403: 'Forbidden',
   404: 'Not Found',
   405: 'Method Not Allowed',
   406: 'Not Acceptable',
@@ -62,7 +64,7 @@ export class ProblemDetailsFilter implements ExceptionFilter {
     }
     if (exception instanceof HttpException) {
       const status = exception.getStatus();
-      return { status, code: codeOfStatus(status), detail: status < 500 ? messageOf(exception) : undefined };
+      return { status, code: codeOf(exception) ?? codeOfStatus(status), detail: status < 500 ? messageOf(exception) : undefined };
     }
     const fastifyStatus = (exception as { statusCode?: number })?.statusCode;
     if (typeof fastifyStatus === 'number' && fastifyStatus >= 400 && fastifyStatus < 500) {
@@ -88,6 +90,13 @@ export function sendProblem(reply: FastifyReply, request: FastifyRequest, proble
 
 function codeOfStatus(status: number): string {
   return (TITLES[status] ?? 'Error').toUpperCase().replace(/ /g, '_');
+}
+
+/** A stable code an HttpException names in its response (`new UnauthorizedException({ code, message })`). */
+function codeOf(exception: HttpException): string | undefined {
+  const response = exception.getResponse();
+  const code = typeof response === 'object' ? (response as { code?: unknown }).code : undefined;
+  return typeof code === 'string' ? code : undefined;
 }
 
 function messageOf(exception: HttpException): string {

@@ -80,7 +80,7 @@ describe('lines of an HTTP request', () => {
     const params = loggerParams('api', { LOG_LEVEL: 'log', LOG_FORMAT: 'json' }, destination);
     @Module({ imports: [LoggerModule.forRoot(params)], controllers: [ProbeController] })
     class ProbeModule {}
-    app = await NestFactory.create<NestFastifyApplication>(ProbeModule, createFastifyAdapter(65_536) as FastifyAdapter, {
+    app = await NestFactory.create<NestFastifyApplication>(ProbeModule, createFastifyAdapter({ bodyLimitBytes: 65_536, requestTimeoutMs: 30_000, connectionTimeoutMs: 120_000 }) as FastifyAdapter, {
       logger: new NestPinoLogger(new PinoLogger(params), params),
     });
     configureHttpBasics(app);

@@ -2,6 +2,7 @@ import { ChildProcess, spawn } from 'node:child_process';
 import path from 'node:path';
 import { freePort } from './consumer-process';
 import { exitOf, type ExitStatus } from './exit-status';
+import { TEST_AUTH_ENV, testAuthorization } from './test-auth';
 
 const ROOT = path.resolve(__dirname, '../..');
 
@@ -26,11 +27,12 @@ export class ApiProcess {
     child.stderr?.on('data', (chunk) => (this.output += chunk));
   }
 
-  static async start(env: Record<string, string>): Promise<ApiProcess> {
+  /** Starts dist/src/main.js with `env` over the test defaults (TEST_AUTH); undefined unsets a variable. */
+  static async start(env: Record<string, string | undefined>): Promise<ApiProcess> {
     const port = await freePort();
     const child = spawn(process.execPath, [path.join(ROOT, 'dist/src/main.js')], {
       cwd: ROOT,
-      env: { ...process.env, NODE_OPTIONS: '', PORT: String(port), LOG_LEVEL: 'warn', ...env },
+      env: { ...process.env, NODE_OPTIONS: '', PORT: String(port), LOG_LEVEL: 'warn', ...TEST_AUTH_ENV, ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     const api = new ApiProcess(child, port);
@@ -57,10 +59,11 @@ export class ApiProcess {
     return `http://127.0.0.1:${this.port}`;
   }
 
+  /** POSTs `body` with a token of every scope (TEST_AUTH). */
   async post(pathname: string, body: object): Promise<{ status: number; body: any }> { // eslint-disable-line @typescript-eslint/no-explicit-any
     const response = await fetch(`${this.url}${pathname}`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', ...(await testAuthorization()) },
       body: JSON.stringify(body),
     });
     return { status: response.status, body: await response.json() };

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { dropDatabase } from '../../src/database/ensure-database';
 import { createTestDatabase } from './test-database';
 import { exitOf, type ExitStatus } from './exit-status';
+import { TEST_AUTH_ENV, testAuthorization } from './test-auth';
 import { TEST_RABBITMQ_URL } from './test-broker';
 
 const ROOT = path.resolve(__dirname, '../..');
@@ -28,17 +29,18 @@ export class ConsumerProcess {
   private constructor(
     readonly databaseUrl: string,
     readonly port: number,
-    private readonly env: Record<string, string>,
+    private readonly env: Record<string, string | undefined>,
   ) {}
 
-  static async start(brokerPrefix: string, env: Record<string, string> = {}): Promise<ConsumerProcess> {
+  /** Starts dist/src/consumer/main.js with `env` over the test defaults (TEST_AUTH); undefined unsets a variable. */
+  static async start(brokerPrefix: string, env: Record<string, string | undefined> = {}): Promise<ConsumerProcess> {
     const consumer = new ConsumerProcess(await createTestDatabase(), await freePort(), env);
     await consumer.startProcess(brokerPrefix);
     return consumer;
   }
 
   get url(): string {
-    return `http://127.0.0.1:${this.port}`;
+    return `http://${this.env.CONSUMER_HOST ?? '127.0.0.1'}:${this.port}`;
   }
 
   private brokerPrefix = '';
@@ -55,6 +57,7 @@ export class ConsumerProcess {
         RABBITMQ_URL: TEST_RABBITMQ_URL,
         BROKER_PREFIX: brokerPrefix,
         LOG_LEVEL: 'warn',
+        ...TEST_AUTH_ENV,
         ...this.env,
       },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -101,9 +104,10 @@ export class ConsumerProcess {
     await dropDatabase(this.databaseUrl);
   }
 
+  /** GETs `pathAndQuery` with a token of every scope (TEST_AUTH). */
   // eslint-disable-next-line @typescript-eslint/no-explicit-any -- test assertions read arbitrary JSON
   async get(pathAndQuery: string): Promise<{ status: number; body: any }> {
-    const response = await fetch(`${this.url}${pathAndQuery}`);
+    const response = await fetch(`${this.url}${pathAndQuery}`, { headers: await testAuthorization() });
     return { status: response.status, body: await response.json() };
   }
 }

@@ -8,6 +8,7 @@ import { createHttpApp } from '../../src/http-app';
 import type { BrokerTopology } from '../../src/messaging/broker-topology';
 import { IntegrationEventPublisher } from '../../src/messaging/integration-event-publisher';
 import { AfterListening } from '../../src/shared/after-listening';
+import { TEST_AUTH_ENV, testToken } from './test-auth';
 import { deleteTopology, TEST_RABBITMQ_URL, uniqueBrokerPrefix } from './test-broker';
 import { createTestDatabase } from './test-database';
 
@@ -18,7 +19,11 @@ export interface TestApp {
   topology: BrokerTopology;
   brokerPrefix: string;
   db: DataSource;
-  http(): ReturnType<typeof request>;
+  /**
+   * Requests to the app, with a bearer token of every scope (TEST_AUTH) unless `token` says
+   * otherwise: `null` sends none, a string sends that one.
+   */
+  http(options?: { token?: string | null }): ReturnType<typeof request.agent>;
   /** Stops the app; drops its database unless `keepDatabase` (to restart on the same data). */
   close(options?: { keepDatabase?: boolean }): Promise<void>;
 }
@@ -28,7 +33,8 @@ export async function startTestApp(
   options: {
     databaseUrl?: string;
     brokerPrefix?: string;
-    env?: Record<string, string>;
+    /** Variables over the test defaults; undefined unsets one (e.g. AUTH_JWT_SECRET, for a JWKS). */
+    env?: Record<string, string | undefined>;
     extraModules?: Type[];
     /** False: build the app as if it did not listen yet (nothing reads the store). */
     startReaders?: boolean;
@@ -46,6 +52,7 @@ export async function startTestApp(
     // Many tests make a reader lag on purpose (a held lock, readers not started) to examine
     // something else; admission control would answer their commands 503. Its own tests turn it on.
     ADMISSION_CONTROL: 'off',
+    ...TEST_AUTH_ENV,
     ...options.env,
   });
   const app = await createHttpApp(environment, options.extraModules);
@@ -62,13 +69,17 @@ export async function startTestApp(
     throw error;
   }
   const topology = app.get(IntegrationEventPublisher).topology;
+  const allScopes = await testToken();
   return {
     app,
     databaseUrl,
     topology,
     brokerPrefix,
     db: app.get(DataSource),
-    http: () => request(app.getHttpServer()),
+    http: ({ token = allScopes } = {}) => {
+      const agent = request.agent(app.getHttpServer());
+      return token === null ? agent : agent.set('authorization', `Bearer ${token}`);
+    },
     async close({ keepDatabase = false } = {}) {
       await app.close();
       if (!keepDatabase) {

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { brokerSettings, loggingSettings, parseEnvironment, port, retentionHours, retentionSettings, shutdownTimeoutMs, tracingSettings } from '../../config/environment';
+import { brokerSettings, httpSecuritySettings, loggingSettings, parseEnvironment, port, retentionHours, retentionSettings, shutdownTimeoutMs, tracingSettings } from '../../config/environment';
 
 export const consumerEnvironmentSchema = z.object({
   CONSUMER_DATABASE_URL: z
@@ -7,7 +7,8 @@ export const consumerEnvironmentSchema = z.object({
     .regex(/^postgres(ql)?:\/\/.+/, 'must be a postgres:// URL')
     .default('postgres://postgres:postgres@127.0.0.1:5432/eda_consumer'),
   CONSUMER_PORT: port.default(3001),
-  HOST: z.string().min(1).default('127.0.0.1'),
+  /** The interface the consumer's HTTP side listens on; its own setting, apart from the API's HOST. */
+  CONSUMER_HOST: z.string().min(1).default('127.0.0.1'),
   ...brokerSettings,
   ...loggingSettings,
   ...tracingSettings,
@@ -28,6 +29,7 @@ export const consumerEnvironmentSchema = z.object({
    */
   INBOX_RETENTION_HOURS: retentionHours.default(168),
   ...retentionSettings,
+  ...httpSecuritySettings,
   SHUTDOWN_TIMEOUT_MS: shutdownTimeoutMs,
 });
 

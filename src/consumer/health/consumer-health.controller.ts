@@ -1,6 +1,7 @@
 import { Controller, Get, Res } from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
 import { HealthCheckResult, HealthCheckService, HealthIndicatorFunction, HealthIndicatorService, TypeOrmHealthIndicator } from '@nestjs/terminus';
+import { Public } from '../../auth/access.decorators';
 import type { FastifyReply } from 'fastify';
 import { respondWithHealth } from '../../health/respond-with-health';
 import { IntegrationEventServer } from '../messaging/integration-event-server';
@@ -14,6 +15,7 @@ import { IntegrationEventServer } from '../messaging/integration-event-server';
  *   never a failure; `degraded` when it cannot be read).
  */
 @ApiTags('health')
+@Public()
 @Controller('health')
 export class ConsumerHealthController {
   constructor(

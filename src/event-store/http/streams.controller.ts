@@ -1,5 +1,6 @@
 import { Controller, Get, Param, ParseUUIDPipe } from '@nestjs/common';
 import { ApiOkResponse, ApiTags } from '@nestjs/swagger';
+import { RequireScopes } from '../../auth/access.decorators';
 import { ApiProblemResponses } from '../../http/api-problem-responses';
 import { DomainError } from '../../shared/domain-error';
 import { EventStreamReader } from '../event-stream.reader';
@@ -20,6 +21,7 @@ export class StreamsController {
   constructor(private readonly reader: EventStreamReader) {}
 
   @Get(':id/events')
+  @RequireScopes('admin')
   @ApiOkResponse({ type: StreamResponse, description: 'The stored events of one aggregate, oldest first' })
   @ApiProblemResponses(400, 404)
   async events(@Param('id', new ParseUUIDPipe({ version: undefined })) id: string): Promise<StreamResponse> {

@@ -2,6 +2,7 @@ import { Controller, Get, Param, ParseUUIDPipe } from '@nestjs/common';
 import { ApiOkResponse, ApiProperty, ApiTags } from '@nestjs/swagger';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
+import { RequireScopes } from '../../../auth/access.decorators';
 import { DomainError } from '../../../shared/domain-error';
 
 export class CustomerStatsResponse {
@@ -28,6 +29,7 @@ export class CustomerStatsController {
   constructor(@InjectDataSource() private readonly db: DataSource) {}
 
   @Get(':id/stats')
+  @RequireScopes('orders:read')
   @ApiOkResponse({ type: CustomerStatsResponse })
   async stats(@Param('id', new ParseUUIDPipe({ version: undefined })) id: string): Promise<CustomerStatsResponse> {
     const [row] = await this.db.query(

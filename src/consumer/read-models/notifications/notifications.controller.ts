@@ -2,6 +2,7 @@ import { Controller, Get, Query } from '@nestjs/common';
 import { ApiOkResponse, ApiProperty, ApiTags } from '@nestjs/swagger';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { IsUUID } from 'class-validator';
+import { RequireScopes } from '../../../auth/access.decorators';
 import { DataSource } from 'typeorm';
 
 export class NotificationsRequest {
@@ -28,6 +29,7 @@ export class NotificationsController {
   constructor(@InjectDataSource() private readonly db: DataSource) {}
 
   @Get()
+  @RequireScopes('users:read')
   @ApiOkResponse({ type: NotificationsResponse, description: 'Newest first, at most 500' })
   async list(@Query() { customerId }: NotificationsRequest): Promise<NotificationsResponse> {
     const rows: Array<NotificationResponse & { createdAt: Date }> = await this.db.query(

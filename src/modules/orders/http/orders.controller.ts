@@ -2,6 +2,7 @@ import { Body, Controller, Get, HttpCode, Param, ParseUUIDPipe, Post, Query, Res
 import { CommandBus, QueryBus } from '@nestjs/cqrs';
 import { ApiAcceptedResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
+import { RequireScopes } from '../../../auth/access.decorators';
 import { CommandMetadata } from '../../../event-store/event-metadata';
 import { ApiProblemResponses } from '../../../http/api-problem-responses';
 import { ApiIfMatch, ETAG_RESPONSE_HEADER, LOCATION_RESPONSE_HEADER } from '../../../http/conditional-requests/api-entity-tags';
@@ -28,6 +29,7 @@ export class OrdersController {
   ) {}
 
   @Post()
+  @RequireScopes('orders:write')
   @ApiIdempotencyKey()
   @HttpCode(202)
   @ApiAcceptedResponse({
@@ -48,6 +50,7 @@ export class OrdersController {
   }
 
   @Get()
+  @RequireScopes('orders:read')
   @ApiOkResponse({
     type: OrderPageResponse,
     description: 'Read from the `order_summaries` projection, which follows the writes within milliseconds (eventually consistent)',
@@ -58,6 +61,7 @@ export class OrdersController {
   }
 
   @Get(':id')
+  @RequireScopes('orders:read')
   @ApiOkResponse({
     type: OrderResponse,
     description: "The order's current state, never behind a command that answered before this request",
@@ -71,6 +75,7 @@ export class OrdersController {
   }
 
   @Post(':id/cancel')
+  @RequireScopes('orders:write')
   @ApiIdempotencyKey()
   @ApiIfMatch()
   @HttpCode(202)
@@ -88,6 +93,7 @@ export class OrdersController {
   }
 
   @Post(':id/ship')
+  @RequireScopes('orders:write')
   @ApiIdempotencyKey()
   @ApiIfMatch()
   @HttpCode(202)

@@ -2,6 +2,7 @@ import { Body, Controller, Get, HttpCode, Param, ParseUUIDPipe, Post, Put, Res }
 import { CommandBus, QueryBus } from '@nestjs/cqrs';
 import { ApiCreatedResponse, ApiNoContentResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
+import { RequireScopes } from '../../../auth/access.decorators';
 import { CommandMetadata } from '../../../event-store/event-metadata';
 import { ApiProblemResponses } from '../../../http/api-problem-responses';
 import { ApiIfMatch, ETAG_RESPONSE_HEADER, LOCATION_RESPONSE_HEADER } from '../../../http/conditional-requests/api-entity-tags';
@@ -26,6 +27,7 @@ export class UsersController {
   ) {}
 
   @Post()
+  @RequireScopes('users:write')
   @ApiIdempotencyKey()
   @ApiCreatedResponse({
     type: CreatedResponse,
@@ -45,6 +47,7 @@ export class UsersController {
   }
 
   @Get(':id')
+  @RequireScopes('users:read')
   @ApiOkResponse({
     type: UserResponse,
     description: "The user's current state, never behind a command that answered before this request",
@@ -58,6 +61,7 @@ export class UsersController {
   }
 
   @Put(':id/email')
+  @RequireScopes('users:write')
   @ApiIdempotencyKey()
   @ApiIfMatch()
   @HttpCode(204)
@@ -75,6 +79,7 @@ export class UsersController {
   }
 
   @Post(':id/deactivate')
+  @RequireScopes('users:write')
   @ApiIdempotencyKey()
   @ApiIfMatch()
   @HttpCode(204)

@@ -1,0 +1,60 @@
+import fastifyHelmet from '@fastify/helmet';
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import { CORRELATION_ID_HEADER } from './correlation-id';
+
+/**
+ * The Content-Security-Policy of every response. Swagger UI (/docs) is the only HTML served: its
+ * scripts and stylesheet come from this origin, it has one inline <style> block and renders icons
+ * as data: images, and it fetches /docs-json and sends the requests you try from this origin. JSON
+ * responses are never rendered, so one policy serves both. No `upgrade-insecure-requests`: the
+ * app is served over plain HTTP behind a TLS-terminating balancer or on a developer's machine,
+ * where upgrading would break every asset of /docs on any origin but localhost.
+ */
+export const CONTENT_SECURITY_POLICY = {
+  'default-src': ["'self'"],
+  'base-uri': ["'self'"],
+  'connect-src': ["'self'"],
+  'font-src': ["'self'", 'data:'],
+  'form-action': ["'self'"],
+  'frame-ancestors': ["'none'"],
+  'img-src': ["'self'", 'data:'],
+  'object-src': ["'none'"],
+  'script-src': ["'self'"],
+  'script-src-attr': ["'none'"],
+  'style-src': ["'self'", "'unsafe-inline'"],
+};
+
+/** Request headers a browser on an allowed origin may send (CORS preflight). */
+const CORS_REQUEST_HEADERS = ['authorization', 'content-type', 'idempotency-key', 'if-match', CORRELATION_ID_HEADER];
+/** Response headers a script on an allowed origin may read. */
+const CORS_EXPOSED_HEADERS = [
+  'location',
+  'etag',
+  'idempotent-replayed',
+  'retry-after',
+  'www-authenticate',
+  'x-ratelimit-limit',
+  'x-ratelimit-remaining',
+  'x-ratelimit-reset',
+  CORRELATION_ID_HEADER,
+];
+
+/**
+ * Security headers on every response through `@fastify/helmet` (HSTS, nosniff, frame and referrer
+ * policies, CSP above), registered before any other hook so that early answers (415, 503 of load
+ * shedding) carry them too; and CORS for the browser origins of CORS_ORIGINS only. With no origin
+ * listed no CORS header is sent, so browsers refuse every cross-origin read. Tokens travel in
+ * `Authorization`, never in cookies: credentials stay off.
+ */
+export async function configureSecurityHeaders(app: NestFastifyApplication, corsOrigins: readonly string[]): Promise<void> {
+  await app.register(fastifyHelmet, { contentSecurityPolicy: { useDefaults: false, directives: CONTENT_SECURITY_POLICY } });
+  if (corsOrigins.length === 0) return;
+  app.enableCors({
+    origin: [...corsOrigins],
+    methods: ['GET', 'POST', 'PUT', 'DELETE'],
+    allowedHeaders: CORS_REQUEST_HEADERS,
+    exposedHeaders: CORS_EXPOSED_HEADERS,
+    credentials: false,
+    maxAge: 600,
+  });
+}
