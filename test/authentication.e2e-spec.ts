@@ -316,8 +316,10 @@ describe('starting without any authentication configured', () => {
     const unreachable = 'postgres://postgres@127.0.0.1:1/never';
     const { code, output } = await runToExit(entry, { ...NO_AUTH, DATABASE_URL: unreachable, CONSUMER_DATABASE_URL: unreachable, PORT: '1', CONSUMER_PORT: '1' });
     expect(code).toBe(1);
-    expect(output.trim()).toMatch(/^Invalid configuration: no authentication is configured: set AUTH_JWT_SECRET .* or AUTH_JWKS_URL .* or AUTH_MODE=development/);
     expect(output.trim().split('\n')).toHaveLength(1);
+    const line = JSON.parse(output.trim()) as { level: string; msg: string };
+    expect(line.level).toBe('fatal');
+    expect(line.msg).toMatch(/^Invalid configuration: no authentication is configured: set AUTH_JWT_SECRET .* or AUTH_JWKS_URL .* or AUTH_MODE=development/);
     expect(output).not.toMatch(/ECONNREFUSED|^\s+at /m);
   });
 });
@@ -337,7 +339,7 @@ describe('development mode', () => {
     const api = await ApiProcess.start({ ...NO_AUTH, AUTH_MODE: 'development', DATABASE_URL: databaseUrl, BROKER_PREFIX: brokerPrefix, RABBITMQ_URL: TEST_RABBITMQ_URL });
     try {
       await new Promise((resolve) => setTimeout(resolve, 200)); // the warning is written before the server listens; let the pipe deliver it
-      expect(api.output).toMatch(/WARN.*AUTH_MODE=development with a secret generated for this process; never run this mode where others can reach it/);
+      expect(api.output).toMatch(/"level":"warn".*AUTH_MODE=development with a secret generated for this process; never run this mode where others can reach it/);
       const token = /valid 24 h for this process only: ([\w.-]+)/.exec(api.output)?.[1];
       expect(token).toBeDefined();
       const get = (authorization?: string) => fetch(`${api.url}/orders`, { headers: authorization ? { authorization } : {} });
@@ -386,8 +388,8 @@ describe('development mode', () => {
       const token = /^\[start\] export TOKEN=(\S+)$/m.exec(output)?.[1];
       expect(token).toBeDefined();
       expect(output).toContain(`[start] then: curl -H "Authorization: Bearer $TOKEN" http://127.0.0.1:${port}/orders`);
-      expect(output).toMatch(/\[api\] .*WARN.*AUTH_MODE=development: tokens signed with AUTH_JWT_SECRET are accepted/);
-      expect(output).toMatch(/\[consumer\] .*WARN.*AUTH_MODE=development: tokens signed with AUTH_JWT_SECRET are accepted/);
+      expect(output).toMatch(/\[api\] .*"level":"warn".*AUTH_MODE=development: tokens signed with AUTH_JWT_SECRET are accepted/);
+      expect(output).toMatch(/\[consumer\] .*"level":"warn".*AUTH_MODE=development: tokens signed with AUTH_JWT_SECRET are accepted/);
       const get = (url: string, authorization?: string) => fetch(url, { headers: authorization ? { authorization } : {} }).then((response) => response.status);
       const notifications = `http://127.0.0.1:${consumerPort}/notifications?customerId=${randomUUID()}`;
       expect(await get(`http://127.0.0.1:${port}/orders`, `Bearer ${token}`)).toBe(200);

@@ -10,6 +10,7 @@ import { ConsumerProcess } from './support/consumer-process';
 import { eventually } from './support/test-app';
 import { deleteTopology, TEST_RABBITMQ_URL, testTopology, uniqueBrokerPrefix } from './support/test-broker';
 import { createTestDatabase } from './support/test-database';
+import { testToken } from './support/test-auth';
 
 // Run through `npm run build` first: the API and the consumer run as built child processes.
 const run = promisify(execFile);
@@ -48,7 +49,8 @@ describe('logs of the API and the consumer', () => {
   const secrets = {
     database: `db-pw-${randomBytes(6).toString('hex')}`,
     broker: `mq-pw-${randomBytes(6).toString('hex')}`,
-    bearer: `bearer-${randomBytes(6).toString('hex')}`,
+    // A real token (it must pass the access guard), of a subject found nowhere else.
+    bearer: '',
     cookie: `cookie-${randomBytes(6).toString('hex')}`,
   };
   const brokerUser = `logs-e2e-${randomBytes(4).toString('hex')}`;
@@ -60,6 +62,7 @@ describe('logs of the API and the consumer', () => {
   let orderId = '';
 
   beforeAll(async () => {
+    secrets.bearer = await testToken({ subject: `logs-e2e-${randomBytes(6).toString('hex')}` });
     // A broker user of its own, so that its password is a string found nowhere else.
     await run('rabbitmqctl', ['add_user', brokerUser, secrets.broker]);
     await run('rabbitmqctl', ['set_permissions', '-p', '/', brokerUser, '.*', '.*', '.*']);
@@ -87,7 +90,7 @@ describe('logs of the API and the consumer', () => {
     expect(placed.status).toBe(202);
     expect(placed.headers.get('x-correlation-id')).toBe(correlationId);
     orderId = ((await placed.json()) as { id: string }).id;
-    expect((await fetch(`${api.url}/orders/${orderId}`)).status).toBe(200);
+    expect((await fetch(`${api.url}/orders/${orderId}`, { headers: { authorization: `Bearer ${secrets.bearer}` } })).status).toBe(200);
   }, 90_000);
 
   afterAll(async () => {

@@ -14,6 +14,7 @@ import { registerUser, uniqueEmail } from './support/fixtures';
 import { eventually, startTestApp, type TestApp } from './support/test-app';
 import { TEST_RABBITMQ_URL } from './support/test-broker';
 import { createTestDatabase } from './support/test-database';
+import { TEST_AUTH_ENV } from './support/test-auth';
 
 /**
  * One trace from an HTTP request to the consumer app, both apps in this process. What runs here
@@ -48,6 +49,7 @@ beforeAll(async () => {
       RABBITMQ_URL: TEST_RABBITMQ_URL,
       BROKER_PREFIX: api.brokerPrefix,
       LOG_LEVEL: 'error',
+      ...TEST_AUTH_ENV,
     }),
   );
   await consumer.startAllMicroservices();
