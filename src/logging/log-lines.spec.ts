@@ -6,6 +6,8 @@ import pino from 'pino';
 import { configureHttpBasics, createFastifyAdapter } from '../http/http-basics';
 import { logContextOf, outsideLogContext, withLogContext } from './log-context';
 import { loggerOptions, loggerParams, PINO_LEVELS } from './process-logger';
+import { HttpMetrics } from '../metrics/http-metrics';
+import { MetricsRegistry } from '../metrics/metrics-registry';
 
 /** A destination that keeps every line, parsed: each must be one JSON object. */
 function memoryDestination(): { lines: Array<Record<string, unknown>>; write(line: string): void } {
@@ -78,7 +80,12 @@ describe('lines of an HTTP request', () => {
 
   beforeAll(async () => {
     const params = loggerParams('api', { LOG_LEVEL: 'log', LOG_FORMAT: 'json' }, destination);
-    @Module({ imports: [LoggerModule.forRoot(params)], controllers: [ProbeController] })
+    @Module({
+      imports: [LoggerModule.forRoot(params)],
+      controllers: [ProbeController],
+      // configureHttpBasics registers the request metrics' hook.
+      providers: [{ provide: MetricsRegistry, useFactory: () => new MetricsRegistry() }, HttpMetrics],
+    })
     class ProbeModule {}
     app = await NestFactory.create<NestFastifyApplication>(ProbeModule, createFastifyAdapter({ bodyLimitBytes: 65_536, requestTimeoutMs: 30_000, connectionTimeoutMs: 120_000 }) as FastifyAdapter, {
       logger: new NestPinoLogger(new PinoLogger(params), params),
