@@ -100,6 +100,61 @@ describe('the API behind proxies to RabbitMQ and PostgreSQL', () => {
     }
     await eventually(async () => expect((await app.http().get('/health/ready')).status).toBe(200), 20_000);
   });
+
+  /** GETs `path`, waiting 8 s at most: an answer that takes longer counts as none (status 0). */
+  const timed = async (path: string) => {
+    const startedAt = performance.now();
+    const response = await app
+      .http()
+      .get(path)
+      .timeout(8_000)
+      .catch(() => ({ status: 0, body: undefined, text: '' }));
+    return { path, status: response.status, ms: performance.now() - startedAt, body: response.body, text: response.text };
+  };
+
+  it('answers the probes, the details and /metrics in bounded time while PostgreSQL hangs (accepts, never answers)', async () => {
+    database.hold();
+    try {
+      const live = await timed('/health/live');
+      expect({ path: live.path, status: live.status, fast: live.ms < 1_000 }).toEqual({ path: '/health/live', status: 200, fast: true });
+      const [ready, details, metrics] = await Promise.all([timed('/health/ready'), timed('/health'), timed('/metrics')]);
+      // Each answers within the 2 s the database gets, plus slack for a loaded machine.
+      expect([ready, details, metrics].map(({ path, status, ms }) => ({ path, status, bounded: ms < 5_000 }))).toEqual([
+        { path: '/health/ready', status: 503, bounded: true },
+        { path: '/health', status: 503, bounded: true },
+        { path: '/metrics', status: 200, bounded: true },
+      ]);
+      expect(details.body.details.postgres).toMatchObject({ status: 'down' });
+      // The figures that show the hang are still served: requests queue for the pool.
+      expect(metrics.text).toMatch(/^eda_db_pool_connections_in_use \d+$/m);
+      // Asked again, still bounded: a scrape or probe does not queue behind the hung ones.
+      const again = await Promise.all([timed('/health'), timed('/metrics')]);
+      expect(again.map(({ path, status, ms }) => ({ path, status, bounded: ms < 5_000 }))).toEqual([
+        { path: '/health', status: 503, bounded: true },
+        { path: '/metrics', status: 200, bounded: true },
+      ]);
+    } finally {
+      database.release();
+    }
+    await eventually(async () => expect((await app.http().get('/health')).status).toBe(200), 20_000);
+  }, 60_000);
+
+  it('answers the probes, the details and /metrics in bounded time while RabbitMQ hangs', async () => {
+    broker.hold();
+    try {
+      const answers = await Promise.all([timed('/health/live'), timed('/health/ready'), timed('/health'), timed('/metrics')]);
+      expect(answers.map(({ path, status, ms }) => ({ path, status, bounded: ms < 5_000 }))).toEqual([
+        { path: '/health/live', status: 200, bounded: true },
+        { path: '/health/ready', status: 200, bounded: true },
+        { path: '/health', status: 200, bounded: true },
+        { path: '/metrics', status: 200, bounded: true },
+      ]);
+      expect(answers[2].body.details.deadLetters).toMatchObject({ status: 'degraded' });
+    } finally {
+      broker.release();
+    }
+    await eventually(async () => expect((await app.http().get('/health')).body.status).toBe('ok'), 20_000);
+  }, 60_000);
 });
 
 describe('the consumer behind a proxy to RabbitMQ', () => {

@@ -1,8 +1,9 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { Gauge } from 'prom-client';
 import { describeError } from '../event-store/subscription/subscription-failures';
-import { MetricsRegistry } from '../metrics/metrics-registry';
+import { MetricsRegistry, SCRAPE_QUERY_TIMEOUT_MS } from '../metrics/metrics-registry';
 import { ScrapeSnapshot } from '../metrics/scrape-snapshot';
+import { withinTimeLimit } from '../shared/time-limit';
 import { AsynchronousLag, SampledReader } from './asynchronous-lag';
 
 /**
@@ -11,7 +12,8 @@ import { AsynchronousLag, SampledReader } from './asynchronous-lag';
  * `eda_subscription_lag_seconds` (age of the oldest of them, 0 when caught up), labelled by
  * `subscription` and `segment` ("0" unless SUBSCRIPTION_SEGMENTS splits it). Measured at scrape
  * time by the one statement admission control and /health use (LAG_SAMPLE_SQL, indexes only):
- * one query per scrape, nothing per event. A scrape whose query fails reports no lag (and logs why).
+ * one query per scrape, nothing per event. A scrape whose query fails, or takes over
+ * SCRAPE_QUERY_TIMEOUT_MS, reports no lag (and logs why).
  */
 @Injectable()
 export class ReaderLagMetrics {
@@ -19,7 +21,7 @@ export class ReaderLagMetrics {
 
   constructor(registry: MetricsRegistry, lag: AsynchronousLag) {
     const snapshot = new ScrapeSnapshot(() =>
-      lag.readers().catch((error: unknown): SampledReader[] => {
+      withinTimeLimit(lag.readers(), SCRAPE_QUERY_TIMEOUT_MS, 'PostgreSQL').catch((error: unknown): SampledReader[] => {
         this.logger.warn(`cannot measure the readers' lag for /metrics: ${describeError(error)}`);
         return [];
       }),

@@ -2,6 +2,8 @@ import { Injectable } from '@nestjs/common';
 import { HealthIndicatorService } from '@nestjs/terminus';
 import { IntegrationEventPublisher } from '../messaging/integration-event-publisher';
 import { OutboxRelay } from '../messaging/relay/outbox-relay';
+import { withinTimeLimit } from '../shared/time-limit';
+import { HEALTH_CHECK_TIMEOUT_MS } from './respond-with-health';
 
 /**
  * RabbitMQ as the API sees it, through the publisher's own connection (no connection per check).
@@ -32,7 +34,8 @@ export class BrokerHealthIndicator {
   async relay() {
     const session = this.indicator.check('relay');
     try {
-      return session.up({ lag: await this.outboxRelay.lag(), relaying: this.outboxRelay.isLeader, inFlight: this.outboxRelay.inFlight });
+      const lag = await withinTimeLimit(this.outboxRelay.lag(), HEALTH_CHECK_TIMEOUT_MS, 'PostgreSQL');
+      return session.up({ lag, relaying: this.outboxRelay.isLeader, inFlight: this.outboxRelay.inFlight });
     } catch (error) {
       return session.degraded({ message: `cannot read the relay's lag: ${describe(error)}` });
     }

@@ -3,14 +3,11 @@ import { ApiExtraModels, ApiOkResponse, ApiOperation, ApiServiceUnavailableRespo
 import { Public } from '../auth/access.decorators';
 import { HealthCheckResult, HealthCheckService, TypeOrmHealthIndicator } from '@nestjs/terminus';
 import type { FastifyReply } from 'fastify';
-import { respondWithHealth } from './respond-with-health';
+import { HEALTH_CHECK_TIMEOUT_MS, respondWithHealth } from './respond-with-health';
 import { BrokerHealthIndicator } from './broker-health.indicator';
 import { DependencyHealth, HealthResponse } from './health.response';
 import { ReactionsHealthIndicator } from './reactions-health.indicator';
 import { SubscriptionsHealthIndicator } from './subscriptions-health.indicator';
-
-/** How long PostgreSQL may take to answer `SELECT 1` before it counts as down. */
-const POSTGRES_PING_TIMEOUT_MS = 2000;
 
 /**
  * Health for orchestrators and operators, in terminus' result shape (`status`, `info`, `error`,
@@ -43,7 +40,7 @@ export class HealthController {
   @ApiServiceUnavailableResponse({ type: HealthResponse, description: 'PostgreSQL is down, or a reader of the event store is stopped at an event; `details` says which' })
   check(@Res({ passthrough: true }) reply: FastifyReply): Promise<HealthCheckResult> {
     return respondWithHealth(this.health, reply, [
-      () => this.database.pingCheck('postgres', { timeout: POSTGRES_PING_TIMEOUT_MS }),
+      () => this.database.pingCheck('postgres', { timeout: HEALTH_CHECK_TIMEOUT_MS }),
       () => this.broker.rabbitmq(),
       () => this.broker.relay(),
       () => this.broker.deadLetters(),
@@ -64,6 +61,6 @@ export class HealthController {
   @ApiOkResponse({ type: HealthResponse, description: 'PostgreSQL answers' })
   @ApiServiceUnavailableResponse({ type: HealthResponse, description: 'PostgreSQL does not answer' })
   ready(@Res({ passthrough: true }) reply: FastifyReply): Promise<HealthCheckResult> {
-    return respondWithHealth(this.health, reply, [() => this.database.pingCheck('postgres', { timeout: POSTGRES_PING_TIMEOUT_MS })]);
+    return respondWithHealth(this.health, reply, [() => this.database.pingCheck('postgres', { timeout: HEALTH_CHECK_TIMEOUT_MS })]);
   }
 }

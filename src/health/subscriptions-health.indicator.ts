@@ -4,6 +4,8 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { describeError, SubscriptionFailure } from '../event-store/subscription/subscription-failures';
 import { readSubscriptionStatuses, SubscriptionStatus } from '../event-store/subscription/subscription-status';
+import { withinTimeLimit } from '../shared/time-limit';
+import { HEALTH_CHECK_TIMEOUT_MS } from './respond-with-health';
 
 /**
  * Failed attempts at one event after which a reader counts as stopped. One failure is often a
@@ -47,7 +49,7 @@ export class SubscriptionsHealthIndicator {
     const session = this.indicator.check('subscriptions');
     let statuses: SubscriptionStatus[];
     try {
-      statuses = await readSubscriptionStatuses(this.dataSource);
+      statuses = await withinTimeLimit(readSubscriptionStatuses(this.dataSource), HEALTH_CHECK_TIMEOUT_MS, 'PostgreSQL');
     } catch (error) {
       return session.down({ message: `cannot read the checkpoints: ${describeError(error)}` });
     }

@@ -1,5 +1,12 @@
 import { collectDefaultMetrics, Registry } from 'prom-client';
 
+/**
+ * How long a gauge measured at scrape time may wait for PostgreSQL: past it the gauge is left out
+ * of the scrape, so that a server that hangs (accepts, never answers) cannot hang /metrics, and
+ * with it the process and pool figures that would show the hang.
+ */
+export const SCRAPE_QUERY_TIMEOUT_MS = 2000;
+
 let processMetrics: Registry | undefined;
 
 /**

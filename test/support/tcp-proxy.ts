@@ -93,12 +93,13 @@ export class TcpProxy {
       const upstream = connect(this.target.port, this.target.host);
       const pair = { client, upstream };
       this.pairs.add(pair);
-      if (this.holding) upstream.pause();
       client.pipe(upstream);
       const late = new Transform({
         transform: (chunk, _encoding, done) => (this.latencyMs > 0 ? setTimeout(() => done(null, chunk), this.latencyMs) : done(null, chunk)),
       });
       upstream.pipe(late).pipe(client);
+      // After pipe(), which resumes its source: a connection opened while holding is held too.
+      if (this.holding) upstream.pause();
       const end = () => {
         this.pairs.delete(pair);
         client.destroy();
