@@ -189,3 +189,23 @@ describe('LOG_FORMAT=pretty', () => {
     }
   });
 });
+
+describe('a connection URL whose password was not percent-encoded', () => {
+  it('leaves no part of the password in the start-up line, though the parser took part of it for a port and the rest for a fragment', async () => {
+    const databaseUrl = await createTestDatabase();
+    const brokerPrefix = uniqueBrokerPrefix();
+    const secret = `s3cret${randomBytes(6).toString('hex')}`;
+    // `guest:1234#…@host` parses as host `guest`, port 1234, fragment `…@host`: the broker is out
+    // of reach (the API starts degraded), and what follows the # was the password's tail.
+    const api = await ApiProcess.start({ DATABASE_URL: databaseUrl, BROKER_PREFIX: brokerPrefix, LOG_LEVEL: 'log', RABBITMQ_URL: `amqp://guest:1234#${secret}@127.0.0.1:5672` });
+    try {
+      await eventually(async () => expect(api.stdout).toContain('"msg":"broker '), 10_000);
+      expect(await api.kill('SIGTERM')).toEqual({ code: 0, signal: null });
+      expect(logLines(api.stdout, 'the API').length).toBeGreaterThan(5);
+      expect(api.output).not.toContain(secret);
+    } finally {
+      api.signal('SIGKILL');
+      await dropDatabase(databaseUrl);
+    }
+  });
+});

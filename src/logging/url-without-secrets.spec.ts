@@ -13,6 +13,21 @@ describe('urlWithoutSecrets', () => {
     expect(shown).toContain('password=***');
   });
 
+  it('shows nothing of a password whose unencoded # / or ? ended the authority early, leaving the rest after the host', () => {
+    for (const url of [
+      'amqp://guest:1234#s3cret@127.0.0.1:5672',
+      'amqp://guest:1234/s3cret@127.0.0.1:5672',
+      'postgres://app:1234?s3cret@db.internal/eda',
+      'postgres://app:p@ss/s3cret@db.internal/eda',
+    ]) {
+      expect({ url, shown: urlWithoutSecrets(url) }).toEqual({ url, shown: expect.not.stringContaining('s3cret') });
+    }
+  });
+
+  it('drops a fragment, which no connection URL needs', () => {
+    expect(urlWithoutSecrets('amqp://guest:guest@127.0.0.1:5672/#s3cret')).toBe('amqp://guest:***@127.0.0.1:5672/');
+  });
+
   it('leaves a URL without secrets as it is', () => {
     expect(urlWithoutSecrets('amqp://127.0.0.1:5672/vhost')).toBe('amqp://127.0.0.1:5672/vhost');
   });
