@@ -241,6 +241,39 @@ describe("the API verifying tokens with the issuer's JWKS (ES256)", () => {
     const response = await app.http({ token: await sign(signingKey, { scope: 'orders:read' }) }).post('/orders').send({});
     expectProblem(response, 403, 'INSUFFICIENT_SCOPE');
   });
+
+  it('logs why the key set cannot be fetched (a built API, its log read), once for a run of refused requests', async () => {
+    const databaseUrl = await createTestDatabase();
+    const brokerPrefix = uniqueBrokerPrefix();
+    jwks.available = false;
+    const api = await ApiProcess.start({
+      DATABASE_URL: databaseUrl,
+      BROKER_PREFIX: brokerPrefix,
+      LOG_LEVEL: 'warn',
+      AUTH_JWT_SECRET: undefined,
+      AUTH_JWKS_URL: jwks.url,
+      AUTH_ISSUER: issuer,
+      AUTH_AUDIENCE: audience,
+    });
+    try {
+      const token = await sign(signingKey);
+      for (let i = 0; i < 3; i++) expect((await fetch(`${api.url}/orders`, { headers: { authorization: `Bearer ${token}` } })).status).toBe(503);
+      expect(await api.kill('SIGTERM')).toEqual({ code: 0, signal: null });
+      const warnings = api.stdout
+        .split('\n')
+        .filter(Boolean)
+        .map((line) => JSON.parse(line) as Json)
+        .filter((line) => line.context === 'Authentication');
+      expect(warnings).toEqual([
+        expect.objectContaining({ level: 'warn', msg: expect.stringMatching(new RegExp(`^cannot fetch the token issuer's key set from ${jwks.url.replace(/\./g, '\\.')}: .*200`)) }),
+      ]);
+    } finally {
+      jwks.available = true;
+      api.signal('SIGKILL');
+      await dropDatabase(databaseUrl);
+      await deleteTopology(testTopology(brokerPrefix)).catch(() => undefined);
+    }
+  }, 30_000);
 });
 
 describe("the consumer's HTTP side", () => {
@@ -321,6 +354,23 @@ describe('starting without any authentication configured', () => {
     expect(line.level).toBe('fatal');
     expect(line.msg).toMatch(/^Invalid configuration: no authentication is configured: set AUTH_JWT_SECRET .* or AUTH_JWKS_URL .* or AUTH_MODE=development/);
     expect(output).not.toMatch(/ECONNREFUSED|^\s+at /m);
+  });
+});
+
+describe('starting with a JWKS URL that carries credentials', () => {
+  it('refuses to start, naming AUTH_JWKS_URL without echoing the password: fetch never sends a URL with credentials, so no token could ever be verified', async () => {
+    const unreachable = 'postgres://postgres@127.0.0.1:1/never';
+    const { code, output } = await runToExit('dist/src/main.js', {
+      ...NO_AUTH,
+      AUTH_JWKS_URL: 'https://reader:jwks-pw-8f2c@id.example/jwks.json',
+      AUTH_AUDIENCE: 'orders-api',
+      DATABASE_URL: unreachable,
+      PORT: '1',
+    });
+    expect(code).toBe(1);
+    const line = JSON.parse(output.trim()) as { level: string; msg: string };
+    expect(line).toMatchObject({ level: 'fatal', msg: expect.stringMatching(/^Invalid configuration: AUTH_JWKS_URL: /) });
+    expect(output).not.toContain('jwks-pw-8f2c');
   });
 });
 

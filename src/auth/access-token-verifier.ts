@@ -1,4 +1,6 @@
+import { Logger } from '@nestjs/common';
 import { createRemoteJWKSet, errors, JWTPayload, jwtVerify, JWTVerifyGetKey } from 'jose';
+import { urlWithoutSecrets } from '../logging/url-without-secrets';
 import type { AuthenticationSettings } from './authentication-settings';
 import { scopesOf } from './scopes';
 
@@ -24,17 +26,23 @@ export type Authentication = { ok: true; principal: Principal } | { ok: false; r
 
 /** Leeway for the clocks of the issuer and this host when checking `exp` and `nbf`, in seconds. */
 export const CLOCK_TOLERANCE_SECONDS = 5;
+/** While the key set cannot be fetched, why is logged at most this often (every request is refused meanwhile). */
+export const KEY_SET_WARNING_INTERVAL_MS = 60_000;
 const SHARED_SECRET_ALGORITHMS = ['HS256'];
 const PUBLIC_KEY_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA', 'Ed25519'];
 
 /**
  * Verifies bearer access tokens (JWS-signed JWTs) with `jose`: the signature with the shared secret
  * (HS256) or with a key of the issuer's JWKS (fetched on first use and on an unknown `kid`, cached),
- * `exp` required and checked, `nbf`, and `iss` / `aud` when configured.
+ * `exp` required and checked, `nbf`, and `iss` / `aud` when configured. When the key set cannot be
+ * fetched, the cause (which the 503 does not tell the client) is logged as a warning, at most once
+ * per KEY_SET_WARNING_INTERVAL_MS.
  */
 export class AccessTokenVerifier {
+  private readonly logger = new Logger('Authentication');
   private readonly key: Uint8Array | JWTVerifyGetKey;
   private readonly algorithms: string[];
+  private keySetWarnedAt = -Infinity;
 
   constructor(private readonly settings: AuthenticationSettings) {
     if ('secret' in settings.keys) {
@@ -62,8 +70,21 @@ export class AccessTokenVerifier {
       const { payload } = typeof key === 'function' ? await jwtVerify(token, key, options) : await jwtVerify(token, key, options);
       return { ok: true, principal: principalOf(payload) };
     } catch (error) {
-      return { ok: false, rejection: rejectionOf(error, typeof this.key === 'function') };
+      const rejection = rejectionOf(error, typeof this.key === 'function');
+      if (rejection.reason === 'unavailable') this.warnKeySetUnavailable(error);
+      return { ok: false, rejection };
     }
+  }
+
+  private warnKeySetUnavailable(error: unknown): void {
+    const now = performance.now();
+    if (now - this.keySetWarnedAt < KEY_SET_WARNING_INTERVAL_MS || !('jwksUrl' in this.settings.keys)) return;
+    this.keySetWarnedAt = now;
+    const cause = error instanceof Error && error.cause instanceof Error ? `: ${error.cause.message}` : '';
+    this.logger.warn(
+      `cannot fetch the token issuer's key set from ${urlWithoutSecrets(this.settings.keys.jwksUrl)}: ${error instanceof Error ? error.message : String(error)}${cause}; ` +
+        'requests that need a token are answered 503 until it can be fetched',
+    );
   }
 }
 

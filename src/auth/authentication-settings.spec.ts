@@ -42,6 +42,14 @@ describe('resolving the authentication of an HTTP process', () => {
     ).toThrow(/either AUTH_JWT_SECRET or AUTH_JWKS_URL/);
   });
 
+  it('refuses a JWKS URL with a user or password, which fetch never sends, naming the variable and not the password', () => {
+    for (const url of ['https://reader:s3cret@id.example/jwks.json', 'https://reader@id.example/jwks.json']) {
+      expect(() => loadEnvironment({ AUTH_JWKS_URL: url })).toThrow(/^Invalid configuration: AUTH_JWKS_URL: /);
+      expect(() => loadConsumerEnvironment({ AUTH_JWKS_URL: url })).toThrow(/^Invalid configuration: AUTH_JWKS_URL: /);
+    }
+    expect(() => loadEnvironment({ AUTH_JWKS_URL: 'https://reader:s3cret@id.example/jwks.json' })).not.toThrow(/s3cret/);
+  });
+
   it('refuses a JWKS URL that is not http(s), and an empty value, naming the variable', () => {
     expect(() => loadEnvironment({ AUTH_JWKS_URL: 'file:///etc/jwks.json' })).toThrow(/AUTH_JWKS_URL/);
     expect(() => loadEnvironment({ AUTH_JWT_SECRET: '' })).toThrow(/AUTH_JWT_SECRET/);

@@ -73,8 +73,14 @@ export const httpSecuritySettings = {
   AUTH_MODE: z.enum(['jwt', 'development']).default('jwt'),
   /** Shared secret of HS256 tokens (at least 32 characters outside development mode). */
   AUTH_JWT_SECRET: z.string().min(1).optional(),
-  /** Where the issuer publishes its signing keys (RS256, ES256, …): a JSON Web Key Set. */
-  AUTH_JWKS_URL: z.url({ protocol: /^https?$/, error: 'must be an http(s):// URL' }).optional(),
+  /**
+   * Where the issuer publishes its signing keys (RS256, ES256, …): a JSON Web Key Set. Without a
+   * user or password: fetch refuses a URL with credentials, so no token could ever be verified.
+   */
+  AUTH_JWKS_URL: z
+    .url({ protocol: /^https?$/, error: 'must be an http(s):// URL' })
+    .refine((url) => !new URL(url).username && !new URL(url).password, 'must carry no user or password (fetch refuses such a URL)')
+    .optional(),
   /** The `iss` every token must carry; unset: not checked. */
   AUTH_ISSUER: z.string().min(1).optional(),
   /** The `aud` every token must carry (required with AUTH_JWKS_URL); unset: not checked. */
