@@ -159,6 +159,51 @@ describe('an API process with a short retention and a pool over half of the serv
   });
 });
 
+describe('an API process connecting as a role with a CONNECTION LIMIT below its pool', () => {
+  const role = `budget_${randomUUID().slice(0, 8)}`;
+  const brokerPrefix = uniqueBrokerPrefix();
+  let databaseUrl: string;
+  let api: ApiProcess | undefined;
+
+  /** Runs `sql` on the test server as its superuser. */
+  async function asSuperuser(sql: string): Promise<void> {
+    const client = new Client({ connectionString: `${TEST_SERVER_URL}/postgres` });
+    await client.connect();
+    try {
+      await client.query(sql);
+    } finally {
+      await client.end();
+    }
+  }
+
+  beforeAll(async () => {
+    databaseUrl = await createTestDatabase();
+    const name = new URL(databaseUrl).pathname.slice(1);
+    await asSuperuser(`CREATE ROLE ${role} LOGIN CONNECTION LIMIT 10`);
+    await asSuperuser(`ALTER DATABASE ${name} OWNER TO ${role}`);
+    const asRole = new URL(databaseUrl);
+    asRole.username = role;
+    asRole.password = '';
+    api = await ApiProcess.start({ DATABASE_URL: asRole.toString(), BROKER_PREFIX: brokerPrefix, LOG_LEVEL: 'log' });
+  }, 60_000);
+  afterAll(async () => {
+    await api?.kill('SIGTERM');
+    await dropDatabase(databaseUrl);
+    await asSuperuser(`DROP ROLE IF EXISTS ${role}`);
+    await deleteTopology(testTopology(brokerPrefix)).catch(() => undefined);
+  });
+
+  it("warns that the role's limit binds, and advises raising that limit rather than max_connections", () => {
+    const warning = warningMatching(
+      api!.output,
+      /this process opens up to 23 PostgreSQL connections \(pool 20, .*\) of the 10 the server allows \(the role's CONNECTION LIMIT 10\): more than the server allows at all/,
+    );
+    expect(warning).toBeDefined();
+    expect(warning).toMatch(/raise the role's CONNECTION LIMIT/);
+    expect(warning).not.toMatch(/max_connections/);
+  });
+});
+
 describe('a consumer process with a short retention and a pool over half of the server', () => {
   const prefix = uniqueBrokerPrefix();
   const topology = testTopology(prefix);

@@ -18,6 +18,7 @@ describe('the connection budget of one process', () => {
       demand: 23,
       available: 97,
       limitedBy: 'max_connections 100 - superuser_reserved_connections 3',
+      raise: 'raise max_connections',
       processesThatFit: 4,
       verdict: 'fits',
     });
@@ -54,6 +55,14 @@ describe('the connection budget of one process', () => {
       available: 92,
       limitedBy: 'max_connections 100 - superuser_reserved_connections 3 - reserved_connections 5',
     });
+  });
+
+  it('advises raising the limit that binds: max_connections, or the role\'s or the database\'s CONNECTION LIMIT', () => {
+    const advice = (limits: Partial<ServerConnectionLimits>) => describeConnectionBudget({ pool: 20, sessions: {} }, assessConnectionBudget({ pool: 20, sessions: {} }, { ...DEFAULTS, ...limits })).message;
+    expect(advice({ maxConnections: 30 })).toMatch(/lower DATABASE_POOL_SIZE or raise max_connections/);
+    expect(advice({ roleConnectionLimit: 10 })).toMatch(/lower DATABASE_POOL_SIZE or raise the role's CONNECTION LIMIT \(ALTER ROLE … CONNECTION LIMIT\)/);
+    expect(advice({ roleConnectionLimit: 10 })).not.toMatch(/max_connections/);
+    expect(advice({ databaseConnectionLimit: 30 })).toMatch(/lower DATABASE_POOL_SIZE or raise the database's CONNECTION LIMIT \(ALTER DATABASE … CONNECTION LIMIT\)/);
   });
 
   it('lets a superuser count every slot and ignores the CONNECTION LIMITs, which PostgreSQL does not apply to it', () => {

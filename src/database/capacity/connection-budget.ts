@@ -28,6 +28,8 @@ export interface ConnectionBudget {
   available: number;
   /** Which limit `available` comes from, for the log line. */
   limitedBy: string;
+  /** How to raise that limit, for the log line's advice. */
+  raise: string;
   /** How many processes like this one fit into `available`. */
   processesThatFit: number;
   /**
@@ -57,21 +59,32 @@ export function connectionDemandOf({ pool, sessions }: ConnectionDemand): number
  * the role's and the database's CONNECTION LIMIT; a superuser may use every slot and has no limit.
  */
 export function assessConnectionBudget(demand: ConnectionDemand, limits: ServerConnectionLimits): ConnectionBudget {
-  const candidates: Array<[number, string]> = limits.superuser
-    ? [[limits.maxConnections, `max_connections ${limits.maxConnections} (superuser)`]]
+  type Limit = [available: number, limitedBy: string, raise: string];
+  const raiseMaxConnections = 'raise max_connections';
+  const candidates: Limit[] = limits.superuser
+    ? [[limits.maxConnections, `max_connections ${limits.maxConnections} (superuser)`, raiseMaxConnections]]
     : [
         [
           limits.maxConnections - limits.superuserReservedConnections - limits.reservedConnections,
           `max_connections ${limits.maxConnections} - superuser_reserved_connections ${limits.superuserReservedConnections}` +
             (limits.reservedConnections > 0 ? ` - reserved_connections ${limits.reservedConnections}` : ''),
+          raiseMaxConnections,
         ],
-        ...(limits.roleConnectionLimit >= 0 ? [[limits.roleConnectionLimit, `the role's CONNECTION LIMIT ${limits.roleConnectionLimit}`] as [number, string]] : []),
-        ...(limits.databaseConnectionLimit >= 0 ? [[limits.databaseConnectionLimit, `the database's CONNECTION LIMIT ${limits.databaseConnectionLimit}`] as [number, string]] : []),
       ];
-  const [available, limitedBy] = candidates.reduce((lowest, candidate) => (candidate[0] < lowest[0] ? candidate : lowest));
+  if (!limits.superuser && limits.roleConnectionLimit >= 0) {
+    candidates.push([limits.roleConnectionLimit, `the role's CONNECTION LIMIT ${limits.roleConnectionLimit}`, "raise the role's CONNECTION LIMIT (ALTER ROLE … CONNECTION LIMIT)"]);
+  }
+  if (!limits.superuser && limits.databaseConnectionLimit >= 0) {
+    candidates.push([
+      limits.databaseConnectionLimit,
+      `the database's CONNECTION LIMIT ${limits.databaseConnectionLimit}`,
+      "raise the database's CONNECTION LIMIT (ALTER DATABASE … CONNECTION LIMIT)",
+    ]);
+  }
+  const [available, limitedBy, raise] = candidates.reduce((lowest, candidate) => (candidate[0] < lowest[0] ? candidate : lowest));
   const need = connectionDemandOf(demand);
   const verdict = need > available ? 'over-available' : need > available * CONNECTION_SHARE ? 'over-share' : 'fits';
-  return { demand: need, available: Math.max(0, available), limitedBy, processesThatFit: Math.max(0, Math.floor(available / need)), verdict };
+  return { demand: need, available: Math.max(0, available), limitedBy, raise, processesThatFit: Math.max(0, Math.floor(available / need)), verdict };
 }
 
 /** The start-up line: `warn` unless the verdict is `fits`. */
@@ -88,14 +101,14 @@ export function describeConnectionBudget(demand: ConnectionDemand, budget: Conne
         level: 'warn',
         message:
           `${figures}: more than half, so a second process like it (a rolling deploy, a failover) cannot fill its pool ` +
-          `and connections will be refused under load; lower DATABASE_POOL_SIZE or raise max_connections (see the README's connection budget)`,
+          `and connections will be refused under load; lower DATABASE_POOL_SIZE or ${budget.raise} (see the README's connection budget)`,
       };
     case 'over-available':
       return {
         level: 'warn',
         message:
           `${figures}: more than the server allows at all, so this process alone will see connections refused under load; ` +
-          `lower DATABASE_POOL_SIZE or raise max_connections (see the README's connection budget)`,
+          `lower DATABASE_POOL_SIZE or ${budget.raise} (see the README's connection budget)`,
       };
   }
 }
