@@ -208,3 +208,53 @@ describe('the consumer behind a proxy to RabbitMQ', () => {
     await eventually(async () => expect((await consumer.get('/health/ready')).status).toBe(200), 20_000);
   });
 });
+
+describe('a burst of anonymous probes and scrapes', () => {
+  let database: TcpProxy;
+  let app: TestApp;
+  beforeAll(async () => {
+    database = await TcpProxy.start(POSTGRES);
+    app = await startTestApp({ databaseUrl: database.rewrite(await createTestDatabase()) });
+  });
+  afterAll(async () => {
+    database.latency(0);
+    await app?.close();
+    await database.close();
+  });
+
+  it('costs the database one round of queries at a time, whatever the number of requests in flight, leaving the pool to commands', async () => {
+    const pool = (app.db.driver as unknown as { master: { totalCount: number; idleCount: number; waitingCount: number } }).master;
+    const peak = { inUse: 0, waiting: 0 };
+    let sampling = true;
+    const sampler = (async () => {
+      while (sampling) {
+        peak.inUse = Math.max(peak.inUse, pool.totalCount - pool.idleCount);
+        peak.waiting = Math.max(peak.waiting, pool.waitingCount);
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+    })();
+    await app.app.listen(0, '127.0.0.1');
+    const url = await app.app.getUrl();
+    // The publisher's connection is open once something asked for it.
+    await eventually(async () => expect((await app.http().get('/health').expect(200)).body.status).toBe('ok'));
+    const paths = ['/health', '/health/ready', '/metrics'];
+    // Every statement takes 100 ms: requests that arrive together are in flight together.
+    database.latency(100);
+    // Over many connections at once, as a flood would come (supertest would send them one server at a time).
+    const answers = await Promise.all(
+      Array.from({ length: 150 }, async (_, i) => {
+        const response = await fetch(`${url}${paths[i % paths.length]}`);
+        return { path: paths[i % paths.length], status: response.status, text: await response.text() };
+      }),
+    );
+    sampling = false;
+    await sampler;
+    database.latency(0);
+    expect(answers.filter((answer) => answer.status !== 200)).toEqual([]);
+    for (const answer of answers.filter(({ path }) => path === '/health')) expect(JSON.parse(answer.text)).toMatchObject({ status: 'ok' });
+    for (const answer of answers.filter(({ path }) => path === '/metrics')) expect(answer.text).toMatch(/^eda_subscription_lag_events\{/m);
+    // /health reads 4 things, /health/ready 1, /metrics 2: 7 connections at most, one round of each.
+    expect(peak).toEqual({ inUse: expect.any(Number), waiting: 0 });
+    expect(peak.inUse).toBeLessThanOrEqual(10);
+  });
+});

@@ -2,7 +2,7 @@ import { Injectable, Logger } from '@nestjs/common';
 import { Gauge } from 'prom-client';
 import { describeError } from '../event-store/subscription/subscription-failures';
 import { MetricsRegistry, SCRAPE_QUERY_TIMEOUT_MS } from '../metrics/metrics-registry';
-import { ScrapeSnapshot } from '../metrics/scrape-snapshot';
+import { SingleFlight } from '../shared/single-flight';
 import { withinTimeLimit } from '../shared/time-limit';
 import { AsynchronousLag, SampledReader } from './asynchronous-lag';
 
@@ -20,7 +20,8 @@ export class ReaderLagMetrics {
   private readonly logger = new Logger(ReaderLagMetrics.name);
 
   constructor(registry: MetricsRegistry, lag: AsynchronousLag) {
-    const snapshot = new ScrapeSnapshot(() =>
+    // Measured once per scrape, shared by both gauges (prom-client collects them concurrently).
+    const snapshot = new SingleFlight(() =>
       withinTimeLimit(lag.readers(), SCRAPE_QUERY_TIMEOUT_MS, 'PostgreSQL').catch((error: unknown): SampledReader[] => {
         this.logger.warn(`cannot measure the readers' lag for /metrics: ${describeError(error)}`);
         return [];
@@ -33,7 +34,7 @@ export class ReaderLagMetrics {
         labelNames: ['subscription', 'segment'],
         registers: [registry],
         async collect() {
-          const readers = await snapshot.take();
+          const readers = await snapshot.run();
           // A reader gone (its code removed, its segments changed) disappears from the scrape.
           this.reset();
           for (const reader of readers) this.set({ subscription: reader.subscriptionId, segment: String(reader.segment) }, valueOf(reader));

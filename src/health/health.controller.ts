@@ -3,7 +3,7 @@ import { ApiExtraModels, ApiOkResponse, ApiOperation, ApiServiceUnavailableRespo
 import { Public } from '../auth/access.decorators';
 import { HealthCheckResult, HealthCheckService, TypeOrmHealthIndicator } from '@nestjs/terminus';
 import type { FastifyReply } from 'fastify';
-import { HEALTH_CHECK_TIMEOUT_MS, respondWithHealth } from './respond-with-health';
+import { HEALTH_CHECK_TIMEOUT_MS, HealthChecks } from './respond-with-health';
 import { BrokerHealthIndicator } from './broker-health.indicator';
 import { DependencyHealth, HealthResponse } from './health.response';
 import { ReactionsHealthIndicator } from './reactions-health.indicator';
@@ -25,13 +25,23 @@ import { SubscriptionsHealthIndicator } from './subscriptions-health.indicator';
 @Public()
 @Controller('health')
 export class HealthController {
-  constructor(
-    private readonly health: HealthCheckService,
-    private readonly database: TypeOrmHealthIndicator,
-    private readonly broker: BrokerHealthIndicator,
-    private readonly reactions: ReactionsHealthIndicator,
-    private readonly subscriptions: SubscriptionsHealthIndicator,
-  ) {}
+  private readonly details: HealthChecks;
+  private readonly liveness: HealthChecks;
+  private readonly readiness: HealthChecks;
+
+  constructor(health: HealthCheckService, database: TypeOrmHealthIndicator, broker: BrokerHealthIndicator, reactions: ReactionsHealthIndicator, subscriptions: SubscriptionsHealthIndicator) {
+    const postgres = () => database.pingCheck('postgres', { timeout: HEALTH_CHECK_TIMEOUT_MS });
+    this.details = new HealthChecks(health, [
+      postgres,
+      () => broker.rabbitmq(),
+      () => broker.relay(),
+      () => broker.deadLetters(),
+      () => reactions.reactions(),
+      () => subscriptions.subscriptions(),
+    ]);
+    this.liveness = new HealthChecks(health, []);
+    this.readiness = new HealthChecks(health, [postgres]);
+  }
 
   @Get()
   @ApiOperation({ summary: 'Every dependency and reader, with their figures (for people and dashboards)' })
@@ -39,21 +49,14 @@ export class HealthController {
   @ApiOkResponse({ type: HealthResponse, description: '`ok`, or `degraded`: RabbitMQ is unreachable or blocking (commands are still accepted), or a figure could not be read' })
   @ApiServiceUnavailableResponse({ type: HealthResponse, description: 'PostgreSQL is down, or a reader of the event store is stopped at an event; `details` says which' })
   check(@Res({ passthrough: true }) reply: FastifyReply): Promise<HealthCheckResult> {
-    return respondWithHealth(this.health, reply, [
-      () => this.database.pingCheck('postgres', { timeout: HEALTH_CHECK_TIMEOUT_MS }),
-      () => this.broker.rabbitmq(),
-      () => this.broker.relay(),
-      () => this.broker.deadLetters(),
-      () => this.reactions.reactions(),
-      () => this.subscriptions.subscriptions(),
-    ]);
+    return this.details.respond(reply);
   }
 
   @Get('live')
   @ApiOperation({ summary: 'Liveness: the process runs (no dependency is checked)' })
   @ApiOkResponse({ type: HealthResponse, description: 'The process answers' })
   live(@Res({ passthrough: true }) reply: FastifyReply): Promise<HealthCheckResult> {
-    return respondWithHealth(this.health, reply, []);
+    return this.liveness.respond(reply);
   }
 
   @Get('ready')
@@ -61,6 +64,6 @@ export class HealthController {
   @ApiOkResponse({ type: HealthResponse, description: 'PostgreSQL answers' })
   @ApiServiceUnavailableResponse({ type: HealthResponse, description: 'PostgreSQL does not answer' })
   ready(@Res({ passthrough: true }) reply: FastifyReply): Promise<HealthCheckResult> {
-    return respondWithHealth(this.health, reply, [() => this.database.pingCheck('postgres', { timeout: HEALTH_CHECK_TIMEOUT_MS })]);
+    return this.readiness.respond(reply);
   }
 }

@@ -1,5 +1,6 @@
 import type { HealthCheckResult, HealthCheckService, HealthIndicatorFunction } from '@nestjs/terminus';
 import type { FastifyReply } from 'fastify';
+import { SingleFlight } from '../shared/single-flight';
 
 /**
  * How long a check may wait for PostgreSQL (or any dependency it reads) before it counts as failed:
@@ -7,21 +8,38 @@ import type { FastifyReply } from 'fastify';
  */
 export const HEALTH_CHECK_TIMEOUT_MS = 2000;
 
+interface HealthAnswer {
+  status: 200 | 503;
+  body: HealthCheckResult;
+}
+
 /**
- * Runs the checks with terminus: 200 with its result when every indicator is `up` (`status: "ok"`)
- * or some are `degraded` (`status: "degraded"`); 503 with the same body (`status: "error"`, not
- * problem+json, so a probe and a person read one shape) when one is `down`, or when an indicator
- * threw (then `details` is empty).
+ * The checks of one health endpoint, run with terminus: 200 with its result when every indicator
+ * is `up` (`status: "ok"`) or some are `degraded` (`status: "degraded"`); 503 with the same body
+ * (`status: "error"`, not problem+json, so a probe and a person read one shape) when one is
+ * `down`, or when an indicator threw (then `details` is empty).
+ *
+ * The endpoints are open and not rate limited (probes and dashboards call them at their own
+ * pace), so requests that arrive while the checks run share that run: their cost to the database
+ * and the broker is one round at a time, however many arrive, and a flood of them cannot take the
+ * pool from the commands.
  */
-export async function respondWithHealth(
-  health: HealthCheckService,
-  reply: FastifyReply,
-  indicators: HealthIndicatorFunction[],
-): Promise<HealthCheckResult> {
-  try {
-    return await health.check(indicators);
-  } catch (error) {
-    void reply.status(503);
-    return (error as { response?: HealthCheckResult }).response ?? { status: 'error', details: {} };
+export class HealthChecks {
+  private readonly flight: SingleFlight<HealthAnswer>;
+
+  constructor(health: HealthCheckService, indicators: HealthIndicatorFunction[]) {
+    this.flight = new SingleFlight(async () => {
+      try {
+        return { status: 200, body: await health.check(indicators) };
+      } catch (error) {
+        return { status: 503, body: (error as { response?: HealthCheckResult }).response ?? { status: 'error', details: {} } };
+      }
+    });
+  }
+
+  async respond(reply: FastifyReply): Promise<HealthCheckResult> {
+    const { status, body } = await this.flight.run();
+    if (status !== 200) void reply.status(status);
+    return body;
   }
 }

@@ -1,4 +1,5 @@
 import { collectDefaultMetrics, Registry } from 'prom-client';
+import { SingleFlight } from '../shared/single-flight';
 
 /**
  * How long a gauge measured at scrape time may wait for PostgreSQL: past it the gauge is left out
@@ -32,6 +33,9 @@ export class MetricsRegistry extends Registry {
   /** Prometheus text exposition format 0.0.4. */
   static readonly CONTENT_TYPE = Registry.PROMETHEUS_CONTENT_TYPE;
 
+  /** One scrape at a time: requests that arrive while it runs get its text, and cost no query of their own. */
+  private readonly scrapes: SingleFlight<string> = new SingleFlight((): Promise<string> => Registry.merge([processMetricsRegistry(), this]).metrics());
+
   constructor() {
     super();
     // From the app's start: the event-loop monitor has figures by the first scrape.
@@ -40,9 +44,10 @@ export class MetricsRegistry extends Registry {
 
   /**
    * This app's metrics and the process's default ones, in the text format. Gauges measured at
-   * scrape time (lag, pool, queue depth) run their `collect` now, concurrently.
+   * scrape time (lag, pool, queue depth) run their `collect` now, concurrently; concurrent
+   * scrapes share one collection (GET /metrics is open to anyone who can reach it).
    */
   scrape(): Promise<string> {
-    return Registry.merge([processMetricsRegistry(), this]).metrics();
+    return this.scrapes.run();
   }
 }

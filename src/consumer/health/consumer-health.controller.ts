@@ -3,7 +3,7 @@ import { ApiTags } from '@nestjs/swagger';
 import { HealthCheckResult, HealthCheckService, HealthIndicatorFunction, HealthIndicatorService, TypeOrmHealthIndicator } from '@nestjs/terminus';
 import { Public } from '../../auth/access.decorators';
 import type { FastifyReply } from 'fastify';
-import { respondWithHealth } from '../../health/respond-with-health';
+import { HEALTH_CHECK_TIMEOUT_MS, HealthChecks } from '../../health/respond-with-health';
 import { IntegrationEventServer } from '../messaging/integration-event-server';
 
 /**
@@ -18,31 +18,39 @@ import { IntegrationEventServer } from '../messaging/integration-event-server';
 @Public()
 @Controller('health')
 export class ConsumerHealthController {
+  private readonly details: HealthChecks;
+  private readonly liveness: HealthChecks;
+  private readonly readiness: HealthChecks;
+
   constructor(
-    private readonly health: HealthCheckService,
+    health: HealthCheckService,
     private readonly database: TypeOrmHealthIndicator,
     private readonly indicator: HealthIndicatorService,
     private readonly server: IntegrationEventServer,
-  ) {}
+  ) {
+    this.details = new HealthChecks(health, [...this.readinessIndicators(), () => this.deadLetters()]);
+    this.liveness = new HealthChecks(health, []);
+    this.readiness = new HealthChecks(health, this.readinessIndicators());
+  }
 
   @Get()
   check(@Res({ passthrough: true }) reply: FastifyReply): Promise<HealthCheckResult> {
-    return respondWithHealth(this.health, reply, [...this.readiness(), () => this.deadLetters()]);
+    return this.details.respond(reply);
   }
 
   @Get('live')
   live(@Res({ passthrough: true }) reply: FastifyReply): Promise<HealthCheckResult> {
-    return respondWithHealth(this.health, reply, []);
+    return this.liveness.respond(reply);
   }
 
   @Get('ready')
   ready(@Res({ passthrough: true }) reply: FastifyReply): Promise<HealthCheckResult> {
-    return respondWithHealth(this.health, reply, this.readiness());
+    return this.readiness.respond(reply);
   }
 
-  private readiness(): HealthIndicatorFunction[] {
+  private readinessIndicators(): HealthIndicatorFunction[] {
     return [
-      () => this.database.pingCheck('postgres', { timeout: 2000 }),
+      () => this.database.pingCheck('postgres', { timeout: HEALTH_CHECK_TIMEOUT_MS }),
       () => {
         const session = this.indicator.check('rabbitmq');
         return this.server.isConnected() ? session.up() : session.down({ message: 'not connected to RabbitMQ' });
