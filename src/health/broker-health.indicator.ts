@@ -46,6 +46,9 @@ export class BrokerHealthIndicator {
     const session = this.indicator.check('deadLetters');
     const queue = this.publisher.topology.deadLetterQueue;
     try {
+      // The publisher connects on first use, which may be this very check (rabbitmq(), run beside
+      // this one): wait for it, within its time limit, rather than report a connection about to open.
+      await this.publisher.isConnected();
       return session.up({ queue, messages: await this.publisher.deadLetterDepth() });
     } catch (error) {
       return session.degraded({ queue, message: `cannot read the dead-letter queue: ${describe(error)}` });
