@@ -209,6 +209,43 @@ describe('the consumer behind a proxy to RabbitMQ', () => {
   });
 });
 
+describe('the consumer started while RabbitMQ is unreachable', () => {
+  const prefix = uniqueBrokerPrefix();
+  let broker: TcpProxy;
+  let consumer: ConsumerProcess | undefined;
+
+  beforeAll(async () => {
+    broker = await TcpProxy.start(RABBITMQ);
+    await broker.refuse();
+  });
+  afterAll(async () => {
+    await broker.accept();
+    await consumer?.stop();
+    await broker.close();
+    await deleteTopology(testTopology(prefix)).catch(() => undefined);
+  });
+
+  it('answers live at once and ready 503 while it waits for the broker, then ready once it consumes', async () => {
+    consumer = await ConsumerProcess.start(prefix, { RABBITMQ_URL: broker.rewrite(TEST_RABBITMQ_URL) }, { until: 'listening' });
+    expect((await consumer.get('/health/live')).status).toBe(200);
+    const ready = await consumer.get('/health/ready');
+    expect(ready).toMatchObject({ status: 503, body: { error: { rabbitmq: { status: 'down' }, consumer: { status: 'down' } }, details: { postgres: { status: 'up' } } } });
+    await broker.accept();
+    await eventually(async () => expect((await consumer!.get('/health/ready')).status).toBe(200), 20_000);
+  }, 40_000);
+
+  it('stops on SIGTERM while it waits for the broker, exit 0', async () => {
+    await broker.refuse();
+    const waiting = await ConsumerProcess.start(uniqueBrokerPrefix(), { RABBITMQ_URL: broker.rewrite(TEST_RABBITMQ_URL) }, { until: 'listening' });
+    try {
+      expect((await waiting.get('/health/ready')).status).toBe(503);
+      expect(await waiting.kill('SIGTERM')).toEqual({ code: 0, signal: null });
+    } finally {
+      await waiting.stop();
+    }
+  }, 40_000);
+});
+
 describe('a burst of anonymous probes and scrapes', () => {
   let database: TcpProxy;
   let app: TestApp;

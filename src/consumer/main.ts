@@ -25,10 +25,12 @@ async function bootstrap(): Promise<void> {
   releaseEarlyStopSignals();
   await ensureDatabaseExists(environment.CONSUMER_DATABASE_URL);
   const app = await createConsumerApp(environment, authentication);
-  await app.startAllMicroservices();
+  // The HTTP side first: while RabbitMQ cannot be reached the consumer waits for it (and keeps
+  // trying), live and answering /health/ready 503, rather than unreachable to its probes.
   await app.listen(environment.CONSUMER_PORT, environment.CONSUMER_HOST);
   const dataSource = app.get(DataSource);
   shutdown.attach(app, [{ name: 'database pool', isOpen: () => dataSource.isInitialized }]);
+  await app.startAllMicroservices();
   await logDatabase(environment.CONSUMER_DATABASE_URL, dataSource);
   logBroker(environment.RABBITMQ_URL, `queue ${environment.BROKER_PREFIX}.consumer bound to exchange ${environment.BROKER_PREFIX}.integration`);
   await app.get(AfterListening).start();

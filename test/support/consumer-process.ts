@@ -32,10 +32,13 @@ export class ConsumerProcess {
     private readonly env: Record<string, string | undefined>,
   ) {}
 
-  /** Starts dist/src/consumer/main.js with `env` over the test defaults (TEST_AUTH); undefined unsets a variable. */
-  static async start(brokerPrefix: string, env: Record<string, string | undefined> = {}): Promise<ConsumerProcess> {
+  /**
+   * Starts dist/src/consumer/main.js with `env` over the test defaults (TEST_AUTH); undefined unsets a variable.
+   * Resolves once /health answers 200, or with `until: 'listening'` once its HTTP side answers at all.
+   */
+  static async start(brokerPrefix: string, env: Record<string, string | undefined> = {}, { until = 'healthy' }: { until?: 'healthy' | 'listening' } = {}): Promise<ConsumerProcess> {
     const consumer = new ConsumerProcess(await createTestDatabase(), await freePort(), env);
-    await consumer.startProcess(brokerPrefix);
+    await consumer.startProcess(brokerPrefix, until);
     return consumer;
   }
 
@@ -45,7 +48,7 @@ export class ConsumerProcess {
 
   private brokerPrefix = '';
 
-  private async startProcess(brokerPrefix: string): Promise<void> {
+  private async startProcess(brokerPrefix: string, until: 'healthy' | 'listening' = 'healthy'): Promise<void> {
     this.brokerPrefix = brokerPrefix;
     const child = spawn(process.execPath, [path.join(ROOT, 'dist/src/consumer/main.js')], {
       cwd: ROOT,
@@ -73,13 +76,16 @@ export class ConsumerProcess {
     while (Date.now() < deadline) {
       if (child.exitCode !== null) throw new Error(`consumer exited at start:\n${this.output}`);
       try {
-        if ((await fetch(`${this.url}/health`)).ok) return;
+        const response = await fetch(`${this.url}/health`);
+        if (response.ok || until === 'listening') return;
       } catch {
         // not listening yet
       }
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
-    throw new Error(`consumer did not become healthy:\n${this.output}`);
+    // Not left running: its pipes would keep the test run from ending.
+    child.kill('SIGKILL');
+    throw new Error(`consumer did not become ${until === 'healthy' ? 'healthy' : 'reachable'}:\n${this.output}`);
   }
 
   /** Sends `signal` and waits until the process exited. */
