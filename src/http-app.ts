@@ -44,7 +44,7 @@ export async function createHttpApp(
  * any token is verified), then Nest's guards (rate limit, access), pipes and handlers.
  */
 async function configureHttpApp(app: NestFastifyApplication, environment: Environment): Promise<void> {
-  await configureSecurityHeaders(app, environment.CORS_ORIGINS);
+  configureSecurityHeaders(app, environment.CORS_ORIGINS);
   configureHttpBasics(app);
   registerAdmissionControl(app.getHttpAdapter().getInstance(), app.get(AdmissionControl));
   setUpApiDocs(app);

@@ -54,3 +54,33 @@ describe('verifying a bearer access token', () => {
     expect(result.ok && [...result.principal.scopes].sort()).toEqual(['admin', 'users:read']);
   });
 });
+
+describe('remembering verified tokens', () => {
+  afterEach(() => {
+    jest.restoreAllMocks();
+    jest.useRealTimers();
+  });
+
+  it('checks the signature of a token once, not on every request with it', async () => {
+    const verifying = new AccessTokenVerifier({ keys: { secret: SECRET }, issuer: 'https://id.example', audience: 'orders-api' });
+    const signatureChecks = jest.spyOn(crypto.subtle, 'verify');
+    const token = await signAccessToken(SECRET, claims);
+    for (let request = 0; request < 3; request += 1) expect((await verifying.authenticate(bearer(token))).ok).toBe(true);
+    expect(signatureChecks).toHaveBeenCalledTimes(1);
+    // Another token, and a forged one (never remembered), are checked each time.
+    expect((await verifying.authenticate(bearer(await signAccessToken(SECRET, { ...claims, subject: 'client-2' })))).ok).toBe(true);
+    const forged = await signAccessToken('another-secret-of-at-least-32-characters', claims);
+    for (let request = 0; request < 2; request += 1) expect((await verifying.authenticate(bearer(forged))).ok).toBe(false);
+    expect(signatureChecks).toHaveBeenCalledTimes(4);
+  });
+
+  it('forgets a token when it expires, though it was verified before', async () => {
+    jest.useFakeTimers({ doNotFake: ['nextTick', 'setImmediate', 'queueMicrotask'] });
+    const verifying = new AccessTokenVerifier({ keys: { secret: SECRET }, issuer: 'https://id.example', audience: 'orders-api' });
+    const token = await signAccessToken(SECRET, { ...claims, expiresInSeconds: 10 });
+    expect((await verifying.authenticate(bearer(token))).ok).toBe(true);
+    // Past its exp and the clock tolerance: verified again, and refused.
+    jest.advanceTimersByTime(17_000);
+    expect(await verifying.authenticate(bearer(token))).toEqual({ ok: false, rejection: { reason: 'expired' } });
+  });
+});

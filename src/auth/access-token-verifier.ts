@@ -1,5 +1,7 @@
 import { Logger } from '@nestjs/common';
+import { webcrypto } from 'node:crypto';
 import { createRemoteJWKSet, errors, JWTPayload, jwtVerify, JWTVerifyGetKey } from 'jose';
+import { LRUCache } from 'lru-cache';
 import { urlWithoutSecrets } from '../logging/url-without-secrets';
 import type { AuthenticationSettings } from './authentication-settings';
 import { scopesOf } from './scopes';
@@ -28,6 +30,15 @@ export type Authentication = { ok: true; principal: Principal } | { ok: false; r
 export const CLOCK_TOLERANCE_SECONDS = 5;
 /** While the key set cannot be fetched, why is logged at most this often (every request is refused meanwhile). */
 export const KEY_SET_WARNING_INTERVAL_MS = 60_000;
+/**
+ * Tokens verified lately, remembered so that a client's next requests with the same token skip the
+ * signature check (an HMAC or a public-key verification through WebCrypto, about a third of the
+ * API's CPU per command without it: README, "Where the time goes"). An entry lasts until the
+ * token's `exp` and at most VERIFIED_TOKEN_TTL_MS, so a key removed from the issuer's JWKS stops a
+ * token it signed within that long; a refused token is never remembered.
+ */
+export const VERIFIED_TOKEN_TTL_MS = 60_000;
+const VERIFIED_TOKENS_MAX = 10_000;
 const SHARED_SECRET_ALGORITHMS = ['HS256'];
 const PUBLIC_KEY_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA', 'Ed25519'];
 
@@ -40,13 +51,20 @@ const PUBLIC_KEY_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS5
  */
 export class AccessTokenVerifier {
   private readonly logger = new Logger('Authentication');
-  private readonly key: Uint8Array | JWTVerifyGetKey;
+  /** The shared secret imported once as a WebCrypto key (jose imports raw bytes on every verification), or the JWKS. */
+  private readonly key: Promise<webcrypto.CryptoKey> | JWTVerifyGetKey;
   private readonly algorithms: string[];
   private keySetWarnedAt = -Infinity;
+  private readonly verified = new LRUCache<string, Principal>({
+    max: VERIFIED_TOKENS_MAX,
+    ttl: VERIFIED_TOKEN_TTL_MS,
+    // The wall clock, as the tokens' exp is.
+    perf: { now: () => Date.now() },
+  });
 
   constructor(private readonly settings: AuthenticationSettings) {
     if ('secret' in settings.keys) {
-      this.key = new TextEncoder().encode(settings.keys.secret);
+      this.key = webcrypto.subtle.importKey('raw', new TextEncoder().encode(settings.keys.secret), { name: 'HMAC', hash: 'SHA-256' }, false, ['verify']);
       this.algorithms = SHARED_SECRET_ALGORITHMS;
     } else {
       this.key = createRemoteJWKSet(new URL(settings.keys.jwksUrl));
@@ -58,6 +76,8 @@ export class AccessTokenVerifier {
   async authenticate(authorization: string | undefined): Promise<Authentication> {
     const token = bearerTokenOf(authorization);
     if (token === undefined) return { ok: false, rejection: { reason: 'missing' } };
+    const remembered = this.verified.get(token);
+    if (remembered) return { ok: true, principal: remembered };
     try {
       const options = {
         algorithms: this.algorithms,
@@ -67,8 +87,12 @@ export class AccessTokenVerifier {
         clockTolerance: CLOCK_TOLERANCE_SECONDS,
       };
       const key = this.key;
-      const { payload } = typeof key === 'function' ? await jwtVerify(token, key, options) : await jwtVerify(token, key, options);
-      return { ok: true, principal: principalOf(payload) };
+      const { payload } = typeof key === 'function' ? await jwtVerify(token, key, options) : await jwtVerify(token, await key, options);
+      const principal = principalOf(payload);
+      // requiredClaims: exp is a number here. Remembered until it passes, at most VERIFIED_TOKEN_TTL_MS.
+      const untilExpiryMs = (payload.exp as number) * 1000 - Date.now();
+      if (untilExpiryMs > 0) this.verified.set(token, principal, { ttl: Math.min(VERIFIED_TOKEN_TTL_MS, untilExpiryMs) });
+      return { ok: true, principal };
     } catch (error) {
       const rejection = rejectionOf(error, typeof this.key === 'function');
       if (rejection.reason === 'unavailable') this.warnKeySetUnavailable(error);

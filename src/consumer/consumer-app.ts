@@ -34,7 +34,7 @@ export async function createConsumerApp(
     }),
     { logger },
   );
-  await configureSecurityHeaders(app, environment.CORS_ORIGINS);
+  configureSecurityHeaders(app, environment.CORS_ORIGINS);
   configureHttpBasics(app);
   // Not inheritAppConfig: the HTTP pipes and problem+json filter must not stand between a
   // delivery and DeliveryHandler, which validates, settles and parks every message itself.
