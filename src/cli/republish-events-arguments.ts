@@ -1,4 +1,5 @@
 import { parseArgs } from 'node:util';
+import type { EventSelection } from '../messaging/republish/stored-event-republisher';
 
 export const USAGE = `Usage: npm run republish-events -- --stream <id>
        npm run republish-events -- --from-position <n> --to-position <m>
@@ -20,8 +21,6 @@ const DEFAULT_BATCH_SIZE = 500;
 const MAX_BATCH_SIZE = 10_000;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const POSITION = /^[1-9]\d{0,18}$/;
-
-export type EventSelection = { kind: 'stream'; streamId: string } | { kind: 'positions'; from: string; to: string };
 
 export type RepublishCommand =
   | { kind: 'help' }
