@@ -8,6 +8,7 @@ import { SubscriptionFailures1764700000000 } from './1764700000000-SubscriptionF
 import { ReactionReceipts1764800000000 } from './1764800000000-ReactionReceipts';
 import { SubscriptionSegments1764900000000 } from './1764900000000-SubscriptionSegments';
 import { SubscriptionPauses1765000000000 } from './1765000000000-SubscriptionPauses';
+import { ProjectionRebuildJobs1765000100000 } from './1765000100000-ProjectionRebuildJobs';
 
 /** Every migration, in order. Listed by class so that builds, tests and the CLI load the same set. */
 export const migrations = [
@@ -21,4 +22,5 @@ export const migrations = [
   SubscriptionFailures1764700000000,
   SubscriptionSegments1764900000000,
   SubscriptionPauses1765000000000,
+  ProjectionRebuildJobs1765000100000,
 ];

@@ -15,7 +15,8 @@ The consumer's inbox drops the events it already has; events no contract maps ar
 
 Reads DATABASE_URL, RABBITMQ_URL, BROKER_PREFIX, CONSUMER_RETRY_DELAYS_MS, RELAY_PUBLISH_TIMEOUT_MS
 and RELAY_MAX_IN_FLIGHT like the API. Progress goes to stderr, the summary to stdout.
-Exit status: 0 every event confirmed, 1 failure or no event matched, 2 usage error.`;
+Exit status: 0 every event confirmed, 1 failure or no event matched, 2 usage error.
+The API offers --stream as POST /admin/streams/{id}/republish.`;
 
 const DEFAULT_BATCH_SIZE = 500;
 const MAX_BATCH_SIZE = 10_000;
