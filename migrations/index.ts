@@ -7,6 +7,8 @@ import { IdempotentResponseETag1764600000000 } from './1764600000000-IdempotentR
 import { SubscriptionFailures1764700000000 } from './1764700000000-SubscriptionFailures';
 import { ReactionReceipts1764800000000 } from './1764800000000-ReactionReceipts';
 import { SubscriptionSegments1764900000000 } from './1764900000000-SubscriptionSegments';
+import { SubscriptionPauses1765000000000 } from './1765000000000-SubscriptionPauses';
+import { ProjectionRebuildJobs1765000100000 } from './1765000100000-ProjectionRebuildJobs';
 
 /** Every migration, in order. Listed by class so that builds, tests and the CLI load the same set. */
 export const migrations = [
@@ -19,4 +21,6 @@ export const migrations = [
   ReactionReceipts1764800000000,
   SubscriptionFailures1764700000000,
   SubscriptionSegments1764900000000,
+  SubscriptionPauses1765000000000,
+  ProjectionRebuildJobs1765000100000,
 ];

@@ -2,6 +2,7 @@ import { DynamicModule, Module, Type } from '@nestjs/common';
 import { ConfigModule } from '@nestjs/config';
 import { APP_INTERCEPTOR } from '@nestjs/core';
 import { CqrsModule } from '@nestjs/cqrs';
+import { AdminModule } from './admin/admin.module';
 import { AdmissionModule } from './admission/admission.module';
 import { AccessModule } from './auth/access.module';
 import type { AuthenticationSettings } from './auth/authentication-settings';
@@ -40,6 +41,7 @@ export class AppModule {
         AccessModule.forRoot({ authentication, rateLimitPerMinute: environment.RATE_LIMIT_PER_MINUTE }),
         UsersModule,
         OrdersModule,
+        AdminModule,
         TracingModule,
         ...extraModules,
       ],

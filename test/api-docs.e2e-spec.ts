@@ -24,9 +24,36 @@ const ENDPOINTS = [
   ['get', '/health'],
   ['get', '/health/live'],
   ['get', '/health/ready'],
+  ['get', '/admin/subscriptions'],
+  ['get', '/admin/subscriptions/{id}'],
+  ['post', '/admin/subscriptions/{id}/retry'],
+  ['post', '/admin/subscriptions/{id}/skip'],
+  ['post', '/admin/subscriptions/{id}/pause'],
+  ['post', '/admin/subscriptions/{id}/resume'],
+  ['get', '/admin/parked-reactions'],
+  ['post', '/admin/parked-reactions/retry'],
+  ['post', '/admin/parked-reactions/{reaction}/{eventId}/retry'],
+  ['get', '/admin/dead-letters'],
+  ['post', '/admin/dead-letters/redrive'],
+  ['post', '/admin/dead-letters/{messageId}/redrive'],
+  ['get', '/admin/projections'],
+  ['post', '/admin/projections/{name}/rebuilds'],
+  ['get', '/admin/projections/{name}/rebuilds/{jobId}'],
+  ['post', '/admin/streams/{id}/republish'],
 ] as const;
 
 const isHealth = (path: string) => path === '/health' || path.startsWith('/health/');
+/** The operators' endpoints: never load-shed (their 503 is a broker that cannot be reached). */
+const isAdmin = (path: string) => path.startsWith('/admin/');
+
+/** Operations that take nothing to validate (no id, query or body): no 400 to document. */
+const VALIDATES_NOTHING = new Set([
+  'get /admin/subscriptions',
+  'post /admin/parked-reactions/retry',
+  'post /admin/dead-letters/redrive',
+  'post /admin/dead-letters/{messageId}/redrive',
+  'get /admin/projections',
+]);
 
 /** The operations that take a JSON body, with the schema that body must reference. */
 const BODY_SCHEMAS: Array<[string, string, string]> = [
@@ -34,7 +61,12 @@ const BODY_SCHEMAS: Array<[string, string, string]> = [
   ['put', '/users/{id}/email', 'ChangeUserEmailRequest'],
   ['post', '/orders', 'PlaceOrderRequest'],
   ['post', '/orders/{id}/cancel', 'CancelOrderRequest'],
+  ['post', '/admin/subscriptions/{id}/skip', 'SkipEventRequest'],
+  ['post', '/admin/subscriptions/{id}/pause', 'PauseSubscriptionRequest'],
 ];
+
+/** The operations whose JSON body may be left out, with the schema it must reference when given. */
+const OPTIONAL_BODY_SCHEMAS: Array<[string, string, string]> = [['post', '/admin/projections/{name}/rebuilds', 'StartRebuildRequest']];
 
 /** The success response of each operation and the schema its body must reference (null: no body). */
 const SUCCESS_RESPONSES: Array<[string, string, string, string | null]> = [
@@ -48,6 +80,22 @@ const SUCCESS_RESPONSES: Array<[string, string, string, string | null]> = [
   ['post', '/orders/{id}/cancel', '202', null],
   ['post', '/orders/{id}/ship', '202', null],
   ['get', '/streams/{id}/events', '200', 'StreamResponse'],
+  ['get', '/admin/subscriptions', '200', 'SubscriptionListResponse'],
+  ['get', '/admin/subscriptions/{id}', '200', 'SubscriptionStatusResponse'],
+  ['post', '/admin/subscriptions/{id}/retry', '202', 'SubscriptionStatusResponse'],
+  ['post', '/admin/subscriptions/{id}/skip', '200', 'SkippedEventResponse'],
+  ['post', '/admin/subscriptions/{id}/pause', '200', 'SubscriptionStatusResponse'],
+  ['post', '/admin/subscriptions/{id}/resume', '200', 'SubscriptionStatusResponse'],
+  ['get', '/admin/parked-reactions', '200', 'ParkedReactionListResponse'],
+  ['post', '/admin/parked-reactions/retry', '202', 'ParkedRetryResponse'],
+  ['post', '/admin/parked-reactions/{reaction}/{eventId}/retry', '202', 'ParkedRetryResponse'],
+  ['get', '/admin/dead-letters', '200', 'DeadLetterListResponse'],
+  ['post', '/admin/dead-letters/redrive', '200', 'RedriveResponse'],
+  ['post', '/admin/dead-letters/{messageId}/redrive', '200', 'RedriveResponse'],
+  ['get', '/admin/projections', '200', 'RebuildableProjectionListResponse'],
+  ['post', '/admin/projections/{name}/rebuilds', '202', 'RebuildJobResponse'],
+  ['get', '/admin/projections/{name}/rebuilds/{jobId}', '200', 'RebuildJobResponse'],
+  ['post', '/admin/streams/{id}/republish', '200', 'RepublishResponse'],
 ];
 
 let app: TestApp;
@@ -152,8 +200,15 @@ describe('GET /docs-json (OpenAPI document)', () => {
     expect(document.components?.schemas?.[name]).toBeDefined();
   });
 
+  it.each(OPTIONAL_BODY_SCHEMAS)('gives %s %s an optional JSON requestBody referencing %s', (method, path, name) => {
+    const body = operation(method, path).requestBody as Json | undefined;
+    expect(body?.required).toBe(false);
+    expect(schemaName(body?.content?.['application/json']?.schema as Json | undefined)).toBe(name);
+    expect(document.components?.schemas?.[name]).toBeDefined();
+  });
+
   it('declares no requestBody for the operations that take none', () => {
-    const withBody = new Set(BODY_SCHEMAS.map(([method, path]) => `${method} ${path}`));
+    const withBody = new Set([...BODY_SCHEMAS, ...OPTIONAL_BODY_SCHEMAS].map(([method, path]) => `${method} ${path}`));
     const unexpected = ENDPOINTS.filter(([method, path]) => !withBody.has(`${method} ${path}`))
       .filter(([method, path]) => operation(method, path).requestBody !== undefined)
       .map(([method, path]) => `${method} ${path}`);
@@ -203,7 +258,7 @@ describe('GET /docs-json (OpenAPI document)', () => {
   );
 
   it('documents 400 for every operation that validates a path id, query or body', () => {
-    const missing = ENDPOINTS.filter(([, path]) => !isHealth(path))
+    const missing = ENDPOINTS.filter(([method, path]) => !isHealth(path) && !VALIDATES_NOTHING.has(`${method} ${path}`))
       .filter(([method, path]) => !operation(method, path).responses?.['400'])
       .map(([method, path]) => `${method} ${path}`);
     expect(missing).toEqual([]);
@@ -218,15 +273,30 @@ describe('GET /docs-json (OpenAPI document)', () => {
   });
 
   it('documents the load-shedding 503, problem+json with an integer Retry-After, on every command and on no read', () => {
-    const commands = ENDPOINTS.filter(([method]) => method !== 'get');
+    const commands = ENDPOINTS.filter(([method, path]) => method !== 'get' && !isAdmin(path));
     expect(commands.length).toBe(6);
     for (const [method, path] of commands) {
       const shed = operation(method, path).responses?.['503'] as Json | undefined;
       expect({ method, path, schema: shed?.content?.['application/problem+json']?.schema?.$ref }).toEqual({ method, path, schema: PROBLEM_REF });
       expect(shed?.headers?.['Retry-After']?.schema).toEqual({ type: 'integer', minimum: 1 });
     }
-    const reads = ENDPOINTS.filter(([method, path]) => method === 'get' && !isHealth(path));
+    const reads = ENDPOINTS.filter(([method, path]) => method === 'get' && !isHealth(path) && !isAdmin(path));
     expect(reads.filter(([method, path]) => operation(method, path).responses?.['503'] !== undefined)).toEqual([]);
+  });
+
+  it('documents no load shedding on the admin operations, and every one under the admin scope with a summary and an admin tag', () => {
+    for (const [method, path] of ENDPOINTS.filter(([, path]) => isAdmin(path))) {
+      const op = operation(method, path);
+      const shed = op.responses?.['503'] as Json | undefined;
+      expect({ method, path, loadShed: String(shed?.description ?? '').startsWith('Load shed') }).toEqual({ method, path, loadShed: false });
+      expect({ method, path, scopes: op['x-required-scopes'], summary: typeof op.summary, tagged: (op.tags as string[]).every((tag) => tag.startsWith('admin: ')) }).toEqual({
+        method,
+        path,
+        scopes: ['admin'],
+        summary: 'string',
+        tagged: true,
+      });
+    }
   });
 
   it.each([

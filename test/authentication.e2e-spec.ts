@@ -55,6 +55,10 @@ describe('the API with a shared secret (HS256)', () => {
     ['get', () => '/orders', 'orders:read', () => undefined, 200],
     ['get', () => `/orders/${orderId}`, 'orders:read', () => undefined, 200],
     ['get', () => `/streams/${orderId}/events`, 'admin', () => undefined, 200],
+    ['get', () => '/admin/subscriptions', 'admin', () => undefined, 200],
+    ['get', () => '/admin/parked-reactions', 'admin', () => undefined, 200],
+    ['get', () => '/admin/dead-letters', 'admin', () => undefined, 200],
+    ['get', () => '/admin/projections', 'admin', () => undefined, 200],
     ['post', () => `/orders/${orderId}/cancel`, 'orders:write', () => ({ reason: 'scoped' }), 202],
     // Past the guard, the command meets the cancelled order: the 409 of the handler.
     ['post', () => `/orders/${orderId}/ship`, 'orders:write', () => undefined, 409],

@@ -3,7 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import amqp from 'amqplib';
 import { Client } from 'pg';
 import { OrderConfirmedV1, OrderPlacedV1, UserRegisteredV1 } from '../src/contracts';
-import { ATTEMPTS_HEADER, LAST_ERROR_HEADER } from '../src/consumer/messaging/message-headers';
+import { ATTEMPTS_HEADER, LAST_ERROR_HEADER } from '../src/messaging/message-headers';
 import { ConsumerProcess } from './support/consumer-process';
 import { TcpProxy } from './support/tcp-proxy';
 import { eventually } from './support/test-app';

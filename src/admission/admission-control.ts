@@ -10,6 +10,11 @@ import { AsynchronousLag, LagSample, SampledReader } from './asynchronous-lag';
 
 /** The methods of commands; GETs (reads, /health, /docs) are never shed. */
 const COMMAND_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+/**
+ * Operators' requests (the admin API) are never shed either: they are how a backlog gets fixed
+ * (a parked reaction retried, a stopped reader skipped), and they add no work to the readers.
+ */
+const NEVER_SHED_PREFIX = '/admin/';
 export const RETRY_AFTER_HEADER = 'retry-after';
 export const LOAD_SHED_CODE = 'LOAD_SHED';
 /**
@@ -31,7 +36,7 @@ export const UNLEASED_GRACE_LOOKS = 1.5;
  * The decision is made per sample (AsynchronousLag, a few times a second), never per request: a
  * request reads one field. Each segment of a split subscription is a reader of its own. What does
  * not count, because refusing commands would not help it: a reader stopped at an event it cannot
- * take (its failure is on /health), a reader that no process runs (nobody has held its lease for
+ * take (its failure is on /health), a reader an operator paused (/admin/subscriptions), a reader that no process runs (nobody has held its lease for
  * a while: REACTIONS_ENABLED or RELAY_ENABLED false everywhere), and the relay while RabbitMQ blocks this
  * process's publishing connection (the outbox is the buffer for a broker that is down or alarmed,
  * and commands go on being accepted then; a broker that is down stops the relay at an event).
@@ -66,7 +71,7 @@ export class AdmissionControl implements OnModuleInit {
 
   /** The decision for this request: undefined to admit it, else the reason to shed it. */
   check(request: FastifyRequest): Extract<AdmissionDecision, { shedding: true }> | undefined {
-    if (!this.enabled || !COMMAND_METHODS.has(request.method) || request.is404) return undefined;
+    if (!this.enabled || !COMMAND_METHODS.has(request.method) || request.is404 || request.url.startsWith(NEVER_SHED_PREFIX)) return undefined;
     this.lag.demand();
     return this.decision.shedding ? this.decision : undefined;
   }
@@ -108,7 +113,7 @@ export class AdmissionControl implements OnModuleInit {
     } else {
       this.unleasedSince.delete(reader.reader);
     }
-    if (reader.failure) return false;
+    if (reader.failure || reader.paused) return false;
     if (reader.subscriptionId === RELAY_CHECKPOINT && this.publisher.blocked) return false;
     return true;
   }

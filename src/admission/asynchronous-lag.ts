@@ -9,7 +9,7 @@ import { segmentLockCondition } from '../event-store/segments/segment-locks';
 import { Signal } from '../event-store/sequencing/signal';
 import { EventSubscriptions } from '../event-store/subscription/event-subscriptions';
 import { failureOf, SubscriptionFailure, SubscriptionFailureRow } from '../event-store/subscription/subscription-failures';
-import { SUBSCRIPTION_STATUS_SQL } from '../event-store/subscription/subscription-status';
+import { PauseRow, SUBSCRIPTION_STATUS_SQL } from '../event-store/subscription/subscription-status';
 import { RELAY_CHECKPOINT, relayLeaseKey } from '../messaging/relay/outbox-relay';
 import { outsideTraces } from '../tracing/trace-context';
 
@@ -29,6 +29,8 @@ export interface SampledReader {
   lagSeconds: number;
   /** Set while it is stopped at an event it cannot take. */
   failure?: SubscriptionFailure;
+  /** Whether an operator has it paused (subscription-pauses.ts). */
+  paused: boolean;
   /** Events per second over the last DRAIN_WINDOW_MS or more; undefined until that much history exists. */
   drainPerSecond?: number;
   /** Whether some session holds its lease, i.e. some process runs it (false: none does, for now). */
@@ -51,7 +53,7 @@ export const LAG_SAMPLE_SQL = `
   ) AS "leaseHeld"
   FROM status`;
 
-type LagSampleRow = SubscriptionFailureRow & {
+type LagSampleRow = SubscriptionFailureRow & PauseRow & {
   subscriptionId: string;
   segment: number;
   segments: number;
@@ -180,6 +182,7 @@ function toSampledReader(row: LagSampleRow): SampledReader {
     lagEvents: row.lagEvents,
     lagSeconds: row.lagSeconds,
     leaseHeld: row.leaseHeld,
+    paused: row.pausedAt !== null,
     ...(failure && { failure }),
   };
 }

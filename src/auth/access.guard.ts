@@ -3,6 +3,7 @@ import { Reflector } from '@nestjs/core';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { ACCESS_REQUIREMENT, AccessRequirement } from './access.decorators';
 import type { Principal, TokenRejection } from './access-token-verifier';
+import { rememberPrincipal } from './authenticated-principal';
 import { RequestAuthenticator } from './request-authenticator';
 
 export const WWW_AUTHENTICATE_HEADER = 'www-authenticate';
@@ -27,10 +28,12 @@ export class AccessGuard implements CanActivate {
     if (requirement?.public) return true;
     const http = context.switchToHttp();
     const reply = http.getResponse<FastifyReply>();
-    const authentication = await this.authenticator.authenticate(http.getRequest<FastifyRequest>());
+    const request = http.getRequest<FastifyRequest>();
+    const authentication = await this.authenticator.authenticate(request);
     if (!authentication.ok) throw refusal(authentication.rejection, reply);
     const needed = requirement?.scopes ?? [];
     if (!needed.every((scope) => authentication.principal.scopes.has(scope))) throw forbidden(needed, authentication.principal, reply);
+    rememberPrincipal(request, authentication.principal);
     return true;
   }
 }

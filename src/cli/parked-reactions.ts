@@ -3,6 +3,7 @@ import { parseArgs } from 'node:util';
 import { DataSource } from 'typeorm';
 import { loadEnvironment } from '../config/environment';
 import { pgPoolOptions } from '../database/pool-options';
+import { listParkedReactions, requestParkedReactionRetry } from '../event-store/reactions/parked-reactions';
 
 const USAGE = `Usage: npm run parked-reactions -- <command>
 
@@ -11,19 +12,8 @@ const USAGE = `Usage: npm run parked-reactions -- <command>
   retry --reaction <name> --event <id>     ask it to try the steps of that reaction parked on that event again
 
 A running API (REACTIONS_ENABLED=true) picks requested retries up within seconds: a success
-removes the parked row, a failure parks it again with the new error. Reads DATABASE_URL.`;
-
-interface ParkedRow {
-  reaction: string;
-  step: string;
-  eventId: string;
-  eventType: string;
-  streamId: string;
-  attempts: number;
-  parkedAt: Date;
-  retryRequested: boolean;
-  lastError: string;
-}
+removes the parked row, a failure parks it again with the new error. Reads DATABASE_URL.
+The API offers the same as GET /admin/parked-reactions and POST /admin/parked-reactions/.../retry.`;
 
 async function main(): Promise<number> {
   const { positionals, values } = parseArgs({
@@ -42,13 +32,9 @@ async function main(): Promise<number> {
   await dataSource.initialize();
   try {
     if (command === 'list') {
-      const rows: ParkedRow[] = await dataSource.query(
-        `SELECT reaction, step, event_id AS "eventId", event_type AS "eventType", stream_id AS "streamId", attempts,
-                parked_at AS "parkedAt", retry_requested_at IS NOT NULL AS "retryRequested", last_error AS "lastError"
-         FROM parked_reactions ORDER BY parked_at`,
-      );
+      const { items: rows } = await listParkedReactions(dataSource);
       for (const row of rows) {
-        const retry = row.retryRequested ? ' (retry requested)' : '';
+        const retry = row.retryRequestedAt ? ' (retry requested)' : '';
         process.stdout.write(
           `${row.reaction}\t${row.step}\t${row.eventType} ${row.eventId}\tstream ${row.streamId}\t${row.attempts} attempts\t` +
             `${row.parkedAt.toISOString()}${retry}\t${row.lastError}\n`,
@@ -58,19 +44,7 @@ async function main(): Promise<number> {
       return 0;
     }
 
-    const [{ count }]: Array<{ count: number }> = values.all
-      ? await dataSource.query(
-          `WITH requested AS (UPDATE parked_reactions SET retry_requested_at = clock_timestamp() RETURNING 1)
-           SELECT count(*)::int AS count FROM requested`,
-        )
-      : await dataSource.query(
-          `WITH requested AS (
-             UPDATE parked_reactions SET retry_requested_at = clock_timestamp()
-             WHERE reaction = $1 AND event_id::text = $2 RETURNING 1
-           )
-           SELECT count(*)::int AS count FROM requested`,
-          [values.reaction, values.event],
-        );
+    const count = await requestParkedReactionRetry(dataSource, values.all ? { all: true } : { reaction: values.reaction!, eventId: values.event! });
     process.stderr.write(`retry requested for ${count} parked reaction(s)\n`);
     return values.all || count > 0 ? 0 : 1;
   } finally {

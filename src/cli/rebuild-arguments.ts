@@ -13,10 +13,11 @@ keeps answering queries, then swaps the copy in if both hold the same rows.
   --batch-size <n>       events applied per transaction, 1 to 10000 (default 1000)
 
 Reads DATABASE_URL like the API. Exit status: 0 rebuilt, 1 rows differed (nothing swapped) or
-failure, 2 usage error.`;
+failure, 2 usage error. The API runs the same rebuild as a job: POST /admin/projections/{name}/rebuilds;
+one rebuild at a time per projection, whichever started it.`;
 
-const DEFAULT_BATCH_SIZE = 1000;
-const MAX_BATCH_SIZE = 10_000;
+export const DEFAULT_BATCH_SIZE = 1000;
+export const MAX_BATCH_SIZE = 10_000;
 
 export type RebuildCommand =
   | { kind: 'help' }

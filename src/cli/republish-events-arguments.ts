@@ -1,4 +1,5 @@
 import { parseArgs } from 'node:util';
+import type { EventSelection } from '../messaging/republish/stored-event-republisher';
 
 export const USAGE = `Usage: npm run republish-events -- --stream <id>
        npm run republish-events -- --from-position <n> --to-position <m>
@@ -14,14 +15,13 @@ The consumer's inbox drops the events it already has; events no contract maps ar
 
 Reads DATABASE_URL, RABBITMQ_URL, BROKER_PREFIX, CONSUMER_RETRY_DELAYS_MS, RELAY_PUBLISH_TIMEOUT_MS
 and RELAY_MAX_IN_FLIGHT like the API. Progress goes to stderr, the summary to stdout.
-Exit status: 0 every event confirmed, 1 failure or no event matched, 2 usage error.`;
+Exit status: 0 every event confirmed, 1 failure or no event matched, 2 usage error.
+The API offers --stream as POST /admin/streams/{id}/republish.`;
 
 const DEFAULT_BATCH_SIZE = 500;
 const MAX_BATCH_SIZE = 10_000;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const POSITION = /^[1-9]\d{0,18}$/;
-
-export type EventSelection = { kind: 'stream'; streamId: string } | { kind: 'positions'; from: string; to: string };
 
 export type RepublishCommand =
   | { kind: 'help' }

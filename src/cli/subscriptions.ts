@@ -5,6 +5,7 @@ import { DataSource } from 'typeorm';
 import { loadEnvironment } from '../config/environment';
 import { pgPoolOptions } from '../database/pool-options';
 import { requestRetry, skipFailingEvent, SubscriptionFailure } from '../event-store/subscription/subscription-failures';
+import { pauseSubscription, resumeSubscription, SubscriptionPause } from '../event-store/subscription/subscription-pauses';
 import { readSubscriptionStatuses, SubscriptionStatus } from '../event-store/subscription/subscription-status';
 
 const USAGE = `Usage: npm run subscriptions -- <command>
@@ -17,9 +18,16 @@ const USAGE = `Usage: npm run subscriptions -- <command>
   skip <subscription> --event <id> --reason <text> [--by <name>]
                                           move its checkpoint past that event, only if it is the one the
                                           subscription is stopped at; recorded in skipped_events (who, when, why)
+  pause <subscription> --reason <text> [--by <name>]
+                                          stop it taking events, in every process and across restarts, until
+                                          resumed; its checkpoint stays (a projection: the batch it is applying
+                                          commits first; a reaction or the relay: the one it is working on)
+  resume <subscription>                   let a paused subscription go on from its checkpoint
 
-A running API picks a retry or a skip up at once (NOTIFY). Reads DATABASE_URL.
-Exit status: 0 done, 1 refused (unknown subscription, not stopped at that event), 2 usage.`;
+A running API picks a retry, a skip or a resume up at once (NOTIFY). Reads DATABASE_URL.
+The API offers the same under /admin/subscriptions.
+Exit status: 0 done, 1 refused (unknown subscription, not stopped at that event, already paused,
+not paused), 2 usage.`;
 
 async function main(): Promise<number> {
   const { positionals, values } = parseArgs({
@@ -31,7 +39,9 @@ async function main(): Promise<number> {
     extra.length === 0 &&
     ((command === 'list' && !subscriptionId) ||
       (command === 'retry' && !!subscriptionId) ||
-      (command === 'skip' && !!subscriptionId && !!values.event && !!values.reason?.trim()));
+      (command === 'skip' && !!subscriptionId && !!values.event && !!values.reason?.trim()) ||
+      (command === 'pause' && !!subscriptionId && !!values.reason?.trim()) ||
+      (command === 'resume' && !!subscriptionId));
   if (values.help || !valid) {
     process.stdout.write(`${USAGE}\n`);
     return values.help ? 0 : 2;
@@ -45,7 +55,8 @@ async function main(): Promise<number> {
     if (command === 'list') {
       for (const status of statuses) process.stdout.write(`${describeStatus(status)}\n`);
       const stopped = statuses.filter((status) => status.failure).length;
-      process.stderr.write(`${statuses.length} subscription(s), ${stopped} stopped\n`);
+      const paused = statuses.filter((status) => status.paused).length;
+      process.stderr.write(`${statuses.length} subscription(s), ${stopped} stopped, ${paused} paused\n`);
       return 0;
     }
 
@@ -63,6 +74,26 @@ async function main(): Promise<number> {
     }
 
     const by = values.by ?? userInfo().username;
+    if (command === 'pause') {
+      const paused = await pauseSubscription(dataSource, subscriptionId, { by, reason: values.reason!.trim() });
+      if (paused.outcome === 'paused') {
+        process.stderr.write(`${subscriptionId} paused by ${by}; it takes no event until resumed\n`);
+        return 0;
+      }
+      process.stderr.write(
+        paused.outcome === 'already-paused' ? `refused: ${subscriptionId} is already ${describePause(paused.pause)}\n` : `no subscription named ${subscriptionId}\n`,
+      );
+      return 1;
+    }
+    if (command === 'resume') {
+      const resumed = await resumeSubscription(dataSource, subscriptionId);
+      if (resumed.outcome === 'resumed') {
+        process.stderr.write(`${subscriptionId} resumed (it was ${describePause(resumed.pause)})\n`);
+        return 0;
+      }
+      process.stderr.write(resumed.outcome === 'not-paused' ? `refused: ${subscriptionId} is not paused\n` : `no subscription named ${subscriptionId}\n`);
+      return 1;
+    }
     const result = await skipFailingEvent(dataSource, subscriptionId, { eventId: values.event!, by, reason: values.reason!.trim() });
     switch (result.outcome) {
       case 'skipped':
@@ -90,6 +121,10 @@ function describeFailure(failure: SubscriptionFailure): string {
   return `${failure.eventType} ${failure.eventId} (position ${failure.globalPosition})`;
 }
 
+function describePause({ by, reason, since }: SubscriptionPause): string {
+  return `paused by ${by} since ${since.toISOString()}: ${reason}`;
+}
+
 function describeState(failure: SubscriptionFailure | undefined): string {
   return failure
     ? `STOPPED at ${describeFailure(failure)}, ${failure.attempts} attempt(s) since ${failure.since.toISOString()}: ${failure.error}`
@@ -97,8 +132,9 @@ function describeState(failure: SubscriptionFailure | undefined): string {
 }
 
 /** One line per reader (its slowest segment's figures), then one indented line per segment when it is split. */
-function describeStatus({ subscriptionId, checkpoint, lagEvents, lagSeconds, failure, segments }: SubscriptionStatus): string {
-  const lines = [`${subscriptionId}\tcheckpoint ${checkpoint}\tlag ${lagEvents} event(s), ${lagSeconds} s\t${describeState(failure)}`];
+function describeStatus({ subscriptionId, checkpoint, lagEvents, lagSeconds, failure, paused, segments }: SubscriptionStatus): string {
+  const pause = paused ? `\tPAUSED: ${describePause(paused)}` : '';
+  const lines = [`${subscriptionId}\tcheckpoint ${checkpoint}\tlag ${lagEvents} event(s), ${lagSeconds} s\t${describeState(failure)}${pause}`];
   for (const segment of segments ?? []) {
     lines.push(
       `  segment ${segment.segment}/${segments!.length}\tcheckpoint ${segment.checkpoint}\tlag ${segment.lagEvents} event(s), ${segment.lagSeconds} s\t` +

@@ -33,6 +33,12 @@ export class HealthResponse {
             lastAttemptAt: '2026-11-23T10:00:12.000Z',
           },
           'relay:integration-events': { checkpoint: 44, lagEvents: 0, lagSeconds: 0 },
+          'reaction:order-fulfilment': {
+            checkpoint: 40,
+            lagEvents: 4,
+            lagSeconds: 30.2,
+            paused: { by: 'ops-ada', reason: 'credit service maintenance', since: '2026-11-23T09:59:42.000Z' },
+          },
         },
       },
     },
@@ -41,7 +47,8 @@ export class HealthResponse {
       'when unreachable or blocking (commands are still accepted: their events wait in the outbox); `deadLetters` counts the messages ' +
       'the consumer parked; `reactions.parked` the reactions set aside; `subscriptions` lists every reader of the event store with its lag ' +
       '(events, and seconds: age of the oldest event not yet taken) and, for one stopped at an event, that event, the error, ' +
-      'the attempts and since when (any stopped reader makes the status 503)',
+      'the attempts and since when (any stopped reader makes the status 503); one an operator paused shows who, why and since when ' +
+      '(a pause is no outage)',
   })
   details: Record<string, DependencyHealth>;
 }

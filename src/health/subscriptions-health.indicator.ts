@@ -54,13 +54,15 @@ export class SubscriptionsHealthIndicator {
       return session.down({ message: `cannot read the checkpoints: ${describeError(error)}` });
     }
     const readers = Object.fromEntries(
-      statuses.map(({ subscriptionId, checkpoint, lagEvents, lagSeconds, failure, segments }) => [
+      statuses.map(({ subscriptionId, checkpoint, lagEvents, lagSeconds, failure, paused, segments }) => [
         subscriptionId,
         {
           checkpoint,
           lagEvents,
           lagSeconds,
           ...describeFailure(failure),
+          // Paused by an operator (POST /admin/subscriptions/{id}/pause): its lag grows by intent, so it is no outage.
+          ...(paused && { paused: { by: paused.by, reason: paused.reason, since: paused.since.toISOString() } }),
           // Split into segments: the figures above are the slowest segment's; each one here.
           ...(segments && {
             segments: segments.map((segment) => ({

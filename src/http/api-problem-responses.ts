@@ -44,6 +44,11 @@ function problemResponse(status: number, description = DESCRIPTIONS[status] ?? '
   });
 }
 
+/** Documents one problem+json error response of an endpoint, with its own description. */
+export function ApiProblemResponse(status: number, description: string) {
+  return problemResponse(status, description);
+}
+
 /** Documents the problem+json error responses of an endpoint. */
 export function ApiProblemResponses(...statuses: number[]) {
   return applyDecorators(...statuses.map((status) => problemResponse(status)));

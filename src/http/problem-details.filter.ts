@@ -10,6 +10,8 @@ const STATUS_OF_KIND: Record<DomainErrorKind, number> = {
   invalid: HttpStatus.BAD_REQUEST,
   unprocessable: HttpStatus.UNPROCESSABLE_ENTITY,
   'precondition-failed': HttpStatus.PRECONDITION_FAILED,
+  // Something this service depends on (RabbitMQ) failed the use case; its message says what to do.
+  unavailable: HttpStatus.SERVICE_UNAVAILABLE,
 };
 
 const TITLES: Record<number, string> = {

@@ -1,5 +1,5 @@
 /** How a domain error reads to a client; the problem+json filter turns it into a status code. */
-export type DomainErrorKind = 'not-found' | 'conflict' | 'invalid' | 'unprocessable' | 'precondition-failed';
+export type DomainErrorKind = 'not-found' | 'conflict' | 'invalid' | 'unprocessable' | 'precondition-failed' | 'unavailable';
 
 /**
  * An expected failure of a use case, with a stable machine-readable `code`

@@ -17,8 +17,8 @@ import {
   LAST_ERROR_HEADER,
   ORIGINAL_ROUTING_KEY_HEADER,
   REORDER_WAITS_HEADER,
-} from './message-headers';
-import { REPUBLISH_ID_HEADER, returnedMessagesOf } from './returned-messages';
+} from '../../messaging/message-headers';
+import { REPUBLISH_ID_HEADER, returnedMessagesOf } from '../../messaging/returned-messages';
 
 /** ~20 s at the reorder queue's 200 ms: an earlier event that has not come by then is a failure. */
 const MAX_REORDER_WAITS = 100;

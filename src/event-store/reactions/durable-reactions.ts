@@ -12,6 +12,7 @@ import { TransactionContext } from '../../database/transaction-context';
 import { AfterListening } from '../../shared/after-listening';
 import type { DomainEventClass } from '../domain-event';
 import { EventSequencer } from '../sequencing/event-sequencer';
+import { SUBSCRIPTION_RETRY_CHANNEL } from '../subscription/subscription-failures';
 import { SubscriptionLeases } from '../segments/subscription-leases';
 import { EventUpcasters } from '../upcasting/event-upcasters';
 import { DomainEventClasses } from './domain-event-classes';
@@ -105,6 +106,10 @@ export class DurableReactions implements OnModuleInit, OnApplicationBootstrap, B
     this.afterListening.register('reactions', async () => {
       for (const subscription of this.subscriptions) await subscription.start();
       this.listenForRetryRequests();
+      // An operator resumed a paused reaction (or asked it to retry): it looks at once.
+      this.notifications.on(SUBSCRIPTION_RETRY_CHANNEL, (subscriptionId) =>
+        this.subscriptions.find((candidate) => candidate.subscriptionId === subscriptionId)?.wake(),
+      );
       this.logger.log(`reactions started: ${this.subscriptions.map((subscription) => subscription.subscriptionId).join(', ')}`);
     });
     this.logger.log(

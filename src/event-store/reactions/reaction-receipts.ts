@@ -1,6 +1,7 @@
 import type { DataSource, EntityManager } from 'typeorm';
 import { ensureSegments } from '../segments/segment-checkpoints';
 import { SequencedEvent, STORED_EVENT_COLUMNS } from '../stored-event';
+import { pausedCondition } from '../subscription/subscription-pauses';
 
 type Db = DataSource | EntityManager;
 
@@ -14,6 +15,8 @@ export interface ReactionBatch {
   /** The highest global position the read saw: every event up to it was visible to it. */
   head: string;
   events: ReactionEvent[];
+  /** An operator paused the reaction (subscription-pauses.ts): nothing was read. */
+  paused: boolean;
 }
 
 /**
@@ -34,7 +37,8 @@ export async function createReactionCheckpoint(dataSource: DataSource, subscript
  * same snapshot. Numbers become visible in order, so when fewer than `limit` events come back, the
  * reaction has done or seen every event of its types up to that head. The type filter runs in
  * SQL: a reaction never reads what it ignores; done events are passed over there too, so a
- * partition waiting at an event does not hold the others' window.
+ * partition waiting at an event does not hold the others' window. Paused by an operator, it reads
+ * no event.
  */
 export async function readReactionBatch(
   db: Db,
@@ -48,9 +52,9 @@ export async function readReactionBatch(
   // small receipts table) as a scan of every whole-event receipt of the reaction per batch,
   // compared with every event read: 502,400 comparisons and 43 ms for a batch of 100 after
   // 5,000 orders, growing with the store.
-  const rows: Array<ReactionEvent & { head: string | null }> = await db.query(
-    `WITH head AS (SELECT coalesce(max(global_position), 0)::text AS head FROM events)
-     SELECT head.head, batch.*
+  const rows: Array<ReactionEvent & { head: string | null; paused: boolean }> = await db.query(
+    `WITH head AS (SELECT coalesce(max(global_position), 0)::text AS head, ${pausedCondition('$1')} AS paused FROM events)
+     SELECT head.head, head.paused, batch.*
      FROM head
      LEFT JOIN LATERAL (
        SELECT ${STORED_EVENT_COLUMNS}, receipts.steps AS "handledSteps"
@@ -59,7 +63,7 @@ export async function readReactionBatch(
          SELECT coalesce(array_agg(r.step), '{}') AS steps FROM reaction_receipts r
          WHERE r.subscription_id = $1 AND r.event_id = events.event_id
        ) AS receipts
-       WHERE events.global_position > $2 AND events.event_type = ANY($3::text[])
+       WHERE NOT head.paused AND events.global_position > $2 AND events.event_type = ANY($3::text[])
          AND NOT ('${WHOLE_EVENT}' = ANY (receipts.steps))
        ORDER BY events.global_position
        LIMIT $4
@@ -70,7 +74,8 @@ export async function readReactionBatch(
   const head = rows[0]?.head ?? '0';
   return {
     head,
-    events: rows.filter((row) => row.eventId !== null).map(({ head: _head, ...event }) => event),
+    paused: rows[0]?.paused ?? false,
+    events: rows.filter((row) => row.eventId !== null).map(({ head: _head, paused: _paused, ...event }) => event),
   };
 }
 

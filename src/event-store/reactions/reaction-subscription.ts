@@ -5,9 +5,10 @@ import { logContextOf, withLogContext } from '../../logging/log-context';
 import { ConcurrencyConflictError } from '../../shared/domain-error';
 import { classifyFailure } from '../../shared/failure-classification';
 import { describeError } from '../subscription/subscription-failures';
+import { PAUSED_RECHECK_MS } from '../subscription/subscription-pauses';
 import { CheckpointTracker } from '../sequencing/event-store-head';
 import type { EventSequencer } from '../sequencing/event-sequencer';
-import { Signal } from '../sequencing/signal';
+import { Latch, Signal } from '../sequencing/signal';
 import { loadSegmentCheckpoints, segmentKey } from '../segments/segment-checkpoints';
 import { segmentOf } from '../segments/segments';
 import type { SegmentLease } from '../segments/subscription-leases';
@@ -88,6 +89,8 @@ interface BatchOutcome {
   caughtUp: boolean;
   pauseMs?: number;
   retryDueInMs?: number;
+  /** An operator paused the reaction (subscription-pauses.ts): nothing was read or taken. */
+  paused?: boolean;
 }
 
 /** A batch's events of one partition key, in commit order. */
@@ -151,6 +154,10 @@ class StepFailure {
  *
  * No transaction stays open across events, so a reaction never holds anything back for other
  * readers, and what it did up to a slow step is visible at once.
+ *
+ * Paused by an operator (subscription-pauses.ts), the read of its next batch returns nothing and
+ * its checkpoint stays (the batch in flight, if any, is finished first); it looks again every
+ * PAUSED_RECHECK_MS, or at once when resumed (`wake`).
  */
 export class ReactionSubscription {
   private readonly logger: Logger;
@@ -172,6 +179,8 @@ export class ReactionSubscription {
   private running?: Promise<void>;
   private stopping = false;
   private readonly stopSignal = new Signal();
+  /** Ends the wait of a paused reaction: a resume (wake), or stopping; remembered until the wait. */
+  private readonly woken = new Latch();
 
   constructor(
     private readonly reaction: Reaction,
@@ -202,9 +211,16 @@ export class ReactionSubscription {
   async stop(): Promise<void> {
     this.stopping = true;
     this.stopSignal.raise();
+    this.woken.raise();
     this.sequencer.head.wake();
     await this.running;
     await this.batches;
+  }
+
+  /** Looks at once whether it may go on (an operator resumed it, or asked for a retry): ends a wait, remembered if it is busy. */
+  wake(): void {
+    this.woken.raise();
+    this.stopSignal.raise();
   }
 
   /** Numbers what is committed, then takes events until none is left (tests). */
@@ -212,8 +228,8 @@ export class ReactionSubscription {
     await this.sequencer.sequencePending();
     this.positions.clear();
     for (;;) {
-      const { taken, caughtUp, pauseMs, retryDueInMs } = await this.processNextBatch();
-      if (caughtUp && pauseMs === undefined) return;
+      const { taken, caughtUp, pauseMs, retryDueInMs, paused } = await this.processNextBatch();
+      if (paused || (caughtUp && pauseMs === undefined)) return;
       if (pauseMs !== undefined || retryDueInMs !== undefined) throw new Error(`${this.subscriptionId} cannot catch up: ${taken} taken, then asked to wait`);
     }
   }
@@ -244,6 +260,8 @@ export class ReactionSubscription {
     const readAfter = lowest > this.startsAfter ? lowest : this.startsAfter;
     // Only events not done yet: the window moves past what partitions did beyond a waiting one.
     const batch = await readReactionBatch(this.dataSource, this.subscriptionId, readAfter, this.reaction.eventTypes, batchSize);
+    // Paused: nothing read, and the checkpoint must not follow the head.
+    if (batch.paused) return { taken: 0, caughtUp: false, paused: true };
     const done = new Set<string>();
     const keyed = this.keyed(this.upcasters.upcastAll(batch.events));
     const segmentAt = new Map(keyed.map(({ stored, segment }) => [stored.globalPosition, segment]));
@@ -790,9 +808,11 @@ export class ReactionSubscription {
           if (this.options.gatherMs > 0 && !this.stopping) await this.pause(this.options.gatherMs);
           continue;
         }
-        const { caughtUp, pauseMs, retryDueInMs } = await this.processNextBatch();
+        const { caughtUp, pauseMs, retryDueInMs, paused } = await this.processNextBatch();
         consecutiveFailures = 0;
-        if (pauseMs !== undefined) await this.pause(pauseMs);
+        if (paused) {
+          if (!this.stopping) await this.woken.take(PAUSED_RECHECK_MS);
+        } else if (pauseMs !== undefined) await this.pause(pauseMs);
         else if (retryDueInMs !== undefined) await this.sequencer.head.changed(retryDueInMs);
         else if (caughtUp && this.options.gatherMs > 0) await this.pause(this.options.gatherMs);
       } catch (error) {

@@ -7,7 +7,7 @@ import { EventUpcasters } from '../upcasting/event-upcasters';
 import { BEGINNING_OF_STORE, checkpointOf, isBefore, livePositions, lockCheckpoint, notYetApplied, readCommittedEventsBetween } from './checkpoint-range';
 import { compareReadModels, isIdentical, ReadModelDifferences } from './read-model-comparison';
 import { RebuildProgress, RebuildProgressMeter } from './rebuild-progress';
-import { withRebuildLock } from './rebuild-lock';
+import { RebuildLock, withRebuildLock } from './rebuild-lock';
 import { createRebuildTable, swapInRebuiltTable } from './rebuild-table';
 import type { RebuildableProjection } from './rebuildable-projection';
 
@@ -17,6 +17,11 @@ export interface RebuildOptions {
   /** Swap the rebuilt table in even when its rows differ: how changed projection logic is deployed. */
   acceptDifferences: boolean;
   onProgress?: (progress: RebuildProgress) => void;
+  /**
+   * Aborted, the rebuild stops between two batches (before the swap, never inside it), drops its
+   * `_rebuild` table and rejects with the signal's reason; the live table stays as it was.
+   */
+  signal?: AbortSignal;
 }
 
 export interface RebuildResult {
@@ -47,11 +52,14 @@ export class ProjectionRebuilder {
     return projection.project(this.upcasters.upcastAll(events), db, table);
   }
 
+  /** Takes the projection's rebuild lock (RebuildAlreadyRunningError when another rebuild holds it), rebuilds, and lets the lock go. */
   rebuild(projection: RebuildableProjection, options: RebuildOptions): Promise<RebuildResult> {
-    return withRebuildLock(this.dataSource, projection.name, () => this.rebuildExclusively(projection, options));
+    return withRebuildLock(this.dataSource, projection.name, (lock) => this.rebuildHoldingLock(lock, projection, options));
   }
 
-  private async rebuildExclusively(projection: RebuildableProjection, options: RebuildOptions): Promise<RebuildResult> {
+  /** Rebuilds under the projection's rebuild lock, taken by the caller (acquireRebuildLock) and released by it. */
+  async rebuildHoldingLock(lock: RebuildLock, projection: RebuildableProjection, options: RebuildOptions): Promise<RebuildResult> {
+    if (lock.projection !== projection.name) throw new Error(`the rebuild lock held is ${lock.projection}'s, not ${projection.name}'s`);
     const startedAt = this.now();
     const rebuildTable = `${projection.table}_rebuild`;
     for (const table of [projection.table, rebuildTable]) assertPlainIdentifier(table);
@@ -66,8 +74,9 @@ export class ProjectionRebuilder {
         const progress = meter.record(events);
         options.onProgress?.(progress);
       };
-      const rebuiltUpTo = await this.replayStore(projection, rebuildTable, options.batchSize, report);
-      await this.catchUpLaggingLiveProjection(projection, rebuiltUpTo, options.batchSize);
+      const rebuiltUpTo = await this.replayStore(projection, rebuildTable, options, report);
+      await this.catchUpLaggingLiveProjection(projection, rebuiltUpTo, options);
+      options.signal?.throwIfAborted();
       const outcome = await this.dataSource.transaction((transaction) =>
         this.settle(transaction, projection, rebuildTable, rebuiltUpTo, options, report),
       );
@@ -80,9 +89,10 @@ export class ProjectionRebuilder {
   }
 
   /** Replays the store from its beginning until a batch comes back short, i.e. close to its head. */
-  private async replayStore(projection: RebuildableProjection, table: string, batchSize: number, report: BatchReport): Promise<Checkpoint> {
+  private async replayStore(projection: RebuildableProjection, table: string, { batchSize, signal }: RebuildOptions, report: BatchReport): Promise<Checkpoint> {
     let checkpoint = BEGINNING_OF_STORE;
     for (;;) {
+      signal?.throwIfAborted();
       const events = await readCommittedEventsAfter(this.dataSource, checkpoint, batchSize);
       if (events.length > 0) {
         // A short transaction per batch: a long one would keep old row versions alive (vacuum).
@@ -98,8 +108,9 @@ export class ProjectionRebuilder {
    * When the live projector lags (or runs nowhere), applies its events up to `upTo` for it, batch
    * by batch as it would itself, so that the swap, which pauses it, is left with little to do.
    */
-  private async catchUpLaggingLiveProjection(projection: RebuildableProjection, upTo: Checkpoint, batchSize: number): Promise<void> {
+  private async catchUpLaggingLiveProjection(projection: RebuildableProjection, upTo: Checkpoint, { batchSize, signal }: RebuildOptions): Promise<void> {
     for (;;) {
+      signal?.throwIfAborted();
       const applied = await this.dataSource.transaction(async (transaction) => {
         const liveUpTo = await lockCheckpoint(transaction, projection.subscriptionId);
         if (!isBefore(liveUpTo, upTo)) return 0;

@@ -12,6 +12,7 @@ import type { EventUpcasters } from '../upcasting/event-upcasters';
 import { SequencedEvent, STORED_EVENT_COLUMNS } from '../stored-event';
 import { ensureCheckpoint, sequencedEventsAfter } from './committed-events';
 import { describeError, recordFailure } from './subscription-failures';
+import { PAUSED_RECHECK_MS, pausedCondition } from './subscription-pauses';
 
 /**
  * What a handler made of a batch when it could not take all of it: the checkpoint advances past
@@ -67,6 +68,9 @@ const IDLE_RECHECK_MS = 60_000;
  * It is locked only when events wait beyond it: a read that finds nothing takes no row lock and
  * so no transaction id. And it reads only when the process's EventStoreHead says the store holds
  * numbers beyond its checkpoint: an idle subscription sends no query at all.
+ *
+ * Paused by an operator (subscription-pauses.ts), the same statement locks no row and reads
+ * nothing; the subscription looks again every PAUSED_RECHECK_MS, or at once when resumed.
  */
 export class CheckpointedSubscription {
   private readonly logger: Logger;
@@ -76,6 +80,8 @@ export class CheckpointedSubscription {
   /** Events the last batch read, its own and other segments' (a batch of only others' events applies nothing and moves on). */
   private lastReadCount = 0;
   private lastPassedOnly = false;
+  /** The last batch found the subscription paused by an operator (subscription-pauses.ts): it took nothing. */
+  private pausedByOperator = false;
   private running?: Promise<void>;
   private stopping = false;
   /** Raised by stop(), so that no sleep of the loop delays it. */
@@ -155,6 +161,7 @@ export class CheckpointedSubscription {
     this.lastRead = [];
     this.lastReadCount = 0;
     this.lastPassedOnly = false;
+    this.pausedByOperator = false;
     this.retrying = undefined;
     const owned = this.options.lease ? await this.options.lease.beforeBatch() : [0];
     for (const segment of [...this.stoppedSegments.keys()]) if (!owned.includes(segment)) this.stoppedSegments.delete(segment);
@@ -167,26 +174,32 @@ export class CheckpointedSubscription {
     let moved: Array<[number, bigint]> = [];
     let locked: number[] = [];
     let doneUpTo: bigint | undefined;
+    let paused = false;
     const applied = await this.dataSource.transaction(async (transaction) => {
       // Locks the held segments' checkpoints and reads the batch after the lowest in one round
-      // trip. None locked: either nothing is new, or another process holds them right now.
-      const rows: Array<SequencedEvent & { positions: Record<string, string> | null }> = await transaction.query(
+      // trip. None locked: either nothing is new, another process holds them right now, or an
+      // operator paused the subscription.
+      const rows: Array<SequencedEvent & { positions: Record<string, string> | null; paused: boolean }> = await transaction.query(
         `WITH checkpoint AS (
            SELECT c.segment, c.global_position FROM subscription_checkpoints c
            WHERE c.subscription_id = $1 AND c.segments = $3 AND c.segment = ANY($4::int[])
              AND EXISTS (SELECT 1 FROM events e WHERE e.global_position > c.global_position)
+             AND NOT ${pausedCondition('c.subscription_id')}
            FOR UPDATE OF c SKIP LOCKED
          ), locked AS (
-           SELECT json_object_agg(segment, global_position::text) AS positions, min(global_position) AS after FROM checkpoint
+           SELECT json_object_agg(segment, global_position::text) AS positions, min(global_position) AS after,
+                  ${pausedCondition('$1')} AS paused
+           FROM checkpoint
          )
-         SELECT locked.positions, ${STORED_EVENT_COLUMNS}
+         SELECT locked.positions, locked.paused, ${STORED_EVENT_COLUMNS}
          FROM locked LEFT JOIN LATERAL (${sequencedEventsAfter('locked.after', '$2')}) AS events ON true
          ORDER BY events.global_position`,
         [this.name, this.isolateThrough === undefined || this.retrying !== undefined ? this.options.batchSize : 1, this.segments, taking],
       );
+      paused = rows[0]?.paused ?? false;
       const positions = new Map(Object.entries(rows[0]?.positions ?? {}).map(([segment, position]) => [Number(segment), BigInt(position)]));
       locked = [...positions.keys()];
-      const read = rows.filter((row) => row.eventId !== null).map(({ positions: _positions, ...event }) => event as SequencedEvent);
+      const read = rows.filter((row) => row.eventId !== null).map(({ positions: _positions, paused: _paused, ...event }) => event as SequencedEvent);
       if (read.length === 0) return 0;
       this.lastReadCount = read.length;
       const allMine = read.filter((event) => {
@@ -224,6 +237,11 @@ export class CheckpointedSubscription {
       );
       return handled;
     });
+    if (paused) {
+      // Not caught up: the events beyond the checkpoint wait for the resume.
+      this.pausedByOperator = true;
+      return 0;
+    }
     for (const [segment, position] of moved) this.tracker(segment).at(position);
     // The held segments it could not lock had nothing beyond them (or were being applied elsewhere).
     for (const segment of taking) if (!locked.includes(segment)) this.tracker(segment).caughtUpTo(headBeforeRead);
@@ -303,8 +321,10 @@ export class CheckpointedSubscription {
         }
         const applied = await this.processNextBatch();
         consecutiveFailures = 0;
+        // Paused by an operator: look again later; a resume (retryNow) cuts the wait short.
+        if (this.pausedByOperator) await this.pause(PAUSED_RECHECK_MS);
         // The handler asked to see the rest of the batch again later (a failing reaction).
-        if (this.retryAfterMs !== undefined) await this.pause(this.retryAfterMs);
+        else if (this.retryAfterMs !== undefined) await this.pause(this.retryAfterMs);
         // Caught up with what was numbered: under load more is numbered every moment, and a batch
         // per number would cost a transaction each. Let it gather.
         else if (applied === 0 && this.lastPassedOnly) continue;

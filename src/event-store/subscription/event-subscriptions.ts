@@ -59,7 +59,7 @@ export class EventSubscriptions implements OnApplicationBootstrap, BeforeApplica
   onApplicationBootstrap(): void {
     this.afterListening.register('projections', async () => {
       for (const subscription of this.subscriptions.values()) await subscription.start();
-      // An operator's `npm run subscriptions -- retry | skip`: the subscription stops backing off.
+      // An operator's `npm run subscriptions -- retry | skip | resume`: the subscription looks at once.
       this.notifications.on(SUBSCRIPTION_RETRY_CHANNEL, (subscriptionId) => this.subscriptions.get(subscriptionId)?.retryNow());
       this.logger.log(`projections started: ${this.names.join(', ') || 'none'}`);
     });

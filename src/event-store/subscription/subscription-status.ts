@@ -1,6 +1,7 @@
 import type { DataSource, EntityManager } from 'typeorm';
 import { segmentLockCondition } from '../segments/segment-locks';
 import { failureOf, SUBSCRIPTION_FAILURE_COLUMNS, SubscriptionFailure, SubscriptionFailureRow } from './subscription-failures';
+import type { SubscriptionPause } from './subscription-pauses';
 
 /** One reader of the store as `subscription_checkpoints` shows it, whichever process runs it. */
 export interface SubscriptionStatus {
@@ -13,6 +14,8 @@ export interface SubscriptionStatus {
   lagSeconds: number;
   /** Set while it is stopped at an event it cannot take. */
   failure?: SubscriptionFailure;
+  /** Set while an operator has it paused (subscription-pauses.ts): it takes no event, whatever its segments. */
+  paused?: SubscriptionPause;
   /**
    * Split into segments (SUBSCRIPTION_SEGMENTS > 1): each one's own; the figures above are the
    * slowest segment's (checkpoint: the lowest; lag: the largest; failure: the earliest).
@@ -58,6 +61,8 @@ export interface SegmentStatus {
  *           ->  Limit
  *                 ->  Index Scan using events_global_position_key on events e
  *                       Index Cond: (global_position > c.global_position)
+ *
+ * (plus a lookup of `paused_subscriptions` by primary key per row, a table of a few rows at most).
  */
 export const SUBSCRIPTION_STATUS_SQL = `
   WITH head AS (
@@ -68,10 +73,12 @@ export const SUBSCRIPTION_STATUS_SQL = `
   SELECT c.subscription_id AS "subscriptionId", c.segment, c.segments, c.global_position::float8 AS checkpoint,
          (greatest(head.position - c.global_position, 0) + unnumbered.events)::float8 AS "lagEvents",
          coalesce(round(greatest(extract(epoch FROM now() - least(next.recorded_at, unnumbered.oldest)), 0), 3), 0)::float8 AS "lagSeconds",
-         ${SUBSCRIPTION_FAILURE_COLUMNS}
+         ${SUBSCRIPTION_FAILURE_COLUMNS},
+         p.paused_by AS "pausedBy", p.reason AS "pauseReason", p.paused_at AS "pausedAt"
   FROM subscription_checkpoints c
   CROSS JOIN head
   CROSS JOIN unnumbered
+  LEFT JOIN paused_subscriptions p ON p.subscription_id = c.subscription_id
   LEFT JOIN LATERAL (
     SELECT e.recorded_at FROM events e WHERE e.global_position > c.global_position ORDER BY e.global_position LIMIT 1
   ) AS next ON true
@@ -87,7 +94,19 @@ export const SEGMENT_HOLDERS_SQL = `
   JOIN pg_locks l ON ${segmentLockCondition(`c.subscription_id || '/' || c.segments`, 'c.segment')}
   LEFT JOIN pg_stat_activity a ON a.pid = l.pid`;
 
-type StatusRow = SubscriptionFailureRow & Omit<SubscriptionStatus, 'failure' | 'segments'> & { segment: number; segments: number };
+/** The pause columns of SUBSCRIPTION_STATUS_SQL; NULL when the subscription is not paused. */
+export interface PauseRow {
+  pausedBy: string | null;
+  pauseReason: string | null;
+  pausedAt: Date | null;
+}
+
+/** The pause a row of SUBSCRIPTION_STATUS_SQL records, if any. */
+export function pauseOf(row: PauseRow): SubscriptionPause | undefined {
+  return row.pausedAt === null ? undefined : { by: row.pausedBy ?? '', reason: row.pauseReason ?? '', since: row.pausedAt };
+}
+
+type StatusRow = SubscriptionFailureRow & PauseRow & Omit<SubscriptionStatus, 'failure' | 'segments' | 'paused'> & { segment: number; segments: number };
 
 /**
  * Every subscription of the store (of every process), with its lag and its failure if stopped;
@@ -108,6 +127,8 @@ export async function readSubscriptionStatuses(db: DataSource | EntityManager): 
     if (!known) {
       const status: SubscriptionStatus = { subscriptionId: row.subscriptionId, checkpoint: row.checkpoint, lagEvents: row.lagEvents, lagSeconds: row.lagSeconds };
       if (failure) status.failure = failure;
+      const paused = pauseOf(row);
+      if (paused) status.paused = paused;
       if (row.segments > 1) status.segments = [segment];
       statuses.set(row.subscriptionId, status);
       continue;

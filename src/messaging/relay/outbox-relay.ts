@@ -7,17 +7,17 @@ import { DatabaseNotifications } from '../../database/database-notifications';
 import { SessionAdvisoryLock } from '../../database/session-advisory-lock';
 import { AfterListening } from '../../shared/after-listening';
 import { CheckpointTracker, EventStoreHead } from '../../event-store/sequencing/event-store-head';
-import { Signal } from '../../event-store/sequencing/signal';
+import { Latch, Signal } from '../../event-store/sequencing/signal';
 import type { SequencedEvent } from '../../event-store/stored-event';
 import {
   advanceCheckpoint,
   Checkpoint,
   countEventsAfter,
   ensureCheckpoint,
-  loadCheckpoint,
   readCommittedEventsAfter,
 } from '../../event-store/subscription/committed-events';
 import { describeError, recordFailure, SUBSCRIPTION_RETRY_CHANNEL } from '../../event-store/subscription/subscription-failures';
+import { PAUSED_RECHECK_MS, pausedCondition } from '../../event-store/subscription/subscription-pauses';
 import { EventUpcasters } from '../../event-store/upcasting/event-upcasters';
 import { type LogContext, logContextOf, withLogContext } from '../../logging/log-context';
 import { IntegrationEventMappers } from '../integration-event-mappers';
@@ -54,6 +54,10 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms).u
  * publish: what comes before it is published, and the relay's checkpoint row records the event
  * and the error (see subscription-failures.ts) until the checkpoint passes it. After any failure
  * the relay backs off (doubling, at most 10 s) unless an operator asks for a retry.
+ *
+ * Paused by an operator (subscription-pauses.ts), it reads nothing when it looks for its next
+ * batch (the batch in flight, if any, is finished first): the outbox holds the events, commands
+ * go on. It looks again every PAUSED_RECHECK_MS, or at once when resumed.
  */
 @Injectable()
 export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShutdown {
@@ -70,6 +74,10 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
   private readonly tracker: CheckpointTracker;
   /** Cuts a back-off short: the relay stops, or an operator asks for a retry. */
   private readonly wakeSignal = new Signal();
+  /** Ends the wait of a paused relay: a resume (or a retry), or the relay stops; remembered until the wait. */
+  private readonly resumed = new Latch();
+  /** The last read found the relay paused by an operator. */
+  private pausedByOperator = false;
   /** The event the last batch stopped at, whose fields the failure's log line carries. */
   private stoppedAt?: LogContext;
 
@@ -98,7 +106,9 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
       return;
     }
     this.notifications.on(SUBSCRIPTION_RETRY_CHANNEL, (subscriptionId) => {
-      if (subscriptionId === RELAY_CHECKPOINT) this.wakeSignal.raise();
+      if (subscriptionId !== RELAY_CHECKPOINT) return;
+      this.wakeSignal.raise();
+      this.resumed.raise();
     });
     this.afterListening.register('outbox relay', () => {
       if (this.stopping) return;
@@ -111,6 +121,7 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
     this.stopping = true;
     this.head.wake();
     this.wakeSignal.raise();
+    this.resumed.raise();
     // Nothing new is sent; what is in flight gets a few seconds to be confirmed (a blocked or
     // stalled broker may never confirm), then it is abandoned and re-sent by the next leader.
     const graceful = await Promise.race([this.running?.then(() => true), sleep(SHUTDOWN_GRACE_MS).then(() => false)]);
@@ -149,7 +160,8 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
     const headBeforeRead = this.head.position;
     const events = await this.readNextBatch();
     if (events.length === 0) {
-      this.tracker.caughtUpTo(headBeforeRead);
+      // Paused, it is not caught up: the events beyond its checkpoint wait for the resume.
+      if (!this.pausedByOperator) this.tracker.caughtUpTo(headBeforeRead);
       return 0;
     }
     const startedAt = performance.now();
@@ -222,9 +234,15 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
     return { messages };
   }
 
-  /** The one place the relay reads the outbox: the next batch after its checkpoint, upcast. */
+  /** The one place the relay reads the outbox: the next batch after its checkpoint, upcast; none while paused. */
   private async readNextBatch(): Promise<SequencedEvent[]> {
-    const checkpoint = await loadCheckpoint(this.dataSource, RELAY_CHECKPOINT);
+    const [checkpoint]: Array<Checkpoint & { paused: boolean }> = await this.dataSource.query(
+      `SELECT c.global_position::text AS "globalPosition", ${pausedCondition('c.subscription_id')} AS paused
+       FROM subscription_checkpoints c WHERE c.subscription_id = $1`,
+      [RELAY_CHECKPOINT],
+    );
+    this.pausedByOperator = checkpoint.paused;
+    if (checkpoint.paused) return [];
     this.tracker.at(checkpoint.globalPosition);
     return this.upcasters.upcastAll(
       await readCommittedEventsAfter(this.dataSource, checkpoint, this.config.get('RELAY_BATCH_SIZE', { infer: true })),
@@ -247,6 +265,7 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
         }
         await this.relayNextBatch();
         failures = 0;
+        if (this.pausedByOperator && !this.stopping) await this.resumed.take(PAUSED_RECHECK_MS);
       } catch (error) {
         if (this.stopping) break;
         failures += 1;

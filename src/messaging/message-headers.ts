@@ -1,4 +1,4 @@
-/** Headers the consumer keeps on a message it retries or parks. */
+/** Headers the consumer keeps on a message it retries or parks; the dead-letter tools (src/messaging/dead-letters) read them. */
 export const ATTEMPTS_HEADER = 'x-attempts';
 export const REORDER_WAITS_HEADER = 'x-reorder-waits';
 export const LAST_ERROR_HEADER = 'x-last-error';

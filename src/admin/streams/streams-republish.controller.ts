@@ -1,0 +1,74 @@
+import { Controller, HttpCode, Logger, Param, ParseUUIDPipe, Post } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
+import { ApiOkResponse, ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource } from 'typeorm';
+import { RequireScopes } from '../../auth/access.decorators';
+import { AuthenticatedSubject } from '../../auth/authenticated-principal';
+import { Environment } from '../../config/environment';
+import { StreamNotFoundError } from '../../event-store/http/streams.controller';
+import { EventUpcasters } from '../../event-store/upcasting/event-upcasters';
+import { ApiProblemResponse, ApiProblemResponses } from '../../http/api-problem-responses';
+import { IntegrationEventMappers } from '../../messaging/integration-event-mappers';
+import { IntegrationEventPublisher } from '../../messaging/integration-event-publisher';
+import { RepublishFailedError as RepublishStopped, republishStoredEvents } from '../../messaging/republish/stored-event-republisher';
+import { RepublishFailedError } from '../admin.errors';
+import { RepublishResponse } from './republish.response';
+
+/** Events read per query: one stream is the events of one aggregate, a few pages at most. */
+const PAGE_SIZE = 500;
+
+/**
+ * Publishes one stream's stored events again: what `npm run republish-events -- --stream <id>`
+ * does, through the same code (republishStoredEvents), on this process's publishing connection.
+ * A stream is one aggregate's events, so it is done within the request.
+ */
+@ApiTags('admin: event store')
+@Controller('admin/streams')
+export class StreamsRepublishController {
+  private readonly logger = new Logger('Admin');
+
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly publisher: IntegrationEventPublisher,
+    private readonly mappers: IntegrationEventMappers,
+    private readonly upcasters: EventUpcasters,
+    private readonly config: ConfigService<Environment, true>,
+  ) {}
+
+  @Post(':id/republish')
+  @RequireScopes('admin')
+  @HttpCode(200)
+  @ApiParam({ name: 'id', format: 'uuid', description: 'the stream: the id of its aggregate' })
+  @ApiOperation({
+    summary: "Publish a stream's integration events again, so that a consumer which lost messages gets them back",
+    description: "In version order, as mandatory messages, each one confirmed by the broker; the consumer's inbox drops the events it has.",
+  })
+  @ApiOkResponse({ type: RepublishResponse, description: 'Every event of the stream that a contract maps was published and confirmed' })
+  @ApiProblemResponses(400, 404)
+  @ApiProblemResponse(503, 'RabbitMQ stopped confirming: the events confirmed before stay published, republish again later')
+  async republish(@Param('id', new ParseUUIDPipe({ version: undefined })) streamId: string, @AuthenticatedSubject() by: string): Promise<RepublishResponse> {
+    const id = streamId.toLowerCase();
+    try {
+      const outcome = await republishStoredEvents(
+        {
+          dataSource: this.dataSource,
+          publish: (message) => this.publisher.publish(message),
+          mappers: this.mappers,
+          upcasters: this.upcasters,
+          maxInFlight: this.config.get('RELAY_MAX_IN_FLIGHT', { infer: true }),
+        },
+        { kind: 'stream', streamId: id },
+        { batchSize: PAGE_SIZE },
+      );
+      if (outcome.total === 0) throw new StreamNotFoundError(id);
+      this.logger.log(`${by} republished stream ${id}: ${outcome.published} event(s) confirmed, ${outcome.skipped} without a contract`);
+      return { streamId: id, events: outcome.total, published: outcome.published, skipped: outcome.skipped };
+    } catch (error) {
+      if (!(error instanceof RepublishStopped)) throw error;
+      this.logger.warn(`${by} republishing stream ${id} stopped after ${error.published} confirmed event(s): ${error.message}`);
+      const [{ total }] = await this.dataSource.query(`SELECT count(*)::int AS total FROM events WHERE stream_id = $1`, [id]);
+      throw new RepublishFailedError(id, error.published, total);
+    }
+  }
+}

@@ -1,0 +1,26 @@
+import { ApiProperty } from '@nestjs/swagger';
+import { IsString, IsUUID, Length, Matches } from 'class-validator';
+
+/** The longest reason an operator may give for a skip or a pause (recorded with it). */
+export const MAX_REASON_LENGTH = 500;
+const NOT_BLANK = /\S/;
+
+export class SkipEventRequest {
+  @ApiProperty({ format: 'uuid', description: 'the event the subscription is stopped at (its `failure.stoppedAt.eventId`); any other is refused with 409' })
+  @IsUUID()
+  eventId: string;
+
+  @ApiProperty({ example: 'order refused by the read model; fixed by hand', minLength: 1, maxLength: MAX_REASON_LENGTH, pattern: NOT_BLANK.source })
+  @IsString()
+  @Length(1, MAX_REASON_LENGTH)
+  @Matches(NOT_BLANK, { message: '$property must not be blank' })
+  reason: string;
+}
+
+export class PauseSubscriptionRequest {
+  @ApiProperty({ example: 'credit service maintenance', minLength: 1, maxLength: MAX_REASON_LENGTH, pattern: NOT_BLANK.source })
+  @IsString()
+  @Length(1, MAX_REASON_LENGTH)
+  @Matches(NOT_BLANK, { message: '$property must not be blank' })
+  reason: string;
+}
