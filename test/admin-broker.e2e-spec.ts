@@ -5,9 +5,10 @@ import { UserRegisteredV1 } from '../src/contracts';
 import { OutboxRelay } from '../src/messaging/relay/outbox-relay';
 import { ConsumerProcess } from './support/consumer-process';
 import { placeOrder, registerUser } from './support/fixtures';
-import { deleteTopology, messageCount, publishRaw, testTopology, withBrokerChannel } from './support/test-broker';
+import { messageCount, publishRaw, withBrokerChannel } from './support/test-broker';
 import { eventually, startTestApp, type TestApp } from './support/test-app';
 import { testCloudEvent } from './support/test-cloud-events';
+import { type ApiWithConsumer, startApiWithConsumer } from './support/api-with-consumer';
 
 /** The admin API on RabbitMQ: the consumer's dead letters listed and redriven, a stream republished. */
 
@@ -15,21 +16,18 @@ const CONSUMER_RETRY_DELAYS_MS = [100, 200];
 let api: TestApp;
 let consumer: ConsumerProcess;
 let consumerDb: Client;
+let apps: ApiWithConsumer;
 
 beforeAll(async () => {
   // The saga is off: these tests count the events they caused themselves.
-  api = await startTestApp({ env: { REACTIONS_ENABLED: 'false' } });
-  consumer = await ConsumerProcess.start(api.brokerPrefix, { CONSUMER_RETRY_DELAYS_MS: CONSUMER_RETRY_DELAYS_MS.join(','), CONSUMER_MAX_ATTEMPTS: '2' });
-  consumerDb = new Client({ connectionString: consumer.databaseUrl });
-  await consumerDb.connect();
+  ({ api, consumer, consumerDb } = apps = await startApiWithConsumer({
+    apiEnv: { REACTIONS_ENABLED: 'false' },
+    consumerMaxAttempts: 2,
+    retryDelaysMs: CONSUMER_RETRY_DELAYS_MS,
+  }));
 }, 60_000);
 
-afterAll(async () => {
-  await consumerDb?.end();
-  await consumer?.stop();
-  await api?.close();
-  await deleteTopology(testTopology(api.brokerPrefix, CONSUMER_RETRY_DELAYS_MS)).catch(() => undefined);
-});
+afterAll(() => apps?.close());
 
 function expectProblem(response: Response, status: number, code: string): void {
   expect({ status: response.status, contentType: response.headers['content-type'], code: response.body.code }).toEqual({

@@ -12,33 +12,27 @@ import {
 import { OutboxRelay } from '../src/messaging/relay/outbox-relay';
 import { ConsumerProcess } from './support/consumer-process';
 import { registerUser } from './support/fixtures';
-import { deleteTopology, messageCount, publishRaw, testTopology } from './support/test-broker';
-import { eventually, startTestApp, type TestApp } from './support/test-app';
+import { messageCount, publishRaw } from './support/test-broker';
+import { eventually, type TestApp } from './support/test-app';
 import { testCloudEvent } from './support/test-cloud-events';
+import { type ApiWithConsumer, startApiWithConsumer } from './support/api-with-consumer';
 
 const CONSUMER_RETRY_DELAYS_MS = [100, 200];
 let api: TestApp;
 let consumer: ConsumerProcess;
 let consumerDb: Client;
+let apps: ApiWithConsumer;
 
 beforeAll(async () => {
   // The saga is off: these tests count the events they caused themselves.
-  api = await startTestApp({ env: { REACTIONS_ENABLED: 'false' } });
-  consumer = await ConsumerProcess.start(api.brokerPrefix, {
-    CONSUMER_RETRY_DELAYS_MS: CONSUMER_RETRY_DELAYS_MS.join(','),
-    CONSUMER_MAX_ATTEMPTS: '3',
-  });
-  consumerDb = new Client({ connectionString: consumer.databaseUrl });
-  await consumerDb.connect();
+  ({ api, consumer, consumerDb } = apps = await startApiWithConsumer({
+    apiEnv: { REACTIONS_ENABLED: 'false' },
+    consumerMaxAttempts: 3,
+    retryDelaysMs: CONSUMER_RETRY_DELAYS_MS,
+  }));
 }, 60_000);
 
-afterAll(async () => {
-  await consumerDb?.end();
-  await consumer?.stop();
-  await api?.close();
-  // The consumer declared retry queues of its own delays.
-  await deleteTopology(testTopology(api.brokerPrefix, CONSUMER_RETRY_DELAYS_MS)).catch(() => undefined);
-});
+afterAll(() => apps?.close());
 
 async function inConsumer<T = Record<string, unknown>>(sql: string, params: unknown[] = []): Promise<T[]> {
   return (await consumerDb.query(sql, params)).rows as T[];

@@ -23,9 +23,10 @@ import { AfterListening } from '../src/shared/after-listening';
 import { ConsumerProcess } from './support/consumer-process';
 import { registerUser } from './support/fixtures';
 import { PrometheusScrape } from './support/prometheus-text';
-import { deleteTopology, messageCount, publishRaw, testTopology, withBrokerChannel } from './support/test-broker';
+import { messageCount, publishRaw, withBrokerChannel } from './support/test-broker';
 import { eventually, startTestApp, type TestApp } from './support/test-app';
 import { testCloudEvent } from './support/test-cloud-events';
+import { type ApiWithConsumer, startApiWithConsumer } from './support/api-with-consumer';
 
 /**
  * Changes every registered user's email (an event appended in the reaction's transaction), then
@@ -53,23 +54,13 @@ const CONSUMER_RETRY_DELAYS_MS = [100, 200];
 let api: TestApp;
 let consumer: ConsumerProcess;
 let consumerDb: Client;
+let apps: ApiWithConsumer;
 
 beforeAll(async () => {
-  api = await startTestApp();
-  consumer = await ConsumerProcess.start(api.brokerPrefix, {
-    CONSUMER_RETRY_DELAYS_MS: CONSUMER_RETRY_DELAYS_MS.join(','),
-    CONSUMER_MAX_ATTEMPTS: '3',
-  });
-  consumerDb = new Client({ connectionString: consumer.databaseUrl });
-  await consumerDb.connect();
+  ({ api, consumer, consumerDb } = apps = await startApiWithConsumer({ consumerMaxAttempts: 3, retryDelaysMs: CONSUMER_RETRY_DELAYS_MS }));
 }, 60_000);
 
-afterAll(async () => {
-  await consumerDb?.end();
-  await consumer?.stop();
-  await api?.close();
-  await deleteTopology(testTopology(api.brokerPrefix, CONSUMER_RETRY_DELAYS_MS)).catch(() => undefined);
-});
+afterAll(() => apps?.close());
 
 async function scrapeApi(): Promise<PrometheusScrape> {
   const response = await api.http().get('/metrics').expect(200);
