@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import amqp from 'amqplib';
 import { Client } from 'pg';
-import { OrderConfirmedV1, OrderPlacedV1, UserRegisteredV1 } from '../src/contracts';
+import { OrderConfirmedV1, OrderPlacedV1, SEQUENCE_PROBLEM, UserRegisteredV1 } from '../src/contracts';
 import { ATTEMPTS_HEADER, LAST_ERROR_HEADER } from '../src/messaging/message-headers';
 import { ConsumerProcess } from './support/consumer-process';
 import { TcpProxy } from './support/tcp-proxy';
@@ -78,7 +78,7 @@ describe('an event the consumer can never apply', () => {
       [{ ...registered(), id: `evt-${randomUUID()}` }, 'id: must be a UUID (the event id)'],
       [{ ...registered(), subject: `user-${randomUUID()}` }, 'subject: must be a UUID (the aggregate id)'],
       [{ ...withoutCorrelationId, CorrelationId: correlationid }, 'CorrelationId: attribute names must be lower-case letters and digits (CloudEvents); did you mean "correlationid"?'],
-      [{ ...registered(), sequence: '2.5' }, 'sequence: must be a positive integer, as a decimal string (the stream version)'],
+      [{ ...registered(), sequence: '2.5' }, SEQUENCE_PROBLEM],
       [{ ...registered(), time: 'last tuesday' }, 'time: must be an RFC 3339 timestamp'],
       [placed, `data.customerId: customerId must be a UUID (contract ${OrderPlacedV1.type})`],
     ];

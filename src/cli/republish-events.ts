@@ -5,8 +5,8 @@ import { pgPoolOptions } from '../database/pool-options';
 import { IntegrationEventMappers } from '../messaging/integration-event-mappers';
 import { ConfirmingPublisher, publisherSettings } from '../messaging/integration-event-publisher';
 import { describeSelection, RepublishFailedError, republishStoredEvents } from '../messaging/republish/stored-event-republisher';
-import { ORDER_STREAM_TYPE, toOrderIntegrationEvent } from '../modules/orders';
-import { toUserIntegrationEvent, USER_STREAM_TYPE } from '../modules/users';
+import { ORDER_STREAM_PUBLICATION } from '../modules/orders';
+import { USER_STREAM_PUBLICATION } from '../modules/users';
 import { parseRepublishArguments, USAGE } from './republish-events-arguments';
 import { storeUpcasters } from './rebuildable-projections';
 
@@ -15,8 +15,8 @@ const PROGRESS_INTERVAL_MS = 1000;
 /** The mappers the modules register in the app, for a tool that runs without it. */
 function integrationEventMappers(): IntegrationEventMappers {
   const mappers = new IntegrationEventMappers();
-  mappers.register(USER_STREAM_TYPE, toUserIntegrationEvent);
-  mappers.register(ORDER_STREAM_TYPE, toOrderIntegrationEvent);
+  mappers.register(USER_STREAM_PUBLICATION);
+  mappers.register(ORDER_STREAM_PUBLICATION);
   return mappers;
 }
 

@@ -1,6 +1,7 @@
 import { plainToInstance } from 'class-transformer';
 import { CloudEvent, ValidationError as CloudEventValidationError } from 'cloudevents';
 import { isRFC3339, isUUID, validateSync, type ValidationError } from 'class-validator';
+import { applicationPropertyProblems, type ApplicationProperties } from './cloud-event-amqp-properties';
 import type { IntegrationEventContract } from './index';
 
 /** What travels on the wire: a CloudEvents 1.0 event in structured mode (the whole JSON body). */
@@ -15,7 +16,11 @@ export interface IntegrationEnvelope<T = unknown> {
   data: T;
   correlationid: string;
   causationid: string;
-  /** The stream version of the domain event, as a decimal string (the CloudEvents sequence extension). */
+  /**
+   * The stream version of the domain event (the CloudEvents sequence extension): a decimal string
+   * zero-padded to SEQUENCE_DIGITS, so that string order is stream order ("00000000000000000010").
+   * Messages of earlier releases carry it unpadded ("10"); see parseSequence.
+   */
   sequence: string;
   /**
    * The W3C trace context the event was written in (the CloudEvents distributed-tracing
@@ -34,10 +39,41 @@ export interface EnvelopeAttributes {
   time: string;
   correlationId: string;
   causationId: string;
+  /** The stream version, a positive integer; written as formatSequence makes it. */
   sequence: number;
   /** W3C trace context for the distributed-tracing extension; both left out when undefined. */
   traceparent?: string;
   tracestate?: string;
+}
+
+/**
+ * Digits of `sequence`: 20 hold any unsigned 64-bit integer, so one width serves every stream
+ * version there can be, and a CloudEvents tool that orders by the string (as the sequence
+ * extension asks) gets stream order.
+ */
+export const SEQUENCE_DIGITS = 20;
+
+/** `sequence` for stream version `streamVersion` (a positive safe integer, else RangeError): 10 → "00000000000000000010". */
+export function formatSequence(streamVersion: number): string {
+  if (!Number.isSafeInteger(streamVersion) || streamVersion < 1) {
+    throw new RangeError(`a stream version is a positive integer, got ${streamVersion}`);
+  }
+  return String(streamVersion).padStart(SEQUENCE_DIGITS, '0');
+}
+
+// Zero-padded to 20 digits (this release), or unpadded without a leading zero (earlier releases).
+const SEQUENCE_FORMS = /^(?:[0-9]{20}|[1-9][0-9]{0,18})$/;
+
+/**
+ * The stream version a `sequence` attribute holds, read by its numeric value, never by comparing
+ * strings: during a rollout a stream's events come in both forms ("9", then
+ * "00000000000000000010"), and as strings those sort the wrong way round. A JSON integer, which
+ * this consumer always took, is read too. Undefined for anything else: non-digits, zero, more
+ * than 20 digits, a leading zero short of 20 digits, or more than Number.MAX_SAFE_INTEGER.
+ */
+export function parseSequence(value: unknown): number | undefined {
+  const sequence = typeof value === 'string' && SEQUENCE_FORMS.test(value) ? Number(value) : value;
+  return typeof sequence === 'number' && Number.isSafeInteger(sequence) && sequence >= 1 ? sequence : undefined;
 }
 
 /** Builds and validates the envelope with the cloudevents SDK. */
@@ -54,7 +90,7 @@ export function wrapInCloudEvent(contract: { type: string }, data: object, attri
       data,
       correlationid: attributes.correlationId,
       causationid: attributes.causationId,
-      sequence: String(attributes.sequence),
+      sequence: formatSequence(attributes.sequence),
       ...(attributes.traceparent !== undefined && { traceparent: attributes.traceparent }),
       ...(attributes.tracestate !== undefined && { tracestate: attributes.tracestate }),
     },
@@ -73,25 +109,30 @@ export class InvalidIntegrationEventError extends Error {
 
 /** CloudEvents attribute names: lower-case letters and digits only (spec 1.0, "Attribute Naming Convention"). */
 const ATTRIBUTE_NAME = /^[a-z0-9]+$/;
-const POSITIVE_DECIMAL = /^[1-9][0-9]*$/;
 const REQUIRED_EXTENSIONS = ['correlationid', 'causationid'] as const;
+
+export const SEQUENCE_PROBLEM =
+  'sequence: must be the stream version (1 or more) as a decimal string zero-padded to 20 digits; the unpadded form of earlier releases is accepted too';
 
 /**
  * Checks an incoming body: a CloudEvent in structured mode with everything the consumer relies
- * on (`id` and `subject` UUIDs, `sequence` a positive integer, `time` an RFC 3339 timestamp, our
- * extensions under their exact lower-case names), of a known type, whose data satisfies that
- * type's contract. Anything else throws InvalidIntegrationEventError listing every problem as
- * `attribute: rule` (for the dead letter), so no invalid event ever reaches the database.
+ * on (`id` and `subject` UUIDs, `sequence` a stream version in either form parseSequence reads,
+ * `time` an RFC 3339 timestamp, our extensions under their exact lower-case names), of a known
+ * type, whose data satisfies that type's contract; and, when the message has them, the
+ * `cloudEvents:` application properties (AMQP headers) agree with the body. Anything else throws
+ * InvalidIntegrationEventError listing every problem as `attribute: rule` (for the dead letter),
+ * so no invalid event ever reaches the database. `sequence` is the stream version as a number.
  */
 export function openCloudEvent(
   body: unknown,
   contracts: ReadonlyMap<string, IntegrationEventContract>,
+  applicationProperties: ApplicationProperties = {},
 ): { envelope: IntegrationEnvelope; data: object; sequence: number } {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) {
     throw new InvalidIntegrationEventError(['body: must be a JSON object (a CloudEvent in structured mode)']);
   }
   const attributes = body as Record<string, unknown>;
-  const problems = envelopeProblems(attributes);
+  const problems = [...envelopeProblems(attributes), ...applicationPropertyProblems(attributes, applicationProperties)];
   const contract = typeof attributes.type === 'string' ? contracts.get(attributes.type) : undefined;
   if (typeof attributes.type === 'string' && attributes.type.length > 0 && !contract) {
     problems.push(`type: unknown event type "${attributes.type.slice(0, 200)}"`);
@@ -111,7 +152,7 @@ export function openCloudEvent(
   if (errors.length > 0) {
     throw new InvalidIntegrationEventError(dataProblems(errors, 'data').map((problem) => `${problem} (contract ${envelope.type})`));
   }
-  return { envelope, data, sequence: Number(attributes.sequence) };
+  return { envelope, data, sequence: parseSequence(attributes.sequence)! };
 }
 
 function envelopeProblems(attributes: Record<string, unknown>): string[] {
@@ -134,9 +175,7 @@ function envelopeProblems(attributes: Record<string, unknown>): string[] {
   if (!isTimestamp(attributes.time)) {
     problems.push('time: must be an RFC 3339 timestamp');
   }
-  if (!isPositiveInteger(attributes.sequence)) {
-    problems.push('sequence: must be a positive integer, as a decimal string (the stream version)');
-  }
+  if (parseSequence(attributes.sequence) === undefined) problems.push(SEQUENCE_PROBLEM);
   for (const extension of REQUIRED_EXTENSIONS) {
     if (!isNonEmptyString(attributes[extension])) problems.push(`${extension}: must be a non-empty string (required extension)`);
   }
@@ -162,11 +201,6 @@ function isTimestamp(value: unknown): boolean {
   if (typeof value !== 'string' || !isRFC3339(value)) return false;
   const [year, month, day] = value.slice(0, 10).split('-').map(Number);
   return new Date(Date.UTC(year, month - 1, day)).getUTCDate() === day && !Number.isNaN(Date.parse(value));
-}
-
-function isPositiveInteger(value: unknown): boolean {
-  if (typeof value === 'string') return POSITIVE_DECIMAL.test(value) && Number.isSafeInteger(Number(value));
-  return typeof value === 'number' && Number.isSafeInteger(value) && value >= 1;
 }
 
 /** `data.lines.0.quantity: quantity must not be less than 1`, one per failed constraint path. */

@@ -12,6 +12,7 @@ import {
 export * from './order-events.v1';
 export * from './user-events.v1';
 export * from './cloud-event-envelope';
+export * from './cloud-event-amqp-properties';
 
 export interface IntegrationEventContract<T extends object = object> {
   readonly type: string;

@@ -5,6 +5,9 @@ import { ArrayMinSize, IsArray, IsBoolean, IsInt, IsISO8601, IsObject, IsString,
 // Integration events of the Orders module, version 1. Data only: consumers depend on these
 // shapes, so a change that is not purely additive gets a new version next to this one.
 
+/** CloudEvents `source` of every event of an order's stream: with `subject`, it scopes `sequence`. */
+export const ORDER_EVENTS_SOURCE = '/eda/orders';
+
 export class OrderLineV1 {
   @IsString() @Length(1, 64) sku: string;
   @IsInt() @Min(1) quantity: number;

@@ -2,6 +2,9 @@ import { IsEmail, IsIn, IsInt, IsISO8601, IsString, IsUUID, Length, Min } from '
 
 // Integration events of the Users module, version 1. Data only.
 
+/** CloudEvents `source` of every event of a user's stream (credit events included): with `subject`, it scopes `sequence`. */
+export const USER_EVENTS_SOURCE = '/eda/users';
+
 export class UserRegisteredV1 {
   static readonly type = 'com.example.users.user-registered.v1';
   @IsUUID() userId: string;

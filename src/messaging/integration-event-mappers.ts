@@ -9,19 +9,30 @@ export interface MappedIntegrationEvent {
 
 export type IntegrationEventMapper = (event: StoredEvent) => MappedIntegrationEvent | undefined;
 
+/** How a module publishes the streams of one type. */
+export interface StreamPublication {
+  streamType: string;
+  /** The CloudEvents `source` of every event of such a stream (`/eda/orders`): with `subject`, what `sequence` is scoped by. */
+  source: string;
+  map: IntegrationEventMapper;
+}
+
 /**
  * Each module registers how its stored events become its published contracts; the relay asks
  * here. A module thereby owns its public events without the relay knowing any module.
  */
 @Injectable()
 export class IntegrationEventMappers {
-  private readonly byStreamType = new Map<string, IntegrationEventMapper>();
+  private readonly byStreamType = new Map<string, StreamPublication>();
 
-  register(streamType: string, mapper: IntegrationEventMapper): void {
-    this.byStreamType.set(streamType, mapper);
+  register(publication: StreamPublication): void {
+    this.byStreamType.set(publication.streamType, publication);
   }
 
-  map(event: StoredEvent): MappedIntegrationEvent | undefined {
-    return this.byStreamType.get(event.streamType)?.(event);
+  /** The event's contract type, data and source; undefined when its module publishes no contract for it. */
+  map(event: StoredEvent): (MappedIntegrationEvent & { source: string }) | undefined {
+    const publication = this.byStreamType.get(event.streamType);
+    const mapped = publication?.map(event);
+    return mapped && { ...mapped, source: publication!.source };
   }
 }

@@ -1,6 +1,6 @@
 import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
-import { CLOUD_EVENTS_CONTENT_TYPE } from '../contracts';
+import { CLOUD_EVENTS_CONTENT_TYPE, toCloudEventsApplicationProperties } from '../contracts';
 import { Environment } from '../config/environment';
 import { outsideLogContext } from '../logging/log-context';
 import { BrokerTopology, brokerTopology } from './broker-topology';
@@ -9,8 +9,9 @@ import { type AmqpMessage, ConfirmChannelSession } from './publishing/confirm-ch
 import { ChannelLostError } from './publishing/publish-errors';
 
 /**
- * The CloudEvent is the whole message body (structured mode); the AMQP properties say what it is
- * and carry the correlation and causation ids as headers.
+ * The CloudEvent is the whole message body (structured mode); the AMQP properties say what it is,
+ * and its attributes travel again as `cloudEvents:<attribute>` headers (the CloudEvents AMQP
+ * binding's application properties), for routing and filtering without parsing the body.
  */
 export function toAmqpMessage({ routingKey, envelope }: OutgoingIntegrationEvent): AmqpMessage {
   return {
@@ -22,7 +23,7 @@ export function toAmqpMessage({ routingKey, envelope }: OutgoingIntegrationEvent
       contentType: CLOUD_EVENTS_CONTENT_TYPE,
       timestamp: Math.floor(Date.parse(envelope.time) / 1000),
       persistent: true,
-      headers: { correlationid: envelope.correlationid, causationid: envelope.causationid },
+      headers: toCloudEventsApplicationProperties(envelope),
     },
   };
 }

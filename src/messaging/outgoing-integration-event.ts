@@ -2,8 +2,6 @@ import { type IntegrationEnvelope, wrapInCloudEvent } from '../contracts';
 import type { StoredEvent } from '../event-store/stored-event';
 import type { IntegrationEventMappers } from './integration-event-mappers';
 
-const EVENT_SOURCE = '/eda/api';
-
 /** One message for the exchange: the CloudEvent body and its routing key. */
 export interface OutgoingIntegrationEvent {
   routingKey: string;
@@ -14,6 +12,9 @@ export interface OutgoingIntegrationEvent {
  * The integration event a stored event is published as, or undefined when its module maps it to
  * no contract. The CloudEvent id is the stored event's id, so every publication of the same event
  * (relay retries, `republish-events`) carries the same id and the consumer's inbox drops repeats.
+ * `source` is the module's per stream type (`/eda/users`, `/eda/orders`), `subject` the stream
+ * (aggregate) id and `sequence` its version zero-padded: source + subject + sequence order a
+ * stream's events for any CloudEvents tool.
  */
 export function toOutgoingIntegrationEvent(event: StoredEvent, mappers: IntegrationEventMappers): OutgoingIntegrationEvent | undefined {
   const mapped = mappers.map(event);
@@ -22,7 +23,7 @@ export function toOutgoingIntegrationEvent(event: StoredEvent, mappers: Integrat
     routingKey: mapped.type,
     envelope: wrapInCloudEvent(mapped, mapped.data, {
       id: event.eventId,
-      source: EVENT_SOURCE,
+      source: mapped.source,
       subject: event.streamId,
       time: event.metadata.occurredAt,
       correlationId: event.metadata.correlationId,

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Injectable, Logger } from '@nestjs/common';
 import type { ConfirmChannel, ConsumeMessage, Options } from 'amqplib';
-import { INTEGRATION_EVENT_CONTRACTS, type IntegrationEnvelope, InvalidIntegrationEventError, openCloudEvent } from '../../contracts';
+import { CLOUD_EVENTS_PROPERTY_PREFIX, INTEGRATION_EVENT_CONTRACTS, type IntegrationEnvelope, InvalidIntegrationEventError, openCloudEvent } from '../../contracts';
 import { type LogContext, withLogContext } from '../../logging/log-context';
 import { BrokerTopology, declareTopology } from '../../messaging/broker-topology';
 import { MetricsRegistry } from '../../metrics/metrics-registry';
@@ -70,7 +70,7 @@ export class DeliveryHandler {
   private async process(body: unknown, message: ConsumeMessage, channel: ConfirmChannel): Promise<void> {
     let opened: ReturnType<typeof openCloudEvent>;
     try {
-      opened = openCloudEvent(body, INTEGRATION_EVENT_CONTRACTS);
+      opened = openCloudEvent(body, INTEGRATION_EVENT_CONTRACTS, message.properties.headers);
     } catch (error) {
       const reason = `invalid event: ${error instanceof InvalidIntegrationEventError ? error.message : describe(error)}`;
       const park = () => this.settle(message, channel, message.properties.messageId ?? '(no id)', () => this.park(message, channel, claimedTypeOf(message), reason));
@@ -263,13 +263,18 @@ function logContextOfEnvelope(envelope: IntegrationEnvelope): LogContext {
   };
 }
 
-/** What a message that is no valid event still tells (the relay's AMQP properties and headers), if its correlation id is among it. */
+/**
+ * What a message that is no valid event still tells (the relay's AMQP properties and headers), if
+ * its correlation id is among it: `cloudEvents:correlationid`, or `correlationid` from a relay of
+ * an earlier release.
+ */
 function logContextOfMessage({ properties }: ConsumeMessage): LogContext | undefined {
   const headers = properties.headers ?? {};
   const text = (value: unknown): string | undefined => (typeof value === 'string' && value.length <= 200 ? value : undefined);
-  const correlationId = text(headers.correlationid);
+  const header = (name: string) => text(headers[`${CLOUD_EVENTS_PROPERTY_PREFIX}${name}`]) ?? text(headers[name]);
+  const correlationId = header('correlationid');
   if (!correlationId) return undefined;
-  return { correlationId, causationId: text(headers.causationid), eventId: text(properties.messageId), eventType: text(properties.type) };
+  return { correlationId, causationId: header('causationid'), eventId: text(properties.messageId), eventType: text(properties.type) };
 }
 
 function describe(error: unknown): string {

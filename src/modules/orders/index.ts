@@ -13,5 +13,5 @@ export { OrderPlacedEvent, OrderConfirmedEvent, OrderRejectedEvent, OrderCancell
 export type { Money } from './domain/order.events';
 export { ORDER_EVENT_UPCASTERS } from './domain/order-event-upcasters';
 // How its stored events become published contracts, for tools that run without the app (republish-events).
-export { toOrderIntegrationEvent } from './integration/order-integration-events';
+export { ORDER_STREAM_PUBLICATION } from './integration/order-integration-events';
 export { ORDER_STREAM_TYPE } from './domain/order.events';

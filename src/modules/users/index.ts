@@ -12,5 +12,5 @@ export { ConsumeCreditCommand } from './commands/consume-credit/consume-credit.c
 export { CreditReservedEvent, CreditRejectedEvent, UserDeactivatedEvent } from './domain/user.events';
 export type { CreditRejectionReason } from './domain/user.events';
 // How its stored events become published contracts, for tools that run without the app (republish-events).
-export { toUserIntegrationEvent } from './integration/user-integration-events';
+export { USER_STREAM_PUBLICATION } from './integration/user-integration-events';
 export { USER_STREAM_TYPE } from './domain/user.events';

@@ -1,7 +1,7 @@
 import { Injectable, OnModuleInit } from '@nestjs/common';
-import { OrderCancelledV1, OrderConfirmedV1, OrderPlacedV1, OrderRejectedV1, OrderShippedV1 } from '../../../contracts';
+import { ORDER_EVENTS_SOURCE, OrderCancelledV1, OrderConfirmedV1, OrderPlacedV1, OrderRejectedV1, OrderShippedV1 } from '../../../contracts';
 import type { StoredEvent } from '../../../event-store/stored-event';
-import { IntegrationEventMappers, MappedIntegrationEvent } from '../../../messaging/integration-event-mappers';
+import { IntegrationEventMappers, MappedIntegrationEvent, type StreamPublication } from '../../../messaging/integration-event-mappers';
 import {
   ORDER_STREAM_TYPE,
   OrderCancelledEvent,
@@ -59,11 +59,14 @@ export function toOrderIntegrationEvent({ eventType, payload }: StoredEvent): Ma
   }
 }
 
+/** How the Orders module publishes its streams: source ORDER_EVENTS_SOURCE, each event as toOrderIntegrationEvent maps it. */
+export const ORDER_STREAM_PUBLICATION: StreamPublication = { streamType: ORDER_STREAM_TYPE, source: ORDER_EVENTS_SOURCE, map: toOrderIntegrationEvent };
+
 @Injectable()
 export class OrderIntegrationEvents implements OnModuleInit {
   constructor(private readonly mappers: IntegrationEventMappers) {}
 
   onModuleInit(): void {
-    this.mappers.register(ORDER_STREAM_TYPE, toOrderIntegrationEvent);
+    this.mappers.register(ORDER_STREAM_PUBLICATION);
   }
 }

@@ -6,10 +6,11 @@ import {
   CreditReservedV1,
   UserDeactivatedV1,
   UserEmailChangedV1,
+  USER_EVENTS_SOURCE,
   UserRegisteredV1,
 } from '../../../contracts';
 import type { StoredEvent } from '../../../event-store/stored-event';
-import { IntegrationEventMappers, MappedIntegrationEvent } from '../../../messaging/integration-event-mappers';
+import { IntegrationEventMappers, MappedIntegrationEvent, type StreamPublication } from '../../../messaging/integration-event-mappers';
 import {
   CreditConsumedEvent,
   CreditRejectedEvent,
@@ -66,11 +67,14 @@ export function toUserIntegrationEvent({ eventType, payload }: StoredEvent): Map
   }
 }
 
+/** How the Users module publishes its streams: source USER_EVENTS_SOURCE, each event as toUserIntegrationEvent maps it. */
+export const USER_STREAM_PUBLICATION: StreamPublication = { streamType: USER_STREAM_TYPE, source: USER_EVENTS_SOURCE, map: toUserIntegrationEvent };
+
 @Injectable()
 export class UserIntegrationEvents implements OnModuleInit {
   constructor(private readonly mappers: IntegrationEventMappers) {}
 
   onModuleInit(): void {
-    this.mappers.register(USER_STREAM_TYPE, toUserIntegrationEvent);
+    this.mappers.register(USER_STREAM_PUBLICATION);
   }
 }
