@@ -48,6 +48,12 @@ const LAG_SQL = `
       FROM (SELECT CASE WHEN segments = 1 THEN subscription_id ELSE subscription_id || '/' || segment END AS subscription_id, global_position
             FROM subscription_checkpoints) AS c), '[]') AS checkpoints`;
 const SEQUENCER = 'sequencer (events not numbered yet)';
+/**
+ * The bench's customers may spend up to the domain's maximum (10^12 minor units), so every order of
+ * every step is confirmed: with the default limit (100,000, 38 orders each) they ran out of credit
+ * in the saturation step and the fixed-rate steps measured the rejection path only.
+ */
+const CUSTOMER_CREDIT_LIMIT = 1_000_000_000_000;
 const CONSUMER = 'consumer app (inbox vs events stored)';
 
 export async function startProject({ admin, server, rabbitmqUrl, port, saga, suffix, owned, loadSampleMs, drainSampleMs, retryDelaysMs, store = null }) {
@@ -115,7 +121,7 @@ export async function startProject({ admin, server, rabbitmqUrl, port, saga, suf
   await waitForHealth(`http://127.0.0.1:${port + 1}/health`);
 
   const customers = [];
-  for (let i = 0; i < 50; i++) customers.push(await register(origin, headers, { email: `bench-${i}@example.com`, name: `Bench ${i}` }));
+  for (let i = 0; i < 50; i++) customers.push(await register(origin, headers, { email: `bench-${i}@example.com`, name: `Bench ${i}`, creditLimit: CUSTOMER_CREDIT_LIMIT }));
   const bodies = customers.map((customerId) =>
     JSON.stringify({ customerId, currency: 'EUR', lines: [{ sku: 'BENCH-1', quantity: 2, unitPrice: 1250 }, { sku: 'BENCH-2', quantity: 1, unitPrice: 99 }] }),
   );
