@@ -157,6 +157,8 @@ async function runSteps(pipeline, plan) {
 
 /** One step: load, wait until every reader is at the head, CPU over both, then the step's figures. */
 async function runStep(pipeline, name, rate) {
+  // Its customers first, outside what the step measures (their registrations settle while the sampler starts).
+  const bodies = await pipeline.bodiesForStep();
   const cpuBefore = await meter.snapshot();
   const watcher = await pipeline.watch();
   const live = { sent: 0, accepted: 0 };
@@ -170,7 +172,7 @@ async function runStep(pipeline, name, rate) {
   let load;
   let drain;
   try {
-    load = await runLoad({ origin: pipeline.origin, path: pipeline.path, bodies: pipeline.bodies, headers: pipeline.headers, connections: settings.connections, seconds: settings.secondsPerStep, rate, live });
+    load = await runLoad({ origin: pipeline.origin, path: pipeline.path, bodies, headers: pipeline.headers, connections: settings.connections, seconds: settings.secondsPerStep, rate, live });
     watcher.loadStopped();
     phase = 'draining';
     phaseStartedAt = performance.now();

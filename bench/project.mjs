@@ -1,5 +1,5 @@
 // The project's pipeline as the bench drives it: the built API (saga on or off) and the consumer
-// app as child processes on throwaway databases and a throwaway broker prefix, 50 customers, and
+// app as child processes on throwaway databases and a throwaway broker prefix, 50 new customers per step, and
 // what the bench reads from it per step (lag, drain, latencies, lost and duplicated effects).
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -49,11 +49,15 @@ const LAG_SQL = `
             FROM subscription_checkpoints) AS c), '[]') AS checkpoints`;
 const SEQUENCER = 'sequencer (events not numbered yet)';
 /**
- * The bench's customers may spend up to the domain's maximum (10^12 minor units), so every order of
- * every step is confirmed: with the default limit (100,000, 38 orders each) they ran out of credit
- * in the saturation step and the fixed-rate steps measured the rejection path only.
+ * Every step places its orders for 50 customers of its own, each with credit for 38,000 orders
+ * (10^8 minor units), so every order of every step is confirmed. Before, one set of 50 customers
+ * with the default limit (100,000, 38 orders each) ran out during the saturation step, and the
+ * fixed-rate steps measured the rejection path only. Customers of their own per step also keep
+ * each user's open reservations (a JSON column read and written with every credit step) at the
+ * size one step gives them, as a real service's customers would, instead of growing all run long.
  */
-const CUSTOMER_CREDIT_LIMIT = 1_000_000_000_000;
+const CUSTOMERS_PER_STEP = 50;
+const CUSTOMER_CREDIT_LIMIT = 100_000_000;
 const CONSUMER = 'consumer app (inbox vs events stored)';
 
 export async function startProject({ admin, server, rabbitmqUrl, port, saga, suffix, owned, loadSampleMs, drainSampleMs, retryDelaysMs, store = null }) {
@@ -120,11 +124,18 @@ export async function startProject({ admin, server, rabbitmqUrl, port, saga, suf
   await waitForHealth(`${origin}/health`);
   await waitForHealth(`http://127.0.0.1:${port + 1}/health`);
 
-  const customers = [];
-  for (let i = 0; i < 50; i++) customers.push(await register(origin, headers, { email: `bench-${i}@example.com`, name: `Bench ${i}`, creditLimit: CUSTOMER_CREDIT_LIMIT }));
-  const bodies = customers.map((customerId) =>
-    JSON.stringify({ customerId, currency: 'EUR', lines: [{ sku: 'BENCH-1', quantity: 2, unitPrice: 1250 }, { sku: 'BENCH-2', quantity: 1, unitPrice: 99 }] }),
-  );
+  let customerSets = 0;
+  /** The order bodies of one step: for CUSTOMERS_PER_STEP customers registered for it. */
+  const orderBodiesOfNewCustomers = async () => {
+    const set = customerSets++;
+    const customers = [];
+    for (let i = 0; i < CUSTOMERS_PER_STEP; i++) {
+      customers.push(await register(origin, headers, { email: `bench-${set}-${i}@example.com`, name: `Bench ${set}-${i}`, creditLimit: CUSTOMER_CREDIT_LIMIT }));
+    }
+    return customers.map((customerId) =>
+      JSON.stringify({ customerId, currency: 'EUR', lines: [{ sku: 'BENCH-1', quantity: 2, unitPrice: 1250 }, { sku: 'BENCH-2', quantity: 1, unitPrice: 99 }] }),
+    );
+  };
 
   const db = await connect(`${server}/${database}`);
   const consumerDb = await connect(`${server}/${consumerDatabase}`);
@@ -145,7 +156,8 @@ export async function startProject({ admin, server, rabbitmqUrl, port, saga, suf
     saga,
     origin,
     path: '/orders',
-    bodies,
+    /** Called before each step. */
+    bodiesForStep: orderBodiesOfNewCustomers,
     headers,
     databases: [database, consumerDatabase],
     processes: () =>

@@ -65,7 +65,7 @@ export async function startRaw({ folder, admin, server, rabbitmqUrl, port, suffi
     saga: false,
     origin,
     path: '/orders',
-    bodies,
+    bodiesForStep: async () => bodies,
     databases: [database],
     processes: () => ({ API: app.pid, consumer: consumer.pid }),
 
