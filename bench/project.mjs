@@ -497,7 +497,7 @@ function readIoCounts(files, accepted) {
     result[name] = {
       socketWrites: Object.fromEntries(Object.entries(counts.socketWrites).map(([peer, n]) => [peer, perOrder(n)])),
       statements: perOrder(counts.statements.reduce((sum, [, n]) => sum + n, 0)),
-      topStatements: counts.statements.slice(0, 8).map(([text, n]) => ({ text, perOrder: perOrder(n) })),
+      topStatements: counts.statements.slice(0, Number(process.env.BENCH_COUNT_IO_TOP ?? 8)).map(([text, n]) => ({ text, perOrder: perOrder(n) })),
     };
   }
   rmSync(files.folder, { recursive: true, force: true });
