@@ -41,7 +41,8 @@ function pasteIntoBash(session: string, pastes: Paste[], env: Record<string, str
     '',
   ].join('\n');
   return new Promise((resolve, reject) => {
-    const { TOKEN: _token, API: _api, CONSUMER: _consumer, ...inherited } = process.env;
+    // The reader's shell: none of the session's variables unless this test sets them.
+    const inherited = Object.fromEntries(Object.entries(process.env).filter(([name]) => !['TOKEN', 'API', 'CONSUMER'].includes(name)));
     const bash = spawn('bash', ['--norc', '--noprofile', '-i'], { env: { ...inherited, PS1: '$ ', PS2: '> ', ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
