@@ -1,5 +1,3 @@
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
 import { Client } from 'pg';
 import { OutboxRelay } from '../src/messaging/relay/outbox-relay';
 import { ApiProcess } from './support/api-process';
@@ -8,11 +6,10 @@ import { registerUser } from './support/fixtures';
 import { eventually, startTestApp, type TestApp } from './support/test-app';
 import { createTestDatabase } from './support/test-database';
 import { uniqueBrokerPrefix } from './support/test-broker';
+import { rabbitmqctl } from './support/rabbitmqctl';
 
 // The saga is off: these tests count the events their own commands caused.
 const WITHOUT_SAGA = { REACTIONS_ENABLED: 'false' };
-
-const run = promisify(execFile);
 
 /** Places `count` orders for `customers` with `concurrency` requests in flight; returns every status. */
 async function burst(post: (body: object) => Promise<number>, customers: string[], count: number, concurrency = 16): Promise<number[]> {
@@ -94,10 +91,10 @@ describe('integration events under failures', () => {
     const sending = burst(viaTestApp(api), customers, 400, 4);
     await eventually(async () => expect(await countInApi(api, `SELECT count(*)::int AS n FROM orders`)).toBeGreaterThan(50));
     try {
-      await run('rabbitmqctl', ['stop_app']);
+      await rabbitmqctl(['stop_app']);
       await new Promise((resolve) => setTimeout(resolve, 2000));
     } finally {
-      await run('rabbitmqctl', ['start_app']);
+      await rabbitmqctl(['start_app']);
     }
     const statuses = await sending;
     expect(statuses.filter((status) => status >= 500)).toEqual([]);

@@ -1,6 +1,4 @@
-import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { promisify } from 'node:util';
 import { Client } from 'pg';
 import { dropDatabase } from '../src/database/ensure-database';
 import { OrderSummaryProjector } from '../src/modules/orders/projections/order-summary.projector';
@@ -9,11 +7,11 @@ import { ApiProcess } from './support/api-process';
 import { ConsumerProcess } from './support/consumer-process';
 import { eventually } from './support/test-app';
 import { deleteTopology, TEST_RABBITMQ_URL, testTopology, uniqueBrokerPrefix } from './support/test-broker';
+import { rabbitmqctl } from './support/rabbitmqctl';
 import { createTestDatabase } from './support/test-database';
 import { testToken } from './support/test-auth';
 
 // Run through `npm run build` first: the API and the consumer run as built child processes.
-const run = promisify(execFile);
 
 type LogLine = Record<string, unknown> & { msg?: string; level?: string };
 
@@ -64,8 +62,8 @@ describe('logs of the API and the consumer', () => {
   beforeAll(async () => {
     secrets.bearer = await testToken({ subject: `logs-e2e-${randomBytes(6).toString('hex')}` });
     // A broker user of its own, so that its password is a string found nowhere else.
-    await run('rabbitmqctl', ['add_user', brokerUser, secrets.broker]);
-    await run('rabbitmqctl', ['set_permissions', '-p', '/', brokerUser, '.*', '.*', '.*']);
+    await rabbitmqctl(['add_user', brokerUser, secrets.broker]);
+    await rabbitmqctl(['set_permissions', '-p', '/', brokerUser, '.*', '.*', '.*']);
     const brokerUrl = new URL(TEST_RABBITMQ_URL);
     brokerUrl.username = brokerUser;
     brokerUrl.password = secrets.broker;
@@ -98,7 +96,7 @@ describe('logs of the API and the consumer', () => {
     await consumer?.stop();
     for (const url of [apiDatabase, consumerDatabase]) if (url) await dropDatabase(url);
     await deleteTopology(testTopology(brokerPrefix)).catch(() => undefined);
-    await run('rabbitmqctl', ['delete_user', brokerUser]).catch(() => undefined);
+    await rabbitmqctl(['delete_user', brokerUser]).catch(() => undefined);
   });
 
   it('a line per HTTP request names the method, the route pattern, the status and the duration', async () => {

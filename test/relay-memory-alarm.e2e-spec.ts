@@ -1,13 +1,11 @@
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
 import { IntegrationEventPublisher } from '../src/messaging/integration-event-publisher';
 import { OutboxRelay } from '../src/messaging/relay/outbox-relay';
 import { countRows, registerUser } from './support/fixtures';
 import { eventually, startTestApp, type TestApp } from './support/test-app';
 import { messageCount } from './support/test-broker';
+import { rabbitmqctl } from './support/rabbitmqctl';
 
 // Changes the broker for everyone: run this file under the EXCLUSIVE broker lock.
-const run = promisify(execFile);
 const WINDOW = 50;
 
 /**
@@ -15,7 +13,7 @@ const WINDOW = 50;
  * setting: a fraction of the memory (`0.4`) or an absolute number of bytes.
  */
 async function currentWatermark(): Promise<string[]> {
-  const { stdout } = await run('rabbitmqctl', ['eval', 'vm_memory_monitor:get_vm_memory_high_watermark().']);
+  const { stdout } = await rabbitmqctl(['eval', 'vm_memory_monitor:get_vm_memory_high_watermark().']);
   const absolute = /\{absolute,\s*"?(\d+)"?\}/.exec(stdout);
   if (absolute) return ['absolute', absolute[1]];
   const fraction = stdout.trim();
@@ -40,7 +38,7 @@ describe('the relay while RabbitMQ blocks publishers (memory alarm)', () => {
     let statuses: number[] = [];
     const watermark = await currentWatermark();
     try {
-      await run('rabbitmqctl', ['set_vm_memory_high_watermark', '0']);
+      await rabbitmqctl(['set_vm_memory_high_watermark', '0']);
       statuses = await registerConcurrently(api, 200, 8);
       await eventually(async () => expect(publisher.blocked).toBe(true));
       // Several publish timeouts go by: a blocked connection is not a broken one.
@@ -48,7 +46,7 @@ describe('the relay while RabbitMQ blocks publishers (memory alarm)', () => {
       expect(await relay.lag()).toBeGreaterThan(0);
       expect(relay.inFlight).toBeGreaterThan(0);
     } finally {
-      await run('rabbitmqctl', ['set_vm_memory_high_watermark', ...watermark]);
+      await rabbitmqctl(['set_vm_memory_high_watermark', ...watermark]);
     }
 
     expect(statuses.filter((status) => status !== 201)).toEqual([]);

@@ -6,72 +6,74 @@ import { UserProfileProjector } from '../src/modules/users/projections/user-prof
 import { registerUser } from './support/fixtures';
 import { messageCount } from './support/test-broker';
 import { eventually, startTestApp, TestApp } from './support/test-app';
-import { copyDatabase, ThrowawayCluster } from './support/throwaway-cluster';
+import { copyDatabase, describeWithPostgresServerBinaries, ThrowawayCluster } from './support/throwaway-cluster';
 
 /**
  * Nothing stored depends on the cluster's transaction ids: the API's database, dumped and
  * restored into a fresh cluster (whose transaction ids start over, far below the shared server's),
  * resumes delivery where it stopped and delivers nothing twice.
  */
-let cluster: ThrowawayCluster;
-let first: TestApp | undefined;
-let firstRunning = false;
-let restored: TestApp | undefined;
+describeWithPostgresServerBinaries('a dump restored into a new cluster', () => {
+  let cluster: ThrowawayCluster;
+  let first: TestApp | undefined;
+  let firstRunning = false;
+  let restored: TestApp | undefined;
 
-beforeAll(async () => {
-  cluster = await ThrowawayCluster.start();
-}, 30_000);
-afterAll(async () => {
-  await restored?.close();
-  if (firstRunning) await first?.close().catch(() => undefined);
-  await cluster?.destroy();
-});
+  beforeAll(async () => {
+    cluster = await ThrowawayCluster.start();
+  }, 30_000);
+  afterAll(async () => {
+    await restored?.close();
+    if (firstRunning) await first?.close().catch(() => undefined);
+    await cluster?.destroy();
+  });
 
-/**
- * Every user is in the user_profiles projection (GET /users/{id} reads the write model, which
- * would not tell) and every committed event is confirmed by the broker.
- */
-async function delivered(app: TestApp, userIds: string[]): Promise<void> {
-  await eventually(async () => {
-    const [{ n }] = await app.db.query(`SELECT count(*)::int AS n FROM user_profiles WHERE id = ANY($1::uuid[])`, [userIds]);
-    expect(n).toBe(userIds.length);
-    expect(await app.app.get(OutboxRelay).lag()).toBe(0);
-  }, 15_000);
-}
-
-it('resumes delivery after a dump restored into a fresh cluster, replaying nothing', async () => {
-  first = await startTestApp({ env: { REACTIONS_ENABLED: 'false' } });
-  firstRunning = true;
-  const before = [await registerUser(first), await registerUser(first), await registerUser(first)];
-  await delivered(first, before);
-  // Nobody consumes the queue: it holds exactly what the relay published.
-  expect(await messageCount(first.topology.consumerQueue)).toBe(before.length);
-  await first.close({ keepDatabase: true });
-  firstRunning = false;
-
-  const restoredUrl = cluster.url('eda');
-  const admin = new Client({ connectionString: cluster.url() });
-  await admin.connect();
-  await admin.query('CREATE DATABASE eda');
-  await admin.end();
-  await copyDatabase(first.databaseUrl, restoredUrl);
-  await dropDatabase(first.databaseUrl);
-
-  const projected = jest.spyOn(UserProfileProjector, 'project');
-  const published = jest.spyOn(IntegrationEventPublisher.prototype, 'publish');
-  try {
-    restored = await startTestApp({ databaseUrl: restoredUrl, brokerPrefix: first.brokerPrefix, env: { REACTIONS_ENABLED: 'false' } });
-    const after = [await registerUser(restored), await registerUser(restored)];
-    await delivered(restored, [...before, ...after]);
-    await new Promise((resolve) => setTimeout(resolve, 300)); // a replay would show by now
-
-    const projectedStreams = projected.mock.calls.flatMap(([events]) => events.map((event) => event.streamId));
-    const publishedSubjects = published.mock.calls.map(([message]) => message.envelope.subject);
-    expect(projectedStreams.sort()).toEqual([...after].sort());
-    expect(publishedSubjects.sort()).toEqual([...after].sort());
-    expect(await messageCount(first.topology.consumerQueue)).toBe(before.length + after.length);
-  } finally {
-    projected.mockRestore();
-    published.mockRestore();
+  /**
+   * Every user is in the user_profiles projection (GET /users/{id} reads the write model, which
+   * would not tell) and every committed event is confirmed by the broker.
+   */
+  async function delivered(app: TestApp, userIds: string[]): Promise<void> {
+    await eventually(async () => {
+      const [{ n }] = await app.db.query(`SELECT count(*)::int AS n FROM user_profiles WHERE id = ANY($1::uuid[])`, [userIds]);
+      expect(n).toBe(userIds.length);
+      expect(await app.app.get(OutboxRelay).lag()).toBe(0);
+    }, 15_000);
   }
-}, 90_000);
+
+  it('resumes delivery after a dump restored into a fresh cluster, replaying nothing', async () => {
+    first = await startTestApp({ env: { REACTIONS_ENABLED: 'false' } });
+    firstRunning = true;
+    const before = [await registerUser(first), await registerUser(first), await registerUser(first)];
+    await delivered(first, before);
+    // Nobody consumes the queue: it holds exactly what the relay published.
+    expect(await messageCount(first.topology.consumerQueue)).toBe(before.length);
+    await first.close({ keepDatabase: true });
+    firstRunning = false;
+
+    const restoredUrl = cluster.url('eda');
+    const admin = new Client({ connectionString: cluster.url() });
+    await admin.connect();
+    await admin.query('CREATE DATABASE eda');
+    await admin.end();
+    await copyDatabase(first.databaseUrl, restoredUrl);
+    await dropDatabase(first.databaseUrl);
+
+    const projected = jest.spyOn(UserProfileProjector, 'project');
+    const published = jest.spyOn(IntegrationEventPublisher.prototype, 'publish');
+    try {
+      restored = await startTestApp({ databaseUrl: restoredUrl, brokerPrefix: first.brokerPrefix, env: { REACTIONS_ENABLED: 'false' } });
+      const after = [await registerUser(restored), await registerUser(restored)];
+      await delivered(restored, [...before, ...after]);
+      await new Promise((resolve) => setTimeout(resolve, 300)); // a replay would show by now
+
+      const projectedStreams = projected.mock.calls.flatMap(([events]) => events.map((event) => event.streamId));
+      const publishedSubjects = published.mock.calls.map(([message]) => message.envelope.subject);
+      expect(projectedStreams.sort()).toEqual([...after].sort());
+      expect(publishedSubjects.sort()).toEqual([...after].sort());
+      expect(await messageCount(first.topology.consumerQueue)).toBe(before.length + after.length);
+    } finally {
+      projected.mockRestore();
+      published.mockRestore();
+    }
+  }, 90_000);
+});

@@ -1,0 +1,142 @@
+import { spawnSync } from 'node:child_process';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+
+// `npm start` builds only when an input changed since the last build (scripts/build.mjs
+// --if-stale). Run here on a small project of its own in a temporary folder, whose `nest build`
+// is a stand-in that counts its runs: what is under test is the decision, not the compiler.
+
+const ROOT = path.resolve(__dirname, '..');
+
+interface Project {
+  folder: string;
+  /** Runs scripts/build.mjs with `args` on `node` (this test's Node unless told). */
+  build(args?: string[], node?: string): { status: number | null; output: string };
+  /** How many times `nest build` ran. */
+  compilations(): number;
+  /** Sets a file's mtime to now, as an editor saving it would. */
+  touch(relative: string): void;
+}
+
+function projectInTemporaryFolder(): Project {
+  const folder = mkdtempSync(path.join(tmpdir(), 'eda-build-reuse-'));
+  const write = (relative: string, content: string) => {
+    mkdirSync(path.dirname(path.join(folder, relative)), { recursive: true });
+    writeFileSync(path.join(folder, relative), content);
+  };
+  mkdirSync(path.join(folder, 'scripts'));
+  copyFileSync(path.join(ROOT, 'scripts/build.mjs'), path.join(folder, 'scripts/build.mjs'));
+  write('src/main.ts', 'export {};\n');
+  write('src/modules/users/user.ts', 'export {};\n');
+  write('migrations/1-init.ts', 'export {};\n');
+  for (const file of ['tsconfig.json', 'tsconfig.build.json', 'nest-cli.json', 'package-lock.json', 'package.json']) write(file, '{}\n');
+  // The stand-in for `nest build`: empties dist as deleteOutDir does, writes the entry point,
+  // counts its runs, and fails when FAIL_BUILD is set.
+  write(
+    'node_modules/@nestjs/cli/bin/nest.js',
+    `const fs = require('node:fs');
+const path = require('node:path');
+const root = process.cwd();
+fs.appendFileSync(path.join(root, 'compilations.log'), 'built\\n');
+fs.rmSync(path.join(root, 'dist'), { recursive: true, force: true });
+if (process.env.FAIL_BUILD) { console.error('error TS2322: a failed build'); process.exit(2); }
+fs.mkdirSync(path.join(root, 'dist/src'), { recursive: true });
+fs.writeFileSync(path.join(root, 'dist/src/main.js'), '');
+`,
+  );
+  return {
+    folder,
+    build(args = [], node = process.execPath) {
+      const result = spawnSync(node, ['scripts/build.mjs', ...args], { cwd: folder, encoding: 'utf8', env: { ...process.env, NODE_OPTIONS: '' } });
+      return { status: result.status, output: `${result.stdout}${result.stderr}` };
+    },
+    compilations() {
+      const log = path.join(folder, 'compilations.log');
+      return existsSync(log) ? readFileSync(log, 'utf8').split('\n').filter(Boolean).length : 0;
+    },
+    touch(relative) {
+      const now = new Date();
+      utimesSync(path.join(folder, relative), now, now);
+    },
+  };
+}
+
+describe('npm start reuses an up-to-date build', () => {
+  let project: Project;
+
+  beforeEach(() => {
+    project = projectInTemporaryFolder();
+  });
+
+  afterEach(() => {
+    rmSync(project.folder, { recursive: true, force: true });
+  });
+
+  it('is what npm start runs before starting the apps', () => {
+    const scripts = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')).scripts;
+    expect(scripts.start).toMatch(/^node scripts\/build\.mjs --if-stale && /);
+    expect(scripts.build).toBe('node scripts/build.mjs');
+  });
+
+  it('builds when there is no build, then reuses it until a source, a tsconfig, nest-cli.json or the lock file changes', () => {
+    const first = project.build(['--if-stale']);
+    expect(first).toMatchObject({ status: 0 });
+    expect(first.output).toContain('[build] building: no build in dist yet');
+    expect(project.compilations()).toBe(1);
+
+    const second = project.build(['--if-stale']);
+    expect(second).toMatchObject({ status: 0 });
+    expect(second.output).toContain('[build] dist is up to date');
+    expect(second.output).toContain('not rebuilding');
+    expect(project.compilations()).toBe(1);
+
+    // package.json alone (scripts, metadata) does not change what the compiler produces.
+    project.touch('package.json');
+    expect(project.build(['--if-stale']).output).toContain('not rebuilding');
+
+    const inputs = ['src/modules/users/user.ts', 'migrations/1-init.ts', 'tsconfig.build.json', 'nest-cli.json', 'package-lock.json'];
+    for (const [index, input] of inputs.entries()) {
+      project.touch(input);
+      const rebuilt = project.build(['--if-stale']);
+      expect(rebuilt).toMatchObject({ status: 0 });
+      expect(rebuilt.output).toContain(`[build] building: ${input} changed`);
+      expect(project.compilations()).toBe(2 + index);
+      expect(project.build(['--if-stale']).output).toContain('not rebuilding');
+    }
+  });
+
+  it('npm run build always compiles', () => {
+    project.build();
+    project.build();
+    expect(project.compilations()).toBe(2);
+  });
+
+  it('a failed build is not taken for a build: its status is passed on and the next start compiles again', () => {
+    project.build(['--if-stale']);
+    project.touch('src/main.ts');
+    const failed = spawnSync(process.execPath, ['scripts/build.mjs', '--if-stale'], {
+      cwd: project.folder,
+      encoding: 'utf8',
+      env: { ...process.env, NODE_OPTIONS: '', FAIL_BUILD: '1' },
+    });
+    expect(failed.status).toBe(2);
+    expect(failed.stderr).toContain('a failed build');
+    const next = project.build(['--if-stale']);
+    expect(next.output).toContain('[build] building: no build in dist yet');
+    expect(project.compilations()).toBe(3);
+  });
+
+  // The guard for an npm that skipped the `node` package's install script: npm scripts would
+  // then run on the system's Node. Needs an older Node on this machine to show it.
+  const olderNode = '/usr/bin/node';
+  const olderNodeVersion = existsSync(olderNode) ? spawnSync(olderNode, ['--version'], { encoding: 'utf8' }).stdout.trim() : '';
+  const isOlder = /^v(\d+)\.(\d+)/.exec(olderNodeVersion);
+  const itWithOlderNode = isOlder && (Number(isOlder[1]) < 24 || (Number(isOlder[1]) === 24 && Number(isOlder[2]) < 11)) ? it : it.skip;
+  itWithOlderNode(`refuses to build on a Node older than 24.11 (${olderNodeVersion || 'none at /usr/bin/node'}), naming the fix`, () => {
+    const refused = project.build(['--if-stale'], olderNode);
+    expect(refused.status).toBe(1);
+    expect(refused.output).toContain(`on Node ${olderNodeVersion.slice(1)}; it needs Node 24.11+`);
+    expect(project.compilations()).toBe(0);
+  });
+});
