@@ -1,5 +1,5 @@
 import { IsInt, IsISO8601, IsNumber, IsOptional, IsString, IsUUID, Length, Max, Min } from 'class-validator';
-import { checkContractSnapshots, readSnapshots, SNAPSHOT_COMMAND } from './contract-snapshots';
+import { checkContractSnapshots, planSnapshotWrites, readSnapshots, SNAPSHOT_COMMAND } from './contract-snapshots';
 import { INTEGRATION_EVENT_CONTRACTS, type IntegrationEventContract, OrderPlacedV1, OrderShippedV1 } from './index';
 
 const published = readSnapshots();
@@ -88,5 +88,29 @@ describe('checking contracts against their snapshots', () => {
     expect(checkContractSnapshots(contracts, published).problems).toEqual([
       expect.stringMatching(/^com\.example\.orders\.order-shipped\.v1: a snapshot of a published version whose contract is gone/),
     ]);
+  });
+});
+
+describe('planning `npm run contracts:snapshot`', () => {
+  it('writes nothing while every snapshot is up to date', () => {
+    expect(planSnapshotWrites(INTEGRATION_EVENT_CONTRACTS, published)).toEqual({ writes: [], refused: [] });
+  });
+
+  it('writes the snapshot of a new version', () => {
+    const plan = planSnapshotWrites(withContract(OrderShippedV2), published);
+    expect(plan.writes.map(({ type, because }) => [type, because])).toEqual([['com.example.orders.order-shipped.v2', 'new version']]);
+    expect(plan.refused).toEqual([]);
+  });
+
+  it('records a compatible addition in the published snapshot', () => {
+    const plan = planSnapshotWrites(withContract(OrderPlacedV1WithNote, OrderPlacedV1.type), published);
+    expect(plan.writes.map(({ type, because }) => [type, because])).toEqual([[OrderPlacedV1.type, 'compatible additions']]);
+    expect(Object.keys((plan.writes[0].schema.properties as object) ?? {})).toContain('note');
+  });
+
+  it('never writes over an incompatible change, and refuses it with the reason', () => {
+    const plan = planSnapshotWrites(withContract(OrderShippedV1Edited), published);
+    expect(plan.writes).toEqual([]);
+    expect(plan.refused).toEqual([expect.stringContaining('publish a new version (v2) instead')]);
   });
 });

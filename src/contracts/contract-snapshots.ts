@@ -63,6 +63,33 @@ export function checkContractSnapshots(contracts: ReadonlyMap<string, Integratio
   return check;
 }
 
+/** What `npm run contracts:snapshot` writes, and what it refuses to. */
+export interface SnapshotPlan {
+  /** A snapshot for a version that has none, or a published one with compatible additions recorded. */
+  writes: Array<{ type: string; schema: JsonSchema; because: 'new version' | 'compatible additions' }>;
+  /** Problems no snapshot can fix (an incompatible change, a withdrawn version): printed, exit 1. */
+  refused: string[];
+}
+
+/**
+ * Plans the snapshot command: writes the snapshot of every version that has none and records a
+ * published version's compatible additions (so removing such a field later is caught too), and
+ * never writes over an incompatible change: that one is refused with the check's message.
+ */
+export function planSnapshotWrites(contracts: ReadonlyMap<string, IntegrationEventContract>, snapshots: ReadonlyMap<string, JsonSchema>): SnapshotPlan {
+  const check = checkContractSnapshots(contracts, snapshots);
+  const plan: SnapshotPlan = { writes: [], refused: [] };
+  for (const [type, schema] of check.current) {
+    const published = snapshots.get(type);
+    if (!published) plan.writes.push({ type, schema, because: 'new version' });
+    else if (check.additions.some((addition) => addition.startsWith(`${type}: `)) && compareContractSchemas(published, schema).breaking.length === 0) {
+      plan.writes.push({ type, schema, because: 'compatible additions' });
+    }
+  }
+  plan.refused = check.problems.filter((problem) => !plan.writes.some(({ type, because }) => because === 'new version' && problem.startsWith(`${type}: no snapshot`)));
+  return plan;
+}
+
 /** `com.example.orders.order-placed.v1` → `v2`. */
 function nextVersion(type: string): string {
   const version = /\.v(\d+)$/.exec(type);
