@@ -4,6 +4,7 @@ import { APP_INTERCEPTOR } from '@nestjs/core';
 import { CqrsModule } from '@nestjs/cqrs';
 import { AdminModule } from './admin/admin.module';
 import { AdmissionModule } from './admission/admission.module';
+import { AsyncApiModule } from './asyncapi/asyncapi.module';
 import { AccessModule } from './auth/access.module';
 import type { AuthenticationSettings } from './auth/authentication-settings';
 import { Environment } from './config/environment';
@@ -42,6 +43,7 @@ export class AppModule {
         UsersModule,
         OrdersModule,
         AdminModule,
+        AsyncApiModule,
         TracingModule,
         ...extraModules,
       ],

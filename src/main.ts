@@ -31,7 +31,7 @@ async function bootstrap(): Promise<void> {
   await logDatabase(environment.DATABASE_URL, dataSource);
   logBroker(environment.RABBITMQ_URL, `publishing to exchange ${app.get(IntegrationEventPublisher).topology.exchange}`);
   await app.get(AfterListening).start();
-  new Logger('Bootstrap').log(`API on http://${environment.HOST}:${environment.PORT} (Swagger UI at /docs)`);
+  new Logger('Bootstrap').log(`API on http://${environment.HOST}:${environment.PORT} (Swagger UI at /docs, the event catalogue at /asyncapi)`);
 }
 
 bootstrap().catch((error: unknown) => {

@@ -24,6 +24,23 @@ export const CONTENT_SECURITY_POLICY = {
   'style-src': ["'self'", "'unsafe-inline'"],
 };
 
+/**
+ * The policy of the AsyncAPI page (`GET /asyncapi`) alone: the one above, with `'unsafe-eval'`
+ * added to `script-src`. The page's renderer (@asyncapi/react-component's standalone bundle)
+ * validates the document with ajv, which compiles its validators with `new Function` as the
+ * bundle loads; without eval the page stays blank. Scripts still come from this origin only, and
+ * the page renders nothing but the app's own `/asyncapi.json`, so there is no text an attacker
+ * controls for eval to run. Every other response keeps the strict policy.
+ */
+export const ASYNCAPI_PAGE_CONTENT_SECURITY_POLICY = serializePolicy({ ...CONTENT_SECURITY_POLICY, 'script-src': ["'self'", "'unsafe-eval'"] });
+
+/** The header value helmet writes for `directives`: `name value value;name value`. */
+function serializePolicy(directives: Record<string, string[]>): string {
+  return Object.entries(directives)
+    .map(([name, values]) => `${name} ${values.join(' ')}`)
+    .join(';');
+}
+
 /** Request headers a browser on an allowed origin may send (CORS preflight). */
 const CORS_REQUEST_HEADERS = ['authorization', 'content-type', 'idempotency-key', 'if-match', CORRELATION_ID_HEADER];
 /** Response headers a script on an allowed origin may read. */
