@@ -1,5 +1,5 @@
 import { contractPayloadSchema, type JsonSchema } from '../contracts/contract-schema';
-import { CLOUD_EVENTS_CONTENT_TYPE, type IntegrationEventContract } from '../contracts';
+import { CLOUD_EVENTS_CONTENT_TYPE, type IntegrationEventContract, SEQUENCE_DIGITS } from '../contracts';
 
 /** What the document describes: the published contracts and where they are published. */
 export interface AsyncApiSources {
@@ -45,8 +45,6 @@ export function eventSource(type: string): string {
 const SERVER = 'rabbitmq';
 const CLOUD_EVENT_TRAIT = 'cloudEvent';
 const AMQP_BINDING_VERSION = '0.3.0';
-/** Digits of `sequence`: any unsigned 64-bit stream version, zero-padded so that string order is stream order. */
-const SEQUENCE_DIGITS = 20;
 const TRACEPARENT = '^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$';
 
 /**
