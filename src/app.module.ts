@@ -9,6 +9,7 @@ import type { AuthenticationSettings } from './auth/authentication-settings';
 import { Environment } from './config/environment';
 import { DatabaseModule } from './database/database.module';
 import { EventStoreModule } from './event-store/event-store.module';
+import { FlowsModule } from './flows/flows.module';
 import { HealthModule } from './health/health.module';
 import { IdempotencyKeyRetention } from './http/idempotency/idempotency-key-retention';
 import { IdempotencyInterceptor } from './http/idempotency/idempotency.interceptor';
@@ -42,6 +43,7 @@ export class AppModule {
         UsersModule,
         OrdersModule,
         AdminModule,
+        FlowsModule,
         TracingModule,
         ...extraModules,
       ],
