@@ -24,7 +24,7 @@ export function createFastifyAdapter({ bodyLimitBytes, requestTimeoutMs, connect
     bodyLimit: bodyLimitBytes,
     // Path parameters up to a subscription id's 200 characters (a correlation id's 128 in
     // GET /flows/{correlationId}); Fastify's default, 100, answers longer ones 414 before any pipe.
-    maxParamLength: 200,
+    routerOptions: { maxParamLength: 200 },
     requestIdHeader: false,
     genReqId: correlationIdOf,
     // A client that sends its request slower than this gets a 408 and the connection closes (slowloris).

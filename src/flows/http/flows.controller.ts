@@ -3,6 +3,7 @@ import { RouteConstraints } from '@nestjs/platform-fastify';
 import { ApiExcludeEndpoint, ApiOperation, ApiParam, ApiResponse, ApiTags, getSchemaPath } from '@nestjs/swagger';
 import { Public, RequireScopes } from '../../auth/access.decorators';
 import { PROBLEM_CONTENT_TYPE } from '../../http/problem-details';
+import { FLOW_PAGE_CONTENT_SECURITY_POLICY } from '../../http/security-headers';
 import { DomainError } from '../../shared/domain-error';
 import { ConsumerEffects } from '../consumer-effects';
 import { buildFlow } from '../flow-graph';
@@ -176,6 +177,7 @@ export class FlowsController {
   @Public()
   @ApiExcludeEndpoint()
   @Header('content-type', 'text/html; charset=utf-8')
+  @Header('content-security-policy', FLOW_PAGE_CONTENT_SECURITY_POLICY)
   @Header('cache-control', 'no-cache')
   @Header('vary', 'Accept')
   flowPage(): string {
@@ -188,6 +190,7 @@ export class FlowsController {
   @Public()
   @ApiExcludeEndpoint()
   @Header('content-type', 'text/html; charset=utf-8')
+  @Header('content-security-policy', FLOW_PAGE_CONTENT_SECURITY_POLICY)
   @Header('cache-control', 'no-cache')
   @Header('vary', 'Accept')
   searchPage(): string {

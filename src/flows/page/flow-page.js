@@ -130,8 +130,19 @@ function draw(flow) {
         data: { id: `${node.causedBy}→${node.id}`, source: node.causedBy, target: node.id, label: node.gapMs === null ? '' : `+${milliseconds(node.gapMs)} ms` },
       })),
   ];
+  // Causes above what they caused, a level per step of causation: the box grows with the depth,
+  // so that a long saga stays readable instead of being shrunk to fit.
+  const depth = new Map();
+  const depthOf = (node) => {
+    if (!depth.has(node.id)) depth.set(node.id, node.causedBy && byId.has(node.causedBy) ? depthOf(byId.get(node.causedBy)) + 1 : 0);
+    return depth.get(node.id);
+  };
+  const levels = Math.max(...nodes.map(depthOf)) + 1;
+  $('#graph').style.height = `${Math.max(360, levels * 92 + 40)}px`;
+
   const graph = cytoscape({
     container: $('#graph'),
+    maxZoom: 1.4,
     elements,
     wheelSensitivity: 0.3,
     style: [
@@ -171,18 +182,17 @@ function draw(flow) {
         },
       },
     ],
-    // Causes on the left, what they caused to their right: a tree per request.
+    // A tree per request, its root at the top.
     layout: {
       name: 'breadthfirst',
       directed: true,
       roots: nodes.filter((node) => !node.causedBy || !byId.has(node.causedBy)).map((node) => `#${CSS.escape(node.id)}`).join(', '),
-      spacingFactor: 1.05,
-      padding: 20,
-      transform: (_node, position) => ({ x: position.y * 2.6, y: position.x * 0.55 }),
+      spacingFactor: 1,
+      padding: 16,
     },
   });
   graph.ready(() => {
-    graph.fit(undefined, 20);
+    graph.fit(undefined, 16);
     document.body.dataset.state = 'drawn';
   });
 }
