@@ -223,6 +223,22 @@ describe('GET /flows/{correlationId}', () => {
     await api.http().get(`/flows/${'x'.repeat(129)}`).expect(400);
   });
 
+  it("asks the consumer's GET /inbox, which answers only for event ids, with a token of the admin scope", async () => {
+    const placed = flow.nodes.find((node) => node.label === 'OrderPlaced')!;
+    const eventId = placed.id.slice('event:'.length);
+    const { status, body } = await apps.consumer.get(`/inbox?eventId=${eventId}&eventId=${randomUUID()}`);
+    expect(status).toBe(200);
+    expect(body.items).toEqual([
+      { eventId, type: 'com.example.orders.order-placed.v1', appliedAt: expect.any(String), effects: [{ readModel: 'customer-stats' }] },
+    ]);
+    const invalid = await apps.consumer.get('/inbox?eventId=not-a-uuid');
+    expect(invalid.status).toBe(400);
+    expect(invalid.body).toMatchObject({ status: 400, code: 'VALIDATION_FAILED' });
+    expect((await apps.consumer.get('/inbox')).status).toBe(400);
+    const anonymous = await fetch(`${apps.consumer.url}/inbox?eventId=${eventId}`);
+    expect(anonymous.status).toBe(401);
+  });
+
   it('still draws the flow when the consumer cannot be reached, and says so on its nodes', async () => {
     await apps.consumer.kill();
     const { body } = await api.http().get(`/flows/${correlationId}`).expect(200);

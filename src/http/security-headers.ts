@@ -3,9 +3,10 @@ import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { CORRELATION_ID_HEADER } from './correlation-id';
 
 /**
- * The Content-Security-Policy of every response (the flow page narrows it: see below). Swagger UI (/docs) is the first HTML served: its
- * scripts and stylesheet come from this origin, it has one inline <style> block and renders icons
- * as data: images, and it fetches /docs-json and sends the requests you try from this origin. JSON
+ * The Content-Security-Policy of every response but the flow page's, which narrows it (see
+ * FLOW_PAGE_CONTENT_SECURITY_POLICY). Swagger UI (/docs) is the HTML it is made for: its scripts
+ * and stylesheet come from this origin, it has one inline <style> block and renders icons as data:
+ * images, and it fetches /docs-json and sends the requests you try from this origin. JSON
  * responses are never rendered, so one policy serves both. No `upgrade-insecure-requests`: the
  * app is served over plain HTTP behind a TLS-terminating balancer or on a developer's machine,
  * where upgrading would break every asset of /docs on any origin but localhost.

@@ -1,6 +1,6 @@
 import { Controller, Get, Header, Headers, Param } from '@nestjs/common';
 import { RouteConstraints } from '@nestjs/platform-fastify';
-import { ApiExcludeEndpoint, ApiOperation, ApiParam, ApiResponse, ApiTags, getSchemaPath } from '@nestjs/swagger';
+import { ApiExcludeEndpoint, ApiExtraModels, ApiOperation, ApiParam, ApiResponse, ApiTags, getSchemaPath } from '@nestjs/swagger';
 import { Public, RequireScopes } from '../../auth/access.decorators';
 import { PROBLEM_CONTENT_TYPE } from '../../http/problem-details';
 import { FLOW_PAGE_CONTENT_SECURITY_POLICY } from '../../http/security-headers';
@@ -124,6 +124,7 @@ const problemExample = (status: number, code: string, title: string, detail: str
  * audit trail's links serve people and programs alike.
  */
 @ApiTags('flows')
+@ApiExtraModels(FlowResponse)
 @Controller('flows')
 export class FlowsController {
   constructor(
