@@ -134,6 +134,25 @@ export class FlowsController {
   ) {}
 
   @Get(':correlationId')
+  // Above RequireScopes, so that these examples replace its generic 401, 403 and 429.
+  @ApiResponse({
+    status: 401,
+    description: 'No bearer token, or one that does not verify; `WWW-Authenticate` says which (RFC 6750). The page asks for one.',
+    headers: { 'WWW-Authenticate': { description: 'The bearer challenge (RFC 6750 §3)', schema: { type: 'string' } } },
+    ...problemExample(401, 'TOKEN_MISSING', 'Unauthorized', 'send a bearer token: Authorization: Bearer <token>'),
+  })
+  @ApiResponse({
+    status: 403,
+    description: 'The token lacks the `admin` scope: a flow shows every event of a request, as the audit trail does',
+    headers: { 'WWW-Authenticate': { description: 'The bearer challenge, `error="insufficient_scope"`', schema: { type: 'string' } } },
+    ...problemExample(403, 'INSUFFICIENT_SCOPE', 'Forbidden', 'this request needs the scope admin, which the token does not grant'),
+  })
+  @ApiResponse({
+    status: 429,
+    description: 'This client sent more requests than RATE_LIMIT_PER_MINUTE allows; retry after `Retry-After` seconds',
+    headers: { 'Retry-After': { description: 'Seconds until this client may send again', schema: { type: 'integer', minimum: 1 } } },
+    ...problemExample(429, 'TOO_MANY_REQUESTS', 'Too Many Requests', 'this client sent more than 600 requests in the last minute; nothing was done, retry after 12 s'),
+  })
   @RequireScopes('admin')
   @ApiOperation({
     summary: 'The causal graph of everything one request caused',
