@@ -138,7 +138,7 @@ function draw(flow) {
     return depth.get(node.id);
   };
   const levels = Math.max(...nodes.map(depthOf)) + 1;
-  $('#graph').style.height = `${Math.max(360, levels * 92 + 40)}px`;
+  $('#graph').style.height = `${Math.max(360, levels * 112 + 40)}px`;
 
   const graph = cytoscape({
     container: $('#graph'),
@@ -150,17 +150,17 @@ function draw(flow) {
         selector: 'node',
         style: {
           shape: 'round-rectangle',
-          width: 190,
-          height: 58,
+          width: 240,
+          height: 68,
           'background-color': 'data(colour)',
           'background-opacity': 0.12,
           'border-width': 2,
           'border-color': 'data(colour)',
           label: 'data(label)',
           'text-wrap': 'wrap',
-          'text-max-width': 180,
+          'text-max-width': 228,
           'text-valign': 'center',
-          'font-size': 11,
+          'font-size': 13,
           color: '#1e272e',
         },
       },
@@ -174,7 +174,7 @@ function draw(flow) {
           'line-color': '#a4b0be',
           'target-arrow-color': '#a4b0be',
           label: 'data(label)',
-          'font-size': 10,
+          'font-size': 12,
           color: '#57606f',
           'text-background-color': '#ffffff',
           'text-background-opacity': 1,

@@ -25,9 +25,9 @@ import { OutgoingIntegrationEvent, toOutgoingIntegrationEvent } from '../outgoin
 import { UnroutableMessageError } from '../publishing/publish-errors';
 import { publishInOrder } from './publish-in-order';
 import { inPublishSpan } from './publish-span';
+import { Clock } from '../../shared/clock';
 import { advanceRelayCheckpoint } from './relay-batches';
 import { RelayMetrics } from './relay.metrics';
-import { Clock } from '../../shared/clock';
 
 export const RELAY_CHECKPOINT = 'relay:integration-events';
 
@@ -49,7 +49,9 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms).u
  * confirmed beyond the prefix are remembered and not sent again; a message still in flight is
  * never sent twice. Duplicates stay possible (a broken channel may have routed what it could not
  * confirm: at most one window per broken channel), losses do not; the consumer's inbox drops
- * the duplicates. Memory stays bounded by the window even when RabbitMQ blocks publishers.
+ * the duplicates. Memory stays bounded by the window even when RabbitMQ blocks publishers. The
+ * statement that advances the checkpoint also records the batch, with when each message was sent
+ * (`relay_batches`, one row per batch: what GET /flows/{correlationId} shows as each publish).
  *
  * An event that cannot be mapped to its message stops the relay exactly there, like a failed
  * publish: what comes before it is published, and the relay's checkpoint row records the event
