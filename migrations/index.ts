@@ -9,6 +9,8 @@ import { ReactionReceipts1764800000000 } from './1764800000000-ReactionReceipts'
 import { SubscriptionSegments1764900000000 } from './1764900000000-SubscriptionSegments';
 import { SubscriptionPauses1765000000000 } from './1765000000000-SubscriptionPauses';
 import { ProjectionRebuildJobs1765000100000 } from './1765000100000-ProjectionRebuildJobs';
+import { RelayBatches1765100000000 } from './1765100000000-RelayBatches';
+import { EventsCorrelationIdIndex1765100100000 } from './1765100100000-EventsCorrelationIdIndex';
 
 /** Every migration, in order. Listed by class so that builds, tests and the CLI load the same set. */
 export const migrations = [
@@ -23,4 +25,6 @@ export const migrations = [
   SubscriptionSegments1764900000000,
   SubscriptionPauses1765000000000,
   ProjectionRebuildJobs1765000100000,
+  RelayBatches1765100000000,
+  EventsCorrelationIdIndex1765100100000,
 ];

@@ -25,6 +25,8 @@ function log(line) {
 // run with a TTY would switch a log shipper's input to text). This script is for a person: on a
 // terminal, and unless LOG_FORMAT says otherwise, it asks them for readable lines.
 const env = { ...process.env, LOG_FORMAT: process.env.LOG_FORMAT || (process.stdout.isTTY ? 'pretty' : 'json') };
+// GET /flows/{correlationId} asks the consumer started here for its effects.
+env.CONSUMER_URL ??= `http://${env.CONSUMER_HOST ?? '127.0.0.1'}:${env.CONSUMER_PORT ?? 3001}`;
 const development = env.AUTH_MODE === 'development' || (env.AUTH_MODE === undefined && env.AUTH_JWT_SECRET === undefined && env.AUTH_JWKS_URL === undefined);
 if (development) {
   env.AUTH_MODE = 'development';
@@ -33,7 +35,7 @@ if (development) {
   const api = `http://${env.HOST ?? '127.0.0.1'}:${env.PORT ?? 3000}`;
   log('development mode (AUTH_MODE=development): every endpoint but /health, /metrics and /docs needs a bearer token. One with every scope, valid 24 h:');
   log(`export TOKEN=${token}`);
-  log(`then: curl -H "Authorization: Bearer $TOKEN" ${api}/orders   (Swagger UI: ${api}/docs, button Authorize)`);
+  log(`then: curl -H "Authorization: Bearer $TOKEN" ${api}/orders   (Swagger UI: ${api}/docs, button Authorize; a request's journey: ${api}/flows)`);
 }
 
 // Each with its tracing preload, as `npm run start:api` / `start:consumer` (off unless OTEL_* asks).

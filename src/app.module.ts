@@ -10,6 +10,7 @@ import type { AuthenticationSettings } from './auth/authentication-settings';
 import { Environment } from './config/environment';
 import { DatabaseModule } from './database/database.module';
 import { EventStoreModule } from './event-store/event-store.module';
+import { FlowsModule } from './flows/flows.module';
 import { HealthModule } from './health/health.module';
 import { IdempotencyKeyRetention } from './http/idempotency/idempotency-key-retention';
 import { IdempotencyInterceptor } from './http/idempotency/idempotency.interceptor';
@@ -44,6 +45,7 @@ export class AppModule {
         OrdersModule,
         AdminModule,
         AsyncApiModule,
+        FlowsModule,
         TracingModule,
         ...extraModules,
       ],

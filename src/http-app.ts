@@ -12,6 +12,7 @@ import { configureHttpBasics, createFastifyAdapter } from './http/http-basics';
 import { FieldError, ProblemDetails } from './http/problem-details';
 import { useProcessLogger } from './logging/process-logger';
 import { configureSecurityHeaders } from './http/security-headers';
+import { pageConstraintStrategy } from './flows/http/flow-page';
 
 /**
  * Builds the API exactly as `main.ts` runs it; the e2e tests use the same function, and may add
@@ -44,6 +45,8 @@ export async function createHttpApp(
  * any token is verified), then Nest's guards (rate limit, access), pipes and handlers.
  */
 async function configureHttpApp(app: NestFastifyApplication, environment: Environment): Promise<void> {
+  // Before any route is registered (at init): GET /flows/{correlationId} answers a browser with its page.
+  app.getHttpAdapter().getInstance().addConstraintStrategy(pageConstraintStrategy);
   configureSecurityHeaders(app, environment.CORS_ORIGINS);
   configureHttpBasics(app);
   registerAdmissionControl(app.getHttpAdapter().getInstance(), app.get(AdmissionControl));

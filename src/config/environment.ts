@@ -145,6 +145,18 @@ export const environmentSchema = z.object({
   RELAY_PUBLISH_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(5000),
   /** Messages published and not yet confirmed, at most: bounds memory and the duplicates of a broken channel. */
   RELAY_MAX_IN_FLIGHT: z.coerce.number().int().min(1).max(10_000).default(500),
+  /** How long the time each event was published is kept (`relay_batches`, one row per relayed batch), at least: what GET /flows shows. */
+  RELAY_BATCH_RETENTION_HOURS: retentionHours.default(168),
+  /**
+   * The consumer app's HTTP side (CONSUMER_PORT there), which GET /flows/{correlationId} asks for
+   * the consumer's effects of a flow's events; unset: flows show no consumer effects.
+   */
+  CONSUMER_URL: z
+    .url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' })
+    .refine((url) => !new URL(url).username && !new URL(url).password, 'must carry no user or password (the caller\'s token is forwarded)')
+    .optional(),
+  /** Milliseconds GET /flows waits for the consumer's answer before it shows the consumer as unreachable. */
+  CONSUMER_TIMEOUT_MS: z.coerce.number().int().min(50).max(60_000).default(2000),
   /** false: this process runs no sagas, event handlers or deadlines (another one must). */
   REACTIONS_ENABLED: z.enum(['true', 'false']).default('true').transform((value) => value === 'true'),
   REACTION_BATCH_SIZE: z.coerce.number().int().min(1).max(10_000).default(100),

@@ -16,6 +16,7 @@ import { TraceExportFlush } from '../tracing/trace-export-flush';
 import type { ConsumerEnvironment } from './config/consumer-environment';
 import { ConsumerHealthController } from './health/consumer-health.controller';
 import { Inbox, InboxBatching } from './inbox/inbox';
+import { InboxEffectsController } from './inbox/inbox-effects.controller';
 import { InboxRetention, InboxRetentionSettings } from './inbox/inbox-retention';
 import { InboxTransactions } from './inbox/inbox-transactions';
 import { DeadLetterQueueMetrics } from './messaging/dead-letter-queue.metrics';
@@ -60,7 +61,7 @@ export class ConsumerModule {
         MetricsModule,
         AccessModule.forRoot({ authentication, rateLimitPerMinute: environment.RATE_LIMIT_PER_MINUTE }),
       ],
-      controllers: [IntegrationEventsController, NotificationsController, CustomerStatsController, ConsumerHealthController],
+      controllers: [IntegrationEventsController, NotificationsController, CustomerStatsController, InboxEffectsController, ConsumerHealthController],
       providers: [
         AfterListening,
         Inbox,

@@ -11,6 +11,7 @@ import { CommandMetadata, EventMetadata } from './event-metadata';
 import { AppendedEventMetrics } from './appended-event-metrics';
 import { AppendedOnCommit } from './appended-on-commit';
 import { EventAppendedSignal } from './event-appended-signal';
+import { currentCommand } from './running-commands';
 import { VersionedAggregate } from './versioned-aggregate';
 
 /**
@@ -47,7 +48,9 @@ const EVENTS_STREAM_VERSION_KEY = 'events_stream_id_stream_version_key';
  * `occurredAt`, and on another host's clock it could be off either way.
  *
  * With tracing on, the metadata also carries the active span's W3C trace context (`traceparent`,
- * `tracestate`: the command's span), which reactions, the relay and the consumer continue.
+ * `tracestate`: the command's span), which reactions, the relay and the consumer continue. It
+ * carries the command that wrote the events (RunningCommands) and, for a command of an HTTP
+ * request, the request (RequestMetadata): what GET /flows/{correlationId} draws.
  */
 @Injectable()
 export class AggregateWriter {
@@ -64,7 +67,8 @@ export class AggregateWriter {
     const events = aggregate.getUncommittedEvents();
     if (events.length === 0) return;
 
-    const eventMetadata: EventMetadata = { ...metadata, occurredAt: this.clock.now().toISOString(), ...activeTraceContext() };
+    const command = currentCommand();
+    const eventMetadata: EventMetadata = { ...metadata, occurredAt: this.clock.now().toISOString(), ...activeTraceContext(), ...(command && { command }) };
     const n = rowChange.params.length;
     const sql = `
       WITH row_change AS (${rowChange.sql}),

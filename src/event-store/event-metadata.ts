@@ -10,10 +10,36 @@ export interface EventMetadata {
    */
   traceparent?: string;
   tracestate?: string;
+  /** The HTTP request whose command wrote the event; absent on events a reaction or a deadline caused. */
+  request?: RequestOrigin;
+  /** The command that wrote the event; absent on events stored before commands were recorded. */
+  command?: CommandRecord;
+}
+
+/** An HTTP request as the events it caused remember it (GET /flows/{correlationId} draws it). */
+export interface RequestOrigin {
+  method: string;
+  /** The request's path, without its query string. */
+  path: string;
+  /** When the request arrived (ISO 8601, milliseconds). */
+  receivedAt: string;
+}
+
+/** A run of a command on the CommandBus, as the events it wrote remember it (RunningCommands). */
+export interface CommandRecord {
+  /** The command's class, `PlaceOrderCommand`. */
+  name: string;
+  /** When the CommandBus began running it (ISO 8601, milliseconds). */
+  startedAt: string;
+  /** The reaction (`reaction:order-fulfilment`) and its step whose work ran the command, if one did. */
+  reaction?: string;
+  step?: string;
 }
 
 /** Who asked for a command: taken from the HTTP request (or, later, from the causing event). */
 export interface CommandMetadata {
   correlationId: string;
   causationId: string;
+  /** Set for a command an HTTP request sends (RequestMetadata); its events keep it. */
+  request?: RequestOrigin;
 }

@@ -10,6 +10,7 @@ import { AppendedEventMetrics } from './appended-event-metrics';
 import { AppendedOnCommit } from './appended-on-commit';
 import { EventAppendedSignal } from './event-appended-signal';
 import { EventStreamReader } from './event-stream.reader';
+import { RunningCommands } from './running-commands';
 import { StreamsController } from './http/streams.controller';
 import { DomainEventClasses } from './reactions/domain-event-classes';
 import { DurableReactions } from './reactions/durable-reactions';
@@ -51,6 +52,7 @@ import { ProcessSubscriptionLeases } from './segments/subscription-leases.provid
     DomainEventClasses,
     DurableReactions,
     ParkedReactionsMetrics,
+    RunningCommands,
     EventUpcasters,
     { provide: SubscriptionLeases, useClass: ProcessSubscriptionLeases },
   ],

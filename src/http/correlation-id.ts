@@ -1,22 +1,41 @@
-import { randomUUID } from 'node:crypto';
 import { createParamDecorator, ExecutionContext } from '@nestjs/common';
-import type { FastifyRequest } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { v7 as uuidV7 } from 'uuid';
 import { CommandMetadata } from '../event-store/event-metadata';
 
 export const CORRELATION_ID_HEADER = 'x-correlation-id';
 const SAFE_CORRELATION_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
+/** Paths longer than this are cut in the events' metadata (ours are far shorter). */
+const MAX_RECORDED_PATH_LENGTH = 256;
+
+/** Whether `value` could be a correlation id: what `X-Correlation-Id` may carry (1 to 128 of `A-Za-z0-9._:-`). */
+export function isCorrelationId(value: string): boolean {
+  return SAFE_CORRELATION_ID.test(value);
+}
+
 /**
  * Fastify's request id IS the correlation id: taken from `X-Correlation-Id` when it is a sane
- * token, generated otherwise (an unsafe header is replaced, never stored or echoed).
+ * token, generated otherwise (an unsafe header is replaced, never stored or echoed). A generated
+ * one is a UUIDv7, time-ordered like the event ids: the index that finds a flow's events by it
+ * (GET /flows/{correlationId}) grows at its right edge instead of on random pages.
  */
 export function correlationIdOf(request: { headers: Record<string, string | string[] | undefined> }): string {
   const header = request.headers[CORRELATION_ID_HEADER];
-  return typeof header === 'string' && SAFE_CORRELATION_ID.test(header) ? header : randomUUID();
+  return typeof header === 'string' && isCorrelationId(header) ? header : uuidV7();
 }
 
-/** The metadata a command from this HTTP request carries into its events. */
+/**
+ * The metadata a command from this HTTP request carries into its events: the correlation id (as
+ * causation too), and the request itself (method, path, arrival), which GET /flows draws as the
+ * flow's root. The arrival is Fastify's own measure (`reply.elapsedTime`, since its onRequest).
+ */
 export const RequestMetadata = createParamDecorator((_: unknown, context: ExecutionContext): CommandMetadata => {
-  const request = context.switchToHttp().getRequest<FastifyRequest>();
-  return { correlationId: request.id, causationId: request.id };
+  const http = context.switchToHttp();
+  const request = http.getRequest<FastifyRequest>();
+  const reply = http.getResponse<FastifyReply>();
+  const query = request.url.indexOf('?');
+  const path = (query === -1 ? request.url : request.url.slice(0, query)).slice(0, MAX_RECORDED_PATH_LENGTH);
+  const receivedAt = new Date(Date.now() - reply.elapsedTime).toISOString();
+  return { correlationId: request.id, causationId: request.id, request: { method: request.method, path, receivedAt } };
 });

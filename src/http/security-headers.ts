@@ -3,9 +3,10 @@ import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { CORRELATION_ID_HEADER } from './correlation-id';
 
 /**
- * The Content-Security-Policy of every response. Swagger UI (/docs) is the only HTML served: its
- * scripts and stylesheet come from this origin, it has one inline <style> block and renders icons
- * as data: images, and it fetches /docs-json and sends the requests you try from this origin. JSON
+ * The Content-Security-Policy of every response but the flow page's, which narrows it (see
+ * FLOW_PAGE_CONTENT_SECURITY_POLICY). Swagger UI (/docs) is the HTML it is made for: its scripts
+ * and stylesheet come from this origin, it has one inline <style> block and renders icons as data:
+ * images, and it fetches /docs-json and sends the requests you try from this origin. JSON
  * responses are never rendered, so one policy serves both. No `upgrade-insecure-requests`: the
  * app is served over plain HTTP behind a TLS-terminating balancer or on a developer's machine,
  * where upgrading would break every asset of /docs on any origin but localhost.
@@ -40,6 +41,22 @@ function serializePolicy(directives: Record<string, string[]>): string {
     .map(([name, values]) => `${name} ${values.join(' ')}`)
     .join(';');
 }
+
+/**
+ * The one inline stylesheet Cytoscape adds to the page it draws in (`.__________cytoscape_container
+ * { position: relative; }`, its renderer's constructor), allowed by its SHA-256. Should a new
+ * Cytoscape change it, the browser refuses it and reports a violation (the flow page's browser test
+ * fails on it); the drawing does not depend on it, the page's own stylesheet positions the graph.
+ */
+const CYTOSCAPE_CONTAINER_STYLE_HASH = "'sha256-pgvDUBa4IjFA2yuSJ2cqcyxmNYJMborsd0ORcRv9vw8='";
+
+/**
+ * The flow page (GET /flows/{correlationId} in a browser, src/flows): the same policy, narrowed
+ * to no inline style but Cytoscape's one stylesheet. The page's own stylesheet and scripts come
+ * from this origin; Cytoscape draws on canvases and sets element styles through the CSSOM, which
+ * CSP does not govern.
+ */
+export const FLOW_PAGE_CONTENT_SECURITY_POLICY = serializePolicy({ ...CONTENT_SECURITY_POLICY, 'style-src': ["'self'", CYTOSCAPE_CONTAINER_STYLE_HASH] });
 
 /** Request headers a browser on an allowed origin may send (CORS preflight). */
 const CORS_REQUEST_HEADERS = ['authorization', 'content-type', 'idempotency-key', 'if-match', CORRELATION_ID_HEADER];

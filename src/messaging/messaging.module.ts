@@ -4,12 +4,13 @@ import { IntegrationEventMappers } from './integration-event-mappers';
 import { IntegrationEventPublisher } from './integration-event-publisher';
 import { OutboxRelay } from './relay/outbox-relay';
 import { RelayMetrics } from './relay/relay.metrics';
+import { RelayBatchRetention } from './relay/relay-batch-retention';
 
 /** Integration events out of the API: mappers registered by the modules, the relay, the publisher. */
 @Global()
 @Module({
   imports: [EventStoreModule],
-  providers: [IntegrationEventMappers, IntegrationEventPublisher, OutboxRelay, RelayMetrics],
+  providers: [IntegrationEventMappers, IntegrationEventPublisher, OutboxRelay, RelayMetrics, RelayBatchRetention],
   exports: [IntegrationEventMappers, IntegrationEventPublisher, OutboxRelay],
 })
 export class MessagingModule {}

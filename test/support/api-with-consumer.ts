@@ -1,5 +1,5 @@
 import { Client } from 'pg';
-import { ConsumerProcess } from './consumer-process';
+import { ConsumerProcess, freePort } from './consumer-process';
 import { startTestApp, type TestApp } from './test-app';
 import { deleteTopology, testTopology } from './test-broker';
 
@@ -17,7 +17,9 @@ export async function startApiWithConsumer(options: {
   consumerMaxAttempts: number;
   retryDelaysMs: readonly number[];
 }): Promise<ApiWithConsumer> {
-  const api = await startTestApp({ env: options.apiEnv });
+  // The API asks the consumer for its effects (GET /flows): it is told the consumer's URL up front.
+  const consumerPort = await freePort();
+  const api = await startTestApp({ env: { CONSUMER_URL: `http://127.0.0.1:${consumerPort}`, ...options.apiEnv } });
   let consumer: ConsumerProcess | undefined;
   let consumerDb: Client | undefined;
   const close = async () => {
@@ -28,10 +30,11 @@ export async function startApiWithConsumer(options: {
     await deleteTopology(testTopology(api.brokerPrefix, [...options.retryDelaysMs])).catch(() => undefined);
   };
   try {
-    consumer = await ConsumerProcess.start(api.brokerPrefix, {
-      CONSUMER_RETRY_DELAYS_MS: options.retryDelaysMs.join(','),
-      CONSUMER_MAX_ATTEMPTS: String(options.consumerMaxAttempts),
-    });
+    consumer = await ConsumerProcess.start(
+      api.brokerPrefix,
+      { CONSUMER_RETRY_DELAYS_MS: options.retryDelaysMs.join(','), CONSUMER_MAX_ATTEMPTS: String(options.consumerMaxAttempts) },
+      { port: consumerPort },
+    );
     consumerDb = new Client({ connectionString: consumer.databaseUrl });
     await consumerDb.connect();
   } catch (error) {

@@ -35,9 +35,14 @@ export class ConsumerProcess {
   /**
    * Starts dist/src/consumer/main.js with `env` over the test defaults (TEST_AUTH); undefined unsets a variable.
    * Resolves once /health answers 200, or with `until: 'listening'` once its HTTP side answers at all.
+   * `port`: its HTTP port (e.g. one the API was told as CONSUMER_URL); a free one when unset.
    */
-  static async start(brokerPrefix: string, env: Record<string, string | undefined> = {}, { until = 'healthy' }: { until?: 'healthy' | 'listening' } = {}): Promise<ConsumerProcess> {
-    const consumer = new ConsumerProcess(await createTestDatabase(), await freePort(), env);
+  static async start(
+    brokerPrefix: string,
+    env: Record<string, string | undefined> = {},
+    { until = 'healthy', port }: { until?: 'healthy' | 'listening'; port?: number } = {},
+  ): Promise<ConsumerProcess> {
+    const consumer = new ConsumerProcess(await createTestDatabase(), port ?? (await freePort()), env);
     await consumer.startProcess(brokerPrefix, until);
     return consumer;
   }

@@ -18,6 +18,24 @@ export class EventMetadataResponse {
 
   @ApiPropertyOptional({ description: 'W3C Trace Context vendor state that went with traceparent, if any' })
   tracestate?: string;
+
+  @ApiPropertyOptional({ type: Object, example: { method: 'POST', path: '/orders', receivedAt: '2026-12-01T10:00:00.000Z' }, description: 'the HTTP request whose command wrote the event' })
+  request?: { method: string; path: string; receivedAt: string };
+
+  @ApiPropertyOptional({
+    type: Object,
+    example: { name: 'ReserveCreditCommand', startedAt: '2026-12-01T10:00:00.010Z', reaction: 'reaction:order-fulfilment', step: 'reserveCreditForPlacedOrder' },
+    description: 'the command that wrote the event, and the reaction step that sent it, if one did',
+  })
+  command?: { name: string; startedAt: string; reaction?: string; step?: string };
+}
+
+export class StreamEventLinksResponse {
+  @ApiProperty({
+    example: '/flows/0199d3c4-0000-7000-8000-000000000001',
+    description: 'the flow of the request this event belongs to: JSON with a bearer token, the page that draws it in a browser',
+  })
+  flow: string;
 }
 
 export class StreamEventResponse {
@@ -44,6 +62,9 @@ export class StreamEventResponse {
 
   @ApiProperty({ format: 'date-time' })
   recordedAt: string;
+
+  @ApiProperty({ type: StreamEventLinksResponse })
+  links: StreamEventLinksResponse;
 }
 
 export class StreamResponse {

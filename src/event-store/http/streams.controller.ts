@@ -22,7 +22,7 @@ export class StreamsController {
 
   @Get(':id/events')
   @RequireScopes('admin')
-  @ApiOkResponse({ type: StreamResponse, description: 'The stored events of one aggregate, oldest first' })
+  @ApiOkResponse({ type: StreamResponse, description: 'The stored events of one aggregate, oldest first, each with a link to the flow of its request' })
   @ApiProblemResponses(400, 404)
   async events(@Param('id', new ParseUUIDPipe({ version: undefined })) id: string): Promise<StreamResponse> {
     const events = await this.reader.readStream(id);
@@ -40,6 +40,8 @@ export class StreamsController {
         payload: event.payload,
         metadata: event.metadata,
         recordedAt: event.recordedAt.toISOString(),
+        // GET /flows/{correlationId} (src/flows): the ids are URL-safe by construction (isCorrelationId).
+        links: { flow: `/flows/${encodeURIComponent(event.metadata.correlationId)}` },
       })),
     };
   }

@@ -17,6 +17,7 @@ import type { EventUpcasters } from '../upcasting/event-upcasters';
 import type { DomainEventClasses } from './domain-event-classes';
 import type { Reaction, ReactionStep, ReactionWork } from './reaction';
 import { inReceiptTransaction, ReceiptTransaction, TransactionAbortedError } from './receipt-transaction';
+import { inReactionStep } from '../running-commands';
 import { inStepSpan } from './step-span';
 import {
   advanceReactionCheckpoint,
@@ -734,7 +735,7 @@ export class ReactionSubscription {
 
   private async runWork(step: ReactionStep, work: ReactionWork): Promise<void> {
     try {
-      await work();
+      await inReactionStep({ reaction: this.subscriptionId, step: step.name }, work);
     } catch (error) {
       throw new StepFailure(step.name, error);
     }

@@ -10,7 +10,6 @@ import { CheckpointTracker, EventStoreHead } from '../../event-store/sequencing/
 import { Latch, Signal } from '../../event-store/sequencing/signal';
 import type { SequencedEvent } from '../../event-store/stored-event';
 import {
-  advanceCheckpoint,
   Checkpoint,
   countEventsAfter,
   ensureCheckpoint,
@@ -26,6 +25,8 @@ import { OutgoingIntegrationEvent, toOutgoingIntegrationEvent } from '../outgoin
 import { UnroutableMessageError } from '../publishing/publish-errors';
 import { publishInOrder } from './publish-in-order';
 import { inPublishSpan } from './publish-span';
+import { Clock } from '../../shared/clock';
+import { advanceRelayCheckpoint } from './relay-batches';
 import { RelayMetrics } from './relay.metrics';
 
 export const RELAY_CHECKPOINT = 'relay:integration-events';
@@ -48,7 +49,9 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms).u
  * confirmed beyond the prefix are remembered and not sent again; a message still in flight is
  * never sent twice. Duplicates stay possible (a broken channel may have routed what it could not
  * confirm: at most one window per broken channel), losses do not; the consumer's inbox drops
- * the duplicates. Memory stays bounded by the window even when RabbitMQ blocks publishers.
+ * the duplicates. Memory stays bounded by the window even when RabbitMQ blocks publishers. The
+ * statement that advances the checkpoint also records the batch, with when each message was sent
+ * (`relay_batches`, one row per batch: what GET /flows/{correlationId} shows as each publish).
  *
  * An event that cannot be mapped to its message stops the relay exactly there, like a failed
  * publish: what comes before it is published, and the relay's checkpoint row records the event
@@ -68,8 +71,8 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
   private stopping = false;
   private inFlightNow = 0;
   private inFlightPeak = 0;
-  /** Events beyond the checkpoint the broker already confirmed (after a gap): not sent again. */
-  private readonly confirmedAhead = new Set<string>();
+  /** Events beyond the checkpoint the broker already confirmed (after a gap), with when they were sent: not sent again. */
+  private readonly confirmedAhead = new Map<string, Date>();
   /** Whether the store holds events beyond the checkpoint, known without a query. */
   private readonly tracker: CheckpointTracker;
   /** Cuts a back-off short: the relay stops, or an operator asks for a retry. */
@@ -91,6 +94,7 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
     private readonly afterListening: AfterListening,
     private readonly notifications: DatabaseNotifications,
     private readonly metrics: RelayMetrics,
+    private readonly clock: Clock,
   ) {
     // Another process may relay once this one lost the lock: what it remembered is no longer its business.
     this.leadership = new SessionAdvisoryLock(config.get('DATABASE_URL', { infer: true }), relayLeaseKey(config.get('BROKER_PREFIX', { infer: true })), () =>
@@ -167,11 +171,22 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
     const startedAt = performance.now();
     const { messages, mappingFailure } = this.toMessages(events);
     const eventOf = new Map(messages.flatMap((message, index) => (message ? [[message, events[index]] as const] : [])));
+    // When each message went to the broker: recorded with the batch (relay_batches), for GET /flows.
+    const sentAt = new Map<string, Date>();
+    for (const event of events) {
+      const earlier = this.confirmedAhead.get(event.eventId);
+      if (earlier) sentAt.set(event.eventId, earlier);
+    }
     const published = await publishInOrder(messages, {
       // Each publish in its event's log context and trace span: what is logged about it carries the event's fields.
       publish: (message) =>
         withLogContext(logContextOf(eventOf.get(message)!), () =>
-          inPublishSpan(message, this.publisher.topology.exchange, () => this.metrics.counted(message, () => this.publishOne(message, eventOf.get(message)!))),
+          inPublishSpan(message, this.publisher.topology.exchange, () =>
+            this.metrics.counted(message, () => {
+              sentAt.set(eventOf.get(message)!.eventId, this.clock.now());
+              return this.publishOne(message, eventOf.get(message)!);
+            }),
+          ),
         ),
       maxInFlight: this.maxInFlight,
       shouldStop: () => this.stopping,
@@ -185,10 +200,10 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
     const failure = published.failure ?? (settledPrefix === messages.length ? mappingFailure : undefined);
     events.forEach((event, index) => {
       if (index < settledPrefix) this.confirmedAhead.delete(event.eventId);
-      else if (confirmed[index]) this.confirmedAhead.add(event.eventId);
+      else if (confirmed[index]) this.confirmedAhead.set(event.eventId, sentAt.get(event.eventId) ?? this.clock.now());
     });
     if (settledPrefix > 0) {
-      await advanceCheckpoint(this.dataSource, RELAY_CHECKPOINT, events[settledPrefix - 1] satisfies Checkpoint);
+      await advanceRelayCheckpoint(this.dataSource, RELAY_CHECKPOINT, events.slice(0, settledPrefix), sentAt);
       this.tracker.at(events[settledPrefix - 1].globalPosition);
     }
     this.logger.debug(

@@ -31,6 +31,11 @@ function deltaFor({ type, data }: ReceivedEvent): StatsDelta | undefined {
   }
 }
 
+/** Whether an integration event of `type` changes the customer stats (the types deltaFor counts). */
+export function countsInCustomerStats(type: string): boolean {
+  return [UserRegisteredV1.type, OrderPlacedV1.type, OrderConfirmedV1.type, OrderCancelledV1.type].includes(type);
+}
+
 /**
  * Per customer: orders placed, confirmed, cancelled, and total spent (confirmed orders, less
  * those cancelled afterwards). Counters are increments, so the inbox must keep them exactly-once.

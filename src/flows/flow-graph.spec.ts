@@ -1,0 +1,113 @@
+import type { StoredEvent } from '../event-store/stored-event';
+import type { EventMetadata } from '../event-store/event-metadata';
+import { buildFlow, type FlowInputs } from './flow-graph';
+
+const CORRELATION = 'corr-1';
+const at = (ms: number) => new Date(Date.UTC(2026, 11, 1, 10, 0, 0, ms));
+
+function event(id: string, type: string, position: number, recordedMs: number, metadata: Partial<EventMetadata>): StoredEvent {
+  return {
+    position: String(position),
+    globalPosition: String(position),
+    eventId: id,
+    streamType: 'Order',
+    streamId: 'stream-1',
+    streamVersion: position,
+    eventType: type,
+    schemaVersion: 1,
+    payload: {},
+    metadata: { correlationId: CORRELATION, causationId: CORRELATION, occurredAt: at(recordedMs).toISOString(), ...metadata },
+    recordedAt: at(recordedMs),
+  };
+}
+
+function inputs(overrides: Partial<FlowInputs>): FlowInputs {
+  return {
+    correlationId: CORRELATION,
+    events: [],
+    receipts: [],
+    routingKeys: new Map(),
+    relayCheckpoint: 0n,
+    publishTimes: new Map(),
+    consumer: { status: 'not-configured' },
+    ...overrides,
+  };
+}
+
+describe('buildFlow', () => {
+  const placed = event('e1', 'OrderPlaced', 1, 4, {
+    request: { method: 'POST', path: '/orders', receivedAt: at(0).toISOString() },
+    command: { name: 'PlaceOrderCommand', startedAt: at(1).toISOString() },
+  });
+  const reserved = event('e2', 'CreditReserved', 2, 12, {
+    causationId: 'e1',
+    command: { name: 'ReserveCreditCommand', startedAt: at(10).toISOString(), reaction: 'reaction:saga', step: 'reserve' },
+  });
+  const receipts = [
+    { reaction: 'reaction:saga', eventId: 'e1', step: '*', recordedAt: at(8) },
+    { reaction: 'reaction:saga', eventId: 'e1', step: 'reserve', recordedAt: at(8) },
+    { reaction: 'reaction:saga', eventId: 'e2', step: '*', recordedAt: at(15) },
+  ];
+
+  it('links request → command → event → step → command → event, with offsets and gaps', () => {
+    const flow = buildFlow(inputs({ events: [placed, reserved], receipts }));
+    expect(flow.nodes.map(({ id, causedBy, offsetMs, gapMs }) => [id, causedBy, offsetMs, gapMs])).toEqual([
+      ['request:1', null, 0, null],
+      ['command:1', 'request:1', 1, 1],
+      ['event:e1', 'command:1', 4, 3],
+      ['step:reaction:saga:e1:reserve', 'event:e1', 8, 4],
+      ['command:2', 'step:reaction:saga:e1:reserve', 10, 2],
+      ['event:e2', 'command:2', 12, 2],
+      ['step:reaction:saga:e2:*', 'event:e2', 15, 3],
+    ]);
+    expect(flow.nodes.at(-1)?.label).toBe('saga: took it, no step to run');
+    expect(flow).toMatchObject({ startedAt: at(0).toISOString(), endedAt: at(15).toISOString(), durationMs: 15 });
+  });
+
+  it('links events stored before requests and commands were recorded to their causes directly', () => {
+    const old = event('e1', 'OrderPlaced', 1, 4, {});
+    const caused = event('e2', 'OrderConfirmed', 2, 9, { causationId: 'e1' });
+    const flow = buildFlow(inputs({ events: [old, caused] }));
+    expect(flow.nodes.map(({ id, causedBy, at: time }) => [id, causedBy, time])).toEqual([
+      ['request:unrecorded', null, null],
+      ['event:e1', 'request:unrecorded', at(4).toISOString()],
+      ['event:e2', 'event:e1', at(9).toISOString()],
+    ]);
+  });
+
+  it('shows a publish as pending until the relay passed it, and the consumer as unreachable on its nodes', () => {
+    const flow = buildFlow(
+      inputs({
+        events: [placed, reserved],
+        routingKeys: new Map([
+          ['e1', 'orders.placed.v1'],
+          ['e2', 'users.reserved.v1'],
+        ]),
+        relayCheckpoint: 1n,
+        publishTimes: new Map([['1', { publishedAt: at(20), confirmedAt: at(22) }]]),
+        consumer: { status: 'unreachable', detail: 'ECONNREFUSED' },
+      }),
+    );
+    const node = (id: string) => flow.nodes.find((candidate) => candidate.id === id);
+    expect(node('publish:e1')).toMatchObject({ at: at(20).toISOString(), gapMs: 16, publish: { status: 'published', confirmedAt: at(22).toISOString() } });
+    expect(node('publish:e2')).toMatchObject({ at: null, gapMs: null, publish: { status: 'pending', confirmedAt: null } });
+    expect(node('consumer:e1')).toMatchObject({ at: null, causedBy: 'publish:e1', consumer: { status: 'consumer-unreachable' } });
+    expect(flow.consumer).toEqual({ status: 'unreachable', detail: 'ECONNREFUSED' });
+    // A node without a time comes right after its cause.
+    const ids = flow.nodes.map(({ id }) => id);
+    expect(ids.indexOf('publish:e2')).toBe(ids.indexOf('event:e2') + 1);
+  });
+
+  it('puts the consumer effects and their time on the consumer node', () => {
+    const flow = buildFlow(
+      inputs({
+        events: [placed],
+        routingKeys: new Map([['e1', 'orders.placed.v1']]),
+        relayCheckpoint: 1n,
+        publishTimes: new Map([['1', { publishedAt: at(20), confirmedAt: at(22) }]]),
+        consumer: { status: 'reachable', applied: new Map([['e1', { appliedAt: at(30), effects: [{ readModel: 'customer-stats' }] }]]) },
+      }),
+    );
+    expect(flow.nodes.at(-1)).toMatchObject({ id: 'consumer:e1', label: 'customer-stats', gapMs: 10, consumer: { status: 'applied' } });
+  });
+});
