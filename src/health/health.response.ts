@@ -14,6 +14,11 @@ export class DependencyHealth {
   message?: string;
 }
 
+export class PostgresHealth extends DependencyHealth {
+  @ApiPropertyOptional({ type: 'integer', minimum: 0, example: 3, description: 'milliseconds the ping took' })
+  responseTime?: number;
+}
+
 export class RabbitmqHealth extends DependencyHealth {
   @ApiPropertyOptional({ description: 'whether the publishing connection is open (`degraded` when not: events wait in the outbox)' })
   connected?: boolean;
@@ -125,8 +130,8 @@ export class SubscriptionsHealth extends DependencyHealth {
 
 /** The indicators by name; each endpoint checks some of them (`/health/live` none, `/health/ready` only `postgres`). */
 export class HealthIndicators {
-  @ApiPropertyOptional({ type: DependencyHealth })
-  postgres?: DependencyHealth;
+  @ApiPropertyOptional({ type: PostgresHealth })
+  postgres?: PostgresHealth;
 
   @ApiPropertyOptional({ type: RabbitmqHealth, description: '`degraded` when unreachable or blocking: commands are still accepted, their events wait in the outbox' })
   rabbitmq?: RabbitmqHealth;
