@@ -4,7 +4,6 @@ import {
   type OpenAPIObject,
   type OperationObject,
   type ParameterObject,
-  type ReferenceObject,
   type ResponseObject,
   SwaggerModule,
 } from '@nestjs/swagger';
@@ -127,7 +126,9 @@ export function createApiDocument(app: INestApplication): OpenAPIObject {
  * - every response: `X-Correlation-Id`; every problem example: the `instance` and
  *   `correlationId` a request to that operation would get.
  */
-export function completeApiDocument(document: OpenAPIObject): OpenAPIObject {
+export function completeApiDocument(generated: OpenAPIObject): OpenAPIObject {
+  // A copy without shared nodes: one decorator's metadata may stand in several operations, and each gets its own examples.
+  const document = JSON.parse(JSON.stringify(generated)) as OpenAPIObject;
   document.components = { ...document.components, headers: { ...document.components?.headers, ...SHARED_HEADERS } };
   for (const [path, item] of Object.entries(document.paths)) {
     for (const method of METHODS) {
@@ -178,9 +179,8 @@ function fillInProblemExamples(operation: OperationObject, path: string): void {
 }
 
 function exampleOfPathParameter(operation: OperationObject, path: string, name: string): string {
-  const parameter = (operation.parameters ?? []).find(
-    (candidate): candidate is ParameterObject => !('$ref' in (candidate as ReferenceObject)) && (candidate as ParameterObject).in === 'path' && (candidate as ParameterObject).name === name,
-  );
+  const parameters = (operation.parameters ?? []) as ParameterObject[];
+  const parameter = parameters.find((candidate) => candidate.in === 'path' && candidate.name === name);
   if (parameter?.example !== undefined) return String(parameter.example);
   const schema = parameter?.schema as { format?: string; example?: unknown } | undefined;
   if (schema?.example !== undefined) return String(schema.example);
