@@ -89,8 +89,8 @@ export class OpenApiResponseCheck {
 
   /** Why `response` to `method url` does not match the document: none when it does. */
   problemsWith(method: string, url: string, response: CheckedResponse): string[] {
-    const path = new URL(url, 'http://app.invalid').pathname;
-    const match = this.operations.find((candidate) => candidate.method === method.toLowerCase() && candidate.pattern.test(path));
+    const path = pathOf(url);
+    const match = this.operationOf(method, path);
     if (!match) return this.problemsWithUnmatched(method, path, response);
     const declared = match.operation.responses?.[String(response.status)] ?? match.operation.responses?.[`${String(response.status)[0]}XX`];
     if (!declared) {
@@ -105,8 +105,8 @@ export class OpenApiResponseCheck {
   check(method: string, url: string, response: CheckedResponse): Error | undefined {
     const problems = this.problemsWith(method, url, response);
     if (problems.length === 0) return undefined;
-    const path = new URL(url, 'http://app.invalid').pathname;
-    const match = this.operations.find((candidate) => candidate.method === method.toLowerCase() && candidate.pattern.test(path));
+    const path = pathOf(url);
+    const match = this.operationOf(method, path);
     const what = match ? `operation ${match.operation.operationId ?? '?'} (${match.method.toUpperCase()} ${match.template})` : 'no documented operation';
     return new Error(
       `The response to ${method.toUpperCase()} ${path} (${what}), ${response.status}, does not match the OpenAPI document:\n` +
@@ -120,6 +120,10 @@ export class OpenApiResponseCheck {
   problemsWithValue(name: string, value: unknown): string[] {
     const id = `${SCHEMA_BASE}components/schemas/${name}`;
     return this.validate(id, () => ({ $ref: id }), { value });
+  }
+
+  private operationOf(method: string, path: string): Operation | undefined {
+    return this.operations.find((candidate) => candidate.method === method.toLowerCase() && candidate.pattern.test(path));
   }
 
   private problemsWithUnmatched(method: string, path: string, response: CheckedResponse): string[] {
@@ -205,6 +209,11 @@ function parse(text: string | undefined): { value: unknown } | { error: string }
   } catch (error) {
     return { error: (error as Error).message };
   }
+}
+
+/** The path of a request URL as sent (no origin, query or fragment; not normalized, as the router sees it). */
+function pathOf(url: string): string {
+  return url.replace(/^[a-z][a-z0-9+.-]*:\/\/[^/?#]*/i, '').split(/[?#]/)[0] || '/';
 }
 
 function escapePointer(segment: string): string {
