@@ -540,6 +540,16 @@ describe('GET /docs-json: every response status with its own examples', () => {
     expect(operation(method, path).responses[status].headers.Location).toEqual(expect.objectContaining({ schema: expect.objectContaining({ type: 'string' }) }));
   });
 
+  it('gives the health responses examples valid against their schema, without a property it does not declare', () => {
+    for (const path of ['/health', '/health/live', '/health/ready']) {
+      for (const [status, response] of Object.entries(operation('get', path).responses as Json)) {
+        const example = (response as Json).content['application/json'].example;
+        const asResponse = { status: Number(status), headers: { 'content-type': 'application/json' }, text: JSON.stringify(example) };
+        expect({ path, status, problems: app.responseCheck.problemsWith('get', path, asResponse) }).toEqual({ path, status, problems: [] });
+      }
+    }
+  });
+
   it('documents the 503 of GET /health/live: a process shutting down', () => {
     const shuttingDown = operation('get', '/health/live').responses['503']?.content?.['application/json'];
     expect(schemaName(shuttingDown?.schema)).toBe('HealthResponse');
