@@ -1,15 +1,13 @@
 import type { Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
-import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import { SwaggerModule } from '@nestjs/swagger';
 import { AdmissionControl, registerAdmissionControl } from './admission/admission-control';
 import { AppModule } from './app.module';
-import { BEARER_SCHEME } from './auth/access.decorators';
 import { AuthenticationSettings, resolveAuthentication } from './auth/authentication-settings';
 import { Environment } from './config/environment';
-import { CORRELATION_ID_HEADER } from './http/correlation-id';
 import { configureHttpBasics, createFastifyAdapter } from './http/http-basics';
-import { FieldError, ProblemDetails } from './http/problem-details';
+import { createApiDocument } from './http/openapi/api-document';
 import { useProcessLogger } from './logging/process-logger';
 import { configureSecurityHeaders } from './http/security-headers';
 import { pageConstraintStrategy } from './flows/http/flow-page';
@@ -54,40 +52,10 @@ async function configureHttpApp(app: NestFastifyApplication, environment: Enviro
 }
 
 function setUpApiDocs(app: NestFastifyApplication): void {
-  const document = SwaggerModule.createDocument(
-    app,
-    new DocumentBuilder()
-      .setTitle('Event-driven NestJS monolith')
-      .setDescription(
-        'Users and Orders on a CQRS bus over a PostgreSQL event store. Money is an integer in minor units. ' +
-          'Every response carries `X-Correlation-Id`; errors are RFC 9457 `application/problem+json`. ' +
-          'Every operation but the health checks needs a bearer token (button Authorize) granting the scopes listed under its ' +
-          '`x-required-scopes` (401 without a valid token, 403 without the scopes).',
-      )
-      .setVersion('1')
-      .addGlobalParameters({
-        name: CORRELATION_ID_HEADER,
-        in: 'header',
-        required: false,
-        description: 'Correlates this request with the events it causes; generated when absent',
-        schema: { type: 'string', maxLength: 128 },
-      })
-      .addBearerAuth(
-        {
-          type: 'http',
-          scheme: 'bearer',
-          bearerFormat: 'JWT',
-          description:
-            'An access token whose `scope` claim grants what the operation needs (see `x-required-scopes` and its 403). ' +
-            'In development mode (`npm start`) paste the token it printed.',
-        },
-        BEARER_SCHEME,
-      )
-      .build(),
-    { extraModels: [ProblemDetails, FieldError] },
-  );
   // persistAuthorization: the token pasted into Authorize survives a reload of the page;
   // showExtensions: each operation shows its x-required-scopes.
-  SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs-json', swaggerOptions: { persistAuthorization: true, showExtensions: true } });
+  SwaggerModule.setup('docs', app, createApiDocument(app), {
+    jsonDocumentUrl: 'docs-json',
+    swaggerOptions: { persistAuthorization: true, showExtensions: true },
+  });
 }
-

@@ -148,7 +148,8 @@ describe('the API with a shared secret (HS256)', () => {
       expect(operations.map(({ name }) => name)).toEqual(expect.arrayContaining(Object.keys(expectedScopes)));
       for (const { name, path, operation } of operations) {
         if (path.startsWith('/health') || path === '/metrics') {
-          expect({ name, security: operation.security }).toEqual({ name, security: undefined });
+          // The empty requirement: no credentials needed.
+          expect({ name, security: operation.security }).toEqual({ name, security: [{}] });
           continue;
         }
         const scopes = operation['x-required-scopes'] as string[] | undefined;
@@ -160,7 +161,7 @@ describe('the API with a shared secret (HS256)', () => {
           known: true,
           scopes: expectedScopes[name] ?? 'any known',
         });
-        for (const status of ['401', '403', '429']) {
+        for (const status of ['401', '403', '429', '503']) {
           expect({ name, status, schema: operation.responses[status]?.content?.['application/problem+json']?.schema?.$ref }).toEqual({
             name,
             status,

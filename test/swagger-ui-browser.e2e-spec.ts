@@ -46,7 +46,7 @@ describeWithChromium('Swagger UI in a browser', () => {
 
   /** Expands GET /orders, runs it with "Try it out" / "Execute", and reads the status Swagger UI shows. */
   async function tryListOrders(): Promise<string> {
-    const operation = page.locator('#operations-orders-OrdersController_list');
+    const operation = page.locator('#operations-Orders-listOrders');
     if (!(await operation.locator('.execute').isVisible())) {
       if (!(await operation.locator('.try-out__btn').isVisible())) await operation.locator('.opblock-summary').click();
       await operation.locator('.try-out__btn').click();
@@ -64,7 +64,7 @@ describeWithChromium('Swagger UI in a browser', () => {
     expect(response?.headers()['content-security-policy']).toContain("script-src 'self'");
     await page.locator('.swagger-ui .info .title').waitFor();
     expect(await page.locator('.swagger-ui .info .title').textContent()).toContain('Event-driven NestJS monolith');
-    await page.locator('#operations-orders-OrdersController_list').waitFor();
+    await page.locator('#operations-Orders-listOrders').waitFor();
     expect(violations).toEqual([]);
   }, 60_000);
 

@@ -1,6 +1,7 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { IsInt, IsOptional, Max, Min } from 'class-validator';
+import { invalidFields } from '../http/openapi/problem-causes';
 
 export const DEFAULT_LIST_LIMIT = 100;
 export const MAX_LIST_LIMIT = 1000;
@@ -15,3 +16,6 @@ export class ListLimitRequest {
   @Max(MAX_LIST_LIMIT)
   limit?: number;
 }
+
+/** The 400 of a `limit` out of range, as the OpenAPI document shows it. */
+export const INVALID_LIST_LIMIT = invalidFields([{ field: 'limit', message: `limit must not be greater than ${MAX_LIST_LIMIT}` }], 'limit is out of range');

@@ -16,6 +16,11 @@ const COMMAND_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
  */
 const NEVER_SHED_PREFIX = '/admin/';
 export const RETRY_AFTER_HEADER = 'retry-after';
+
+/** Whether admission control may shed a request to `path` (no query) with `method`: a command outside the admin API. */
+export function isSheddable(method: string, path: string): boolean {
+  return COMMAND_METHODS.has(method.toUpperCase()) && !path.startsWith(NEVER_SHED_PREFIX);
+}
 export const LOAD_SHED_CODE = 'LOAD_SHED';
 /**
  * How long a reader's lease must be seen free before the reader counts as run by no process, in
@@ -71,7 +76,7 @@ export class AdmissionControl implements OnModuleInit {
 
   /** The decision for this request: undefined to admit it, else the reason to shed it. */
   check(request: FastifyRequest): Extract<AdmissionDecision, { shedding: true }> | undefined {
-    if (!this.enabled || !COMMAND_METHODS.has(request.method) || request.is404 || request.url.startsWith(NEVER_SHED_PREFIX)) return undefined;
+    if (!this.enabled || request.is404 || !isSheddable(request.method, request.url)) return undefined;
     this.lag.demand();
     return this.decision.shedding ? this.decision : undefined;
   }

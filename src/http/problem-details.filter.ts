@@ -31,11 +31,17 @@ const TITLES: Record<number, string> = {
   503: 'Service Unavailable',
 };
 
-interface Problem {
+/** What a problem response says, before the request it answers fills in `instance` and `correlationId`. */
+export interface Problem {
   status: number;
   code: string;
   detail?: string;
   errors?: FieldError[];
+}
+
+/** The problem a domain error is answered with: its status from its kind, its code and its message. */
+export function problemOfDomainError(error: DomainError): Problem {
+  return { status: STATUS_OF_KIND[error.kind], code: error.code, detail: error.message };
 }
 
 /**
@@ -58,9 +64,7 @@ export class ProblemDetailsFilter implements ExceptionFilter {
   }
 
   private toProblem(exception: unknown): Problem {
-    if (exception instanceof DomainError) {
-      return { status: STATUS_OF_KIND[exception.kind], code: exception.code, detail: exception.message };
-    }
+    if (exception instanceof DomainError) return problemOfDomainError(exception);
     if (exception instanceof RequestValidationError) {
       return { status: 400, code: 'VALIDATION_FAILED', detail: exception.message, errors: exception.fieldErrors };
     }
@@ -77,17 +81,22 @@ export class ProblemDetailsFilter implements ExceptionFilter {
 }
 
 export function sendProblem(reply: FastifyReply, request: FastifyRequest, problem: Problem): void {
-  const body: ProblemDetails = {
+  const body = problemDetailsOf(problem, { instance: request.url.split('?')[0], correlationId: request.id });
+  void reply.status(problem.status).header('content-type', PROBLEM_CONTENT_TYPE).send(body);
+}
+
+/** The RFC 9457 body of `problem` answering the request at `instance` (its path) with `correlationId`. */
+export function problemDetailsOf(problem: Problem, request: { instance: string; correlationId: string }): ProblemDetails {
+  return {
     type: `/problems/${problem.code.toLowerCase().replace(/_/g, '-')}`,
     title: TITLES[problem.status] ?? 'Error',
     status: problem.status,
-    detail: problem.detail,
-    instance: request.url.split('?')[0],
+    ...(problem.detail !== undefined && { detail: problem.detail }),
+    instance: request.instance,
     code: problem.code,
-    correlationId: request.id,
+    correlationId: request.correlationId,
     ...(problem.errors ? { errors: problem.errors } : {}),
   };
-  void reply.status(problem.status).header('content-type', PROBLEM_CONTENT_TYPE).send(body);
 }
 
 function codeOfStatus(status: number): string {

@@ -8,6 +8,7 @@ import { createHttpApp } from '../../src/http-app';
 import type { BrokerTopology } from '../../src/messaging/broker-topology';
 import { IntegrationEventPublisher } from '../../src/messaging/integration-event-publisher';
 import { AfterListening } from '../../src/shared/after-listening';
+import { OpenApiResponseCheck, withResponseCheck } from './openapi-response-check';
 import { TEST_AUTH_ENV, testToken } from './test-auth';
 import { deleteTopology, TEST_RABBITMQ_URL, uniqueBrokerPrefix } from './test-broker';
 import { createTestDatabase } from './test-database';
@@ -21,9 +22,12 @@ export interface TestApp {
   db: DataSource;
   /**
    * Requests to the app, with a bearer token of every scope (TEST_AUTH) unless `token` says
-   * otherwise: `null` sends none, a string sends that one.
+   * otherwise: `null` sends none, a string sends that one. Every response is checked against the
+   * app's OpenAPI document (openapi-response-check.ts): one it does not describe fails the test.
    */
   http(options?: { token?: string | null }): ReturnType<typeof request.agent>;
+  /** The check `http()` runs on every response, built from the document this app serves. */
+  responseCheck: OpenApiResponseCheck;
   /** Stops the app; drops its database unless `keepDatabase` (to restart on the same data). */
   close(options?: { keepDatabase?: boolean }): Promise<void>;
 }
@@ -70,14 +74,16 @@ export async function startTestApp(
   }
   const topology = app.get(IntegrationEventPublisher).topology;
   const allScopes = await testToken();
+  const responseCheck = new OpenApiResponseCheck((await request(app.getHttpServer()).get('/docs-json').expect(200)).body);
   return {
     app,
     databaseUrl,
     topology,
     brokerPrefix,
     db: app.get(DataSource),
+    responseCheck,
     http: ({ token = allScopes } = {}) => {
-      const agent = request.agent(app.getHttpServer());
+      const agent = withResponseCheck(request.agent(app.getHttpServer()), responseCheck);
       return token === null ? agent : agent.set('authorization', `Bearer ${token}`);
     },
     async close({ keepDatabase = false } = {}) {

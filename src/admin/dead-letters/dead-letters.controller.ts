@@ -2,14 +2,20 @@ import { Controller, Get, HttpCode, Logger, Param, Post, Query } from '@nestjs/c
 import { ApiOkResponse, ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
 import { RequireScopes } from '../../auth/access.decorators';
 import { AuthenticatedSubject } from '../../auth/authenticated-principal';
-import { ApiProblemResponse, ApiProblemResponses } from '../../http/api-problem-responses';
+import { ApiProblems } from '../../http/openapi/api-problems.decorator';
+import { causeOf, EXAMPLE_IDS } from '../../http/openapi/problem-causes';
 import { BrokerUnavailableError, DeadLetterQueue, RedriveOutcome, RedriveSelection } from '../../messaging/dead-letters/dead-letter-queue';
 import { IntegrationEventPublisher } from '../../messaging/integration-event-publisher';
 import { DeadLetterNotFoundError, DeadLettersNotRoutedError, DeadLettersUnavailableError } from '../admin.errors';
-import { DEFAULT_LIST_LIMIT, ListLimitRequest } from '../list-limit.request';
+import { DEFAULT_LIST_LIMIT, INVALID_LIST_LIMIT, ListLimitRequest } from '../list-limit.request';
 import { DeadLetterListResponse, RedriveResponse } from './dead-letter.response';
 
-const BROKER_DOWN = ApiProblemResponse(503, 'RabbitMQ cannot be reached (nothing was read or moved), or it did not route a redriven message (that one stays parked)');
+const DEAD_LETTER_QUEUE = 'eda.consumer.dead-letter';
+const BROKER_DOWN = causeOf(new DeadLettersUnavailableError(), 'RabbitMQ cannot be reached');
+const NOT_ROUTED = causeOf(new DeadLettersNotRoutedError({ matched: 3, redriven: 2, stillParked: 1 }, 'eda.consumer'), 'RabbitMQ did not route some redriven messages');
+const BROKER_PROBLEMS = {
+  description: { 503: 'RabbitMQ cannot be reached (nothing was read or moved), or it did not route a redriven message (that one stays parked)' },
+};
 
 /**
  * The consumer's dead-letter queue: what `npm run dead-letters` does, through the same code
@@ -18,7 +24,7 @@ const BROKER_DOWN = ApiProblemResponse(503, 'RabbitMQ cannot be reached (nothing
  * and reads the queue's depth for /health already, and parked messages must be listed and
  * redriven also while no consumer runs, which is when they pile up.
  */
-@ApiTags('admin: dead letters')
+@ApiTags('Admin: dead letters')
 @Controller('admin/dead-letters')
 export class DeadLettersController {
   private readonly logger = new Logger('Admin');
@@ -31,12 +37,12 @@ export class DeadLettersController {
   @Get()
   @RequireScopes('admin')
   @ApiOperation({
+    operationId: 'listDeadLetters',
     summary: 'List the messages parked in the dead-letter queue',
     description: 'Reads them without taking them away (taken unacknowledged, then given back); oldest first.',
   })
   @ApiOkResponse({ type: DeadLetterListResponse, description: 'Id, type, attempts, when and last error of each; `npm run dead-letters -- list`' })
-  @ApiProblemResponses(400)
-  @BROKER_DOWN
+  @ApiProblems(INVALID_LIST_LIMIT, BROKER_PROBLEMS, BROKER_DOWN)
   async list(@Query() { limit }: ListLimitRequest): Promise<DeadLetterListResponse> {
     const { total, messages } = await this.broker(() => this.deadLetters.list(limit ?? DEFAULT_LIST_LIMIT));
     return { queue: this.deadLetters.name, total, items: messages };
@@ -46,11 +52,12 @@ export class DeadLettersController {
   @RequireScopes('admin')
   @HttpCode(200)
   @ApiOperation({
+    operationId: 'redriveDeadLetters',
     summary: 'Send every parked message back into processing',
     description: "Each goes back into the consumer queue with its attempts reset; the consumer's inbox drops one whose event it applied meanwhile.",
   })
   @ApiOkResponse({ type: RedriveResponse, description: 'Redriven (0 when none was parked); `npm run dead-letters -- redrive --all`' })
-  @BROKER_DOWN
+  @ApiProblems(BROKER_PROBLEMS, BROKER_DOWN, NOT_ROUTED)
   redriveAll(@AuthenticatedSubject() by: string): Promise<RedriveResponse> {
     return this.redrive({ all: true }, by);
   }
@@ -58,11 +65,10 @@ export class DeadLettersController {
   @Post(':messageId/redrive')
   @RequireScopes('admin')
   @HttpCode(200)
-  @ApiParam({ name: 'messageId', description: "the parked message's id (its `messageId` in the list)" })
-  @ApiOperation({ summary: 'Send the parked message with this id back into processing' })
+  @ApiParam({ name: 'messageId', description: "the parked message's id (its `messageId` in the list)", example: EXAMPLE_IDS.event })
+  @ApiOperation({ operationId: 'redriveDeadLetter', summary: 'Send the parked message with this id back into processing' })
   @ApiOkResponse({ type: RedriveResponse, description: 'Redriven; `npm run dead-letters -- redrive --id <id>`' })
-  @ApiProblemResponses(404)
-  @BROKER_DOWN
+  @ApiProblems(causeOf(new DeadLetterNotFoundError(EXAMPLE_IDS.event, DEAD_LETTER_QUEUE)), BROKER_PROBLEMS, BROKER_DOWN, NOT_ROUTED)
   redriveOne(@Param('messageId') messageId: string, @AuthenticatedSubject() by: string): Promise<RedriveResponse> {
     return this.redrive({ messageId }, by);
   }

@@ -5,7 +5,8 @@ import { RequireScopes } from '../../auth/access.decorators';
 import { AuthenticatedSubject } from '../../auth/authenticated-principal';
 import { DEFAULT_BATCH_SIZE } from '../../cli/rebuild-arguments';
 import type { RebuildableProjection } from '../../event-store/rebuild/rebuildable-projection';
-import { ApiProblemResponses } from '../../http/api-problem-responses';
+import { ApiProblems } from '../../http/openapi/api-problems.decorator';
+import { causeOf, EXAMPLE_IDS, invalidFields, MALFORMED_UUID } from '../../http/openapi/problem-causes';
 import { ProjectionNotFoundError, ProjectionRebuildRunningError, RebuildJobNotFoundError } from '../admin.errors';
 import { ProjectionRebuildJobs, RebuildAlreadyRunning } from './projection-rebuild-jobs';
 import {
@@ -16,7 +17,8 @@ import {
 } from './rebuild-job.response';
 import { StartRebuildRequest } from './start-rebuild.request';
 
-const NAME_PARAM = ApiParam({ name: 'name', description: 'the projection, e.g. `order-summaries` (see GET /admin/projections)' });
+const NAME_PARAM = ApiParam({ name: 'name', description: 'the projection, e.g. `order-summaries` (see GET /admin/projections)', example: 'order-summaries' });
+const NOT_FOUND = causeOf(new ProjectionNotFoundError('orders-by-day', ['order-summaries', 'user-profiles']));
 const jobId = new ParseUUIDPipe({ version: undefined });
 
 /** Where a rebuild job is followed. */
@@ -29,14 +31,14 @@ function jobLocation(projection: string, id: string): string {
  * ProjectionRebuilder, as a job (a rebuild of a large store takes minutes): POST starts it and
  * answers 202 with where to follow it.
  */
-@ApiTags('admin: projections')
+@ApiTags('Admin: projections')
 @Controller('admin/projections')
 export class ProjectionsController {
   constructor(private readonly jobs: ProjectionRebuildJobs) {}
 
   @Get()
   @RequireScopes('admin')
-  @ApiOperation({ summary: 'List the projections that can be rebuilt' })
+  @ApiOperation({ operationId: 'listRebuildableProjections', summary: 'List the projections that can be rebuilt' })
   @ApiOkResponse({ type: RebuildableProjectionListResponse, description: '`npm run rebuild-projections -- --list`' })
   list(): RebuildableProjectionListResponse {
     return { items: this.jobs.projections.all.map(toRebuildableProjectionResponse) };
@@ -47,6 +49,7 @@ export class ProjectionsController {
   @NAME_PARAM
   @HttpCode(202)
   @ApiOperation({
+    operationId: 'startProjectionRebuild',
     summary: 'Start rebuilding a projection from the whole event store',
     description:
       'Replays every event into a fresh copy of its table while the live one keeps answering queries, then swaps the copy in ' +
@@ -59,7 +62,14 @@ export class ProjectionsController {
     description: 'Started; GET `Location` to follow its progress and outcome',
     headers: { Location: { description: 'The job: GET it to follow the rebuild', schema: { type: 'string', example: '/admin/projections/order-summaries/rebuilds/0b7e6f1c-3f43-4d55-9b9e-8d4b3c2f6a10' } } },
   })
-  @ApiProblemResponses(400, 404, 409)
+  @ApiProblems(
+    invalidFields([{ field: 'batchSize', message: 'batchSize must not be less than 1' }]),
+    NOT_FOUND,
+    causeOf(
+      new ProjectionRebuildRunningError('order-summaries', `/admin/projections/order-summaries/rebuilds/${EXAMPLE_IDS.event}`),
+      'Another rebuild of the projection is running',
+    ),
+  )
   async start(
     @Param('name') name: string,
     @Body() body: StartRebuildRequest,
@@ -84,10 +94,10 @@ export class ProjectionsController {
   @Get(':name/rebuilds/:jobId')
   @RequireScopes('admin')
   @NAME_PARAM
-  @ApiParam({ name: 'jobId', format: 'uuid' })
-  @ApiOperation({ summary: 'Follow a projection rebuild: its status, progress and outcome' })
+  @ApiParam({ name: 'jobId', format: 'uuid', description: 'the job (`Location` of the POST that started it)', example: EXAMPLE_IDS.event })
+  @ApiOperation({ operationId: 'getProjectionRebuild', summary: 'Follow a projection rebuild: its status, progress and outcome' })
   @ApiOkResponse({ type: RebuildJobResponse, description: 'As the job stands now, whichever API process runs it' })
-  @ApiProblemResponses(400, 404)
+  @ApiProblems(MALFORMED_UUID, NOT_FOUND, causeOf(new RebuildJobNotFoundError('order-summaries', EXAMPLE_IDS.event)))
   async get(@Param('name') name: string, @Param('jobId', jobId) id: string): Promise<RebuildJobResponse> {
     const projection = this.projection(name);
     const job = await this.jobs.get(id);

@@ -8,7 +8,8 @@ import { AuthenticatedSubject } from '../../auth/authenticated-principal';
 import { Environment } from '../../config/environment';
 import { StreamNotFoundError } from '../../event-store/http/streams.controller';
 import { EventUpcasters } from '../../event-store/upcasting/event-upcasters';
-import { ApiProblemResponse, ApiProblemResponses } from '../../http/api-problem-responses';
+import { ApiProblems } from '../../http/openapi/api-problems.decorator';
+import { causeOf, EXAMPLE_IDS, MALFORMED_UUID } from '../../http/openapi/problem-causes';
 import { IntegrationEventMappers } from '../../messaging/integration-event-mappers';
 import { IntegrationEventPublisher } from '../../messaging/integration-event-publisher';
 import { RepublishFailedError as RepublishStopped, republishStoredEvents } from '../../messaging/republish/stored-event-republisher';
@@ -23,7 +24,7 @@ const PAGE_SIZE = 500;
  * does, through the same code (republishStoredEvents), on this process's publishing connection.
  * A stream is one aggregate's events, so it is done within the request.
  */
-@ApiTags('admin: event store')
+@ApiTags('Admin: event store')
 @Controller('admin/streams')
 export class StreamsRepublishController {
   private readonly logger = new Logger('Admin');
@@ -39,14 +40,19 @@ export class StreamsRepublishController {
   @Post(':id/republish')
   @RequireScopes('admin')
   @HttpCode(200)
-  @ApiParam({ name: 'id', format: 'uuid', description: 'the stream: the id of its aggregate' })
+  @ApiParam({ name: 'id', format: 'uuid', description: 'the stream: the id of its aggregate', example: EXAMPLE_IDS.order })
   @ApiOperation({
+    operationId: 'republishStream',
     summary: "Publish a stream's integration events again, so that a consumer which lost messages gets them back",
     description: "In version order, as mandatory messages, each one confirmed by the broker; the consumer's inbox drops the events it has.",
   })
   @ApiOkResponse({ type: RepublishResponse, description: 'Every event of the stream that a contract maps was published and confirmed' })
-  @ApiProblemResponses(400, 404)
-  @ApiProblemResponse(503, 'RabbitMQ stopped confirming: the events confirmed before stay published, republish again later')
+  @ApiProblems(
+    { description: { 503: 'RabbitMQ stopped confirming: the events confirmed before stay published, republish again later' } },
+    MALFORMED_UUID,
+    causeOf(new StreamNotFoundError(EXAMPLE_IDS.order)),
+    causeOf(new RepublishFailedError(EXAMPLE_IDS.order, 2, 5), 'RabbitMQ stopped confirming'),
+  )
   async republish(@Param('id', new ParseUUIDPipe({ version: undefined })) streamId: string, @AuthenticatedSubject() by: string): Promise<RepublishResponse> {
     const id = streamId.toLowerCase();
     try {

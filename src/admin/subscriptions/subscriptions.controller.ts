@@ -7,7 +7,8 @@ import { AuthenticatedSubject } from '../../auth/authenticated-principal';
 import { requestRetry, skipFailingEvent } from '../../event-store/subscription/subscription-failures';
 import { pauseSubscription, resumeSubscription } from '../../event-store/subscription/subscription-pauses';
 import { readSubscriptionStatuses, SubscriptionStatus } from '../../event-store/subscription/subscription-status';
-import { ApiProblemResponses } from '../../http/api-problem-responses';
+import { ApiProblems } from '../../http/openapi/api-problems.decorator';
+import { causeOf, EXAMPLE_IDS, invalidFields, type ProblemCause } from '../../http/openapi/problem-causes';
 import {
   SubscriptionAlreadyPausedError,
   SubscriptionNotFoundError,
@@ -26,14 +27,24 @@ import {
 } from './subscription.response';
 
 const subscriptionId = new ParseSubscriptionIdPipe();
-const ID_PARAM = ApiParam({ name: 'id', description: 'the subscription id, e.g. `projection:order-summaries`, `reaction:order-fulfilment`, `relay:integration-events`' });
+const EXAMPLE_ID = 'projection:order-summaries';
+const ID_PARAM = ApiParam({
+  name: 'id',
+  description: 'the subscription id, e.g. `projection:order-summaries`, `reaction:order-fulfilment`, `relay:integration-events`',
+  schema: { type: 'string', pattern: '^[A-Za-z0-9._:-]{1,200}$', example: EXAMPLE_ID },
+});
+const MALFORMED_ID = invalidFields([{ field: 'id', message: 'id must be a subscription id: letters, digits and ._:- (at most 200)' }], 'The id is not a subscription id');
+const KNOWN = ['projection:order-summaries', 'projection:user-profiles', 'reaction:order-fulfilment', 'relay:integration-events'];
+const NOT_FOUND = causeOf(new SubscriptionNotFoundError('projection:no-such-reader', KNOWN));
+const STOPPED_AT = { eventId: EXAMPLE_IDS.event, globalPosition: 42, eventType: 'OrderPlaced' };
+const notStopped = (action: string): ProblemCause => causeOf(new SubscriptionNotStoppedError(EXAMPLE_ID, action), 'The reader is not stopped at any event');
 
 /**
  * The readers of the event store (projections, reactions, the relay), whichever process runs
  * them: what `npm run subscriptions` does, through the same functions. A retry, a skip or a
  * resume reaches the running processes at once (NOTIFY).
  */
-@ApiTags('admin: subscriptions')
+@ApiTags('Admin: subscriptions')
 @Controller('admin/subscriptions')
 export class SubscriptionsController {
   private readonly logger = new Logger('Admin');
@@ -42,7 +53,7 @@ export class SubscriptionsController {
 
   @Get()
   @RequireScopes('admin')
-  @ApiOperation({ summary: 'List every reader of the event store with its position, lag and state' })
+  @ApiOperation({ operationId: 'listSubscriptions', summary: 'List every reader of the event store with its position, lag and state' })
   @ApiOkResponse({ type: SubscriptionListResponse, description: 'Every subscription, by id; `npm run subscriptions -- list`' })
   async list(): Promise<SubscriptionListResponse> {
     return { items: (await readSubscriptionStatuses(this.dataSource)).map(toStatusResponse) };
@@ -51,9 +62,9 @@ export class SubscriptionsController {
   @Get(':id')
   @RequireScopes('admin')
   @ID_PARAM
-  @ApiOperation({ summary: "Show one reader's position, lag and state" })
+  @ApiOperation({ operationId: 'getSubscription', summary: "Show one reader's position, lag and state" })
   @ApiOkResponse({ type: SubscriptionStatusResponse, description: 'Its checkpoint, lag, failure (when stopped) and pause (when paused)' })
-  @ApiProblemResponses(400, 404)
+  @ApiProblems(MALFORMED_ID, NOT_FOUND)
   async get(@Param('id', subscriptionId) id: string): Promise<SubscriptionStatusResponse> {
     return toStatusResponse(await this.status(id));
   }
@@ -62,12 +73,12 @@ export class SubscriptionsController {
   @RequireScopes('admin')
   @ID_PARAM
   @HttpCode(202)
-  @ApiOperation({ summary: 'Make a stopped reader try the event it is stopped at again, now (fix the cause first)' })
+  @ApiOperation({ operationId: 'retrySubscription', summary: 'Make a stopped reader try the event it is stopped at again, now (fix the cause first)' })
   @ApiAcceptedResponse({
     type: SubscriptionStatusResponse,
     description: 'Every process running it was woken and tries the event at once; its state as it was when asked (GET it to follow)',
   })
-  @ApiProblemResponses(400, 404, 409)
+  @ApiProblems(MALFORMED_ID, NOT_FOUND, notStopped('retry'))
   async retry(@Param('id', subscriptionId) id: string, @AuthenticatedSubject() by: string): Promise<SubscriptionStatusResponse> {
     const status = await this.status(id);
     if (!status.failure) throw new SubscriptionNotStoppedError(id, 'retry');
@@ -80,12 +91,18 @@ export class SubscriptionsController {
   @RequireScopes('admin')
   @ID_PARAM
   @HttpCode(200)
-  @ApiOperation({ summary: 'Move a stopped reader past the event it is stopped at (recorded: who, when, why)' })
+  @ApiOperation({ operationId: 'skipSubscriptionEvent', summary: 'Move a stopped reader past the event it is stopped at (recorded: who, when, why)' })
   @ApiOkResponse({
     type: SkippedEventResponse,
     description: 'The checkpoint is past the event (nothing before it was skipped), `skipped_events` records it, and the reader goes on at once',
   })
-  @ApiProblemResponses(400, 404, 409)
+  @ApiProblems(
+    MALFORMED_ID,
+    invalidFields([{ field: 'eventId', message: 'eventId must be a UUID' }]),
+    NOT_FOUND,
+    notStopped('skip'),
+    causeOf(new SubscriptionStoppedAtAnotherEventError(EXAMPLE_ID, STOPPED_AT, '6c1d2e3f-4a5b-4c6d-8e9f-0a1b2c3d4e5f'), 'The reader is stopped at another event'),
+  )
   async skip(@Param('id', subscriptionId) id: string, @Body() body: SkipEventRequest, @AuthenticatedSubject() by: string): Promise<SkippedEventResponse> {
     const reason = body.reason.trim();
     const result = await skipFailingEvent(this.dataSource, id, { eventId: body.eventId, by, reason });
@@ -107,6 +124,7 @@ export class SubscriptionsController {
   @ID_PARAM
   @HttpCode(200)
   @ApiOperation({
+    operationId: 'pauseSubscription',
     summary: 'Pause a reader in every process, durably, until resumed',
     description:
       'Its checkpoint stays; it takes no further event, across restarts. A projection commits the batch it is applying before this answers; ' +
@@ -114,7 +132,12 @@ export class SubscriptionsController {
       'The events wait in the store: nothing is lost.',
   })
   @ApiOkResponse({ type: SubscriptionStatusResponse, description: 'Paused; its state now' })
-  @ApiProblemResponses(400, 404, 409)
+  @ApiProblems(
+    MALFORMED_ID,
+    invalidFields([{ field: 'reason', message: 'reason must not be blank' }]),
+    NOT_FOUND,
+    causeOf(new SubscriptionAlreadyPausedError(EXAMPLE_ID, { by: 'ops-ada', reason: 'credit service maintenance', since: new Date('2026-11-23T09:59:42.000Z') })),
+  )
   async pause(@Param('id', subscriptionId) id: string, @Body() body: PauseSubscriptionRequest, @AuthenticatedSubject() by: string): Promise<SubscriptionStatusResponse> {
     const reason = body.reason.trim();
     const result = await pauseSubscription(this.dataSource, id, { by, reason });
@@ -128,9 +151,9 @@ export class SubscriptionsController {
   @RequireScopes('admin')
   @ID_PARAM
   @HttpCode(200)
-  @ApiOperation({ summary: 'Let a paused reader go on from its checkpoint' })
+  @ApiOperation({ operationId: 'resumeSubscription', summary: 'Let a paused reader go on from its checkpoint' })
   @ApiOkResponse({ type: SubscriptionStatusResponse, description: 'Resumed: every process running it looks at once; its state now' })
-  @ApiProblemResponses(400, 404, 409)
+  @ApiProblems(MALFORMED_ID, NOT_FOUND, causeOf(new SubscriptionNotPausedError(EXAMPLE_ID)))
   async resume(@Param('id', subscriptionId) id: string, @AuthenticatedSubject() by: string): Promise<SubscriptionStatusResponse> {
     const result = await resumeSubscription(this.dataSource, id);
     if (result.outcome === 'unknown-subscription') throw new SubscriptionNotFoundError(id, await this.knownIds());

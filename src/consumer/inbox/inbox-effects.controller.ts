@@ -5,7 +5,8 @@ import { Transform } from 'class-transformer';
 import { ArrayMaxSize, ArrayMinSize, IsArray, IsUUID } from 'class-validator';
 import { DataSource } from 'typeorm';
 import { RequireScopes } from '../../auth/access.decorators';
-import { ApiProblemResponses } from '../../http/api-problem-responses';
+import { ApiProblems } from '../../http/openapi/api-problems.decorator';
+import { invalidFields } from '../../http/openapi/problem-causes';
 import { countsInCustomerStats } from '../read-models/customer-stats/customer-stats.projection';
 
 /** At most this many event ids per request: a flow's events, asked for by GET /flows on the API. */
@@ -63,7 +64,7 @@ export class InboxEffectsController {
   @RequireScopes('admin')
   @ApiOperation({ summary: 'When the consumer applied given events, and what they changed' })
   @ApiOkResponse({ type: InboxEffectsResponse })
-  @ApiProblemResponses(400)
+  @ApiProblems(invalidFields([{ field: 'eventId', message: 'each value in eventId must be a UUID' }], 'An eventId is not a UUID'))
   async effects(@Query() { eventId }: InboxEffectsRequest): Promise<InboxEffectsResponse> {
     const rows: Array<{ eventId: string; type: string; appliedAt: Date; notifications: Array<{ kind: string; message: string }> }> = await this.db.query(
       `SELECT i.event_id AS "eventId", i.type, i.applied_at AS "appliedAt",

@@ -48,10 +48,10 @@ export class StreamEventResponse {
   @ApiProperty({ example: 'OrderPlaced' })
   type: string;
 
-  @ApiProperty({ example: 1 })
+  @ApiProperty({ type: 'integer', minimum: 1, example: 1, description: 'its version within the stream (1, 2, …)' })
   streamVersion: number;
 
-  @ApiProperty({ example: 1 })
+  @ApiProperty({ type: 'integer', minimum: 1, example: 1, description: 'the version of its payload schema' })
   schemaVersion: number;
 
   @ApiProperty({ type: 'object', additionalProperties: true })
@@ -74,7 +74,7 @@ export class StreamResponse {
   @ApiProperty({ example: 'Order' })
   streamType: string;
 
-  @ApiProperty({ example: 3 })
+  @ApiProperty({ type: 'integer', minimum: 1, example: 3, description: 'the version of the last event' })
   version: number;
 
   @ApiProperty({ type: [StreamEventResponse] })

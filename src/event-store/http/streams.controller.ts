@@ -1,7 +1,8 @@
 import { Controller, Get, Param, ParseUUIDPipe } from '@nestjs/common';
-import { ApiOkResponse, ApiTags } from '@nestjs/swagger';
+import { ApiOkResponse, ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
 import { RequireScopes } from '../../auth/access.decorators';
-import { ApiProblemResponses } from '../../http/api-problem-responses';
+import { ApiProblems } from '../../http/openapi/api-problems.decorator';
+import { causeOf, EXAMPLE_IDS, MALFORMED_UUID } from '../../http/openapi/problem-causes';
 import { DomainError } from '../../shared/domain-error';
 import { EventStreamReader } from '../event-stream.reader';
 import { StreamResponse } from './stream.response';
@@ -15,15 +16,21 @@ export class StreamNotFoundError extends DomainError {
   }
 }
 
-@ApiTags('event store')
+@ApiTags('Audit trail')
 @Controller('streams')
 export class StreamsController {
   constructor(private readonly reader: EventStreamReader) {}
 
   @Get(':id/events')
   @RequireScopes('admin')
+  @ApiOperation({
+    operationId: 'listStreamEvents',
+    summary: 'Read the audit trail of one aggregate: every event stored for it, oldest first',
+    description: 'Each event with its type, versions, payload, the correlation and causation ids that tie it to the request that caused it, and a link to that request\'s flow (`links.flow`).',
+  })
+  @ApiParam({ name: 'id', format: 'uuid', description: 'the aggregate (a user or an order id)', example: EXAMPLE_IDS.order })
   @ApiOkResponse({ type: StreamResponse, description: 'The stored events of one aggregate, oldest first, each with a link to the flow of its request' })
-  @ApiProblemResponses(400, 404)
+  @ApiProblems(MALFORMED_UUID, causeOf(new StreamNotFoundError(EXAMPLE_IDS.order)))
   async events(@Param('id', new ParseUUIDPipe({ version: undefined })) id: string): Promise<StreamResponse> {
     const events = await this.reader.readStream(id);
     if (events.length === 0) throw new StreamNotFoundError(id);

@@ -25,16 +25,17 @@ export type ParkedRetrySelection = { all: true } | { reaction: string; eventId: 
 
 /** Parked reaction steps, the longest parked first, at most `limit` of them, and how many there are in all. */
 export async function listParkedReactions(db: Db, limit = Number.POSITIVE_INFINITY): Promise<{ total: number; items: ParkedReaction[] }> {
-  const items: ParkedReaction[] = await db.query(
+  // One statement, so the count and the page see the same rows (a step parked between two
+  // queries showed as `total: 1` with no item). The window counts before LIMIT applies.
+  const rows: Array<ParkedReaction & { total: number }> = await db.query(
     `SELECT reaction, step, event_id AS "eventId", event_type AS "eventType", stream_id AS "streamId",
             event_position::text AS "eventPosition", attempts, parked_at AS "parkedAt",
-            retry_requested_at AS "retryRequestedAt", last_error AS "lastError"
+            retry_requested_at AS "retryRequestedAt", last_error AS "lastError", count(*) OVER ()::int AS total
      FROM parked_reactions ORDER BY parked_at, reaction, event_id, step
      LIMIT $1`,
     [Number.isFinite(limit) ? limit : null],
   );
-  const [{ total }] = Number.isFinite(limit) ? await db.query(`SELECT count(*)::int AS total FROM parked_reactions`) : [{ total: items.length }];
-  return { total, items };
+  return { total: rows[0]?.total ?? 0, items: rows.map(({ total: _total, ...item }) => item) };
 }
 
 /**

@@ -14,6 +14,12 @@ import { fingerprintOf, legacyFingerprintOf } from './request-fingerprint';
 export const IDEMPOTENCY_KEY_HEADER = 'idempotency-key';
 const VALID_KEY = /^[\x21-\x7e]{1,255}$/;
 const COMMAND_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+export const IDEMPOTENT_REPLAYED_HEADER = 'idempotent-replayed';
+
+/** Whether a request with `method` takes an `Idempotency-Key` (every command does; a read ignores it). */
+export function takesIdempotencyKey(method: string): boolean {
+  return COMMAND_METHODS.has(method.toUpperCase());
+}
 
 interface StoredResponse {
   requestHash: string;
@@ -50,7 +56,7 @@ export class IdempotencyInterceptor implements NestInterceptor {
   intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
     const request = context.switchToHttp().getRequest<FastifyRequest>();
     const key = request.headers[IDEMPOTENCY_KEY_HEADER];
-    if (key === undefined || !COMMAND_METHODS.has(request.method)) return next.handle();
+    if (key === undefined || !takesIdempotencyKey(request.method)) return next.handle();
     if (typeof key !== 'string' || !VALID_KEY.test(key)) throw new InvalidIdempotencyKeyError();
     const reply = context.switchToHttp().getResponse<FastifyReply>();
     return from(this.executeOnce(request, reply, key, next));
@@ -102,7 +108,7 @@ export class IdempotencyInterceptor implements NestInterceptor {
 
   private replay(stored: StoredResponse, body: unknown, requestHash: string, reply: FastifyReply): unknown {
     if (stored.requestHash !== requestHash && stored.requestHash !== legacyFingerprintOf(body)) throw new IdempotencyKeyReusedError();
-    void reply.status(stored.status).header('idempotent-replayed', 'true');
+    void reply.status(stored.status).header(IDEMPOTENT_REPLAYED_HEADER, 'true');
     if (stored.location) void reply.header('location', stored.location);
     if (stored.etag) void reply.header(ETAG_HEADER, stored.etag);
     return stored.body ?? undefined;

@@ -1,14 +1,16 @@
 import { Body, Controller, Get, HttpCode, Param, ParseUUIDPipe, Post, Query, Res } from '@nestjs/common';
 import { CommandBus, QueryBus } from '@nestjs/cqrs';
-import { ApiAcceptedResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
+import { ApiAcceptedResponse, ApiOkResponse, ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { RequireScopes } from '../../../auth/access.decorators';
 import { CommandMetadata } from '../../../event-store/event-metadata';
-import { ApiProblemResponses } from '../../../http/api-problem-responses';
-import { ApiIfMatch, ETAG_RESPONSE_HEADER, LOCATION_RESPONSE_HEADER } from '../../../http/conditional-requests/api-entity-tags';
+import { ApiIfMatch, ETAG_RESPONSE_HEADER, locationResponseHeader } from '../../../http/conditional-requests/api-entity-tags';
 import { IfMatch, withEntityTag } from '../../../http/conditional-requests/entity-tag';
-import { ApiIdempotencyKey } from '../../../http/idempotency/api-idempotency-key';
 import { RequestMetadata } from '../../../http/correlation-id';
+import { ApiProblems } from '../../../http/openapi/api-problems.decorator';
+import { causeOf, EXAMPLE_IDS, invalidFields, MALFORMED_UUID } from '../../../http/openapi/problem-causes';
+import { ConcurrencyConflictError } from '../../../shared/domain-error';
+import { CustomerNotFoundError, OrderCannotBeCancelledError, OrderCannotBeShippedError, OrderNotFoundError } from '../domain/order.errors';
 import { CancelOrderCommand } from '../commands/cancel-order/cancel-order.command';
 import { PlaceOrderCommand } from '../commands/place-order/place-order.command';
 import { ShipOrderCommand } from '../commands/ship-order/ship-order.command';
@@ -19,8 +21,11 @@ import { OrderPageResponse, OrderResponse, PlacedOrderResponse } from './order.r
 import { CancelOrderRequest, PlaceOrderRequest } from './place-order.request';
 
 const uuid = new ParseUUIDPipe({ version: undefined });
+const ORDER_ID = ApiParam({ name: 'id', format: 'uuid', description: "the order's id (`Location` of POST /orders)", example: EXAMPLE_IDS.order });
+const NOT_FOUND = causeOf(new OrderNotFoundError(EXAMPLE_IDS.order));
+const LOST_RACE = causeOf(new ConcurrencyConflictError(EXAMPLE_IDS.order), 'Other requests kept changing the order (retried, then given up)');
 
-@ApiTags('orders')
+@ApiTags('Orders')
 @Controller('orders')
 export class OrdersController {
   constructor(
@@ -30,14 +35,21 @@ export class OrdersController {
 
   @Post()
   @RequireScopes('orders:write')
-  @ApiIdempotencyKey()
+  @ApiOperation({
+    operationId: 'placeOrder',
+    summary: 'Place an order for a customer',
+    description: "Answers at once with the order PENDING; the saga then reserves the customer's credit and confirms or rejects it (GET it to follow).",
+  })
   @HttpCode(202)
   @ApiAcceptedResponse({
     type: PlacedOrderResponse,
     description: 'Placed, PENDING until credit is checked; a GET of `Location` shows it at once',
-    headers: { ...LOCATION_RESPONSE_HEADER, ...ETAG_RESPONSE_HEADER },
+    headers: { ...locationResponseHeader(`/orders/${EXAMPLE_IDS.order}`), ...ETAG_RESPONSE_HEADER },
   })
-  @ApiProblemResponses(400, 404, 413, 503)
+  @ApiProblems(
+    invalidFields([{ field: 'lines.0.quantity', message: 'quantity must be an integer number' }]),
+    causeOf(new CustomerNotFoundError(EXAMPLE_IDS.user), 'No user has the customerId'),
+  )
   async place(
     @Body() body: PlaceOrderRequest,
     @RequestMetadata() metadata: CommandMetadata,
@@ -51,23 +63,26 @@ export class OrdersController {
 
   @Get()
   @RequireScopes('orders:read')
+  @ApiOperation({ operationId: 'listOrders', summary: 'List orders, newest first, by customer and status, a page at a time' })
   @ApiOkResponse({
     type: OrderPageResponse,
     description: 'Read from the `order_summaries` projection, which follows the writes within milliseconds (eventually consistent)',
   })
-  @ApiProblemResponses(400)
+  @ApiProblems(invalidFields([{ field: 'limit', message: 'limit must not be greater than 100' }], 'A query parameter is invalid'))
   list(@Query() { customerId, status, limit, cursor }: ListOrdersRequest): Promise<OrderPageResponse> {
     return this.queries.execute(new ListOrdersQuery({ customerId, status }, limit ?? 20, cursor));
   }
 
   @Get(':id')
   @RequireScopes('orders:read')
+  @ApiOperation({ operationId: 'getOrder', summary: 'Get an order: status, lines, total' })
+  @ORDER_ID
   @ApiOkResponse({
     type: OrderResponse,
     description: "The order's current state, never behind a command that answered before this request",
     headers: ETAG_RESPONSE_HEADER,
   })
-  @ApiProblemResponses(400, 404)
+  @ApiProblems(MALFORMED_UUID, NOT_FOUND)
   async get(@Param('id', uuid) id: string, @Res({ passthrough: true }) reply: FastifyReply): Promise<OrderResponse> {
     const order = await this.queries.execute(new GetOrderQuery(id));
     withEntityTag(reply, order.version);
@@ -76,11 +91,18 @@ export class OrdersController {
 
   @Post(':id/cancel')
   @RequireScopes('orders:write')
-  @ApiIdempotencyKey()
+  @ApiOperation({ operationId: 'cancelOrder', summary: 'Cancel an order that is not shipped yet (its reserved credit is released)' })
+  @ORDER_ID
   @ApiIfMatch()
   @HttpCode(202)
   @ApiAcceptedResponse({ description: 'Cancelled', headers: ETAG_RESPONSE_HEADER })
-  @ApiProblemResponses(400, 404, 409, 412, 503)
+  @ApiProblems(
+    MALFORMED_UUID,
+    invalidFields([{ field: 'reason', message: 'reason must be longer than or equal to 1 characters' }]),
+    NOT_FOUND,
+    causeOf(new OrderCannotBeCancelledError(EXAMPLE_IDS.order, 'SHIPPED')),
+    LOST_RACE,
+  )
   async cancel(
     @Param('id', uuid) id: string,
     @Body() body: CancelOrderRequest,
@@ -94,11 +116,12 @@ export class OrdersController {
 
   @Post(':id/ship')
   @RequireScopes('orders:write')
-  @ApiIdempotencyKey()
+  @ApiOperation({ operationId: 'shipOrder', summary: 'Ship a CONFIRMED order' })
+  @ORDER_ID
   @ApiIfMatch()
   @HttpCode(202)
   @ApiAcceptedResponse({ description: 'Shipped', headers: ETAG_RESPONSE_HEADER })
-  @ApiProblemResponses(400, 404, 409, 412, 503)
+  @ApiProblems(MALFORMED_UUID, NOT_FOUND, causeOf(new OrderCannotBeShippedError(EXAMPLE_IDS.order, 'PENDING')), LOST_RACE)
   async ship(
     @Param('id', uuid) id: string,
     @IfMatch() expectedVersion: number | undefined,

@@ -1,14 +1,16 @@
 import { Body, Controller, Get, HttpCode, Param, ParseUUIDPipe, Post, Put, Res } from '@nestjs/common';
 import { CommandBus, QueryBus } from '@nestjs/cqrs';
-import { ApiCreatedResponse, ApiNoContentResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
+import { ApiCreatedResponse, ApiNoContentResponse, ApiOkResponse, ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { RequireScopes } from '../../../auth/access.decorators';
 import { CommandMetadata } from '../../../event-store/event-metadata';
-import { ApiProblemResponses } from '../../../http/api-problem-responses';
-import { ApiIfMatch, ETAG_RESPONSE_HEADER, LOCATION_RESPONSE_HEADER } from '../../../http/conditional-requests/api-entity-tags';
+import { ApiIfMatch, ETAG_RESPONSE_HEADER, locationResponseHeader } from '../../../http/conditional-requests/api-entity-tags';
 import { IfMatch, withEntityTag } from '../../../http/conditional-requests/entity-tag';
-import { ApiIdempotencyKey } from '../../../http/idempotency/api-idempotency-key';
 import { RequestMetadata } from '../../../http/correlation-id';
+import { ApiProblems } from '../../../http/openapi/api-problems.decorator';
+import { causeOf, EXAMPLE_IDS, invalidFields, MALFORMED_UUID } from '../../../http/openapi/problem-causes';
+import { ConcurrencyConflictError } from '../../../shared/domain-error';
+import { EmailAlreadyTakenError, UserAlreadyDeactivatedError, UserDeactivatedError, UserNotFoundError } from '../domain/user.errors';
 import { ChangeUserEmailCommand } from '../commands/change-user-email/change-user-email.command';
 import { DeactivateUserCommand } from '../commands/deactivate-user/deactivate-user.command';
 import { RegisterUserCommand } from '../commands/register-user/register-user.command';
@@ -17,8 +19,11 @@ import { ChangeUserEmailRequest, RegisterUserRequest } from './register-user.req
 import { CreatedResponse, UserResponse } from './user.response';
 
 const uuid = new ParseUUIDPipe({ version: undefined });
+const USER_ID = ApiParam({ name: 'id', format: 'uuid', description: "the user's id (`Location` of POST /users)", example: EXAMPLE_IDS.user });
+const NOT_FOUND = causeOf(new UserNotFoundError(EXAMPLE_IDS.user));
+const LOST_RACE = causeOf(new ConcurrencyConflictError(EXAMPLE_IDS.user), 'Other requests kept changing the user (retried, then given up)');
 
-@ApiTags('users')
+@ApiTags('Users')
 @Controller('users')
 export class UsersController {
   constructor(
@@ -28,13 +33,13 @@ export class UsersController {
 
   @Post()
   @RequireScopes('users:write')
-  @ApiIdempotencyKey()
+  @ApiOperation({ operationId: 'registerUser', summary: 'Register a user with an email, a name and a credit limit' })
   @ApiCreatedResponse({
     type: CreatedResponse,
     description: 'Registered; `Location` names the new user, and a GET of it shows the user at once',
-    headers: { ...LOCATION_RESPONSE_HEADER, ...ETAG_RESPONSE_HEADER },
+    headers: { ...locationResponseHeader(`/users/${EXAMPLE_IDS.user}`), ...ETAG_RESPONSE_HEADER },
   })
-  @ApiProblemResponses(400, 409, 413, 503)
+  @ApiProblems(invalidFields([{ field: 'email', message: 'email must be an email' }]), causeOf(new EmailAlreadyTakenError('ada@example.com')))
   async register(
     @Body() body: RegisterUserRequest,
     @RequestMetadata() metadata: CommandMetadata,
@@ -48,12 +53,14 @@ export class UsersController {
 
   @Get(':id')
   @RequireScopes('users:read')
+  @ApiOperation({ operationId: 'getUser', summary: 'Get a user: email, name, status and credit' })
+  @USER_ID
   @ApiOkResponse({
     type: UserResponse,
     description: "The user's current state, never behind a command that answered before this request",
     headers: ETAG_RESPONSE_HEADER,
   })
-  @ApiProblemResponses(400, 404)
+  @ApiProblems(MALFORMED_UUID, NOT_FOUND)
   async get(@Param('id', uuid) id: string, @Res({ passthrough: true }) reply: FastifyReply): Promise<UserResponse> {
     const user = await this.queries.execute(new GetUserQuery(id));
     withEntityTag(reply, user.version);
@@ -62,11 +69,19 @@ export class UsersController {
 
   @Put(':id/email')
   @RequireScopes('users:write')
-  @ApiIdempotencyKey()
+  @ApiOperation({ operationId: 'changeUserEmail', summary: "Change a user's email" })
+  @USER_ID
   @ApiIfMatch()
   @HttpCode(204)
   @ApiNoContentResponse({ description: 'Changed (or already this email)', headers: ETAG_RESPONSE_HEADER })
-  @ApiProblemResponses(400, 404, 409, 412, 503)
+  @ApiProblems(
+    MALFORMED_UUID,
+    invalidFields([{ field: 'email', message: 'email must be an email' }]),
+    NOT_FOUND,
+    causeOf(new EmailAlreadyTakenError('ada.lovelace@example.com')),
+    causeOf(new UserDeactivatedError(EXAMPLE_IDS.user)),
+    LOST_RACE,
+  )
   async changeEmail(
     @Param('id', uuid) id: string,
     @Body() body: ChangeUserEmailRequest,
@@ -80,11 +95,12 @@ export class UsersController {
 
   @Post(':id/deactivate')
   @RequireScopes('users:write')
-  @ApiIdempotencyKey()
+  @ApiOperation({ operationId: 'deactivateUser', summary: 'Deactivate a user (its PENDING orders are rejected)' })
+  @USER_ID
   @ApiIfMatch()
   @HttpCode(204)
   @ApiNoContentResponse({ description: 'Deactivated', headers: ETAG_RESPONSE_HEADER })
-  @ApiProblemResponses(400, 404, 409, 412, 503)
+  @ApiProblems(MALFORMED_UUID, NOT_FOUND, causeOf(new UserAlreadyDeactivatedError(EXAMPLE_IDS.user)), LOST_RACE)
   async deactivate(
     @Param('id', uuid) id: string,
     @IfMatch() expectedVersion: number | undefined,
