@@ -62,6 +62,7 @@ const TAGS = [
   'Users',
   'Orders',
   'Audit trail',
+  'Flows',
   'Health',
   'Admin: subscriptions',
   'Admin: parked reactions',

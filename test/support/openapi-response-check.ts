@@ -30,8 +30,12 @@ export interface CheckedResponse {
   text?: string;
 }
 
-/** Routes the app serves outside the document: Swagger UI itself and the Prometheus scrape. */
-const UNDOCUMENTED_ROUTES = [/^\/docs(?:-json|\/.*)?$/, /^\/metrics$/];
+/**
+ * Routes the app serves outside the document: Swagger UI itself, the Prometheus scrape, the
+ * AsyncAPI catalogue (a document of its own) and the flow pages' search page and assets (the
+ * flow page itself is the `text/html` of getFlow's 200).
+ */
+const UNDOCUMENTED_ROUTES = [/^\/docs(?:-json|\/.*)?$/, /^\/metrics$/, /^\/asyncapi(?:\.json|\/.*)?$/, /^\/flows$/, /^\/flows\/assets\//];
 
 /** Headers the API sets itself (not the framework's, helmet's or CORS'), which the document must declare where they appear. */
 const API_HEADERS = [

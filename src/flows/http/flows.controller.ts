@@ -2,7 +2,8 @@ import { Controller, Get, Header, Headers, Param } from '@nestjs/common';
 import { RouteConstraints } from '@nestjs/platform-fastify';
 import { ApiExcludeEndpoint, ApiExtraModels, ApiOperation, ApiParam, ApiResponse, ApiTags, getSchemaPath } from '@nestjs/swagger';
 import { Public, RequireScopes } from '../../auth/access.decorators';
-import { PROBLEM_CONTENT_TYPE } from '../../http/problem-details';
+import { ApiProblems } from '../../http/openapi/api-problems.decorator';
+import { causeOf, invalidFields } from '../../http/openapi/problem-causes';
 import { FLOW_PAGE_CONTENT_SECURITY_POLICY } from '../../http/security-headers';
 import { DomainError } from '../../shared/domain-error';
 import { ConsumerEffects } from '../consumer-effects';
@@ -99,31 +100,13 @@ const FLOW_EXAMPLE: FlowResponse = {
   ],
 };
 
-const problemExample = (status: number, code: string, title: string, detail: string, extra: object = {}) => ({
-  content: {
-    [PROBLEM_CONTENT_TYPE]: {
-      schema: { $ref: '#/components/schemas/ProblemDetails' },
-      example: {
-        type: `/problems/${code.toLowerCase().replace(/_/g, '-')}`,
-        title,
-        status,
-        detail,
-        instance: `/flows/${status === 400 ? 'not%20an%20id' : EXAMPLE_ID}`,
-        code,
-        correlationId: '0199d3c4-0009-7000-8000-00000000000a',
-        ...extra,
-      },
-    },
-  },
-});
-
 /**
  * The journey of one request: `GET /flows/{correlationId}` answers the causal graph as JSON, and
  * the same URL opened in a browser (`Accept: text/html`) answers the page that draws it, which
  * asks for a token and fetches the JSON with it (see FlowPage). One URL for the flow, so the
  * audit trail's links serve people and programs alike.
  */
-@ApiTags('flows')
+@ApiTags('Flows')
 @ApiExtraModels(FlowResponse)
 @Controller('flows')
 export class FlowsController {
@@ -134,27 +117,9 @@ export class FlowsController {
   ) {}
 
   @Get(':correlationId')
-  // Above RequireScopes, so that these examples replace its generic 401, 403 and 429.
-  @ApiResponse({
-    status: 401,
-    description: 'No bearer token, or one that does not verify; `WWW-Authenticate` says which (RFC 6750). The page asks for one.',
-    headers: { 'WWW-Authenticate': { description: 'The bearer challenge (RFC 6750 §3)', schema: { type: 'string' } } },
-    ...problemExample(401, 'TOKEN_MISSING', 'Unauthorized', 'send a bearer token: Authorization: Bearer <token>'),
-  })
-  @ApiResponse({
-    status: 403,
-    description: 'The token lacks the `admin` scope: a flow shows every event of a request, as the audit trail does',
-    headers: { 'WWW-Authenticate': { description: 'The bearer challenge, `error="insufficient_scope"`', schema: { type: 'string' } } },
-    ...problemExample(403, 'INSUFFICIENT_SCOPE', 'Forbidden', 'this request needs the scope admin, which the token does not grant'),
-  })
-  @ApiResponse({
-    status: 429,
-    description: 'This client sent more requests than RATE_LIMIT_PER_MINUTE allows; retry after `Retry-After` seconds',
-    headers: { 'Retry-After': { description: 'Seconds until this client may send again', schema: { type: 'integer', minimum: 1 } } },
-    ...problemExample(429, 'TOO_MANY_REQUESTS', 'Too Many Requests', 'this client sent more than 600 requests in the last minute; nothing was done, retry after 12 s'),
-  })
   @RequireScopes('admin')
   @ApiOperation({
+    operationId: 'getFlow',
     summary: 'The causal graph of everything one request caused',
     description:
       'Every node one correlation id reaches, with its time and the gap since its cause: each HTTP request → its command → the events it ' +
@@ -172,18 +137,13 @@ export class FlowsController {
       'text/html': { schema: { type: 'string' }, example: '<!doctype html><html lang="en">…the page that draws the flow…</html>' },
     },
   })
-  @ApiResponse({
-    status: 400,
-    description: 'The correlation id is not one `X-Correlation-Id` could carry (1 to 128 letters, digits or `._:-`)',
-    ...problemExample(400, 'VALIDATION_FAILED', 'Bad Request', 'the request is not valid', {
-      errors: [{ field: 'correlationId', message: 'correlationId must be 1 to 128 letters, digits or ._:- (what X-Correlation-Id carries)' }],
-    }),
-  })
-  @ApiResponse({
-    status: 404,
-    description: 'No stored event carries this correlation id (a request that changed nothing, or an unknown id)',
-    ...problemExample(404, 'FLOW_NOT_FOUND', 'Not Found', `no stored event carries the correlation id ${EXAMPLE_ID}`),
-  })
+  @ApiProblems(
+    invalidFields(
+      [{ field: 'correlationId', message: 'correlationId must be 1 to 128 letters, digits or ._:- (what X-Correlation-Id carries)' }],
+      'The correlation id is not one X-Correlation-Id could carry',
+    ),
+    causeOf(new FlowNotFoundError(EXAMPLE_ID), 'No stored event carries this correlation id (a request that changed nothing, or an unknown id)'),
+  )
   async flow(@Param('correlationId', ParseCorrelationIdPipe) correlationId: string, @Headers('authorization') authorization?: string): Promise<FlowResponse> {
     const records = await this.records.read(correlationId);
     if (!records) throw new FlowNotFoundError(correlationId);

@@ -23,6 +23,7 @@ const TAGS: Array<[name: string, description: string]> = [
   ['Users', 'Register users, change their email, deactivate them; each has a credit limit that orders reserve'],
   ['Orders', 'Place orders (PENDING until the credit check of the saga confirms or rejects them), list, cancel and ship them'],
   ['Audit trail', 'The stored events of one aggregate, as they were recorded'],
+  ['Flows', 'Everything one request caused, as a causal graph with times (the same URL draws it in a browser)'],
   ['Health', 'Liveness, readiness and the details of every dependency (open, for probes and dashboards)'],
   ['Admin: subscriptions', 'The readers of the event store: lag, failures, retry, skip, pause, resume (`npm run subscriptions`)'],
   ['Admin: parked reactions', 'Saga and event-handler steps set aside after their last attempt (`npm run parked-reactions`)'],
