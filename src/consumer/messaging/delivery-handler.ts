@@ -19,7 +19,7 @@ import {
   REORDER_WAITS_HEADER,
 } from '../../messaging/message-headers';
 import { REPUBLISH_ID_HEADER, returnedMessagesOf } from '../../messaging/returned-messages';
-import { originalRoutingKey, writableHeaders, writableTimestamp } from './republish-headers';
+import { countHeader, originalRoutingKey, writableHeaders, writableTimestamp } from './republish-headers';
 
 /** ~20 s at the reorder queue's 200 ms: an earlier event that has not come by then is a failure. */
 const MAX_REORDER_WAITS = 100;
@@ -170,7 +170,7 @@ export class DeliveryHandler {
   }
 
   private async waitForEarlierEvent(message: ConsumeMessage, channel: ConfirmChannel, type: string, eventId: string): Promise<void> {
-    const waits = Number(message.properties.headers?.[REORDER_WAITS_HEADER] ?? 0) + 1;
+    const waits = countHeader(message.properties.headers?.[REORDER_WAITS_HEADER]) + 1;
     if (waits > MAX_REORDER_WAITS) {
       return this.retryOrPark(message, channel, type, new Error('an earlier event of this aggregate never arrived'), eventId);
     }
@@ -180,7 +180,7 @@ export class DeliveryHandler {
 
   /** `type`: the event's CloudEvent type, for the metrics. */
   private async retryOrPark(message: ConsumeMessage, channel: ConfirmChannel, type: string, error: unknown, eventId: string): Promise<void> {
-    const attempts = Number(message.properties.headers?.[ATTEMPTS_HEADER] ?? 0) + 1;
+    const attempts = countHeader(message.properties.headers?.[ATTEMPTS_HEADER]) + 1;
     const lastError = describe(error);
     if (attempts >= this.settings.maxAttempts) return this.park(message, channel, type, lastError, attempts, eventId);
     const { retryQueues } = this.settings.topology;
@@ -201,7 +201,7 @@ export class DeliveryHandler {
   ): Promise<void> {
     this.logger.error(`parking ${eventId ?? '(no id)'} in the dead-letter queue: ${lastError}`);
     await this.republish(channel, message, this.settings.topology.deadLetterQueue, {
-      [ATTEMPTS_HEADER]: attempts ?? Number(message.properties.headers?.[ATTEMPTS_HEADER] ?? 0),
+      [ATTEMPTS_HEADER]: attempts ?? countHeader(message.properties.headers?.[ATTEMPTS_HEADER]),
       [LAST_ERROR_HEADER]: lastError,
       [DEAD_LETTERED_AT_HEADER]: new Date().toISOString(),
     }, eventId);
