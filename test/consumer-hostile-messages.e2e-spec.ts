@@ -121,4 +121,40 @@ describe('the consumer under hostile messages', () => {
 
     await eventually(async () => expect(await appliedSequences(userId)).toEqual([1, 2]), 15_000);
   }, 30_000);
+
+  it('parks odd-typed or disagreeing cloudEvents: headers and malformed sequences, each with its reason, and applies each good event once in stream order', async () => {
+    const userId = randomUUID();
+    const [first, second, third] = [1, 2, 3].map((version) => userEvent(userId, version));
+    const hostile: Array<[string, Record<string, unknown>, Record<string, unknown>, string]> = [
+      ['a buffer', first.body, { ...first.headers, 'cloudEvents:id': Buffer.from(String(first.body.id)) }, 'cloudEvents:id: the application property says 36 bytes'],
+      ['a table', first.body, { ...first.headers, 'cloudEvents:subject': { a: [1, true] } }, 'cloudEvents:subject: the application property says {"a":[1,true]}'],
+      ['a number', first.body, { ...first.headers, 'cloudEvents:sequence': 1 }, 'cloudEvents:sequence: the application property says 1 but the body says "00000000000000000001"'],
+      ['a boolean', first.body, { ...first.headers, 'cloudEvents:specversion': true }, 'cloudEvents:specversion: the application property says true'],
+      ['a huge string', first.body, { ...first.headers, 'cloudEvents:source': 'x'.repeat(60_000) }, 'cloudEvents:source: the application property says "xxx'],
+      ['no such attribute', first.body, { ...first.headers, 'cloudEvents:traceparent': '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01' }, 'but the body says nothing'],
+      ['past 2^53', { ...first.body, sequence: '00009007199254740993' }, {}, SEQUENCE_PROBLEM],
+      ['a leading zero', { ...first.body, sequence: '01' }, {}, SEQUENCE_PROBLEM],
+      ['whitespace', { ...first.body, sequence: '1 ' }, {}, SEQUENCE_PROBLEM],
+    ].map(([what, body, headers, reason]) => [what as string, { ...(body as object), id: randomUUID() }, headers as Record<string, unknown>, reason as string]);
+    for (const [, body, headers] of hostile) await sendToConsumerQueue(body, headers, String(body.id));
+    // Good ones, out of order, each twice: the earlier form (unpadded, no headers), the current one, a JSON number.
+    await sendToConsumerQueue({ ...third.body, sequence: 3 }, {}, String(third.body.id));
+    await sendToConsumerQueue(second.body, second.headers, String(second.body.id));
+    await sendToConsumerQueue({ ...second.body, sequence: '2', source: '/eda/api' }, {}, String(second.body.id));
+    await sendToConsumerQueue({ ...first.body, sequence: '1', source: '/eda/api' }, {}, String(first.body.id));
+    await sendToConsumerQueue(first.body, first.headers, String(first.body.id));
+    await sendToConsumerQueue(third.body, third.headers, String(third.body.id));
+
+    await eventually(async () => expect(await appliedSequences(userId)).toEqual([1, 2, 3]), 15_000);
+    const reasons = await eventually(async () => {
+      const parked = await parkedReasons();
+      const found = hostile.map(([what, body, , reason]) => `${what}: ${parked.get(String(body.id))?.includes(reason) ? 'parked with its reason' : parked.get(String(body.id))}`);
+      expect(found).toEqual(hostile.map(([what]) => `${what}: parked with its reason`));
+      return parked;
+    }, 15_000);
+    for (const good of [first, second, third]) expect(reasons.has(String(good.body.id))).toBe(false);
+    const { rows } = await consumerDb.query(`SELECT event_id FROM inbox WHERE stream_id = $1 ORDER BY sequence`, [userId]);
+    expect(rows.map((row: { event_id: string }) => row.event_id)).toEqual([first, second, third].map(({ body }) => body.id));
+    expect((await consumer.get('/health')).status).toBe(200);
+  }, 40_000);
 });
