@@ -89,4 +89,15 @@ describe('links in the Markdown files', () => {
     expect(brokenBecause(readme, 'docs/ARCHITECTURE.md#target-architecture')).toBeUndefined();
     expect(brokenBecause(readme, 'http://127.0.0.1:3000/docs')).toBeUndefined();
   });
+
+  it('finds reference-style links and HTML links too, not only inline ones', () => {
+    const markdown = [
+      'See [the design][design] and [LICENSE][].',
+      '',
+      '[design]: ../shared/ARCHITECTURE.md',
+      '[license]: <docs/NO SUCH.md> "the licence"',
+      '<a href="docs/NOWHERE.md">nowhere</a> <img src="docs/missing.png" alt="">',
+    ].join('\n');
+    expect(linksIn(markdown)).toEqual(expect.arrayContaining(['../shared/ARCHITECTURE.md', 'docs/NO SUCH.md', 'docs/NOWHERE.md', 'docs/missing.png']));
+  });
 });
