@@ -34,12 +34,17 @@ function anchorsIn(file: string): Set<string> {
   return new Set([...markdown.matchAll(/^#{1,6}\s+(.+)$/gm)].map(([, heading]) => anchorOf(heading)));
 }
 
-/** Link targets: [text](target), ![alt](target) and <scheme://…> autolinks. */
+/**
+ * Link targets: [text](target) and ![alt](target) (with a <target in angle brackets> too),
+ * reference definitions `[label]: target`, HTML `href="…"` / `src="…"`, and <scheme://…> autolinks.
+ */
 function linksIn(markdown: string): string[] {
   const text = prose(markdown);
-  const inline = [...text.matchAll(/\]\(([^)\s]+)(?:\s+"[^"]*")?\)/g)].map(([, target]) => target);
+  const inline = [...text.matchAll(/\]\((?:<([^>\n]+)>|([^)\s]+))(?:\s+"[^"]*")?\)/g)].map(([, angled, bare]) => angled ?? bare);
+  const definitions = [...text.matchAll(/^ {0,3}\[[^\]\n]+\]:\s*(?:<([^>\n]+)>|(\S+))/gm)].map(([, angled, bare]) => angled ?? bare);
+  const html = [...text.matchAll(/\b(?:href|src)\s*=\s*(?:"([^"]*)"|'([^']*)')/gi)].map(([, double, single]) => double ?? single);
   const autolinks = [...text.matchAll(/<([a-z][a-z0-9+.-]*:[^>\s]+)>/gi)].map(([, target]) => target);
-  return [...inline, ...autolinks];
+  return [...inline, ...definitions, ...html, ...autolinks];
 }
 
 /** Why `target`, linked from `file`, does not resolve; undefined when it does. */
