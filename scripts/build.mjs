@@ -1,14 +1,16 @@
-// `npm run build` (and `npm test`): compiles with `nest build` into dist, then stamps dist with the
-// moment the build started. `npm start` runs it with --if-stale: when no input changed since
-// the stamp, it reuses dist and says so instead of compiling again.
+// `npm run build` (and `npm test`): compiles with `nest build` into dist, then writes into dist the
+// list of the inputs it was built from. `npm start` runs it with --if-stale: when the inputs are
+// still those, it reuses dist and says so instead of compiling again.
 //
 // Inputs: every file under src/ and migrations/, tsconfig*.json, nest-cli.json and
-// package-lock.json (the installed compiler and types). A file counts as changed when its mtime
-// is not older than the stamp; a build started while a file was being saved is redone next time.
+// package-lock.json (the installed compiler and types), each with its size and mtime, listed
+// before compiling. dist is stale when a file was added or deleted (a rename is both) or its size
+// or mtime differs in either direction: a file restored with an older mtime (an archive, `cp -p`)
+// counts, and a file saved while the build ran is rebuilt next time.
 //
 // Exit status: nest build's, or 1 when npm runs this script on a Node older than the project's.
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -36,11 +38,38 @@ function* inputs() {
   }
 }
 
-/** The first input at least as new as the stamp, 'no build' without a stamp, or undefined when dist is current. */
+/** `relative path → "size mtime"` of every input now. */
+function inputManifest() {
+  const manifest = {};
+  for (const file of inputs()) {
+    const { size, mtimeMs } = statSync(file);
+    manifest[path.relative(ROOT, file).split(path.sep).join('/')] = `${size} ${mtimeMs}`;
+  }
+  return manifest;
+}
+
+/** The inputs dist was built from, as the last build listed them; undefined without one (or from a release that wrote none). */
+function builtFrom() {
+  if (!existsSync(STAMP)) return undefined;
+  try {
+    const { inputs: listed } = JSON.parse(readFileSync(STAMP, 'utf8'));
+    return typeof listed === 'object' && listed !== null ? listed : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Why dist is stale (the first input added, deleted or changed since the last build), or undefined when it is current. */
 function changedSinceLastBuild() {
   if (!existsSync(STAMP)) return 'no build in dist yet';
-  const builtAt = statSync(STAMP).mtimeMs;
-  for (const file of inputs()) if (statSync(file).mtimeMs >= builtAt) return `${path.relative(ROOT, file)} changed`;
+  const before = builtFrom();
+  if (!before) return 'the last build left no list of its inputs';
+  const now = inputManifest();
+  for (const [file, stat] of Object.entries(now)) {
+    if (!(file in before)) return `${file} added`;
+    if (before[file] !== stat) return `${file} changed`;
+  }
+  for (const file of Object.keys(before)) if (!(file in now)) return `${file} deleted`;
   return undefined;
 }
 
@@ -57,15 +86,14 @@ if (major < NODE_REQUIRED[0] || (major === NODE_REQUIRED[0] && minor < NODE_REQU
 if (process.argv.includes('--if-stale')) {
   const reason = changedSinceLastBuild();
   if (reason === undefined) {
-    log('dist is up to date (no source, tsconfig, nest-cli.json or package-lock.json changed since the last build): not rebuilding');
+    log('dist is up to date (no source, tsconfig, nest-cli.json or package-lock.json added, deleted or changed since the last build): not rebuilding');
     process.exit(0);
   }
   log(`building: ${reason}`);
 }
 
-// Taken before compiling: a file saved during the build is newer than the stamp.
-const startedAt = new Date();
+// Listed before compiling: a file saved during the build no longer matches the list.
+const manifest = inputManifest();
 const nest = spawnSync(process.execPath, [path.join(ROOT, 'node_modules/@nestjs/cli/bin/nest.js'), 'build'], { cwd: ROOT, stdio: 'inherit' });
 if (nest.status !== 0) process.exit(nest.status ?? 1);
-writeFileSync(STAMP, 'dist was built from the inputs older than this file (scripts/build.mjs)\n');
-utimesSync(STAMP, startedAt, startedAt);
+writeFileSync(STAMP, `${JSON.stringify({ note: 'dist was built from these inputs (size mtime); see scripts/build.mjs', inputs: manifest })}\n`);

@@ -83,6 +83,38 @@ describe('GET /asyncapi', () => {
   });
 });
 
+describe('hostile paths', () => {
+  it('answers problem+json with the security headers for an asset name too long to route or a malformed escape, as for any other path', async () => {
+    for (const [path, status] of [
+      [`/asyncapi/assets/${'a'.repeat(5_000)}`, 414],
+      ['/asyncapi/assets/%ZZ', 400],
+      [`/orders/${'a'.repeat(5_000)}`, 414],
+    ] as const) {
+      const response = await app.http({ token: null }).get(path);
+      expect({ path: path.slice(0, 40), status: response.status, type: response.headers['content-type'] }).toEqual({
+        path: path.slice(0, 40),
+        status,
+        type: expect.stringMatching(/^application\/problem\+json/),
+      });
+      expect(response.body).toMatchObject({ status, instance: expect.any(String), correlationId: expect.any(String) });
+      expect(response.headers['x-content-type-options']).toBe('nosniff');
+      expect(response.headers['content-security-policy']).toContain("script-src 'self';");
+    }
+  });
+
+  it('never serves the page, or its looser policy, under another path', async () => {
+    for (const path of ['/asyncapi/', '/ASYNCAPI', '/asyncapi;x', '//asyncapi', '/asyncapi/./assets/asyncapi-page.js', '/asyncapi%2Fassets%2Fasyncapi-page.js']) {
+      const response = await app.http({ token: null }).get(path);
+      expect({ path, status: response.status }).toEqual({ path, status: 404 });
+      expect(response.headers['content-security-policy']).not.toContain('unsafe-eval');
+    }
+    for (const name of ['constructor', '__proto__', '..%2F..%2F..%2Fpackage.json', '%2e%2e%2fpackage.json', 'ASYNCAPI-PAGE.JS']) {
+      const response = await app.http({ token: null }).get(`/asyncapi/assets/${name}`);
+      expect({ name, status: response.status, type: response.headers['content-type'] }).toEqual({ name, status: 404, type: expect.stringMatching(/^application\/problem\+json/) });
+    }
+  });
+});
+
 describe('the messages the relay publishes', () => {
   it('each match the payload and headers schemas of their message in the document', async () => {
     const connection = await amqp.connect(TEST_RABBITMQ_URL);

@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 
@@ -104,6 +104,36 @@ describe('npm start reuses an up-to-date build', () => {
       expect(project.compilations()).toBe(2 + index);
       expect(project.build(['--if-stale']).output).toContain('not rebuilding');
     }
+  });
+
+  it('rebuilds when an input is deleted or renamed, though no file left is newer than the build', () => {
+    project.build(['--if-stale']);
+    // The build that follows any deletion: an earlier build's output of that file is gone.
+    const ago = new Date(Date.now() - 60_000);
+    const older = (relative: string) => utimesSync(path.join(project.folder, relative), ago, ago);
+    rmSync(path.join(project.folder, 'migrations/1-init.ts'));
+    older('migrations');
+    const deleted = project.build(['--if-stale']);
+    expect(deleted.output).toContain('[build] building: migrations/1-init.ts deleted');
+    expect(project.compilations()).toBe(2);
+
+    // mv keeps the file's mtime; only its folder's changes.
+    renameSync(path.join(project.folder, 'src/modules/users/user.ts'), path.join(project.folder, 'src/modules/users/customer.ts'));
+    const renamed = project.build(['--if-stale']);
+    expect(renamed.output).toMatch(/\[build\] building: src\/modules\/users\/(user\.ts deleted|customer\.ts added)/);
+    expect(project.compilations()).toBe(3);
+    expect(project.build(['--if-stale']).output).toContain('not rebuilding');
+  });
+
+  it('rebuilds when a file comes back with an mtime older than the build (restored from an archive, cp -p)', () => {
+    project.build(['--if-stale']);
+    const ago = new Date(Date.now() - 3_600_000);
+    writeFileSync(path.join(project.folder, 'src/main.ts'), 'export const restored = true;\n');
+    utimesSync(path.join(project.folder, 'src/main.ts'), ago, ago);
+    utimesSync(path.join(project.folder, 'src'), ago, ago);
+    const restored = project.build(['--if-stale']);
+    expect(restored.output).toContain('[build] building: src/main.ts changed');
+    expect(project.compilations()).toBe(2);
   });
 
   it('npm run build always compiles', () => {

@@ -34,12 +34,17 @@ function anchorsIn(file: string): Set<string> {
   return new Set([...markdown.matchAll(/^#{1,6}\s+(.+)$/gm)].map(([, heading]) => anchorOf(heading)));
 }
 
-/** Link targets: [text](target), ![alt](target) and <scheme://…> autolinks. */
+/**
+ * Link targets: [text](target) and ![alt](target) (with a <target in angle brackets> too),
+ * reference definitions `[label]: target`, HTML `href="…"` / `src="…"`, and <scheme://…> autolinks.
+ */
 function linksIn(markdown: string): string[] {
   const text = prose(markdown);
-  const inline = [...text.matchAll(/\]\(([^)\s]+)(?:\s+"[^"]*")?\)/g)].map(([, target]) => target);
+  const inline = [...text.matchAll(/\]\((?:<([^>\n]+)>|([^)\s]+))(?:\s+"[^"]*")?\)/g)].map(([, angled, bare]) => angled ?? bare);
+  const definitions = [...text.matchAll(/^ {0,3}\[[^\]\n]+\]:\s*(?:<([^>\n]+)>|(\S+))/gm)].map(([, angled, bare]) => angled ?? bare);
+  const html = [...text.matchAll(/\b(?:href|src)\s*=\s*(?:"([^"]*)"|'([^']*)')/gi)].map(([, double, single]) => double ?? single);
   const autolinks = [...text.matchAll(/<([a-z][a-z0-9+.-]*:[^>\s]+)>/gi)].map(([, target]) => target);
-  return [...inline, ...autolinks];
+  return [...inline, ...definitions, ...html, ...autolinks];
 }
 
 /** Why `target`, linked from `file`, does not resolve; undefined when it does. */
@@ -88,5 +93,16 @@ describe('links in the Markdown files', () => {
     expect(brokenBecause(readme, '#no-such-heading')).toBe('no heading #no-such-heading in README.md');
     expect(brokenBecause(readme, 'docs/ARCHITECTURE.md#target-architecture')).toBeUndefined();
     expect(brokenBecause(readme, 'http://127.0.0.1:3000/docs')).toBeUndefined();
+  });
+
+  it('finds reference-style links and HTML links too, not only inline ones', () => {
+    const markdown = [
+      'See [the design][design] and [LICENSE][].',
+      '',
+      '[design]: ../shared/ARCHITECTURE.md',
+      '[license]: <docs/NO SUCH.md> "the licence"',
+      '<a href="docs/NOWHERE.md">nowhere</a> <img src="docs/missing.png" alt="">',
+    ].join('\n');
+    expect(linksIn(markdown)).toEqual(expect.arrayContaining(['../shared/ARCHITECTURE.md', 'docs/NO SUCH.md', 'docs/NOWHERE.md', 'docs/missing.png']));
   });
 });

@@ -1,11 +1,12 @@
 import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import path from 'node:path';
+import amqp from 'amqplib';
 import { dropDatabase } from '../src/database/ensure-database';
 import { ApiProcess } from './support/api-process';
 import { ConsumerProcess, freePort } from './support/consumer-process';
 import { eventually } from './support/test-app';
-import { deleteTopology, testTopology, uniqueBrokerPrefix } from './support/test-broker';
+import { deleteTopology, TEST_RABBITMQ_URL, testTopology, uniqueBrokerPrefix } from './support/test-broker';
 import { createTestDatabase } from './support/test-database';
 
 /**
@@ -183,6 +184,30 @@ it('traces a request from the HTTP server through PostgreSQL and RabbitMQ into t
   expect(statements.filter((span) => span.parentSpanId === undefined)).toEqual([]);
   expect(collector.spans.filter((span) => JSON.stringify(span.attributes).includes('/health'))).toEqual([]);
 }, 60_000);
+
+it('publishes no AMQP header that the event catalogue (/asyncapi.json) does not declare, traced as in production', async () => {
+  const connection = await amqp.connect(TEST_RABBITMQ_URL);
+  try {
+    const channel = await connection.createChannel();
+    const { queue } = await channel.assertQueue('', { exclusive: true });
+    await channel.bindQueue(queue, testTopology(brokerPrefix).exchange, '#');
+    const { body: user } = await api!.post('/users', { email: `catalogue-${brokerPrefix}@example.com`, name: 'Catalogue' });
+    const headers = await eventually(async () => {
+      let found: Record<string, unknown> | undefined;
+      for (let message = await channel.get(queue, { noAck: true }); message; message = await channel.get(queue, { noAck: true })) {
+        if (JSON.parse(message.content.toString()).subject === user.id) found = message.properties.headers ?? {};
+      }
+      expect(found).toBeDefined();
+      return found!;
+    }, 20_000);
+    const document = (await (await fetch(`${api!.url}/asyncapi.json`)).json()) as { components: { messageTraits: { cloudEvent: { headers: { properties: object; required: string[] } } } } };
+    const trait = document.components.messageTraits.cloudEvent.headers;
+    expect(Object.keys(headers).filter((name) => !(name in trait.properties))).toEqual([]);
+    expect(Object.keys(headers)).toEqual(expect.arrayContaining(trait.required));
+  } finally {
+    await connection.close();
+  }
+}, 30_000);
 
 it('refuses to start with an invalid OTEL_* variable, naming it', async () => {
   await expect(

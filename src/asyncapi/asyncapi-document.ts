@@ -202,6 +202,23 @@ function attributeSchemas(type?: string): Record<string, JsonSchema> {
   };
 }
 
+/**
+ * The W3C trace context of the relay's publish: with tracing on (OTEL_*), OpenTelemetry's amqplib
+ * instrumentation writes it as bare AMQP headers on every message, as the OpenTelemetry messaging
+ * conventions propagate context. Not the event's own trace context (`cloudEvents:traceparent`).
+ */
+function publishTraceContextHeaders(): Record<string, JsonSchema> {
+  return {
+    traceparent: {
+      type: 'string',
+      pattern: TRACEPARENT,
+      description:
+        "W3C `traceparent` of the span of the relay's AMQP publish (OpenTelemetry), present when the API runs with tracing on. The event's own trace context is `cloudEvents:traceparent`.",
+    },
+    tracestate: { type: 'string', description: 'W3C `tracestate` of that publish span, when there is one.' },
+  };
+}
+
 /** What every message shares: the CloudEvents AMQP binding's headers, and where its correlation id is. */
 function cloudEventTrait(): JsonSchema {
   const attributes = attributeSchemas();
@@ -211,11 +228,11 @@ function cloudEventTrait(): JsonSchema {
     headers: {
       type: 'object',
       description:
-        'AMQP application properties: each CloudEvents attribute of the body again, under `cloudEvents:<attribute>` (the CloudEvents AMQP protocol binding), as a string with the same value.',
+        'AMQP application properties: each CloudEvents attribute of the body again, under `cloudEvents:<attribute>` (the CloudEvents AMQP protocol binding), as a string with the same value; with tracing on, the W3C trace context of the publish too.',
       required: Object.keys(attributes)
         .filter((name) => !optional.has(name))
         .map(header),
-      properties: Object.fromEntries(Object.entries(attributes).map(([name, schema]) => [header(name), schema])),
+      properties: { ...Object.fromEntries(Object.entries(attributes).map(([name, schema]) => [header(name), schema])), ...publishTraceContextHeaders() },
     },
     correlationId: {
       description: 'The id of the request that started the flow; every event it caused carries it.',

@@ -97,6 +97,21 @@ describe('opening an incoming CloudEvent', () => {
     ]);
   });
 
+  it('keeps its message (the dead letter\'s reason) short however many problems there are, counting the rest', () => {
+    const headers = Object.fromEntries(Array.from({ length: 2_000 }, (_, i) => [`cloudEvents:x${i}`, 'y']));
+    let error: unknown;
+    try {
+      openCloudEvent(registered(), INTEGRATION_EVENT_CONTRACTS, headers);
+    } catch (caught) {
+      error = caught;
+    }
+    expect(error).toBeInstanceOf(InvalidIntegrationEventError);
+    const { problems, message } = error as InvalidIntegrationEventError;
+    expect(problems).toHaveLength(2_000);
+    expect(message.length).toBeLessThanOrEqual(1_100);
+    expect(message).toMatch(/^cloudEvents:x0: the application property says "y" but the body says nothing; cloudEvents:x1: .*; and 19\d\d more$/);
+  });
+
   it('names the data field and the contract, nested ones by their path', () => {
     const orderId = randomUUID();
     const body = wrapInCloudEvent(

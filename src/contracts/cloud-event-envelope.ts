@@ -99,12 +99,29 @@ export function wrapInCloudEvent(contract: { type: string }, data: object, attri
   return event.toJSON() as unknown as IntegrationEnvelope;
 }
 
-/** An incoming message that can never be applied; `problems` each name the attribute and the rule. */
+/** The longest `message` of an InvalidIntegrationEventError: it becomes the dead letter's x-last-error header. */
+const MAX_PROBLEMS_TEXT = 1_000;
+
+/**
+ * An incoming message that can never be applied; `problems` each name the attribute and the rule.
+ * `message` lists them up to about MAX_PROBLEMS_TEXT characters and counts the rest ("; and 1998
+ * more"): a message with thousands of bad headers must not make a header RabbitMQ or amqplib refuse.
+ */
 export class InvalidIntegrationEventError extends Error {
   constructor(readonly problems: string[]) {
-    super(problems.join('; '));
+    super(summarizeProblems(problems));
     this.name = 'InvalidIntegrationEventError';
   }
+}
+
+function summarizeProblems(problems: readonly string[]): string {
+  let text = '';
+  for (const [index, problem] of problems.entries()) {
+    const next = index === 0 ? problem.slice(0, MAX_PROBLEMS_TEXT) : `${text}; ${problem}`;
+    if (next.length > MAX_PROBLEMS_TEXT) return `${text}; and ${problems.length - index} more`;
+    text = next;
+  }
+  return text;
 }
 
 /** CloudEvents attribute names: lower-case letters and digits only (spec 1.0, "Attribute Naming Convention"). */

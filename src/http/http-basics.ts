@@ -1,11 +1,13 @@
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { FastifyAdapter } from '@nestjs/platform-fastify';
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { HttpMetrics } from '../metrics/http-metrics';
 import { rememberRoute } from '../logging/request-line';
 import { CORRELATION_ID_HEADER, correlationIdOf } from './correlation-id';
 import { MAX_JSON_NESTING, nestsDeeperThan } from './json-nesting';
 import { ProblemDetailsFilter, sendProblem } from './problem-details.filter';
 import { createValidationPipe } from './request-validation';
+import { setSecurityHeaders } from './security-headers';
 import { StorableTextPipe } from './storable-text.pipe';
 
 export interface HttpServerLimits {
@@ -25,6 +27,7 @@ export function createFastifyAdapter({ bodyLimitBytes, requestTimeoutMs, connect
     // Path parameters up to a subscription id's 200 characters (a correlation id's 128 in
     // GET /flows/{correlationId}); Fastify's default, 100, answers longer ones 414 before any pipe.
     routerOptions: { maxParamLength: 200 },
+    frameworkErrors: answerUnroutable,
     requestIdHeader: false,
     genReqId: correlationIdOf,
     // A client that sends its request slower than this gets a 408 and the connection closes (slowloris).
@@ -38,6 +41,24 @@ export function createFastifyAdapter({ bodyLimitBytes, requestTimeoutMs, connect
         headersTimeout: Math.min(60_000, requestTimeoutMs),
       },
     }),
+  });
+}
+
+/**
+ * Fastify's answer to a path it cannot route (a malformed percent-escape, a parameter over its
+ * 100-character maxParamLength): it comes before every hook, so without this it is Fastify's bare
+ * JSON without the security headers or the correlation id. The same problem+json as any answer.
+ */
+function answerUnroutable(error: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
+  const problem =
+    error.code === 'FST_ERR_MAX_PARAM_LENGTH'
+      ? { status: 414, code: 'URI_TOO_LONG', detail: 'a path segment is longer than 100 characters' }
+      : error.code === 'FST_ERR_BAD_URL'
+        ? { status: 400, code: 'BAD_URL', detail: 'the path holds a malformed percent-escape' }
+        : { status: 500, code: 'INTERNAL_SERVER_ERROR', detail: 'the request could not be routed' };
+  setSecurityHeaders(request.raw, reply.raw, () => {
+    void reply.header(CORRELATION_ID_HEADER, request.id);
+    sendProblem(reply, request, problem);
   });
 }
 

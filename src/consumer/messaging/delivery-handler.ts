@@ -19,6 +19,7 @@ import {
   REORDER_WAITS_HEADER,
 } from '../../messaging/message-headers';
 import { REPUBLISH_ID_HEADER, returnedMessagesOf } from '../../messaging/returned-messages';
+import { countHeader, originalRoutingKey, writableHeaders, writableTimestamp } from './republish-headers';
 
 /** ~20 s at the reorder queue's 200 ms: an earlier event that has not come by then is a failure. */
 const MAX_REORDER_WAITS = 100;
@@ -39,6 +40,14 @@ class ConsumerStoppingError extends Error {}
 
 /** RabbitMQ confirmed a republish it could route to no queue (the queue is missing). */
 class UnroutableRepublishError extends Error {}
+
+/** amqplib refused to encode a republish's properties (its headers): a fault of the message, never retried as is. */
+class UnwritableMessageError extends Error {
+  constructor(cause: unknown) {
+    super('amqplib cannot encode the message properties', { cause });
+    this.name = 'UnwritableMessageError';
+  }
+}
 
 /**
  * Decides what happens to one delivery and always settles it itself (Nest leaves a message
@@ -161,7 +170,7 @@ export class DeliveryHandler {
   }
 
   private async waitForEarlierEvent(message: ConsumeMessage, channel: ConfirmChannel, type: string, eventId: string): Promise<void> {
-    const waits = Number(message.properties.headers?.[REORDER_WAITS_HEADER] ?? 0) + 1;
+    const waits = countHeader(message.properties.headers?.[REORDER_WAITS_HEADER]) + 1;
     if (waits > MAX_REORDER_WAITS) {
       return this.retryOrPark(message, channel, type, new Error('an earlier event of this aggregate never arrived'), eventId);
     }
@@ -171,7 +180,7 @@ export class DeliveryHandler {
 
   /** `type`: the event's CloudEvent type, for the metrics. */
   private async retryOrPark(message: ConsumeMessage, channel: ConfirmChannel, type: string, error: unknown, eventId: string): Promise<void> {
-    const attempts = Number(message.properties.headers?.[ATTEMPTS_HEADER] ?? 0) + 1;
+    const attempts = countHeader(message.properties.headers?.[ATTEMPTS_HEADER]) + 1;
     const lastError = describe(error);
     if (attempts >= this.settings.maxAttempts) return this.park(message, channel, type, lastError, attempts, eventId);
     const { retryQueues } = this.settings.topology;
@@ -192,7 +201,7 @@ export class DeliveryHandler {
   ): Promise<void> {
     this.logger.error(`parking ${eventId ?? '(no id)'} in the dead-letter queue: ${lastError}`);
     await this.republish(channel, message, this.settings.topology.deadLetterQueue, {
-      [ATTEMPTS_HEADER]: attempts ?? Number(message.properties.headers?.[ATTEMPTS_HEADER] ?? 0),
+      [ATTEMPTS_HEADER]: attempts ?? countHeader(message.properties.headers?.[ATTEMPTS_HEADER]),
       [LAST_ERROR_HEADER]: lastError,
       [DEAD_LETTERED_AT_HEADER]: new Date().toISOString(),
     }, eventId);
@@ -206,9 +215,11 @@ export class DeliveryHandler {
    * RabbitMQ confirms a message it could not route too, so without `mandatory` a retry, reorder or
    * dead-letter queue deleted by hand would swallow the message while the original is acked. A
    * returned republish declares the topology again (re-creating the queue) before it is tried
-   * again; both are tried until the message is taken.
+   * again; both are tried until the message is taken. Headers amqplib cannot write again (it
+   * throws before sending anything) are a fault of the message, not of the broker: it is
+   * republished once more with the part of its headers that can be written (writableHeaders).
    */
-  private republish(
+  private async republish(
     channel: ConfirmChannel,
     message: ConsumeMessage,
     queue: string,
@@ -216,32 +227,44 @@ export class DeliveryHandler {
     eventId: string | undefined,
   ): Promise<void> {
     const { properties, fields } = message;
+    const ours = { [ORIGINAL_ROUTING_KEY_HEADER]: originalRoutingKey(properties.headers, fields.routingKey), ...headers };
     const options: Options.Publish = {
       persistent: true,
       messageId: properties.messageId ?? eventId,
       type: properties.type,
       contentType: properties.contentType,
-      timestamp: properties.timestamp,
-      headers: {
-        ...properties.headers,
-        [ORIGINAL_ROUTING_KEY_HEADER]: properties.headers?.[ORIGINAL_ROUTING_KEY_HEADER] ?? fields.routingKey,
-        ...headers,
-      },
+      timestamp: writableTimestamp(properties.timestamp),
+      headers: { ...properties.headers, ...ours },
     };
+    try {
+      await this.publishUntilTaken(channel, message, queue, options, eventId);
+    } catch (error) {
+      if (!(error instanceof UnwritableMessageError)) throw error;
+      this.logger.warn(`${eventId ?? '(no id)'}: amqplib cannot write its headers again (${describe(error.cause)}); republishing it with those it can`);
+      await this.publishUntilTaken(channel, message, queue, { ...options, headers: { ...writableHeaders(properties.headers), ...ours } }, eventId);
+    }
+  }
+
+  private publishUntilTaken(channel: ConfirmChannel, message: ConsumeMessage, queue: string, options: Options.Publish, eventId: string | undefined): Promise<void> {
     const returned = returnedMessagesOf(channel);
     return this.throughOutages(eventId ?? '(no id)', async () => {
       const republishId = randomUUID();
       try {
         await new Promise<void>((resolve, reject) => {
           const attempt = { ...options, mandatory: true, headers: { ...options.headers, [REPUBLISH_ID_HEADER]: republishId } };
-          channel.publish('', queue, message.content, attempt, (error) => {
-            if (returned.delete(republishId)) reject(new UnroutableRepublishError(`returned as unroutable: no queue ${queue}`));
-            else if (error) reject(error);
-            else resolve();
-          });
+          try {
+            channel.publish('', queue, message.content, attempt, (error) => {
+              if (returned.delete(republishId)) reject(new UnroutableRepublishError(`returned as unroutable: no queue ${queue}`));
+              else if (error) reject(error);
+              else resolve();
+            });
+          } catch (error) {
+            // Thrown before anything was sent: amqplib could not encode the properties.
+            reject(isClosedChannelError(error) ? error : new UnwritableMessageError(error));
+          }
         });
       } catch (error) {
-        if (isClosedChannelError(error)) throw error;
+        if (isClosedChannelError(error) || error instanceof UnwritableMessageError) throw error;
         if (error instanceof UnroutableRepublishError) {
           this.logger.warn(`RabbitMQ has no queue ${queue}: declaring the topology again before the next try`);
           await declareTopology(channel, this.settings.topology).catch(() => undefined);
