@@ -18,7 +18,7 @@ const before = migrations.slice(0, migrations.indexOf(GlobalPositions17638804000
 
 beforeAll(async () => {
   url = await createTestDatabase();
-  dataSource = new DataSource({ type: 'postgres', url, migrations: before });
+  dataSource = new DataSource({ type: 'postgres', url, migrations: before, migrationsTransactionMode: 'each' });
   await dataSource.initialize();
   await dataSource.runMigrations();
 });
@@ -66,7 +66,7 @@ it('numbers stored events in their old delivery order and converts every checkpo
   );
   await dataSource.destroy();
 
-  dataSource = new DataSource({ type: 'postgres', url, migrations });
+  dataSource = new DataSource({ type: 'postgres', url, migrations, migrationsTransactionMode: 'each' });
   await dataSource.initialize();
   await dataSource.runMigrations();
 

@@ -441,7 +441,7 @@ describe('the upgrade to one subscription per reaction class', () => {
   it('resumes the saga at its least advanced member, and the members ahead do not act again', async () => {
     const url = await createTestDatabase();
     const before = migrations.slice(0, migrations.indexOf(ReactionReceipts1764800000000));
-    const dataSource = new DataSource({ type: 'postgres', url, migrations: before });
+    const dataSource = new DataSource({ type: 'postgres', url, migrations: before, migrationsTransactionMode: 'each' });
     await dataSource.initialize();
     try {
       await dataSource.runMigrations();
@@ -466,7 +466,7 @@ describe('the upgrade to one subscription per reaction class', () => {
       );
       await dataSource.destroy();
 
-      const upgraded = new DataSource({ type: 'postgres', url, migrations });
+      const upgraded = new DataSource({ type: 'postgres', url, migrations, migrationsTransactionMode: 'each' });
       await upgraded.initialize();
       try {
         await upgraded.runMigrations();

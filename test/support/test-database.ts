@@ -18,7 +18,7 @@ export async function createTestDatabase(): Promise<string> {
 /** A migrated database with a plain TypeORM DataSource, for tests below the HTTP layer. */
 export async function createMigratedDataSource(): Promise<{ dataSource: DataSource; url: string; drop(): Promise<void> }> {
   const url = await createTestDatabase();
-  const dataSource = new DataSource({ type: 'postgres', url, migrations, extra: { max: 30 } });
+  const dataSource = new DataSource({ type: 'postgres', url, migrations, migrationsTransactionMode: 'each', extra: { max: 30 } });
   await dataSource.initialize();
   await dataSource.runMigrations();
   return {
