@@ -21,12 +21,15 @@ export interface HttpServerLimits {
 /** Node checks request timeouts every 30 s by default; checking at a quarter of the timeout keeps it near what was configured. */
 const MAX_TIMEOUT_CHECK_INTERVAL_MS = 30_000;
 
+/** The longest path parameter the router takes (Fastify's maxParamLength); longer ones get 414 problem+json. */
+export const MAX_PATH_PARAMETER_LENGTH = 200;
+
 export function createFastifyAdapter({ bodyLimitBytes, requestTimeoutMs, connectionTimeoutMs }: HttpServerLimits): FastifyAdapter {
   return new FastifyAdapter({
     bodyLimit: bodyLimitBytes,
     // Path parameters up to a subscription id's 200 characters (a correlation id's 128 in
     // GET /flows/{correlationId}); Fastify's default, 100, answers longer ones 414 before any pipe.
-    routerOptions: { maxParamLength: 200 },
+    routerOptions: { maxParamLength: MAX_PATH_PARAMETER_LENGTH },
     frameworkErrors: answerUnroutable,
     requestIdHeader: false,
     genReqId: correlationIdOf,
@@ -45,14 +48,14 @@ export function createFastifyAdapter({ bodyLimitBytes, requestTimeoutMs, connect
 }
 
 /**
- * Fastify's answer to a path it cannot route (a malformed percent-escape, a parameter over its
- * 100-character maxParamLength): it comes before every hook, so without this it is Fastify's bare
+ * Fastify's answer to a path it cannot route (a malformed percent-escape, a parameter over
+ * MAX_PATH_PARAMETER_LENGTH characters): it comes before every hook, so without this it is Fastify's bare
  * JSON without the security headers or the correlation id. The same problem+json as any answer.
  */
 function answerUnroutable(error: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
   const problem =
     error.code === 'FST_ERR_MAX_PARAM_LENGTH'
-      ? { status: 414, code: 'URI_TOO_LONG', detail: 'a path segment is longer than 100 characters' }
+      ? { status: 414, code: 'URI_TOO_LONG', detail: `a path segment is longer than ${MAX_PATH_PARAMETER_LENGTH} characters` }
       : error.code === 'FST_ERR_BAD_URL'
         ? { status: 400, code: 'BAD_URL', detail: 'the path holds a malformed percent-escape' }
         : { status: 500, code: 'INTERNAL_SERVER_ERROR', detail: 'the request could not be routed' };

@@ -95,7 +95,9 @@ export class OpenApiResponseCheck {
   problemsWith(method: string, url: string, response: CheckedResponse): string[] {
     const path = pathOf(url);
     const match = this.operationOf(method, path);
-    if (!match) return this.problemsWithUnmatched(method, path, response);
+    // 414: the router refused the URL before any operation was chosen (a path parameter over
+    // MAX_PATH_PARAMETER_LENGTH, src/http/http-basics.ts), as for a path no operation has.
+    if (!match || response.status === 414) return this.problemsWithUnmatched(method, path, response);
     const declared = match.operation.responses?.[String(response.status)] ?? match.operation.responses?.[`${String(response.status)[0]}XX`];
     if (!declared) {
       const statuses = Object.keys(match.operation.responses ?? {}).join(', ');
