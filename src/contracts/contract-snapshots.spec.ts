@@ -105,7 +105,7 @@ describe('planning `npm run contracts:snapshot`', () => {
   it('records a compatible addition in the published snapshot', () => {
     const plan = planSnapshotWrites(withContract(OrderPlacedV1WithNote, OrderPlacedV1.type), published);
     expect(plan.writes.map(({ type, because }) => [type, because])).toEqual([[OrderPlacedV1.type, 'compatible additions']]);
-    expect(Object.keys((plan.writes[0].schema.properties as object) ?? {})).toContain('note');
+    expect(Object.keys((plan.writes[0].snapshot.schema.properties as object) ?? {})).toContain('note');
   });
 
   it('never writes over an incompatible change, and refuses it with the reason', () => {
