@@ -3,15 +3,16 @@ import { INTEGRATION_EVENT_CONTRACTS } from '../contracts';
 import { planSnapshotWrites, readSnapshots, SNAPSHOT_DIRECTORY, snapshotFileName, writeSnapshot } from '../contracts/contract-snapshots';
 
 /**
- * `npm run contracts:snapshot`: writes the snapshot of every contract version that has none, and
- * records compatible additions (a new optional field) in the snapshot of theirs; never writes over
- * an incompatible change (see planSnapshotWrites). Exit status: 0 every snapshot written or up to
+ * `npm run contracts:snapshot`: writes the snapshot (schema and validation rules) of every
+ * contract version that has none, records compatible additions (a new optional field) in the
+ * snapshot of theirs, and adds the rules to a snapshot written before snapshots held them; never
+ * writes over an incompatible change (see planSnapshotWrites). Exit status: 0 every snapshot written or up to
  * date, 1 a problem left (printed: publish a new version instead).
  */
 function main(): number {
   const plan = planSnapshotWrites(INTEGRATION_EVENT_CONTRACTS, readSnapshots());
-  for (const { type, schema, because } of plan.writes) {
-    writeSnapshot(type, schema);
+  for (const { type, snapshot, because } of plan.writes) {
+    writeSnapshot(type, snapshot);
     process.stdout.write(`wrote ${snapshotFileName(type)} (${because})\n`);
   }
   for (const problem of plan.refused) process.stderr.write(`${problem}\n`);

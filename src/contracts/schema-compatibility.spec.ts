@@ -4,7 +4,7 @@ import { compareContractSchemas } from './schema-compatibility';
 
 // Each case edits a copy of a real published snapshot, never the contract itself.
 const snapshots = readSnapshots();
-const published = (type: string): JsonSchema => structuredClone(snapshots.get(type)!);
+const published = (type: string): JsonSchema => structuredClone(snapshots.get(type)!.schema);
 const orderPlaced = () => published('com.example.orders.order-placed.v1');
 const creditRejected = () => published('com.example.users.credit-rejected.v1');
 
