@@ -1,0 +1,96 @@
+import { randomUUID } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { registerUser } from './support/fixtures';
+import { eventually, startTestApp, type TestApp } from './support/test-app';
+
+/**
+ * GET /flows/{correlationId} where the world is not kind: a consumer that answers garbage or
+ * redirects, requests sent raw, requests of one correlation id in the same millisecond, and an
+ * API whose clock is behind the database's. The API is real (PostgreSQL, RabbitMQ); the consumer
+ * is a stand-in HTTP server in this process, which answers as the real one does unless a test
+ * tells it otherwise (CONSUMER_URL points to it).
+ */
+interface FlowNode {
+  id: string;
+  kind: string;
+  label: string;
+  at: string | null;
+  offsetMs: number | null;
+  causedBy: string | null;
+  gapMs: number | null;
+  clockSkewMs?: number;
+}
+
+type Answer = (request: IncomingMessage, response: ServerResponse, eventIds: string[]) => void;
+
+/** What the real consumer answers: every asked event applied now, with no effect. */
+const applied: Answer = (_, response, eventIds) =>
+  response.end(JSON.stringify({ items: eventIds.map((eventId) => ({ eventId, type: 'x', appliedAt: new Date().toISOString(), effects: [] })) }));
+
+let api: TestApp;
+let consumer: Server;
+let answer: Answer = applied;
+/** Requests the stand-in consumer received. */
+const asked: Array<{ url: string; authorization?: string }> = [];
+
+beforeAll(async () => {
+  consumer = createServer((request, response) => {
+    asked.push({ url: request.url!, authorization: request.headers.authorization });
+    answer(request, response, new URL(request.url!, 'http://consumer').searchParams.getAll('eventId'));
+  });
+  await new Promise<void>((resolve) => consumer.listen(0, '127.0.0.1', resolve));
+  api = await startTestApp({ env: { CONSUMER_URL: `http://127.0.0.1:${(consumer.address() as AddressInfo).port}`, CONSUMER_TIMEOUT_MS: '1000' } });
+}, 60_000);
+
+afterAll(async () => {
+  await api?.close();
+  consumer?.closeAllConnections();
+  await new Promise((resolve) => consumer?.close(resolve));
+});
+
+afterEach(() => {
+  answer = applied;
+  asked.length = 0;
+});
+
+/** Places an order under `correlationId` and waits until the saga confirmed it and every event was published. */
+async function placeConfirmedOrder(correlationId: string): Promise<FlowNode[]> {
+  const customerId = await registerUser(api, { creditLimit: 10_000 });
+  await api
+    .http()
+    .post('/orders')
+    .set('x-correlation-id', correlationId)
+    .send({ customerId, currency: 'EUR', lines: [{ sku: 'EDGE-1', quantity: 1, unitPrice: 500 }] })
+    .expect(202);
+  let nodes: FlowNode[] = [];
+  await eventually(async () => {
+    ({ nodes } = (await api.http().get(`/flows/${correlationId}`).expect(200)).body);
+    expect(nodes.filter((node) => node.kind === 'publish' && node.at !== null).map((node) => node.label)).toContain('com.example.orders.order-confirmed.v1');
+  }, 20_000);
+  return nodes;
+}
+
+describe('the consumer stand-in', () => {
+  const correlationId = `edge-consumer-${randomUUID()}`;
+  let publishedEvents: number;
+
+  beforeAll(async () => {
+    publishedEvents = (await placeConfirmedOrder(correlationId)).filter((node) => node.kind === 'publish').length;
+  }, 60_000);
+
+  it.each<[string, Answer]>([
+    ['a time that is not a time', (_, response, ids) => response.end(JSON.stringify({ items: ids.map((eventId) => ({ eventId, appliedAt: 'yesterday', effects: [] })) }))],
+    ['effects that are not a list', (_, response, ids) => response.end(JSON.stringify({ items: ids.map((eventId) => ({ eventId, appliedAt: new Date().toISOString(), effects: 'many' })) }))],
+    ['an effect without its read model', (_, response, ids) => response.end(JSON.stringify({ items: ids.map((eventId) => ({ eventId, appliedAt: new Date().toISOString(), effects: [{}] })) }))],
+    ['no items', (_, response) => response.end(JSON.stringify({ count: 3 }))],
+    ['null', (_, response) => response.end('null')],
+  ])('answering %s leaves the flow drawn, and the consumer reported as not answering', async (_, garbage) => {
+    answer = garbage;
+    const { body } = await api.http().get(`/flows/${correlationId}`).expect(200);
+    expect(body.consumer).toEqual({ status: 'unreachable', detail: expect.stringMatching(/not an answer of GET \/inbox/) });
+    const effects = (body.nodes as FlowNode[]).filter((node) => node.kind === 'consumer-effect');
+    expect(effects).toHaveLength(publishedEvents);
+    for (const effect of effects) expect(effect).toMatchObject({ at: null, gapMs: null, label: 'consumer unreachable' });
+  });
+});
