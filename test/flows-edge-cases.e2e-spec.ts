@@ -93,4 +93,25 @@ describe('the consumer stand-in', () => {
     expect(effects).toHaveLength(publishedEvents);
     for (const effect of effects) expect(effect).toMatchObject({ at: null, gapMs: null, label: 'consumer unreachable' });
   });
+
+  it('is not followed when it redirects: the caller\'s token and the flow\'s event ids go to CONSUMER_URL only', async () => {
+    const elsewhere = createServer((request, response) => {
+      asked.push({ url: `elsewhere${request.url}`, authorization: request.headers.authorization });
+      applied(request, response, new URL(request.url!, 'http://elsewhere').searchParams.getAll('eventId'));
+    });
+    await new Promise<void>((resolve) => elsewhere.listen(0, '127.0.0.1', resolve));
+    try {
+      // Same host, another port: another origin, which fetch would follow (keeping no Authorization).
+      answer = (request, response) => {
+        response.writeHead(307, { location: `http://127.0.0.1:${(elsewhere.address() as AddressInfo).port}${request.url}` });
+        response.end();
+      };
+      const { body } = await api.http().get(`/flows/${correlationId}`).expect(200);
+      expect(asked.filter(({ url }) => url.startsWith('elsewhere'))).toEqual([]);
+      expect(body.consumer).toEqual({ status: 'unreachable', detail: expect.stringMatching(/answered 307/) });
+    } finally {
+      elsewhere.closeAllConnections();
+      await new Promise((resolve) => elsewhere.close(resolve));
+    }
+  });
 });
