@@ -64,7 +64,8 @@ export class ConsumerEffects {
     const signal = AbortSignal.timeout(this.timeoutMs);
     let response: Response;
     try {
-      response = await fetch(url, { headers: { accept: 'application/json', ...(authorization && { authorization }) }, signal });
+      // redirect 'manual': the caller's token and the flow's event ids go to CONSUMER_URL only; a redirect is an error answer.
+      response = await fetch(url, { headers: { accept: 'application/json', ...(authorization && { authorization }) }, signal, redirect: 'manual' });
     } catch (error) {
       const cause = (error as { cause?: { code?: string } }).cause?.code;
       throw this.unreachable(this.timedOut(error) ? `no answer within ${this.timeoutMs} ms` : (cause ?? (error as Error).message));
