@@ -1,8 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { registerUser } from './support/fixtures';
+import net from 'node:net';
+import { registerUser, uniqueEmail } from './support/fixtures';
 import { eventually, startTestApp, type TestApp } from './support/test-app';
+import { testToken } from './support/test-auth';
 
 /**
  * GET /flows/{correlationId} where the world is not kind: a consumer that answers garbage or
@@ -29,6 +31,7 @@ const applied: Answer = (_, response, eventIds) =>
   response.end(JSON.stringify({ items: eventIds.map((eventId) => ({ eventId, type: 'x', appliedAt: new Date().toISOString(), effects: [] })) }));
 
 let api: TestApp;
+let origin: string;
 let consumer: Server;
 let answer: Answer = applied;
 /** Requests the stand-in consumer received. */
@@ -41,6 +44,8 @@ beforeAll(async () => {
   });
   await new Promise<void>((resolve) => consumer.listen(0, '127.0.0.1', resolve));
   api = await startTestApp({ env: { CONSUMER_URL: `http://127.0.0.1:${(consumer.address() as AddressInfo).port}`, CONSUMER_TIMEOUT_MS: '1000' } });
+  await api.app.listen(0, '127.0.0.1');
+  origin = `http://127.0.0.1:${(api.app.getHttpServer().address() as AddressInfo).port}`;
 }, 60_000);
 
 afterAll(async () => {
@@ -69,6 +74,19 @@ async function placeConfirmedOrder(correlationId: string): Promise<FlowNode[]> {
     expect(nodes.filter((node) => node.kind === 'publish' && node.at !== null).map((node) => node.label)).toContain('com.example.orders.order-confirmed.v1');
   }, 20_000);
   return nodes;
+}
+
+/** Sends `head` and `body` as they are, on a socket of its own; resolves with the status line. */
+function sendRaw(head: string, body: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(Number(new URL(origin).port), '127.0.0.1', () =>
+      socket.write(`${head}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`),
+    );
+    let received = '';
+    socket.on('data', (chunk) => (received += chunk));
+    socket.on('end', () => resolve(received.split('\r\n')[0]));
+    socket.on('error', reject);
+  });
 }
 
 describe('the consumer stand-in', () => {
@@ -112,6 +130,24 @@ describe('the consumer stand-in', () => {
     } finally {
       elsewhere.closeAllConnections();
       await new Promise((resolve) => elsewhere.close(resolve));
+    }
+  });
+});
+
+describe('what a request leaves in its events', () => {
+  it('is its path without the query or the fragment a client sent', async () => {
+    const token = await testToken();
+    for (const target of ['/users?access_token=secret-1', '/users#access_token=secret-2', '/users#<img/src=x/onerror=alert(1)>']) {
+      const correlationId = `edge-path-${randomUUID()}`;
+      const status = await sendRaw(
+        `POST ${target} HTTP/1.1\r\nHost: api\r\nAuthorization: Bearer ${token}\r\nContent-Type: application/json\r\nX-Correlation-Id: ${correlationId}`,
+        JSON.stringify({ email: uniqueEmail(), name: 'Raw Client' }),
+      );
+      expect({ target, status }).toEqual({ target, status: 'HTTP/1.1 201 Created' });
+      const [{ request }] = await api.db.query(`SELECT metadata -> 'request' AS request FROM events WHERE metadata ->> 'correlationId' = $1`, [correlationId]);
+      expect({ target, path: request.path }).toEqual({ target, path: '/users' });
+      const { body } = await api.http().get(`/flows/${correlationId}`).expect(200);
+      expect((body.nodes as FlowNode[]).find((node) => node.kind === 'request')?.label).toBe('POST /users');
     }
   });
 });
