@@ -19,7 +19,7 @@ export interface EventMetadata {
 /** An HTTP request as the events it caused remember it (GET /flows/{correlationId} draws it). */
 export interface RequestOrigin {
   method: string;
-  /** The request's path, without its query string. */
+  /** The request's path, without its query or fragment. */
   path: string;
   /** When the request arrived (ISO 8601, milliseconds). */
   receivedAt: string;

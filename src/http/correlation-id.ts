@@ -8,6 +8,8 @@ const SAFE_CORRELATION_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
 /** Paths longer than this are cut in the events' metadata (ours are far shorter). */
 const MAX_RECORDED_PATH_LENGTH = 256;
+/** A request target up to its query (`?`) or fragment (`#`). */
+const PATH_OF_URL = /^[^?#]*/;
 
 /** Whether `value` could be a correlation id: what `X-Correlation-Id` may carry (1 to 128 of `A-Za-z0-9._:-`). */
 export function isCorrelationId(value: string): boolean {
@@ -34,8 +36,9 @@ export const RequestMetadata = createParamDecorator((_: unknown, context: Execut
   const http = context.switchToHttp();
   const request = http.getRequest<FastifyRequest>();
   const reply = http.getResponse<FastifyReply>();
-  const query = request.url.indexOf('?');
-  const path = (query === -1 ? request.url : request.url.slice(0, query)).slice(0, MAX_RECORDED_PATH_LENGTH);
+  // The path as the router matched it: no query, and no fragment (a raw client may send one, and
+  // the router ignores it): either may hold a token, neither belongs in the events.
+  const path = PATH_OF_URL.exec(request.url)![0].slice(0, MAX_RECORDED_PATH_LENGTH);
   const receivedAt = new Date(Date.now() - reply.elapsedTime).toISOString();
   return { correlationId: request.id, causationId: request.id, request: { method: request.method, path, receivedAt } };
 });

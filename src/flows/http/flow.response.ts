@@ -7,7 +7,7 @@ const CONSUMER_EFFECT_STATUSES: ConsumerEffectStatus[] = ['applied', 'not-applie
 
 export class FlowRequestResponse {
   @ApiProperty({ example: 'POST' }) method: string;
-  @ApiProperty({ example: '/orders', description: 'without the query string' }) path: string;
+  @ApiProperty({ example: '/orders', description: 'without the query or fragment' }) path: string;
 }
 
 export class FlowCommandResponse {
