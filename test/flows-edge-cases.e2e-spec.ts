@@ -150,4 +150,36 @@ describe('what a request leaves in its events', () => {
       expect((body.nodes as FlowNode[]).find((node) => node.kind === 'request')?.label).toBe('POST /users');
     }
   });
+
+  it('keeps two requests of one correlation id apart, though they arrive in the same millisecond', async () => {
+    const correlationId = `edge-same-ms-${randomUUID()}`;
+    const token = await testToken();
+    const register = () =>
+      fetch(`${origin}/users`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', 'x-correlation-id': correlationId },
+        body: JSON.stringify({ email: uniqueEmail(), name: 'Same Millisecond' }),
+      });
+    // Two clients reusing one correlation id, in the same millisecond of the API's clock.
+    const now = Date.now;
+    const frozen = now();
+    Date.now = () => frozen;
+    let statuses: number[];
+    try {
+      statuses = (await Promise.all([register(), register()])).map((response) => response.status);
+    } finally {
+      Date.now = now;
+    }
+    expect(statuses).toEqual([201, 201]);
+    const { body } = await api.http().get(`/flows/${correlationId}`).expect(200);
+    const nodes = body.nodes as FlowNode[];
+    const byId = new Map(nodes.map((node) => [node.id, node]));
+    const kinds = (kind: string) => nodes.filter((node) => node.kind === kind);
+    expect(kinds('request')).toHaveLength(2);
+    expect(kinds('command')).toHaveLength(2);
+    expect(kinds('event')).toHaveLength(2);
+    // Each request → its own command → its own event.
+    expect(new Set(kinds('event').map((event) => byId.get(event.causedBy!)!.id)).size).toBe(2);
+    expect(new Set(kinds('command').map((command) => command.causedBy)).size).toBe(2);
+  });
 });
