@@ -64,6 +64,21 @@ describe('buildFlow', () => {
     expect(flow).toMatchObject({ startedAt: at(0).toISOString(), endedAt: at(15).toISOString(), durationMs: 15 });
   });
 
+  it('keeps requests and command runs of the same millisecond apart by their ids', () => {
+    const sameMillisecond = (eventId: string, position: number, request: string, run: string) =>
+      event(eventId, 'UserRegistered', position, 2, {
+        request: { id: request, method: 'POST', path: '/users', receivedAt: at(0).toISOString() },
+        command: { id: run, name: 'RegisterUserCommand', startedAt: at(1).toISOString() },
+      });
+    const flow = buildFlow(inputs({ events: [sameMillisecond('e1', 1, 'r1', 'c1'), sameMillisecond('e2', 2, 'r2', 'c2')] }));
+    expect(flow.nodes.filter(({ kind }) => kind !== 'event').map(({ id, causedBy }) => [id, causedBy])).toEqual([
+      ['request:1', null],
+      ['request:2', null],
+      ['command:1', 'request:1'],
+      ['command:2', 'request:2'],
+    ]);
+  });
+
   it('links events stored before requests and commands were recorded to their causes directly', () => {
     const old = event('e1', 'OrderPlaced', 1, 4, {});
     const caused = event('e2', 'OrderConfirmed', 2, 9, { causationId: 'e1' });

@@ -127,8 +127,8 @@ export function buildFlow(inputs: FlowInputs): Flow {
     const cause = causeOf(event);
     let parent = cause;
     if (metadata.command) {
-      const { name, startedAt, reaction, step } = metadata.command;
-      const key = JSON.stringify([name, startedAt, reaction, step, metadata.causationId, metadata.request?.receivedAt]);
+      const { id: run, name, startedAt, reaction, step } = metadata.command;
+      const key = JSON.stringify([run, name, startedAt, reaction, step, metadata.causationId, metadata.request?.receivedAt]);
       let id = commands.get(key);
       if (!id) {
         id = `command:${commands.size + 1}`;
@@ -173,8 +173,8 @@ export function buildFlow(inputs: FlowInputs): Flow {
   function causeOf(event: StoredEvent): string | null {
     const { metadata } = event;
     if (metadata.request) {
-      const { method, path, receivedAt } = metadata.request;
-      const key = JSON.stringify([method, path, receivedAt]);
+      const { id: request, method, path, receivedAt } = metadata.request;
+      const key = JSON.stringify([request, method, path, receivedAt]);
       let id = requests.get(key);
       if (!id) {
         id = `request:${requests.size + 1}`;

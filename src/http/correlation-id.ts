@@ -1,4 +1,5 @@
 import { createParamDecorator, ExecutionContext } from '@nestjs/common';
+import { runId } from '../event-store/run-id';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { v7 as uuidV7 } from 'uuid';
 import { CommandMetadata } from '../event-store/event-metadata';
@@ -29,8 +30,8 @@ export function correlationIdOf(request: { headers: Record<string, string | stri
 
 /**
  * The metadata a command from this HTTP request carries into its events: the correlation id (as
- * causation too), and the request itself (method, path, arrival), which GET /flows draws as the
- * flow's root. The arrival is Fastify's own measure (`reply.elapsedTime`, since its onRequest).
+ * causation too), and the request itself (an id of its own, method, path, arrival), which GET
+ * /flows draws as the flow's root. The arrival is Fastify's own measure (`reply.elapsedTime`, since its onRequest).
  */
 export const RequestMetadata = createParamDecorator((_: unknown, context: ExecutionContext): CommandMetadata => {
   const http = context.switchToHttp();
@@ -40,5 +41,5 @@ export const RequestMetadata = createParamDecorator((_: unknown, context: Execut
   // the router ignores it): either may hold a token, neither belongs in the events.
   const path = PATH_OF_URL.exec(request.url)![0].slice(0, MAX_RECORDED_PATH_LENGTH);
   const receivedAt = new Date(Date.now() - reply.elapsedTime).toISOString();
-  return { correlationId: request.id, causationId: request.id, request: { method: request.method, path, receivedAt } };
+  return { correlationId: request.id, causationId: request.id, request: { id: runId(), method: request.method, path, receivedAt } };
 });
