@@ -183,3 +183,36 @@ describe('what a request leaves in its events', () => {
     expect(new Set(kinds('command').map((command) => command.causedBy)).size).toBe(2);
   });
 });
+
+describe('an API whose clock is 500 ms behind the database\'s', () => {
+  it('never lists a node before its cause, nor gives it a negative gap, and says whose time was moved', async () => {
+    // The API's clocks (its Clock and Date.now) lag; PostgreSQL's now() (the saga's steps) and
+    // the consumer's clock do not: what hosts whose clocks disagree record.
+    const { Clock } = await import('../src/shared/clock');
+    const clock = api.app.get(Clock);
+    const now = Date.now;
+    const clockNow = clock.now;
+    Date.now = () => now() - 500;
+    clock.now = () => new Date(now() - 500);
+    let nodes: FlowNode[];
+    try {
+      nodes = await placeConfirmedOrder(`edge-skew-${randomUUID()}`);
+    } finally {
+      Date.now = now;
+      clock.now = clockNow;
+    }
+    const position = new Map(nodes.map((node, index) => [node.id, index]));
+    for (const node of nodes) {
+      if (node.causedBy === null) continue;
+      expect({ node: node.label, afterItsCause: position.get(node.id)! > position.get(node.causedBy)! }).toEqual({ node: node.label, afterItsCause: true });
+      if (node.gapMs !== null) expect({ node: node.label, gapMs: node.gapMs >= 0 }).toEqual({ node: node.label, gapMs: true });
+    }
+    const offsets = nodes.flatMap((node) => (node.offsetMs === null ? [] : [node.offsetMs]));
+    expect(offsets).toEqual([...offsets].sort((a, b) => a - b));
+    // The commands the saga's steps sent were recorded before the steps (by 500 ms less the step's
+    // own time): their times are kept as recorded, and they say by how much they were moved.
+    const moved = nodes.filter((node) => node.clockSkewMs !== undefined);
+    expect(moved.map((node) => node.label)).toEqual(expect.arrayContaining(['ReserveCreditCommand', 'ConfirmOrderCommand']));
+    for (const node of moved) expect(node.clockSkewMs).toBeGreaterThan(300);
+  }, 60_000);
+});
