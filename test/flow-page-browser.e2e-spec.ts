@@ -159,4 +159,17 @@ describeWithChromium('the flow page in a browser', () => {
     expect(await tableLabels()).toEqual(expectedLabels);
     expect(violations).toEqual([]);
   }, 60_000);
+
+  it('shows the page again, not the JSON it fetched, when Back returns to a flow', async () => {
+    // The page fetched the flow's JSON from its own URL: Back must not find that in the cache.
+    await page.goto(`${origin}/flows/${correlationId}`);
+    await page.locator('body[data-state="drawn"]').waitFor({ timeout: 20_000 });
+    await page.locator('#correlation-id').fill(`no-such-flow-${randomUUID()}`);
+    await page.locator('#search button[type=submit]').click();
+    await page.locator('body[data-state="failed"]').waitFor();
+    await page.goBack();
+    expect(await page.evaluate('document.contentType')).toBe('text/html');
+    await page.locator('body[data-state="drawn"]').waitFor({ timeout: 20_000 });
+    expect(await tableLabels()).toEqual(expectedLabels);
+  }, 60_000);
 });

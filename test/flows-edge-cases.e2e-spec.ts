@@ -216,3 +216,13 @@ describe('an API whose clock is 500 ms behind the database\'s', () => {
     for (const node of moved) expect(node.clockSkewMs).toBeGreaterThan(300);
   }, 60_000);
 });
+
+describe('the JSON of a flow', () => {
+  it('varies by Accept and is not stored by caches, so a browser\'s Back never shows it in place of the page', async () => {
+    const correlationId = `edge-cache-${randomUUID()}`;
+    await api.http().post('/users').set('x-correlation-id', correlationId).send({ email: uniqueEmail(), name: 'Cache' }).expect(201);
+    const json = await api.http().get(`/flows/${correlationId}`).set('accept', 'application/json').expect(200);
+    expect(json.headers.vary).toMatch(/\baccept\b/i);
+    expect(json.headers['cache-control']).toMatch(/\bno-store\b/);
+  });
+});
