@@ -2,9 +2,11 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import net from 'node:net';
+import { EVENTS_OF_CORRELATION, MAX_FLOW_EVENTS } from '../src/flows/flow-records';
 import { registerUser, uniqueEmail } from './support/fixtures';
 import { eventually, startTestApp, type TestApp } from './support/test-app';
 import { testToken } from './support/test-auth';
+import { createMigratedDataSource } from './support/test-database';
 
 /**
  * GET /flows/{correlationId} where the world is not kind: a consumer that answers garbage or
@@ -225,4 +227,34 @@ describe('the JSON of a flow', () => {
     expect(json.headers.vary).toMatch(/\baccept\b/i);
     expect(json.headers['cache-control']).toMatch(/\bno-store\b/);
   });
+});
+
+describe('a correlation id that thousands of events share (a batch job sending one X-Correlation-Id)', () => {
+  it('finds the first events of the flow by an index, in order, without reading the events of other flows', async () => {
+    const { dataSource, drop } = await createMigratedDataSource();
+    try {
+      // 25,000 events of other requests, then 5,000 of the job: what a store holds at the job's end.
+      const append = (count: number, correlationId: string) =>
+        dataSource.query(
+          `INSERT INTO events (event_id, stream_type, stream_id, stream_version, event_type, payload, metadata)
+           SELECT gen_random_uuid(), 'Order', gen_random_uuid(), 1, 'OrderPlaced', jsonb_build_object('note', repeat('x', 200)),
+             jsonb_build_object('correlationId', coalesce($2, gen_random_uuid()::text), 'causationId', 'c', 'occurredAt', now())
+           FROM generate_series(1, $1::int)`,
+          [count, correlationId],
+        );
+      await append(25_000, null as unknown as string);
+      await append(5_000, 'nightly-import');
+      await dataSource.query('ANALYZE events');
+
+      const [{ 'QUERY PLAN': [plan] }] = await dataSource.query(`EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) ${EVENTS_OF_CORRELATION}`, ['nightly-import', MAX_FLOW_EVENTS + 1]);
+      expect(plan.Plan['Actual Rows']).toBe(MAX_FLOW_EVENTS + 1);
+      // The pages of the first 1,001 of the job's events, and the index's: under half the pages of
+      // its 5,000 (reading them all and sorting takes those), far under the table's 25,000 others.
+      const [{ pages }] = await dataSource.query(`SELECT relpages AS pages FROM pg_class WHERE relname = 'events'`);
+      const buffers = plan.Plan['Shared Hit Blocks'] + plan.Plan['Shared Read Blocks'];
+      expect(buffers).toBeLessThan((pages * (5_000 / 30_000)) / 2);
+    } finally {
+      await drop();
+    }
+  }, 60_000);
 });

@@ -11,6 +11,9 @@ import type { FlowInputs, ReceiptRecord } from './flow-graph';
 /** A flow holds at most this many events; the rest are left out (Flow.truncated). */
 export const MAX_FLOW_EVENTS = 1000;
 
+/** The first `$2` events of the correlation id `$1`, in append order. */
+export const EVENTS_OF_CORRELATION = `SELECT ${STORED_EVENT_COLUMNS} FROM events WHERE metadata ->> 'correlationId' = $1 ORDER BY position LIMIT $2`;
+
 /**
  * What the API's database recorded about one correlation id: its events (found by
  * `events_correlation_id_idx`), the reactions' receipts of them, when the relay published each
@@ -26,10 +29,7 @@ export class FlowRecords {
 
   /** Undefined when no event carries the correlation id. */
   async read(correlationId: string): Promise<(Omit<FlowInputs, 'consumer'> & { truncated: boolean }) | undefined> {
-    const events: StoredEvent[] = await this.dataSource.query(
-      `SELECT ${STORED_EVENT_COLUMNS} FROM events WHERE metadata ->> 'correlationId' = $1 ORDER BY position LIMIT $2`,
-      [correlationId, MAX_FLOW_EVENTS + 1],
-    );
+    const events: StoredEvent[] = await this.dataSource.query(EVENTS_OF_CORRELATION, [correlationId, MAX_FLOW_EVENTS + 1]);
     if (events.length === 0) return undefined;
     const truncated = events.length > MAX_FLOW_EVENTS;
     if (truncated) events.length = MAX_FLOW_EVENTS;
