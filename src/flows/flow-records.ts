@@ -11,8 +11,17 @@ import type { FlowInputs, ReceiptRecord } from './flow-graph';
 /** A flow holds at most this many events; the rest are left out (Flow.truncated). */
 export const MAX_FLOW_EVENTS = 1000;
 
-/** The first `$2` events of the correlation id `$1`, in append order. */
-export const EVENTS_OF_CORRELATION = `SELECT ${STORED_EVENT_COLUMNS} FROM events WHERE metadata ->> 'correlationId' = $1 ORDER BY position LIMIT $2`;
+/**
+ * The first `$2` events of the correlation id `$1`, in append order: one range of
+ * events_correlation_id_idx (correlation id, position). The id reaches the planner as a lateral
+ * reference, not a constant: knowing an id that thousands of events share (a batch job's), it
+ * would expect to meet them early and walk the whole table in position order instead, reading
+ * every event before the job's. Unknown, an id is taken for a rare one: the index.
+ */
+export const EVENTS_OF_CORRELATION = `SELECT flow_events.* FROM (SELECT $1::text AS correlation_id OFFSET 0) AS flow
+  CROSS JOIN LATERAL (
+    SELECT ${STORED_EVENT_COLUMNS} FROM events WHERE metadata ->> 'correlationId' = flow.correlation_id ORDER BY position LIMIT $2
+  ) AS flow_events`;
 
 /**
  * What the API's database recorded about one correlation id: its events (found by
