@@ -18,8 +18,10 @@ export interface EventMetadata {
 
 /** An HTTP request as the events it caused remember it (GET /flows/{correlationId} draws it). */
 export interface RequestOrigin {
+  /** Tells this request from others of its correlation id that arrived in the same millisecond (random; absent on events stored before it was recorded). */
+  id?: string;
   method: string;
-  /** The request's path, without its query string. */
+  /** The request's path, without its query or fragment. */
   path: string;
   /** When the request arrived (ISO 8601, milliseconds). */
   receivedAt: string;
@@ -27,6 +29,8 @@ export interface RequestOrigin {
 
 /** A run of a command on the CommandBus, as the events it wrote remember it (RunningCommands). */
 export interface CommandRecord {
+  /** Tells this run from others of the same command, cause and millisecond (random; absent on events stored before it was recorded). */
+  id?: string;
   /** The command's class, `PlaceOrderCommand`. */
   name: string;
   /** When the CommandBus began running it (ISO 8601, milliseconds). */

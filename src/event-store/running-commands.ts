@@ -3,6 +3,7 @@ import { Injectable, OnModuleInit } from '@nestjs/common';
 import { CommandBus, ICommand } from '@nestjs/cqrs';
 import { Clock } from '../shared/clock';
 import type { CommandRecord } from './event-metadata';
+import { runId } from './run-id';
 
 /** The reaction step whose work is running (ReactionSubscription sets it around each step's work). */
 export interface RunningStep {
@@ -25,7 +26,7 @@ export function inReactionStep<T>(step: RunningStep, work: () => Promise<T>): Pr
 
 /**
  * Remembers every command the CommandBus runs, from HTTP, a reaction step or a deadline alike:
- * its class, when it began, and the reaction step that sent it, so the events it writes can say
+ * an id of the run, its class, when it began, and the reaction step that sent it, so the events it writes can say
  * which command wrote them (EventMetadata.command) and GET /flows/{correlationId} can draw the
  * command between its cause and its events. The cost is an AsyncLocalStorage scope per command
  * and a few dozen bytes in the metadata of each event, written by the statement that appends it.
@@ -44,7 +45,7 @@ export class RunningCommands implements OnModuleInit {
     const execute = this.bus.execute.bind(this.bus) as (command: ICommand, context?: unknown) => Promise<unknown>;
     const recorded = (command: ICommand, context?: unknown): Promise<unknown> => {
       const step = runningStep.getStore();
-      const record: CommandRecord = { name: command.constructor.name, startedAt: this.clock.now().toISOString(), ...step };
+      const record: CommandRecord = { id: runId(), name: command.constructor.name, startedAt: this.clock.now().toISOString(), ...step };
       return runningCommand.run(record, () => execute(command, context));
     };
     this.bus.execute = recorded as CommandBus['execute'];

@@ -64,6 +64,44 @@ describe('buildFlow', () => {
     expect(flow).toMatchObject({ startedAt: at(0).toISOString(), endedAt: at(15).toISOString(), durationMs: 15 });
   });
 
+  it("places a node whose clock is behind its cause's at its cause's time, and what it caused on that clock as much later", () => {
+    // The database's clock (the steps' receipts) is 500 ms ahead of the API's (commands, events).
+    const skewed = [
+      { reaction: 'reaction:saga', eventId: 'e1', step: 'reserve', recordedAt: at(508) },
+      { reaction: 'reaction:saga', eventId: 'e2', step: '*', recordedAt: at(515) },
+    ];
+    const flow = buildFlow(inputs({ events: [placed, reserved], receipts: skewed }));
+    expect(flow.nodes.map(({ id, at: time, offsetMs, gapMs, clockSkewMs }) => [id, time, offsetMs, gapMs, clockSkewMs])).toEqual([
+      ['request:1', at(0).toISOString(), 0, null, undefined],
+      ['command:1', at(1).toISOString(), 1, 1, undefined],
+      ['event:e1', at(4).toISOString(), 4, 3, undefined],
+      // A clock ahead looks like a slow step: nothing tells them apart.
+      ['step:reaction:saga:e1:reserve', at(508).toISOString(), 508, 504, undefined],
+      // Recorded at 10, before its step: placed at the step's time, its recorded time kept.
+      ['command:2', at(10).toISOString(), 508, 0, 498],
+      // The same clock, as much later: its 2 ms after its command are kept.
+      ['event:e2', at(12).toISOString(), 510, 2, 498],
+      // The database's clock again: not moved.
+      ['step:reaction:saga:e2:*', at(515).toISOString(), 515, 5, undefined],
+    ]);
+    expect(flow).toMatchObject({ startedAt: at(0).toISOString(), endedAt: at(515).toISOString(), durationMs: 515 });
+  });
+
+  it('keeps requests and command runs of the same millisecond apart by their ids', () => {
+    const sameMillisecond = (eventId: string, position: number, request: string, run: string) =>
+      event(eventId, 'UserRegistered', position, 2, {
+        request: { id: request, method: 'POST', path: '/users', receivedAt: at(0).toISOString() },
+        command: { id: run, name: 'RegisterUserCommand', startedAt: at(1).toISOString() },
+      });
+    const flow = buildFlow(inputs({ events: [sameMillisecond('e1', 1, 'r1', 'c1'), sameMillisecond('e2', 2, 'r2', 'c2')] }));
+    expect(flow.nodes.filter(({ kind }) => kind !== 'event').map(({ id, causedBy }) => [id, causedBy])).toEqual([
+      ['request:1', null],
+      ['request:2', null],
+      ['command:1', 'request:1'],
+      ['command:2', 'request:2'],
+    ]);
+  });
+
   it('links events stored before requests and commands were recorded to their causes directly', () => {
     const old = event('e1', 'OrderPlaced', 1, 4, {});
     const caused = event('e2', 'OrderConfirmed', 2, 9, { causationId: 'e1' });

@@ -17,12 +17,17 @@ export interface FlowNode {
   label: string;
   /** When it happened (ISO 8601, milliseconds); null when nothing recorded it. */
   at: string | null;
-  /** Milliseconds from the flow's first node to this one; null with `at`. */
+  /** Milliseconds from the flow's first node to this one (on the flow's time line, see clockSkewMs); null with `at`. */
   offsetMs: number | null;
   /** The node that caused this one; null for a root (an HTTP request, or an event whose cause is not in the flow). */
   causedBy: string | null;
-  /** Milliseconds from the cause's time to this node's; null when either is unknown. */
+  /** Milliseconds from the cause's time to this node's; null when either is unknown. Never negative (see clockSkewMs). */
   gapMs: number | null;
+  /**
+   * Present when this node's clock was behind its cause's: how many milliseconds later than `at`
+   * the node is placed (`offsetMs`, `gapMs`), so that it comes no earlier than its cause.
+   */
+  clockSkewMs?: number;
   request?: { method: string; path: string };
   command?: { name: string; reaction?: string; step?: string };
   event?: { eventId: string; streamType: string; streamId: string; streamVersion: number; globalPosition: string | null };
@@ -68,7 +73,7 @@ export interface FlowInputs {
 
 export interface Flow {
   correlationId: string;
-  /** The earliest and latest recorded times of the flow, and the milliseconds between them. */
+  /** The earliest and latest times of the flow's time line (see clockSkewMs), and the milliseconds between them. */
   startedAt: string;
   endedAt: string;
   durationMs: number;
@@ -127,8 +132,8 @@ export function buildFlow(inputs: FlowInputs): Flow {
     const cause = causeOf(event);
     let parent = cause;
     if (metadata.command) {
-      const { name, startedAt, reaction, step } = metadata.command;
-      const key = JSON.stringify([name, startedAt, reaction, step, metadata.causationId, metadata.request?.receivedAt]);
+      const { id: run, name, startedAt, reaction, step } = metadata.command;
+      const key = JSON.stringify([run, name, startedAt, reaction, step, metadata.causationId, metadata.request?.receivedAt]);
       let id = commands.get(key);
       if (!id) {
         id = `command:${commands.size + 1}`;
@@ -173,8 +178,8 @@ export function buildFlow(inputs: FlowInputs): Flow {
   function causeOf(event: StoredEvent): string | null {
     const { metadata } = event;
     if (metadata.request) {
-      const { method, path, receivedAt } = metadata.request;
-      const key = JSON.stringify([method, path, receivedAt]);
+      const { id: request, method, path, receivedAt } = metadata.request;
+      const key = JSON.stringify([request, method, path, receivedAt]);
       let id = requests.get(key);
       if (!id) {
         id = `request:${requests.size + 1}`;
@@ -210,25 +215,75 @@ function consumerNode(eventId: string, consumer: ConsumerAnswer): DraftNode {
   }
 }
 
-/** Times relative to the flow's start and to each cause, and the nodes earliest first. */
+/**
+ * The clock each kind of node takes its time from: the API process's (a request's arrival, a
+ * command's start, an event's occurredAt, a publish), PostgreSQL's (a reaction step: its receipt's
+ * now()), the consumer's database's (an effect). Hosts' clocks disagree by a few milliseconds, or
+ * more, while a step and the command it sends are often less than a millisecond apart.
+ */
+type ClockSource = 'api' | 'api-database' | 'consumer-database';
+const CLOCK_OF: Record<FlowNodeKind, ClockSource> = {
+  request: 'api',
+  command: 'api',
+  event: 'api',
+  publish: 'api',
+  'reaction-step': 'api-database',
+  'consumer-effect': 'consumer-database',
+};
+
+/** Where a node stands on the flow's time line. */
+interface Placement {
+  /** Milliseconds since the epoch on the time line; a node without a time has its cause's (null: a root without one). */
+  time: number | null;
+  /** Milliseconds the node is drawn later than recorded (0 for a node without a time). */
+  shiftMs: number;
+  /** What each clock is known to lag behind on this path from the root, carried to what the node caused. */
+  lags: Readonly<Partial<Record<ClockSource, number>>>;
+  depth: number;
+}
+
+/**
+ * Times relative to the flow's start and to each cause, and the nodes earliest first. A node whose
+ * recorded time is before its cause's cannot have happened then: its clock is behind its cause's.
+ * It is drawn at its cause's time instead, and every later node of the same clock on that path is
+ * drawn as much later (the lag learnt once, as Jaeger and Zipkin adjust spans for clock skew), so
+ * gaps are never negative, a node never comes before its cause, and gaps measured on one clock
+ * keep their length. A clock that is ahead cannot be told from a slow step: its gaps stay longer.
+ */
 function finish(inputs: FlowInputs, drafts: DraftNode[]): Flow {
   const byId = new Map(drafts.map((node) => [node.id, node]));
-  const times = drafts.flatMap(({ at }) => (at ? [at.getTime()] : []));
+  const placements = new Map<string, Placement>();
+  const placementOf = (node: DraftNode): Placement => {
+    const known = placements.get(node.id);
+    if (known) return known;
+    const cause = node.causedBy ? byId.get(node.causedBy) : undefined;
+    const causePlacement: Omit<Placement, 'shiftMs'> = cause ? placementOf(cause) : { time: null, lags: {}, depth: -1 };
+    const depth = causePlacement.depth + 1;
+    let placement: Placement;
+    if (!node.at) {
+      placement = { time: causePlacement.time, shiftMs: 0, lags: causePlacement.lags, depth };
+    } else {
+      const clock = CLOCK_OF[node.kind];
+      const lag = causePlacement.lags[clock] ?? 0;
+      const recorded = node.at.getTime() + lag;
+      const behind = causePlacement.time === null ? 0 : Math.max(0, causePlacement.time - recorded);
+      placement = {
+        time: recorded + behind,
+        shiftMs: lag + behind,
+        lags: behind > 0 ? { ...causePlacement.lags, [clock]: lag + behind } : causePlacement.lags,
+        depth,
+      };
+    }
+    placements.set(node.id, placement);
+    return placement;
+  };
+  const times = drafts.flatMap((node) => (node.at ? [placementOf(node).time!] : []));
   const start = Math.min(...times);
   const end = Math.max(...times);
 
   // A node without a time sorts right after its cause; ties go to the cause first.
-  const sortKey = new Map<string, { time: number; depth: number }>();
-  const keyOf = (node: DraftNode): { time: number; depth: number } => {
-    const known = sortKey.get(node.id);
-    if (known) return known;
-    const cause = node.causedBy ? byId.get(node.causedBy) : undefined;
-    const causeKey = cause ? keyOf(cause) : { time: start, depth: -1 };
-    const key = { time: node.at?.getTime() ?? causeKey.time, depth: causeKey.depth + 1 };
-    sortKey.set(node.id, key);
-    return key;
-  };
-  const ordered = [...drafts].sort((a, b) => keyOf(a).time - keyOf(b).time || keyOf(a).depth - keyOf(b).depth);
+  const sortTime = (node: DraftNode) => placementOf(node).time ?? start;
+  const ordered = [...drafts].sort((a, b) => sortTime(a) - sortTime(b) || placementOf(a).depth - placementOf(b).depth);
 
   const { consumer } = inputs;
   return {
@@ -238,12 +293,14 @@ function finish(inputs: FlowInputs, drafts: DraftNode[]): Flow {
     durationMs: end - start,
     consumer: consumer.status === 'unreachable' ? { status: consumer.status, detail: consumer.detail } : { status: consumer.status },
     nodes: ordered.map(({ at, ...node }) => {
-      const causeAt = node.causedBy ? byId.get(node.causedBy)?.at : undefined;
+      const cause = node.causedBy ? byId.get(node.causedBy) : undefined;
+      const { time, shiftMs } = placementOf({ at, ...node });
       return {
         ...node,
         at: at ? at.toISOString() : null,
-        offsetMs: at ? at.getTime() - start : null,
-        gapMs: at && causeAt ? at.getTime() - causeAt.getTime() : null,
+        offsetMs: at ? time! - start : null,
+        gapMs: at && cause?.at ? time! - placementOf(cause).time! : null,
+        ...(shiftMs > 0 && { clockSkewMs: shiftMs }),
       };
     }),
   };

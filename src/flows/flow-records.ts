@@ -12,6 +12,18 @@ import type { FlowInputs, ReceiptRecord } from './flow-graph';
 export const MAX_FLOW_EVENTS = 1000;
 
 /**
+ * The first `$2` events of the correlation id `$1`, in append order: one range of
+ * events_correlation_id_idx (correlation id, position). The id reaches the planner as a lateral
+ * reference, not a constant: knowing an id that thousands of events share (a batch job's), it
+ * would expect to meet them early and walk the whole table in position order instead, reading
+ * every event before the job's. Unknown, an id is taken for a rare one: the index.
+ */
+export const EVENTS_OF_CORRELATION = `SELECT flow_events.* FROM (SELECT $1::text AS correlation_id OFFSET 0) AS flow
+  CROSS JOIN LATERAL (
+    SELECT ${STORED_EVENT_COLUMNS} FROM events WHERE metadata ->> 'correlationId' = flow.correlation_id ORDER BY position LIMIT $2
+  ) AS flow_events`;
+
+/**
  * What the API's database recorded about one correlation id: its events (found by
  * `events_correlation_id_idx`), the reactions' receipts of them, when the relay published each
  * (`relay_batches`) and where the relay stands. Four index-driven statements, three of them at once.
@@ -26,10 +38,7 @@ export class FlowRecords {
 
   /** Undefined when no event carries the correlation id. */
   async read(correlationId: string): Promise<(Omit<FlowInputs, 'consumer'> & { truncated: boolean }) | undefined> {
-    const events: StoredEvent[] = await this.dataSource.query(
-      `SELECT ${STORED_EVENT_COLUMNS} FROM events WHERE metadata ->> 'correlationId' = $1 ORDER BY position LIMIT $2`,
-      [correlationId, MAX_FLOW_EVENTS + 1],
-    );
+    const events: StoredEvent[] = await this.dataSource.query(EVENTS_OF_CORRELATION, [correlationId, MAX_FLOW_EVENTS + 1]);
     if (events.length === 0) return undefined;
     const truncated = events.length > MAX_FLOW_EVENTS;
     if (truncated) events.length = MAX_FLOW_EVENTS;

@@ -1,4 +1,5 @@
 import { createParamDecorator, ExecutionContext } from '@nestjs/common';
+import { runId } from '../event-store/run-id';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { v7 as uuidV7 } from 'uuid';
 import { CommandMetadata } from '../event-store/event-metadata';
@@ -8,6 +9,8 @@ const SAFE_CORRELATION_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
 /** Paths longer than this are cut in the events' metadata (ours are far shorter). */
 const MAX_RECORDED_PATH_LENGTH = 256;
+/** A request target up to its query (`?`) or fragment (`#`). */
+const PATH_OF_URL = /^[^?#]*/;
 
 /** Whether `value` could be a correlation id: what `X-Correlation-Id` may carry (1 to 128 of `A-Za-z0-9._:-`). */
 export function isCorrelationId(value: string): boolean {
@@ -27,15 +30,16 @@ export function correlationIdOf(request: { headers: Record<string, string | stri
 
 /**
  * The metadata a command from this HTTP request carries into its events: the correlation id (as
- * causation too), and the request itself (method, path, arrival), which GET /flows draws as the
- * flow's root. The arrival is Fastify's own measure (`reply.elapsedTime`, since its onRequest).
+ * causation too), and the request itself (an id of its own, method, path, arrival), which GET
+ * /flows draws as the flow's root. The arrival is Fastify's own measure (`reply.elapsedTime`, since its onRequest).
  */
 export const RequestMetadata = createParamDecorator((_: unknown, context: ExecutionContext): CommandMetadata => {
   const http = context.switchToHttp();
   const request = http.getRequest<FastifyRequest>();
   const reply = http.getResponse<FastifyReply>();
-  const query = request.url.indexOf('?');
-  const path = (query === -1 ? request.url : request.url.slice(0, query)).slice(0, MAX_RECORDED_PATH_LENGTH);
+  // The path as the router matched it: no query, and no fragment (a raw client may send one, and
+  // the router ignores it): either may hold a token, neither belongs in the events.
+  const path = PATH_OF_URL.exec(request.url)![0].slice(0, MAX_RECORDED_PATH_LENGTH);
   const receivedAt = new Date(Date.now() - reply.elapsedTime).toISOString();
-  return { correlationId: request.id, causationId: request.id, request: { method: request.method, path, receivedAt } };
+  return { correlationId: request.id, causationId: request.id, request: { id: runId(), method: request.method, path, receivedAt } };
 });

@@ -19,15 +19,15 @@ export class EventMetadataResponse {
   @ApiPropertyOptional({ description: 'W3C Trace Context vendor state that went with traceparent, if any' })
   tracestate?: string;
 
-  @ApiPropertyOptional({ type: Object, example: { method: 'POST', path: '/orders', receivedAt: '2026-12-01T10:00:00.000Z' }, description: 'the HTTP request whose command wrote the event' })
-  request?: { method: string; path: string; receivedAt: string };
+  @ApiPropertyOptional({ type: Object, example: { id: 'Xq0b2ZtK', method: 'POST', path: '/orders', receivedAt: '2026-12-01T10:00:00.000Z' }, description: 'the HTTP request whose command wrote the event' })
+  request?: { id?: string; method: string; path: string; receivedAt: string };
 
   @ApiPropertyOptional({
     type: Object,
-    example: { name: 'ReserveCreditCommand', startedAt: '2026-12-01T10:00:00.010Z', reaction: 'reaction:order-fulfilment', step: 'reserveCreditForPlacedOrder' },
+    example: { id: 'mR4v_9Lc', name: 'ReserveCreditCommand', startedAt: '2026-12-01T10:00:00.010Z', reaction: 'reaction:order-fulfilment', step: 'reserveCreditForPlacedOrder' },
     description: 'the command that wrote the event, and the reaction step that sent it, if one did',
   })
-  command?: { name: string; startedAt: string; reaction?: string; step?: string };
+  command?: { id?: string; name: string; startedAt: string; reaction?: string; step?: string };
 }
 
 export class StreamEventLinksResponse {

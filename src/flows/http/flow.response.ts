@@ -7,7 +7,7 @@ const CONSUMER_EFFECT_STATUSES: ConsumerEffectStatus[] = ['applied', 'not-applie
 
 export class FlowRequestResponse {
   @ApiProperty({ example: 'POST' }) method: string;
-  @ApiProperty({ example: '/orders', description: 'without the query string' }) path: string;
+  @ApiProperty({ example: '/orders', description: 'without the query or fragment' }) path: string;
 }
 
 export class FlowCommandResponse {
@@ -54,9 +54,17 @@ export class FlowNodeResponse {
   @ApiProperty({ enum: NODE_KINDS }) kind: FlowNodeKind;
   @ApiProperty({ example: 'OrderPlaced' }) label: string;
   @ApiProperty({ type: 'string', format: 'date-time', nullable: true, description: 'when it happened; null when nothing recorded it' }) at: string | null;
-  @ApiProperty({ type: 'number', nullable: true, example: 3, description: 'milliseconds since the flow started' }) offsetMs: number | null;
+  @ApiProperty({ type: 'number', nullable: true, example: 3, description: 'milliseconds since the flow started (see clockSkewMs)' }) offsetMs: number | null;
   @ApiProperty({ type: 'string', nullable: true, example: 'command:1', description: 'the node that caused it; null for a root' }) causedBy: string | null;
-  @ApiProperty({ type: 'number', nullable: true, example: 2, description: 'milliseconds since its cause; null when either time is unknown' }) gapMs: number | null;
+  @ApiProperty({ type: 'number', nullable: true, example: 2, description: 'milliseconds since its cause, never negative; null when either time is unknown' }) gapMs: number | null;
+  @ApiPropertyOptional({
+    type: 'integer',
+    minimum: 1,
+    example: 498,
+    description:
+      "present when this node's clock (the API's, PostgreSQL's or the consumer's) was behind its cause's: how many milliseconds later than `at` the node is placed (`offsetMs`, `gapMs`), so that it comes no earlier than its cause",
+  })
+  clockSkewMs?: number;
   @ApiPropertyOptional({ type: FlowRequestResponse, description: 'kind `request`' }) request?: FlowRequestResponse;
   @ApiPropertyOptional({ type: FlowCommandResponse, description: 'kind `command`' }) command?: FlowCommandResponse;
   @ApiPropertyOptional({ type: FlowEventResponse, description: 'kind `event`' }) event?: FlowEventResponse;

@@ -132,6 +132,10 @@ export class FlowsController {
   @ApiResponse({
     status: 200,
     description: 'The flow, earliest node first',
+    headers: {
+      Vary: { description: '`Accept`: the same URL answers the page to a browser', schema: { type: 'string' } },
+      'Cache-Control': { description: '`no-store` for the JSON (no cache keeps a flow), `no-cache` for the page', schema: { type: 'string' } },
+    },
     content: {
       'application/json': { schema: { $ref: getSchemaPath(FlowResponse) }, example: FLOW_EXAMPLE },
       'text/html': { schema: { type: 'string' }, example: '<!doctype html><html lang="en">…the page that draws the flow…</html>' },
@@ -144,6 +148,10 @@ export class FlowsController {
     ),
     causeOf(new FlowNotFoundError(EXAMPLE_ID), 'No stored event carries this correlation id (a request that changed nothing, or an unknown id)'),
   )
+  // One URL, two representations (the page below): caches must tell them apart, and the flow, which
+  // needs the admin scope, is not kept by any (Back would find it under the page's URL).
+  @Header('vary', 'Accept')
+  @Header('cache-control', 'no-store')
   async flow(@Param('correlationId', ParseCorrelationIdPipe) correlationId: string, @Headers('authorization') authorization?: string): Promise<FlowResponse> {
     const records = await this.records.read(correlationId);
     if (!records) throw new FlowNotFoundError(correlationId);

@@ -78,6 +78,13 @@ async function load(correlationId) {
   draw(await response.json());
 }
 
+/** The gap since the node's cause, and how much later than recorded it is placed when its clock was behind. */
+function afterCause(node) {
+  if (node.gapMs === null) return '–';
+  const gap = `+${milliseconds(node.gapMs)}`;
+  return node.clockSkewMs ? `${gap} (its clock ${milliseconds(node.clockSkewMs)} ms behind)` : gap;
+}
+
 function draw(flow) {
   const nodes = flow.nodes;
   const byId = new Map(nodes.map((node) => [node.id, node]));
@@ -97,7 +104,7 @@ function draw(flow) {
     const cause = node.causedBy ? byId.get(node.causedBy) : undefined;
     const cells = [
       milliseconds(node.offsetMs),
-      node.gapMs === null ? '–' : `+${milliseconds(node.gapMs)}`,
+      afterCause(node),
       KIND_NAMES[node.kind] ?? node.kind,
       node.label,
       cause ? cause.label : '–',
