@@ -1,18 +1,15 @@
-import { existsSync } from 'node:fs';
 import type { Server } from 'node:http';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { messageName } from '../src/asyncapi/asyncapi-document';
 import { INTEGRATION_EVENT_CONTRACTS } from '../src/contracts';
 import { startTestApp, type TestApp } from './support/test-app';
+import { describeWithChromium, launchChromium } from './support/chromium';
 
 /**
  * The event catalogue page (`/asyncapi`) in a real browser (Debian's chromium): it renders every
  * channel and message of the document from this origin alone (no CDN), under the page's CSP, with
  * no violation. Skipped where /usr/bin/chromium is not installed (`apt-get install chromium`).
  */
-const CHROMIUM = '/usr/bin/chromium';
-// Never skipped in CI (.ci/run installs Debian's chromium): a missing browser fails there.
-const describeWithChromium = existsSync(CHROMIUM) || process.env.CI === 'true' ? describe : describe.skip;
 
 describeWithChromium('the AsyncAPI page in a browser', () => {
   let app: TestApp;
@@ -27,10 +24,7 @@ describeWithChromium('the AsyncAPI page in a browser', () => {
     app = await startTestApp();
     await app.app.listen(0, '127.0.0.1');
     origin = `http://127.0.0.1:${((app.app.getHttpServer() as Server).address() as { port: number }).port}`;
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
+    browser = await launchChromium();
     page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
     page.on('console', (message) => {
       if (message.type() === 'error') pageErrors.push(`console: ${message.text()}`);

@@ -1,12 +1,13 @@
-import { existsSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import type { Server } from 'node:http';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { type ApiWithConsumer, startApiWithConsumer } from './support/api-with-consumer';
 import { registerUser } from './support/fixtures';
 import { testToken } from './support/test-auth';
 import { eventually, type TestApp } from './support/test-app';
+import { describeWithChromium, launchChromium } from './support/chromium';
 
 /**
  * The flow page in a real browser (Debian's chromium), against the real API and consumer: an
@@ -14,9 +15,6 @@ import { eventually, type TestApp } from './support/test-app';
  * step, under the app's Content-Security-Policy, after the page was given a token; the search box
  * and the audit trail's link lead to it. Keeps a screenshot in test-artifacts/ (printed).
  */
-const CHROMIUM = '/usr/bin/chromium';
-// Never skipped in CI (.ci/run installs Debian's chromium): a missing browser fails there.
-const describeWithChromium = existsSync(CHROMIUM) || process.env.CI === 'true' ? describe : describe.skip;
 const ARTIFACTS = path.resolve(__dirname, '..', 'test-artifacts');
 
 describeWithChromium('the flow page in a browser', () => {
@@ -55,10 +53,7 @@ describeWithChromium('the flow page in a browser', () => {
       expectedLabels = nodes.map((node) => node.label);
     }, 30_000);
 
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
+    browser = await launchChromium();
     page = await browser.newPage({ viewport: { width: 1600, height: 1000 } });
     page.on('console', (message) => {
       if (/Content.Security.Policy|Refused to/i.test(message.text())) violations.push(`console: ${message.text()}`);

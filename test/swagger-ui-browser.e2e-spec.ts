@@ -1,17 +1,14 @@
-import { existsSync } from 'node:fs';
 import type { Server } from 'node:http';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { testToken } from './support/test-auth';
 import { startTestApp, type TestApp } from './support/test-app';
+import { describeWithChromium, launchChromium } from './support/chromium';
 
 /**
  * Swagger UI in a real browser (Debian's chromium), under the app's security headers: it renders
  * with no Content-Security-Policy violation, and its Authorize button makes "Try it out" send the
  * bearer token. Skipped where /usr/bin/chromium is not installed (`apt-get install chromium`).
  */
-const CHROMIUM = '/usr/bin/chromium';
-// Never skipped in CI (.ci/run installs Debian's chromium): a missing browser fails there.
-const describeWithChromium = existsSync(CHROMIUM) || process.env.CI === 'true' ? describe : describe.skip;
 
 describeWithChromium('Swagger UI in a browser', () => {
   let app: TestApp;
@@ -24,10 +21,7 @@ describeWithChromium('Swagger UI in a browser', () => {
     app = await startTestApp();
     await app.app.listen(0, '127.0.0.1');
     origin = `http://127.0.0.1:${((app.app.getHttpServer() as Server).address() as { port: number }).port}`;
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
+    browser = await launchChromium();
     page = await browser.newPage();
     page.on('console', (message) => {
       if (/Content.Security.Policy|Refused to/i.test(message.text())) violations.push(`console: ${message.text()}`);

@@ -1,8 +1,7 @@
-import { BeforeApplicationShutdown, Injectable, OnApplicationBootstrap } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
-import { RetentionJob } from '../../database/retention/retention-job';
-import { countPrunedRows } from '../../database/retention/retention.metrics';
+import { ScheduledRetentionJob } from '../../database/retention/scheduled-retention-job';
 import { MetricsRegistry } from '../../metrics/metrics-registry';
 import { AfterListening } from '../../shared/after-listening';
 import type { ConsumerEnvironment } from '../config/consumer-environment';
@@ -31,11 +30,11 @@ export class InboxRetentionSettings {
  * Deleting `stream_positions` rows would break this rule; nothing here does.
  */
 @Injectable()
-export class InboxRetention extends RetentionJob implements OnApplicationBootstrap, BeforeApplicationShutdown {
+export class InboxRetention extends ScheduledRetentionJob {
   constructor(
     @InjectDataSource() dataSource: DataSource,
     { environment }: InboxRetentionSettings,
-    private readonly afterListening: AfterListening,
+    afterListening: AfterListening,
     metrics: MetricsRegistry,
   ) {
     super(
@@ -49,15 +48,8 @@ export class InboxRetention extends RetentionJob implements OnApplicationBootstr
         batchSize: environment.RETENTION_PRUNE_BATCH_SIZE,
       },
       InboxRetention.name,
+      afterListening,
+      metrics,
     );
-    countPrunedRows(metrics, [this]);
-  }
-
-  onApplicationBootstrap(): void {
-    this.afterListening.register('inbox retention', () => this.start());
-  }
-
-  beforeApplicationShutdown(): Promise<void> {
-    return this.stop();
   }
 }

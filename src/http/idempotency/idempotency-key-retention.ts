@@ -1,10 +1,9 @@
-import { BeforeApplicationShutdown, Injectable, OnApplicationBootstrap } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { Environment } from '../../config/environment';
-import { RetentionJob } from '../../database/retention/retention-job';
-import { countPrunedRows } from '../../database/retention/retention.metrics';
+import { ScheduledRetentionJob } from '../../database/retention/scheduled-retention-job';
 import { MetricsRegistry } from '../../metrics/metrics-registry';
 import { AfterListening } from '../../shared/after-listening';
 
@@ -21,11 +20,11 @@ import { AfterListening } from '../../shared/after-listening';
  * header's OpenAPI description does (src/http/openapi/api-document.ts).
  */
 @Injectable()
-export class IdempotencyKeyRetention extends RetentionJob implements OnApplicationBootstrap, BeforeApplicationShutdown {
+export class IdempotencyKeyRetention extends ScheduledRetentionJob {
   constructor(
     @InjectDataSource() dataSource: DataSource,
     config: ConfigService<Environment, true>,
-    private readonly afterListening: AfterListening,
+    afterListening: AfterListening,
     metrics: MetricsRegistry,
   ) {
     super(
@@ -39,15 +38,8 @@ export class IdempotencyKeyRetention extends RetentionJob implements OnApplicati
         batchSize: config.get('RETENTION_PRUNE_BATCH_SIZE', { infer: true }),
       },
       IdempotencyKeyRetention.name,
+      afterListening,
+      metrics,
     );
-    countPrunedRows(metrics, [this]);
-  }
-
-  onApplicationBootstrap(): void {
-    this.afterListening.register('idempotency key retention', () => this.start());
-  }
-
-  beforeApplicationShutdown(): Promise<void> {
-    return this.stop();
   }
 }

@@ -1,10 +1,9 @@
-import { BeforeApplicationShutdown, Injectable, OnApplicationBootstrap } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { Environment } from '../../config/environment';
-import { RetentionJob } from '../../database/retention/retention-job';
-import { countPrunedRows } from '../../database/retention/retention.metrics';
+import { ScheduledRetentionJob } from '../../database/retention/scheduled-retention-job';
 import { MetricsRegistry } from '../../metrics/metrics-registry';
 import { AfterListening } from '../../shared/after-listening';
 
@@ -14,11 +13,11 @@ import { AfterListening } from '../../shared/after-listening';
  * without their times (GET /flows/{correlationId}); nothing else reads the table.
  */
 @Injectable()
-export class RelayBatchRetention extends RetentionJob implements OnApplicationBootstrap, BeforeApplicationShutdown {
+export class RelayBatchRetention extends ScheduledRetentionJob {
   constructor(
     @InjectDataSource() dataSource: DataSource,
     config: ConfigService<Environment, true>,
-    private readonly afterListening: AfterListening,
+    afterListening: AfterListening,
     metrics: MetricsRegistry,
   ) {
     super(
@@ -32,15 +31,8 @@ export class RelayBatchRetention extends RetentionJob implements OnApplicationBo
         batchSize: config.get('RETENTION_PRUNE_BATCH_SIZE', { infer: true }),
       },
       RelayBatchRetention.name,
+      afterListening,
+      metrics,
     );
-    countPrunedRows(metrics, [this]);
-  }
-
-  onApplicationBootstrap(): void {
-    this.afterListening.register('relay batch retention', () => this.start());
-  }
-
-  beforeApplicationShutdown(): Promise<void> {
-    return this.stop();
   }
 }
