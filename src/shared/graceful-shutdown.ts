@@ -97,8 +97,11 @@ export class GracefulShutdown {
   private async stop(app: INestApplication, signal: NodeJS.Signals): Promise<boolean> {
     const requests = this.inFlight.size;
     this.stage = `finishing ${requests} HTTP request(s) in flight`;
+    // The listener is closed (synchronously, inside closeHttpServer) before the line is written:
+    // whoever reads "stopping intake" finds the port refusing connections already.
+    const httpServerClosed = this.closeHttpServer(app.getHttpServer() as Server);
     this.logger.log(`${signal} received: stopping intake (deadline ${this.options.timeoutMs} ms)`);
-    await this.closeHttpServer(app.getHttpServer() as Server);
+    await httpServerClosed;
     this.logger.log(`HTTP server closed; ${requests} request(s) in flight finished`);
 
     this.stage = `stopping the ${this.options.applicationParts}`;
