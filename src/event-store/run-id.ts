@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { pooledRandomBytes } from '../shared/random-pool';
 
 /**
  * A short random id (8 URL-safe characters, 48 bits) that tells one HTTP request or one command
@@ -7,5 +7,5 @@ import { randomBytes } from 'node:crypto';
  * a flow's few thousand nodes, not globally; its 8 bytes are what each event's metadata pays.
  */
 export function runId(): string {
-  return randomBytes(6).toString('base64url');
+  return pooledRandomBytes(6).toString('base64url');
 }

@@ -1,8 +1,8 @@
 import { createParamDecorator, ExecutionContext } from '@nestjs/common';
 import { runId } from '../event-store/run-id';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { v7 as uuidV7 } from 'uuid';
 import { CommandMetadata } from '../event-store/event-metadata';
+import { timeOrderedUuid } from '../shared/time-ordered-uuid';
 
 export const CORRELATION_ID_HEADER = 'x-correlation-id';
 const SAFE_CORRELATION_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -25,7 +25,7 @@ export function isCorrelationId(value: string): boolean {
  */
 export function correlationIdOf(request: { headers: Record<string, string | string[] | undefined> }): string {
   const header = request.headers[CORRELATION_ID_HEADER];
-  return typeof header === 'string' && isCorrelationId(header) ? header : uuidV7();
+  return typeof header === 'string' && isCorrelationId(header) ? header : timeOrderedUuid();
 }
 
 /**

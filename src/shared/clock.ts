@@ -1,4 +1,4 @@
-import { v7 as uuidV7 } from 'uuid';
+import { timeOrderedUuid } from './time-ordered-uuid';
 
 /** Time is injected so that the domain and its tests never read the wall clock themselves. */
 export abstract class Clock {
@@ -24,6 +24,6 @@ export abstract class IdGenerator {
  */
 export class TimeOrderedUuidGenerator extends IdGenerator {
   newId(): string {
-    return uuidV7();
+    return timeOrderedUuid();
   }
 }
