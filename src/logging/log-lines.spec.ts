@@ -1,4 +1,4 @@
-import { Controller, Get, Logger, Module, Param } from '@nestjs/common';
+import { Controller, Get, Header, HttpCode, Logger, Module, Param } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Logger as NestPinoLogger, LoggerModule, PinoLogger } from 'nestjs-pino';
@@ -71,6 +71,14 @@ class ProbeController {
   broken(): never {
     throw new Error('the probe broke');
   }
+
+  /** As admission control answers a shed command: a 503 sent, no error thrown. */
+  @Get(':id/busy')
+  @HttpCode(503)
+  @Header('retry-after', '1')
+  busy(): { title: string } {
+    return { title: 'busy' };
+  }
 }
 
 describe('lines of an HTTP request', () => {
@@ -129,6 +137,12 @@ describe('lines of an HTTP request', () => {
     expect(failure).toMatchObject({ level: 'error', context: 'ProblemDetailsFilter', msg: 'GET /probe/:id/broken failed' });
     expect((failure.err as { stack: string }).stack).toContain('the probe broke');
     expect(requestLine).toMatchObject({ level: 'warn', method: 'GET', route: '/probe/:id/broken', status: 500 });
+  });
+
+  it('of a plain 503 (busy, not ready): its request line at info, since the state is logged where it is decided', async () => {
+    const response = await get('/probe/9/busy', { 'x-correlation-id': 'req-503' });
+    expect(response.status).toBe(503);
+    expect(linesOf('req-503')).toEqual([expect.objectContaining({ level: 'info', method: 'GET', route: '/probe/:id/busy', status: 503 })]);
   });
 
   it('has a line for a request no route matches, without a route', async () => {

@@ -34,9 +34,22 @@ function describe({ method, route, status, durationMs }: RequestLine): string {
 const isStatusOnlyFailure = (error: Error): boolean => error.message.startsWith('failed with status code ');
 
 /**
+ * A 5xx is a warning: its cause, if it is a fault, is logged as an error where it happened
+ * (ProblemDetailsFilter). A 503 without an error of its own is not: it is the service saying it is
+ * busy or not ready (admission control, /health, an unreachable JWKS), a state whose start and end
+ * are logged once as warnings where it is decided (AdmissionControl, the health checks). Logged
+ * per request at `warn`, an overload wrote one warning per shed command, thousands a second, when
+ * the process had least time for it.
+ */
+function levelOf(status: number, error: Error | undefined): 'info' | 'warn' {
+  if (status === 503 && (!error || isStatusOnlyFailure(error))) return 'info';
+  return error || status >= 500 ? 'warn' : 'info';
+}
+
+/**
  * pino-http's part of the logger (nestjs-pino mounts it as middleware on every route): one line
  * per request when its response is finished or aborted, `{method, route, status, durationMs}`,
- * at `info` (`warn` for a 5xx). No headers, body, cookie or URL. Every line logged while the
+ * at `info` (`warn` for a 5xx but a plain 503, see levelOf). No headers, body, cookie or URL. Every line logged while the
  * request is handled carries only `correlationId`, the request id Fastify took from
  * `X-Correlation-Id` or generated (src/http/correlation-id.ts).
  */
@@ -44,9 +57,7 @@ export const requestLineOptions: Options = {
   quietReqLogger: true,
   quietResLogger: true,
   customAttributeKeys: { reqId: 'correlationId', responseTime: 'durationMs' },
-  // A 5xx is a warning here: its cause, if it is a fault, is logged as an error where it happened
-  // (ProblemDetailsFilter), and a 503 of admission control or /health is no fault of the request.
-  customLogLevel: (_request, response, error) => (error || response.statusCode >= 500 ? 'warn' : 'info'),
+  customLogLevel: (_request, response, error) => levelOf(response.statusCode, error),
   customSuccessObject: (request, response, value) => requestLine(request, response, (value as { durationMs: number }).durationMs),
   customSuccessMessage: (request, response, durationMs) => {
     const line = describe(requestLine(request, response, durationMs));
