@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
-import { InjectRepository } from '@nestjs/typeorm';
-import { Repository } from 'typeorm';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource } from 'typeorm';
+import { bigintToNumber } from '../../../database/bigint-column';
 import { TransactionContext } from '../../../database/transaction-context';
 import { AggregateWriter } from '../../../event-store/aggregate-writer';
 import { CommandMetadata } from '../../../event-store/event-metadata';
@@ -8,12 +9,55 @@ import { User } from '../domain/user';
 import { EmailAlreadyTakenError, UserNotFoundError } from '../domain/user.errors';
 import { USER_STREAM_TYPE } from '../domain/user.events';
 import { UserRepository } from '../domain/user.repository';
+import type { UserStatus } from '../domain/user';
 import { UserRecord } from './user.record';
 
+/** A users row as pg returns it (its default type parsers), column by column. */
+interface UserRow {
+  id: string;
+  email: string;
+  name: string;
+  status: UserStatus;
+  /** bigint: a string */
+  credit_limit: string;
+  credit_reserved: string;
+  /** jsonb: parsed */
+  credit_reservations: Record<string, number>;
+  version: number;
+  /** timestamptz: a Date */
+  created_at: Date;
+  updated_at: Date;
+}
+
+/** Every column of UserRow, for the loads below. */
+const USER_COLUMNS = 'id, email, name, status, credit_limit, credit_reserved, credit_reservations, version, created_at, updated_at';
+
+/** The row as the record TypeORM hydrated from it (bigint through bigintAsNumber), which User.restore takes. */
+function toUserRecord(row: UserRow): UserRecord {
+  return {
+    id: row.id,
+    email: row.email,
+    name: row.name,
+    status: row.status,
+    creditLimit: bigintToNumber(row.credit_limit),
+    creditReserved: bigintToNumber(row.credit_reserved),
+    creditReservations: row.credit_reservations,
+    version: row.version,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+  };
+}
+
+/**
+ * Loads are plain SQL, not `findOneBy`: building the query and hydrating the entity cost TypeORM
+ * more CPU than the statement itself costs the server. With parameters, the pool's connections
+ * send it as a named prepared statement (prepareParameterizedStatements); inside an outer
+ * transaction it runs on that transaction's connection.
+ */
 @Injectable()
 export class TypeOrmUserRepository extends UserRepository {
   constructor(
-    @InjectRepository(UserRecord) private readonly records: Repository<UserRecord>,
+    @InjectDataSource() private readonly dataSource: DataSource,
     private readonly writer: AggregateWriter,
     private readonly transactions: TransactionContext,
   ) {
@@ -21,9 +65,9 @@ export class TypeOrmUserRepository extends UserRepository {
   }
 
   async get(id: string): Promise<User> {
-    const record = await this.transactions.repository(this.records).findOneBy({ id });
-    if (!record) throw new UserNotFoundError(id);
-    return User.restore(record);
+    const rows: UserRow[] = await this.db().query(`SELECT ${USER_COLUMNS} FROM users WHERE id = $1`, [id]);
+    if (rows.length === 0) throw new UserNotFoundError(id);
+    return User.restore(toUserRecord(rows[0]));
   }
 
   async save(user: User, metadata: CommandMetadata): Promise<void> {
@@ -59,5 +103,10 @@ export class TypeOrmUserRepository extends UserRepository {
       metadata,
       onUniqueViolation: (constraint) => (constraint === 'users_email_key' ? new EmailAlreadyTakenError(row.email) : undefined),
     });
+  }
+
+  /** The outer transaction, if there is one; the pool otherwise. */
+  private db(): Pick<DataSource, 'query'> {
+    return this.transactions.current() ?? this.dataSource;
   }
 }
