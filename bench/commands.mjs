@@ -37,6 +37,8 @@ const env = process.env;
 const settings = {
   secondsPerStep: Number(env.BENCH_SECONDS ?? 8),
   ratesPercent: (env.BENCH_RATES ?? '25,50,75,100').split(',').map(Number),
+  /** Open-loop rates in commands/s instead of BENCH_RATES' percentages: the same load for two builds whose saturation differs (A/B). */
+  ratesPerS: env.BENCH_RATES_PER_S ? env.BENCH_RATES_PER_S.split(',').map(Number) : null,
   connections: Number(env.BENCH_CONNECTIONS ?? 32),
   saga: (env.BENCH_SAGA ?? 'on') !== 'off',
   raw: env.BENCH_RAW ?? 'auto',
@@ -48,6 +50,9 @@ const settings = {
   /** Events the store holds before the run (bench/store.mjs); 0: an empty store. */
   storeEvents: Number(env.BENCH_STORE_EVENTS ?? 0),
 };
+for (const [name, rates] of [['BENCH_RATES', settings.ratesPercent], ['BENCH_RATES_PER_S', settings.ratesPerS ?? []]]) {
+  if (rates.some((rate) => !Number.isFinite(rate) || rate <= 0)) throw new Error(`${name} is a comma-separated list of positive numbers, not ${env[name]}`);
+}
 const server = env.TEST_DATABASE_SERVER_URL ?? 'postgres://postgres:postgres@127.0.0.1:5432';
 const rabbitmqUrl = env.RABBITMQ_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
 const port = Number(env.BENCH_PORT ?? 3900);
@@ -135,7 +140,7 @@ try {
   for (const run of runs) if (run.eventsLost > 0) failures.push(`${run.pipeline}: ${run.eventsLost} events never reached the consumer`);
 
   const header =
-    `POST /orders: closed loop (${settings.connections} connections), then open loop at ${settings.ratesPercent.join(' / ')} % of its accepted rate;` +
+    `POST /orders: closed loop (${settings.connections} connections), then open loop at ${settings.ratesPerS ? `${settings.ratesPerS.join(' / ')} commands/s` : `${settings.ratesPercent.join(' / ')} % of its accepted rate`};` +
     ` ${settings.secondsPerStep} s per step; saga ${settings.saga ? 'on' : 'off'}; store ${settings.storeEvents > 0 ? `pre-filled with ${settings.storeEvents.toLocaleString('en')} events` : 'empty'}; ${startedAt}` +
     ` (${os.cpus().length} cores, load average ${loadAverage.toFixed(2)} before the run); ${Math.round((performance.now() - began) / 1000)} s from start to report`;
   printReport({ header, records, runs, failures });
@@ -146,9 +151,10 @@ try {
   await cleanUp();
 }
 
-/** The saturation step, then one open-loop step per rate: `plan` ([{ name, rate }]) or BENCH_RATES of the saturation rate. */
+/** The saturation step, then one open-loop step per rate: `plan` ([{ name, rate }]), else BENCH_RATES_PER_S, else BENCH_RATES of the saturation rate. */
 async function runSteps(pipeline, plan) {
   const saturation = await runStep(pipeline, 'saturation', null);
+  plan ??= settings.ratesPerS?.map((rate) => ({ name: `${rate}/s`, rate }));
   plan ??= settings.ratesPercent.map((percent) => ({ name: `${percent} %`, rate: Math.max(1, Math.round((saturation.load.acceptedPerS * percent) / 100)) }));
   const steps = [saturation];
   for (const { name, rate } of plan) steps.push(await runStep(pipeline, name, rate));
