@@ -1,9 +1,10 @@
 import { randomUUID } from 'node:crypto';
+import { CommandBus } from '@nestjs/cqrs';
 import { ProjectionRebuilder } from '../src/event-store/rebuild/projection-rebuilder';
 import { DurableReactions } from '../src/event-store/reactions/durable-reactions';
 import { EventUpcasters } from '../src/event-store/upcasting/event-upcasters';
-import { orderSummariesRebuildable } from '../src/modules/orders';
-import { userProfilesRebuildable } from '../src/modules/users';
+import { orderSummariesRebuildable, RejectOrderCommand } from '../src/modules/orders';
+import { ReserveCreditCommand, userProfilesRebuildable } from '../src/modules/users';
 import { CliResult, runBuiltCli } from './support/built-cli';
 import { lockUserRow, registerUser } from './support/fixtures';
 import { eventually, startTestApp, TestApp } from './support/test-app';
@@ -168,6 +169,64 @@ describe('the order saga', () => {
     );
     const [cancelled] = await app.db.query(`SELECT event_id AS id FROM events WHERE event_type = 'OrderCancelled' AND stream_id = $1`, [orderId]);
     expect(released.cause).toBe(cancelled.id);
+  });
+
+  it.each([
+    {
+      decided: 'cancelled by the customer',
+      status: 'CANCELLED',
+      closedBy: 'OrderCancelled',
+      decide: (orderId: string) => app.http().post(`/orders/${orderId}/cancel`).send({ reason: 'changed my mind' }).expect(202),
+    },
+    {
+      decided: 'rejected by its deadline',
+      status: 'REJECTED',
+      closedBy: 'OrderRejected',
+      decide: (orderId: string) => app.app.get(CommandBus).execute(new RejectOrderCommand(orderId, 'timeout', { correlationId: `deadline-${orderId}`, causationId: orderId })),
+    },
+  ])('gives back, once, credit reserved for an order $decided before the saga confirmed it', async ({ status, closedBy, decide }) => {
+    const customer = await registerUser(app, { creditLimit: 5_000 });
+    // The saga is held back: the credit is reserved, then the order is decided without it, before
+    // the saga takes CreditReserved.
+    const saga = app.app.get(DurableReactions).get(ORDER_FULFILMENT);
+    await saga.stop();
+    let orderId: string;
+    try {
+      orderId = await placeOrderOf(app, customer, 900);
+      await app.app.get(CommandBus).execute(new ReserveCreditCommand(customer, orderId, 900, { correlationId: `late-${orderId}`, causationId: orderId }));
+      expect(await creditReservedOf(app, customer)).toBe(900);
+      await decide(orderId);
+    } finally {
+      await saga.start();
+    }
+
+    // The saga takes CreditReserved (the order gives it back), then the order's closing event
+    // (its compensation finds nothing left to release).
+    const [reserved] = await app.db.query(`SELECT event_id AS id FROM events WHERE event_type = 'CreditReserved' AND payload->>'orderId' = $1`, [orderId]);
+    const [closing] = await app.db.query(`SELECT event_id AS id FROM events WHERE event_type = $1 AND stream_id = $2`, [closedBy, orderId]);
+    await eventually(async () => {
+      const receipts = await app.db.query(`SELECT 1 FROM reaction_receipts WHERE subscription_id = $1 AND event_id = $2 AND step = '*'`, [ORDER_FULFILMENT, closing.id]);
+      expect(receipts).toHaveLength(1);
+    });
+    await expectCreditReserved(app, customer, 0);
+    const released = await app.db.query(`SELECT metadata FROM events WHERE event_type = 'CreditReleased' AND payload->>'orderId' = $1`, [orderId]);
+    expect(released).toHaveLength(1);
+    expect(released[0].metadata).toMatchObject({
+      causationId: reserved.id,
+      command: { name: 'ReleaseCreditCommand', reaction: ORDER_FULFILMENT, step: 'confirmOrderWhenCreditReserved' },
+    });
+    // Released in the step's transaction, which recorded its receipt: the customer's row, last
+    // written by the release, carries that transaction's id (events' rows do not: the sequencer
+    // numbers them later).
+    const [receipt] = await app.db.query(`SELECT xmin::text AS tx FROM reaction_receipts WHERE subscription_id = $1 AND event_id = $2 AND step = $3`, [
+      ORDER_FULFILMENT,
+      reserved.id,
+      'confirmOrderWhenCreditReserved',
+    ]);
+    const [customerRow] = await app.db.query(`SELECT xmin::text AS tx FROM users WHERE id = $1`, [customer]);
+    expect(customerRow.tx).toBe(receipt.tx);
+    expect(await eventsOfType(app, 'OrderConfirmed', orderId)).toBe(0);
+    expect((await app.http().get(`/orders/${orderId}`).expect(200)).body.status).toBe(status);
   });
 
   it('consumes the reservation when the order ships', async () => {

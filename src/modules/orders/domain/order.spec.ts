@@ -1,4 +1,4 @@
-import { Order, ORDER_LIMITS } from './order';
+import { Order, ORDER_LIMITS, ORDER_STATUSES } from './order';
 import type { OrderLine, OrderSnapshot, OrderStatus, PlaceOrder } from './order';
 import {
   InvalidOrderError,
@@ -241,6 +241,75 @@ describe('Order', () => {
       expect(confirm).toThrow(expect.objectContaining({ code: 'ORDER_NOT_PENDING', kind: 'conflict' }));
       expect(order.getUncommittedEvents()).toHaveLength(0);
       expect(order.status).toBe(status);
+    });
+  });
+
+  describe('settleReservedCredit', () => {
+    it('a PENDING order is confirmed by the credit reserved for it: OrderConfirmedEvent, CONFIRMED', () => {
+      // given
+      const order = pendingOrder();
+
+      // when
+      const settlement = order.settleReservedCredit(later);
+
+      // then
+      expect(settlement).toBe('confirmed');
+      expect(order.getUncommittedEvents()).toEqual([
+        new OrderConfirmedEvent({ orderId: ORDER_ID, customerId: CUSTOMER_ID, total: TOTAL, confirmedAt: LATER_ISO }),
+      ]);
+      expect(order.status).toBe('CONFIRMED');
+    });
+
+    it.each<OrderStatus>(['CONFIRMED', 'SHIPPED'])('a %s order was confirmed by it already: nothing changes', (status) => {
+      // given
+      const order = orderIn(status);
+
+      // when
+      const settlement = order.settleReservedCredit(later);
+
+      // then
+      expect(settlement).toBe('already-confirmed');
+      expect(order.getUncommittedEvents()).toHaveLength(0);
+      expect(order.snapshot()).toEqual(snapshotOf(status));
+    });
+
+    it.each<OrderStatus>(['REJECTED', 'CANCELLED'])('a %s order gives a late reservation back, raises nothing and stays %s', (status) => {
+      // given
+      const order = orderIn(status);
+
+      // when
+      const settlement = order.settleReservedCredit(later);
+
+      // then
+      expect(settlement).toBe('give-back');
+      expect(order.getUncommittedEvents()).toHaveLength(0);
+      expect(order.snapshot()).toEqual(snapshotOf(status));
+    });
+
+    it('a reservation answered twice confirms once, then changes nothing', () => {
+      // given
+      const order = pendingOrder();
+      order.settleReservedCredit(now);
+      order.markPersisted();
+
+      // when
+      const again = order.settleReservedCredit(later);
+
+      // then
+      expect(again).toBe('already-confirmed');
+      expect(order.getUncommittedEvents()).toHaveLength(0);
+      expect(order.snapshot()).toMatchObject({ status: 'CONFIRMED', version: 2, updatedAt: now });
+    });
+
+    it('has an answer for every status', () => {
+      const settlements = Object.fromEntries(ORDER_STATUSES.map((status) => [status, orderIn(status).settleReservedCredit(later)]));
+      expect(settlements).toEqual({
+        PENDING: 'confirmed',
+        CONFIRMED: 'already-confirmed',
+        SHIPPED: 'already-confirmed',
+        REJECTED: 'give-back',
+        CANCELLED: 'give-back',
+      });
     });
   });
 

@@ -46,6 +46,12 @@ export interface OrderSnapshot {
   updatedAt: Date;
 }
 
+/**
+ * What an order makes of credit reserved for it (Order.settleReservedCredit): `confirmed` it now,
+ * was `already-confirmed` by it (the answer came again), or has no use for it: `give-back`.
+ */
+export type ReservedCreditSettlement = 'confirmed' | 'already-confirmed' | 'give-back';
+
 export interface PlaceOrder {
   id: string;
   customerId: string;
@@ -108,6 +114,31 @@ export class Order extends VersionedAggregate<OrderEvent> {
         confirmedAt: now.toISOString(),
       }),
     );
+  }
+
+  /**
+   * The customer's credit was reserved for this order (the saga's answer to its OrderPlaced). A
+   * PENDING order is confirmed. One confirmed before (and maybe shipped since) was confirmed by
+   * this reservation: nothing changes. One decided without it (rejected by its deadline or with
+   * the customer's deactivation, cancelled) does not want it: the reservation is to go back; for
+   * an order confirmed and then cancelled, its compensation gave it back already, and giving back
+   * is a no-op for the customer's account.
+   */
+  settleReservedCredit(now: Date): ReservedCreditSettlement {
+    const { status } = this.state;
+    switch (status) {
+      case 'PENDING':
+        this.confirm(now);
+        return 'confirmed';
+      case 'CONFIRMED':
+      case 'SHIPPED':
+        return 'already-confirmed';
+      case 'REJECTED':
+      case 'CANCELLED':
+        return 'give-back';
+      default:
+        return unknownStatus(status);
+    }
   }
 
   /** Idempotent: rejecting a REJECTED order changes nothing. */
@@ -197,6 +228,11 @@ export class Order extends VersionedAggregate<OrderEvent> {
   protected onOrderShippedEvent(event: OrderShippedEvent): void {
     this.state = { ...this.state, status: 'SHIPPED', updatedAt: new Date(event.shippedAt) };
   }
+}
+
+/** Makes the compiler check that a switch names every status. */
+function unknownStatus(status: never): never {
+  throw new Error(`unknown order status ${String(status)}`);
 }
 
 function copyLines(lines: OrderLine[]): OrderLine[] {

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { ICommand, ofType, Saga } from '@nestjs/cqrs';
 import { Observable } from 'rxjs';
-import { map, mergeMap } from 'rxjs/operators';
+import { map } from 'rxjs/operators';
 import { DurableReaction } from '../../../event-store/reactions/durable-reaction.decorator';
 import { causedBy } from '../../../event-store/reactions/event-origin';
 import {
@@ -16,7 +16,6 @@ import { ConfirmOrderCommand } from '../commands/confirm-order/confirm-order.com
 import { RejectOrderCommand } from '../commands/reject-order/reject-order.command';
 import { RejectPendingOrdersCommand } from '../commands/reject-pending-orders/reject-pending-orders.command';
 import { ScheduleOrderDeadlineCommand } from '../deadlines/schedule-order-deadline.command';
-import { OrderRepository } from '../domain/order.repository';
 import {
   OrderCancelledEvent,
   OrderPlacedEvent,
@@ -49,7 +48,7 @@ type OrderFulfilmentEvent =
 /**
  * The order's way from PENDING to a decision, and the credit that goes with it:
  *
- *   OrderPlaced ──► ReserveCredit ──► CreditReserved ──► ConfirmOrder (CONFIRMED)
+ *   OrderPlaced ──► ReserveCredit ──► CreditReserved ──► ConfirmOrder (CONFIRMED; an order decided meanwhile releases the credit)
  *               │                └─► CreditRejected ──► RejectOrder (REJECTED, with the reason)
  *               └─► ScheduleOrderDeadline ··· no credit answer in time ··► RejectOrder ("timeout")
  *   OrderCancelled / OrderRejected ──► ReleaseCredit      (compensation; a no-op without a reservation)
@@ -70,8 +69,6 @@ type OrderFulfilmentEvent =
   stepsAhead: ['scheduleDeadlineForPlacedOrder'],
 })
 export class OrderFulfilmentSaga {
-  constructor(private readonly orders: OrderRepository) {}
-
   /**
    * The durable timeout of the wait for credit (OrderDeadlineWatcher fires it). Its own step, so
    * the deadline counts from the moment the saga handled the order and stands even when reserving
@@ -93,18 +90,15 @@ export class OrderFulfilmentSaga {
 
   /**
    * The credit may arrive after the order was decided without it (cancelled by the customer,
-   * rejected by its deadline): then the reservation goes straight back.
+   * rejected by its deadline): then the reservation goes straight back. The order decides which,
+   * in the step's transaction, from the one load its command makes (Order.settleReservedCredit);
+   * a reservation given back is released by a ReleaseCreditCommand inside ConfirmOrderCommand.
    */
   @Saga()
-  confirmOrderWhenCreditReserved = (events$: Observable<object>): Observable<ICommand | undefined> =>
+  confirmOrderWhenCreditReserved = (events$: Observable<object>): Observable<ICommand> =>
     events$.pipe(
       ofType(CreditReservedEvent),
-      mergeMap(async (reserved) => {
-        const { status } = await this.orders.get(reserved.orderId);
-        if (status === 'PENDING') return new ConfirmOrderCommand(reserved.orderId, causedBy(reserved));
-        if (status === 'REJECTED' || status === 'CANCELLED') return new ReleaseCreditCommand(reserved.userId, reserved.orderId, causedBy(reserved));
-        return undefined; // confirmed already
-      }),
+      map((reserved) => new ConfirmOrderCommand(reserved.orderId, causedBy(reserved), reserved.userId)),
     );
 
   @Saga()

@@ -5,6 +5,14 @@ export class ConfirmOrderCommand extends Command<void> {
   constructor(
     readonly orderId: string,
     readonly metadata: CommandMetadata,
+    /**
+     * The customer whose credit was reserved for the order, when the saga sends the command on
+     * CreditReserved. The order then decides what becomes of the reservation
+     * (Order.settleReservedCredit): an order decided without it meanwhile gives it back instead
+     * of refusing the confirmation, and one confirmed already changes nothing. Without it the
+     * command confirms a PENDING order or fails (OrderNotPendingError).
+     */
+    readonly reservedCreditOf?: string,
   ) {
     super();
   }

@@ -1,5 +1,6 @@
-import { CommandHandler, ICommandHandler } from '@nestjs/cqrs';
+import { CommandBus, CommandHandler, ICommandHandler } from '@nestjs/cqrs';
 import { Clock } from '../../../../shared/clock';
+import { ReleaseCreditCommand } from '../../../users';
 import { OrderRepository } from '../../domain/order.repository';
 import { ConfirmOrderCommand } from './confirm-order.command';
 
@@ -8,11 +9,17 @@ export class ConfirmOrderHandler implements ICommandHandler<ConfirmOrderCommand>
   constructor(
     private readonly orders: OrderRepository,
     private readonly clock: Clock,
+    private readonly commands: CommandBus,
   ) {}
 
-  async execute({ orderId, metadata }: ConfirmOrderCommand): Promise<void> {
+  async execute({ orderId, metadata, reservedCreditOf }: ConfirmOrderCommand): Promise<void> {
     const order = await this.orders.get(orderId); // OrderNotFoundError → 404
-    order.confirm(this.clock.now()); // OrderNotPendingError → 409
+    if (reservedCreditOf === undefined) {
+      order.confirm(this.clock.now()); // OrderNotPendingError → 409
+    } else if (order.settleReservedCredit(this.clock.now()) === 'give-back') {
+      // In the transaction of this command (TransactionContext), under the same cause.
+      await this.commands.execute(new ReleaseCreditCommand(reservedCreditOf, orderId, metadata));
+    }
     await this.orders.save(order, metadata);
   }
 }
