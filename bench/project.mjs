@@ -442,10 +442,20 @@ async function duplicatedEffects(query, consumerDb, filledHead = 0) {
   return duplicated + notices[0].repeated + Math.max(0, notices[0].beyondInbox);
 }
 
+/**
+ * Registers a customer between steps. Right after a step that drove the saga into shedding, admission
+ * control may still answer 503 for up to one lag sample after the readers reached the head: like any
+ * client, the bench waits out `Retry-After` (for 30 s at most) instead of failing the run.
+ */
 async function register(origin, headers, body) {
-  const response = await fetch(`${origin}/users`, { method: 'POST', headers: { ...headers, 'content-type': 'application/json' }, body: JSON.stringify(body) });
-  if (!response.ok) throw new Error(`/users: ${response.status} ${await response.text()}`);
-  return (await response.json()).id;
+  const giveUpAt = Date.now() + 30_000;
+  for (;;) {
+    const response = await fetch(`${origin}/users`, { method: 'POST', headers: { ...headers, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    if (response.ok) return (await response.json()).id;
+    const text = await response.text();
+    if (response.status !== 503 || Date.now() > giveUpAt) throw new Error(`/users: ${response.status} ${text}`);
+    await new Promise((resolve) => setTimeout(resolve, Math.max(250, Number(response.headers.get('retry-after') ?? 1) * 1000)));
+  }
 }
 
 /** Other backends publish their counters at most every ~10 s when idle; hence the waits around it. */
