@@ -1,5 +1,6 @@
 import type { EntityManager, DataSource } from 'typeorm';
 import { SequencedEvent, STORED_EVENT_COLUMNS } from '../stored-event';
+import { pausedCondition } from './subscription-pauses';
 
 /** Where a reader stopped: the global position of the last event it took (0: nothing yet). */
 export interface Checkpoint {
@@ -26,6 +27,38 @@ export function readCommittedEventsAfter(db: DataSource | EntityManager, checkpo
     `SELECT ${STORED_EVENT_COLUMNS} FROM (${sequencedEventsAfter('$1::bigint', '$2')}) AS events ORDER BY events.global_position`,
     [checkpoint.globalPosition, limit],
   );
+}
+
+/** A reader's checkpoint, whether an operator paused it, and the events after it (none while paused). */
+export interface CheckpointAndEvents {
+  checkpoint: Checkpoint;
+  paused: boolean;
+  events: SequencedEvent[];
+}
+
+/**
+ * The checkpoint of the reader `name` (it must exist), whether it is paused, and up to `limit`
+ * numbered events after it, in one round trip: reading the checkpoint first and then the events
+ * cost the relay a statement per batch, a tenth of the API's statements per order with the saga
+ * off. Nothing is read beyond a paused checkpoint.
+ */
+export async function readCheckpointAndEventsAfter(db: DataSource | EntityManager, name: string, limit: number): Promise<CheckpointAndEvents> {
+  const rows: Array<SequencedEvent & { checkpointPosition: string; checkpointPaused: boolean }> = await db.query(
+    `WITH checkpoint AS (
+       SELECT c.global_position AS checkpoint_position, ${pausedCondition('c.subscription_id')} AS checkpoint_paused
+       FROM subscription_checkpoints c WHERE c.subscription_id = $1
+     )
+     SELECT checkpoint.checkpoint_position::text AS "checkpointPosition", checkpoint.checkpoint_paused AS "checkpointPaused", ${STORED_EVENT_COLUMNS}
+     FROM checkpoint LEFT JOIN LATERAL (${sequencedEventsAfter('checkpoint.checkpoint_position', '$2')}) AS events ON NOT checkpoint.checkpoint_paused
+     ORDER BY events.global_position`,
+    [name, limit],
+  );
+  if (rows.length === 0) throw new Error(`the checkpoint of ${name} does not exist`);
+  const [{ checkpointPosition, checkpointPaused }] = rows;
+  const events = rows
+    .filter((row) => row.eventId !== null)
+    .map(({ checkpointPosition: _position, checkpointPaused: _paused, ...event }) => event as SequencedEvent);
+  return { checkpoint: { globalPosition: checkpointPosition }, paused: checkpointPaused, events };
 }
 
 /** Creates the checkpoint at the beginning of the store unless it exists already. */

@@ -10,13 +10,12 @@ import { CheckpointTracker, EventStoreHead } from '../../event-store/sequencing/
 import { Latch, Signal } from '../../event-store/sequencing/signal';
 import type { SequencedEvent } from '../../event-store/stored-event';
 import {
-  Checkpoint,
   countEventsAfter,
   ensureCheckpoint,
-  readCommittedEventsAfter,
+  readCheckpointAndEventsAfter,
 } from '../../event-store/subscription/committed-events';
 import { describeError, recordFailure, SUBSCRIPTION_RETRY_CHANNEL } from '../../event-store/subscription/subscription-failures';
-import { PAUSED_RECHECK_MS, pausedCondition } from '../../event-store/subscription/subscription-pauses';
+import { PAUSED_RECHECK_MS } from '../../event-store/subscription/subscription-pauses';
 import { EventUpcasters } from '../../event-store/upcasting/event-upcasters';
 import { type LogContext, logContextOf, withLogContext } from '../../logging/log-context';
 import { IntegrationEventMappers } from '../integration-event-mappers';
@@ -251,17 +250,11 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
 
   /** The one place the relay reads the outbox: the next batch after its checkpoint, upcast; none while paused. */
   private async readNextBatch(): Promise<SequencedEvent[]> {
-    const [checkpoint]: Array<Checkpoint & { paused: boolean }> = await this.dataSource.query(
-      `SELECT c.global_position::text AS "globalPosition", ${pausedCondition('c.subscription_id')} AS paused
-       FROM subscription_checkpoints c WHERE c.subscription_id = $1`,
-      [RELAY_CHECKPOINT],
-    );
-    this.pausedByOperator = checkpoint.paused;
-    if (checkpoint.paused) return [];
+    const { checkpoint, paused, events } = await readCheckpointAndEventsAfter(this.dataSource, RELAY_CHECKPOINT, this.config.get('RELAY_BATCH_SIZE', { infer: true }));
+    this.pausedByOperator = paused;
+    if (paused) return [];
     this.tracker.at(checkpoint.globalPosition);
-    return this.upcasters.upcastAll(
-      await readCommittedEventsAfter(this.dataSource, checkpoint, this.config.get('RELAY_BATCH_SIZE', { infer: true })),
-    );
+    return this.upcasters.upcastAll(events);
   }
 
   private async run(): Promise<void> {
