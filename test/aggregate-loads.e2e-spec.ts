@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { Client } from 'pg';
 import { TransactionContext } from '../src/database/transaction-context';
 import { Order } from '../src/modules/orders/domain/order';
 import { OrderNotFoundError } from '../src/modules/orders/domain/order.errors';
@@ -8,6 +9,7 @@ import { User } from '../src/modules/users/domain/user';
 import { UserNotFoundError } from '../src/modules/users/domain/user.errors';
 import { UserRepository } from '../src/modules/users/domain/user.repository';
 import { UserRecord } from '../src/modules/users/persistence/user.record';
+import { classifyFailure } from '../src/shared/failure-classification';
 import { lockUserRow, placeOrder, registerUser } from './support/fixtures';
 import { eventually, startTestApp, TestApp } from './support/test-app';
 
@@ -114,6 +116,53 @@ describe('aggregates loaded by plain SQL', () => {
     await expect(users.get(id)).rejects.toBeInstanceOf(UserNotFoundError);
     expect(await throughTypeOrm.order(id)).toBeNull();
     await expect(orders.get(id)).rejects.toBeInstanceOf(OrderNotFoundError);
+  });
+
+  it('an id that is no uuid fails as the caller\'s own fault (a step with it is parked, not retried as a database failure); no id is not found', async () => {
+    for (const id of ['not-a-uuid', '']) {
+      for (const load of [() => users.get(id), () => orders.get(id)]) {
+        const failure: unknown = await load().then(
+          () => undefined,
+          (error: unknown) => error,
+        );
+        expect(failure).toBeInstanceOf(Error);
+        expect((failure as Error).message).toContain('invalid input syntax for type uuid');
+        expect(classifyFailure(failure)).toBe('message');
+      }
+    }
+    await expect(users.get(undefined as unknown as string)).rejects.toBeInstanceOf(UserNotFoundError);
+    await expect(orders.get(undefined as unknown as string)).rejects.toBeInstanceOf(OrderNotFoundError);
+  });
+
+  it('a load whose connection PostgreSQL terminates fails as a database failure, and the next load works', async () => {
+    const customerId = await registerUser(app);
+    const orderId = await placeOrder(app, customerId);
+    // The saga is done with the order: the only load of it is this test's.
+    await eventually(async () => expect((await throughTypeOrm.order(orderId))!.status).toBe('CONFIRMED'));
+    const admin = new Client({ connectionString: app.databaseUrl });
+    await admin.connect();
+    try {
+      // The load waits behind a lock on the table, and its backend is terminated meanwhile.
+      await admin.query('BEGIN');
+      await admin.query('LOCK TABLE orders IN ACCESS EXCLUSIVE MODE');
+      const loading = orders.get(orderId).then(
+        () => undefined,
+        (error: unknown) => error,
+      );
+      const [{ pid }] = await eventually(async () => {
+        const waiting = await admin.query(`SELECT pid FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE 'SELECT id, customer_id, %FROM orders WHERE id = $1'`);
+        expect(waiting.rows).toHaveLength(1);
+        return waiting.rows;
+      });
+      await admin.query('SELECT pg_terminate_backend($1)', [pid]);
+      await admin.query('COMMIT');
+      const failure = await loading;
+      expect(failure).toBeInstanceOf(Error);
+      expect(classifyFailure(failure)).toBe('infrastructure');
+    } finally {
+      await admin.end();
+    }
+    await expectSameOrder(orderId);
   });
 
   it("inside an outer transaction the loads read on its connection (its uncommitted writes), as named prepared statements", async () => {

@@ -229,6 +229,74 @@ describe('the order saga', () => {
     expect((await app.http().get(`/orders/${orderId}`).expect(200)).body.status).toBe(status);
   });
 
+  it('parks the confirming step whose release of a late reservation fails, and on a retry from the admin API gives the credit back once', async () => {
+    const customer = await registerUser(app, { creditLimit: 5_000 });
+    const saga = app.app.get(DurableReactions).get(ORDER_FULFILMENT);
+    await saga.stop();
+    const orders: string[] = [];
+    try {
+      // Two orders, so the customer's partition has a backlog (taken in a chunk, a savepoint each).
+      for (const amount of [300, 400]) orders.push(await placeOrderOf(app, customer, amount));
+      for (const [index, orderId] of orders.entries()) {
+        await app.app.get(CommandBus).execute(new ReserveCreditCommand(customer, orderId, [300, 400][index], { correlationId: `late-${orderId}`, causationId: orderId }));
+      }
+      for (const orderId of orders) await app.http().post(`/orders/${orderId}/cancel`).send({ reason: 'changed my mind' }).expect(202);
+      // Giving this customer's credit back fails (as a constraint added by a bad deploy would).
+      await app.db.query(`
+        CREATE FUNCTION refuse_credit_release() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+          IF NEW.id = '${customer}' AND NEW.credit_reserved < OLD.credit_reserved THEN RAISE EXCEPTION 'credit release refused (test fault)'; END IF;
+          RETURN NEW;
+        END $$`);
+      await app.db.query(`CREATE TRIGGER refuse_credit_release BEFORE UPDATE ON users FOR EACH ROW EXECUTE FUNCTION refuse_credit_release()`);
+    } finally {
+      await saga.start();
+    }
+
+    // Each order's event, in the order the orders' events were appended.
+    const eventIds = async (type: string): Promise<string[]> => {
+      const ids: string[] = [];
+      for (const orderId of orders) {
+        const [{ id }] = await app.db.query(`SELECT event_id AS id FROM events WHERE event_type = $1 AND payload->>'orderId' = $2`, [type, orderId]);
+        ids.push(id);
+      }
+      return ids;
+    };
+    const reserved = await eventIds('CreditReserved');
+    const cancelled = await eventIds('OrderCancelled');
+    const parkedOf = () =>
+      app.db.query(`SELECT event_id, step, attempts FROM parked_reactions WHERE reaction = $1 AND event_id = ANY($2) ORDER BY event_position`, [
+        ORDER_FULFILMENT,
+        [...reserved, ...cancelled],
+      ]);
+    try {
+      // The confirming step (its nested ReleaseCreditCommand) and the compensation both fail: parked.
+      await eventually(async () => {
+        expect(await parkedOf()).toEqual([
+          ...reserved.map((eventId) => ({ event_id: eventId, step: 'confirmOrderWhenCreditReserved', attempts: 3 })),
+          ...cancelled.map((eventId) => ({ event_id: eventId, step: 'releaseCreditOfClosedOrder', attempts: 3 })),
+        ]);
+      }, 20_000);
+      expect(await creditReservedOf(app, customer)).toBe(700);
+    } finally {
+      await app.db.query(`DROP TRIGGER refuse_credit_release ON users`);
+      await app.db.query(`DROP FUNCTION refuse_credit_release()`);
+    }
+
+    // Retried in the order of their events: the confirming step gives the credit back, the
+    // compensation finds nothing left to release.
+    expect((await app.http().post('/admin/parked-reactions/retry').expect(202)).body).toEqual({ requested: 4 });
+    await eventually(async () => expect(await parkedOf()).toEqual([]));
+    await expectCreditReserved(app, customer, 0);
+    for (const [index, orderId] of orders.entries()) {
+      const released = await app.db.query(`SELECT metadata FROM events WHERE event_type = 'CreditReleased' AND payload->>'orderId' = $1`, [orderId]);
+      expect(released).toHaveLength(1);
+      expect(released[0].metadata).toMatchObject({ causationId: reserved[index], command: { name: 'ReleaseCreditCommand', step: 'confirmOrderWhenCreditReserved' } });
+      expect(await eventsOfType(app, 'OrderConfirmed', orderId)).toBe(0);
+      expect((await app.http().get(`/orders/${orderId}`).expect(200)).body.status).toBe('CANCELLED');
+    }
+  });
+
   it('consumes the reservation when the order ships', async () => {
     const customer = await registerUser(app, { creditLimit: 5_000 });
     const orderId = await placeOrderOf(app, customer, 800);
