@@ -38,6 +38,20 @@ export default tseslint.config(
       'no-restricted-imports': ['error', { patterns: [{ regex: '(^|/)modules/', message: 'shared building blocks import no feature module' }] }],
     },
   },
+  {
+    // Ids from requests enter lowercased (src/http/canonical-uuid.ts); the contracts validate what the consumer receives.
+    files: ['src/**/*.ts'],
+    ignores: ['src/http/canonical-uuid.ts', 'src/contracts/**', '**/*.spec.ts'],
+    rules: {
+      'no-restricted-syntax': [
+        'error',
+        {
+          selector: "ImportSpecifier[imported.name=/^(IsUUID|ParseUUIDPipe)$/]",
+          message: 'take ids from requests with CanonicalUuid / CanonicalUuidPipe (src/http/canonical-uuid.ts): lowercase, whatever the client sent',
+        },
+      ],
+    },
+  },
   { files: ['test/**/*.ts', '**/*.spec.ts'], rules: { 'no-console': 'off' } },
   {
     // Plain Node scripts outside the TypeScript project: the recommended rules without type information.

@@ -73,6 +73,34 @@ describe('the order saga', () => {
   });
   afterAll(() => app.close());
 
+  it('takes an uppercase customer id as its canonical lowercase form: the order joins the customer\'s partition, its events and Location carry the lowercase id', async () => {
+    const customer = await registerUser(app, { creditLimit: 10_000 });
+    const shouted = customer.toUpperCase();
+    const response = await app
+      .http()
+      .post('/orders')
+      .send({ customerId: shouted, currency: 'EUR', lines: [{ sku: 'CASE-1', quantity: 1, unitPrice: 1_000 }] })
+      .expect(202);
+    const orderId: string = response.body.id;
+    expect(response.headers.location).toBe(`/orders/${orderId}`);
+
+    // Read by its uppercase id too: the path parameter is canonical as well.
+    const order = await eventually(async () => {
+      const { body } = await app.http().get(`/orders/${orderId.toUpperCase()}`).expect(200);
+      if (!decided(body)) throw new Error(`order ${orderId} is ${body.status}`);
+      return body;
+    }, 15_000);
+    expect(order).toMatchObject({ id: orderId, customerId: customer, status: 'CONFIRMED' });
+    const payloads: Array<{ type: string; customerId: string | null; userId: string | null }> = await app.db.query(
+      `SELECT event_type AS type, payload->>'customerId' AS "customerId", payload->>'userId' AS "userId"
+       FROM events WHERE payload->>'orderId' = $1 ORDER BY global_position`,
+      [orderId],
+    );
+    expect(payloads.map(({ type }) => type)).toEqual(['OrderPlaced', 'CreditReserved', 'OrderConfirmed']);
+    for (const { customerId, userId } of payloads) expect(customerId ?? userId).toBe(customer);
+    await expectCreditReserved(app, customer, 1_000);
+  });
+
   it('confirms an order within the credit limit and reserves its total', async () => {
     const customer = await registerUser(app, { creditLimit: 10_000 });
     const orderId = await placeOrderOf(app, customer, 2_500);

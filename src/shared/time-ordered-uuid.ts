@@ -1,7 +1,10 @@
 import { v7 as uuidV7 } from 'uuid';
 import { pooledRandomBytes } from './random-pool';
 
-/** The last id's millisecond and its 31-bit counter (RFC 9562 §6.2, method 1), as `uuid`'s own v7 keeps them. */
+/**
+ * The last id's millisecond and its counter (RFC 9562 §6.2, method 1), as `uuid`'s own v7 keeps them:
+ * seeded with 31 random bits each millisecond, so at least 2^31 ids fit in one before it runs over.
+ */
 let lastMs = -Infinity;
 let counter = 0;
 
@@ -21,7 +24,7 @@ export function timeOrderedUuid(): string {
     counter = ((random[6] & 0x7f) << 24) | (random[7] << 16) | (random[8] << 8) | random[9];
   } else {
     counter = (counter + 1) | 0;
-    // The counter ran over (2^31 ids in one millisecond): borrow the next millisecond, as uuid does.
+    // The counter ran over (at least 2^31 ids in one millisecond): borrow the next millisecond, as uuid does.
     if (counter === 0) lastMs++;
   }
   return uuidV7({ msecs: lastMs, seq: counter, random });

@@ -1,4 +1,4 @@
-import { Controller, Get, HttpCode, Logger, Param, ParseUUIDPipe, Post, Query } from '@nestjs/common';
+import { Controller, Get, HttpCode, Logger, Param, Post, Query } from '@nestjs/common';
 import { ApiAcceptedResponse, ApiOkResponse, ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
@@ -12,6 +12,7 @@ import { ParkedReactionNotFoundError } from '../admin.errors';
 import { DEFAULT_LIST_LIMIT, ListLimitRequest } from '../list-limit.request';
 import { ParseSubscriptionIdPipe } from '../subscriptions/subscription-id.pipe';
 import { ParkedReactionListResponse, ParkedRetryResponse, toParkedReactionResponse } from './parked-reaction.response';
+import { CanonicalUuidPipe } from '../../http/canonical-uuid';
 
 /**
  * Reaction steps parked after their last attempt (`parked_reactions`): what `npm run
@@ -64,7 +65,7 @@ export class ParkedReactionsController {
   )
   async retryOne(
     @Param('reaction', new ParseSubscriptionIdPipe('reaction')) reaction: string,
-    @Param('eventId', new ParseUUIDPipe({ version: undefined })) eventId: string,
+    @Param('eventId', new CanonicalUuidPipe()) eventId: string,
     @AuthenticatedSubject() by: string,
   ): Promise<ParkedRetryResponse> {
     const requested = await requestParkedReactionRetry(this.dataSource, { reaction, eventId });

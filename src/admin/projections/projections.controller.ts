@@ -1,4 +1,4 @@
-import { Body, Controller, Get, HttpCode, Param, ParseUUIDPipe, Post, Res } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Param, Post, Res } from '@nestjs/common';
 import { ApiAcceptedResponse, ApiBody, ApiOkResponse, ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { RequireScopes } from '../../auth/access.decorators';
@@ -16,10 +16,11 @@ import {
   toRebuildJobResponse,
 } from './rebuild-job.response';
 import { StartRebuildRequest } from './start-rebuild.request';
+import { CanonicalUuidPipe } from '../../http/canonical-uuid';
 
 const NAME_PARAM = ApiParam({ name: 'name', description: 'the projection, e.g. `order-summaries` (see GET /admin/projections)', example: 'order-summaries' });
 const NOT_FOUND = causeOf(new ProjectionNotFoundError('orders-by-day', ['order-summaries', 'user-profiles']));
-const jobId = new ParseUUIDPipe({ version: undefined });
+const jobId = new CanonicalUuidPipe();
 
 /** Where a rebuild job is followed. */
 function jobLocation(projection: string, id: string): string {

@@ -1,4 +1,4 @@
-import { Controller, HttpCode, Logger, Param, ParseUUIDPipe, Post } from '@nestjs/common';
+import { Controller, HttpCode, Logger, Param, Post } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { ApiOkResponse, ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
 import { InjectDataSource } from '@nestjs/typeorm';
@@ -15,6 +15,7 @@ import { IntegrationEventPublisher } from '../../messaging/integration-event-pub
 import { RepublishFailedError as RepublishStopped, republishStoredEvents } from '../../messaging/republish/stored-event-republisher';
 import { RepublishFailedError } from '../admin.errors';
 import { RepublishResponse } from './republish.response';
+import { CanonicalUuidPipe } from '../../http/canonical-uuid';
 
 /** Events read per query: one stream is the events of one aggregate, a few pages at most. */
 const PAGE_SIZE = 500;
@@ -53,7 +54,7 @@ export class StreamsRepublishController {
     causeOf(new StreamNotFoundError(EXAMPLE_IDS.order)),
     causeOf(new RepublishFailedError(EXAMPLE_IDS.order, 2, 5), 'RabbitMQ stopped confirming'),
   )
-  async republish(@Param('id', new ParseUUIDPipe({ version: undefined })) streamId: string, @AuthenticatedSubject() by: string): Promise<RepublishResponse> {
+  async republish(@Param('id', new CanonicalUuidPipe()) streamId: string, @AuthenticatedSubject() by: string): Promise<RepublishResponse> {
     const id = streamId.toLowerCase();
     try {
       const outcome = await republishStoredEvents(

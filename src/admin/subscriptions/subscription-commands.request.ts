@@ -1,5 +1,6 @@
 import { ApiProperty } from '@nestjs/swagger';
-import { IsString, IsUUID, Length, Matches } from 'class-validator';
+import { IsString, Length, Matches } from 'class-validator';
+import { CanonicalUuid } from '../../http/canonical-uuid';
 
 /** The longest reason an operator may give for a skip or a pause (recorded with it). */
 export const MAX_REASON_LENGTH = 500;
@@ -7,7 +8,7 @@ const NOT_BLANK = /\S/;
 
 export class SkipEventRequest {
   @ApiProperty({ format: 'uuid', description: 'the event the subscription is stopped at (its `failure.stoppedAt.eventId`); any other is refused with 409' })
-  @IsUUID()
+  @CanonicalUuid()
   eventId: string;
 
   @ApiProperty({ example: 'order refused by the read model; fixed by hand', minLength: 1, maxLength: MAX_REASON_LENGTH, pattern: NOT_BLANK.source })

@@ -2,12 +2,13 @@ import { Controller, Get, Query } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiProperty, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { Transform } from 'class-transformer';
-import { ArrayMaxSize, ArrayMinSize, IsArray, IsUUID } from 'class-validator';
+import { ArrayMaxSize, ArrayMinSize, IsArray } from 'class-validator';
 import { DataSource } from 'typeorm';
 import { RequireScopes } from '../../auth/access.decorators';
 import { ApiProblems } from '../../http/openapi/api-problems.decorator';
 import { invalidFields } from '../../http/openapi/problem-causes';
 import { countsInCustomerStats } from '../read-models/customer-stats/customer-stats.projection';
+import { CanonicalUuid } from '../../http/canonical-uuid';
 
 /** At most this many event ids per request: a flow's events, asked for by GET /flows on the API. */
 export const MAX_EVENT_IDS = 500;
@@ -23,7 +24,7 @@ export class InboxEffectsRequest {
   @IsArray()
   @ArrayMinSize(1)
   @ArrayMaxSize(MAX_EVENT_IDS)
-  @IsUUID('all', { each: true })
+  @CanonicalUuid({ each: true })
   eventId: string[];
 }
 

@@ -1,4 +1,4 @@
-import { Controller, Get, Param, ParseUUIDPipe } from '@nestjs/common';
+import { Controller, Get, Param } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
 import { RequireScopes } from '../../auth/access.decorators';
 import { ApiProblems } from '../../http/openapi/api-problems.decorator';
@@ -6,6 +6,7 @@ import { causeOf, EXAMPLE_IDS, MALFORMED_UUID } from '../../http/openapi/problem
 import { DomainError } from '../../shared/domain-error';
 import { EventStreamReader } from '../event-stream.reader';
 import { StreamResponse } from './stream.response';
+import { CanonicalUuidPipe } from '../../http/canonical-uuid';
 
 export class StreamNotFoundError extends DomainError {
   readonly code = 'STREAM_NOT_FOUND';
@@ -31,7 +32,7 @@ export class StreamsController {
   @ApiParam({ name: 'id', format: 'uuid', description: 'the aggregate (a user or an order id)', example: EXAMPLE_IDS.order })
   @ApiOkResponse({ type: StreamResponse, description: 'The stored events of one aggregate, oldest first, each with a link to the flow of its request' })
   @ApiProblems(MALFORMED_UUID, causeOf(new StreamNotFoundError(EXAMPLE_IDS.order)))
-  async events(@Param('id', new ParseUUIDPipe({ version: undefined })) id: string): Promise<StreamResponse> {
+  async events(@Param('id', new CanonicalUuidPipe()) id: string): Promise<StreamResponse> {
     const events = await this.reader.readStream(id);
     if (events.length === 0) throw new StreamNotFoundError(id);
     return {

@@ -1,9 +1,10 @@
-import { Controller, Get, Param, ParseUUIDPipe } from '@nestjs/common';
+import { Controller, Get, Param } from '@nestjs/common';
 import { ApiOkResponse, ApiProperty, ApiTags } from '@nestjs/swagger';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { RequireScopes } from '../../../auth/access.decorators';
 import { DomainError } from '../../../shared/domain-error';
+import { CanonicalUuidPipe } from '../../../http/canonical-uuid';
 
 export class CustomerStatsResponse {
   @ApiProperty({ format: 'uuid' }) customerId: string;
@@ -31,7 +32,7 @@ export class CustomerStatsController {
   @Get(':id/stats')
   @RequireScopes('orders:read')
   @ApiOkResponse({ type: CustomerStatsResponse })
-  async stats(@Param('id', new ParseUUIDPipe({ version: undefined })) id: string): Promise<CustomerStatsResponse> {
+  async stats(@Param('id', new CanonicalUuidPipe()) id: string): Promise<CustomerStatsResponse> {
     const [row] = await this.db.query(
       `SELECT customer_id AS "customerId", orders_placed AS "ordersPlaced", orders_confirmed AS "ordersConfirmed",
               orders_cancelled AS "ordersCancelled", total_spent::float8 AS "totalSpent", updated_at AS "updatedAt"

@@ -1,13 +1,13 @@
 import { Controller, Get, Query } from '@nestjs/common';
 import { ApiOkResponse, ApiProperty, ApiTags } from '@nestjs/swagger';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { IsUUID } from 'class-validator';
 import { RequireScopes } from '../../../auth/access.decorators';
 import { DataSource } from 'typeorm';
+import { CanonicalUuid } from '../../../http/canonical-uuid';
 
 export class NotificationsRequest {
   @ApiProperty({ format: 'uuid' })
-  @IsUUID()
+  @CanonicalUuid()
   customerId: string;
 }
 

@@ -1,12 +1,13 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
-import { IsIn, IsInt, IsOptional, IsString, IsUUID, Max, MaxLength, Min } from 'class-validator';
+import { IsIn, IsInt, IsOptional, IsString, Max, MaxLength, Min } from 'class-validator';
 import { ORDER_STATUSES, type OrderStatus } from '../domain/order';
+import { CanonicalUuid } from '../../../http/canonical-uuid';
 
 export class ListOrdersRequest {
   @ApiPropertyOptional({ format: 'uuid' })
   @IsOptional()
-  @IsUUID()
+  @CanonicalUuid()
   customerId?: string;
 
   @ApiPropertyOptional({ enum: ORDER_STATUSES })

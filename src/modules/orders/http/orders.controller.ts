@@ -1,4 +1,4 @@
-import { Body, Controller, Get, HttpCode, Param, ParseUUIDPipe, Post, Query, Res } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Param, Post, Query, Res } from '@nestjs/common';
 import { CommandBus, QueryBus } from '@nestjs/cqrs';
 import { ApiAcceptedResponse, ApiOkResponse, ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
@@ -19,8 +19,9 @@ import { ListOrdersQuery } from '../queries/list-orders/list-orders.query';
 import { ListOrdersRequest } from './list-orders.request';
 import { OrderPageResponse, OrderResponse, PlacedOrderResponse } from './order.response';
 import { CancelOrderRequest, PlaceOrderRequest } from './place-order.request';
+import { CanonicalUuidPipe } from '../../../http/canonical-uuid';
 
-const uuid = new ParseUUIDPipe({ version: undefined });
+const uuid = new CanonicalUuidPipe();
 const ORDER_ID = ApiParam({ name: 'id', format: 'uuid', description: "the order's id (`Location` of POST /orders)", example: EXAMPLE_IDS.order });
 const NOT_FOUND = causeOf(new OrderNotFoundError(EXAMPLE_IDS.order));
 const LOST_RACE = causeOf(new ConcurrencyConflictError(EXAMPLE_IDS.order), 'Other requests kept changing the order (retried, then given up)');

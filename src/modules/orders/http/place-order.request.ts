@@ -1,7 +1,8 @@
 import { ApiProperty } from '@nestjs/swagger';
-import { ArrayMaxSize, ArrayMinSize, IsInt, IsString, IsUUID, Length, Matches, Max, Min } from 'class-validator';
+import { ArrayMaxSize, ArrayMinSize, IsInt, IsString, Length, Matches, Max, Min } from 'class-validator';
 import { NestedObjectArray } from '../../../http/nested-request';
 import { ORDER_LIMITS } from '../domain/order';
+import { CanonicalUuid } from '../../../http/canonical-uuid';
 
 export class OrderLineRequest {
   @ApiProperty({ example: 'SKU-001', minLength: 1, maxLength: ORDER_LIMITS.maxSkuLength })
@@ -24,7 +25,7 @@ export class OrderLineRequest {
 
 export class PlaceOrderRequest {
   @ApiProperty({ format: 'uuid' })
-  @IsUUID()
+  @CanonicalUuid()
   customerId: string;
 
   @ApiProperty({ example: 'EUR', pattern: '^[A-Z]{3}$' })

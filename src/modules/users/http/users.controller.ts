@@ -1,4 +1,4 @@
-import { Body, Controller, Get, HttpCode, Param, ParseUUIDPipe, Post, Put, Res } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Param, Post, Put, Res } from '@nestjs/common';
 import { CommandBus, QueryBus } from '@nestjs/cqrs';
 import { ApiCreatedResponse, ApiNoContentResponse, ApiOkResponse, ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
@@ -17,8 +17,9 @@ import { RegisterUserCommand } from '../commands/register-user/register-user.com
 import { GetUserQuery } from '../queries/get-user/get-user.query';
 import { ChangeUserEmailRequest, RegisterUserRequest } from './register-user.request';
 import { CreatedResponse, UserResponse } from './user.response';
+import { CanonicalUuidPipe } from '../../../http/canonical-uuid';
 
-const uuid = new ParseUUIDPipe({ version: undefined });
+const uuid = new CanonicalUuidPipe();
 const USER_ID = ApiParam({ name: 'id', format: 'uuid', description: "the user's id (`Location` of POST /users)", example: EXAMPLE_IDS.user });
 const NOT_FOUND = causeOf(new UserNotFoundError(EXAMPLE_IDS.user));
 const LOST_RACE = causeOf(new ConcurrencyConflictError(EXAMPLE_IDS.user), 'Other requests kept changing the user (retried, then given up)');
