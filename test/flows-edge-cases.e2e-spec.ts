@@ -7,6 +7,7 @@ import { registerUser, uniqueEmail } from './support/fixtures';
 import { eventually, startTestApp, type TestApp } from './support/test-app';
 import { testToken } from './support/test-auth';
 import { createMigratedDataSource } from './support/test-database';
+import type { FlowNode } from '../src/flows/flow-graph';
 
 /**
  * GET /flows/{correlationId} where the world is not kind: a consumer that answers garbage or
@@ -15,16 +16,6 @@ import { createMigratedDataSource } from './support/test-database';
  * is a stand-in HTTP server in this process, which answers as the real one does unless a test
  * tells it otherwise (CONSUMER_URL points to it).
  */
-interface FlowNode {
-  id: string;
-  kind: string;
-  label: string;
-  at: string | null;
-  offsetMs: number | null;
-  causedBy: string | null;
-  gapMs: number | null;
-  clockSkewMs?: number;
-}
 
 type Answer = (request: IncomingMessage, response: ServerResponse, eventIds: string[]) => void;
 

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { type ApiWithConsumer, startApiWithConsumer } from './support/api-with-consumer';
 import { registerUser } from './support/fixtures';
 import { eventually, type TestApp } from './support/test-app';
+import type { FlowNode } from '../src/flows/flow-graph';
 
 /**
  * GET /flows/{correlationId} against the real API, PostgreSQL, RabbitMQ and the consumer app (a
@@ -11,17 +12,6 @@ import { eventually, type TestApp } from './support/test-app';
  */
 const CONSUMER_RETRY_DELAYS_MS = [200];
 
-interface FlowNode {
-  id: string;
-  kind: string;
-  label: string;
-  at: string | null;
-  offsetMs: number | null;
-  causedBy: string | null;
-  gapMs: number | null;
-  publish?: { routingKey: string; status: string; confirmedAt: string | null };
-  consumer?: { status: string; effects: Array<{ readModel: string; kind?: string }> };
-}
 
 let apps: ApiWithConsumer;
 let api: TestApp;
