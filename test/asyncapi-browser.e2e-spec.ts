@@ -3,7 +3,7 @@ import type { Browser, Page } from 'playwright-core';
 import { messageName } from '../src/asyncapi/asyncapi-document';
 import { INTEGRATION_EVENT_CONTRACTS } from '../src/contracts';
 import { startTestApp, type TestApp } from './support/test-app';
-import { describeWithChromium, launchChromium } from './support/chromium';
+import { collectCspViolations, describeWithChromium, launchChromium } from './support/chromium';
 
 /**
  * The event catalogue page (`/asyncapi`) in a real browser (Debian's chromium): it renders every
@@ -31,11 +31,7 @@ describeWithChromium('the AsyncAPI page in a browser', () => {
     });
     page.on('pageerror', (error) => pageErrors.push(`uncaught: ${error.message}`));
     page.on('request', (request) => requests.push(request.url()));
-    await page.exposeFunction('reportViolation', (violation: string) => violations.push(violation));
-    // Runs in the page (this project's TypeScript has no DOM types): every CSP violation is reported.
-    await page.addInitScript({
-      content: "document.addEventListener('securitypolicyviolation', (event) => window.reportViolation(event.violatedDirective + ' blocked ' + event.blockedURI));",
-    });
+    await collectCspViolations(page, violations);
   }, 60_000);
 
   afterAll(async () => {

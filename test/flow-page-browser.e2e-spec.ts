@@ -7,7 +7,7 @@ import { type ApiWithConsumer, startApiWithConsumer } from './support/api-with-c
 import { registerUser } from './support/fixtures';
 import { testToken } from './support/test-auth';
 import { eventually, type TestApp } from './support/test-app';
-import { describeWithChromium, launchChromium } from './support/chromium';
+import { collectCspViolations, describeWithChromium, launchChromium } from './support/chromium';
 
 /**
  * The flow page in a real browser (Debian's chromium), against the real API and consumer: an
@@ -59,11 +59,7 @@ describeWithChromium('the flow page in a browser', () => {
       if (/Content.Security.Policy|Refused to/i.test(message.text())) violations.push(`console: ${message.text()}`);
     });
     page.on('pageerror', (error) => violations.push(`page error: ${error.message}`));
-    await page.exposeFunction('reportViolation', (violation: string) => violations.push(violation));
-    // Runs in the page (this project's TypeScript has no DOM types): every CSP violation is reported.
-    await page.addInitScript({
-      content: "document.addEventListener('securitypolicyviolation', (event) => window.reportViolation(event.violatedDirective + ' blocked ' + event.blockedURI));",
-    });
+    await collectCspViolations(page, violations);
   }, 120_000);
 
   afterAll(async () => {

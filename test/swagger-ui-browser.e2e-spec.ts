@@ -2,7 +2,7 @@ import type { Server } from 'node:http';
 import type { Browser, Page } from 'playwright-core';
 import { testToken } from './support/test-auth';
 import { startTestApp, type TestApp } from './support/test-app';
-import { describeWithChromium, launchChromium } from './support/chromium';
+import { collectCspViolations, describeWithChromium, launchChromium } from './support/chromium';
 
 /**
  * Swagger UI in a real browser (Debian's chromium), under the app's security headers: it renders
@@ -26,11 +26,7 @@ describeWithChromium('Swagger UI in a browser', () => {
     page.on('console', (message) => {
       if (/Content.Security.Policy|Refused to/i.test(message.text())) violations.push(`console: ${message.text()}`);
     });
-    await page.exposeFunction('reportViolation', (violation: string) => violations.push(violation));
-    // Runs in the page (this project's TypeScript has no DOM types): every CSP violation is reported.
-    await page.addInitScript({
-      content: "document.addEventListener('securitypolicyviolation', (event) => window.reportViolation(event.violatedDirective + ' blocked ' + event.blockedURI));",
-    });
+    await collectCspViolations(page, violations);
   }, 60_000);
 
   afterAll(async () => {

@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { type Browser, chromium } from 'playwright-core';
+import { type Browser, chromium, type Page } from 'playwright-core';
 
 /** Debian's chromium: the browser tests never download one. */
 export const CHROMIUM = '/usr/bin/chromium';
@@ -15,5 +15,14 @@ export function launchChromium(): Promise<Browser> {
   return chromium.launch({
     executablePath: CHROMIUM,
     args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+}
+
+/** Pushes every Content-Security-Policy violation the page reports (its directive and what it blocked) onto `violations`. */
+export async function collectCspViolations(page: Page, violations: string[]): Promise<void> {
+  await page.exposeFunction('reportViolation', (violation: string) => violations.push(violation));
+  // Runs in the page (this project's TypeScript has no DOM types).
+  await page.addInitScript({
+    content: "document.addEventListener('securitypolicyviolation', (event) => window.reportViolation(event.violatedDirective + ' blocked ' + event.blockedURI));",
   });
 }
