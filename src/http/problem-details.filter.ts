@@ -1,6 +1,7 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Logger } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { DomainError, DomainErrorKind } from '../shared/domain-error';
+import { classifyFailure } from '../shared/failure-classification';
 import { FieldError, PROBLEM_CONTENT_TYPE, ProblemDetails } from './problem-details';
 import { RequestValidationError } from './request-validation';
 
@@ -38,7 +39,21 @@ export interface Problem {
   code: string;
   detail?: string;
   errors?: FieldError[];
+  /** Sent as `Retry-After` (seconds). */
+  retryAfterSeconds?: number;
 }
+
+/**
+ * PostgreSQL (or the broker) failed the request for a reason of its own, not the request's: a
+ * terminated connection, too many connections, a serialization failure or deadlock, a lock
+ * timeout (`classifyFailure` says `infrastructure`). The same request succeeds once it is back.
+ */
+export const DATABASE_UNAVAILABLE: Problem = {
+  status: 503,
+  code: 'DATABASE_UNAVAILABLE',
+  detail: 'the database could not complete this request now; retry after 1 s (a command with the same Idempotency-Key takes effect at most once)',
+  retryAfterSeconds: 1,
+};
 
 /** The problem a domain error is answered with: its status from its kind, its code and its message. */
 export function problemOfDomainError(error: DomainError): Problem {
@@ -47,7 +62,9 @@ export function problemOfDomainError(error: DomainError): Problem {
 
 /**
  * Turns every error into RFC 9457 problem details. Domain errors map by kind, framework errors
- * keep their status, and anything unexpected becomes a bare 500 whose details stay in the log.
+ * keep their status, a failure of the database that is not the request's fault (classifyFailure:
+ * `infrastructure`) becomes a 503 with `Retry-After`, and anything else unexpected becomes a bare
+ * 500; the details of both stay in the log.
  */
 @Catch()
 export class ProblemDetailsFilter implements ExceptionFilter {
@@ -77,12 +94,14 @@ export class ProblemDetailsFilter implements ExceptionFilter {
     if (typeof fastifyStatus === 'number' && fastifyStatus >= 400 && fastifyStatus < 500) {
       return { status: fastifyStatus, code: codeOfStatus(fastifyStatus), detail: (exception as Error).message };
     }
+    if (classifyFailure(exception) === 'infrastructure') return DATABASE_UNAVAILABLE;
     return { status: 500, code: 'INTERNAL_ERROR', detail: 'an unexpected error occurred; it has been logged' };
   }
 }
 
 export function sendProblem(reply: FastifyReply, request: FastifyRequest, problem: Problem): void {
   const body = problemDetailsOf(problem, { instance: request.url.split('?')[0], correlationId: request.id });
+  if (problem.retryAfterSeconds !== undefined) void reply.header('retry-after', String(problem.retryAfterSeconds));
   void reply.status(problem.status).header('content-type', PROBLEM_CONTENT_TYPE).send(body);
 }
 

@@ -43,10 +43,31 @@ describe('completeApiDocument', () => {
     expect(document.paths['/orders/{id}'].get!.parameters).not.toContainEqual(expect.objectContaining({ name: 'Idempotency-Key' }));
   });
 
+  const examplesOf503 = (path: string, method: 'get' | 'post') =>
+    Object.keys((document.paths[path][method]!.responses[503] as Json).content['application/problem+json'].examples);
+
   it('documents load shedding on the commands admission control may shed, not on the admin API nor reads', () => {
-    expect(examplesOf(503)).toEqual(['LOAD_SHED']);
-    expect(document.paths['/admin/subscriptions/{id}/retry'].post!.responses[503]).toBeUndefined();
-    expect(document.paths['/orders/{id}'].get!.responses[503]).toBeUndefined();
+    expect(examplesOf(503)).toEqual(['LOAD_SHED', 'DATABASE_UNAVAILABLE']);
+    expect(examplesOf503('/admin/subscriptions/{id}/retry', 'post')).not.toContain('LOAD_SHED');
+    expect(examplesOf503('/orders/{id}', 'get')).not.toContain('LOAD_SHED');
+  });
+
+  it('documents the 503 DATABASE_UNAVAILABLE with Retry-After on every operation under the bearer scheme, not on the open health checks', () => {
+    for (const [path, method] of [['/orders/{id}/ship', 'post'], ['/orders/{id}', 'get'], ['/admin/subscriptions/{id}/retry', 'post']] as const) {
+      expect(examplesOf503(path, method)).toContain('DATABASE_UNAVAILABLE');
+      expect((document.paths[path][method]!.responses[503] as Json).headers['Retry-After']).toEqual({ $ref: '#/components/headers/Retry-After' });
+    }
+    const example = (document.paths['/orders/{id}'].get!.responses[503] as Json).content['application/problem+json'].examples.DATABASE_UNAVAILABLE.value;
+    expect(example).toEqual({
+      type: '/problems/database-unavailable',
+      title: 'Service Unavailable',
+      status: 503,
+      detail: expect.stringContaining('retry after 1 s'),
+      instance: '/orders/0b5a1f6e-8d6f-4a8e-9a43-1d0d2a6c5a10',
+      code: 'DATABASE_UNAVAILABLE',
+      correlationId: expect.any(String),
+    });
+    expect(document.paths['/health'].get!.responses[503]).toBeUndefined();
   });
 
   it('declares X-Correlation-Id on every response, and the rate limit headers only under the bearer scheme', () => {

@@ -14,7 +14,7 @@ import { IdempotencyKeyReusedError, InvalidIdempotencyKeyError } from '../idempo
 import { takesIdempotencyKey } from '../idempotency/idempotency.interceptor';
 import { MAX_JSON_NESTING } from '../json-nesting';
 import { FieldError, PROBLEM_CONTENT_TYPE, ProblemDetails } from '../problem-details';
-import { type Problem, problemDetailsOf } from '../problem-details.filter';
+import { DATABASE_UNAVAILABLE, type Problem, problemDetailsOf } from '../problem-details.filter';
 import { causeOf, EXAMPLE_IDS, type ProblemCause } from './problem-causes';
 import { addCauses, headerRef, problemResponse, SHARED_HEADERS, type SharedHeaderName } from './problem-responses';
 
@@ -61,6 +61,12 @@ const LOAD_SHED: ProblemCause = {
   name: LOAD_SHED_CODE,
   summary: 'Load shed: the service is behind with earlier work',
   problem: { status: 503, code: LOAD_SHED_CODE, detail: 'the service is behind with work it accepted earlier; nothing was done, retry after 2 s' },
+};
+
+const DATABASE_UNAVAILABLE_CAUSE: ProblemCause = {
+  name: DATABASE_UNAVAILABLE.code,
+  summary: 'The database failed the request (restart, failover, too many connections, deadlock); the same request succeeds once it is back',
+  problem: DATABASE_UNAVAILABLE,
 };
 
 const IDEMPOTENCY_KEY: ParameterObject = {
@@ -123,7 +129,10 @@ export function createApiDocument(app: INestApplication): OpenAPIObject {
  *   on its successes, and the refusals of the body hooks and the idempotency interceptor
  *   (400 malformed JSON or key, 413, 415, 422);
  * - every command admission control may shed (`isSheddable`): the 503 with `Retry-After`;
- * - every operation under the bearer scheme: the rate limiter's `X-RateLimit-*` headers;
+ * - every operation under the bearer scheme (each reaches PostgreSQL: its handler, a read model,
+ *   the idempotency keys of a command): the 503 DATABASE_UNAVAILABLE with `Retry-After` that
+ *   ProblemDetailsFilter answers a database failure that is not the request's fault with, and
+ *   the rate limiter's `X-RateLimit-*` headers;
  * - every response: `X-Correlation-Id`; every problem example: the `instance` and
  *   `correlationId` a request to that operation would get.
  */
@@ -142,6 +151,7 @@ export function completeApiDocument(generated: OpenAPIObject): OpenAPIObject {
       }
       if (isSheddable(method, path)) addProblems(operation, [LOAD_SHED]);
       if (operation.security?.some((requirement) => BEARER_SCHEME in requirement)) {
+        addProblems(operation, [DATABASE_UNAVAILABLE_CAUSE]);
         addHeaders(operation, ['X-RateLimit-Limit', 'X-RateLimit-Remaining', 'X-RateLimit-Reset'], () => true);
       }
       addHeaders(operation, ['X-Correlation-Id'], () => true);
