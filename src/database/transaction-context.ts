@@ -1,6 +1,6 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { Injectable } from '@nestjs/common';
-import { EntityManager, ObjectLiteral, Repository } from 'typeorm';
+import { DataSource, EntityManager, ObjectLiteral, Repository } from 'typeorm';
 
 /**
  * The transaction an outer unit of work opened, if any (an idempotent request records its
@@ -17,6 +17,11 @@ export class TransactionContext {
 
   current(): EntityManager | undefined {
     return this.storage.getStore();
+  }
+
+  /** Where a statement goes: the current transaction when there is one, else `dataSource`'s pool. */
+  queryable(dataSource: DataSource): Pick<DataSource, 'query'> {
+    return this.current() ?? dataSource;
   }
 
   /** `repository`, bound to the current transaction when there is one. */

@@ -96,7 +96,7 @@ export class AggregateWriter {
 
     let rows: Array<{ rowsChanged: number }>;
     try {
-      rows = await (this.transactions.current() ?? this.dataSource).query(sql, params);
+      rows = await this.transactions.queryable(this.dataSource).query(sql, params);
     } catch (error) {
       throw this.translate(error, aggregate.id, onUniqueViolation);
     }

@@ -30,7 +30,7 @@ export class OrderDeadlines {
    * `OrderPlaced` again keeps the first due time; an order no longer PENDING gets none.
    */
   async schedule(orderId: string, timeoutMs: number, { correlationId, causationId }: CommandMetadata): Promise<void> {
-    await (this.transactions.current() ?? this.dataSource).query(
+    await this.transactions.queryable(this.dataSource).query(
       `INSERT INTO order_deadlines (order_id, due_at, causation_id, correlation_id)
        SELECT id, clock_timestamp() + make_interval(secs => $2::double precision / 1000), $3, $4
        FROM orders WHERE id = $1 AND status = 'PENDING'

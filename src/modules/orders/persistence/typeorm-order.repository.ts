@@ -65,7 +65,7 @@ export class TypeOrmOrderRepository extends OrderRepository {
   }
 
   async get(id: string): Promise<Order> {
-    const rows: OrderRow[] = await this.db().query(`SELECT ${ORDER_COLUMNS} FROM orders WHERE id = $1`, [id]);
+    const rows: OrderRow[] = await this.transactions.queryable(this.dataSource).query(`SELECT ${ORDER_COLUMNS} FROM orders WHERE id = $1`, [id]);
     if (rows.length === 0) throw new OrderNotFoundError(id);
     return Order.restore(toOrderRecord(rows[0]));
   }
@@ -74,7 +74,7 @@ export class TypeOrmOrderRepository extends OrderRepository {
     // 'PENDING' stays a literal: with `status = $2` (what findBy would send) the generic plan of the
     // prepared statement cannot use the partial index orders_customer_pending_idx and scans
     // every order of the store (test/store-growth.e2e-spec.ts checks the plans).
-    const rows: OrderRow[] = await this.db().query(`SELECT ${ORDER_COLUMNS} FROM orders WHERE customer_id = $1 AND status = 'PENDING'`, [customerId]);
+    const rows: OrderRow[] = await this.transactions.queryable(this.dataSource).query(`SELECT ${ORDER_COLUMNS} FROM orders WHERE customer_id = $1 AND status = 'PENDING'`, [customerId]);
     return rows.map((row) => Order.restore(toOrderRecord(row)));
   }
 
@@ -93,10 +93,5 @@ export class TypeOrmOrderRepository extends OrderRepository {
             params: [row.id, row.status, row.rejectionReason, row.version, row.updatedAt, order.version],
           };
     await this.writer.write({ streamType: ORDER_STREAM_TYPE, aggregate: order, rowChange, metadata });
-  }
-
-  /** The outer transaction, if there is one; the pool otherwise. */
-  private db(): Pick<DataSource, 'query'> {
-    return this.transactions.current() ?? this.dataSource;
   }
 }

@@ -5,11 +5,10 @@ import { bigintToNumber } from '../../../database/bigint-column';
 import { TransactionContext } from '../../../database/transaction-context';
 import { AggregateWriter } from '../../../event-store/aggregate-writer';
 import { CommandMetadata } from '../../../event-store/event-metadata';
-import { User } from '../domain/user';
+import { User, type UserStatus } from '../domain/user';
 import { EmailAlreadyTakenError, UserNotFoundError } from '../domain/user.errors';
 import { USER_STREAM_TYPE } from '../domain/user.events';
 import { UserRepository } from '../domain/user.repository';
-import type { UserStatus } from '../domain/user';
 import { UserRecord } from './user.record';
 
 /** A users row as pg returns it (its default type parsers), column by column. */
@@ -65,7 +64,7 @@ export class TypeOrmUserRepository extends UserRepository {
   }
 
   async get(id: string): Promise<User> {
-    const rows: UserRow[] = await this.db().query(`SELECT ${USER_COLUMNS} FROM users WHERE id = $1`, [id]);
+    const rows: UserRow[] = await this.transactions.queryable(this.dataSource).query(`SELECT ${USER_COLUMNS} FROM users WHERE id = $1`, [id]);
     if (rows.length === 0) throw new UserNotFoundError(id);
     return User.restore(toUserRecord(rows[0]));
   }
@@ -103,10 +102,5 @@ export class TypeOrmUserRepository extends UserRepository {
       metadata,
       onUniqueViolation: (constraint) => (constraint === 'users_email_key' ? new EmailAlreadyTakenError(row.email) : undefined),
     });
-  }
-
-  /** The outer transaction, if there is one; the pool otherwise. */
-  private db(): Pick<DataSource, 'query'> {
-    return this.transactions.current() ?? this.dataSource;
   }
 }

@@ -22,7 +22,7 @@ export class UserExistsHandler implements IQueryHandler<UserExistsQuery> {
 
   async execute({ userId }: UserExistsQuery): Promise<boolean> {
     if (this.known.has(userId)) return true;
-    const db = this.transactions.current() ?? this.dataSource;
+    const db = this.transactions.queryable(this.dataSource);
     const rows: unknown[] = await db.query('SELECT 1 FROM users WHERE id = $1', [userId]);
     if (rows.length === 0) return false;
     this.remember(userId);
