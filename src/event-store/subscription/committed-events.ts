@@ -66,15 +66,6 @@ export async function ensureCheckpoint(db: DataSource | EntityManager, name: str
   await db.query(`INSERT INTO subscription_checkpoints (subscription_id) VALUES ($1) ON CONFLICT DO NOTHING`, [name]);
 }
 
-/** The checkpoint's position; it must exist (see ensureCheckpoint). */
-export async function loadCheckpoint(db: DataSource | EntityManager, name: string): Promise<Checkpoint> {
-  const [row] = await db.query(
-    `SELECT global_position::text AS "globalPosition" FROM subscription_checkpoints WHERE subscription_id = $1`,
-    [name],
-  );
-  return row;
-}
-
 /** Moves the checkpoint forward only: a late writer can never move it back. */
 export async function advanceCheckpoint(db: DataSource | EntityManager, name: string, to: Checkpoint): Promise<void> {
   await db.query(
