@@ -46,4 +46,31 @@ describe('a pooled connection PostgreSQL terminates while a transaction holds it
     client.release(failure as Error);
     expect(await dataSource.query('SELECT 1 AS one')).toEqual([{ one: 1 }]);
   });
+
+  it('never hands out again a connection whose statement was terminated, even released at once without the error (as TypeORM releases)', async () => {
+    await dataSource.query('CREATE TABLE IF NOT EXISTS locked_for_test (id int)');
+    const runner = dataSource.createQueryRunner();
+    const [{ pid }] = await runner.query('SELECT pg_backend_pid() AS pid');
+    await admin.query('BEGIN');
+    await admin.query('LOCK TABLE locked_for_test IN ACCESS EXCLUSIVE MODE');
+    const waiting = runner.query('SELECT count(*) FROM locked_for_test').then(
+      () => undefined,
+      (error: unknown) => error,
+    );
+    for (let waited = 0; ; waited += 10) {
+      const { rows } = await admin.query(`SELECT 1 FROM pg_stat_activity WHERE pid = $1 AND wait_event_type = 'Lock'`, [pid]);
+      if (rows.length > 0) break;
+      if (waited > 5000) throw new Error('the statement never waited for the lock');
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    await admin.query('SELECT pg_terminate_backend($1)', [pid]);
+    await admin.query('COMMIT');
+    const failure = await waiting;
+    expect(classifyFailure(failure)).toBe('infrastructure');
+    // Released in the same turn as the failure, before the socket's close can reach the client.
+    await runner.release();
+
+    const pids = await Promise.all([0, 1].map(() => dataSource.query('SELECT pg_backend_pid() AS pid').then(([row]) => row.pid)));
+    expect(pids).not.toContain(pid);
+  });
 });

@@ -11,6 +11,12 @@ import { prepareParameterizedStatements } from './prepared-statements';
  * With a listener the client is merely broken: its next statement fails ("not queryable"), the
  * caller handles that like any lost connection, and the pool discards it on release.
  *
+ * A statement answered with a FATAL error (57P01 after pg_terminate_backend, a shutdown) was the
+ * session's last: the client is ended at once (endAfterFatal). TypeORM releases its client
+ * without the error, and before the socket's close reached the client pg-pool took it back as
+ * idle, so the next caller got a dead connection ("Connection terminated unexpectedly"): a request
+ * failed after the one that met the termination.
+ *
  * `preparedStatements`: statements with parameters run as named prepared statements, parsed and
  * planned once per connection (see prepareParameterizedStatements).
  */
@@ -20,6 +26,23 @@ export function pgPoolOptions(max: number, { preparedStatements = true } = {}): 
     onConnect(client) {
       client.on('error', () => undefined);
       if (preparedStatements) prepareParameterizedStatements(client);
+      endAfterFatal(client);
     },
+  };
+}
+
+type Query = (...args: unknown[]) => unknown;
+
+/** Ends `client` as soon as one of its statements fails with severity FATAL, so that pg-pool discards it on release. */
+export function endAfterFatal(client: ClientBase): void {
+  const query = client.query.bind(client) as Query;
+  (client as unknown as { query: Query }).query = (...args: unknown[]) => {
+    const result = query(...args);
+    if (result instanceof Promise) {
+      result.catch((error: unknown) => {
+        if ((error as { severity?: unknown } | undefined)?.severity === 'FATAL') void (client as ClientBase & { end(): Promise<void> }).end().catch(() => undefined);
+      });
+    }
+    return result;
   };
 }
