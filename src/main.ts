@@ -28,10 +28,12 @@ async function bootstrap(): Promise<void> {
   const dataSource = app.get(DataSource);
   // Attached before the readers start, so a stop signal while they start shuts down gracefully.
   shutdown.attach(app, [{ name: 'database pool', isOpen: () => dataSource.isInitialized }]);
-  await logDatabase(environment.DATABASE_URL, dataSource);
-  logBroker(environment.RABBITMQ_URL, `publishing to exchange ${app.get(IntegrationEventPublisher).topology.exchange}`);
-  await app.get(AfterListening).start();
-  new Logger('Bootstrap').log(`API on http://${environment.HOST}:${environment.PORT} (Swagger UI at /docs, the event catalogue at /asyncapi)`);
+  const started = await shutdown.finishStart(async () => {
+    await logDatabase(environment.DATABASE_URL, dataSource);
+    logBroker(environment.RABBITMQ_URL, `publishing to exchange ${app.get(IntegrationEventPublisher).topology.exchange}`);
+    await app.get(AfterListening).start();
+  });
+  if (started) new Logger('Bootstrap').log(`API on http://${environment.HOST}:${environment.PORT} (Swagger UI at /docs, the event catalogue at /asyncapi)`);
 }
 
 bootstrap().catch((error: unknown) => {

@@ -14,7 +14,7 @@ import { TcpProxy } from './support/tcp-proxy';
 import { TEST_AUTH_ENV, testAuthorization } from './support/test-auth';
 import { eventually } from './support/test-app';
 import { deleteTopology, messageCount, TEST_RABBITMQ_URL, testTopology, uniqueBrokerPrefix } from './support/test-broker';
-import { createTestDatabase } from './support/test-database';
+import { createMigratedDataSource, createTestDatabase } from './support/test-database';
 
 const ROOT = path.resolve(__dirname, '..');
 const POSTGRES = { host: '127.0.0.1', port: 5432 };
@@ -181,6 +181,44 @@ describe('API shutdown', () => {
   });
 });
 
+// The stop closes the database pool under whatever start step is running: that step's failure
+// is the stop's doing, not a failed start. CI once saw exit 1 here ("failed to start: Connection
+// terminated" from a projection creating its checkpoint row when SIGINT came).
+describe('a stop signal while the readers start', () => {
+  it('ends the start and exits 0', async () => {
+    const database = await createMigratedDataSource();
+    const brokerPrefix = uniqueBrokerPrefix();
+    // An insert of the same checkpoint row, left uncommitted: the projections' start waits on it.
+    const blocker = database.dataSource.createQueryRunner();
+    await blocker.connect();
+    await blocker.startTransaction();
+    await blocker.query(
+      `INSERT INTO subscription_checkpoints (subscription_id, segment, segments, global_position, starts_after) VALUES ('projection:user-profiles', 0, 1, 0, 0)`,
+    );
+    const api = await ApiProcess.spawn({ DATABASE_URL: database.url, BROKER_PREFIX: brokerPrefix, ...SHOW_STAGES });
+    try {
+      const waitingOnTheRow = async () =>
+        (
+          await database.dataSource.query(
+            `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE 'INSERT INTO subscription_checkpoints%'`,
+          )
+        )[0].n as number;
+      await eventually(async () => expect(await waitingOnTheRow()).toBe(1), 20_000);
+
+      expect(await api.kill('SIGINT')).toEqual({ code: 0, signal: null });
+      expect(api.output).not.toContain('failed to start');
+      expect(api.output).toContain('start cut short by the stop (stopping the relay, reactions, projections and broker client)');
+      expect(api.output).toContain('database pool closed');
+    } finally {
+      await api.kill('SIGKILL');
+      await blocker.rollbackTransaction();
+      await blocker.release();
+      await database.drop();
+      await deleteTopology(testTopology(brokerPrefix));
+    }
+  });
+});
+
 describe('a stop signal while the app still loads', () => {
   it('ends the start with exit 0 instead of killing the process', async () => {
     const databaseUrl = await createTestDatabase();
@@ -220,6 +258,40 @@ describe('consumer shutdown', () => {
       }
     } finally {
       await consumer.stop();
+      await deleteTopology(testTopology(brokerPrefix));
+    }
+  });
+
+  it('exits 0 on a stop signal while its start-up waits on the database (the stop closes the pool under it)', async () => {
+    const broker = await TcpProxy.start({ host: '127.0.0.1', port: 5672 });
+    await broker.refuse();
+    const brokerPrefix = uniqueBrokerPrefix();
+    // Listening, migrated, and waiting for the broker: the start-up steps after it are still to come.
+    const consumer = await ConsumerProcess.start(brokerPrefix, { ...SHOW_STAGES, RABBITMQ_URL: broker.rewrite(TEST_RABBITMQ_URL) }, { until: 'listening' });
+    const db = new Client({ connectionString: consumer.databaseUrl });
+    await db.connect();
+    try {
+      // Its start-up line counts the migrations: that read now waits on this lock.
+      await db.query('BEGIN');
+      await db.query('LOCK TABLE migrations IN ACCESS EXCLUSIVE MODE');
+      await broker.accept();
+      await eventually(async () => {
+        const { rows } = await db.query(
+          // The row's query text can still be the connection's previous statement while it waits.
+          `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`,
+        );
+        expect(rows[0].n).toBe(1);
+      }, 20_000);
+
+      expect(await consumer.kill('SIGINT')).toEqual({ code: 0, signal: null });
+      // Whether the read fails before the process exits varies; a failure is the stop's, never the start's.
+      expect(consumer.output).not.toContain('failed to start');
+      expect(consumer.output).toContain('database pool closed');
+    } finally {
+      await db.query('ROLLBACK');
+      await db.end();
+      await consumer.stop();
+      await broker.close();
       await deleteTopology(testTopology(brokerPrefix));
     }
   });

@@ -30,13 +30,15 @@ async function bootstrap(): Promise<void> {
   await app.listen(environment.CONSUMER_PORT, environment.CONSUMER_HOST);
   const dataSource = app.get(DataSource);
   shutdown.attach(app, [{ name: 'database pool', isOpen: () => dataSource.isInitialized }]);
-  await app.startAllMicroservices();
-  await logDatabase(environment.CONSUMER_DATABASE_URL, dataSource);
-  logBroker(environment.RABBITMQ_URL, `queue ${environment.BROKER_PREFIX}.consumer bound to exchange ${environment.BROKER_PREFIX}.integration`);
-  await app.get(AfterListening).start();
-  new Logger('Consumer').log(
-    `consuming ${environment.BROKER_PREFIX}.consumer; HTTP on http://${environment.CONSUMER_HOST}:${environment.CONSUMER_PORT}`,
-  );
+  const started = await shutdown.finishStart(async () => {
+    await app.startAllMicroservices();
+    await logDatabase(environment.CONSUMER_DATABASE_URL, dataSource);
+    logBroker(environment.RABBITMQ_URL, `queue ${environment.BROKER_PREFIX}.consumer bound to exchange ${environment.BROKER_PREFIX}.integration`);
+    await app.get(AfterListening).start();
+  });
+  if (started) {
+    new Logger('Consumer').log(`consuming ${environment.BROKER_PREFIX}.consumer; HTTP on http://${environment.CONSUMER_HOST}:${environment.CONSUMER_PORT}`);
+  }
 }
 
 bootstrap().catch((error: unknown) => {

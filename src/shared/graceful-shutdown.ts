@@ -67,6 +67,24 @@ export class GracefulShutdown {
     });
   }
 
+  /**
+   * Runs the rest of the start after `attach` (start-up lines, the readers). A stop signal may
+   * come meanwhile: the stop closes the database pool and the broker connection under the step
+   * that runs, which then fails. That failure is the stop's doing, not a failed start: it is
+   * logged as a warning and the stop decides the exit status. A failure before any signal rejects.
+   * Resolves true when the start completed with no stop under way.
+   */
+  async finishStart(steps: () => Promise<void>): Promise<boolean> {
+    try {
+      await steps();
+    } catch (error) {
+      if (this.stage === undefined) throw error;
+      this.logger.warn(`start cut short by the stop (${this.stage}): ${error instanceof Error ? error.message : String(error)}`);
+      return false;
+    }
+    return this.stage === undefined;
+  }
+
   private onSignal(signal: NodeJS.Signals): void {
     if (this.firstSignalAt !== undefined && performance.now() - this.firstSignalAt < REPEATED_SIGNAL_MS) return;
     this.firstSignalAt ??= performance.now();

@@ -27,15 +27,10 @@ export class ApiProcess {
     child.stderr?.on('data', (chunk) => (this.output += chunk));
   }
 
-  /** Starts dist/src/main.js with `env` over the test defaults (TEST_AUTH); undefined unsets a variable. */
+  /** Starts dist/src/main.js with `env` over the test defaults (TEST_AUTH); undefined unsets a variable. Resolves once it answers HTTP. */
   static async start(env: Record<string, string | undefined>): Promise<ApiProcess> {
-    const port = await freePort();
-    const child = spawn(process.execPath, [path.join(ROOT, 'dist/src/main.js')], {
-      cwd: ROOT,
-      env: { ...process.env, NODE_OPTIONS: '', PORT: String(port), LOG_LEVEL: 'warn', ...TEST_AUTH_ENV, ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    const api = new ApiProcess(child, port);
+    const api = await ApiProcess.spawn(env);
+    const child = api.child;
     const deadline = Date.now() + 20_000;
     while (Date.now() < deadline) {
       if (child.exitCode !== null) throw new Error(`API exited at start:\n${api.output}`);
@@ -48,6 +43,17 @@ export class ApiProcess {
       }
     }
     throw new Error(`API did not start:\n${api.output}`);
+  }
+
+  /** Like `start`, but resolves as soon as the process runs, to act on it while it starts. */
+  static async spawn(env: Record<string, string | undefined>): Promise<ApiProcess> {
+    const port = await freePort();
+    const child = spawn(process.execPath, [path.join(ROOT, 'dist/src/main.js')], {
+      cwd: ROOT,
+      env: { ...process.env, NODE_OPTIONS: '', PORT: String(port), LOG_LEVEL: 'warn', ...TEST_AUTH_ENV, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    return new ApiProcess(child, port);
   }
 
   /** The process id, e.g. to read its resident memory. */
