@@ -47,7 +47,8 @@ function foldersWithIndex(rootDir) {
  * The rule, for every file under src (tests included; test/ reaches inside on purpose):
  * - a folder with an index.ts is imported from outside only through that index.ts (which folders
  *   have one is read from disk when the config loads, so a new index.ts closes its folder);
- * - the consumer imports only the contracts, the platform and CONSUMER_ALSO_USES;
+ * - the consumer imports only the contracts, the platform and CONSUMER_ALSO_USES, and nothing
+ *   imports the consumer but its own files and specs (which may read its environment schema);
  * - the building blocks (the platform and the event store) import no feature module;
  * - the contracts import nothing else in src.
  *
@@ -100,6 +101,11 @@ function boundariesConfig(rootDir) {
                 from: folder('contracts'),
                 disallow: { to: { element: { type: '*' } } },
                 message: 'the contracts are data only: they import nothing else from src ({{to.element.path}})',
+              },
+              {
+                from: { file: { path: '!**/*.spec.ts' } },
+                disallow: { to: folder('consumer') },
+                message: 'src/consumer is a separate app: the monolith does not import it',
               },
               {
                 disallow: { to: { element: { path: gated.length > 0 ? gated : ['/nothing-published/'], fileInternalPath: '!index.ts' } } },

@@ -121,6 +121,16 @@ describe('architecture: the rule fails on a planted violation', () => {
     ]);
   });
 
+  it('the monolith importing the consumer app is reported (its specs may read the consumer environment)', async () => {
+    const rootDir = projectWith({
+      ...BASE,
+      'src/consumer/config/consumer-environment.ts': 'export const loadConsumerEnvironment = () => ({});\n',
+      'src/config/environment.ts': "import { loadConsumerEnvironment } from '../consumer/config/consumer-environment';\nexport const e = loadConsumerEnvironment;\n",
+      'src/config/environment.spec.ts': "import { loadConsumerEnvironment } from '../consumer/config/consumer-environment';\nexport const e = loadConsumerEnvironment;\n",
+    });
+    expect(await boundaryViolations(rootDir)).toEqual([{ file: 'src/config/environment.ts', message: expect.stringContaining('src/consumer is a separate app') }]);
+  });
+
   it('a platform folder importing a feature module is reported', async () => {
     const rootDir = projectWith({ ...BASE, 'src/shared/order-clock.ts': "import { Order } from '../modules/orders';\nexport const o = Order;\n" });
     expect(await boundaryViolations(rootDir)).toEqual([
