@@ -68,7 +68,8 @@ function boundariesConfig(rootDir) {
       settings: {
         'boundaries/root-path': rootDir,
         'boundaries/include': ['src/**/*.ts'],
-        'import/resolver': { node: { extensions: ['.ts', '.js', '.json'] } },
+        // Resolves imports as tsc does (tsconfig paths, extensions), so no import escapes the rule unresolved.
+        'import/resolver': { typescript: { project: path.join(rootDir, 'tsconfig.json') } },
         'boundaries/elements': [
           { type: 'module', pattern: 'src/modules/*', partialMatch: false, capture: ['name'] },
           { type: 'folder', pattern: 'src/*', partialMatch: false, capture: ['name'] },

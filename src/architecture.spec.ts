@@ -82,6 +82,17 @@ describe('architecture: the rule fails on a planted violation', () => {
     ]);
   });
 
+  it('an import through a tsconfig path alias is resolved and checked like a relative one', async () => {
+    const rootDir = projectWith({
+      ...BASE,
+      'tsconfig.json': JSON.stringify({ compilerOptions: { baseUrl: '.', paths: { '@app/*': ['src/*'] } } }),
+      'src/modules/users/credit.ts': "import { Order } from '@app/modules/orders/domain/order';\nexport const o = Order;\n",
+    });
+    expect(await boundaryViolations(rootDir)).toEqual([
+      { file: 'src/modules/users/credit.ts', message: expect.stringContaining('import src/modules/orders only through its index.ts') },
+    ]);
+  });
+
   it('a module using another through its index.ts passes', async () => {
     const rootDir = projectWith({ ...BASE, 'src/modules/users/credit.ts': "import { Order } from '../orders';\nexport const o = Order;\n" });
     expect(await boundaryViolations(rootDir)).toEqual([]);
