@@ -44,7 +44,8 @@ function foldersWithIndex(rootDir) {
 /**
  * The flat-config entries that check the boundaries of the project at rootDir.
  *
- * The rule, for every file under src (tests included; test/ reaches inside on purpose):
+ * The rule, for every file under src, specs included (the e2e tests under test/ are not checked:
+ * they reach inside on purpose):
  * - a folder with an index.ts is imported from outside only through that index.ts (which folders
  *   have one is read from disk when the config loads, so a new index.ts closes its folder);
  * - the consumer imports only the contracts, the platform and CONSUMER_ALSO_USES, and nothing
@@ -108,10 +109,10 @@ function boundariesConfig(rootDir) {
                 disallow: { to: folder('consumer') },
                 message: 'src/consumer is a separate app: the monolith does not import it',
               },
-              {
-                disallow: { to: { element: { path: gated.length > 0 ? gated : ['/nothing-published/'], fileInternalPath: '!index.ts' } } },
+              ...gated.map((published) => ({
+                disallow: { to: { element: { path: published, fileInternalPath: '!index.ts' } } },
                 message: 'import {{to.element.path}} only through its index.ts, not {{to.element.path}}/{{to.element.fileInternalPath}}',
-              },
+              })),
             ],
           },
         ],
