@@ -1,8 +1,9 @@
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
-import { dirname, join, relative } from 'node:path';
+import { dirname, join, relative, sep } from 'node:path';
 import { ESLint, type Linter } from 'eslint';
+import * as ts from 'typescript';
 
 /** The architecture as eslint.boundaries.cjs defines it (the same rule `npx eslint .` enforces). */
 interface Architecture {
@@ -28,6 +29,49 @@ async function boundaryViolations(rootDir: string): Promise<Violation[]> {
   return results.flatMap((result) =>
     result.messages.map((message) => ({ file: relative(rootDir, result.filePath), message: message.fatal ? `parse error: ${message.message}` : message.message })),
   );
+}
+
+/** Which feature module imports which (src/modules/<name> → names), from their non-spec files, resolved as tsc does. */
+function moduleDependencies(rootDir: string): Map<string, Set<string>> {
+  const modulesDir = join(rootDir, 'src', 'modules');
+  const tsconfig = join(rootDir, 'tsconfig.json');
+  const options = existsSync(tsconfig)
+    ? ts.parseJsonConfigFileContent(ts.readConfigFile(tsconfig, ts.sys.readFile).config, ts.sys, rootDir).options
+    : { moduleResolution: ts.ModuleResolutionKind.Node10 };
+  const graph = new Map<string, Set<string>>();
+  for (const name of readdirSync(modulesDir)) {
+    const dependencies = new Set<string>();
+    const files = readdirSync(join(modulesDir, name), { recursive: true, encoding: 'utf8' }).filter((file) => file.endsWith('.ts') && !file.endsWith('.spec.ts'));
+    for (const file of files.map((file) => join(modulesDir, name, file))) {
+      for (const imported of ts.preProcessFile(readFileSync(file, 'utf8'), true, true).importedFiles) {
+        const resolved = ts.resolveModuleName(imported.fileName, file, options, ts.sys).resolvedModule?.resolvedFileName;
+        const target = resolved === undefined ? undefined : relative(modulesDir, resolved).split(sep)[0];
+        if (target !== undefined && target !== '..' && target !== name) dependencies.add(target);
+      }
+    }
+    graph.set(name, dependencies);
+  }
+  return graph;
+}
+
+/** One cycle in the graph, as the path that closes it (`['a', 'b', 'a']`), or undefined when there is none. */
+function cycleIn(graph: Map<string, Set<string>>): string[] | undefined {
+  const done = new Set<string>();
+  const visit = (node: string, path: string[]): string[] | undefined => {
+    if (path.includes(node)) return [...path.slice(path.indexOf(node)), node];
+    if (done.has(node)) return undefined;
+    for (const next of graph.get(node) ?? []) {
+      const cycle = visit(next, [...path, node]);
+      if (cycle !== undefined) return cycle;
+    }
+    done.add(node);
+    return undefined;
+  };
+  for (const node of graph.keys()) {
+    const cycle = visit(node, []);
+    if (cycle !== undefined) return cycle;
+  }
+  return undefined;
 }
 
 const temporaryTrees: string[] = [];
@@ -61,6 +105,10 @@ describe('architecture: the import graph of src', () => {
   it('crosses no boundary', async () => {
     expect(await boundaryViolations(PROJECT_ROOT)).toEqual([]);
   }, 180_000);
+
+  it('the feature modules depend on each other without a cycle', () => {
+    expect(cycleIn(moduleDependencies(PROJECT_ROOT))).toBeUndefined();
+  });
 
   it('closes the modules and the contracts behind their index.ts', () => {
     expect(architecture.foldersWithIndex(PROJECT_ROOT)).toEqual(expect.arrayContaining(['src/contracts', 'src/modules/orders', 'src/modules/users']));
@@ -140,6 +188,11 @@ describe('architecture: the rule fails on a planted violation', () => {
       'src/config/environment.spec.ts': "import { loadConsumerEnvironment } from '../consumer/config/consumer-environment';\nexport const e = loadConsumerEnvironment;\n",
     });
     expect(await boundaryViolations(rootDir)).toEqual([{ file: 'src/config/environment.ts', message: expect.stringContaining('src/consumer is a separate app') }]);
+  });
+
+  it('two modules importing each other, even through their index.ts, are a cycle', () => {
+    const rootDir = projectWith({ ...BASE, 'src/modules/users/orders-of-user.ts': "import { Order } from '../orders';\nexport const o = Order;\n", 'src/modules/orders/domain/credit.ts': "import { USERS } from '../../users';\nexport const u = USERS;\n" });
+    expect(cycleIn(moduleDependencies(rootDir))).toEqual(['orders', 'users', 'orders']);
   });
 
   it('a platform folder importing a feature module is reported', async () => {
