@@ -39,7 +39,8 @@ function moduleDependencies(rootDir: string): Map<string, Set<string>> {
     ? ts.parseJsonConfigFileContent(ts.readConfigFile(tsconfig, ts.sys.readFile).config, ts.sys, rootDir).options
     : { moduleResolution: ts.ModuleResolutionKind.Node10 };
   const graph = new Map<string, Set<string>>();
-  for (const name of readdirSync(modulesDir)) {
+  const modules = readdirSync(modulesDir, { withFileTypes: true }).filter((entry) => entry.isDirectory()).map((entry) => entry.name);
+  for (const name of modules) {
     const dependencies = new Set<string>();
     const files = readdirSync(join(modulesDir, name), { recursive: true, encoding: 'utf8' }).filter((file) => file.endsWith('.ts') && !file.endsWith('.spec.ts'));
     for (const file of files.map((file) => join(modulesDir, name, file))) {
@@ -91,7 +92,7 @@ afterEach(() => {
   for (const rootDir of temporaryTrees.splice(0)) rmSync(rootDir, { recursive: true, force: true });
 });
 
-// Two modules, the contracts and a platform folder, each publishing its index.ts.
+// Two modules and the contracts, each publishing its index.ts, and a platform folder.
 const BASE = {
   'src/modules/orders/index.ts': "export { Order } from './domain/order';\n",
   'src/modules/orders/domain/order.ts': 'export class Order {}\n',
