@@ -1,21 +1,7 @@
 // @ts-check
 import eslint from '@eslint/js';
 import tseslint from 'typescript-eslint';
-
-/** A module reaches another only through its index.ts (its public face); shared code reaches none. */
-const moduleBoundary = (other) => ({
-  'no-restricted-imports': [
-    'error',
-    {
-      patterns: [
-        {
-          regex: `(^|/)modules/${other}/.+|^\\.\\./(\\.\\./)*${other}/.+`,
-          message: `import the ${other} module only through its index.ts`,
-        },
-      ],
-    },
-  ],
-});
+import architecture from './eslint.boundaries.cjs';
 
 export default tseslint.config(
   { ignores: ['dist/**', 'node_modules/**', 'coverage/**', '**/*.js', '**/*.mjs', '**/*.cjs', '!bench/*.mjs'] },
@@ -30,14 +16,8 @@ export default tseslint.config(
       'no-console': 'error',
     },
   },
-  { files: ['src/modules/orders/**/*.ts'], rules: moduleBoundary('users') },
-  { files: ['src/modules/users/**/*.ts'], rules: moduleBoundary('orders') },
-  {
-    files: ['src/event-store/**/*.ts', 'src/http/**/*.ts', 'src/shared/**/*.ts', 'src/database/**/*.ts', 'src/config/**/*.ts'],
-    rules: {
-      'no-restricted-imports': ['error', { patterns: [{ regex: '(^|/)modules/', message: 'shared building blocks import no feature module' }] }],
-    },
-  },
+  // Module boundaries, one generic rule for every folder under src: see eslint.boundaries.cjs.
+  ...architecture.boundariesConfig(import.meta.dirname),
   {
     // Ids from requests enter lowercased (src/http/canonical-uuid.ts); the contracts validate what the consumer receives.
     files: ['src/**/*.ts'],

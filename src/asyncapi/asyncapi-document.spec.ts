@@ -1,7 +1,6 @@
 import Ajv from 'ajv';
 import addFormats from 'ajv-formats';
-import { contractPayloadSchema } from '../contracts/contract-schema';
-import { INTEGRATION_EVENT_CONTRACTS, OrderPlacedV1, wrapInCloudEvent } from '../contracts';
+import { contractPayloadSchema, INTEGRATION_EVENT_CONTRACTS, OrderPlacedV1, wrapInCloudEvent } from '../contracts';
 import { buildAsyncApiDocument, eventSource, eventTypeParts, messageName } from './asyncapi-document';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any

@@ -1,5 +1,4 @@
-import { contractPayloadSchema, type JsonSchema } from '../contracts/contract-schema';
-import { CLOUD_EVENTS_CONTENT_TYPE, type IntegrationEventContract, SEQUENCE_DIGITS } from '../contracts';
+import { CLOUD_EVENTS_CONTENT_TYPE, contractPayloadSchema, type IntegrationEventContract, type JsonSchema, SEQUENCE_DIGITS } from '../contracts';
 
 /** What the document describes: the published contracts and where they are published. */
 export interface AsyncApiSources {

@@ -1,6 +1,5 @@
 import 'reflect-metadata';
-import { INTEGRATION_EVENT_CONTRACTS } from '../contracts';
-import { planSnapshotWrites, readSnapshots, SNAPSHOT_DIRECTORY, snapshotFileName, writeSnapshot } from '../contracts/contract-snapshots';
+import { INTEGRATION_EVENT_CONTRACTS, planSnapshotWrites, readSnapshots, SNAPSHOT_DIRECTORY, snapshotFileName, writeSnapshot } from '../contracts';
 
 /**
  * `npm run contracts:snapshot`: writes the snapshot (schema and validation rules) of every

@@ -13,6 +13,9 @@ export * from './order-events.v1';
 export * from './user-events.v1';
 export * from './cloud-event-envelope';
 export * from './cloud-event-amqp-properties';
+// Tooling over the contracts: their payload JSON Schema (AsyncAPI) and the published snapshots (npm run contracts:snapshot).
+export { contractPayloadSchema, type JsonSchema } from './contract-schema';
+export { planSnapshotWrites, readSnapshots, SNAPSHOT_DIRECTORY, snapshotFileName, writeSnapshot } from './contract-snapshots';
 
 export interface IntegrationEventContract<T extends object = object> {
   readonly type: string;

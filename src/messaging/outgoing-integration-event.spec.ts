@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { CLOUD_EVENTS_CONTENT_TYPE, INTEGRATION_EVENT_CONTRACTS, OrderPlacedV1, openCloudEvent, UserRegisteredV1 } from '../contracts';
 import type { StoredEvent } from '../event-store/stored-event';
-import { ORDER_STREAM_PUBLICATION } from '../modules/orders/integration/order-integration-events';
-import { USER_STREAM_PUBLICATION } from '../modules/users/integration/user-integration-events';
+import { ORDER_STREAM_PUBLICATION } from '../modules/orders';
+import { USER_STREAM_PUBLICATION } from '../modules/users';
 import { IntegrationEventMappers } from './integration-event-mappers';
 import { toAmqpMessage } from './integration-event-publisher';
 import { toOutgoingIntegrationEvent } from './outgoing-integration-event';
