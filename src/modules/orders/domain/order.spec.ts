@@ -74,7 +74,6 @@ describe('Order', () => {
 
     it('reaches PENDING at version 0 with one pending event', () => {
       const order = Order.place(placement(), now);
-
       expect(order.id).toBe(ORDER_ID);
       expect(order.status).toBe('PENDING');
       expect(order.version).toBe(0);
@@ -83,11 +82,9 @@ describe('Order', () => {
 
     it('copies the lines: the caller mutating its array later does not change the order', () => {
       const lines = [line({ quantity: 2 })];
-
       const order = Order.place(placement({ lines }), now);
       lines[0].quantity = 9;
       lines.push(line({ sku: 'EXTRA' }));
-
       expect(order.snapshot().lines).toEqual([line({ quantity: 2 })]);
       expect(order.getUncommittedEvents()[0]).toMatchObject({ lines: [line({ quantity: 2 })], total: { amount: 2_000, currency: 'EUR' } });
     });
@@ -96,9 +93,7 @@ describe('Order', () => {
       const lines = Array.from({ length: ORDER_LIMITS.maxLines }, (_, i) => line({ sku: `SKU-${i}`, quantity: 1, unitPrice: i === 0 ? 0 : 10 }));
       lines[1] = line({ sku: 'BULK', quantity: ORDER_LIMITS.maxQuantity, unitPrice: 10 });
       lines[2] = line({ sku: 'LUXURY', quantity: 1, unitPrice: ORDER_LIMITS.maxUnitPrice });
-
       const order = Order.place(placement({ lines }), now);
-
       expect(order.snapshot().lines).toHaveLength(100);
       expect(order.snapshot().total).toBe(0 + 10_000 * 10 + 100_000_000 + 97 * 10);
     });
@@ -113,10 +108,7 @@ describe('Order', () => {
       orders.given().when(() => Order.place(placement({ currency }), now)).thenThrows(InvalidOrderError, { code: 'INVALID_ORDER', kind: 'invalid' });
     });
 
-    it.each([
-      ['no lines', 0],
-      ['101 lines', ORDER_LIMITS.maxLines + 1],
-    ])('refuses an order with %s', (_case, count) => {
+    it.each([['no lines', 0], ['101 lines', ORDER_LIMITS.maxLines + 1]])('refuses an order with %s', (_case, count) => {
       const lines = Array.from({ length: count }, (_, i) => line({ sku: `SKU-${i}` }));
       orders.given().when(() => Order.place(placement({ lines }), now)).thenThrows(InvalidOrderError, { code: 'INVALID_ORDER' });
     });
@@ -160,12 +152,7 @@ describe('Order', () => {
 
   describe('settleReservedCredit', () => {
     it('a PENDING order is confirmed by the credit reserved for it: OrderConfirmedEvent, CONFIRMED', () => {
-      orders
-        .given(placed)
-        .when((order) => order.settleReservedCredit(later))
-        .then(confirmed(later))
-        .returning('confirmed')
-        .withState({ status: 'CONFIRMED' });
+      orders.given(placed).when((order) => order.settleReservedCredit(later)).then(confirmed(later)).returning('confirmed').withState({ status: 'CONFIRMED' });
     });
 
     it.each<OrderStatus>(['CONFIRMED', 'SHIPPED'])('a %s order was confirmed by it already: nothing changes', (status) => {
@@ -286,11 +273,7 @@ describe('Order', () => {
     ])('given $from, $command raises $raised.name and reaches $to', ({ from, command, raised, to }) => {
       const event = raisedBy[command](from);
       expect(event).toBeInstanceOf(raised);
-      const { aggregate } = orders
-        .given(...HISTORY[from])
-        .when(run[command])
-        .then(event)
-        .withState({ status: to, version: HISTORY[from].length + 1, updatedAt: later });
+      const { aggregate } = orders.given(...HISTORY[from]).when(run[command]).then(event).withState({ status: to, version: HISTORY[from].length + 1, updatedAt: later });
       expect(aggregate.status).toBe(to);
     });
 
@@ -371,9 +354,7 @@ describe('Order', () => {
       const order = Order.place(placement(), now);
       order.confirm(later);
       expect(order.snapshot().version).toBe(2);
-
       order.markPersisted();
-
       expect(order.version).toBe(2);
       expect(order.getUncommittedEvents()).toHaveLength(0);
       expect(order.snapshot()).toMatchObject({ version: 2, status: 'CONFIRMED' });
@@ -381,9 +362,7 @@ describe('Order', () => {
 
     it('restore() keeps the version and the state of the row, with nothing pending', () => {
       const row = snapshotOf('CONFIRMED', { version: 5, updatedAt: later });
-
       const order = Order.restore(row);
-
       expect(order.version).toBe(5);
       expect(order.getUncommittedEvents()).toHaveLength(0);
       expect(order.snapshot()).toEqual(row);
