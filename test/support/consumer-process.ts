@@ -13,7 +13,7 @@ const ROOT = path.resolve(__dirname, '../..');
 export class ConsumerProcess {
   /** Another process consuming from the same queue, on the same database (a second instance). */
   static async startAnother(first: ConsumerProcess): Promise<ConsumerProcess> {
-    const another = new ConsumerProcess(first.databaseUrl, await freePort(), first.env);
+    const another = new ConsumerProcess(first.databaseUrl, await freePort(), first.env, first.databaseAddress);
     await another.startProcess(first.brokerPrefix);
     return another;
   }
@@ -30,19 +30,23 @@ export class ConsumerProcess {
     readonly databaseUrl: string,
     readonly port: number,
     private readonly env: Record<string, string | undefined>,
+    /** The URL the process is given for `databaseUrl`: itself, or a TCP proxy's in front of it. */
+    private readonly databaseAddress: (databaseUrl: string) => string = (databaseUrl) => databaseUrl,
   ) {}
 
   /**
    * Starts dist/src/consumer/main.js with `env` over the test defaults (TEST_AUTH); undefined unsets a variable.
    * Resolves once /health answers 200, or with `until: 'listening'` once its HTTP side answers at all.
    * `port`: its HTTP port (e.g. one the API was told as CONSUMER_URL); a free one when unset.
+   * `databaseAddress`: what the process is given as CONSUMER_DATABASE_URL for its own database
+   * (`databaseUrl`, which `stop` drops), e.g. a TCP proxy's rewrite of it; unset, the URL itself.
    */
   static async start(
     brokerPrefix: string,
     env: Record<string, string | undefined> = {},
-    { until = 'healthy', port }: { until?: 'healthy' | 'listening'; port?: number } = {},
+    { until = 'healthy', port, databaseAddress }: { until?: 'healthy' | 'listening'; port?: number; databaseAddress?: (databaseUrl: string) => string } = {},
   ): Promise<ConsumerProcess> {
-    const consumer = new ConsumerProcess(await createTestDatabase(), port ?? (await freePort()), env);
+    const consumer = new ConsumerProcess(await createTestDatabase(), port ?? (await freePort()), env, databaseAddress);
     await consumer.startProcess(brokerPrefix, until);
     return consumer;
   }
@@ -60,7 +64,7 @@ export class ConsumerProcess {
       env: {
         ...process.env,
         NODE_OPTIONS: '',
-        CONSUMER_DATABASE_URL: this.databaseUrl,
+        CONSUMER_DATABASE_URL: this.databaseAddress(this.databaseUrl),
         CONSUMER_PORT: String(this.port),
         RABBITMQ_URL: TEST_RABBITMQ_URL,
         BROKER_PREFIX: brokerPrefix,

@@ -32,18 +32,19 @@ export interface TestApp {
   close(options?: { keepDatabase?: boolean }): Promise<void>;
 }
 
+export interface TestAppOptions {
+  /** An existing database (then dropped on close like a new one); unset, a new one. */
+  databaseUrl?: string;
+  brokerPrefix?: string;
+  /** Variables over the test defaults; undefined unsets one (e.g. AUTH_JWT_SECRET, for a JWKS). */
+  env?: Record<string, string | undefined>;
+  extraModules?: Type[];
+  /** False: build the app as if it did not listen yet (nothing reads the store). */
+  startReaders?: boolean;
+}
+
 /** The real API, built by the same function as `main.ts`, on its own throwaway database. */
-export async function startTestApp(
-  options: {
-    databaseUrl?: string;
-    brokerPrefix?: string;
-    /** Variables over the test defaults; undefined unsets one (e.g. AUTH_JWT_SECRET, for a JWKS). */
-    env?: Record<string, string | undefined>;
-    extraModules?: Type[];
-    /** False: build the app as if it did not listen yet (nothing reads the store). */
-    startReaders?: boolean;
-  } = {},
-): Promise<TestApp> {
+export async function startTestApp(options: TestAppOptions = {}): Promise<TestApp> {
   const databaseUrl = options.databaseUrl ?? (await createTestDatabase());
   const brokerPrefix = options.brokerPrefix ?? uniqueBrokerPrefix();
   const environment = loadEnvironment({
