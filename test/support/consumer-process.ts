@@ -51,13 +51,20 @@ export class ConsumerProcess {
     return consumer;
   }
 
+  /** Like `start`, but resolves as soon as the process runs: to watch a start fail (`exited`, `output`). */
+  static async spawn(brokerPrefix: string, env: Record<string, string | undefined> = {}): Promise<ConsumerProcess> {
+    const consumer = new ConsumerProcess(await createTestDatabase(), await freePort(), env);
+    consumer.launch(brokerPrefix);
+    return consumer;
+  }
+
   get url(): string {
     return `http://${this.env.CONSUMER_HOST ?? '127.0.0.1'}:${this.port}`;
   }
 
   private brokerPrefix = '';
 
-  private async startProcess(brokerPrefix: string, until: 'healthy' | 'listening' = 'healthy'): Promise<void> {
+  private launch(brokerPrefix: string): ChildProcess {
     this.brokerPrefix = brokerPrefix;
     const child = spawn(process.execPath, [path.join(ROOT, 'dist/src/consumer/main.js')], {
       cwd: ROOT,
@@ -81,6 +88,11 @@ export class ConsumerProcess {
     child.stderr?.on('data', (chunk) => (this.output += chunk));
     this.child = child;
     this.exited = exitOf(child);
+    return child;
+  }
+
+  private async startProcess(brokerPrefix: string, until: 'healthy' | 'listening' = 'healthy'): Promise<void> {
+    const child = this.launch(brokerPrefix);
     const deadline = Date.now() + 20_000;
     while (Date.now() < deadline) {
       if (child.exitCode !== null) throw new Error(`consumer exited at start:\n${this.output}`);
