@@ -42,7 +42,8 @@ export interface Outcome<TAggregate extends Aggregate> {
  * - `thenThrows(ErrorClass, fields?)`: the command throws an ErrorClass carrying `fields`
  *   (e.g. `{ code: 'ORDER_NOT_PENDING' }`), having raised no event and changed no state.
  *
- * Every check fails the test through jest's `expect`.
+ * Every check fails the test through jest's `expect`. What `when` returns has a `then` method, so
+ * it is a thenable: never `await` it (the checks run synchronously anyway).
  */
 export class AggregateSpecification<TAggregate extends Aggregate> {
   private constructor(
