@@ -1,7 +1,10 @@
 import { Client } from 'pg';
+import { dropDatabase } from '../../src/database/ensure-database';
+import { ApiProcess } from './api-process';
 import { ConsumerProcess, freePort } from './consumer-process';
 import { startTestApp, type TestApp, type TestAppOptions } from './test-app';
-import { deleteTopology, testTopology } from './test-broker';
+import { deleteTopology, testTopology, uniqueBrokerPrefix } from './test-broker';
+import { createTestDatabase } from './test-database';
 
 /** How the consumer process runs: its retry ladder (unset: the consumer's defaults) and more variables. */
 export interface ConsumerOptions {
@@ -89,4 +92,42 @@ export async function startApiWithConsumer(
     throw error;
   }
   return { api, consumer, consumerDb, close };
+}
+
+/** The API and the consumer as built child processes on a new broker prefix, each on a new database of its own. */
+export interface BuiltApiWithConsumer {
+  api: ApiProcess;
+  consumer: ConsumerProcess;
+  apiDatabaseUrl: string;
+  brokerPrefix: string;
+  /** Stops both (SIGTERM), drops both databases and deletes the prefix's topology. */
+  close(): Promise<void>;
+}
+
+/**
+ * Starts the consumer process and then the API process (the consumer first: it declares the
+ * queue the API's relay publishes into). `apiEnv` / `consumerEnv`: variables over ApiProcess's
+ * and ConsumerProcess's defaults, the API's DATABASE_URL and BROKER_PREFIX set to its own.
+ */
+export async function startBuiltApiWithConsumer(
+  options: { apiEnv?: Record<string, string | undefined>; consumerEnv?: Record<string, string | undefined> } = {},
+): Promise<BuiltApiWithConsumer> {
+  const brokerPrefix = uniqueBrokerPrefix();
+  const apiDatabaseUrl = await createTestDatabase();
+  let api: ApiProcess | undefined;
+  let consumer: ConsumerProcess | undefined;
+  const close = async () => {
+    await api?.kill('SIGTERM');
+    await consumer?.stop();
+    await dropDatabase(apiDatabaseUrl);
+    await deleteTopology(testTopology(brokerPrefix)).catch(() => undefined);
+  };
+  try {
+    consumer = await ConsumerProcess.start(brokerPrefix, options.consumerEnv);
+    api = await ApiProcess.start({ DATABASE_URL: apiDatabaseUrl, BROKER_PREFIX: brokerPrefix, ...options.apiEnv });
+  } catch (error) {
+    await close().catch(() => undefined);
+    throw error;
+  }
+  return { api, consumer, apiDatabaseUrl, brokerPrefix, close };
 }
