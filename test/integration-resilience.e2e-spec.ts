@@ -52,12 +52,13 @@ async function expectEverythingAppliedOnce(api: TestApp, consumerDb: Client, cus
 }
 
 describe('integration events under failures', () => {
-  /** The test's consumer with its client (and its API, when started with it); more consumers on its queue. */
+  /** The test's consumer with its client (and its API, when started with it); more consumers on its queue and database. */
   let pipeline: ConsumerWithClient | undefined;
   let moreConsumers: ConsumerProcess[] = [];
 
   afterEach(async () => {
-    for (const consumer of moreConsumers.reverse()) await consumer.stop().catch(() => undefined);
+    // They share the pipeline consumer's database, which its close drops once its client ended.
+    for (const consumer of moreConsumers.reverse()) await consumer.kill().catch(() => undefined);
     await pipeline?.close();
     pipeline = undefined;
     moreConsumers = [];
