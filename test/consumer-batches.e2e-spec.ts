@@ -1,11 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import amqp from 'amqplib';
-import { Client } from 'pg';
+import type { Client } from 'pg';
 import { OrderConfirmedV1, OrderPlacedV1, UserRegisteredV1, wrapInCloudEvent } from '../src/contracts';
+import { type ConsumerWithClient, startConsumerWithClient } from './support/api-with-consumer';
 import { ConsumerProcess } from './support/consumer-process';
 import { eventually } from './support/test-app';
-import { deleteTopology, messageCount, TEST_RABBITMQ_URL, testTopology, uniqueBrokerPrefix } from './support/test-broker';
+import { messageCount, TEST_RABBITMQ_URL, testTopology, uniqueBrokerPrefix } from './support/test-broker';
 import { testCloudEvent } from './support/test-cloud-events';
 
 // One consumer process that gathers deliveries for 20 ms (longer than the default 5 ms, so that a
@@ -16,22 +17,17 @@ const prefix = uniqueBrokerPrefix();
 const topology = testTopology(prefix, RETRY_DELAYS_MS);
 let consumer: ConsumerProcess;
 let consumerDb: Client;
+let started: ConsumerWithClient | undefined;
 
 beforeAll(async () => {
-  consumer = await ConsumerProcess.start(prefix, {
-    CONSUMER_RETRY_DELAYS_MS: RETRY_DELAYS_MS.join(','),
-    CONSUMER_MAX_ATTEMPTS: '3',
-    CONSUMER_BATCH_GATHER_MS: '20',
-  });
-  consumerDb = new Client({ connectionString: consumer.databaseUrl });
-  await consumerDb.connect();
+  ({ consumer, consumerDb } = started = await startConsumerWithClient(prefix, {
+    retryDelaysMs: RETRY_DELAYS_MS,
+    consumerMaxAttempts: 3,
+    consumerEnv: { CONSUMER_BATCH_GATHER_MS: '20' },
+  }));
 }, 60_000);
 
-afterAll(async () => {
-  await consumerDb?.end();
-  await consumer?.stop();
-  await deleteTopology(topology).catch(() => undefined);
-});
+afterAll(() => started?.close());
 
 type CloudEvent = ReturnType<typeof wrapInCloudEvent>;
 

@@ -1,12 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import amqp from 'amqplib';
-import { Client } from 'pg';
+import type { Client } from 'pg';
 import { CLOUD_EVENTS_CONTENT_TYPE, SEQUENCE_PROBLEM, toCloudEventsApplicationProperties, UserEmailChangedV1, UserRegisteredV1, wrapInCloudEvent } from '../src/contracts';
 import { LAST_ERROR_HEADER, REORDER_WAITS_HEADER } from '../src/messaging/message-headers';
-import { ConsumerProcess } from './support/consumer-process';
+import { type ConsumerWithClient, startConsumerWithClient } from './support/api-with-consumer';
+import type { ConsumerProcess } from './support/consumer-process';
 import { uniqueEmail } from './support/fixtures';
 import { eventually } from './support/test-app';
-import { deleteTopology, TEST_RABBITMQ_URL, testTopology, uniqueBrokerPrefix } from './support/test-broker';
+import { TEST_RABBITMQ_URL, testTopology, uniqueBrokerPrefix } from './support/test-broker';
 
 // Hostile messages put straight onto the consumer's queue, as a broken or malicious publisher
 // could: each is applied once and in order, or parked with a reason that names what is wrong; none
@@ -18,19 +19,16 @@ const topology = testTopology(brokerPrefix, RETRY_DELAYS_MS);
 let consumer: ConsumerProcess;
 let consumerDb: Client;
 let connection: amqp.ChannelModel;
+let started: ConsumerWithClient | undefined;
 
 beforeAll(async () => {
-  consumer = await ConsumerProcess.start(brokerPrefix, { CONSUMER_RETRY_DELAYS_MS: RETRY_DELAYS_MS.join(','), CONSUMER_MAX_ATTEMPTS: '3' });
-  consumerDb = new Client({ connectionString: consumer.databaseUrl });
-  await consumerDb.connect();
+  ({ consumer, consumerDb } = started = await startConsumerWithClient(brokerPrefix, { retryDelaysMs: RETRY_DELAYS_MS, consumerMaxAttempts: 3 }));
   connection = await amqp.connect(TEST_RABBITMQ_URL);
 }, 60_000);
 
 afterAll(async () => {
   await connection?.close();
-  await consumerDb?.end();
-  await consumer?.stop();
-  await deleteTopology(topology).catch(() => undefined);
+  await started?.close();
 });
 
 /** Version `version` of user `userId`'s stream in the current form, with its cloudEvents: headers. */

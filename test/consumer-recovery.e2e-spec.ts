@@ -1,14 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import amqp from 'amqplib';
-import { Client } from 'pg';
+import type { Client } from 'pg';
 import { OrderConfirmedV1, OrderPlacedV1, SEQUENCE_PROBLEM, UserRegisteredV1 } from '../src/contracts';
 import { ATTEMPTS_HEADER, LAST_ERROR_HEADER } from '../src/messaging/message-headers';
-import { ConsumerProcess } from './support/consumer-process';
+import { type ConsumerWithClient, startConsumerWithClient } from './support/api-with-consumer';
+import type { ConsumerProcess } from './support/consumer-process';
 import { TcpProxy } from './support/tcp-proxy';
 import { eventually } from './support/test-app';
-import { deleteTopology, messageCount, publishRaw, TEST_RABBITMQ_URL, testTopology, uniqueBrokerPrefix } from './support/test-broker';
-import { createTestDatabase } from './support/test-database';
+import { messageCount, publishRaw, TEST_RABBITMQ_URL, testTopology, uniqueBrokerPrefix } from './support/test-broker';
 import { testCloudEvent } from './support/test-cloud-events';
 
 // One consumer process with a short retry ladder (200 ms, 400 ms, 3 attempts) whose database
@@ -19,24 +19,20 @@ const topology = testTopology(prefix, RETRY_DELAYS_MS);
 let proxy: TcpProxy;
 let consumer: ConsumerProcess;
 let consumerDb: Client;
+let started: ConsumerWithClient | undefined;
 
 beforeAll(async () => {
   proxy = await TcpProxy.start({ host: '127.0.0.1', port: 5432 });
-  const databaseUrl = await createTestDatabase();
-  consumer = await ConsumerProcess.start(prefix, {
-    CONSUMER_DATABASE_URL: proxy.rewrite(databaseUrl),
-    CONSUMER_RETRY_DELAYS_MS: RETRY_DELAYS_MS.join(','),
-    CONSUMER_MAX_ATTEMPTS: '3',
-  });
-  consumerDb = new Client({ connectionString: databaseUrl });
-  await consumerDb.connect();
+  ({ consumer, consumerDb } = started = await startConsumerWithClient(prefix, {
+    retryDelaysMs: RETRY_DELAYS_MS,
+    consumerMaxAttempts: 3,
+    databaseAddress: (databaseUrl) => proxy.rewrite(databaseUrl),
+  }));
 }, 60_000);
 
 afterAll(async () => {
-  await consumerDb?.end();
-  await consumer?.stop();
+  await started?.close();
   await proxy?.close();
-  await deleteTopology(topology).catch(() => undefined);
 });
 
 function registered(userId = randomUUID()) {

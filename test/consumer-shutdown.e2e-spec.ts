@@ -1,18 +1,9 @@
-import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import path from 'node:path';
 import amqp from 'amqplib';
-import type { NestFastifyApplication } from '@nestjs/platform-fastify';
-import { Client } from 'pg';
 import { UserRegisteredV1, wrapInCloudEvent } from '../src/contracts';
-import { loadConsumerEnvironment } from '../src/consumer/config/consumer-environment';
-import { createConsumerApp } from '../src/consumer/consumer-app';
-import { dropDatabase } from '../src/database/ensure-database';
-import { freePort } from './support/consumer-process';
-import { TEST_AUTH_ENV } from './support/test-auth';
-import { eventually } from './support/test-app';
+import { ConsumerProcess } from './support/consumer-process';
+import { eventually, startTestConsumerApp, type TestConsumerApp } from './support/test-app';
 import { deleteTopology, messageCount, TEST_RABBITMQ_URL, testTopology, uniqueBrokerPrefix } from './support/test-broker';
-import { createTestDatabase } from './support/test-database';
 
 function registered() {
   const userId = randomUUID();
@@ -39,34 +30,21 @@ async function publishAll(exchange: string, events: { type: string }[]): Promise
 describe('stopping the consumer with deliveries in flight', () => {
   const prefix = uniqueBrokerPrefix();
   const topology = testTopology(prefix);
-  let databaseUrl: string;
-  let db: Client;
-  let app: NestFastifyApplication | undefined;
+  let consumer: TestConsumerApp | undefined;
 
   afterAll(async () => {
-    await app?.close();
-    await db?.end();
-    if (databaseUrl) await dropDatabase(databaseUrl);
+    await consumer?.close();
     await deleteTopology(topology).catch(() => undefined);
   });
 
   it('stops intake, acks what committed and hands back only what it never applied', async () => {
-    databaseUrl = await createTestDatabase();
-    const environment = loadConsumerEnvironment({
-      CONSUMER_DATABASE_URL: databaseUrl,
-      RABBITMQ_URL: TEST_RABBITMQ_URL,
-      BROKER_PREFIX: prefix,
-      LOG_LEVEL: 'error',
+    consumer = await startTestConsumerApp(prefix, {
       CONSUMER_PREFETCH: '10',
       CONSUMER_DRAIN_TIMEOUT_MS: '20000',
       // Batches of 4 out of the 10 deliveries in flight: one applying, the others gathered behind it.
       CONSUMER_BATCH_SIZE: '4',
-      ...TEST_AUTH_ENV,
     });
-    app = await createConsumerApp(environment);
-    await app.startAllMicroservices();
-    db = new Client({ connectionString: databaseUrl });
-    await db.connect();
+    const { db } = consumer;
     // Each event takes a while to apply, so closing finds a batch's transaction open and deliveries waiting behind it.
     await db.query(`CREATE FUNCTION slow_notice() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN PERFORM pg_sleep(0.4); RETURN NEW; END $$`);
     await db.query(`CREATE TRIGGER slow_notice BEFORE INSERT ON notifications FOR EACH ROW EXECUTE FUNCTION slow_notice()`);
@@ -80,8 +58,7 @@ describe('stopping the consumer with deliveries in flight', () => {
       );
       expect(rows[0].n).toBe(1); // the inbox applies one batch at a time
     });
-    await app.close();
-    app = undefined;
+    await consumer.stopApp();
 
     const appliedIds = new Set<string>((await db.query(`SELECT event_id FROM inbox`)).rows.map((row) => row.event_id));
     expect(appliedIds.size).toBeGreaterThan(0);
@@ -120,29 +97,12 @@ describe('a consumer queue that exists with other arguments', () => {
     } finally {
       await connection.close();
     }
-    const databaseUrl = await createTestDatabase();
-    const port = String(await freePort());
-    const result = await new Promise<{ code: number | null; output: string }>((resolve) => {
-      execFile(
-        process.execPath,
-        [path.resolve(__dirname, '../dist/src/consumer/main.js')],
-        {
-          env: {
-            ...process.env,
-            NODE_OPTIONS: '',
-            CONSUMER_DATABASE_URL: databaseUrl,
-            RABBITMQ_URL: TEST_RABBITMQ_URL,
-            BROKER_PREFIX: prefix,
-            CONSUMER_PORT: port,
-            LOG_LEVEL: 'warn',
-            ...TEST_AUTH_ENV,
-          },
-          timeout: 30_000,
-        },
-        (error, stdout, stderr) => resolve({ code: error ? (error.code as number) : 0, output: `${stdout}${stderr}` }),
-      );
-    });
-    await dropDatabase(databaseUrl);
+    const consumer = await ConsumerProcess.spawn(prefix);
+    const hung = setTimeout(() => consumer.signal('SIGTERM'), 30_000);
+    const { code } = await consumer.exited;
+    clearTimeout(hung);
+    await consumer.stop();
+    const result = { code, output: consumer.output };
     expect(result.code).toBe(1);
     expect(result.output).toMatch(new RegExp(`RabbitMQ queue '${topology.consumerQueue}' exists with a different '[a-z-]+' than this consumer declares`));
     // No stack trace: neither as lines of text nor inside a JSON line (`\n    at …`, an `err.stack`).

@@ -1,6 +1,7 @@
-import { Client } from 'pg';
+import type { Client } from 'pg';
 import { OutboxRelay } from '../src/messaging/relay/outbox-relay';
 import { ApiProcess } from './support/api-process';
+import { type ConsumerWithClient, startApiWithConsumer, startConsumerWithClient } from './support/api-with-consumer';
 import { ConsumerProcess } from './support/consumer-process';
 import { registerUser } from './support/fixtures';
 import { eventually, startTestApp, type TestApp } from './support/test-app';
@@ -51,26 +52,22 @@ async function expectEverythingAppliedOnce(api: TestApp, consumerDb: Client, cus
 }
 
 describe('integration events under failures', () => {
-  let api: TestApp | undefined;
-  let consumers: ConsumerProcess[] = [];
-  let consumerDb: Client | undefined;
+  /** The test's consumer with its client (and its API, when started with it); more consumers on its queue and database. */
+  let pipeline: ConsumerWithClient | undefined;
+  let moreConsumers: ConsumerProcess[] = [];
 
   afterEach(async () => {
-    await consumerDb?.end();
-    for (const consumer of consumers.reverse()) await consumer.stop().catch(() => undefined);
-    await api?.close();
-    api = undefined;
-    consumers = [];
-    consumerDb = undefined;
+    // They share the pipeline consumer's database, which its close drops once its client ended.
+    for (const consumer of moreConsumers.reverse()) await consumer.kill().catch(() => undefined);
+    await pipeline?.close();
+    pipeline = undefined;
+    moreConsumers = [];
   });
 
-  async function startPipeline(env: Record<string, string> = {}) {
-    api = await startTestApp({ env: { ...WITHOUT_SAGA, ...env } });
-    const consumer = await ConsumerProcess.start(api.brokerPrefix);
-    consumers.push(consumer);
-    consumerDb = new Client({ connectionString: consumer.databaseUrl });
-    await consumerDb.connect();
-    return { api, consumer, consumerDb };
+  async function startPipeline(options: { apiDatabaseUrl?: string; brokerPrefix?: string } = {}) {
+    const started = await startApiWithConsumer({ ...options, apiEnv: WITHOUT_SAGA });
+    pipeline = started;
+    return started;
   }
 
   it('loses nothing and applies nothing twice when the consumer is SIGKILLed mid-burst and restarted', async () => {
@@ -114,21 +111,14 @@ describe('integration events under failures', () => {
     }
     await doomed.kill('SIGKILL');
 
-    api = await startTestApp({ databaseUrl, brokerPrefix, env: WITHOUT_SAGA });
-    const consumer = await ConsumerProcess.start(brokerPrefix);
-    consumers.push(consumer);
-    consumerDb = new Client({ connectionString: consumer.databaseUrl });
-    await consumerDb.connect();
+    const { api, consumerDb } = await startPipeline({ apiDatabaseUrl: databaseUrl, brokerPrefix });
     await expectEverythingAppliedOnce(api, consumerDb, [customer], 20);
   }, 120_000);
 
   it('lets exactly one of several API processes relay, and another take over when it stops', async () => {
     const first = await startTestApp({ env: WITHOUT_SAGA });
     const second = await startTestApp({ databaseUrl: first.databaseUrl, brokerPrefix: first.brokerPrefix, env: WITHOUT_SAGA });
-    const consumer = await ConsumerProcess.start(first.brokerPrefix);
-    consumers.push(consumer);
-    consumerDb = new Client({ connectionString: consumer.databaseUrl });
-    await consumerDb.connect();
+    const { consumerDb } = (pipeline = await startConsumerWithClient(first.brokerPrefix));
     try {
       const relays = [first, second].map((app) => app.app.get(OutboxRelay));
       await eventually(async () => expect(relays.filter((relay) => relay.isLeader)).toHaveLength(1));
@@ -143,7 +133,7 @@ describe('integration events under failures', () => {
       const customer = await registerUser(survivor);
       await burst(viaTestApp(survivor), [customer], 30, 4);
       await eventually(async () => expect(await survivingRelay.lag()).toBe(0), 20_000);
-      await eventually(async () => expect(await count(consumerDb!, `SELECT count(*)::int AS n FROM inbox`)).toBe(31), 20_000);
+      await eventually(async () => expect(await count(consumerDb, `SELECT count(*)::int AS n FROM inbox`)).toBe(31), 20_000);
     } finally {
       await first.app.close().catch(() => undefined);
       await second.close().catch(() => undefined);
@@ -152,7 +142,7 @@ describe('integration events under failures', () => {
 
   it("applies each aggregate's events in order with two consumer processes on the same queue", async () => {
     const { api, consumer, consumerDb } = await startPipeline();
-    consumers.push(await ConsumerProcess.startAnother(consumer));
+    moreConsumers.push(await ConsumerProcess.startAnother(consumer));
     const customers = await Promise.all(Array.from({ length: 5 }, () => registerUser(api)));
     const orderIds: string[] = [];
     await burst(

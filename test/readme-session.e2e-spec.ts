@@ -1,12 +1,11 @@
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { dropDatabase } from '../src/database/ensure-database';
-import { ApiProcess } from './support/api-process';
-import { ConsumerProcess, freePort } from './support/consumer-process';
+import type { ApiProcess } from './support/api-process';
+import { type BuiltApiWithConsumer, startBuiltApiWithConsumer } from './support/api-with-consumer';
+import { type ConsumerProcess, freePort } from './support/consumer-process';
 import { testToken } from './support/test-auth';
-import { deleteTopology, TEST_RABBITMQ_URL, testTopology, uniqueBrokerPrefix } from './support/test-broker';
-import { createTestDatabase } from './support/test-database';
+import { TEST_RABBITMQ_URL } from './support/test-broker';
 
 // The curl session of the README's "See it work", taken from README.md itself so that the two
 // cannot drift apart, pasted into an interactive bash as a reader would, against the built API
@@ -65,26 +64,17 @@ function count(text: string, pattern: RegExp): number {
 
 describe("the README's curl session (See it work)", () => {
   const session = readmeSession();
-  const brokerPrefix = uniqueBrokerPrefix();
-  let apiDatabase = '';
+  let apps: BuiltApiWithConsumer | undefined;
   let api: ApiProcess | undefined;
   let consumer: ConsumerProcess | undefined;
   let token = '';
 
   beforeAll(async () => {
     token = await testToken();
-    // The consumer first: it declares the queue the API's relay publishes into.
-    consumer = await ConsumerProcess.start(brokerPrefix);
-    apiDatabase = await createTestDatabase();
-    api = await ApiProcess.start({ DATABASE_URL: apiDatabase, BROKER_PREFIX: brokerPrefix, RABBITMQ_URL: TEST_RABBITMQ_URL });
+    ({ api, consumer } = apps = await startBuiltApiWithConsumer({ apiEnv: { RABBITMQ_URL: TEST_RABBITMQ_URL } }));
   }, 90_000);
 
-  afterAll(async () => {
-    await api?.kill('SIGTERM');
-    await consumer?.stop();
-    if (apiDatabase) await dropDatabase(apiDatabase);
-    await deleteTopology(testTopology(brokerPrefix)).catch(() => undefined);
-  });
+  afterAll(() => apps?.close());
 
   it('runs twice in a row in one shell: order confirmed, the 412 and the 202, the credit released, the consumer notified', async () => {
     const run = await pasteIntoBash(session, [{}, {}], { TOKEN: token, API: api!.url, CONSUMER: consumer!.url });

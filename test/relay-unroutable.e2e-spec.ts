@@ -1,32 +1,22 @@
-import { Client } from 'pg';
 import { OutboxRelay } from '../src/messaging/relay/outbox-relay';
-import { ConsumerProcess } from './support/consumer-process';
+import { type ApiWithConsumer, startApiWithConsumer } from './support/api-with-consumer';
 import { registerUser } from './support/fixtures';
-import { eventually, startTestApp, type TestApp } from './support/test-app';
+import { eventually } from './support/test-app';
 import { messageCount, withBrokerChannel } from './support/test-broker';
 
 describe('the relay when the consumer queue is missing', () => {
-  let api: TestApp | undefined;
-  let consumer: ConsumerProcess | undefined;
-  let consumerDb: Client | undefined;
+  let apps: ApiWithConsumer | undefined;
 
-  afterAll(async () => {
-    await consumerDb?.end();
-    await consumer?.stop();
-    await api?.close();
-  });
+  afterAll(() => apps?.close());
 
   it('does not confirm past unroutable events: every welcome notice arrives once the queue exists again', async () => {
-    api = await startTestApp({ env: { REACTIONS_ENABLED: 'false' } });
-    consumer = await ConsumerProcess.start(api.brokerPrefix);
-    consumerDb = new Client({ connectionString: consumer.databaseUrl });
-    await consumerDb.connect();
+    const { api, consumer, consumerDb } = (apps = await startApiWithConsumer({ apiEnv: { REACTIONS_ENABLED: 'false' } }));
     const relay = api.app.get(OutboxRelay);
     await registerUser(api); // the pipeline works before the queue goes
-    await eventually(async () => expect((await consumerDb!.query(`SELECT count(*)::int AS n FROM inbox`)).rows[0].n).toBe(1), 20_000);
+    await eventually(async () => expect((await consumerDb.query(`SELECT count(*)::int AS n FROM inbox`)).rows[0].n).toBe(1), 20_000);
 
-    await withBrokerChannel((channel) => channel.deleteQueue(api!.topology.consumerQueue)); // an operator re-creating it, a lost binding...
-    const users = await Promise.all(Array.from({ length: 5 }, () => registerUser(api!)));
+    await withBrokerChannel((channel) => channel.deleteQueue(api.topology.consumerQueue)); // an operator re-creating it, a lost binding...
+    const users = await Promise.all(Array.from({ length: 5 }, () => registerUser(api)));
 
     // The relay declares the topology again after the returns, so the events are routed to the
     // re-created queue even while the consumer is away, and only then does the lag reach 0.
@@ -34,13 +24,13 @@ describe('the relay when the consumer queue is missing', () => {
     // The consumer was not restarted: it saw the broker cancel its consumer and consumes again.
 
     await eventually(async () => {
-      const { rows } = await consumerDb!.query(
+      const { rows } = await consumerDb.query(
         `SELECT count(*)::int AS n FROM notifications WHERE kind = 'WELCOME' AND customer_id = ANY($1::uuid[])`,
         [users],
       );
       expect(rows[0].n).toBe(5);
     }, 30_000).catch((error: Error) => {
-      throw new Error(`${error.message}\nconsumer output:\n${consumer!.output}`);
+      throw new Error(`${error.message}\nconsumer output:\n${consumer.output}`);
     });
     expect(await messageCount(api.topology.deadLetterQueue)).toBe(0);
   }, 90_000);

@@ -1,9 +1,8 @@
 import { execFile } from 'node:child_process';
 import path from 'node:path';
 import amqp from 'amqplib';
-import { Client } from 'pg';
 import { OutboxRelay } from '../src/messaging/relay/outbox-relay';
-import { ConsumerProcess } from './support/consumer-process';
+import { type ApiWithConsumer, startApiWithConsumer } from './support/api-with-consumer';
 import { placeOrder, registerUser } from './support/fixtures';
 import { eventually, startTestApp, type TestApp } from './support/test-app';
 import { messageCount, TEST_RABBITMQ_URL, withBrokerChannel } from './support/test-broker';
@@ -25,22 +24,19 @@ function republish(api: TestApp, args: string[], env: Record<string, string> = {
 }
 
 describe('npm run republish-events', () => {
+  let apps: ApiWithConsumer | undefined;
+  /** The first test's API, which the others reuse; started alone when they run without it. */
   let api: TestApp | undefined;
-  let consumer: ConsumerProcess | undefined;
-  let consumerDb: Client | undefined;
 
   afterAll(async () => {
-    await consumerDb?.end();
-    await consumer?.stop();
-    await api?.close();
+    if (apps) await apps.close();
+    else await api?.close();
   });
 
   it("heals a consumer that lost messages: one stream's events, and a position range", async () => {
-    api = await startTestApp({ env: { REACTIONS_ENABLED: 'false' } });
-    consumer = await ConsumerProcess.start(api.brokerPrefix);
-    consumerDb = new Client({ connectionString: consumer.databaseUrl });
-    await consumerDb.connect();
-    const db = consumerDb;
+    apps = await startApiWithConsumer({ apiEnv: { REACTIONS_ENABLED: 'false' } });
+    const { consumer, consumerDb: db } = apps;
+    api = apps.api;
     const relay = api.app.get(OutboxRelay);
     const inboxOf = async (streamId: string) =>
       (await db.query(`SELECT sequence FROM inbox WHERE stream_id = $1 ORDER BY sequence`, [streamId])).rows.map((row) => row.sequence);

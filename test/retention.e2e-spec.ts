@@ -5,7 +5,8 @@ import { dropDatabase } from '../src/database/ensure-database';
 import type { PruneReport } from '../src/database/retention/retention-job';
 import { IdempotencyKeyRetention } from '../src/http/idempotency/idempotency-key-retention';
 import { ApiProcess } from './support/api-process';
-import { ConsumerProcess } from './support/consumer-process';
+import { type ConsumerWithClient, startConsumerWithClient } from './support/api-with-consumer';
+import type { ConsumerProcess } from './support/consumer-process';
 import { eventually, startTestApp, type TestApp } from './support/test-app';
 import { deleteTopology, messageCount, publishRaw, testTopology, uniqueBrokerPrefix } from './support/test-broker';
 import { createTestDatabase, TEST_SERVER_URL } from './support/test-database';
@@ -210,24 +211,21 @@ describe('a consumer process with a short retention and a pool over half of the 
   let consumer: ConsumerProcess;
   let db: Client;
   let poolSize: number;
+  let started: ConsumerWithClient | undefined;
 
   beforeAll(async () => {
     poolSize = await poolSizeOverHalf(0);
-    consumer = await ConsumerProcess.start(prefix, {
-      LOG_LEVEL: 'log',
-      DATABASE_POOL_SIZE: String(poolSize),
-      INBOX_RETENTION_HOURS: '1',
-      RETENTION_PRUNE_INTERVAL_MS: '200',
-      RETENTION_PRUNE_BATCH_SIZE: '2',
-    });
-    db = new Client({ connectionString: consumer.databaseUrl });
-    await db.connect();
+    ({ consumer, consumerDb: db } = started = await startConsumerWithClient(prefix, {
+      consumerEnv: {
+        LOG_LEVEL: 'log',
+        DATABASE_POOL_SIZE: String(poolSize),
+        INBOX_RETENTION_HOURS: '1',
+        RETENTION_PRUNE_INTERVAL_MS: '200',
+        RETENTION_PRUNE_BATCH_SIZE: '2',
+      },
+    }));
   }, 60_000);
-  afterAll(async () => {
-    await db?.end();
-    await consumer?.stop();
-    await deleteTopology(topology).catch(() => undefined);
-  });
+  afterAll(() => started?.close());
 
   async function count(sql: string, parameters: unknown[] = []): Promise<number> {
     const { rows } = await db.query<{ n: number }>(sql, parameters);

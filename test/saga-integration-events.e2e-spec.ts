@@ -1,25 +1,20 @@
-import { Client } from 'pg';
-import { ConsumerProcess } from './support/consumer-process';
+import type { Client } from 'pg';
+import { type ApiWithConsumer, startApiWithConsumer } from './support/api-with-consumer';
+import type { ConsumerProcess } from './support/consumer-process';
 import { registerUser } from './support/fixtures';
 import { messageCount } from './support/test-broker';
-import { eventually, startTestApp, type TestApp } from './support/test-app';
+import { eventually, type TestApp } from './support/test-app';
 
 let api: TestApp;
 let consumer: ConsumerProcess;
 let consumerDb: Client;
+let apps: ApiWithConsumer | undefined;
 
 beforeAll(async () => {
-  api = await startTestApp();
-  consumer = await ConsumerProcess.start(api.brokerPrefix);
-  consumerDb = new Client({ connectionString: consumer.databaseUrl });
-  await consumerDb.connect();
+  ({ api, consumer, consumerDb } = apps = await startApiWithConsumer());
 }, 60_000);
 
-afterAll(async () => {
-  await consumerDb?.end();
-  await consumer?.stop();
-  await api?.close();
-});
+afterAll(() => apps?.close());
 
 async function order(customerId: string, unitPrice: number): Promise<string> {
   const response = await api

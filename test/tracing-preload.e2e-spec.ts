@@ -2,12 +2,11 @@ import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import path from 'node:path';
 import amqp from 'amqplib';
-import { dropDatabase } from '../src/database/ensure-database';
 import { ApiProcess } from './support/api-process';
-import { ConsumerProcess, freePort } from './support/consumer-process';
+import { type BuiltApiWithConsumer, startBuiltApiWithConsumer } from './support/api-with-consumer';
+import { freePort } from './support/consumer-process';
 import { eventually } from './support/test-app';
-import { deleteTopology, TEST_RABBITMQ_URL, testTopology, uniqueBrokerPrefix } from './support/test-broker';
-import { createTestDatabase } from './support/test-database';
+import { TEST_RABBITMQ_URL, testTopology } from './support/test-broker';
 
 /**
  * The `--import` preload on the built API and consumer processes, as `npm run start:api` and
@@ -104,10 +103,10 @@ class Collector {
 }
 
 const collector = new Collector();
-const brokerPrefix = uniqueBrokerPrefix();
+let apps: BuiltApiWithConsumer | undefined;
+let brokerPrefix: string;
 let databaseUrl: string;
 let api: ApiProcess | undefined;
-let consumer: ConsumerProcess | undefined;
 
 const otlp = () => ({
   OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${collector.port}`,
@@ -118,16 +117,14 @@ const otlp = () => ({
 
 beforeAll(async () => {
   await collector.start();
-  databaseUrl = await createTestDatabase();
-  api = await ApiProcess.start({ DATABASE_URL: databaseUrl, BROKER_PREFIX: brokerPrefix, NODE_OPTIONS: `--import ${preloadOf('start:api')}`, ...otlp() });
-  consumer = await ConsumerProcess.start(brokerPrefix, { NODE_OPTIONS: `--import ${preloadOf('start:consumer')}`, ...otlp() });
+  ({ api, apiDatabaseUrl: databaseUrl, brokerPrefix } = apps = await startBuiltApiWithConsumer({
+    apiEnv: { NODE_OPTIONS: `--import ${preloadOf('start:api')}`, ...otlp() },
+    consumerEnv: { NODE_OPTIONS: `--import ${preloadOf('start:consumer')}`, ...otlp() },
+  }));
 }, 60_000);
 
 afterAll(async () => {
-  await consumer?.stop();
-  await api?.kill('SIGTERM');
-  if (databaseUrl) await dropDatabase(databaseUrl);
-  await deleteTopology(testTopology(brokerPrefix)).catch(() => undefined);
+  await apps?.close();
   await collector.stop();
 });
 

@@ -3,18 +3,12 @@ import { context, propagation, SpanKind, SpanStatusCode, trace } from '@opentele
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import { InMemorySpanExporter, type ReadableSpan, SimpleSpanProcessor, TracerProvider } from '@opentelemetry/sdk-trace';
-import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import amqp from 'amqplib';
 import { Client } from 'pg';
-import { loadConsumerEnvironment } from '../src/consumer/config/consumer-environment';
-import { createConsumerApp } from '../src/consumer/consumer-app';
-import { dropDatabase } from '../src/database/ensure-database';
 import { fastifyInstrumentation } from '../src/tracing/instrumentations';
 import { registerUser, uniqueEmail } from './support/fixtures';
-import { eventually, startTestApp, type TestApp } from './support/test-app';
+import { eventually, startTestApp, startTestConsumerApp, type TestApp, type TestConsumerApp } from './support/test-app';
 import { TEST_RABBITMQ_URL } from './support/test-broker';
-import { createTestDatabase } from './support/test-database';
-import { TEST_AUTH_ENV } from './support/test-auth';
 
 /**
  * One trace from an HTTP request to the consumer app, both apps in this process. What runs here
@@ -35,26 +29,14 @@ const provider = new TracerProvider({ spanProcessors: [new SimpleSpanProcessor({
 const fastifyOtel = fastifyInstrumentation();
 
 let api: TestApp;
-let consumer: NestFastifyApplication;
-let consumerDatabaseUrl: string;
+let consumer: TestConsumerApp | undefined;
 let consumerDb: Client;
 let tap: { connection: amqp.ChannelModel; channel: amqp.Channel; queue: string };
 
 beforeAll(async () => {
   api = await startTestApp();
-  consumerDatabaseUrl = await createTestDatabase();
-  consumer = await createConsumerApp(
-    loadConsumerEnvironment({
-      CONSUMER_DATABASE_URL: consumerDatabaseUrl,
-      RABBITMQ_URL: TEST_RABBITMQ_URL,
-      BROKER_PREFIX: api.brokerPrefix,
-      LOG_LEVEL: 'error',
-      ...TEST_AUTH_ENV,
-    }),
-  );
-  await consumer.startAllMicroservices();
-  consumerDb = new Client({ connectionString: consumerDatabaseUrl });
-  await consumerDb.connect();
+  consumer = await startTestConsumerApp(api.brokerPrefix);
+  consumerDb = consumer.db;
   // A queue of the test's own on the exchange: every message the relay publishes, as sent.
   const connection = await amqp.connect(TEST_RABBITMQ_URL);
   const channel = await connection.createChannel();
@@ -67,9 +49,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await tap?.channel.deleteQueue(tap.queue).catch(() => undefined);
   await tap?.connection.close();
-  await consumerDb?.end();
   await consumer?.close();
-  if (consumerDatabaseUrl) await dropDatabase(consumerDatabaseUrl);
   await api?.close();
   fastifyOtel.disable();
 });

@@ -13,7 +13,7 @@ const ROOT = path.resolve(__dirname, '../..');
 export class ConsumerProcess {
   /** Another process consuming from the same queue, on the same database (a second instance). */
   static async startAnother(first: ConsumerProcess): Promise<ConsumerProcess> {
-    const another = new ConsumerProcess(first.databaseUrl, await freePort(), first.env);
+    const another = new ConsumerProcess(first.databaseUrl, await freePort(), first.env, first.databaseAddress);
     await another.startProcess(first.brokerPrefix);
     return another;
   }
@@ -30,20 +30,31 @@ export class ConsumerProcess {
     readonly databaseUrl: string,
     readonly port: number,
     private readonly env: Record<string, string | undefined>,
+    /** The URL the process is given for `databaseUrl`: itself, or a TCP proxy's in front of it. */
+    private readonly databaseAddress: (databaseUrl: string) => string = (databaseUrl) => databaseUrl,
   ) {}
 
   /**
    * Starts dist/src/consumer/main.js with `env` over the test defaults (TEST_AUTH); undefined unsets a variable.
    * Resolves once /health answers 200, or with `until: 'listening'` once its HTTP side answers at all.
    * `port`: its HTTP port (e.g. one the API was told as CONSUMER_URL); a free one when unset.
+   * `databaseAddress`: what the process is given as CONSUMER_DATABASE_URL for its own database
+   * (`databaseUrl`, which `stop` drops), e.g. a TCP proxy's rewrite of it; unset, the URL itself.
    */
   static async start(
     brokerPrefix: string,
     env: Record<string, string | undefined> = {},
-    { until = 'healthy', port }: { until?: 'healthy' | 'listening'; port?: number } = {},
+    { until = 'healthy', port, databaseAddress }: { until?: 'healthy' | 'listening'; port?: number; databaseAddress?: (databaseUrl: string) => string } = {},
   ): Promise<ConsumerProcess> {
-    const consumer = new ConsumerProcess(await createTestDatabase(), port ?? (await freePort()), env);
+    const consumer = new ConsumerProcess(await createTestDatabase(), port ?? (await freePort()), env, databaseAddress);
     await consumer.startProcess(brokerPrefix, until);
+    return consumer;
+  }
+
+  /** Like `start`, but resolves as soon as the process runs: to watch a start fail (`exited`, `output`). */
+  static async spawn(brokerPrefix: string, env: Record<string, string | undefined> = {}): Promise<ConsumerProcess> {
+    const consumer = new ConsumerProcess(await createTestDatabase(), await freePort(), env);
+    consumer.launch(brokerPrefix);
     return consumer;
   }
 
@@ -53,14 +64,14 @@ export class ConsumerProcess {
 
   private brokerPrefix = '';
 
-  private async startProcess(brokerPrefix: string, until: 'healthy' | 'listening' = 'healthy'): Promise<void> {
+  private launch(brokerPrefix: string): ChildProcess {
     this.brokerPrefix = brokerPrefix;
     const child = spawn(process.execPath, [path.join(ROOT, 'dist/src/consumer/main.js')], {
       cwd: ROOT,
       env: {
         ...process.env,
         NODE_OPTIONS: '',
-        CONSUMER_DATABASE_URL: this.databaseUrl,
+        CONSUMER_DATABASE_URL: this.databaseAddress(this.databaseUrl),
         CONSUMER_PORT: String(this.port),
         RABBITMQ_URL: TEST_RABBITMQ_URL,
         BROKER_PREFIX: brokerPrefix,
@@ -77,6 +88,11 @@ export class ConsumerProcess {
     child.stderr?.on('data', (chunk) => (this.output += chunk));
     this.child = child;
     this.exited = exitOf(child);
+    return child;
+  }
+
+  private async startProcess(brokerPrefix: string, until: 'healthy' | 'listening' = 'healthy'): Promise<void> {
+    const child = this.launch(brokerPrefix);
     const deadline = Date.now() + 20_000;
     while (Date.now() < deadline) {
       if (child.exitCode !== null) throw new Error(`consumer exited at start:\n${this.output}`);

@@ -1,8 +1,11 @@
 import type { Type } from '@nestjs/common';
 import { NestFastifyApplication } from '@nestjs/platform-fastify';
+import { Client } from 'pg';
 import request from 'supertest';
 import { DataSource } from 'typeorm';
 import { loadEnvironment } from '../../src/config/environment';
+import { loadConsumerEnvironment } from '../../src/consumer/config/consumer-environment';
+import { createConsumerApp } from '../../src/consumer/consumer-app';
 import { dropDatabase } from '../../src/database/ensure-database';
 import { createHttpApp } from '../../src/http-app';
 import type { BrokerTopology } from '../../src/messaging/broker-topology';
@@ -32,18 +35,19 @@ export interface TestApp {
   close(options?: { keepDatabase?: boolean }): Promise<void>;
 }
 
+export interface TestAppOptions {
+  /** An existing database (then dropped on close like a new one); unset, a new one. */
+  databaseUrl?: string;
+  brokerPrefix?: string;
+  /** Variables over the test defaults; undefined unsets one (e.g. AUTH_JWT_SECRET, for a JWKS). */
+  env?: Record<string, string | undefined>;
+  extraModules?: Type[];
+  /** False: build the app as if it did not listen yet (nothing reads the store). */
+  startReaders?: boolean;
+}
+
 /** The real API, built by the same function as `main.ts`, on its own throwaway database. */
-export async function startTestApp(
-  options: {
-    databaseUrl?: string;
-    brokerPrefix?: string;
-    /** Variables over the test defaults; undefined unsets one (e.g. AUTH_JWT_SECRET, for a JWKS). */
-    env?: Record<string, string | undefined>;
-    extraModules?: Type[];
-    /** False: build the app as if it did not listen yet (nothing reads the store). */
-    startReaders?: boolean;
-  } = {},
-): Promise<TestApp> {
+export async function startTestApp(options: TestAppOptions = {}): Promise<TestApp> {
   const databaseUrl = options.databaseUrl ?? (await createTestDatabase());
   const brokerPrefix = options.brokerPrefix ?? uniqueBrokerPrefix();
   const environment = loadEnvironment({
@@ -94,6 +98,46 @@ export async function startTestApp(
       }
     },
   };
+}
+
+export interface TestConsumerApp {
+  app: NestFastifyApplication;
+  databaseUrl: string;
+  /** A client on the consumer's database, connected once the app consumes. */
+  db: Client;
+  /** Closes the app, once however often it is called (a test may stop it before `close`). */
+  stopApp(): Promise<void>;
+  /** Stops the app, ends the client and drops the database; the broker prefix's topology stays, the caller's. */
+  close(): Promise<void>;
+}
+
+/**
+ * The consumer app in this process (what jest instruments, e.g. for traces), built by the same
+ * function as its `main.ts`, on its own throwaway database and consuming from `brokerPrefix`.
+ * `env`: variables over the test defaults (LOG_LEVEL error, TEST_AUTH).
+ */
+export async function startTestConsumerApp(brokerPrefix: string, env: Record<string, string> = {}): Promise<TestConsumerApp> {
+  const databaseUrl = await createTestDatabase();
+  let app: NestFastifyApplication | undefined;
+  let stopping: Promise<void> | undefined;
+  const db = new Client({ connectionString: databaseUrl });
+  const stopApp = () => (stopping ??= app ? app.close() : Promise.resolve());
+  const close = async () => {
+    await stopApp();
+    await db.end().catch(() => undefined); // never connected when the start failed
+    await dropDatabase(databaseUrl);
+  };
+  try {
+    app = await createConsumerApp(
+      loadConsumerEnvironment({ CONSUMER_DATABASE_URL: databaseUrl, RABBITMQ_URL: TEST_RABBITMQ_URL, BROKER_PREFIX: brokerPrefix, LOG_LEVEL: 'error', ...TEST_AUTH_ENV, ...env }),
+    );
+    await app.startAllMicroservices();
+    await db.connect();
+  } catch (error) {
+    await close().catch(() => undefined);
+    throw error;
+  }
+  return { app, databaseUrl, db, stopApp, close };
 }
 
 /** Retries `check` until it stops throwing: read models are eventually consistent. */
