@@ -1,4 +1,5 @@
 import { DynamicModule, Module } from '@nestjs/common';
+import { DiscoveryModule } from '@nestjs/core';
 import { TerminusModule } from '@nestjs/terminus';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
@@ -28,6 +29,7 @@ import { CustomerStatsController } from './read-models/customer-stats/customer-s
 import { CustomerStatsProjection } from './read-models/customer-stats/customer-stats.projection';
 import { NotificationsController } from './read-models/notifications/notifications.controller';
 import { NotificationsProjection } from './read-models/notifications/notifications.projection';
+import { ReadModels } from './read-models/read-model';
 
 /** The consumer app: its own database, the RMQ handler, its read models and their HTTP side. */
 @Module({})
@@ -41,6 +43,7 @@ export class ConsumerModule {
     return {
       module: ConsumerModule,
       imports: [
+        DiscoveryModule,
         loggingModule('consumer', environment),
         TypeOrmModule.forRoot({
           type: 'postgres',
@@ -67,6 +70,8 @@ export class ConsumerModule {
         Inbox,
         InboxTransactions,
         { provide: InboxBatching, useValue: new InboxBatching(environment.CONSUMER_BATCH_GATHER_MS, environment.CONSUMER_BATCH_SIZE) },
+        ReadModels,
+        // The read models the inbox applies, in this order (each marked @InboxReadModel()).
         NotificationsProjection,
         CustomerStatsProjection,
         DeliveryHandler,
