@@ -24,7 +24,6 @@ import { DeadLetterQueueMetrics } from './messaging/dead-letter-queue.metrics';
 import { DeliveryHandler, DeliverySettings } from './messaging/delivery-handler';
 import { DeliveryMetrics } from './messaging/delivery.metrics';
 import { IntegrationEventServer } from './messaging/integration-event-server';
-import { IntegrationEventsController } from './messaging/integration-events.controller';
 import { CustomerStatsController } from './read-models/customer-stats/customer-stats.controller';
 import { CustomerStatsProjection } from './read-models/customer-stats/customer-stats.projection';
 import { NotificationsController } from './read-models/notifications/notifications.controller';
@@ -64,7 +63,7 @@ export class ConsumerModule {
         MetricsModule,
         AccessModule.forRoot({ authentication, rateLimitPerMinute: environment.RATE_LIMIT_PER_MINUTE }),
       ],
-      controllers: [IntegrationEventsController, NotificationsController, CustomerStatsController, InboxEffectsController, ConsumerHealthController],
+      controllers: [NotificationsController, CustomerStatsController, InboxEffectsController, ConsumerHealthController],
       providers: [
         AfterListening,
         Inbox,
