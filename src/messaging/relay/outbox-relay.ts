@@ -2,6 +2,7 @@ import { BeforeApplicationShutdown, Injectable, Logger, OnApplicationBootstrap }
 import { ConfigService } from '@nestjs/config';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
+import type { IntegrationEnvelope } from '../../contracts';
 import { Environment } from '../../config/environment';
 import { DatabaseNotifications } from '../../database/database-notifications';
 import { SessionAdvisoryLock } from '../../database/session-advisory-lock';
@@ -20,7 +21,7 @@ import { EventUpcasters } from '../../event-store/upcasting/event-upcasters';
 import { type LogContext, logContextOf, withLogContext } from '../../logging/log-context';
 import { IntegrationEventMappers } from '../integration-event-mappers';
 import { IntegrationEventPublisher } from '../integration-event-publisher';
-import { OutgoingIntegrationEvent, toOutgoingIntegrationEvent } from '../outgoing-integration-event';
+import { toIntegrationEnvelope } from '../integration-envelope';
 import { UnroutableMessageError } from '../publishing/publish-errors';
 import { publishInOrder } from './publish-in-order';
 import { inPublishSpan } from './publish-span';
@@ -222,24 +223,24 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
     return settledPrefix;
   }
 
-  private async publishOne(message: OutgoingIntegrationEvent, event: SequencedEvent): Promise<void> {
-    await this.publisher.publish(message);
-    this.logger.debug(`published ${event.eventType} ${event.eventId} as ${message.routingKey}, confirmed`);
+  private async publishOne(envelope: IntegrationEnvelope, event: SequencedEvent): Promise<void> {
+    await this.publisher.publish(envelope);
+    this.logger.debug(`published ${event.eventType} ${event.eventId} as ${envelope.type}, confirmed`);
   }
 
   /**
    * The messages of a batch, up to the first event that cannot be mapped (that one and the rest
    * are left out). An event confirmed already, or mapped to no contract, is undefined: settled.
    */
-  private toMessages(events: SequencedEvent[]): { messages: Array<OutgoingIntegrationEvent | undefined>; mappingFailure?: Error } {
-    const messages: Array<OutgoingIntegrationEvent | undefined> = [];
+  private toMessages(events: SequencedEvent[]): { messages: Array<IntegrationEnvelope | undefined>; mappingFailure?: Error } {
+    const messages: Array<IntegrationEnvelope | undefined> = [];
     for (const event of events) {
       if (this.confirmedAhead.has(event.eventId)) {
         messages.push(undefined);
         continue;
       }
       try {
-        messages.push(toOutgoingIntegrationEvent(event, this.mappers));
+        messages.push(toIntegrationEnvelope(event, this.mappers));
       } catch (error) {
         const reason = describeError(error);
         return { messages, mappingFailure: new Error(`${event.eventType} ${event.eventId} cannot be mapped to an integration event: ${reason}`) };
