@@ -5,7 +5,7 @@ import { DataSource } from 'typeorm';
 import type { IntegrationEnvelope } from '../../contracts';
 import { Environment } from '../../config/environment';
 import { DatabaseNotifications } from '../../database/database-notifications';
-import { SessionAdvisoryLock } from '../../database/session-advisory-lock';
+import { LeaderElection } from '../../database/leader-election';
 import { AfterListening } from '../../shared/after-listening';
 import { CheckpointTracker, EventStoreHead } from '../../event-store/sequencing/event-store-head';
 import { Latch, Signal } from '../../event-store/sequencing/signal';
@@ -31,7 +31,7 @@ import { RelayMetrics } from './relay.metrics';
 
 export const RELAY_CHECKPOINT = 'relay:integration-events';
 
-/** The relay's lease (SessionAdvisoryLock): one relaying process per broker prefix. */
+/** The relay's lease (LeaderElection): one relaying process per broker prefix. */
 export const relayLeaseKey = (brokerPrefix: string): string => `relay:${brokerPrefix}`;
 const SHUTDOWN_GRACE_MS = 3000;
 
@@ -65,7 +65,7 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms).u
 @Injectable()
 export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger(OutboxRelay.name);
-  private readonly leadership: SessionAdvisoryLock;
+  private readonly leadership: LeaderElection;
   private readonly maxInFlight: number;
   private running?: Promise<void>;
   private stopping = false;
@@ -96,10 +96,14 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
     private readonly metrics: RelayMetrics,
     private readonly clock: Clock,
   ) {
-    // Another process may relay once this one lost the lock: what it remembered is no longer its business.
-    this.leadership = new SessionAdvisoryLock(config.get('DATABASE_URL', { infer: true }), relayLeaseKey(config.get('BROKER_PREFIX', { infer: true })), () =>
-      this.confirmedAhead.clear(),
-    );
+    this.leadership = new LeaderElection(config.get('DATABASE_URL', { infer: true }), relayLeaseKey(config.get('BROKER_PREFIX', { infer: true })), {
+      onElected: async () => {
+        await ensureCheckpoint(this.dataSource, RELAY_CHECKPOINT);
+        this.logger.log('this process now relays integration events');
+      },
+      // Another process may relay once this one lost the lock: what it remembered is no longer its business.
+      onDeposed: () => this.confirmedAhead.clear(),
+    });
     this.maxInFlight = config.get('RELAY_MAX_IN_FLIGHT', { infer: true });
     this.tracker = new CheckpointTracker(RELAY_CHECKPOINT, head);
   }
@@ -132,11 +136,11 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
     if (graceful === false) this.publisher.abandonInFlight('the relay is stopping');
     await this.running;
     this.confirmedAhead.clear();
-    await this.leadership.release();
+    await this.leadership.resign();
   }
 
   get isLeader(): boolean {
-    return this.leadership.held;
+    return this.leadership.isLeader;
   }
 
   /** Events stored but not yet confirmed by the broker. */
@@ -262,7 +266,7 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
     let failures = 0;
     while (!this.stopping) {
       try {
-        if (!(await this.holdLeadership())) {
+        if (!(await this.leadership.campaign())) {
           // Another process relays: try again in a second (woken early only to stop).
           for (const until = Date.now() + 1000; !this.stopping && Date.now() < until; ) await this.head.changed(until - Date.now());
           continue;
@@ -289,18 +293,5 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
         if (!this.stopping) await this.wakeSignal.wait(delay);
       }
     }
-  }
-
-  private async holdLeadership(): Promise<boolean> {
-    const wasHeld = this.leadership.held;
-    if (!(await this.leadership.tryAcquire())) return false;
-    if (!wasHeld) {
-      await ensureCheckpoint(this.dataSource, RELAY_CHECKPOINT).catch(async (error: unknown) => {
-        await this.leadership.release();
-        throw error;
-      });
-      this.logger.log('this process now relays integration events');
-    }
-    return true;
   }
 }
