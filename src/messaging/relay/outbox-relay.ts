@@ -8,7 +8,7 @@ import { DatabaseNotifications } from '../../database/database-notifications';
 import { LeaderElection } from '../../database/leader-election';
 import { AfterListening } from '../../shared/after-listening';
 import { CheckpointTracker, EventStoreHead } from '../../event-store/sequencing/event-store-head';
-import { Latch, Signal } from '../../event-store/sequencing/signal';
+import { Latch } from '../../event-store/sequencing/signal';
 import type { SequencedEvent } from '../../event-store/stored-event';
 import {
   countEventsAfter,
@@ -26,6 +26,7 @@ import { UnroutableMessageError } from '../publishing/publish-errors';
 import { publishInOrder } from './publish-in-order';
 import { inPublishSpan } from './publish-span';
 import { Clock } from '../../shared/clock';
+import { doublingBackoff, PollingWorker } from '../../shared/polling-worker';
 import { advanceRelayCheckpoint } from './relay-batches';
 import { RelayMetrics } from './relay.metrics';
 
@@ -67,7 +68,8 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
   private readonly logger = new Logger(OutboxRelay.name);
   private readonly leadership: LeaderElection;
   private readonly maxInFlight: number;
-  private running?: Promise<void>;
+  /** Relays batch after batch; after a failure it backs off (doubling, at most 10 s) unless woken by a retry request. */
+  private readonly worker: PollingWorker;
   private stopping = false;
   private inFlightNow = 0;
   private inFlightPeak = 0;
@@ -75,8 +77,6 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
   private readonly confirmedAhead = new Map<string, Date>();
   /** Whether the store holds events beyond the checkpoint, known without a query. */
   private readonly tracker: CheckpointTracker;
-  /** Cuts a back-off short: the relay stops, or an operator asks for a retry. */
-  private readonly wakeSignal = new Signal();
   /** Ends the wait of a paused relay: a resume (or a retry), or the relay stops; remembered until the wait. */
   private readonly resumed = new Latch();
   /** The last read found the relay paused by an operator. */
@@ -104,6 +104,11 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
       // Another process may relay once this one lost the lock: what it remembered is no longer its business.
       onDeposed: () => this.confirmedAhead.clear(),
     });
+    this.worker = new PollingWorker(() => this.relayOrWait(), {
+      intervalMs: 0,
+      backoff: doublingBackoff(100, 10_000),
+      onFailure: (error, failures, delay) => this.reportFailure(error, failures, delay),
+    });
     this.maxInFlight = config.get('RELAY_MAX_IN_FLIGHT', { infer: true });
     this.tracker = new CheckpointTracker(RELAY_CHECKPOINT, head);
   }
@@ -115,12 +120,12 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
     }
     this.notifications.on(SUBSCRIPTION_RETRY_CHANNEL, (subscriptionId) => {
       if (subscriptionId !== RELAY_CHECKPOINT) return;
-      this.wakeSignal.raise();
+      this.worker.wake();
       this.resumed.raise();
     });
     this.afterListening.register('outbox relay', () => {
       if (this.stopping) return;
-      this.running = this.run();
+      this.worker.start();
       this.logger.log(`outbox relay started: publishes to ${this.publisher.topology.exchange} while this process holds the relay's lease`);
     });
   }
@@ -128,13 +133,13 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
   async beforeApplicationShutdown(): Promise<void> {
     this.stopping = true;
     this.head.wake();
-    this.wakeSignal.raise();
+    const stopped = this.worker.stop();
     this.resumed.raise();
     // Nothing new is sent; what is in flight gets a few seconds to be confirmed (a blocked or
     // stalled broker may never confirm), then it is abandoned and re-sent by the next leader.
-    const graceful = await Promise.race([this.running?.then(() => true), sleep(SHUTDOWN_GRACE_MS).then(() => false)]);
+    const graceful = await Promise.race([stopped.then(() => true), sleep(SHUTDOWN_GRACE_MS).then(() => false)]);
     if (graceful === false) this.publisher.abandonInFlight('the relay is stopping');
-    await this.running;
+    await stopped;
     this.confirmedAhead.clear();
     await this.leadership.resign();
   }
@@ -262,36 +267,29 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
     return this.upcasters.upcastAll(events);
   }
 
-  private async run(): Promise<void> {
-    let failures = 0;
-    while (!this.stopping) {
-      try {
-        if (!(await this.leadership.campaign())) {
-          // Another process relays: try again in a second (woken early only to stop).
-          for (const until = Date.now() + 1000; !this.stopping && Date.now() < until; ) await this.head.changed(until - Date.now());
-          continue;
-        }
-        // Reads only when events are numbered beyond the checkpoint: an idle relay sends no query.
-        if (!this.tracker.behind()) {
-          await this.tracker.waitUntilBehind(() => this.stopping, 60_000);
-          continue;
-        }
-        await this.relayNextBatch();
-        failures = 0;
-        if (this.pausedByOperator && !this.stopping) await this.resumed.take(PAUSED_RECHECK_MS);
-      } catch (error) {
-        if (this.stopping) break;
-        failures += 1;
-        const delay = Math.min(10_000, 100 * 2 ** failures);
-        const hint =
-          error instanceof UnroutableMessageError
-            ? `; no queue is bound to ${error.exchange} for ${error.routingKey}: check the consumer queue and its bindings`
-            : '';
-        const warn = () => this.logger.warn(`relay batch failed (attempt ${failures}), retrying in ${delay} ms: ${String(error)}${hint}`);
-        if (this.stoppedAt) withLogContext(this.stoppedAt, warn);
-        else warn();
-        if (!this.stopping) await this.wakeSignal.wait(delay);
-      }
+  /** One turn of the relay: relays a batch when it leads and events wait, else waits for that. */
+  private async relayOrWait(): Promise<void> {
+    if (!(await this.leadership.campaign())) {
+      // Another process relays: try again in a second (woken early only to stop).
+      for (const until = Date.now() + 1000; !this.stopping && Date.now() < until; ) await this.head.changed(until - Date.now());
+      return;
     }
+    // Reads only when events are numbered beyond the checkpoint: an idle relay sends no query.
+    if (!this.tracker.behind()) {
+      await this.tracker.waitUntilBehind(() => this.stopping, 60_000);
+      return;
+    }
+    await this.relayNextBatch();
+    if (this.pausedByOperator && !this.stopping) await this.resumed.take(PAUSED_RECHECK_MS);
+  }
+
+  private reportFailure(error: unknown, failures: number, delay: number): void {
+    const hint =
+      error instanceof UnroutableMessageError
+        ? `; no queue is bound to ${error.exchange} for ${error.routingKey}: check the consumer queue and its bindings`
+        : '';
+    const warn = () => this.logger.warn(`relay batch failed (attempt ${failures}), retrying in ${delay} ms: ${String(error)}${hint}`);
+    if (this.stoppedAt) withLogContext(this.stoppedAt, warn);
+    else warn();
   }
 }
