@@ -131,6 +131,59 @@ describe('a polling worker', () => {
     expect(performance.now() - startedAt).toBeLessThan(50);
   });
 
+  it('runs the next step at once, without counting the failure, when its report dealt with it', async () => {
+    const outcomes = [new Error('isolate'), new Error('a'), new Error('isolate'), new Error('b')];
+    let runs = 0;
+    const reported: Array<[string, number]> = [];
+    const worker = new PollingWorker(
+      async () => {
+        const outcome = outcomes[runs++];
+        if (outcome) throw outcome;
+        return 10_000;
+      },
+      {
+        intervalMs: 10_000,
+        backoff: doublingBackoff(1, 8),
+        onFailure: (error, failures) => {
+          reported.push([(error as Error).message, failures]);
+          return (error as Error).message === 'isolate' ? 'at-once' : undefined;
+        },
+      },
+    );
+    worker.start();
+    await sleep(30);
+    await worker.stop();
+    expect(reported).toEqual([
+      ['isolate', 1],
+      ['a', 1],
+      ['isolate', 2],
+      ['b', 2],
+    ]);
+  });
+
+  it('leaves a wake-up during a step that no pause follows for the next pause', async () => {
+    let runs = 0;
+    let release!: () => void;
+    const { worker } = recordingWorker(
+      async () => {
+        runs += 1;
+        if (runs === 1) {
+          await new Promise<void>((resolve) => (release = resolve));
+          return 0;
+        }
+        return undefined;
+      },
+      { intervalMs: 10_000 },
+    );
+    worker.start();
+    await sleep(5);
+    worker.wake();
+    release();
+    await sleep(5);
+    expect(runs).toBe(3); // step 2 ran at once, and the pause after it was skipped
+    await worker.stop();
+  });
+
   it('keeps running when reporting a failure fails', async () => {
     let runs = 0;
     const worker = new PollingWorker(

@@ -6,10 +6,15 @@ export interface PollingWorkerOptions {
   backoff?(failures: number): number;
   /**
    * Told of each failed step, with how many failed in a row and the pause before the next try
-   * (for its log line). Not told of a step that fails while the worker stops.
+   * (for its log line). Not told of a step that fails while the worker stops. Answering
+   * `'at-once'` says it dealt with the failure itself: the next step runs without a pause, and
+   * this failure does not count as one in a row.
    */
-  onFailure(error: unknown, failures: number, delayMs: number): void | Promise<void>;
+  onFailure(error: unknown, failures: number, delayMs: number): FailureHandling | Promise<FailureHandling>;
 }
+
+/** What onFailure answers: nothing (back off), or 'at-once'. */
+export type FailureHandling = void | 'at-once';
 
 /** `baseMs · 2^failures`, at most `maxMs`: 200, 400, 800 … for a base of 100. */
 export function doublingBackoff(baseMs: number, maxMs: number): (failures: number) => number {
@@ -18,9 +23,9 @@ export function doublingBackoff(baseMs: number, maxMs: number): (failures: numbe
 
 /**
  * Runs `step` over and over, one at a time, pausing between steps: after a success as long as
- * the step returned (ms; nothing: `intervalMs`), after a failure as the back-off says. `wake()`
+ * the step returned (ms; nothing: `intervalMs`; 0: none), after a failure as the back-off says. `wake()`
  * cuts the current pause short, or, while a step runs, the pause after it (so a request made
- * during a step is never lost). `stop()` runs no further step, cuts any pause short, and resolves
+ * during a step is never lost; a step followed by no pause leaves it for the next pause). `stop()` runs no further step, cuts any pause short, and resolves
  * once the step in progress ended. A step may sleep inside itself with `pause`, which `wake` and
  * `stop` cut short alike.
  */
@@ -62,7 +67,7 @@ export class PollingWorker {
 
   /** Sleeps `ms`, or less when woken or stopped (at once when a wake-up is pending or it stops). */
   async pause(ms: number): Promise<void> {
-    if (!this.stopping && !this.wakeRequested && ms > 0) {
+    if (!this.stopping && !this.wakeRequested) {
       await new Promise<void>((resolve) => {
         const end = () => {
           clearTimeout(timer);
@@ -78,7 +83,7 @@ export class PollingWorker {
 
   private async loop(firstDelayMs: number): Promise<void> {
     let failures = 0;
-    await this.pause(firstDelayMs);
+    if (firstDelayMs > 0) await this.pause(firstDelayMs);
     while (!this.stopping) {
       let delayMs: number;
       try {
@@ -89,11 +94,15 @@ export class PollingWorker {
         failures += 1;
         delayMs = this.options.backoff?.(failures) ?? this.options.intervalMs;
         // Reporting must not end the loop: a report that fails is left at that.
-        await Promise.resolve()
+        const handling = await Promise.resolve()
           .then(() => this.options.onFailure(error, failures, delayMs))
           .catch(() => undefined);
+        if (handling === 'at-once') {
+          failures -= 1;
+          delayMs = 0;
+        }
       }
-      await this.pause(delayMs);
+      if (delayMs > 0) await this.pause(delayMs);
     }
   }
 }
