@@ -1,4 +1,4 @@
-import { Injectable, OnModuleInit } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import { DiscoveryService } from '@nestjs/core';
 import type { EntityManager } from 'typeorm';
 import type { ReceivedEvent } from '../inbox/received-event';
@@ -16,23 +16,19 @@ export interface ReadModel {
 export const InboxReadModel = DiscoveryService.createDecorator<void>();
 
 /**
- * Every provider marked `@InboxReadModel()`, found when the module starts, in the order the
- * module lists them (the order the inbox applies them in).
+ * Every provider marked `@InboxReadModel()`, in the order the module lists them (the order the
+ * inbox applies them in). Found on the first `apply`, not in onModuleInit: an app started with
+ * startAllMicroservices() alone (no init) runs no lifecycle hook, and deliveries come all the same.
  */
 @Injectable()
-export class ReadModels implements OnModuleInit {
-  private models: readonly ReadModel[] = [];
+export class ReadModels {
+  private models?: readonly ReadModel[];
 
   constructor(private readonly discovery: DiscoveryService) {}
 
-  onModuleInit(): void {
-    this.models = this.discovery
-      .getProviders({ metadataKey: InboxReadModel.KEY })
-      .map((wrapper) => wrapper.instance as ReadModel);
-  }
-
   /** Applies every read model to `events` in `db`, one after another; the first that throws stops the rest. */
   async apply(events: readonly ReceivedEvent[], db: EntityManager): Promise<void> {
+    this.models ??= this.discovery.getProviders({ metadataKey: InboxReadModel.KEY }).map((wrapper) => wrapper.instance as ReadModel);
     for (const model of this.models) await model.apply(events, db);
   }
 }
