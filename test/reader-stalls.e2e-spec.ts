@@ -142,7 +142,7 @@ describe('event delivery that nothing outside a write can stall', () => {
       await new Promise((resolve) => setTimeout(resolve, 300)); // a duplicate would show by now
 
       const timesProjected = projected.mock.calls.flatMap(([events]) => events).filter((event) => event.eventId === stuck.eventId).length;
-      const timesPublished = published.mock.calls.filter(([message]) => message.envelope.id === stuck.eventId).length;
+      const timesPublished = published.mock.calls.filter(([envelope]) => envelope.id === stuck.eventId).length;
       expect({ timesProjected, timesPublished }).toEqual({ timesProjected: 1, timesPublished: 1 });
       for (const row of others.slice(0, 5)) {
         expect(projected.mock.calls.flatMap(([events]) => events).filter((event) => event.eventId === row.eventId)).toHaveLength(1);

@@ -13,20 +13,17 @@ const topology = testTopology(uniqueBrokerPrefix());
 function message() {
   const id = randomUUID();
   return toAmqpMessage({
-    routingKey: UserRegisteredV1.type,
-    envelope: {
-      id,
-      source: '/eda/test',
-      type: UserRegisteredV1.type,
-      specversion: '1.0',
-      time: new Date().toISOString(),
-      subject: randomUUID(),
-      datacontenttype: 'application/json',
-      data: {},
-      correlationid: id,
-      causationid: id,
-      sequence: '1',
-    },
+    id,
+    source: '/eda/test',
+    type: UserRegisteredV1.type,
+    specversion: '1.0',
+    time: new Date().toISOString(),
+    subject: randomUUID(),
+    datacontenttype: 'application/json',
+    data: {},
+    correlationid: id,
+    causationid: id,
+    sequence: '1',
   });
 }
 

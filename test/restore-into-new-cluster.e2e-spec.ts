@@ -67,7 +67,7 @@ describeWithPostgresServerBinaries('a dump restored into a new cluster', () => {
       await new Promise((resolve) => setTimeout(resolve, 300)); // a replay would show by now
 
       const projectedStreams = projected.mock.calls.flatMap(([events]) => events.map((event) => event.streamId));
-      const publishedSubjects = published.mock.calls.map(([message]) => message.envelope.subject);
+      const publishedSubjects = published.mock.calls.map(([envelope]) => envelope.subject);
       expect(projectedStreams.sort()).toEqual([...after].sort());
       expect(publishedSubjects.sort()).toEqual([...after].sort());
       expect(await messageCount(first.topology.consumerQueue)).toBe(before.length + after.length);

@@ -7,6 +7,7 @@ import { useProcessLogger } from '../logging/process-logger';
 import { brokerTopology } from '../messaging/broker-topology';
 import type { ConsumerEnvironment } from './config/consumer-environment';
 import { ConsumerModule } from './consumer.module';
+import { DeliveryHandler } from './messaging/delivery-handler';
 import { IntegrationEventServer } from './messaging/integration-event-server';
 
 /**
@@ -34,10 +35,11 @@ export async function createConsumerApp(
     }),
     { logger },
   );
+  server.deliverTo(app.get(DeliveryHandler));
   configureSecurityHeaders(app, environment.CORS_ORIGINS);
   configureHttpBasics(app);
-  // Not inheritAppConfig: the HTTP pipes and problem+json filter must not stand between a
-  // delivery and DeliveryHandler, which validates, settles and parks every message itself.
+  // The server hands deliveries to DeliveryHandler itself: no HTTP pipe, guard or problem+json
+  // filter stands between them (the handler validates, settles and parks every message).
   app.connectMicroservice({ strategy: server });
   return app;
 }

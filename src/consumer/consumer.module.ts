@@ -1,4 +1,5 @@
 import { DynamicModule, Module } from '@nestjs/common';
+import { DiscoveryModule } from '@nestjs/core';
 import { TerminusModule } from '@nestjs/terminus';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
@@ -23,11 +24,11 @@ import { DeadLetterQueueMetrics } from './messaging/dead-letter-queue.metrics';
 import { DeliveryHandler, DeliverySettings } from './messaging/delivery-handler';
 import { DeliveryMetrics } from './messaging/delivery.metrics';
 import { IntegrationEventServer } from './messaging/integration-event-server';
-import { IntegrationEventsController } from './messaging/integration-events.controller';
 import { CustomerStatsController } from './read-models/customer-stats/customer-stats.controller';
 import { CustomerStatsProjection } from './read-models/customer-stats/customer-stats.projection';
 import { NotificationsController } from './read-models/notifications/notifications.controller';
 import { NotificationsProjection } from './read-models/notifications/notifications.projection';
+import { ReadModels } from './read-models/read-model';
 
 /** The consumer app: its own database, the RMQ handler, its read models and their HTTP side. */
 @Module({})
@@ -41,6 +42,7 @@ export class ConsumerModule {
     return {
       module: ConsumerModule,
       imports: [
+        DiscoveryModule,
         loggingModule('consumer', environment),
         TypeOrmModule.forRoot({
           type: 'postgres',
@@ -61,12 +63,14 @@ export class ConsumerModule {
         MetricsModule,
         AccessModule.forRoot({ authentication, rateLimitPerMinute: environment.RATE_LIMIT_PER_MINUTE }),
       ],
-      controllers: [IntegrationEventsController, NotificationsController, CustomerStatsController, InboxEffectsController, ConsumerHealthController],
+      controllers: [NotificationsController, CustomerStatsController, InboxEffectsController, ConsumerHealthController],
       providers: [
         AfterListening,
         Inbox,
         InboxTransactions,
         { provide: InboxBatching, useValue: new InboxBatching(environment.CONSUMER_BATCH_GATHER_MS, environment.CONSUMER_BATCH_SIZE) },
+        ReadModels,
+        // The read models the inbox applies, in this order (each marked @InboxReadModel()).
         NotificationsProjection,
         CustomerStatsProjection,
         DeliveryHandler,

@@ -1,21 +1,21 @@
 import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
-import { CLOUD_EVENTS_CONTENT_TYPE, toCloudEventsApplicationProperties } from '../contracts';
+import { CLOUD_EVENTS_CONTENT_TYPE, type IntegrationEnvelope, toCloudEventsApplicationProperties } from '../contracts';
 import { Environment } from '../config/environment';
 import { outsideLogContext } from '../logging/log-context';
 import { BrokerTopology, brokerTopology } from './broker-topology';
-import { OutgoingIntegrationEvent } from './outgoing-integration-event';
 import { type AmqpMessage, ConfirmChannelSession } from './publishing/confirm-channel-session';
 import { ChannelLostError } from './publishing/publish-errors';
 
 /**
  * The CloudEvent is the whole message body (structured mode); the AMQP properties say what it is,
  * and its attributes travel again as `cloudEvents:<attribute>` headers (the CloudEvents AMQP
- * binding's application properties), for routing and filtering without parsing the body.
+ * binding's application properties), for routing and filtering without parsing the body. The
+ * routing key is the CloudEvent `type` (one topic exchange, routing keys by type).
  */
-export function toAmqpMessage({ routingKey, envelope }: OutgoingIntegrationEvent): AmqpMessage {
+export function toAmqpMessage(envelope: IntegrationEnvelope): AmqpMessage {
   return {
-    routingKey,
+    routingKey: envelope.type,
     content: Buffer.from(JSON.stringify(envelope)),
     properties: {
       messageId: envelope.id,
@@ -83,12 +83,13 @@ export class ConfirmingPublisher {
     );
   }
 
-  async publish(event: OutgoingIntegrationEvent): Promise<void> {
+  /** Publishes `envelope` as toAmqpMessage builds it; resolves on its confirm (errors above). */
+  async publish(envelope: IntegrationEnvelope): Promise<void> {
     const session = await this.session();
     await session.whenUnblocked();
     if (this.closed) throw new ChannelLostError('the publisher is closed');
     this.sentCount += 1;
-    await session.publish(toAmqpMessage(event));
+    await session.publish(toAmqpMessage(envelope));
   }
 
   /** True when RabbitMQ blocks the publishing connection (memory or disk alarm). */

@@ -1,8 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, type EntityManager } from 'typeorm';
-import { CustomerStatsProjection } from '../read-models/customer-stats/customer-stats.projection';
-import { NotificationsProjection } from '../read-models/notifications/notifications.projection';
+import { ReadModels } from '../read-models/read-model';
 import { decideBatch, type InboxState } from './inbox-decisions';
 import type { InboxOutcome } from './inbox-outcome';
 import type { ReceivedEvent } from './received-event';
@@ -28,8 +27,7 @@ export class InboxBatchConflictError extends Error {
 export class InboxTransactions {
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
-    private readonly notifications: NotificationsProjection,
-    private readonly customerStats: CustomerStatsProjection,
+    private readonly readModels: ReadModels,
   ) {}
 
   /** One event in a transaction of its own: the path that isolates a failing event. */
@@ -51,8 +49,7 @@ export class InboxTransactions {
       );
       if (recorded.length === 0) return 'duplicate';
 
-      await this.notifications.apply([event], db);
-      await this.customerStats.apply([event], db);
+      await this.readModels.apply([event], db);
       await db.query(`UPDATE stream_positions SET last_sequence = $2 WHERE stream_id = $1`, [event.streamId, event.sequence]);
       return 'applied';
     });
@@ -61,7 +58,7 @@ export class InboxTransactions {
   /**
    * All `events` in one transaction of set-based statements, whatever their number: lock the
    * positions and read the recorded ids, decide in memory (decideBatch), then one multi-row
-   * write each for the inbox, each read model and the positions. Returns one outcome per event,
+   * write each for the inbox, each registered read model and the positions. Returns one outcome per event,
    * in their order. Any error rolls back the whole batch; InboxBatchConflictError is one.
    */
   applyTogether(events: readonly ReceivedEvent[]): Promise<InboxOutcome[]> {
@@ -81,8 +78,7 @@ export class InboxTransactions {
       );
       if (recorded.length !== applied.length) throw new InboxBatchConflictError(applied.length, recorded.length);
 
-      await this.notifications.apply(applied, db);
-      await this.customerStats.apply(applied, db);
+      await this.readModels.apply(applied, db);
       await db.query(
         `UPDATE stream_positions AS position SET last_sequence = advanced.last_sequence
          FROM unnest($1::uuid[], $2::int[]) AS advanced(stream_id, last_sequence)

@@ -1,15 +1,13 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ServerRMQ } from '@nestjs/microservices';
-import type { Channel, ChannelModel, ConsumeMessage } from 'amqplib';
+import type { Channel, ChannelModel, ConfirmChannel, ConsumeMessage } from 'amqplib';
 import { coalesceSocketWrites } from '../../messaging/coalesced-socket-writes';
 import { BrokerTopology, declareTopology } from '../../messaging/broker-topology';
 import { readQueueDepth } from '../../messaging/queue-depth';
 import { isClosedChannelError } from '../../shared/failure-classification';
+import type { DeliveryHandler } from './delivery-handler';
 import { InFlightDeliveries } from './in-flight-deliveries';
 import { TopologyMismatchError } from './topology-mismatch.error';
-
-/** Every delivery goes to the one handler registered for this pattern. */
-export const INTEGRATION_EVENT_PATTERN = 'integration-event';
 
 /** Pauses before consuming again after a cancellation or a lost channel: doubling, capped. */
 const RECOVERY_FIRST_PAUSE_MS = 250;
@@ -43,8 +41,9 @@ type StartCallback = (error?: unknown, info?: unknown) => void;
  * `state()` says "not consuming" meanwhile. A queue that exists with other arguments fails
  * start-up with a TopologyMismatchError. Closing cancels the consumer first, waits (bounded) for
  * the deliveries in flight to settle, lets the broker apply their acks, then closes the channel
- * and the connection. Every message
- * body, whatever its routing key, goes to the integration-event handler (which validates it).
+ * and the connection. Every message, whatever its routing key, goes straight to the
+ * DeliveryHandler given to `deliverTo` (which validates and settles it); Nest's pattern routing
+ * and controllers play no part.
  */
 export class IntegrationEventServer extends ServerRMQ {
   /** The deliveries being handled; the DeliveryHandler tracks them, closing waits for them. */
@@ -57,6 +56,7 @@ export class IntegrationEventServer extends ServerRMQ {
   private started = false;
   private recoveries = 0;
   private failStart?: (error: Error) => void;
+  private deliveries?: DeliveryHandler;
 
   constructor(
     private readonly topology: BrokerTopology,
@@ -71,19 +71,12 @@ export class IntegrationEventServer extends ServerRMQ {
       // re-declare it with others.
       noAssert: true,
       socketOptions: { heartbeatIntervalInSeconds: 5, reconnectTimeInSeconds: 1 },
-      deserializer: {
-        deserialize: (body: unknown) => ({ pattern: INTEGRATION_EVENT_PATTERN, data: body }),
-      },
     });
   }
 
-  /**
-   * Nest finds a delivery's handler by `JSON.parse`-ing its pattern, and a plain string pattern
-   * makes that throw and catch an exception for every message: 2 % of the consumer's time in a
-   * CPU profile under load. The one pattern this server knows is its own route already.
-   */
-  override getRouteFromPattern(pattern: string): string {
-    return pattern === INTEGRATION_EVENT_PATTERN ? pattern : super.getRouteFromPattern(pattern);
+  /** Where every delivery goes; set once the app built the handler, before `listen`. */
+  deliverTo(deliveries: DeliveryHandler): void {
+    this.deliveries = deliveries;
   }
 
   override listen(callback: StartCallback): Promise<void> {
@@ -188,10 +181,9 @@ export class IntegrationEventServer extends ServerRMQ {
       (message: ConsumeMessage | null) => {
         // amqplib hands the broker's basic.cancel (queue deleted) over as a null message.
         if (message === null) return void this.onCancelledByBroker(channel, consumerTag);
-        // Tracked from here, not only once the handler runs: Nest takes a few asynchronous steps
-        // before it, and a close that did not see such a delivery closed the channel under it
-        // (applied, then delivered again).
-        void this.inFlight.track(this.handleMessage(message, channel).catch((error: unknown) => this.handleError(String(error))));
+        // Tracked from here, before the handler takes any asynchronous step: a close that did not
+        // see such a delivery closed the channel under it (applied, then delivered again).
+        void this.inFlight.track(this.deliver(message, channel).catch((error: unknown) => this.handleError(String(error))));
       },
       { noAck: false },
     );
@@ -205,6 +197,12 @@ export class IntegrationEventServer extends ServerRMQ {
     this.mismatch = undefined;
   }
 
+  private async deliver(message: ConsumeMessage, channel: Channel): Promise<void> {
+    if (!this.deliveries) throw new Error('IntegrationEventServer: deliverTo was not called before listen');
+    // The channels amqp-connection-manager opens are confirm channels.
+    await this.deliveries.handle(parseBody(message.content), message, channel as ConfirmChannel);
+  }
+
   private async onCancelledByBroker(channel: Channel, consumerTag: string): Promise<void> {
     if (this.current?.consumerTag !== consumerTag) return;
     this.current.consumerTag = undefined;
@@ -215,7 +213,7 @@ export class IntegrationEventServer extends ServerRMQ {
       if (this.stopping || this.current?.channel !== channel) return;
       try {
         await declareTopology(channel, this.topology);
-      coalesceSocketWrites(channel);
+        coalesceSocketWrites(channel);
         await this.consume(channel);
         this.logger.log(`consuming ${this.topology.consumerQueue} again`);
         return;
@@ -255,6 +253,16 @@ export class IntegrationEventServer extends ServerRMQ {
 
   private notConsuming(reason: string): void {
     this.notConsumingBecause = reason;
+  }
+}
+
+/** The body as JSON, or as text when it is no JSON (the DeliveryHandler parks what is no CloudEvent). */
+function parseBody(content: Buffer): unknown {
+  const text = content.toString();
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
   }
 }
 

@@ -10,6 +10,7 @@ import { Environment } from '../../config/environment';
 import { DatabaseNotifications } from '../../database/database-notifications';
 import { TransactionContext } from '../../database/transaction-context';
 import { AfterListening } from '../../shared/after-listening';
+import { PollingWorker } from '../../shared/polling-worker';
 import type { DomainEventClass } from '../domain-event';
 import { EventSequencer } from '../sequencing/event-sequencer';
 import { SUBSCRIPTION_RETRY_CHANNEL } from '../subscription/subscription-failures';
@@ -53,8 +54,15 @@ export class DurableReactions implements OnModuleInit, OnApplicationBootstrap, B
   private readonly logger = new Logger(DurableReactions.name);
   private reactions: Reaction[] = [];
   private readonly subscriptions: ReactionSubscription[] = [];
-  private retryTimer?: NodeJS.Timeout;
-  private retrying?: Promise<unknown>;
+  /**
+   * Runs the retries operators request, woken by NOTIFY (a trigger on parked_reactions) or a
+   * reconnect; a request that comes while it runs makes it run once more. Its poll is only the
+   * safety net for a lost notification.
+   */
+  private readonly parkedRetries = new PollingWorker(() => this.retryRequestedParkedReactions().then(() => undefined), {
+    intervalMs: PARKED_RETRY_POLL_MS,
+    onFailure: (error) => this.logger.error(`retrying parked reactions failed: ${String(error)}`),
+  });
   private stopped = false;
 
   constructor(
@@ -129,8 +137,7 @@ export class DurableReactions implements OnModuleInit, OnApplicationBootstrap, B
 
   async beforeApplicationShutdown(): Promise<void> {
     this.stopped = true;
-    clearInterval(this.retryTimer);
-    await this.retrying;
+    await this.parkedRetries.stop();
     await Promise.all(this.subscriptions.map((subscription) => subscription.stop()));
   }
 
@@ -202,27 +209,11 @@ export class DurableReactions implements OnModuleInit, OnApplicationBootstrap, B
 
   /** Retries parked reactions when an operator asks (NOTIFY), and looks now and then in case a notification was lost. */
   private listenForRetryRequests(): void {
-    let again = false;
-    const retry = () => {
-      if (this.stopped) return;
-      // A request that arrives while a retry runs may not have been seen by it: run once more.
-      if (this.retrying) {
-        again = true;
-        return;
-      }
-      this.retrying = this.retryRequestedParkedReactions()
-        .catch((error: unknown) => this.logger.error(`retrying parked reactions failed: ${String(error)}`))
-        .finally(() => {
-          this.retrying = undefined;
-          if (again) {
-            again = false;
-            retry();
-          }
-        });
-    };
+    if (this.stopped) return;
+    const retry = () => this.parkedRetries.wake();
     this.notifications.on(PARKED_RETRY_CHANNEL, retry);
     this.notifications.onReconnect(retry);
-    this.retryTimer = setInterval(retry, PARKED_RETRY_POLL_MS);
+    this.parkedRetries.start(PARKED_RETRY_POLL_MS);
   }
 
   private sagaStep(member: string, saga: SagaFunction): ReactionStep {

@@ -4,6 +4,7 @@ import { TransactionContext } from '../../database/transaction-context';
 import { logContextOf, withLogContext } from '../../logging/log-context';
 import { ConcurrencyConflictError } from '../../shared/domain-error';
 import { classifyFailure } from '../../shared/failure-classification';
+import { doublingBackoff, PollingWorker } from '../../shared/polling-worker';
 import { describeError } from '../subscription/subscription-failures';
 import { PAUSED_RECHECK_MS } from '../subscription/subscription-pauses';
 import { CheckpointTracker } from '../sequencing/event-store-head';
@@ -177,9 +178,13 @@ export class ReactionSubscription {
   private readonly infrastructureRetries = new Map<string, number>();
   /** Partitions waiting at a failed event: when they may be tried again (ms since the epoch). */
   private readonly waitingPartitions = new Map<string, number>();
-  private running?: Promise<void>;
+  /** Runs step after step; after a failed read it backs off 100 ms · 2^n, at most MAX_RETRY_DELAY_MS. */
+  private readonly worker = new PollingWorker(() => this.step(), {
+    intervalMs: 0,
+    backoff: doublingBackoff(100, MAX_RETRY_DELAY_MS),
+    onFailure: (error, failures, delay) => this.logger.error(`reading failed (attempt ${failures}), retrying in ${delay} ms: ${String(error)}`),
+  });
   private stopping = false;
-  private readonly stopSignal = new Signal();
   /** Ends the wait of a paused reaction: a resume (wake), or stopping; remembered until the wait. */
   private readonly woken = new Latch();
 
@@ -206,22 +211,22 @@ export class ReactionSubscription {
   async start(): Promise<void> {
     this.positions.clear();
     this.stopping = false;
-    this.running = this.run();
+    this.worker.start();
   }
 
   async stop(): Promise<void> {
     this.stopping = true;
-    this.stopSignal.raise();
+    const stopped = this.worker.stop();
     this.woken.raise();
     this.sequencer.head.wake();
-    await this.running;
+    await stopped;
     await this.batches;
   }
 
   /** Looks at once whether it may go on (an operator resumed it, or asked for a retry): ends a wait, remembered if it is busy. */
   wake(): void {
     this.woken.raise();
-    this.stopSignal.raise();
+    this.worker.wake();
   }
 
   /** Numbers what is committed, then takes events until none is left (tests). */
@@ -798,35 +803,26 @@ export class ReactionSubscription {
     return this.lease.releasing || [...this.lease.held].some((segment) => this.tracker(segment).behind());
   }
 
-  private async run(): Promise<void> {
-    let consecutiveFailures = 0;
-    while (!this.stopping) {
-      try {
-        // A safety poll saw a checkpoint behind this process's idea of it: reset by an operator.
-        for (const [segment, position] of this.positions) if (this.tracker(segment).checkpoint < position) this.positions.delete(segment);
-        if (!this.behind()) {
-          while (!this.stopping && !this.behind()) await this.sequencer.head.changed(IDLE_RECHECK_MS);
-          if (this.options.gatherMs > 0 && !this.stopping) await this.pause(this.options.gatherMs);
-          continue;
-        }
-        const { caughtUp, pauseMs, retryDueInMs, paused } = await this.processNextBatch();
-        consecutiveFailures = 0;
-        if (paused) {
-          if (!this.stopping) await this.woken.take(PAUSED_RECHECK_MS);
-        } else if (pauseMs !== undefined) await this.pause(pauseMs);
-        else if (retryDueInMs !== undefined) await this.sequencer.head.changed(retryDueInMs);
-        else if (caughtUp && this.options.gatherMs > 0) await this.pause(this.options.gatherMs);
-      } catch (error) {
-        if (this.stopping) break;
-        consecutiveFailures += 1;
-        const delay = Math.min(MAX_RETRY_DELAY_MS, 100 * 2 ** consecutiveFailures);
-        this.logger.error(`reading failed (attempt ${consecutiveFailures}), retrying in ${delay} ms: ${String(error)}`);
-        await this.pause(delay);
-      }
+  /** One turn: waits while caught up, else takes a batch; returns the pause before the next turn. */
+  private async step(): Promise<number> {
+    // A safety poll saw a checkpoint behind this process's idea of it: reset by an operator.
+    for (const [segment, position] of this.positions) if (this.tracker(segment).checkpoint < position) this.positions.delete(segment);
+    if (!this.behind()) {
+      while (!this.stopping && !this.behind()) await this.sequencer.head.changed(IDLE_RECHECK_MS);
+      if (this.options.gatherMs > 0 && !this.stopping) await this.worker.pause(this.options.gatherMs);
+      return 0;
     }
-  }
-
-  private async pause(ms: number): Promise<void> {
-    if (!this.stopping) await this.stopSignal.wait(ms);
+    const { caughtUp, pauseMs, retryDueInMs, paused } = await this.processNextBatch();
+    if (paused) {
+      if (!this.stopping) await this.woken.take(PAUSED_RECHECK_MS);
+      return 0;
+    }
+    if (pauseMs !== undefined) return pauseMs;
+    if (retryDueInMs !== undefined) {
+      await this.sequencer.head.changed(retryDueInMs);
+      return 0;
+    }
+    if (caughtUp && this.options.gatherMs > 0) return this.options.gatherMs;
+    return 0;
   }
 }

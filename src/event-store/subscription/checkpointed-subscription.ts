@@ -1,10 +1,10 @@
 import { Logger } from '@nestjs/common';
 import { logContextOf, withLogContext } from '../../logging/log-context';
+import { doublingBackoff, type FailureHandling, PollingWorker } from '../../shared/polling-worker';
 import { DataSource, EntityManager } from 'typeorm';
 import { EventAppendedSignal } from '../event-appended-signal';
 import { CheckpointTracker } from '../sequencing/event-store-head';
 import type { EventSequencer } from '../sequencing/event-sequencer';
-import { Signal } from '../sequencing/signal';
 import { ensureSegments, segmentKey } from '../segments/segment-checkpoints';
 import { segmentOf } from '../segments/segments';
 import type { SegmentLease } from '../segments/subscription-leases';
@@ -82,10 +82,11 @@ export class CheckpointedSubscription {
   private lastPassedOnly = false;
   /** The last batch found the subscription paused by an operator (subscription-pauses.ts): it took nothing. */
   private pausedByOperator = false;
-  private running?: Promise<void>;
+  /** Runs step after step; its pauses are cut short by stop() and retryNow(). */
+  private readonly worker: PollingWorker;
+  /** After the n-th failure in a row (of the subscription, or of one segment): 100 ms · 2^n, at most maxRetryDelayMs. */
+  private readonly backoff: (failures: number) => number;
   private stopping = false;
-  /** Raised by stop(), so that no sleep of the loop delays it. */
-  private readonly stopSignal = new Signal();
   private retryAfterMs?: number;
   /** What the last processNextBatch read: after a failure, the batch that failed. */
   private lastRead: SequencedEvent[] = [];
@@ -94,7 +95,6 @@ export class CheckpointedSubscription {
    * applies everything before the broken event and stops exactly at it.
    */
   private isolateThrough?: bigint;
-  private retryRequested = false;
   /**
    * Split into segments: the held segments stopped at an event they cannot take, with their own
    * back-off. The other segments go on without them; a stopped one is tried again by itself (its
@@ -115,6 +115,12 @@ export class CheckpointedSubscription {
   ) {
     this.logger = new Logger(`Subscription:${name}`);
     this.segments = options.lease?.segments ?? 1;
+    this.backoff = doublingBackoff(100, options.maxRetryDelayMs ?? 30_000);
+    this.worker = new PollingWorker(() => this.step(), {
+      intervalMs: 0,
+      backoff: this.backoff,
+      onFailure: (error, failures, delay) => this.onBatchFailure(error, failures, delay),
+    });
     // A segment taken or lost: the loop looks at once.
     options.lease?.changed.listen(() => sequencer.head.wake());
   }
@@ -136,21 +142,20 @@ export class CheckpointedSubscription {
     );
     for (const { segment, position } of stored) this.tracker(segment).at(position);
     this.stopping = false;
-    this.running = this.run();
+    this.worker.start();
   }
 
   async stop(): Promise<void> {
     this.stopping = true;
-    this.stopSignal.raise();
+    const stopped = this.worker.stop();
     this.sequencer.head.wake();
-    await this.running;
+    await stopped;
   }
 
   /** Wakes a subscription that backs off after a failure (an operator's retry); remembered if it is busy. */
   retryNow(): void {
-    this.retryRequested = true;
     for (const stopped of this.stoppedSegments.values()) stopped.retryAt = 0;
-    this.stopSignal.raise();
+    this.worker.wake();
     if (this.stoppedSegments.size > 0) this.sequencer.head.wake();
   }
 
@@ -308,78 +313,76 @@ export class CheckpointedSubscription {
     return wait;
   }
 
-  private async run(): Promise<void> {
-    let consecutiveFailures = 0;
-    while (!this.stopping) {
-      try {
-        if (!this.behind()) {
-          while (!this.stopping && !this.behind()) await this.sequencer.head.changed(this.idleWaitMs());
-          // Let the numbers of the next few milliseconds join this batch instead of paying a
-          // transaction each: under load that is most of a projection's cost.
-          if (this.options.gatherMs > 0 && !this.stopping) await this.pause(this.options.gatherMs);
-          continue;
-        }
-        const applied = await this.processNextBatch();
-        consecutiveFailures = 0;
-        // Paused by an operator: look again later; a resume (retryNow) cuts the wait short.
-        if (this.pausedByOperator) await this.pause(PAUSED_RECHECK_MS);
-        // The handler asked to see the rest of the batch again later (a failing reaction).
-        else if (this.retryAfterMs !== undefined) await this.pause(this.retryAfterMs);
-        // Caught up with what was numbered: under load more is numbered every moment, and a batch
-        // per number would cost a transaction each. Let it gather.
-        else if (applied === 0 && this.lastPassedOnly) continue;
-        else if (this.lastReadCount < this.options.batchSize && this.options.gatherMs > 0 && this.isolateThrough === undefined) await this.pause(this.options.gatherMs);
-      } catch (error) {
-        if (this.stopping) break;
-        const failed = this.lastRead;
-        if (failed.length > 1) {
-          // One of its events is broken (or the database failed): take them one at a time, at once.
-          this.isolateThrough = BigInt(failed[failed.length - 1].globalPosition);
-          this.logger.warn(`batch of ${failed.length} events failed, taking them one at a time: ${describeError(error)}`);
-          continue;
-        }
-        const [event] = failed;
-        // Split into segments, one event's segment stops by itself: the others go on at once.
-        if (event && this.segments > 1) {
-          const segment = this.segmentOf(event);
-          const failures = (this.stoppedSegments.get(segment)?.failures ?? 0) + 1;
-          const delay = Math.min(this.options.maxRetryDelayMs ?? 30_000, 100 * 2 ** failures);
-          this.stoppedSegments.set(segment, { failures, retryAt: Date.now() + delay });
-          await withLogContext(logContextOf(event), async () => {
-            await recordFailure(this.dataSource, this.name, event, error, segment).catch((cause: unknown) =>
-              this.logger.error(`recording the failure failed: ${String(cause)}`),
-            );
-            this.logger.error(
-              `segment ${segment} stopped at ${event.eventType} ${event.eventId} (position ${event.globalPosition}) (attempt ${failures}), ` +
-                `retrying in ${delay} ms; the other segments go on: ${describeError(error)}`,
-            );
-          });
-          continue;
-        }
-        consecutiveFailures += 1;
-        const delay = Math.min(this.options.maxRetryDelayMs ?? 30_000, 100 * 2 ** consecutiveFailures);
-        // The first event after the checkpoint failed by itself: the subscription is stopped at it.
-        if (event) {
-          await withLogContext(logContextOf(event), async () => {
-            await recordFailure(this.dataSource, this.name, event, error, this.segmentOf(event)).catch((cause: unknown) =>
-              this.logger.error(`recording the failure failed: ${String(cause)}`),
-            );
-            this.logger.error(
-              `stopped at ${event.eventType} ${event.eventId} (position ${event.globalPosition}) (attempt ${consecutiveFailures}), ` +
-                `retrying in ${delay} ms: ${describeError(error)}`,
-            );
-          });
-        } else {
-          this.logger.error(`batch failed (attempt ${consecutiveFailures}), retrying in ${delay} ms: ${describeError(error)}`);
-        }
-        await this.pause(delay);
-      }
+  /** One turn: waits while caught up, else processes a batch; returns the pause before the next turn. */
+  private async step(): Promise<number> {
+    if (!this.behind()) {
+      while (!this.stopping && !this.behind()) await this.sequencer.head.changed(this.idleWaitMs());
+      // Let the numbers of the next few milliseconds join this batch instead of paying a
+      // transaction each: under load that is most of a projection's cost.
+      if (this.options.gatherMs > 0 && !this.stopping) await this.pause(this.options.gatherMs);
+      return 0;
+    }
+    const applied = await this.processNextBatch();
+    // Paused by an operator: look again later; a resume (retryNow) cuts the wait short.
+    if (this.pausedByOperator) return PAUSED_RECHECK_MS;
+    // The handler asked to see the rest of the batch again later (a failing reaction).
+    if (this.retryAfterMs !== undefined) return this.retryAfterMs;
+    // Caught up with what was numbered: under load more is numbered every moment, and a batch
+    // per number would cost a transaction each. Let it gather.
+    if (applied === 0 && this.lastPassedOnly) return 0;
+    if (this.lastReadCount < this.options.batchSize && this.options.gatherMs > 0 && this.isolateThrough === undefined) return this.options.gatherMs;
+    return 0;
+  }
+
+  /**
+   * A batch failed. Of several events: take them one at a time, at once. Of one event in a
+   * segment: that segment stops by itself, with its own back-off, the others go on at once.
+   * Otherwise the subscription is stopped at the event (or the database failed) and backs off.
+   */
+  private async onBatchFailure(error: unknown, consecutiveFailures: number, delay: number): Promise<FailureHandling> {
+    const failed = this.lastRead;
+    if (failed.length > 1) {
+      // One of its events is broken (or the database failed): take them one at a time, at once.
+      this.isolateThrough = BigInt(failed[failed.length - 1].globalPosition);
+      this.logger.warn(`batch of ${failed.length} events failed, taking them one at a time: ${describeError(error)}`);
+      return 'at-once';
+    }
+    const [event] = failed;
+    // Split into segments, one event's segment stops by itself: the others go on at once.
+    if (event && this.segments > 1) {
+      const segment = this.segmentOf(event);
+      const failures = (this.stoppedSegments.get(segment)?.failures ?? 0) + 1;
+      const segmentDelay = this.backoff(failures);
+      this.stoppedSegments.set(segment, { failures, retryAt: Date.now() + segmentDelay });
+      await withLogContext(logContextOf(event), async () => {
+        await recordFailure(this.dataSource, this.name, event, error, segment).catch((cause: unknown) =>
+          this.logger.error(`recording the failure failed: ${String(cause)}`),
+        );
+        this.logger.error(
+          `segment ${segment} stopped at ${event.eventType} ${event.eventId} (position ${event.globalPosition}) (attempt ${failures}), ` +
+            `retrying in ${segmentDelay} ms; the other segments go on: ${describeError(error)}`,
+        );
+      });
+      return 'at-once';
+    }
+    // The first event after the checkpoint failed by itself: the subscription is stopped at it.
+    if (event) {
+      await withLogContext(logContextOf(event), async () => {
+        await recordFailure(this.dataSource, this.name, event, error, this.segmentOf(event)).catch((cause: unknown) =>
+          this.logger.error(`recording the failure failed: ${String(cause)}`),
+        );
+        this.logger.error(
+          `stopped at ${event.eventType} ${event.eventId} (position ${event.globalPosition}) (attempt ${consecutiveFailures}), ` +
+            `retrying in ${delay} ms: ${describeError(error)}`,
+        );
+      });
+    } else {
+      this.logger.error(`batch failed (attempt ${consecutiveFailures}), retrying in ${delay} ms: ${describeError(error)}`);
     }
   }
 
   /** Sleeps `ms`, or less when stop() or retryNow() is called. */
-  private async pause(ms: number): Promise<void> {
-    if (!this.stopping && !this.retryRequested) await this.stopSignal.wait(ms);
-    this.retryRequested = false;
+  private pause(ms: number): Promise<void> {
+    return this.worker.pause(ms);
   }
 }

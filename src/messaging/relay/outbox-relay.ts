@@ -2,12 +2,13 @@ import { BeforeApplicationShutdown, Injectable, Logger, OnApplicationBootstrap }
 import { ConfigService } from '@nestjs/config';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
+import type { IntegrationEnvelope } from '../../contracts';
 import { Environment } from '../../config/environment';
 import { DatabaseNotifications } from '../../database/database-notifications';
-import { SessionAdvisoryLock } from '../../database/session-advisory-lock';
+import { LeaderElection } from '../../database/leader-election';
 import { AfterListening } from '../../shared/after-listening';
 import { CheckpointTracker, EventStoreHead } from '../../event-store/sequencing/event-store-head';
-import { Latch, Signal } from '../../event-store/sequencing/signal';
+import { Latch } from '../../event-store/sequencing/signal';
 import type { SequencedEvent } from '../../event-store/stored-event';
 import {
   countEventsAfter,
@@ -20,17 +21,18 @@ import { EventUpcasters } from '../../event-store/upcasting/event-upcasters';
 import { type LogContext, logContextOf, withLogContext } from '../../logging/log-context';
 import { IntegrationEventMappers } from '../integration-event-mappers';
 import { IntegrationEventPublisher } from '../integration-event-publisher';
-import { OutgoingIntegrationEvent, toOutgoingIntegrationEvent } from '../outgoing-integration-event';
+import { toIntegrationEnvelope } from '../integration-envelope';
 import { UnroutableMessageError } from '../publishing/publish-errors';
 import { publishInOrder } from './publish-in-order';
 import { inPublishSpan } from './publish-span';
 import { Clock } from '../../shared/clock';
+import { doublingBackoff, PollingWorker } from '../../shared/polling-worker';
 import { advanceRelayCheckpoint } from './relay-batches';
 import { RelayMetrics } from './relay.metrics';
 
 export const RELAY_CHECKPOINT = 'relay:integration-events';
 
-/** The relay's lease (SessionAdvisoryLock): one relaying process per broker prefix. */
+/** The relay's lease (LeaderElection): one relaying process per broker prefix. */
 export const relayLeaseKey = (brokerPrefix: string): string => `relay:${brokerPrefix}`;
 const SHUTDOWN_GRACE_MS = 3000;
 
@@ -64,9 +66,10 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms).u
 @Injectable()
 export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger(OutboxRelay.name);
-  private readonly leadership: SessionAdvisoryLock;
+  private readonly leadership: LeaderElection;
   private readonly maxInFlight: number;
-  private running?: Promise<void>;
+  /** Relays batch after batch; after a failure it backs off (doubling, at most 10 s) unless woken by a retry request. */
+  private readonly worker: PollingWorker;
   private stopping = false;
   private inFlightNow = 0;
   private inFlightPeak = 0;
@@ -74,8 +77,6 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
   private readonly confirmedAhead = new Map<string, Date>();
   /** Whether the store holds events beyond the checkpoint, known without a query. */
   private readonly tracker: CheckpointTracker;
-  /** Cuts a back-off short: the relay stops, or an operator asks for a retry. */
-  private readonly wakeSignal = new Signal();
   /** Ends the wait of a paused relay: a resume (or a retry), or the relay stops; remembered until the wait. */
   private readonly resumed = new Latch();
   /** The last read found the relay paused by an operator. */
@@ -95,10 +96,19 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
     private readonly metrics: RelayMetrics,
     private readonly clock: Clock,
   ) {
-    // Another process may relay once this one lost the lock: what it remembered is no longer its business.
-    this.leadership = new SessionAdvisoryLock(config.get('DATABASE_URL', { infer: true }), relayLeaseKey(config.get('BROKER_PREFIX', { infer: true })), () =>
-      this.confirmedAhead.clear(),
-    );
+    this.leadership = new LeaderElection(config.get('DATABASE_URL', { infer: true }), relayLeaseKey(config.get('BROKER_PREFIX', { infer: true })), {
+      onElected: async () => {
+        await ensureCheckpoint(this.dataSource, RELAY_CHECKPOINT);
+        this.logger.log('this process now relays integration events');
+      },
+      // Another process may relay once this one lost the lock: what it remembered is no longer its business.
+      onDeposed: () => this.confirmedAhead.clear(),
+    });
+    this.worker = new PollingWorker(() => this.relayOrWait(), {
+      intervalMs: 0,
+      backoff: doublingBackoff(100, 10_000),
+      onFailure: (error, failures, delay) => this.reportFailure(error, failures, delay),
+    });
     this.maxInFlight = config.get('RELAY_MAX_IN_FLIGHT', { infer: true });
     this.tracker = new CheckpointTracker(RELAY_CHECKPOINT, head);
   }
@@ -110,12 +120,12 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
     }
     this.notifications.on(SUBSCRIPTION_RETRY_CHANNEL, (subscriptionId) => {
       if (subscriptionId !== RELAY_CHECKPOINT) return;
-      this.wakeSignal.raise();
+      this.worker.wake();
       this.resumed.raise();
     });
     this.afterListening.register('outbox relay', () => {
       if (this.stopping) return;
-      this.running = this.run();
+      this.worker.start();
       this.logger.log(`outbox relay started: publishes to ${this.publisher.topology.exchange} while this process holds the relay's lease`);
     });
   }
@@ -123,19 +133,19 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
   async beforeApplicationShutdown(): Promise<void> {
     this.stopping = true;
     this.head.wake();
-    this.wakeSignal.raise();
+    const stopped = this.worker.stop();
     this.resumed.raise();
     // Nothing new is sent; what is in flight gets a few seconds to be confirmed (a blocked or
     // stalled broker may never confirm), then it is abandoned and re-sent by the next leader.
-    const graceful = await Promise.race([this.running?.then(() => true), sleep(SHUTDOWN_GRACE_MS).then(() => false)]);
+    const graceful = await Promise.race([stopped.then(() => true), sleep(SHUTDOWN_GRACE_MS).then(() => false)]);
     if (graceful === false) this.publisher.abandonInFlight('the relay is stopping');
-    await this.running;
+    await stopped;
     this.confirmedAhead.clear();
-    await this.leadership.release();
+    await this.leadership.resign();
   }
 
   get isLeader(): boolean {
-    return this.leadership.held;
+    return this.leadership.isLeader;
   }
 
   /** Events stored but not yet confirmed by the broker. */
@@ -222,24 +232,24 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
     return settledPrefix;
   }
 
-  private async publishOne(message: OutgoingIntegrationEvent, event: SequencedEvent): Promise<void> {
-    await this.publisher.publish(message);
-    this.logger.debug(`published ${event.eventType} ${event.eventId} as ${message.routingKey}, confirmed`);
+  private async publishOne(envelope: IntegrationEnvelope, event: SequencedEvent): Promise<void> {
+    await this.publisher.publish(envelope);
+    this.logger.debug(`published ${event.eventType} ${event.eventId} as ${envelope.type}, confirmed`);
   }
 
   /**
    * The messages of a batch, up to the first event that cannot be mapped (that one and the rest
    * are left out). An event confirmed already, or mapped to no contract, is undefined: settled.
    */
-  private toMessages(events: SequencedEvent[]): { messages: Array<OutgoingIntegrationEvent | undefined>; mappingFailure?: Error } {
-    const messages: Array<OutgoingIntegrationEvent | undefined> = [];
+  private toMessages(events: SequencedEvent[]): { messages: Array<IntegrationEnvelope | undefined>; mappingFailure?: Error } {
+    const messages: Array<IntegrationEnvelope | undefined> = [];
     for (const event of events) {
       if (this.confirmedAhead.has(event.eventId)) {
         messages.push(undefined);
         continue;
       }
       try {
-        messages.push(toOutgoingIntegrationEvent(event, this.mappers));
+        messages.push(toIntegrationEnvelope(event, this.mappers));
       } catch (error) {
         const reason = describeError(error);
         return { messages, mappingFailure: new Error(`${event.eventType} ${event.eventId} cannot be mapped to an integration event: ${reason}`) };
@@ -257,49 +267,29 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
     return this.upcasters.upcastAll(events);
   }
 
-  private async run(): Promise<void> {
-    let failures = 0;
-    while (!this.stopping) {
-      try {
-        if (!(await this.holdLeadership())) {
-          // Another process relays: try again in a second (woken early only to stop).
-          for (const until = Date.now() + 1000; !this.stopping && Date.now() < until; ) await this.head.changed(until - Date.now());
-          continue;
-        }
-        // Reads only when events are numbered beyond the checkpoint: an idle relay sends no query.
-        if (!this.tracker.behind()) {
-          await this.tracker.waitUntilBehind(() => this.stopping, 60_000);
-          continue;
-        }
-        await this.relayNextBatch();
-        failures = 0;
-        if (this.pausedByOperator && !this.stopping) await this.resumed.take(PAUSED_RECHECK_MS);
-      } catch (error) {
-        if (this.stopping) break;
-        failures += 1;
-        const delay = Math.min(10_000, 100 * 2 ** failures);
-        const hint =
-          error instanceof UnroutableMessageError
-            ? `; no queue is bound to ${error.exchange} for ${error.routingKey}: check the consumer queue and its bindings`
-            : '';
-        const warn = () => this.logger.warn(`relay batch failed (attempt ${failures}), retrying in ${delay} ms: ${String(error)}${hint}`);
-        if (this.stoppedAt) withLogContext(this.stoppedAt, warn);
-        else warn();
-        if (!this.stopping) await this.wakeSignal.wait(delay);
-      }
+  /** One turn of the relay: relays a batch when it leads and events wait, else waits for that. */
+  private async relayOrWait(): Promise<void> {
+    if (!(await this.leadership.campaign())) {
+      // Another process relays: try again in a second (woken early only to stop).
+      for (const until = Date.now() + 1000; !this.stopping && Date.now() < until; ) await this.head.changed(until - Date.now());
+      return;
     }
+    // Reads only when events are numbered beyond the checkpoint: an idle relay sends no query.
+    if (!this.tracker.behind()) {
+      await this.tracker.waitUntilBehind(() => this.stopping, 60_000);
+      return;
+    }
+    await this.relayNextBatch();
+    if (this.pausedByOperator && !this.stopping) await this.resumed.take(PAUSED_RECHECK_MS);
   }
 
-  private async holdLeadership(): Promise<boolean> {
-    const wasHeld = this.leadership.held;
-    if (!(await this.leadership.tryAcquire())) return false;
-    if (!wasHeld) {
-      await ensureCheckpoint(this.dataSource, RELAY_CHECKPOINT).catch(async (error: unknown) => {
-        await this.leadership.release();
-        throw error;
-      });
-      this.logger.log('this process now relays integration events');
-    }
-    return true;
+  private reportFailure(error: unknown, failures: number, delay: number): void {
+    const hint =
+      error instanceof UnroutableMessageError
+        ? `; no queue is bound to ${error.exchange} for ${error.routingKey}: check the consumer queue and its bindings`
+        : '';
+    const warn = () => this.logger.warn(`relay batch failed (attempt ${failures}), retrying in ${delay} ms: ${String(error)}${hint}`);
+    if (this.stoppedAt) withLogContext(this.stoppedAt, warn);
+    else warn();
   }
 }

@@ -1,7 +1,7 @@
-import type { OutgoingIntegrationEvent } from '../outgoing-integration-event';
+import type { IntegrationEnvelope } from '../../contracts';
 import { publishInOrder } from './publish-in-order';
 
-const message = (id: string) => ({ routingKey: 't', envelope: { id } }) as unknown as OutgoingIntegrationEvent;
+const message = (id: string) => ({ id, type: 't' }) as unknown as IntegrationEnvelope;
 
 /** A publish whose confirms the test settles by hand, recording what was sent and how much was in flight. */
 function manualBroker() {
@@ -14,9 +14,9 @@ function manualBroker() {
     get peak() {
       return peak;
     },
-    publish(item: OutgoingIntegrationEvent) {
-      sent.push(item.envelope.id);
-      return new Promise<void>((resolve, reject) => waiting.set(item.envelope.id, { resolve, reject }));
+    publish(item: IntegrationEnvelope) {
+      sent.push(item.id);
+      return new Promise<void>((resolve, reject) => waiting.set(item.id, { resolve, reject }));
     },
     onInFlightChange(delta: 1 | -1) {
       inFlight += delta;

@@ -1,8 +1,7 @@
-import type { OutgoingIntegrationEvent } from '../outgoing-integration-event';
-
-export interface OrderedPublishing {
+/** How to publish messages of type `T` (the relay's: CloudEvent envelopes). */
+export interface OrderedPublishing<T> {
   /** Publishes one message; resolves on its confirm. */
-  publish(message: OutgoingIntegrationEvent): Promise<void>;
+  publish(message: T): Promise<void>;
   /** At most this many messages unconfirmed at once. */
   maxInFlight: number;
   /** Asked before each message: true stops sending (what is in flight still settles). */
@@ -26,9 +25,9 @@ export interface OrderedPublishingResult {
  * the longest settled prefix: the caller may advance past exactly that many and re-send only the
  * rest that is not confirmed. An undefined item counts as settled without being sent.
  */
-export async function publishInOrder(
-  items: ReadonlyArray<OutgoingIntegrationEvent | undefined>,
-  { publish, maxInFlight, shouldStop, onInFlightChange }: OrderedPublishing,
+export async function publishInOrder<T>(
+  items: ReadonlyArray<T | undefined>,
+  { publish, maxInFlight, shouldStop, onInFlightChange }: OrderedPublishing<T>,
 ): Promise<OrderedPublishingResult> {
   const settled = items.map((item) => item === undefined);
   const confirmed = items.map(() => false);

@@ -1,7 +1,7 @@
 import { SpanKind } from '@opentelemetry/api';
+import type { IntegrationEnvelope } from '../../contracts';
 import { inSpan } from '../../tracing/spans';
 import { contextOf } from '../../tracing/trace-context';
-import type { OutgoingIntegrationEvent } from '../outgoing-integration-event';
 
 /**
  * One message's publish, until the broker confirmed it, in a PRODUCER span
@@ -11,8 +11,7 @@ import type { OutgoingIntegrationEvent } from '../outgoing-integration-event';
  * trace context gets a new trace. Attribute names from the OpenTelemetry messaging and
  * CloudEvents semantic conventions.
  */
-export function inPublishSpan(message: OutgoingIntegrationEvent, exchange: string, publish: () => Promise<void>): Promise<void> {
-  const { envelope, routingKey } = message;
+export function inPublishSpan(envelope: IntegrationEnvelope, exchange: string, publish: () => Promise<void>): Promise<void> {
   return inSpan(
     `publish ${envelope.type}`,
     {
@@ -22,7 +21,7 @@ export function inPublishSpan(message: OutgoingIntegrationEvent, exchange: strin
         'messaging.system': 'rabbitmq',
         'messaging.operation.type': 'send',
         'messaging.destination.name': exchange,
-        'messaging.rabbitmq.destination.routing_key': routingKey,
+        'messaging.rabbitmq.destination.routing_key': envelope.type,
         'messaging.message.id': envelope.id,
         'cloudevents.event_type': envelope.type,
         'cloudevents.event_subject': envelope.subject,

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { Counter } from 'prom-client';
+import type { IntegrationEnvelope } from '../../contracts';
 import { MetricsRegistry } from '../../metrics/metrics-registry';
-import type { OutgoingIntegrationEvent } from '../outgoing-integration-event';
 import { UnroutableMessageError } from '../publishing/publish-errors';
 
 type Outcome = 'confirmed' | 'returned' | 'failed';
@@ -29,8 +29,8 @@ export class RelayMetrics {
   }
 
   /** Runs `publish` (which sends `message`), counted: published now, then confirmed, returned or failed. */
-  async counted(message: OutgoingIntegrationEvent, publish: () => Promise<void>): Promise<void> {
-    const type = message.envelope.type;
+  async counted(envelope: IntegrationEnvelope, publish: () => Promise<void>): Promise<void> {
+    const type = envelope.type;
     this.published.inc({ type });
     try {
       await publish();

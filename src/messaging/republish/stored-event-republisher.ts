@@ -1,8 +1,9 @@
 import type { DataSource } from 'typeorm';
+import type { IntegrationEnvelope } from '../../contracts';
 import { STORED_EVENT_COLUMNS, type StoredEvent } from '../../event-store/stored-event';
 import type { EventUpcasters } from '../../event-store/upcasting/event-upcasters';
 import type { IntegrationEventMappers } from '../integration-event-mappers';
-import { type OutgoingIntegrationEvent, toOutgoingIntegrationEvent } from '../outgoing-integration-event';
+import { toIntegrationEnvelope } from '../integration-envelope';
 import { publishInOrder } from '../relay/publish-in-order';
 
 /** Which stored events to publish again: one stream's (positions stay decimal strings: they are bigints). */
@@ -11,7 +12,7 @@ export type EventSelection = { kind: 'stream'; streamId: string } | { kind: 'pos
 /** What republishing needs: the store, a confirming publisher and the app's mappers and upcasters. */
 export interface RepublishDependencies {
   dataSource: DataSource;
-  publish: (message: OutgoingIntegrationEvent) => Promise<void>;
+  publish: (envelope: IntegrationEnvelope) => Promise<void>;
   mappers: IntegrationEventMappers;
   upcasters: EventUpcasters;
   /** Publishes in flight at once (RELAY_MAX_IN_FLIGHT). */
@@ -77,7 +78,7 @@ export async function republishStoredEvents(
     for (;;) {
       const events = upcasters.upcastAll(await readPage(dataSource, selection, after, batchSize));
       if (events.length === 0) break;
-      const messages = events.map((event) => toOutgoingIntegrationEvent(event, mappers));
+      const messages = events.map((event) => toIntegrationEnvelope(event, mappers));
       skipped += messages.filter((message) => message === undefined).length;
       for (let attempt = 1, start = 0; start < events.length; attempt++) {
         const { settledPrefix, confirmed, failure } = await publishInOrder(messages.slice(start), { publish, maxInFlight });

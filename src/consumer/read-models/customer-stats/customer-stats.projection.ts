@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
 import { OrderCancelledV1, OrderConfirmedV1, OrderPlacedV1, UserRegisteredV1 } from '../../../contracts';
 import type { ReceivedEvent } from '../../inbox/received-event';
+import { InboxReadModel, type ReadModel } from '../read-model';
 
 interface StatsDelta {
   customerId: string;
@@ -40,8 +41,9 @@ export function countsInCustomerStats(type: string): boolean {
  * Per customer: orders placed, confirmed, cancelled, and total spent (confirmed orders, less
  * those cancelled afterwards). Counters are increments, so the inbox must keep them exactly-once.
  */
+@InboxReadModel()
 @Injectable()
-export class CustomerStatsProjection {
+export class CustomerStatsProjection implements ReadModel {
   /**
    * Adds the deltas of `events` in one statement: summed per customer first (one statement may
    * touch a row only once), and upserted in customer id order, so that two consumer processes

@@ -8,6 +8,7 @@ import {
   UserRegisteredV1,
 } from '../../../contracts';
 import type { ReceivedEvent } from '../../inbox/received-event';
+import { InboxReadModel, type ReadModel } from '../read-model';
 
 interface Notice {
   customerId: string;
@@ -43,8 +44,9 @@ function noticeFor({ type, data }: ReceivedEvent): Notice | undefined {
 }
 
 /** One notice per event, never two: the event id is unique in `notifications`. */
+@InboxReadModel()
 @Injectable()
-export class NotificationsProjection {
+export class NotificationsProjection implements ReadModel {
   /** Inserts the notices of `events` (those of other types have none) in one statement. */
   async apply(events: readonly ReceivedEvent[], db: EntityManager): Promise<void> {
     const noticed = events.flatMap((event) => {

@@ -7,6 +7,7 @@ import { Environment } from '../../../config/environment';
 import { TransactionContext } from '../../../database/transaction-context';
 import { EventAppendedSignal } from '../../../event-store/event-appended-signal';
 import { AfterListening } from '../../../shared/after-listening';
+import { PollingWorker } from '../../../shared/polling-worker';
 import { ConcurrencyConflictError } from '../../../shared/domain-error';
 import { CreditRejectedEvent, CreditReservedEvent } from '../../users';
 import { RejectOrderCommand } from '../commands/reject-order/reject-order.command';
@@ -36,10 +37,8 @@ const CREDIT_ANSWERS = [CreditReservedEvent.type, CreditRejectedEvent.type];
 @Injectable()
 export class OrderDeadlineWatcher implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger(OrderDeadlineWatcher.name);
-  private readonly pollMs: number;
   private readonly enabled: boolean;
-  private timer?: NodeJS.Timeout;
-  private running?: Promise<void>;
+  private readonly poller: PollingWorker;
   private stopped = false;
 
   constructor(
@@ -51,18 +50,24 @@ export class OrderDeadlineWatcher implements OnApplicationBootstrap, BeforeAppli
     config: ConfigService<Environment, true>,
     private readonly afterListening: AfterListening,
   ) {
-    this.pollMs = config.get('ORDER_DEADLINE_POLL_MS', { infer: true });
+    // A failed check is tried again at the next poll, like any other.
+    this.poller = new PollingWorker(() => this.fireDueDeadlines().then(() => undefined), {
+      intervalMs: config.get('ORDER_DEADLINE_POLL_MS', { infer: true }),
+      onFailure: (error) => this.logger.error(`deadline check failed: ${String(error)}`),
+    });
     this.enabled = config.get('REACTIONS_ENABLED', { infer: true });
   }
 
   onApplicationBootstrap(): void {
-    if (this.enabled) this.afterListening.register('order deadlines', () => this.schedule(0));
+    if (!this.enabled) return;
+    this.afterListening.register('order deadlines', () => {
+      if (!this.stopped) this.poller.start();
+    });
   }
 
   async beforeApplicationShutdown(): Promise<void> {
     this.stopped = true;
-    clearTimeout(this.timer);
-    await this.running;
+    await this.poller.stop();
   }
 
   /** Fires the timeouts that are due; returns how many orders it rejected. */
@@ -110,15 +115,5 @@ export class OrderDeadlineWatcher implements OnApplicationBootstrap, BeforeAppli
       [customerId, CREDIT_ANSWERS, orderId],
     );
     return rows.length > 0;
-  }
-
-  private schedule(delayMs: number): void {
-    if (this.stopped) return;
-    this.timer = setTimeout(() => {
-      this.running = this.fireDueDeadlines()
-        .then(() => undefined)
-        .catch((error: unknown) => this.logger.error(`deadline check failed: ${String(error)}`))
-        .then(() => this.schedule(this.pollMs));
-    }, delayMs);
   }
 }

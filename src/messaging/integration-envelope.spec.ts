@@ -5,7 +5,7 @@ import { ORDER_STREAM_PUBLICATION } from '../modules/orders';
 import { USER_STREAM_PUBLICATION } from '../modules/users';
 import { IntegrationEventMappers } from './integration-event-mappers';
 import { toAmqpMessage } from './integration-event-publisher';
-import { toOutgoingIntegrationEvent } from './outgoing-integration-event';
+import { toIntegrationEnvelope } from './integration-envelope';
 
 const mappers = new IntegrationEventMappers();
 mappers.register(USER_STREAM_PUBLICATION);
@@ -42,12 +42,12 @@ const orderPlaced = (version: number) =>
 describe('a stored event as the relay publishes it', () => {
   it('has the source of its stream type, the event id as CloudEvent id, and the padded stream version as sequence', () => {
     const user = userRegistered(12);
-    const { envelope, routingKey } = toOutgoingIntegrationEvent(user, mappers)!;
-    expect(routingKey).toBe(UserRegisteredV1.type);
+    const envelope = toIntegrationEnvelope(user, mappers)!;
+    expect(toAmqpMessage(envelope).routingKey).toBe(UserRegisteredV1.type);
     expect(envelope).toMatchObject({ id: user.eventId, source: '/eda/users', subject: user.streamId, sequence: '00000000000000000012' });
 
     const order = orderPlaced(3);
-    expect(toOutgoingIntegrationEvent(order, mappers)!.envelope).toMatchObject({
+    expect(toIntegrationEnvelope(order, mappers)!).toMatchObject({
       id: order.eventId,
       type: OrderPlacedV1.type,
       source: '/eda/orders',
@@ -56,8 +56,8 @@ describe('a stored event as the relay publishes it', () => {
   });
 
   it('is a structured-mode message whose cloudEvents: headers repeat the attributes, and the consumer opens it', () => {
-    const { envelope, routingKey } = toOutgoingIntegrationEvent(userRegistered(10), mappers)!;
-    const message = toAmqpMessage({ envelope, routingKey });
+    const envelope = toIntegrationEnvelope(userRegistered(10), mappers)!;
+    const message = toAmqpMessage(envelope);
     expect(message.properties).toMatchObject({ contentType: CLOUD_EVENTS_CONTENT_TYPE, messageId: envelope.id, type: envelope.type });
     expect(message.properties.headers).toEqual({
       'cloudEvents:id': envelope.id,
@@ -75,6 +75,6 @@ describe('a stored event as the relay publishes it', () => {
   });
 
   it('is not published when its stream type has no publication', () => {
-    expect(toOutgoingIntegrationEvent(stored('Invoice', 'InvoiceSent', 1, {}), mappers)).toBeUndefined();
+    expect(toIntegrationEnvelope(stored('Invoice', 'InvoiceSent', 1, {}), mappers)).toBeUndefined();
   });
 });

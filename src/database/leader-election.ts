@@ -1,0 +1,54 @@
+import { SessionAdvisoryLock } from './session-advisory-lock';
+
+/** What the leader does when it starts and stops leading. */
+export interface LeadershipHooks {
+  /**
+   * Runs once each time this process wins the lease, before `campaign` resolves true. When it
+   * rejects, the lease is given up again and `campaign` rejects with its error.
+   */
+  onElected?(): Promise<void>;
+  /** Runs when the lease is lost without `resign` (its session died): another process may lead now. */
+  onDeposed?(): void;
+}
+
+/**
+ * One leader among the processes that share a database, for one piece of work named by `key`:
+ * the leader is the process whose SessionAdvisoryLock on `key` is granted. Followers call
+ * `campaign` again whenever they want to know whether they lead now (one statement on their own
+ * lease session); a leader keeps leading until it resigns or its session dies.
+ */
+export class LeaderElection {
+  private readonly lease: SessionAdvisoryLock;
+
+  constructor(
+    connectionString: string,
+    readonly key: string,
+    private readonly hooks: LeadershipHooks = {},
+  ) {
+    this.lease = new SessionAdvisoryLock(connectionString, key, () => this.hooks.onDeposed?.());
+  }
+
+  get isLeader(): boolean {
+    return this.lease.held;
+  }
+
+  /** True when this process leads (now or already), false when another one does; rejects when PostgreSQL cannot be reached or onElected failed. */
+  async campaign(): Promise<boolean> {
+    const wasLeader = this.lease.held;
+    if (!(await this.lease.tryAcquire())) return false;
+    if (!wasLeader && this.hooks.onElected) {
+      try {
+        await this.hooks.onElected();
+      } catch (error) {
+        await this.lease.release();
+        throw error;
+      }
+    }
+    return true;
+  }
+
+  /** Stops leading (or campaigning): closes the lease's session, so another process can win. */
+  resign(): Promise<void> {
+    return this.lease.release();
+  }
+}
