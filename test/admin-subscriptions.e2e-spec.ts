@@ -6,8 +6,8 @@ import { countEventsAfter } from '../src/event-store/subscription/committed-even
 import { EventSubscriptions } from '../src/event-store/subscription/event-subscriptions';
 import { readSubscriptionStatuses } from '../src/event-store/subscription/subscription-status';
 import { RELAY_CHECKPOINT } from '../src/messaging/relay/outbox-relay';
-import { OrderSummaryProjector } from '../src/modules/orders/projections/order-summary.projector';
-import { UserProfileProjector } from '../src/modules/users/projections/user-profile.projector';
+import { orderSummariesProjection } from '../src/modules/orders/projections/order-summaries.projection';
+import { userProfilesProjection } from '../src/modules/users/projections/user-profiles.projection';
 import { runBuiltCli } from './support/built-cli';
 import { placeOrder, refuseOrderSummariesOfBrokenOrders, registerUser } from './support/fixtures';
 import { testToken } from './support/test-auth';
@@ -16,8 +16,8 @@ import { createTestDatabase } from './support/test-database';
 
 /** The admin API's view of the event store's readers: position and lag, retry and skip of a stopped one, pause and resume. */
 
-const ORDER_SUMMARIES = OrderSummaryProjector.subscriptionName;
-const USER_PROFILES = UserProfileProjector.subscriptionName;
+const ORDER_SUMMARIES = orderSummariesProjection.subscriptionId;
+const USER_PROFILES = userProfilesProjection.subscriptionId;
 const SAGA = 'reaction:order-fulfilment';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- assertions walk arbitrary JSON

@@ -3,9 +3,8 @@ import { ProjectionRebuilder } from '../src/event-store/rebuild/projection-rebui
 import { EventSubscriptions } from '../src/event-store/subscription/event-subscriptions';
 import { EventUpcasters } from '../src/event-store/upcasting/event-upcasters';
 import type { StoredEvent } from '../src/event-store/stored-event';
-import { orderSummariesRebuildable } from '../src/modules/orders';
-import { toOrderIntegrationEvent } from '../src/modules/orders/integration/order-integration-events';
-import { OrderSummaryProjector } from '../src/modules/orders/projections/order-summary.projector';
+import { IntegrationEventMappers } from '../src/messaging/integration-event-mappers';
+import { orderSummariesProjection } from '../src/modules/orders/projections/order-summaries.projection';
 import { placeOrder, registerUser } from './support/fixtures';
 import { eventually, startTestApp, TestApp } from './support/test-app';
 
@@ -86,12 +85,12 @@ describe('event versioning', () => {
     });
     const live = await summaries();
 
-    const projection = app.app.get(EventSubscriptions).get(OrderSummaryProjector.subscriptionName);
+    const projection = app.app.get(EventSubscriptions).get(orderSummariesProjection.subscriptionId);
     await projection.stop();
     try {
       await app.db.query(`TRUNCATE order_summaries`);
       await app.db.query(`UPDATE subscription_checkpoints SET global_position = 0 WHERE subscription_id = $1`, [
-        OrderSummaryProjector.subscriptionName,
+        orderSummariesProjection.subscriptionId,
       ]);
       await projection.catchUp();
     } finally {
@@ -100,7 +99,7 @@ describe('event versioning', () => {
     expect(await summaries()).toEqual(live);
 
     // The rebuild script's path reads through the same upcasters.
-    const rebuilt = await new ProjectionRebuilder(app.db, app.app.get(EventUpcasters)).rebuild(orderSummariesRebuildable, {
+    const rebuilt = await new ProjectionRebuilder(app.db, app.app.get(EventUpcasters)).rebuild(orderSummariesProjection, {
       batchSize: 50,
       acceptDifferences: false,
     });
@@ -124,7 +123,7 @@ describe('event versioning', () => {
       recordedAt: new Date(),
     };
 
-    const published = toOrderIntegrationEvent(app.app.get(EventUpcasters).upcast(v1));
+    const published = app.app.get(IntegrationEventMappers).map(app.app.get(EventUpcasters).upcast(v1));
 
     expect(published?.data).toMatchObject({ orderId, currency: 'USD', total: 5 });
   });
