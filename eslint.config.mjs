@@ -2,20 +2,22 @@
 import eslint from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
+/** Code outside src/event-store reaches it only through its index.ts (its public face). */
+const eventStoreFace = {
+  regex: '(^|/)event-store/.+',
+  message: 'import the event store only through src/event-store/index.ts',
+};
+
 /** A module reaches another only through its index.ts (its public face); shared code reaches none. */
 const moduleBoundary = (other) => ({
-  'no-restricted-imports': [
-    'error',
-    {
-      patterns: [
-        {
-          regex: `(^|/)modules/${other}/.+|^\\.\\./(\\.\\./)*${other}/.+`,
-          message: `import the ${other} module only through its index.ts`,
-        },
-      ],
-    },
-  ],
+  regex: `(^|/)modules/${other}/.+|^\\.\\./(\\.\\./)*${other}/.+`,
+  message: `import the ${other} module only through its index.ts`,
 });
+
+const noFeatureModule = { regex: '(^|/)modules/', message: 'shared building blocks import no feature module' };
+
+/** One no-restricted-imports setting per file: ESLint keeps only the last one that matches, so each lists every pattern that applies. */
+const restrictedImports = (...patterns) => ({ 'no-restricted-imports': ['error', { patterns }] });
 
 export default tseslint.config(
   { ignores: ['dist/**', 'node_modules/**', 'coverage/**', '**/*.js', '**/*.mjs', '**/*.cjs', '!bench/*.mjs'] },
@@ -30,14 +32,11 @@ export default tseslint.config(
       'no-console': 'error',
     },
   },
-  { files: ['src/modules/orders/**/*.ts'], rules: moduleBoundary('users') },
-  { files: ['src/modules/users/**/*.ts'], rules: moduleBoundary('orders') },
-  {
-    files: ['src/event-store/**/*.ts', 'src/http/**/*.ts', 'src/shared/**/*.ts', 'src/database/**/*.ts', 'src/config/**/*.ts'],
-    rules: {
-      'no-restricted-imports': ['error', { patterns: [{ regex: '(^|/)modules/', message: 'shared building blocks import no feature module' }] }],
-    },
-  },
+  { files: ['src/**/*.ts'], ignores: ['src/event-store/**'], rules: restrictedImports(eventStoreFace) },
+  { files: ['src/modules/orders/**/*.ts'], rules: restrictedImports(moduleBoundary('users'), eventStoreFace) },
+  { files: ['src/modules/users/**/*.ts'], rules: restrictedImports(moduleBoundary('orders'), eventStoreFace) },
+  { files: ['src/event-store/**/*.ts'], rules: restrictedImports(noFeatureModule) },
+  { files: ['src/http/**/*.ts', 'src/shared/**/*.ts', 'src/database/**/*.ts', 'src/config/**/*.ts'], rules: restrictedImports(noFeatureModule, eventStoreFace) },
   {
     // Ids from requests enter lowercased (src/http/canonical-uuid.ts); the contracts validate what the consumer receives.
     files: ['src/**/*.ts'],

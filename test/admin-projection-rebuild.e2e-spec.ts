@@ -1,8 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Client } from 'pg';
 import type { Response } from 'supertest';
-import { acquireRebuildLock } from '../src/event-store/rebuild/rebuild-lock';
-import { countEventsAfter } from '../src/event-store/subscription/committed-events';
+import { acquireRebuildLock, countEventsAfter } from '../src/event-store';
 import { orderSummariesProjection } from '../src/modules/orders/projections/order-summaries.projection';
 import { ApiProcess } from './support/api-process';
 import { runBuiltCli } from './support/built-cli';

@@ -1,8 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { ProjectionRebuilder } from '../src/event-store/rebuild/projection-rebuilder';
-import { EventSubscriptions } from '../src/event-store/subscription/event-subscriptions';
-import { EventUpcasters } from '../src/event-store/upcasting/event-upcasters';
-import type { StoredEvent } from '../src/event-store/stored-event';
+import { EventSubscriptions, EventUpcasters, ProjectionRebuilder, type StoredEvent } from '../src/event-store';
 import { IntegrationEventMappers } from '../src/messaging/integration-event-mappers';
 import { orderSummariesProjection } from '../src/modules/orders/projections/order-summaries.projection';
 import { placeOrder, registerUser } from './support/fixtures';

@@ -1,8 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { CommandBus } from '@nestjs/cqrs';
-import { ProjectionRebuilder } from '../src/event-store/rebuild/projection-rebuilder';
-import { DurableReactions } from '../src/event-store/reactions/durable-reactions';
-import { EventUpcasters } from '../src/event-store/upcasting/event-upcasters';
+import { DurableReactions, EventUpcasters, ProjectionRebuilder } from '../src/event-store';
 import { RejectOrderCommand } from '../src/modules/orders';
 import { orderSummariesProjection } from '../src/modules/orders/projections/order-summaries.projection';
 import { ReserveCreditCommand } from '../src/modules/users';

@@ -1,12 +1,6 @@
 import { CommandBus } from '@nestjs/cqrs';
 import * as checkpointRange from '../src/event-store/rebuild/checkpoint-range';
-import { ProjectionRebuilder } from '../src/event-store/rebuild/projection-rebuilder';
-import { RebuildAlreadyRunningError } from '../src/event-store/rebuild/rebuild-lock';
-import type { RebuildProgress } from '../src/event-store/rebuild/rebuild-progress';
-import type { ProjectionDefinition } from '../src/event-store';
-import { countEventsAfter } from '../src/event-store/subscription/committed-events';
-import { EventSubscriptions } from '../src/event-store/subscription/event-subscriptions';
-import { EventUpcasters } from '../src/event-store/upcasting/event-upcasters';
+import { countEventsAfter, EventSubscriptions, EventUpcasters, type ProjectionDefinition, ProjectionRebuilder, RebuildAlreadyRunningError, type RebuildProgress } from '../src/event-store';
 import { ConfirmOrderCommand, RejectOrderCommand } from '../src/modules/orders';
 import { orderSummariesProjection } from '../src/modules/orders/projections/order-summaries.projection';
 import { userProfilesProjection } from '../src/modules/users/projections/user-profiles.projection';

@@ -1,6 +1,6 @@
 import { CommandBus } from '@nestjs/cqrs';
 import type { Test } from 'supertest';
-import { EventSubscriptions } from '../src/event-store/subscription/event-subscriptions';
+import { EventSubscriptions } from '../src/event-store';
 import { ConfirmOrderCommand } from '../src/modules/orders';
 import { orderSummariesProjection } from '../src/modules/orders/projections/order-summaries.projection';
 import { userProfilesProjection } from '../src/modules/users/projections/user-profiles.projection';

@@ -2,7 +2,7 @@ import { Client } from 'pg';
 import { dropDatabase } from '../src/database/ensure-database';
 import { SessionAdvisoryLock } from '../src/database/session-advisory-lock';
 import { SubscriptionLeases } from '../src/event-store/segments/subscription-leases';
-import { EventSubscriptions } from '../src/event-store/subscription/event-subscriptions';
+import { EventSubscriptions } from '../src/event-store';
 import { segmentOf } from '../src/event-store/segments/segments';
 import { orderSummariesProjection } from '../src/modules/orders/projections/order-summaries.projection';
 import { CliResult, runBuiltCli } from './support/built-cli';

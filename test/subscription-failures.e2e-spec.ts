@@ -1,8 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { DataSource } from 'typeorm';
-import { EventSequencer } from '../src/event-store/sequencing/event-sequencer';
-import { EventSubscriptions } from '../src/event-store/subscription/event-subscriptions';
-import { readSubscriptionStatuses, SUBSCRIPTION_STATUS_SQL } from '../src/event-store/subscription/subscription-status';
+import { EventSequencer, EventSubscriptions, readSubscriptionStatuses, SUBSCRIPTION_STATUS_SQL } from '../src/event-store';
 import { RELAY_CHECKPOINT } from '../src/messaging/relay/outbox-relay';
 import { orderSummariesProjection } from '../src/modules/orders/projections/order-summaries.projection';
 import { userProfilesProjection } from '../src/modules/users/projections/user-profiles.projection';

@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import { DataSource } from 'typeorm';
 import { loadEnvironment } from '../config/environment';
-import { EventStoreManifests, ProjectionRebuilder, type ProjectionDefinition, type RebuildProgress, type RebuildResult } from '../event-store';
+import { EventStoreManifests, type ProjectionDefinition, ProjectionRebuilder, type RebuildProgress, type RebuildResult } from '../event-store';
 import { EVENT_STORE_MANIFESTS } from '../modules/manifests';
 import { parseRebuildArguments, USAGE } from './rebuild-arguments';
 import { formatProgress, formatResult } from './rebuild-report';

@@ -1,5 +1,5 @@
 import { Global, Module } from '@nestjs/common';
-import { EventStoreModule } from '../event-store/event-store.module';
+import { EventStoreModule } from '../event-store';
 import { IntegrationEventMappers } from './integration-event-mappers';
 import { IntegrationEventPublisher } from './integration-event-publisher';
 import { OutboxRelay } from './relay/outbox-relay';

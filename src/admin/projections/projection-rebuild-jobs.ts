@@ -3,13 +3,7 @@ import { BeforeApplicationShutdown, Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { formatResult } from '../../cli/rebuild-report';
-import { ProjectionRebuilder, RebuildResult } from '../../event-store/rebuild/projection-rebuilder';
-import { isIdentical, ReadModelDifferences } from '../../event-store/rebuild/read-model-comparison';
-import { acquireRebuildLock, RebuildAlreadyRunningError, RebuildLock, rebuildLockCondition } from '../../event-store/rebuild/rebuild-lock';
-import type { RebuildProgress } from '../../event-store/rebuild/rebuild-progress';
-import { EventStoreManifests, type ProjectionDefinition } from '../../event-store';
-import { describeError } from '../../event-store/subscription/subscription-failures';
-import { EventUpcasters } from '../../event-store/upcasting/event-upcasters';
+import { acquireRebuildLock, describeError, EventStoreManifests, EventUpcasters, isIdentical, type ProjectionDefinition, ProjectionRebuilder, ReadModelDifferences, RebuildAlreadyRunningError, RebuildLock, rebuildLockCondition, type RebuildProgress, RebuildResult } from '../../event-store';
 import { outsideTraces } from '../../tracing/trace-context';
 
 export const REBUILD_JOB_STATUSES = ['running', 'completed', 'failed', 'interrupted'] as const;

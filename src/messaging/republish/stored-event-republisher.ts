@@ -1,6 +1,5 @@
 import type { DataSource } from 'typeorm';
-import { STORED_EVENT_COLUMNS, type StoredEvent } from '../../event-store/stored-event';
-import type { EventUpcasters } from '../../event-store/upcasting/event-upcasters';
+import { type EventUpcasters, STORED_EVENT_COLUMNS, type StoredEvent } from '../../event-store';
 import type { IntegrationEventMappers } from '../integration-event-mappers';
 import { type OutgoingIntegrationEvent, toOutgoingIntegrationEvent } from '../outgoing-integration-event';
 import { publishInOrder } from '../relay/publish-in-order';
