@@ -6,7 +6,7 @@ import { OutboxRelay } from './relay/outbox-relay';
 import { RelayMetrics } from './relay/relay.metrics';
 import { RelayBatchRetention } from './relay/relay-batch-retention';
 
-/** Integration events out of the API: mappers registered by the modules, the relay, the publisher. */
+/** Integration events out of the API: the mappers (from the modules' manifests), the relay, the publisher. */
 @Global()
 @Module({
   imports: [EventStoreModule],
