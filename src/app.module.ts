@@ -9,7 +9,7 @@ import { AccessModule } from './auth/access.module';
 import type { AuthenticationSettings } from './auth/authentication-settings';
 import { Environment } from './config/environment';
 import { DatabaseModule } from './database/database.module';
-import { EventStoreModule } from './event-store/event-store.module';
+import { EventStoreManifestsModule, EventStoreModule } from './event-store';
 import { FlowsModule } from './flows/flows.module';
 import { HealthModule } from './health/health.module';
 import { IdempotencyKeyRetention } from './http/idempotency/idempotency-key-retention';
@@ -18,6 +18,7 @@ import { loggingModule } from './logging/process-logger';
 import { MessagingModule } from './messaging/messaging.module';
 import { CommandMetrics } from './metrics/command-metrics';
 import { MetricsModule } from './metrics/metrics.module';
+import { EVENT_STORE_MANIFESTS } from './modules/manifests';
 import { OrdersModule } from './modules/orders';
 import { UsersModule } from './modules/users';
 import { SharedModule } from './shared/shared.module';
@@ -36,6 +37,7 @@ export class AppModule {
         SharedModule,
         MetricsModule,
         DatabaseModule,
+        EventStoreManifestsModule.forRoot(EVENT_STORE_MANIFESTS),
         EventStoreModule,
         MessagingModule,
         HealthModule,

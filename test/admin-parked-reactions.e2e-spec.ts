@@ -3,7 +3,7 @@ import { Injectable, Module } from '@nestjs/common';
 import { EventsHandler, IEventHandler } from '@nestjs/cqrs';
 import type { Response } from 'supertest';
 import { TransactionContext } from '../src/database/transaction-context';
-import { DurableReaction } from '../src/event-store/reactions/durable-reaction.decorator';
+import { DurableReaction } from '../src/event-store';
 import { UserRegisteredEvent } from '../src/modules/users/domain/user.events';
 import { runBuiltCli } from './support/built-cli';
 import { registerUser } from './support/fixtures';

@@ -1,9 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { Client } from 'pg';
 import type { Response } from 'supertest';
-import { acquireRebuildLock } from '../src/event-store/rebuild/rebuild-lock';
-import { countEventsAfter } from '../src/event-store/subscription/committed-events';
-import { orderSummariesRebuildable } from '../src/modules/orders';
+import { acquireRebuildLock, countEventsAfter } from '../src/event-store';
+import { orderSummariesProjection } from '../src/modules/orders/projections/order-summaries.projection';
 import { ApiProcess } from './support/api-process';
 import { runBuiltCli } from './support/built-cli';
 import { placeOrder, registerUser } from './support/fixtures';
@@ -16,7 +15,7 @@ import { eventually, startTestApp, TestApp } from './support/test-app';
 type Json = Record<string, any>;
 
 const REBUILDS = '/admin/projections/order-summaries/rebuilds';
-const LIVE_PROJECTOR = orderSummariesRebuildable.subscriptionId;
+const LIVE_PROJECTOR = orderSummariesProjection.subscriptionId;
 
 function expectProblem(response: Response, status: number, code: string): void {
   expect({ status: response.status, contentType: response.headers['content-type'], code: response.body.code }).toEqual({

@@ -2,12 +2,10 @@ import { randomUUID } from 'node:crypto';
 import { Client } from 'pg';
 import type { Response } from 'supertest';
 import { SCOPES } from '../src/auth/scopes';
-import { countEventsAfter } from '../src/event-store/subscription/committed-events';
-import { EventSubscriptions } from '../src/event-store/subscription/event-subscriptions';
-import { readSubscriptionStatuses } from '../src/event-store/subscription/subscription-status';
+import { countEventsAfter, EventSubscriptions, readSubscriptionStatuses } from '../src/event-store';
 import { RELAY_CHECKPOINT } from '../src/messaging/relay/outbox-relay';
-import { OrderSummaryProjector } from '../src/modules/orders/projections/order-summary.projector';
-import { UserProfileProjector } from '../src/modules/users/projections/user-profile.projector';
+import { orderSummariesProjection } from '../src/modules/orders/projections/order-summaries.projection';
+import { userProfilesProjection } from '../src/modules/users/projections/user-profiles.projection';
 import { runBuiltCli } from './support/built-cli';
 import { placeOrder, refuseOrderSummariesOfBrokenOrders, registerUser } from './support/fixtures';
 import { testToken } from './support/test-auth';
@@ -16,8 +14,8 @@ import { createTestDatabase } from './support/test-database';
 
 /** The admin API's view of the event store's readers: position and lag, retry and skip of a stopped one, pause and resume. */
 
-const ORDER_SUMMARIES = OrderSummaryProjector.subscriptionName;
-const USER_PROFILES = UserProfileProjector.subscriptionName;
+const ORDER_SUMMARIES = orderSummariesProjection.subscriptionId;
+const USER_PROFILES = userProfilesProjection.subscriptionId;
 const SAGA = 'reaction:order-fulfilment';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- assertions walk arbitrary JSON

@@ -2,7 +2,7 @@ import { Client } from 'pg';
 import { AdmissionControl } from '../src/admission/admission-control';
 import { AsynchronousLag, LAG_SAMPLE_SQL } from '../src/admission/asynchronous-lag';
 import { ORDER_FULFILMENT_REACTION_ID } from '../src/modules/orders/sagas/order-fulfilment.saga';
-import { readSubscriptionStatuses } from '../src/event-store/subscription/subscription-status';
+import { readSubscriptionStatuses } from '../src/event-store';
 import { countRows, registerUser, twoLines, uniqueEmail } from './support/fixtures';
 import { eventually, startTestApp, type TestApp } from './support/test-app';
 import { createTestDatabase } from './support/test-database';

@@ -1,10 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { DataSource } from 'typeorm';
-import { EventAppendedSignal } from '../src/event-store/event-appended-signal';
-import { EventSequencer } from '../src/event-store/sequencing/event-sequencer';
-import { EventStoreHead } from '../src/event-store/sequencing/event-store-head';
+import { EventAppendedSignal, EventSequencer, EventStoreHead, pauseSubscription, resumeSubscription } from '../src/event-store';
 import { advanceCheckpoint, ensureCheckpoint, readCheckpointAndEventsAfter } from '../src/event-store/subscription/committed-events';
-import { pauseSubscription, resumeSubscription } from '../src/event-store/subscription/subscription-pauses';
 import { createMigratedDataSource } from './support/test-database';
 
 let dataSource: DataSource;

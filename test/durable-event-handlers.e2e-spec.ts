@@ -1,7 +1,6 @@
 import { Module } from '@nestjs/common';
 import { EventBus, EventsHandler, IEventHandler } from '@nestjs/cqrs';
-import { DurableReaction } from '../src/event-store/reactions/durable-reaction.decorator';
-import { causedBy, originOf } from '../src/event-store/reactions/event-origin';
+import { causedBy, DurableReaction, originOf } from '../src/event-store';
 import { OrderConfirmedEvent } from '../src/modules/orders';
 import { placeOrder, registerUser } from './support/fixtures';
 import { eventually, startTestApp, TestApp } from './support/test-app';

@@ -1,11 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { ProjectionRebuilder } from '../src/event-store/rebuild/projection-rebuilder';
-import { EventSubscriptions } from '../src/event-store/subscription/event-subscriptions';
-import { EventUpcasters } from '../src/event-store/upcasting/event-upcasters';
-import type { StoredEvent } from '../src/event-store/stored-event';
-import { orderSummariesRebuildable } from '../src/modules/orders';
-import { toOrderIntegrationEvent } from '../src/modules/orders/integration/order-integration-events';
-import { OrderSummaryProjector } from '../src/modules/orders/projections/order-summary.projector';
+import { EventSubscriptions, EventUpcasters, ProjectionRebuilder, type StoredEvent } from '../src/event-store';
+import { IntegrationEventMappers } from '../src/messaging/integration-event-mappers';
+import { orderSummariesProjection } from '../src/modules/orders/projections/order-summaries.projection';
 import { placeOrder, registerUser } from './support/fixtures';
 import { eventually, startTestApp, TestApp } from './support/test-app';
 
@@ -86,12 +82,12 @@ describe('event versioning', () => {
     });
     const live = await summaries();
 
-    const projection = app.app.get(EventSubscriptions).get(OrderSummaryProjector.subscriptionName);
+    const projection = app.app.get(EventSubscriptions).get(orderSummariesProjection.subscriptionId);
     await projection.stop();
     try {
       await app.db.query(`TRUNCATE order_summaries`);
       await app.db.query(`UPDATE subscription_checkpoints SET global_position = 0 WHERE subscription_id = $1`, [
-        OrderSummaryProjector.subscriptionName,
+        orderSummariesProjection.subscriptionId,
       ]);
       await projection.catchUp();
     } finally {
@@ -100,7 +96,7 @@ describe('event versioning', () => {
     expect(await summaries()).toEqual(live);
 
     // The rebuild script's path reads through the same upcasters.
-    const rebuilt = await new ProjectionRebuilder(app.db, app.app.get(EventUpcasters)).rebuild(orderSummariesRebuildable, {
+    const rebuilt = await new ProjectionRebuilder(app.db, app.app.get(EventUpcasters)).rebuild(orderSummariesProjection, {
       batchSize: 50,
       acceptDifferences: false,
     });
@@ -124,7 +120,7 @@ describe('event versioning', () => {
       recordedAt: new Date(),
     };
 
-    const published = toOrderIntegrationEvent(app.app.get(EventUpcasters).upcast(v1));
+    const published = app.app.get(IntegrationEventMappers).map(app.app.get(EventUpcasters).upcast(v1));
 
     expect(published?.data).toMatchObject({ orderId, currency: 'USD', total: 5 });
   });

@@ -10,11 +10,7 @@ import {
   OrderRejectedV1,
   UserRegisteredV1,
 } from '../src/contracts';
-import { DurableReaction } from '../src/event-store/reactions/durable-reaction.decorator';
-import { DurableReactions } from '../src/event-store/reactions/durable-reactions';
-import { causedBy } from '../src/event-store/reactions/event-origin';
-import { EventSequencer } from '../src/event-store/sequencing/event-sequencer';
-import { EventSubscriptions } from '../src/event-store/subscription/event-subscriptions';
+import { causedBy, DurableReaction, DurableReactions, EventSequencer, EventSubscriptions } from '../src/event-store';
 import { IntegrationEventPublisher } from '../src/messaging/integration-event-publisher';
 import { OutboxRelay, RELAY_CHECKPOINT } from '../src/messaging/relay/outbox-relay';
 import { ChangeUserEmailCommand } from '../src/modules/users/commands/change-user-email/change-user-email.command';

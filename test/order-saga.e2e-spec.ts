@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { CommandBus } from '@nestjs/cqrs';
-import { ProjectionRebuilder } from '../src/event-store/rebuild/projection-rebuilder';
-import { DurableReactions } from '../src/event-store/reactions/durable-reactions';
-import { EventUpcasters } from '../src/event-store/upcasting/event-upcasters';
-import { orderSummariesRebuildable, RejectOrderCommand } from '../src/modules/orders';
-import { ReserveCreditCommand, userProfilesRebuildable } from '../src/modules/users';
+import { DurableReactions, EventUpcasters, ProjectionRebuilder } from '../src/event-store';
+import { RejectOrderCommand } from '../src/modules/orders';
+import { orderSummariesProjection } from '../src/modules/orders/projections/order-summaries.projection';
+import { ReserveCreditCommand } from '../src/modules/users';
+import { userProfilesProjection } from '../src/modules/users/projections/user-profiles.projection';
 import { CliResult, runBuiltCli } from './support/built-cli';
 import { lockUserRow, registerUser } from './support/fixtures';
 import { eventually, startTestApp, TestApp } from './support/test-app';
@@ -166,7 +166,7 @@ describe('the order saga', () => {
 
     // Rebuilding both read models from the store (credit events included) yields the same rows.
     const rebuilder = new ProjectionRebuilder(app.db, app.app.get(EventUpcasters));
-    for (const projection of [userProfilesRebuildable, orderSummariesRebuildable]) {
+    for (const projection of [userProfilesProjection, orderSummariesProjection]) {
       const result = await rebuilder.rebuild(projection, { batchSize: 200, acceptDifferences: false });
       expect(result).toMatchObject({ swapped: true, differences: { onlyInLive: 0, onlyInRebuilt: 0 } });
     }

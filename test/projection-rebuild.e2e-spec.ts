@@ -1,14 +1,9 @@
 import { CommandBus } from '@nestjs/cqrs';
 import * as checkpointRange from '../src/event-store/rebuild/checkpoint-range';
-import { ProjectionRebuilder } from '../src/event-store/rebuild/projection-rebuilder';
-import { RebuildAlreadyRunningError } from '../src/event-store/rebuild/rebuild-lock';
-import type { RebuildProgress } from '../src/event-store/rebuild/rebuild-progress';
-import type { RebuildableProjection } from '../src/event-store/rebuild/rebuildable-projection';
-import { countEventsAfter } from '../src/event-store/subscription/committed-events';
-import { EventSubscriptions } from '../src/event-store/subscription/event-subscriptions';
-import { EventUpcasters } from '../src/event-store/upcasting/event-upcasters';
-import { ConfirmOrderCommand, orderSummariesRebuildable, RejectOrderCommand } from '../src/modules/orders';
-import { userProfilesRebuildable } from '../src/modules/users';
+import { countEventsAfter, EventSubscriptions, EventUpcasters, type ProjectionDefinition, ProjectionRebuilder, RebuildAlreadyRunningError, type RebuildProgress } from '../src/event-store';
+import { ConfirmOrderCommand, RejectOrderCommand } from '../src/modules/orders';
+import { orderSummariesProjection } from '../src/modules/orders/projections/order-summaries.projection';
+import { userProfilesProjection } from '../src/modules/users/projections/user-profiles.projection';
 import { CliResult, runBuiltCli } from './support/built-cli';
 import { placeOrder, registerUser, uniqueEmail } from './support/fixtures';
 import { eventually, startTestApp, TestApp } from './support/test-app';
@@ -55,7 +50,7 @@ async function burst(): Promise<void> {
 
 async function projectionsCaughtUp(): Promise<void> {
   await eventually(async () => {
-    for (const { subscriptionId } of [orderSummariesRebuildable, userProfilesRebuildable]) {
+    for (const { subscriptionId } of [orderSummariesProjection, userProfilesProjection]) {
       expect(await countEventsAfter(app.db, subscriptionId)).toBe(0);
     }
   });
@@ -93,7 +88,7 @@ async function eventCount(): Promise<number> {
   return n;
 }
 
-function rebuild(projection: RebuildableProjection, options: { batchSize?: number; acceptDifferences?: boolean; onProgress?: (p: RebuildProgress) => void } = {}) {
+function rebuild(projection: ProjectionDefinition, options: { batchSize?: number; acceptDifferences?: boolean; onProgress?: (p: RebuildProgress) => void } = {}) {
   return rebuilder.rebuild(projection, { batchSize: 100, acceptDifferences: false, ...options });
 }
 
@@ -112,7 +107,7 @@ describe('rebuilding a projection', () => {
     expect(statuses).toEqual(new Set(['PENDING', 'CONFIRMED', 'SHIPPED', 'CANCELLED', 'REJECTED']));
     expect(new Set((await rows('user_profiles')).map((row) => row.status))).toEqual(new Set(['ACTIVE', 'DEACTIVATED']));
 
-    for (const projection of [orderSummariesRebuildable, userProfilesRebuildable, orderSummariesRebuildable]) {
+    for (const projection of [orderSummariesProjection, userProfilesProjection, orderSummariesProjection]) {
       const before = await rows(projection.table);
       const oidBefore = await tableOid(projection.table);
       const indexesBefore = await indexNames(projection.table);
@@ -140,7 +135,7 @@ describe('rebuilding a projection', () => {
       }
     })();
 
-    const result = await rebuild(orderSummariesRebuildable, { batchSize: 5 }).finally(() => (rebuilding = false));
+    const result = await rebuild(orderSummariesProjection, { batchSize: 5 }).finally(() => (rebuilding = false));
     await reader;
 
     expect(result).toMatchObject({ swapped: true, differences: identical });
@@ -155,7 +150,7 @@ describe('rebuilding a projection', () => {
       while (writing) placedDuring.push(await placeOrder(app, customerId));
     })();
 
-    const result = await rebuild(orderSummariesRebuildable, { batchSize: 20 }).finally(() => (writing = false));
+    const result = await rebuild(orderSummariesProjection, { batchSize: 20 }).finally(() => (writing = false));
     await writer;
 
     expect(result).toMatchObject({ swapped: true, differences: identical });
@@ -176,7 +171,7 @@ describe('rebuilding a projection', () => {
       return lockCheckpoint(transaction, subscriptionId);
     });
     try {
-      const result = await rebuild(orderSummariesRebuildable);
+      const result = await rebuild(orderSummariesProjection);
       expect(result).toMatchObject({ swapped: true, differences: identical });
       expect(result.eventsReplayed).toBe(await eventCount());
     } finally {
@@ -187,14 +182,14 @@ describe('rebuilding a projection', () => {
   });
 
   it('catches a live projector that lags behind up first, and that projector resumes on the swapped-in table', async () => {
-    const subscription = app.app.get(EventSubscriptions).get(orderSummariesRebuildable.subscriptionId);
+    const subscription = app.app.get(EventSubscriptions).get(orderSummariesProjection.subscriptionId);
     await subscription.stop();
     const whileStopped = [await placeOrder(app, users[4]), await placeOrder(app, users[5])];
     try {
       expect((await listed(whileStopped[0])).order).toBeUndefined();
-      const result = await rebuild(orderSummariesRebuildable);
+      const result = await rebuild(orderSummariesProjection);
       expect(result).toMatchObject({ swapped: true, differences: identical });
-      expect(await countEventsAfter(app.db, orderSummariesRebuildable.subscriptionId)).toBe(0);
+      expect(await countEventsAfter(app.db, orderSummariesProjection.subscriptionId)).toBe(0);
       for (const orderId of whileStopped) expect((await listed(orderId)).order?.id).toBe(orderId);
     } finally {
       await subscription.start();
@@ -209,14 +204,14 @@ describe('rebuilding a projection', () => {
     await app.db.query(`UPDATE order_summaries SET total = total + 1 WHERE id = $1`, [orderId]);
     const oidBefore = await tableOid('order_summaries');
 
-    const refused = await rebuild(orderSummariesRebuildable);
+    const refused = await rebuild(orderSummariesProjection);
     expect(refused).toMatchObject({ swapped: false, differences: { onlyInLive: 1, onlyInRebuilt: 1, sampleKeys: [orderId] } });
     expect(await tableOid('order_summaries')).toBe(oidBefore);
     expect(await tableOid('order_summaries_rebuild')).toBeNull();
     const served = (await listed(orderId)).order?.total;
     expect(served).toBe(Number(correct.find((row) => row.id === orderId)?.total) + 1);
 
-    const accepted = await rebuild(orderSummariesRebuildable, { acceptDifferences: true });
+    const accepted = await rebuild(orderSummariesProjection, { acceptDifferences: true });
     expect(accepted).toMatchObject({ swapped: true, differences: { onlyInLive: 1, onlyInRebuilt: 1, sampleKeys: [orderId] } });
     expect(await rows('order_summaries')).toEqual(correct);
   });
@@ -224,9 +219,9 @@ describe('rebuilding a projection', () => {
   it('reports a row missing from the live table as only in the rebuilt one', async () => {
     const [userId] = users;
     await app.db.query(`DELETE FROM user_profiles WHERE id = $1`, [userId]);
-    const result = await rebuild(userProfilesRebuildable);
+    const result = await rebuild(userProfilesProjection);
     expect(result).toMatchObject({ swapped: false, differences: { onlyInLive: 0, onlyInRebuilt: 1, sampleKeys: [userId] } });
-    await rebuild(userProfilesRebuildable, { acceptDifferences: true });
+    await rebuild(userProfilesProjection, { acceptDifferences: true });
     const [{ n }] = await app.db.query(`SELECT count(*)::int AS n FROM user_profiles WHERE id = $1`, [userId]);
     expect(n).toBe(1);
   });
@@ -235,7 +230,7 @@ describe('rebuilding a projection', () => {
     const reports: RebuildProgress[] = [];
     const total = await eventCount();
 
-    await rebuild(userProfilesRebuildable, { batchSize: 50, onProgress: (progress) => reports.push(progress) });
+    await rebuild(userProfilesProjection, { batchSize: 50, onProgress: (progress) => reports.push(progress) });
 
     expect(reports.length).toBeGreaterThanOrEqual(Math.ceil(total / 50));
     reports.forEach((report, i) => {
@@ -248,9 +243,9 @@ describe('rebuilding a projection', () => {
   });
 
   it('refuses a second rebuild of the same projection while one runs', async () => {
-    const first = rebuild(orderSummariesRebuildable, { batchSize: 10 });
+    const first = rebuild(orderSummariesProjection, { batchSize: 10 });
     await new Promise((resolve) => setTimeout(resolve, 50));
-    await expect(rebuild(orderSummariesRebuildable)).rejects.toBeInstanceOf(RebuildAlreadyRunningError);
+    await expect(rebuild(orderSummariesProjection)).rejects.toBeInstanceOf(RebuildAlreadyRunningError);
     expect(await first).toMatchObject({ swapped: true });
   });
 });

@@ -1,16 +1,15 @@
 import { CommandBus } from '@nestjs/cqrs';
-import { STORED_EVENT_COLUMNS, StoredEvent } from '../src/event-store/stored-event';
-import { EventSubscriptions } from '../src/event-store/subscription/event-subscriptions';
+import { applyProjection, EventSubscriptions, STORED_EVENT_COLUMNS, StoredEvent } from '../src/event-store';
 import { ConfirmOrderCommand } from '../src/modules/orders';
-import { OrderSummaryProjector } from '../src/modules/orders/projections/order-summary.projector';
-import { UserProfileProjector } from '../src/modules/users/projections/user-profile.projector';
+import { orderSummariesProjection } from '../src/modules/orders/projections/order-summaries.projection';
+import { userProfilesProjection } from '../src/modules/users/projections/user-profiles.projection';
 import { placeOrder, registerUser } from './support/fixtures';
 import { TestApp, eventually, startTestApp } from './support/test-app';
 
 // The saga is off: these tests count and compare the projections' own work.
 const WITHOUT_SAGA = { REACTIONS_ENABLED: 'false' };
 
-const ORDER_SUMMARIES = OrderSummaryProjector.subscriptionName;
+const ORDER_SUMMARIES = orderSummariesProjection.subscriptionId;
 
 async function snapshot(app: TestApp, table: string) {
   return app.db.query(`SELECT * FROM ${table} ORDER BY id`);
@@ -56,8 +55,8 @@ describe('projections', () => {
     const ordersBefore = await snapshot(app, 'order_summaries');
     const usersBefore = await snapshot(app, 'user_profiles');
     await app.db.transaction(async (transaction) => {
-      await OrderSummaryProjector.project(events, transaction);
-      await UserProfileProjector.project(events, transaction);
+      await applyProjection(orderSummariesProjection, events, transaction);
+      await applyProjection(userProfilesProjection, events, transaction);
     });
     expect(await snapshot(app, 'order_summaries')).toEqual(ordersBefore);
     expect(await snapshot(app, 'user_profiles')).toEqual(usersBefore);
@@ -95,7 +94,7 @@ describe('projections across a restart', () => {
     await first.http().get(`/orders/${during[0]}`).expect(200);
     await first.close({ keepDatabase: true });
 
-    const spy = jest.spyOn(OrderSummaryProjector, 'project');
+    const spy = jest.spyOn(orderSummariesProjection, 'apply');
     const second = await startTestApp({ databaseUrl: first.databaseUrl, brokerPrefix: first.brokerPrefix, env: WITHOUT_SAGA });
     try {
       await eventually(async () => {

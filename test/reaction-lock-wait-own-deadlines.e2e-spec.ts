@@ -1,4 +1,4 @@
-import { EventSequencer } from '../src/event-store/sequencing/event-sequencer';
+import { EventSequencer } from '../src/event-store';
 import { AfterListening } from '../src/shared/after-listening';
 import { lockUserRow, placeOrder, registerUser } from './support/fixtures';
 import { eventually, startTestApp } from './support/test-app';

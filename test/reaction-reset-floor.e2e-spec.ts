@@ -1,7 +1,6 @@
 import { EventsHandler, IEventHandler } from '@nestjs/cqrs';
 import { Module } from '@nestjs/common';
-import { DurableReaction } from '../src/event-store/reactions/durable-reaction.decorator';
-import { EventSequencer } from '../src/event-store/sequencing/event-sequencer';
+import { DurableReaction, EventSequencer } from '../src/event-store';
 import { UserRegisteredEvent } from '../src/modules/users/domain/user.events';
 import { registerUser } from './support/fixtures';
 import { eventually, startTestApp } from './support/test-app';

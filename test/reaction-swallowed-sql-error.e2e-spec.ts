@@ -1,8 +1,7 @@
 import { Injectable, Module } from '@nestjs/common';
 import { EventsHandler, IEventHandler } from '@nestjs/cqrs';
 import { TransactionContext } from '../src/database/transaction-context';
-import { DurableReaction } from '../src/event-store/reactions/durable-reaction.decorator';
-import { EventSequencer } from '../src/event-store/sequencing/event-sequencer';
+import { DurableReaction, EventSequencer } from '../src/event-store';
 import { UserRegisteredEvent } from '../src/modules/users/domain/user.events';
 import { AfterListening } from '../src/shared/after-listening';
 import { registerUser } from './support/fixtures';

@@ -1,9 +1,9 @@
 import { CommandBus } from '@nestjs/cqrs';
 import type { Test } from 'supertest';
-import { EventSubscriptions } from '../src/event-store/subscription/event-subscriptions';
+import { EventSubscriptions } from '../src/event-store';
 import { ConfirmOrderCommand } from '../src/modules/orders';
-import { OrderSummaryProjector } from '../src/modules/orders/projections/order-summary.projector';
-import { UserProfileProjector } from '../src/modules/users/projections/user-profile.projector';
+import { orderSummariesProjection } from '../src/modules/orders/projections/order-summaries.projection';
+import { userProfilesProjection } from '../src/modules/users/projections/user-profiles.projection';
 import { countRows, placeOrder, registerUser, twoLines, uniqueEmail } from './support/fixtures';
 import { eventually, startTestApp, TestApp } from './support/test-app';
 
@@ -79,7 +79,7 @@ async function placeThenRead(customerId: string, i: number): Promise<string> {
 describe('read-your-writes, with the projections stopped', () => {
   // The projections behind the lists do not run during these tests: a GET by id that answers
   // 200 with the new state cannot have waited for one of them to catch up.
-  const projections = [OrderSummaryProjector.subscriptionName, UserProfileProjector.subscriptionName];
+  const projections = [orderSummariesProjection.subscriptionId, userProfilesProjection.subscriptionId];
   const users: string[] = [];
   const orders: string[] = [];
   let customerId: string;

@@ -3,7 +3,7 @@ import { Client } from 'pg';
 import { dropDatabase } from '../src/database/ensure-database';
 import { IntegrationEventPublisher } from '../src/messaging/integration-event-publisher';
 import { OutboxRelay } from '../src/messaging/relay/outbox-relay';
-import { UserProfileProjector } from '../src/modules/users/projections/user-profile.projector';
+import { userProfilesProjection } from '../src/modules/users/projections/user-profiles.projection';
 import { registerUser } from './support/fixtures';
 import { eventually, startTestApp, TestApp } from './support/test-app';
 import { createTestDatabase } from './support/test-database';
@@ -114,7 +114,7 @@ describe('event delivery that nothing outside a write can stall', () => {
   });
 
   it('lets 1,000 events pass an append that hangs, then delivers the hung one exactly once', async () => {
-    const projected = jest.spyOn(UserProfileProjector, 'project');
+    const projected = jest.spyOn(userProfilesProjection, 'apply');
     const published = jest.spyOn(app.app.get(IntegrationEventPublisher), 'publish');
     try {
       const hanging = await connect(app.databaseUrl);

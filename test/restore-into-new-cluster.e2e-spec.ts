@@ -2,7 +2,7 @@ import { Client } from 'pg';
 import { dropDatabase } from '../src/database/ensure-database';
 import { IntegrationEventPublisher } from '../src/messaging/integration-event-publisher';
 import { OutboxRelay } from '../src/messaging/relay/outbox-relay';
-import { UserProfileProjector } from '../src/modules/users/projections/user-profile.projector';
+import { userProfilesProjection } from '../src/modules/users/projections/user-profiles.projection';
 import { registerUser } from './support/fixtures';
 import { messageCount } from './support/test-broker';
 import { eventually, startTestApp, TestApp } from './support/test-app';
@@ -58,7 +58,7 @@ describeWithPostgresServerBinaries('a dump restored into a new cluster', () => {
     await copyDatabase(first.databaseUrl, restoredUrl);
     await dropDatabase(first.databaseUrl);
 
-    const projected = jest.spyOn(UserProfileProjector, 'project');
+    const projected = jest.spyOn(userProfilesProjection, 'apply');
     const published = jest.spyOn(IntegrationEventPublisher.prototype, 'publish');
     try {
       restored = await startTestApp({ databaseUrl: restoredUrl, brokerPrefix: first.brokerPrefix, env: { REACTIONS_ENABLED: 'false' } });

@@ -2,9 +2,9 @@ import { Client } from 'pg';
 import { dropDatabase } from '../src/database/ensure-database';
 import { SessionAdvisoryLock } from '../src/database/session-advisory-lock';
 import { SubscriptionLeases } from '../src/event-store/segments/subscription-leases';
-import { EventSubscriptions } from '../src/event-store/subscription/event-subscriptions';
+import { EventSubscriptions } from '../src/event-store';
 import { segmentOf } from '../src/event-store/segments/segments';
-import { OrderSummaryProjector } from '../src/modules/orders/projections/order-summary.projector';
+import { orderSummariesProjection } from '../src/modules/orders/projections/order-summaries.projection';
 import { CliResult, runBuiltCli } from './support/built-cli';
 import { placeOrder, refuseOrderSummariesOfBrokenOrders, registerUser } from './support/fixtures';
 import { eventually, startTestApp, TestApp } from './support/test-app';
@@ -15,7 +15,7 @@ import { createTestDatabase } from './support/test-database';
  * against a real API in this process.
  */
 const SEGMENTS = 4;
-const ORDER_SUMMARIES = OrderSummaryProjector.subscriptionName;
+const ORDER_SUMMARIES = orderSummariesProjection.subscriptionId;
 
 async function projected(app: TestApp, orderId: string): Promise<boolean> {
   const rows: unknown[] = await app.db.query(`SELECT 1 FROM order_summaries WHERE id = $1`, [orderId]);

@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { Client } from 'pg';
 import { fillStore } from '../src/cli/store-filler';
-import { rebuildableProjections, storeUpcasters } from '../src/cli/rebuildable-projections';
-import { ProjectionRebuilder } from '../src/event-store/rebuild/projection-rebuilder';
+import { EventStoreManifests, ProjectionRebuilder } from '../src/event-store';
+import { EVENT_STORE_MANIFESTS } from '../src/modules/manifests';
 import { dropDatabase } from '../src/database/ensure-database';
 import { placeOrder, registerUser } from './support/fixtures';
 import { captureStatements, CapturedStatement, explainableParts, explainBoth, outline, PlanFinding, sequentialScans } from './support/statement-plans';
@@ -70,8 +70,9 @@ describe(`a store filled with ${FILLED_EVENTS.toLocaleString('en')} events (issu
     const dataSource = new DataSource({ type: 'postgres', url, extra: { max: 3 } });
     await dataSource.initialize();
     try {
-      const rebuilder = new ProjectionRebuilder(dataSource, storeUpcasters());
-      for (const projection of rebuildableProjections) {
+      const manifests = new EventStoreManifests(EVENT_STORE_MANIFESTS);
+      const rebuilder = new ProjectionRebuilder(dataSource, manifests.eventUpcasters());
+      for (const projection of manifests.projections) {
         const result = await rebuilder.rebuild(projection, { batchSize: 5000, acceptDifferences: false });
         expect({ projection: projection.name, differences: result.differences, swapped: result.swapped }).toMatchObject({
           projection: projection.name,

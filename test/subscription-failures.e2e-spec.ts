@@ -1,18 +1,16 @@
 import { randomUUID } from 'node:crypto';
 import { DataSource } from 'typeorm';
-import { EventSequencer } from '../src/event-store/sequencing/event-sequencer';
-import { EventSubscriptions } from '../src/event-store/subscription/event-subscriptions';
-import { readSubscriptionStatuses, SUBSCRIPTION_STATUS_SQL } from '../src/event-store/subscription/subscription-status';
+import { EventSequencer, EventSubscriptions, readSubscriptionStatuses, SUBSCRIPTION_STATUS_SQL } from '../src/event-store';
 import { RELAY_CHECKPOINT } from '../src/messaging/relay/outbox-relay';
-import { OrderSummaryProjector } from '../src/modules/orders/projections/order-summary.projector';
-import { UserProfileProjector } from '../src/modules/users/projections/user-profile.projector';
+import { orderSummariesProjection } from '../src/modules/orders/projections/order-summaries.projection';
+import { userProfilesProjection } from '../src/modules/users/projections/user-profiles.projection';
 import { CliResult, runBuiltCli } from './support/built-cli';
 import { placeOrder, refuseOrderSummariesOfBrokenOrders, registerUser } from './support/fixtures';
 import { eventually, startTestApp, TestApp } from './support/test-app';
 import { createMigratedDataSource } from './support/test-database';
 
-const ORDER_SUMMARIES = OrderSummaryProjector.subscriptionName;
-const USER_PROFILES = UserProfileProjector.subscriptionName;
+const ORDER_SUMMARIES = orderSummariesProjection.subscriptionId;
+const USER_PROFILES = userProfilesProjection.subscriptionId;
 
 function subscriptionsCli(app: TestApp, ...args: string[]): Promise<CliResult> {
   return runBuiltCli('dist/src/cli/subscriptions.js', app.databaseUrl, ...args);

@@ -1,13 +1,12 @@
 import { Module } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
-import { rebuildableProjections } from '../cli/rebuildable-projections';
 import { Environment } from '../config/environment';
-import { EventStoreModule } from '../event-store/event-store.module';
+import { EventStoreModule } from '../event-store';
 import { brokerTopology } from '../messaging/broker-topology';
 import { DeadLetterQueue } from '../messaging/dead-letters/dead-letter-queue';
 import { DeadLettersController } from './dead-letters/dead-letters.controller';
 import { ParkedReactionsController } from './parked-reactions/parked-reactions.controller';
-import { ProjectionRebuildJobs, RebuildableProjections } from './projections/projection-rebuild-jobs';
+import { ProjectionRebuildJobs } from './projections/projection-rebuild-jobs';
 import { ProjectionsController } from './projections/projections.controller';
 import { StreamsRepublishController } from './streams/streams-republish.controller';
 import { SubscriptionsController } from './subscriptions/subscriptions.controller';
@@ -29,7 +28,6 @@ import { SubscriptionsController } from './subscriptions/subscriptions.controlle
           topology: brokerTopology(config.get('BROKER_PREFIX', { infer: true }), config.get('CONSUMER_RETRY_DELAYS_MS', { infer: true })),
         }),
     },
-    { provide: RebuildableProjections, useValue: new RebuildableProjections(rebuildableProjections) },
     ProjectionRebuildJobs,
   ],
 })

@@ -1,5 +1,5 @@
 import { Module } from '@nestjs/common';
-import { EventStoreModule } from '../event-store/event-store.module';
+import { EventStoreModule } from '../event-store';
 import { MessagingModule } from '../messaging/messaging.module';
 import { AdmissionControl } from './admission-control';
 import { AsynchronousLag } from './asynchronous-lag';

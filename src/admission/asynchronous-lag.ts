@@ -4,12 +4,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { Environment } from '../config/environment';
 import { sessionAdvisoryLockCondition } from '../database/session-advisory-lock';
-import { DurableReactions } from '../event-store/reactions/durable-reactions';
-import { segmentLockCondition } from '../event-store/segments/segment-locks';
-import { Signal } from '../event-store/sequencing/signal';
-import { EventSubscriptions } from '../event-store/subscription/event-subscriptions';
-import { failureOf, SubscriptionFailure, SubscriptionFailureRow } from '../event-store/subscription/subscription-failures';
-import { PauseRow, SUBSCRIPTION_STATUS_SQL } from '../event-store/subscription/subscription-status';
+import { DurableReactions, EventSubscriptions, failureOf, PauseRow, segmentLockCondition, Signal, SUBSCRIPTION_STATUS_SQL, SubscriptionFailure, SubscriptionFailureRow } from '../event-store';
 import { RELAY_CHECKPOINT, relayLeaseKey } from '../messaging/relay/outbox-relay';
 import { outsideTraces } from '../tracing/trace-context';
 

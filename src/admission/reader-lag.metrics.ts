@@ -1,6 +1,6 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { Gauge } from 'prom-client';
-import { describeError } from '../event-store/subscription/subscription-failures';
+import { describeError } from '../event-store';
 import { MetricsRegistry, SCRAPE_QUERY_TIMEOUT_MS } from '../metrics/metrics-registry';
 import { SingleFlight } from '../shared/single-flight';
 import { withinTimeLimit } from '../shared/time-limit';

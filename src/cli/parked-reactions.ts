@@ -3,7 +3,7 @@ import { parseArgs } from 'node:util';
 import { DataSource } from 'typeorm';
 import { loadEnvironment } from '../config/environment';
 import { pgPoolOptions } from '../database/pool-options';
-import { listParkedReactions, requestParkedReactionRetry } from '../event-store/reactions/parked-reactions';
+import { listParkedReactions, requestParkedReactionRetry } from '../event-store';
 
 const USAGE = `Usage: npm run parked-reactions -- <command>
 

@@ -1,11 +1,12 @@
-import type { RebuildableProjection } from '../event-store/rebuild/rebuildable-projection';
+import type { ProjectionDefinition } from '../event-store';
 import { parseRebuildArguments } from './rebuild-arguments';
 
-const projection = (name: string): RebuildableProjection => ({
+const projection = (name: string): ProjectionDefinition => ({
   name,
   subscriptionId: `projection:${name}`,
   table: name.replace('-', '_'),
-  project: async () => undefined,
+  canHandle: [],
+  apply: async () => undefined,
 });
 const known = [projection('user-profiles'), projection('order-summaries')];
 

@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import type { RebuildableProjection } from '../event-store/rebuild/rebuildable-projection';
+import type { ProjectionDefinition } from '../event-store';
 
 export const USAGE = `Usage: npm run rebuild-projections -- (--all | <projection>...) [--accept-differences] [--batch-size <n>]
        npm run rebuild-projections -- --list
@@ -22,10 +22,10 @@ export const MAX_BATCH_SIZE = 10_000;
 export type RebuildCommand =
   | { kind: 'help' }
   | { kind: 'list' }
-  | { kind: 'rebuild'; projections: RebuildableProjection[]; acceptDifferences: boolean; batchSize: number }
+  | { kind: 'rebuild'; projections: ProjectionDefinition[]; acceptDifferences: boolean; batchSize: number }
   | { kind: 'usage-error'; message: string };
 
-export function parseRebuildArguments(args: string[], known: readonly RebuildableProjection[]): RebuildCommand {
+export function parseRebuildArguments(args: string[], known: readonly ProjectionDefinition[]): RebuildCommand {
   let parsed;
   try {
     parsed = parseArgs({

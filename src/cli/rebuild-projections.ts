@@ -1,18 +1,17 @@
 import 'reflect-metadata';
 import { DataSource } from 'typeorm';
 import { loadEnvironment } from '../config/environment';
-import { ProjectionRebuilder, RebuildResult } from '../event-store/rebuild/projection-rebuilder';
-import type { RebuildProgress } from '../event-store/rebuild/rebuild-progress';
-import type { RebuildableProjection } from '../event-store/rebuild/rebuildable-projection';
+import { EventStoreManifests, type ProjectionDefinition, ProjectionRebuilder, type RebuildProgress, type RebuildResult } from '../event-store';
+import { EVENT_STORE_MANIFESTS } from '../modules/manifests';
 import { parseRebuildArguments, USAGE } from './rebuild-arguments';
 import { formatProgress, formatResult } from './rebuild-report';
-import { rebuildableProjections, storeUpcasters } from './rebuildable-projections';
 import { pgPoolOptions } from '../database/pool-options';
 
 const PROGRESS_INTERVAL_MS = 1000;
 
 async function main(): Promise<number> {
-  const command = parseRebuildArguments(process.argv.slice(2), rebuildableProjections);
+  const manifests = new EventStoreManifests(EVENT_STORE_MANIFESTS);
+  const command = parseRebuildArguments(process.argv.slice(2), manifests.projections);
   switch (command.kind) {
     case 'help':
       process.stdout.write(`${USAGE}\n`);
@@ -21,7 +20,7 @@ async function main(): Promise<number> {
       process.stderr.write(`${command.message}\n\n${USAGE}\n`);
       return 2;
     case 'list':
-      for (const { name, table, subscriptionId } of rebuildableProjections) {
+      for (const { name, table, subscriptionId } of manifests.projections) {
         process.stdout.write(`${name}\ttable ${table}\tsubscription ${subscriptionId}\n`);
       }
       return 0;
@@ -31,7 +30,7 @@ async function main(): Promise<number> {
   const dataSource = new DataSource({ type: 'postgres', url: environment.DATABASE_URL, extra: pgPoolOptions(3) });
   await dataSource.initialize();
   try {
-    const rebuilder = new ProjectionRebuilder(dataSource, storeUpcasters());
+    const rebuilder = new ProjectionRebuilder(dataSource, manifests.eventUpcasters());
     let allSwapped = true;
     for (const projection of command.projections) {
       const result = await rebuildWithProgress(rebuilder, projection, command);
@@ -47,7 +46,7 @@ async function main(): Promise<number> {
 /** Rebuilds one projection, printing its progress to stderr about once a second and when the replay is done. */
 async function rebuildWithProgress(
   rebuilder: ProjectionRebuilder,
-  projection: RebuildableProjection,
+  projection: ProjectionDefinition,
   options: { batchSize: number; acceptDifferences: boolean },
 ): Promise<RebuildResult> {
   let unprinted: RebuildProgress | undefined;

@@ -1,6 +1,4 @@
-import type { RebuildResult } from '../event-store/rebuild/projection-rebuilder';
-import { isIdentical } from '../event-store/rebuild/read-model-comparison';
-import type { RebuildProgress } from '../event-store/rebuild/rebuild-progress';
+import { isIdentical, type RebuildProgress, type RebuildResult } from '../event-store';
 
 /** `order-summaries: 12,345 / 50,000 events (24.7%), 8,900 ev/s, ~4 s left` */
 export function formatProgress({ projection, eventsDone, eventsTotal, eventsPerSecond, secondsLeft }: RebuildProgress): string {

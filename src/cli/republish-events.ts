@@ -2,23 +2,14 @@ import 'reflect-metadata';
 import { DataSource } from 'typeorm';
 import { loadEnvironment } from '../config/environment';
 import { pgPoolOptions } from '../database/pool-options';
+import { EventStoreManifests } from '../event-store';
 import { IntegrationEventMappers } from '../messaging/integration-event-mappers';
 import { ConfirmingPublisher, publisherSettings } from '../messaging/integration-event-publisher';
 import { describeSelection, RepublishFailedError, republishStoredEvents } from '../messaging/republish/stored-event-republisher';
-import { ORDER_STREAM_PUBLICATION } from '../modules/orders';
-import { USER_STREAM_PUBLICATION } from '../modules/users';
+import { EVENT_STORE_MANIFESTS } from '../modules/manifests';
 import { parseRepublishArguments, USAGE } from './republish-events-arguments';
-import { storeUpcasters } from './rebuildable-projections';
 
 const PROGRESS_INTERVAL_MS = 1000;
-
-/** The mappers the modules register in the app, for a tool that runs without it. */
-function integrationEventMappers(): IntegrationEventMappers {
-  const mappers = new IntegrationEventMappers();
-  mappers.register(USER_STREAM_PUBLICATION);
-  mappers.register(ORDER_STREAM_PUBLICATION);
-  return mappers;
-}
 
 async function main(): Promise<number> {
   const command = parseRepublishArguments(process.argv.slice(2));
@@ -33,6 +24,8 @@ async function main(): Promise<number> {
 
   const environment = loadEnvironment(process.env);
   const { selection, batchSize } = command;
+  // What the app registers, for a tool that runs without it.
+  const manifests = new EventStoreManifests(EVENT_STORE_MANIFESTS);
   const dataSource = new DataSource({ type: 'postgres', url: environment.DATABASE_URL, extra: pgPoolOptions(1) });
   await dataSource.initialize();
   const publisher = new ConfirmingPublisher(publisherSettings(environment));
@@ -42,8 +35,8 @@ async function main(): Promise<number> {
       {
         dataSource,
         publish: (message) => publisher.publish(message),
-        mappers: integrationEventMappers(),
-        upcasters: storeUpcasters(),
+        mappers: new IntegrationEventMappers(manifests),
+        upcasters: manifests.eventUpcasters(),
         maxInFlight: environment.RELAY_MAX_IN_FLIGHT,
       },
       selection,

@@ -1,11 +1,11 @@
 import { v7 as uuidV7 } from 'uuid';
 import type { ClientBase } from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
-import { SEQUENCER_LOCK_KEY } from '../event-store/sequencing/event-sequencer';
+import { EventStoreManifests, SEQUENCER_LOCK_KEY } from '../event-store';
 import { RELAY_CHECKPOINT } from '../messaging/relay/outbox-relay';
 import { ORDER_STREAM_TYPE } from '../modules/orders';
 import { USER_STREAM_TYPE } from '../modules/users';
-import { rebuildableProjections } from './rebuildable-projections';
+import { EVENT_STORE_MANIFESTS } from '../modules/manifests';
 
 /**
  * Fills a migrated project database with a long history of realistic Users and Orders streams
@@ -133,7 +133,7 @@ async function startOrResume(client: ClientBase, target: number): Promise<Progre
   // Every reader the API creates at the beginning of the store must exist already, at the head;
   // reactions create theirs at the head themselves.
   if (state.head === '0') {
-    for (const subscriptionId of [...rebuildableProjections.map((projection) => projection.subscriptionId), RELAY_CHECKPOINT]) {
+    for (const subscriptionId of [...new EventStoreManifests(EVENT_STORE_MANIFESTS).projections.map((projection) => projection.subscriptionId), RELAY_CHECKPOINT]) {
       await client.query(`INSERT INTO subscription_checkpoints (subscription_id) VALUES ($1) ON CONFLICT DO NOTHING`, [subscriptionId]);
     }
   }

@@ -4,9 +4,7 @@ import { parseArgs } from 'node:util';
 import { DataSource } from 'typeorm';
 import { loadEnvironment } from '../config/environment';
 import { pgPoolOptions } from '../database/pool-options';
-import { requestRetry, skipFailingEvent, SubscriptionFailure } from '../event-store/subscription/subscription-failures';
-import { pauseSubscription, resumeSubscription, SubscriptionPause } from '../event-store/subscription/subscription-pauses';
-import { readSubscriptionStatuses, SubscriptionStatus } from '../event-store/subscription/subscription-status';
+import { pauseSubscription, readSubscriptionStatuses, requestRetry, resumeSubscription, skipFailingEvent, SubscriptionFailure, SubscriptionPause, SubscriptionStatus } from '../event-store';
 
 const USAGE = `Usage: npm run subscriptions -- <command>
 

@@ -2,10 +2,10 @@
  * A domain event class names its stored type once (`static readonly type = 'OrderPlaced'`) so the
  * name in the store never depends on a class name a refactoring might change.
  */
-export interface DomainEventClass {
-  readonly type: string;
+export interface DomainEventClass<TType extends string = string, TEvent extends object = object> {
+  readonly type: TType;
   readonly schemaVersion?: number;
-  new (...args: never[]): object;
+  new (...args: never[]): TEvent;
 }
 
 export function eventTypeOf(event: object): string {

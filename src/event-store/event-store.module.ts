@@ -10,6 +10,7 @@ import { AppendedEventMetrics } from './appended-event-metrics';
 import { AppendedOnCommit } from './appended-on-commit';
 import { EventAppendedSignal } from './event-appended-signal';
 import { EventStreamReader } from './event-stream.reader';
+import { EventStoreManifests } from './manifest/event-store-manifests';
 import { RunningCommands } from './running-commands';
 import { StreamsController } from './http/streams.controller';
 import { DomainEventClasses } from './reactions/domain-event-classes';
@@ -49,11 +50,11 @@ import { ProcessSubscriptionLeases } from './segments/subscription-leases.provid
     },
     EventStreamReader,
     EventSubscriptions,
-    DomainEventClasses,
+    { provide: DomainEventClasses, inject: [EventStoreManifests], useFactory: (manifests: EventStoreManifests) => manifests.domainEventClasses() },
     DurableReactions,
     ParkedReactionsMetrics,
     RunningCommands,
-    EventUpcasters,
+    { provide: EventUpcasters, inject: [EventStoreManifests], useFactory: (manifests: EventStoreManifests) => manifests.eventUpcasters() },
     { provide: SubscriptionLeases, useClass: ProcessSubscriptionLeases },
   ],
   exports: [

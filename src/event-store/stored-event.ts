@@ -1,7 +1,8 @@
+import type { DomainEventClass } from './domain-event';
 import { EventMetadata } from './event-metadata';
 
 /** An event as the `events` table holds it. Positions are bigints, kept as decimal strings. */
-export interface StoredEvent<TPayload = Record<string, unknown>> {
+export interface StoredEvent<TPayload = Record<string, unknown>, TType extends string = string> {
   /** Taken at insert: unique, increasing in append order, NOT in commit order. */
   position: string;
   /**
@@ -13,12 +14,20 @@ export interface StoredEvent<TPayload = Record<string, unknown>> {
   streamType: string;
   streamId: string;
   streamVersion: number;
-  eventType: string;
+  eventType: TType;
   schemaVersion: number;
   payload: TPayload;
   metadata: EventMetadata;
   recordedAt: Date;
 }
+
+/**
+ * A stored event of one of the classes `C` (a union of event classes), after upcasting: a union
+ * discriminated by `eventType`, so `switch (event.eventType)` narrows `payload` to that class's
+ * fields. Derived from the classes, never restated: `StoredEventOf<(typeof ORDER_EVENT_CLASSES)[number]>`.
+ */
+export type StoredEventOf<C extends DomainEventClass> =
+  C extends DomainEventClass<infer TType, infer TEvent> ? StoredEvent<{ readonly [K in keyof TEvent]: TEvent[K] }, TType> : never;
 
 /** An event read in commit order: it has its global position. */
 export type SequencedEvent<TPayload = Record<string, unknown>> = StoredEvent<TPayload> & { globalPosition: string };

@@ -1,5 +1,4 @@
-import type { StoredEvent } from '../event-store/stored-event';
-import type { EventMetadata } from '../event-store/event-metadata';
+import type { EventMetadata, StoredEvent } from '../event-store';
 import { buildFlow, type FlowInputs } from './flow-graph';
 
 const CORRELATION = 'corr-1';

@@ -1,4 +1,4 @@
-import type { StoredEvent } from '../event-store/stored-event';
+import type { StoredEvent } from '../event-store';
 
 /** What one node of a flow stands for. */
 export type FlowNodeKind = 'request' | 'command' | 'event' | 'reaction-step' | 'publish' | 'consumer-effect';

@@ -1,8 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
-import { STORED_EVENT_COLUMNS, type StoredEvent } from '../event-store/stored-event';
-import { EventUpcasters } from '../event-store/upcasting/event-upcasters';
+import { EventUpcasters, STORED_EVENT_COLUMNS, type StoredEvent } from '../event-store';
 import { IntegrationEventMappers } from '../messaging/integration-event-mappers';
 import { RELAY_CHECKPOINT } from '../messaging/relay/outbox-relay';
 import { publishTimesAt } from '../messaging/relay/relay-batches';

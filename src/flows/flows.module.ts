@@ -1,5 +1,5 @@
 import { Module } from '@nestjs/common';
-import { EventStoreModule } from '../event-store/event-store.module';
+import { EventStoreModule } from '../event-store';
 import { ConsumerEffects } from './consumer-effects';
 import { FlowRecords } from './flow-records';
 import { FlowPage } from './http/flow-page';

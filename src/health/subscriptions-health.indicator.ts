@@ -2,8 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { HealthIndicatorService } from '@nestjs/terminus';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
-import { describeError, SubscriptionFailure } from '../event-store/subscription/subscription-failures';
-import { readSubscriptionStatuses, SubscriptionStatus } from '../event-store/subscription/subscription-status';
+import { describeError, readSubscriptionStatuses, SubscriptionFailure, SubscriptionStatus } from '../event-store';
 import { withinTimeLimit } from '../shared/time-limit';
 import { HEALTH_CHECK_TIMEOUT_MS } from './respond-with-health';
 

@@ -1,7 +1,6 @@
 import { createParamDecorator, ExecutionContext } from '@nestjs/common';
-import { runId } from '../event-store/run-id';
+import { CommandMetadata, runId } from '../event-store';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { CommandMetadata } from '../event-store/event-metadata';
 import { timeOrderedUuid } from '../shared/time-ordered-uuid';
 
 export const CORRELATION_ID_HEADER = 'x-correlation-id';

@@ -1,5 +1,5 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
-import type { StoredEvent } from '../event-store/stored-event';
+import type { StoredEvent } from '../event-store';
 
 /**
  * What every log line written on behalf of one event carries, whichever `new Logger(...)` writes

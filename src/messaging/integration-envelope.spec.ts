@@ -1,15 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { CLOUD_EVENTS_CONTENT_TYPE, INTEGRATION_EVENT_CONTRACTS, OrderPlacedV1, openCloudEvent, UserRegisteredV1 } from '../contracts';
-import type { StoredEvent } from '../event-store/stored-event';
-import { ORDER_STREAM_PUBLICATION } from '../modules/orders';
-import { USER_STREAM_PUBLICATION } from '../modules/users';
+import { EventStoreManifests, type StoredEvent } from '../event-store';
+import { EVENT_STORE_MANIFESTS } from '../modules/manifests';
 import { IntegrationEventMappers } from './integration-event-mappers';
 import { toAmqpMessage } from './integration-event-publisher';
 import { toIntegrationEnvelope } from './integration-envelope';
 
-const mappers = new IntegrationEventMappers();
-mappers.register(USER_STREAM_PUBLICATION);
-mappers.register(ORDER_STREAM_PUBLICATION);
+const mappers = new IntegrationEventMappers(new EventStoreManifests(EVENT_STORE_MANIFESTS));
 
 function stored(streamType: string, eventType: string, streamVersion: number, payload: Record<string, unknown>): StoredEvent {
   return {

@@ -1,5 +1,5 @@
 import { type IntegrationEnvelope, wrapInCloudEvent } from '../contracts';
-import type { StoredEvent } from '../event-store/stored-event';
+import type { StoredEvent } from '../event-store';
 import type { IntegrationEventMappers } from './integration-event-mappers';
 
 /**

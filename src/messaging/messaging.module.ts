@@ -1,12 +1,12 @@
 import { Global, Module } from '@nestjs/common';
-import { EventStoreModule } from '../event-store/event-store.module';
+import { EventStoreModule } from '../event-store';
 import { IntegrationEventMappers } from './integration-event-mappers';
 import { IntegrationEventPublisher } from './integration-event-publisher';
 import { OutboxRelay } from './relay/outbox-relay';
 import { RelayMetrics } from './relay/relay.metrics';
 import { RelayBatchRetention } from './relay/relay-batch-retention';
 
-/** Integration events out of the API: mappers registered by the modules, the relay, the publisher. */
+/** Integration events out of the API: the mappers (from the modules' manifests), the relay, the publisher. */
 @Global()
 @Module({
   imports: [EventStoreModule],

@@ -1,5 +1,5 @@
 import { ApiProperty } from '@nestjs/swagger';
-import type { ParkedReaction } from '../../event-store/reactions/parked-reactions';
+import type { ParkedReaction } from '../../event-store';
 
 export class ParkedReactionResponse {
   @ApiProperty({ example: 'reaction:order-fulfilment', description: "the reaction's subscription id" })

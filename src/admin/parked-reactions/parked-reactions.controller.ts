@@ -4,7 +4,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { RequireScopes } from '../../auth/access.decorators';
 import { AuthenticatedSubject } from '../../auth/authenticated-principal';
-import { listParkedReactions, requestParkedReactionRetry } from '../../event-store/reactions/parked-reactions';
+import { listParkedReactions, requestParkedReactionRetry } from '../../event-store';
 import { ApiProblems } from '../../http/openapi/api-problems.decorator';
 import { causeOf, EXAMPLE_IDS, invalidFields, MALFORMED_UUID } from '../../http/openapi/problem-causes';
 import { INVALID_LIST_LIMIT } from '../list-limit.request';

@@ -3,23 +3,8 @@ import { BeforeApplicationShutdown, Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { formatResult } from '../../cli/rebuild-report';
-import { ProjectionRebuilder, RebuildResult } from '../../event-store/rebuild/projection-rebuilder';
-import { isIdentical, ReadModelDifferences } from '../../event-store/rebuild/read-model-comparison';
-import { acquireRebuildLock, RebuildAlreadyRunningError, RebuildLock, rebuildLockCondition } from '../../event-store/rebuild/rebuild-lock';
-import type { RebuildProgress } from '../../event-store/rebuild/rebuild-progress';
-import type { RebuildableProjection } from '../../event-store/rebuild/rebuildable-projection';
-import { describeError } from '../../event-store/subscription/subscription-failures';
-import { EventUpcasters } from '../../event-store/upcasting/event-upcasters';
+import { acquireRebuildLock, describeError, EventStoreManifests, EventUpcasters, isIdentical, type ProjectionDefinition, ProjectionRebuilder, ReadModelDifferences, RebuildAlreadyRunningError, RebuildLock, rebuildLockCondition, type RebuildProgress, RebuildResult } from '../../event-store';
 import { outsideTraces } from '../../tracing/trace-context';
-
-/** The read models the admin API can rebuild: the modules' own declarations (the list `npm run rebuild-projections` rebuilds). */
-export class RebuildableProjections {
-  constructor(readonly all: readonly RebuildableProjection[]) {}
-
-  find(name: string): RebuildableProjection | undefined {
-    return this.all.find((projection) => projection.name === name);
-  }
-}
 
 export const REBUILD_JOB_STATUSES = ['running', 'completed', 'failed', 'interrupted'] as const;
 export type RebuildJobStatus = (typeof REBUILD_JOB_STATUSES)[number];
@@ -107,7 +92,8 @@ export class ProjectionRebuildJobs implements BeforeApplicationShutdown {
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
     upcasters: EventUpcasters,
-    readonly projections: RebuildableProjections,
+    /** The read models it can rebuild: the modules' manifests' projections (the list `npm run rebuild-projections` rebuilds). */
+    readonly manifests: EventStoreManifests,
   ) {
     this.rebuilder = new ProjectionRebuilder(dataSource, upcasters);
   }
@@ -116,7 +102,7 @@ export class ProjectionRebuildJobs implements BeforeApplicationShutdown {
    * Starts a rebuild of `projection` in the background and returns its job, `running`. Rejects
    * with RebuildAlreadyRunning when another rebuild of it runs (a job, or the CLI).
    */
-  async start(projection: RebuildableProjection, options: StartRebuild): Promise<RebuildJob> {
+  async start(projection: ProjectionDefinition, options: StartRebuild): Promise<RebuildJob> {
     await this.markInterrupted();
     let lock: RebuildLock;
     try {
@@ -159,7 +145,7 @@ export class ProjectionRebuildJobs implements BeforeApplicationShutdown {
     await Promise.all(jobs.map(({ done }) => done));
   }
 
-  private async run(job: RebuildJob, projection: RebuildableProjection, lock: RebuildLock, signal: AbortSignal): Promise<void> {
+  private async run(job: RebuildJob, projection: ProjectionDefinition, lock: RebuildLock, signal: AbortSignal): Promise<void> {
     // The latest report is written at most every PROGRESS_WRITE_INTERVAL_MS, and at the latest
     // that long after it came: a rebuild that waits (for the live projector) shows where it is.
     let latest: RebuildProgress | undefined;

@@ -4,7 +4,7 @@ import type { FastifyReply } from 'fastify';
 import { RequireScopes } from '../../auth/access.decorators';
 import { AuthenticatedSubject } from '../../auth/authenticated-principal';
 import { DEFAULT_BATCH_SIZE } from '../../cli/rebuild-arguments';
-import type { RebuildableProjection } from '../../event-store/rebuild/rebuildable-projection';
+import type { ProjectionDefinition } from '../../event-store';
 import { ApiProblems } from '../../http/openapi/api-problems.decorator';
 import { causeOf, EXAMPLE_IDS, invalidFields, MALFORMED_UUID } from '../../http/openapi/problem-causes';
 import { ProjectionNotFoundError, ProjectionRebuildRunningError, RebuildJobNotFoundError } from '../admin.errors';
@@ -42,7 +42,7 @@ export class ProjectionsController {
   @ApiOperation({ operationId: 'listRebuildableProjections', summary: 'List the projections that can be rebuilt' })
   @ApiOkResponse({ type: RebuildableProjectionListResponse, description: '`npm run rebuild-projections -- --list`' })
   list(): RebuildableProjectionListResponse {
-    return { items: this.jobs.projections.all.map(toRebuildableProjectionResponse) };
+    return { items: this.jobs.manifests.projections.map(toRebuildableProjectionResponse) };
   }
 
   @Post(':name/rebuilds')
@@ -106,9 +106,9 @@ export class ProjectionsController {
     return toRebuildJobResponse(job);
   }
 
-  private projection(name: string): RebuildableProjection {
-    const projection = this.jobs.projections.find(name);
-    if (!projection) throw new ProjectionNotFoundError(name, this.jobs.projections.all.map((known) => known.name));
+  private projection(name: string): ProjectionDefinition {
+    const projection = this.jobs.manifests.projection(name);
+    if (!projection) throw new ProjectionNotFoundError(name, this.jobs.manifests.projections.map((known) => known.name));
     return projection;
   }
 }

@@ -1,5 +1,5 @@
 import { ApiProperty } from '@nestjs/swagger';
-import type { RebuildableProjection } from '../../event-store/rebuild/rebuildable-projection';
+import type { ProjectionDefinition } from '../../event-store';
 import { REBUILD_JOB_STATUSES, type RebuildJob, type RebuildJobStatus } from './projection-rebuild-jobs';
 
 export class RebuildableProjectionResponse {
@@ -106,7 +106,7 @@ export class RebuildJobResponse {
   finishedAt: string | null;
 }
 
-export function toRebuildableProjectionResponse({ name, table, subscriptionId }: RebuildableProjection): RebuildableProjectionResponse {
+export function toRebuildableProjectionResponse({ name, table, subscriptionId }: ProjectionDefinition): RebuildableProjectionResponse {
   return { name, table, subscriptionId };
 }
 

@@ -1,4 +1,4 @@
-import type { SubscriptionStatus } from '../../event-store/subscription/subscription-status';
+import type { SubscriptionStatus } from '../../event-store';
 import { toStatusResponse } from './subscription.response';
 
 const since = new Date('2026-11-23T10:00:00.000Z');

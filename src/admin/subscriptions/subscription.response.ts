@@ -1,7 +1,5 @@
 import { ApiProperty } from '@nestjs/swagger';
-import type { SubscriptionFailure } from '../../event-store/subscription/subscription-failures';
-import type { SubscriptionPause } from '../../event-store/subscription/subscription-pauses';
-import type { SegmentStatus, SubscriptionStatus } from '../../event-store/subscription/subscription-status';
+import type { SegmentStatus, SubscriptionFailure, SubscriptionPause, SubscriptionStatus } from '../../event-store';
 
 export class FailingEventResponse {
   @ApiProperty({ format: 'uuid' })

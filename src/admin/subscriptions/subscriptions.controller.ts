@@ -4,9 +4,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { RequireScopes } from '../../auth/access.decorators';
 import { AuthenticatedSubject } from '../../auth/authenticated-principal';
-import { requestRetry, skipFailingEvent } from '../../event-store/subscription/subscription-failures';
-import { pauseSubscription, resumeSubscription } from '../../event-store/subscription/subscription-pauses';
-import { readSubscriptionStatuses, SubscriptionStatus } from '../../event-store/subscription/subscription-status';
+import { pauseSubscription, readSubscriptionStatuses, requestRetry, resumeSubscription, skipFailingEvent, SubscriptionStatus } from '../../event-store';
 import { ApiProblems } from '../../http/openapi/api-problems.decorator';
 import { causeOf, EXAMPLE_IDS, invalidFields, type ProblemCause } from '../../http/openapi/problem-causes';
 import {

@@ -20,7 +20,7 @@ export class DomainEventClasses {
     }
   }
 
-  /** The event as an instance of its class, or undefined for a type no module registered. */
+  /** The event as an instance of its class, or undefined for a type no module's manifest declares. */
   instantiate(stored: StoredEvent): object | undefined {
     const eventClass = this.byType.get(stored.eventType);
     if (!eventClass) return undefined;

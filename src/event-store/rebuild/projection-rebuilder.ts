@@ -1,5 +1,6 @@
 import type { DataSource, EntityManager } from 'typeorm';
 import { assertPlainIdentifier } from '../../database/sql-identifier';
+import { applyProjection, type ProjectionDefinition } from '../manifest/projection-definition';
 import type { SequencedEvent } from '../stored-event';
 import { sequencePendingEvents } from '../sequencing/event-sequencer';
 import { advanceCheckpoint, Checkpoint, ensureCheckpoint, readCommittedEventsAfter } from '../subscription/committed-events';
@@ -9,7 +10,6 @@ import { compareReadModels, isIdentical, ReadModelDifferences } from './read-mod
 import { RebuildProgress, RebuildProgressMeter } from './rebuild-progress';
 import { RebuildLock, withRebuildLock } from './rebuild-lock';
 import { createRebuildTable, swapInRebuiltTable } from './rebuild-table';
-import type { RebuildableProjection } from './rebuildable-projection';
 
 export interface RebuildOptions {
   /** Events applied per transaction. */
@@ -48,17 +48,17 @@ export class ProjectionRebuilder {
     private readonly now: () => number = Date.now,
   ) {}
 
-  private project(projection: RebuildableProjection, events: SequencedEvent[], db: EntityManager, table: string): Promise<void> {
-    return projection.project(this.upcasters.upcastAll(events), db, table);
+  private project(projection: ProjectionDefinition, events: SequencedEvent[], db: EntityManager, table: string): Promise<void> {
+    return applyProjection(projection, this.upcasters.upcastAll(events), db, table);
   }
 
   /** Takes the projection's rebuild lock (RebuildAlreadyRunningError when another rebuild holds it), rebuilds, and lets the lock go. */
-  rebuild(projection: RebuildableProjection, options: RebuildOptions): Promise<RebuildResult> {
+  rebuild(projection: ProjectionDefinition, options: RebuildOptions): Promise<RebuildResult> {
     return withRebuildLock(this.dataSource, projection.name, (lock) => this.rebuildHoldingLock(lock, projection, options));
   }
 
   /** Rebuilds under the projection's rebuild lock, taken by the caller (acquireRebuildLock) and released by it. */
-  async rebuildHoldingLock(lock: RebuildLock, projection: RebuildableProjection, options: RebuildOptions): Promise<RebuildResult> {
+  async rebuildHoldingLock(lock: RebuildLock, projection: ProjectionDefinition, options: RebuildOptions): Promise<RebuildResult> {
     if (lock.projection !== projection.name) throw new Error(`the rebuild lock held is ${lock.projection}'s, not ${projection.name}'s`);
     const startedAt = this.now();
     const rebuildTable = `${projection.table}_rebuild`;
@@ -89,7 +89,7 @@ export class ProjectionRebuilder {
   }
 
   /** Replays the store from its beginning until a batch comes back short, i.e. close to its head. */
-  private async replayStore(projection: RebuildableProjection, table: string, { batchSize, signal }: RebuildOptions, report: BatchReport): Promise<Checkpoint> {
+  private async replayStore(projection: ProjectionDefinition, table: string, { batchSize, signal }: RebuildOptions, report: BatchReport): Promise<Checkpoint> {
     let checkpoint = BEGINNING_OF_STORE;
     for (;;) {
       signal?.throwIfAborted();
@@ -108,7 +108,7 @@ export class ProjectionRebuilder {
    * When the live projector lags (or runs nowhere), applies its events up to `upTo` for it, batch
    * by batch as it would itself, so that the swap, which pauses it, is left with little to do.
    */
-  private async catchUpLaggingLiveProjection(projection: RebuildableProjection, upTo: Checkpoint, { batchSize, signal }: RebuildOptions): Promise<void> {
+  private async catchUpLaggingLiveProjection(projection: ProjectionDefinition, upTo: Checkpoint, { batchSize, signal }: RebuildOptions): Promise<void> {
     for (;;) {
       signal?.throwIfAborted();
       const applied = await this.dataSource.transaction(async (transaction) => {
@@ -134,7 +134,7 @@ export class ProjectionRebuilder {
    */
   private async settle(
     transaction: EntityManager,
-    projection: RebuildableProjection,
+    projection: ProjectionDefinition,
     rebuildTable: string,
     rebuiltUpTo: Checkpoint,
     { batchSize, acceptDifferences }: RebuildOptions,

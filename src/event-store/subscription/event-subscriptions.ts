@@ -1,4 +1,4 @@
-import { BeforeApplicationShutdown, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
+import { BeforeApplicationShutdown, Injectable, Logger, OnApplicationBootstrap, OnModuleInit } from '@nestjs/common';
 import { AfterListening } from '../../shared/after-listening';
 import { ConfigService } from '@nestjs/config';
 import { InjectDataSource } from '@nestjs/typeorm';
@@ -6,6 +6,8 @@ import { DataSource } from 'typeorm';
 import { Environment } from '../../config/environment';
 import { DatabaseNotifications } from '../../database/database-notifications';
 import { EventAppendedSignal } from '../event-appended-signal';
+import { EventStoreManifests } from '../manifest/event-store-manifests';
+import { applyProjection } from '../manifest/projection-definition';
 import { EventSequencer } from '../sequencing/event-sequencer';
 import { SubscriptionLeases } from '../segments/subscription-leases';
 import { EventUpcasters } from '../upcasting/event-upcasters';
@@ -13,12 +15,12 @@ import { CheckpointedSubscription, EventBatchHandler, SubscriptionOptions } from
 import { SUBSCRIPTION_RETRY_CHANNEL } from './subscription-failures';
 
 /**
- * Owns every checkpointed subscription of the process: modules register theirs while the app
- * is built, all start once the app listens (AfterListening) and stop before the database
- * connection closes.
+ * Owns every checkpointed subscription of the process: one per projection of the modules'
+ * manifests, registered while the app is built, plus any registered by hand; all start once the
+ * app listens (AfterListening) and stop before the database connection closes.
  */
 @Injectable()
-export class EventSubscriptions implements OnApplicationBootstrap, BeforeApplicationShutdown {
+export class EventSubscriptions implements OnModuleInit, OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger(EventSubscriptions.name);
   private readonly subscriptions = new Map<string, CheckpointedSubscription>();
 
@@ -31,7 +33,14 @@ export class EventSubscriptions implements OnApplicationBootstrap, BeforeApplica
     private readonly afterListening: AfterListening,
     private readonly notifications: DatabaseNotifications,
     private readonly leases: SubscriptionLeases,
+    private readonly manifests: EventStoreManifests,
   ) {}
+
+  onModuleInit(): void {
+    for (const projection of this.manifests.projections) {
+      this.register(projection.subscriptionId, (events, transaction) => applyProjection(projection, events, transaction));
+    }
+  }
 
   register(name: string, handler: EventBatchHandler, options: Partial<SubscriptionOptions> = {}): CheckpointedSubscription {
     if (this.subscriptions.has(name)) throw new Error(`subscription ${name} is registered twice`);

@@ -5,8 +5,8 @@ import type { StoredEvent } from '../stored-event';
  * Turns the payload of `eventType` at schema version `fromVersion` into version `fromVersion + 1`.
  * A pure function of the old payload: events are history and are never rewritten in the store.
  */
-export interface EventUpcaster {
-  readonly eventType: string;
+export interface EventUpcaster<TType extends string = string> {
+  readonly eventType: TType;
   readonly fromVersion: number;
   upcast(payload: Record<string, unknown>): Record<string, unknown>;
 }
@@ -19,7 +19,7 @@ export interface EventUpcaster {
 export class EventUpcasters {
   private readonly byVersion = new Map<string, EventUpcaster>();
 
-  register(...upcasters: EventUpcaster[]): void {
+  register(...upcasters: readonly EventUpcaster[]): void {
     for (const upcaster of upcasters) {
       const key = keyOf(upcaster.eventType, upcaster.fromVersion);
       if (this.byVersion.has(key)) throw new Error(`two upcasters for ${upcaster.eventType} v${upcaster.fromVersion}`);

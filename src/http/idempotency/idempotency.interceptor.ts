@@ -4,7 +4,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { from, lastValueFrom, Observable } from 'rxjs';
 import { DataSource } from 'typeorm';
 import { TransactionContext } from '../../database/transaction-context';
-import { EventAppendedSignal } from '../../event-store/event-appended-signal';
+import { EventAppendedSignal } from '../../event-store';
 import { ETAG_HEADER } from '../conditional-requests/entity-tag';
 import { RequestValidationError } from '../request-validation';
 import { unstorableTextIn } from '../storable-text.pipe';

@@ -7,17 +7,7 @@ import { Environment } from '../../config/environment';
 import { DatabaseNotifications } from '../../database/database-notifications';
 import { LeaderElection } from '../../database/leader-election';
 import { AfterListening } from '../../shared/after-listening';
-import { CheckpointTracker, EventStoreHead } from '../../event-store/sequencing/event-store-head';
-import { Latch } from '../../event-store/sequencing/signal';
-import type { SequencedEvent } from '../../event-store/stored-event';
-import {
-  countEventsAfter,
-  ensureCheckpoint,
-  readCheckpointAndEventsAfter,
-} from '../../event-store/subscription/committed-events';
-import { describeError, recordFailure, SUBSCRIPTION_RETRY_CHANNEL } from '../../event-store/subscription/subscription-failures';
-import { PAUSED_RECHECK_MS } from '../../event-store/subscription/subscription-pauses';
-import { EventUpcasters } from '../../event-store/upcasting/event-upcasters';
+import { CheckpointTracker, countEventsAfter, describeError, ensureCheckpoint, EventStoreHead, EventUpcasters, Latch, PAUSED_RECHECK_MS, readCheckpointAndEventsAfter, recordFailure, type SequencedEvent, SUBSCRIPTION_RETRY_CHANNEL } from '../../event-store';
 import { type LogContext, logContextOf, withLogContext } from '../../logging/log-context';
 import { IntegrationEventMappers } from '../integration-event-mappers';
 import { IntegrationEventPublisher } from '../integration-event-publisher';

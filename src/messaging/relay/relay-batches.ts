@@ -1,5 +1,5 @@
 import type { DataSource, EntityManager } from 'typeorm';
-import type { SequencedEvent } from '../../event-store/stored-event';
+import type { SequencedEvent } from '../../event-store';
 
 type Db = DataSource | EntityManager;
 

@@ -1,7 +1,6 @@
 import type { DataSource } from 'typeorm';
 import type { IntegrationEnvelope } from '../../contracts';
-import { STORED_EVENT_COLUMNS, type StoredEvent } from '../../event-store/stored-event';
-import type { EventUpcasters } from '../../event-store/upcasting/event-upcasters';
+import { type EventUpcasters, STORED_EVENT_COLUMNS, type StoredEvent } from '../../event-store';
 import type { IntegrationEventMappers } from '../integration-event-mappers';
 import { toIntegrationEnvelope } from '../integration-envelope';
 import { publishInOrder } from '../relay/publish-in-order';

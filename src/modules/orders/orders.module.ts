@@ -1,8 +1,6 @@
-import { Module, OnModuleInit } from '@nestjs/common';
+import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
-import { EventStoreModule } from '../../event-store/event-store.module';
-import { DomainEventClasses } from '../../event-store/reactions/domain-event-classes';
-import { EventUpcasters } from '../../event-store/upcasting/event-upcasters';
+import { EventStoreModule } from '../../event-store';
 import { CancelOrderHandler } from './commands/cancel-order/cancel-order.handler';
 import { ConfirmOrderHandler } from './commands/confirm-order/confirm-order.handler';
 import { PlaceOrderHandler } from './commands/place-order/place-order.handler';
@@ -12,20 +10,17 @@ import { OrderDeadlineWatcher } from './deadlines/order-deadline-watcher';
 import { OrderDeadlines } from './deadlines/order-deadlines';
 import { ScheduleOrderDeadlineHandler } from './deadlines/schedule-order-deadline.handler';
 import { ShipOrderHandler } from './commands/ship-order/ship-order.handler';
-import { ORDER_EVENT_UPCASTERS } from './domain/order-event-upcasters';
-import { ORDER_EVENT_CLASSES } from './domain/order.events';
 import { OrderRepository } from './domain/order.repository';
 import { OrdersController } from './http/orders.controller';
-import { OrderIntegrationEvents } from './integration/order-integration-events';
 import { OrderRecord } from './persistence/order.record';
 import { TypeOrmOrderRepository } from './persistence/typeorm-order.repository';
-import { OrderSummaryProjector } from './projections/order-summary.projector';
 import { OrderSummaryRecord } from './projections/order-summary.record';
 import { GetOrderHandler } from './queries/get-order/get-order.handler';
 import { ListOrdersHandler } from './queries/list-orders/list-orders.handler';
 import { OrderFulfilmentSaga } from './sagas/order-fulfilment.saga';
 import { OrderOutcomeMetrics } from './sagas/order-outcome.metrics';
 
+/** Its events' facts (classes, upcasters, contracts, projections) are in orders.manifest.ts: the app registers every module's manifest in one place. */
 @Module({
   imports: [TypeOrmModule.forFeature([OrderRecord, OrderSummaryRecord]), EventStoreModule],
   controllers: [OrdersController],
@@ -44,18 +39,6 @@ import { OrderOutcomeMetrics } from './sagas/order-outcome.metrics';
     OrderDeadlineWatcher,
     GetOrderHandler,
     ListOrdersHandler,
-    OrderSummaryProjector,
-    OrderIntegrationEvents,
   ],
 })
-export class OrdersModule implements OnModuleInit {
-  constructor(
-    private readonly eventClasses: DomainEventClasses,
-    private readonly upcasters: EventUpcasters,
-  ) {}
-
-  onModuleInit(): void {
-    this.eventClasses.register(...ORDER_EVENT_CLASSES);
-    this.upcasters.register(...ORDER_EVENT_UPCASTERS);
-  }
-}
+export class OrdersModule {}

@@ -2,7 +2,6 @@
 export { UsersModule } from './users.module';
 export { GetUserQuery } from './queries/get-user/get-user.query';
 export { UserExistsQuery } from './queries/user-exists/user-exists.query';
-export { userProfilesRebuildable } from './projections/user-profiles.rebuildable';
 export type { UserView } from './queries/get-user/user.view';
 export type { UserStatus } from './domain/user';
 export { ReserveCreditCommand } from './commands/reserve-credit/reserve-credit.command';
@@ -11,6 +10,6 @@ export { ConsumeCreditCommand } from './commands/consume-credit/consume-credit.c
 // Events other modules' sagas react to on the CQRS bus.
 export { CreditReservedEvent, CreditRejectedEvent, UserDeactivatedEvent } from './domain/user.events';
 export type { CreditRejectionReason } from './domain/user.events';
-// How its stored events become published contracts, for tools that run without the app (republish-events).
-export { USER_STREAM_PUBLICATION } from './integration/user-integration-events';
 export { USER_STREAM_TYPE } from './domain/user.events';
+// Its events' facts for the event store, the app and every CLI (see src/modules/manifests.ts).
+export { USERS_EVENT_STORE_MANIFEST } from './users.manifest';

@@ -1,24 +1,21 @@
-import { Module, OnModuleInit } from '@nestjs/common';
+import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
-import { EventStoreModule } from '../../event-store/event-store.module';
-import { DomainEventClasses } from '../../event-store/reactions/domain-event-classes';
+import { EventStoreModule } from '../../event-store';
 import { ConsumeCreditHandler } from './commands/consume-credit/consume-credit.handler';
 import { ReleaseCreditHandler } from './commands/release-credit/release-credit.handler';
 import { ReserveCreditHandler } from './commands/reserve-credit/reserve-credit.handler';
 import { ChangeUserEmailHandler } from './commands/change-user-email/change-user-email.handler';
 import { DeactivateUserHandler } from './commands/deactivate-user/deactivate-user.handler';
 import { RegisterUserHandler } from './commands/register-user/register-user.handler';
-import { USER_EVENT_CLASSES } from './domain/user.events';
 import { UserRepository } from './domain/user.repository';
 import { UsersController } from './http/users.controller';
-import { UserIntegrationEvents } from './integration/user-integration-events';
 import { TypeOrmUserRepository } from './persistence/typeorm-user.repository';
 import { UserRecord } from './persistence/user.record';
-import { UserProfileProjector } from './projections/user-profile.projector';
 import { UserProfileRecord } from './projections/user-profile.record';
 import { GetUserHandler } from './queries/get-user/get-user.handler';
 import { UserExistsHandler } from './queries/user-exists/user-exists.handler';
 
+/** Its events' facts (classes, contracts, projections) are in users.manifest.ts: the app registers every module's manifest in one place. */
 @Module({
   imports: [TypeOrmModule.forFeature([UserRecord, UserProfileRecord]), EventStoreModule],
   controllers: [UsersController],
@@ -32,14 +29,6 @@ import { UserExistsHandler } from './queries/user-exists/user-exists.handler';
     ConsumeCreditHandler,
     GetUserHandler,
     UserExistsHandler,
-    UserProfileProjector,
-    UserIntegrationEvents,
   ],
 })
-export class UsersModule implements OnModuleInit {
-  constructor(private readonly eventClasses: DomainEventClasses) {}
-
-  onModuleInit(): void {
-    this.eventClasses.register(...USER_EVENT_CLASSES);
-  }
-}
+export class UsersModule {}

@@ -5,7 +5,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
 import { Environment } from '../../../config/environment';
 import { TransactionContext } from '../../../database/transaction-context';
-import { EventAppendedSignal } from '../../../event-store/event-appended-signal';
+import { EventAppendedSignal } from '../../../event-store';
 import { AfterListening } from '../../../shared/after-listening';
 import { PollingWorker } from '../../../shared/polling-worker';
 import { ConcurrencyConflictError } from '../../../shared/domain-error';

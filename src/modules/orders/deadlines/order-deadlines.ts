@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
 import { TransactionContext } from '../../../database/transaction-context';
-import type { CommandMetadata } from '../../../event-store/event-metadata';
+import type { CommandMetadata } from '../../../event-store';
 
 /** A deadline that has fallen due while its order is still PENDING. */
 export interface DueDeadline {

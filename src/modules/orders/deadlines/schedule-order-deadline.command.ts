@@ -1,5 +1,5 @@
 import { Command } from '@nestjs/cqrs';
-import { CommandMetadata } from '../../../event-store/event-metadata';
+import { CommandMetadata } from '../../../event-store';
 
 /**
  * Sent by the order saga when it handles `OrderPlaced`: from now on the order waits at most

@@ -1,3 +1,4 @@
+import type { StoredEventOf } from '../../../event-store';
 import type { OrderLine, OrderStatus } from './order';
 
 /** An amount of money: integer minor units of a 3-letter currency (1250 EUR is 12.50 €). */
@@ -90,4 +91,7 @@ export const ORDER_EVENT_CLASSES = [
   OrderRejectedEvent,
   OrderCancelledEvent,
   OrderShippedEvent,
-];
+] as const;
+
+/** An Order stream's stored event: `switch (event.eventType)` narrows its payload. */
+export type OrderStoredEvent = StoredEventOf<(typeof ORDER_EVENT_CLASSES)[number]>;

@@ -1,4 +1,4 @@
-import { CommandMetadata } from '../../../event-store/event-metadata';
+import { CommandMetadata } from '../../../event-store';
 import { Order } from './order';
 
 /** Port: loads an order and saves it together with its new events, in one transaction. */

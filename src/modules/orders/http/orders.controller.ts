@@ -3,7 +3,7 @@ import { CommandBus, QueryBus } from '@nestjs/cqrs';
 import { ApiAcceptedResponse, ApiOkResponse, ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { RequireScopes } from '../../../auth/access.decorators';
-import { CommandMetadata } from '../../../event-store/event-metadata';
+import { CommandMetadata } from '../../../event-store';
 import { ApiIfMatch, ETAG_RESPONSE_HEADER, locationResponseHeader } from '../../../http/conditional-requests/api-entity-tags';
 import { IfMatch, withEntityTag } from '../../../http/conditional-requests/entity-tag';
 import { RequestMetadata } from '../../../http/correlation-id';

@@ -3,7 +3,7 @@ import { bigintAsNumber } from '../../../database/bigint-column';
 import type { OrderLine, OrderStatus } from '../domain/order';
 
 /**
- * Read model behind the lists (`GET /orders?…`), built by OrderSummaryProjector after the commit,
+ * Read model behind the lists (`GET /orders?…`), built by orderSummariesProjection after the commit,
  * so eventually consistent; `GET /orders/{id}` reads the order's own row (read-your-writes).
  */
 @Entity('order_summaries')

@@ -2,8 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { ICommand, ofType, Saga } from '@nestjs/cqrs';
 import { Observable } from 'rxjs';
 import { map } from 'rxjs/operators';
-import { DurableReaction } from '../../../event-store/reactions/durable-reaction.decorator';
-import { causedBy } from '../../../event-store/reactions/event-origin';
+import { causedBy, DurableReaction } from '../../../event-store';
 import {
   ConsumeCreditCommand,
   CreditRejectedEvent,

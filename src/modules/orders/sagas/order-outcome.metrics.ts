@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { Counter } from 'prom-client';
-import { AppendedEventMetrics } from '../../../event-store/appended-event-metrics';
+import { AppendedEventMetrics } from '../../../event-store';
 import { MetricsRegistry } from '../../../metrics/metrics-registry';
 import type { CreditRejectionReason } from '../../users';
 import { TIMEOUT_REASON } from '../deadlines/order-deadline-watcher';

@@ -1,3 +1,5 @@
+import type { StoredEventOf } from '../../../event-store';
+
 export class UserRegisteredEvent {
   static readonly type = 'UserRegistered';
   readonly userId: string;
@@ -108,6 +110,9 @@ export const USER_EVENT_CLASSES = [
   CreditRejectedEvent,
   CreditReleasedEvent,
   CreditConsumedEvent,
-];
+] as const;
+
+/** A User stream's stored event: `switch (event.eventType)` narrows its payload. */
+export type UserStoredEvent = StoredEventOf<(typeof USER_EVENT_CLASSES)[number]>;
 
 export const USER_STREAM_TYPE = 'User';

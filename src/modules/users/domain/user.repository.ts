@@ -1,4 +1,4 @@
-import { CommandMetadata } from '../../../event-store/event-metadata';
+import { CommandMetadata } from '../../../event-store';
 import { User } from './user';
 
 /** Port: loads a user and saves it together with its new events, in one transaction. */

@@ -1,4 +1,4 @@
-import { VersionedAggregate } from '../../../event-store/versioned-aggregate';
+import { VersionedAggregate } from '../../../event-store';
 import { InvalidUserError, UserAlreadyDeactivatedError, UserDeactivatedError } from './user.errors';
 import {
   CreditConsumedEvent,

@@ -3,7 +3,7 @@ import { bigintAsNumber } from '../../../database/bigint-column';
 import type { UserStatus } from '../domain/user';
 
 /**
- * The users' read model, built by UserProfileProjector after the commit (eventually consistent):
+ * The users' read model, built by userProfilesProjection after the commit (eventually consistent):
  * where queries over many users belong. `GET /users/{id}` reads the user's own row instead, which
  * is never behind the command that wrote it (read-your-writes).
  */

@@ -1,5 +1,5 @@
 import { Command } from '@nestjs/cqrs';
-import { CommandMetadata } from '../../../../event-store/event-metadata';
+import { CommandMetadata } from '../../../../event-store';
 
 export class ConfirmOrderCommand extends Command<void> {
   constructor(

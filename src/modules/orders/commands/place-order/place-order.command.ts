@@ -1,5 +1,5 @@
 import { Command } from '@nestjs/cqrs';
-import { CommandMetadata } from '../../../../event-store/event-metadata';
+import { CommandMetadata } from '../../../../event-store';
 import type { OrderLine } from '../../domain/order';
 
 /** Answers the new order's id and stream version. */

@@ -1,5 +1,5 @@
 import { Command } from '@nestjs/cqrs';
-import { CommandMetadata } from '../../../../event-store/event-metadata';
+import { CommandMetadata } from '../../../../event-store';
 
 /** Rejects an order that is still PENDING; one that moved on meanwhile is left alone. */
 export class RejectOrderCommand extends Command<void> {

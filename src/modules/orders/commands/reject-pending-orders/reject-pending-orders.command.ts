@@ -1,5 +1,5 @@
 import { Command } from '@nestjs/cqrs';
-import { CommandMetadata } from '../../../../event-store/event-metadata';
+import { CommandMetadata } from '../../../../event-store';
 
 /** Rejects every PENDING order of a customer, e.g. because the customer was deactivated. */
 export class RejectPendingOrdersCommand extends Command<void> {

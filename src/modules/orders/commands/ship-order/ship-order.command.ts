@@ -1,5 +1,5 @@
 import { Command } from '@nestjs/cqrs';
-import { CommandMetadata } from '../../../../event-store/event-metadata';
+import { CommandMetadata } from '../../../../event-store';
 
 /** Answers the order's new stream version. */
 export class ShipOrderCommand extends Command<{ version: number }> {

@@ -1,5 +1,5 @@
 import { Command } from '@nestjs/cqrs';
-import { CommandMetadata } from '../../../../event-store/event-metadata';
+import { CommandMetadata } from '../../../../event-store';
 
 /** Answers the user's stream version afterwards (unchanged when the email was already this one). */
 export class ChangeUserEmailCommand extends Command<{ version: number }> {

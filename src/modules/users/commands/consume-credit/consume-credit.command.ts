@@ -1,5 +1,5 @@
 import { Command } from '@nestjs/cqrs';
-import { CommandMetadata } from '../../../../event-store/event-metadata';
+import { CommandMetadata } from '../../../../event-store';
 
 /** Sent when an order ships: its reservation becomes a charge. */
 export class ConsumeCreditCommand extends Command<void> {

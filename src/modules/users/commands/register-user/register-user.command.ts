@@ -1,5 +1,5 @@
 import { Command } from '@nestjs/cqrs';
-import { CommandMetadata } from '../../../../event-store/event-metadata';
+import { CommandMetadata } from '../../../../event-store';
 
 /** Answers the new user's id and stream version. */
 export class RegisterUserCommand extends Command<{ id: string; version: number }> {

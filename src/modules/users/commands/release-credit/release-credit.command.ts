@@ -1,5 +1,5 @@
 import { Command } from '@nestjs/cqrs';
-import { CommandMetadata } from '../../../../event-store/event-metadata';
+import { CommandMetadata } from '../../../../event-store';
 
 /** Compensation: gives back what was reserved for an order that will not ship. */
 export class ReleaseCreditCommand extends Command<void> {

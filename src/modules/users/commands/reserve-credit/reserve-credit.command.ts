@@ -1,5 +1,5 @@
 import { Command } from '@nestjs/cqrs';
-import { CommandMetadata } from '../../../../event-store/event-metadata';
+import { CommandMetadata } from '../../../../event-store';
 
 /** Sent by the order saga for a placed order; answered by CreditReserved or CreditRejected. */
 export class ReserveCreditCommand extends Command<void> {
