@@ -4,6 +4,7 @@
 // Writing aggregates and their events
 export { VersionedAggregate } from './versioned-aggregate';
 export { AggregateWriter } from './aggregate-writer';
+export { DomainEvent } from './domain-event';
 export type { DomainEventClass } from './domain-event';
 export type { CommandMetadata, EventMetadata } from './event-metadata';
 export { STORED_EVENT_COLUMNS } from './stored-event';
