@@ -9,25 +9,18 @@ import { ConcurrencyConflictError } from '../shared/domain-error';
 import { eventTypeOf, payloadOf, schemaVersionOf } from './domain-event';
 import { CommandMetadata, EventMetadata } from './event-metadata';
 import { AppendedEventMetrics } from './appended-event-metrics';
+import { AggregateRow, AggregateTable, RowChange, rowChangeOf } from './aggregate-row';
 import { AppendedOnCommit } from './appended-on-commit';
 import { EventAppendedSignal } from './event-appended-signal';
 import { currentCommand } from './running-commands';
 import { VersionedAggregate } from './versioned-aggregate';
 
-/**
- * The aggregate's row change: one `INSERT … RETURNING 1` or `UPDATE … WHERE id = $1 AND
- * version = $2 RETURNING 1` using placeholders `$1..$n`. When it changes no row the write is a
- * lost race.
- */
-export interface RowChange {
-  sql: string;
-  params: unknown[];
-}
-
 export interface AggregateWrite {
   streamType: string;
   aggregate: VersionedAggregate;
-  rowChange: RowChange;
+  /** The aggregate's table and its row as the aggregate's state now makes it (see AggregateRow). */
+  table: AggregateTable;
+  row: AggregateRow;
   metadata: CommandMetadata;
   /** Maps a unique violation of the aggregate's own table (an email taken) to a domain error. */
   onUniqueViolation?: (constraint: string | undefined) => Error | undefined;
@@ -63,25 +56,17 @@ export class AggregateWriter {
     private readonly metrics: AppendedEventMetrics,
   ) {}
 
-  async write({ streamType, aggregate, rowChange, metadata, onUniqueViolation }: AggregateWrite): Promise<void> {
+  /** The whole statement by its row change's text: built once per text, so it is one prepared statement. */
+  private readonly statements = new Map<string, string>();
+
+  async write({ streamType, aggregate, table, row, metadata, onUniqueViolation }: AggregateWrite): Promise<void> {
     const events = aggregate.getUncommittedEvents();
     if (events.length === 0) return;
 
     const command = currentCommand();
     const eventMetadata: EventMetadata = { ...metadata, occurredAt: this.clock.now().toISOString(), ...activeTraceContext(), ...(command && { command }) };
-    const n = rowChange.params.length;
-    const sql = `
-      WITH row_change AS (${rowChange.sql}),
-      appended AS (
-        INSERT INTO events (event_id, stream_type, stream_id, stream_version, event_type, schema_version, payload, metadata, recorded_at)
-        SELECT e.event_id, $${n + 1}, $${n + 2}::uuid, e.stream_version, e.event_type, e.schema_version, e.payload::jsonb, $${n + 3}::jsonb,
-          ($${n + 3}::jsonb ->> 'occurredAt')::timestamptz
-        FROM unnest($${n + 4}::uuid[], $${n + 5}::int[], $${n + 6}::text[], $${n + 7}::int[], $${n + 8}::text[])
-          AS e(event_id, stream_version, event_type, schema_version, payload)
-        WHERE EXISTS (SELECT 1 FROM row_change)
-        RETURNING 1
-      )
-      SELECT (SELECT count(*) FROM row_change)::int AS "rowsChanged"`;
+    const rowChange = rowChangeOf(table, row, aggregate.version);
+    const sql = this.statementOf(rowChange);
     const params = [
       ...rowChange.params,
       streamType,
@@ -115,12 +100,38 @@ export class AggregateWriter {
     aggregate.markPersisted();
   }
 
+  private statementOf(rowChange: RowChange): string {
+    let sql = this.statements.get(rowChange.sql);
+    if (sql === undefined) {
+      sql = appendingStatement(rowChange);
+      this.statements.set(rowChange.sql, sql);
+    }
+    return sql;
+  }
+
   private translate(error: unknown, streamId: string, onUniqueViolation: AggregateWrite['onUniqueViolation']): unknown {
     const cause = driverErrorOf(error);
     if (!cause || cause.code !== UNIQUE_VIOLATION) return error;
     if (cause.constraint === EVENTS_STREAM_VERSION_KEY) return new ConcurrencyConflictError(streamId);
     return onUniqueViolation?.(cause.constraint) ?? new ConcurrencyConflictError(streamId);
   }
+}
+
+/** The row change as a CTE, and the events appended only when it changed a row: one statement. */
+function appendingStatement(rowChange: RowChange): string {
+  const n = rowChange.params.length;
+  return `
+    WITH row_change AS (${rowChange.sql}),
+    appended AS (
+      INSERT INTO events (event_id, stream_type, stream_id, stream_version, event_type, schema_version, payload, metadata, recorded_at)
+      SELECT e.event_id, $${n + 1}, $${n + 2}::uuid, e.stream_version, e.event_type, e.schema_version, e.payload::jsonb, $${n + 3}::jsonb,
+        ($${n + 3}::jsonb ->> 'occurredAt')::timestamptz
+      FROM unnest($${n + 4}::uuid[], $${n + 5}::int[], $${n + 6}::text[], $${n + 7}::int[], $${n + 8}::text[])
+        AS e(event_id, stream_version, event_type, schema_version, payload)
+      WHERE EXISTS (SELECT 1 FROM row_change)
+      RETURNING 1
+    )
+    SELECT (SELECT count(*) FROM row_change)::int AS "rowsChanged"`;
 }
 
 function driverErrorOf(error: unknown): PostgresError | undefined {

@@ -1,4 +1,24 @@
 /**
+ * The base of every domain event class. An event is declared by its fields and its stored type,
+ * each once:
+ *
+ * ```ts
+ * export class OrderShippedEvent extends DomainEvent<{ orderId: string; shippedAt: string }> {
+ *   static readonly type = 'OrderShipped';
+ * }
+ * new OrderShippedEvent({ orderId, shippedAt }).orderId; // the props become the event's own fields
+ * ```
+ *
+ * The props are copied in the order the caller passes them: that order is the payload's key
+ * order in memory (the `events` column is jsonb, which stores keys in its own order).
+ */
+export const DomainEvent = class DomainEvent {
+  constructor(props: object) {
+    Object.assign(this, props);
+  }
+} as new <TProps extends object>(props: TProps) => Readonly<TProps>;
+
+/**
  * A domain event class names its stored type once (`static readonly type = 'OrderPlaced'`) so the
  * name in the store never depends on a class name a refactoring might change.
  */

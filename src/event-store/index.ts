@@ -4,6 +4,8 @@
 // Writing aggregates and their events
 export { VersionedAggregate } from './versioned-aggregate';
 export { AggregateWriter } from './aggregate-writer';
+export type { AggregateRow, AggregateTable } from './aggregate-row';
+export { DomainEvent } from './domain-event';
 export type { DomainEventClass } from './domain-event';
 export type { CommandMetadata, EventMetadata } from './event-metadata';
 export { STORED_EVENT_COLUMNS } from './stored-event';

@@ -1,4 +1,4 @@
-import type { StoredEventOf } from '../../../event-store';
+import { DomainEvent, type StoredEventOf } from '../../../event-store';
 import type { OrderLine, OrderStatus } from './order';
 
 /** An amount of money: integer minor units of a 3-letter currency (1250 EUR is 12.50 €). */
@@ -7,73 +7,58 @@ export interface Money {
   currency: string;
 }
 
-export class OrderPlacedEvent {
+export class OrderPlacedEvent extends DomainEvent<{
+  orderId: string;
+  customerId: string;
+  lines: OrderLine[];
+  total: Money;
+  placedAt: string;
+}> {
   static readonly type = 'OrderPlaced';
   /**
    * v2: `total` is Money carrying its currency. v1 had a bare `total` number next to a top-level
    * `currency`; orderPlacedV1ToV2 reads those rows (see order-event-upcasters.ts).
    */
   static readonly schemaVersion = 2;
-  readonly orderId: string;
-  readonly customerId: string;
-  readonly lines: OrderLine[];
-  readonly total: Money;
-  readonly placedAt: string;
-
-  constructor(props: OrderPlacedEvent) {
-    Object.assign(this, props);
-  }
 }
 
-export class OrderConfirmedEvent {
+export class OrderConfirmedEvent extends DomainEvent<{
+  orderId: string;
+  customerId: string;
+  total: number;
+  confirmedAt: string;
+}> {
   static readonly type = 'OrderConfirmed';
-  readonly orderId: string;
-  readonly customerId: string;
-  readonly total: number;
-  readonly confirmedAt: string;
-
-  constructor(props: OrderConfirmedEvent) {
-    Object.assign(this, props);
-  }
 }
 
-export class OrderRejectedEvent {
+export class OrderRejectedEvent extends DomainEvent<{
+  orderId: string;
+  customerId: string;
+  reason: string;
+  rejectedAt: string;
+}> {
   static readonly type = 'OrderRejected';
-  readonly orderId: string;
-  readonly customerId: string;
-  readonly reason: string;
-  readonly rejectedAt: string;
-
-  constructor(props: OrderRejectedEvent) {
-    Object.assign(this, props);
-  }
 }
 
-export class OrderCancelledEvent {
-  static readonly type = 'OrderCancelled';
-  readonly orderId: string;
-  readonly customerId: string;
-  readonly reason: string;
+export class OrderCancelledEvent extends DomainEvent<{
+  orderId: string;
+  customerId: string;
+  reason: string;
   /** PENDING or CONFIRMED: tells consumers a confirmed order's cancellation from an undecided one's. */
-  readonly previousStatus: OrderStatus;
-  readonly total: number;
-  readonly cancelledAt: string;
-
-  constructor(props: OrderCancelledEvent) {
-    Object.assign(this, props);
-  }
+  previousStatus: OrderStatus;
+  total: number;
+  cancelledAt: string;
+}> {
+  static readonly type = 'OrderCancelled';
 }
 
-export class OrderShippedEvent {
+export class OrderShippedEvent extends DomainEvent<{
+  orderId: string;
+  customerId: string;
+  total: number;
+  shippedAt: string;
+}> {
   static readonly type = 'OrderShipped';
-  readonly orderId: string;
-  readonly customerId: string;
-  readonly total: number;
-  readonly shippedAt: string;
-
-  constructor(props: OrderShippedEvent) {
-    Object.assign(this, props);
-  }
 }
 
 export type OrderEvent =

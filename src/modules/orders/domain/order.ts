@@ -33,6 +33,7 @@ export interface OrderLine {
   unitPrice: number;
 }
 
+/** The order's state as its `orders` row holds it: the columns, flat, `rejectionReason` null unless REJECTED. */
 export interface OrderSnapshot {
   id: string;
   customerId: string;
@@ -45,6 +46,26 @@ export interface OrderSnapshot {
   createdAt: Date;
   updatedAt: Date;
 }
+
+/** What every order has, whatever its status. */
+interface PlacedOrder {
+  id: string;
+  customerId: string;
+  currency: string;
+  lines: OrderLine[];
+  /** Minor units of `currency`. */
+  total: number;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+/** The order's state by status: what only one status has (a rejection's reason) exists only there. */
+type OrderState =
+  | (PlacedOrder & { status: 'PENDING' })
+  | (PlacedOrder & { status: 'CONFIRMED' })
+  | (PlacedOrder & { status: 'REJECTED'; rejectionReason: string })
+  | (PlacedOrder & { status: 'CANCELLED' })
+  | (PlacedOrder & { status: 'SHIPPED' });
 
 /**
  * What an order makes of credit reserved for it (Order.settleReservedCredit): `confirmed` it now,
@@ -66,7 +87,7 @@ export interface PlaceOrder {
  *    └──cancel──► CANCELLED
  */
 export class Order extends VersionedAggregate<OrderEvent> {
-  private state: Omit<OrderSnapshot, 'version'>;
+  private state: OrderState;
 
   get id(): string {
     return this.state.id;
@@ -96,9 +117,8 @@ export class Order extends VersionedAggregate<OrderEvent> {
 
   static restore(snapshot: OrderSnapshot): Order {
     const order = new Order();
-    const { version, ...state } = snapshot;
-    order.state = { ...state, lines: copyLines(state.lines), createdAt: new Date(state.createdAt), updatedAt: new Date(state.updatedAt) };
-    order.restoreVersion(version);
+    order.state = stateOf(snapshot);
+    order.restoreVersion(snapshot.version);
     return order;
   }
 
@@ -184,12 +204,18 @@ export class Order extends VersionedAggregate<OrderEvent> {
   }
 
   snapshot(): OrderSnapshot {
+    const { id, customerId, status, currency, lines, total, createdAt, updatedAt } = this.state;
     return {
-      ...this.state,
-      lines: copyLines(this.state.lines),
-      createdAt: new Date(this.state.createdAt),
-      updatedAt: new Date(this.state.updatedAt),
+      id,
+      customerId,
+      status,
+      currency,
+      lines: copyLines(lines),
+      total,
+      rejectionReason: this.state.status === 'REJECTED' ? this.state.rejectionReason : null,
       version: this.version + this.getUncommittedEvents().length,
+      createdAt: new Date(createdAt),
+      updatedAt: new Date(updatedAt),
     };
   }
 
@@ -202,7 +228,6 @@ export class Order extends VersionedAggregate<OrderEvent> {
       currency: event.total.currency,
       lines: copyLines(event.lines),
       total: event.total.amount,
-      rejectionReason: null,
       createdAt: at,
       updatedAt: at,
     };
@@ -228,6 +253,23 @@ export class Order extends VersionedAggregate<OrderEvent> {
   protected onOrderShippedEvent(event: OrderShippedEvent): void {
     this.state = { ...this.state, status: 'SHIPPED', updatedAt: new Date(event.shippedAt) };
   }
+}
+
+/** The state a row holds, copied (the caller keeps its row); a REJECTED row carries its reason. */
+function stateOf(snapshot: OrderSnapshot): OrderState {
+  const { id, customerId, status, currency, total } = snapshot;
+  const placed: PlacedOrder = {
+    id,
+    customerId,
+    currency,
+    lines: copyLines(snapshot.lines),
+    total,
+    createdAt: new Date(snapshot.createdAt),
+    updatedAt: new Date(snapshot.updatedAt),
+  };
+  if (status !== 'REJECTED') return { ...placed, status };
+  if (snapshot.rejectionReason === null) throw new Error(`order ${id} is REJECTED without a rejection reason`);
+  return { ...placed, status, rejectionReason: snapshot.rejectionReason };
 }
 
 /** Makes the compiler check that a switch names every status. */

@@ -3,8 +3,8 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { bigintToNumber } from '../../../database/bigint-column';
 import { TransactionContext } from '../../../database/transaction-context';
-import { AggregateWriter, CommandMetadata } from '../../../event-store';
-import { Order, OrderLine, OrderStatus } from '../domain/order';
+import { AggregateRow, AggregateTable, AggregateWriter, CommandMetadata } from '../../../event-store';
+import { Order, OrderLine, OrderSnapshot, OrderStatus } from '../domain/order';
 import { OrderNotFoundError } from '../domain/order.errors';
 import { ORDER_STREAM_TYPE } from '../domain/order.events';
 import { OrderRepository } from '../domain/order.repository';
@@ -47,6 +47,25 @@ function toOrderRecord(row: OrderRow): OrderRecord {
   };
 }
 
+/** What an order's save may change: the placement (customer, currency, lines, total) never does. */
+const ORDERS_TABLE: AggregateTable = { name: 'orders', key: 'id', insertOnly: ['customer_id', 'currency', 'lines', 'total', 'created_at'] };
+
+/** The orders row of an order's state, every column of OrderRow, as the writer sends it (jsonb as JSON text). */
+function toOrderRow(order: OrderSnapshot): AggregateRow & Record<keyof OrderRow, unknown> {
+  return {
+    id: order.id,
+    customer_id: order.customerId,
+    status: order.status,
+    currency: order.currency,
+    lines: JSON.stringify(order.lines),
+    total: order.total,
+    rejection_reason: order.rejectionReason,
+    version: order.version,
+    created_at: order.createdAt,
+    updated_at: order.updatedAt,
+  };
+}
+
 /**
  * Loads are plain SQL, not TypeORM's query builder: building the query and hydrating the entity
  * cost TypeORM more CPU than the statement itself costs the server. With parameters, the pool's
@@ -78,19 +97,6 @@ export class TypeOrmOrderRepository extends OrderRepository {
   }
 
   async save(order: Order, metadata: CommandMetadata): Promise<void> {
-    const row = order.snapshot();
-    const rowChange =
-      order.version === 0
-        ? {
-            sql: `INSERT INTO orders (id, customer_id, status, currency, lines, total, rejection_reason, version, created_at, updated_at)
-                  VALUES ($1, $2, $3, $4, $5::jsonb, $6, $7, $8, $9, $9) RETURNING 1`,
-            params: [row.id, row.customerId, row.status, row.currency, JSON.stringify(row.lines), row.total, row.rejectionReason, row.version, row.updatedAt],
-          }
-        : {
-            sql: `UPDATE orders SET status = $2, rejection_reason = $3, version = $4, updated_at = $5
-                  WHERE id = $1 AND version = $6 RETURNING 1`,
-            params: [row.id, row.status, row.rejectionReason, row.version, row.updatedAt, order.version],
-          };
-    await this.writer.write({ streamType: ORDER_STREAM_TYPE, aggregate: order, rowChange, metadata });
+    await this.writer.write({ streamType: ORDER_STREAM_TYPE, aggregate: order, table: ORDERS_TABLE, row: toOrderRow(order.snapshot()), metadata });
   }
 }

@@ -1,96 +1,75 @@
-import type { StoredEventOf } from '../../../event-store';
+import { DomainEvent, type StoredEventOf } from '../../../event-store';
 
-export class UserRegisteredEvent {
+export class UserRegisteredEvent extends DomainEvent<{
+  userId: string;
+  email: string;
+  name: string;
+  creditLimit: number;
+  registeredAt: string;
+}> {
   static readonly type = 'UserRegistered';
-  readonly userId: string;
-  readonly email: string;
-  readonly name: string;
-  readonly creditLimit: number;
-  readonly registeredAt: string;
-
-  constructor(props: UserRegisteredEvent) {
-    Object.assign(this, props);
-  }
 }
 
-export class UserEmailChangedEvent {
+export class UserEmailChangedEvent extends DomainEvent<{
+  userId: string;
+  previousEmail: string;
+  email: string;
+  changedAt: string;
+}> {
   static readonly type = 'UserEmailChanged';
-  readonly userId: string;
-  readonly previousEmail: string;
-  readonly email: string;
-  readonly changedAt: string;
-
-  constructor(props: UserEmailChangedEvent) {
-    Object.assign(this, props);
-  }
 }
 
-export class UserDeactivatedEvent {
+export class UserDeactivatedEvent extends DomainEvent<{
+  userId: string;
+  deactivatedAt: string;
+}> {
   static readonly type = 'UserDeactivated';
-  readonly userId: string;
-  readonly deactivatedAt: string;
-
-  constructor(props: UserDeactivatedEvent) {
-    Object.assign(this, props);
-  }
 }
 
 /** Why a reservation was refused; the order saga rejects the order with this reason. */
 export type CreditRejectionReason = 'insufficient credit' | 'customer deactivated';
 
 /** Credit held for one order. `creditReserved` is the user's total after the change. */
-export class CreditReservedEvent {
+export class CreditReservedEvent extends DomainEvent<{
+  userId: string;
+  orderId: string;
+  amount: number;
+  creditReserved: number;
+  reservedAt: string;
+}> {
   static readonly type = 'CreditReserved';
-  readonly userId: string;
-  readonly orderId: string;
-  readonly amount: number;
-  readonly creditReserved: number;
-  readonly reservedAt: string;
-
-  constructor(props: CreditReservedEvent) {
-    Object.assign(this, props);
-  }
 }
 
-export class CreditRejectedEvent {
+export class CreditRejectedEvent extends DomainEvent<{
+  userId: string;
+  orderId: string;
+  amount: number;
+  reason: CreditRejectionReason;
+  rejectedAt: string;
+}> {
   static readonly type = 'CreditRejected';
-  readonly userId: string;
-  readonly orderId: string;
-  readonly amount: number;
-  readonly reason: CreditRejectionReason;
-  readonly rejectedAt: string;
-
-  constructor(props: CreditRejectedEvent) {
-    Object.assign(this, props);
-  }
 }
 
 /** A reservation given back: its order was cancelled or closed without confirmation. */
-export class CreditReleasedEvent {
+export class CreditReleasedEvent extends DomainEvent<{
+  userId: string;
+  orderId: string;
+  amount: number;
+  creditReserved: number;
+  releasedAt: string;
+}> {
   static readonly type = 'CreditReleased';
-  readonly userId: string;
-  readonly orderId: string;
-  readonly amount: number;
-  readonly creditReserved: number;
-  readonly releasedAt: string;
-
-  constructor(props: CreditReleasedEvent) {
-    Object.assign(this, props);
-  }
 }
 
 /** A reservation used up: its order shipped, so the amount is now owed rather than held. */
-export class CreditConsumedEvent {
+export class CreditConsumedEvent extends DomainEvent<{
+  userId: string;
+  orderId: string;
+  amount: number;
+  creditReserved: number;
+  consumedAt: string;
+}> {
   static readonly type = 'CreditConsumed';
-  readonly userId: string;
-  readonly orderId: string;
-  readonly amount: number;
-  readonly creditReserved: number;
-  readonly consumedAt: string;
-
-  constructor(props: CreditConsumedEvent) {
-    Object.assign(this, props);
-  }
 }
 
 export type UserEvent =

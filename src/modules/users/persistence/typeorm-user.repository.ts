@@ -3,8 +3,8 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { bigintToNumber } from '../../../database/bigint-column';
 import { TransactionContext } from '../../../database/transaction-context';
-import { AggregateWriter, CommandMetadata } from '../../../event-store';
-import { User, type UserStatus } from '../domain/user';
+import { AggregateRow, AggregateTable, AggregateWriter, CommandMetadata } from '../../../event-store';
+import { User, type UserSnapshot, type UserStatus } from '../domain/user';
 import { EmailAlreadyTakenError, UserNotFoundError } from '../domain/user.errors';
 import { USER_STREAM_TYPE } from '../domain/user.events';
 import { UserRepository } from '../domain/user.repository';
@@ -46,6 +46,25 @@ function toUserRecord(row: UserRow): UserRecord {
   };
 }
 
+/** What a user's save may change: every column but its key and creation time. */
+const USERS_TABLE: AggregateTable = { name: 'users', key: 'id', insertOnly: ['created_at'] };
+
+/** The users row of a user's state, every column of UserRow, as the writer sends it (jsonb as JSON text). */
+function toUserRow(user: UserSnapshot): AggregateRow & Record<keyof UserRow, unknown> {
+  return {
+    id: user.id,
+    email: user.email,
+    name: user.name,
+    status: user.status,
+    credit_limit: user.creditLimit,
+    credit_reserved: user.creditReserved,
+    credit_reservations: JSON.stringify(user.creditReservations),
+    version: user.version,
+    created_at: user.createdAt,
+    updated_at: user.updatedAt,
+  };
+}
+
 /**
  * Loads are plain SQL, not `findOneBy`: building the query and hydrating the entity cost TypeORM
  * more CPU than the statement itself costs the server. With parameters, the pool's connections
@@ -69,37 +88,14 @@ export class TypeOrmUserRepository extends UserRepository {
   }
 
   async save(user: User, metadata: CommandMetadata): Promise<void> {
-    const isNew = user.version === 0;
-    const row = user.snapshot();
-    const values = [
-      row.id,
-      row.email,
-      row.name,
-      row.status,
-      row.creditLimit,
-      row.creditReserved,
-      row.version,
-      row.updatedAt,
-      JSON.stringify(row.creditReservations),
-    ];
-    const rowChange = isNew
-      ? {
-          sql: `INSERT INTO users (id, email, name, status, credit_limit, credit_reserved, version, updated_at, created_at, credit_reservations)
-                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, $9) RETURNING 1`,
-          params: values,
-        }
-      : {
-          sql: `UPDATE users SET email = $2, name = $3, status = $4, credit_limit = $5, credit_reserved = $6,
-                  version = $7, updated_at = $8, credit_reservations = $9
-                WHERE id = $1 AND version = $10 RETURNING 1`,
-          params: [...values, user.version],
-        };
+    const snapshot = user.snapshot();
     await this.writer.write({
       streamType: USER_STREAM_TYPE,
       aggregate: user,
-      rowChange,
+      table: USERS_TABLE,
+      row: toUserRow(snapshot),
       metadata,
-      onUniqueViolation: (constraint) => (constraint === 'users_email_key' ? new EmailAlreadyTakenError(row.email) : undefined),
+      onUniqueViolation: (constraint) => (constraint === 'users_email_key' ? new EmailAlreadyTakenError(snapshot.email) : undefined),
     });
   }
 }
