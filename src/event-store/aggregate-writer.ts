@@ -7,11 +7,11 @@ import { Clock, IdGenerator } from '../shared/clock';
 import { activeTraceContext } from '../tracing/trace-context';
 import { ConcurrencyConflictError } from '../shared/domain-error';
 import { eventTypeOf, payloadOf, schemaVersionOf } from './domain-event';
-import { CommandMetadata, EventMetadata } from './event-metadata';
+import type { EventMetadata } from './event-metadata';
 import { AppendedEventMetrics } from './appended-event-metrics';
 import { AppendedOnCommit } from './appended-on-commit';
 import { EventAppendedSignal } from './event-appended-signal';
-import { currentCommand } from './running-commands';
+import { commandCause, currentCommand } from './running-commands';
 import { VersionedAggregate } from './versioned-aggregate';
 
 /**
@@ -28,7 +28,6 @@ export interface AggregateWrite {
   streamType: string;
   aggregate: VersionedAggregate;
   rowChange: RowChange;
-  metadata: CommandMetadata;
   /** Maps a unique violation of the aggregate's own table (an email taken) to a domain error. */
   onUniqueViolation?: (constraint: string | undefined) => Error | undefined;
 }
@@ -47,10 +46,13 @@ const EVENTS_STREAM_VERSION_KEY = 'events_stream_id_stream_version_key';
  * transaction: inside an outer transaction (an `Idempotency-Key` request) that was earlier than
  * `occurredAt`, and on another host's clock it could be off either way.
  *
- * With tracing on, the metadata also carries the active span's W3C trace context (`traceparent`,
- * `tracestate`: the command's span), which reactions, the relay and the consumer continue. It
- * carries the command that wrote the events (RunningCommands) and, for a command of an HTTP
- * request, the request (RequestMetadata): what GET /flows/{correlationId} draws.
+ * The metadata's correlation and causation come from the cause of the work running here, set
+ * once where it entered (`withCommandCause`: the HTTP request, the reaction step, the deadline);
+ * a write outside any of them fails with MissingCommandCauseError. With tracing on, the metadata
+ * also carries the active span's W3C trace context (`traceparent`, `tracestate`: the command's
+ * span), which reactions, the relay and the consumer continue. It carries the command that wrote
+ * the events (RunningCommands) and, for a command of an HTTP request, the request: what GET
+ * /flows/{correlationId} draws.
  */
 @Injectable()
 export class AggregateWriter {
@@ -63,12 +65,14 @@ export class AggregateWriter {
     private readonly metrics: AppendedEventMetrics,
   ) {}
 
-  async write({ streamType, aggregate, rowChange, metadata, onUniqueViolation }: AggregateWrite): Promise<void> {
+  /** @throws MissingCommandCauseError, ConcurrencyConflictError, or what `onUniqueViolation` maps to */
+  async write({ streamType, aggregate, rowChange, onUniqueViolation }: AggregateWrite): Promise<void> {
+    const cause = commandCause();
     const events = aggregate.getUncommittedEvents();
     if (events.length === 0) return;
 
     const command = currentCommand();
-    const eventMetadata: EventMetadata = { ...metadata, occurredAt: this.clock.now().toISOString(), ...activeTraceContext(), ...(command && { command }) };
+    const eventMetadata: EventMetadata = { ...cause, occurredAt: this.clock.now().toISOString(), ...activeTraceContext(), ...(command && { command }) };
     const n = rowChange.params.length;
     const sql = `
       WITH row_change AS (${rowChange.sql}),

@@ -19,6 +19,7 @@ import type { DomainEventClasses } from './domain-event-classes';
 import type { Reaction, ReactionStep, ReactionWork } from './reaction';
 import { inReceiptTransaction, ReceiptTransaction, TransactionAbortedError } from './receipt-transaction';
 import { inReactionStep } from '../running-commands';
+import { causeOf } from './event-origin';
 import { inStepSpan } from './step-span';
 import {
   advanceReactionCheckpoint,
@@ -439,7 +440,7 @@ export class ReactionSubscription {
           this.dataSource,
           { subscriptionId: this.subscriptionId, eventId: stored.eventId, steps: [step.name], lockTimeoutMs: STEP_LOCK_TIMEOUT_MS },
           async (recorded, transaction) => {
-            if (recorded.length > 0) await this.transactions.run(transaction, () => this.runWork(step, work));
+            if (recorded.length > 0) await this.transactions.run(transaction, () => this.runWork(step, work, stored));
           },
         );
         stored.handledSteps.push(step.name);
@@ -518,7 +519,7 @@ export class ReactionSubscription {
         if (!step) throw new StepFailure(stepName, new Error(`the reaction has no step ${stepName}`));
         const event = this.eventClasses.instantiate(stored);
         const work = event ? await this.plan(step, event) : undefined;
-        if (work) await this.transactions.run(transaction, () => this.runWork(step, work));
+        if (work) await this.transactions.run(transaction, () => this.runWork(step, work, stored));
         await transaction.query(`DELETE FROM parked_reactions WHERE reaction = $1 AND event_id = $2 AND step = $3`, [
           this.subscriptionId,
           stored.eventId,
@@ -683,7 +684,7 @@ export class ReactionSubscription {
       if (recorded.includes(WHOLE_EVENT)) {
         for (const { step, work } of planned) {
           if (!recorded.includes(step.name)) continue;
-          await this.transactions.run(transaction.manager, () => this.runWork(step, work));
+          await this.transactions.run(transaction.manager, () => this.runWork(step, work, stored));
           ran.push(step.name);
         }
       }
@@ -711,7 +712,7 @@ export class ReactionSubscription {
     for (const { step, work } of planned) {
       await inReceiptTransaction(this.dataSource, { subscriptionId, eventId, steps: [step.name], lockTimeoutMs }, async (recorded, transaction) => {
         if (recorded.length === 0) return;
-        await this.transactions.run(transaction, () => this.runWork(step, work));
+        await this.transactions.run(transaction, () => this.runWork(step, work, stored));
         ran.push(step.name);
       }).catch(blameAbortOn(step.name));
       done.add(step.name);
@@ -721,7 +722,7 @@ export class ReactionSubscription {
     const steps = last ? [WHOLE_EVENT, last.step.name] : [WHOLE_EVENT];
     await inReceiptTransaction(this.dataSource, { subscriptionId, eventId, steps, lockTimeoutMs }, async (recorded, transaction) => {
       if (last && recorded.includes(WHOLE_EVENT) && recorded.includes(last.step.name)) {
-        await this.transactions.run(transaction, () => this.runWork(last.step, last.work));
+        await this.transactions.run(transaction, () => this.runWork(last.step, last.work, stored));
         ran.push(last.step.name);
       }
     }).catch(blameAbortOn(last?.step.name ?? WHOLE_EVENT));
@@ -738,9 +739,10 @@ export class ReactionSubscription {
     }
   }
 
-  private async runWork(step: ReactionStep, work: ReactionWork): Promise<void> {
+  /** Runs a step's work; the commands it sends are caused by `stored` (causeOf). */
+  private async runWork(step: ReactionStep, work: ReactionWork, stored: Pick<StoredEvent, 'eventId' | 'metadata'>): Promise<void> {
     try {
-      await inReactionStep({ reaction: this.subscriptionId, step: step.name }, work);
+      await inReactionStep({ reaction: this.subscriptionId, step: step.name }, causeOf(stored), work);
     } catch (error) {
       throw new StepFailure(step.name, error);
     }

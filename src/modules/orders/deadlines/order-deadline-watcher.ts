@@ -5,7 +5,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
 import { Environment } from '../../../config/environment';
 import { TransactionContext } from '../../../database/transaction-context';
-import { EventAppendedSignal } from '../../../event-store';
+import { withCommandCause } from '../../../event-store';
 import { AfterListening } from '../../../shared/after-listening';
 import { PollingWorker } from '../../../shared/polling-worker';
 import { ConcurrencyConflictError } from '../../../shared/domain-error';
@@ -46,7 +46,6 @@ export class OrderDeadlineWatcher implements OnApplicationBootstrap, BeforeAppli
     private readonly deadlines: OrderDeadlines,
     private readonly transactions: TransactionContext,
     private readonly commandBus: CommandBus,
-    private readonly appended: EventAppendedSignal,
     config: ConfigService<Environment, true>,
     private readonly afterListening: AfterListening,
   ) {
@@ -75,11 +74,11 @@ export class OrderDeadlineWatcher implements OnApplicationBootstrap, BeforeAppli
     let rejected = 0;
     for (const deadline of await this.deadlines.takeDue(FIRE_BATCH)) {
       if (this.stopped) break;
-      const { correlationId, causationId } = deadline.metadata;
-      if (await withLogContext({ correlationId, causationId, streamId: deadline.orderId }, () => this.fireOne(deadline))) rejected += 1;
+      // Where a timeout enters: its rejection is caused by the OrderPlaced that started the wait.
+      const { cause } = deadline;
+      const fired = await withLogContext({ ...cause, streamId: deadline.orderId }, () => withCommandCause(cause, () => this.fireOne(deadline)));
+      if (fired) rejected += 1;
     }
-    // The rejections committed inside this watcher's transactions: wake this process's readers.
-    if (rejected > 0) this.appended.raise();
     return rejected;
   }
 
@@ -94,7 +93,7 @@ export class OrderDeadlineWatcher implements OnApplicationBootstrap, BeforeAppli
     }
   }
 
-  private async fire({ orderId, customerId, metadata }: DueDeadline, transaction: EntityManager): Promise<boolean> {
+  private async fire({ orderId, customerId }: DueDeadline, transaction: EntityManager): Promise<boolean> {
     if (!(await this.deadlines.claim(transaction, orderId))) return false;
     if (await this.creditAnswered(transaction, orderId, customerId)) {
       this.logger.warn(`order ${orderId} has its credit answer but is still PENDING after its deadline; the saga decides it (see parked reactions)`);
@@ -102,7 +101,7 @@ export class OrderDeadlineWatcher implements OnApplicationBootstrap, BeforeAppli
       return false;
     }
     // RejectOrder leaves an order that was decided meanwhile as it is.
-    await this.transactions.run(transaction, () => this.commandBus.execute(new RejectOrderCommand(orderId, TIMEOUT_REASON, metadata)));
+    await this.transactions.run(transaction, () => this.commandBus.execute(new RejectOrderCommand(orderId, TIMEOUT_REASON)));
     await this.deadlines.remove(transaction, orderId);
     this.logger.warn(`order ${orderId} rejected: no credit answer within its deadline`);
     return true;

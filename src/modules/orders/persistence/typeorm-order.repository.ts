@@ -3,7 +3,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { bigintToNumber } from '../../../database/bigint-column';
 import { TransactionContext } from '../../../database/transaction-context';
-import { AggregateWriter, CommandMetadata } from '../../../event-store';
+import { AggregateWriter } from '../../../event-store';
 import { Order, OrderLine, OrderStatus } from '../domain/order';
 import { OrderNotFoundError } from '../domain/order.errors';
 import { ORDER_STREAM_TYPE } from '../domain/order.events';
@@ -77,7 +77,7 @@ export class TypeOrmOrderRepository extends OrderRepository {
     return rows.map((row) => Order.restore(toOrderRecord(row)));
   }
 
-  async save(order: Order, metadata: CommandMetadata): Promise<void> {
+  async save(order: Order): Promise<void> {
     const row = order.snapshot();
     const rowChange =
       order.version === 0
@@ -91,6 +91,6 @@ export class TypeOrmOrderRepository extends OrderRepository {
                   WHERE id = $1 AND version = $6 RETURNING 1`,
             params: [row.id, row.status, row.rejectionReason, row.version, row.updatedAt, order.version],
           };
-    await this.writer.write({ streamType: ORDER_STREAM_TYPE, aggregate: order, rowChange, metadata });
+    await this.writer.write({ streamType: ORDER_STREAM_TYPE, aggregate: order, rowChange });
   }
 }

@@ -3,7 +3,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { bigintToNumber } from '../../../database/bigint-column';
 import { TransactionContext } from '../../../database/transaction-context';
-import { AggregateWriter, CommandMetadata } from '../../../event-store';
+import { AggregateWriter } from '../../../event-store';
 import { User, type UserStatus } from '../domain/user';
 import { EmailAlreadyTakenError, UserNotFoundError } from '../domain/user.errors';
 import { USER_STREAM_TYPE } from '../domain/user.events';
@@ -68,7 +68,7 @@ export class TypeOrmUserRepository extends UserRepository {
     return User.restore(toUserRecord(rows[0]));
   }
 
-  async save(user: User, metadata: CommandMetadata): Promise<void> {
+  async save(user: User): Promise<void> {
     const isNew = user.version === 0;
     const row = user.snapshot();
     const values = [
@@ -98,7 +98,6 @@ export class TypeOrmUserRepository extends UserRepository {
       streamType: USER_STREAM_TYPE,
       aggregate: user,
       rowChange,
-      metadata,
       onUniqueViolation: (constraint) => (constraint === 'users_email_key' ? new EmailAlreadyTakenError(row.email) : undefined),
     });
   }

@@ -11,12 +11,12 @@ export class CancelOrderHandler implements ICommandHandler<CancelOrderCommand> {
     private readonly clock: Clock,
   ) {}
 
-  async execute({ orderId, reason, metadata, expectedVersion }: CancelOrderCommand): Promise<{ version: number }> {
+  async execute({ orderId, reason, expectedVersion }: CancelOrderCommand): Promise<{ version: number }> {
     return retryOnConcurrencyConflict(async () => {
       const order = await this.orders.get(orderId); // OrderNotFoundError → 404
       order.expectVersion(expectedVersion); // VersionMismatchError → 412, also on the retry after a lost race
       order.cancel(reason, this.clock.now()); // OrderCannotBeCancelledError → 409
-      await this.orders.save(order, metadata);
+      await this.orders.save(order);
       return { version: order.version };
     });
   }

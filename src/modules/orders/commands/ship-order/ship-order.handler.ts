@@ -11,12 +11,12 @@ export class ShipOrderHandler implements ICommandHandler<ShipOrderCommand> {
     private readonly clock: Clock,
   ) {}
 
-  async execute({ orderId, metadata, expectedVersion }: ShipOrderCommand): Promise<{ version: number }> {
+  async execute({ orderId, expectedVersion }: ShipOrderCommand): Promise<{ version: number }> {
     return retryOnConcurrencyConflict(async () => {
       const order = await this.orders.get(orderId); // OrderNotFoundError → 404
       order.expectVersion(expectedVersion); // VersionMismatchError → 412, also on the retry after a lost race
       order.ship(this.clock.now()); // OrderCannotBeShippedError → 409
-      await this.orders.save(order, metadata);
+      await this.orders.save(order);
       return { version: order.version };
     });
   }

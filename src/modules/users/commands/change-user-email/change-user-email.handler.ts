@@ -11,12 +11,12 @@ export class ChangeUserEmailHandler implements ICommandHandler<ChangeUserEmailCo
     private readonly clock: Clock,
   ) {}
 
-  async execute({ userId, email, metadata, expectedVersion }: ChangeUserEmailCommand): Promise<{ version: number }> {
+  async execute({ userId, email, expectedVersion }: ChangeUserEmailCommand): Promise<{ version: number }> {
     return retryOnConcurrencyConflict(async () => {
       const user = await this.users.get(userId); // UserNotFoundError → 404
       user.expectVersion(expectedVersion); // VersionMismatchError → 412, also on the retry after a lost race
       user.changeEmail(email, this.clock.now()); // UserDeactivatedError → 409
-      await this.users.save(user, metadata); // EmailAlreadyTakenError → 409
+      await this.users.save(user); // EmailAlreadyTakenError → 409
       return { version: user.version };
     });
   }

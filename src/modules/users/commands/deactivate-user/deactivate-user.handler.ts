@@ -11,12 +11,12 @@ export class DeactivateUserHandler implements ICommandHandler<DeactivateUserComm
     private readonly clock: Clock,
   ) {}
 
-  async execute({ userId, metadata, expectedVersion }: DeactivateUserCommand): Promise<{ version: number }> {
+  async execute({ userId, expectedVersion }: DeactivateUserCommand): Promise<{ version: number }> {
     return retryOnConcurrencyConflict(async () => {
       const user = await this.users.get(userId); // UserNotFoundError → 404
       user.expectVersion(expectedVersion); // VersionMismatchError → 412, also on the retry after a lost race
       user.deactivate(this.clock.now()); // UserAlreadyDeactivatedError → 409
-      await this.users.save(user, metadata);
+      await this.users.save(user);
       return { version: user.version };
     });
   }
