@@ -2,6 +2,7 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import { Injectable, OnModuleInit } from '@nestjs/common';
 import { CommandBus, ICommand } from '@nestjs/cqrs';
 import { Clock } from '../shared/clock';
+import { retryOnConcurrencyConflict } from '../shared/retry-on-conflict';
 import type { CommandMetadata, CommandRecord } from './event-metadata';
 import { runId } from './run-id';
 
@@ -65,14 +66,20 @@ export function commandCause(): CommandMetadata {
 }
 
 /**
- * Remembers every command the CommandBus runs, from HTTP, a reaction step or a deadline alike:
- * an id of the run, its class, when it began, and the reaction step that sent it, so the events it
- * writes can say which command wrote them (EventMetadata.command) and GET /flows/{correlationId}
- * can draw the command between its cause and its events. The cost is an AsyncLocalStorage scope
- * per command and a few dozen bytes in the metadata of each event.
+ * The one place every command passes through, `CommandBus.execute`, wrapped once at start (as
+ * CommandTracing and CommandMetrics do, around this), for two things:
  *
- * The one place every command passes through is `CommandBus.execute`; this wraps that method of
- * the app's bus once, at start, as CommandTracing and CommandMetrics do.
+ * - It remembers every command the CommandBus runs, from HTTP, a reaction step or a deadline
+ *   alike: an id of the run, its class, when it began, and the reaction step that sent it, so the
+ *   events it writes can say which command wrote them (EventMetadata.command) and GET
+ *   /flows/{correlationId} can draw the command between its cause and its events. The cost is an
+ *   AsyncLocalStorage scope per command and a few dozen bytes in the metadata of each event.
+ * - It reruns a command that lost an optimistic race (retryOnConcurrencyConflict, inside the one
+ *   record, span and metric of the command): each command is a unit of work, load → decide →
+ *   save, so deciding again on the latest state is right. Only the outermost command is rerun; one
+ *   sent inside it (ConfirmOrder's ReleaseCredit) is rerun with it. Inside a caller's transaction
+ *   (a reaction step, an idempotent request, a deadline) the rerun reads what committed meanwhile
+ *   (READ COMMITTED) and the transaction goes on. No handler, reaction or watcher retries on its own.
  */
 @Injectable()
 export class RunningCommands implements OnModuleInit {
@@ -84,9 +91,11 @@ export class RunningCommands implements OnModuleInit {
   onModuleInit(): void {
     const execute = this.bus.execute.bind(this.bus) as (command: ICommand, context?: unknown) => Promise<unknown>;
     const recorded = (command: ICommand, context?: unknown): Promise<unknown> => {
+      const outer = runningCommand.getStore();
       const step = commandOrigin.getStore()?.step;
       const record: CommandRecord = { id: runId(), name: command.constructor.name, startedAt: this.clock.now().toISOString(), ...step };
-      return runningCommand.run(record, () => execute(command, context));
+      const run = () => execute(command, context);
+      return runningCommand.run(record, () => (outer ? run() : retryOnConcurrencyConflict(run)));
     };
     this.bus.execute = recorded as CommandBus['execute'];
   }

@@ -2,7 +2,6 @@ import { Logger } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { TransactionContext } from '../../database/transaction-context';
 import { logContextOf, withLogContext } from '../../logging/log-context';
-import { ConcurrencyConflictError } from '../../shared/domain-error';
 import { classifyFailure } from '../../shared/failure-classification';
 import { doublingBackoff, PollingWorker } from '../../shared/polling-worker';
 import { describeError } from '../subscription/subscription-failures';
@@ -44,8 +43,6 @@ export interface ReactionSubscriptionOptions {
   retryBaseMs: number;
 }
 
-/** A lost optimistic race is retried at once: it says nothing about the reaction being broken. */
-const CONFLICT_RETRIES = 5;
 /** How long a process that found the reaction leased by another one waits before it asks again. */
 const HELD_ELSEWHERE_PAUSE_MS = 1000;
 /**
@@ -538,19 +535,18 @@ export class ReactionSubscription {
     }
   }
 
-  /** Takes one event: its steps, each retried on a lost optimistic race, a failing one retried later or parked. */
+  /**
+   * Takes one event: its steps, a failing one retried later or parked. (A command that lost an
+   * optimistic race was rerun already, by the CommandBus: see RunningCommands.)
+   */
   private async take(stored: ReactionEvent, event: object | undefined): Promise<Outcome> {
     const done = new Set(stored.handledSteps);
-    for (let conflicts = 0; ; ) {
+    for (;;) {
       let outcome: Outcome;
       try {
         outcome = await this.attempt(stored, event, done);
       } catch (error) {
         if (!(error instanceof StepFailure)) throw error;
-        if (error.error instanceof ConcurrencyConflictError && conflicts < CONFLICT_RETRIES) {
-          conflicts += 1;
-          continue;
-        }
         // The database could not do its part (a cut connection, a deadlock, a restart): the step
         // is not at fault, so this is no attempt towards parking it (as in the consumer).
         if (classifyFailure(error.error) === 'infrastructure') {

@@ -8,7 +8,6 @@ import { TransactionContext } from '../../../database/transaction-context';
 import { withCommandCause } from '../../../event-store';
 import { AfterListening } from '../../../shared/after-listening';
 import { PollingWorker } from '../../../shared/polling-worker';
-import { ConcurrencyConflictError } from '../../../shared/domain-error';
 import { CreditRejectedEvent, CreditReservedEvent } from '../../users';
 import { RejectOrderCommand } from '../commands/reject-order/reject-order.command';
 import { DueDeadline, OrderDeadlines } from './order-deadlines';
@@ -86,9 +85,9 @@ export class OrderDeadlineWatcher implements OnApplicationBootstrap, BeforeAppli
     try {
       return await this.dataSource.transaction((transaction) => this.fire(deadline, transaction));
     } catch (error) {
-      // A conflict: the saga decided the order in the same moment, and the next poll finds it
-      // settled. Anything else is retried at the next poll without holding up the others.
-      if (!(error instanceof ConcurrencyConflictError)) this.logger.error(`deadline of order ${deadline.orderId} failed: ${String(error)}`);
+      // Retried at the next poll without holding up the others. (A race with the saga is no
+      // failure: RejectOrder is rerun on the latest state and leaves a decided order alone.)
+      this.logger.error(`deadline of order ${deadline.orderId} failed: ${String(error)}`);
       return false;
     }
   }
@@ -100,11 +99,11 @@ export class OrderDeadlineWatcher implements OnApplicationBootstrap, BeforeAppli
       await this.deadlines.remove(transaction, orderId);
       return false;
     }
-    // RejectOrder leaves an order that was decided meanwhile as it is.
-    await this.transactions.run(transaction, () => this.commandBus.execute(new RejectOrderCommand(orderId, TIMEOUT_REASON)));
+    // RejectOrder leaves an order that was decided meanwhile (by the saga, a moment ago) as it is.
+    const { rejected } = await this.transactions.run(transaction, () => this.commandBus.execute(new RejectOrderCommand(orderId, TIMEOUT_REASON)));
     await this.deadlines.remove(transaction, orderId);
-    this.logger.warn(`order ${orderId} rejected: no credit answer within its deadline`);
-    return true;
+    if (rejected) this.logger.warn(`order ${orderId} rejected: no credit answer within its deadline`);
+    return rejected;
   }
 
   /** Whether the Users module recorded CreditReserved or CreditRejected for the order (in the customer's stream). */
