@@ -55,7 +55,6 @@ describe('event sequencer', () => {
         seen.push(...events);
       },
       sequencer,
-      new EventAppendedSignal(),
       { batchSize: 1000, gatherMs: 0 },
     );
     await subscription.start();
