@@ -1,6 +1,6 @@
 import { BeforeApplicationShutdown, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
-import { CommandBus } from '@nestjs/cqrs';
+import { CommandBus, QueryBus } from '@nestjs/cqrs';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
 import { Environment } from '../../../config/environment';
@@ -8,7 +8,7 @@ import { TransactionContext } from '../../../database/transaction-context';
 import { withCommandCause } from '../../../event-store';
 import { AfterListening } from '../../../shared/after-listening';
 import { PollingWorker } from '../../../shared/polling-worker';
-import { CreditRejectedEvent, CreditReservedEvent } from '../../users';
+import { CreditAnsweredQuery } from '../../users';
 import { RejectOrderCommand } from '../commands/reject-order/reject-order.command';
 import { DueDeadline, OrderDeadlines } from './order-deadlines';
 import { withLogContext } from '../../../logging/log-context';
@@ -17,8 +17,6 @@ export const TIMEOUT_REASON = 'timeout';
 
 /** Due deadlines of PENDING orders fired per poll; the rest wait for the next poll. */
 const FIRE_BATCH = 100;
-
-const CREDIT_ANSWERS = [CreditReservedEvent.type, CreditRejectedEvent.type];
 
 /**
  * Fires the durable timeouts the order saga scheduled (`order_deadlines`): an order whose credit
@@ -45,6 +43,7 @@ export class OrderDeadlineWatcher implements OnApplicationBootstrap, BeforeAppli
     private readonly deadlines: OrderDeadlines,
     private readonly transactions: TransactionContext,
     private readonly commandBus: CommandBus,
+    private readonly queryBus: QueryBus,
     config: ConfigService<Environment, true>,
     private readonly afterListening: AfterListening,
   ) {
@@ -94,7 +93,8 @@ export class OrderDeadlineWatcher implements OnApplicationBootstrap, BeforeAppli
 
   private async fire({ orderId, customerId }: DueDeadline, transaction: EntityManager): Promise<boolean> {
     if (!(await this.deadlines.claim(transaction, orderId))) return false;
-    if (await this.creditAnswered(transaction, orderId, customerId)) {
+    // The Users module answers from its own stream, inside this transaction.
+    if (await this.transactions.run(transaction, () => this.queryBus.execute(new CreditAnsweredQuery(customerId, orderId)))) {
       this.logger.warn(`order ${orderId} has its credit answer but is still PENDING after its deadline; the saga decides it (see parked reactions)`);
       await this.deadlines.remove(transaction, orderId);
       return false;
@@ -104,14 +104,5 @@ export class OrderDeadlineWatcher implements OnApplicationBootstrap, BeforeAppli
     await this.deadlines.remove(transaction, orderId);
     if (rejected) this.logger.warn(`order ${orderId} rejected: no credit answer within its deadline`);
     return rejected;
-  }
-
-  /** Whether the Users module recorded CreditReserved or CreditRejected for the order (in the customer's stream). */
-  private async creditAnswered(transaction: EntityManager, orderId: string, customerId: string): Promise<boolean> {
-    const rows: unknown[] = await transaction.query(
-      `SELECT 1 FROM events WHERE stream_id = $1 AND event_type = ANY($2) AND payload->>'orderId' = $3 LIMIT 1`,
-      [customerId, CREDIT_ANSWERS, orderId],
-    );
-    return rows.length > 0;
   }
 }
