@@ -14,6 +14,7 @@ import { FlowsModule } from './flows/flows.module';
 import { HealthModule } from './health/health.module';
 import { IdempotencyKeyRetention } from './http/idempotency/idempotency-key-retention';
 import { IdempotencyInterceptor } from './http/idempotency/idempotency.interceptor';
+import { RequestCauseInterceptor } from './http/request-cause.interceptor';
 import { loggingModule } from './logging/process-logger';
 import { MessagingModule } from './messaging/messaging.module';
 import { CommandMetrics } from './metrics/command-metrics';
@@ -51,7 +52,12 @@ export class AppModule {
         TracingModule,
         ...extraModules,
       ],
-      providers: [{ provide: APP_INTERCEPTOR, useClass: IdempotencyInterceptor }, IdempotencyKeyRetention, CommandMetrics],
+      providers: [
+        { provide: APP_INTERCEPTOR, useClass: RequestCauseInterceptor },
+        { provide: APP_INTERCEPTOR, useClass: IdempotencyInterceptor },
+        IdempotencyKeyRetention,
+        CommandMetrics,
+      ],
     };
   }
 }

@@ -73,7 +73,7 @@ function collectingSubscription(name = 'test', options: { batchSize?: number; se
   const handler: EventBatchHandler = async (events) => {
     seen.push(...events);
   };
-  const subscription = new CheckpointedSubscription(name, dataSource, handler, options.sequencer ?? idleSequencer(), new EventAppendedSignal(), {
+  const subscription = new CheckpointedSubscription(name, dataSource, handler, options.sequencer ?? idleSequencer(), {
     batchSize: options.batchSize ?? 100,
     gatherMs: 0,
   });
@@ -203,7 +203,6 @@ describe('checkpointed subscription over the events table', () => {
         received.push(...events.map((event) => event.eventId));
       },
       sequencer,
-      new EventAppendedSignal(),
       { batchSize: 10, gatherMs: 0 },
     );
     await subscription.ensureCheckpoint();
@@ -227,7 +226,6 @@ describe('checkpointed subscription over the events table', () => {
         batches.push(events.map((event) => event.eventId));
       },
       await startSequencer(),
-      new EventAppendedSignal(),
       { batchSize: 100, gatherMs: 0 },
     );
     await subscription.start();

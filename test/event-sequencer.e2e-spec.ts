@@ -3,7 +3,7 @@ import { CommandBus } from '@nestjs/cqrs';
 import { DataSource } from 'typeorm';
 import { DatabaseNotifications } from '../src/database/database-notifications';
 import { TransactionContext } from '../src/database/transaction-context';
-import { EventAppendedSignal, EventSequencer, EventStoreHead, SequencedEvent } from '../src/event-store';
+import { EventAppendedSignal, EventSequencer, EventStoreHead, SequencedEvent, withCommandCause } from '../src/event-store';
 import { CheckpointedSubscription } from '../src/event-store/subscription/checkpointed-subscription';
 import { TcpProxy } from './support/tcp-proxy';
 import { RegisterUserCommand } from '../src/modules/users/commands/register-user/register-user.command';
@@ -55,7 +55,6 @@ describe('event sequencer', () => {
         seen.push(...events);
       },
       sequencer,
-      new EventAppendedSignal(),
       { batchSize: 1000, gatherMs: 0 },
     );
     await subscription.start();
@@ -91,7 +90,9 @@ describe('event sequencer in the API', () => {
       app.app
         .get(TransactionContext)
         .run(transaction, () =>
-          app.app.get(CommandBus).execute(new RegisterUserCommand(`${randomUUID()}@example.com`, 'Inside', 1000, { correlationId: 'c', causationId: 'c' })),
+          withCommandCause({ correlationId: 'c', causationId: 'c' }, () =>
+            app.app.get(CommandBus).execute(new RegisterUserCommand(`${randomUUID()}@example.com`, 'Inside', 1000)),
+          ),
         ),
     );
     // Projected, so numbered: GET /users/{id} reads the user's own row and would not tell.

@@ -3,6 +3,7 @@ import { CommandBus } from '@nestjs/cqrs';
 import { ConfirmOrderCommand } from '../src/modules/orders';
 import { countRows, placeOrder, registerUser, twoLines, uniqueEmail } from './support/fixtures';
 import { type TestApp, startTestApp } from './support/test-app';
+import { withCommandCause } from '../src/event-store';
 
 let app: TestApp;
 let customerId: string;
@@ -141,7 +142,7 @@ describe('Idempotency-Key', () => {
     const key = newKey();
     const refused = await app.http().post(`/orders/${orderId}/ship`).set('Idempotency-Key', key).expect(409);
     expect(refused.body.code).toBe('ORDER_NOT_SHIPPABLE');
-    await app.app.get(CommandBus).execute(new ConfirmOrderCommand(orderId, { correlationId: 't', causationId: 't' }));
+    await withCommandCause({ correlationId: 't', causationId: 't' }, () => app.app.get(CommandBus).execute(new ConfirmOrderCommand(orderId)));
     await app.http().post(`/orders/${orderId}/ship`).set('Idempotency-Key', key).expect(202);
     const replay = await app.http().post(`/orders/${orderId}/ship`).set('Idempotency-Key', key).expect(202);
     expect(replay.headers['idempotent-replayed']).toBe('true');

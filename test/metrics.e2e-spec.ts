@@ -10,7 +10,7 @@ import {
   OrderRejectedV1,
   UserRegisteredV1,
 } from '../src/contracts';
-import { causedBy, DurableReaction, DurableReactions, EventSequencer, EventSubscriptions } from '../src/event-store';
+import { DurableReaction, DurableReactions, EventSequencer, EventSubscriptions } from '../src/event-store';
 import { IntegrationEventPublisher } from '../src/messaging/integration-event-publisher';
 import { OutboxRelay, RELAY_CHECKPOINT } from '../src/messaging/relay/outbox-relay';
 import { ChangeUserEmailCommand } from '../src/modules/users/commands/change-user-email/change-user-email.command';
@@ -37,7 +37,7 @@ class ChangeEmailOnRegistration implements IEventHandler<UserRegisteredEvent> {
   constructor(private readonly commands: CommandBus) {}
 
   async handle(event: UserRegisteredEvent): Promise<void> {
-    await this.commands.execute(new ChangeUserEmailCommand(event.userId, `changed-${event.userId}@example.com`, causedBy(event)));
+    await this.commands.execute(new ChangeUserEmailCommand(event.userId, `changed-${event.userId}@example.com`));
     if (event.userId === ChangeEmailOnRegistration.refusedUser) throw new Error('refused after appending');
   }
 }

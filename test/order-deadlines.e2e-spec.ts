@@ -5,6 +5,7 @@ import { RejectOrderCommand } from '../src/modules/orders/commands/reject-order/
 import { ScheduleOrderDeadlineCommand } from '../src/modules/orders/deadlines/schedule-order-deadline.command';
 import { registerUser } from './support/fixtures';
 import { eventually, startTestApp, TestApp } from './support/test-app';
+import { withCommandCause } from '../src/event-store';
 
 // The deadline runs from the moment the order saga handled OrderPlaced (a durable timeout in
 // order_deadlines), never from the order's creation: lag before the saga reached an order, or
@@ -199,15 +200,15 @@ describe('order deadlines, measured from the saga handling OrderPlaced', () => {
       const cause = { correlationId: `deadline-${randomUUID()}`, causationId: randomUUID() };
       const dueAt = async () => (await app.db.query(`SELECT due_at::text AS "dueAt" FROM order_deadlines WHERE order_id = $1`, [orderId])).map((row: { dueAt: string }) => row.dueAt);
 
-      await commands.execute(new ScheduleOrderDeadlineCommand(orderId, cause));
+      await withCommandCause(cause, () => commands.execute(new ScheduleOrderDeadlineCommand(orderId)));
       const [first] = await dueAt();
       await sleep(20);
-      await commands.execute(new ScheduleOrderDeadlineCommand(orderId, cause));
+      await withCommandCause(cause, () => commands.execute(new ScheduleOrderDeadlineCommand(orderId)));
       expect(await dueAt()).toEqual([first]);
 
-      await commands.execute(new RejectOrderCommand(orderId, 'test', cause));
+      await withCommandCause(cause, () => commands.execute(new RejectOrderCommand(orderId, 'test')));
       await app.db.query(`DELETE FROM order_deadlines WHERE order_id = $1`, [orderId]);
-      await commands.execute(new ScheduleOrderDeadlineCommand(orderId, cause));
+      await withCommandCause(cause, () => commands.execute(new ScheduleOrderDeadlineCommand(orderId)));
       expect(await dueAt()).toEqual([]);
     } finally {
       await app.close();

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { CommandBus } from '@nestjs/cqrs';
-import { DurableReactions, EventUpcasters, ProjectionRebuilder } from '../src/event-store';
+import { DurableReactions, EventUpcasters, ProjectionRebuilder, withCommandCause } from '../src/event-store';
 import { RejectOrderCommand } from '../src/modules/orders';
 import { orderSummariesProjection } from '../src/modules/orders/projections/order-summaries.projection';
 import { ReserveCreditCommand } from '../src/modules/users';
@@ -210,7 +210,8 @@ describe('the order saga', () => {
       decided: 'rejected by its deadline',
       status: 'REJECTED',
       closedBy: 'OrderRejected',
-      decide: (orderId: string) => app.app.get(CommandBus).execute(new RejectOrderCommand(orderId, 'timeout', { correlationId: `deadline-${orderId}`, causationId: orderId })),
+      decide: (orderId: string) =>
+        withCommandCause({ correlationId: `deadline-${orderId}`, causationId: orderId }, () => app.app.get(CommandBus).execute(new RejectOrderCommand(orderId, 'timeout'))),
     },
   ])('gives back, once, credit reserved for an order $decided before the saga confirmed it', async ({ status, closedBy, decide }) => {
     const customer = await registerUser(app, { creditLimit: 5_000 });
@@ -221,7 +222,7 @@ describe('the order saga', () => {
     let orderId: string;
     try {
       orderId = await placeOrderOf(app, customer, 900);
-      await app.app.get(CommandBus).execute(new ReserveCreditCommand(customer, orderId, 900, { correlationId: `late-${orderId}`, causationId: orderId }));
+      await withCommandCause({ correlationId: `late-${orderId}`, causationId: orderId }, () => app.app.get(CommandBus).execute(new ReserveCreditCommand(customer, orderId, 900)));
       expect(await creditReservedOf(app, customer)).toBe(900);
       await decide(orderId);
     } finally {
@@ -266,7 +267,9 @@ describe('the order saga', () => {
       // Two orders, so the customer's partition has a backlog (taken in a chunk, a savepoint each).
       for (const amount of [300, 400]) orders.push(await placeOrderOf(app, customer, amount));
       for (const [index, orderId] of orders.entries()) {
-        await app.app.get(CommandBus).execute(new ReserveCreditCommand(customer, orderId, [300, 400][index], { correlationId: `late-${orderId}`, causationId: orderId }));
+        await withCommandCause({ correlationId: `late-${orderId}`, causationId: orderId }, () =>
+          app.app.get(CommandBus).execute(new ReserveCreditCommand(customer, orderId, [300, 400][index])),
+        );
       }
       for (const orderId of orders) await app.http().post(`/orders/${orderId}/cancel`).send({ reason: 'changed my mind' }).expect(202);
       // Giving this customer's credit back fails (as a constraint added by a bad deploy would).

@@ -3,6 +3,7 @@ import { ConfirmOrderCommand, RejectOrderCommand } from '../src/modules/orders';
 import { OrderRepository } from '../src/modules/orders/domain/order.repository';
 import { countRows, placeOrder, registerUser, twoLines } from './support/fixtures';
 import { TestApp, eventually, startTestApp } from './support/test-app';
+import { withCommandCause } from '../src/event-store';
 
 let app: TestApp;
 let customerId: string;
@@ -26,7 +27,7 @@ async function orderView(id: string, until: (order: Record<string, unknown>) => 
 /** Confirmation is the saga's job (a later issue); here the command is sent on the bus directly. */
 async function confirmedOrder(): Promise<string> {
   const id = await placeOrder(app, customerId);
-  await app.app.get(CommandBus).execute(new ConfirmOrderCommand(id, testMetadata));
+  await withCommandCause(testMetadata, () => app.app.get(CommandBus).execute(new ConfirmOrderCommand(id)));
   await orderView(id, (order) => order.status === 'CONFIRMED');
   return id;
 }
@@ -88,7 +89,7 @@ describe('orders over HTTP', () => {
 
   it('shows a rejected order with its reason, and refuses to cancel it', async () => {
     const id = await placeOrder(app, customerId);
-    await app.app.get(CommandBus).execute(new RejectOrderCommand(id, 'insufficient credit', testMetadata));
+    await withCommandCause(testMetadata, () => app.app.get(CommandBus).execute(new RejectOrderCommand(id, 'insufficient credit')));
     const order = await orderView(id, (o) => o.status === 'REJECTED');
     expect(order.rejectionReason).toBe('insufficient credit');
     await app.http().post(`/orders/${id}/cancel`).send({ reason: 'x' }).expect(409);
@@ -117,9 +118,9 @@ describe('orders over HTTP', () => {
     const first = await orders.get(id);
     const second = await orders.get(id);
     first.cancel('first writer', new Date());
-    await orders.save(first, testMetadata);
+    await withCommandCause(testMetadata, () => orders.save(first));
     second.confirm(new Date());
-    await expect(orders.save(second, testMetadata)).rejects.toMatchObject({ code: 'CONCURRENT_MODIFICATION' });
+    await expect(withCommandCause(testMetadata, () => orders.save(second))).rejects.toMatchObject({ code: 'CONCURRENT_MODIFICATION' });
     const [row] = await app.db.query(`SELECT version, status FROM orders WHERE id = $1`, [id]);
     expect(row).toEqual({ version: 2, status: 'CANCELLED' });
     const [{ n }] = await app.db.query(`SELECT count(*)::int AS n FROM events WHERE stream_id = $1`, [id]);

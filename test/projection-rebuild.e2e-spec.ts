@@ -1,6 +1,6 @@
 import { CommandBus } from '@nestjs/cqrs';
 import * as checkpointRange from '../src/event-store/rebuild/checkpoint-range';
-import { countEventsAfter, EventSubscriptions, EventUpcasters, type ProjectionDefinition, ProjectionRebuilder, RebuildAlreadyRunningError, type RebuildProgress } from '../src/event-store';
+import { countEventsAfter, EventSubscriptions, EventUpcasters, type ProjectionDefinition, ProjectionRebuilder, RebuildAlreadyRunningError, type RebuildProgress, withCommandCause } from '../src/event-store';
 import { ConfirmOrderCommand, RejectOrderCommand } from '../src/modules/orders';
 import { orderSummariesProjection } from '../src/modules/orders/projections/order-summaries.projection';
 import { userProfilesProjection } from '../src/modules/users/projections/user-profiles.projection';
@@ -37,8 +37,8 @@ async function burst(): Promise<void> {
   await inParallel(orders.map((orderId, i) => ({ orderId, fate: i % 6 })), 16, async ({ orderId, fate }) => {
     if (fate === 0) return; // stays PENDING
     if (fate === 1) return app.http().post(`/orders/${orderId}/cancel`).send({ reason: 'changed my mind' }).expect(202);
-    if (fate === 2) return commands.execute(new RejectOrderCommand(orderId, 'insufficient credit', metadata));
-    await commands.execute(new ConfirmOrderCommand(orderId, metadata));
+    if (fate === 2) return withCommandCause(metadata, () => commands.execute(new RejectOrderCommand(orderId, 'insufficient credit')));
+    await withCommandCause(metadata, () => commands.execute(new ConfirmOrderCommand(orderId)));
     if (fate === 4) await app.http().post(`/orders/${orderId}/ship`).expect(202);
     if (fate === 5) await app.http().post(`/orders/${orderId}/cancel`).send({ reason: 'too late' }).expect(202);
   });

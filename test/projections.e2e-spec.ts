@@ -1,5 +1,5 @@
 import { CommandBus } from '@nestjs/cqrs';
-import { applyProjection, EventSubscriptions, STORED_EVENT_COLUMNS, StoredEvent } from '../src/event-store';
+import { applyProjection, EventSubscriptions, STORED_EVENT_COLUMNS, StoredEvent, withCommandCause } from '../src/event-store';
 import { ConfirmOrderCommand } from '../src/modules/orders';
 import { orderSummariesProjection } from '../src/modules/orders/projections/order-summaries.projection';
 import { userProfilesProjection } from '../src/modules/users/projections/user-profiles.projection';
@@ -42,7 +42,7 @@ describe('projections', () => {
     app = await startTestApp({ env: WITHOUT_SAGA });
     customerId = await registerUser(app);
     for (let i = 0; i < 5; i++) orders.push(await placeOrder(app, customerId));
-    await app.app.get(CommandBus).execute(new ConfirmOrderCommand(orders[0], { correlationId: 't', causationId: 't' }));
+    await withCommandCause({ correlationId: 't', causationId: 't' }, () => app.app.get(CommandBus).execute(new ConfirmOrderCommand(orders[0])));
     await app.http().post(`/orders/${orders[1]}/cancel`).send({ reason: 'no' }).expect(202);
     await eventually(async () => expect(await checkpointPosition(app, ORDER_SUMMARIES)).toBe(await lastPosition(app)));
   });

@@ -1,6 +1,6 @@
 import { CommandBus } from '@nestjs/cqrs';
 import type { Test } from 'supertest';
-import { EventSubscriptions } from '../src/event-store';
+import { EventSubscriptions, withCommandCause } from '../src/event-store';
 import { ConfirmOrderCommand } from '../src/modules/orders';
 import { orderSummariesProjection } from '../src/modules/orders/projections/order-summaries.projection';
 import { userProfilesProjection } from '../src/modules/users/projections/user-profiles.projection';
@@ -151,7 +151,7 @@ describe('ETag and If-Match', () => {
       table: 'orders',
       prepare: async () => {
         const id = await placeOrder(app, customerId);
-        await app.app.get(CommandBus).execute(new ConfirmOrderCommand(id, { correlationId: 'ryw', causationId: 'ryw' }));
+        await withCommandCause({ correlationId: 'ryw', causationId: 'ryw' }, () => app.app.get(CommandBus).execute(new ConfirmOrderCommand(id)));
         return id;
       },
       version: 2,

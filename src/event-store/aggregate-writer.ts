@@ -7,12 +7,12 @@ import { Clock, IdGenerator } from '../shared/clock';
 import { activeTraceContext } from '../tracing/trace-context';
 import { ConcurrencyConflictError } from '../shared/domain-error';
 import { eventTypeOf, payloadOf, schemaVersionOf } from './domain-event';
-import { CommandMetadata, EventMetadata } from './event-metadata';
+import type { EventMetadata } from './event-metadata';
 import { AppendedEventMetrics } from './appended-event-metrics';
 import { AggregateRow, AggregateTable, RowChange, rowChangeOf } from './aggregate-row';
 import { AppendedOnCommit } from './appended-on-commit';
 import { EventAppendedSignal } from './event-appended-signal';
-import { currentCommand } from './running-commands';
+import { commandCause, currentCommand } from './running-commands';
 import { VersionedAggregate } from './versioned-aggregate';
 
 export interface AggregateWrite {
@@ -21,7 +21,6 @@ export interface AggregateWrite {
   /** The aggregate's table and its row as the aggregate's state now makes it (see AggregateRow). */
   table: AggregateTable;
   row: AggregateRow;
-  metadata: CommandMetadata;
   /** Maps a unique violation of the aggregate's own table (an email taken) to a domain error. */
   onUniqueViolation?: (constraint: string | undefined) => Error | undefined;
 }
@@ -40,10 +39,13 @@ const EVENTS_STREAM_VERSION_KEY = 'events_stream_id_stream_version_key';
  * transaction: inside an outer transaction (an `Idempotency-Key` request) that was earlier than
  * `occurredAt`, and on another host's clock it could be off either way.
  *
- * With tracing on, the metadata also carries the active span's W3C trace context (`traceparent`,
- * `tracestate`: the command's span), which reactions, the relay and the consumer continue. It
- * carries the command that wrote the events (RunningCommands) and, for a command of an HTTP
- * request, the request (RequestMetadata): what GET /flows/{correlationId} draws.
+ * The metadata's correlation and causation come from the cause of the work running here, set
+ * once where it entered (`withCommandCause`: the HTTP request, the reaction step, the deadline);
+ * a write outside any of them fails with MissingCommandCauseError. With tracing on, the metadata
+ * also carries the active span's W3C trace context (`traceparent`, `tracestate`: the command's
+ * span), which reactions, the relay and the consumer continue. It carries the command that wrote
+ * the events (RunningCommands) and, for a command of an HTTP request, the request: what GET
+ * /flows/{correlationId} draws.
  */
 @Injectable()
 export class AggregateWriter {
@@ -59,12 +61,14 @@ export class AggregateWriter {
   /** The whole statement by its row change's text: built once per text, so it is one prepared statement. */
   private readonly statements = new Map<string, string>();
 
-  async write({ streamType, aggregate, table, row, metadata, onUniqueViolation }: AggregateWrite): Promise<void> {
+  /** @throws MissingCommandCauseError, ConcurrencyConflictError, or what `onUniqueViolation` maps to */
+  async write({ streamType, aggregate, table, row, onUniqueViolation }: AggregateWrite): Promise<void> {
+    const cause = commandCause();
     const events = aggregate.getUncommittedEvents();
     if (events.length === 0) return;
 
     const command = currentCommand();
-    const eventMetadata: EventMetadata = { ...metadata, occurredAt: this.clock.now().toISOString(), ...activeTraceContext(), ...(command && { command }) };
+    const eventMetadata: EventMetadata = { ...cause, occurredAt: this.clock.now().toISOString(), ...activeTraceContext(), ...(command && { command }) };
     const rowChange = rowChangeOf(table, row, aggregate.version);
     const sql = this.statementOf(rowChange);
     const params = [

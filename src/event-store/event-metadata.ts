@@ -40,10 +40,10 @@ export interface CommandRecord {
   step?: string;
 }
 
-/** Who asked for a command: taken from the HTTP request (or, later, from the causing event). */
+/** Who asked for a command: set once where work enters (withCommandCause): an HTTP request, a reaction step (the causing event), a deadline. */
 export interface CommandMetadata {
   correlationId: string;
   causationId: string;
-  /** Set for a command an HTTP request sends (RequestMetadata); its events keep it. */
+  /** Set for a command an HTTP request sends (requestCauseOf); its events keep it. */
   request?: RequestOrigin;
 }

@@ -11,6 +11,7 @@ export type { CommandMetadata, EventMetadata } from './event-metadata';
 export { STORED_EVENT_COLUMNS } from './stored-event';
 export type { SequencedEvent, StoredEvent, StoredEventOf } from './stored-event';
 export { runId } from './run-id';
+export { commandCause, MissingCommandCauseError, withCommandCause } from './running-commands';
 
 // What each module declares about its events (src/modules/manifests.ts lists them)
 export type { EventStoreManifest, MappedIntegrationEvent, StreamPublication } from './manifest/event-store-manifest';

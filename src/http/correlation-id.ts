@@ -1,6 +1,5 @@
-import { createParamDecorator, ExecutionContext } from '@nestjs/common';
-import { CommandMetadata, runId } from '../event-store';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { CommandMetadata, runId } from '../event-store';
 import { timeOrderedUuid } from '../shared/time-ordered-uuid';
 
 export const CORRELATION_ID_HEADER = 'x-correlation-id';
@@ -28,17 +27,14 @@ export function correlationIdOf(request: { headers: Record<string, string | stri
 }
 
 /**
- * The metadata a command from this HTTP request carries into its events: the correlation id (as
- * causation too), and the request itself (an id of its own, method, path, arrival), which GET
+ * The cause of the commands this HTTP request sends, which their events carry: the correlation id
+ * (as causation too), and the request itself (an id of its own, method, path, arrival), which GET
  * /flows draws as the flow's root. The arrival is Fastify's own measure (`reply.elapsedTime`, since its onRequest).
  */
-export const RequestMetadata = createParamDecorator((_: unknown, context: ExecutionContext): CommandMetadata => {
-  const http = context.switchToHttp();
-  const request = http.getRequest<FastifyRequest>();
-  const reply = http.getResponse<FastifyReply>();
+export function requestCauseOf(request: FastifyRequest, reply: FastifyReply): CommandMetadata {
   // The path as the router matched it: no query, and no fragment (a raw client may send one, and
   // the router ignores it): either may hold a token, neither belongs in the events.
   const path = PATH_OF_URL.exec(request.url)![0].slice(0, MAX_RECORDED_PATH_LENGTH);
   const receivedAt = new Date(Date.now() - reply.elapsedTime).toISOString();
   return { correlationId: request.id, causationId: request.id, request: { id: runId(), method: request.method, path, receivedAt } };
-});
+}

@@ -19,5 +19,10 @@ export function originOf(event: object): StoredEvent | undefined {
 export function causedBy(event: object): CommandMetadata {
   const origin = originOf(event);
   if (!origin) throw new Error(`${event.constructor.name} was not read from the event store; it has no causation`);
-  return { correlationId: origin.metadata.correlationId, causationId: origin.eventId };
+  return causeOf(origin);
+}
+
+/** The cause of the commands a reaction step sends for the stored event (see causedBy). */
+export function causeOf(stored: Pick<StoredEvent, 'eventId' | 'metadata'>): CommandMetadata {
+  return { correlationId: stored.metadata.correlationId, causationId: stored.eventId };
 }

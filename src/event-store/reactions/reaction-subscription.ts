@@ -2,7 +2,6 @@ import { Logger } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { TransactionContext } from '../../database/transaction-context';
 import { logContextOf, withLogContext } from '../../logging/log-context';
-import { ConcurrencyConflictError } from '../../shared/domain-error';
 import { classifyFailure } from '../../shared/failure-classification';
 import { doublingBackoff, PollingWorker } from '../../shared/polling-worker';
 import { describeError } from '../subscription/subscription-failures';
@@ -19,6 +18,7 @@ import type { DomainEventClasses } from './domain-event-classes';
 import type { Reaction, ReactionStep, ReactionWork } from './reaction';
 import { inReceiptTransaction, ReceiptTransaction, TransactionAbortedError } from './receipt-transaction';
 import { inReactionStep } from '../running-commands';
+import { causeOf } from './event-origin';
 import { inStepSpan } from './step-span';
 import {
   advanceReactionCheckpoint,
@@ -43,8 +43,6 @@ export interface ReactionSubscriptionOptions {
   retryBaseMs: number;
 }
 
-/** A lost optimistic race is retried at once: it says nothing about the reaction being broken. */
-const CONFLICT_RETRIES = 5;
 /** How long a process that found the reaction leased by another one waits before it asks again. */
 const HELD_ELSEWHERE_PAUSE_MS = 1000;
 /**
@@ -439,7 +437,7 @@ export class ReactionSubscription {
           this.dataSource,
           { subscriptionId: this.subscriptionId, eventId: stored.eventId, steps: [step.name], lockTimeoutMs: STEP_LOCK_TIMEOUT_MS },
           async (recorded, transaction) => {
-            if (recorded.length > 0) await this.transactions.run(transaction, () => this.runWork(step, work));
+            if (recorded.length > 0) await this.transactions.run(transaction, () => this.runWork(step, work, stored));
           },
         );
         stored.handledSteps.push(step.name);
@@ -518,7 +516,7 @@ export class ReactionSubscription {
         if (!step) throw new StepFailure(stepName, new Error(`the reaction has no step ${stepName}`));
         const event = this.eventClasses.instantiate(stored);
         const work = event ? await this.plan(step, event) : undefined;
-        if (work) await this.transactions.run(transaction, () => this.runWork(step, work));
+        if (work) await this.transactions.run(transaction, () => this.runWork(step, work, stored));
         await transaction.query(`DELETE FROM parked_reactions WHERE reaction = $1 AND event_id = $2 AND step = $3`, [
           this.subscriptionId,
           stored.eventId,
@@ -537,19 +535,18 @@ export class ReactionSubscription {
     }
   }
 
-  /** Takes one event: its steps, each retried on a lost optimistic race, a failing one retried later or parked. */
+  /**
+   * Takes one event: its steps, a failing one retried later or parked. (A command that lost an
+   * optimistic race was rerun already, by the CommandBus: see RunningCommands.)
+   */
   private async take(stored: ReactionEvent, event: object | undefined): Promise<Outcome> {
     const done = new Set(stored.handledSteps);
-    for (let conflicts = 0; ; ) {
+    for (;;) {
       let outcome: Outcome;
       try {
         outcome = await this.attempt(stored, event, done);
       } catch (error) {
         if (!(error instanceof StepFailure)) throw error;
-        if (error.error instanceof ConcurrencyConflictError && conflicts < CONFLICT_RETRIES) {
-          conflicts += 1;
-          continue;
-        }
         // The database could not do its part (a cut connection, a deadlock, a restart): the step
         // is not at fault, so this is no attempt towards parking it (as in the consumer).
         if (classifyFailure(error.error) === 'infrastructure') {
@@ -683,7 +680,7 @@ export class ReactionSubscription {
       if (recorded.includes(WHOLE_EVENT)) {
         for (const { step, work } of planned) {
           if (!recorded.includes(step.name)) continue;
-          await this.transactions.run(transaction.manager, () => this.runWork(step, work));
+          await this.transactions.run(transaction.manager, () => this.runWork(step, work, stored));
           ran.push(step.name);
         }
       }
@@ -711,7 +708,7 @@ export class ReactionSubscription {
     for (const { step, work } of planned) {
       await inReceiptTransaction(this.dataSource, { subscriptionId, eventId, steps: [step.name], lockTimeoutMs }, async (recorded, transaction) => {
         if (recorded.length === 0) return;
-        await this.transactions.run(transaction, () => this.runWork(step, work));
+        await this.transactions.run(transaction, () => this.runWork(step, work, stored));
         ran.push(step.name);
       }).catch(blameAbortOn(step.name));
       done.add(step.name);
@@ -721,7 +718,7 @@ export class ReactionSubscription {
     const steps = last ? [WHOLE_EVENT, last.step.name] : [WHOLE_EVENT];
     await inReceiptTransaction(this.dataSource, { subscriptionId, eventId, steps, lockTimeoutMs }, async (recorded, transaction) => {
       if (last && recorded.includes(WHOLE_EVENT) && recorded.includes(last.step.name)) {
-        await this.transactions.run(transaction, () => this.runWork(last.step, last.work));
+        await this.transactions.run(transaction, () => this.runWork(last.step, last.work, stored));
         ran.push(last.step.name);
       }
     }).catch(blameAbortOn(last?.step.name ?? WHOLE_EVENT));
@@ -738,9 +735,10 @@ export class ReactionSubscription {
     }
   }
 
-  private async runWork(step: ReactionStep, work: ReactionWork): Promise<void> {
+  /** Runs a step's work; the commands it sends are caused by `stored` (causeOf). */
+  private async runWork(step: ReactionStep, work: ReactionWork, stored: Pick<StoredEvent, 'eventId' | 'metadata'>): Promise<void> {
     try {
-      await inReactionStep({ reaction: this.subscriptionId, step: step.name }, work);
+      await inReactionStep({ reaction: this.subscriptionId, step: step.name }, causeOf(stored), work);
     } catch (error) {
       throw new StepFailure(step.name, error);
     }

@@ -2,7 +2,6 @@ import { Logger } from '@nestjs/common';
 import { logContextOf, withLogContext } from '../../logging/log-context';
 import { doublingBackoff, type FailureHandling, PollingWorker } from '../../shared/polling-worker';
 import { DataSource, EntityManager } from 'typeorm';
-import { EventAppendedSignal } from '../event-appended-signal';
 import { CheckpointTracker } from '../sequencing/event-store-head';
 import type { EventSequencer } from '../sequencing/event-sequencer';
 import { ensureSegments, segmentKey } from '../segments/segment-checkpoints';
@@ -21,8 +20,6 @@ import { PAUSED_RECHECK_MS, pausedCondition } from './subscription-pauses';
 export interface BatchOutcome {
   handled: number;
   retryAfterMs?: number;
-  /** The handler appended events, so other subscriptions are woken at commit. */
-  appended?: boolean;
 }
 
 /** Applies a batch inside the transaction that also advances the checkpoint. */
@@ -109,7 +106,6 @@ export class CheckpointedSubscription {
     private readonly dataSource: DataSource,
     private readonly handler: EventBatchHandler,
     private readonly sequencer: EventSequencer,
-    private readonly appended: EventAppendedSignal,
     private readonly options: SubscriptionOptions,
     private readonly upcasters?: EventUpcasters,
   ) {
@@ -175,7 +171,6 @@ export class CheckpointedSubscription {
     this.retrying = owned.find((segment) => (this.stoppedSegments.get(segment)?.retryAt ?? Infinity) <= now);
     const taking = this.retrying !== undefined ? [this.retrying] : owned.filter((segment) => !this.stoppedSegments.has(segment));
     if (taking.length === 0) return 0;
-    let appended = false;
     let moved: Array<[number, bigint]> = [];
     let locked: number[] = [];
     let doneUpTo: bigint | undefined;
@@ -219,7 +214,6 @@ export class CheckpointedSubscription {
         const events = this.upcasters?.upcastAll(mine) ?? mine;
         const outcome = (await this.handler(events, transaction)) ?? { handled: events.length };
         this.retryAfterMs = outcome.retryAfterMs;
-        appended = outcome.appended ?? false;
         handled = outcome.handled;
       } else {
         this.lastPassedOnly = true;
@@ -255,7 +249,6 @@ export class CheckpointedSubscription {
     if (this.retrying === undefined && this.isolateThrough !== undefined && doneUpTo !== undefined && doneUpTo >= this.isolateThrough) {
       this.isolateThrough = undefined;
     }
-    if (appended) this.appended.raise();
     return applied;
   }
 

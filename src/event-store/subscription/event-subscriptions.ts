@@ -5,7 +5,6 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { Environment } from '../../config/environment';
 import { DatabaseNotifications } from '../../database/database-notifications';
-import { EventAppendedSignal } from '../event-appended-signal';
 import { EventStoreManifests } from '../manifest/event-store-manifests';
 import { applyProjection } from '../manifest/projection-definition';
 import { EventSequencer } from '../sequencing/event-sequencer';
@@ -27,7 +26,6 @@ export class EventSubscriptions implements OnModuleInit, OnApplicationBootstrap,
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
     private readonly sequencer: EventSequencer,
-    private readonly appended: EventAppendedSignal,
     private readonly config: ConfigService<Environment, true>,
     private readonly upcasters: EventUpcasters,
     private readonly afterListening: AfterListening,
@@ -44,7 +42,7 @@ export class EventSubscriptions implements OnModuleInit, OnApplicationBootstrap,
 
   register(name: string, handler: EventBatchHandler, options: Partial<SubscriptionOptions> = {}): CheckpointedSubscription {
     if (this.subscriptions.has(name)) throw new Error(`subscription ${name} is registered twice`);
-    const subscription = new CheckpointedSubscription(name, this.dataSource, handler, this.sequencer, this.appended, {
+    const subscription = new CheckpointedSubscription(name, this.dataSource, handler, this.sequencer, {
       batchSize: this.config.get('PROJECTION_BATCH_SIZE', { infer: true }),
       gatherMs: this.config.get('PROJECTION_GATHER_MS', { infer: true }),
       lease: this.leases.lease(name, this.config.get('SUBSCRIPTION_SEGMENTS', { infer: true })),

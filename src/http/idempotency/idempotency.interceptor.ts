@@ -4,7 +4,6 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { from, lastValueFrom, Observable } from 'rxjs';
 import { DataSource } from 'typeorm';
 import { TransactionContext } from '../../database/transaction-context';
-import { EventAppendedSignal } from '../../event-store';
 import { ETAG_HEADER } from '../conditional-requests/entity-tag';
 import { RequestValidationError } from '../request-validation';
 import { unstorableTextIn } from '../storable-text.pipe';
@@ -50,7 +49,6 @@ export class IdempotencyInterceptor implements NestInterceptor {
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
     private readonly transactions: TransactionContext,
-    private readonly appended: EventAppendedSignal,
   ) {}
 
   intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
@@ -97,10 +95,8 @@ export class IdempotencyInterceptor implements NestInterceptor {
       );
       return { body };
     });
-    if (outcome) {
-      this.appended.raise();
-      return outcome.body;
-    }
+    // The events the command appended woke this process's readers at the commit (AppendedOnCommit).
+    if (outcome) return outcome.body;
     const winner = await this.find(scope, key);
     if (!winner) throw new Error(`idempotency key ${scope} ${key} vanished`);
     return this.replay(winner, request.body, requestHash, reply);

@@ -2,6 +2,7 @@
 export { UsersModule } from './users.module';
 export { GetUserQuery } from './queries/get-user/get-user.query';
 export { UserExistsQuery } from './queries/user-exists/user-exists.query';
+export { CreditAnsweredQuery } from './queries/credit-answered/credit-answered.query';
 export type { UserView } from './queries/get-user/user.view';
 export type { UserStatus } from './domain/user';
 export { ReserveCreditCommand } from './commands/reserve-credit/reserve-credit.command';

@@ -14,6 +14,7 @@ import { UserRecord } from './persistence/user.record';
 import { UserProfileRecord } from './projections/user-profile.record';
 import { GetUserHandler } from './queries/get-user/get-user.handler';
 import { UserExistsHandler } from './queries/user-exists/user-exists.handler';
+import { CreditAnsweredHandler } from './queries/credit-answered/credit-answered.handler';
 
 /** Its events' facts (classes, contracts, projections) are in users.manifest.ts: the app registers every module's manifest in one place. */
 @Module({
@@ -29,6 +30,7 @@ import { UserExistsHandler } from './queries/user-exists/user-exists.handler';
     ConsumeCreditHandler,
     GetUserHandler,
     UserExistsHandler,
+    CreditAnsweredHandler,
   ],
 })
 export class UsersModule {}

@@ -1,15 +1,14 @@
 import { BeforeApplicationShutdown, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
-import { CommandBus } from '@nestjs/cqrs';
+import { CommandBus, QueryBus } from '@nestjs/cqrs';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
 import { Environment } from '../../../config/environment';
 import { TransactionContext } from '../../../database/transaction-context';
-import { EventAppendedSignal } from '../../../event-store';
+import { withCommandCause } from '../../../event-store';
 import { AfterListening } from '../../../shared/after-listening';
 import { PollingWorker } from '../../../shared/polling-worker';
-import { ConcurrencyConflictError } from '../../../shared/domain-error';
-import { CreditRejectedEvent, CreditReservedEvent } from '../../users';
+import { CreditAnsweredQuery } from '../../users';
 import { RejectOrderCommand } from '../commands/reject-order/reject-order.command';
 import { DueDeadline, OrderDeadlines } from './order-deadlines';
 import { withLogContext } from '../../../logging/log-context';
@@ -18,8 +17,6 @@ export const TIMEOUT_REASON = 'timeout';
 
 /** Due deadlines of PENDING orders fired per poll; the rest wait for the next poll. */
 const FIRE_BATCH = 100;
-
-const CREDIT_ANSWERS = [CreditReservedEvent.type, CreditRejectedEvent.type];
 
 /**
  * Fires the durable timeouts the order saga scheduled (`order_deadlines`): an order whose credit
@@ -46,7 +43,7 @@ export class OrderDeadlineWatcher implements OnApplicationBootstrap, BeforeAppli
     private readonly deadlines: OrderDeadlines,
     private readonly transactions: TransactionContext,
     private readonly commandBus: CommandBus,
-    private readonly appended: EventAppendedSignal,
+    private readonly queryBus: QueryBus,
     config: ConfigService<Environment, true>,
     private readonly afterListening: AfterListening,
   ) {
@@ -75,11 +72,11 @@ export class OrderDeadlineWatcher implements OnApplicationBootstrap, BeforeAppli
     let rejected = 0;
     for (const deadline of await this.deadlines.takeDue(FIRE_BATCH)) {
       if (this.stopped) break;
-      const { correlationId, causationId } = deadline.metadata;
-      if (await withLogContext({ correlationId, causationId, streamId: deadline.orderId }, () => this.fireOne(deadline))) rejected += 1;
+      // Where a timeout enters: its rejection is caused by the OrderPlaced that started the wait.
+      const { cause } = deadline;
+      const fired = await withLogContext({ ...cause, streamId: deadline.orderId }, () => withCommandCause(cause, () => this.fireOne(deadline)));
+      if (fired) rejected += 1;
     }
-    // The rejections committed inside this watcher's transactions: wake this process's readers.
-    if (rejected > 0) this.appended.raise();
     return rejected;
   }
 
@@ -87,33 +84,25 @@ export class OrderDeadlineWatcher implements OnApplicationBootstrap, BeforeAppli
     try {
       return await this.dataSource.transaction((transaction) => this.fire(deadline, transaction));
     } catch (error) {
-      // A conflict: the saga decided the order in the same moment, and the next poll finds it
-      // settled. Anything else is retried at the next poll without holding up the others.
-      if (!(error instanceof ConcurrencyConflictError)) this.logger.error(`deadline of order ${deadline.orderId} failed: ${String(error)}`);
+      // Retried at the next poll without holding up the others. (A race with the saga is no
+      // failure: RejectOrder is rerun on the latest state and leaves a decided order alone.)
+      this.logger.error(`deadline of order ${deadline.orderId} failed: ${String(error)}`);
       return false;
     }
   }
 
-  private async fire({ orderId, customerId, metadata }: DueDeadline, transaction: EntityManager): Promise<boolean> {
+  private async fire({ orderId, customerId }: DueDeadline, transaction: EntityManager): Promise<boolean> {
     if (!(await this.deadlines.claim(transaction, orderId))) return false;
-    if (await this.creditAnswered(transaction, orderId, customerId)) {
+    // The Users module answers from its own stream, inside this transaction.
+    if (await this.transactions.run(transaction, () => this.queryBus.execute(new CreditAnsweredQuery(customerId, orderId)))) {
       this.logger.warn(`order ${orderId} has its credit answer but is still PENDING after its deadline; the saga decides it (see parked reactions)`);
       await this.deadlines.remove(transaction, orderId);
       return false;
     }
-    // RejectOrder leaves an order that was decided meanwhile as it is.
-    await this.transactions.run(transaction, () => this.commandBus.execute(new RejectOrderCommand(orderId, TIMEOUT_REASON, metadata)));
+    // RejectOrder leaves an order that was decided meanwhile (by the saga, a moment ago) as it is.
+    const { rejected } = await this.transactions.run(transaction, () => this.commandBus.execute(new RejectOrderCommand(orderId, TIMEOUT_REASON)));
     await this.deadlines.remove(transaction, orderId);
-    this.logger.warn(`order ${orderId} rejected: no credit answer within its deadline`);
-    return true;
-  }
-
-  /** Whether the Users module recorded CreditReserved or CreditRejected for the order (in the customer's stream). */
-  private async creditAnswered(transaction: EntityManager, orderId: string, customerId: string): Promise<boolean> {
-    const rows: unknown[] = await transaction.query(
-      `SELECT 1 FROM events WHERE stream_id = $1 AND event_type = ANY($2) AND payload->>'orderId' = $3 LIMIT 1`,
-      [customerId, CREDIT_ANSWERS, orderId],
-    );
-    return rows.length > 0;
+    if (rejected) this.logger.warn(`order ${orderId} rejected: no credit answer within its deadline`);
+    return rejected;
   }
 }

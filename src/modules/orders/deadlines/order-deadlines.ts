@@ -2,14 +2,14 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
 import { TransactionContext } from '../../../database/transaction-context';
-import type { CommandMetadata } from '../../../event-store';
+import { commandCause, type CommandMetadata } from '../../../event-store';
 
 /** A deadline that has fallen due while its order is still PENDING. */
 export interface DueDeadline {
   orderId: string;
   customerId: string;
-  /** The OrderPlaced event that started the wait, and its correlation id. */
-  metadata: CommandMetadata;
+  /** The OrderPlaced event that started the wait, and its correlation id: the cause of the rejection. */
+  cause: CommandMetadata;
 }
 
 /**
@@ -27,9 +27,12 @@ export class OrderDeadlines {
   /**
    * Starts the wait for the order's credit answer, due `timeoutMs` from now, inside the current
    * transaction (the saga step's) when there is one. Idempotent per order: handling the same
-   * `OrderPlaced` again keeps the first due time; an order no longer PENDING gets none.
+   * `OrderPlaced` again keeps the first due time; an order no longer PENDING gets none. The
+   * deadline keeps the cause of the work running (commandCause: the saga step's OrderPlaced).
+   * @throws MissingCommandCauseError
    */
-  async schedule(orderId: string, timeoutMs: number, { correlationId, causationId }: CommandMetadata): Promise<void> {
+  async schedule(orderId: string, timeoutMs: number): Promise<void> {
+    const { correlationId, causationId } = commandCause();
     await this.transactions.queryable(this.dataSource).query(
       `INSERT INTO order_deadlines (order_id, due_at, causation_id, correlation_id)
        SELECT id, clock_timestamp() + make_interval(secs => $2::double precision / 1000), $3, $4
@@ -57,7 +60,7 @@ export class OrderDeadlines {
        LIMIT $1`,
       [limit],
     );
-    return rows.map(({ orderId, customerId, causationId, correlationId }) => ({ orderId, customerId, metadata: { correlationId, causationId } }));
+    return rows.map(({ orderId, customerId, causationId, correlationId }) => ({ orderId, customerId, cause: { correlationId, causationId } }));
   }
 
   /**

@@ -15,7 +15,7 @@ export class ScheduleOrderDeadlineHandler implements ICommandHandler<ScheduleOrd
     this.timeoutMs = config.get('ORDER_CONFIRMATION_TIMEOUT_MS', { infer: true });
   }
 
-  execute({ orderId, metadata }: ScheduleOrderDeadlineCommand): Promise<void> {
-    return this.deadlines.schedule(orderId, this.timeoutMs, metadata);
+  execute({ orderId }: ScheduleOrderDeadlineCommand): Promise<void> {
+    return this.deadlines.schedule(orderId, this.timeoutMs);
   }
 }

@@ -1,4 +1,3 @@
-import { CommandMetadata } from '../../../event-store';
 import { Order } from './order';
 
 /** Port: loads an order and saves it together with its new events, in one transaction. */
@@ -8,5 +7,5 @@ export abstract class OrderRepository {
   /** The customer's orders still waiting for the saga. */
   abstract pendingOf(customerId: string): Promise<Order[]>;
   /** @throws ConcurrencyConflictError */
-  abstract save(order: Order, metadata: CommandMetadata): Promise<void>;
+  abstract save(order: Order): Promise<void>;
 }

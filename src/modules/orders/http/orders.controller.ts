@@ -3,10 +3,8 @@ import { CommandBus, QueryBus } from '@nestjs/cqrs';
 import { ApiAcceptedResponse, ApiOkResponse, ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { RequireScopes } from '../../../auth/access.decorators';
-import { CommandMetadata } from '../../../event-store';
 import { ApiIfMatch, ETAG_RESPONSE_HEADER, locationResponseHeader } from '../../../http/conditional-requests/api-entity-tags';
 import { IfMatch, withEntityTag } from '../../../http/conditional-requests/entity-tag';
-import { RequestMetadata } from '../../../http/correlation-id';
 import { ApiProblems } from '../../../http/openapi/api-problems.decorator';
 import { causeOf, EXAMPLE_IDS, invalidFields, MALFORMED_UUID } from '../../../http/openapi/problem-causes';
 import { ConcurrencyConflictError } from '../../../shared/domain-error';
@@ -53,10 +51,9 @@ export class OrdersController {
   )
   async place(
     @Body() body: PlaceOrderRequest,
-    @RequestMetadata() metadata: CommandMetadata,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<PlacedOrderResponse> {
-    const { id, version } = await this.commands.execute(new PlaceOrderCommand(body.customerId, body.currency, body.lines, metadata));
+    const { id, version } = await this.commands.execute(new PlaceOrderCommand(body.customerId, body.currency, body.lines));
     void reply.header('location', `/orders/${id}`);
     withEntityTag(reply, version);
     return { id, status: 'PENDING' };
@@ -108,10 +105,9 @@ export class OrdersController {
     @Param('id', uuid) id: string,
     @Body() body: CancelOrderRequest,
     @IfMatch() expectedVersion: number | undefined,
-    @RequestMetadata() metadata: CommandMetadata,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<void> {
-    const { version } = await this.commands.execute(new CancelOrderCommand(id, body.reason, metadata, expectedVersion));
+    const { version } = await this.commands.execute(new CancelOrderCommand(id, body.reason, expectedVersion));
     withEntityTag(reply, version);
   }
 
@@ -126,10 +122,9 @@ export class OrdersController {
   async ship(
     @Param('id', uuid) id: string,
     @IfMatch() expectedVersion: number | undefined,
-    @RequestMetadata() metadata: CommandMetadata,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<void> {
-    const { version } = await this.commands.execute(new ShipOrderCommand(id, metadata, expectedVersion));
+    const { version } = await this.commands.execute(new ShipOrderCommand(id, expectedVersion));
     withEntityTag(reply, version);
   }
 }

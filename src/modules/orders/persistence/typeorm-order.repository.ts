@@ -3,7 +3,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { bigintToNumber } from '../../../database/bigint-column';
 import { TransactionContext } from '../../../database/transaction-context';
-import { AggregateRow, AggregateTable, AggregateWriter, CommandMetadata } from '../../../event-store';
+import { AggregateRow, AggregateTable, AggregateWriter } from '../../../event-store';
 import { Order, OrderLine, OrderSnapshot, OrderStatus } from '../domain/order';
 import { OrderNotFoundError } from '../domain/order.errors';
 import { ORDER_STREAM_TYPE } from '../domain/order.events';
@@ -96,7 +96,7 @@ export class TypeOrmOrderRepository extends OrderRepository {
     return rows.map((row) => Order.restore(toOrderRecord(row)));
   }
 
-  async save(order: Order, metadata: CommandMetadata): Promise<void> {
-    await this.writer.write({ streamType: ORDER_STREAM_TYPE, aggregate: order, table: ORDERS_TABLE, row: toOrderRow(order.snapshot()), metadata });
+  async save(order: Order): Promise<void> {
+    await this.writer.write({ streamType: ORDER_STREAM_TYPE, aggregate: order, table: ORDERS_TABLE, row: toOrderRow(order.snapshot()) });
   }
 }

@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { ICommand, ofType, Saga } from '@nestjs/cqrs';
 import { Observable } from 'rxjs';
 import { map } from 'rxjs/operators';
-import { causedBy, DurableReaction } from '../../../event-store';
+import { DurableReaction } from '../../../event-store';
 import {
   ConsumeCreditCommand,
   CreditRejectedEvent,
@@ -77,14 +77,14 @@ export class OrderFulfilmentSaga {
   scheduleDeadlineForPlacedOrder = (events$: Observable<object>): Observable<ICommand> =>
     events$.pipe(
       ofType(OrderPlacedEvent),
-      map((placed) => new ScheduleOrderDeadlineCommand(placed.orderId, causedBy(placed))),
+      map((placed) => new ScheduleOrderDeadlineCommand(placed.orderId)),
     );
 
   @Saga()
   reserveCreditForPlacedOrder = (events$: Observable<object>): Observable<ICommand> =>
     events$.pipe(
       ofType(OrderPlacedEvent),
-      map((placed) => new ReserveCreditCommand(placed.customerId, placed.orderId, placed.total.amount, causedBy(placed))),
+      map((placed) => new ReserveCreditCommand(placed.customerId, placed.orderId, placed.total.amount)),
     );
 
   /**
@@ -97,34 +97,34 @@ export class OrderFulfilmentSaga {
   confirmOrderWhenCreditReserved = (events$: Observable<object>): Observable<ICommand> =>
     events$.pipe(
       ofType(CreditReservedEvent),
-      map((reserved) => new ConfirmOrderCommand(reserved.orderId, causedBy(reserved), reserved.userId)),
+      map((reserved) => new ConfirmOrderCommand(reserved.orderId, reserved.userId)),
     );
 
   @Saga()
   rejectOrderWhenCreditRejected = (events$: Observable<object>): Observable<ICommand> =>
     events$.pipe(
       ofType(CreditRejectedEvent),
-      map((rejected) => new RejectOrderCommand(rejected.orderId, rejected.reason, causedBy(rejected))),
+      map((rejected) => new RejectOrderCommand(rejected.orderId, rejected.reason)),
     );
 
   @Saga()
   releaseCreditOfClosedOrder = (events$: Observable<object>): Observable<ICommand> =>
     events$.pipe(
       ofType(OrderCancelledEvent, OrderRejectedEvent),
-      map((closed) => new ReleaseCreditCommand(closed.customerId, closed.orderId, causedBy(closed))),
+      map((closed) => new ReleaseCreditCommand(closed.customerId, closed.orderId)),
     );
 
   @Saga()
   consumeCreditOfShippedOrder = (events$: Observable<object>): Observable<ICommand> =>
     events$.pipe(
       ofType(OrderShippedEvent),
-      map((shipped) => new ConsumeCreditCommand(shipped.customerId, shipped.orderId, causedBy(shipped))),
+      map((shipped) => new ConsumeCreditCommand(shipped.customerId, shipped.orderId)),
     );
 
   @Saga()
   rejectPendingOrdersOfDeactivatedCustomer = (events$: Observable<object>): Observable<ICommand> =>
     events$.pipe(
       ofType(UserDeactivatedEvent),
-      map((deactivated) => new RejectPendingOrdersCommand(deactivated.userId, CUSTOMER_DEACTIVATED_REASON, causedBy(deactivated))),
+      map((deactivated) => new RejectPendingOrdersCommand(deactivated.userId, CUSTOMER_DEACTIVATED_REASON)),
     );
 }

@@ -1,4 +1,3 @@
-import { CommandMetadata } from '../../../event-store';
 import { User } from './user';
 
 /** Port: loads a user and saves it together with its new events, in one transaction. */
@@ -6,5 +5,5 @@ export abstract class UserRepository {
   /** @throws UserNotFoundError */
   abstract get(id: string): Promise<User>;
   /** @throws EmailAlreadyTakenError, ConcurrencyConflictError */
-  abstract save(user: User, metadata: CommandMetadata): Promise<void>;
+  abstract save(user: User): Promise<void>;
 }

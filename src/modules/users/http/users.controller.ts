@@ -3,10 +3,8 @@ import { CommandBus, QueryBus } from '@nestjs/cqrs';
 import { ApiCreatedResponse, ApiNoContentResponse, ApiOkResponse, ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { RequireScopes } from '../../../auth/access.decorators';
-import { CommandMetadata } from '../../../event-store';
 import { ApiIfMatch, ETAG_RESPONSE_HEADER, locationResponseHeader } from '../../../http/conditional-requests/api-entity-tags';
 import { IfMatch, withEntityTag } from '../../../http/conditional-requests/entity-tag';
-import { RequestMetadata } from '../../../http/correlation-id';
 import { ApiProblems } from '../../../http/openapi/api-problems.decorator';
 import { causeOf, EXAMPLE_IDS, invalidFields, MALFORMED_UUID } from '../../../http/openapi/problem-causes';
 import { ConcurrencyConflictError } from '../../../shared/domain-error';
@@ -43,10 +41,9 @@ export class UsersController {
   @ApiProblems(invalidFields([{ field: 'email', message: 'email must be an email' }]), causeOf(new EmailAlreadyTakenError('ada@example.com')))
   async register(
     @Body() body: RegisterUserRequest,
-    @RequestMetadata() metadata: CommandMetadata,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<CreatedResponse> {
-    const { id, version } = await this.commands.execute(new RegisterUserCommand(body.email, body.name, body.creditLimit, metadata));
+    const { id, version } = await this.commands.execute(new RegisterUserCommand(body.email, body.name, body.creditLimit));
     void reply.status(201).header('location', `/users/${id}`);
     withEntityTag(reply, version);
     return { id };
@@ -87,10 +84,9 @@ export class UsersController {
     @Param('id', uuid) id: string,
     @Body() body: ChangeUserEmailRequest,
     @IfMatch() expectedVersion: number | undefined,
-    @RequestMetadata() metadata: CommandMetadata,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<void> {
-    const { version } = await this.commands.execute(new ChangeUserEmailCommand(id, body.email, metadata, expectedVersion));
+    const { version } = await this.commands.execute(new ChangeUserEmailCommand(id, body.email, expectedVersion));
     withEntityTag(reply, version);
   }
 
@@ -105,10 +101,9 @@ export class UsersController {
   async deactivate(
     @Param('id', uuid) id: string,
     @IfMatch() expectedVersion: number | undefined,
-    @RequestMetadata() metadata: CommandMetadata,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<void> {
-    const { version } = await this.commands.execute(new DeactivateUserCommand(id, metadata, expectedVersion));
+    const { version } = await this.commands.execute(new DeactivateUserCommand(id, expectedVersion));
     withEntityTag(reply, version);
   }
 }

@@ -3,7 +3,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { bigintToNumber } from '../../../database/bigint-column';
 import { TransactionContext } from '../../../database/transaction-context';
-import { AggregateRow, AggregateTable, AggregateWriter, CommandMetadata } from '../../../event-store';
+import { AggregateRow, AggregateTable, AggregateWriter } from '../../../event-store';
 import { User, type UserSnapshot, type UserStatus } from '../domain/user';
 import { EmailAlreadyTakenError, UserNotFoundError } from '../domain/user.errors';
 import { USER_STREAM_TYPE } from '../domain/user.events';
@@ -87,14 +87,13 @@ export class TypeOrmUserRepository extends UserRepository {
     return User.restore(toUserRecord(rows[0]));
   }
 
-  async save(user: User, metadata: CommandMetadata): Promise<void> {
+  async save(user: User): Promise<void> {
     const snapshot = user.snapshot();
     await this.writer.write({
       streamType: USER_STREAM_TYPE,
       aggregate: user,
       table: USERS_TABLE,
       row: toUserRow(snapshot),
-      metadata,
       onUniqueViolation: (constraint) => (constraint === 'users_email_key' ? new EmailAlreadyTakenError(snapshot.email) : undefined),
     });
   }

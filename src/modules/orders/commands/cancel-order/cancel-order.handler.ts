@@ -1,6 +1,5 @@
 import { CommandHandler, ICommandHandler } from '@nestjs/cqrs';
 import { Clock } from '../../../../shared/clock';
-import { retryOnConcurrencyConflict } from '../../../../shared/retry-on-conflict';
 import { OrderRepository } from '../../domain/order.repository';
 import { CancelOrderCommand } from './cancel-order.command';
 
@@ -11,13 +10,11 @@ export class CancelOrderHandler implements ICommandHandler<CancelOrderCommand> {
     private readonly clock: Clock,
   ) {}
 
-  async execute({ orderId, reason, metadata, expectedVersion }: CancelOrderCommand): Promise<{ version: number }> {
-    return retryOnConcurrencyConflict(async () => {
-      const order = await this.orders.get(orderId); // OrderNotFoundError → 404
-      order.expectVersion(expectedVersion); // VersionMismatchError → 412, also on the retry after a lost race
-      order.cancel(reason, this.clock.now()); // OrderCannotBeCancelledError → 409
-      await this.orders.save(order, metadata);
-      return { version: order.version };
-    });
+  async execute({ orderId, reason, expectedVersion }: CancelOrderCommand): Promise<{ version: number }> {
+    const order = await this.orders.get(orderId); // OrderNotFoundError → 404
+    order.expectVersion(expectedVersion); // VersionMismatchError → 412, also when rerun after a lost race (RunningCommands)
+    order.cancel(reason, this.clock.now()); // OrderCannotBeCancelledError → 409
+    await this.orders.save(order);
+    return { version: order.version };
   }
 }

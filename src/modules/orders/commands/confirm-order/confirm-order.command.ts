@@ -1,10 +1,8 @@
 import { Command } from '@nestjs/cqrs';
-import { CommandMetadata } from '../../../../event-store';
 
 export class ConfirmOrderCommand extends Command<void> {
   constructor(
     readonly orderId: string,
-    readonly metadata: CommandMetadata,
     /**
      * The customer whose credit was reserved for the order, when the saga sends the command on
      * CreditReserved. The order then decides what becomes of the reservation

@@ -12,14 +12,14 @@ export class ConfirmOrderHandler implements ICommandHandler<ConfirmOrderCommand>
     private readonly commands: CommandBus,
   ) {}
 
-  async execute({ orderId, metadata, reservedCreditOf }: ConfirmOrderCommand): Promise<void> {
+  async execute({ orderId, reservedCreditOf }: ConfirmOrderCommand): Promise<void> {
     const order = await this.orders.get(orderId); // OrderNotFoundError → 404
     if (reservedCreditOf === undefined) {
       order.confirm(this.clock.now()); // OrderNotPendingError → 409
     } else if (order.settleReservedCredit(this.clock.now()) === 'give-back') {
       // In the transaction of this command (TransactionContext), under the same cause.
-      await this.commands.execute(new ReleaseCreditCommand(reservedCreditOf, orderId, metadata));
+      await this.commands.execute(new ReleaseCreditCommand(reservedCreditOf, orderId));
     }
-    await this.orders.save(order, metadata);
+    await this.orders.save(order);
   }
 }

@@ -1,5 +1,4 @@
 import { Command } from '@nestjs/cqrs';
-import { CommandMetadata } from '../../../../event-store';
 import type { OrderLine } from '../../domain/order';
 
 /** Answers the new order's id and stream version. */
@@ -8,7 +7,6 @@ export class PlaceOrderCommand extends Command<{ id: string; version: number }> 
     readonly customerId: string,
     readonly currency: string,
     readonly lines: OrderLine[],
-    readonly metadata: CommandMetadata,
   ) {
     super();
   }

@@ -15,11 +15,11 @@ export class PlaceOrderHandler implements ICommandHandler<PlaceOrderCommand> {
     private readonly clock: Clock,
   ) {}
 
-  async execute({ customerId, currency, lines, metadata }: PlaceOrderCommand): Promise<{ id: string; version: number }> {
+  async execute({ customerId, currency, lines }: PlaceOrderCommand): Promise<{ id: string; version: number }> {
     const customerExists = await this.queries.execute(new UserExistsQuery(customerId));
     if (!customerExists) throw new CustomerNotFoundError(customerId);
     const order = Order.place({ id: this.ids.newId(), customerId, currency, lines }, this.clock.now());
-    await this.orders.save(order, metadata);
+    await this.orders.save(order);
     return { id: order.id, version: order.version };
   }
 }

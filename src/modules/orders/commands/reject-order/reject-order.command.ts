@@ -1,12 +1,10 @@
 import { Command } from '@nestjs/cqrs';
-import { CommandMetadata } from '../../../../event-store';
 
-/** Rejects an order that is still PENDING; one that moved on meanwhile is left alone. */
-export class RejectOrderCommand extends Command<void> {
+/** Rejects an order that is still PENDING; one that moved on meanwhile is left alone. Answers whether it rejected it. */
+export class RejectOrderCommand extends Command<{ rejected: boolean }> {
   constructor(
     readonly orderId: string,
     readonly reason: string,
-    readonly metadata: CommandMetadata,
   ) {
     super();
   }

@@ -10,12 +10,13 @@ export class RejectOrderHandler implements ICommandHandler<RejectOrderCommand> {
     private readonly clock: Clock,
   ) {}
 
-  async execute({ orderId, reason, metadata }: RejectOrderCommand): Promise<void> {
+  async execute({ orderId, reason }: RejectOrderCommand): Promise<{ rejected: boolean }> {
     const order = await this.orders.get(orderId);
     // The saga, the deadline and the customer race for a pending order; whoever comes second
     // finds it decided and leaves it as it is.
-    if (order.status !== 'PENDING') return;
+    if (order.status !== 'PENDING') return { rejected: false };
     order.reject(reason, this.clock.now());
-    await this.orders.save(order, metadata);
+    await this.orders.save(order);
+    return { rejected: true };
   }
 }

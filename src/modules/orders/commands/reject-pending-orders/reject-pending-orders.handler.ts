@@ -10,10 +10,10 @@ export class RejectPendingOrdersHandler implements ICommandHandler<RejectPending
     private readonly clock: Clock,
   ) {}
 
-  async execute({ customerId, reason, metadata }: RejectPendingOrdersCommand): Promise<void> {
+  async execute({ customerId, reason }: RejectPendingOrdersCommand): Promise<void> {
     for (const order of await this.orders.pendingOf(customerId)) {
       order.reject(reason, this.clock.now());
-      await this.orders.save(order, metadata);
+      await this.orders.save(order);
     }
   }
 }

@@ -1,11 +1,9 @@
 import { Command } from '@nestjs/cqrs';
-import { CommandMetadata } from '../../../../event-store';
 
 /** Answers the order's new stream version. */
 export class ShipOrderCommand extends Command<{ version: number }> {
   constructor(
     readonly orderId: string,
-    readonly metadata: CommandMetadata,
     /** The version the caller based this on (`If-Match`); undefined: whatever is current. */
     readonly expectedVersion?: number,
   ) {

@@ -1,6 +1,5 @@
 import { CommandHandler, ICommandHandler } from '@nestjs/cqrs';
 import { Clock } from '../../../../shared/clock';
-import { retryOnConcurrencyConflict } from '../../../../shared/retry-on-conflict';
 import { UserRepository } from '../../domain/user.repository';
 import { ChangeUserEmailCommand } from './change-user-email.command';
 
@@ -11,13 +10,11 @@ export class ChangeUserEmailHandler implements ICommandHandler<ChangeUserEmailCo
     private readonly clock: Clock,
   ) {}
 
-  async execute({ userId, email, metadata, expectedVersion }: ChangeUserEmailCommand): Promise<{ version: number }> {
-    return retryOnConcurrencyConflict(async () => {
-      const user = await this.users.get(userId); // UserNotFoundError → 404
-      user.expectVersion(expectedVersion); // VersionMismatchError → 412, also on the retry after a lost race
-      user.changeEmail(email, this.clock.now()); // UserDeactivatedError → 409
-      await this.users.save(user, metadata); // EmailAlreadyTakenError → 409
-      return { version: user.version };
-    });
+  async execute({ userId, email, expectedVersion }: ChangeUserEmailCommand): Promise<{ version: number }> {
+    const user = await this.users.get(userId); // UserNotFoundError → 404
+    user.expectVersion(expectedVersion); // VersionMismatchError → 412, also when rerun after a lost race (RunningCommands)
+    user.changeEmail(email, this.clock.now()); // UserDeactivatedError → 409
+    await this.users.save(user); // EmailAlreadyTakenError → 409
+    return { version: user.version };
   }
 }

@@ -10,9 +10,9 @@ export class ConsumeCreditHandler implements ICommandHandler<ConsumeCreditComman
     private readonly clock: Clock,
   ) {}
 
-  async execute({ userId, orderId, metadata }: ConsumeCreditCommand): Promise<void> {
+  async execute({ userId, orderId }: ConsumeCreditCommand): Promise<void> {
     const user = await this.users.get(userId);
     user.consumeCredit(orderId, this.clock.now());
-    await this.users.save(user, metadata);
+    await this.users.save(user);
   }
 }

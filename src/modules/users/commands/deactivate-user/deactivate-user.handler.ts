@@ -1,6 +1,5 @@
 import { CommandHandler, ICommandHandler } from '@nestjs/cqrs';
 import { Clock } from '../../../../shared/clock';
-import { retryOnConcurrencyConflict } from '../../../../shared/retry-on-conflict';
 import { UserRepository } from '../../domain/user.repository';
 import { DeactivateUserCommand } from './deactivate-user.command';
 
@@ -11,13 +10,11 @@ export class DeactivateUserHandler implements ICommandHandler<DeactivateUserComm
     private readonly clock: Clock,
   ) {}
 
-  async execute({ userId, metadata, expectedVersion }: DeactivateUserCommand): Promise<{ version: number }> {
-    return retryOnConcurrencyConflict(async () => {
-      const user = await this.users.get(userId); // UserNotFoundError → 404
-      user.expectVersion(expectedVersion); // VersionMismatchError → 412, also on the retry after a lost race
-      user.deactivate(this.clock.now()); // UserAlreadyDeactivatedError → 409
-      await this.users.save(user, metadata);
-      return { version: user.version };
-    });
+  async execute({ userId, expectedVersion }: DeactivateUserCommand): Promise<{ version: number }> {
+    const user = await this.users.get(userId); // UserNotFoundError → 404
+    user.expectVersion(expectedVersion); // VersionMismatchError → 412, also when rerun after a lost race (RunningCommands)
+    user.deactivate(this.clock.now()); // UserAlreadyDeactivatedError → 409
+    await this.users.save(user);
+    return { version: user.version };
   }
 }

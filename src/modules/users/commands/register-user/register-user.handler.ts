@@ -12,9 +12,9 @@ export class RegisterUserHandler implements ICommandHandler<RegisterUserCommand>
     private readonly clock: Clock,
   ) {}
 
-  async execute({ email, name, creditLimit, metadata }: RegisterUserCommand): Promise<{ id: string; version: number }> {
+  async execute({ email, name, creditLimit }: RegisterUserCommand): Promise<{ id: string; version: number }> {
     const user = User.register({ id: this.ids.newId(), email, name, creditLimit }, this.clock.now());
-    await this.users.save(user, metadata); // EmailAlreadyTakenError → 409
+    await this.users.save(user); // EmailAlreadyTakenError → 409
     return { id: user.id, version: user.version };
   }
 }

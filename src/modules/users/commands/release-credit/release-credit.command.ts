@@ -1,12 +1,10 @@
 import { Command } from '@nestjs/cqrs';
-import { CommandMetadata } from '../../../../event-store';
 
 /** Compensation: gives back what was reserved for an order that will not ship. */
 export class ReleaseCreditCommand extends Command<void> {
   constructor(
     readonly userId: string,
     readonly orderId: string,
-    readonly metadata: CommandMetadata,
   ) {
     super();
   }

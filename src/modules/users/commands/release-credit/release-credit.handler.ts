@@ -10,9 +10,9 @@ export class ReleaseCreditHandler implements ICommandHandler<ReleaseCreditComman
     private readonly clock: Clock,
   ) {}
 
-  async execute({ userId, orderId, metadata }: ReleaseCreditCommand): Promise<void> {
+  async execute({ userId, orderId }: ReleaseCreditCommand): Promise<void> {
     const user = await this.users.get(userId);
     user.releaseCredit(orderId, this.clock.now());
-    await this.users.save(user, metadata);
+    await this.users.save(user);
   }
 }

@@ -1,5 +1,4 @@
 import { Command } from '@nestjs/cqrs';
-import { CommandMetadata } from '../../../../event-store';
 
 /** Sent by the order saga for a placed order; answered by CreditReserved or CreditRejected. */
 export class ReserveCreditCommand extends Command<void> {
@@ -7,7 +6,6 @@ export class ReserveCreditCommand extends Command<void> {
     readonly userId: string,
     readonly orderId: string,
     readonly amount: number,
-    readonly metadata: CommandMetadata,
   ) {
     super();
   }

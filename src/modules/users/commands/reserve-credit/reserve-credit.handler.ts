@@ -10,9 +10,9 @@ export class ReserveCreditHandler implements ICommandHandler<ReserveCreditComman
     private readonly clock: Clock,
   ) {}
 
-  async execute({ userId, orderId, amount, metadata }: ReserveCreditCommand): Promise<void> {
+  async execute({ userId, orderId, amount }: ReserveCreditCommand): Promise<void> {
     const user = await this.users.get(userId);
     user.reserveCredit(orderId, amount, this.clock.now());
-    await this.users.save(user, metadata);
+    await this.users.save(user);
   }
 }
