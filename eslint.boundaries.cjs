@@ -69,6 +69,8 @@ function boundariesConfig(rootDir) {
       settings: {
         'boundaries/root-path': rootDir,
         'boundaries/include': ['src/**/*.ts'],
+        // A type import in a type position (`typeof import('…')`) depends on its module like any import.
+        'boundaries/additional-dependency-nodes': [{ selector: 'TSImportType > Literal', kind: 'type', name: 'import-type' }],
         // Resolves imports as tsc does (tsconfig paths, extensions), so no import escapes the rule unresolved.
         'import/resolver': { typescript: { project: path.join(rootDir, 'tsconfig.json') } },
         'boundaries/elements': [

@@ -209,4 +209,24 @@ describe('architecture: the rule fails on a planted violation', () => {
       { file: 'src/contracts/user-events.v1.ts', message: expect.stringContaining('the contracts are data only') },
     ]);
   });
+
+  it('a platform folder naming a feature module in an import type (typeof import(…)) is reported', async () => {
+    const rootDir = projectWith({ ...BASE, 'src/shared/order-clock.ts': "export type O = typeof import('../modules/orders').Order;\n" });
+    expect(await boundaryViolations(rootDir)).toEqual([
+      { file: 'src/shared/order-clock.ts', message: expect.stringContaining('src/shared is a building block: it imports no feature module') },
+    ]);
+  });
+
+  // Known hole, not fixed: files outside src are no element, so no policy sees them (boundaries/no-ignored
+  // would also flag every package import). it.failing turns red once the rule reports it.
+  it.failing('the consumer importing a file outside src is reported', async () => {
+    const rootDir = projectWith({
+      ...BASE,
+      'scripts/relay-tools.ts': 'export const relay = 1;\n',
+      'src/consumer/main.ts': "import { relay } from '../../scripts/relay-tools';\nexport const r = relay;\n",
+    });
+    expect(await boundaryViolations(rootDir)).toEqual([
+      { file: 'src/consumer/main.ts', message: expect.stringContaining('the consumer imports only src/contracts and the platform folders') },
+    ]);
+  });
 });

@@ -92,4 +92,36 @@ describe('leader election on a PostgreSQL advisory lock', () => {
     expect(deposed).toBe(1);
     expect(await follower.campaign()).toBe(true);
   });
+
+  it('runs onElected once when two campaigns of the same process race for the lease', async () => {
+    const key = `work:${randomUUID()}`;
+    let elected = 0;
+    const candidate = election(key, { onElected: async () => void (elected += 1) });
+
+    expect(await Promise.all([candidate.campaign(), candidate.campaign()])).toEqual([true, true]);
+    expect(elected).toBe(1);
+  });
+
+  it('does not answer that it leads when its session died while onElected ran', async () => {
+    const key = `work:${randomUUID()}`;
+    const leader = election(key, {
+      onElected: async () => {
+        await admin.query(`SELECT pg_terminate_backend(l.pid) FROM pg_locks l WHERE ${sessionAdvisoryLockCondition('$1')}`, [key]);
+        await eventually(() => !leader.isLeader);
+      },
+    });
+
+    const leads = await leader.campaign();
+    expect({ leads, isLeader: leader.isLeader }).toEqual({ leads: false, isLeader: false });
+  });
+
+  it('does not answer that it leads when it resigned while campaigning', async () => {
+    const key = `work:${randomUUID()}`;
+    const candidate = election(key);
+
+    const campaigning = candidate.campaign();
+    await candidate.resign();
+    const leads = await campaigning;
+    expect({ leads, isLeader: candidate.isLeader }).toEqual({ leads: false, isLeader: false });
+  });
 });

@@ -19,6 +19,10 @@ export interface LeadershipHooks {
  */
 export class LeaderElection {
   private readonly lease: SessionAdvisoryLock;
+  /** The campaign in progress: a second caller shares it, so onElected runs once per win. */
+  private campaigning?: Promise<boolean>;
+  /** Counts resignations: a campaign that a resign overtook does not lead (nor run onElected). */
+  private resignations = 0;
 
   constructor(
     connectionString: string,
@@ -32,10 +36,16 @@ export class LeaderElection {
     return this.lease.held;
   }
 
-  /** True when this process leads (now or already), false when another one does; rejects when PostgreSQL cannot be reached or onElected failed. */
-  async campaign(): Promise<boolean> {
+  /** True when this process leads (now or already), false when another one does (or it lost or resigned the lease meanwhile); rejects when PostgreSQL cannot be reached or onElected failed. */
+  campaign(): Promise<boolean> {
+    this.campaigning ??= this.runCampaign().finally(() => (this.campaigning = undefined));
+    return this.campaigning;
+  }
+
+  private async runCampaign(): Promise<boolean> {
     const wasLeader = this.lease.held;
-    if (!(await this.lease.tryAcquire())) return false;
+    const resignations = this.resignations;
+    if (!(await this.lease.tryAcquire()) || this.resignations !== resignations) return false;
     if (!wasLeader && this.hooks.onElected) {
       try {
         await this.hooks.onElected();
@@ -44,11 +54,13 @@ export class LeaderElection {
         throw error;
       }
     }
-    return true;
+    // The session may have died, or the lease been given up, while onElected ran.
+    return this.lease.held;
   }
 
   /** Stops leading (or campaigning): closes the lease's session, so another process can win. */
   resign(): Promise<void> {
+    this.resignations += 1;
     return this.lease.release();
   }
 }

@@ -204,3 +204,27 @@ describe('a polling worker', () => {
     expect(runs).toBeGreaterThan(1);
   });
 });
+
+describe('a polling worker started again while it stops', () => {
+  it('runs again when start() comes while stop() still waits for the step in progress', async () => {
+    let runs = 0;
+    let release!: () => void;
+    const { worker } = recordingWorker(
+      async () => {
+        runs += 1;
+        if (runs === 1) await new Promise<void>((resolve) => (release = resolve));
+      },
+      { intervalMs: 5 },
+    );
+    worker.start();
+    await sleep(5);
+    const stopped = worker.stop();
+    worker.start();
+    release();
+    await stopped;
+    await sleep(50);
+    expect(runs).toBeGreaterThan(1);
+    expect(worker.isStopping).toBe(false);
+    await worker.stop();
+  });
+});

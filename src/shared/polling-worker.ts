@@ -34,6 +34,8 @@ export class PollingWorker {
   private stopping = false;
   private wakeRequested = false;
   private endPause?: () => void;
+  /** The first delay of a start() that came while a stop() waited for the loop to end. */
+  private restartDelayMs?: number;
 
   constructor(
     private readonly step: () => Promise<number | void>,
@@ -45,11 +47,13 @@ export class PollingWorker {
     return this.stopping;
   }
 
-  /** Starts the loop (no-op when it runs): the first step after `firstDelayMs` (or a `wake`). */
+  /**
+   * Starts the loop (no-op when it runs): the first step after `firstDelayMs` (or a `wake`).
+   * While a `stop()` still waits for the step in progress, it starts again once that one ended.
+   */
   start(firstDelayMs = 0): void {
-    if (this.running) return;
-    this.stopping = false;
-    this.running = this.loop(firstDelayMs).finally(() => (this.running = undefined));
+    if (!this.running) this.launch(firstDelayMs);
+    else if (this.stopping) this.restartDelayMs = firstDelayMs;
   }
 
   /** Ends the current pause now; while a step runs, skips the pause after it. */
@@ -61,6 +65,7 @@ export class PollingWorker {
   /** Starts no further step and resolves once the one in progress (if any) ended. */
   async stop(): Promise<void> {
     this.stopping = true;
+    this.restartDelayMs = undefined;
     this.endPause?.();
     await this.running;
   }
@@ -79,6 +84,16 @@ export class PollingWorker {
       });
     }
     this.wakeRequested = false;
+  }
+
+  private launch(firstDelayMs: number): void {
+    this.stopping = false;
+    this.running = this.loop(firstDelayMs).finally(() => {
+      this.running = undefined;
+      const restartDelayMs = this.restartDelayMs;
+      this.restartDelayMs = undefined;
+      if (restartDelayMs !== undefined) this.launch(restartDelayMs);
+    });
   }
 
   private async loop(firstDelayMs: number): Promise<void> {

@@ -62,4 +62,12 @@ describe('the read models the inbox applies', () => {
     await expect(models.apply([event], db)).rejects.toThrow('no such table');
     expect(applied).toEqual(['first:1', 'failing']);
   });
+
+  it('refuses to apply when no read model is registered, instead of recording events nothing applied', async () => {
+    // Before, the inbox injected its read models: a missing one failed the start. Found by a
+    // marker, a missing or unmarked one would let the inbox record events as applied, for good.
+    const models = await readModels(NotAReadModel);
+    await expect(models.apply([event], db)).rejects.toThrow(/no read model/);
+    expect(applied).toEqual([]);
+  });
 });

@@ -26,9 +26,14 @@ export class ReadModels {
 
   constructor(private readonly discovery: DiscoveryService) {}
 
-  /** Applies every read model to `events` in `db`, one after another; the first that throws stops the rest. */
+  /**
+   * Applies every read model to `events` in `db`, one after another; the first that throws stops
+   * the rest. Rejects when no provider is marked @InboxReadModel(): the inbox would otherwise
+   * record the events as applied with nothing applied, and drop them as repeats ever after.
+   */
   async apply(events: readonly ReceivedEvent[], db: EntityManager): Promise<void> {
     this.models ??= this.discovery.getProviders({ metadataKey: InboxReadModel.KEY }).map((wrapper) => wrapper.instance as ReadModel);
+    if (this.models.length === 0) throw new Error('no read model is registered (@InboxReadModel()): the inbox applies nothing');
     for (const model of this.models) await model.apply(events, db);
   }
 }
