@@ -11,6 +11,7 @@ import { SubscriptionPauses1765000000000 } from './1765000000000-SubscriptionPau
 import { ProjectionRebuildJobs1765000100000 } from './1765000100000-ProjectionRebuildJobs';
 import { RelayBatches1765100000000 } from './1765100000000-RelayBatches';
 import { EventsCorrelationIdIndex1765100100000 } from './1765100100000-EventsCorrelationIdIndex';
+import { OrderCreditReaction1765200000000 } from './1765200000000-OrderCreditReaction';
 
 /** Every migration, in order. Listed by class so that builds, tests and the CLI load the same set. */
 export const migrations = [
@@ -27,4 +28,5 @@ export const migrations = [
   ProjectionRebuildJobs1765000100000,
   RelayBatches1765100000000,
   EventsCorrelationIdIndex1765100100000,
+  OrderCreditReaction1765200000000,
 ];

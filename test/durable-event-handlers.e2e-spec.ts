@@ -1,7 +1,7 @@
 import { Module } from '@nestjs/common';
 import { EventBus, EventsHandler, IEventHandler } from '@nestjs/cqrs';
 import { causedBy, DurableReaction, originOf } from '../src/event-store';
-import { OrderConfirmedEvent } from '../src/modules/orders';
+import { OrderConfirmedEvent } from '../src/modules/orders/domain/order.events';
 import { placeOrder, registerUser } from './support/fixtures';
 import { eventually, startTestApp, TestApp } from './support/test-app';
 

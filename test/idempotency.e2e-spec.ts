@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { CommandBus } from '@nestjs/cqrs';
-import { ConfirmOrderCommand } from '../src/modules/orders';
+import { ConfirmOrderCommand } from '../src/modules/orders/commands/confirm-order/confirm-order.command';
 import { countRows, placeOrder, registerUser, twoLines, uniqueEmail } from './support/fixtures';
 import { type TestApp, startTestApp } from './support/test-app';
 import { withCommandCause } from '../src/event-store';

@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { CommandBus } from '@nestjs/cqrs';
 import { DurableReactions, EventUpcasters, ProjectionRebuilder, withCommandCause } from '../src/event-store';
-import { RejectOrderCommand } from '../src/modules/orders';
+import { RejectOrderCommand } from '../src/modules/orders/commands/reject-order/reject-order.command';
 import { orderSummariesProjection } from '../src/modules/orders/projections/order-summaries.projection';
-import { ReserveCreditCommand } from '../src/modules/users';
+import { ReserveCreditCommand } from '../src/modules/users/commands/reserve-credit/reserve-credit.command';
 import { userProfilesProjection } from '../src/modules/users/projections/user-profiles.projection';
 import { CliResult, runBuiltCli } from './support/built-cli';
 import { lockUserRow, registerUser } from './support/fixtures';

@@ -1,5 +1,6 @@
 import { CommandBus } from '@nestjs/cqrs';
-import { ConfirmOrderCommand, RejectOrderCommand } from '../src/modules/orders';
+import { ConfirmOrderCommand } from '../src/modules/orders/commands/confirm-order/confirm-order.command';
+import { RejectOrderCommand } from '../src/modules/orders/commands/reject-order/reject-order.command';
 import { OrderRepository } from '../src/modules/orders/domain/order.repository';
 import { countRows, placeOrder, registerUser, twoLines } from './support/fixtures';
 import { TestApp, eventually, startTestApp } from './support/test-app';

@@ -1,7 +1,8 @@
 import { CommandBus } from '@nestjs/cqrs';
 import * as checkpointRange from '../src/event-store/rebuild/checkpoint-range';
 import { countEventsAfter, EventSubscriptions, EventUpcasters, type ProjectionDefinition, ProjectionRebuilder, RebuildAlreadyRunningError, type RebuildProgress, withCommandCause } from '../src/event-store';
-import { ConfirmOrderCommand, RejectOrderCommand } from '../src/modules/orders';
+import { ConfirmOrderCommand } from '../src/modules/orders/commands/confirm-order/confirm-order.command';
+import { RejectOrderCommand } from '../src/modules/orders/commands/reject-order/reject-order.command';
 import { orderSummariesProjection } from '../src/modules/orders/projections/order-summaries.projection';
 import { userProfilesProjection } from '../src/modules/users/projections/user-profiles.projection';
 import { CliResult, runBuiltCli } from './support/built-cli';

@@ -1,6 +1,6 @@
 import { CommandBus } from '@nestjs/cqrs';
 import { applyProjection, EventSubscriptions, STORED_EVENT_COLUMNS, StoredEvent, withCommandCause } from '../src/event-store';
-import { ConfirmOrderCommand } from '../src/modules/orders';
+import { ConfirmOrderCommand } from '../src/modules/orders/commands/confirm-order/confirm-order.command';
 import { orderSummariesProjection } from '../src/modules/orders/projections/order-summaries.projection';
 import { userProfilesProjection } from '../src/modules/users/projections/user-profiles.projection';
 import { placeOrder, registerUser } from './support/fixtures';

@@ -9,7 +9,7 @@ import { TransactionContext } from '../src/database/transaction-context';
 import { dropDatabase } from '../src/database/ensure-database';
 import { DurableReaction, DurableReactions, EventSequencer, originOf } from '../src/event-store';
 import { readReactionBatch } from '../src/event-store/reactions/reaction-receipts';
-import { OrderCancelledEvent, OrderPlacedEvent, OrderShippedEvent } from '../src/modules/orders';
+import { OrderCancelledEvent, OrderPlacedEvent, OrderShippedEvent } from '../src/modules/orders/domain/order.events';
 import { UserRegisteredEvent } from '../src/modules/users/domain/user.events';
 import { AfterListening } from '../src/shared/after-listening';
 import { placeOrder, registerUser } from './support/fixtures';

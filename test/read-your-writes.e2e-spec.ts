@@ -1,7 +1,7 @@
 import { CommandBus } from '@nestjs/cqrs';
 import type { Test } from 'supertest';
 import { EventSubscriptions, withCommandCause } from '../src/event-store';
-import { ConfirmOrderCommand } from '../src/modules/orders';
+import { ConfirmOrderCommand } from '../src/modules/orders/commands/confirm-order/confirm-order.command';
 import { orderSummariesProjection } from '../src/modules/orders/projections/order-summaries.projection';
 import { userProfilesProjection } from '../src/modules/users/projections/user-profiles.projection';
 import { countRows, placeOrder, registerUser, twoLines, uniqueEmail } from './support/fixtures';

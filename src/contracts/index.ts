@@ -1,4 +1,4 @@
-import { OrderCancelledV1, OrderConfirmedV1, OrderPlacedV1, OrderRejectedV1, OrderShippedV1 } from './order-events.v1';
+import { OrderCancelledV1, OrderConfirmedV1, OrderCreditDeclinedV1, OrderPlacedV1, OrderRejectedV1, OrderShippedV1 } from './order-events.v1';
 import {
   CreditConsumedV1,
   CreditRejectedV1,
@@ -37,5 +37,6 @@ export const INTEGRATION_EVENT_CONTRACTS: ReadonlyMap<string, IntegrationEventCo
     OrderRejectedV1,
     OrderCancelledV1,
     OrderShippedV1,
+    OrderCreditDeclinedV1,
   ].map((contract) => [contract.type, contract as IntegrationEventContract]),
 );

@@ -59,3 +59,14 @@ export class OrderShippedV1 {
   @IsInt() @Min(0) total: number;
   @IsISO8601() shippedAt: string;
 }
+
+/**
+ * Credit was reserved for an order that had been decided without it (rejected, cancelled): the
+ * order declines it, and the customer's account is to give it back.
+ */
+export class OrderCreditDeclinedV1 {
+  static readonly type = 'com.example.orders.order-credit-declined.v1';
+  @IsUUID() orderId: string;
+  @IsUUID() customerId: string;
+  @IsISO8601() declinedAt: string;
+}

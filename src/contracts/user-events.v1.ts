@@ -35,12 +35,16 @@ export class CreditReservedV1 {
   @IsISO8601() reservedAt: string;
 }
 
+/** Why the Users module refuses credit for an order (CreditRejectedV1.reason). */
+export const CREDIT_REJECTION_REASONS_V1 = ['insufficient credit', 'customer deactivated'] as const;
+export type CreditRejectionReasonV1 = (typeof CREDIT_REJECTION_REASONS_V1)[number];
+
 export class CreditRejectedV1 {
   static readonly type = 'com.example.users.credit-rejected.v1';
   @IsUUID() userId: string;
   @IsUUID() orderId: string;
   @IsInt() @Min(0) amount: number;
-  @IsIn(['insufficient credit', 'customer deactivated']) reason: string;
+  @IsIn(CREDIT_REJECTION_REASONS_V1) reason: CreditRejectionReasonV1;
   @IsISO8601() rejectedAt: string;
 }
 

@@ -14,7 +14,8 @@ export { runId } from './run-id';
 export { commandCause, MissingCommandCauseError, withCommandCause } from './running-commands';
 
 // What each module declares about its events (src/modules/manifests.ts lists them)
-export type { EventStoreManifest, MappedIntegrationEvent, StreamPublication } from './manifest/event-store-manifest';
+export { publishedAs } from './manifest/event-store-manifest';
+export type { EventStoreManifest, MappedIntegrationEvent, PublicationTable, PublishedAs, StreamPublication } from './manifest/event-store-manifest';
 export { applyProjection } from './manifest/projection-definition';
 export type { ProjectionDefinition } from './manifest/projection-definition';
 export { EventStoreManifests } from './manifest/event-store-manifests';

@@ -1,3 +1,4 @@
+import type { IntegrationEventContract } from '../../contracts';
 import type { DomainEventClass } from '../domain-event';
 import type { StoredEvent } from '../stored-event';
 import type { EventUpcaster } from '../upcasting/event-upcasters';
@@ -9,12 +10,37 @@ export interface MappedIntegrationEvent {
   data: object;
 }
 
+/** How one stored event type is published: as `contract`, with the data `toData` makes of its (upcast) payload. */
+export interface PublishedAs<TPayload = never> {
+  readonly contract: IntegrationEventContract;
+  toData(payload: TPayload): object;
+}
+
+/**
+ * One entry of a module's publication table, typed both ways: `toData` gets the stored event's
+ * payload and must return the contract's shape.
+ *
+ *   [OrderShippedEvent.type]: publishedAs(OrderShippedV1, (e) => ({ orderId: e.orderId, … })),
+ */
+export function publishedAs<TPayload, TData extends object>(contract: IntegrationEventContract<TData>, toData: (payload: TPayload) => TData): PublishedAs<TPayload> {
+  return { contract, toData };
+}
+
+/** Each published stored type of a module and its contract (a stored type missing here is not published). */
+export type PublicationTable<E extends StoredEvent> = {
+  readonly [T in E['eventType']]?: PublishedAs<Extract<E, { eventType: T }>['payload']>;
+};
+
 /** How a module publishes the events of its streams. */
 export interface StreamPublication<E extends StoredEvent = StoredEvent> {
   /** The CloudEvents `source` of every event of such a stream (`/eda/orders`): with `subject`, what `sequence` is scoped by. */
   readonly source: string;
-  /** The event's published contract, or undefined when it has none. */
-  toIntegrationEvent(event: E): MappedIntegrationEvent | undefined;
+  /**
+   * The contract of each published stored type: what the relay sends to the broker and what
+   * other modules' reactions read in process (`@DurableReaction({ events: [OrderPlacedV1] })`),
+   * so a module speaks one published language to both.
+   */
+  readonly events: PublicationTable<E>;
 }
 
 /**

@@ -2,7 +2,8 @@ import type { DomainEventClass } from '../domain-event';
 import { DomainEventClasses } from '../reactions/domain-event-classes';
 import type { StoredEvent } from '../stored-event';
 import { EventUpcasters } from '../upcasting/event-upcasters';
-import type { EventStoreManifest, MappedIntegrationEvent } from './event-store-manifest';
+import type { IntegrationEventContract } from '../../contracts';
+import type { EventStoreManifest, MappedIntegrationEvent, PublishedAs } from './event-store-manifest';
 import type { ProjectionDefinition } from './projection-definition';
 
 /**
@@ -68,9 +69,36 @@ export class EventStoreManifests {
    * module's typed mapper: only after its stream type and event type are found in that module's manifest.
    */
   toIntegrationEvent(event: StoredEvent): (MappedIntegrationEvent & { source: string }) | undefined {
+    const found = this.publicationOf(event);
+    if (!found) return undefined;
+    return { type: found.published.contract.type, data: found.published.toData(event.payload as never), source: found.source };
+  }
+
+  /**
+   * The stored event as an instance of its published contract (`instanceof OrderPlacedV1` holds,
+   * so `ofType` routes it), for a reaction of another module; undefined when it is not published
+   * as that contract. Built from the same table as what the relay sends, so a module's reactions
+   * read exactly what an outside consumer does.
+   */
+  toContract(event: StoredEvent, contract: IntegrationEventContract): object | undefined {
+    const found = this.publicationOf(event);
+    if (found?.published.contract !== contract) return undefined;
+    return Object.assign(Object.create(contract.prototype as object) as object, found.published.toData(event.payload as never));
+  }
+
+  /** The stored event types published as `contract` (empty when none is). */
+  storedTypesPublishedAs(contract: IntegrationEventContract): string[] {
+    return this.all.flatMap((manifest) =>
+      Object.entries<PublishedAs | undefined>(manifest.publication?.events ?? {})
+        .filter(([, published]) => published?.contract === contract)
+        .map(([storedType]) => storedType),
+    );
+  }
+
+  private publicationOf(event: StoredEvent): { published: PublishedAs; source: string } | undefined {
     const publication = this.byStreamType.get(event.streamType)?.publication;
     if (!publication || !this.eventTypesByStreamType.get(event.streamType)?.has(event.eventType)) return undefined;
-    const mapped = publication.toIntegrationEvent(event);
-    return mapped && { ...mapped, source: publication.source };
+    const published = (publication.events as Record<string, PublishedAs | undefined>)[event.eventType];
+    return published && { published, source: publication.source };
   }
 }

@@ -16,7 +16,10 @@ import { EventSequencer } from '../sequencing/event-sequencer';
 import { SUBSCRIPTION_RETRY_CHANNEL } from '../subscription/subscription-failures';
 import { SubscriptionLeases } from '../segments/subscription-leases';
 import { EventUpcasters } from '../upcasting/event-upcasters';
+import { EventStoreManifests } from '../manifest/event-store-manifests';
+import type { StoredEvent } from '../stored-event';
 import { DomainEventClasses } from './domain-event-classes';
+import { recordOrigin } from './event-origin';
 import { DURABLE_REACTION_METADATA, DurableReactionOptions } from './durable-reaction.decorator';
 import type { Reaction, ReactionStep } from './reaction';
 import { createReactionCheckpoint } from './reaction-receipts';
@@ -78,6 +81,7 @@ export class DurableReactions implements OnModuleInit, OnApplicationBootstrap, B
     private readonly sequencer: EventSequencer,
     private readonly afterListening: AfterListening,
     private readonly leases: SubscriptionLeases,
+    private readonly manifests: EventStoreManifests,
   ) {}
 
   onModuleInit(): void {
@@ -102,7 +106,6 @@ export class DurableReactions implements OnModuleInit, OnApplicationBootstrap, B
           reaction,
           this.dataSource,
           this.sequencer,
-          this.eventClasses,
           this.transactions,
           this.upcasters,
           options,
@@ -185,6 +188,7 @@ export class DurableReactions implements OnModuleInit, OnApplicationBootstrap, B
       }
       const events = options.events ?? (sagaMembers.length === 0 ? handledEvents : undefined);
       if (!events || events.length === 0) throw new Error(`@DurableReaction of ${type.name} must name the events its sagas read`);
+      const { eventTypes, decode } = this.readerOf(type.name, events);
 
       const steps: ReactionStep[] = sagaMembers.map((member) =>
         this.sagaStep(member, (instance as Record<string, SagaFunction>)[member].bind(instance)),
@@ -197,7 +201,8 @@ export class DurableReactions implements OnModuleInit, OnApplicationBootstrap, B
       reactions.push({
         subscriptionId,
         className: type.name,
-        eventTypes: events.map((eventClass) => eventClass.type),
+        eventTypes,
+        decode,
         replaysHistory: options.replaysHistory ?? false,
         steps,
         partitionBy: options.partitionBy,
@@ -205,6 +210,38 @@ export class DurableReactions implements OnModuleInit, OnApplicationBootstrap, B
       });
     }
     return reactions;
+  }
+
+  /**
+   * The stored types a reaction reads and how each becomes the message its steps get. A class it
+   * names is either one of a module's domain event classes (read as it is stored: for a reaction
+   * of the module that owns it) or a published contract (src/contracts: what another module's
+   * events become, read in process exactly as an outside consumer reads it from the broker).
+   */
+  private readerOf(className: string, classes: readonly DomainEventClass[]): Pick<Reaction, 'eventTypes' | 'decode'> {
+    const decoders = new Map<string, (stored: StoredEvent) => object | undefined>();
+    const read = (storedType: string, decode: (stored: StoredEvent) => object | undefined) => {
+      if (decoders.has(storedType)) throw new Error(`@DurableReaction of ${className} reads the stored type ${storedType} twice (as an event class and as a contract?)`);
+      decoders.set(storedType, decode);
+    };
+    for (const eventClass of classes) {
+      if (this.manifests.eventClasses.includes(eventClass)) {
+        read(eventClass.type, (stored) => this.eventClasses.instantiate(stored));
+        continue;
+      }
+      const storedTypes = this.manifests.storedTypesPublishedAs(eventClass);
+      if (storedTypes.length === 0) {
+        throw new Error(`@DurableReaction of ${className} reads ${eventClass.name}, which is neither an event class of a module's manifest nor a contract a module publishes`);
+      }
+      for (const storedType of storedTypes) {
+        read(storedType, (stored) => {
+          const contract = this.manifests.toContract(stored, eventClass);
+          if (contract) recordOrigin(contract, stored);
+          return contract;
+        });
+      }
+    }
+    return { eventTypes: [...decoders.keys()], decode: (stored) => decoders.get(stored.eventType)?.(stored) };
   }
 
   /** Retries parked reactions when an operator asks (NOTIFY), and looks now and then in case a notification was lost. */

@@ -14,7 +14,6 @@ import { segmentOf } from '../segments/segments';
 import type { SegmentLease } from '../segments/subscription-leases';
 import { StoredEvent, STORED_EVENT_COLUMNS } from '../stored-event';
 import type { EventUpcasters } from '../upcasting/event-upcasters';
-import type { DomainEventClasses } from './domain-event-classes';
 import type { Reaction, ReactionStep, ReactionWork } from './reaction';
 import { inReceiptTransaction, ReceiptTransaction, TransactionAbortedError } from './receipt-transaction';
 import { inReactionStep } from '../running-commands';
@@ -190,7 +189,6 @@ export class ReactionSubscription {
     private readonly reaction: Reaction,
     private readonly dataSource: DataSource,
     private readonly sequencer: EventSequencer,
-    private readonly eventClasses: DomainEventClasses,
     private readonly transactions: TransactionContext,
     private readonly upcasters: EventUpcasters,
     private readonly options: ReactionSubscriptionOptions,
@@ -450,7 +448,7 @@ export class ReactionSubscription {
   /** Each event as an instance of its class, with its partition key and segment. */
   private keyed(events: ReactionEvent[]): Keyed[] {
     return events.map((stored) => {
-      const event = this.eventClasses.instantiate(stored);
+      const event = this.reaction.decode(stored);
       const key = this.partitionKey(stored, event);
       return { stored, event, key, segment: segmentOf(key, this.lease.segments) };
     });
@@ -514,7 +512,7 @@ export class ReactionSubscription {
         );
         if (locked.length === 0) return;
         if (!step) throw new StepFailure(stepName, new Error(`the reaction has no step ${stepName}`));
-        const event = this.eventClasses.instantiate(stored);
+        const event = this.reaction.decode(stored);
         const work = event ? await this.plan(step, event) : undefined;
         if (work) await this.transactions.run(transaction, () => this.runWork(step, work, stored));
         await transaction.query(`DELETE FROM parked_reactions WHERE reaction = $1 AND event_id = $2 AND step = $3`, [

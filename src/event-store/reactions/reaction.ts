@@ -1,3 +1,5 @@
+import type { StoredEvent } from '../stored-event';
+
 /** The effect of one step on one event; it runs inside the step's transaction (TransactionContext). */
 export type ReactionWork = () => Promise<void>;
 
@@ -20,6 +22,12 @@ export interface Reaction {
   readonly className: string;
   /** The stored types it reads (filtered in SQL). */
   readonly eventTypes: readonly string[];
+  /**
+   * A stored event of those types as the message its steps receive: an instance of the domain
+   * event class or of the published contract the reaction declared, with its origin recorded
+   * (originOf); undefined when it is neither.
+   */
+  decode(stored: StoredEvent): object | undefined;
   readonly replaysHistory: boolean;
   readonly steps: readonly ReactionStep[];
   /** Steps that run ahead of their partition's order while it waits at an earlier event. */

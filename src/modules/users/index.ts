@@ -1,16 +1,12 @@
-// The Users module's public face: other modules may import only from here.
+// The Users module's public face: other modules may import only from here. Between modules the
+// published language is the contracts in src/contracts (USER_PUBLICATION); domain events and
+// commands stay inside.
 export { UsersModule } from './users.module';
 export { GetUserQuery } from './queries/get-user/get-user.query';
 export { UserExistsQuery } from './queries/user-exists/user-exists.query';
 export { CreditAnsweredQuery } from './queries/credit-answered/credit-answered.query';
 export type { UserView } from './queries/get-user/user.view';
 export type { UserStatus } from './domain/user';
-export { ReserveCreditCommand } from './commands/reserve-credit/reserve-credit.command';
-export { ReleaseCreditCommand } from './commands/release-credit/release-credit.command';
-export { ConsumeCreditCommand } from './commands/consume-credit/consume-credit.command';
-// Events other modules' sagas react to on the CQRS bus.
-export { CreditReservedEvent, CreditRejectedEvent, UserDeactivatedEvent } from './domain/user.events';
-export type { CreditRejectionReason } from './domain/user.events';
 export { USER_STREAM_TYPE } from './domain/user.events';
 // Its events' facts for the event store, the app and every CLI (see src/modules/manifests.ts).
 export { USERS_EVENT_STORE_MANIFEST } from './users.manifest';

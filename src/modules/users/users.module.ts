@@ -15,6 +15,7 @@ import { UserProfileRecord } from './projections/user-profile.record';
 import { GetUserHandler } from './queries/get-user/get-user.handler';
 import { UserExistsHandler } from './queries/user-exists/user-exists.handler';
 import { CreditAnsweredHandler } from './queries/credit-answered/credit-answered.handler';
+import { OrderCreditSaga } from './sagas/order-credit.saga';
 
 /** Its events' facts (classes, contracts, projections) are in users.manifest.ts: the app registers every module's manifest in one place. */
 @Module({
@@ -28,6 +29,7 @@ import { CreditAnsweredHandler } from './queries/credit-answered/credit-answered
     ReserveCreditHandler,
     ReleaseCreditHandler,
     ConsumeCreditHandler,
+    OrderCreditSaga,
     GetUserHandler,
     UserExistsHandler,
     CreditAnsweredHandler,

@@ -61,7 +61,21 @@ export class OrderShippedEvent extends DomainEvent<{
   static readonly type = 'OrderShipped';
 }
 
+/**
+ * Credit was reserved for an order decided without it meanwhile (rejected by its deadline or with
+ * the customer's deactivation, cancelled): the order declines it, and the customer's account is
+ * to give it back (the Users module's reaction to OrderCreditDeclinedV1). Changes nothing else.
+ */
+export class OrderCreditDeclinedEvent extends DomainEvent<{
+  orderId: string;
+  customerId: string;
+  declinedAt: string;
+}> {
+  static readonly type = 'OrderCreditDeclined';
+}
+
 export type OrderEvent =
+  | OrderCreditDeclinedEvent
   | OrderPlacedEvent
   | OrderConfirmedEvent
   | OrderRejectedEvent
@@ -76,6 +90,7 @@ export const ORDER_EVENT_CLASSES = [
   OrderRejectedEvent,
   OrderCancelledEvent,
   OrderShippedEvent,
+  OrderCreditDeclinedEvent,
 ] as const;
 
 /** An Order stream's stored event: `switch (event.eventType)` narrows its payload. */

@@ -3,7 +3,15 @@ import { Order, ORDER_LIMITS, ORDER_STATUSES } from './order';
 import type { OrderLine, OrderSnapshot, OrderStatus, PlaceOrder } from './order';
 import { InvalidOrderError, OrderCannotBeCancelledError, OrderCannotBeShippedError, OrderNotPendingError } from './order.errors';
 import type { OrderEvent } from './order.events';
-import { ORDER_EVENT_CLASSES, OrderCancelledEvent, OrderConfirmedEvent, OrderPlacedEvent, OrderRejectedEvent, OrderShippedEvent } from './order.events';
+import {
+  ORDER_EVENT_CLASSES,
+  OrderCancelledEvent,
+  OrderConfirmedEvent,
+  OrderCreditDeclinedEvent,
+  OrderPlacedEvent,
+  OrderRejectedEvent,
+  OrderShippedEvent,
+} from './order.events';
 
 const ORDER_ID = '5d2a7f0e-3b8c-4f6a-9e21-7c4d1b0a9f02';
 const CUSTOMER_ID = '0b6f3c9e-6a1d-4c1e-9a53-2f4b8c7d1e01';
@@ -159,8 +167,13 @@ describe('Order', () => {
       orders.given(...HISTORY[status]).when((order) => order.settleReservedCredit(later)).thenNothingHappened().returning('already-confirmed');
     });
 
-    it.each<OrderStatus>(['REJECTED', 'CANCELLED'])('a %s order gives a late reservation back, raises nothing and stays %s', (status) => {
-      orders.given(...HISTORY[status]).when((order) => order.settleReservedCredit(later)).thenNothingHappened().returning('give-back');
+    it.each<OrderStatus>(['REJECTED', 'CANCELLED'])('a %s order declines a late reservation (OrderCreditDeclinedEvent, for its account to give back) and stays %s', (status) => {
+      orders
+        .given(...HISTORY[status])
+        .when((order) => order.settleReservedCredit(later))
+        .then(new OrderCreditDeclinedEvent({ ...ids, declinedAt: later.toISOString() }))
+        .returning('declined')
+        .withState({ status });
     });
 
     it('a reservation answered twice confirms once, then changes nothing', () => {
@@ -178,8 +191,8 @@ describe('Order', () => {
         PENDING: 'confirmed',
         CONFIRMED: 'already-confirmed',
         SHIPPED: 'already-confirmed',
-        REJECTED: 'give-back',
-        CANCELLED: 'give-back',
+        REJECTED: 'declined',
+        CANCELLED: 'declined',
       });
     });
   });

@@ -12,6 +12,7 @@ import {
   OrderPlacedEvent,
   OrderRejectedEvent,
   OrderShippedEvent,
+  OrderCreditDeclinedEvent,
 } from './order.events';
 
 export const ORDER_STATUSES = ['PENDING', 'CONFIRMED', 'REJECTED', 'CANCELLED', 'SHIPPED'] as const;
@@ -69,9 +70,9 @@ type OrderState =
 
 /**
  * What an order makes of credit reserved for it (Order.settleReservedCredit): `confirmed` it now,
- * was `already-confirmed` by it (the answer came again), or has no use for it: `give-back`.
+ * was `already-confirmed` by it (the answer came again), or has no use for it: `declined`.
  */
-export type ReservedCreditSettlement = 'confirmed' | 'already-confirmed' | 'give-back';
+export type ReservedCreditSettlement = 'confirmed' | 'already-confirmed' | 'declined';
 
 export interface PlaceOrder {
   id: string;
@@ -140,9 +141,9 @@ export class Order extends VersionedAggregate<OrderEvent> {
    * The customer's credit was reserved for this order (the saga's answer to its OrderPlaced). A
    * PENDING order is confirmed. One confirmed before (and maybe shipped since) was confirmed by
    * this reservation: nothing changes. One decided without it (rejected by its deadline or with
-   * the customer's deactivation, cancelled) does not want it: the reservation is to go back; for
-   * an order confirmed and then cancelled, its compensation gave it back already, and giving back
-   * is a no-op for the customer's account.
+   * the customer's deactivation, cancelled) declines it (OrderCreditDeclined), so that the
+   * customer's account gives it back; for an order confirmed and then cancelled, its compensation
+   * gave it back already, and giving back is a no-op for the customer's account.
    */
   settleReservedCredit(now: Date): ReservedCreditSettlement {
     const { status } = this.state;
@@ -155,7 +156,8 @@ export class Order extends VersionedAggregate<OrderEvent> {
         return 'already-confirmed';
       case 'REJECTED':
       case 'CANCELLED':
-        return 'give-back';
+        this.apply(new OrderCreditDeclinedEvent({ orderId: this.id, customerId: this.state.customerId, declinedAt: now.toISOString() }));
+        return 'declined';
       default:
         return unknownStatus(status);
     }
@@ -249,6 +251,9 @@ export class Order extends VersionedAggregate<OrderEvent> {
   protected onOrderCancelledEvent(event: OrderCancelledEvent): void {
     this.state = { ...this.state, status: 'CANCELLED', updatedAt: new Date(event.cancelledAt) };
   }
+
+  /** The order's state is the same: its account gives the credit back. */
+  protected onOrderCreditDeclinedEvent(_event: OrderCreditDeclinedEvent): void {}
 
   protected onOrderShippedEvent(event: OrderShippedEvent): void {
     this.state = { ...this.state, status: 'SHIPPED', updatedAt: new Date(event.shippedAt) };

@@ -1,8 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import { Counter } from 'prom-client';
+import type { CreditRejectionReasonV1 } from '../../../contracts';
 import { AppendedEventMetrics } from '../../../event-store';
 import { MetricsRegistry } from '../../../metrics/metrics-registry';
-import type { CreditRejectionReason } from '../../users';
 import { TIMEOUT_REASON } from '../deadlines/order-deadline-watcher';
 import { OrderConfirmedEvent, OrderRejectedEvent } from '../domain/order.events';
 import { CUSTOMER_DEACTIVATED_REASON } from './order-fulfilment.saga';
@@ -11,7 +11,7 @@ import { CUSTOMER_DEACTIVATED_REASON } from './order-fulfilment.saga';
  * The `reason` label of each rejection reason the saga and its deadline give: a small fixed set,
  * so the number of series stays bounded; any other reason counts as `other`.
  */
-export const REJECTION_REASON_LABELS: Readonly<Record<CreditRejectionReason | typeof TIMEOUT_REASON, string>> = {
+export const REJECTION_REASON_LABELS: Readonly<Record<CreditRejectionReasonV1 | typeof TIMEOUT_REASON, string>> = {
   'insufficient credit': 'insufficient_credit',
   [CUSTOMER_DEACTIVATED_REASON]: 'customer_deactivated',
   [TIMEOUT_REASON]: 'timeout',

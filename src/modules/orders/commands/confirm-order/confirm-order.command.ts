@@ -4,14 +4,14 @@ export class ConfirmOrderCommand extends Command<void> {
   constructor(
     readonly orderId: string,
     /**
-     * The customer whose credit was reserved for the order, when the saga sends the command on
-     * CreditReserved. The order then decides what becomes of the reservation
-     * (Order.settleReservedCredit): an order decided without it meanwhile gives it back instead
-     * of refusing the confirmation, and one confirmed already changes nothing. Without it the
-     * command confirms a PENDING order, does nothing to a confirmed one, and fails on any other
+     * True when the saga sends the command because the customer's credit was reserved for the
+     * order (CreditReservedV1). The order then decides what becomes of the reservation
+     * (Order.settleReservedCredit): an order decided without it meanwhile declines it instead of
+     * refusing the confirmation, and one confirmed already changes nothing. Otherwise the command
+     * confirms a PENDING order, does nothing to a confirmed one, and fails on any other
      * (OrderNotPendingError).
      */
-    readonly reservedCreditOf?: string,
+    readonly creditReserved = false,
   ) {
     super();
   }

@@ -1,0 +1,80 @@
+import { MigrationInterface, QueryRunner } from 'typeorm';
+
+const FROM = 'reaction:order-fulfilment';
+const TO = 'reaction:order-credit';
+/** The steps that moved from the Orders module's saga to the Users module's (src/modules/users/sagas/order-credit.saga.ts). */
+const MOVED_STEPS = ['reserveCreditForPlacedOrder', 'releaseCreditOfClosedOrder', 'consumeCreditOfShippedOrder'];
+/** The stored types the moved steps read, and so the events whose whole-event receipt (`*`) covers them. */
+const MOVED_EVENT_TYPES = ['OrderPlaced', 'OrderCancelled', 'OrderRejected', 'OrderShipped'];
+
+/**
+ * The credit steps leave `reaction:order-fulfilment` (the Orders module's saga) for
+ * `reaction:order-credit` (the Users module's, over the Orders module's contracts). The new
+ * reaction takes over where the old one stands, so nothing is skipped and nothing done twice:
+ * - its checkpoint rows: a copy of the old ones (segments, positions, `starts_after`);
+ * - its receipts: the old reaction's receipts of the moved steps, and its whole-event receipts of
+ *   the types those steps read;
+ * - its parked steps: the old reaction's parked rows of the moved steps, moved;
+ * - a pause of the old reaction pauses the new one too.
+ * A database with no old checkpoint (a new one) gets nothing: the new reaction starts at the head.
+ *
+ * An API process of the previous version still running the old saga would reserve credit under
+ * the old id after this copy, and the new reaction would reserve it again. The migration refuses
+ * while any other session holds the old reaction's membership lock (SubscriptionLeases): stop
+ * every API process of the previous version (or start it with REACTIONS_ENABLED=false) first.
+ */
+export class OrderCreditReaction1765200000000 implements MigrationInterface {
+  name = 'OrderCreditReaction1765200000000';
+
+  async up(db: QueryRunner): Promise<void> {
+    const [running] = await db.query(
+      `SELECT count(*)::int AS sessions FROM pg_locks l
+       JOIN (SELECT DISTINCT segments FROM subscription_checkpoints WHERE subscription_id = $1) AS c ON true
+       WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 2 AND l.pid <> pg_backend_pid()
+         AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+         AND l.classid::text::bigint = (hashtext($1 || '/' || c.segments)::bigint & 4294967295)
+         AND l.objid::text::int = c.segments`,
+      [FROM],
+    );
+    if (running.sessions > 0) {
+      throw new Error(
+        `${FROM} is running in ${running.sessions} other session(s): stop the API processes of the previous version ` +
+          `(or restart them with REACTIONS_ENABLED=false) before this version moves its credit steps to ${TO}`,
+      );
+    }
+    await db.query(
+      `INSERT INTO subscription_checkpoints (subscription_id, segment, segments, global_position, starts_after)
+       SELECT $2, segment, segments, global_position, starts_after FROM subscription_checkpoints WHERE subscription_id = $1
+       ON CONFLICT DO NOTHING`,
+      [FROM, TO],
+    );
+    await db.query(
+      `INSERT INTO reaction_receipts (subscription_id, event_id, step, recorded_at)
+       SELECT $2, r.event_id, r.step, r.recorded_at FROM reaction_receipts r
+       WHERE r.subscription_id = $1
+         AND (r.step = ANY($3::text[]) OR (r.step = '*' AND EXISTS (SELECT 1 FROM events e WHERE e.event_id = r.event_id AND e.event_type = ANY($4::text[]))))
+       ON CONFLICT DO NOTHING`,
+      [FROM, TO, MOVED_STEPS, MOVED_EVENT_TYPES],
+    );
+    await db.query(`UPDATE parked_reactions SET reaction = $2 WHERE reaction = $1 AND step = ANY($3::text[])`, [FROM, TO, MOVED_STEPS]);
+    await db.query(
+      `INSERT INTO paused_subscriptions (subscription_id, paused_by, reason, paused_at)
+       SELECT $2, paused_by, reason, paused_at FROM paused_subscriptions WHERE subscription_id = $1
+       ON CONFLICT DO NOTHING`,
+      [FROM, TO],
+    );
+  }
+
+  async down(db: QueryRunner): Promise<void> {
+    await db.query(
+      `INSERT INTO reaction_receipts (subscription_id, event_id, step, recorded_at)
+       SELECT $1, event_id, step, recorded_at FROM reaction_receipts WHERE subscription_id = $2
+       ON CONFLICT DO NOTHING`,
+      [FROM, TO],
+    );
+    await db.query(`UPDATE parked_reactions SET reaction = $1 WHERE reaction = $2`, [FROM, TO]);
+    for (const table of ['reaction_receipts', 'subscription_checkpoints', 'paused_subscriptions']) {
+      await db.query(`DELETE FROM ${table} WHERE subscription_id = $1`, [TO]);
+    }
+  }
+}
