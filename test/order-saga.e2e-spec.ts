@@ -10,6 +10,7 @@ import { lockUserRow, registerUser } from './support/fixtures';
 import { eventually, startTestApp, TestApp } from './support/test-app';
 
 const ORDER_FULFILMENT = 'reaction:order-fulfilment';
+const ORDER_CREDIT = 'reaction:order-credit';
 
 interface OrderState {
   status: string;
@@ -213,44 +214,48 @@ describe('the order saga', () => {
       decide: (orderId: string) =>
         withCommandCause({ correlationId: `deadline-${orderId}`, causationId: orderId }, () => app.app.get(CommandBus).execute(new RejectOrderCommand(orderId, 'timeout'))),
     },
-  ])('gives back, once, credit reserved for an order $decided before the saga confirmed it', async ({ status, closedBy, decide }) => {
+  ])('gives back, once, credit reserved for an order $decided before the Orders saga confirmed it', async ({ status, closedBy, decide }) => {
     const customer = await registerUser(app, { creditLimit: 5_000 });
-    // The saga is held back: the credit is reserved, then the order is decided without it, before
-    // the saga takes CreditReserved.
-    const saga = app.app.get(DurableReactions).get(ORDER_FULFILMENT);
-    await saga.stop();
+    // The Orders saga is held back: the Users saga reserves the credit, then the order is decided
+    // without it, before the Orders saga takes CreditReserved.
+    const ordersSaga = app.app.get(DurableReactions).get(ORDER_FULFILMENT);
+    await ordersSaga.stop();
     let orderId: string;
     try {
       orderId = await placeOrderOf(app, customer, 900);
-      await withCommandCause({ correlationId: `late-${orderId}`, causationId: orderId }, () => app.app.get(CommandBus).execute(new ReserveCreditCommand(customer, orderId, 900)));
-      expect(await creditReservedOf(app, customer)).toBe(900);
+      await eventually(async () => expect(await creditReservedOf(app, customer)).toBe(900));
       await decide(orderId);
     } finally {
-      await saga.start();
+      await ordersSaga.start();
     }
 
-    // The saga takes CreditReserved (the order gives it back), then the order's closing event
-    // (its compensation finds nothing left to release).
-    const [reserved] = await app.db.query(`SELECT event_id AS id FROM events WHERE event_type = 'CreditReserved' AND payload->>'orderId' = $1`, [orderId]);
+    // The Users saga gives the credit back on the order's closing event; the Orders saga then
+    // declines the late answer (OrderCreditDeclined), whose release finds nothing left.
     const [closing] = await app.db.query(`SELECT event_id AS id FROM events WHERE event_type = $1 AND stream_id = $2`, [closedBy, orderId]);
-    await eventually(async () => {
-      const receipts = await app.db.query(`SELECT 1 FROM reaction_receipts WHERE subscription_id = $1 AND event_id = $2 AND step = '*'`, [ORDER_FULFILMENT, closing.id]);
-      expect(receipts).toHaveLength(1);
+    const declined = await eventually(async () => {
+      const rows = await app.db.query(
+        `SELECT e.event_id AS id FROM events e JOIN reaction_receipts r ON r.event_id = e.event_id AND r.subscription_id = $2 AND r.step = '*'
+         WHERE e.event_type = 'OrderCreditDeclined' AND e.stream_id = $1`,
+        [orderId, ORDER_CREDIT],
+      );
+      expect(rows).toHaveLength(1);
+      return rows[0];
     });
+    expect(declined.id).toBeDefined();
     await expectCreditReserved(app, customer, 0);
     const released = await app.db.query(`SELECT metadata FROM events WHERE event_type = 'CreditReleased' AND payload->>'orderId' = $1`, [orderId]);
     expect(released).toHaveLength(1);
     expect(released[0].metadata).toMatchObject({
-      causationId: reserved.id,
-      command: { name: 'ReleaseCreditCommand', reaction: ORDER_FULFILMENT, step: 'confirmOrderWhenCreditReserved' },
+      causationId: closing.id,
+      command: { name: 'ReleaseCreditCommand', reaction: ORDER_CREDIT, step: 'releaseCreditOfClosedOrder' },
     });
     // Released in the step's transaction, which recorded its receipt: the customer's row, last
     // written by the release, carries that transaction's id (events' rows do not: the sequencer
     // numbers them later).
     const [receipt] = await app.db.query(`SELECT xmin::text AS tx FROM reaction_receipts WHERE subscription_id = $1 AND event_id = $2 AND step = $3`, [
-      ORDER_FULFILMENT,
-      reserved.id,
-      'confirmOrderWhenCreditReserved',
+      ORDER_CREDIT,
+      closing.id,
+      'releaseCreditOfClosedOrder',
     ]);
     const [customerRow] = await app.db.query(`SELECT xmin::text AS tx FROM users WHERE id = $1`, [customer]);
     expect(customerRow.tx).toBe(receipt.tx);
@@ -258,10 +263,65 @@ describe('the order saga', () => {
     expect((await app.http().get(`/orders/${orderId}`).expect(200)).body.status).toBe(status);
   });
 
-  it('parks the confirming step whose release of a late reservation fails, and on a retry from the admin API gives the credit back once', async () => {
+  it('gives back, once, credit reserved after the Users saga had taken the order closing (a parked reservation retried): the order declines it', async () => {
     const customer = await registerUser(app, { creditLimit: 5_000 });
-    const saga = app.app.get(DurableReactions).get(ORDER_FULFILMENT);
-    await saga.stop();
+    const creditSaga = app.app.get(DurableReactions).get(ORDER_CREDIT);
+    await creditSaga.stop();
+    let orderId: string;
+    try {
+      orderId = await placeOrderOf(app, customer, 600);
+      await app.http().post(`/orders/${orderId}/cancel`).send({ reason: 'changed my mind' }).expect(202);
+      // Reserving this customer's credit fails (as a constraint added by a bad deploy would).
+      await app.db.query(`
+        CREATE FUNCTION refuse_credit_reservation() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+          IF NEW.id = '${customer}' AND NEW.credit_reserved > OLD.credit_reserved THEN RAISE EXCEPTION 'credit reservation refused (test fault)'; END IF;
+          RETURN NEW;
+        END $$`);
+      await app.db.query(`CREATE TRIGGER refuse_credit_reservation BEFORE UPDATE ON users FOR EACH ROW EXECUTE FUNCTION refuse_credit_reservation()`);
+    } finally {
+      await creditSaga.start();
+    }
+    const [placed] = await app.db.query(`SELECT event_id AS id FROM events WHERE event_type = 'OrderPlaced' AND stream_id = $1`, [orderId]);
+    const [cancelled] = await app.db.query(`SELECT event_id AS id FROM events WHERE event_type = 'OrderCancelled' AND stream_id = $1`, [orderId]);
+    try {
+      // The reservation is parked; the partition goes on to the closing event, which finds no reservation.
+      await eventually(async () => {
+        expect(await app.db.query(`SELECT step FROM parked_reactions WHERE reaction = $1 AND event_id = $2`, [ORDER_CREDIT, placed.id])).toEqual([
+          { step: 'reserveCreditForPlacedOrder' },
+        ]);
+        expect(await app.db.query(`SELECT 1 FROM reaction_receipts WHERE subscription_id = $1 AND event_id = $2 AND step = '*'`, [ORDER_CREDIT, cancelled.id])).toHaveLength(1);
+      }, 20_000);
+      expect(await eventsOfType(app, 'CreditReleased', orderId)).toBe(0);
+    } finally {
+      await app.db.query(`DROP TRIGGER refuse_credit_reservation ON users`);
+      await app.db.query(`DROP FUNCTION refuse_credit_reservation()`);
+    }
+
+    // The operator's retry reserves the credit late; the Orders saga declines it for the
+    // cancelled order, and the Users saga gives it back.
+    expect((await app.http().post('/admin/parked-reactions/retry').expect(202)).body).toEqual({ requested: 1 });
+    const released = await eventually(async () => {
+      const rows = await app.db.query(`SELECT metadata FROM events WHERE event_type = 'CreditReleased' AND payload->>'orderId' = $1`, [orderId]);
+      expect(rows).toHaveLength(1);
+      return rows[0];
+    });
+    const [declined] = await app.db.query(`SELECT event_id AS id FROM events WHERE event_type = 'OrderCreditDeclined' AND stream_id = $1`, [orderId]);
+    expect(released.metadata).toMatchObject({
+      causationId: declined.id,
+      command: { name: 'ReleaseCreditCommand', reaction: ORDER_CREDIT, step: 'releaseCreditDeclinedByOrder' },
+    });
+    await expectCreditReserved(app, customer, 0);
+    expect(await eventsOfType(app, 'CreditReserved', orderId)).toBe(1);
+    expect(await eventsOfType(app, 'OrderConfirmed', orderId)).toBe(0);
+    expect((await app.http().get(`/orders/${orderId}`).expect(200)).body.status).toBe('CANCELLED');
+  });
+
+  it('parks the release steps that fail, and on a retry from the admin API gives the credit back once', async () => {
+    const customer = await registerUser(app, { creditLimit: 5_000 });
+    const reactions = app.app.get(DurableReactions);
+    await reactions.get(ORDER_CREDIT).stop();
+    await reactions.get(ORDER_FULFILMENT).stop();
     const orders: string[] = [];
     try {
       // Two orders, so the customer's partition has a backlog (taken in a chunk, a savepoint each).
@@ -281,31 +341,37 @@ describe('the order saga', () => {
         END $$`);
       await app.db.query(`CREATE TRIGGER refuse_credit_release BEFORE UPDATE ON users FOR EACH ROW EXECUTE FUNCTION refuse_credit_release()`);
     } finally {
-      await saga.start();
+      await reactions.get(ORDER_FULFILMENT).start();
+      await reactions.get(ORDER_CREDIT).start();
     }
 
     // Each order's event, in the order the orders' events were appended.
     const eventIds = async (type: string): Promise<string[]> => {
       const ids: string[] = [];
       for (const orderId of orders) {
-        const [{ id }] = await app.db.query(`SELECT event_id AS id FROM events WHERE event_type = $1 AND payload->>'orderId' = $2`, [type, orderId]);
+        const [{ id }] = await eventually(async () => {
+          const rows = await app.db.query(`SELECT event_id AS id FROM events WHERE event_type = $1 AND payload->>'orderId' = $2`, [type, orderId]);
+          expect(rows).toHaveLength(1);
+          return rows;
+        });
         ids.push(id);
       }
       return ids;
     };
-    const reserved = await eventIds('CreditReserved');
     const cancelled = await eventIds('OrderCancelled');
+    // The Orders saga declines the credit reserved for the cancelled orders.
+    const declined = await eventIds('OrderCreditDeclined');
     const parkedOf = () =>
       app.db.query(`SELECT event_id, step, attempts FROM parked_reactions WHERE reaction = $1 AND event_id = ANY($2) ORDER BY event_position`, [
-        ORDER_FULFILMENT,
-        [...reserved, ...cancelled],
+        ORDER_CREDIT,
+        [...cancelled, ...declined],
       ]);
     try {
-      // The confirming step (its nested ReleaseCreditCommand) and the compensation both fail: parked.
+      // The compensation and the release of the declined credit both fail: parked.
       await eventually(async () => {
         expect(await parkedOf()).toEqual([
-          ...reserved.map((eventId) => ({ event_id: eventId, step: 'confirmOrderWhenCreditReserved', attempts: 3 })),
           ...cancelled.map((eventId) => ({ event_id: eventId, step: 'releaseCreditOfClosedOrder', attempts: 3 })),
+          ...declined.map((eventId) => ({ event_id: eventId, step: 'releaseCreditDeclinedByOrder', attempts: 3 })),
         ]);
       }, 20_000);
       expect(await creditReservedOf(app, customer)).toBe(700);
@@ -314,15 +380,15 @@ describe('the order saga', () => {
       await app.db.query(`DROP FUNCTION refuse_credit_release()`);
     }
 
-    // Retried in the order of their events: the confirming step gives the credit back, the
-    // compensation finds nothing left to release.
+    // Retried in the order of their events: the compensation gives the credit back, the release
+    // of the declined credit finds nothing left.
     expect((await app.http().post('/admin/parked-reactions/retry').expect(202)).body).toEqual({ requested: 4 });
     await eventually(async () => expect(await parkedOf()).toEqual([]));
     await expectCreditReserved(app, customer, 0);
     for (const [index, orderId] of orders.entries()) {
       const released = await app.db.query(`SELECT metadata FROM events WHERE event_type = 'CreditReleased' AND payload->>'orderId' = $1`, [orderId]);
       expect(released).toHaveLength(1);
-      expect(released[0].metadata).toMatchObject({ causationId: reserved[index], command: { name: 'ReleaseCreditCommand', step: 'confirmOrderWhenCreditReserved' } });
+      expect(released[0].metadata).toMatchObject({ causationId: cancelled[index], command: { name: 'ReleaseCreditCommand', step: 'releaseCreditOfClosedOrder' } });
       expect(await eventsOfType(app, 'OrderConfirmed', orderId)).toBe(0);
       expect((await app.http().get(`/orders/${orderId}`).expect(200)).body.status).toBe('CANCELLED');
     }
@@ -343,15 +409,15 @@ describe('the order saga', () => {
     const customer = await registerUser(app, { creditLimit: 50_000 });
     const confirmedId = await placeOrderOf(app, customer, 1_000);
     await orderWhen(app, confirmedId, (order) => order.status === 'CONFIRMED');
-    // The saga is held back while three orders are placed and the customer is deactivated.
-    const saga = app.app.get(DurableReactions).get(ORDER_FULFILMENT);
-    await saga.stop();
+    // Both sagas are held back while three orders are placed and the customer is deactivated.
+    const sagas = [ORDER_FULFILMENT, ORDER_CREDIT].map((id) => app.app.get(DurableReactions).get(id));
+    for (const saga of sagas) await saga.stop();
     let pending: string[];
     try {
       pending = await Promise.all([1, 2, 3].map(() => placeOrderOf(app, customer, 700)));
       await app.http().post(`/users/${customer}/deactivate`).expect(204);
     } finally {
-      await saga.start();
+      for (const saga of sagas) await saga.start();
     }
     for (const id of pending) {
       expect(await orderWhen(app, id, (order) => order.status !== 'PENDING')).toMatchObject({
@@ -402,13 +468,13 @@ describe('the order saga', () => {
       expect(rows).toHaveLength(1);
       return rows[0];
     });
-    expect(parked).toMatchObject({ reaction: ORDER_FULFILMENT, step: 'reserveCreditForPlacedOrder', event_type: 'OrderPlaced', attempts: 3 });
+    expect(parked).toMatchObject({ reaction: ORDER_CREDIT, step: 'reserveCreditForPlacedOrder', event_type: 'OrderPlaced', attempts: 3 });
     expect(parked.last_error).toContain('UserNotFoundError');
     const health = (await app.http().get('/health').expect(200)).body;
     expect(health.details.reactions).toEqual({ status: 'up', parked: 1 });
     const listed = await parkedReactionsCli(app, 'list');
     expect(listed).toMatchObject({ code: 0 });
-    expect(listed.stdout).toContain(`${ORDER_FULFILMENT}\treserveCreditForPlacedOrder\tOrderPlaced`);
+    expect(listed.stdout).toContain(`${ORDER_CREDIT}\treserveCreditForPlacedOrder\tOrderPlaced`);
 
     // An operator restores the missing customer and asks for a retry: the saga goes on from there.
     await app.db.transaction(async (db) => {
