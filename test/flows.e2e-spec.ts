@@ -87,7 +87,7 @@ describe('GET /flows/{correlationId}', () => {
       [
         ['command', 'PlaceOrderCommand'],
         ['event', 'OrderPlaced'],
-        ['reaction-step', 'order-fulfilment: reserveCreditForPlacedOrder'],
+        ['reaction-step', 'order-credit: reserveCreditForPlacedOrder'],
         ['command', 'ReserveCreditCommand'],
         ['event', 'CreditReserved'],
         ['reaction-step', 'order-fulfilment: confirmOrderWhenCreditReserved'],
@@ -100,7 +100,7 @@ describe('GET /flows/{correlationId}', () => {
       [
         ['command', 'CancelOrderCommand'],
         ['event', 'OrderCancelled'],
-        ['reaction-step', 'order-fulfilment: releaseCreditOfClosedOrder'],
+        ['reaction-step', 'order-credit: releaseCreditOfClosedOrder'],
         ['command', 'ReleaseCreditCommand'],
         ['event', 'CreditReleased'],
       ],

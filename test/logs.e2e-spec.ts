@@ -145,7 +145,7 @@ describe('logs of the API and the consumer', () => {
     );
     expect(apiLines).toContainEqual(`broker amqp://${brokerUser}:***@127.0.0.1:5672: publishing to exchange ${brokerPrefix}.integration`);
     expect(apiLines).toContainEqual(`projections started: ${userProfilesProjection.subscriptionId}, ${orderSummariesProjection.subscriptionId}`);
-    expect(apiLines).toContainEqual('reactions started: reaction:order-fulfilment');
+    expect(apiLines).toContainEqual('reactions started: reaction:order-credit, reaction:order-fulfilment');
     expect(apiLines).toContainEqual(expect.stringMatching(/^outbox relay started: publishes to /));
 
     const consumerLines = started(logLines(consumer!.stdout, 'the consumer'));

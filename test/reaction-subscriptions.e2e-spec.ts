@@ -7,6 +7,7 @@ import { migrations } from '../migrations';
 import { ReactionReceipts1764800000000 } from '../migrations/1764800000000-ReactionReceipts';
 import { TransactionContext } from '../src/database/transaction-context';
 import { dropDatabase } from '../src/database/ensure-database';
+import { OrderPlacedV1 } from '../src/contracts';
 import { DurableReaction, DurableReactions, EventSequencer, originOf } from '../src/event-store';
 import { readReactionBatch } from '../src/event-store/reactions/reaction-receipts';
 import { OrderCancelledEvent, OrderPlacedEvent, OrderShippedEvent } from '../src/modules/orders/domain/order.events';
@@ -116,7 +117,7 @@ describe('reactions after their checkpoint is reset', () => {
       `WITH reset AS (UPDATE subscription_checkpoints SET global_position = 0 WHERE subscription_id LIKE 'reaction:%' RETURNING 1)
        SELECT count(*)::int AS reset FROM reset`,
     );
-    expect(reset).toBe(2);
+    expect(reset).toBe(3); // order-fulfilment, order-credit and this file's test reaction
     // The running app learns of the reset from its safety poll and reads everything again.
     await eventually(async () => {
       const [{ min }] = await app.db.query(`SELECT min(global_position)::int AS min FROM subscription_checkpoints WHERE subscription_id LIKE 'reaction:%'`);
@@ -214,6 +215,54 @@ describe('a reaction added to a running system', () => {
     } finally {
       await server.end();
       await dropDatabase(url);
+    }
+  });
+
+  it('is refused at start when it reads a class that is neither a manifest’s event class nor a published contract', async () => {
+    /** Looks like an event (a static type) but no manifest declares it and no module publishes it. */
+    class InvoiceIssuedV1 {
+      static readonly type = 'com.example.billing.invoice-issued.v1';
+    }
+    @Injectable()
+    @DurableReaction({ id: 'test.unknown-contract' })
+    @EventsHandler(InvoiceIssuedV1)
+    class Billing implements IEventHandler<InvoiceIssuedV1> {
+      handle(): void {}
+    }
+    @Module({ providers: [Billing] })
+    class BillingModule {}
+
+    const url = await createTestDatabase();
+    try {
+      await expect(startTestApp({ databaseUrl: url, extraModules: [BillingModule] })).rejects.toThrow(
+        /Billing reads InvoiceIssuedV1, which is neither an event class of a module's manifest nor a contract a module publishes/,
+      );
+    } finally {
+      await dropDatabase(url);
+    }
+  });
+
+  it('delivers another module’s events as its published contracts: an instance of the contract class, with the stored event as its origin', async () => {
+    const seen: Array<{ instance: boolean; customerId: string; total: unknown; origin?: string }> = [];
+    @Injectable()
+    @DurableReaction({ id: 'test.placed-orders-as-contracts' })
+    @EventsHandler(OrderPlacedV1)
+    class PlacedOrdersAsContracts implements IEventHandler<OrderPlacedV1> {
+      handle(event: OrderPlacedV1): void {
+        seen.push({ instance: event instanceof OrderPlacedV1, customerId: event.customerId, total: event.total, origin: originOf(event)?.eventType });
+      }
+    }
+    @Module({ providers: [PlacedOrdersAsContracts] })
+    class PlacedOrdersModule {}
+
+    const app = await startTestApp({ extraModules: [PlacedOrdersModule] });
+    try {
+      const customer = await registerUser(app, { creditLimit: 5_000 });
+      await placeOrder(app, customer, [{ sku: 'C-1', quantity: 2, unitPrice: 150 }]);
+      // The stored OrderPlaced holds total as Money; the contract keeps its v1 shape: a number and a currency.
+      await eventually(async () => expect(seen).toEqual([{ instance: true, customerId: customer, total: 300, origin: 'OrderPlaced' }]));
+    } finally {
+      await app.close();
     }
   });
 });
@@ -472,13 +521,15 @@ describe('the upgrade to one subscription per reaction class', () => {
           await upgraded.query(`SELECT subscription_id, global_position::int AS at, starts_after::int AS "startsAfter" FROM subscription_checkpoints ORDER BY 1`),
         ).toEqual([
           { subscription_id: 'reaction:SomeHandler', at: 2, startsAfter: 2 },
+          // The later handover of the credit steps to the Users module (OrderCreditReaction1765200000000) starts from the same place.
+          { subscription_id: 'reaction:order-credit', at: 1, startsAfter: 1 },
           { subscription_id: 'reaction:order-fulfilment', at: 1, startsAfter: 1 },
         ]);
         expect(await upgraded.query(`SELECT event_id, step FROM reaction_receipts ORDER BY 1, 2`)).toEqual(
           [ids[1], ids[2]].map((id) => ({ event_id: id, step: 'scheduleDeadlineForPlacedOrder' })).sort((a, b) => a.event_id.localeCompare(b.event_id)),
         );
         expect(await upgraded.query(`SELECT reaction, step FROM parked_reactions`)).toEqual([
-          { reaction: 'reaction:order-fulfilment', step: 'reserveCreditForPlacedOrder' },
+          { reaction: 'reaction:order-credit', step: 'reserveCreditForPlacedOrder' },
         ]);
       } finally {
         await upgraded.destroy();

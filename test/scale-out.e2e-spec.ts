@@ -17,7 +17,7 @@ const FAILOVER_BOUND_MS = 5000;
 const CUSTOMERS = 16;
 const CREDIT_LIMIT = 10_000;
 const ORDER_AMOUNT = 700; // 14 of them fit in a customer's credit
-const SUBSCRIPTIONS = ['projection:order-summaries', 'projection:user-profiles', 'reaction:order-fulfilment'];
+const SUBSCRIPTIONS = ['projection:order-summaries', 'projection:user-profiles', 'reaction:order-credit', 'reaction:order-fulfilment'];
 
 interface ReaderHealth {
   lagEvents: number;
@@ -189,15 +189,15 @@ async function expectEveryOrderDecidedOnceInOrder(api: ApiProcess, accepted: str
        ) AS writes WHERE version <= before`,
     ),
   ).toEqual([]);
-  // ...and the saga took each customer's events in commit order (a receipt is written in the
+  // ...and each saga took each customer's events in commit order (a receipt is written in the
   // transaction that acts on the event; its time is that transaction's start).
   expect(
     await rows(
-      `SELECT customer, event_id FROM (
-         SELECT coalesce(e.payload->>'customerId', e.stream_id::text) AS customer, e.event_id, r.recorded_at,
-                lag(r.recorded_at) OVER (PARTITION BY coalesce(e.payload->>'customerId', e.stream_id::text) ORDER BY e.global_position) AS before
+      `SELECT subscription_id, customer, event_id FROM (
+         SELECT r.subscription_id, coalesce(e.payload->>'customerId', e.stream_id::text) AS customer, e.event_id, r.recorded_at,
+                lag(r.recorded_at) OVER (PARTITION BY r.subscription_id, coalesce(e.payload->>'customerId', e.stream_id::text) ORDER BY e.global_position) AS before
          FROM reaction_receipts r JOIN events e ON e.event_id = r.event_id
-         WHERE r.subscription_id = 'reaction:order-fulfilment' AND r.step = '*'
+         WHERE r.subscription_id IN ('reaction:order-credit', 'reaction:order-fulfilment') AND r.step = '*'
        ) AS taken WHERE recorded_at < before`,
     ),
   ).toEqual([]);

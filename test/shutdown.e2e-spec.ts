@@ -364,6 +364,8 @@ class StartScript {
       expect(child.exitCode).toBeNull();
       await fetch(`http://127.0.0.1:${port}/health`); // any answer: it listens
       expect((await fetch(`http://127.0.0.1:${consumerPort}/health`)).ok).toBe(true);
+      // Started, not only listening: the line comes once the readers have started too.
+      expect(script.output).toMatch(/API on http:\/\/[^:]+:\d+/);
     }, 30_000);
     return script;
   }

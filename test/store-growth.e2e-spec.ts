@@ -36,7 +36,9 @@ describe(`a store filled with ${FILLED_EVENTS.toLocaleString('en')} events (issu
       // events, idempotency keys of past requests.
       await client.query(
         `INSERT INTO reaction_receipts (subscription_id, event_id, step)
-         SELECT 'reaction:order-fulfilment', event_id, '*' FROM events WHERE event_type IN ('OrderPlaced', 'CreditReserved', 'OrderShipped')`,
+         SELECT 'reaction:order-fulfilment', event_id, '*' FROM events WHERE event_type IN ('OrderPlaced', 'CreditReserved')
+         UNION ALL
+         SELECT 'reaction:order-credit', event_id, '*' FROM events WHERE event_type IN ('OrderPlaced', 'OrderShipped')`,
       );
       await client.query(
         `INSERT INTO idempotency_keys (scope, key, request_hash, response_status, created_at)

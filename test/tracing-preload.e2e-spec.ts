@@ -148,7 +148,7 @@ it('traces a request from the HTTP server through PostgreSQL and RabbitMQ into t
       'ConfirmOrderCommand',
       'reaction:order-fulfilment confirmOrderWhenCreditReserved',
       'ReserveCreditCommand',
-      'reaction:order-fulfilment reserveCreditForPlacedOrder',
+      'reaction:order-credit reserveCreditForPlacedOrder',
       'PlaceOrderCommand',
       'handler - OrdersController.place',
       'request',

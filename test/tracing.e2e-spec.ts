@@ -22,6 +22,7 @@ import { TEST_RABBITMQ_URL } from './support/test-broker';
  */
 
 const ORDER_FULFILMENT = 'reaction:order-fulfilment';
+const ORDER_CREDIT = 'reaction:order-credit';
 
 const exporter = new InMemorySpanExporter();
 const provider = new TracerProvider({ spanProcessors: [new SimpleSpanProcessor({ exporter })] });
@@ -168,7 +169,7 @@ describe('with tracing on', () => {
       'ConfirmOrderCommand',
       `${ORDER_FULFILMENT} confirmOrderWhenCreditReserved`,
       'ReserveCreditCommand',
-      `${ORDER_FULFILMENT} reserveCreditForPlacedOrder`,
+      `${ORDER_CREDIT} reserveCreditForPlacedOrder`,
       'PlaceOrderCommand',
         'handler - OrdersController.place',
         'request',
@@ -180,7 +181,7 @@ describe('with tracing on', () => {
     const reserveCreditCommand = only('ReserveCreditCommand', 'eda.command', 'ReserveCreditCommand');
     const placed = await storedEvent(orderId, 'OrderPlaced');
     const confirmed = await storedEvent(orderId, 'OrderConfirmed');
-    const reserveStep = only(`${ORDER_FULFILMENT} reserveCreditForPlacedOrder`, 'eda.event.id', placed.eventId);
+    const reserveStep = only(`${ORDER_CREDIT} reserveCreditForPlacedOrder`, 'eda.event.id', placed.eventId);
     const deadlineStep = only(`${ORDER_FULFILMENT} scheduleDeadlineForPlacedOrder`, 'eda.event.id', placed.eventId);
     const orderPlacedHandled = await eventually(async () => only('process com.example.orders.order-placed.v1', 'cloudevents.event_subject', orderId));
     const publishes = await eventually(async () => ({
@@ -258,7 +259,7 @@ describe('with tracing on', () => {
     });
 
     const consumed = await eventually(async () => only('process com.example.orders.order-confirmed.v1', 'cloudevents.event_subject', orderId), 20_000);
-    const reserveStep = only(`${ORDER_FULFILMENT} reserveCreditForPlacedOrder`, 'eda.event.id', eventId);
+    const reserveStep = only(`${ORDER_CREDIT} reserveCreditForPlacedOrder`, 'eda.event.id', eventId);
     const deadlineStep = only(`${ORDER_FULFILMENT} scheduleDeadlineForPlacedOrder`, 'eda.event.id', eventId);
     const publish = await eventually(async () => only('publish com.example.orders.order-placed.v1', 'messaging.message.id', eventId));
     const handled = await eventually(async () => only('process com.example.orders.order-placed.v1', 'cloudevents.event_subject', orderId));
@@ -272,7 +273,7 @@ describe('with tracing on', () => {
       'ConfirmOrderCommand',
       `${ORDER_FULFILMENT} confirmOrderWhenCreditReserved`,
       'ReserveCreditCommand',
-      `${ORDER_FULFILMENT} reserveCreditForPlacedOrder`,
+      `${ORDER_CREDIT} reserveCreditForPlacedOrder`,
     ]);
     expect(await storedEvent(orderId, 'OrderConfirmed')).toMatchObject({ metadata: { correlationId: 'before-tracing' } });
   }, 30_000);

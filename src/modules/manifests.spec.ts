@@ -1,6 +1,7 @@
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { type EventStoreManifest, EventStoreManifests, type EventUpcaster } from '../event-store';
+import { INTEGRATION_EVENT_CONTRACTS, OrderPlacedV1, OrderShippedV1 } from '../contracts';
+import { type EventStoreManifest, EventStoreManifests, type EventUpcaster, type StoredEvent } from '../event-store';
 import { EVENT_STORE_MANIFESTS } from './manifests';
 
 const MODULES_DIR = __dirname;
@@ -98,5 +99,44 @@ describe('the modules’ event-store manifests (src/modules/manifests.ts)', () =
       const own = manifest.eventClasses.map(({ type }) => type);
       for (const projection of manifest.projections) expect(own).toEqual(expect.arrayContaining([...projection.canHandle]));
     }
+  });
+});
+
+describe('the modules’ published language (each manifest’s publication table)', () => {
+  const manifests = new EventStoreManifests(EVENT_STORE_MANIFESTS);
+  const placed = {
+    position: '1',
+    eventId: '0199d3c4-0003-7000-8000-000000000001',
+    streamType: 'Order',
+    streamId: '0199d3c4-0003-7000-8000-000000000004',
+    streamVersion: 1,
+    eventType: 'OrderPlaced',
+    schemaVersion: 2,
+    payload: {
+      orderId: '0199d3c4-0003-7000-8000-000000000004',
+      customerId: '0199d3c4-0003-7000-8000-000000000005',
+      lines: [{ sku: 'A-1', quantity: 2, unitPrice: 150 }],
+      total: { amount: 300, currency: 'EUR' },
+      placedAt: '2026-12-01T10:00:00.000Z',
+    },
+    metadata: { correlationId: 'c', causationId: 'c', occurredAt: '2026-12-01T10:00:00.000Z' },
+  };
+
+  it('publishes every contract of src/contracts from exactly one stored event type, and every stored event type as one contract', () => {
+    const publishedBy = Object.fromEntries([...INTEGRATION_EVENT_CONTRACTS.values()].map((contract) => [contract.type, manifests.storedTypesPublishedAs(contract)]));
+    expect(Object.values(publishedBy).every((storedTypes) => storedTypes.length === 1)).toBe(true);
+    expect(Object.values(publishedBy).flat().sort()).toEqual(manifests.eventClasses.map(({ type }) => type).sort());
+  });
+
+  it('gives another module’s reaction the contract as an instance of its class, with the data the relay sends', () => {
+    const contract = manifests.toContract(placed as unknown as StoredEvent, OrderPlacedV1);
+    expect(contract).toBeInstanceOf(OrderPlacedV1);
+    expect({ ...contract }).toEqual(manifests.toIntegrationEvent(placed as unknown as StoredEvent)?.data);
+    expect(contract).toMatchObject({ total: 300, currency: 'EUR', lines: [{ sku: 'A-1', quantity: 2, unitPrice: 150 }] });
+  });
+
+  it('gives nothing for a contract the stored event is not published as', () => {
+    expect(manifests.toContract(placed as unknown as StoredEvent, OrderShippedV1)).toBeUndefined();
+    expect(manifests.toContract({ ...placed, streamType: 'Invoice' } as unknown as StoredEvent, OrderPlacedV1)).toBeUndefined();
   });
 });

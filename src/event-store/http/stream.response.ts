@@ -24,7 +24,7 @@ export class EventMetadataResponse {
 
   @ApiPropertyOptional({
     type: Object,
-    example: { id: 'mR4v_9Lc', name: 'ReserveCreditCommand', startedAt: '2026-12-01T10:00:00.010Z', reaction: 'reaction:order-fulfilment', step: 'reserveCreditForPlacedOrder' },
+    example: { id: 'mR4v_9Lc', name: 'ReserveCreditCommand', startedAt: '2026-12-01T10:00:00.010Z', reaction: 'reaction:order-credit', step: 'reserveCreditForPlacedOrder' },
     description: 'the command that wrote the event, and the reaction step that sent it, if one did',
   })
   command?: { id?: string; name: string; startedAt: string; reaction?: string; step?: string };

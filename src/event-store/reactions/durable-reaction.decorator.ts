@@ -1,4 +1,5 @@
 import { SetMetadata } from '@nestjs/common';
+import type { IntegrationEventContract } from '../../contracts';
 import type { DomainEventClass } from '../domain-event';
 
 export const DURABLE_REACTION_METADATA = 'eda:durable-reaction';
@@ -11,11 +12,16 @@ export interface DurableReactionOptions {
    */
   id: string;
   /**
-   * The event classes the reaction reads; the store is filtered by their types in SQL. Required
-   * for a class of `@Saga()` members (RxJS pipelines cannot be asked what they filter); an
-   * `@EventsHandler` class defaults to the events its decorator names.
+   * What the reaction reads, each class either:
+   * - a domain event class of the reaction's own module (its manifest's `eventClasses`), read as stored;
+   * - or another module's published contract (src/contracts, e.g. `OrderPlacedV1`), read as that
+   *   module's publication table makes it, exactly what the relay sends to the broker: modules
+   *   speak to each other only in their published language.
+   * The store is filtered by the stored types in SQL. Required for a class of `@Saga()` members
+   * (RxJS pipelines cannot be asked what they filter); an `@EventsHandler` class defaults to the
+   * events its decorator names. A class that is neither is refused at start.
    */
-  events?: DomainEventClass[];
+  events?: Array<DomainEventClass | IntegrationEventContract>;
   /**
    * A reaction added to a running system starts at the head of the store: it reacts to what
    * happens from now on. `true` makes a new reaction work through all history first (every
@@ -46,7 +52,7 @@ export interface DurableReactionOptions {
  * durably from the event store (see DurableReactions), as ONE subscription with an explicit,
  * stable id:
  *
- *   @DurableReaction({ id: 'order-fulfilment', events: [OrderPlacedEvent, CreditReservedEvent] })
+ *   @DurableReaction({ id: 'order-fulfilment', events: [OrderPlacedEvent, CreditReservedV1] })
  *   export class OrderFulfilmentSaga { @Saga() reserveCredit = … }
  *
  * A saga or event handler without it is refused at start.

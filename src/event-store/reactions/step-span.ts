@@ -4,7 +4,7 @@ import { originOf } from './event-origin';
 import type { ReactionWork } from './reaction';
 
 /**
- * A step's work in a span of its own (`reaction:order-fulfilment reserveCreditForPlacedOrder`),
+ * A step's work in a span of its own (`reaction:order-credit reserveCreditForPlacedOrder`),
  * a child of the span that wrote the causing event (its stored `traceparent`), so the request's
  * trace goes on through the saga; the commands the step runs are the span's children. An event
  * stored without trace context (before tracing, or with it off) starts a new trace. Every attempt
