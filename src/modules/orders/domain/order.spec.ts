@@ -197,6 +197,25 @@ describe('Order', () => {
     });
   });
 
+  describe('rejectIfPending', () => {
+    it('rejects a PENDING order and answers true', () => {
+      orders
+        .given(placed)
+        .when((order) => order.rejectIfPending('timeout', later))
+        .then(rejected('timeout', later))
+        .returning(true)
+        .withState({ status: 'REJECTED', rejectionReason: 'timeout' });
+    });
+
+    it.each<OrderStatus>(['CONFIRMED', 'REJECTED', 'CANCELLED', 'SHIPPED'])('leaves a %s order as it is and answers false (decided first by another)', (status) => {
+      orders.given(...HISTORY[status]).when((order) => order.rejectIfPending('timeout', later)).thenNothingHappened().returning(false);
+    });
+
+    it('refuses a reason that is not 1 to 500 characters, whatever the status', () => {
+      orders.given(...HISTORY.CONFIRMED).when((order) => order.rejectIfPending(' ', later)).thenThrows(InvalidOrderError);
+    });
+  });
+
   describe('reject', () => {
     it('rejecting a PENDING order raises OrderRejectedEvent and records the trimmed reason', () => {
       const { aggregate } = orders

@@ -178,6 +178,19 @@ export class Order extends VersionedAggregate<OrderEvent> {
     );
   }
 
+  /**
+   * Rejects the order if it is still PENDING; one decided meanwhile is left as it is, since the
+   * saga, its deadline and the customer race for a pending order and whoever comes second finds
+   * it decided. Answers whether it rejected it. InvalidOrderError for a reason that is not 1 to
+   * 500 characters, whatever the status.
+   */
+  rejectIfPending(reason: string, now: Date): boolean {
+    validateReason(reason);
+    if (this.state.status !== 'PENDING') return false;
+    this.reject(reason, now);
+    return true;
+  }
+
   cancel(reason: string, now: Date): void {
     const { status } = this.state;
     if (status !== 'PENDING' && status !== 'CONFIRMED') throw new OrderCannotBeCancelledError(this.id, status);

@@ -12,10 +12,7 @@ export class RejectOrderHandler implements ICommandHandler<RejectOrderCommand> {
 
   async execute({ orderId, reason }: RejectOrderCommand): Promise<{ rejected: boolean }> {
     const order = await this.orders.get(orderId);
-    // The saga, the deadline and the customer race for a pending order; whoever comes second
-    // finds it decided and leaves it as it is.
-    if (order.status !== 'PENDING') return { rejected: false };
-    order.reject(reason, this.clock.now());
+    if (!order.rejectIfPending(reason, this.clock.now())) return { rejected: false };
     await this.orders.save(order);
     return { rejected: true };
   }
