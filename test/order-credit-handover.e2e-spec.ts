@@ -85,14 +85,17 @@ async function statusOf(orderId: string): Promise<string> {
   return rows[0]?.status;
 }
 
-/** The stored event of `type` about the order: its id and global position. */
+/** The stored event of `type` about the order: its id and global position (once the sequencer numbered it). */
 async function eventOf(type: string, orderId: string): Promise<{ id: string; position: string }> {
-  const { rows } = await db.query(
-    `SELECT event_id AS id, global_position::text AS position FROM events WHERE event_type = $1 AND payload->>'orderId' = $2`,
-    [type, orderId],
-  );
-  expect(rows).toHaveLength(1);
-  return rows[0];
+  return eventually(async () => {
+    const { rows } = await db.query(
+      `SELECT event_id AS id, global_position::text AS position FROM events WHERE event_type = $1 AND payload->>'orderId' = $2`,
+      [type, orderId],
+    );
+    expect(rows).toHaveLength(1);
+    expect(rows[0].position).not.toBeNull();
+    return rows[0];
+  });
 }
 
 /** How many events of `type` concern the order. */
@@ -148,8 +151,7 @@ it('hands the credit steps over from order-fulfilment to order-credit: none skip
   const untouched = await placeOrder(customerId);
   await stopApi();
 
-  // Back to the previous version's schema: the last migration undone (nothing under order-credit
-  // to give back yet beyond what the first run did, which goes too), and both reactions' state
+  // Back to the previous version's schema (the last migration undone), and both reactions' state
   // replaced by what the previous version leaves.
   await withMigrations(async (dataSource) => {
     await dataSource.undoLastMigration({ transaction: 'each' });
@@ -287,10 +289,11 @@ it('hands the credit steps over from order-fulfilment to order-credit: none skip
   expect(await countOf('CreditReserved', cancelled)).toBe(1);
 
   // Down: the previous version takes over again. What order-credit did is receipted under
-  // order-fulfilment, as the step it did: the old reaction does not do it again, and still does
-  // its own steps of the same events (order-fulfilment was paused: `untouched`'s deadline is
-  // still to be scheduled, so no whole-event receipt of it may come back).
+  // order-fulfilment as the step it did, never as the whole event: the old reaction does not do
+  // it again, and still does its own steps of the same events (order-fulfilment was paused, so
+  // `untouched`'s deadline, for one, is still to be scheduled).
   const afterUp = await receiptsOf(TO);
+  expect(afterUp).toEqual(expect.arrayContaining([receipt(event.untouched, '*'), receipt(event.cancelled, '*')]));
   // A step the new version parked goes back with the rest.
   await db.query(
     `INSERT INTO parked_reactions (reaction, step, event_id, event_position, stream_id, event_type, attempts, last_error)
@@ -303,15 +306,61 @@ it('hands the credit steps over from order-fulfilment to order-credit: none skip
   });
   expect(await receiptsOf(TO)).toEqual([]);
   expect(await checkpointsOf(TO)).toEqual([]);
+  expect(await checkpointsOf(FROM)).toEqual([{ segment: 0, segments: 1, position: event.beforeCheckpoint.position, startsAfter: '1' }]);
   const { rows: pausesAfterDown } = await db.query(`SELECT subscription_id FROM paused_subscriptions ORDER BY 1`);
   expect(pausesAfterDown).toEqual([{ subscription_id: FROM }]);
-  const back = await receiptsOf(FROM);
-  expect(back).toEqual(expect.arrayContaining(oldReceipts.map(([e, step]) => receipt(e, step))));
-  expect(afterUp).toEqual(expect.arrayContaining([receipt(event.untouched, '*'), receipt(event.cancelled, '*')]));
-  expect(back).toEqual(expect.arrayContaining([receipt(event.untouched, 'reserveCreditForPlacedOrder'), receipt(event.deadlineReceipted, 'reserveCreditForPlacedOrder')]));
-  expect(back).not.toContain(receipt(event.untouched, '*'));
-  expect(back).not.toContain(receipt(event.deadlineReceipted, '*'));
-  expect(back).toEqual(expect.arrayContaining([receipt(event.cancelled, 'releaseCreditOfClosedOrder')]));
+  expect(await receiptsOf(FROM)).toEqual(
+    [
+      ...oldReceipts.map(([e, step]) => receipt(e, step)),
+      receipt(event.cancelled, 'releaseCreditOfClosedOrder'),
+      receipt(event.deadlineReceipted, 'reserveCreditForPlacedOrder'),
+      receipt(event.untouched, 'reserveCreditForPlacedOrder'),
+    ].sort(),
+  );
   expect(await parkedOf(FROM)).toEqual([receipt(event.cancelled, 'releaseCreditOfClosedOrder')]);
   expect(await parkedOf(TO)).toEqual([]);
+
+  // Up again, and this time order-credit lags (paused) while order-fulfilment runs on: it takes
+  // new orders (their deadlines) and passes over a cancellation, which is not its business now.
+  const reapplied = await withMigrations((dataSource) => dataSource.runMigrations());
+  expect(reapplied).toHaveLength(1);
+  expect(await checkpointsOf(TO)).toEqual(await checkpointsOf(FROM));
+  expect(await parkedOf(TO)).toEqual([receipt(event.cancelled, 'releaseCreditOfClosedOrder')]);
+  await db.query(`DELETE FROM paused_subscriptions WHERE subscription_id = $1`, [FROM]);
+  await startApi();
+  const lagging = await placeOrder(customerId);
+  const laggingCancelled = await placeOrder(customerId);
+  expect(await send(`/orders/${laggingCancelled}/cancel`, { reason: 'changed my mind' })).toBe(202);
+  const late = {
+    placed: await eventOf('OrderPlaced', lagging),
+    cancelledPlaced: await eventOf('OrderPlaced', laggingCancelled),
+    cancelled: await eventOf('OrderCancelled', laggingCancelled),
+  };
+  await eventually(async () => {
+    expect(await receiptsOf(FROM)).toEqual(expect.arrayContaining([receipt(late.placed, '*'), receipt(late.cancelledPlaced, '*')]));
+    const [checkpoint] = (await checkpointsOf(FROM)) as Array<{ position: string }>;
+    expect(BigInt(checkpoint.position)).toBeGreaterThanOrEqual(BigInt(late.cancelled.position));
+  }, 30_000);
+  await stopApi();
+  expect(await countOf('CreditReserved', lagging)).toBe(0);
+  const creditCheckpoint = await checkpointsOf(TO);
+  expect(creditCheckpoint).toEqual([{ segment: 0, segments: 1, position: event.beforeCheckpoint.position, startsAfter: '1' }]);
+
+  // Down: the old reaction must reserve the credit of the new orders and release the
+  // cancelled one's, which order-credit did not: order-fulfilment's whole-event receipts of them
+  // (its deadline step only) go, and its checkpoint goes back to order-credit's.
+  await withMigrations(async (dataSource) => {
+    await dataSource.undoLastMigration({ transaction: 'each' });
+  });
+  expect(await checkpointsOf(FROM)).toEqual(creditCheckpoint);
+  const afterLag = await receiptsOf(FROM);
+  expect(afterLag).toEqual(expect.arrayContaining([receipt(late.placed, 'scheduleDeadlineForPlacedOrder'), receipt(late.cancelledPlaced, 'scheduleDeadlineForPlacedOrder')]));
+  expect(afterLag.filter((r) => [late.placed.id, late.cancelledPlaced.id, late.cancelled.id].some((id) => r.startsWith(id))).sort()).toEqual(
+    [receipt(late.placed, 'scheduleDeadlineForPlacedOrder'), receipt(late.cancelledPlaced, 'scheduleDeadlineForPlacedOrder')].sort(),
+  );
+  // What both did stays done: `untouched`'s deadline (order-fulfilment, this run) and credit (order-credit, the first).
+  expect(afterLag).toEqual(
+    expect.arrayContaining([receipt(event.untouched, '*'), receipt(event.untouched, 'scheduleDeadlineForPlacedOrder'), receipt(event.untouched, 'reserveCreditForPlacedOrder')]),
+  );
+  expect(await parkedOf(FROM)).toEqual([receipt(event.cancelled, 'releaseCreditOfClosedOrder')]);
 });
