@@ -59,7 +59,12 @@ async function startApi(env: Record<string, string> = {}): Promise<ApiProcess> {
   return api;
 }
 
+/** Stops the API once its sequencer numbered every event (one left unnumbered waits for the next start). */
 async function stopApi(): Promise<void> {
+  await eventually(async () => {
+    const { rows } = await db.query(`SELECT count(*)::int AS n FROM events WHERE global_position IS NULL`);
+    expect(rows[0].n).toBe(0);
+  }, 20_000);
   await api?.kill('SIGTERM');
   api = undefined;
 }
