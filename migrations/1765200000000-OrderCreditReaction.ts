@@ -65,11 +65,50 @@ export class OrderCreditReaction1765200000000 implements MigrationInterface {
     );
   }
 
+  /**
+   * Back to the previous version, which runs the credit steps in `reaction:order-fulfilment` again.
+   * Whole-event receipts meant less in this version, on either side, than they do to the old one:
+   * - order-credit's `*` of an OrderPlaced says the credit was reserved, not that order-fulfilment
+   *   scheduled the order's deadline (it may lag, or be paused): what order-credit did comes back
+   *   as receipts of the steps it did, never as `*`;
+   * - order-fulfilment's own `*` of an OrderPlaced says the deadline was scheduled, not that the
+   *   credit was reserved: where order-credit did not (it lagged), that `*` goes, so the old
+   *   reaction reserves it (the deadline step keeps its receipt);
+   * - this version's order-fulfilment passes over OrderCancelled and OrderShipped: its checkpoint
+   *   goes back to order-credit's where that lags, so the old one takes those order-credit did not
+   *   (receipts pass over the rest).
+   */
   async down(db: QueryRunner): Promise<void> {
     await db.query(
       `INSERT INTO reaction_receipts (subscription_id, event_id, step, recorded_at)
-       SELECT $1, event_id, step, recorded_at FROM reaction_receipts WHERE subscription_id = $2
+       SELECT $1, r.event_id, r.step, r.recorded_at FROM reaction_receipts r
+       WHERE r.subscription_id = $2 AND r.step = ANY($3::text[])
        ON CONFLICT DO NOTHING`,
+      [FROM, TO, MOVED_STEPS],
+    );
+    await db.query(
+      `INSERT INTO reaction_receipts (subscription_id, event_id, step, recorded_at)
+       SELECT $1, r.event_id, s.step, r.recorded_at
+       FROM reaction_receipts r
+       JOIN events e ON e.event_id = r.event_id
+       JOIN (VALUES ('OrderPlaced', 'reserveCreditForPlacedOrder'), ('OrderCancelled', 'releaseCreditOfClosedOrder'),
+                    ('OrderRejected', 'releaseCreditOfClosedOrder'), ('OrderShipped', 'consumeCreditOfShippedOrder')) AS s(event_type, step)
+         ON s.event_type = e.event_type
+       WHERE r.subscription_id = $2 AND r.step = '*'
+       ON CONFLICT DO NOTHING`,
+      [FROM, TO],
+    );
+    await db.query(
+      `DELETE FROM reaction_receipts f USING events e
+       WHERE f.subscription_id = $1 AND f.step = '*' AND e.event_id = f.event_id AND e.event_type = ANY($3::text[])
+         AND e.global_position > (SELECT min(global_position) FROM subscription_checkpoints WHERE subscription_id = $2)
+         AND NOT EXISTS (SELECT 1 FROM reaction_receipts t WHERE t.subscription_id = $2 AND t.event_id = f.event_id)`,
+      [FROM, TO, MOVED_EVENT_TYPES],
+    );
+    await db.query(
+      `UPDATE subscription_checkpoints c SET global_position = least(c.global_position, credit.position), updated_at = now()
+       FROM (SELECT min(global_position) AS position FROM subscription_checkpoints WHERE subscription_id = $2) AS credit
+       WHERE c.subscription_id = $1 AND credit.position IS NOT NULL`,
       [FROM, TO],
     );
     await db.query(`UPDATE parked_reactions SET reaction = $1 WHERE reaction = $2`, [FROM, TO]);
