@@ -20,25 +20,25 @@ const MOVED_EVENT_TYPES = ['OrderPlaced', 'OrderCancelled', 'OrderRejected', 'Or
  *
  * An API process of the previous version still running the old saga would reserve credit under
  * the old id after this copy, and the new reaction would reserve it again. The migration refuses
- * while any other session holds the old reaction's membership lock (SubscriptionLeases): stop
- * every API process of the previous version (or start it with REACTIONS_ENABLED=false) first.
+ * while any other session holds the old reaction's membership lock (SubscriptionLeases), and
+ * holds it itself until it commits: stop every API process of the previous version (or start it
+ * with REACTIONS_ENABLED=false) first.
  */
 export class OrderCreditReaction1765200000000 implements MigrationInterface {
   name = 'OrderCreditReaction1765200000000';
 
   async up(db: QueryRunner): Promise<void> {
-    const [running] = await db.query(
-      `SELECT count(*)::int AS sessions FROM pg_locks l
-       JOIN (SELECT DISTINCT segments FROM subscription_checkpoints WHERE subscription_id = $1) AS c ON true
-       WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 2 AND l.pid <> pg_backend_pid()
-         AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
-         AND l.classid::text::bigint = (hashtext($1 || '/' || c.segments)::bigint & 4294967295)
-         AND l.objid::text::int = c.segments`,
+    // Every process running the old reaction holds its membership lock shared (SubscriptionLeases:
+    // pg_advisory_lock_shared(hashtext('<id>/<segments>'), segments)). Taken exclusively here until
+    // the migration commits, it fails while one runs, and keeps one from joining before the copy is done.
+    const held: Array<{ segments: number; taken: boolean }> = await db.query(
+      `SELECT segments, pg_try_advisory_xact_lock(hashtext($1 || '/' || segments), segments) AS taken
+       FROM (SELECT DISTINCT segments FROM subscription_checkpoints WHERE subscription_id = $1) AS c`,
       [FROM],
     );
-    if (running.sessions > 0) {
+    if (held.some(({ taken }) => !taken)) {
       throw new Error(
-        `${FROM} is running in ${running.sessions} other session(s): stop the API processes of the previous version ` +
+        `${FROM} is running in another session: stop the API processes of the previous version ` +
           `(or restart them with REACTIONS_ENABLED=false) before this version moves its credit steps to ${TO}`,
       );
     }
