@@ -36,7 +36,7 @@ export { segmentLockCondition } from './segments/segment-locks';
 // Durable reactions (event handlers and sagas that survive a crash)
 export { DurableReaction } from './reactions/durable-reaction.decorator';
 export { DurableReactions } from './reactions/durable-reactions';
-export { causedBy, originOf } from './reactions/event-origin';
+export { originOf } from './reactions/event-origin';
 export { listParkedReactions, requestParkedReactionRetry } from './reactions/parked-reactions';
 export type { ParkedReaction } from './reactions/parked-reactions';
 
