@@ -9,7 +9,8 @@ const { parser } = require('typescript-eslint');
 
 /**
  * Cross-cutting building blocks with no business knowledge: any folder may use them, and the
- * consumer (a separate app) may use nothing else but the contracts.
+ * consumer (a separate app) may use nothing else but the contracts. They import only each other
+ * and the contracts (never the event store), so the consumer loads none of the monolith through them.
  */
 const PLATFORM_FOLDERS = ['shared', 'database', 'logging', 'http', 'config', 'auth', 'metrics', 'tracing'];
 
@@ -50,6 +51,8 @@ function foldersWithIndex(rootDir) {
  *   have one is read from disk when the config loads, so a new index.ts closes its folder);
  * - the consumer imports only the contracts, the platform and CONSUMER_ALSO_USES, and nothing
  *   imports the consumer but its own files and specs (which may read its environment schema);
+ * - the platform imports only the platform and the contracts (its specs may also read the
+ *   consumer's environment);
  * - the building blocks (the platform and the event store) import no feature module;
  * - the contracts import nothing else in src.
  *
@@ -95,6 +98,20 @@ function boundariesConfig(rootDir) {
               {
                 from: folder('consumer'),
                 allow: { to: [folder('contracts'), platform, { file: { path: CONSUMER_ALSO_USES } }] },
+              },
+              {
+                from: platform,
+                disallow: { to: { element: { type: '*' } } },
+                message: '{{from.element.path}} is platform: it imports only the platform folders and src/contracts, not {{to.element.path}}',
+              },
+              {
+                from: platform,
+                allow: { to: [folder('contracts'), platform] },
+              },
+              {
+                // A platform spec may read the consumer's environment (the consumer runs on the same platform).
+                from: { ...platform, file: { path: '**/*.spec.ts' } },
+                allow: { to: folder('consumer') },
               },
               {
                 from: folder(anyOf(BUILDING_BLOCK_FOLDERS)),

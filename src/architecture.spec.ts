@@ -203,6 +203,36 @@ describe('architecture: the rule fails on a planted violation', () => {
     ]);
   });
 
+  it('a platform folder importing the event store or any folder outside the platform is reported', async () => {
+    const rootDir = projectWith({
+      ...BASE,
+      'src/event-store/index.ts': "export { runId } from './run-id';\n",
+      'src/event-store/run-id.ts': 'export const runId = () => "r";\n',
+      'src/admission/admission-control.ts': 'export const LOAD_SHED_CODE = "LOAD_SHED";\n',
+      'src/http/correlation-id.ts': [
+        "import { runId } from '../event-store';",
+        "import { LOAD_SHED_CODE } from '../admission/admission-control';",
+        "export type R = typeof import('../event-store').runId;",
+        'export const all = [runId, LOAD_SHED_CODE];',
+        '',
+      ].join('\n'),
+    });
+    expect(await boundaryViolations(rootDir)).toEqual([
+      { file: 'src/http/correlation-id.ts', message: expect.stringContaining('src/http is platform: it imports only the platform folders and src/contracts, not src/event-store') },
+      { file: 'src/http/correlation-id.ts', message: expect.stringContaining('src/http is platform: it imports only the platform folders and src/contracts, not src/admission') },
+      { file: 'src/http/correlation-id.ts', message: expect.stringContaining('src/http is platform: it imports only the platform folders and src/contracts, not src/event-store') },
+    ]);
+  });
+
+  it('a platform folder importing another platform folder or the contracts passes', async () => {
+    const rootDir = projectWith({
+      ...BASE,
+      'src/http/correlation-id.ts': "import { now } from '../shared/clock';\nimport { OrderPlacedV1 } from '../contracts';\nexport const all = [now, OrderPlacedV1];\n",
+      'src/logging/log-context.ts': "import { now } from '../shared/clock';\nexport type N = typeof import('../http/correlation-id').all;\nexport const n = now;\n",
+    });
+    expect(await boundaryViolations(rootDir)).toEqual([]);
+  });
+
   it('the contracts importing anything else from src are reported', async () => {
     const rootDir = projectWith({ ...BASE, 'src/contracts/user-events.v1.ts': "import { now } from '../shared/clock';\nexport const t = now;\n" });
     expect(await boundaryViolations(rootDir)).toEqual([

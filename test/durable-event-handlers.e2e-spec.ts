@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { EventBus, EventsHandler, IEventHandler } from '@nestjs/cqrs';
-import { causedBy, DurableReaction, originOf } from '../src/event-store';
+import { DurableReaction, originOf } from '../src/event-store';
+import { causeOf } from '../src/event-store/reactions/event-origin';
 import { OrderConfirmedEvent } from '../src/modules/orders/domain/order.events';
 import { placeOrder, registerUser } from './support/fixtures';
 import { eventually, startTestApp, TestApp } from './support/test-app';
@@ -17,7 +18,7 @@ class FlakyConfirmationHandler implements IEventHandler<OrderConfirmedEvent> {
     FlakyConfirmationHandler.calls.push({
       orderId: event.orderId,
       instance: event instanceof OrderConfirmedEvent,
-      causationId: causedBy(event).causationId,
+      causationId: causeOf(originOf(event)!).causationId,
       version: originOf(event)?.streamVersion,
     });
     if (!this.failedOnce.has(event.orderId)) {

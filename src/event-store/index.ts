@@ -10,7 +10,6 @@ export type { DomainEventClass } from './domain-event';
 export type { CommandMetadata, EventMetadata } from './event-metadata';
 export { STORED_EVENT_COLUMNS } from './stored-event';
 export type { SequencedEvent, StoredEvent, StoredEventOf } from './stored-event';
-export { runId } from './run-id';
 export { commandCause, MissingCommandCauseError, withCommandCause } from './running-commands';
 
 // What each module declares about its events (src/modules/manifests.ts lists them)
@@ -28,6 +27,7 @@ export { DomainEventClasses } from './reactions/domain-event-classes';
 export { EventStoreModule } from './event-store.module';
 export { AppendedEventMetrics } from './appended-event-metrics';
 export { EventAppendedSignal } from './event-appended-signal';
+export { RequestCauseInterceptor } from './http/request-cause.interceptor';
 export { StreamNotFoundError } from './http/streams.controller';
 export { EventSequencer, SEQUENCER_LOCK_KEY } from './sequencing/event-sequencer';
 export { CheckpointTracker, EventStoreHead } from './sequencing/event-store-head';
@@ -37,7 +37,7 @@ export { segmentLockCondition } from './segments/segment-locks';
 // Durable reactions (event handlers and sagas that survive a crash)
 export { DurableReaction } from './reactions/durable-reaction.decorator';
 export { DurableReactions } from './reactions/durable-reactions';
-export { causedBy, originOf } from './reactions/event-origin';
+export { originOf } from './reactions/event-origin';
 export { listParkedReactions, requestParkedReactionRetry } from './reactions/parked-reactions';
 export type { ParkedReaction } from './reactions/parked-reactions';
 

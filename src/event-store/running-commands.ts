@@ -3,8 +3,8 @@ import { Injectable, OnModuleInit } from '@nestjs/common';
 import { CommandBus, ICommand } from '@nestjs/cqrs';
 import { Clock } from '../shared/clock';
 import { retryOnConcurrencyConflict } from '../shared/retry-on-conflict';
+import { runId } from '../shared/run-id';
 import type { CommandMetadata, CommandRecord } from './event-metadata';
-import { runId } from './run-id';
 
 /** The reaction step whose work is running (ReactionSubscription sets it around each step's work). */
 export interface RunningStep {

@@ -1,5 +1,4 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
-import type { StoredEvent } from '../event-store';
 
 /**
  * What every log line written on behalf of one event carries, whichever `new Logger(...)` writes
@@ -37,8 +36,16 @@ export function currentLogContext(): LogContext | undefined {
   return storage.getStore();
 }
 
+/** An event as its log lines name it: what a stored event (src/event-store) holds of it. */
+export interface LoggedEvent {
+  eventId: string;
+  eventType: string;
+  streamId: string;
+  metadata: { correlationId: string; causationId: string };
+}
+
 /** The fields of a stored event: its metadata's correlation and causation, its id, type and stream. */
-export function logContextOf(event: Pick<StoredEvent, 'eventId' | 'eventType' | 'streamId' | 'metadata'>): LogContext {
+export function logContextOf(event: LoggedEvent): LogContext {
   return {
     correlationId: event.metadata.correlationId,
     causationId: event.metadata.causationId,

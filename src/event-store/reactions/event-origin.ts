@@ -13,16 +13,9 @@ export function originOf(event: object): StoredEvent | undefined {
 }
 
 /**
- * The metadata for a command a reaction sends because of `event`: the same correlation id, and
- * the event's id as causation id, so the audit trail links every saga step to its cause.
+ * The cause of the commands a reaction step sends for the stored event: the same correlation id,
+ * and the event's id as causation id, so the audit trail links every saga step to its cause.
  */
-export function causedBy(event: object): CommandMetadata {
-  const origin = originOf(event);
-  if (!origin) throw new Error(`${event.constructor.name} was not read from the event store; it has no causation`);
-  return causeOf(origin);
-}
-
-/** The cause of the commands a reaction step sends for the stored event (see causedBy). */
 export function causeOf(stored: Pick<StoredEvent, 'eventId' | 'metadata'>): CommandMetadata {
   return { correlationId: stored.metadata.correlationId, causationId: stored.eventId };
 }

@@ -17,7 +17,7 @@ import { AfterListening } from '../../shared/after-listening';
  * or a 409 where the first effect forbids a second one). Clients must not retry with a key older
  * than the retention; the draft "The Idempotency-Key HTTP Header Field"
  * (draft-ietf-httpapi-idempotency-key-header) asks servers to publish this expiry, which the
- * header's OpenAPI description does (src/http/openapi/api-document.ts).
+ * header's OpenAPI description does (src/api-document.ts).
  */
 @Injectable()
 export class IdempotencyKeyRetention extends ScheduledRetentionJob {

@@ -1,4 +1,4 @@
-import { pooledRandomBytes } from '../shared/random-pool';
+import { pooledRandomBytes } from './random-pool';
 
 /**
  * A short random id (8 URL-safe characters, 48 bits) that tells one HTTP request or one command

@@ -7,16 +7,16 @@ import {
   type ResponseObject,
   SwaggerModule,
 } from '@nestjs/swagger';
-import { isSheddable, LOAD_SHED_CODE } from '../../admission/admission-control';
-import { BEARER_SCHEME } from '../../auth/access.decorators';
-import { CORRELATION_ID_HEADER } from '../correlation-id';
-import { IdempotencyKeyReusedError, InvalidIdempotencyKeyError } from '../idempotency/idempotency.errors';
-import { takesIdempotencyKey } from '../idempotency/idempotency.interceptor';
-import { MAX_JSON_NESTING } from '../json-nesting';
-import { FieldError, PROBLEM_CONTENT_TYPE, ProblemDetails } from '../problem-details';
-import { DATABASE_UNAVAILABLE, type Problem, problemDetailsOf } from '../problem-details.filter';
-import { causeOf, EXAMPLE_IDS, type ProblemCause } from './problem-causes';
-import { addCauses, headerRef, problemResponse, SHARED_HEADERS, type SharedHeaderName } from './problem-responses';
+import { isSheddable, LOAD_SHED_CODE } from './admission/admission-control';
+import { BEARER_SCHEME } from './auth/access.decorators';
+import { CORRELATION_ID_HEADER } from './http/correlation-id';
+import { IdempotencyKeyReusedError, InvalidIdempotencyKeyError } from './http/idempotency/idempotency.errors';
+import { takesIdempotencyKey } from './http/idempotency/idempotency.interceptor';
+import { MAX_JSON_NESTING } from './http/json-nesting';
+import { causeOf, EXAMPLE_IDS, type ProblemCause } from './http/openapi/problem-causes';
+import { addCauses, headerRef, problemResponse, SHARED_HEADERS, type SharedHeaderName } from './http/openapi/problem-responses';
+import { FieldError, PROBLEM_CONTENT_TYPE, ProblemDetails } from './http/problem-details';
+import { DATABASE_UNAVAILABLE, type Problem, problemDetailsOf } from './http/problem-details.filter';
 
 /** The tags of the document, in the order Swagger UI shows them: one per feature. */
 const TAGS: Array<[name: string, description: string]> = [

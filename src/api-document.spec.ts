@@ -1,6 +1,6 @@
 import type { OpenAPIObject } from '@nestjs/swagger';
 import { completeApiDocument } from './api-document';
-import { problemResponse } from './problem-responses';
+import { problemResponse } from './http/openapi/problem-responses';
 
 /** A node of the completed document, walked loosely (its shape is what these tests assert). */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
