@@ -4,6 +4,7 @@ import addFormats from 'ajv-formats';
 import amqp from 'amqplib';
 import { INTEGRATION_EVENT_CONTRACTS } from '../src/contracts';
 import { messageName } from '../src/asyncapi/asyncapi-document';
+import { DurableReactions } from '../src/event-store';
 import { placeOrder, registerUser } from './support/fixtures';
 import { eventually, startTestApp, type TestApp } from './support/test-app';
 import { TEST_RABBITMQ_URL } from './support/test-broker';
@@ -124,8 +125,9 @@ describe('the messages the relay publishes', () => {
       await channel.bindQueue(queue, app.topology.exchange, '#');
 
       // A flow that publishes most contracts: registered, placed → credit reserved → confirmed,
-      // shipped → credit consumed, placed → cancelled → credit released, an order over the
-      // limit → credit rejected → rejected, email changed, deactivated.
+      // shipped → credit consumed, placed → cancelled → credit released, placed → credit reserved
+      // → cancelled → credit declined, an order over the limit → credit rejected → rejected, email
+      // changed, deactivated.
       const customerId = await registerUser(app, { creditLimit: 10_000 });
       const shipped = await placeOrder(app, customerId);
       await eventually(async () => expect((await app.http().get(`/orders/${shipped}`).expect(200)).body.status).toBe('CONFIRMED'));
@@ -133,6 +135,17 @@ describe('the messages the relay publishes', () => {
       const cancelled = await placeOrder(app, customerId);
       await eventually(async () => expect((await app.http().get(`/orders/${cancelled}`).expect(200)).body.status).toBe('CONFIRMED'));
       await app.http().post(`/orders/${cancelled}/cancel`).send({ reason: 'changed my mind' }).expect(202);
+      // Cancelled after its credit was reserved but before the Orders saga took the answer: the
+      // order declines the credit (order-credit-declined).
+      const ordersSaga = app.app.get(DurableReactions).get('reaction:order-fulfilment');
+      await ordersSaga.stop();
+      try {
+        const declined = await placeOrder(app, customerId);
+        await eventually(async () => expect((await app.db.query(`SELECT 1 FROM events WHERE event_type = 'CreditReserved' AND payload->>'orderId' = $1`, [declined])).length).toBe(1));
+        await app.http().post(`/orders/${declined}/cancel`).send({ reason: 'changed my mind' }).expect(202);
+      } finally {
+        await ordersSaga.start();
+      }
       await placeOrder(app, customerId, [{ sku: 'CAR-1', quantity: 1, unitPrice: 1_000_000 }]);
       await app.http().put(`/users/${customerId}/email`).send({ email: `changed-${customerId}@example.com` }).expect(204);
       await app.http().post(`/users/${customerId}/deactivate`).expect(204);
