@@ -501,6 +501,37 @@ export class ReactionSubscription {
   }
 
   /**
+   * Whether the reaction has come to the stored event `eventId`: taken it (a receipt, or behind
+   * its checkpoint), or has it in the window of events it works on now, where its partition may
+   * wait at an earlier event or its own step fail and be retried. False while the reaction is
+   * paused or lags behind the event, or the event is not numbered yet; true for an event it does
+   * not read (there is nothing to wait for).
+   */
+  async hasReached(eventId: string): Promise<boolean> {
+    const [event]: Array<{ position: string | null; eventType: string; receipted: boolean }> = await this.dataSource.query(
+      `SELECT global_position::text AS position, event_type AS "eventType",
+              EXISTS (SELECT 1 FROM reaction_receipts r WHERE r.subscription_id = $2 AND r.event_id = $1) AS receipted
+       FROM events WHERE event_id = $1`,
+      [eventId, this.subscriptionId],
+    );
+    if (!event || !this.reaction.eventTypes.includes(event.eventType) || event.receipted) return true;
+    if (event.position === null) return false;
+    const [checkpoint]: Array<{ position: string | null; startsAfter: string | null }> = await this.dataSource.query(
+      `SELECT min(global_position)::text AS position, min(starts_after)::text AS "startsAfter" FROM subscription_checkpoints WHERE subscription_id = $1`,
+      [this.subscriptionId],
+    );
+    if (checkpoint.position === null || checkpoint.startsAfter === null) return false;
+    const position = BigInt(event.position);
+    // Where the reaction reads from (processBatch): its lowest checkpoint, never before it existed.
+    const after = BigInt(checkpoint.position) > BigInt(checkpoint.startsAfter) ? BigInt(checkpoint.position) : BigInt(checkpoint.startsAfter);
+    if (position <= after) return true;
+    const { batchSize } = this.options;
+    const window = await readReactionBatch(this.dataSource, this.subscriptionId, after, this.reaction.eventTypes, batchSize);
+    if (window.paused) return false;
+    return window.events.length < batchSize || BigInt(window.events[window.events.length - 1].globalPosition) >= position;
+  }
+
+  /**
    * Tries again the parked steps an operator asked for (`retry_requested_at`), each in its own
    * transaction: a success removes the parked row, a failure parks it again with the new error.
    * Returns how many it tried.
