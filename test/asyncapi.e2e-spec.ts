@@ -2,7 +2,10 @@ import { DiagnosticSeverity, Parser } from '@asyncapi/parser';
 import Ajv from 'ajv';
 import addFormats from 'ajv-formats';
 import amqp from 'amqplib';
+import { CommandBus } from '@nestjs/cqrs';
 import { INTEGRATION_EVENT_CONTRACTS } from '../src/contracts';
+import { withCommandCause } from '../src/event-store';
+import { ReserveCreditCommand } from '../src/modules/users/commands/reserve-credit/reserve-credit.command';
 import { messageName } from '../src/asyncapi/asyncapi-document';
 import { placeOrder, registerUser } from './support/fixtures';
 import { eventually, startTestApp, type TestApp } from './support/test-app';
@@ -124,8 +127,8 @@ describe('the messages the relay publishes', () => {
       await channel.bindQueue(queue, app.topology.exchange, '#');
 
       // A flow that publishes most contracts: registered, placed → credit reserved → confirmed,
-      // shipped → credit consumed, placed → cancelled → credit released, an order over the
-      // limit → credit rejected → rejected, email changed, deactivated.
+      // shipped → credit consumed, placed → cancelled → credit released, a late reservation →
+      // credit declined, an order over the limit → credit rejected → rejected, email changed, deactivated.
       const customerId = await registerUser(app, { creditLimit: 10_000 });
       const shipped = await placeOrder(app, customerId);
       await eventually(async () => expect((await app.http().get(`/orders/${shipped}`).expect(200)).body.status).toBe('CONFIRMED'));
@@ -133,6 +136,19 @@ describe('the messages the relay publishes', () => {
       const cancelled = await placeOrder(app, customerId);
       await eventually(async () => expect((await app.http().get(`/orders/${cancelled}`).expect(200)).body.status).toBe('CONFIRMED'));
       await app.http().post(`/orders/${cancelled}/cancel`).send({ reason: 'changed my mind' }).expect(202);
+      // Credit reserved once the order was cancelled and its credit released (a parked reservation
+      // retried late): the order declines it.
+      await eventually(async () => {
+        const [{ n }] = await app.db.query(`SELECT count(*)::int AS n FROM events WHERE event_type = 'CreditReleased' AND payload->>'orderId' = $1`, [cancelled]);
+        expect(n).toBe(1);
+      });
+      await withCommandCause({ correlationId: `late-${cancelled}`, causationId: cancelled }, () =>
+        app.app.get(CommandBus).execute(new ReserveCreditCommand(customerId, cancelled, 100)),
+      );
+      await eventually(async () => {
+        const [{ n }] = await app.db.query(`SELECT count(*)::int AS n FROM events WHERE stream_id = $1 AND event_type = 'OrderCreditDeclined'`, [cancelled]);
+        expect(n).toBe(1);
+      });
       await placeOrder(app, customerId, [{ sku: 'CAR-1', quantity: 1, unitPrice: 1_000_000 }]);
       await app.http().put(`/users/${customerId}/email`).send({ email: `changed-${customerId}@example.com` }).expect(204);
       await app.http().post(`/users/${customerId}/deactivate`).expect(204);
