@@ -6,6 +6,8 @@ const TO = 'reaction:order-credit';
 const MOVED_STEPS = ['reserveCreditForPlacedOrder', 'releaseCreditOfClosedOrder', 'consumeCreditOfShippedOrder'];
 /** The stored types the moved steps read, and so the events whose whole-event receipt (`*`) covers them. */
 const MOVED_EVENT_TYPES = ['OrderPlaced', 'OrderCancelled', 'OrderRejected', 'OrderShipped'];
+/** order-credit's step over OrderCreditDeclined, which the previous version has no counterpart of. */
+const DECLINED_STEP = 'releaseCreditDeclinedByOrder';
 
 /**
  * The credit steps leave `reaction:order-fulfilment` (the Orders module's saga) for
@@ -77,8 +79,10 @@ export class OrderCreditReaction1765200000000 implements MigrationInterface {
    * - this version's order-fulfilment passes over OrderCancelled and OrderShipped: its checkpoint
    *   goes back to order-credit's where that lags, so the old one takes those order-credit did not
    *   (receipts pass over the rest).
+   * Refused while order-credit has an OrderCreditDeclined left to do (see refuseWhileDeclinedCreditIsHeld).
    */
   async down(db: QueryRunner): Promise<void> {
+    await refuseWhileDeclinedCreditIsHeld(db);
     await db.query(
       `INSERT INTO reaction_receipts (subscription_id, event_id, step, recorded_at)
        SELECT $1, r.event_id, r.step, r.recorded_at FROM reaction_receipts r
@@ -115,5 +119,29 @@ export class OrderCreditReaction1765200000000 implements MigrationInterface {
     for (const table of ['reaction_receipts', 'subscription_checkpoints', 'paused_subscriptions']) {
       await db.query(`DELETE FROM ${table} WHERE subscription_id = $1`, [TO]);
     }
+  }
+}
+
+/**
+ * The previous version reads no OrderCreditDeclined: it gave a late reservation back inside
+ * ConfirmOrder, on the CreditReserved its order-fulfilment has receipted already in this version.
+ * One order-credit has not acted on yet (beyond its checkpoint without a receipt, or parked) would
+ * be a reservation never released after down: refused until order-credit has caught up with them.
+ */
+async function refuseWhileDeclinedCreditIsHeld(db: QueryRunner): Promise<void> {
+  const [{ held }]: Array<{ held: number }> = await db.query(
+    `SELECT (SELECT count(*) FROM events e
+             WHERE e.event_type = 'OrderCreditDeclined'
+               AND (e.global_position IS NULL
+                    OR e.global_position > coalesce((SELECT min(global_position) FROM subscription_checkpoints WHERE subscription_id = $1), 0))
+               AND NOT EXISTS (SELECT 1 FROM reaction_receipts r WHERE r.subscription_id = $1 AND r.event_id = e.event_id AND r.step = '*'))
+          + (SELECT count(*) FROM parked_reactions WHERE reaction = $1 AND step = $2) AS held`,
+    [TO, DECLINED_STEP],
+  );
+  if (Number(held) > 0) {
+    throw new Error(
+      `${TO} has ${held} OrderCreditDeclined event(s) to act on (behind its checkpoint, paused or parked as ${DECLINED_STEP}): ` +
+        `the previous version would never release that credit. Resume ${TO}, retry its parked steps, and let it catch up before going down`,
+    );
   }
 }

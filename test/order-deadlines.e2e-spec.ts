@@ -114,6 +114,25 @@ describe('order deadlines, measured from the saga handling OrderPlaced', () => {
     }
   });
 
+  it('confirms a valid order whose credit half (reaction:order-credit) lagged past the deadline while the Orders half had handled it', async () => {
+    const app = await startTestApp({ env: watching() });
+    try {
+      const customer = await registerUser(app, { creditLimit: 5_000 });
+      // The Users module's half lags (an operator paused it, as a backlog would hold it back):
+      // order-fulfilment handles OrderPlaced and its deadline starts; nobody has asked for the credit yet.
+      const orderCredit = `/admin/subscriptions/${encodeURIComponent('reaction:order-credit')}`;
+      await app.http().post(`${orderCredit}/pause`).send({ reason: 'lagging' }).expect(200);
+      const orderId = await placeOrderOf(app, customer, 900);
+      await eventually(async () => expect(await deadlinesOf(app.db, orderId)).toBe(1));
+      await sleep(DEADLINE_MS + 500);
+      await app.http().post(`${orderCredit}/resume`).expect(200);
+
+      expect(await orderDecided(app, orderId)).toEqual({ status: 'CONFIRMED', rejection_reason: null });
+    } finally {
+      await app.close();
+    }
+  });
+
   it('rejects an order for "timeout" when no credit answer came within the deadline after the saga handled it', async () => {
     const app = await startTestApp({ env: { ...watching(), ...failFast } });
     try {

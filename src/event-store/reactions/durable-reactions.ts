@@ -156,6 +156,16 @@ export class DurableReactions implements OnModuleInit, OnApplicationBootstrap, B
     return subscription;
   }
 
+  /**
+   * Whether the reaction subscribed as `subscriptionId` has come to the stored event `eventId`
+   * (ReactionSubscription.hasReached): false while it is paused or lags behind it. True when this
+   * process does not run that reaction: it cannot tell, and holds nothing back.
+   */
+  hasReached(subscriptionId: string, eventId: string): Promise<boolean> {
+    const subscription = this.subscriptions.find((candidate) => candidate.subscriptionId === subscriptionId);
+    return subscription ? subscription.hasReached(eventId) : Promise.resolve(true);
+  }
+
   /** Runs the retries operators requested (`npm run parked-reactions -- retry`); returns how many. */
   async retryRequestedParkedReactions(): Promise<number> {
     const requested: Array<{ reaction: string }> = await this.dataSource.query(

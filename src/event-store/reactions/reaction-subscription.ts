@@ -106,6 +106,15 @@ function blameAbortOn(stepName: string): (error: unknown) => never {
   };
 }
 
+/**
+ * A stored event the reaction's decode could not read (decode threw: the contract's mapper met a
+ * payload it cannot read). Every step fails on it as on its own work, so the event is retried
+ * and parked like any failing step, instead of failing the read of every batch after it.
+ */
+class UndecodableEvent {
+  constructor(readonly error: unknown) {}
+}
+
 /** A step's own failure (its plan or its work), as opposed to the database failing under us. */
 class StepFailure {
   constructor(
@@ -448,7 +457,7 @@ export class ReactionSubscription {
   /** Each event as an instance of its class, with its partition key and segment. */
   private keyed(events: ReactionEvent[]): Keyed[] {
     return events.map((stored) => {
-      const event = this.reaction.decode(stored);
+      const event = this.decode(stored);
       const key = this.partitionKey(stored, event);
       return { stored, event, key, segment: segmentOf(key, this.lease.segments) };
     });
@@ -465,8 +474,21 @@ export class ReactionSubscription {
     return [...partitions.values()];
   }
 
+  /** The stored event as its steps receive it; an UndecodableEvent when the reaction's decode throws. */
+  private decode(stored: StoredEvent): object | undefined {
+    try {
+      return this.reaction.decode(stored);
+    } catch (error) {
+      withLogContext(logContextOf(stored), () =>
+        this.logger.warn(`cannot read ${stored.eventType} ${stored.eventId} as the reaction declared it, its steps fail on it: ${describeError(error)}`),
+      );
+      return new UndecodableEvent(error);
+    }
+  }
+
   /** The reaction's key for the event; its stream when it has none or the key function fails. */
   private partitionKey(stored: ReactionEvent, event: object | undefined): string {
+    if (event instanceof UndecodableEvent) return `stream:${stored.streamId}`;
     try {
       const key = event && this.reaction.partitionBy?.(event);
       if (key) return `key:${key}`;
@@ -476,6 +498,37 @@ export class ReactionSubscription {
       );
     }
     return `stream:${stored.streamId}`;
+  }
+
+  /**
+   * Whether the reaction has come to the stored event `eventId`: taken it (a receipt, or behind
+   * its checkpoint), or has it in the window of events it works on now, where its partition may
+   * wait at an earlier event or its own step fail and be retried. False while the reaction is
+   * paused or lags behind the event, or the event is not numbered yet; true for an event it does
+   * not read (there is nothing to wait for).
+   */
+  async hasReached(eventId: string): Promise<boolean> {
+    const [event]: Array<{ position: string | null; eventType: string; receipted: boolean }> = await this.dataSource.query(
+      `SELECT global_position::text AS position, event_type AS "eventType",
+              EXISTS (SELECT 1 FROM reaction_receipts r WHERE r.subscription_id = $2 AND r.event_id = $1) AS receipted
+       FROM events WHERE event_id = $1`,
+      [eventId, this.subscriptionId],
+    );
+    if (!event || !this.reaction.eventTypes.includes(event.eventType) || event.receipted) return true;
+    if (event.position === null) return false;
+    const [checkpoint]: Array<{ position: string | null; startsAfter: string | null }> = await this.dataSource.query(
+      `SELECT min(global_position)::text AS position, min(starts_after)::text AS "startsAfter" FROM subscription_checkpoints WHERE subscription_id = $1`,
+      [this.subscriptionId],
+    );
+    if (checkpoint.position === null || checkpoint.startsAfter === null) return false;
+    const position = BigInt(event.position);
+    // Where the reaction reads from (processBatch): its lowest checkpoint, never before it existed.
+    const after = BigInt(checkpoint.position) > BigInt(checkpoint.startsAfter) ? BigInt(checkpoint.position) : BigInt(checkpoint.startsAfter);
+    if (position <= after) return true;
+    const { batchSize } = this.options;
+    const window = await readReactionBatch(this.dataSource, this.subscriptionId, after, this.reaction.eventTypes, batchSize);
+    if (window.paused) return false;
+    return window.events.length < batchSize || BigInt(window.events[window.events.length - 1].globalPosition) >= position;
   }
 
   /**
@@ -512,7 +565,7 @@ export class ReactionSubscription {
         );
         if (locked.length === 0) return;
         if (!step) throw new StepFailure(stepName, new Error(`the reaction has no step ${stepName}`));
-        const event = this.reaction.decode(stored);
+        const event = this.decode(stored);
         const work = event ? await this.plan(step, event) : undefined;
         if (work) await this.transactions.run(transaction, () => this.runWork(step, work, stored));
         await transaction.query(`DELETE FROM parked_reactions WHERE reaction = $1 AND event_id = $2 AND step = $3`, [
@@ -725,6 +778,7 @@ export class ReactionSubscription {
   }
 
   private async plan(step: ReactionStep, event: object): Promise<ReactionWork | undefined> {
+    if (event instanceof UndecodableEvent) throw new StepFailure(step.name, event.error);
     try {
       const work = await step.plan(event);
       return work && inStepSpan(this.subscriptionId, step.name, event, work);

@@ -5,6 +5,7 @@ export { UsersModule } from './users.module';
 export { GetUserQuery } from './queries/get-user/get-user.query';
 export { UserExistsQuery } from './queries/user-exists/user-exists.query';
 export { CreditAnsweredQuery } from './queries/credit-answered/credit-answered.query';
+export { CreditRequestReachedQuery } from './queries/credit-request-reached/credit-request-reached.query';
 export type { UserView } from './queries/get-user/user.view';
 export type { UserStatus } from './domain/user';
 export { USER_STREAM_TYPE } from './domain/user.events';

@@ -15,6 +15,7 @@ import { UserProfileRecord } from './projections/user-profile.record';
 import { GetUserHandler } from './queries/get-user/get-user.handler';
 import { UserExistsHandler } from './queries/user-exists/user-exists.handler';
 import { CreditAnsweredHandler } from './queries/credit-answered/credit-answered.handler';
+import { CreditRequestReachedHandler } from './queries/credit-request-reached/credit-request-reached.handler';
 import { OrderCreditSaga } from './sagas/order-credit.saga';
 
 /** Its events' facts (classes, contracts, projections) are in users.manifest.ts: the app registers every module's manifest in one place. */
@@ -33,6 +34,7 @@ import { OrderCreditSaga } from './sagas/order-credit.saga';
     GetUserHandler,
     UserExistsHandler,
     CreditAnsweredHandler,
+    CreditRequestReachedHandler,
   ],
 })
 export class UsersModule {}

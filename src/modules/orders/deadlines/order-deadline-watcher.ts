@@ -8,7 +8,7 @@ import { TransactionContext } from '../../../database/transaction-context';
 import { withCommandCause } from '../../../event-store';
 import { AfterListening } from '../../../shared/after-listening';
 import { PollingWorker } from '../../../shared/polling-worker';
-import { CreditAnsweredQuery } from '../../users';
+import { CreditAnsweredQuery, CreditRequestReachedQuery } from '../../users';
 import { RejectOrderCommand } from '../commands/reject-order/reject-order.command';
 import { DueDeadline, OrderDeadlines } from './order-deadlines';
 import { withLogContext } from '../../../logging/log-context';
@@ -22,7 +22,8 @@ const FIRE_BATCH = 100;
  * Fires the durable timeouts the order saga scheduled (`order_deadlines`): an order whose credit
  * answer did not come within `ORDER_CONFIRMATION_TIMEOUT_MS` after the saga handled its
  * `OrderPlaced` is rejected with reason `timeout`. Lag before the saga reached the order never
- * counts, and neither does lag after the answer was recorded: a reserved or refused credit means
+ * counts, nor lag of the Users module's credit reaction behind it (the wait starts again while
+ * that one has not come to the order), and neither does lag after the answer was recorded: a reserved or refused credit means
  * the saga has what it needs to decide, so the timeout is dropped instead (as an NServiceBus
  * saga's timeout handler first checks whether the awaited message arrived).
  *
@@ -35,6 +36,7 @@ const FIRE_BATCH = 100;
 export class OrderDeadlineWatcher implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger(OrderDeadlineWatcher.name);
   private readonly enabled: boolean;
+  private readonly timeoutMs: number;
   private readonly poller: PollingWorker;
   private stopped = false;
 
@@ -53,6 +55,7 @@ export class OrderDeadlineWatcher implements OnApplicationBootstrap, BeforeAppli
       onFailure: (error) => this.logger.error(`deadline check failed: ${String(error)}`),
     });
     this.enabled = config.get('REACTIONS_ENABLED', { infer: true });
+    this.timeoutMs = config.get('ORDER_CONFIRMATION_TIMEOUT_MS', { infer: true });
   }
 
   onApplicationBootstrap(): void {
@@ -91,12 +94,20 @@ export class OrderDeadlineWatcher implements OnApplicationBootstrap, BeforeAppli
     }
   }
 
-  private async fire({ orderId, customerId }: DueDeadline, transaction: EntityManager): Promise<boolean> {
+  private async fire({ orderId, customerId, cause }: DueDeadline, transaction: EntityManager): Promise<boolean> {
     if (!(await this.deadlines.claim(transaction, orderId))) return false;
     // The Users module answers from its own stream, inside this transaction.
     if (await this.transactions.run(transaction, () => this.queryBus.execute(new CreditAnsweredQuery(customerId, orderId)))) {
       this.logger.warn(`order ${orderId} has its credit answer but is still PENDING after its deadline; the saga decides it (see parked reactions)`);
       await this.deadlines.remove(transaction, orderId);
+      return false;
+    }
+    // The credit is asked for by the Users module's own reaction to OrderPlaced (the deadline's
+    // cause), apart from the one that scheduled the deadline: while that one lags behind the order
+    // or is paused, the wait has not begun for it, and starts again.
+    if (!(await this.queryBus.execute(new CreditRequestReachedQuery(cause.causationId)))) {
+      this.logger.log(`order ${orderId}: its deadline is due, but the Users module has not come to its credit yet (lagging or paused); the wait starts again`);
+      await this.deadlines.postpone(transaction, orderId, this.timeoutMs);
       return false;
     }
     // RejectOrder leaves an order that was decided meanwhile (by the saga, a moment ago) as it is.

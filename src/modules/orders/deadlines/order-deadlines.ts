@@ -72,6 +72,14 @@ export class OrderDeadlines {
     return rows.length > 0;
   }
 
+  /** Starts the order's wait again: due `timeoutMs` from now, inside `transaction`. */
+  async postpone(transaction: EntityManager, orderId: string, timeoutMs: number): Promise<void> {
+    await transaction.query(`UPDATE order_deadlines SET due_at = clock_timestamp() + make_interval(secs => $2::double precision / 1000) WHERE order_id = $1`, [
+      orderId,
+      timeoutMs,
+    ]);
+  }
+
   async remove(transaction: EntityManager, orderId: string): Promise<void> {
     await transaction.query(`DELETE FROM order_deadlines WHERE order_id = $1`, [orderId]);
   }
