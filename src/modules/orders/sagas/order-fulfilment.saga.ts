@@ -71,7 +71,7 @@ export class OrderFulfilmentSaga {
   confirmOrderWhenCreditReserved = (events$: Observable<object>): Observable<ICommand> =>
     events$.pipe(
       ofType(CreditReservedV1),
-      map((reserved) => new ConfirmOrderCommand(reserved.orderId, true)),
+      map((reserved) => ConfirmOrderCommand.onCreditReserved(reserved.orderId)),
     );
 
   @Saga()

@@ -15,4 +15,9 @@ export class ConfirmOrderCommand extends Command<void> {
   ) {
     super();
   }
+
+  /** The saga's confirmation on CreditReservedV1: the order settles the reservation (see `creditReserved`). */
+  static onCreditReserved(orderId: string): ConfirmOrderCommand {
+    return new ConfirmOrderCommand(orderId, true);
+  }
 }
