@@ -20,7 +20,7 @@ type OrderFulfilmentEvent = OrderPlacedEvent | CreditReservedV1 | CreditRejected
  * Every step acts on one customer's orders: one customer's events are taken in commit order, one
  * at a time, different customers' at once. Each event the saga reads names its customer.
  */
-export function customerOf(event: OrderFulfilmentEvent): string {
+function customerOf(event: OrderFulfilmentEvent): string {
   return 'customerId' in event ? event.customerId : event.userId;
 }
 
