@@ -7,8 +7,9 @@ module.exports = {
   globalTeardown: '<rootDir>/test/support/global-teardown.js',
   // testTimeout is a global option (ignored inside projects): e2e hooks start and stop real apps.
   testTimeout: 60000,
-  // One file at a time: the resilience tests stop and start the shared RabbitMQ.
-  maxWorkers: 1,
+  // Two files at a time (each e2e file has its own database and broker prefix); an e2e file marked
+  // `@exclusive <why>` runs alone (test/support/shared-services-environment.js).
+  maxWorkers: 2,
   projects: [
     {
       displayName: 'unit',
@@ -19,9 +20,9 @@ module.exports = {
     },
     {
       displayName: 'e2e',
-      testEnvironment: 'node',
       rootDir: '.',
       testMatch: ['<rootDir>/test/**/*.e2e-spec.ts'],
+      testEnvironment: '<rootDir>/test/support/shared-services-environment.js',
       transform: { '^.+\\.ts$': tsJest },
     },
   ],

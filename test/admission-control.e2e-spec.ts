@@ -1,3 +1,6 @@
+/**
+ * @exclusive drives the API into shedding load and measures when it recovers: needs the cores
+ */
 import { Client } from 'pg';
 import { AdmissionControl } from '../src/admission/admission-control';
 import { AsynchronousLag, LAG_SAMPLE_SQL } from '../src/admission/asynchronous-lag';

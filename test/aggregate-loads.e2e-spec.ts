@@ -150,7 +150,11 @@ describe('aggregates loaded by plain SQL', () => {
         (error: unknown) => error,
       );
       const [{ pid }] = await eventually(async () => {
-        const waiting = await admin.query(`SELECT pid FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE 'SELECT id, customer_id, %FROM orders WHERE id = $1'`);
+        // Inside its transaction a session sees one snapshot of pg_stat_activity until told to forget it.
+        await admin.query('SELECT pg_stat_clear_snapshot()');
+        const waiting = await admin.query(
+          `SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE 'SELECT id, customer_id, %FROM orders WHERE id = $1'`,
+        );
         expect(waiting.rows).toHaveLength(1);
         return waiting.rows;
       });

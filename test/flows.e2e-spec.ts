@@ -46,6 +46,8 @@ async function orderPlacedConfirmedCancelledCompensated(correlationId: string): 
     const consumerNodes = nodes.filter((node) => node.kind === 'consumer-effect');
     expect(consumerNodes).toHaveLength(5);
     expect(consumerNodes.every((node) => node.consumer?.status === 'applied')).toBe(true);
+    // The consumer may apply a message before the relay has recorded its confirm: wait for that too.
+    expect(nodes.filter((node) => node.kind === 'publish').every((node) => node.publish?.status === 'published')).toBe(true);
   }, 30_000);
   return { orderId, customerId, nodes: body.nodes as FlowNode[], body };
 }

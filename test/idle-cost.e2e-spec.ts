@@ -1,3 +1,6 @@
+/**
+ * @exclusive measures an idle API's CPU and transaction ids: another file's load would count
+ */
 import { Client } from 'pg';
 import { ApiProcess } from './support/api-process';
 import { deleteTopology, testTopology, uniqueBrokerPrefix } from './support/test-broker';

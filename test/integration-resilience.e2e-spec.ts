@@ -1,3 +1,6 @@
+/**
+ * @exclusive stops and starts the shared RabbitMQ (rabbitmqctl stop_app)
+ */
 import type { Client } from 'pg';
 import { OutboxRelay } from '../src/messaging/relay/outbox-relay';
 import { ApiProcess } from './support/api-process';

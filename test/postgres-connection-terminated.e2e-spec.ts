@@ -58,6 +58,8 @@ describe('a pooled connection PostgreSQL terminates while a transaction holds it
       (error: unknown) => error,
     );
     for (let waited = 0; ; waited += 10) {
+      // Inside its transaction a session sees one snapshot of pg_stat_activity until told to forget it.
+      await admin.query('SELECT pg_stat_clear_snapshot()');
       const { rows } = await admin.query(`SELECT 1 FROM pg_stat_activity WHERE pid = $1 AND wait_event_type = 'Lock'`, [pid]);
       if (rows.length > 0) break;
       if (waited > 5000) throw new Error('the statement never waited for the lock');

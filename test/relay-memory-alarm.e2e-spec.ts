@@ -1,3 +1,6 @@
+/**
+ * @exclusive sets the shared RabbitMQ's memory alarm, which blocks every publisher
+ */
 import { IntegrationEventPublisher } from '../src/messaging/integration-event-publisher';
 import { OutboxRelay } from '../src/messaging/relay/outbox-relay';
 import { countRows, registerUser } from './support/fixtures';
@@ -5,7 +8,7 @@ import { eventually, startTestApp, type TestApp } from './support/test-app';
 import { messageCount } from './support/test-broker';
 import { rabbitmqctl } from './support/rabbitmqctl';
 
-// Changes the broker for everyone: run this file under the EXCLUSIVE broker lock.
+// Changes the broker for everyone: hence @exclusive above.
 const WINDOW = 50;
 
 /**

@@ -1,3 +1,6 @@
+/**
+ * @exclusive a saga load on three API processes with failover bounds in seconds: needs the cores
+ */
 import { Client } from 'pg';
 import { dropDatabase } from '../src/database/ensure-database';
 import { ApiProcess } from './support/api-process';

@@ -1,3 +1,6 @@
+/**
+ * @exclusive fills 300,000 events and EXPLAINs under a workload: needs the cores and the disk
+ */
 import { randomUUID } from 'node:crypto';
 import { Client } from 'pg';
 import { fillStore } from '../src/cli/store-filler';

@@ -1,4 +1,3 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import { doublingBackoff, PollingWorker } from './polling-worker';
 
 function recordingWorker(step: () => Promise<number | void>, options: { intervalMs: number; backoff?: (failures: number) => number }) {
@@ -10,14 +9,23 @@ function recordingWorker(step: () => Promise<number | void>, options: { interval
   return { worker, failures };
 }
 
+/**
+ * Moves jest's fake clock by `ms`, running the timers and promise callbacks due meanwhile: the
+ * intervals here are tens of milliseconds, which a real clock on a loaded machine overshoots.
+ */
+const elapse = (ms: number) => jest.advanceTimersByTimeAsync(ms);
+
+beforeEach(() => jest.useFakeTimers());
+afterEach(() => jest.useRealTimers());
+
 describe('a polling worker', () => {
   it('runs its step, then again after the interval', async () => {
     let runs = 0;
     const { worker } = recordingWorker(async () => void (runs += 1), { intervalMs: 40 });
     worker.start();
-    await sleep(10);
+    await elapse(10);
     expect(runs).toBe(1);
-    await sleep(50);
+    await elapse(50);
     expect(runs).toBe(2);
     await worker.stop();
   });
@@ -27,7 +35,7 @@ describe('a polling worker', () => {
     let runs = 0;
     const { worker } = recordingWorker(async () => pauses[runs++], { intervalMs: 10_000 });
     worker.start();
-    await sleep(20);
+    await elapse(20);
     expect(runs).toBe(3);
     await worker.stop();
   });
@@ -36,10 +44,10 @@ describe('a polling worker', () => {
     let runs = 0;
     const { worker } = recordingWorker(async () => void (runs += 1), { intervalMs: 10_000 });
     worker.start(10_000);
-    await sleep(20);
+    await elapse(20);
     expect(runs).toBe(0);
     worker.wake();
-    await sleep(5);
+    await elapse(5);
     expect(runs).toBe(1);
     await worker.stop();
   });
@@ -55,7 +63,7 @@ describe('a polling worker', () => {
       { intervalMs: 1, backoff: doublingBackoff(1, 8) },
     );
     worker.start();
-    await sleep(60);
+    await elapse(60);
     await worker.stop();
     expect(failures).toEqual([
       { message: 'a', failures: 1, delayMs: 2 },
@@ -74,7 +82,7 @@ describe('a polling worker', () => {
       { intervalMs: 10_000 },
     );
     worker.start();
-    await sleep(10);
+    await elapse(10);
     expect({ runs, failures }).toEqual({ runs: 1, failures: [{ message: 'down', failures: 1, delayMs: 10_000 }] });
     await worker.stop();
   });
@@ -90,14 +98,14 @@ describe('a polling worker', () => {
       { intervalMs: 10_000 },
     );
     worker.start();
-    await sleep(5);
+    await elapse(5);
     expect(runs).toBe(1);
     worker.wake(); // cuts the pause: step 2 starts and blocks
-    await sleep(5);
+    await elapse(5);
     expect(runs).toBe(2);
     worker.wake(); // during step 2: remembered
     release();
-    await sleep(5);
+    await elapse(5);
     expect(runs).toBe(3);
     await worker.stop();
   });
@@ -114,10 +122,10 @@ describe('a polling worker', () => {
       { intervalMs: 10_000 },
     );
     worker.start();
-    await sleep(5);
+    await elapse(5);
     let stopped = false;
     const stopping = worker.stop().then(() => (stopped = true));
-    await sleep(5);
+    await elapse(5);
     expect({ stopped, isStopping: worker.isStopping }).toEqual({ stopped: false, isStopping: true });
     release();
     await stopping;
@@ -125,7 +133,7 @@ describe('a polling worker', () => {
 
     const idle = recordingWorker(async () => undefined, { intervalMs: 10_000 }).worker;
     idle.start();
-    await sleep(5);
+    await elapse(5);
     const startedAt = performance.now();
     await idle.stop();
     expect(performance.now() - startedAt).toBeLessThan(50);
@@ -151,7 +159,7 @@ describe('a polling worker', () => {
       },
     );
     worker.start();
-    await sleep(30);
+    await elapse(30);
     await worker.stop();
     expect(reported).toEqual([
       ['isolate', 1],
@@ -176,10 +184,10 @@ describe('a polling worker', () => {
       { intervalMs: 10_000 },
     );
     worker.start();
-    await sleep(5);
+    await elapse(5);
     worker.wake();
     release();
-    await sleep(5);
+    await elapse(5);
     expect(runs).toBe(3); // step 2 ran at once, and the pause after it was skipped
     await worker.stop();
   });
@@ -199,7 +207,7 @@ describe('a polling worker', () => {
       },
     );
     worker.start();
-    await sleep(20);
+    await elapse(20);
     await worker.stop();
     expect(runs).toBeGreaterThan(1);
   });
@@ -217,12 +225,12 @@ describe('a polling worker started again while it stops', () => {
       { intervalMs: 5 },
     );
     worker.start();
-    await sleep(5);
+    await elapse(5);
     const stopped = worker.stop();
     worker.start();
     release();
     await stopped;
-    await sleep(50);
+    await elapse(50);
     expect(runs).toBeGreaterThan(1);
     expect(worker.isStopping).toBe(false);
     await worker.stop();

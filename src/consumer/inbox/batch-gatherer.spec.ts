@@ -1,14 +1,19 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import { BatchGatherer } from './batch-gatherer';
 
 function recorder(applyMs = 0) {
   const batches: number[][] = [];
   const apply = async (batch: number[]) => {
     batches.push(batch);
-    if (applyMs > 0) await sleep(applyMs);
+    if (applyMs > 0) await new Promise((resolve) => setTimeout(resolve, applyMs));
   };
   return { batches, apply };
 }
+
+/** Moves jest's fake clock by `ms`: a real one on a loaded machine overshoots the gather times. */
+const elapse = (ms: number) => jest.advanceTimersByTimeAsync(ms);
+
+beforeEach(() => jest.useFakeTimers());
+afterEach(() => jest.useRealTimers());
 
 describe('gathering items into batches', () => {
   it('hands over what came within the gather time as one batch', async () => {
@@ -16,10 +21,10 @@ describe('gathering items into batches', () => {
     const gatherer = new BatchGatherer({ gatherMs: 200, maxItems: 10 }, apply);
     gatherer.add(1);
     gatherer.add(2);
-    await sleep(5);
+    await elapse(5);
     gatherer.add(3);
     expect(batches).toEqual([]);
-    await sleep(300);
+    await elapse(300);
     expect(batches).toEqual([[1, 2, 3]]);
   });
 
@@ -28,7 +33,7 @@ describe('gathering items into batches', () => {
     const gatherer = new BatchGatherer({ gatherMs: 60_000, maxItems: 2 }, apply);
     [1, 2, 3, 4].forEach((item) => gatherer.add(item));
     expect(batches).toEqual([[1, 2]]);
-    await sleep(0);
+    await elapse(0);
     expect(batches).toEqual([[1, 2], [3, 4]]);
   });
 
@@ -39,10 +44,10 @@ describe('gathering items into batches', () => {
     gatherer.add(2);
     gatherer.add(3);
     expect(batches).toEqual([[1]]);
-    await sleep(10);
+    await elapse(10);
     gatherer.add(4);
     expect(batches).toEqual([[1]]);
-    await sleep(300);
+    await elapse(300);
     expect(batches).toEqual([[1], [2, 3, 4]]);
   });
 
@@ -54,7 +59,7 @@ describe('gathering items into batches', () => {
     });
     gatherer.add(1);
     gatherer.add(2);
-    await sleep(5);
+    await elapse(5);
     expect(batches).toEqual([[1], [2]]);
   });
 });

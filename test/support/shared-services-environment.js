@@ -1,0 +1,47 @@
+const { TestEnvironment } = require('jest-environment-node');
+const { Client } = require('pg');
+
+const server = process.env.TEST_DATABASE_SERVER_URL ?? 'postgres://postgres:postgres@127.0.0.1:5432';
+
+/** Arbitrary, fixed: the advisory lock (in the `postgres` database) that every e2e file of every run takes. */
+const SHARED_SERVICES_LOCK = 7_340_117_000_421;
+
+/**
+ * The e2e files run two at a time, each in its own database and on its own broker prefix; a file
+ * whose first docblock says `@exclusive <why>` runs alone. It holds the lock exclusively, the
+ * others hold it shared: a file that stops the broker, sets its memory alarm, or measures CPU,
+ * latency or load, so that another file neither breaks nor skews it.
+ *
+ * The lock is a session-level PostgreSQL advisory lock on a connection of the environment's own,
+ * held from before the file's first hook to after its last. PostgreSQL queues lock requests in
+ * order, so a waiting exclusive request is served before the shared ones that came after it.
+ * Nothing else coordinates: another run on the same servers (a second checkout's tests) takes
+ * the same lock.
+ */
+class SharedServicesEnvironment extends TestEnvironment {
+  constructor(config, context) {
+    super(config, context);
+    const reason = context.docblockPragmas.exclusive;
+    this.exclusive = reason !== undefined;
+    if (this.exclusive && !String(reason).trim()) {
+      throw new Error(`${context.testPath}: @exclusive needs its reason (what in this file would break or skew another file running beside it)`);
+    }
+  }
+
+  async setup() {
+    await super.setup();
+    this.lockClient = new Client({ connectionString: `${server}/postgres`, application_name: 'jest shared-services lock' });
+    await this.lockClient.connect();
+    // A lock wait can be long (a whole exclusive file): no statement timeout on this connection.
+    await this.lockClient.query('SET statement_timeout = 0');
+    await this.lockClient.query(this.exclusive ? 'SELECT pg_advisory_lock($1)' : 'SELECT pg_advisory_lock_shared($1)', [SHARED_SERVICES_LOCK]);
+  }
+
+  async teardown() {
+    // Ending the session releases its lock.
+    await this.lockClient?.end().catch(() => undefined);
+    await super.teardown();
+  }
+}
+
+module.exports = SharedServicesEnvironment;
