@@ -223,16 +223,13 @@ describe('a stop signal while the app still loads', () => {
   it('ends the start with exit 0 instead of killing the process', async () => {
     const databaseUrl = await createTestDatabase();
     const brokerPrefix = uniqueBrokerPrefix();
+    const api = await ApiProcess.spawn({ DATABASE_URL: databaseUrl, BROKER_PREFIX: brokerPrefix });
     try {
-      const child = spawn(process.execPath, [path.join(ROOT, 'dist/src/main.js')], {
-        cwd: ROOT,
-        env: { ...process.env, NODE_OPTIONS: '', PORT: String(await freePort()), DATABASE_URL: databaseUrl, BROKER_PREFIX: brokerPrefix, ...TEST_AUTH_ENV },
-        stdio: 'ignore',
-      });
       // Loading Nest and the app takes about a second: this lands in it, or just after.
-      setTimeout(() => child.kill('SIGTERM'), 500);
-      expect(await exitOf(child)).toEqual({ code: 0, signal: null });
+      setTimeout(() => api.signal('SIGTERM'), 500);
+      expect(await api.exited).toEqual({ code: 0, signal: null });
     } finally {
+      await api.kill('SIGKILL');
       await dropDatabase(databaseUrl);
       await deleteTopology(testTopology(brokerPrefix));
     }
