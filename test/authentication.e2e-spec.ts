@@ -1,4 +1,3 @@
-import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import { connect } from 'node:net';
@@ -9,6 +8,7 @@ import { SCOPES } from '../src/auth/scopes';
 import { dropDatabase } from '../src/database/ensure-database';
 import { ApiProcess } from './support/api-process';
 import { ConsumerProcess, freePort } from './support/consumer-process';
+import { exitOnItsOwn } from './support/exit-status';
 import { countRows, placeOrder, registerUser, twoLines, uniqueEmail } from './support/fixtures';
 import { TEST_AUTH, testToken } from './support/test-auth';
 import { startTestApp, type TestApp } from './support/test-app';
@@ -336,23 +336,30 @@ describe("the consumer's HTTP side", () => {
   });
 });
 
-/** Runs a built entry point to its end with `env` over this process's environment; undefined unsets a variable. */
-function runToExit(entry: string, env: Record<string, string | undefined>): Promise<{ code: number; output: string }> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [path.join(ROOT, entry)], { cwd: ROOT, env: { ...process.env, NODE_OPTIONS: '', ...env }, timeout: 30_000 }, (error, stdout, stderr) =>
-      resolve({ code: error ? Number(error.code) : 0, output: `${stdout}${stderr}` }),
-    );
-  });
+type Env = Record<string, string | undefined>;
+
+/**
+ * Runs a built app (`spawn` with `env`) to its end: its exit code and everything it wrote. LOG_LEVEL
+ * is this process's, not the helpers' warn: a refusal must be the only line at the level the app runs with.
+ */
+async function runToExit(spawn: (env: Env) => Promise<ApiProcess | ConsumerProcess>, env: Env): Promise<{ code: number | null; output: string }> {
+  const app = await spawn({ LOG_LEVEL: process.env.LOG_LEVEL, ...env });
+  try {
+    const { code } = await exitOnItsOwn(app);
+    return { code, output: app.output };
+  } finally {
+    if (app instanceof ConsumerProcess) await app.stop(); // drops the database it was given (and never reached)
+  }
 }
 
 describe('starting without any authentication configured', () => {
   it.each([
-    ['the API', 'dist/src/main.js'],
-    ['the consumer', 'dist/src/consumer/main.js'],
-  ])('%s refuses to start with one line naming the variables, before it touches the database', async (_name, entry) => {
+    ['the API', (env: Env) => ApiProcess.spawn(env)],
+    ['the consumer', (env: Env) => ConsumerProcess.spawn(uniqueBrokerPrefix(), env)],
+  ])('%s refuses to start with one line naming the variables, before it touches the database', async (_name, spawn) => {
     // A database nobody listens on: the refusal must come before any attempt to reach it.
     const unreachable = 'postgres://postgres@127.0.0.1:1/never';
-    const { code, output } = await runToExit(entry, { ...NO_AUTH, DATABASE_URL: unreachable, CONSUMER_DATABASE_URL: unreachable, PORT: '1', CONSUMER_PORT: '1' });
+    const { code, output } = await runToExit(spawn, { ...NO_AUTH, DATABASE_URL: unreachable, CONSUMER_DATABASE_URL: unreachable, PORT: '1', CONSUMER_PORT: '1' });
     expect(code).toBe(1);
     expect(output.trim().split('\n')).toHaveLength(1);
     const line = JSON.parse(output.trim()) as { level: string; msg: string };
@@ -365,7 +372,7 @@ describe('starting without any authentication configured', () => {
 describe('starting with a JWKS URL that carries credentials', () => {
   it('refuses to start, naming AUTH_JWKS_URL without echoing the password: fetch never sends a URL with credentials, so no token could ever be verified', async () => {
     const unreachable = 'postgres://postgres@127.0.0.1:1/never';
-    const { code, output } = await runToExit('dist/src/main.js', {
+    const { code, output } = await runToExit((env) => ApiProcess.spawn(env), {
       ...NO_AUTH,
       AUTH_JWKS_URL: 'https://reader:jwks-pw-8f2c@id.example/jwks.json',
       AUTH_AUDIENCE: 'orders-api',
