@@ -1,18 +1,18 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import { connect } from 'node:net';
-import path from 'node:path';
 import { type CryptoKey, exportJWK, generateKeyPair, SignJWT } from 'jose';
 import type { Response } from 'supertest';
 import { SCOPES } from '../src/auth/scopes';
 import { dropDatabase } from '../src/database/ensure-database';
 import { ApiProcess } from './support/api-process';
-import { ConsumerProcess, freePort } from './support/consumer-process';
+import { ConsumerProcess } from './support/consumer-process';
 import { exitOnItsOwn } from './support/exit-status';
 import { countRows, placeOrder, registerUser, twoLines, uniqueEmail } from './support/fixtures';
 import { TEST_AUTH, testToken } from './support/test-auth';
 import { startTestApp, type TestApp } from './support/test-app';
 import { deleteTopology, TEST_RABBITMQ_URL, testTopology, uniqueBrokerPrefix } from './support/test-broker';
+import { StartScript } from './support/start-script';
 import { createTestDatabase } from './support/test-database';
 
 /** Bearer tokens (RFC 6750) and scopes on every endpoint of both apps; development mode; refusal to start without any. */
@@ -20,7 +20,6 @@ import { createTestDatabase } from './support/test-database';
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- assertions walk arbitrary JSON
 type Json = Record<string, any>;
 
-const ROOT = path.resolve(__dirname, '..');
 /** Unsets every authentication variable for a child process (its environment would otherwise inherit the shell's). */
 const NO_AUTH = { AUTH_MODE: undefined, AUTH_JWT_SECRET: undefined, AUTH_JWKS_URL: undefined, AUTH_ISSUER: undefined, AUTH_AUDIENCE: undefined };
 
@@ -415,43 +414,18 @@ describe('development mode', () => {
 
   it('is what `npm start` runs when nothing is configured: it prints one token that both apps accept', async () => {
     const consumerDatabase = await createTestDatabase();
-    const [port, consumerPort] = [await freePort(), await freePort()];
-    const { spawn } = await import('node:child_process');
-    const child = spawn(process.execPath, ['scripts/start.mjs'], {
-      cwd: ROOT,
-      env: {
-        ...process.env,
-        ...NO_AUTH,
-        NODE_OPTIONS: '',
-        PORT: String(port),
-        CONSUMER_PORT: String(consumerPort),
-        DATABASE_URL: databaseUrl,
-        CONSUMER_DATABASE_URL: consumerDatabase,
-        RABBITMQ_URL: TEST_RABBITMQ_URL,
-        BROKER_PREFIX: brokerPrefix,
-        LOG_LEVEL: 'warn',
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let output = '';
-    child.stdout.on('data', (chunk) => (output += chunk));
-    child.stderr.on('data', (chunk) => (output += chunk));
-    const exited = new Promise((resolve) => child.once('exit', resolve));
+    let script: StartScript | undefined;
     try {
-      const deadline = Date.now() + 30_000;
-      for (;;) {
-        const answers = await Promise.all(
-          [port, consumerPort].map((p) => fetch(`http://127.0.0.1:${p}/health`).then((response) => response.status, () => 0)),
-        );
-        if (answers.every((status) => status === 200)) break;
-        if (child.exitCode !== null || Date.now() > deadline) throw new Error(`npm start did not come up:\n${output}`);
-        await new Promise((resolve) => setTimeout(resolve, 200));
-      }
-      const token = /^\[start\] export TOKEN=(\S+)$/m.exec(output)?.[1];
+      script = await StartScript.start(
+        { ...NO_AUTH, DATABASE_URL: databaseUrl, CONSUMER_DATABASE_URL: consumerDatabase, BROKER_PREFIX: brokerPrefix, LOG_LEVEL: 'warn' },
+        { until: 'healthy' },
+      );
+      const { port, consumerPort } = script;
+      const token = /^\[start\] export TOKEN=(\S+)$/m.exec(script.output)?.[1];
       expect(token).toBeDefined();
-      expect(output).toContain(`[start] then: curl -H "Authorization: Bearer $TOKEN" http://127.0.0.1:${port}/orders`);
-      expect(output).toMatch(/\[api\] .*"level":"warn".*AUTH_MODE=development: tokens signed with AUTH_JWT_SECRET are accepted/);
-      expect(output).toMatch(/\[consumer\] .*"level":"warn".*AUTH_MODE=development: tokens signed with AUTH_JWT_SECRET are accepted/);
+      expect(script.output).toContain(`[start] then: curl -H "Authorization: Bearer $TOKEN" http://127.0.0.1:${port}/orders`);
+      expect(script.output).toMatch(/\[api\] .*"level":"warn".*AUTH_MODE=development: tokens signed with AUTH_JWT_SECRET are accepted/);
+      expect(script.output).toMatch(/\[consumer\] .*"level":"warn".*AUTH_MODE=development: tokens signed with AUTH_JWT_SECRET are accepted/);
       const get = (url: string, authorization?: string) => fetch(url, { headers: authorization ? { authorization } : {} }).then((response) => response.status);
       const notifications = `http://127.0.0.1:${consumerPort}/notifications?customerId=${randomUUID()}`;
       expect(await get(`http://127.0.0.1:${port}/orders`, `Bearer ${token}`)).toBe(200);
@@ -459,8 +433,8 @@ describe('development mode', () => {
       expect(await get(`http://127.0.0.1:${port}/orders`)).toBe(401);
       expect(await get(notifications)).toBe(401);
     } finally {
-      child.kill('SIGINT');
-      await exited;
+      script?.signal('SIGINT');
+      await script?.exited;
       await dropDatabase(consumerDatabase);
     }
   }, 60_000);

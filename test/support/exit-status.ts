@@ -11,7 +11,7 @@ export function exitOf(child: ChildProcess): Promise<ExitStatus> {
   return new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
 }
 
-/** A child process that ends or will: ApiProcess, ConsumerProcess. */
+/** A child process that ends or will: ApiProcess, ConsumerProcess, StartScript. */
 export interface Exiting {
   readonly exited: Promise<ExitStatus>;
   /** Sends `signal` unless the process ended already. */
