@@ -9,10 +9,10 @@ import { ApiProcess } from './support/api-process';
 import { ConsumerProcess } from './support/consumer-process';
 import { exitOnItsOwn } from './support/exit-status';
 import { countRows, placeOrder, registerUser, twoLines, uniqueEmail } from './support/fixtures';
+import { StartScript } from './support/start-script';
 import { TEST_AUTH, testToken } from './support/test-auth';
 import { startTestApp, type TestApp } from './support/test-app';
 import { deleteTopology, TEST_RABBITMQ_URL, testTopology, uniqueBrokerPrefix } from './support/test-broker';
-import { StartScript } from './support/start-script';
 import { createTestDatabase } from './support/test-database';
 
 /** Bearer tokens (RFC 6750) and scopes on every endpoint of both apps; development mode; refusal to start without any. */
