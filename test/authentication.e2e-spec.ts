@@ -1,15 +1,15 @@
-import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import { connect } from 'node:net';
-import path from 'node:path';
 import { type CryptoKey, exportJWK, generateKeyPair, SignJWT } from 'jose';
 import type { Response } from 'supertest';
 import { SCOPES } from '../src/auth/scopes';
 import { dropDatabase } from '../src/database/ensure-database';
 import { ApiProcess } from './support/api-process';
-import { ConsumerProcess, freePort } from './support/consumer-process';
+import { ConsumerProcess } from './support/consumer-process';
+import { exitOnItsOwn } from './support/exit-status';
 import { countRows, placeOrder, registerUser, twoLines, uniqueEmail } from './support/fixtures';
+import { StartScript } from './support/start-script';
 import { TEST_AUTH, testToken } from './support/test-auth';
 import { startTestApp, type TestApp } from './support/test-app';
 import { deleteTopology, TEST_RABBITMQ_URL, testTopology, uniqueBrokerPrefix } from './support/test-broker';
@@ -20,7 +20,6 @@ import { createTestDatabase } from './support/test-database';
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- assertions walk arbitrary JSON
 type Json = Record<string, any>;
 
-const ROOT = path.resolve(__dirname, '..');
 /** Unsets every authentication variable for a child process (its environment would otherwise inherit the shell's). */
 const NO_AUTH = { AUTH_MODE: undefined, AUTH_JWT_SECRET: undefined, AUTH_JWKS_URL: undefined, AUTH_ISSUER: undefined, AUTH_AUDIENCE: undefined };
 
@@ -336,23 +335,30 @@ describe("the consumer's HTTP side", () => {
   });
 });
 
-/** Runs a built entry point to its end with `env` over this process's environment; undefined unsets a variable. */
-function runToExit(entry: string, env: Record<string, string | undefined>): Promise<{ code: number; output: string }> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [path.join(ROOT, entry)], { cwd: ROOT, env: { ...process.env, NODE_OPTIONS: '', ...env }, timeout: 30_000 }, (error, stdout, stderr) =>
-      resolve({ code: error ? Number(error.code) : 0, output: `${stdout}${stderr}` }),
-    );
-  });
+type Env = Record<string, string | undefined>;
+
+/**
+ * Runs a built app (`spawn` with `env`) to its end: its exit code and everything it wrote. LOG_LEVEL
+ * is this process's, not the helpers' warn: a refusal must be the only line at the level the app runs with.
+ */
+async function runToExit(spawn: (env: Env) => Promise<ApiProcess | ConsumerProcess>, env: Env): Promise<{ code: number | null; output: string }> {
+  const app = await spawn({ LOG_LEVEL: process.env.LOG_LEVEL, ...env });
+  try {
+    const { code } = await exitOnItsOwn(app);
+    return { code, output: app.output };
+  } finally {
+    if (app instanceof ConsumerProcess) await app.stop(); // drops the database it was given (and never reached)
+  }
 }
 
 describe('starting without any authentication configured', () => {
   it.each([
-    ['the API', 'dist/src/main.js'],
-    ['the consumer', 'dist/src/consumer/main.js'],
-  ])('%s refuses to start with one line naming the variables, before it touches the database', async (_name, entry) => {
+    ['the API', (env: Env) => ApiProcess.spawn(env)],
+    ['the consumer', (env: Env) => ConsumerProcess.spawn(uniqueBrokerPrefix(), env)],
+  ])('%s refuses to start with one line naming the variables, before it touches the database', async (_name, spawn) => {
     // A database nobody listens on: the refusal must come before any attempt to reach it.
     const unreachable = 'postgres://postgres@127.0.0.1:1/never';
-    const { code, output } = await runToExit(entry, { ...NO_AUTH, DATABASE_URL: unreachable, CONSUMER_DATABASE_URL: unreachable, PORT: '1', CONSUMER_PORT: '1' });
+    const { code, output } = await runToExit(spawn, { ...NO_AUTH, DATABASE_URL: unreachable, CONSUMER_DATABASE_URL: unreachable, PORT: '1', CONSUMER_PORT: '1' });
     expect(code).toBe(1);
     expect(output.trim().split('\n')).toHaveLength(1);
     const line = JSON.parse(output.trim()) as { level: string; msg: string };
@@ -365,7 +371,7 @@ describe('starting without any authentication configured', () => {
 describe('starting with a JWKS URL that carries credentials', () => {
   it('refuses to start, naming AUTH_JWKS_URL without echoing the password: fetch never sends a URL with credentials, so no token could ever be verified', async () => {
     const unreachable = 'postgres://postgres@127.0.0.1:1/never';
-    const { code, output } = await runToExit('dist/src/main.js', {
+    const { code, output } = await runToExit((env) => ApiProcess.spawn(env), {
       ...NO_AUTH,
       AUTH_JWKS_URL: 'https://reader:jwks-pw-8f2c@id.example/jwks.json',
       AUTH_AUDIENCE: 'orders-api',
@@ -408,43 +414,18 @@ describe('development mode', () => {
 
   it('is what `npm start` runs when nothing is configured: it prints one token that both apps accept', async () => {
     const consumerDatabase = await createTestDatabase();
-    const [port, consumerPort] = [await freePort(), await freePort()];
-    const { spawn } = await import('node:child_process');
-    const child = spawn(process.execPath, ['scripts/start.mjs'], {
-      cwd: ROOT,
-      env: {
-        ...process.env,
-        ...NO_AUTH,
-        NODE_OPTIONS: '',
-        PORT: String(port),
-        CONSUMER_PORT: String(consumerPort),
-        DATABASE_URL: databaseUrl,
-        CONSUMER_DATABASE_URL: consumerDatabase,
-        RABBITMQ_URL: TEST_RABBITMQ_URL,
-        BROKER_PREFIX: brokerPrefix,
-        LOG_LEVEL: 'warn',
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let output = '';
-    child.stdout.on('data', (chunk) => (output += chunk));
-    child.stderr.on('data', (chunk) => (output += chunk));
-    const exited = new Promise((resolve) => child.once('exit', resolve));
+    let script: StartScript | undefined;
     try {
-      const deadline = Date.now() + 30_000;
-      for (;;) {
-        const answers = await Promise.all(
-          [port, consumerPort].map((p) => fetch(`http://127.0.0.1:${p}/health`).then((response) => response.status, () => 0)),
-        );
-        if (answers.every((status) => status === 200)) break;
-        if (child.exitCode !== null || Date.now() > deadline) throw new Error(`npm start did not come up:\n${output}`);
-        await new Promise((resolve) => setTimeout(resolve, 200));
-      }
-      const token = /^\[start\] export TOKEN=(\S+)$/m.exec(output)?.[1];
+      script = await StartScript.start(
+        { ...NO_AUTH, DATABASE_URL: databaseUrl, CONSUMER_DATABASE_URL: consumerDatabase, BROKER_PREFIX: brokerPrefix, LOG_LEVEL: 'warn' },
+        { until: 'healthy' },
+      );
+      const { port, consumerPort } = script;
+      const token = /^\[start\] export TOKEN=(\S+)$/m.exec(script.output)?.[1];
       expect(token).toBeDefined();
-      expect(output).toContain(`[start] then: curl -H "Authorization: Bearer $TOKEN" http://127.0.0.1:${port}/orders`);
-      expect(output).toMatch(/\[api\] .*"level":"warn".*AUTH_MODE=development: tokens signed with AUTH_JWT_SECRET are accepted/);
-      expect(output).toMatch(/\[consumer\] .*"level":"warn".*AUTH_MODE=development: tokens signed with AUTH_JWT_SECRET are accepted/);
+      expect(script.output).toContain(`[start] then: curl -H "Authorization: Bearer $TOKEN" http://127.0.0.1:${port}/orders`);
+      expect(script.output).toMatch(/\[api\] .*"level":"warn".*AUTH_MODE=development: tokens signed with AUTH_JWT_SECRET are accepted/);
+      expect(script.output).toMatch(/\[consumer\] .*"level":"warn".*AUTH_MODE=development: tokens signed with AUTH_JWT_SECRET are accepted/);
       const get = (url: string, authorization?: string) => fetch(url, { headers: authorization ? { authorization } : {} }).then((response) => response.status);
       const notifications = `http://127.0.0.1:${consumerPort}/notifications?customerId=${randomUUID()}`;
       expect(await get(`http://127.0.0.1:${port}/orders`, `Bearer ${token}`)).toBe(200);
@@ -452,8 +433,8 @@ describe('development mode', () => {
       expect(await get(`http://127.0.0.1:${port}/orders`)).toBe(401);
       expect(await get(notifications)).toBe(401);
     } finally {
-      child.kill('SIGINT');
-      await exited;
+      script?.signal('SIGINT');
+      await script?.exited;
       await dropDatabase(consumerDatabase);
     }
   }, 60_000);

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import amqp from 'amqplib';
 import { UserRegisteredV1, wrapInCloudEvent } from '../src/contracts';
 import { ConsumerProcess } from './support/consumer-process';
+import { exitOnItsOwn } from './support/exit-status';
 import { eventually, startTestConsumerApp, type TestConsumerApp } from './support/test-app';
 import { deleteTopology, messageCount, TEST_RABBITMQ_URL, testTopology, uniqueBrokerPrefix } from './support/test-broker';
 
@@ -98,9 +99,7 @@ describe('a consumer queue that exists with other arguments', () => {
       await connection.close();
     }
     const consumer = await ConsumerProcess.spawn(prefix);
-    const hung = setTimeout(() => consumer.signal('SIGTERM'), 30_000);
-    const { code } = await consumer.exited;
-    clearTimeout(hung);
+    const { code } = await exitOnItsOwn(consumer, { signal: 'SIGTERM' });
     await consumer.stop();
     const result = { code, output: consumer.output };
     expect(result.code).toBe(1);

@@ -10,6 +10,7 @@ import { dropDatabase } from '../src/database/ensure-database';
 import { ApiProcess } from './support/api-process';
 import { ConsumerProcess, freePort } from './support/consumer-process';
 import { exitOf } from './support/exit-status';
+import { StartScript } from './support/start-script';
 import { TcpProxy } from './support/tcp-proxy';
 import { TEST_AUTH_ENV, testAuthorization } from './support/test-auth';
 import { eventually } from './support/test-app';
@@ -223,16 +224,13 @@ describe('a stop signal while the app still loads', () => {
   it('ends the start with exit 0 instead of killing the process', async () => {
     const databaseUrl = await createTestDatabase();
     const brokerPrefix = uniqueBrokerPrefix();
+    const api = await ApiProcess.spawn({ DATABASE_URL: databaseUrl, BROKER_PREFIX: brokerPrefix });
     try {
-      const child = spawn(process.execPath, [path.join(ROOT, 'dist/src/main.js')], {
-        cwd: ROOT,
-        env: { ...process.env, NODE_OPTIONS: '', PORT: String(await freePort()), DATABASE_URL: databaseUrl, BROKER_PREFIX: brokerPrefix, ...TEST_AUTH_ENV },
-        stdio: 'ignore',
-      });
       // Loading Nest and the app takes about a second: this lands in it, or just after.
-      setTimeout(() => child.kill('SIGTERM'), 500);
-      expect(await exitOf(child)).toEqual({ code: 0, signal: null });
+      setTimeout(() => api.signal('SIGTERM'), 500);
+      expect(await api.exited).toEqual({ code: 0, signal: null });
     } finally {
+      await api.kill('SIGKILL');
       await dropDatabase(databaseUrl);
       await deleteTopology(testTopology(brokerPrefix));
     }
@@ -339,48 +337,6 @@ describe('consumer shutdown', () => {
   });
 });
 
-/** `npm start` as a process: scripts/start.mjs running both built apps. */
-class StartScript {
-  output = '';
-  readonly exited;
-
-  private constructor(private readonly child: ChildProcess) {
-    child.stdout?.on('data', (chunk) => (this.output += chunk));
-    child.stderr?.on('data', (chunk) => (this.output += chunk));
-    this.exited = exitOf(child);
-  }
-
-  static async start(env: Record<string, string>): Promise<StartScript> {
-    const port = await freePort();
-    let consumerPort = await freePort();
-    while (consumerPort === port) consumerPort = await freePort();
-    const child = spawn(process.execPath, ['scripts/start.mjs'], {
-      cwd: ROOT,
-      env: { ...process.env, NODE_OPTIONS: '', PORT: String(port), CONSUMER_PORT: String(consumerPort), RABBITMQ_URL: TEST_RABBITMQ_URL, ...SHOW_STAGES, ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    const script = new StartScript(child);
-    await eventually(async () => {
-      expect(child.exitCode).toBeNull();
-      await fetch(`http://127.0.0.1:${port}/health`); // any answer: it listens
-      expect((await fetch(`http://127.0.0.1:${consumerPort}/health`)).ok).toBe(true);
-      // Started, not only listening: the line comes once the readers have started too.
-      expect(script.output).toMatch(/API on http:\/\/[^:]+:\d+/);
-    }, 30_000);
-    return script;
-  }
-
-  pidOf(name: 'api' | 'consumer'): number {
-    const match = new RegExp(`\\[start\\] ${name} started \\(pid (\\d+)\\)`).exec(this.output);
-    if (!match) throw new Error(`no pid for ${name} in:\n${this.output}`);
-    return Number(match[1]);
-  }
-
-  signal(signal: NodeJS.Signals): void {
-    if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill(signal);
-  }
-}
-
 describe('npm start (scripts/start.mjs)', () => {
   let apiDatabase: string;
   let consumerDatabase: string;
@@ -407,7 +363,7 @@ describe('npm start (scripts/start.mjs)', () => {
   });
 
   const start = async (env: Record<string, string> = {}) =>
-    (script = await StartScript.start({ DATABASE_URL: apiDatabase, CONSUMER_DATABASE_URL: consumerDatabase, BROKER_PREFIX: brokerPrefix, ...env }));
+    (script = await StartScript.start({ DATABASE_URL: apiDatabase, CONSUMER_DATABASE_URL: consumerDatabase, BROKER_PREFIX: brokerPrefix, ...SHOW_STAGES, ...env }));
 
   it('exits 0 on Ctrl-C once both apps stopped gracefully', async () => {
     const script = await start();
