@@ -6,6 +6,8 @@ import { OrderTotalsAsMoney1765300000000 } from '../migrations/1765300000000-Ord
 import { dropDatabase } from '../src/database/ensure-database';
 import { EventStoreManifests, STORED_EVENT_COLUMNS, type StoredEvent, UnreadableEventVersionError } from '../src/event-store';
 import { EVENT_STORE_MANIFESTS } from '../src/modules/manifests';
+import { registerUser } from './support/fixtures';
+import { eventually, startTestApp, type TestApp } from './support/test-app';
 import { createTestDatabase } from './support/test-database';
 
 /**
@@ -40,9 +42,9 @@ afterAll(async () => {
   if (url) await dropDatabase(url);
 });
 
-/** Runs `work` with a DataSource over every migration (its own connections, closed after). */
-async function withMigrations<T>(work: (dataSource: DataSource) => Promise<T>): Promise<T> {
-  const dataSource = new DataSource({ type: 'postgres', url, migrations, migrationsTransactionMode: 'each' });
+/** Runs `work` with a DataSource over every migration on `at` (this file's database by default; its own connections, closed after). */
+async function withMigrations<T>(work: (dataSource: DataSource) => Promise<T>, at = url): Promise<T> {
+  const dataSource = new DataSource({ type: 'postgres', url: at, migrations, migrationsTransactionMode: 'each' });
   await dataSource.initialize();
   try {
     return await work(dataSource);
@@ -268,4 +270,111 @@ describe('migration OrderTotalsAsMoney', () => {
     const { rows: left } = await db.query(`SELECT count(*)::int AS n FROM events WHERE event_type = ANY($1::text[]) AND schema_version = 1`, [TYPES]);
     expect(left).toEqual([{ n: 0 }]);
   });
+});
+
+describe('the upgrade on what the API wrote', () => {
+  const ENV = { REACTION_MAX_ATTEMPTS: '2', REACTION_RETRY_BASE_MS: '20' };
+
+  it('the API writes v2 totals in the order’s currency; down makes them the previous version’s rows, and the next start migrates them back', async () => {
+    let app: TestApp = await startTestApp({ env: ENV });
+    const at = app.databaseUrl;
+    const { brokerPrefix } = app;
+    let open = true;
+    try {
+      const customer = await registerUser(app, { creditLimit: 100_000 });
+      const place = async (currency: string): Promise<string> =>
+        (await app.http().post('/orders').send({ customerId: customer, currency, lines: [{ sku: 'UP-1', quantity: 3, unitPrice: 450 }] }).expect(202)).body.id;
+      const statusOf = async (orderId: string): Promise<string> => (await app.http().get(`/orders/${orderId}`).expect(200)).body.status;
+      const shipped = await place('JPY');
+      const cancelled = await place('USD');
+      await eventually(async () => expect([await statusOf(shipped), await statusOf(cancelled)]).toEqual(['CONFIRMED', 'CONFIRMED']), 15_000);
+      await app.http().post(`/orders/${shipped}/ship`).send({}).expect(202);
+      await app.http().post(`/orders/${cancelled}/cancel`).send({ reason: 'changed my mind' }).expect(202);
+      const rowsOf = async (): Promise<Row[]> =>
+        app.db.query(`SELECT * FROM events WHERE stream_id = ANY($1::uuid[]) ORDER BY position`, [[shipped, cancelled]]);
+      const written = await eventually(async () => {
+        const rows = await rowsOf();
+        expect(rows.filter(isTarget)).toHaveLength(4);
+        expect(rows.every((row) => row.global_position !== null)).toBe(true);
+        return rows;
+      });
+      const yen = { amount: 1_350, currency: 'JPY' };
+      const dollars = { amount: 1_350, currency: 'USD' };
+      expect(written.filter(isTarget).map((row) => [row.stream_id, row.event_type, row.schema_version, row.payload.total])).toEqual(
+        expect.arrayContaining([
+          [shipped, 'OrderConfirmed', 2, yen],
+          [shipped, 'OrderShipped', 2, yen],
+          [cancelled, 'OrderConfirmed', 2, dollars],
+          [cancelled, 'OrderCancelled', 2, dollars],
+        ]),
+      );
+      await app.close({ keepDatabase: true });
+      open = false;
+
+      // Down: what the previous version would have written, and reads.
+      await withMigrations((dataSource) => dataSource.undoLastMigration({ transaction: 'each' }), at);
+      const client = new Client({ connectionString: at });
+      await client.connect();
+      try {
+        const { rows: previous } = await client.query(`SELECT * FROM events WHERE stream_id = ANY($1::uuid[]) ORDER BY position`, [[shipped, cancelled]]);
+        expect(previous).toEqual(
+          written.map((row) => (isTarget(row) ? { ...row, schema_version: 1, payload: { ...row.payload, total: (row.payload.total as { amount: number }).amount } } : row)),
+        );
+      } finally {
+        await client.end();
+      }
+
+      // The next start migrates them back to exactly what the API wrote, and goes on from there.
+      app = await startTestApp({ databaseUrl: at, brokerPrefix, env: ENV });
+      open = true;
+      expect(await rowsOf()).toEqual(written);
+      const stream = (await app.http().get(`/streams/${shipped}/events`).expect(200)).body.events;
+      expect(stream.map((event: { type: string; schemaVersion: number }) => [event.type, event.schemaVersion])).toEqual([
+        ['OrderPlaced', 2],
+        ['OrderConfirmed', 2],
+        ['OrderShipped', 2],
+      ]);
+
+      // A v1 row that got in anyway (here the constraint is dropped by hand): the readers stop or park at it, saying why.
+      const stranded = await place('EUR');
+      await eventually(async () => expect(await statusOf(stranded)).toBe('CONFIRMED'), 15_000);
+      await app.db.query(`ALTER TABLE events DROP CONSTRAINT events_order_totals_are_money`);
+      const [{ event_id: strandedShipped }] = await app.db.query(
+        `INSERT INTO events (event_id, stream_type, stream_id, stream_version, event_type, schema_version, payload, metadata)
+         VALUES (gen_random_uuid(), 'Order', $1, 3, 'OrderShipped', 1, $2, '{"correlationId":"old","causationId":"old","occurredAt":"2026-11-05T00:00:00.000Z"}')
+         RETURNING event_id`,
+        [stranded, JSON.stringify({ orderId: stranded, customerId: customer, total: 1_350, shippedAt: '2026-11-05T00:00:00.000Z' })],
+      );
+      await app.db.query(`SELECT pg_notify('events_appended', '')`);
+      const unreadable = /OrderShipped .* is stored at schema version 1, and this code reads OrderShipped only at v2/;
+      await eventually(async () => {
+        const stopped = await app.db.query(
+          `SELECT subscription_id, failing_event_id, last_error FROM subscription_checkpoints
+           WHERE subscription_id = ANY($1::text[]) ORDER BY subscription_id`,
+          [['projection:order-summaries', 'projection:user-profiles', 'relay:integration-events']],
+        );
+        // The readers of OrderShipped stop exactly at it; a projection of other types passes it by.
+        expect(stopped).toEqual([
+          { subscription_id: 'projection:order-summaries', failing_event_id: strandedShipped, last_error: expect.stringMatching(unreadable) },
+          { subscription_id: 'projection:user-profiles', failing_event_id: null, last_error: null },
+          { subscription_id: 'relay:integration-events', failing_event_id: strandedShipped, last_error: expect.stringMatching(unreadable) },
+        ]);
+        // The Users module's credit reaction reads OrderShipped: it cannot tell which of its steps the event is for, so each is parked.
+        const parked: Array<{ reaction: string; step: string; last_error: string }> = await app.db.query(
+          `SELECT reaction, step, last_error FROM parked_reactions WHERE event_id = $1 ORDER BY step`,
+          [strandedShipped],
+        );
+        expect(parked.map(({ step }) => step)).toContain('consumeCreditOfShippedOrder');
+        expect(parked.every(({ reaction, last_error }) => reaction === 'reaction:order-credit' && unreadable.test(last_error))).toBe(true);
+      }, 20_000);
+      const [{ position }] = await app.db.query(`SELECT global_position::text AS position FROM events WHERE event_id = $1`, [strandedShipped]);
+      await eventually(async () => {
+        const [profiles] = await app.db.query(`SELECT global_position::text AS position FROM subscription_checkpoints WHERE subscription_id = 'projection:user-profiles'`);
+        expect(BigInt(profiles.position)).toBeGreaterThanOrEqual(BigInt(position));
+      });
+    } finally {
+      if (open) await app.close();
+      else await dropDatabase(at);
+    }
+  }, 120_000);
 });
