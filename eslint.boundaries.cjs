@@ -31,6 +31,8 @@ const CONSUMER_ALSO_USES = [
   'src/messaging/queue-depth.ts',
   'src/messaging/returned-messages.ts',
   'src/health/respond-with-health.ts',
+  // The consumer's own schema, which it migrates at start.
+  'migrations/consumer/index.ts',
 ];
 
 /** Every folder that publishes an index.ts (src/<folder> or src/modules/<module>), relative to rootDir. */
@@ -54,7 +56,10 @@ function foldersWithIndex(rootDir) {
  * - the platform imports only the platform and the contracts (its specs may also read the
  *   consumer's environment);
  * - the building blocks (the platform and the event store) import no feature module;
- * - the contracts import nothing else in src.
+ * - the contracts import nothing else in src;
+ * - a file outside src (tests, scripts, migrations) is an element too, so the rules above see an
+ *   import out of src: the consumer may reach only its own migrations, the platform only the
+ *   monolith's (src/database runs them).
  *
  * @param {string} rootDir absolute path of the project (the folder holding src/)
  * @returns {import('eslint').Linter.Config[]}
@@ -71,7 +76,10 @@ function boundariesConfig(rootDir) {
       languageOptions: { parser },
       settings: {
         'boundaries/root-path': rootDir,
-        'boundaries/include': ['src/**/*.ts'],
+        // Every file of the project is an element, so that an import out of src (scripts, test,
+        // migrations) meets the policies too; package imports are external, not files.
+        'boundaries/include': ['**/*'],
+        'boundaries/ignore': ['node_modules/**', 'dist/**'],
         // A type import in a type position (`typeof import('…')`) depends on its module like any import.
         'boundaries/additional-dependency-nodes': [{ selector: 'TSImportType > Literal', kind: 'type', name: 'import-type' }],
         // Resolves imports as tsc does (tsconfig paths, extensions), so no import escapes the rule unresolved.
@@ -81,6 +89,8 @@ function boundariesConfig(rootDir) {
           { type: 'folder', pattern: 'src/*', partialMatch: false, capture: ['name'] },
           // What is left: the composition root (src/main.ts, src/app.module.ts, …).
           { type: 'app', pattern: 'src', partialMatch: false },
+          // Everything outside src: the tests, scripts, migrations, configuration.
+          { type: 'outside', pattern: '*', partialMatch: false },
         ],
       },
       rules: {
@@ -107,6 +117,11 @@ function boundariesConfig(rootDir) {
               {
                 from: platform,
                 allow: { to: [folder('contracts'), platform] },
+              },
+              {
+                // The monolith's schema, which the database platform migrates at start.
+                from: folder('database'),
+                allow: { to: { file: { path: 'migrations/index.ts' } } },
               },
               {
                 // A platform spec may read the consumer's environment (the consumer runs on the same platform).

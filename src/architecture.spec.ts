@@ -247,9 +247,8 @@ describe('architecture: the rule fails on a planted violation', () => {
     ]);
   });
 
-  // Known hole, not fixed: files outside src are no element, so no policy sees them (boundaries/no-ignored
-  // would also flag every package import). it.failing turns red once the rule reports it.
-  it.failing('the consumer importing a file outside src is reported', async () => {
+  // Files outside src are elements too (type `outside`), so the policies see an import out of src.
+  it('the consumer importing a file outside src is reported', async () => {
     const rootDir = projectWith({
       ...BASE,
       'scripts/relay-tools.ts': 'export const relay = 1;\n',
@@ -257,6 +256,19 @@ describe('architecture: the rule fails on a planted violation', () => {
     });
     expect(await boundaryViolations(rootDir)).toEqual([
       { file: 'src/consumer/main.ts', message: expect.stringContaining('the consumer imports only src/contracts and the platform folders') },
+    ]);
+  });
+
+  it('a platform folder importing a file outside src is reported, its allowed schema import passes', async () => {
+    const rootDir = projectWith({
+      ...BASE,
+      'test/support/fixtures.ts': 'export const fixture = 1;\n',
+      'migrations/index.ts': 'export const migrations = [];\n',
+      'src/shared/uses-a-fixture.ts': "import { fixture } from '../../test/support/fixtures';\nexport const f = fixture;\n",
+      'src/database/database.module.ts': "import { migrations } from '../../migrations';\nexport const m = migrations;\n",
+    });
+    expect(await boundaryViolations(rootDir)).toEqual([
+      { file: 'src/shared/uses-a-fixture.ts', message: expect.stringContaining('src/shared is platform: it imports only the platform folders and src/contracts') },
     ]);
   });
 });

@@ -6,7 +6,7 @@ import { TransactionContext } from '../../../database/transaction-context';
 import { AggregateRow, AggregateTable, AggregateWriter } from '../../../event-store';
 import { User, type UserSnapshot, type UserStatus } from '../domain/user';
 import { EmailAlreadyTakenError, UserNotFoundError } from '../domain/user.errors';
-import { USER_STREAM_TYPE } from '../domain/user.events';
+import { CreditRejectedEvent, CreditReservedEvent, USER_STREAM_TYPE } from '../domain/user.events';
 import { UserRepository } from '../domain/user.repository';
 import { UserRecord } from './user.record';
 
@@ -45,6 +45,9 @@ function toUserRecord(row: UserRow): UserRecord {
     updatedAt: row.updated_at,
   };
 }
+
+/** The events that answer a credit request; both carry the order's id in `orderId`. */
+const CREDIT_ANSWERS = [CreditReservedEvent.type, CreditRejectedEvent.type];
 
 /** What a user's save may change: every column but its key and creation time. */
 const USERS_TABLE: AggregateTable = { name: 'users', key: 'id', insertOnly: ['created_at'] };
@@ -85,6 +88,14 @@ export class TypeOrmUserRepository extends UserRepository {
     const rows: UserRow[] = await this.transactions.queryable(this.dataSource).query(`SELECT ${USER_COLUMNS} FROM users WHERE id = $1`, [id]);
     if (rows.length === 0) throw new UserNotFoundError(id);
     return User.restore(toUserRecord(rows[0]));
+  }
+
+  async creditAnswerRecorded(userId: string, orderId: string): Promise<boolean> {
+    // Within the user's stream (its stream_id index): rare (a due deadline), so no index of its own.
+    const rows: unknown[] = await this.transactions
+      .queryable(this.dataSource)
+      .query(`SELECT 1 FROM events WHERE stream_id = $1 AND event_type = ANY($2) AND payload->>'orderId' = $3 LIMIT 1`, [userId, CREDIT_ANSWERS, orderId]);
+    return rows.length > 0;
   }
 
   async save(user: User): Promise<void> {
