@@ -55,7 +55,7 @@ describe('@EventsHandler classes, delivered from the event store', () => {
   });
 
   it('refuses events published on the in-memory EventBus, which would bypass the store and run reactions twice', () => {
-    const event = new OrderConfirmedEvent({ orderId: 'o', customerId: 'c', total: 1, confirmedAt: new Date().toISOString() });
+    const event = new OrderConfirmedEvent({ orderId: 'o', customerId: 'c', total: { amount: 1, currency: 'EUR' }, confirmedAt: new Date().toISOString() });
 
     expect(() => app.app.get(EventBus).publish(event)).toThrow(/OrderConfirmedEvent was published on the in-memory EventBus/);
     expect(FlakyConfirmationHandler.calls.filter((call) => call.orderId === 'o')).toHaveLength(0);

@@ -43,15 +43,28 @@ afterAll(async () => {
   if (url) await dropDatabase(url);
 });
 
-/** Runs `work` with a DataSource over every migration (its own connections, closed after). */
-async function withMigrations<T>(work: (dataSource: DataSource) => Promise<T>): Promise<T> {
-  const dataSource = new DataSource({ type: 'postgres', url, migrations, migrationsTransactionMode: 'each' });
+/**
+ * The migrations up to the one under test. Those after it are another upgrade's: the API applies
+ * them at its start, undoHandover takes them back first, and runs here stop at the handover.
+ */
+const THROUGH_HANDOVER = migrations.slice(0, migrations.indexOf(OrderCreditReaction1765200000000) + 1);
+
+/** Runs `work` with a DataSource over every migration, or `list` (its own connections, closed after). */
+async function withMigrations<T>(work: (dataSource: DataSource) => Promise<T>, list = migrations): Promise<T> {
+  const dataSource = new DataSource({ type: 'postgres', url, migrations: list, migrationsTransactionMode: 'each' });
   await dataSource.initialize();
   try {
     return await work(dataSource);
   } finally {
     await dataSource.destroy();
   }
+}
+
+/** Back to the schema of the version before the handover: the later migrations undone, then the handover's. */
+async function undoHandover(dataSource: DataSource): Promise<void> {
+  const lastApplied = async () => ((await dataSource.query(`SELECT name FROM migrations ORDER BY timestamp DESC LIMIT 1`)) as Array<{ name: string }>)[0]?.name;
+  while ((await lastApplied()) !== new OrderCreditReaction1765200000000().name) await dataSource.undoLastMigration({ transaction: 'each' });
+  await dataSource.undoLastMigration({ transaction: 'each' });
 }
 
 async function startApi(env: Record<string, string> = {}): Promise<ApiProcess> {
@@ -159,7 +172,7 @@ it('hands the credit steps over from order-fulfilment to order-credit: none skip
   // Back to the previous version's schema (the last migration undone), and both reactions' state
   // replaced by what the previous version leaves.
   await withMigrations(async (dataSource) => {
-    await dataSource.undoLastMigration({ transaction: 'each' });
+    await undoHandover(dataSource);
   });
   for (const table of ['reaction_receipts', 'subscription_checkpoints', 'paused_subscriptions']) {
     await db.query(`DELETE FROM ${table} WHERE subscription_id = ANY($1::text[])`, [[FROM, TO]]);
@@ -218,13 +231,13 @@ it('hands the credit steps over from order-fulfilment to order-credit: none skip
   locker = new Client({ connectionString: url });
   await locker.connect();
   await locker.query(`SELECT pg_advisory_lock_shared(hashtext($1), 1)`, [`${FROM}/1`]);
-  await expect(withMigrations((dataSource) => dataSource.runMigrations())).rejects.toThrow(/stop the API processes of the previous version/);
+  await expect(withMigrations((dataSource) => dataSource.runMigrations(), THROUGH_HANDOVER)).rejects.toThrow(/stop the API processes of the previous version/);
   expect(await checkpointsOf(TO)).toEqual([]);
   await locker.end();
   locker = undefined;
 
   // Stopped: it runs.
-  const applied = await withMigrations((dataSource) => dataSource.runMigrations());
+  const applied = await withMigrations((dataSource) => dataSource.runMigrations(), THROUGH_HANDOVER);
   expect(applied.map((migration) => migration.name)).toEqual([new OrderCreditReaction1765200000000().name]);
 
   expect(await checkpointsOf(TO)).toEqual(await checkpointsOf(FROM));
@@ -307,7 +320,7 @@ it('hands the credit steps over from order-fulfilment to order-credit: none skip
     [TO, event.cancelled.id],
   );
   await withMigrations(async (dataSource) => {
-    await dataSource.undoLastMigration({ transaction: 'each' });
+    await undoHandover(dataSource);
   });
   expect(await receiptsOf(TO)).toEqual([]);
   expect(await checkpointsOf(TO)).toEqual([]);
@@ -327,7 +340,7 @@ it('hands the credit steps over from order-fulfilment to order-credit: none skip
 
   // Up again, and this time order-credit lags (paused) while order-fulfilment runs on: it takes
   // new orders (their deadlines) and passes over a cancellation, which is not its business now.
-  const reapplied = await withMigrations((dataSource) => dataSource.runMigrations());
+  const reapplied = await withMigrations((dataSource) => dataSource.runMigrations(), THROUGH_HANDOVER);
   expect(reapplied).toHaveLength(1);
   expect(await checkpointsOf(TO)).toEqual(await checkpointsOf(FROM));
   expect(await parkedOf(TO)).toEqual([receipt(event.cancelled, 'releaseCreditOfClosedOrder')]);
@@ -355,7 +368,7 @@ it('hands the credit steps over from order-fulfilment to order-credit: none skip
   // cancelled one's, which order-credit did not: order-fulfilment's whole-event receipts of them
   // (its deadline step only) go, and its checkpoint goes back to order-credit's.
   await withMigrations(async (dataSource) => {
-    await dataSource.undoLastMigration({ transaction: 'each' });
+    await undoHandover(dataSource);
   });
   expect(await checkpointsOf(FROM)).toEqual(creditCheckpoint);
   const afterLag = await receiptsOf(FROM);

@@ -463,10 +463,17 @@ class History {
           return { userId: user.id, orderId: order.id, amount: total, creditReserved: user.creditReserved, reservedAt: at };
         });
         yield reserved;
-        yield orderEvent('OrderConfirmed', checkout, reserved, (at) => {
-          order.status = 'CONFIRMED';
-          return { orderId: order.id, customerId: user.id, total, confirmedAt: at };
-        });
+        const money = { amount: total, currency: order.currency };
+        yield orderEvent(
+          'OrderConfirmed',
+          checkout,
+          reserved,
+          (at) => {
+            order.status = 'CONFIRMED';
+            return { orderId: order.id, customerId: user.id, total: money, confirmedAt: at };
+          },
+          2,
+        );
 
         const fate = Math.random();
         const release = (type: 'CreditConsumed' | 'CreditReleased', cause: PendingEvent) =>
@@ -479,17 +486,29 @@ class History {
             return type === 'CreditConsumed' ? { ...base, consumedAt: at } : { ...base, releasedAt: at };
           });
         if (fate < 0.75) {
-          const shipped = orderEvent('OrderShipped', newId(), undefined, (at) => {
-            order.status = 'SHIPPED';
-            return { orderId: order.id, customerId: user.id, total, shippedAt: at };
-          });
+          const shipped = orderEvent(
+            'OrderShipped',
+            newId(),
+            undefined,
+            (at) => {
+              order.status = 'SHIPPED';
+              return { orderId: order.id, customerId: user.id, total: money, shippedAt: at };
+            },
+            2,
+          );
           yield shipped;
           yield release('CreditConsumed', shipped);
         } else if (fate < 0.85) {
-          const cancelled = orderEvent('OrderCancelled', newId(), undefined, (at) => {
-            order.status = 'CANCELLED';
-            return { orderId: order.id, customerId: user.id, reason: 'changed my mind', previousStatus: 'CONFIRMED', total, cancelledAt: at };
-          });
+          const cancelled = orderEvent(
+            'OrderCancelled',
+            newId(),
+            undefined,
+            (at) => {
+              order.status = 'CANCELLED';
+              return { orderId: order.id, customerId: user.id, reason: 'changed my mind', previousStatus: 'CONFIRMED', total: money, cancelledAt: at };
+            },
+            2,
+          );
           yield cancelled;
           yield release('CreditReleased', cancelled);
         }

@@ -20,7 +20,7 @@ export type { ProjectionDefinition } from './manifest/projection-definition';
 export { EventStoreManifests } from './manifest/event-store-manifests';
 export { EventStoreManifestsModule } from './manifest/event-store-manifests.module';
 export type { EventUpcaster } from './upcasting/event-upcasters';
-export { EventUpcasters } from './upcasting/event-upcasters';
+export { EventUpcasters, UnreadableEventVersionError } from './upcasting/event-upcasters';
 export { DomainEventClasses } from './reactions/domain-event-classes';
 
 // The Nest module and what it provides

@@ -56,10 +56,15 @@ export class EventStoreManifests {
     return classes;
   }
 
-  /** A registry of every module's upcasters: what the subscriptions, the relay and every replay read through. */
+  /**
+   * A registry of every module's upcasters and of the version each of their event classes is
+   * written at: what the subscriptions, the relay and every replay read through. A stored event
+   * no upcaster brings to its class's version is refused there (UnreadableEventVersionError).
+   */
   eventUpcasters(): EventUpcasters {
     const upcasters = new EventUpcasters();
     for (const manifest of this.all) upcasters.register(...manifest.upcasters);
+    upcasters.registerCurrentVersions(...this.eventClasses);
     return upcasters;
   }
 

@@ -1,5 +1,6 @@
 import type { EntityManager } from 'typeorm';
 import type { StoredEvent } from '../stored-event';
+import type { EventUpcasters } from '../upcasting/event-upcasters';
 
 /**
  * One read model kept from the store, declared once: what the live subscription runs, what
@@ -25,13 +26,19 @@ export interface ProjectionDefinition<E extends StoredEvent = StoredEvent> {
 
 /**
  * Applies a batch of the store's events to `projection`: the one place where untyped stored
- * events become the projection's own, by the event types it declares it handles.
+ * events become the projection's own, by the event types it declares it handles, upcast through
+ * `upcasters` when given (the live projector and rebuilds). Only those are upcast: an event of a
+ * version the code cannot read (UnreadableEventVersionError) stops the projections that handle
+ * its type, never the others.
  */
-export function applyProjection(projection: ProjectionDefinition, events: readonly StoredEvent[], db: EntityManager, table = projection.table): Promise<void> {
+export function applyProjection(
+  projection: ProjectionDefinition,
+  events: readonly StoredEvent[],
+  db: EntityManager,
+  table = projection.table,
+  upcasters?: EventUpcasters,
+): Promise<void> {
   const handled = new Set(projection.canHandle);
-  return projection.apply(
-    events.filter((event) => handled.has(event.eventType)),
-    db,
-    table,
-  );
+  const own = events.filter((event) => handled.has(event.eventType));
+  return projection.apply(upcasters ? upcasters.upcastAll(own) : own, db, table);
 }

@@ -274,7 +274,7 @@ export class ReactionSubscription {
     // Paused: nothing read, and the checkpoint must not follow the head.
     if (batch.paused) return { taken: 0, caughtUp: false, paused: true };
     const done = new Set<string>();
-    const keyed = this.keyed(this.upcasters.upcastAll(batch.events));
+    const keyed = this.keyed(batch.events);
     const segmentAt = new Map(keyed.map(({ stored, segment }) => [stored.globalPosition, segment]));
     // This process's events: of its segments, beyond their checkpoints.
     const partitions = this.partition(
@@ -474,10 +474,13 @@ export class ReactionSubscription {
     return [...partitions.values()];
   }
 
-  /** The stored event as its steps receive it; an UndecodableEvent when the reaction's decode throws. */
+  /**
+   * The stored event, upcast, as its steps receive it; an UndecodableEvent when the reaction's
+   * decode throws, or the event is of a schema version this code cannot read (UnreadableEventVersionError).
+   */
   private decode(stored: StoredEvent): object | undefined {
     try {
-      return this.reaction.decode(stored);
+      return this.reaction.decode(this.upcasters.upcast(stored));
     } catch (error) {
       withLogContext(logContextOf(stored), () =>
         this.logger.warn(`cannot read ${stored.eventType} ${stored.eventId} as the reaction declared it, its steps fail on it: ${describeError(error)}`),
@@ -546,8 +549,7 @@ export class ReactionSubscription {
        JOIN LATERAL (SELECT ${STORED_EVENT_COLUMNS} FROM events WHERE events.event_id = parked.event_id) AS e ON true`,
       [this.subscriptionId],
     );
-    for (const { step: stepName, ...row } of requested) {
-      const stored = this.upcasters.upcast(row);
+    for (const { step: stepName, ...stored } of requested) {
       await withLogContext(logContextOf(stored), () => this.retryParked(stepName, stored));
     }
     return requested.length;

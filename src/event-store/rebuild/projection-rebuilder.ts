@@ -49,7 +49,7 @@ export class ProjectionRebuilder {
   ) {}
 
   private project(projection: ProjectionDefinition, events: SequencedEvent[], db: EntityManager, table: string): Promise<void> {
-    return applyProjection(projection, this.upcasters.upcastAll(events), db, table);
+    return applyProjection(projection, events, db, table, this.upcasters);
   }
 
   /** Takes the projection's rebuild lock (RebuildAlreadyRunningError when another rebuild holds it), rebuilds, and lets the lock go. */

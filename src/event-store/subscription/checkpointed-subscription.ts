@@ -7,7 +7,6 @@ import type { EventSequencer } from '../sequencing/event-sequencer';
 import { ensureSegments, segmentKey } from '../segments/segment-checkpoints';
 import { segmentOf } from '../segments/segments';
 import type { SegmentLease } from '../segments/subscription-leases';
-import type { EventUpcasters } from '../upcasting/event-upcasters';
 import { SequencedEvent, STORED_EVENT_COLUMNS } from '../stored-event';
 import { ensureCheckpoint, sequencedEventsAfter } from './committed-events';
 import { describeError, recordFailure } from './subscription-failures';
@@ -107,7 +106,6 @@ export class CheckpointedSubscription {
     private readonly handler: EventBatchHandler,
     private readonly sequencer: EventSequencer,
     private readonly options: SubscriptionOptions,
-    private readonly upcasters?: EventUpcasters,
   ) {
     this.logger = new Logger(`Subscription:${name}`);
     this.segments = options.lease?.segments ?? 1;
@@ -211,8 +209,8 @@ export class CheckpointedSubscription {
       this.lastRead = mine;
       let handled = 0;
       if (mine.length > 0) {
-        const events = this.upcasters?.upcastAll(mine) ?? mine;
-        const outcome = (await this.handler(events, transaction)) ?? { handled: events.length };
+        // As stored: the handler upcasts what it reads (applyProjection, only the types its projection handles).
+        const outcome = (await this.handler(mine, transaction)) ?? { handled: mine.length };
         this.retryAfterMs = outcome.retryAfterMs;
         handled = outcome.handled;
       } else {

@@ -36,7 +36,7 @@ export class EventSubscriptions implements OnModuleInit, OnApplicationBootstrap,
 
   onModuleInit(): void {
     for (const projection of this.manifests.projections) {
-      this.register(projection.subscriptionId, (events, transaction) => applyProjection(projection, events, transaction));
+      this.register(projection.subscriptionId, (events, transaction) => applyProjection(projection, events, transaction, projection.table, this.upcasters));
     }
   }
 
@@ -47,7 +47,7 @@ export class EventSubscriptions implements OnModuleInit, OnApplicationBootstrap,
       gatherMs: this.config.get('PROJECTION_GATHER_MS', { infer: true }),
       lease: this.leases.lease(name, this.config.get('SUBSCRIPTION_SEGMENTS', { infer: true })),
       ...options,
-    }, this.upcasters);
+    });
     this.subscriptions.set(name, subscription);
     return subscription;
   }

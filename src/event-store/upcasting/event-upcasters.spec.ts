@@ -1,5 +1,5 @@
 import type { StoredEvent } from '../stored-event';
-import { EventUpcasters } from './event-upcasters';
+import { EventUpcasters, UnreadableEventVersionError } from './event-upcasters';
 
 function stored(eventType: string, schemaVersion: number, payload: Record<string, unknown>): StoredEvent {
   return {
@@ -55,5 +55,45 @@ describe('EventUpcasters', () => {
 
     // then
     expect(() => upcasters.register(upcaster)).toThrow('two upcasters for ThingHappened v1');
+  });
+});
+
+describe('EventUpcasters with the current versions of the event classes', () => {
+  function registry(): EventUpcasters {
+    const upcasters = new EventUpcasters();
+    upcasters.register({ eventType: 'ThingHappened', fromVersion: 1, upcast: ({ sz, ...rest }) => ({ ...rest, size: sz }) });
+    upcasters.registerCurrentVersions({ type: 'ThingHappened', schemaVersion: 2 }, { type: 'ThingMoved', schemaVersion: 2 }, { type: 'ThingNamed' });
+    return upcasters;
+  }
+
+  it('passes an event that reaches its current version, upcast or as stored', () => {
+    const upcasters = registry();
+
+    expect(upcasters.upcast(stored('ThingHappened', 1, { sz: 3 }))).toMatchObject({ schemaVersion: 2, payload: { size: 3 } });
+    expect(upcasters.upcast(stored('ThingMoved', 2, { to: 'x' }))).toMatchObject({ schemaVersion: 2, payload: { to: 'x' } });
+    expect(upcasters.upcast(stored('ThingNamed', 1, { name: 'x' }))).toMatchObject({ schemaVersion: 1 });
+  });
+
+  it('refuses a version no upcaster reads (written by an older process after a migration rewrote such rows), naming the event', () => {
+    const upcasters = registry();
+    const old = stored('ThingMoved', 1, { to: 'x' });
+
+    expect(() => upcasters.upcast(old)).toThrow(UnreadableEventVersionError);
+    expect(() => upcasters.upcastAll([old])).toThrow(
+      'ThingMoved e1 (stream Thing s1, version 3) is stored at schema version 1, and this code reads ThingMoved only at v2: no upcaster reads v1',
+    );
+  });
+
+  it('refuses a version newer than the code’s', () => {
+    expect(() => registry().upcast(stored('ThingHappened', 3, {}))).toThrow(/stored at schema version 3, and this code reads ThingHappened only at v2: it was written by a newer version/);
+  });
+
+  it('refuses an upcaster from the current version or beyond, in either order of registration', () => {
+    const upcasters = registry();
+    expect(() => upcasters.register({ eventType: 'ThingHappened', fromVersion: 2, upcast: (payload) => payload })).toThrow('an upcaster from ThingHappened v2, which is written at v2');
+
+    const early = new EventUpcasters();
+    early.register({ eventType: 'ThingMoved', fromVersion: 2, upcast: (payload) => payload });
+    expect(() => early.registerCurrentVersions({ type: 'ThingMoved', schemaVersion: 2 })).toThrow('an upcaster from ThingMoved v2, which is written at v2');
   });
 });

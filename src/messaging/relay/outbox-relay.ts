@@ -239,7 +239,8 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
         continue;
       }
       try {
-        messages.push(toIntegrationEnvelope(event, this.mappers));
+        // Upcast here, event by event: one of a version this code cannot read stops the relay at it, as one it cannot map.
+        messages.push(toIntegrationEnvelope(this.upcasters.upcast(event), this.mappers));
       } catch (error) {
         const reason = describeError(error);
         return { messages, mappingFailure: new Error(`${event.eventType} ${event.eventId} cannot be mapped to an integration event: ${reason}`) };
@@ -248,13 +249,13 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
     return { messages };
   }
 
-  /** The one place the relay reads the outbox: the next batch after its checkpoint, upcast; none while paused. */
+  /** The one place the relay reads the outbox: the next batch after its checkpoint (as stored: toMessages upcasts); none while paused. */
   private async readNextBatch(): Promise<SequencedEvent[]> {
     const { checkpoint, paused, events } = await readCheckpointAndEventsAfter(this.dataSource, RELAY_CHECKPOINT, this.config.get('RELAY_BATCH_SIZE', { infer: true }));
     this.pausedByOperator = paused;
     if (paused) return [];
     this.tracker.at(checkpoint.globalPosition);
-    return this.upcasters.upcastAll(events);
+    return events;
   }
 
   /** One turn of the relay: relays a batch when it leads and events wait, else waits for that. */

@@ -25,10 +25,12 @@ export class OrderPlacedEvent extends DomainEvent<{
 export class OrderConfirmedEvent extends DomainEvent<{
   orderId: string;
   customerId: string;
-  total: number;
+  total: Money;
   confirmedAt: string;
 }> {
   static readonly type = 'OrderConfirmed';
+  /** v2: `total` is Money. v1's bare number was rewritten by a migration, see ORDER_TOTALS_AS_MONEY in order-event-upcasters.ts. */
+  static readonly schemaVersion = 2;
 }
 
 export class OrderRejectedEvent extends DomainEvent<{
@@ -46,19 +48,23 @@ export class OrderCancelledEvent extends DomainEvent<{
   reason: string;
   /** PENDING or CONFIRMED: tells consumers a confirmed order's cancellation from an undecided one's. */
   previousStatus: OrderStatus;
-  total: number;
+  total: Money;
   cancelledAt: string;
 }> {
   static readonly type = 'OrderCancelled';
+  /** v2: `total` is Money (see OrderConfirmedEvent). */
+  static readonly schemaVersion = 2;
 }
 
 export class OrderShippedEvent extends DomainEvent<{
   orderId: string;
   customerId: string;
-  total: number;
+  total: Money;
   shippedAt: string;
 }> {
   static readonly type = 'OrderShipped';
+  /** v2: `total` is Money (see OrderConfirmedEvent). */
+  static readonly schemaVersion = 2;
 }
 
 /**

@@ -35,12 +35,13 @@ function line(overrides: Partial<OrderLine> = {}): OrderLine {
 }
 
 const ids = { orderId: ORDER_ID, customerId: CUSTOMER_ID };
-const placed = new OrderPlacedEvent({ ...ids, lines: LINES, total: { amount: TOTAL, currency: 'EUR' }, placedAt: now.toISOString() });
-const confirmed = (at = now) => new OrderConfirmedEvent({ ...ids, total: TOTAL, confirmedAt: at.toISOString() });
+const MONEY = { amount: TOTAL, currency: 'EUR' };
+const placed = new OrderPlacedEvent({ ...ids, lines: LINES, total: MONEY, placedAt: now.toISOString() });
+const confirmed = (at = now) => new OrderConfirmedEvent({ ...ids, total: MONEY, confirmedAt: at.toISOString() });
 const rejected = (reason = 'insufficient credit', at = now) => new OrderRejectedEvent({ ...ids, reason, rejectedAt: at.toISOString() });
 const cancelled = (previousStatus: OrderStatus, reason = 'customer changed their mind', at = now) =>
-  new OrderCancelledEvent({ ...ids, reason, previousStatus, total: TOTAL, cancelledAt: at.toISOString() });
-const shipped = (at = now) => new OrderShippedEvent({ ...ids, total: TOTAL, shippedAt: at.toISOString() });
+  new OrderCancelledEvent({ ...ids, reason, previousStatus, total: MONEY, cancelledAt: at.toISOString() });
+const shipped = (at = now) => new OrderShippedEvent({ ...ids, total: MONEY, shippedAt: at.toISOString() });
 
 /** The events that bring an order to each status. */
 const HISTORY: Record<OrderStatus, OrderEvent[]> = {
@@ -155,6 +156,27 @@ describe('Order', () => {
 
     it.each<OrderStatus>(['REJECTED', 'CANCELLED', 'SHIPPED'])('confirming a %s order is refused', (status) => {
       orders.given(...HISTORY[status]).when((order) => order.confirm(later)).thenThrows(OrderNotPendingError, { code: 'ORDER_NOT_PENDING', kind: 'conflict' });
+    });
+  });
+
+  describe('the total every event carries', () => {
+    const yen = { amount: 1_350, currency: 'JPY' };
+    const placedInYen = new OrderPlacedEvent({ ...ids, lines: [line({ quantity: 3, unitPrice: 450 })], total: yen, placedAt: now.toISOString() });
+    const confirmedInYen = new OrderConfirmedEvent({ ...ids, total: yen, confirmedAt: now.toISOString() });
+
+    it('confirming, shipping and cancelling carry the order’s total as Money in its own currency', () => {
+      orders.given(placedInYen).when((order) => order.confirm(later)).then(new OrderConfirmedEvent({ ...ids, total: yen, confirmedAt: later.toISOString() }));
+      orders.given(placedInYen, confirmedInYen).when((order) => order.ship(later)).then(new OrderShippedEvent({ ...ids, total: yen, shippedAt: later.toISOString() }));
+      orders
+        .given(placedInYen, confirmedInYen)
+        .when((order) => order.cancel('too late', later))
+        .then(new OrderCancelledEvent({ ...ids, reason: 'too late', previousStatus: 'CONFIRMED', total: yen, cancelledAt: later.toISOString() }));
+    });
+
+    it('an order restored from its row carries the row’s currency too', () => {
+      const order = Order.restore({ ...orders.load(placedInYen, confirmedInYen).snapshot() });
+      order.ship(later);
+      expect(order.getUncommittedEvents()).toEqual([new OrderShippedEvent({ ...ids, total: yen, shippedAt: later.toISOString() })]);
     });
   });
 

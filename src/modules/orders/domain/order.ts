@@ -13,6 +13,7 @@ import {
   OrderRejectedEvent,
   OrderShippedEvent,
   OrderCreditDeclinedEvent,
+  type Money,
 } from './order.events';
 
 export const ORDER_STATUSES = ['PENDING', 'CONFIRMED', 'REJECTED', 'CANCELLED', 'SHIPPED'] as const;
@@ -131,7 +132,7 @@ export class Order extends VersionedAggregate<OrderEvent> {
       new OrderConfirmedEvent({
         orderId: this.id,
         customerId: this.state.customerId,
-        total: this.state.total,
+        total: this.totalAsMoney(),
         confirmedAt: now.toISOString(),
       }),
     );
@@ -200,7 +201,7 @@ export class Order extends VersionedAggregate<OrderEvent> {
         customerId: this.state.customerId,
         reason: validateReason(reason),
         previousStatus: status,
-        total: this.state.total,
+        total: this.totalAsMoney(),
         cancelledAt: now.toISOString(),
       }),
     );
@@ -212,10 +213,15 @@ export class Order extends VersionedAggregate<OrderEvent> {
       new OrderShippedEvent({
         orderId: this.id,
         customerId: this.state.customerId,
-        total: this.state.total,
+        total: this.totalAsMoney(),
         shippedAt: now.toISOString(),
       }),
     );
+  }
+
+  /** The order's total with its currency, as its events carry it. */
+  private totalAsMoney(): Money {
+    return { amount: this.state.total, currency: this.state.currency };
   }
 
   snapshot(): OrderSnapshot {

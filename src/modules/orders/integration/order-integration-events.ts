@@ -20,7 +20,8 @@ export const ORDER_PUBLICATION: PublicationTable<OrderStoredEvent> = {
   [OrderConfirmedEvent.type]: publishedAs(OrderConfirmedV1, (e) => ({
     orderId: e.orderId,
     customerId: e.customerId,
-    total: e.total,
+    // The contracts keep their v1 shape (total in minor units): the order's currency is in OrderPlacedV1.
+    total: e.total.amount,
     confirmedAt: e.confirmedAt,
   })),
   [OrderRejectedEvent.type]: publishedAs(OrderRejectedV1, (e) => ({
@@ -33,14 +34,14 @@ export const ORDER_PUBLICATION: PublicationTable<OrderStoredEvent> = {
     orderId: e.orderId,
     customerId: e.customerId,
     reason: e.reason,
-    total: e.total,
+    total: e.total.amount,
     wasConfirmed: e.previousStatus === 'CONFIRMED',
     cancelledAt: e.cancelledAt,
   })),
   [OrderShippedEvent.type]: publishedAs(OrderShippedV1, (e) => ({
     orderId: e.orderId,
     customerId: e.customerId,
-    total: e.total,
+    total: e.total.amount,
     shippedAt: e.shippedAt,
   })),
   [OrderCreditDeclinedEvent.type]: publishedAs(OrderCreditDeclinedV1, (e) => ({
