@@ -12,6 +12,7 @@ import { ProjectionRebuildJobs1765000100000 } from './1765000100000-ProjectionRe
 import { RelayBatches1765100000000 } from './1765100000000-RelayBatches';
 import { EventsCorrelationIdIndex1765100100000 } from './1765100100000-EventsCorrelationIdIndex';
 import { OrderCreditReaction1765200000000 } from './1765200000000-OrderCreditReaction';
+import { DropUserProfiles1765300000000 } from './1765300000000-DropUserProfiles';
 
 /** Every migration, in order. Listed by class so that builds, tests and the CLI load the same set. */
 export const migrations = [
@@ -29,4 +30,5 @@ export const migrations = [
   RelayBatches1765100000000,
   EventsCorrelationIdIndex1765100100000,
   OrderCreditReaction1765200000000,
+  DropUserProfiles1765300000000,
 ];
