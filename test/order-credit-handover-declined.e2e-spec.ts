@@ -1,8 +1,10 @@
 import { DataSource } from 'typeorm';
 import { migrations } from '../migrations';
+import { OrderCreditReaction1765200000000 } from '../migrations/1765200000000-OrderCreditReaction';
 import { dropDatabase } from '../src/database/ensure-database';
 import { registerUser } from './support/fixtures';
 import { eventually, startTestApp, TestApp } from './support/test-app';
+import { undoMigrationsDownTo } from './support/test-database';
 
 /**
  * Down of the order-credit handover (migrations/1765200000000-OrderCreditReaction.ts) while
@@ -15,11 +17,12 @@ const TO = 'reaction:order-credit';
 const ENV = { REACTION_MAX_ATTEMPTS: '2', REACTION_RETRY_BASE_MS: '20', ORDER_CONFIRMATION_TIMEOUT_MS: '600000' };
 const AMOUNT = 100;
 
-async function undoLastMigration(url: string): Promise<void> {
+/** Undoes the handover (and, first, the migrations applied after it). */
+async function undoHandover(url: string): Promise<void> {
   const dataSource = new DataSource({ type: 'postgres', url, migrations, migrationsTransactionMode: 'each' });
   await dataSource.initialize();
   try {
-    await dataSource.undoLastMigration({ transaction: 'each' });
+    await undoMigrationsDownTo(dataSource, new OrderCreditReaction1765200000000());
   } finally {
     await dataSource.destroy();
   }
@@ -73,7 +76,7 @@ it('refuses to go down while order-credit has a declined reservation to give bac
     await app.close({ keepDatabase: true });
     closed = true;
 
-    await expect(undoLastMigration(url)).rejects.toThrow(/OrderCreditDeclined/);
+    await expect(undoHandover(url)).rejects.toThrow(/OrderCreditDeclined/);
 
     // Resumed, order-credit gives the reservation back; then down goes.
     await new DataSource({ type: 'postgres', url }).initialize().then(async (db) => {
@@ -89,7 +92,7 @@ it('refuses to go down while order-credit has a declined reservation to give bac
     });
     await app.close({ keepDatabase: true });
     closed = true;
-    await undoLastMigration(url);
+    await undoHandover(url);
   } finally {
     if (!closed) await app.close({ keepDatabase: true });
     await dropDatabase(url);

@@ -6,7 +6,7 @@ import { dropDatabase } from '../src/database/ensure-database';
 import { ApiProcess } from './support/api-process';
 import { eventually } from './support/test-app';
 import { uniqueBrokerPrefix } from './support/test-broker';
-import { createTestDatabase } from './support/test-database';
+import { createTestDatabase, undoMigrationsDownTo } from './support/test-database';
 import { testAuthorization } from './support/test-auth';
 
 /**
@@ -21,6 +21,7 @@ import { testAuthorization } from './support/test-auth';
  */
 const FROM = 'reaction:order-fulfilment';
 const TO = 'reaction:order-credit';
+const HANDOVER = new OrderCreditReaction1765200000000();
 const ORDER_AMOUNT = 100;
 // Only the reactions may decide orders here, never their deadline.
 const ENV = { ORDER_CONFIRMATION_TIMEOUT_MS: '600000' };
@@ -43,9 +44,12 @@ afterAll(async () => {
   if (url) await dropDatabase(url);
 });
 
-/** Runs `work` with a DataSource over every migration (its own connections, closed after). */
-async function withMigrations<T>(work: (dataSource: DataSource) => Promise<T>): Promise<T> {
-  const dataSource = new DataSource({ type: 'postgres', url, migrations, migrationsTransactionMode: 'each' });
+/** The migrations up to the handover: what its up is run with, so that it is the only one applied then (the API applies the later ones). */
+const UP_TO_HANDOVER = migrations.slice(0, migrations.indexOf(OrderCreditReaction1765200000000) + 1);
+
+/** Runs `work` with a DataSource over the given migrations (its own connections, closed after). */
+async function withMigrations<T>(work: (dataSource: DataSource) => Promise<T>, known = UP_TO_HANDOVER): Promise<T> {
+  const dataSource = new DataSource({ type: 'postgres', url, migrations: known, migrationsTransactionMode: 'each' });
   await dataSource.initialize();
   try {
     return await work(dataSource);
@@ -156,11 +160,9 @@ it('hands the credit steps over from order-fulfilment to order-credit: none skip
   const untouched = await placeOrder(customerId);
   await stopApi();
 
-  // Back to the previous version's schema (the last migration undone), and both reactions' state
+  // Back to the previous version's schema (the handover undone, after the migrations since), and both reactions' state
   // replaced by what the previous version leaves.
-  await withMigrations(async (dataSource) => {
-    await dataSource.undoLastMigration({ transaction: 'each' });
-  });
+  await withMigrations((dataSource) => undoMigrationsDownTo(dataSource, HANDOVER), migrations);
   for (const table of ['reaction_receipts', 'subscription_checkpoints', 'paused_subscriptions']) {
     await db.query(`DELETE FROM ${table} WHERE subscription_id = ANY($1::text[])`, [[FROM, TO]]);
   }
@@ -225,7 +227,7 @@ it('hands the credit steps over from order-fulfilment to order-credit: none skip
 
   // Stopped: it runs.
   const applied = await withMigrations((dataSource) => dataSource.runMigrations());
-  expect(applied.map((migration) => migration.name)).toEqual([new OrderCreditReaction1765200000000().name]);
+  expect(applied.map((migration) => migration.name)).toEqual([HANDOVER.name]);
 
   expect(await checkpointsOf(TO)).toEqual(await checkpointsOf(FROM));
   expect(await checkpointsOf(TO)).toEqual([{ segment: 0, segments: 1, position: event.beforeCheckpoint.position, startsAfter: '1' }]);
@@ -306,9 +308,7 @@ it('hands the credit steps over from order-fulfilment to order-credit: none skip
      FROM events WHERE event_id = $2`,
     [TO, event.cancelled.id],
   );
-  await withMigrations(async (dataSource) => {
-    await dataSource.undoLastMigration({ transaction: 'each' });
-  });
+  await withMigrations((dataSource) => undoMigrationsDownTo(dataSource, HANDOVER), migrations);
   expect(await receiptsOf(TO)).toEqual([]);
   expect(await checkpointsOf(TO)).toEqual([]);
   expect(await checkpointsOf(FROM)).toEqual([{ segment: 0, segments: 1, position: event.beforeCheckpoint.position, startsAfter: '1' }]);
@@ -354,9 +354,7 @@ it('hands the credit steps over from order-fulfilment to order-credit: none skip
   // Down: the old reaction must reserve the credit of the new orders and release the
   // cancelled one's, which order-credit did not: order-fulfilment's whole-event receipts of them
   // (its deadline step only) go, and its checkpoint goes back to order-credit's.
-  await withMigrations(async (dataSource) => {
-    await dataSource.undoLastMigration({ transaction: 'each' });
-  });
+  await withMigrations((dataSource) => undoMigrationsDownTo(dataSource, HANDOVER), migrations);
   expect(await checkpointsOf(FROM)).toEqual(creditCheckpoint);
   const afterLag = await receiptsOf(FROM);
   expect(afterLag).toEqual(expect.arrayContaining([receipt(late.placed, 'scheduleDeadlineForPlacedOrder'), receipt(late.cancelledPlaced, 'scheduleDeadlineForPlacedOrder')]));
