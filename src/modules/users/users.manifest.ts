@@ -9,5 +9,6 @@ export const USERS_EVENT_STORE_MANIFEST: EventStoreManifest<UserStoredEvent> = {
   eventClasses: USER_EVENT_CLASSES,
   upcasters: [],
   publication: { source: USER_EVENTS_SOURCE, events: USER_PUBLICATION },
+  // None: GET /users/{id} reads the users row; a list of users would be what earns one.
   projections: [],
 };
