@@ -13,6 +13,7 @@ import { RelayBatches1765100000000 } from './1765100000000-RelayBatches';
 import { EventsCorrelationIdIndex1765100100000 } from './1765100100000-EventsCorrelationIdIndex';
 import { OrderCreditReaction1765200000000 } from './1765200000000-OrderCreditReaction';
 import { OrderTotalsAsMoney1765300000000 } from './1765300000000-OrderTotalsAsMoney';
+import { DropUserProfiles1765300100000 } from './1765300100000-DropUserProfiles';
 
 /** Every migration, in order. Listed by class so that builds, tests and the CLI load the same set. */
 export const migrations = [
@@ -31,4 +32,5 @@ export const migrations = [
   EventsCorrelationIdIndex1765100100000,
   OrderCreditReaction1765200000000,
   OrderTotalsAsMoney1765300000000,
+  DropUserProfiles1765300100000,
 ];

@@ -5,7 +5,6 @@ import { SCOPES } from '../src/auth/scopes';
 import { countEventsAfter, EventSubscriptions, readSubscriptionStatuses } from '../src/event-store';
 import { RELAY_CHECKPOINT } from '../src/messaging/relay/outbox-relay';
 import { orderSummariesProjection } from '../src/modules/orders/projections/order-summaries.projection';
-import { userProfilesProjection } from '../src/modules/users/projections/user-profiles.projection';
 import { runBuiltCli } from './support/built-cli';
 import { placeOrder, refuseOrderSummariesOfBrokenOrders, registerUser } from './support/fixtures';
 import { testToken } from './support/test-auth';
@@ -15,7 +14,6 @@ import { createTestDatabase } from './support/test-database';
 /** The admin API's view of the event store's readers: position and lag, retry and skip of a stopped one, pause and resume. */
 
 const ORDER_SUMMARIES = orderSummariesProjection.subscriptionId;
-const USER_PROFILES = userProfilesProjection.subscriptionId;
 const SAGA = 'reaction:order-fulfilment';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- assertions walk arbitrary JSON
@@ -56,10 +54,6 @@ async function projected(app: TestApp, orderId: string): Promise<boolean> {
   return (await app.db.query(`SELECT 1 FROM order_summaries WHERE id = $1`, [orderId])).length > 0;
 }
 
-async function profiled(app: TestApp, userId: string): Promise<boolean> {
-  return (await app.db.query(`SELECT 1 FROM user_profiles WHERE id = $1`, [userId])).length > 0;
-}
-
 describe('the admin API on the readers of the event store', () => {
   let app: TestApp;
   let customerId: string;
@@ -84,7 +78,7 @@ describe('the admin API on the readers of the event store', () => {
   it("lists every reader with its checkpoint and lag, as the store's checkpoints say", async () => {
     const { body } = await app.http().get('/admin/subscriptions').expect(200);
     const ids = (body.items as Json[]).map((item) => item.subscriptionId);
-    expect(ids).toEqual(expect.arrayContaining([ORDER_SUMMARIES, USER_PROFILES, RELAY_CHECKPOINT, SAGA]));
+    expect(ids).toEqual(expect.arrayContaining([ORDER_SUMMARIES, RELAY_CHECKPOINT, SAGA]));
     const statuses = await readSubscriptionStatuses(app.db);
     expect(ids.sort()).toEqual(statuses.map(({ subscriptionId }) => subscriptionId).sort());
     const relay = (body.items as Json[]).find((item) => item.subscriptionId === RELAY_CHECKPOINT);
@@ -101,20 +95,20 @@ describe('the admin API on the readers of the event store', () => {
     });
     expect((body.items as Json[]).find((item) => item.subscriptionId === SAGA)).toMatchObject({ kind: 'reaction' });
 
-    // The lag is exact: the user profiles wait (paused) while two users register; the relay does not.
+    // The lag is exact: the order summaries wait (paused) while two orders are placed; the relay does not.
     // Every committed event numbered and taken: nothing else writes meanwhile.
-    await eventually(async () => expect(await countEventsAfter(app.db, USER_PROFILES)).toBe(0));
+    await eventually(async () => expect(await countEventsAfter(app.db, ORDER_SUMMARIES)).toBe(0));
     const [{ head }] = await app.db.query(`SELECT max(global_position)::int AS head FROM events`);
-    await app.http({ token: ops }).post(path(USER_PROFILES, 'pause')).send({ reason: 'counting the lag' }).expect(200);
-    await registerUser(app);
-    await registerUser(app);
+    await app.http({ token: ops }).post(path(ORDER_SUMMARIES, 'pause')).send({ reason: 'counting the lag' }).expect(200);
+    await placeOrder(app, customerId);
+    await placeOrder(app, customerId);
     await eventually(async () => expect(await checkpointOf(app, RELAY_CHECKPOINT)).toBe(head + 2));
-    const profiles = await statusOf(app, USER_PROFILES);
-    expect(profiles).toMatchObject({ subscriptionId: USER_PROFILES, kind: 'projection', state: 'paused', checkpoint: head, lagEvents: 2 });
-    expect(profiles.lagSeconds).toBeGreaterThanOrEqual(0);
+    const summaries = await statusOf(app, ORDER_SUMMARIES);
+    expect(summaries).toMatchObject({ subscriptionId: ORDER_SUMMARIES, kind: 'projection', state: 'paused', checkpoint: head, lagEvents: 2 });
+    expect(summaries.lagSeconds).toBeGreaterThanOrEqual(0);
     expect(await statusOf(app, RELAY_CHECKPOINT)).toMatchObject({ checkpoint: head + 2, lagEvents: 0, lagSeconds: 0 });
-    await app.http({ token: ops }).post(path(USER_PROFILES, 'resume')).expect(200);
-    await eventually(async () => expect(await statusOf(app, USER_PROFILES)).toMatchObject({ state: 'running', checkpoint: head + 2, lagEvents: 0 }));
+    await app.http({ token: ops }).post(path(ORDER_SUMMARIES, 'resume')).expect(200);
+    await eventually(async () => expect(await statusOf(app, ORDER_SUMMARIES)).toMatchObject({ state: 'running', checkpoint: head + 2, lagEvents: 0 }));
   });
 
   it('shows a projection stopped at an event, retries it once the cause is fixed without waiting out the back-off', async () => {
@@ -167,7 +161,8 @@ describe('the admin API on the readers of the event store', () => {
     const wrong = await app.http({ token: ops }).post(path(ORDER_SUMMARIES, 'skip')).send({ eventId: laterEvent, reason: 'wrong one' });
     expectProblem(wrong, 409, 'SUBSCRIPTION_STOPPED_AT_ANOTHER_EVENT');
     expect(wrong.body.detail).toContain(`stopped at OrderPlaced ${event.eventId}`);
-    expectProblem(await app.http({ token: ops }).post(path(USER_PROFILES, 'skip')).send({ eventId: event.eventId, reason: 'r' }), 409, 'SUBSCRIPTION_NOT_STOPPED');
+    // A reader that is not stopped (the relay) has nothing to skip, whatever the event.
+    expectProblem(await app.http({ token: ops }).post(path(RELAY_CHECKPOINT, 'skip')).send({ eventId: event.eventId, reason: 'r' }), 409, 'SUBSCRIPTION_NOT_STOPPED');
     expectProblem(await app.http({ token: ops }).post(path('projection:nope', 'skip')).send({ eventId: event.eventId, reason: 'r' }), 404, 'SUBSCRIPTION_NOT_FOUND');
     for (const body of [{ eventId: event.eventId }, { eventId: event.eventId, reason: '   ' }, { eventId: 'not-a-uuid', reason: 'r' }, { eventId: event.eventId, reason: 'r', by: 'someone else' }]) {
       expectProblem(await app.http({ token: ops }).post(path(ORDER_SUMMARIES, 'skip')).send(body), 400, 'VALIDATION_FAILED');
@@ -191,48 +186,48 @@ describe('the admin API on the readers of the event store', () => {
   }, 60_000);
 
   it('pauses a projection durably: it takes nothing, shows who paused it and why, /health stays 200, and it catches up once resumed', async () => {
-    // Every committed event numbered and taken: the one registered below is the only one it lacks.
-    await eventually(async () => expect(await countEventsAfter(app.db, USER_PROFILES)).toBe(0));
-    const paused = await app.http({ token: ops }).post(path(USER_PROFILES, 'pause')).send({ reason: 'profile table maintenance' }).expect(200);
-    expect(paused.body).toMatchObject({ state: 'paused', paused: { by: 'ops-ada', reason: 'profile table maintenance', since: expect.any(String) } });
-    const conflict = await app.http().post(path(USER_PROFILES, 'pause')).send({ reason: 'again' });
+    // Every committed event numbered and taken: the order placed below is the only one it lacks.
+    await eventually(async () => expect(await countEventsAfter(app.db, ORDER_SUMMARIES)).toBe(0));
+    const paused = await app.http({ token: ops }).post(path(ORDER_SUMMARIES, 'pause')).send({ reason: 'summary table maintenance' }).expect(200);
+    expect(paused.body).toMatchObject({ state: 'paused', paused: { by: 'ops-ada', reason: 'summary table maintenance', since: expect.any(String) } });
+    const conflict = await app.http().post(path(ORDER_SUMMARIES, 'pause')).send({ reason: 'again' });
     expectProblem(conflict, 409, 'SUBSCRIPTION_ALREADY_PAUSED');
     expect(conflict.body.detail).toContain('by ops-ada');
 
-    const newcomer = await registerUser(app);
-    const registered = await eventOf(app, newcomer, 'UserRegistered');
-    await eventually(async () => expect(await checkpointOf(app, RELAY_CHECKPOINT)).toBeGreaterThanOrEqual(registered.position));
+    const newcomer = await placeOrder(app, customerId);
+    const placed = await eventOf(app, newcomer, 'OrderPlaced');
+    await eventually(async () => expect(await checkpointOf(app, RELAY_CHECKPOINT)).toBeGreaterThanOrEqual(placed.position));
     await new Promise((resolve) => setTimeout(resolve, 300));
-    expect(await profiled(app, newcomer)).toBe(false);
-    expect(await statusOf(app, USER_PROFILES)).toMatchObject({ state: 'paused', checkpoint: registered.position - 1, lagEvents: 1 });
+    expect(await projected(app, newcomer)).toBe(false);
+    expect(await statusOf(app, ORDER_SUMMARIES)).toMatchObject({ state: 'paused', checkpoint: placed.position - 1, lagEvents: 1 });
 
     // Paused on purpose: no outage.
     const health = await app.http().get('/health').expect(200);
-    expect(health.body.details.subscriptions.readers[USER_PROFILES]).toMatchObject({
+    expect(health.body.details.subscriptions.readers[ORDER_SUMMARIES]).toMatchObject({
       lagEvents: 1,
-      paused: { by: 'ops-ada', reason: 'profile table maintenance', since: paused.body.paused.since },
+      paused: { by: 'ops-ada', reason: 'summary table maintenance', since: paused.body.paused.since },
     });
     // The CLI reads the same state.
     const listed = await runBuiltCli('dist/src/cli/subscriptions.js', app.databaseUrl, 'list');
-    expect(listed.stdout).toContain(`PAUSED: paused by ops-ada since ${paused.body.paused.since}: profile table maintenance`);
+    expect(listed.stdout).toContain(`PAUSED: paused by ops-ada since ${paused.body.paused.since}: summary table maintenance`);
 
-    const resumed = await app.http({ token: ops }).post(path(USER_PROFILES, 'resume')).expect(200);
+    const resumed = await app.http({ token: ops }).post(path(ORDER_SUMMARIES, 'resume')).expect(200);
     expect(resumed.body).toMatchObject({ state: 'running', paused: null });
-    await eventually(async () => expect(await profiled(app, newcomer)).toBe(true), 2000);
-    expectProblem(await app.http().post(path(USER_PROFILES, 'resume')), 409, 'SUBSCRIPTION_NOT_PAUSED');
+    await eventually(async () => expect(await projected(app, newcomer)).toBe(true), 2000);
+    expectProblem(await app.http().post(path(ORDER_SUMMARIES, 'resume')), 409, 'SUBSCRIPTION_NOT_PAUSED');
   });
 
   it('pauses and resumes through the CLI with the same effect', async () => {
-    const paused = await runBuiltCli('dist/src/cli/subscriptions.js', app.databaseUrl, 'pause', USER_PROFILES, '--reason', 'from the shell', '--by', 'ops-bob');
+    const paused = await runBuiltCli('dist/src/cli/subscriptions.js', app.databaseUrl, 'pause', ORDER_SUMMARIES, '--reason', 'from the shell', '--by', 'ops-bob');
     expect(paused).toMatchObject({ code: 0 });
-    expect(await statusOf(app, USER_PROFILES)).toMatchObject({ state: 'paused', paused: { by: 'ops-bob', reason: 'from the shell' } });
-    const newcomer = await registerUser(app);
+    expect(await statusOf(app, ORDER_SUMMARIES)).toMatchObject({ state: 'paused', paused: { by: 'ops-bob', reason: 'from the shell' } });
+    const newcomer = await placeOrder(app, customerId);
     await new Promise((resolve) => setTimeout(resolve, 300));
-    expect(await profiled(app, newcomer)).toBe(false);
-    expect((await runBuiltCli('dist/src/cli/subscriptions.js', app.databaseUrl, 'pause', USER_PROFILES, '--reason', 'twice')).code).toBe(1);
-    expect((await runBuiltCli('dist/src/cli/subscriptions.js', app.databaseUrl, 'resume', USER_PROFILES)).code).toBe(0);
-    await eventually(async () => expect(await profiled(app, newcomer)).toBe(true), 2000);
-    expect((await runBuiltCli('dist/src/cli/subscriptions.js', app.databaseUrl, 'resume', USER_PROFILES)).code).toBe(1);
+    expect(await projected(app, newcomer)).toBe(false);
+    expect((await runBuiltCli('dist/src/cli/subscriptions.js', app.databaseUrl, 'pause', ORDER_SUMMARIES, '--reason', 'twice')).code).toBe(1);
+    expect((await runBuiltCli('dist/src/cli/subscriptions.js', app.databaseUrl, 'resume', ORDER_SUMMARIES)).code).toBe(0);
+    await eventually(async () => expect(await projected(app, newcomer)).toBe(true), 2000);
+    expect((await runBuiltCli('dist/src/cli/subscriptions.js', app.databaseUrl, 'resume', ORDER_SUMMARIES)).code).toBe(1);
   });
 
   it('answers 404 for an unknown subscription and 400 for a malformed id or body', async () => {
@@ -248,9 +243,9 @@ describe('the admin API on the readers of the event store', () => {
       expect(response.body.detail).toContain(ORDER_SUMMARIES);
     }
     expectProblem(await app.http().get(path('projection nope')), 400, 'VALIDATION_FAILED');
-    expectProblem(await app.http().post(path(USER_PROFILES, 'pause')).send({}), 400, 'VALIDATION_FAILED');
-    expectProblem(await app.http().post(path(USER_PROFILES, 'pause')).send({ reason: 'x'.repeat(501) }), 400, 'VALIDATION_FAILED');
-    expect((await statusOf(app, USER_PROFILES)).state).toBe('running');
+    expectProblem(await app.http().post(path(ORDER_SUMMARIES, 'pause')).send({}), 400, 'VALIDATION_FAILED');
+    expectProblem(await app.http().post(path(ORDER_SUMMARIES, 'pause')).send({ reason: 'x'.repeat(501) }), 400, 'VALIDATION_FAILED');
+    expect((await statusOf(app, ORDER_SUMMARIES)).state).toBe('running');
   });
 });
 

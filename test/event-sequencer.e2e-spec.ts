@@ -6,7 +6,8 @@ import { TransactionContext } from '../src/database/transaction-context';
 import { EventAppendedSignal, EventSequencer, EventStoreHead, SequencedEvent, withCommandCause } from '../src/event-store';
 import { CheckpointedSubscription } from '../src/event-store/subscription/checkpointed-subscription';
 import { TcpProxy } from './support/tcp-proxy';
-import { RegisterUserCommand } from '../src/modules/users/commands/register-user/register-user.command';
+import { PlaceOrderCommand } from '../src/modules/orders/commands/place-order/place-order.command';
+import { registerUser, twoLines } from './support/fixtures';
 import { eventually, startTestApp, TestApp } from './support/test-app';
 import { createMigratedDataSource } from './support/test-database';
 
@@ -86,18 +87,17 @@ describe('event sequencer in the API', () => {
   afterAll(() => app?.close());
 
   it('numbers an append made inside a caller\'s transaction as soon as that transaction commits', async () => {
+    const customerId = await registerUser(app);
     const { id } = await app.db.transaction((transaction) =>
       app.app
         .get(TransactionContext)
         .run(transaction, () =>
-          withCommandCause({ correlationId: 'c', causationId: 'c' }, () =>
-            app.app.get(CommandBus).execute(new RegisterUserCommand(`${randomUUID()}@example.com`, 'Inside', 1000)),
-          ),
+          withCommandCause({ correlationId: 'c', causationId: 'c' }, () => app.app.get(CommandBus).execute(new PlaceOrderCommand(customerId, 'EUR', twoLines))),
         ),
     );
-    // Projected, so numbered: GET /users/{id} reads the user's own row and would not tell.
+    // Projected, so numbered: GET /orders/{id} reads the order's own row and would not tell.
     await eventually(async () => {
-      const [{ n }] = await app.db.query(`SELECT count(*)::int AS n FROM user_profiles WHERE id = $1`, [id]);
+      const [{ n }] = await app.db.query(`SELECT count(*)::int AS n FROM order_summaries WHERE id = $1`, [id]);
       expect(n).toBe(1);
     });
   });

@@ -2,7 +2,6 @@ import { randomBytes } from 'node:crypto';
 import { Client } from 'pg';
 import { dropDatabase } from '../src/database/ensure-database';
 import { orderSummariesProjection } from '../src/modules/orders/projections/order-summaries.projection';
-import { userProfilesProjection } from '../src/modules/users/projections/user-profiles.projection';
 import { ApiProcess } from './support/api-process';
 import { ConsumerProcess } from './support/consumer-process';
 import { eventually } from './support/test-app';
@@ -144,7 +143,7 @@ describe('logs of the API and the consumer', () => {
       expect.stringMatching(new RegExp(`^database postgres://postgres:\\*\\*\\*@127\\.0\\.0\\.1:5432/${databaseName}: migrations ran, [1-9]\\d* applied, latest \\w+`)),
     );
     expect(apiLines).toContainEqual(`broker amqp://${brokerUser}:***@127.0.0.1:5672: publishing to exchange ${brokerPrefix}.integration`);
-    expect(apiLines).toContainEqual(`projections started: ${userProfilesProjection.subscriptionId}, ${orderSummariesProjection.subscriptionId}`);
+    expect(apiLines).toContainEqual(`projections started: ${orderSummariesProjection.subscriptionId}`);
     expect(apiLines).toContainEqual('reactions started: reaction:order-credit, reaction:order-fulfilment');
     expect(apiLines).toContainEqual(expect.stringMatching(/^outbox relay started: publishes to /));
 

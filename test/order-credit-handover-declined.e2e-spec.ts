@@ -4,6 +4,7 @@ import { OrderCreditReaction1765200000000 } from '../migrations/1765200000000-Or
 import { dropDatabase } from '../src/database/ensure-database';
 import { registerUser } from './support/fixtures';
 import { eventually, startTestApp, TestApp } from './support/test-app';
+import { undoMigrationsDownTo } from './support/test-database';
 
 /**
  * Down of the order-credit handover (migrations/1765200000000-OrderCreditReaction.ts) while
@@ -21,9 +22,7 @@ async function undoHandover(url: string): Promise<void> {
   const dataSource = new DataSource({ type: 'postgres', url, migrations, migrationsTransactionMode: 'each' });
   await dataSource.initialize();
   try {
-    const lastApplied = async () => ((await dataSource.query(`SELECT name FROM migrations ORDER BY timestamp DESC LIMIT 1`)) as Array<{ name: string }>)[0]?.name;
-    while ((await lastApplied()) !== new OrderCreditReaction1765200000000().name) await dataSource.undoLastMigration({ transaction: 'each' });
-    await dataSource.undoLastMigration({ transaction: 'each' });
+    await undoMigrationsDownTo(dataSource, new OrderCreditReaction1765200000000());
   } finally {
     await dataSource.destroy();
   }

@@ -6,7 +6,7 @@ import { dropDatabase } from '../src/database/ensure-database';
 import { ApiProcess } from './support/api-process';
 import { eventually } from './support/test-app';
 import { uniqueBrokerPrefix } from './support/test-broker';
-import { createTestDatabase } from './support/test-database';
+import { createTestDatabase, undoMigrationsDownTo } from './support/test-database';
 import { testAuthorization } from './support/test-auth';
 
 /**
@@ -61,10 +61,8 @@ async function withMigrations<T>(work: (dataSource: DataSource) => Promise<T>, l
 }
 
 /** Back to the schema of the version before the handover: the later migrations undone, then the handover's. */
-async function undoHandover(dataSource: DataSource): Promise<void> {
-  const lastApplied = async () => ((await dataSource.query(`SELECT name FROM migrations ORDER BY timestamp DESC LIMIT 1`)) as Array<{ name: string }>)[0]?.name;
-  while ((await lastApplied()) !== new OrderCreditReaction1765200000000().name) await dataSource.undoLastMigration({ transaction: 'each' });
-  await dataSource.undoLastMigration({ transaction: 'each' });
+function undoHandover(dataSource: DataSource): Promise<void> {
+  return undoMigrationsDownTo(dataSource, new OrderCreditReaction1765200000000());
 }
 
 async function startApi(env: Record<string, string> = {}): Promise<ApiProcess> {

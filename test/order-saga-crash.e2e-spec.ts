@@ -92,9 +92,12 @@ describe('the order saga across a crash', () => {
       expect(rows[0].reserved).toBeLessThanOrEqual(CREDIT_LIMIT);
       await eventually(async () => {
         expect((await api!.http().get(`/users/${customer}`).expect(200)).body.creditReserved).toBe(rows[0].reserved);
-        // The projection, fed after the commits, catches up with it too.
-        const projected = await db!.query(`SELECT credit_reserved::int AS reserved FROM user_profiles WHERE id = $1`, [customer]);
-        expect(projected.rows[0].reserved).toBe(rows[0].reserved);
+        // The projection, fed after the commits, catches up with it too: its confirmed orders hold that credit.
+        const projected = await db!.query(
+          `SELECT coalesce(sum(total), 0)::int AS confirmed FROM order_summaries WHERE customer_id = $1 AND status = 'CONFIRMED'`,
+          [customer],
+        );
+        expect(projected.rows[0].confirmed).toBe(rows[0].reserved);
       });
     }
     const [{ parked }] = (await db.query(`SELECT count(*)::int AS parked FROM parked_reactions`)).rows;

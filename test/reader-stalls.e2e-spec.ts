@@ -3,8 +3,8 @@ import { Client } from 'pg';
 import { dropDatabase } from '../src/database/ensure-database';
 import { IntegrationEventPublisher } from '../src/messaging/integration-event-publisher';
 import { OutboxRelay } from '../src/messaging/relay/outbox-relay';
-import { userProfilesProjection } from '../src/modules/users/projections/user-profiles.projection';
-import { registerUser } from './support/fixtures';
+import { orderSummariesProjection } from '../src/modules/orders/projections/order-summaries.projection';
+import { placeOrder, registerUser } from './support/fixtures';
 import { eventually, startTestApp, TestApp } from './support/test-app';
 import { createTestDatabase } from './support/test-database';
 
@@ -15,10 +15,12 @@ import { createTestDatabase } from './support/test-database';
  * not on timing (the old snapshot-xmin reader never got there while the transaction was open).
  */
 let app: TestApp;
+let customerId: string;
 const clients: Client[] = [];
 
 beforeAll(async () => {
   app = await startTestApp({ env: { REACTIONS_ENABLED: 'false' } });
+  customerId = await registerUser(app);
 }, 30_000);
 afterAll(async () => {
   await Promise.all(clients.map((client) => client.end().catch(() => undefined)));
@@ -45,43 +47,49 @@ async function stillOpen(xid: string): Promise<boolean> {
   return open;
 }
 
-/** Whether the user is in its projection (GET /users/{id} reads the write model, which would not tell). */
-async function inProjection(userId: string): Promise<boolean> {
-  const [{ n }] = await app.db.query(`SELECT count(*)::int AS n FROM user_profiles WHERE id = $1`, [userId]);
+/** Whether the order is in its projection (GET /orders/{id} reads the write model, which would not tell). */
+async function inProjection(orderId: string): Promise<boolean> {
+  const [{ n }] = await app.db.query(`SELECT count(*)::int AS n FROM order_summaries WHERE id = $1`, [orderId]);
   return n === 1;
 }
 
-/** The user is in its projection and every committed event is confirmed by the broker. */
-async function readableAndRelayed(userId: string): Promise<void> {
+/** The order is in its projection and every committed event is confirmed by the broker. */
+async function readableAndRelayed(orderId: string): Promise<void> {
   await eventually(async () => {
-    expect(await inProjection(userId)).toBe(true);
+    expect(await inProjection(orderId)).toBe(true);
     expect(await app.app.get(OutboxRelay).lag()).toBe(0);
   }, 15_000);
 }
 
-function userRegisteredRow(userId = randomUUID()) {
+function orderPlacedRow(orderId = randomUUID()) {
   return {
     eventId: randomUUID(),
-    userId,
-    payload: JSON.stringify({ userId, email: `${userId}@example.com`, name: 'Stalled', creditLimit: 1000, registeredAt: '2026-01-01T00:00:00.000Z' }),
+    orderId,
+    payload: JSON.stringify({
+      orderId,
+      customerId: randomUUID(),
+      lines: [{ sku: 'STALLED', quantity: 1, unitPrice: 1000 }],
+      total: { amount: 1000, currency: 'EUR' },
+      placedAt: '2026-01-01T00:00:00.000Z',
+    }),
   };
 }
 
 /**
- * Appends UserRegistered events directly, as a writer outside the API would: one INSERT, and a
+ * Appends OrderPlaced events (v2) directly, as a writer outside the API would: one INSERT, and a
  * NOTIFY `events_appended` that wakes the API's sequencer when the transaction commits.
  */
-async function appendUsersRegistered(db: Client, rows: Array<ReturnType<typeof userRegisteredRow>>): Promise<void> {
+async function appendOrdersPlaced(db: Client, rows: Array<ReturnType<typeof orderPlacedRow>>): Promise<void> {
   await db.query(
     `WITH appended AS (
        INSERT INTO events (event_id, stream_type, stream_id, stream_version, event_type, schema_version, payload, metadata)
-       SELECT e.event_id, 'User', e.stream_id, 1, 'UserRegistered', 1, e.payload::jsonb,
+       SELECT e.event_id, 'Order', e.stream_id, 1, 'OrderPlaced', 2, e.payload::jsonb,
          '{"correlationId":"c","causationId":"c","occurredAt":"2026-01-01T00:00:00.000Z"}'
        FROM unnest($1::uuid[], $2::uuid[], $3::text[]) AS e(event_id, stream_id, payload)
        RETURNING 1
      )
      SELECT pg_notify('events_appended', '') FROM (SELECT count(*) FROM appended) AS done`,
-    [rows.map((row) => row.eventId), rows.map((row) => row.userId), rows.map((row) => row.payload)],
+    [rows.map((row) => row.eventId), rows.map((row) => row.orderId), rows.map((row) => row.payload)],
   );
 }
 
@@ -92,8 +100,8 @@ describe('event delivery that nothing outside a write can stall', () => {
       const other = await connect(otherUrl);
       const xid = await holdTransactionId(other);
 
-      const userId = await registerUser(app);
-      await readableAndRelayed(userId);
+      const orderId = await placeOrder(app, customerId);
+      await readableAndRelayed(orderId);
       expect(await stillOpen(xid)).toBe(true);
 
       await other.query('ROLLBACK');
@@ -107,38 +115,38 @@ describe('event delivery that nothing outside a write can stall', () => {
     const other = await connect(app.databaseUrl);
     const xid = await holdTransactionId(other);
 
-    const userId = await registerUser(app);
-    await readableAndRelayed(userId);
+    const orderId = await placeOrder(app, customerId);
+    await readableAndRelayed(orderId);
     expect(await stillOpen(xid)).toBe(true);
     await other.query('ROLLBACK');
   });
 
   it('lets 1,000 events pass an append that hangs, then delivers the hung one exactly once', async () => {
-    const projected = jest.spyOn(userProfilesProjection, 'apply');
+    const projected = jest.spyOn(orderSummariesProjection, 'apply');
     const published = jest.spyOn(app.app.get(IntegrationEventPublisher), 'publish');
     try {
       const hanging = await connect(app.databaseUrl);
-      const stuck = userRegisteredRow();
+      const stuck = orderPlacedRow();
       const xid = await holdTransactionId(hanging);
-      await appendUsersRegistered(hanging, [stuck]);
+      await appendOrdersPlaced(hanging, [stuck]);
 
       // 1,000 events in 50 transactions that commit while the first append stays open.
       const writer = await connect(app.databaseUrl);
-      const others = Array.from({ length: 1000 }, () => userRegisteredRow());
-      for (let i = 0; i < others.length; i += 20) await appendUsersRegistered(writer, others.slice(i, i + 20));
+      const others = Array.from({ length: 1000 }, () => orderPlacedRow());
+      for (let i = 0; i < others.length; i += 20) await appendOrdersPlaced(writer, others.slice(i, i + 20));
 
       await eventually(async () => {
-        const [{ n }] = await app.db.query(`SELECT count(*)::int AS n FROM user_profiles WHERE id = ANY($1::uuid[])`, [
-          others.map((row) => row.userId),
+        const [{ n }] = await app.db.query(`SELECT count(*)::int AS n FROM order_summaries WHERE id = ANY($1::uuid[])`, [
+          others.map((row) => row.orderId),
         ]);
         expect(n).toBe(others.length);
         expect(await app.app.get(OutboxRelay).lag()).toBe(0);
       }, 30_000);
       expect(await stillOpen(xid)).toBe(true);
-      expect(await inProjection(stuck.userId)).toBe(false);
+      expect(await inProjection(stuck.orderId)).toBe(false);
 
       await hanging.query('COMMIT');
-      await readableAndRelayed(stuck.userId);
+      await readableAndRelayed(stuck.orderId);
       await new Promise((resolve) => setTimeout(resolve, 300)); // a duplicate would show by now
 
       const timesProjected = projected.mock.calls.flatMap(([events]) => events).filter((event) => event.eventId === stuck.eventId).length;

@@ -2,8 +2,8 @@ import { Client } from 'pg';
 import { dropDatabase } from '../src/database/ensure-database';
 import { IntegrationEventPublisher } from '../src/messaging/integration-event-publisher';
 import { OutboxRelay } from '../src/messaging/relay/outbox-relay';
-import { userProfilesProjection } from '../src/modules/users/projections/user-profiles.projection';
-import { registerUser } from './support/fixtures';
+import { orderSummariesProjection } from '../src/modules/orders/projections/order-summaries.projection';
+import { placeOrder, registerUser } from './support/fixtures';
 import { messageCount } from './support/test-broker';
 import { eventually, startTestApp, TestApp } from './support/test-app';
 import { copyDatabase, describeWithPostgresServerBinaries, ThrowawayCluster } from './support/throwaway-cluster';
@@ -29,13 +29,13 @@ describeWithPostgresServerBinaries('a dump restored into a new cluster', () => {
   });
 
   /**
-   * Every user is in the user_profiles projection (GET /users/{id} reads the write model, which
+   * Every order is in the order_summaries projection (GET /orders/{id} reads the write model, which
    * would not tell) and every committed event is confirmed by the broker.
    */
-  async function delivered(app: TestApp, userIds: string[]): Promise<void> {
+  async function delivered(app: TestApp, orderIds: string[]): Promise<void> {
     await eventually(async () => {
-      const [{ n }] = await app.db.query(`SELECT count(*)::int AS n FROM user_profiles WHERE id = ANY($1::uuid[])`, [userIds]);
-      expect(n).toBe(userIds.length);
+      const [{ n }] = await app.db.query(`SELECT count(*)::int AS n FROM order_summaries WHERE id = ANY($1::uuid[])`, [orderIds]);
+      expect(n).toBe(orderIds.length);
       expect(await app.app.get(OutboxRelay).lag()).toBe(0);
     }, 15_000);
   }
@@ -43,10 +43,11 @@ describeWithPostgresServerBinaries('a dump restored into a new cluster', () => {
   it('resumes delivery after a dump restored into a fresh cluster, replaying nothing', async () => {
     first = await startTestApp({ env: { REACTIONS_ENABLED: 'false' } });
     firstRunning = true;
-    const before = [await registerUser(first), await registerUser(first), await registerUser(first)];
+    const customerId = await registerUser(first);
+    const before = [await placeOrder(first, customerId), await placeOrder(first, customerId), await placeOrder(first, customerId)];
     await delivered(first, before);
-    // Nobody consumes the queue: it holds exactly what the relay published.
-    expect(await messageCount(first.topology.consumerQueue)).toBe(before.length);
+    // Nobody consumes the queue: it holds exactly what the relay published (the customer's registration, the orders).
+    expect(await messageCount(first.topology.consumerQueue)).toBe(1 + before.length);
     await first.close({ keepDatabase: true });
     firstRunning = false;
 
@@ -58,11 +59,11 @@ describeWithPostgresServerBinaries('a dump restored into a new cluster', () => {
     await copyDatabase(first.databaseUrl, restoredUrl);
     await dropDatabase(first.databaseUrl);
 
-    const projected = jest.spyOn(userProfilesProjection, 'apply');
+    const projected = jest.spyOn(orderSummariesProjection, 'apply');
     const published = jest.spyOn(IntegrationEventPublisher.prototype, 'publish');
     try {
       restored = await startTestApp({ databaseUrl: restoredUrl, brokerPrefix: first.brokerPrefix, env: { REACTIONS_ENABLED: 'false' } });
-      const after = [await registerUser(restored), await registerUser(restored)];
+      const after = [await placeOrder(restored, customerId), await placeOrder(restored, customerId)];
       await delivered(restored, [...before, ...after]);
       await new Promise((resolve) => setTimeout(resolve, 300)); // a replay would show by now
 
@@ -70,7 +71,7 @@ describeWithPostgresServerBinaries('a dump restored into a new cluster', () => {
       const publishedSubjects = published.mock.calls.map(([envelope]) => envelope.subject);
       expect(projectedStreams.sort()).toEqual([...after].sort());
       expect(publishedSubjects.sort()).toEqual([...after].sort());
-      expect(await messageCount(first.topology.consumerQueue)).toBe(before.length + after.length);
+      expect(await messageCount(first.topology.consumerQueue)).toBe(1 + before.length + after.length);
     } finally {
       projected.mockRestore();
       published.mockRestore();

@@ -194,7 +194,7 @@ describe('a stop signal while the readers start', () => {
     await blocker.connect();
     await blocker.startTransaction();
     await blocker.query(
-      `INSERT INTO subscription_checkpoints (subscription_id, segment, segments, global_position, starts_after) VALUES ('projection:user-profiles', 0, 1, 0, 0)`,
+      `INSERT INTO subscription_checkpoints (subscription_id, segment, segments, global_position, starts_after) VALUES ('projection:order-summaries', 0, 1, 0, 0)`,
     );
     const api = await ApiProcess.spawn({ DATABASE_URL: database.url, BROKER_PREFIX: brokerPrefix, ...SHOW_STAGES });
     try {

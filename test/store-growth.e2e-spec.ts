@@ -15,7 +15,7 @@ import { createMigratedDataSource } from './support/test-database';
 /** Enough for the planner to prefer the indexes, and filled in seconds. */
 const FILLED_EVENTS = 300_000;
 /** Tables that grow with the store or with traffic: none of them may be read by a sequential scan. */
-const GROWING_TABLES = ['events', 'users', 'orders', 'user_profiles', 'order_summaries', 'reaction_receipts', 'idempotency_keys'];
+const GROWING_TABLES = ['events', 'users', 'orders', 'order_summaries', 'reaction_receipts', 'idempotency_keys'];
 
 jest.setTimeout(240_000);
 
@@ -58,7 +58,7 @@ describe(`a store filled with ${FILLED_EVENTS.toLocaleString('en')} events (issu
     await dropDatabase(url);
   });
 
-  it('is the history the app would have written: both projections rebuild from it to identical rows', async () => {
+  it('is the history the app would have written: the projection rebuilds from it to identical rows, the users rows fold from it', async () => {
     const client = new Client({ connectionString: url });
     await client.connect();
     try {
@@ -68,6 +68,29 @@ describe(`a store filled with ${FILLED_EVENTS.toLocaleString('en')} events (issu
       expect(rows[0].streams).toBe(0);
       const { rows: positions } = await client.query(`SELECT max(global_position)::int AS head, count(*)::int AS events FROM events`);
       expect(positions[0].head).toBe(positions[0].events);
+      // Every users row is what its stream's events leave (what a fold of them, as a projection
+      // of users would make, reads): same fields, version and times.
+      const { rows: users } = await client.query(
+        `WITH folded AS (
+           SELECT e.stream_id AS id, max(e.stream_version) AS version,
+                  (array_agg(e.payload->>'email' ORDER BY e.stream_version DESC) FILTER (WHERE e.payload ? 'email'))[1] AS email,
+                  (array_agg(e.payload->>'name') FILTER (WHERE e.event_type = 'UserRegistered'))[1] AS name,
+                  (array_agg((e.payload->>'creditLimit')::bigint) FILTER (WHERE e.event_type = 'UserRegistered'))[1] AS credit_limit,
+                  coalesce((array_agg((e.payload->>'creditReserved')::bigint ORDER BY e.stream_version DESC) FILTER (WHERE e.payload ? 'creditReserved'))[1], 0) AS credit_reserved,
+                  CASE WHEN bool_or(e.event_type = 'UserDeactivated') THEN 'DEACTIVATED' ELSE 'ACTIVE' END AS status,
+                  (array_agg((e.payload->>'registeredAt')::timestamptz) FILTER (WHERE e.event_type = 'UserRegistered'))[1] AS created_at,
+                  (array_agg(coalesce(e.payload->>'changedAt', e.payload->>'deactivatedAt', e.payload->>'reservedAt', e.payload->>'releasedAt',
+                                      e.payload->>'consumedAt', e.payload->>'rejectedAt', e.payload->>'registeredAt')::timestamptz
+                             ORDER BY e.stream_version DESC))[1] AS updated_at
+           FROM events e WHERE e.stream_type = 'User' GROUP BY e.stream_id
+         )
+         SELECT count(*)::int AS users,
+                count(*) FILTER (WHERE (u.email, u.name, u.status, u.credit_limit, u.credit_reserved, u.version, u.created_at, u.updated_at)
+                                       IS DISTINCT FROM (f.email, f.name, f.status, f.credit_limit, f.credit_reserved, f.version, f.created_at, f.updated_at))::int AS differ
+         FROM users u FULL JOIN folded f ON f.id = u.id`,
+      );
+      expect(users[0].users).toBeGreaterThan(0);
+      expect(users[0].differ).toBe(0);
     } finally {
       await client.end();
     }

@@ -8,7 +8,7 @@ const projection = (name: string): ProjectionDefinition => ({
   canHandle: [],
   apply: async () => undefined,
 });
-const known = [projection('user-profiles'), projection('order-summaries')];
+const known = [projection('customer-balances'), projection('order-summaries')];
 
 describe('rebuild-projections arguments', () => {
   it('--all selects every projection with the default batch size', () => {
@@ -25,13 +25,13 @@ describe('rebuild-projections arguments', () => {
   });
 
   it('an unknown name is a usage error listing the valid ones', () => {
-    expect(parseRebuildArguments(['orders', 'user-profiles'], known)).toEqual({
+    expect(parseRebuildArguments(['orders', 'customer-balances'], known)).toEqual({
       kind: 'usage-error',
-      message: 'unknown projection orders; valid ones: user-profiles, order-summaries',
+      message: 'unknown projection orders; valid ones: customer-balances, order-summaries',
     });
   });
 
-  it.each([[[]], [['--all', 'user-profiles']], [['--all', '--batch-size', '0']], [['--all', '--batch-size', 'many']], [['--all', '--nope']], [['--list', 'user-profiles']]])(
+  it.each([[[]], [['--all', 'customer-balances']], [['--all', '--batch-size', '0']], [['--all', '--batch-size', 'many']], [['--all', '--nope']], [['--list', 'customer-balances']]])(
     '%j is a usage error',
     (args) => {
       expect(parseRebuildArguments(args, known).kind).toBe('usage-error');

@@ -12,8 +12,8 @@ import { EVENT_STORE_MANIFESTS } from '../modules/manifests';
  * through PostgreSQL COPY, as if the API had taken the commands and every reader had processed
  * every event: the events (numbered, `global_position` contiguous after the current head, as the
  * EventSequencer hands them out), the write models (`users`, `orders`) in the state those events
- * leave, both projections (`user_profiles`, `order_summaries`) as their projectors would have
- * folded them, and every checkpoint at the new head. An API started on it reads nothing old.
+ * leave, the projection (`order_summaries`) as its projector would have folded it, and every
+ * checkpoint at the new head. An API started on it reads nothing old.
  *
  * Each customer's history is what the app writes for it: UserRegistered, then orders placed over
  * HTTP, each answered by the order saga (CreditReserved → OrderConfirmed, or CreditRejected
@@ -21,7 +21,7 @@ import { EVENT_STORE_MANIFESTS } from '../modules/manifests';
  * CreditConsumed) or cancelled (OrderCancelled → CreditReleased), some email changes, a few
  * deactivations; correlation and causation ids as the HTTP layer and the saga set them. Payloads
  * and rows follow src/modules/{users,orders}/domain, which the e2e test (store-growth) checks by
- * rebuilding both projections from the filled events (identical rows) and running commands on
+ * rebuilding the projection from the filled events (identical rows) and running commands on
  * filled aggregates.
  *
  * Histories of several customers interleave in the store, and each chunk (one transaction: the
@@ -162,7 +162,6 @@ async function fillChunk(client: ClientBase, progress: ProgressRow, events: numb
     await copyRows(client, `COPY events (event_id, stream_type, stream_id, stream_version, event_type, schema_version, payload, metadata, recorded_at, global_position) FROM STDIN`, history.events());
     await copyRows(client, `COPY users (id, email, name, status, credit_limit, credit_reserved, version, created_at, updated_at, credit_reservations) FROM STDIN`, history.users.map(userRow));
     await copyRows(client, `COPY orders (id, customer_id, status, currency, lines, total, rejection_reason, version, created_at, updated_at) FROM STDIN`, history.orders.map(orderRow));
-    await copyRows(client, `COPY user_profiles (id, email, name, status, credit_limit, credit_reserved, version, registered_at, updated_at) FROM STDIN`, history.users.map(userProfileRow));
     await copyRows(client, `COPY order_summaries (id, customer_id, status, currency, lines, total, rejection_reason, version, created_at, updated_at) FROM STDIN`, history.orders.map(orderRow));
     const head = (BigInt(progress.head) + BigInt(history.written)).toString();
     // Every reader was at the old head: it has now processed the filled events. A reaction's
@@ -245,10 +244,6 @@ interface OrderState {
 
 function userRow(u: UserState): string {
   return line([u.id, u.email, u.name, u.status, u.creditLimit, u.creditReserved, u.version, u.createdAt, u.updatedAt, JSON.stringify(u.creditReservations)]);
-}
-
-function userProfileRow(u: UserState): string {
-  return line([u.id, u.email, u.name, u.status, u.creditLimit, u.creditReserved, u.version, u.createdAt, u.updatedAt]);
 }
 
 function orderRow(o: OrderState): string {

@@ -15,6 +15,21 @@ export async function createTestDatabase(): Promise<string> {
   return url;
 }
 
+/**
+ * Undoes the migrations applied after `migration` (the later ones first, as TypeORM's
+ * undoLastMigration goes), then `migration` itself: how a test of one migration's down goes back
+ * to the schema before it once newer migrations exist. Throws what a down throws, and leaves the
+ * migrations undone before it undone.
+ */
+export async function undoMigrationsDownTo(dataSource: DataSource, migration: { name: string }): Promise<void> {
+  for (;;) {
+    const [last]: Array<{ name: string } | undefined> = await dataSource.query(`SELECT name FROM migrations ORDER BY timestamp DESC, id DESC LIMIT 1`);
+    if (!last) throw new Error(`${migration.name} is not applied`);
+    await dataSource.undoLastMigration({ transaction: 'each' });
+    if (last.name === migration.name) return;
+  }
+}
+
 /** A migrated database with a plain TypeORM DataSource, for tests below the HTTP layer. */
 export async function createMigratedDataSource(): Promise<{ dataSource: DataSource; url: string; drop(): Promise<void> }> {
   const url = await createTestDatabase();

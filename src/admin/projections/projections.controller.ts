@@ -19,7 +19,7 @@ import { StartRebuildRequest } from './start-rebuild.request';
 import { CanonicalUuidPipe } from '../../http/canonical-uuid';
 
 const NAME_PARAM = ApiParam({ name: 'name', description: 'the projection, e.g. `order-summaries` (see GET /admin/projections)', example: 'order-summaries' });
-const NOT_FOUND = causeOf(new ProjectionNotFoundError('orders-by-day', ['order-summaries', 'user-profiles']));
+const NOT_FOUND = causeOf(new ProjectionNotFoundError('orders-by-day', ['order-summaries']));
 const jobId = new CanonicalUuidPipe();
 
 /** Where a rebuild job is followed. */

@@ -32,7 +32,7 @@ const ID_PARAM = ApiParam({
   schema: { type: 'string', pattern: '^[A-Za-z0-9._:-]{1,200}$', example: EXAMPLE_ID },
 });
 const MALFORMED_ID = invalidFields([{ field: 'id', message: 'id must be a subscription id: letters, digits and ._:- (at most 200)' }], 'The id is not a subscription id');
-const KNOWN = ['projection:order-summaries', 'projection:user-profiles', 'reaction:order-credit', 'reaction:order-fulfilment', 'relay:integration-events'];
+const KNOWN = ['projection:order-summaries', 'reaction:order-credit', 'reaction:order-fulfilment', 'relay:integration-events'];
 const NOT_FOUND = causeOf(new SubscriptionNotFoundError('projection:no-such-reader', KNOWN));
 const STOPPED_AT = { eventId: EXAMPLE_IDS.event, globalPosition: 42, eventType: 'OrderPlaced' };
 const notStopped = (action: string): ProblemCause => causeOf(new SubscriptionNotStoppedError(EXAMPLE_ID, action), 'The reader is not stopped at any event');

@@ -11,7 +11,6 @@ import { UserRepository } from './domain/user.repository';
 import { UsersController } from './http/users.controller';
 import { TypeOrmUserRepository } from './persistence/typeorm-user.repository';
 import { UserRecord } from './persistence/user.record';
-import { UserProfileRecord } from './projections/user-profile.record';
 import { GetUserHandler } from './queries/get-user/get-user.handler';
 import { UserExistsHandler } from './queries/user-exists/user-exists.handler';
 import { CreditAnsweredHandler } from './queries/credit-answered/credit-answered.handler';
@@ -20,7 +19,7 @@ import { OrderCreditSaga } from './sagas/order-credit.saga';
 
 /** Its events' facts (classes, contracts, projections) are in users.manifest.ts: the app registers every module's manifest in one place. */
 @Module({
-  imports: [TypeOrmModule.forFeature([UserRecord, UserProfileRecord]), EventStoreModule],
+  imports: [TypeOrmModule.forFeature([UserRecord]), EventStoreModule],
   controllers: [UsersController],
   providers: [
     { provide: UserRepository, useClass: TypeOrmUserRepository },

@@ -7,9 +7,10 @@ import { GetUserQuery } from './get-user.query';
 import { UserView } from './user.view';
 
 /**
- * Reads the user's own row, not the `user_profiles` projection: the row is written in the same
- * statement as the user's events, so a GET right after a 201 or 204 shows what that command did
- * (read-your-writes), however far the projection trails.
+ * Reads the user's own row: it is written in the same statement as the user's events, so a GET
+ * right after a 201 or 204 shows what that command did (read-your-writes). No projection of users
+ * exists: a single user's view is the row itself, and a copy of it built after the commit could
+ * only trail it (a list of users, which the row cannot serve, would be what earns one).
  */
 @QueryHandler(GetUserQuery)
 export class GetUserHandler implements IQueryHandler<GetUserQuery> {
