@@ -8,7 +8,7 @@ import { EventStoreManifests, STORED_EVENT_COLUMNS, type StoredEvent, Unreadable
 import { EVENT_STORE_MANIFESTS } from '../src/modules/manifests';
 import { registerUser } from './support/fixtures';
 import { eventually, startTestApp, type TestApp } from './support/test-app';
-import { createTestDatabase } from './support/test-database';
+import { createTestDatabase, undoMigrationsDownTo } from './support/test-database';
 
 /**
  * The upgrade that makes `total` Money in OrderConfirmed, OrderCancelled and OrderShipped
@@ -19,6 +19,8 @@ import { createTestDatabase } from './support/test-database';
  */
 const MIGRATION = new OrderTotalsAsMoney1765300000000().name;
 const BEFORE = migrations.slice(0, migrations.indexOf(OrderTotalsAsMoney1765300000000));
+/** Through the one under test: the later ones are other upgrades' (the API applies them at its start). */
+const THROUGH = migrations.slice(0, migrations.indexOf(OrderTotalsAsMoney1765300000000) + 1);
 const TYPES = ['OrderConfirmed', 'OrderCancelled', 'OrderShipped'];
 
 let url: string;
@@ -42,9 +44,9 @@ afterAll(async () => {
   if (url) await dropDatabase(url);
 });
 
-/** Runs `work` with a DataSource over every migration on `at` (this file's database by default; its own connections, closed after). */
-async function withMigrations<T>(work: (dataSource: DataSource) => Promise<T>, at = url): Promise<T> {
-  const dataSource = new DataSource({ type: 'postgres', url: at, migrations, migrationsTransactionMode: 'each' });
+/** Runs `work` with a DataSource over `known` (through the one under test unless told) on `at` (this file's database by default; its own connections, closed after). */
+async function withMigrations<T>(work: (dataSource: DataSource) => Promise<T>, at = url, known = THROUGH): Promise<T> {
+  const dataSource = new DataSource({ type: 'postgres', url: at, migrations: known, migrationsTransactionMode: 'each' });
   await dataSource.initialize();
   try {
     return await work(dataSource);
@@ -312,7 +314,7 @@ describe('the upgrade on what the API wrote', () => {
       open = false;
 
       // Down: what the previous version would have written, and reads.
-      await withMigrations((dataSource) => dataSource.undoLastMigration({ transaction: 'each' }), at);
+      await withMigrations((dataSource) => undoMigrationsDownTo(dataSource, new OrderTotalsAsMoney1765300000000()), at, migrations);
       const client = new Client({ connectionString: at });
       await client.connect();
       try {
