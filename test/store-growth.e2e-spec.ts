@@ -191,9 +191,14 @@ async function workload(app: TestApp, own: (sql: string) => string): Promise<voi
       expect(order.status).not.toBe('PENDING');
     });
   }
+  // The Users module's credit reaction waits until the customer is deactivated: otherwise it may
+  // reserve first, and the order is confirmed before the deactivation commits.
+  const creditReaction = `/admin/subscriptions/${encodeURIComponent('reaction:order-credit')}`;
+  await app.http().post(`${creditReaction}/pause`).send({ reason: 'the order stays pending until its customer is deactivated' }).expect(200);
   const pending = await placeOrder(app, customer, [{ sku: 'GROWTH-4', quantity: 1, unitPrice: 1 }]);
   await app.http().post(`/users/${customer}/deactivate`).expect(204);
   await eventually(async () => expect((await app.http().get(`/orders/${pending}`).expect(200)).body.status).toBe('REJECTED'));
+  await app.http().post(`${creditReaction}/resume`).expect(200);
 
   // A deadline due for an order still PENDING whose credit answer is recorded: the watcher's
   // check of the customer's stream finds it and drops the timeout. (The order is set back to
