@@ -1,4 +1,5 @@
 import { MigrationInterface, QueryRunner } from 'typeorm';
+import { refuseWhileUserProfilesRuns } from './previous-version-running';
 
 /** The event types whose `total` becomes Money at schema version 2 (ORDER_TOTALS_AS_MONEY in src/modules/orders). */
 const TYPES = ['OrderConfirmed', 'OrderCancelled', 'OrderShipped'];
@@ -28,7 +29,8 @@ const CONSTRAINT = 'events_order_totals_are_money';
  * shared_buffers 128 MB, 23 GB RAM) on `npm run fill-store` 10,000,081 events (7.7 GB with
  * indexes), 3,685,428 rows to change: up 136 s (the check 7 s of it), 8 GB of WAL, the table 2 GB
  * larger (the old versions, reusable after VACUUM); down 182 s, 11.5 GB of WAL. Linear in the
- * store's size. Appends wait for the whole run (SHARE ROW EXCLUSIVE; reads go on): run it with
+ * store's size. Appends wait for the whole run (SHARE ROW EXCLUSIVE; reads go on, but for a
+ * moment at the end, when the constraint's ACCESS EXCLUSIVE lock waits for open reads): run it with
  * the API processes of the previous version stopped, as the upgrade procedure says, then
  * `VACUUM (ANALYZE) events`.
  */
@@ -36,6 +38,9 @@ export class OrderTotalsAsMoney1765300000000 implements MigrationInterface {
   name = 'OrderTotalsAsMoney1765300000000';
 
   async up(db: QueryRunner): Promise<void> {
+    // A process of the previous version would go on writing and publishing v1 totals beside the
+    // rewritten rows: refused before anything changes.
+    await refuseWhileUserProfilesRuns(db, 'this version rewrites the order totals');
     // No append, and no second run of this migration, between the rewrite and the constraint.
     await db.query(`LOCK TABLE events IN SHARE ROW EXCLUSIVE MODE`);
     await db.query(

@@ -1,7 +1,7 @@
 import { MigrationInterface, QueryRunner } from 'typeorm';
+import { refuseWhileUserProfilesRuns } from './previous-version-running';
 
 const SUBSCRIPTION = 'projection:user-profiles';
-const PROJECTION = 'user-profiles';
 
 /**
  * The `user_profiles` projection goes: it was a column-for-column copy of `users`, and nothing read
@@ -25,26 +25,12 @@ export class DropUserProfiles1765300100000 implements MigrationInterface {
   name = 'DropUserProfiles1765300100000';
 
   async up(db: QueryRunner): Promise<void> {
-    // Every process running the projection holds pg_advisory_lock_shared(hashtext('<id>/<segments>'),
-    // segments); a rebuild holds pg_advisory_lock(hashtext('projection-rebuild:<name>')). Taken
-    // exclusively here until the migration commits, they fail while either runs.
-    const held: Array<{ taken: boolean }> = await db.query(
-      `SELECT pg_try_advisory_xact_lock(hashtext($1 || '/' || segments), segments) AS taken
-       FROM (SELECT DISTINCT segments FROM subscription_checkpoints WHERE subscription_id = $1) AS c
-       UNION ALL
-       SELECT pg_try_advisory_xact_lock(hashtext('projection-rebuild:' || $2::text))`,
-      [SUBSCRIPTION, PROJECTION],
-    );
-    if (held.some(({ taken }) => !taken)) {
-      throw new Error(
-        `${SUBSCRIPTION} is running (or being rebuilt) in another session: stop the API processes ` +
-          `of the previous version, and any rebuild of ${PROJECTION}, before this version drops user_profiles`,
-      );
-    }
+    await refuseWhileUserProfilesRuns(db, 'this version drops user_profiles');
     await db.query(`DELETE FROM subscription_checkpoints WHERE subscription_id = $1`, [SUBSCRIPTION]);
     await db.query(`DELETE FROM paused_subscriptions WHERE subscription_id = $1`, [SUBSCRIPTION]);
     await db.query(`DROP TABLE IF EXISTS user_profiles_rebuild`);
-    await db.query(`DROP TABLE user_profiles`);
+    // IF EXISTS: a second process starting at the same moment may run this after the first committed.
+    await db.query(`DROP TABLE IF EXISTS user_profiles`);
   }
 
   /**

@@ -249,6 +249,28 @@ describe('migration OrderTotalsAsMoney', () => {
     expect(executed).toEqual([]);
   });
 
+  it('refuses while a process of the previous version runs (it holds the user-profiles projection\'s lock), changing nothing', async () => {
+    const stream = randomUUID();
+    await append(stream, 1, 'OrderPlaced', 2, { orderId: stream, customerId: 'c', lines: line(30), total: { amount: 30, currency: 'EUR' }, placedAt: '2026-11-04T00:00:00.000Z' });
+    await append(stream, 2, 'OrderConfirmed', 1, { orderId: stream, customerId: 'c', total: 30, confirmedAt: '2026-11-04T00:00:00.000Z' });
+    await db.query(`INSERT INTO subscription_checkpoints (subscription_id, segment, segments, global_position) VALUES ('projection:user-profiles', 0, 1, 0)`);
+    const before = await allRows();
+    const previousVersion = new Client({ connectionString: url });
+    await previousVersion.connect();
+    try {
+      // As SubscriptionLeases takes it in every process running the projection.
+      await previousVersion.query(`SELECT pg_advisory_lock_shared(hashtext('projection:user-profiles/1'), 1)`);
+      await expect(withMigrations((dataSource) => dataSource.runMigrations())).rejects.toThrow(/stop the API processes of the previous version/);
+      expect(await allRows()).toEqual(before);
+      const { rows: executed } = await db.query(`SELECT name FROM migrations WHERE name = $1`, [MIGRATION]);
+      expect(executed).toEqual([]);
+    } finally {
+      await previousVersion.end();
+      await db.query(`DELETE FROM subscription_checkpoints WHERE subscription_id = 'projection:user-profiles'`);
+      await db.query(`DELETE FROM events WHERE stream_id = $1`, [stream]);
+    }
+  });
+
   it('refuses an order stream without an OrderPlaced carrying a currency, naming its events and changing nothing', async () => {
     const orphan = randomUUID();
     const orphanShipped = await append(orphan, 3, 'OrderShipped', 1, { orderId: orphan, customerId: 'c', total: 10, shippedAt: '2026-11-04T00:00:00.000Z' });

@@ -21,6 +21,7 @@ const SHARED_SERVICES_LOCK = 7_340_117_000_421;
 class SharedServicesEnvironment extends TestEnvironment {
   constructor(config, context) {
     super(config, context);
+    this.testPath = context.testPath;
     const reason = context.docblockPragmas.exclusive;
     this.exclusive = reason !== undefined;
     if (this.exclusive && !String(reason).trim()) {
@@ -31,6 +32,10 @@ class SharedServicesEnvironment extends TestEnvironment {
   async setup() {
     await super.setup();
     this.lockClient = new Client({ connectionString: `${server}/postgres`, application_name: 'jest shared-services lock' });
+    // A lost connection ends the lock with it: say so rather than crash the worker.
+    this.lockClient.on('error', (error) => {
+      process.stderr.write(`${this.testPath}: the shared-services lock's connection failed (the file runs on unguarded): ${error.message}\n`);
+    });
     await this.lockClient.connect();
     // A lock wait can be long (a whole exclusive file): no statement timeout on this connection.
     await this.lockClient.query('SET statement_timeout = 0');

@@ -16,14 +16,14 @@ export async function createTestDatabase(): Promise<string> {
 }
 
 /**
- * Undoes the migrations applied after `migration` (the later ones first, as TypeORM's
- * undoLastMigration goes), then `migration` itself: how a test of one migration's down goes back
+ * Undoes the migrations applied after `migration` (the later ones first: the last by id, as TypeORM's
+ * undoLastMigration picks it), then `migration` itself: how a test of one migration's down goes back
  * to the schema before it once newer migrations exist. Throws what a down throws, and leaves the
  * migrations undone before it undone.
  */
 export async function undoMigrationsDownTo(dataSource: DataSource, migration: { name: string }): Promise<void> {
   for (;;) {
-    const [last]: Array<{ name: string } | undefined> = await dataSource.query(`SELECT name FROM migrations ORDER BY timestamp DESC, id DESC LIMIT 1`);
+    const [last]: Array<{ name: string } | undefined> = await dataSource.query(`SELECT name FROM migrations ORDER BY id DESC LIMIT 1`);
     if (!last) throw new Error(`${migration.name} is not applied`);
     await dataSource.undoLastMigration({ transaction: 'each' });
     if (last.name === migration.name) return;
