@@ -57,9 +57,9 @@ function foldersWithIndex(rootDir) {
  *   consumer's environment);
  * - the building blocks (the platform and the event store) import no feature module;
  * - the contracts import nothing else in src;
- * - a file outside src (tests, scripts, migrations) is an element too, so the rules above see an
- *   import out of src: the consumer may reach only its own migrations, the platform only the
- *   monolith's (src/database runs them).
+ * - a file outside src (tests, scripts, migrations) is an element too, and no file under src but
+ *   a spec imports one, except the schema its app migrates: src/database and src/cli the
+ *   monolith's migrations/index.ts, the consumer its migrations/consumer/index.ts.
  *
  * @param {string} rootDir absolute path of the project (the folder holding src/)
  * @returns {import('eslint').Linter.Config[]}
@@ -142,6 +142,21 @@ function boundariesConfig(rootDir) {
                 from: { file: { path: '!**/*.spec.ts' } },
                 disallow: { to: folder('consumer') },
                 message: 'src/consumer is a separate app: the monolith does not import it',
+              },
+              {
+                // Code imports nothing from the tests, scripts or benchmarks; its specs may.
+                from: { file: { path: '!**/*.spec.ts' } },
+                disallow: { to: { element: { type: 'outside' } } },
+                message: '{{from.element.path}} imports nothing outside src but the schema its app migrates, not {{to.element.path}}',
+              },
+              {
+                // The database platform migrates at start; the CLIs migrate a database they create.
+                from: folder('{database,cli}'),
+                allow: { to: { file: { path: 'migrations/index.ts' } } },
+              },
+              {
+                from: folder('consumer'),
+                allow: { to: { file: { path: 'migrations/consumer/index.ts' } } },
               },
               ...gated.map((published) => ({
                 disallow: { to: { element: { path: published, fileInternalPath: '!index.ts' } } },

@@ -255,7 +255,7 @@ describe('architecture: the rule fails on a planted violation', () => {
       'src/consumer/main.ts': "import { relay } from '../../scripts/relay-tools';\nexport const r = relay;\n",
     });
     expect(await boundaryViolations(rootDir)).toEqual([
-      { file: 'src/consumer/main.ts', message: expect.stringContaining('the consumer imports only src/contracts and the platform folders') },
+      { file: 'src/consumer/main.ts', message: expect.stringContaining('src/consumer imports nothing outside src but the schema its app migrates') },
     ]);
   });
 
@@ -268,7 +268,22 @@ describe('architecture: the rule fails on a planted violation', () => {
       'src/database/database.module.ts': "import { migrations } from '../../migrations';\nexport const m = migrations;\n",
     });
     expect(await boundaryViolations(rootDir)).toEqual([
-      { file: 'src/shared/uses-a-fixture.ts', message: expect.stringContaining('src/shared is platform: it imports only the platform folders and src/contracts') },
+      { file: 'src/shared/uses-a-fixture.ts', message: expect.stringContaining('src/shared imports nothing outside src but the schema its app migrates') },
+    ]);
+  });
+
+  it('a feature module importing a test helper or a script is reported; its spec may', async () => {
+    const rootDir = projectWith({
+      ...BASE,
+      'test/support/fixtures.ts': 'export const fixture = 1;\n',
+      'scripts/tools.ts': 'export const tool = 1;\n',
+      'src/modules/orders/domain/order-fixture.ts': "import { fixture } from '../../../../test/support/fixtures';\nexport const f = fixture;\n",
+      'src/modules/orders/domain/order-tool.ts': "import { tool } from '../../../../scripts/tools';\nexport const t = tool;\n",
+      'src/modules/orders/domain/order.spec.ts': "import { fixture } from '../../../../test/support/fixtures';\nexport const f = fixture;\n",
+    });
+    expect(await boundaryViolations(rootDir)).toEqual([
+      { file: 'src/modules/orders/domain/order-fixture.ts', message: expect.stringContaining('imports nothing outside src but the schema its app migrates') },
+      { file: 'src/modules/orders/domain/order-tool.ts', message: expect.stringContaining('imports nothing outside src but the schema its app migrates') },
     ]);
   });
 });
