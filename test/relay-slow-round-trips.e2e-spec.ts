@@ -1,3 +1,6 @@
+/**
+ * @exclusive a 200 ms confirm budget through a proxy adding 40 ms per round trip: a busy neighbour would eat it
+ */
 import { dropDatabase } from '../src/database/ensure-database';
 import { ApiProcess } from './support/api-process';
 import { uniqueEmail } from './support/fixtures';
