@@ -4,7 +4,7 @@ import { DataSource } from 'typeorm';
 import { migrations } from '../migrations';
 import { DropUserProfiles1765300100000 } from '../migrations/1765300100000-DropUserProfiles';
 import { dropDatabase } from '../src/database/ensure-database';
-import { createTestDatabase } from './support/test-database';
+import { createTestDatabase, withMigrationsOn } from './support/test-database';
 
 /**
  * The upgrade that removes the `user_profiles` projection (migrations/1765300100000-DropUserProfiles.ts):
@@ -30,14 +30,8 @@ afterAll(async () => {
   if (url) await dropDatabase(url);
 });
 
-async function withMigrations<T>(known: typeof migrations, work: (dataSource: DataSource) => Promise<T>): Promise<T> {
-  const dataSource = new DataSource({ type: 'postgres', url, migrations: known, migrationsTransactionMode: 'each' });
-  await dataSource.initialize();
-  try {
-    return await work(dataSource);
-  } finally {
-    await dataSource.destroy();
-  }
+function withMigrations<T>(known: typeof migrations, work: (dataSource: DataSource) => Promise<T>): Promise<T> {
+  return withMigrationsOn(url, known, work);
 }
 
 /** Another session holding `lock` (SQL taking an advisory lock), as a process of the previous version would. */

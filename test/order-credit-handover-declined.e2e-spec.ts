@@ -4,7 +4,7 @@ import { OrderCreditReaction1765200000000 } from '../migrations/1765200000000-Or
 import { dropDatabase } from '../src/database/ensure-database';
 import { registerUser } from './support/fixtures';
 import { eventually, startTestApp, TestApp } from './support/test-app';
-import { undoMigrationsDownTo } from './support/test-database';
+import { undoMigrationsDownTo, withMigrationsOn } from './support/test-database';
 
 /**
  * Down of the order-credit handover (migrations/1765200000000-OrderCreditReaction.ts) while
@@ -18,14 +18,8 @@ const ENV = { REACTION_MAX_ATTEMPTS: '2', REACTION_RETRY_BASE_MS: '20', ORDER_CO
 const AMOUNT = 100;
 
 /** Undoes the handover (OrderCreditReaction1765200000000), after the migrations that came later: the API applies those at its start. */
-async function undoHandover(url: string): Promise<void> {
-  const dataSource = new DataSource({ type: 'postgres', url, migrations, migrationsTransactionMode: 'each' });
-  await dataSource.initialize();
-  try {
-    await undoMigrationsDownTo(dataSource, new OrderCreditReaction1765200000000());
-  } finally {
-    await dataSource.destroy();
-  }
+function undoHandover(url: string): Promise<void> {
+  return withMigrationsOn(url, migrations, (dataSource) => undoMigrationsDownTo(dataSource, new OrderCreditReaction1765200000000()));
 }
 
 async function creditReservedOf(app: TestApp, userId: string): Promise<number> {

@@ -6,7 +6,7 @@ import { dropDatabase } from '../src/database/ensure-database';
 import { ApiProcess } from './support/api-process';
 import { eventually } from './support/test-app';
 import { uniqueBrokerPrefix } from './support/test-broker';
-import { createTestDatabase, undoMigrationsDownTo } from './support/test-database';
+import { createTestDatabase, undoMigrationsDownTo, withMigrationsOn } from './support/test-database';
 import { testAuthorization } from './support/test-auth';
 
 /**
@@ -50,14 +50,8 @@ afterAll(async () => {
 const THROUGH_HANDOVER = migrations.slice(0, migrations.indexOf(OrderCreditReaction1765200000000) + 1);
 
 /** Runs `work` with a DataSource over every migration, or `list` (its own connections, closed after). */
-async function withMigrations<T>(work: (dataSource: DataSource) => Promise<T>, list = migrations): Promise<T> {
-  const dataSource = new DataSource({ type: 'postgres', url, migrations: list, migrationsTransactionMode: 'each' });
-  await dataSource.initialize();
-  try {
-    return await work(dataSource);
-  } finally {
-    await dataSource.destroy();
-  }
+function withMigrations<T>(work: (dataSource: DataSource) => Promise<T>, list = migrations): Promise<T> {
+  return withMigrationsOn(url, list, work);
 }
 
 /** Back to the schema of the version before the handover: the later migrations undone, then the handover's. */

@@ -8,7 +8,7 @@ import { EventStoreManifests, STORED_EVENT_COLUMNS, type StoredEvent, Unreadable
 import { EVENT_STORE_MANIFESTS } from '../src/modules/manifests';
 import { registerUser } from './support/fixtures';
 import { eventually, startTestApp, type TestApp } from './support/test-app';
-import { createTestDatabase, undoMigrationsDownTo } from './support/test-database';
+import { createTestDatabase, undoMigrationsDownTo, withMigrationsOn } from './support/test-database';
 
 /**
  * The upgrade that makes `total` Money in OrderConfirmed, OrderCancelled and OrderShipped
@@ -45,14 +45,8 @@ afterAll(async () => {
 });
 
 /** Runs `work` with a DataSource over `known` (through the one under test unless told) on `at` (this file's database by default; its own connections, closed after). */
-async function withMigrations<T>(work: (dataSource: DataSource) => Promise<T>, at = url, known = THROUGH): Promise<T> {
-  const dataSource = new DataSource({ type: 'postgres', url: at, migrations: known, migrationsTransactionMode: 'each' });
-  await dataSource.initialize();
-  try {
-    return await work(dataSource);
-  } finally {
-    await dataSource.destroy();
-  }
+function withMigrations<T>(work: (dataSource: DataSource) => Promise<T>, at = url, known = THROUGH): Promise<T> {
+  return withMigrationsOn(at, known, work);
 }
 
 interface Row {

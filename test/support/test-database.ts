@@ -15,6 +15,17 @@ export async function createTestDatabase(): Promise<string> {
   return url;
 }
 
+/** Runs `work` with a DataSource that knows `known` (a slice of the migrations, in order) on the database at `url`; its own connections, closed after. */
+export async function withMigrationsOn<T>(url: string, known: typeof migrations, work: (dataSource: DataSource) => Promise<T>): Promise<T> {
+  const dataSource = new DataSource({ type: 'postgres', url, migrations: known, migrationsTransactionMode: 'each' });
+  await dataSource.initialize();
+  try {
+    return await work(dataSource);
+  } finally {
+    await dataSource.destroy();
+  }
+}
+
 /**
  * Undoes the migrations applied after `migration` (the later ones first: the last by id, as TypeORM's
  * undoLastMigration picks it), then `migration` itself: how a test of one migration's down goes back
