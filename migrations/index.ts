@@ -14,6 +14,7 @@ import { EventsCorrelationIdIndex1765100100000 } from './1765100100000-EventsCor
 import { OrderCreditReaction1765200000000 } from './1765200000000-OrderCreditReaction';
 import { OrderTotalsAsMoney1765300000000 } from './1765300000000-OrderTotalsAsMoney';
 import { DropUserProfiles1765300100000 } from './1765300100000-DropUserProfiles';
+import { CreditReservationsTable1765300200000 } from './1765300200000-CreditReservationsTable';
 
 /** Every migration, in order. Listed by class so that builds, tests and the CLI load the same set. */
 export const migrations = [
@@ -33,4 +34,5 @@ export const migrations = [
   OrderCreditReaction1765200000000,
   OrderTotalsAsMoney1765300000000,
   DropUserProfiles1765300100000,
+  CreditReservationsTable1765300200000,
 ];

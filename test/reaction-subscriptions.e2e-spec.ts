@@ -75,7 +75,8 @@ async function reactionsAtHead(app: TestApp, subscriptionIds?: string[]): Promis
 /** What reactions could change: the aggregates, the store, the deadlines, a handler's own rows. */
 async function observableState(app: TestApp): Promise<unknown> {
   return {
-    users: await app.db.query(`SELECT id, status, version, credit_reserved, credit_reservations FROM users ORDER BY id`),
+    users: await app.db.query(`SELECT id, status, version, credit_reserved FROM users ORDER BY id`),
+    creditReservations: await app.db.query(`SELECT user_id, order_id, amount FROM credit_reservations ORDER BY user_id, order_id`),
     orders: await app.db.query(`SELECT id, status, version, rejection_reason FROM orders ORDER BY id`),
     events: await app.db.query(`SELECT count(*)::int AS n FROM events`),
     deadlines: await app.db.query(`SELECT * FROM order_deadlines ORDER BY order_id`),

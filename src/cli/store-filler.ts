@@ -160,7 +160,8 @@ async function fillChunk(client: ClientBase, progress: ProgressRow, events: numb
     // Fenced like a sequencing transaction: no sequencer numbers anything while the chunk is written.
     await client.query(`SELECT pg_advisory_xact_lock($1::bigint)`, [SEQUENCER_LOCK_KEY]);
     await copyRows(client, `COPY events (event_id, stream_type, stream_id, stream_version, event_type, schema_version, payload, metadata, recorded_at, global_position) FROM STDIN`, history.events());
-    await copyRows(client, `COPY users (id, email, name, status, credit_limit, credit_reserved, version, created_at, updated_at, credit_reservations) FROM STDIN`, history.users.map(userRow));
+    await copyRows(client, `COPY users (id, email, name, status, credit_limit, credit_reserved, version, created_at, updated_at) FROM STDIN`, history.users.map(userRow));
+    await copyRows(client, `COPY credit_reservations (user_id, order_id, amount) FROM STDIN`, history.users.flatMap(reservationRows));
     await copyRows(client, `COPY orders (id, customer_id, status, currency, lines, total, rejection_reason, version, created_at, updated_at) FROM STDIN`, history.orders.map(orderRow));
     await copyRows(client, `COPY order_summaries (id, customer_id, status, currency, lines, total, rejection_reason, version, created_at, updated_at) FROM STDIN`, history.orders.map(orderRow));
     const head = (BigInt(progress.head) + BigInt(history.written)).toString();
@@ -243,7 +244,11 @@ interface OrderState {
 }
 
 function userRow(u: UserState): string {
-  return line([u.id, u.email, u.name, u.status, u.creditLimit, u.creditReserved, u.version, u.createdAt, u.updatedAt, JSON.stringify(u.creditReservations)]);
+  return line([u.id, u.email, u.name, u.status, u.creditLimit, u.creditReserved, u.version, u.createdAt, u.updatedAt]);
+}
+
+function reservationRows(u: UserState): string[] {
+  return Object.entries(u.creditReservations).map(([orderId, amount]) => line([u.id, orderId, amount]));
 }
 
 function orderRow(o: OrderState): string {

@@ -23,6 +23,21 @@ export interface AggregateWrite {
   row: AggregateRow;
   /** Maps a unique violation of the aggregate's own table (an email taken) to a domain error. */
   onUniqueViolation?: (constraint: string | undefined) => Error | undefined;
+  /** Changes to rows the aggregate owns beside its own (see OwnedRowsChange), in the same statement. */
+  ownedRows?: readonly OwnedRowsChange[];
+}
+
+/**
+ * A change to rows an aggregate owns beside its own row (its child entities: a user's credit
+ * reservations), made in the writer's one statement as a data-modifying CTE. `sql` numbers its
+ * parameters from `$1`, as in `params` (the writer renumbers them), holds no dollar-quoted text,
+ * and must change nothing unless the aggregate's row changed: gate it on
+ * `EXISTS (SELECT 1 FROM row_change)` (a stale version then writes nothing at all). Its text
+ * should not depend on the values, so that the statement stays one prepared statement.
+ */
+export interface OwnedRowsChange {
+  sql: string;
+  params: unknown[];
 }
 
 const EVENTS_STREAM_VERSION_KEY = 'events_stream_id_stream_version_key';
@@ -62,7 +77,7 @@ export class AggregateWriter {
   private readonly statements = new Map<string, string>();
 
   /** @throws MissingCommandCauseError, ConcurrencyConflictError, or what `onUniqueViolation` maps to */
-  async write({ streamType, aggregate, table, row, onUniqueViolation }: AggregateWrite): Promise<void> {
+  async write({ streamType, aggregate, table, row, onUniqueViolation, ownedRows = [] }: AggregateWrite): Promise<void> {
     const cause = commandCause();
     const events = aggregate.getUncommittedEvents();
     if (events.length === 0) return;
@@ -70,7 +85,7 @@ export class AggregateWriter {
     const command = currentCommand();
     const eventMetadata: EventMetadata = { ...cause, occurredAt: this.clock.now().toISOString(), ...activeTraceContext(), ...(command && { command }) };
     const rowChange = rowChangeOf(table, row, aggregate.version);
-    const sql = this.statementOf(rowChange);
+    const sql = this.statementOf(rowChange, ownedRows);
     const params = [
       ...rowChange.params,
       streamType,
@@ -81,6 +96,7 @@ export class AggregateWriter {
       events.map(eventTypeOf),
       events.map(schemaVersionOf),
       events.map((event) => JSON.stringify(payloadOf(event))),
+      ...ownedRows.flatMap((change) => change.params),
     ];
 
     let rows: Array<{ rowsChanged: number }>;
@@ -104,11 +120,12 @@ export class AggregateWriter {
     aggregate.markPersisted();
   }
 
-  private statementOf(rowChange: RowChange): string {
-    let sql = this.statements.get(rowChange.sql);
+  private statementOf(rowChange: RowChange, ownedRows: readonly OwnedRowsChange[]): string {
+    const key = [rowChange.sql, ...ownedRows.map((change) => change.sql)].join('\n;\n');
+    let sql = this.statements.get(key);
     if (sql === undefined) {
-      sql = appendingStatement(rowChange);
-      this.statements.set(rowChange.sql, sql);
+      sql = appendingStatement(rowChange, ownedRows);
+      this.statements.set(key, sql);
     }
     return sql;
   }
@@ -121,9 +138,15 @@ export class AggregateWriter {
   }
 }
 
-/** The row change as a CTE, and the events appended only when it changed a row: one statement. */
-function appendingStatement(rowChange: RowChange): string {
+/** The row change as a CTE, the events appended and the owned rows changed only when it changed a row: one statement. */
+function appendingStatement(rowChange: RowChange, ownedRows: readonly OwnedRowsChange[]): string {
   const n = rowChange.params.length;
+  let offset = n + 8;
+  const owned = ownedRows.map((change, index) => {
+    const cte = `,\n    owned_rows_${index} AS (${change.sql.replace(/\$(\d+)/g, (_, k: string) => `$${offset + Number(k)}`)})`;
+    offset += change.params.length;
+    return cte;
+  });
   return `
     WITH row_change AS (${rowChange.sql}),
     appended AS (
@@ -134,7 +157,7 @@ function appendingStatement(rowChange: RowChange): string {
         AS e(event_id, stream_version, event_type, schema_version, payload)
       WHERE EXISTS (SELECT 1 FROM row_change)
       RETURNING 1
-    )
+    )${owned.join('')}
     SELECT (SELECT count(*) FROM row_change)::int AS "rowsChanged"`;
 }
 

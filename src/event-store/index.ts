@@ -4,6 +4,7 @@
 // Writing aggregates and their events
 export { VersionedAggregate } from './versioned-aggregate';
 export { AggregateWriter } from './aggregate-writer';
+export type { OwnedRowsChange } from './aggregate-writer';
 export type { AggregateRow, AggregateTable } from './aggregate-row';
 export { DomainEvent } from './domain-event';
 export type { DomainEventClass } from './domain-event';

@@ -48,14 +48,17 @@ export interface Outcome<TAggregate extends Aggregate> {
 export class AggregateSpecification<TAggregate extends Aggregate> {
   private constructor(
     private readonly blank: () => TAggregate,
-    private readonly restore: (snapshot: SnapshotOf<TAggregate>) => TAggregate,
+    private readonly restore: (snapshot: SnapshotOf<TAggregate>, recorded: TAggregate) => TAggregate,
   ) {}
 
   static for<TAggregate extends Aggregate>(aggregate: {
     /** An aggregate with no state yet, for the given events to build. */
     blank: () => TAggregate;
-    /** How the repository loads the aggregate from its row. */
-    restore: (snapshot: SnapshotOf<TAggregate>) => TAggregate;
+    /**
+     * How the repository loads the aggregate from its row; `recorded` is the aggregate the events
+     * built, for what the repository loads beside the row (a user's credit reservations).
+     */
+    restore: (snapshot: SnapshotOf<TAggregate>, recorded: TAggregate) => TAggregate;
   }): AggregateSpecification<TAggregate> {
     return new AggregateSpecification(aggregate.blank, aggregate.restore);
   }
@@ -71,7 +74,7 @@ export class AggregateSpecification<TAggregate extends Aggregate> {
   load(...history: EventOf<TAggregate>[]): TAggregate {
     const recorded = this.blank();
     for (const event of history) recorded.apply(event);
-    return this.restore(recorded.snapshot() as SnapshotOf<TAggregate>);
+    return this.restore(recorded.snapshot() as SnapshotOf<TAggregate>, recorded);
   }
 
   private run(history: EventOf<TAggregate>[], command: (aggregate: TAggregate) => unknown) {

@@ -40,3 +40,14 @@ export class InvalidUserError extends DomainError {
   readonly code = 'INVALID_USER';
   readonly kind = 'invalid';
 }
+
+/**
+ * A credit step asked about an order whose reservation was not loaded with the user: a
+ * programming error (load it with UserRepository.getForOrderCredit), never a user's.
+ */
+export class CreditReservationNotLoadedError extends Error {
+  constructor(userId: string, orderId: string) {
+    super(`the credit reservation of order ${orderId} was not loaded with user ${userId}`);
+    this.name = 'CreditReservationNotLoadedError';
+  }
+}

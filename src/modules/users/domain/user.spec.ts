@@ -1,7 +1,7 @@
 import { AggregateSpecification } from '../../../../test/support/aggregate-specification';
 import { DEFAULT_CREDIT_LIMIT, MAX_CREDIT_LIMIT, User } from './user';
 import type { RegisterUser, UserSnapshot } from './user';
-import { InvalidUserError, UserAlreadyDeactivatedError, UserDeactivatedError } from './user.errors';
+import { CreditReservationNotLoadedError, InvalidUserError, UserAlreadyDeactivatedError, UserDeactivatedError } from './user.errors';
 import type { CreditRejectionReason } from './user.events';
 import {
   CreditConsumedEvent,
@@ -19,7 +19,14 @@ const ORDER_B = '5d1c7a40-0000-4000-8000-00000000000b';
 const now = new Date('2026-01-01T00:00:00Z');
 const later = new Date('2026-01-02T12:30:00Z');
 
-const users = AggregateSpecification.for({ blank: () => new User(), restore: User.restore });
+/** Every order these tests name. */
+const TEST_ORDERS = [ORDER_A, ORDER_B, ...Array.from({ length: 7 }, (_, index) => `order-${index}`)];
+
+/** As the repository loads a user for a credit step: with the reservation of the order (null without one), here of each test order. */
+const users = AggregateSpecification.for({
+  blank: () => new User(),
+  restore: (snapshot, recorded) => User.restore(snapshot, Object.fromEntries(TEST_ORDERS.map((orderId) => [orderId, recorded.reservationOf(orderId)]))),
+});
 
 function registration(overrides: Partial<RegisterUser> = {}): RegisterUser {
   return { id: USER_ID, email: 'ada@example.com', name: 'Ada Lovelace', ...overrides };
@@ -33,7 +40,6 @@ function snapshotOf(overrides: Partial<UserSnapshot> = {}): UserSnapshot {
     status: 'ACTIVE',
     creditLimit: DEFAULT_CREDIT_LIMIT,
     creditReserved: 0,
-    creditReservations: {},
     version: 1,
     createdAt: now,
     updatedAt: now,
@@ -207,11 +213,29 @@ describe('User', () => {
     });
 
     it('restore() keeps the version and the state of the row, with nothing pending', () => {
-      const row = snapshotOf({ version: 7, creditLimit: 5_000, creditReserved: 1_200, creditReservations: { [ORDER_A]: 1_200 }, updatedAt: later });
-      const user = User.restore(row);
+      const row = snapshotOf({ version: 7, creditLimit: 5_000, creditReserved: 1_200, updatedAt: later });
+      const user = User.restore(row, { [ORDER_A]: 1_200, [ORDER_B]: null });
       expect(user.version).toBe(7);
       expect(user.getUncommittedEvents()).toHaveLength(0);
       expect(user.snapshot()).toEqual(row);
+      expect(user.reservationOf(ORDER_A)).toBe(1_200);
+      expect(user.reservationOf(ORDER_B)).toBeNull();
+    });
+
+    it('a restored user refuses a credit step on an order whose reservation was not loaded with it', () => {
+      const user = User.restore(snapshotOf({ creditReserved: 300 }), { [ORDER_A]: 300 });
+      expect(() => user.reserveCredit(ORDER_B, 100, later)).toThrow(CreditReservationNotLoadedError);
+      expect(() => user.releaseCredit(ORDER_B, later)).toThrow(CreditReservationNotLoadedError);
+      expect(() => user.consumeCredit(ORDER_B, later)).toThrow(CreditReservationNotLoadedError);
+      expect(user.getUncommittedEvents()).toHaveLength(0);
+    });
+
+    it('a restored user acts on the reservation loaded with it: released once, then a no-op', () => {
+      const user = User.restore(snapshotOf({ creditReserved: 300 }), { [ORDER_A]: 300 });
+      user.releaseCredit(ORDER_A, later);
+      user.releaseCredit(ORDER_A, later);
+      expect(user.getUncommittedEvents()).toEqual([released(ORDER_A, 300, 0, later)]);
+      expect(user.reservationOf(ORDER_A)).toBeNull();
     });
 
     it('events raised after restore() number on from the restored version', () => {
@@ -233,7 +257,8 @@ describe('User', () => {
         .given(registeredWithLimit)
         .when((user) => user.reserveCredit(ORDER_A, 600, later))
         .then(reserved(ORDER_A, 600, 600, later))
-        .withState({ creditReserved: 600, creditReservations: { [ORDER_A]: 600 }, updatedAt: later });
+        .withState({ creditReserved: 600, updatedAt: later });
+      expect(users.load(registeredWithLimit, reserved(ORDER_A, 600, 600)).reservationOf(ORDER_A)).toBe(600);
     });
 
     it('reserving exactly up to the limit is allowed', () => {
@@ -249,7 +274,7 @@ describe('User', () => {
         .given(registeredWithLimit, reserved(ORDER_A, 600, 600))
         .when((user) => user.reserveCredit(ORDER_B, 401, later))
         .then(rejected(ORDER_B, 401, 'insufficient credit', later))
-        .withState({ creditReserved: 600, creditReservations: { [ORDER_A]: 600 } });
+        .withState({ creditReserved: 600 });
     });
 
     it('a deactivated user gets no credit: CreditRejected "customer deactivated"', () => {
@@ -278,7 +303,7 @@ describe('User', () => {
         .when((user) => user.releaseCredit(ORDER_A, later))
         .then(released(ORDER_A, 300, 400, later))
         .withState({ creditReserved: 400 });
-      expect(aggregate.snapshot().creditReservations).toEqual({ [ORDER_B]: 400 });
+      expect([aggregate.reservationOf(ORDER_A), aggregate.reservationOf(ORDER_B)]).toEqual([null, 400]);
     });
 
     it('releasing an order without a reservation (never reserved, or released already) is a no-op', () => {
@@ -304,7 +329,7 @@ describe('User', () => {
           user.consumeCredit(ORDER_A, later);
         })
         .then(new CreditConsumedEvent({ userId, orderId: ORDER_A, amount: 300, creditReserved: 0, consumedAt: later.toISOString() }))
-        .withState({ creditReserved: 0, creditReservations: {} });
+        .withState({ creditReserved: 0 });
     });
 
     it('creditReserved never exceeds the limit, whatever the sequence of reservations and releases', () => {
@@ -315,8 +340,8 @@ describe('User', () => {
         if (index % 3 === 2) user.releaseCredit(`order-${index - 1}`, later);
         expect(user.snapshot().creditReserved).toBeLessThanOrEqual(1_000);
       });
-      const { creditReserved, creditReservations } = user.snapshot();
-      expect(creditReserved).toBe(Object.values(creditReservations).reduce((sum, amount) => sum + amount, 0));
+      const held = amounts.map((_, index) => user.reservationOf(`order-${index}`) ?? 0);
+      expect(user.snapshot().creditReserved).toBe(held.reduce((sum, amount) => sum + amount, 0));
     });
   });
 });

@@ -1,5 +1,5 @@
 import { VersionedAggregate } from '../../../event-store';
-import { InvalidUserError, UserAlreadyDeactivatedError, UserDeactivatedError } from './user.errors';
+import { CreditReservationNotLoadedError, InvalidUserError, UserAlreadyDeactivatedError, UserDeactivatedError } from './user.errors';
 import {
   CreditConsumedEvent,
   CreditRejectedEvent,
@@ -24,13 +24,20 @@ export interface UserSnapshot {
   name: string;
   status: UserStatus;
   creditLimit: number;
+  /** The sum of the user's open credit reservations (each in a row of its own: OrderReservations). */
   creditReserved: number;
-  /** Open reservations by order id; `creditReserved` is their sum. */
-  creditReservations: Record<string, number>;
   version: number;
   createdAt: Date;
   updatedAt: Date;
 }
+
+/**
+ * Open credit reservations of the orders loaded with a user, by order id: the amount held, or
+ * null when that order holds none. Never all of them: a customer may have any number of open
+ * orders, and a credit step concerns one, so its cost must not grow with the others
+ * (UserRepository.getForOrderCredit loads the one).
+ */
+export type OrderReservations = Record<string, number | null>;
 
 export interface RegisterUser {
   id: string;
@@ -41,6 +48,10 @@ export interface RegisterUser {
 
 export class User extends VersionedAggregate<UserEvent> {
   private state: Omit<UserSnapshot, 'version'>;
+  /** The reservations this instance knows: loaded with it, or made or closed since. */
+  private reservations: OrderReservations = {};
+  /** Built from its registration on (events only, no load): every reservation is known. */
+  private knowsEveryReservation = false;
 
   get id(): string {
     return this.state.id;
@@ -71,17 +82,24 @@ export class User extends VersionedAggregate<UserEvent> {
     return user;
   }
 
-  static restore(snapshot: UserSnapshot): User {
+  /** The user as its row holds it, with the reservations of the orders loaded with it (see OrderReservations). */
+  static restore(snapshot: UserSnapshot, reservations: OrderReservations = {}): User {
     const user = new User();
     const { version, ...state } = snapshot;
-    user.state = {
-      ...state,
-      creditReservations: { ...state.creditReservations },
-      createdAt: new Date(state.createdAt),
-      updatedAt: new Date(state.updatedAt),
-    };
+    user.state = { ...state, createdAt: new Date(state.createdAt), updatedAt: new Date(state.updatedAt) };
+    user.reservations = { ...reservations };
     user.restoreVersion(version);
     return user;
+  }
+
+  /**
+   * The credit held for `orderId`, or null when it holds none.
+   * @throws CreditReservationNotLoadedError when the order's reservation was not loaded with the user
+   */
+  reservationOf(orderId: string): number | null {
+    if (orderId in this.reservations) return this.reservations[orderId];
+    if (this.knowsEveryReservation) return null;
+    throw new CreditReservationNotLoadedError(this.id, orderId);
   }
 
   changeEmail(email: string, now: Date): void {
@@ -109,7 +127,7 @@ export class User extends VersionedAggregate<UserEvent> {
    */
   reserveCredit(orderId: string, amount: number, now: Date): void {
     if (!Number.isSafeInteger(amount) || amount < 0) throw new InvalidUserError('a credit amount is a non-negative integer');
-    if (orderId in this.state.creditReservations) return;
+    if (this.reservationOf(orderId) !== null) return;
     const rejection =
       this.state.status === 'DEACTIVATED'
         ? 'customer deactivated'
@@ -133,8 +151,8 @@ export class User extends VersionedAggregate<UserEvent> {
 
   /** Gives an order's reservation back; without one (never reserved, released already) a no-op. */
   releaseCredit(orderId: string, now: Date): void {
-    const amount = this.state.creditReservations[orderId];
-    if (amount === undefined) return;
+    const amount = this.reservationOf(orderId);
+    if (amount === null) return;
     this.apply(
       new CreditReleasedEvent({
         userId: this.id,
@@ -148,8 +166,8 @@ export class User extends VersionedAggregate<UserEvent> {
 
   /** Turns an order's reservation into a charge when it ships; without one a no-op. */
   consumeCredit(orderId: string, now: Date): void {
-    const amount = this.state.creditReservations[orderId];
-    if (amount === undefined) return;
+    const amount = this.reservationOf(orderId);
+    if (amount === null) return;
     this.apply(
       new CreditConsumedEvent({
         userId: this.id,
@@ -164,7 +182,6 @@ export class User extends VersionedAggregate<UserEvent> {
   snapshot(): UserSnapshot {
     return {
       ...this.state,
-      creditReservations: { ...this.state.creditReservations },
       createdAt: new Date(this.state.createdAt),
       updatedAt: new Date(this.state.updatedAt),
       version: this.version + this.getUncommittedEvents().length,
@@ -177,6 +194,7 @@ export class User extends VersionedAggregate<UserEvent> {
 
   protected onUserRegisteredEvent(event: UserRegisteredEvent): void {
     const at = new Date(event.registeredAt);
+    this.knowsEveryReservation = true;
     this.state = {
       id: event.userId,
       email: event.email,
@@ -184,7 +202,6 @@ export class User extends VersionedAggregate<UserEvent> {
       status: 'ACTIVE',
       creditLimit: event.creditLimit,
       creditReserved: 0,
-      creditReservations: {},
       createdAt: at,
       updatedAt: at,
     };
@@ -202,9 +219,9 @@ export class User extends VersionedAggregate<UserEvent> {
     this.state = {
       ...this.state,
       creditReserved: event.creditReserved,
-      creditReservations: { ...this.state.creditReservations, [event.orderId]: event.amount },
       updatedAt: new Date(event.reservedAt),
     };
+    this.reservations[event.orderId] = event.amount;
   }
 
   protected onCreditRejectedEvent(event: CreditRejectedEvent): void {
@@ -220,9 +237,8 @@ export class User extends VersionedAggregate<UserEvent> {
   }
 
   private closeReservation(orderId: string, creditReserved: number, at: string): void {
-    const open = { ...this.state.creditReservations };
-    delete open[orderId];
-    this.state = { ...this.state, creditReserved, creditReservations: open, updatedAt: new Date(at) };
+    this.state = { ...this.state, creditReserved, updatedAt: new Date(at) };
+    this.reservations[orderId] = null;
   }
 }
 

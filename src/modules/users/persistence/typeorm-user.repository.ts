@@ -3,10 +3,10 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { bigintToNumber } from '../../../database/bigint-column';
 import { TransactionContext } from '../../../database/transaction-context';
-import { AggregateRow, AggregateTable, AggregateWriter } from '../../../event-store';
+import { AggregateRow, AggregateTable, AggregateWriter, type OwnedRowsChange } from '../../../event-store';
 import { User, type UserSnapshot, type UserStatus } from '../domain/user';
 import { EmailAlreadyTakenError, UserNotFoundError } from '../domain/user.errors';
-import { CreditRejectedEvent, CreditReservedEvent, USER_STREAM_TYPE } from '../domain/user.events';
+import { CreditConsumedEvent, CreditRejectedEvent, CreditReleasedEvent, CreditReservedEvent, USER_STREAM_TYPE, type UserEvent } from '../domain/user.events';
 import { UserRepository } from '../domain/user.repository';
 import { UserRecord } from './user.record';
 
@@ -19,8 +19,6 @@ interface UserRow {
   /** bigint: a string */
   credit_limit: string;
   credit_reserved: string;
-  /** jsonb: parsed */
-  credit_reservations: Record<string, number>;
   version: number;
   /** timestamptz: a Date */
   created_at: Date;
@@ -28,7 +26,7 @@ interface UserRow {
 }
 
 /** Every column of UserRow, for the loads below. */
-const USER_COLUMNS = 'id, email, name, status, credit_limit, credit_reserved, credit_reservations, version, created_at, updated_at';
+const USER_COLUMNS = 'id, email, name, status, credit_limit, credit_reserved, version, created_at, updated_at';
 
 /** The row as the record TypeORM hydrated from it (bigint through bigintAsNumber), which User.restore takes. */
 function toUserRecord(row: UserRow): UserRecord {
@@ -39,7 +37,6 @@ function toUserRecord(row: UserRow): UserRecord {
     status: row.status,
     creditLimit: bigintToNumber(row.credit_limit),
     creditReserved: bigintToNumber(row.credit_reserved),
-    creditReservations: row.credit_reservations,
     version: row.version,
     createdAt: row.created_at,
     updatedAt: row.updated_at,
@@ -61,11 +58,38 @@ function toUserRow(user: UserSnapshot): AggregateRow & Record<keyof UserRow, unk
     status: user.status,
     credit_limit: user.creditLimit,
     credit_reserved: user.creditReserved,
-    credit_reservations: JSON.stringify(user.creditReservations),
     version: user.version,
     created_at: user.createdAt,
     updated_at: user.updatedAt,
   };
+}
+
+/**
+ * The credit_reservations rows the user's new events open (CreditReserved: upserted) and close
+ * (CreditReleased, CreditConsumed: deleted), by the last event of each order; both statements go
+ * with every save, empty arrays when nothing changed, so that the save is one prepared statement.
+ */
+function reservationChangesOf(userId: string, events: readonly UserEvent[]): OwnedRowsChange[] {
+  const last = new Map<string, number | null>();
+  for (const event of events) {
+    if (event instanceof CreditReservedEvent) last.set(event.orderId, event.amount);
+    else if (event instanceof CreditReleasedEvent || event instanceof CreditConsumedEvent) last.set(event.orderId, null);
+  }
+  const opened = [...last].filter((entry): entry is [string, number] => entry[1] !== null);
+  const closed = [...last].filter(([, amount]) => amount === null).map(([orderId]) => orderId);
+  return [
+    {
+      sql: `INSERT INTO credit_reservations (user_id, order_id, amount)
+            SELECT $1::uuid, r.order_id, r.amount FROM unnest($2::uuid[], $3::bigint[]) AS r(order_id, amount)
+            WHERE EXISTS (SELECT 1 FROM row_change)
+            ON CONFLICT (user_id, order_id) DO UPDATE SET amount = EXCLUDED.amount`,
+      params: [userId, opened.map(([orderId]) => orderId), opened.map(([, amount]) => amount)],
+    },
+    {
+      sql: `DELETE FROM credit_reservations WHERE user_id = $1::uuid AND order_id = ANY($2::uuid[]) AND EXISTS (SELECT 1 FROM row_change)`,
+      params: [userId, closed],
+    },
+  ];
 }
 
 /**
@@ -90,6 +114,18 @@ export class TypeOrmUserRepository extends UserRepository {
     return User.restore(toUserRecord(rows[0]));
   }
 
+  async getForOrderCredit(id: string, orderId: string): Promise<User> {
+    const rows: Array<UserRow & { order_reservation: string | null }> = await this.transactions.queryable(this.dataSource).query(
+      `SELECT ${USER_COLUMNS.split(', ').map((column) => `u.${column}`).join(', ')}, r.amount AS order_reservation
+       FROM users u LEFT JOIN credit_reservations r ON r.user_id = u.id AND r.order_id = $2
+       WHERE u.id = $1`,
+      [id, orderId],
+    );
+    if (rows.length === 0) throw new UserNotFoundError(id);
+    const [row] = rows;
+    return User.restore(toUserRecord(row), { [orderId]: row.order_reservation === null ? null : bigintToNumber(row.order_reservation) });
+  }
+
   async creditAnswerRecorded(userId: string, orderId: string): Promise<boolean> {
     // Within the user's stream (its stream_id index): rare (a due deadline), so no index of its own.
     const rows: unknown[] = await this.transactions
@@ -105,6 +141,7 @@ export class TypeOrmUserRepository extends UserRepository {
       aggregate: user,
       table: USERS_TABLE,
       row: toUserRow(snapshot),
+      ownedRows: reservationChangesOf(snapshot.id, user.getUncommittedEvents()),
       onUniqueViolation: (constraint) => (constraint === 'users_email_key' ? new EmailAlreadyTakenError(snapshot.email) : undefined),
     });
   }

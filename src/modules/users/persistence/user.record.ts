@@ -23,9 +23,6 @@ export class UserRecord {
   @Column('bigint', { name: 'credit_reserved', transformer: bigintAsNumber })
   creditReserved: number;
 
-  @Column('jsonb', { name: 'credit_reservations' })
-  creditReservations: Record<string, number>;
-
   @Column('integer')
   version: number;
 

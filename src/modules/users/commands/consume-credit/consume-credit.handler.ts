@@ -11,7 +11,7 @@ export class ConsumeCreditHandler implements ICommandHandler<ConsumeCreditComman
   ) {}
 
   async execute({ userId, orderId }: ConsumeCreditCommand): Promise<void> {
-    const user = await this.users.get(userId);
+    const user = await this.users.getForOrderCredit(userId, orderId);
     user.consumeCredit(orderId, this.clock.now());
     await this.users.save(user);
   }

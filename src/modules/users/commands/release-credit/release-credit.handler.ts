@@ -11,7 +11,7 @@ export class ReleaseCreditHandler implements ICommandHandler<ReleaseCreditComman
   ) {}
 
   async execute({ userId, orderId }: ReleaseCreditCommand): Promise<void> {
-    const user = await this.users.get(userId);
+    const user = await this.users.getForOrderCredit(userId, orderId);
     user.releaseCredit(orderId, this.clock.now());
     await this.users.save(user);
   }

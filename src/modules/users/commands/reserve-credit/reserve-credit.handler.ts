@@ -11,7 +11,7 @@ export class ReserveCreditHandler implements ICommandHandler<ReserveCreditComman
   ) {}
 
   async execute({ userId, orderId, amount }: ReserveCreditCommand): Promise<void> {
-    const user = await this.users.get(userId);
+    const user = await this.users.getForOrderCredit(userId, orderId);
     user.reserveCredit(orderId, amount, this.clock.now());
     await this.users.save(user);
   }
