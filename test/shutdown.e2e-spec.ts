@@ -224,11 +224,20 @@ describe('a stop signal while the app still loads', () => {
   it('ends the start with exit 0 instead of killing the process', async () => {
     const databaseUrl = await createTestDatabase();
     const brokerPrefix = uniqueBrokerPrefix();
-    const api = await ApiProcess.spawn({ DATABASE_URL: databaseUrl, BROKER_PREFIX: brokerPrefix });
+    const api = await ApiProcess.spawn({
+      DATABASE_URL: databaseUrl,
+      BROKER_PREFIX: brokerPrefix,
+      LOG_LEVEL: 'log',
+      NODE_OPTIONS: `--require ${path.join(__dirname, 'support/announce-early-stop-handler.cjs')}`,
+    });
     try {
-      // Loading Nest and the app takes about a second: this lands in it, or just after.
-      setTimeout(() => api.signal('SIGTERM'), 500);
+      // Sent once the early handler listens (main.ts's first import): loading Nest and the app
+      // takes about a second after that, so it lands in the load, or just after it. A fixed delay
+      // could land before the handler on a loaded machine, and the default action would kill it.
+      await untilLogged(api, 'early stop handler installed');
+      api.signal('SIGTERM');
       expect(await api.exited).toEqual({ code: 0, signal: null });
+      expect(api.output).toMatch(/SIGTERM received/);
     } finally {
       await api.kill('SIGKILL');
       await dropDatabase(databaseUrl);
