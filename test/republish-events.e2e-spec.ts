@@ -6,6 +6,7 @@ import { type ApiWithConsumer, startApiWithConsumer } from './support/api-with-c
 import { placeOrder, registerUser } from './support/fixtures';
 import { eventually, startTestApp, type TestApp } from './support/test-app';
 import { messageCount, TEST_RABBITMQ_URL, withBrokerChannel } from './support/test-broker';
+import { captureMessages, confirmedOrder, dropPayloadField, strandConfirmationAtV1, waitForReadersIdle } from './support/unpublishable-events';
 
 const ROOT = path.resolve(__dirname, '..');
 
@@ -127,4 +128,48 @@ describe('npm run republish-events', () => {
       await connection.close();
     }
   }, 60_000);
+
+  it('sends every readable event of a page in order, and names each event it cannot read or map, exiting 3', async () => {
+    // The saga on: orders get confirmed, so their streams hold an OrderConfirmed to strand.
+    const own = await startTestApp();
+    let capture: Awaited<ReturnType<typeof captureMessages>> | undefined;
+    try {
+      const customer = await registerUser(own, { creditLimit: 100_000 });
+      const shipped = await confirmedOrder(own, customer);
+      await own.http().post(`/orders/${shipped}/ship`).expect(202);
+      const cancelled = await confirmedOrder(own, customer);
+      await own.http().post(`/orders/${cancelled}/cancel`).send({ reason: 'changed my mind' }).expect(202);
+      await waitForReadersIdle(own);
+      // Two rows this code cannot publish, each with events of its own stream and of others before and after it.
+      const unreadable = await strandConfirmationAtV1(own, shipped);
+      const unmappable = await dropPayloadField(own, cancelled, 'OrderCancelled', 'total');
+      const stored: Array<{ position: string; event_id: string; event_type: string }> = await own.db.query(
+        `SELECT position, event_id, event_type FROM events ORDER BY position`,
+      );
+      const readable = stored.map((event) => event.event_id).filter((id) => id !== unreadable.eventId && id !== unmappable.eventId);
+      const [first, last] = [stored[0].position, stored[stored.length - 1].position];
+      expect(stored.map((event) => event.event_type)).toEqual(expect.arrayContaining(['OrderShipped', 'CreditReleased']));
+
+      capture = await captureMessages(own);
+      const result = await republish(own, ['--from-position', first, '--to-position', last]);
+
+      expect(result.code).toBe(3);
+      expect(result.stdout).toContain(`republished ${readable.length} event(s) of positions ${first} to ${last}, every one confirmed by the broker; 0 without a published contract skipped`);
+      expect(result.stdout).toContain('2 event(s) NOT sent: this code cannot read or map them');
+      const named = [
+        `not sent: OrderConfirmed ${unreadable.eventId} (position ${unreadable.position}, stream ${shipped} version 2, schema v1) cannot be read: ` +
+          'UnreadableEventVersionError: ',
+        `not sent: OrderCancelled ${unmappable.eventId} (position ${unmappable.position}, stream ${cancelled} version 3, schema v2) cannot be mapped to its contract: TypeError: `,
+      ];
+      for (const line of named) {
+        expect(result.stdout).toContain(line);
+        expect(result.stderr).toContain(line);
+      }
+      expect(result.stdout).toContain('is stored at schema version 1, and this code reads OrderConfirmed only at v2');
+      expect(await capture.ids(readable.length)).toEqual(readable);
+    } finally {
+      await capture?.close();
+      await own.close();
+    }
+  }, 90_000);
 });

@@ -1,3 +1,4 @@
+import { describeUnpublishable, type UnpublishableEvent } from '../messaging/republish/stored-event-republisher';
 import { DomainError } from '../shared/domain-error';
 
 /** No reader of the event store has a checkpoint under this id. */
@@ -133,10 +134,39 @@ export class RepublishFailedError extends DomainError {
   readonly code = 'REPUBLISH_FAILED';
   readonly kind = 'unavailable';
 
-  constructor(streamId: string, published: number, total: number) {
+  constructor(streamId: string, published: number, total: number, unpublishable: readonly UnpublishableEvent[] = []) {
     super(
       `republishing stream ${streamId} stopped after ${published} of ${total} event(s) were confirmed: RabbitMQ did not confirm the rest. ` +
-        "Republish again once the broker is back (the consumer's inbox drops what it has)",
+        "Republish again once the broker is back (the consumer's inbox drops what it has)" +
+        (unpublishable.length > 0 ? `. Before that, ${namedUnpublishable(unpublishable)}` : ''),
     );
   }
+}
+
+/**
+ * A republish went through the whole stream, but some of its events could not be read or mapped
+ * by this code (UnpublishableEvent): those were not sent, every other one was, in version order,
+ * each confirmed. Republishing again changes nothing until each is repaired, or code that reads
+ * it is deployed.
+ */
+export class RepublishIncompleteError extends DomainError {
+  readonly code = 'REPUBLISH_INCOMPLETE';
+  readonly kind = 'conflict';
+
+  constructor(streamId: string, outcome: { total: number; published: number; skipped: number; unpublishable: readonly UnpublishableEvent[] }) {
+    super(
+      `republished ${outcome.published} of the ${outcome.total} event(s) of stream ${streamId}, each confirmed (${outcome.skipped} without a contract skipped); ` +
+        `${namedUnpublishable(outcome.unpublishable)}. Repair them (or deploy code that reads them), then republish the stream again; ` +
+        "until then a consumer that lacks one of them parks this stream's later events",
+    );
+  }
+}
+
+/** Events named in a problem's detail, at most this many (the rest counted; the log names every one). */
+const MAX_NAMED_EVENTS = 20;
+
+function namedUnpublishable(events: readonly UnpublishableEvent[]): string {
+  const named = events.slice(0, MAX_NAMED_EVENTS).map(describeUnpublishable).join('; ');
+  const more = events.length > MAX_NAMED_EVENTS ? `; and ${events.length - MAX_NAMED_EVENTS} more (named in the log)` : '';
+  return `${events.length} event(s) could not be read or mapped and were NOT sent: ${named}${more}`;
 }

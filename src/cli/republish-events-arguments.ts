@@ -7,6 +7,9 @@ export const USAGE = `Usage: npm run republish-events -- --stream <id>
 Publishes stored events again, in order, through the relay's publisher (mandatory messages,
 one broker confirm each), so that a consumer which lost messages by any path gets them back.
 The consumer's inbox drops the events it already has; events no contract maps are skipped.
+An event this code cannot read (a schema version no upcaster brings to the current one) or map
+to its contract is not sent: the run goes on past it, names it (stderr as met, stdout at the
+end: event id, position, stream and version, type, schema version, why) and exits 3.
 
   --stream <id>          every event of one stream (the aggregate's id), in version order
   --from-position <n>    every event at positions n to m, both included, in position order
@@ -15,8 +18,12 @@ The consumer's inbox drops the events it already has; events no contract maps ar
 
 Reads DATABASE_URL, RABBITMQ_URL, BROKER_PREFIX, CONSUMER_RETRY_DELAYS_MS, RELAY_PUBLISH_TIMEOUT_MS
 and RELAY_MAX_IN_FLIGHT like the API. Progress goes to stderr, the summary to stdout.
-Exit status: 0 every event confirmed, 1 failure or no event matched, 2 usage error.
+Exit status: 0 every event confirmed, 1 failure or no event matched, 2 usage error,
+3 every other event confirmed but some could not be read or mapped and were NOT sent.
 The API offers --stream as POST /admin/streams/{id}/republish.`;
+
+/** The run finished, but some selected events could not be read or mapped and were not sent. */
+export const EXIT_UNPUBLISHABLE = 3;
 
 const DEFAULT_BATCH_SIZE = 500;
 const MAX_BATCH_SIZE = 10_000;
