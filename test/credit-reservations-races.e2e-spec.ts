@@ -195,3 +195,28 @@ it('the invariant holds after the saga ran a burst of orders placed, cancelled a
     await sagaApp.close();
   }
 }, 90_000);
+
+it('two API instances on one database (each its own pool and writer) stepping the same customer at once: the invariant holds', async () => {
+  const other = await startTestApp({ databaseUrl: app.databaseUrl, env: { REACTIONS_ENABLED: 'false' } });
+  try {
+    const otherBus = other.app.get(CommandBus);
+    const userId = await registerUser(app, { creditLimit: 2_000 });
+    const orders = Array.from({ length: 40 }, () => randomUUID());
+    const viaEither = (step: Step, index: number): Promise<unknown> => {
+      const id = randomUUID();
+      return withCommandCause({ correlationId: id, causationId: id }, () => (index % 2 === 0 ? bus : otherBus).execute(step));
+    };
+    const settle = async (steps: Step[]) => {
+      for (const result of await Promise.allSettled(steps.map(viaEither))) {
+        if (result.status === 'rejected' && !(result.reason instanceof ConcurrencyConflictError)) throw result.reason;
+      }
+    };
+    await settle(orders.map((orderId) => new ReserveCreditCommand(userId, orderId, 100)));
+    await expectConsistent(userId);
+    // The same orders closed and reserved again from both instances at once.
+    await settle(orders.flatMap((orderId, i) => [i % 2 ? new ReleaseCreditCommand(userId, orderId) : new ConsumeCreditCommand(userId, orderId), new ReserveCreditCommand(userId, orderId, 50)]));
+    await expectConsistent(userId);
+  } finally {
+    await other.close({ keepDatabase: true });
+  }
+}, 60_000);
