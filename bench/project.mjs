@@ -53,8 +53,10 @@ const SEQUENCER = 'sequencer (events not numbered yet)';
  * (10^8 minor units), so every order of every step is confirmed. Before, one set of 50 customers
  * with the default limit (100,000, 38 orders each) ran out during the saturation step, and the
  * fixed-rate steps measured the rejection path only. Customers of their own per step also keep
- * each user's open reservations (a JSON column read and written with every credit step) at the
- * size one step gives them, as a real service's customers would, instead of growing all run long.
+ * each user's open reservations at the number one step gives them, as a real service's customers
+ * would, instead of growing all run long (while they were a JSON column on the users row, read and
+ * written whole by every credit step, that growth slowed every step; as rows of their own,
+ * credit_reservations, a step reads and writes its order's only).
  */
 const CUSTOMERS_PER_STEP = 50;
 const CUSTOMER_CREDIT_LIMIT = 100_000_000;

@@ -15,7 +15,7 @@ import { createMigratedDataSource } from './support/test-database';
 /** Enough for the planner to prefer the indexes, and filled in seconds. */
 const FILLED_EVENTS = 300_000;
 /** Tables that grow with the store or with traffic: none of them may be read by a sequential scan. */
-const GROWING_TABLES = ['events', 'users', 'orders', 'order_summaries', 'reaction_receipts', 'idempotency_keys'];
+const GROWING_TABLES = ['events', 'users', 'credit_reservations', 'orders', 'order_summaries', 'reaction_receipts', 'idempotency_keys'];
 
 jest.setTimeout(240_000);
 
@@ -91,6 +91,17 @@ describe(`a store filled with ${FILLED_EVENTS.toLocaleString('en')} events (issu
       );
       expect(users[0].users).toBeGreaterThan(0);
       expect(users[0].differ).toBe(0);
+      // Every open reservation is a row, the credit of a confirmed order not shipped or cancelled,
+      // and each user's credit_reserved is the sum of its rows.
+      const { rows: reservations } = await client.query(
+        `SELECT (SELECT count(*) FROM credit_reservations)::int AS rows,
+                (SELECT count(*) FROM users u WHERE u.credit_reserved <> coalesce((SELECT sum(amount) FROM credit_reservations r WHERE r.user_id = u.id), 0))::int AS drifted,
+                (SELECT count(*) FROM orders o WHERE o.status = 'CONFIRMED'
+                   AND NOT EXISTS (SELECT 1 FROM credit_reservations r WHERE (r.user_id, r.order_id, r.amount) = (o.customer_id, o.id, o.total)))::int AS missing,
+                (SELECT count(*) FROM credit_reservations r WHERE NOT EXISTS (SELECT 1 FROM orders o WHERE o.id = r.order_id AND o.status = 'CONFIRMED'))::int AS stray`,
+      );
+      expect(reservations[0]).toMatchObject({ drifted: 0, missing: 0, stray: 0 });
+      expect(reservations[0].rows).toBeGreaterThan(0);
     } finally {
       await client.end();
     }

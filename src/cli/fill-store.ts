@@ -22,7 +22,7 @@ Restartable: an interrupted fill rolls back its last chunk only, and the same co
 from ${FILL_PROGRESS_TABLE}. A finished fill run again with the same --events does nothing.
 Progress (events/s, time left) goes to stderr, a summary to stdout.`;
 
-const VACUUMED_TABLES = ['events', 'users', 'orders', 'order_summaries', 'subscription_checkpoints'];
+const VACUUMED_TABLES = ['events', 'users', 'credit_reservations', 'orders', 'order_summaries', 'subscription_checkpoints'];
 
 async function main(): Promise<number> {
   let values;
