@@ -30,8 +30,8 @@ export interface AggregateWrite {
 /**
  * A change to rows an aggregate owns beside its own row (its child entities: a user's credit
  * reservations), made in the writer's one statement as a data-modifying CTE. `sql` numbers its
- * parameters from `$1`, as in `params` (the writer renumbers them), holds no dollar-quoted text,
- * and must change nothing unless the aggregate's row changed: gate it on
+ * parameters from `$1`, as in `params` (the writer renumbers every `$<digits>` in it, so it holds
+ * no other: no dollar-quoted text, no such identifier), and must change nothing unless the aggregate's row changed: gate it on
  * `EXISTS (SELECT 1 FROM row_change)` (a stale version then writes nothing at all). Its text
  * should not depend on the values, so that the statement stays one prepared statement.
  */
