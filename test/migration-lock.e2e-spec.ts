@@ -1,11 +1,11 @@
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { Client } from 'pg';
-import { DataSource } from 'typeorm';
+import { DataSource, type QueryRunner } from 'typeorm';
 import { migrations } from '../migrations';
 import { consumerMigrations } from '../migrations/consumer';
 import { dropDatabase } from '../src/database/ensure-database';
-import { MIGRATION_LOCKS, MigrationLockTimeoutError, runMigrationsUnderLock, type MigrationLockKey } from '../src/database/migration-lock';
+import { MIGRATION_LOCKS, MigrationLockLostError, MigrationLockTimeoutError, runMigrationsUnderLock, type MigrationLockKey } from '../src/database/migration-lock';
 import { ApiProcess } from './support/api-process';
 import { ConsumerProcess } from './support/consumer-process';
 import { exitOf, exitOnItsOwn } from './support/exit-status';
@@ -97,6 +97,19 @@ async function holdersOf(url: string, lock: MigrationLockKey): Promise<number[]>
   return rows.map(({ pid }) => pid);
 }
 
+/** A migration named `name` (its timestamp, the last 13 digits, places it) that sleeps `seconds` in its transaction. */
+function sleepingMigration(name: string, seconds: number): new () => unknown {
+  return class {
+    name = name;
+    async up(db: QueryRunner): Promise<void> {
+      await db.query(`SELECT pg_sleep(${seconds})`);
+    }
+    async down(): Promise<void> {}
+  };
+}
+
+const sleepingNow = async (url: string) => (await query(url, `SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND query LIKE 'SELECT pg_sleep(%'`)).length > 0;
+
 const migrationsTableExists = async (url: string) => (await query<{ exists: boolean }>(url, `SELECT to_regclass('migrations') IS NOT NULL AS exists`))[0].exists;
 
 describe.each(SETS)('the $name migrations', ({ lock, migrations: known }) => {
@@ -123,6 +136,22 @@ describe.each(SETS)('the $name migrations', ({ lock, migrations: known }) => {
     expect(await schemaOf(url)).toEqual(reference);
     expect(await holdersOf(url, lock)).toEqual([]);
   });
+
+  it("a run waiting for the lock does not hold back the holder's CREATE INDEX CONCURRENTLY (which waits for every older snapshot)", async () => {
+    const url = await freshDatabase();
+    // The holder sleeps first, so the other surely waits while the holder builds its index.
+    const first = sleepingMigration('SleepFirst1000000000000', 1);
+    const holding = withDataSource(url, [first, ...known], (dataSource) => runMigrationsUnderLock(dataSource, { lock, waitMs: 0, logger: { log: () => undefined } }));
+    await eventually(async () => expect(await holdersOf(url, lock)).toHaveLength(1));
+    const { lines, log } = logLines();
+    const waiting = withDataSource(url, known, (dataSource) => runMigrationsUnderLock(dataSource, { lock, waitMs: 20_000, logger: { log } }));
+
+    const [applied, appliedAfterWait] = await Promise.all([holding, waiting]);
+    expect(applied).toHaveLength(known.length + 1);
+    expect(appliedAfterWait).toEqual([]);
+    expect(lines.at(-1)).toMatch(/^waited \d+ ms for the migration lock/);
+    expect(await query(url, `SELECT indexrelid::regclass::text FROM pg_index WHERE NOT indisvalid`)).toEqual([]);
+  }, 40_000);
 
   it('a run that finds the lock held waits until it is free, and says who held it and how long it waited', async () => {
     const url = await freshDatabase();
@@ -173,6 +202,20 @@ it('a run that holds no lock does not stop the other schema set from migrating o
   }
 });
 
+it("a run whose lock's session ends mid-run fails, saying another process may have migrated meanwhile", async () => {
+  const url = await freshDatabase();
+  const run = withDataSource(url, [...consumerMigrations, sleepingMigration('SleepLast9999999999999', 2)], (dataSource) =>
+    runMigrationsUnderLock(dataSource, { lock: MIGRATION_LOCKS.consumer, waitMs: 0, logger: { log: () => undefined } }),
+  );
+  run.catch(() => undefined);
+  await eventually(async () => expect(await sleepingNow(url)).toBe(true));
+  const [holder] = await holdersOf(url, MIGRATION_LOCKS.consumer);
+  await query(url, 'SELECT pg_terminate_backend($1)', [holder]);
+
+  await expect(run).rejects.toThrow(MigrationLockLostError);
+  await expect(run).rejects.toThrow(/the migration lock of the consumer schema was lost while its migrations ran/);
+});
+
 /**
  * A migrator as a process of its own (from the build): the migrations and, last, one that sleeps
  * `SLOW_SECONDS` in its transaction, so the test can SIGKILL it while it holds the lock mid-run.
@@ -198,7 +241,7 @@ it('a migrator killed mid-run leaves the lock free: the next run goes on at once
     await eventually(async () => {
       expect(child.exitCode).toBeNull();
       expect(await holdersOf(url, MIGRATION_LOCKS.api)).toHaveLength(1);
-      expect(await query(url, `SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND query LIKE 'SELECT pg_sleep(%'`)).toHaveLength(1);
+      expect(await sleepingNow(url)).toBe(true);
     }, 30_000);
   } catch (error) {
     child.kill('SIGKILL');
