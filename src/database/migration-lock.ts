@@ -46,10 +46,10 @@ const LOCK_POLL_MS = 250;
  * migrates and the others wait, then find nothing pending. Resolves with the migrations this call
  * applied (TypeORM's `runMigrations`, in the DataSource's own transaction mode).
  *
- * The lock is a session-level advisory lock, `pg_advisory_lock(key)`, on a connection of its own
+ * The lock is a session-level advisory lock on `lock.key` (one bigint), on a connection of its own
  * to the DataSource's database (its `url`), opened for the run and closed after it; not a
- * transaction's, since a migration may run outside one (CREATE INDEX CONCURRENTLY must). It lives as long as that session: a migrator that crashes or is
- * killed leaves nothing behind, PostgreSQL releases the lock when the connection drops (when its
+ * transaction's, since a migration may run outside one (CREATE INDEX CONCURRENTLY must). It lives
+ * as long as that session: a migrator that crashes or is killed leaves nothing behind, PostgreSQL releases the lock when the connection drops (when its
  * machine vanishes, within about 25 s: leaseSessionClient's keepalive). A pooler in transaction
  * mode in front of PostgreSQL would break it, as it breaks every session lock of the project.
  *
@@ -110,7 +110,11 @@ export function migratedDataSourceFactory(settings: MigrationLockSettings): Type
   };
 }
 
-/** Whether TypeOrmModule should try again after `error` (its `toRetry`): not after a full wait for the lock, which a retry would only repeat. */
+/**
+ * Whether TypeOrmModule should try again after `error` (its `toRetry`, 10 attempts 3 s apart): not
+ * after a full wait for the lock, which a retry would only repeat. Anything else is retried as
+ * before, a MigrationLockLostError too: the retry takes the lock again and finds what is pending.
+ */
 export function retriesAfter(error: unknown): boolean {
   return !(error instanceof MigrationLockTimeoutError);
 }
