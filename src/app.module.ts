@@ -36,7 +36,7 @@ export class AppModule {
         CqrsModule.forRoot(),
         SharedModule,
         MetricsModule,
-        DatabaseModule,
+        DatabaseModule.forRoot(environment),
         EventStoreManifestsModule.forRoot(EVENT_STORE_MANIFESTS),
         EventStoreModule,
         MessagingModule,

@@ -5,6 +5,7 @@ import { DataSource } from 'typeorm';
 import { migrations } from '../../migrations';
 import { loadEnvironment } from '../config/environment';
 import { ensureDatabaseExists } from '../database/ensure-database';
+import { MIGRATION_LOCKS, runMigrationsUnderLock } from '../database/migration-lock';
 import { FILL_PROGRESS_TABLE, fillStore, FillProgress } from './store-filler';
 
 export const USAGE = `Usage: npm run fill-store -- [--events <n>] [--chunk <n>] [--no-vacuum]
@@ -46,13 +47,13 @@ async function main(): Promise<number> {
     return 2;
   }
 
-  const { DATABASE_URL: url } = loadEnvironment(process.env);
+  const { DATABASE_URL: url, MIGRATION_LOCK_WAIT_MS: waitMs } = loadEnvironment(process.env);
   await ensureDatabaseExists(url);
-  // Migrated exactly as the API does at start.
+  // Migrated exactly as the API does at start, under the same lock (an API starting meanwhile waits, or this does).
   const dataSource = new DataSource({ type: 'postgres', url, migrations, migrationsTransactionMode: 'each', logging: ['warn'] });
   await dataSource.initialize();
   try {
-    await dataSource.runMigrations();
+    await runMigrationsUnderLock(dataSource, { lock: MIGRATION_LOCKS.api, waitMs, logger: { log: (line: string) => process.stderr.write(`${line}\n`) } });
   } finally {
     await dataSource.destroy();
   }

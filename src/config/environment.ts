@@ -37,6 +37,18 @@ export const retentionSettings = {
   RETENTION_PRUNE_BATCH_SIZE: z.coerce.number().int().min(1).max(100_000).default(1000),
 };
 
+/**
+ * How both processes (and the fill-store CLI) run their migrations at start: one process at a time
+ * per database, the others waiting on its advisory lock (src/database/migration-lock.ts).
+ */
+export const migrationSettings = {
+  /**
+   * Milliseconds a starting process waits for another process's migration run to end before it
+   * gives up and fails to start (naming the holder); 0: no bound. The run itself is never bounded.
+   */
+  MIGRATION_LOCK_WAIT_MS: z.coerce.number().int().min(0).max(86_400_000).default(600_000),
+};
+
 /** A retention in hours (fractions allowed), at most ten years. */
 export const retentionHours = z.coerce.number().positive().max(87_600);
 
@@ -116,6 +128,7 @@ export const environmentSchema = z.object({
   DATABASE_POOL_SIZE: z.coerce.number().int().min(2).max(200).default(20),
   /** Statements with parameters run prepared, planned once per connection; false behind a transaction-mode pooler. */
   DATABASE_PREPARED_STATEMENTS: z.enum(['true', 'false']).default('true').transform((value) => value === 'true'),
+  ...migrationSettings,
   PROJECTION_BATCH_SIZE: z.coerce.number().int().min(1).max(10_000).default(500),
   /**
    * How often each process reads the store when no NOTIFY woke it: the safety net that numbers

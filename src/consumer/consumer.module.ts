@@ -5,6 +5,7 @@ import { TypeOrmModule } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { consumerMigrations } from '../../migrations/consumer';
 import { ConnectionBudgetCheck } from '../database/capacity/connection-budget-check';
+import { MIGRATION_LOCKS, migratedDataSourceFactory, retriesAfter } from '../database/migration-lock';
 import { AccessModule } from '../auth/access.module';
 import type { AuthenticationSettings } from '../auth/authentication-settings';
 import { pgPoolOptions } from '../database/pool-options';
@@ -44,20 +45,25 @@ export class ConsumerModule {
       imports: [
         DiscoveryModule,
         loggingModule('consumer', environment),
-        TypeOrmModule.forRoot({
-          type: 'postgres',
-          url: environment.CONSUMER_DATABASE_URL,
-          synchronize: false,
-          migrations: consumerMigrations,
-          migrationsRun: true,
-          // A migration may run outside a transaction (CREATE INDEX CONCURRENTLY), which 'all' refuses.
-          migrationsTransactionMode: 'each',
-          logging: ['warn', 'migration'],
-          logger: new TypeOrmLogger(['warn', 'migration']),
-          // A server that accepts but never answers fails a connection attempt instead of hanging
-          // it forever; the DeliveryHandler holds and retries the delivery (an infrastructure failure).
-          connectTimeoutMS: 10_000,
-          extra: pgPoolOptions(environment.DATABASE_POOL_SIZE, { preparedStatements: environment.DATABASE_PREPARED_STATEMENTS }),
+        TypeOrmModule.forRootAsync({
+          useFactory: () => ({
+            type: 'postgres',
+            url: environment.CONSUMER_DATABASE_URL,
+            synchronize: false,
+            migrations: consumerMigrations,
+            // Run by the dataSourceFactory, under the migration lock.
+            migrationsRun: false,
+            // A migration may run outside a transaction (CREATE INDEX CONCURRENTLY), which 'all' refuses.
+            migrationsTransactionMode: 'each',
+            logging: ['warn', 'migration'],
+            logger: new TypeOrmLogger(['warn', 'migration']),
+            // A server that accepts but never answers fails a connection attempt instead of hanging
+            // it forever; the DeliveryHandler holds and retries the delivery (an infrastructure failure).
+            connectTimeoutMS: 10_000,
+            extra: pgPoolOptions(environment.DATABASE_POOL_SIZE, { preparedStatements: environment.DATABASE_PREPARED_STATEMENTS }),
+            toRetry: retriesAfter,
+          }),
+          dataSourceFactory: migratedDataSourceFactory({ lock: MIGRATION_LOCKS.consumer, waitMs: environment.MIGRATION_LOCK_WAIT_MS }),
         }),
         TerminusModule.forRoot({ logger: false }),
         MetricsModule,
@@ -83,7 +89,8 @@ export class ConsumerModule {
         {
           provide: ConnectionBudgetCheck,
           inject: [DataSource],
-          // The consumer opens no connection outside its pool (no LISTEN, no lease).
+          // The consumer opens no connection outside its pool (no LISTEN, no lease) but the migration
+          // lock's session, which is closed before the pool serves anything else.
           useFactory: (dataSource: DataSource) => new ConnectionBudgetCheck(dataSource, { pool: environment.DATABASE_POOL_SIZE, sessions: {} }),
         },
         TraceExportFlush,

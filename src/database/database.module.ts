@@ -1,4 +1,4 @@
-import { Global, Module } from '@nestjs/common';
+import { type DynamicModule, Global, Module } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
@@ -7,52 +7,63 @@ import { Environment } from '../config/environment';
 import { apiConnectionDemand } from './capacity/api-connection-demand';
 import { ConnectionBudgetCheck } from './capacity/connection-budget-check';
 import { DatabaseNotifications } from './database-notifications';
+import { MIGRATION_LOCKS, migratedDataSourceFactory, retriesAfter } from './migration-lock';
 import { pgPoolOptions } from './pool-options';
 import { TransactionContext } from './transaction-context';
 import { TypeOrmLogger } from './typeorm-logger';
 
 /**
- * One pool for the process; migrations run at start, the schema is never synchronized; the pool
- * and the process's own sessions are checked against the server's max_connections at start.
+ * One pool for the process; migrations run at start, one process of the database at a time (the
+ * migration lock), the schema is never synchronized; the pool and the process's own sessions are
+ * checked against the server's max_connections at start.
  */
 @Global()
-@Module({
-  imports: [
-    TypeOrmModule.forRootAsync({
-      inject: [ConfigService],
-      useFactory: (config: ConfigService<Environment, true>) => ({
-        type: 'postgres',
-        url: config.get('DATABASE_URL', { infer: true }),
-        autoLoadEntities: true,
-        synchronize: false,
-        migrations,
-        migrationsRun: true,
-        migrationsTransactionMode: 'each',
-        logging: ['warn', 'migration'],
-        logger: new TypeOrmLogger(['warn', 'migration']),
-        extra: pgPoolOptions(config.get('DATABASE_POOL_SIZE', { infer: true }), {
-          preparedStatements: config.get('DATABASE_PREPARED_STATEMENTS', { infer: true }),
+@Module({})
+export class DatabaseModule {
+  /** `environment` says how long a start waits for another process's migration run (MIGRATION_LOCK_WAIT_MS). */
+  static forRoot(environment: Pick<Environment, 'MIGRATION_LOCK_WAIT_MS'>): DynamicModule {
+    return {
+      module: DatabaseModule,
+      imports: [
+        TypeOrmModule.forRootAsync({
+          inject: [ConfigService],
+          useFactory: (config: ConfigService<Environment, true>) => ({
+            type: 'postgres',
+            url: config.get('DATABASE_URL', { infer: true }),
+            autoLoadEntities: true,
+            synchronize: false,
+            migrations,
+            // Run by the dataSourceFactory, under the migration lock.
+            migrationsRun: false,
+            migrationsTransactionMode: 'each',
+            logging: ['warn', 'migration'],
+            logger: new TypeOrmLogger(['warn', 'migration']),
+            extra: pgPoolOptions(config.get('DATABASE_POOL_SIZE', { infer: true }), {
+              preparedStatements: config.get('DATABASE_PREPARED_STATEMENTS', { infer: true }),
+            }),
+            toRetry: retriesAfter,
+          }),
+          dataSourceFactory: migratedDataSourceFactory({ lock: MIGRATION_LOCKS.api, waitMs: environment.MIGRATION_LOCK_WAIT_MS }),
         }),
-      }),
-    }),
-  ],
-  providers: [
-    TransactionContext,
-    {
-      provide: DatabaseNotifications,
-      inject: [ConfigService],
-      useFactory: (config: ConfigService<Environment, true>) => new DatabaseNotifications(config.get('DATABASE_URL', { infer: true })),
-    },
-    {
-      provide: ConnectionBudgetCheck,
-      inject: [DataSource, ConfigService],
-      useFactory: (dataSource: DataSource, config: ConfigService<Environment, true>) =>
-        new ConnectionBudgetCheck(
-          dataSource,
-          apiConnectionDemand({ DATABASE_POOL_SIZE: config.get('DATABASE_POOL_SIZE', { infer: true }), RELAY_ENABLED: config.get('RELAY_ENABLED', { infer: true }) }),
-        ),
-    },
-  ],
-  exports: [TransactionContext, DatabaseNotifications],
-})
-export class DatabaseModule {}
+      ],
+      providers: [
+        TransactionContext,
+        {
+          provide: DatabaseNotifications,
+          inject: [ConfigService],
+          useFactory: (config: ConfigService<Environment, true>) => new DatabaseNotifications(config.get('DATABASE_URL', { infer: true })),
+        },
+        {
+          provide: ConnectionBudgetCheck,
+          inject: [DataSource, ConfigService],
+          useFactory: (dataSource: DataSource, config: ConfigService<Environment, true>) =>
+            new ConnectionBudgetCheck(
+              dataSource,
+              apiConnectionDemand({ DATABASE_POOL_SIZE: config.get('DATABASE_POOL_SIZE', { infer: true }), RELAY_ENABLED: config.get('RELAY_ENABLED', { infer: true }) }),
+            ),
+        },
+      ],
+      exports: [TransactionContext, DatabaseNotifications],
+    };
+  }
+}

@@ -6,8 +6,9 @@ const logger = new Logger('Start');
 
 /**
  * Says which database the process uses (its URL without the password) and that its migrations
- * ran: how many the schema has and the latest. TypeORM ran them while the app was built
- * (`migrationsRun`), each one it applied now on a line of its own.
+ * ran: how many the schema has and the latest. They ran while the app was built, under the
+ * migration lock (src/database/migration-lock.ts, which says when this process waited for another's
+ * run), each one applied now on a line of its own.
  */
 export async function logDatabase(url: string, dataSource: DataSource): Promise<void> {
   const table = dataSource.options.migrationsTableName ?? 'migrations';

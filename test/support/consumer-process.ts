@@ -18,6 +18,13 @@ export class ConsumerProcess {
     return another;
   }
 
+  /** Like `startAnother`, but returns as soon as the process runs: to watch it while it starts. */
+  static async spawnAnother(first: ConsumerProcess): Promise<ConsumerProcess> {
+    const another = new ConsumerProcess(first.databaseUrl, await freePort(), first.env, first.databaseAddress);
+    another.launch(first.brokerPrefix);
+    return another;
+  }
+
   private child?: ChildProcess;
   /** stdout and stderr as they came. */
   output = '';

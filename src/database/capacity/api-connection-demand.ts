@@ -12,7 +12,8 @@ import type { ConnectionDemand } from './connection-budget';
  *   src/messaging/relay/outbox-relay.ts), only with RELAY_ENABLED, held open by the leader and
  *   by every process waiting to take over.
  * Start-up opens one short-lived connection before the pool (ensureDatabaseExists), closed before
- * the pool opens; the CLIs are processes of their own.
+ * the pool opens, and one beside it while migrations run (the migration lock's session, closed
+ * before anything else takes a connection of the pool); the CLIs are processes of their own.
  */
 export function apiConnectionDemand(environment: Pick<Environment, 'DATABASE_POOL_SIZE' | 'RELAY_ENABLED'>): ConnectionDemand {
   return {
