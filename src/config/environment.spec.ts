@@ -65,6 +65,12 @@ describe('configuration', () => {
     expect(() => loadConsumerEnvironment({ CONSUMER_BATCH_GATHER_MS: '-1' })).toThrow(/\bCONSUMER_BATCH_GATHER_MS\b/);
   });
 
+  it('says a variable set to the empty string is empty, in both apps, instead of the check it failed', () => {
+    expect(() => loadEnvironment({ PORT: '' })).toThrow('PORT: set but empty (give it a value, or unset it to use its default)');
+    expect(() => loadConsumerEnvironment({ CONSUMER_PORT: '' })).toThrow(/CONSUMER_PORT: set but empty/);
+    expect(() => loadEnvironment({ PORT: 'abc' })).not.toThrow(/set but empty/);
+  });
+
   it('names every bad variable of the consumer at once', () => {
     expect(() => loadConsumerEnvironment({ CONSUMER_PORT: '0', CONSUMER_MAX_ATTEMPTS: 'many' })).toThrow(
       /CONSUMER_PORT.*CONSUMER_MAX_ATTEMPTS|CONSUMER_MAX_ATTEMPTS.*CONSUMER_PORT/,

@@ -227,11 +227,19 @@ export type Environment = Omit<ParsedEnvironment, 'ADMISSION_MAX_LAG_MS'> & { AD
 
 export class InvalidEnvironmentError extends Error {}
 
-/** Validates the process environment once, at start; the message names every bad variable. */
+/**
+ * Validates the process environment once, at start; the message names every bad variable. A
+ * variable set to the empty string (`PORT=`) is said to be empty, not reported by the check it
+ * failed ("expected number to be >=1"): an empty value is never valid, and unsetting it gives
+ * the default.
+ */
 export function parseEnvironment<T extends z.ZodType>(schema: T, raw: Record<string, string | undefined>): z.infer<T> {
   const result = schema.safeParse(raw);
   if (result.success) return result.data;
-  const problems = result.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);
+  const problems = result.error.issues.map((issue) => {
+    const name = issue.path.join('.');
+    return raw[name] === '' ? `${name}: set but empty (give it a value, or unset it to use its default)` : `${name}: ${issue.message}`;
+  });
   throw new InvalidEnvironmentError(`Invalid configuration: ${problems.join('; ')}`);
 }
 
