@@ -27,6 +27,8 @@ interface UserRow {
 
 /** Every column of UserRow, for the loads below. */
 const USER_COLUMNS = 'id, email, name, status, credit_limit, credit_reserved, version, created_at, updated_at';
+/** The same, qualified by the alias `u` of the load joined with a reservation. */
+const USER_COLUMNS_OF_U = USER_COLUMNS.split(', ').map((column) => `u.${column}`).join(', ');
 
 /** The row as the record TypeORM hydrated from it (bigint through bigintAsNumber), which User.restore takes. */
 function toUserRecord(row: UserRow): UserRecord {
@@ -116,7 +118,7 @@ export class TypeOrmUserRepository extends UserRepository {
 
   async getForOrderCredit(id: string, orderId: string): Promise<User> {
     const rows: Array<UserRow & { order_reservation: string | null }> = await this.transactions.queryable(this.dataSource).query(
-      `SELECT ${USER_COLUMNS.split(', ').map((column) => `u.${column}`).join(', ')}, r.amount AS order_reservation
+      `SELECT ${USER_COLUMNS_OF_U}, r.amount AS order_reservation
        FROM users u LEFT JOIN credit_reservations r ON r.user_id = u.id AND r.order_id = $2
        WHERE u.id = $1`,
       [id, orderId],
