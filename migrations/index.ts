@@ -15,6 +15,7 @@ import { OrderCreditReaction1765200000000 } from './1765200000000-OrderCreditRea
 import { OrderTotalsAsMoney1765300000000 } from './1765300000000-OrderTotalsAsMoney';
 import { DropUserProfiles1765300100000 } from './1765300100000-DropUserProfiles';
 import { CreditReservationsTable1765300200000 } from './1765300200000-CreditReservationsTable';
+import { OrderDeadlinesWithPlacement1765300300000 } from './1765300300000-OrderDeadlinesWithPlacement';
 
 /** Every migration, in order. Listed by class so that builds, tests and the CLI load the same set. */
 export const migrations = [
@@ -35,4 +36,5 @@ export const migrations = [
   OrderTotalsAsMoney1765300000000,
   DropUserProfiles1765300100000,
   CreditReservationsTable1765300200000,
+  OrderDeadlinesWithPlacement1765300300000,
 ];

@@ -28,3 +28,25 @@ export async function refuseWhileUserProfilesRuns(db: QueryRunner, upgrade: stri
     );
   }
 }
+
+const ORDER_FULFILMENT = 'reaction:order-fulfilment';
+
+/**
+ * Refuses while a process of the version before `OrderDeadlinesWithPlacement1765300300000` runs
+ * the order-fulfilment saga: such a process holds the saga's membership lock (SubscriptionLeases,
+ * as above), taken here until the calling migration commits. A process of this version takes it
+ * only after its migrations ran, so whoever holds it now runs the previous version. One with
+ * reactions off is not seen: the upgrade procedure (stop the previous version first) still applies.
+ *
+ * @throws Error naming what to stop, when another session holds the lock
+ */
+export async function refuseWhileOrderFulfilmentRuns(db: QueryRunner, upgrade: string): Promise<void> {
+  const held: Array<{ taken: boolean }> = await db.query(
+    `SELECT pg_try_advisory_xact_lock(hashtext($1 || '/' || segments), segments) AS taken
+     FROM (SELECT DISTINCT segments FROM subscription_checkpoints WHERE subscription_id = $1) AS c`,
+    [ORDER_FULFILMENT],
+  );
+  if (held.some(({ taken }) => !taken)) {
+    throw new Error(`${ORDER_FULFILMENT} is running in another session: stop the API processes of the previous version before ${upgrade}`);
+  }
+}

@@ -29,11 +29,13 @@ export interface AggregateWrite {
 
 /**
  * A change to rows an aggregate owns beside its own row (its child entities: a user's credit
- * reservations), made in the writer's one statement as a data-modifying CTE. `sql` numbers its
- * parameters from `$1`, as in `params` (the writer renumbers every `$<digits>` in it, so it holds
- * no other: no dollar-quoted text, no such identifier), and must change nothing unless the aggregate's row changed: gate it on
- * `EXISTS (SELECT 1 FROM row_change)` (a stale version then writes nothing at all). Its text
- * should not depend on the values, so that the statement stays one prepared statement.
+ * reservations, an order's deadline), made in the writer's one statement as a data-modifying CTE.
+ * `sql` numbers its parameters from `$1`, as in `params` (the writer renumbers every `$<digits>`
+ * in it, so it holds no other: no dollar-quoted text, no such identifier), and must change nothing
+ * unless the aggregate's row changed: gate it on `EXISTS (SELECT 1 FROM row_change)`, or select
+ * from `appended (event_id uuid, event_type text)`, the events this statement appends (empty
+ * unless the row changed); a stale version then writes nothing at all. Its text should not depend
+ * on the values, so that the statement stays one prepared statement.
  */
 export interface OwnedRowsChange {
   sql: string;
@@ -156,7 +158,7 @@ function appendingStatement(rowChange: RowChange, ownedRows: readonly OwnedRowsC
       FROM unnest($${n + 4}::uuid[], $${n + 5}::int[], $${n + 6}::text[], $${n + 7}::int[], $${n + 8}::text[])
         AS e(event_id, stream_version, event_type, schema_version, payload)
       WHERE EXISTS (SELECT 1 FROM row_change)
-      RETURNING 1
+      RETURNING event_id, event_type
     )${owned.join('')}
     SELECT (SELECT count(*) FROM row_change)::int AS "rowsChanged"`;
 }

@@ -37,14 +37,6 @@ export interface DurableReactionOptions {
    * credit for each of their orders), key by that aggregate: one customer's events in order.
    */
   partitionBy?: (event: object) => string;
-  /**
-   * Steps (saga member names, or `handle`) that act only on what their own event names, so they
-   * may run before the earlier events of their partition are done. While a partition waits at an
-   * event (a step failing, or blocked on a lock), these steps of its later events still run. The
-   * order saga's deadline step: every order's deadline stands, though an earlier order's credit
-   * step waits.
-   */
-  stepsAhead?: string[];
 }
 
 /**
@@ -52,8 +44,8 @@ export interface DurableReactionOptions {
  * durably from the event store (see DurableReactions), as ONE subscription with an explicit,
  * stable id:
  *
- *   @DurableReaction({ id: 'order-fulfilment', events: [OrderPlacedEvent, CreditReservedV1] })
- *   export class OrderFulfilmentSaga { @Saga() reserveCredit = … }
+ *   @DurableReaction({ id: 'order-fulfilment', events: [CreditReservedV1, CreditRejectedV1] })
+ *   export class OrderFulfilmentSaga { @Saga() confirmOrderWhenCreditReserved = … }
  *
  * A saga or event handler without it is refused at start.
  */

@@ -204,8 +204,6 @@ export class DurableReactions implements OnModuleInit, OnApplicationBootstrap, B
         this.sagaStep(member, (instance as Record<string, SagaFunction>)[member].bind(instance)),
       );
       if (handledEvents) steps.push(handlerStep(instance as IEventHandler, handledEvents));
-      const unknownAhead = (options.stepsAhead ?? []).filter((name) => !steps.some((step) => step.name === name));
-      if (unknownAhead.length > 0) throw new Error(`@DurableReaction of ${type.name} names stepsAhead it does not have: ${unknownAhead.join(', ')}`);
       const subscriptionId = `reaction:${options.id}`;
       if (reactions.some((known) => known.subscriptionId === subscriptionId)) throw new Error(`two reactions claim the id ${options.id}`);
       reactions.push({
@@ -216,7 +214,6 @@ export class DurableReactions implements OnModuleInit, OnApplicationBootstrap, B
         replaysHistory: options.replaysHistory ?? false,
         steps,
         partitionBy: options.partitionBy,
-        stepsAhead: options.stepsAhead,
       });
     }
     return reactions;

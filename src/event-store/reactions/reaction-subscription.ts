@@ -47,8 +47,7 @@ const HELD_ELSEWHERE_PAUSE_MS = 1000;
 /**
  * How long a statement of a reaction's step waits for a lock (`lock_timeout`). A longer wait fails
  * the step like a lost connection (retried, with a growing delay, not counted towards parking):
- * its partition waits, while the other partitions, and the steps its later events run ahead
- * (the deadline of an order), go on. In a chunk it also bounds how long the wait holds back the
+ * its partition waits, while the other partitions go on. In a chunk it also bounds how long the wait holds back the
  * commit of the events before it.
  */
 const STEP_LOCK_TIMEOUT_MS = 2000;
@@ -312,7 +311,6 @@ export class ReactionSubscription {
         if (outcome.kind === 'retry-later') {
           // This partition waits at the event; the others go on, in this batch and the next.
           this.waitingPartitions.set(key, Date.now() + outcome.afterMs);
-          await this.runStepsAhead(lane.slice(next + 1));
           return;
         }
         this.waitingPartitions.delete(key);
@@ -416,42 +414,6 @@ export class ReactionSubscription {
       pauseMs: stopped,
       retryDueInMs,
     };
-  }
-
-  /**
-   * While a partition waits at an event, the steps of its later events that the reaction runs
-   * ahead (`stepsAhead`: they act only on what their own event names) still run, each in its own
-   * transaction with its step receipt; the rest of each event waits for its turn. A failure here
-   * leaves the step to run in order.
-   */
-  private async runStepsAhead(later: readonly PartitionedEvent[]): Promise<void> {
-    const ahead = this.reaction.steps.filter(({ name }) => this.reaction.stepsAhead?.includes(name));
-    if (ahead.length === 0) return;
-    for (const { stored, event } of later) {
-      if (this.stopping || !event) return;
-      await withLogContext(logContextOf(stored), () => this.runAhead(ahead, stored, event));
-    }
-  }
-
-  /** The steps run ahead for one later event (see runStepsAhead). */
-  private async runAhead(ahead: readonly ReactionStep[], stored: ReactionEvent, event: object): Promise<void> {
-    for (const step of ahead) {
-      if (stored.handledSteps.includes(step.name)) continue;
-      try {
-        const work = await this.plan(step, event);
-        if (!work) continue;
-        await inReceiptTransaction(
-          this.dataSource,
-          { subscriptionId: this.subscriptionId, eventId: stored.eventId, steps: [step.name], lockTimeoutMs: STEP_LOCK_TIMEOUT_MS },
-          async (recorded, transaction) => {
-            if (recorded.length > 0) await this.transactions.run(transaction, () => this.runWork(step, work, stored));
-          },
-        );
-        stored.handledSteps.push(step.name);
-      } catch (error) {
-        this.logger.warn(`${step.name} of ${stored.eventType} ${stored.eventId} could not run ahead, it runs in order: ${describeError(error)}`);
-      }
-    }
   }
 
   /** Each event as an instance of its class, with its partition key and segment. */

@@ -30,8 +30,6 @@ export interface Reaction {
   decode(stored: StoredEvent): object | undefined;
   readonly replaysHistory: boolean;
   readonly steps: readonly ReactionStep[];
-  /** Steps that run ahead of their partition's order while it waits at an earlier event. */
-  readonly stepsAhead?: readonly string[];
   /** Events of one key are taken in commit order, one at a time; undefined: by stream. */
   readonly partitionBy?: (event: object) => string;
 }

@@ -8,7 +8,6 @@ import { RejectOrderHandler } from './commands/reject-order/reject-order.handler
 import { RejectPendingOrdersHandler } from './commands/reject-pending-orders/reject-pending-orders.handler';
 import { OrderDeadlineWatcher } from './deadlines/order-deadline-watcher';
 import { OrderDeadlines } from './deadlines/order-deadlines';
-import { ScheduleOrderDeadlineHandler } from './deadlines/schedule-order-deadline.handler';
 import { ShipOrderHandler } from './commands/ship-order/ship-order.handler';
 import { OrderRepository } from './domain/order.repository';
 import { OrdersController } from './http/orders.controller';
@@ -35,7 +34,6 @@ import { OrderOutcomeMetrics } from './sagas/order-outcome.metrics';
     OrderFulfilmentSaga,
     OrderOutcomeMetrics,
     OrderDeadlines,
-    ScheduleOrderDeadlineHandler,
     OrderDeadlineWatcher,
     GetOrderHandler,
     ListOrdersHandler,

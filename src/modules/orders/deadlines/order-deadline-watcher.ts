@@ -19,13 +19,13 @@ export const TIMEOUT_REASON = 'timeout';
 const FIRE_BATCH = 100;
 
 /**
- * Fires the durable timeouts the order saga scheduled (`order_deadlines`): an order whose credit
- * answer did not come within `ORDER_CONFIRMATION_TIMEOUT_MS` after the saga handled its
- * `OrderPlaced` is rejected with reason `timeout`. Lag before the saga reached the order never
- * counts, nor lag of the Users module's credit reaction behind it (the wait starts again while
- * that one has not come to the order), and neither does lag after the answer was recorded: a reserved or refused credit means
- * the saga has what it needs to decide, so the timeout is dropped instead (as an NServiceBus
- * saga's timeout handler first checks whether the awaited message arrived).
+ * Fires the durable timeouts written with each order (`order_deadlines`, OrderDeadlines.ofPlacement):
+ * an order whose credit answer did not come within `ORDER_CONFIRMATION_TIMEOUT_MS` is rejected
+ * with reason `timeout`. Lag never counts: while the Users module's credit reaction has not come to
+ * the order (lagging or paused) the wait starts again when it falls due, and a reserved or refused
+ * credit means the saga has what it needs to decide, so the timeout is dropped instead (as an
+ * NServiceBus saga's timeout handler first checks whether the awaited message arrived). What
+ * fires is a credit step that failed until it was parked, or an answer that never comes.
  *
  * It keeps no timers of its own: every poll asks the table, so a deadline that fell due while no
  * process ran fires in the next one that starts. Several processes may watch at once: each

@@ -1,8 +1,10 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
+import { ConfigService } from '@nestjs/config';
 import { DataSource, EntityManager } from 'typeorm';
-import { TransactionContext } from '../../../database/transaction-context';
-import { commandCause, type CommandMetadata } from '../../../event-store';
+import { Environment } from '../../../config/environment';
+import { commandCause, type CommandMetadata, type OwnedRowsChange } from '../../../event-store';
+import { OrderPlacedEvent } from '../domain/order.events';
 
 /** A deadline that has fallen due while its order is still PENDING. */
 export interface DueDeadline {
@@ -13,33 +15,43 @@ export interface DueDeadline {
 }
 
 /**
- * The `order_deadlines` table: one durable timeout per order, scheduled by the saga when it
- * handles `OrderPlaced`. Times are the database's clock, so every API process agrees on what
- * is due whatever its own clock says.
+ * Starts an order's wait for its credit answer in the statement that places it (an OwnedRowsChange
+ * of the order's write): due `$2` ms after the placement, with the OrderPlaced event of the same
+ * statement as its cause (`appended`, see OwnedRowsChange). No saga step, no transaction of its
+ * own: an order is never PENDING without its deadline. Lag of the Users module's credit reaction
+ * never counts against it (OrderDeadlineWatcher starts the wait again while that one has not come
+ * to the order).
+ */
+const DEADLINE_OF_PLACEMENT = `INSERT INTO order_deadlines (order_id, due_at, causation_id, correlation_id)
+  SELECT $1, clock_timestamp() + make_interval(secs => $2::double precision / 1000), a.event_id, $3
+  FROM appended a WHERE a.event_type = '${OrderPlacedEvent.type}'
+  ON CONFLICT (order_id) DO NOTHING`;
+
+/**
+ * The `order_deadlines` table: one durable timeout per PENDING order, written with the order's
+ * placement. Times are the database's clock, so every API process agrees on what is due whatever
+ * its own clock says.
  */
 @Injectable()
 export class OrderDeadlines {
+  private readonly timeoutMs: number;
+
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
-    private readonly transactions: TransactionContext,
-  ) {}
+    config: ConfigService<Environment, true>,
+  ) {
+    this.timeoutMs = config.get('ORDER_CONFIRMATION_TIMEOUT_MS', { infer: true });
+  }
 
   /**
-   * Starts the wait for the order's credit answer, due `timeoutMs` from now, inside the current
-   * transaction (the saga step's) when there is one. Idempotent per order: handling the same
-   * `OrderPlaced` again keeps the first due time; an order no longer PENDING gets none. The
-   * deadline keeps the cause of the work running (commandCause: the saga step's OrderPlaced).
-   * @throws MissingCommandCauseError
+   * The deadline of an order being placed, as a change the order's write makes in its one
+   * statement: due ORDER_CONFIRMATION_TIMEOUT_MS from the write, caused by its OrderPlaced event
+   * (whose rejection, when it fires, is caused by that event in turn), in the placement's
+   * correlation. Writes nothing when the write appends no OrderPlaced.
+   * @throws MissingCommandCauseError outside a command's cause
    */
-  async schedule(orderId: string, timeoutMs: number): Promise<void> {
-    const { correlationId, causationId } = commandCause();
-    await this.transactions.queryable(this.dataSource).query(
-      `INSERT INTO order_deadlines (order_id, due_at, causation_id, correlation_id)
-       SELECT id, clock_timestamp() + make_interval(secs => $2::double precision / 1000), $3, $4
-       FROM orders WHERE id = $1 AND status = 'PENDING'
-       ON CONFLICT (order_id) DO NOTHING`,
-      [orderId, timeoutMs, causationId, correlationId],
-    );
+  ofPlacement(orderId: string): OwnedRowsChange {
+    return { sql: DEADLINE_OF_PLACEMENT, params: [orderId, this.timeoutMs, commandCause().correlationId] };
   }
 
   /**

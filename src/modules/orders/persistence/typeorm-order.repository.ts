@@ -6,7 +6,8 @@ import { TransactionContext } from '../../../database/transaction-context';
 import { AggregateRow, AggregateTable, AggregateWriter } from '../../../event-store';
 import { Order, OrderLine, OrderSnapshot, OrderStatus } from '../domain/order';
 import { OrderNotFoundError } from '../domain/order.errors';
-import { ORDER_STREAM_TYPE } from '../domain/order.events';
+import { OrderDeadlines } from '../deadlines/order-deadlines';
+import { ORDER_STREAM_TYPE, OrderPlacedEvent } from '../domain/order.events';
 import { OrderRepository } from '../domain/order.repository';
 import { OrderRecord } from './order.record';
 
@@ -78,6 +79,7 @@ export class TypeOrmOrderRepository extends OrderRepository {
     @InjectDataSource() private readonly dataSource: DataSource,
     private readonly writer: AggregateWriter,
     private readonly transactions: TransactionContext,
+    private readonly deadlines: OrderDeadlines,
   ) {
     super();
   }
@@ -96,7 +98,15 @@ export class TypeOrmOrderRepository extends OrderRepository {
     return rows.map((row) => Order.restore(toOrderRecord(row)));
   }
 
+  /** A placement writes the order's deadline in the same statement (OrderDeadlines.ofPlacement). */
   async save(order: Order): Promise<void> {
-    await this.writer.write({ streamType: ORDER_STREAM_TYPE, aggregate: order, table: ORDERS_TABLE, row: toOrderRow(order.snapshot()) });
+    const placed = order.getUncommittedEvents().some((event) => event instanceof OrderPlacedEvent);
+    await this.writer.write({
+      streamType: ORDER_STREAM_TYPE,
+      aggregate: order,
+      table: ORDERS_TABLE,
+      row: toOrderRow(order.snapshot()),
+      ownedRows: placed ? [this.deadlines.ofPlacement(order.id)] : [],
+    });
   }
 }

@@ -7,22 +7,12 @@ import { DurableReaction } from '../../../event-store';
 import { ConfirmOrderCommand } from '../commands/confirm-order/confirm-order.command';
 import { RejectOrderCommand } from '../commands/reject-order/reject-order.command';
 import { RejectPendingOrdersCommand } from '../commands/reject-pending-orders/reject-pending-orders.command';
-import { ScheduleOrderDeadlineCommand } from '../deadlines/schedule-order-deadline.command';
-import { OrderPlacedEvent } from '../domain/order.events';
 
 export const CUSTOMER_DEACTIVATED_REASON = 'customer deactivated';
 /** Stored with the saga's checkpoint and receipts: never rename it (see DurableReaction). */
 export const ORDER_FULFILMENT_REACTION_ID = 'order-fulfilment';
 
-type OrderFulfilmentEvent = OrderPlacedEvent | CreditReservedV1 | CreditRejectedV1 | UserDeactivatedV1;
-
-/**
- * Every step acts on one customer's orders: one customer's events are taken in commit order, one
- * at a time, different customers' at once. Each event the saga reads names its customer.
- */
-function customerOf(event: OrderFulfilmentEvent): string {
-  return 'customerId' in event ? event.customerId : event.userId;
-}
+type OrderFulfilmentEvent = CreditReservedV1 | CreditRejectedV1 | UserDeactivatedV1;
 
 /**
  * The Orders module's half of the order's way from PENDING to a decision: what it does about the
@@ -30,10 +20,13 @@ function customerOf(event: OrderFulfilmentEvent): string {
  * never as its domain events. The other half, the credit itself, is the Users module's
  * OrderCreditSaga (over this module's contracts).
  *
- *   OrderPlaced ──► ScheduleOrderDeadline ··· no credit answer in time ··► RejectOrder ("timeout")
  *   CreditReservedV1 ──► ConfirmOrder (CONFIRMED; an order decided meanwhile declines the credit: OrderCreditDeclined)
  *   CreditRejectedV1 ──► RejectOrder (REJECTED, with the reason)
  *   UserDeactivatedV1 ──► RejectPendingOrders
+ *
+ * The wait for the answer is no step of it: the order's deadline is written with the order
+ * (OrderDeadlines.ofPlacement), and OrderDeadlineWatcher rejects it with reason `timeout` when no
+ * answer came in time. So an order costs this saga one event and one step, not two.
  *
  * One durable reaction, `reaction:order-fulfilment`, partitioned by customer; each member is one
  * step, and a receipt per event and step keeps any event from being acted on twice, whatever
@@ -43,24 +36,12 @@ function customerOf(event: OrderFulfilmentEvent): string {
 @Injectable()
 @DurableReaction({
   id: ORDER_FULFILMENT_REACTION_ID,
-  events: [OrderPlacedEvent, CreditReservedV1, CreditRejectedV1, UserDeactivatedV1],
-  partitionBy: (event) => customerOf(event as OrderFulfilmentEvent),
-  // A deadline concerns its own order only: it stands even while an earlier event of the customer waits.
-  stepsAhead: ['scheduleDeadlineForPlacedOrder'],
+  events: [CreditReservedV1, CreditRejectedV1, UserDeactivatedV1],
+  // Every step acts on one customer's orders: one customer's events in commit order, one at a
+  // time, different customers' at once. (The same keys as when the saga read OrderPlaced too.)
+  partitionBy: (event) => (event as OrderFulfilmentEvent).userId,
 })
 export class OrderFulfilmentSaga {
-  /**
-   * The durable timeout of the wait for credit (OrderDeadlineWatcher fires it). A step of the
-   * saga, so the deadline counts from the moment the system handled the order, not from a
-   * moment it spent in a backlog: a lagging system must not reject orders for `timeout`.
-   */
-  @Saga()
-  scheduleDeadlineForPlacedOrder = (events$: Observable<object>): Observable<ICommand> =>
-    events$.pipe(
-      ofType(OrderPlacedEvent),
-      map((placed) => new ScheduleOrderDeadlineCommand(placed.orderId)),
-    );
-
   /**
    * The credit may arrive after the order was decided without it (cancelled by the customer,
    * rejected by its deadline): then the order declines it, and the Users module gives it back.

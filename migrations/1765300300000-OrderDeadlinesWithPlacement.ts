@@ -1,0 +1,40 @@
+import { MigrationInterface, QueryRunner } from 'typeorm';
+import { refuseWhileOrderFulfilmentRuns } from './previous-version-running';
+
+/**
+ * From this version on an order's deadline is written in the statement that places the order
+ * (OrderDeadlines.ofPlacement), no longer by a step of the order-fulfilment saga when it handles
+ * OrderPlaced; that saga no longer reads OrderPlaced at all. An order placed before the upgrade
+ * whose OrderPlaced the saga had not handled yet would be left without a deadline: this gives
+ * every PENDING order without one a deadline, caused by its OrderPlaced (the order's first event)
+ * as the saga's step would have done.
+ *
+ * It is due 30 s from the upgrade (the default ORDER_CONFIRMATION_TIMEOUT_MS: a migration does not
+ * read the app's settings). Lag cannot make it fire early: while the credit reaction has not come
+ * to the order the watcher starts the wait again, and an order with its credit answer is decided
+ * by the saga. What fires is a credit step that keeps failing.
+ *
+ * A process of the previous version still running would go on scheduling deadlines through the
+ * saga, which is harmless, but orders it places after this ran get no deadline unless its saga
+ * handles them: the migration refuses while one runs the saga (stop the previous version first).
+ */
+export class OrderDeadlinesWithPlacement1765300300000 implements MigrationInterface {
+  name = 'OrderDeadlinesWithPlacement1765300300000';
+
+  async up(db: QueryRunner): Promise<void> {
+    await refuseWhileOrderFulfilmentRuns(db, 'this version writes the deadlines with the orders');
+    await db.query(`
+      INSERT INTO order_deadlines (order_id, due_at, causation_id, correlation_id)
+      SELECT o.id, clock_timestamp() + interval '30 seconds', e.event_id, coalesce(e.metadata ->> 'correlationId', e.event_id::text)
+      FROM orders o
+      JOIN events e ON e.stream_id = o.id AND e.stream_version = 1 AND e.event_type = 'OrderPlaced'
+      WHERE o.status = 'PENDING'
+      ON CONFLICT (order_id) DO NOTHING`);
+  }
+
+  /**
+   * Nothing to undo: the previous version keeps the deadlines it finds (its saga's step leaves a
+   * deadline that exists as it is), and fires them as this one does.
+   */
+  async down(): Promise<void> {}
+}
