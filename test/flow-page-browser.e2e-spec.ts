@@ -105,7 +105,6 @@ describeWithChromium('the flow page in a browser', () => {
       'POST /orders',
       'PlaceOrderCommand',
       'OrderPlaced',
-      'order-fulfilment: scheduleDeadlineForPlacedOrder',
       'order-credit: reserveCreditForPlacedOrder',
       'ReserveCreditCommand',
       'CreditReserved',

@@ -113,14 +113,26 @@ describe('logs of the API and the consumer', () => {
 
   it("the saga's and the consumer's lines carry the correlation id of the request that placed the order", async () => {
     await eventually(async () => {
-      const saga = logLines(api!.stdout, 'the API').filter(
-        (line) => line.correlationId === correlationId && String(line.context).startsWith('Reaction:reaction:order-fulfilment'),
+      const sagas = logLines(api!.stdout, 'the API').filter(
+        (line) => line.correlationId === correlationId && String(line.context).startsWith('Reaction:reaction:'),
       );
-      // OrderPlaced (caused by the request), then CreditReserved (caused by the saga's reservation).
-      expect(saga).toEqual(
+      // The Users module's credit reaction takes OrderPlaced (caused by the request), then the
+      // Orders saga CreditReserved (caused by the reservation).
+      expect(sagas).toEqual(
         expect.arrayContaining([
-          expect.objectContaining({ eventType: 'OrderPlaced', streamId: orderId, causationId: correlationId, eventId: expect.any(String) }),
-          expect.objectContaining({ eventType: 'CreditReserved', causationId: expect.any(String), eventId: expect.any(String) }),
+          expect.objectContaining({
+            context: expect.stringMatching(/^Reaction:reaction:order-credit/),
+            eventType: 'OrderPlaced',
+            streamId: orderId,
+            causationId: correlationId,
+            eventId: expect.any(String),
+          }),
+          expect.objectContaining({
+            context: expect.stringMatching(/^Reaction:reaction:order-fulfilment/),
+            eventType: 'CreditReserved',
+            causationId: expect.any(String),
+            eventId: expect.any(String),
+          }),
         ]),
       );
       const relayed = logLines(api!.stdout, 'the API').filter((line) => line.correlationId === correlationId && line.context === 'OutboxRelay');

@@ -301,7 +301,8 @@ it('hands the credit steps over from order-fulfilment to order-credit: none skip
   // Down: the previous version takes over again. What order-credit did is receipted under
   // order-fulfilment as the step it did, never as the whole event: the old reaction does not do
   // it again, and still does its own steps of the same events (order-fulfilment was paused, so
-  // `untouched`'s deadline, for one, is still to be scheduled).
+  // its deadline step of `untouched`, for one, is still to run: the previous version finds the
+  // deadline this version wrote with the order, and keeps it).
   const afterUp = await receiptsOf(TO);
   expect(afterUp).toEqual(expect.arrayContaining([receipt(event.untouched, '*'), receipt(event.cancelled, '*')]));
   // A step the new version parked goes back with the rest.
@@ -330,8 +331,9 @@ it('hands the credit steps over from order-fulfilment to order-credit: none skip
   expect(await parkedOf(FROM)).toEqual([receipt(event.cancelled, 'releaseCreditOfClosedOrder')]);
   expect(await parkedOf(TO)).toEqual([]);
 
-  // Up again, and this time order-credit lags (paused) while order-fulfilment runs on: it takes
-  // new orders (their deadlines) and passes over a cancellation, which is not its business now.
+  // Up again, and this time order-credit lags (paused) while order-fulfilment runs on: it passes
+  // over the new orders and a cancellation, which are not its business now (this version writes
+  // an order's deadline with the order, OrderDeadlinesWithPlacement1765300300000).
   const reapplied = await withMigrations((dataSource) => dataSource.runMigrations(), THROUGH_HANDOVER);
   expect(reapplied).toHaveLength(1);
   expect(await checkpointsOf(TO)).toEqual(await checkpointsOf(FROM));
@@ -347,28 +349,43 @@ it('hands the credit steps over from order-fulfilment to order-credit: none skip
     cancelled: await eventOf('OrderCancelled', laggingCancelled),
   };
   await eventually(async () => {
-    expect(await receiptsOf(FROM)).toEqual(expect.arrayContaining([receipt(late.placed, '*'), receipt(late.cancelledPlaced, '*')]));
     const [checkpoint] = (await checkpointsOf(FROM)) as Array<{ position: string }>;
     expect(BigInt(checkpoint.position)).toBeGreaterThanOrEqual(BigInt(late.cancelled.position));
   }, 30_000);
   await stopApi();
+  const lateIds = [late.placed.id, late.cancelledPlaced.id, late.cancelled.id];
+  const ofLate = (receipts: string[]) => receipts.filter((r) => lateIds.some((id) => r.startsWith(id))).sort();
+  expect(ofLate(await receiptsOf(FROM))).toEqual([]);
+  // The new order's deadline stands all the same: written with the order.
+  const { rows: laggingDeadline } = await db.query(`SELECT count(*)::int AS n FROM order_deadlines WHERE order_id = $1`, [lagging]);
+  expect(laggingDeadline[0].n).toBe(1);
   expect(await countOf('CreditReserved', lagging)).toBe(0);
   const creditCheckpoint = await checkpointsOf(TO);
   expect(creditCheckpoint).toEqual([{ segment: 0, segments: 1, position: event.beforeCheckpoint.position, startsAfter: '1' }]);
+  // The version of the handover (before OrderDeadlinesWithPlacement1765300300000) scheduled the
+  // deadline in a step of order-fulfilment over OrderPlaced: a process of it that ran on while
+  // order-credit lagged left these receipts, its deadline step's and the whole event's, of the
+  // OrderPlaced events it took. Written as it leaves them, so that down meets them.
+  for (const placedEvent of [event.untouched, late.placed, late.cancelledPlaced]) {
+    for (const step of ['scheduleDeadlineForPlacedOrder', '*']) {
+      await db.query(`INSERT INTO reaction_receipts (subscription_id, event_id, step) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING`, [FROM, placedEvent.id, step]);
+    }
+  }
 
   // Down: the old reaction must reserve the credit of the new orders and release the
   // cancelled one's, which order-credit did not: order-fulfilment's whole-event receipts of them
-  // (its deadline step only) go, and its checkpoint goes back to order-credit's.
+  // (its deadline step only) go, and its checkpoint goes back to order-credit's. (The deadlines
+  // themselves were written with the orders: the old deadline step keeps them as they are.)
   await withMigrations(async (dataSource) => {
     await undoHandover(dataSource);
   });
   expect(await checkpointsOf(FROM)).toEqual(creditCheckpoint);
   const afterLag = await receiptsOf(FROM);
   expect(afterLag).toEqual(expect.arrayContaining([receipt(late.placed, 'scheduleDeadlineForPlacedOrder'), receipt(late.cancelledPlaced, 'scheduleDeadlineForPlacedOrder')]));
-  expect(afterLag.filter((r) => [late.placed.id, late.cancelledPlaced.id, late.cancelled.id].some((id) => r.startsWith(id))).sort()).toEqual(
+  expect(ofLate(afterLag)).toEqual(
     [receipt(late.placed, 'scheduleDeadlineForPlacedOrder'), receipt(late.cancelledPlaced, 'scheduleDeadlineForPlacedOrder')].sort(),
   );
-  // What both did stays done: `untouched`'s deadline (order-fulfilment, this run) and credit (order-credit, the first).
+  // What both did stays done: `untouched`'s deadline step (order-fulfilment of the handover's version) and credit (order-credit, the first run).
   expect(afterLag).toEqual(
     expect.arrayContaining([receipt(event.untouched, '*'), receipt(event.untouched, 'scheduleDeadlineForPlacedOrder'), receipt(event.untouched, 'reserveCreditForPlacedOrder')]),
   );

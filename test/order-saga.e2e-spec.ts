@@ -525,13 +525,13 @@ describe('the order saga', () => {
   });
 });
 
-// More in order-deadlines.e2e-spec.ts: lag before the saga, lag after the credit answer, a restart.
+// More in order-deadlines.e2e-spec.ts.
 describe('order deadlines', () => {
   it('rejects an order whose credit answer does not come within the timeout with reason "timeout", and gives back credit reserved too late', async () => {
     const app = await startTestApp({ env: { ORDER_CONFIRMATION_TIMEOUT_MS: '300', ORDER_DEADLINE_POLL_MS: '50' } });
     try {
       const customer = await registerUser(app, { creditLimit: 5_000 });
-      // The saga handles OrderPlaced (its deadline starts) but its credit step cannot finish: the
+      // The order's deadline starts with its placement, but its credit step cannot finish: the
       // customer's row is locked by another transaction.
       const customerLock = await lockUserRow(app, customer);
       let orderId: string;

@@ -473,7 +473,7 @@ describe('two processes running the same reactions', () => {
       expect(perOrder.every((row: { reserved: number; confirmed: number }) => row.reserved === 1 && row.confirmed === 1)).toBe(true);
       const [{ receipts, sagaEvents }] = await first.db.query(
         `SELECT (SELECT count(*)::int FROM reaction_receipts WHERE subscription_id = $1 AND step = '*') AS receipts,
-                (SELECT count(*)::int FROM events WHERE event_type IN ('OrderPlaced', 'CreditReserved')) AS "sagaEvents"`,
+                (SELECT count(*)::int FROM events WHERE event_type IN ('CreditReserved', 'CreditRejected', 'UserDeactivated')) AS "sagaEvents"`,
         [ORDER_FULFILMENT],
       );
       expect(receipts).toBe(sagaEvents);

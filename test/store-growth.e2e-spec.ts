@@ -39,7 +39,7 @@ describe(`a store filled with ${FILLED_EVENTS.toLocaleString('en')} events (issu
       // events, idempotency keys of past requests.
       await client.query(
         `INSERT INTO reaction_receipts (subscription_id, event_id, step)
-         SELECT 'reaction:order-fulfilment', event_id, '*' FROM events WHERE event_type IN ('OrderPlaced', 'CreditReserved')
+         SELECT 'reaction:order-fulfilment', event_id, '*' FROM events WHERE event_type IN ('CreditReserved', 'CreditRejected', 'UserDeactivated')
          UNION ALL
          SELECT 'reaction:order-credit', event_id, '*' FROM events WHERE event_type IN ('OrderPlaced', 'OrderShipped')`,
       );
