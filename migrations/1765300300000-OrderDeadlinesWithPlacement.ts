@@ -23,6 +23,9 @@ export class OrderDeadlinesWithPlacement1765300300000 implements MigrationInterf
 
   async up(db: QueryRunner): Promise<void> {
     await refuseWhileOrderFulfilmentRuns(db, 'this version writes the deadlines with the orders');
+    // When the watcher first found the credit reaction at the order (OrderDeadlineWatcher): the
+    // deadline's last wait runs from then. NULL: not seen there yet, or lagging again since.
+    await db.query(`ALTER TABLE order_deadlines ADD COLUMN credit_reached_at timestamptz`);
     await db.query(`
       INSERT INTO order_deadlines (order_id, due_at, causation_id, correlation_id)
       SELECT o.id, clock_timestamp() + interval '30 seconds', e.event_id, coalesce(e.metadata ->> 'correlationId', e.event_id::text)
@@ -33,8 +36,10 @@ export class OrderDeadlinesWithPlacement1765300300000 implements MigrationInterf
   }
 
   /**
-   * Nothing to undo: the previous version keeps the deadlines it finds (its saga's step leaves a
-   * deadline that exists as it is), and fires them as this one does.
+   * The deadlines stay: the previous version keeps the deadlines it finds (its saga's step leaves
+   * a deadline that exists as it is), and fires them as this one does.
    */
-  async down(): Promise<void> {}
+  async down(db: QueryRunner): Promise<void> {
+    await db.query(`ALTER TABLE order_deadlines DROP COLUMN credit_reached_at`);
+  }
 }

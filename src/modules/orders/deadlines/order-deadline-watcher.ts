@@ -21,11 +21,15 @@ const FIRE_BATCH = 100;
 /**
  * Fires the durable timeouts written with each order (`order_deadlines`, OrderDeadlines.ofPlacement):
  * an order whose credit answer did not come within `ORDER_CONFIRMATION_TIMEOUT_MS` is rejected
- * with reason `timeout`. Lag never counts: while the Users module's credit reaction has not come to
- * the order (lagging or paused) the wait starts again when it falls due, and a reserved or refused
- * credit means the saga has what it needs to decide, so the timeout is dropped instead (as an
- * NServiceBus saga's timeout handler first checks whether the awaited message arrived). What
- * fires is a credit step that failed until it was parked, or an answer that never comes.
+ * with reason `timeout`. Lag never counts. A reserved or refused credit means the saga has what it
+ * needs to decide, so the timeout is dropped (as an NServiceBus saga's timeout handler first checks
+ * whether the awaited message arrived). Otherwise the order's clock runs only while the Users
+ * module's credit reaction is at the order: when the deadline falls due and that reaction lags
+ * behind the order or is paused, the wait starts again; when it is at the order for the first
+ * time, the wait starts again once, from then (its step may be about to run: a backlog after a
+ * downtime longer than the timeout); only a deadline that falls due after that rejects the order.
+ * So an order times out no sooner than twice the timeout after it was placed, and one timeout after
+ * its credit step was first seen failing or waiting on a lock.
  *
  * It keeps no timers of its own: every poll asks the table, so a deadline that fell due while no
  * process ran fires in the next one that starts. Several processes may watch at once: each
@@ -95,7 +99,8 @@ export class OrderDeadlineWatcher implements OnApplicationBootstrap, BeforeAppli
   }
 
   private async fire({ orderId, customerId, cause }: DueDeadline, transaction: EntityManager): Promise<boolean> {
-    if (!(await this.deadlines.claim(transaction, orderId))) return false;
+    const claimed = await this.deadlines.claim(transaction, orderId);
+    if (!claimed) return false;
     // The Users module answers from its own stream, inside this transaction.
     if (await this.transactions.run(transaction, () => this.queryBus.execute(new CreditAnsweredQuery(customerId, orderId)))) {
       this.logger.warn(`order ${orderId} has its credit answer but is still PENDING after its deadline; the saga decides it (see parked reactions)`);
@@ -108,6 +113,12 @@ export class OrderDeadlineWatcher implements OnApplicationBootstrap, BeforeAppli
     if (!(await this.queryBus.execute(new CreditRequestReachedQuery(cause.causationId)))) {
       this.logger.log(`order ${orderId}: its deadline is due, but the Users module has not come to its credit yet (lagging or paused); the wait starts again`);
       await this.deadlines.postpone(transaction, orderId, this.timeoutMs);
+      return false;
+    }
+    // "Reached" counts an event in the credit reaction's next batch, so its step may be about to
+    // run: the last wait starts now.
+    if (!claimed.creditWaitStarted) {
+      await this.deadlines.startCreditWait(transaction, orderId, this.timeoutMs);
       return false;
     }
     // RejectOrder leaves an order that was decided meanwhile (by the saga, a moment ago) as it is.

@@ -76,20 +76,42 @@ export class OrderDeadlines {
   }
 
   /**
-   * Locks the order's deadline for `transaction`; false when another process holds it or it is
-   * gone, so two watchers never fire the same timeout at once.
+   * Locks the order's deadline for `transaction`, so two watchers never fire the same timeout at
+   * once: undefined when another process holds it or it is gone, else whether its wait already
+   * started again once the credit reaction was seen at the order (startCreditWait).
    */
-  async claim(transaction: EntityManager, orderId: string): Promise<boolean> {
-    const rows: unknown[] = await transaction.query(`SELECT 1 FROM order_deadlines WHERE order_id = $1 FOR UPDATE SKIP LOCKED`, [orderId]);
-    return rows.length > 0;
+  async claim(transaction: EntityManager, orderId: string): Promise<{ creditWaitStarted: boolean } | undefined> {
+    const rows: Array<{ creditWaitStarted: boolean }> = await transaction.query(
+      `SELECT credit_reached_at IS NOT NULL AS "creditWaitStarted" FROM order_deadlines WHERE order_id = $1 FOR UPDATE SKIP LOCKED`,
+      [orderId],
+    );
+    return rows[0];
   }
 
-  /** Starts the order's wait again: due `timeoutMs` from now, inside `transaction`. */
+  /**
+   * Starts the order's wait again, the credit reaction not at the order (lagging, or paused since
+   * it was seen there): due `timeoutMs` from now, inside `transaction`, and it must be seen at
+   * the order again before the order can time out.
+   */
   async postpone(transaction: EntityManager, orderId: string, timeoutMs: number): Promise<void> {
-    await transaction.query(`UPDATE order_deadlines SET due_at = clock_timestamp() + make_interval(secs => $2::double precision / 1000) WHERE order_id = $1`, [
-      orderId,
-      timeoutMs,
-    ]);
+    await transaction.query(
+      `UPDATE order_deadlines SET due_at = clock_timestamp() + make_interval(secs => $2::double precision / 1000), credit_reached_at = NULL
+       WHERE order_id = $1`,
+      [orderId, timeoutMs],
+    );
+  }
+
+  /**
+   * Starts the order's last wait, the credit reaction seen at the order (`credit_reached_at`): due
+   * `timeoutMs` from now, inside `transaction`; when that falls due without an answer, the order
+   * times out.
+   */
+  async startCreditWait(transaction: EntityManager, orderId: string, timeoutMs: number): Promise<void> {
+    await transaction.query(
+      `UPDATE order_deadlines SET due_at = clock_timestamp() + make_interval(secs => $2::double precision / 1000), credit_reached_at = clock_timestamp()
+       WHERE order_id = $1`,
+      [orderId, timeoutMs],
+    );
   }
 
   async remove(transaction: EntityManager, orderId: string): Promise<void> {
