@@ -150,6 +150,52 @@ describe('order deadlines under review', () => {
     }
   });
 
+  it('does not count a pause of the credit reaction during the last wait against the order', async () => {
+    const timeoutMs = 3000;
+    const app = await startTestApp({ env: { ORDER_CONFIRMATION_TIMEOUT_MS: String(timeoutMs), ORDER_DEADLINE_POLL_MS: '60000' } });
+    try {
+      // The watcher's polls are made here, at the moments that matter.
+      const watcher = app.app.get(OrderDeadlineWatcher);
+      const orderCredit = `/admin/subscriptions/${encodeURIComponent('reaction:order-credit')}`;
+      const customer = await registerUser(app, { creditLimit: 5_000 });
+      let lock = await lockUserRow(app, customer);
+      const orderId = await placeOrderOf(app, customer, 900);
+      let lastWaitFrom: number;
+      try {
+        // The credit step waits on the row when the deadline falls due: the last wait starts.
+        await sleep(timeoutMs + 200);
+        await watcher.fireDueDeadlines();
+        lastWaitFrom = Date.now();
+        expect(await deadlineOf(app.db, orderId)).toEqual({ creditReached: true });
+        // An operator pauses the credit reaction for most of the last wait; the row is free once
+        // the step in flight gave up waiting for it (lock_timeout, 2 s).
+        await app.http().post(`${orderCredit}/pause`).send({ reason: 'maintenance' }).expect(200);
+        await sleep(2200);
+      } finally {
+        await lock.release();
+      }
+      // A poll while it is paused, before the last wait ends.
+      await watcher.fireDueDeadlines();
+      // Resumed just before the last wait ends, the credit step is slow a moment (the row locked
+      // again) when the watcher looks after it ended.
+      lock = await lockUserRow(app, customer);
+      try {
+        await app.http().post(`${orderCredit}/resume`).expect(200);
+        await sleep(Math.max(0, lastWaitFrom + timeoutMs + 200 - Date.now()));
+        await watcher.fireDueDeadlines();
+        expect(await orderRow(app.db, orderId)).toEqual({ status: 'PENDING', rejection_reason: null });
+      } finally {
+        await lock.release();
+      }
+      await eventually(async () => {
+        await watcher.fireDueDeadlines();
+        expect(await orderRow(app.db, orderId)).toEqual({ status: 'CONFIRMED', rejection_reason: null });
+      }, 30_000);
+    } finally {
+      await app.close();
+    }
+  });
+
   it('rejects an order whose credit step hangs on a locked row for longer than twice the timeout once, and gives its credit back', async () => {
     const timeoutMs = 1000;
     const app = await startTestApp({ env: { ORDER_CONFIRMATION_TIMEOUT_MS: String(timeoutMs), ORDER_DEADLINE_POLL_MS: '50' } });

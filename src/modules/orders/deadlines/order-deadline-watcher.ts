@@ -31,7 +31,8 @@ const FIRE_BATCH = 100;
  * So an order times out no sooner than twice the timeout after it was placed, and one timeout after
  * its credit step was first seen failing or waiting on a lock. A downtime cuts no last wait short:
  * a process's first poll, and its first one after a failed poll (the database unreachable), start
- * every last wait again (OrderDeadlines.restartCreditWaits); and two watchers that read the same
+ * every last wait again (OrderDeadlines.restartCreditWaits); every poll ends the last wait of an
+ * order the credit reaction is no longer at (paused, or behind it again); and two watchers that read the same
  * due deadline never both act on it (OrderDeadlines.claim asks again whether it is due).
  *
  * It keeps no timers of its own: every poll asks the table, so a deadline that fell due while no
@@ -92,6 +93,7 @@ export class OrderDeadlineWatcher implements OnApplicationBootstrap, BeforeAppli
       await this.deadlines.restartCreditWaits();
       this.restartCreditWaits = false;
     }
+    await this.checkCreditWaits();
     let rejected = 0;
     for (const deadline of await this.deadlines.takeDue(FIRE_BATCH)) {
       if (this.stopped) break;
@@ -101,6 +103,19 @@ export class OrderDeadlineWatcher implements OnApplicationBootstrap, BeforeAppli
       if (fired) rejected += 1;
     }
     return rejected;
+  }
+
+  /**
+   * A last wait runs only while the credit reaction stays at the order: one paused or fallen behind
+   * it since it was seen there starts the order's wait again, as when it had not come there yet.
+   */
+  private async checkCreditWaits(): Promise<void> {
+    for (const { orderId, causationId } of await this.deadlines.inCreditWait(FIRE_BATCH)) {
+      if (this.stopped) return;
+      if (await this.queryBus.execute(new CreditRequestReachedQuery(causationId))) continue;
+      this.logger.log(`order ${orderId}: the Users module is no longer at its credit (paused or lagging); its wait starts again`);
+      await this.deadlines.endCreditWait(orderId, this.timeoutMs);
+    }
   }
 
   private async fireOne(deadline: DueDeadline): Promise<boolean> {

@@ -126,6 +126,34 @@ export class OrderDeadlines {
     await this.dataSource.query(`UPDATE order_deadlines SET credit_reached_at = NULL WHERE credit_reached_at IS NOT NULL`);
   }
 
+  /**
+   * Up to `limit` deadlines of PENDING orders in their last wait (startCreditWait), the soonest due
+   * first: the watcher checks at every poll that the credit reaction is still at their orders.
+   */
+  async inCreditWait(limit: number): Promise<Array<{ orderId: string; causationId: string }>> {
+    return this.dataSource.query(
+      `SELECT d.order_id AS "orderId", d.causation_id AS "causationId"
+       FROM order_deadlines d JOIN orders o ON o.id = d.order_id
+       WHERE d.credit_reached_at IS NOT NULL AND o.status = 'PENDING'
+       ORDER BY d.due_at
+       LIMIT $1`,
+      [limit],
+    );
+  }
+
+  /**
+   * Ends the order's last wait, the credit reaction no longer at the order (paused, or fallen
+   * behind it, since it was seen there): its wait starts again as postpone does. One statement: a
+   * watcher firing the deadline meanwhile holds its row, and this then finds it gone or changed.
+   */
+  async endCreditWait(orderId: string, timeoutMs: number): Promise<void> {
+    await this.dataSource.query(
+      `UPDATE order_deadlines SET due_at = clock_timestamp() + make_interval(secs => $2::double precision / 1000), credit_reached_at = NULL
+       WHERE order_id = $1 AND credit_reached_at IS NOT NULL`,
+      [orderId, timeoutMs],
+    );
+  }
+
   async remove(transaction: EntityManager, orderId: string): Promise<void> {
     await transaction.query(`DELETE FROM order_deadlines WHERE order_id = $1`, [orderId]);
   }
