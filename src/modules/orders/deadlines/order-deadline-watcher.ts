@@ -29,7 +29,11 @@ const FIRE_BATCH = 100;
  * time, the wait starts again once, from then (its step may be about to run: a backlog after a
  * downtime longer than the timeout); only a deadline that falls due after that rejects the order.
  * So an order times out no sooner than twice the timeout after it was placed, and one timeout after
- * its credit step was first seen failing or waiting on a lock.
+ * its credit step was first seen failing or waiting on a lock. A downtime cuts no last wait short:
+ * a process's first poll, and its first one after a failed poll (the database unreachable), start
+ * every last wait again (OrderDeadlines.restartCreditWaits); every poll ends the last wait of an
+ * order the credit reaction is no longer at (paused, or behind it again); and two watchers that read the same
+ * due deadline never both act on it (OrderDeadlines.claim asks again whether it is due).
  *
  * It keeps no timers of its own: every poll asks the table, so a deadline that fell due while no
  * process ran fires in the next one that starts. Several processes may watch at once: each
@@ -43,6 +47,12 @@ export class OrderDeadlineWatcher implements OnApplicationBootstrap, BeforeAppli
   private readonly timeoutMs: number;
   private readonly poller: PollingWorker;
   private stopped = false;
+  /**
+   * The last waits start again at this process's first poll, and at the first one after a failed
+   * poll: a downtime of the system (no process ran) or of the database (every poll failed) may
+   * have passed since a wait started, during which the credit reaction could not run either.
+   */
+  private restartCreditWaits = true;
 
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
@@ -56,7 +66,10 @@ export class OrderDeadlineWatcher implements OnApplicationBootstrap, BeforeAppli
     // A failed check is tried again at the next poll, like any other.
     this.poller = new PollingWorker(() => this.fireDueDeadlines().then(() => undefined), {
       intervalMs: config.get('ORDER_DEADLINE_POLL_MS', { infer: true }),
-      onFailure: (error) => this.logger.error(`deadline check failed: ${String(error)}`),
+      onFailure: (error) => {
+        this.restartCreditWaits = true;
+        this.logger.error(`deadline check failed: ${String(error)}`);
+      },
     });
     this.enabled = config.get('REACTIONS_ENABLED', { infer: true });
     this.timeoutMs = config.get('ORDER_CONFIRMATION_TIMEOUT_MS', { infer: true });
@@ -76,6 +89,11 @@ export class OrderDeadlineWatcher implements OnApplicationBootstrap, BeforeAppli
 
   /** Fires the timeouts that are due; returns how many orders it rejected. */
   async fireDueDeadlines(): Promise<number> {
+    if (this.restartCreditWaits) {
+      await this.deadlines.restartCreditWaits();
+      this.restartCreditWaits = false;
+    }
+    await this.checkCreditWaits();
     let rejected = 0;
     for (const deadline of await this.deadlines.takeDue(FIRE_BATCH)) {
       if (this.stopped) break;
@@ -85,6 +103,19 @@ export class OrderDeadlineWatcher implements OnApplicationBootstrap, BeforeAppli
       if (fired) rejected += 1;
     }
     return rejected;
+  }
+
+  /**
+   * A last wait runs only while the credit reaction stays at the order: one paused or fallen behind
+   * it since it was seen there starts the order's wait again, as when it had not come there yet.
+   */
+  private async checkCreditWaits(): Promise<void> {
+    for (const { orderId, causationId } of await this.deadlines.inCreditWait(FIRE_BATCH)) {
+      if (this.stopped) return;
+      if (await this.queryBus.execute(new CreditRequestReachedQuery(causationId))) continue;
+      this.logger.log(`order ${orderId}: the Users module is no longer at its credit (paused or lagging); its wait starts again`);
+      await this.deadlines.endCreditWait(orderId, this.timeoutMs);
+    }
   }
 
   private async fireOne(deadline: DueDeadline): Promise<boolean> {

@@ -77,12 +77,15 @@ export class OrderDeadlines {
 
   /**
    * Locks the order's deadline for `transaction`, so two watchers never fire the same timeout at
-   * once: undefined when another process holds it or it is gone, else whether its wait already
-   * started again once the credit reaction was seen at the order (startCreditWait).
+   * once: undefined when another process holds it, it is gone, or it is no longer due, else
+   * whether its wait already started again once the credit reaction was seen at the order
+   * (startCreditWait). Due is asked again under the lock: another watcher that read the same due
+   * deadline (takeDue) may have started its wait again since, and the wait must then run.
    */
   async claim(transaction: EntityManager, orderId: string): Promise<{ creditWaitStarted: boolean } | undefined> {
     const rows: Array<{ creditWaitStarted: boolean }> = await transaction.query(
-      `SELECT credit_reached_at IS NOT NULL AS "creditWaitStarted" FROM order_deadlines WHERE order_id = $1 FOR UPDATE SKIP LOCKED`,
+      `SELECT credit_reached_at IS NOT NULL AS "creditWaitStarted" FROM order_deadlines
+       WHERE order_id = $1 AND due_at <= clock_timestamp() FOR UPDATE SKIP LOCKED`,
       [orderId],
     );
     return rows[0];
@@ -110,6 +113,43 @@ export class OrderDeadlines {
     await transaction.query(
       `UPDATE order_deadlines SET due_at = clock_timestamp() + make_interval(secs => $2::double precision / 1000), credit_reached_at = clock_timestamp()
        WHERE order_id = $1`,
+      [orderId, timeoutMs],
+    );
+  }
+
+  /**
+   * Every last wait (startCreditWait) starts again: when such a deadline next falls due, the credit
+   * reaction must be seen at its order once more, and then gets a whole timeout. For a process
+   * that starts, or whose polls failed: a downtime may have passed since the waits started.
+   */
+  async restartCreditWaits(): Promise<void> {
+    await this.dataSource.query(`UPDATE order_deadlines SET credit_reached_at = NULL WHERE credit_reached_at IS NOT NULL`);
+  }
+
+  /**
+   * Up to `limit` deadlines of PENDING orders in their last wait (startCreditWait), the soonest due
+   * first: the watcher checks at every poll that the credit reaction is still at their orders.
+   */
+  async inCreditWait(limit: number): Promise<Array<{ orderId: string; causationId: string }>> {
+    return this.dataSource.query(
+      `SELECT d.order_id AS "orderId", d.causation_id AS "causationId"
+       FROM order_deadlines d JOIN orders o ON o.id = d.order_id
+       WHERE d.credit_reached_at IS NOT NULL AND o.status = 'PENDING'
+       ORDER BY d.due_at
+       LIMIT $1`,
+      [limit],
+    );
+  }
+
+  /**
+   * Ends the order's last wait, the credit reaction no longer at the order (paused, or fallen
+   * behind it, since it was seen there): its wait starts again as postpone does. One statement: a
+   * watcher firing the deadline meanwhile holds its row, and this then finds it gone or changed.
+   */
+  async endCreditWait(orderId: string, timeoutMs: number): Promise<void> {
+    await this.dataSource.query(
+      `UPDATE order_deadlines SET due_at = clock_timestamp() + make_interval(secs => $2::double precision / 1000), credit_reached_at = NULL
+       WHERE order_id = $1 AND credit_reached_at IS NOT NULL`,
       [orderId, timeoutMs],
     );
   }
