@@ -26,6 +26,8 @@ export class OrderDeadlinesWithPlacement1765300300000 implements MigrationInterf
     // When the watcher first found the credit reaction at the order (OrderDeadlineWatcher): the
     // deadline's last wait runs from then. NULL: not seen there yet, or lagging again since.
     await db.query(`ALTER TABLE order_deadlines ADD COLUMN credit_reached_at timestamptz`);
+    // The deadlines in their last wait, which every poll looks at: a few, in a table of thousands under load.
+    await db.query(`CREATE INDEX order_deadlines_credit_wait_idx ON order_deadlines (due_at) WHERE credit_reached_at IS NOT NULL`);
     await db.query(`
       INSERT INTO order_deadlines (order_id, due_at, causation_id, correlation_id)
       SELECT o.id, clock_timestamp() + interval '30 seconds', e.event_id, coalesce(e.metadata ->> 'correlationId', e.event_id::text)
@@ -40,6 +42,7 @@ export class OrderDeadlinesWithPlacement1765300300000 implements MigrationInterf
    * a deadline that exists as it is), and fires them as this one does.
    */
   async down(db: QueryRunner): Promise<void> {
+    await db.query(`DROP INDEX order_deadlines_credit_wait_idx`);
     await db.query(`ALTER TABLE order_deadlines DROP COLUMN credit_reached_at`);
   }
 }

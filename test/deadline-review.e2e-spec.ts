@@ -73,16 +73,16 @@ describe('order deadlines under review', () => {
         await sleep(1200);
         // Both processes read the due deadline; the first one fires it before the second claims it.
         const secondDeadlines = second.app.get(OrderDeadlines);
-        const takeDue = secondDeadlines.takeDue.bind(secondDeadlines);
+        const poll = secondDeadlines.poll.bind(secondDeadlines);
         const firstWatcher = first.app.get(OrderDeadlineWatcher);
-        secondDeadlines.takeDue = async (limit: number) => {
-          const due = await takeDue(limit);
-          expect(due.map(({ orderId: id }) => id)).toContain(orderId);
+        secondDeadlines.poll = async (limit: number) => {
+          const found = await poll(limit);
+          expect(found.due.map(({ orderId: id }) => id)).toContain(orderId);
           await firstWatcher.fireDueDeadlines();
-          return due;
+          return found;
         };
         await second.app.get(OrderDeadlineWatcher).fireDueDeadlines();
-        secondDeadlines.takeDue = takeDue;
+        secondDeadlines.poll = poll;
 
         // The first one started the order's last wait; the second must leave it to run.
         expect(await orderRow(first.db, orderId)).toEqual({ status: 'PENDING', rejection_reason: null });

@@ -10,7 +10,7 @@ import { AfterListening } from '../../../shared/after-listening';
 import { PollingWorker } from '../../../shared/polling-worker';
 import { CreditAnsweredQuery, CreditRequestReachedQuery } from '../../users';
 import { RejectOrderCommand } from '../commands/reject-order/reject-order.command';
-import { DueDeadline, OrderDeadlines } from './order-deadlines';
+import { PendingOrderDeadline, OrderDeadlines } from './order-deadlines';
 import { withLogContext } from '../../../logging/log-context';
 
 export const TIMEOUT_REASON = 'timeout';
@@ -93,9 +93,10 @@ export class OrderDeadlineWatcher implements OnApplicationBootstrap, BeforeAppli
       await this.deadlines.restartCreditWaits();
       this.restartCreditWaits = false;
     }
-    await this.checkCreditWaits();
+    const { due, inCreditWait } = await this.deadlines.poll(FIRE_BATCH);
+    await this.checkCreditWaits(inCreditWait);
     let rejected = 0;
-    for (const deadline of await this.deadlines.takeDue(FIRE_BATCH)) {
+    for (const deadline of due) {
       if (this.stopped) break;
       // Where a timeout enters: its rejection is caused by the OrderPlaced that started the wait.
       const { cause } = deadline;
@@ -109,16 +110,16 @@ export class OrderDeadlineWatcher implements OnApplicationBootstrap, BeforeAppli
    * A last wait runs only while the credit reaction stays at the order: one paused or fallen behind
    * it since it was seen there starts the order's wait again, as when it had not come there yet.
    */
-  private async checkCreditWaits(): Promise<void> {
-    for (const { orderId, causationId } of await this.deadlines.inCreditWait(FIRE_BATCH)) {
+  private async checkCreditWaits(inCreditWait: readonly PendingOrderDeadline[]): Promise<void> {
+    for (const { orderId, cause } of inCreditWait) {
       if (this.stopped) return;
-      if (await this.queryBus.execute(new CreditRequestReachedQuery(causationId))) continue;
+      if (await this.queryBus.execute(new CreditRequestReachedQuery(cause.causationId))) continue;
       this.logger.log(`order ${orderId}: the Users module is no longer at its credit (paused or lagging); its wait starts again`);
       await this.deadlines.endCreditWait(orderId, this.timeoutMs);
     }
   }
 
-  private async fireOne(deadline: DueDeadline): Promise<boolean> {
+  private async fireOne(deadline: PendingOrderDeadline): Promise<boolean> {
     try {
       return await this.dataSource.transaction((transaction) => this.fire(deadline, transaction));
     } catch (error) {
@@ -129,7 +130,7 @@ export class OrderDeadlineWatcher implements OnApplicationBootstrap, BeforeAppli
     }
   }
 
-  private async fire({ orderId, customerId, cause }: DueDeadline, transaction: EntityManager): Promise<boolean> {
+  private async fire({ orderId, customerId, cause }: PendingOrderDeadline, transaction: EntityManager): Promise<boolean> {
     const claimed = await this.deadlines.claim(transaction, orderId);
     if (!claimed) return false;
     // The Users module answers from its own stream, inside this transaction.

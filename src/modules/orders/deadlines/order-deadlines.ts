@@ -6,8 +6,16 @@ import { Environment } from '../../../config/environment';
 import { commandCause, type CommandMetadata, type OwnedRowsChange } from '../../../event-store';
 import { OrderPlacedEvent } from '../domain/order.events';
 
-/** A deadline that has fallen due while its order is still PENDING. */
-export interface DueDeadline {
+/** What one poll of the watcher found (OrderDeadlines.poll). */
+export interface DeadlinePoll {
+  /** Deadlines that have fallen due while their orders are still PENDING. */
+  due: PendingOrderDeadline[];
+  /** Deadlines not due yet, in their last wait: the credit reaction was seen at the order. */
+  inCreditWait: PendingOrderDeadline[];
+}
+
+/** A deadline of an order still PENDING. */
+export interface PendingOrderDeadline {
   orderId: string;
   customerId: string;
   /** The OrderPlaced event that started the wait, and its correlation id: the cause of the rejection. */
@@ -55,24 +63,36 @@ export class OrderDeadlines {
   }
 
   /**
-   * Removes every due deadline whose order was decided meanwhile (a no-op timeout), then returns
-   * up to `limit` due deadlines of orders still PENDING, the oldest first. One statement, so an
-   * idle poll costs one round trip and no transaction id.
+   * One poll's look at the table, in one statement (an idle poll costs one round trip and no
+   * transaction id): removes every due deadline whose order was decided meanwhile (a no-op
+   * timeout), then returns up to `limit` due deadlines of orders still PENDING, the oldest first,
+   * and up to `limit` deadlines of PENDING orders in their last wait (startCreditWait), the soonest
+   * due first, whose credit reaction the watcher checks is still at the order.
    */
-  async takeDue(limit: number): Promise<DueDeadline[]> {
-    const rows: Array<{ orderId: string; customerId: string; causationId: string; correlationId: string }> = await this.dataSource.query(
+  async poll(limit: number): Promise<DeadlinePoll> {
+    const rows: Array<{ kind: 'due' | 'waiting'; orderId: string; customerId: string; causationId: string; correlationId: string }> = await this.dataSource.query(
       `WITH settled AS (
          DELETE FROM order_deadlines d USING orders o
          WHERE d.due_at <= clock_timestamp() AND o.id = d.order_id AND o.status <> 'PENDING'
        )
-       SELECT d.order_id AS "orderId", o.customer_id AS "customerId", d.causation_id AS "causationId", d.correlation_id AS "correlationId"
-       FROM order_deadlines d JOIN orders o ON o.id = d.order_id
-       WHERE d.due_at <= clock_timestamp() AND o.status = 'PENDING'
-       ORDER BY d.due_at
-       LIMIT $1`,
+       (SELECT 'due' AS kind, d.order_id AS "orderId", o.customer_id AS "customerId", d.causation_id AS "causationId", d.correlation_id AS "correlationId"
+        FROM order_deadlines d JOIN orders o ON o.id = d.order_id
+        WHERE d.due_at <= clock_timestamp() AND o.status = 'PENDING'
+        ORDER BY d.due_at
+        LIMIT $1)
+       UNION ALL
+       (SELECT 'waiting', d.order_id, o.customer_id, d.causation_id, d.correlation_id
+        FROM order_deadlines d JOIN orders o ON o.id = d.order_id
+        WHERE d.credit_reached_at IS NOT NULL AND d.due_at > clock_timestamp() AND o.status = 'PENDING'
+        ORDER BY d.due_at
+        LIMIT $1)`,
       [limit],
     );
-    return rows.map(({ orderId, customerId, causationId, correlationId }) => ({ orderId, customerId, cause: { correlationId, causationId } }));
+    const poll: DeadlinePoll = { due: [], inCreditWait: [] };
+    for (const { kind, orderId, customerId, causationId, correlationId } of rows) {
+      (kind === 'due' ? poll.due : poll.inCreditWait).push({ orderId, customerId, cause: { correlationId, causationId } });
+    }
+    return poll;
   }
 
   /**
@@ -124,21 +144,6 @@ export class OrderDeadlines {
    */
   async restartCreditWaits(): Promise<void> {
     await this.dataSource.query(`UPDATE order_deadlines SET credit_reached_at = NULL WHERE credit_reached_at IS NOT NULL`);
-  }
-
-  /**
-   * Up to `limit` deadlines of PENDING orders in their last wait (startCreditWait), the soonest due
-   * first: the watcher checks at every poll that the credit reaction is still at their orders.
-   */
-  async inCreditWait(limit: number): Promise<Array<{ orderId: string; causationId: string }>> {
-    return this.dataSource.query(
-      `SELECT d.order_id AS "orderId", d.causation_id AS "causationId"
-       FROM order_deadlines d JOIN orders o ON o.id = d.order_id
-       WHERE d.credit_reached_at IS NOT NULL AND o.status = 'PENDING'
-       ORDER BY d.due_at
-       LIMIT $1`,
-      [limit],
-    );
   }
 
   /**
