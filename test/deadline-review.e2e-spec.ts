@@ -4,40 +4,13 @@ import { OrderDeadlineWatcher } from '../src/modules/orders/deadlines/order-dead
 import { OrderDeadlines } from '../src/modules/orders/deadlines/order-deadlines';
 import { lockUserRow, registerUser } from './support/fixtures';
 import { eventually, startTestApp, TestApp } from './support/test-app';
+import { orderDecided, orderDecision, placeOrderOf } from './support/order-decisions';
 
 // A reviewer's attempts at breaking the promise of the deadlines written with the placement: no
 // order is rejected for `timeout` because the system lagged, one whose credit step hangs still is
 // (once), and nothing is written twice.
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-interface OrderRow {
-  status: string;
-  rejection_reason: string | null;
-}
-
-async function placeOrderOf(app: TestApp, customerId: string, amount: number, headers: Record<string, string> = {}): Promise<string> {
-  const response = await app
-    .http()
-    .post('/orders')
-    .set(headers)
-    .send({ customerId, currency: 'EUR', lines: [{ sku: 'REVIEW-1', quantity: 1, unitPrice: amount }] })
-    .expect(202);
-  return response.body.id;
-}
-
-async function orderRow(db: DataSource, orderId: string): Promise<OrderRow> {
-  const [row] = await db.query(`SELECT status, rejection_reason FROM orders WHERE id = $1`, [orderId]);
-  return row;
-}
-
-async function orderDecided(app: TestApp, orderId: string, timeoutMs = 30_000): Promise<OrderRow> {
-  return eventually(async () => {
-    const row = await orderRow(app.db, orderId);
-    if (row.status === 'PENDING') throw new Error(`order ${orderId} is still PENDING`);
-    return row;
-  }, timeoutMs);
-}
 
 async function deadlineOf(db: DataSource, orderId: string): Promise<{ creditReached: boolean } | undefined> {
   const [row] = await db.query(`SELECT credit_reached_at IS NOT NULL AS "creditReached" FROM order_deadlines WHERE order_id = $1`, [orderId]);
@@ -85,12 +58,12 @@ describe('order deadlines under review', () => {
         secondDeadlines.poll = poll;
 
         // The first one started the order's last wait; the second must leave it to run.
-        expect(await orderRow(first.db, orderId)).toEqual({ status: 'PENDING', rejection_reason: null });
+        expect(await orderDecision(first.db, orderId)).toEqual({ status: 'PENDING', rejection_reason: null });
         expect(await deadlineOf(first.db, orderId)).toEqual({ creditReached: true });
       } finally {
         await lock.release();
       }
-      expect(await orderDecided(first, orderId)).toEqual({ status: 'CONFIRMED', rejection_reason: null });
+      expect(await orderDecided(first, orderId, 30_000)).toEqual({ status: 'CONFIRMED', rejection_reason: null });
     } finally {
       await second?.close({ keepDatabase: true });
       await first.close();
@@ -123,7 +96,7 @@ describe('order deadlines under review', () => {
     const probe = new DataSource({ type: 'postgres', url: first.databaseUrl });
     await probe.initialize();
     try {
-      expect(await orderRow(probe, orderId)).toEqual({ status: 'PENDING', rejection_reason: null });
+      expect(await orderDecision(probe, orderId)).toEqual({ status: 'PENDING', rejection_reason: null });
       await sleep(timeoutMs + 500);
     } finally {
       await probe.destroy();
@@ -141,7 +114,7 @@ describe('order deadlines under review', () => {
       second = await startTestApp({ databaseUrl: first.databaseUrl, brokerPrefix: first.brokerPrefix, env });
       await sleep(300);
       await locker.commitTransaction();
-      expect(await orderDecided(second, orderId)).toEqual({ status: 'CONFIRMED', rejection_reason: null });
+      expect(await orderDecided(second, orderId, 30_000)).toEqual({ status: 'CONFIRMED', rejection_reason: null });
     } finally {
       if (locker.isTransactionActive) await locker.rollbackTransaction();
       await locker.release();
@@ -183,13 +156,13 @@ describe('order deadlines under review', () => {
         await app.http().post(`${orderCredit}/resume`).expect(200);
         await sleep(Math.max(0, lastWaitFrom + timeoutMs + 200 - Date.now()));
         await watcher.fireDueDeadlines();
-        expect(await orderRow(app.db, orderId)).toEqual({ status: 'PENDING', rejection_reason: null });
+        expect(await orderDecision(app.db, orderId)).toEqual({ status: 'PENDING', rejection_reason: null });
       } finally {
         await lock.release();
       }
       await eventually(async () => {
         await watcher.fireDueDeadlines();
-        expect(await orderRow(app.db, orderId)).toEqual({ status: 'CONFIRMED', rejection_reason: null });
+        expect(await orderDecision(app.db, orderId)).toEqual({ status: 'CONFIRMED', rejection_reason: null });
       }, 30_000);
     } finally {
       await app.close();
@@ -226,7 +199,7 @@ describe('order deadlines under review', () => {
       }, 60_000);
       expect(await eventCount(app.db, 'OrderRejected', orderId)).toBe(1);
       expect(await eventCount(app.db, 'OrderConfirmed', orderId)).toBe(0);
-      expect(await orderRow(app.db, orderId)).toEqual({ status: 'REJECTED', rejection_reason: 'timeout' });
+      expect(await orderDecision(app.db, orderId)).toEqual({ status: 'REJECTED', rejection_reason: 'timeout' });
     } finally {
       await app.close();
     }

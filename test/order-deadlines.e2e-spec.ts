@@ -5,6 +5,7 @@ import { ConfirmOrderCommand } from '../src/modules/orders/commands/confirm-orde
 import { PlaceOrderCommand } from '../src/modules/orders/commands/place-order/place-order.command';
 import { registerUser } from './support/fixtures';
 import { eventually, startTestApp, TestApp } from './support/test-app';
+import { orderDecided, orderDecision, placeOrderOf } from './support/order-decisions';
 import { withCommandCause } from '../src/event-store';
 
 // An order's deadline (a durable timeout in order_deadlines) is written in the very statement that
@@ -18,34 +19,6 @@ const DEADLINE_MS = 1000;
 const watching = (timeoutMs = DEADLINE_MS) => ({ ORDER_CONFIRMATION_TIMEOUT_MS: String(timeoutMs), ORDER_DEADLINE_POLL_MS: '50' });
 // A failing saga step is parked quickly, so the subscription goes on to later events.
 const failFast = { REACTION_MAX_ATTEMPTS: '2', REACTION_RETRY_BASE_MS: '20' };
-
-interface OrderRow {
-  status: string;
-  rejection_reason: string | null;
-}
-
-async function placeOrderOf(app: TestApp, customerId: string, amount: number, headers: Record<string, string> = {}): Promise<string> {
-  const response = await app
-    .http()
-    .post('/orders')
-    .set(headers)
-    .send({ customerId, currency: 'EUR', lines: [{ sku: 'DEADLINE-1', quantity: 1, unitPrice: amount }] })
-    .expect(202);
-  return response.body.id;
-}
-
-async function orderRow(db: DataSource, orderId: string): Promise<OrderRow> {
-  const [row] = await db.query(`SELECT status, rejection_reason FROM orders WHERE id = $1`, [orderId]);
-  return row;
-}
-
-async function orderDecided(app: TestApp, orderId: string): Promise<OrderRow> {
-  return eventually(async () => {
-    const row = await orderRow(app.db, orderId);
-    if (row.status === 'PENDING') throw new Error(`order ${orderId} is still PENDING`);
-    return row;
-  }, 20_000);
-}
 
 async function deadlinesOf(db: DataSource, orderId: string): Promise<number> {
   const [{ n }] = await db.query(`SELECT count(*)::int AS n FROM order_deadlines WHERE order_id = $1`, [orderId]);
@@ -277,7 +250,7 @@ describe('order deadlines, written with the placement', () => {
       expect(await deadlinesOf(app.db, orderId)).toBe(1);
       await sleep(DEADLINE_MS + 500);
       // Fallen due meanwhile, it was started again, not fired.
-      expect(await orderRow(app.db, orderId)).toEqual({ status: 'PENDING', rejection_reason: null });
+      expect(await orderDecision(app.db, orderId)).toEqual({ status: 'PENDING', rejection_reason: null });
       expect(await deadlinesOf(app.db, orderId)).toBe(1);
       await app.http().post(`${orderCredit}/resume`).expect(200);
 
@@ -319,7 +292,7 @@ describe('order deadlines, written with the placement', () => {
       // The deadline falls due and is dropped: the saga has its answer.
       await eventually(async () => expect(await deadlinesOf(app.db, orderId)).toBe(0), 20_000);
       expect(await creditAnswersOf(app.db, orderId)).toBe(1);
-      expect(await orderRow(app.db, orderId)).toEqual({ status: 'PENDING', rejection_reason: null });
+      expect(await orderDecision(app.db, orderId)).toEqual({ status: 'PENDING', rejection_reason: null });
 
       // An operator repairs the cause and retries the parked step: the order is confirmed.
       await allowConfirm();
@@ -347,7 +320,7 @@ describe('order deadlines, written with the placement', () => {
         `SELECT ceil(extract(epoch FROM due_at - clock_timestamp()) * 1000)::int AS "dueInMs" FROM order_deadlines WHERE order_id = $1`,
         [orderId],
       );
-      expect(await orderRow(first.db, orderId)).toEqual({ status: 'PENDING', rejection_reason: null });
+      expect(await orderDecision(first.db, orderId)).toEqual({ status: 'PENDING', rejection_reason: null });
       return { orderId, dueInMs: dueInMs as number };
     });
     await first.close({ keepDatabase: true });
@@ -376,7 +349,7 @@ describe('order deadlines, written with the placement', () => {
       expect(await deadlinesOf(app.db, orderId)).toBe(1);
 
       await eventually(async () => expect(await deadlinesOf(app.db, orderId)).toBe(0), 10_000);
-      expect(await orderRow(app.db, orderId)).toEqual({ status: 'CANCELLED', rejection_reason: null });
+      expect(await orderDecision(app.db, orderId)).toEqual({ status: 'CANCELLED', rejection_reason: null });
       expect(await eventsOf(app.db, orderId)).toEqual(['OrderPlaced', 'OrderCancelled']);
     } finally {
       await app.close();

@@ -32,8 +32,9 @@ const FIRE_BATCH = 100;
  * its credit step was first seen failing or waiting on a lock. A downtime cuts no last wait short:
  * a process's first poll, and its first one after a failed poll (the database unreachable), start
  * every last wait again (OrderDeadlines.restartCreditWaits); every poll ends the last wait of an
- * order the credit reaction is no longer at (paused, or behind it again); and two watchers that read the same
- * due deadline never both act on it (OrderDeadlines.claim asks again whether it is due).
+ * order the credit reaction is no longer at (paused, or behind it again); and two watchers that
+ * read the same due deadline never both act on it (OrderDeadlines.claim asks again whether it is
+ * due).
  *
  * It keeps no timers of its own: every poll asks the table, so a deadline that fell due while no
  * process ran fires in the next one that starts. Several processes may watch at once: each
@@ -52,7 +53,7 @@ export class OrderDeadlineWatcher implements OnApplicationBootstrap, BeforeAppli
    * poll: a downtime of the system (no process ran) or of the database (every poll failed) may
    * have passed since a wait started, during which the credit reaction could not run either.
    */
-  private restartCreditWaits = true;
+  private creditWaitsToRestart = true;
 
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
@@ -67,7 +68,7 @@ export class OrderDeadlineWatcher implements OnApplicationBootstrap, BeforeAppli
     this.poller = new PollingWorker(() => this.fireDueDeadlines().then(() => undefined), {
       intervalMs: config.get('ORDER_DEADLINE_POLL_MS', { infer: true }),
       onFailure: (error) => {
-        this.restartCreditWaits = true;
+        this.creditWaitsToRestart = true;
         this.logger.error(`deadline check failed: ${String(error)}`);
       },
     });
@@ -89,9 +90,9 @@ export class OrderDeadlineWatcher implements OnApplicationBootstrap, BeforeAppli
 
   /** Fires the timeouts that are due; returns how many orders it rejected. */
   async fireDueDeadlines(): Promise<number> {
-    if (this.restartCreditWaits) {
+    if (this.creditWaitsToRestart) {
       await this.deadlines.restartCreditWaits();
-      this.restartCreditWaits = false;
+      this.creditWaitsToRestart = false;
     }
     const { due, inCreditWait } = await this.deadlines.poll(FIRE_BATCH);
     await this.checkCreditWaits(inCreditWait);
