@@ -1,10 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { Client } from 'pg';
-import { DataSource } from 'typeorm';
-import { migrations } from '../migrations';
 import { DropUserProfiles1765300100000 } from '../migrations/1765300100000-DropUserProfiles';
-import { dropDatabase } from '../src/database/ensure-database';
-import { createTestDatabase, withMigrationsOn } from './support/test-database';
+import { migrationsAround, migrationTestDatabase } from './support/test-database';
 
 /**
  * The upgrade that removes the `user_profiles` projection (migrations/1765300100000-DropUserProfiles.ts):
@@ -13,40 +9,12 @@ import { createTestDatabase, withMigrationsOn } from './support/test-database';
  */
 const SUBSCRIPTION = 'projection:user-profiles';
 const MIGRATION = new DropUserProfiles1765300100000();
-const BEFORE = migrations.slice(0, migrations.indexOf(DropUserProfiles1765300100000));
-/** Up to this one: a later migration must not change what this test sees. */
-const THROUGH = migrations.slice(0, migrations.indexOf(DropUserProfiles1765300100000) + 1);
-
-let url: string;
-let db: Client;
-const lockers: Client[] = [];
-
-beforeAll(async () => {
-  url = await createTestDatabase();
-  db = new Client({ connectionString: url });
-  await db.connect();
-});
-afterAll(async () => {
-  await Promise.all(lockers.map((locker) => locker.end().catch(() => undefined)));
-  await db?.end();
-  if (url) await dropDatabase(url);
-});
-
-function withMigrations<T>(known: typeof migrations, work: (dataSource: DataSource) => Promise<T>): Promise<T> {
-  return withMigrationsOn(url, known, work);
-}
-
-/** Another session holding `lock` (SQL taking an advisory lock), as a process of the previous version would. */
-async function holding(lock: string, params: unknown[]): Promise<Client> {
-  const locker = new Client({ connectionString: url });
-  await locker.connect();
-  lockers.push(locker);
-  await locker.query(lock, params);
-  return locker;
-}
+const { before: BEFORE, through: THROUGH } = migrationsAround(DropUserProfiles1765300100000);
+const database = migrationTestDatabase();
+const { withMigrations, holding } = database;
 
 async function columnsOf(table: string): Promise<unknown[]> {
-  const { rows } = await db.query(
+  const { rows } = await database.db.query(
     `SELECT column_name, data_type, is_nullable, column_default FROM information_schema.columns WHERE table_name = $1 ORDER BY ordinal_position`,
     [table],
   );
@@ -54,12 +22,12 @@ async function columnsOf(table: string): Promise<unknown[]> {
 }
 
 async function exists(table: string): Promise<boolean> {
-  const { rows } = await db.query(`SELECT to_regclass($1) IS NOT NULL AS present`, [table]);
+  const { rows } = await database.db.query(`SELECT to_regclass($1) IS NOT NULL AS present`, [table]);
   return rows[0].present;
 }
 
 async function count(sql: string, params: unknown[] = []): Promise<number> {
-  const { rows } = await db.query(sql, params);
+  const { rows } = await database.db.query(sql, params);
   return rows[0].n;
 }
 
@@ -69,25 +37,25 @@ it('drops user_profiles and its reader state, keeps the history, refuses while t
   await withMigrations(BEFORE, (dataSource) => dataSource.runMigrations());
   const columnsBefore = await columnsOf('user_profiles');
   expect(columnsBefore).toHaveLength(9);
-  await db.query(
+  await database.db.query(
     `INSERT INTO user_profiles (id, email, name, status, credit_limit, credit_reserved, version, registered_at, updated_at)
      VALUES ($1, 'a@example.com', 'A', 'ACTIVE', 1000, 0, 1, now(), now())`,
     [randomUUID()],
   );
-  await db.query(
+  await database.db.query(
     `INSERT INTO subscription_checkpoints (subscription_id, segment, segments, global_position, failing_event_id, failing_global_position, failing_event_type, last_error, failed_attempts)
      VALUES ($1, 0, 2, 10, $2, 11, 'UserRegistered', 'boom', 3), ($1, 1, 2, 12, NULL, NULL, NULL, NULL, 0),
             ('projection:order-summaries', 0, 1, 12, NULL, NULL, NULL, NULL, 0)`,
     [SUBSCRIPTION, randomUUID()],
   );
-  await db.query(`INSERT INTO paused_subscriptions (subscription_id, paused_by, reason) VALUES ($1, 'ops', 'maintenance'), ('projection:order-summaries', 'ops', 'maintenance')`, [SUBSCRIPTION]);
-  await db.query(`CREATE TABLE user_profiles_rebuild (LIKE user_profiles INCLUDING ALL)`);
-  await db.query(
+  await database.db.query(`INSERT INTO paused_subscriptions (subscription_id, paused_by, reason) VALUES ($1, 'ops', 'maintenance'), ('projection:order-summaries', 'ops', 'maintenance')`, [SUBSCRIPTION]);
+  await database.db.query(`CREATE TABLE user_profiles_rebuild (LIKE user_profiles INCLUDING ALL)`);
+  await database.db.query(
     `INSERT INTO skipped_events (subscription_id, event_id, global_position, event_type, failed_attempts, skipped_by, reason)
      VALUES ($1, $2, 5, 'UserRegistered', 2, 'ops', 'bad event')`,
     [SUBSCRIPTION, randomUUID()],
   );
-  await db.query(
+  await database.db.query(
     `INSERT INTO projection_rebuild_jobs (id, projection, status, batch_size, accept_differences, requested_by)
      VALUES ($1, 'user-profiles', 'completed', 1000, false, 'ops')`,
     [randomUUID()],

@@ -1,10 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { Client } from 'pg';
-import { DataSource } from 'typeorm';
-import { migrations } from '../migrations';
 import { OrderDeadlinesWithPlacement1765300300000 } from '../migrations/1765300300000-OrderDeadlinesWithPlacement';
 import { dropDatabase } from '../src/database/ensure-database';
-import { createTestDatabase, withMigrationsOn } from './support/test-database';
+import { createTestDatabase, migrationsAround, migrationTestDatabase, withMigrationsOn } from './support/test-database';
 
 /**
  * The upgrade after which an order's deadline is written with its placement, no longer by the
@@ -15,44 +13,16 @@ import { createTestDatabase, withMigrationsOn } from './support/test-database';
  */
 const SUBSCRIPTION = 'reaction:order-fulfilment';
 const MIGRATION = new OrderDeadlinesWithPlacement1765300300000();
-const BEFORE = migrations.slice(0, migrations.indexOf(OrderDeadlinesWithPlacement1765300300000));
-/** Up to this one: a later migration must not change what this test sees. */
-const THROUGH = migrations.slice(0, migrations.indexOf(OrderDeadlinesWithPlacement1765300300000) + 1);
-
-let url: string;
-let db: Client;
-const lockers: Client[] = [];
-
-beforeAll(async () => {
-  url = await createTestDatabase();
-  db = new Client({ connectionString: url });
-  await db.connect();
-});
-afterAll(async () => {
-  await Promise.all(lockers.map((locker) => locker.end().catch(() => undefined)));
-  await db?.end();
-  if (url) await dropDatabase(url);
-});
-
-function withMigrations<T>(known: typeof migrations, work: (dataSource: DataSource) => Promise<T>): Promise<T> {
-  return withMigrationsOn(url, known, work);
-}
-
-/** Another session holding `lock` (SQL taking an advisory lock), as a process of the previous version would. */
-async function holding(lock: string, params: unknown[]): Promise<Client> {
-  const locker = new Client({ connectionString: url });
-  await locker.connect();
-  lockers.push(locker);
-  await locker.query(lock, params);
-  return locker;
-}
+const { before: BEFORE, through: THROUGH } = migrationsAround(OrderDeadlinesWithPlacement1765300300000);
+const database = migrationTestDatabase();
+const { withMigrations, holding } = database;
 
 let nextGlobalPosition = 1;
 
 /** Appends one of the order's events as the previous version wrote it (numbered as the sequencer would). */
 async function append(orderId: string, streamVersion: number, eventType: string, payload: object, correlationId: string): Promise<string> {
   const eventId = randomUUID();
-  await db.query(
+  await database.db.query(
     `INSERT INTO events (event_id, stream_type, stream_id, stream_version, event_type, schema_version, payload, metadata, recorded_at, global_position)
      VALUES ($1, 'Order', $2, $3, $4, 2, $5, $6, now(), $7)`,
     [eventId, orderId, streamVersion, eventType, JSON.stringify(payload), JSON.stringify({ correlationId, causationId: randomUUID(), occurredAt: new Date().toISOString() }), nextGlobalPosition++],
@@ -66,7 +36,7 @@ async function legacyOrder(status: 'PENDING' | 'CONFIRMED' | 'REJECTED' | 'CANCE
   const customerId = randomUUID();
   const correlationId = `placed-${orderId}`;
   const lines = [{ sku: 'SKU-1', quantity: 1, unitPrice: 900 }];
-  await db.query(
+  await database.db.query(
     `INSERT INTO orders (id, customer_id, status, currency, lines, total, rejection_reason, version, created_at, updated_at)
      VALUES ($1, $2, $3, 'EUR', $4, 900, $5, $6, now(), now())`,
     [orderId, customerId, status, JSON.stringify(lines), status === 'REJECTED' ? 'insufficient credit' : null, status === 'PENDING' ? 1 : 2],
@@ -91,12 +61,12 @@ interface DeadlineRow {
 }
 
 async function deadlines(): Promise<DeadlineRow[]> {
-  const { rows } = await db.query(`SELECT order_id, due_at::text AS due_at, causation_id, correlation_id FROM order_deadlines ORDER BY order_id`);
+  const { rows } = await database.db.query(`SELECT order_id, due_at::text AS due_at, causation_id, correlation_id FROM order_deadlines ORDER BY order_id`);
   return rows;
 }
 
 async function applied(): Promise<boolean> {
-  const { rows } = await db.query(`SELECT 1 FROM migrations WHERE name = $1`, [MIGRATION.name]);
+  const { rows } = await database.db.query(`SELECT 1 FROM migrations WHERE name = $1`, [MIGRATION.name]);
   return rows.length === 1;
 }
 
@@ -108,7 +78,7 @@ it('gives every PENDING order without a deadline one caused by its OrderPlaced, 
   const waiting = await legacyOrder('PENDING');
   const scheduled = await legacyOrder('PENDING');
   const ownDeadline = { due_at: '2026-11-01 12:00:05+00', causation_id: scheduled.placedEventId, correlation_id: scheduled.correlationId };
-  await db.query(`INSERT INTO order_deadlines (order_id, due_at, causation_id, correlation_id) VALUES ($1, $2, $3, $4)`, [
+  await database.db.query(`INSERT INTO order_deadlines (order_id, due_at, causation_id, correlation_id) VALUES ($1, $2, $3, $4)`, [
     scheduled.orderId,
     ownDeadline.due_at,
     ownDeadline.causation_id,
@@ -116,7 +86,7 @@ it('gives every PENDING order without a deadline one caused by its OrderPlaced, 
   ]);
   const decided = await Promise.all([legacyOrder('CONFIRMED'), legacyOrder('REJECTED'), legacyOrder('CANCELLED')]);
   // The saga's checkpoints as a process running it in two segments keeps them.
-  await db.query(
+  await database.db.query(
     `INSERT INTO subscription_checkpoints (subscription_id, segment, segments, global_position, starts_after)
      VALUES ($1, 0, 2, 0, 0), ($1, 1, 2, 0, 0)`,
     [SUBSCRIPTION],
@@ -144,7 +114,7 @@ it('gives every PENDING order without a deadline one caused by its OrderPlaced, 
   expect(after.map(({ order_id }) => order_id).sort()).toEqual([waiting.orderId, scheduled.orderId].sort());
   // The waiting order: caused by its OrderPlaced, in the placement's correlation, due 30 s from the upgrade.
   const [fresh] = (
-    await db.query(
+    await database.db.query(
       `SELECT causation_id, correlation_id, extract(epoch FROM due_at - clock_timestamp())::float AS "dueInSeconds" FROM order_deadlines WHERE order_id = $1`,
       [waiting.orderId],
     )

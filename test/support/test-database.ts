@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { Client } from 'pg';
 import { DataSource } from 'typeorm';
 import { migrations } from '../../migrations';
 import { dropDatabase, ensureDatabaseExists } from '../../src/database/ensure-database';
@@ -53,6 +54,59 @@ export async function createMigratedDataSource(): Promise<{ dataSource: DataSour
     async drop() {
       await dataSource.destroy();
       await dropDatabase(url);
+    },
+  };
+}
+
+/** The migrations before `migration`, and up to it: a later migration must not change what its test sees. */
+export function migrationsAround(migration: abstract new () => unknown): { before: typeof migrations; through: typeof migrations } {
+  const at = migrations.indexOf(migration as (typeof migrations)[number]);
+  if (at < 0) throw new Error(`${migration.name} is not in migrations/index.ts`);
+  return { before: migrations.slice(0, at), through: migrations.slice(0, at + 1) };
+}
+
+/**
+ * A migration test file's own database: created before its tests (beforeAll) with a client on
+ * it, dropped after them with every session `holding` opened.
+ */
+export function migrationTestDatabase(): {
+  readonly url: string;
+  readonly db: Client;
+  withMigrations<T>(known: typeof migrations, work: (dataSource: DataSource) => Promise<T>): Promise<T>;
+  /** Another session holding `lock` (SQL taking an advisory lock), as a process of the previous version would. */
+  holding(lock: string, params: unknown[]): Promise<Client>;
+} {
+  let url: string | undefined;
+  let db: Client | undefined;
+  const lockers: Client[] = [];
+  beforeAll(async () => {
+    url = await createTestDatabase();
+    db = new Client({ connectionString: url });
+    await db.connect();
+  });
+  afterAll(async () => {
+    await Promise.all(lockers.map((locker) => locker.end().catch(() => undefined)));
+    await db?.end();
+    if (url) await dropDatabase(url);
+  });
+  const ready = <T>(value: T | undefined): T => {
+    if (value === undefined) throw new Error('the migration test database is made in beforeAll');
+    return value;
+  };
+  return {
+    get url() {
+      return ready(url);
+    },
+    get db() {
+      return ready(db);
+    },
+    withMigrations: (known, work) => withMigrationsOn(ready(url), known, work),
+    async holding(lock, params) {
+      const locker = new Client({ connectionString: ready(url) });
+      await locker.connect();
+      lockers.push(locker);
+      await locker.query(lock, params);
+      return locker;
     },
   };
 }
