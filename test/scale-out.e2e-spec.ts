@@ -17,6 +17,12 @@ import { createTestDatabase } from './support/test-database';
 const SEGMENTS = 4;
 /** SUBSCRIPTION_LEASE_LOOK_MS (1 s) plus a batch in hand and the test's own polling. */
 const FAILOVER_BOUND_MS = 5000;
+/** LEASE_SESSION_TIMEOUT_MS of the frozen-process case: the server ends a silent lease session after it. */
+const FROZEN_LEASE_TIMEOUT_MS = 3000;
+/** That timeout, SUBSCRIPTION_LEASE_LOOK_MS (1 s), a batch in hand and the test's polling. */
+const FROZEN_FAILOVER_BOUND_MS = FROZEN_LEASE_TIMEOUT_MS + FAILOVER_BOUND_MS;
+/** ORDER_CONFIRMATION_TIMEOUT_MS of the frozen-process case: rejected no sooner than twice this after placement. */
+const FROZEN_ORDER_TIMEOUT_MS = 10_000;
 const CUSTOMERS = 16;
 const CREDIT_LIMIT = 10_000;
 const ORDER_AMOUNT = 700; // 14 of them fit in a customer's credit
@@ -43,13 +49,14 @@ afterEach(async () => {
   await deleteTopology(testTopology(brokerPrefix)).catch(() => undefined);
 });
 
-async function startApi(): Promise<ApiProcess> {
+async function startApi(env: Record<string, string> = {}): Promise<ApiProcess> {
   const api = await ApiProcess.start({
     DATABASE_URL: databaseUrl,
     BROKER_PREFIX: brokerPrefix,
     SUBSCRIPTION_SEGMENTS: String(SEGMENTS),
     // Only the saga decides orders here, never their deadline.
     ORDER_CONFIRMATION_TIMEOUT_MS: '600000',
+    ...env,
   });
   apis.push(api);
   return api;
@@ -69,11 +76,16 @@ async function recordProjectionWrites(): Promise<void> {
   await db.query(`CREATE TRIGGER record_write AFTER INSERT OR UPDATE ON order_summaries FOR EACH ROW EXECUTE FUNCTION record_projection_write()`);
 }
 
-async function health(api: ApiProcess): Promise<Record<string, ReaderHealth>> {
+type HealthDetails = { subscriptions: { readers: Record<string, ReaderHealth> }; relay: { relaying?: boolean; lag?: number } };
+
+async function healthDetails(api: ApiProcess): Promise<HealthDetails> {
   const response = await fetch(`${api.url}/health`);
-  type HealthBody = Partial<Record<'details' | 'info' | 'error', { subscriptions: { readers: Record<string, ReaderHealth> } }>>;
-  const body = (await response.json()) as HealthBody;
-  return (body.details ?? body.info ?? body.error)!.subscriptions.readers;
+  const body = (await response.json()) as Partial<Record<'details' | 'info' | 'error', HealthDetails>>;
+  return (body.details ?? body.info ?? body.error)!;
+}
+
+async function health(api: ApiProcess): Promise<Record<string, ReaderHealth>> {
+  return (await healthDetails(api)).subscriptions.readers;
 }
 
 /** Segments of each subscription per lease session, as pg_locks shows them. */
@@ -103,10 +115,10 @@ async function registerCustomers(api: ApiProcess): Promise<string[]> {
  * Two API processes on the test database, its projection writes recorded and the customers
  * registered, once every subscription's segments are split two and two between them.
  */
-async function twoProcessesSharingEverySubscription(): Promise<{ first: ApiProcess; second: ApiProcess; customers: string[] }> {
-  const first = await startApi();
+async function twoProcessesSharingEverySubscription(env: Record<string, string> = {}): Promise<{ first: ApiProcess; second: ApiProcess; customers: string[] }> {
+  const first = await startApi(env);
   await recordProjectionWrites();
-  const second = await startApi();
+  const second = await startApi(env);
   const customers = await registerCustomers(first);
   await eventually(async () => {
     const held = await holdings(first);
@@ -122,8 +134,9 @@ async function placeOrders(targets: () => ApiProcess[], customers: string[], cou
       const live = targets();
       const api = live[(i + j) % live.length];
       const customerId = customers[(i + j) % customers.length];
+      // A request in flight to a frozen process gets no answer: given up, like one to a killed process.
       const response = await api
-        .post('/orders', { customerId, currency: 'EUR', lines: [{ sku: 'SCALE', quantity: 1, unitPrice: ORDER_AMOUNT }] })
+        .post('/orders', { customerId, currency: 'EUR', lines: [{ sku: 'SCALE', quantity: 1, unitPrice: ORDER_AMOUNT }] }, { timeoutMs: 10_000 })
         .catch(() => undefined);
       if (response?.status === 202) accepted.push(response.body.id);
     });
@@ -242,6 +255,69 @@ describe(`two API processes, every subscription split into ${SEGMENTS} segments`
     const all = (await rows<{ id: string }>(`SELECT id FROM orders`)).map(({ id }) => id);
     for (const id of accepted) expect(all).toContain(id);
     await expectEveryOrderDecidedOnceInOrder(first, all);
+  }, 180_000);
+
+  it(`move a frozen (SIGSTOPped) process's segments and relay leadership to the other within ${FROZEN_FAILOVER_BOUND_MS} ms, mid-load, no order timing out`, async () => {
+    const { first, second, customers } = await twoProcessesSharingEverySubscription({
+      LEASE_SESSION_TIMEOUT_MS: String(FROZEN_LEASE_TIMEOUT_MS),
+      DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_MS: String(FROZEN_LEASE_TIMEOUT_MS),
+      // Long against the lease's timeout, short against the frozen time: a frozen process that kept
+      // its credit reaction's segments would see its customers' orders rejected for `timeout`.
+      ORDER_CONFIRMATION_TIMEOUT_MS: String(FROZEN_ORDER_TIMEOUT_MS),
+    });
+    // The relay's leader is frozen, so that its leadership must move too.
+    const frozen = (await healthDetails(first)).relay.relaying ? first : second;
+    const survivor = frozen === first ? second : first;
+    expect((await healthDetails(frozen)).relay.relaying).toBe(true);
+
+    let live = [first, second];
+    const sending = placeOrders(() => live, customers, 400);
+    await eventually(async () => {
+      const [{ n }] = await rows<{ n: number }>(`SELECT count(*)::int AS n FROM orders WHERE status <> 'PENDING'`);
+      expect(n).toBeGreaterThanOrEqual(60);
+    }, 30_000);
+    live = [survivor];
+    frozen.signal('SIGSTOP');
+    const frozenAt = Date.now();
+    try {
+      // A frozen process's kernel still answers TCP keepalive: only the lease session's silence tells.
+      await eventually(async () => {
+        const held = await holdings(survivor);
+        for (const id of SUBSCRIPTIONS) expect([id, Object.values(held[id])]).toEqual([id, [SEGMENTS]]);
+        expect((await healthDetails(survivor)).relay.relaying).toBe(true);
+      }, 30_000);
+      const movedInMs = Date.now() - frozenAt;
+      process.stderr.write(`segments and relay leadership moved to the survivor ${movedInMs} ms after SIGSTOP\n`);
+      expect(movedInMs).toBeLessThan(FROZEN_FAILOVER_BOUND_MS);
+
+      const accepted = await sending;
+      // Every order decided while the other process is still frozen, by the saga: none timed out.
+      await eventually(async () => {
+        const [{ pending }] = await rows<{ pending: number }>(`SELECT count(*)::int AS pending FROM orders WHERE status = 'PENDING'`);
+        expect(pending).toBe(0);
+      }, 60_000);
+      for (const id of accepted) expect((await rows(`SELECT 1 FROM orders WHERE id = $1`, [id])).length).toBe(1);
+      // Its transactions ended with their sessions: none is left open, holding row locks.
+      expect(
+        await rows(
+          `SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND state LIKE 'idle in transaction%'
+           AND clock_timestamp() - state_change > make_interval(secs => $1)`,
+          [(FROZEN_LEASE_TIMEOUT_MS + 1000) / 1000],
+        ),
+      ).toEqual([]);
+    } finally {
+      frozen.signal('SIGCONT');
+    }
+    // Woken, it finds its leases gone and takes its share back; nothing it did is done twice.
+    await eventually(async () => {
+      const held = await holdings(survivor);
+      for (const id of SUBSCRIPTIONS) expect([id, Object.values(held[id]).sort()]).toEqual([id, [SEGMENTS / 2, SEGMENTS / 2]]);
+    }, 30_000);
+    const all = (await rows<{ id: string }>(`SELECT id FROM orders`)).map(({ id }) => id);
+    await expectEveryOrderDecidedOnceInOrder(survivor, all);
+    expect(await rows(`SELECT id FROM orders WHERE rejection_reason = 'timeout'`)).toEqual([]);
+    // Every event relayed, by the survivor while the leader was frozen and by whoever leads now.
+    await eventually(async () => expect((await healthDetails(survivor)).relay.lag).toBe(0), 30_000);
   }, 180_000);
 
   it('give a third process its share when it joins (rebalance), and keep every order decided once', async () => {

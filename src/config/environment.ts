@@ -41,6 +41,20 @@ export const retentionSettings = {
  * How both processes (and the fill-store CLI) run their migrations at start: one process at a time
  * per database, the others waiting on its advisory lock (src/database/migration-lock.ts).
  */
+/** Settings of the pool's sessions that both apps share. */
+export const databaseSessionSettings = {
+  /**
+   * Milliseconds a transaction of this process may sit open with no statement running before
+   * PostgreSQL ends its session (`idle_in_transaction_session_timeout`), which frees its row locks
+   * and ends the transaction. The apps' own transactions never wait that long between statements:
+   * one that does belongs to a process that stopped working (SIGSTOP, a paused VM, a blocked event
+   * loop), whose row locks would otherwise hold up every other process's work on those rows. 0: no
+   * bound (behind a transaction-mode pooler, which refuses the setting at connect, use its own
+   * `idle_transaction_timeout` instead).
+   */
+  DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_MS: z.coerce.number().int().min(0).max(86_400_000).default(15_000),
+};
+
 export const migrationSettings = {
   /**
    * Milliseconds a starting process waits for another process's migration run to end before it
@@ -128,6 +142,7 @@ export const environmentSchema = z.object({
   DATABASE_POOL_SIZE: z.coerce.number().int().min(2).max(200).default(20),
   /** Statements with parameters run prepared, planned once per connection; false behind a transaction-mode pooler. */
   DATABASE_PREPARED_STATEMENTS: z.enum(['true', 'false']).default('true').transform((value) => value === 'true'),
+  ...databaseSessionSettings,
   ...migrationSettings,
   PROJECTION_BATCH_SIZE: z.coerce.number().int().min(1).max(10_000).default(500),
   /**
@@ -149,6 +164,15 @@ export const environmentSchema = z.object({
   SUBSCRIPTION_SEGMENTS: z.coerce.number().int().min(1).max(256).default(1),
   /** How often a process that does not hold every segment looks for free ones: a dead process's segments move within about this. */
   SUBSCRIPTION_LEASE_LOOK_MS: z.coerce.number().int().min(50).max(60_000).default(1000),
+  /**
+   * Milliseconds a process may send nothing on its lease session (the segments' locks, the relay's
+   * leadership) before PostgreSQL ends that session and its leases move to another process
+   * (`idle_session_timeout`; a heartbeat goes every third of it). It catches a process that stopped
+   * working but did not die (SIGSTOP, a paused VM, a blocked event loop), which TCP keepalive does
+   * not. Keep it well under ORDER_CONFIRMATION_TIMEOUT_MS, or a frozen process's orders time out
+   * before another process takes them over.
+   */
+  LEASE_SESSION_TIMEOUT_MS: z.coerce.number().int().min(1000).max(600_000).default(15_000),
   ...brokerSettings,
   ...loggingSettings,
   ...tracingSettings,

@@ -60,7 +60,10 @@ export class ConsumerModule {
             // A server that accepts but never answers fails a connection attempt instead of hanging
             // it forever; the DeliveryHandler holds and retries the delivery (an infrastructure failure).
             connectTimeoutMS: 10_000,
-            extra: pgPoolOptions(environment.DATABASE_POOL_SIZE, { preparedStatements: environment.DATABASE_PREPARED_STATEMENTS }),
+            extra: pgPoolOptions(environment.DATABASE_POOL_SIZE, {
+              preparedStatements: environment.DATABASE_PREPARED_STATEMENTS,
+              idleInTransactionTimeoutMs: environment.DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_MS,
+            }),
             toRetry: retriesAfter,
           }),
           dataSourceFactory: migratedDataSourceFactory({ lock: MIGRATION_LOCKS.consumer, waitMs: environment.MIGRATION_LOCK_WAIT_MS }),

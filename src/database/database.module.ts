@@ -40,6 +40,7 @@ export class DatabaseModule {
             logger: new TypeOrmLogger(['warn', 'migration']),
             extra: pgPoolOptions(config.get('DATABASE_POOL_SIZE', { infer: true }), {
               preparedStatements: config.get('DATABASE_PREPARED_STATEMENTS', { infer: true }),
+              idleInTransactionTimeoutMs: config.get('DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_MS', { infer: true }),
             }),
             toRetry: retriesAfter,
           }),

@@ -28,8 +28,10 @@ export class LeaderElection {
     connectionString: string,
     readonly key: string,
     private readonly hooks: LeadershipHooks = {},
+    /** See SessionAdvisoryLock: a leader that stops working is deposed within it. */
+    sessionTimeoutMs?: number,
   ) {
-    this.lease = new SessionAdvisoryLock(connectionString, key, () => this.hooks.onDeposed?.());
+    this.lease = new SessionAdvisoryLock(connectionString, key, () => this.hooks.onDeposed?.(), sessionTimeoutMs);
   }
 
   get isLeader(): boolean {

@@ -3,6 +3,9 @@ import { Client } from 'pg';
 /** TCP keepalive of a lease session, both ends: a vanished peer is given up after about 10 + 5 * 3 = 25 s. */
 export const LEASE_KEEPALIVE = { idleSeconds: 10, intervalSeconds: 5, count: 3 };
 
+/** A lease session sends its heartbeat this many times per session timeout, so that one or two late ones cost nothing. */
+const HEARTBEATS_PER_TIMEOUT = 3;
+
 /**
  * A connection of its own for session advisory locks (leases: the relay's leadership, the
  * segments of the subscriptions). A lock lives as long as its session, and the server ends a
@@ -23,16 +26,43 @@ export function leaseSessionClient(connectionString: string, applicationName: st
 /**
  * Connects, then sets the server's side of the keepalive (ignored on a Unix socket, where a peer
  * cannot vanish). Ends the client and rejects when either fails.
+ *
+ * `sessionTimeoutMs` (leases held while the process works, not the migration lock): the server
+ * ends the session, and so frees its locks, once it has heard nothing from this process for that
+ * long (`idle_session_timeout`, PostgreSQL 14+), and the client sends `SELECT 1` every third of
+ * it. TCP keepalive is answered by the kernel, so it cannot tell a process that stopped working
+ * from one that works: one stopped by SIGSTOP or a debugger, a paused VM or container, an event
+ * loop blocked by a runaway computation or swapping. Such a process sends no heartbeat and loses
+ * its leases within the timeout, as a dead one does; once it runs again its client reads the
+ * server's FATAL and 'error' fires. What it did meanwhile with a lease it no longer held is what
+ * every lease holder must already survive (receipts, checkpoints moved by compare-and-set).
  */
-export async function connectLeaseSession(client: Client): Promise<void> {
+export async function connectLeaseSession(client: Client, { sessionTimeoutMs }: { sessionTimeoutMs?: number } = {}): Promise<void> {
   try {
     await client.connect();
     await client.query(
       `SELECT set_config('tcp_keepalives_idle', $1, false), set_config('tcp_keepalives_interval', $2, false), set_config('tcp_keepalives_count', $3, false)`,
       [String(LEASE_KEEPALIVE.idleSeconds), String(LEASE_KEEPALIVE.intervalSeconds), String(LEASE_KEEPALIVE.count)],
     );
+    if (sessionTimeoutMs) {
+      await client.query(`SELECT set_config('idle_session_timeout', $1, false)`, [String(sessionTimeoutMs)]);
+      sendHeartbeats(client, sessionTimeoutMs / HEARTBEATS_PER_TIMEOUT);
+    }
   } catch (error) {
     await client.end().catch(() => undefined);
     throw error;
   }
+}
+
+/**
+ * Sends `SELECT 1` every `intervalMs` until the client ends. A failure needs no handling here:
+ * the client's own 'error' or 'end' tells its owner the session (and every lock) is gone. The
+ * timer does not keep the process alive.
+ */
+function sendHeartbeats(client: Client, intervalMs: number): void {
+  const timer = setInterval(() => void client.query('SELECT 1').catch(() => undefined), intervalMs);
+  timer.unref();
+  const stop = () => clearInterval(timer);
+  client.once('end', stop);
+  client.once('error', stop);
 }

@@ -19,10 +19,17 @@ import { prepareParameterizedStatements } from './prepared-statements';
  *
  * `preparedStatements`: statements with parameters run as named prepared statements, parsed and
  * planned once per connection (see prepareParameterizedStatements).
+ *
+ * `idleInTransactionTimeoutMs` (DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_MS): sent at connect as
+ * `idle_in_transaction_session_timeout`; 0 or undefined sends nothing (the server's setting holds).
  */
-export function pgPoolOptions(max: number, { preparedStatements = true } = {}): { max: number; onConnect(client: ClientBase): void } {
+export function pgPoolOptions(
+  max: number,
+  { preparedStatements = true, idleInTransactionTimeoutMs }: { preparedStatements?: boolean; idleInTransactionTimeoutMs?: number } = {},
+): { max: number; idle_in_transaction_session_timeout?: number; onConnect(client: ClientBase): void } {
   return {
     max,
+    ...(idleInTransactionTimeoutMs ? { idle_in_transaction_session_timeout: idleInTransactionTimeoutMs } : {}),
     onConnect(client) {
       client.on('error', () => undefined);
       if (preparedStatements) prepareParameterizedStatements(client);

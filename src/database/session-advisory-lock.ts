@@ -21,7 +21,8 @@ export function sessionAdvisoryLockCondition(keySql: string): string {
  *
  * The lock lives exactly as long as that session: when the process dies or the connection is
  * cut, PostgreSQL releases it and another process can take it (when its machine vanishes, within
- * about 25 s: leaseSessionClient); `held` turns false at once here and `onLost` runs. The connection idles outside any transaction, so it burns no transaction id
+ * about 25 s: leaseSessionClient; when the process stops working, frozen or blocked, within
+ * `sessionTimeoutMs`: connectLeaseSession); `held` turns false at once here and `onLost` runs. The connection idles outside any transaction, so it burns no transaction id
  * and holds back no reader. A process that did not get the lock keeps its connection and asks
  * again on the next `tryAcquire` (one statement, no new session).
  */
@@ -35,6 +36,8 @@ export class SessionAdvisoryLock {
     /** Names the work; advisory locks are per database, so one key per work is enough. */
     readonly key: string,
     private readonly onLost: () => void = () => undefined,
+    /** The lease session's timeout (see connectLeaseSession): a process that stops working loses the lock within it; undefined: only when its session ends. */
+    private readonly sessionTimeoutMs?: number,
   ) {}
 
   get held(): boolean {
@@ -76,7 +79,7 @@ export class SessionAdvisoryLock {
     };
     client.on('error', lost);
     client.once('end', lost);
-    await connectLeaseSession(client);
+    await connectLeaseSession(client, { sessionTimeoutMs: this.sessionTimeoutMs });
     this.client = client;
     return client;
   }

@@ -66,11 +66,13 @@ export class ApiProcess {
   }
 
   /** POSTs `body` with a token of every scope (TEST_AUTH). */
-  async post(pathname: string, body: object): Promise<{ status: number; body: any }> { // eslint-disable-line @typescript-eslint/no-explicit-any
+  /** `timeoutMs`: rejects (TimeoutError) when no answer came within it; a frozen process never answers. */
+  async post(pathname: string, body: object, { timeoutMs }: { timeoutMs?: number } = {}): Promise<{ status: number; body: any }> { // eslint-disable-line @typescript-eslint/no-explicit-any
     const response = await fetch(`${this.url}${pathname}`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', ...(await testAuthorization()) },
       body: JSON.stringify(body),
+      ...(timeoutMs !== undefined && { signal: AbortSignal.timeout(timeoutMs) }),
     });
     return { status: response.status, body: await response.json() };
   }

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { brokerSettings, httpSecuritySettings, loggingSettings, migrationSettings, parseEnvironment, port, retentionHours, retentionSettings, shutdownTimeoutMs, tracingSettings } from '../../config/environment';
+import { brokerSettings, databaseSessionSettings, httpSecuritySettings, loggingSettings, migrationSettings, parseEnvironment, port, retentionHours, retentionSettings, shutdownTimeoutMs, tracingSettings } from '../../config/environment';
 
 export const consumerEnvironmentSchema = z.object({
   CONSUMER_DATABASE_URL: z
@@ -23,6 +23,7 @@ export const consumerEnvironmentSchema = z.object({
   DATABASE_POOL_SIZE: z.coerce.number().int().min(2).max(200).default(20),
   /** Statements with parameters run prepared, planned once per connection; false behind a transaction-mode pooler. */
   DATABASE_PREPARED_STATEMENTS: z.enum(['true', 'false']).default('true').transform((value) => value === 'true'),
+  ...databaseSessionSettings,
   ...migrationSettings,
   /**
    * How long an applied event's `inbox` row is kept, at least. A redelivery of the event after its

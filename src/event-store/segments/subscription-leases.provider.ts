@@ -25,6 +25,7 @@ export class ProcessSubscriptionLeases extends SubscriptionLeases implements OnA
       databaseUrl: config.get('DATABASE_URL', { infer: true }),
       lookMs: config.get('SUBSCRIPTION_LEASE_LOOK_MS', { infer: true }),
       settledLookMs: 30_000,
+      sessionTimeoutMs: config.get('LEASE_SESSION_TIMEOUT_MS', { infer: true }),
     });
   }
 

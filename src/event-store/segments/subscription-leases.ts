@@ -15,6 +15,11 @@ export interface SubscriptionLeasesOptions {
   lookMs: number;
   /** How often a process holding every segment looks anyway (joins also arrive by NOTIFY). */
   settledLookMs: number;
+  /**
+   * The lease session's timeout (see connectLeaseSession): a process that stops working, frozen or
+   * with its event loop blocked, loses every segment within it; undefined: only when its session ends.
+   */
+  sessionTimeoutMs?: number;
 }
 
 /**
@@ -70,9 +75,10 @@ export class SegmentLease {
  * connection: connections are a budget, a lock costs nothing. The lock of segment s of
  * subscription X is `pg_advisory_lock(hashtext('X/S'), s)`; every process taking part in X also
  * holds the shared lock `(hashtext('X/S'), S)`, so one read of `pg_locks` tells how many
- * processes share X and who holds which segment. No table, no heartbeat: when a process dies its
- * session ends and PostgreSQL frees its locks at once (a machine that vanishes without closing
- * its sockets is noticed by TCP keepalive).
+ * processes share X and who holds which segment. No table: when a process dies its session ends
+ * and PostgreSQL frees its locks at once; a machine that vanishes without closing its sockets is
+ * noticed by TCP keepalive, and a process that stops working (frozen, or its event loop blocked)
+ * by the session's heartbeat and `idle_session_timeout` (sessionTimeoutMs).
  *
  * Distribution (planLeases): each process takes free segments up to its fair share
  * ceil(S / processes) and gives back, after its current batch, what it holds beyond it. A
@@ -258,11 +264,15 @@ export class SubscriptionLeases {
       this.client = undefined;
       void client.end().catch(() => undefined);
       this.dropAll(true);
+      // Look again now, not after a settled wait (30 s): the segments may be free, this process's
+      // readers wait for them, and a look that fails waits lookMs before the next.
+      this.wakeup.raise();
     };
     client.on('error', lost);
     client.once('end', lost);
-    // A process whose machine vanished loses its session, and with it its segments, within about 25 s.
-    await connectLeaseSession(client);
+    // A process whose machine vanished loses its session, and with it its segments, within about
+    // 25 s; one that stopped working, within sessionTimeoutMs.
+    await connectLeaseSession(client, { sessionTimeoutMs: this.options.sessionTimeoutMs });
     this.client = client;
     return client;
   }

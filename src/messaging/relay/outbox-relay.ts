@@ -93,7 +93,7 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
       },
       // Another process may relay once this one lost the lock: what it remembered is no longer its business.
       onDeposed: () => this.confirmedAhead.clear(),
-    });
+    }, config.get('LEASE_SESSION_TIMEOUT_MS', { infer: true }));
     this.worker = new PollingWorker(() => this.relayOrWait(), {
       intervalMs: 0,
       backoff: doublingBackoff(100, 10_000),
