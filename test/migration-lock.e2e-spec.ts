@@ -6,6 +6,7 @@ import { migrations } from '../migrations';
 import { consumerMigrations } from '../migrations/consumer';
 import { dropDatabase } from '../src/database/ensure-database';
 import { MIGRATION_LOCKS, MigrationLockLostError, MigrationLockTimeoutError, runMigrationsUnderLock, type MigrationLockKey } from '../src/database/migration-lock';
+import { CLIENT_CONNECTION_CHECK_INTERVAL_MS } from '../src/database/pool-options';
 import { ApiProcess } from './support/api-process';
 import { ConsumerProcess } from './support/consumer-process';
 import { exitOf, exitOnItsOwn } from './support/exit-status';
@@ -225,12 +226,13 @@ const SLOW_MIGRATOR = `
 const { DataSource } = require('typeorm');
 const { migrations } = require(${JSON.stringify(path.join(ROOT, 'dist/migrations/index.js'))});
 const { MIGRATION_LOCKS, runMigrationsUnderLock } = require(${JSON.stringify(path.join(ROOT, 'dist/src/database/migration-lock.js'))});
+const { pgPoolOptions } = require(${JSON.stringify(path.join(ROOT, 'dist/src/database/pool-options.js'))});
 class SlowMigration9999999999999 { name = 'SlowMigration9999999999999'; async up(db) { await db.query('SELECT pg_sleep(${SLOW_SECONDS})'); } async down() {} }
-const dataSource = new DataSource({ type: 'postgres', url: process.env.DATABASE_URL, migrations: [...migrations, SlowMigration9999999999999], migrationsTransactionMode: 'each' });
+const dataSource = new DataSource({ type: 'postgres', url: process.env.DATABASE_URL, extra: pgPoolOptions(2), migrations: [...migrations, SlowMigration9999999999999], migrationsTransactionMode: 'each' });
 dataSource.initialize().then(() => runMigrationsUnderLock(dataSource, { lock: MIGRATION_LOCKS.api, waitMs: 0, logger: { log: () => undefined } }));
 `;
 
-it('a migrator killed mid-run leaves the lock free: the next run goes on at once and applies what the killed one did not commit', async () => {
+it("a migrator killed mid-run leaves the lock free, and its statement is cancelled: the next run goes on at once and applies what the killed one did not commit", async () => {
   const url = await freshDatabase();
   const child = spawn(process.execPath, ['-e', SLOW_MIGRATOR], { cwd: ROOT, env: { ...process.env, NODE_OPTIONS: '', DATABASE_URL: url }, stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
@@ -249,8 +251,11 @@ it('a migrator killed mid-run leaves the lock free: the next run goes on at once
   }
   child.kill('SIGKILL');
   expect(await exited).toEqual({ code: null, signal: 'SIGKILL' });
+  // The server notices the dead client within client_connection_check_interval and cancels its
+  // statement, instead of letting it run on for the rest of its SLOW_SECONDS with its locks.
+  await eventually(async () => expect(await sleepingNow(url)).toBe(false), CLIENT_CONNECTION_CHECK_INTERVAL_MS + 3_000);
 
-  // Far less than the sleep the killed run's statement still has to go: the lock went with its session.
+  // Far less than the sleep the killed run's statement had still to go: the lock went with its session.
   const began = Date.now();
   const applied = await withDataSource(url, migrations, (dataSource) =>
     runMigrationsUnderLock(dataSource, { lock: MIGRATION_LOCKS.api, waitMs: 5_000, logger: { log: () => undefined } }),

@@ -1,5 +1,17 @@
 import type { ClientBase } from 'pg';
+import { isPostgresError } from './postgres-errors';
 import { prepareParameterizedStatements } from './prepared-statements';
+
+/**
+ * How often the server checks, while it runs one of our statements, that this process is still
+ * connected (`client_connection_check_interval`, PostgreSQL 14+): a process killed mid-statement
+ * (a migration's backfill, a rebuild's batch) has its statement cancelled within this instead of
+ * running on to its end, holding its locks, and only then finding nobody to answer.
+ */
+export const CLIENT_CONNECTION_CHECK_INTERVAL_MS = 2000;
+
+/** SQLSTATE 22023: what the server answers to a nonzero check interval where its kernel cannot poll for a closed peer. */
+const INVALID_PARAMETER_VALUE = '22023';
 
 /**
  * Options of the pg pool behind TypeORM (its `extra`), for both apps. `max`: connections in the pool.
@@ -22,11 +34,15 @@ import { prepareParameterizedStatements } from './prepared-statements';
  *
  * `idleInTransactionTimeoutMs` (DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_MS): sent at connect as
  * `idle_in_transaction_session_timeout`; 0 or undefined sends nothing (the server's setting holds).
+ *
+ * Each new connection also sets CLIENT_CONNECTION_CHECK_INTERVAL_MS (one round trip per
+ * connection); a server whose platform lacks the kernel support refuses it, and then the check is
+ * simply off.
  */
 export function pgPoolOptions(
   max: number,
   { preparedStatements = true, idleInTransactionTimeoutMs }: { preparedStatements?: boolean; idleInTransactionTimeoutMs?: number } = {},
-): { max: number; idle_in_transaction_session_timeout?: number; onConnect(client: ClientBase): void } {
+): { max: number; idle_in_transaction_session_timeout?: number; onConnect(client: ClientBase): Promise<void> } {
   return {
     max,
     ...(idleInTransactionTimeoutMs ? { idle_in_transaction_session_timeout: idleInTransactionTimeoutMs } : {}),
@@ -34,8 +50,18 @@ export function pgPoolOptions(
       client.on('error', () => undefined);
       if (preparedStatements) prepareParameterizedStatements(client);
       endAfterFatal(client);
+      return checkClientConnection(client);
     },
   };
+}
+
+/** Sets the connection's `client_connection_check_interval`, unless the server's platform cannot check. */
+async function checkClientConnection(client: ClientBase): Promise<void> {
+  try {
+    await client.query(`SELECT set_config('client_connection_check_interval', '${CLIENT_CONNECTION_CHECK_INTERVAL_MS}', false)`);
+  } catch (error) {
+    if (!(isPostgresError(error) && error.code === INVALID_PARAMETER_VALUE)) throw error;
+  }
 }
 
 type Query = (...args: unknown[]) => unknown;
