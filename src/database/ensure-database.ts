@@ -1,6 +1,11 @@
 import { Client } from 'pg';
+import { unsupportedServerProblem } from './server-version';
 
-/** Creates the database named in `databaseUrl` when it does not exist yet (first start). */
+/**
+ * Creates the database named in `databaseUrl` when it does not exist yet (first start). On the
+ * same connection, refuses a server older than the project supports (see server-version.ts), so
+ * that a start fails with one clear line instead of a setting the server does not know.
+ */
 export async function ensureDatabaseExists(databaseUrl: string): Promise<void> {
   const url = new URL(databaseUrl);
   const name = decodeURIComponent(url.pathname.replace(/^\//, ''));
@@ -9,6 +14,9 @@ export async function ensureDatabaseExists(databaseUrl: string): Promise<void> {
   const client = new Client({ connectionString: url.toString() });
   await client.connect();
   try {
+    const { rows } = await client.query<{ num: number; version: string }>(`SELECT current_setting('server_version_num')::int AS num, current_setting('server_version') AS version`);
+    const problem = unsupportedServerProblem(rows[0].num, rows[0].version);
+    if (problem) throw new Error(problem);
     const { rowCount } = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);
     if (rowCount) return;
     await client.query(`CREATE DATABASE ${quoteIdentifier(name)}`).catch((error: { code?: string }) => {
