@@ -6,7 +6,7 @@ import { Environment } from '../config/environment';
 import { sessionAdvisoryLockCondition } from '../database/session-advisory-lock';
 import { DurableReactions, EventSubscriptions, failureOf, PauseRow, segmentLockCondition, Signal, SUBSCRIPTION_STATUS_SQL, SubscriptionFailure, SubscriptionFailureRow } from '../event-store';
 import { RELAY_CHECKPOINT, relayLeaseKey } from '../messaging/relay/outbox-relay';
-import { outsideTraces } from '../tracing/trace-context';
+import { ProcessContext } from '../shared/process-context';
 
 /**
  * One reader of the store in a sample: a subscription, or one segment of a subscription split
@@ -99,6 +99,8 @@ export class AsynchronousLag implements BeforeApplicationShutdown {
   private running?: Promise<void>;
   private stopping = false;
   private readonly stopSignal = new Signal();
+  /** Where the sampling loop starts, whichever request demands it first. */
+  private readonly processContext = new ProcessContext();
   private history: Checkpoints[] = [];
   private listener: (sample: LagSample) => void = () => undefined;
 
@@ -120,7 +122,8 @@ export class AsynchronousLag implements BeforeApplicationShutdown {
   /** Keeps sampling for the next KEEP_SAMPLING_MS (starts at once if it had stopped). Costs no query. */
   demand(): void {
     this.demandedUntil = Date.now() + KEEP_SAMPLING_MS;
-    if (!this.running && !this.stopping) this.running = outsideTraces(() => this.run());
+    // Started by whichever command came first: in the process's context, not that request's.
+    if (!this.running && !this.stopping) this.running = this.processContext.run(() => this.run());
   }
 
   async beforeApplicationShutdown(): Promise<void> {
