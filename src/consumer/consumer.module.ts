@@ -9,6 +9,7 @@ import { MIGRATION_LOCKS, migratedDataSourceFactory, retriesAfter } from '../dat
 import { AccessModule } from '../auth/access.module';
 import type { AuthenticationSettings } from '../auth/authentication-settings';
 import { pgPoolOptions } from '../database/pool-options';
+import { processLabel } from '../database/lease-session';
 import { TypeOrmLogger } from '../database/typeorm-logger';
 import { loggingModule } from '../logging/process-logger';
 import type { BrokerTopology } from '../messaging/broker-topology';
@@ -63,6 +64,7 @@ export class ConsumerModule {
             extra: pgPoolOptions(environment.DATABASE_POOL_SIZE, {
               preparedStatements: environment.DATABASE_PREPARED_STATEMENTS,
               idleInTransactionTimeoutMs: environment.DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_MS,
+              applicationName: `consumer ${processLabel()}`,
             }),
             toRetry: retriesAfter,
           }),

@@ -8,6 +8,7 @@ import { apiConnectionDemand } from './capacity/api-connection-demand';
 import { ConnectionBudgetCheck } from './capacity/connection-budget-check';
 import { DatabaseNotifications } from './database-notifications';
 import { MIGRATION_LOCKS, migratedDataSourceFactory, retriesAfter } from './migration-lock';
+import { processLabel } from './lease-session';
 import { pgPoolOptions } from './pool-options';
 import { TransactionContext } from './transaction-context';
 import { TypeOrmLogger } from './typeorm-logger';
@@ -41,6 +42,7 @@ export class DatabaseModule {
             extra: pgPoolOptions(config.get('DATABASE_POOL_SIZE', { infer: true }), {
               preparedStatements: config.get('DATABASE_PREPARED_STATEMENTS', { infer: true }),
               idleInTransactionTimeoutMs: config.get('DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_MS', { infer: true }),
+              applicationName: `api ${processLabel()}`,
             }),
             toRetry: retriesAfter,
           }),

@@ -1,4 +1,13 @@
+import { hostname } from 'node:os';
 import { Client } from 'pg';
+
+/**
+ * `host=<host> pid=<pid>`: what this process's sessions add to their `application_name`, so that
+ * an operator can tell in pg_stat_activity which process holds what.
+ */
+export function processLabel(): string {
+  return `host=${hostname()} pid=${process.pid}`;
+}
 
 /** TCP keepalive of a lease session, both ends: a vanished peer is given up after about 10 + 5 * 3 = 25 s. */
 export const LEASE_KEEPALIVE = { idleSeconds: 10, intervalSeconds: 5, count: 3 };

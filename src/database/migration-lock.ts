@@ -1,9 +1,8 @@
 import { Logger, type LoggerService } from '@nestjs/common';
 import type { TypeOrmDataSourceFactory } from '@nestjs/typeorm';
-import { hostname } from 'node:os';
 import type { Client } from 'pg';
 import { DataSource, type DataSourceOptions, type Migration } from 'typeorm';
-import { connectLeaseSession, leaseSessionClient } from './lease-session';
+import { connectLeaseSession, leaseSessionClient, processLabel } from './lease-session';
 
 /**
  * The advisory lock key of each schema set's migration runs: one bigint each, outside the int4
@@ -70,7 +69,7 @@ const LOCK_POLL_MS = 250;
 export async function runMigrationsUnderLock(dataSource: DataSource, settings: MigrationLockSettings): Promise<Migration[]> {
   const { lock } = settings;
   const logger = settings.logger ?? new Logger('Migrations');
-  const session = leaseSessionClient(urlOf(dataSource), `migrations:${lock.schema} host=${hostname()} pid=${process.pid}`);
+  const session = leaseSessionClient(urlOf(dataSource), `migrations:${lock.schema} ${processLabel()}`);
   let lost = false;
   session.on('error', () => (lost = true));
   session.once('end', () => (lost = true));

@@ -35,16 +35,24 @@ const INVALID_PARAMETER_VALUE = '22023';
  * `idleInTransactionTimeoutMs` (DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_MS): sent at connect as
  * `idle_in_transaction_session_timeout`; 0 or undefined sends nothing (the server's setting holds).
  *
+ * `applicationName`: the connections' `application_name` in pg_stat_activity (the apps add
+ * processLabel(), so that an operator can tell whose connection is whose).
+ *
  * Each new connection also sets CLIENT_CONNECTION_CHECK_INTERVAL_MS (one round trip per
  * connection); a server whose platform lacks the kernel support refuses it, and then the check is
  * simply off.
  */
 export function pgPoolOptions(
   max: number,
-  { preparedStatements = true, idleInTransactionTimeoutMs }: { preparedStatements?: boolean; idleInTransactionTimeoutMs?: number } = {},
-): { max: number; idle_in_transaction_session_timeout?: number; onConnect(client: ClientBase): Promise<void> } {
+  {
+    preparedStatements = true,
+    idleInTransactionTimeoutMs,
+    applicationName,
+  }: { preparedStatements?: boolean; idleInTransactionTimeoutMs?: number; applicationName?: string } = {},
+): { max: number; application_name?: string; idle_in_transaction_session_timeout?: number; onConnect(client: ClientBase): Promise<void> } {
   return {
     max,
+    ...(applicationName ? { application_name: applicationName.slice(0, 63) } : {}),
     ...(idleInTransactionTimeoutMs ? { idle_in_transaction_session_timeout: idleInTransactionTimeoutMs } : {}),
     onConnect(client) {
       client.on('error', () => undefined);

@@ -1,5 +1,5 @@
 import type { Client } from 'pg';
-import { connectLeaseSession, leaseSessionClient } from './lease-session';
+import { connectLeaseSession, leaseSessionClient, processLabel } from './lease-session';
 
 /**
  * The SQL condition on a `pg_locks` row aliased `l` that makes it the granted lock of the
@@ -68,7 +68,7 @@ export class SessionAdvisoryLock {
   }
 
   private async connect(): Promise<Client> {
-    const client = leaseSessionClient(this.connectionString, `lease ${this.key}`);
+    const client = leaseSessionClient(this.connectionString, `lease ${this.key} ${processLabel()}`);
     const lost = () => {
       if (this.client !== client) return;
       this.client = undefined;

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Logger } from '@nestjs/common';
 import type { Client } from 'pg';
-import { connectLeaseSession, leaseSessionClient } from '../../database/lease-session';
+import { connectLeaseSession, leaseSessionClient, processLabel } from '../../database/lease-session';
 import { Signal } from '../sequencing/signal';
 import { segmentLockCondition } from './segment-locks';
 import { LeaseView, planLeases, randomOf } from './segments';
@@ -89,7 +89,7 @@ export class SegmentLease {
 export class SubscriptionLeases {
   private readonly logger = new Logger(SubscriptionLeases.name);
   /** Names this process's lease session in pg_stat_activity. */
-  readonly applicationName = `subscription leases ${randomUUID().slice(0, 8)}`;
+  readonly applicationName = `subscription leases ${randomUUID().slice(0, 8)} ${processLabel()}`.slice(0, 63);
   private readonly leases = new Map<string, SegmentLease>();
   private client?: Client;
   private connecting?: Promise<Client>;
