@@ -1,58 +1,19 @@
 /**
  * @exclusive stops and starts the shared RabbitMQ (rabbitmqctl stop_app)
  */
-import type { Client } from 'pg';
 import { OutboxRelay } from '../src/messaging/relay/outbox-relay';
 import { ApiProcess } from './support/api-process';
 import { type ConsumerWithClient, startApiWithConsumer, startConsumerWithClient } from './support/api-with-consumer';
 import { ConsumerProcess } from './support/consumer-process';
 import { registerUser } from './support/fixtures';
-import { eventually, startTestApp, type TestApp } from './support/test-app';
+import { appliedOutOfSequence, burst, count, countInApi, expectEverythingAppliedOnce, viaTestApp } from './support/integration-bursts';
+import { eventually, startTestApp } from './support/test-app';
 import { createTestDatabase } from './support/test-database';
 import { uniqueBrokerPrefix } from './support/test-broker';
 import { rabbitmqctl } from './support/rabbitmqctl';
 
 // The saga is off: these tests count the events their own commands caused.
 const WITHOUT_SAGA = { REACTIONS_ENABLED: 'false' };
-
-/** Places `count` orders for `customers` with `concurrency` requests in flight; returns every status. */
-async function burst(post: (body: object) => Promise<number>, customers: string[], count: number, concurrency = 16): Promise<number[]> {
-  const statuses: number[] = [];
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      while (next < count) {
-        const i = next++;
-        statuses.push(
-          await post({ customerId: customers[i % customers.length], currency: 'EUR', lines: [{ sku: `B-${i}`, quantity: 1, unitPrice: 100 }] }),
-        );
-      }
-    }),
-  );
-  return statuses;
-}
-
-const viaTestApp = (api: TestApp) => async (body: object) => (await api.http().post('/orders').send(body)).status;
-
-async function count(db: Client, sql: string): Promise<number> {
-  return (await db.query(sql)).rows[0].n;
-}
-
-async function countInApi(api: TestApp, sql: string): Promise<number> {
-  return (await api.db.query(sql))[0].n;
-}
-
-/** The consumer applied exactly the events the API stored: none missing, none twice in effect. */
-async function expectEverythingAppliedOnce(api: TestApp, consumerDb: Client, customers: string[], ordersPlaced: number): Promise<void> {
-  const stored = await countInApi(api, `SELECT count(*)::int AS n FROM events`);
-  await eventually(async () => expect(await count(consumerDb, `SELECT count(*)::int AS n FROM inbox`)).toBe(stored), 60_000);
-  const { rows } = await consumerDb.query(
-    `SELECT sum(orders_placed)::int AS placed, count(*)::int AS customers FROM customer_stats WHERE customer_id = ANY($1)`,
-    [customers],
-  );
-  expect(rows[0]).toEqual({ placed: ordersPlaced, customers: customers.length });
-  expect(await count(consumerDb, `SELECT count(*)::int AS n FROM notifications WHERE kind = 'WELCOME'`)).toBe(customers.length);
-}
 
 describe('integration events under failures', () => {
   /** The test's consumer with its client (and its API, when started with it); more consumers on its queue and database. */
@@ -161,12 +122,7 @@ describe('integration events under failures', () => {
     );
     await expectEverythingAppliedOnce(api, consumerDb, customers, 200);
     // Per aggregate, the order of application (inbox insertion) is the sequence order.
-    const { rows } = await consumerDb.query(
-      `SELECT count(*)::int AS n FROM (
-         SELECT sequence, lag(sequence) OVER (PARTITION BY stream_id ORDER BY applied_at, sequence) AS previous FROM inbox
-       ) t WHERE previous IS NOT NULL AND sequence <> previous + 1`,
-    );
-    expect(rows[0].n).toBe(0);
+    expect(await appliedOutOfSequence(consumerDb)).toBe(0);
     const { rows: cancelled } = await consumerDb.query(
       `SELECT sum(orders_cancelled)::int AS n FROM customer_stats WHERE customer_id = ANY($1)`,
       [customers],

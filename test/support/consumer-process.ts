@@ -11,9 +11,12 @@ const ROOT = path.resolve(__dirname, '../..');
 
 /** The consumer app as a real child process (from the build), on its own database and port. */
 export class ConsumerProcess {
-  /** Another process consuming from the same queue, on the same database (a second instance). */
-  static async startAnother(first: ConsumerProcess): Promise<ConsumerProcess> {
-    const another = new ConsumerProcess(first.databaseUrl, await freePort(), first.env, first.databaseAddress);
+  /**
+   * Another process consuming from the same queue, on the same database (a second instance), with
+   * `env` over the first one's variables.
+   */
+  static async startAnother(first: ConsumerProcess, env: Record<string, string | undefined> = {}): Promise<ConsumerProcess> {
+    const another = new ConsumerProcess(first.databaseUrl, await freePort(), { ...first.env, ...env }, first.databaseAddress);
     await another.startProcess(first.brokerPrefix);
     return another;
   }
