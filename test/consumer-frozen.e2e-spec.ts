@@ -33,9 +33,6 @@ const CONSUMING_AGAIN_WITHIN_MS = 10_000;
 const CUSTOMERS = 5;
 const ORDERS = 120;
 const ORDERS_AFTER_WAKING = 20;
-/** Each consumer's sessions in pg_stat_activity are named by its PGAPPNAME. */
-const FIRST = 'frozen-consumer-first';
-const SECOND = 'frozen-consumer-second';
 
 let pipeline: ApiWithConsumer | undefined;
 let second: ConsumerProcess | undefined;
@@ -82,14 +79,15 @@ async function acked(consumer: ConsumerProcess): Promise<number> {
 it(`a consumer frozen inside its batch transaction holds up the other one for less than ${APPLIED_WITHIN_MS} ms; woken, it applies nothing twice`, async () => {
   pipeline = await startApiWithConsumer({
     apiEnv: { REACTIONS_ENABLED: 'false' }, // the test counts the events its own commands caused
-    consumerEnv: { PGAPPNAME: FIRST, DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_MS: String(IDLE_IN_TRANSACTION_TIMEOUT_MS) },
+    consumerEnv: { DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_MS: String(IDLE_IN_TRANSACTION_TIMEOUT_MS) },
   });
   const { api, consumer: first, consumerDb } = pipeline;
   const [customers] = await Promise.all([
     Promise.all(Array.from({ length: CUSTOMERS }, () => registerUser(api))),
-    ConsumerProcess.startAnother(first, { PGAPPNAME: SECOND }).then((started) => (second = started)),
+    ConsumerProcess.startAnother(first).then((started) => (second = started)),
   ]);
-  const consumers = new Map([[FIRST, first], [SECOND, second!]]);
+  // Each consumer's pool sessions are named `consumer host=… pid=<its pid>`.
+  const consumers = new Map([first, second!].map((consumer) => [`pid=${consumer.pid}`, consumer]));
   await eventually(async () => expect(await count(consumerDb, `SELECT count(*)::int AS n FROM customer_stats`)).toBe(CUSTOMERS));
 
   // A batch upserts its customers' stats in customer id order: with the first customer's row
@@ -101,8 +99,8 @@ it(`a consumer frozen inside its batch transaction holds up the other one for le
   const sending = burst(placingAndCancelling(api), customers, ORDERS, 8);
   const [waiting] = await eventually(async () => {
     const { rows } = await consumerDb.query<{ pid: number; application: string }>(
-      `SELECT pid, application_name AS application FROM pg_stat_activity
-       WHERE datname = current_database() AND application_name = ANY($2) AND wait_event_type = 'Lock' AND query LIKE '%customer_stats%' AND $1 = ANY(pg_blocking_pids(pid))`,
+      `SELECT pid, substring(application_name FROM 'pid=\\d+') AS application FROM pg_stat_activity
+       WHERE datname = current_database() AND substring(application_name FROM 'pid=\\d+') = ANY($2) AND wait_event_type = 'Lock' AND query LIKE '%customer_stats%' AND $1 = ANY(pg_blocking_pids(pid))`,
       [(locker as unknown as { processID: number }).processID, [...consumers.keys()]],
     );
     expect(rows.length).toBeGreaterThan(0);

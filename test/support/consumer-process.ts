@@ -29,6 +29,12 @@ export class ConsumerProcess {
   }
 
   private child?: ChildProcess;
+
+  /** The running process's pid: its database sessions carry `pid=<it>` in their application_name. */
+  get pid(): number | undefined {
+    return this.child?.pid;
+  }
+
   /** stdout and stderr as they came. */
   output = '';
   /** stdout alone: the log lines. */
