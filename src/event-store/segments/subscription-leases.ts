@@ -39,6 +39,8 @@ export class SegmentLease {
   share = Infinity;
   /** Counts lease sessions lost: what a subscription knew of its segments' checkpoints before is stale. */
   epoch = 0;
+  /** Whether this process took a segment of it before: taking more is then worth a log line. */
+  tookBefore = false;
 
   constructor(
     readonly subscriptionId: string,
@@ -188,6 +190,9 @@ export class SubscriptionLeases {
           );
           const got = taken.rows.filter((row) => row.locked).map((row) => row.segment);
           if (this.client !== client) return;
+          // Taking segments is news once the process ran: a handover, a rebalance, a lease session back.
+          if (got.length > 0 && lease.tookBefore) this.logger.log(`${lease.subscriptionId}: took segment(s) ${got.join(', ')} of ${lease.segments}`);
+          if (got.length > 0) lease.tookBefore = true;
           for (const segment of got) lease.held.add(segment);
           if (got.length > 0) lease.changed.raise();
         }

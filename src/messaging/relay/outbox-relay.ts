@@ -92,7 +92,10 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
         this.logger.log('this process now relays integration events');
       },
       // Another process may relay once this one lost the lock: what it remembered is no longer its business.
-      onDeposed: () => this.confirmedAhead.clear(),
+      onDeposed: () => {
+        this.confirmedAhead.clear();
+        this.logger.warn('this process no longer relays integration events: its lease session ended (another process may relay now)');
+      },
     }, config.get('LEASE_SESSION_TIMEOUT_MS', { infer: true }));
     this.worker = new PollingWorker(() => this.relayOrWait(), {
       intervalMs: 0,
