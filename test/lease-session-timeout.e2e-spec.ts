@@ -86,6 +86,23 @@ it('blocked past the timeout, loses its segments and takes them back at once', a
   }
 }, 30_000);
 
+it('its lease session terminated (pg_terminate_backend), takes its segments back within a look, not the settled 30 s', async () => {
+  const leases = new SubscriptionLeases({ databaseUrl, lookMs: 200, settledLookMs: 30_000, sessionTimeoutMs: TIMEOUT_MS });
+  const lease = leases.lease('projection:terminated', 2);
+  leases.start();
+  try {
+    await eventually(async () => expect(await lease.beforeBatch()).toEqual([0, 1]));
+    const [pid] = await sessionPids(leases.applicationName);
+    const terminated = Date.now();
+    await observer.query('SELECT pg_terminate_backend($1)', [pid]);
+    await eventually(async () => expect(lease.epoch).toBe(1), 3000);
+    await eventually(async () => expect(lease.held.size).toBe(2), 3000);
+    console.log(`segments held again ${Date.now() - terminated} ms after pg_terminate_backend`);
+  } finally {
+    await leases.stop();
+  }
+}, 30_000);
+
 it('with PostgreSQL unreachable, tries again at its look pace, then takes its segments back', async () => {
   const server = new URL(TEST_SERVER_URL);
   const proxy = await TcpProxy.start({ host: server.hostname, port: Number(server.port || 5432) });
