@@ -60,6 +60,20 @@ describe('configuration', () => {
     expect(() => loadConsumerEnvironment({ RETENTION_PRUNE_BATCH_SIZE: '0' })).toThrow(/\bRETENTION_PRUNE_BATCH_SIZE\b/);
   });
 
+  it('bounds an idle transaction at 15 s in both apps by default; takes 0 (no bound) or at least 1 s, nothing in between', () => {
+    expect(loadEnvironment({}).DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_MS).toBe(15_000);
+    expect(loadConsumerEnvironment({}).DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_MS).toBe(15_000);
+    expect(loadEnvironment({ DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_MS: '0' }).DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_MS).toBe(0);
+    expect(loadEnvironment({ DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_MS: '1000' }).DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_MS).toBe(1000);
+    // A bound under a client round trip or two would end the apps' own transactions between statements.
+    for (const ms of ['1', '999']) {
+      expect(() => loadEnvironment({ DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_MS: ms })).toThrow(/\bDATABASE_IDLE_IN_TRANSACTION_TIMEOUT_MS\b/);
+      expect(() => loadConsumerEnvironment({ DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_MS: ms })).toThrow(/\bDATABASE_IDLE_IN_TRANSACTION_TIMEOUT_MS\b/);
+    }
+    expect(loadEnvironment({}).LEASE_SESSION_TIMEOUT_MS).toBe(15_000);
+    expect(() => loadEnvironment({ LEASE_SESSION_TIMEOUT_MS: '999' })).toThrow(/\bLEASE_SESSION_TIMEOUT_MS\b/);
+  });
+
   it('refuses a consumer batch of no events, or a negative gather time, naming the variable', () => {
     expect(() => loadConsumerEnvironment({ CONSUMER_BATCH_SIZE: '0' })).toThrow(/\bCONSUMER_BATCH_SIZE\b/);
     expect(() => loadConsumerEnvironment({ CONSUMER_BATCH_GATHER_MS: '-1' })).toThrow(/\bCONSUMER_BATCH_GATHER_MS\b/);

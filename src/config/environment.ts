@@ -50,9 +50,16 @@ export const databaseSessionSettings = {
    * one that does belongs to a process that stopped working (SIGSTOP, a paused VM, a blocked event
    * loop), whose row locks would otherwise hold up every other process's work on those rows. 0: no
    * bound (behind a transaction-mode pooler, which refuses the setting at connect, use its own
-   * `idle_transaction_timeout` instead).
+   * `idle_transaction_timeout` instead). Else at least 1 s: a bound near a client round trip would
+   * end the apps' own transactions between two statements.
    */
-  DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_MS: z.coerce.number().int().min(0).max(86_400_000).default(15_000),
+  DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_MS: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(86_400_000)
+    .refine((ms) => ms === 0 || ms >= 1000, 'must be 0 (no bound) or at least 1000')
+    .default(15_000),
 };
 
 export const migrationSettings = {

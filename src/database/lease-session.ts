@@ -66,10 +66,20 @@ export async function connectLeaseSession(client: Client, { sessionTimeoutMs }: 
 /**
  * Sends `SELECT 1` every `intervalMs` until the client ends. A failure needs no handling here:
  * the client's own 'error' or 'end' tells its owner the session (and every lock) is gone. The
- * timer does not keep the process alive.
+ * timer does not keep the process alive. None is sent while the previous one is unanswered: it
+ * waits behind a statement still running (a look blocked on a lock), so the session is not idle,
+ * and a heartbeat per interval would pile up in the client's queue (which pg deprecates).
  */
 function sendHeartbeats(client: Client, intervalMs: number): void {
-  const timer = setInterval(() => void client.query('SELECT 1').catch(() => undefined), intervalMs);
+  let unanswered = false;
+  const timer = setInterval(() => {
+    if (unanswered) return;
+    unanswered = true;
+    client
+      .query('SELECT 1')
+      .catch(() => undefined)
+      .finally(() => (unanswered = false));
+  }, intervalMs);
   timer.unref();
   const stop = () => clearInterval(timer);
   client.once('end', stop);

@@ -1,9 +1,12 @@
 import { CallHandler, ExecutionContext, Injectable, NestInterceptor } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { from, lastValueFrom, Observable } from 'rxjs';
 import { DataSource } from 'typeorm';
+import { Environment } from '../../config/environment';
 import { TransactionContext } from '../../database/transaction-context';
+import { keepingTransactionAlive } from '../../database/transaction-keepalive';
 import { ETAG_HEADER } from '../conditional-requests/entity-tag';
 import { RequestValidationError } from '../request-validation';
 import { unstorableTextIn } from '../storable-text.pipe';
@@ -46,10 +49,15 @@ interface StoredResponse {
  */
 @Injectable()
 export class IdempotencyInterceptor implements NestInterceptor {
+  private readonly idleInTransactionTimeoutMs: number;
+
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
     private readonly transactions: TransactionContext,
-  ) {}
+    config: ConfigService<Environment, true>,
+  ) {
+    this.idleInTransactionTimeoutMs = config.get('DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_MS', { infer: true });
+  }
 
   intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
     const request = context.switchToHttp().getRequest<FastifyRequest>();
@@ -78,7 +86,11 @@ export class IdempotencyInterceptor implements NestInterceptor {
         [scope, key, requestHash],
       );
       if (claimed.length === 0) return undefined;
-      const body = await this.transactions.run(transaction, () => lastValueFrom(next.handle(), { defaultValue: undefined }));
+      // A command may wait on something else (RabbitMQ's confirms, other connections) while the
+      // key's transaction stays open: idle_in_transaction_session_timeout must not end it then.
+      const body = await keepingTransactionAlive(transaction, this.idleInTransactionTimeoutMs, () =>
+        this.transactions.run(transaction, () => lastValueFrom(next.handle(), { defaultValue: undefined })),
+      );
       const location = reply.getHeader('location');
       const etag = reply.getHeader(ETAG_HEADER);
       await transaction.query(

@@ -191,7 +191,10 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
           ),
         ),
       maxInFlight: this.maxInFlight,
-      shouldStop: () => this.stopping,
+      // Deposed mid-batch (its lease session ended: frozen past LEASE_SESSION_TIMEOUT_MS, or cut),
+      // it sends nothing more: another process relays from the checkpoint, and every message of
+      // the rest of this batch would be a copy of one that process sends.
+      shouldStop: () => this.stopping || !this.leadership.isLeader,
       onInFlightChange: (delta) => {
         this.inFlightNow += delta;
         this.inFlightPeak = Math.max(this.inFlightPeak, this.inFlightNow);
