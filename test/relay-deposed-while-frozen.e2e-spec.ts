@@ -72,8 +72,9 @@ describe('a relay leader frozen mid-batch, then woken after another took the lea
     api.signal('SIGSTOP');
     // The server ends the silent lease session; another process takes the lease.
     await eventually(async () => {
-      const { rows } = await db.query(`SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND application_name = $1`, [
-        `lease ${relayLeaseKey(brokerPrefix)}`,
+      // Named `lease <key> host=… pid=…`.
+      const { rows } = await db.query(`SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND starts_with(application_name, $1)`, [
+        `lease ${relayLeaseKey(brokerPrefix)} `,
       ]);
       expect(rows).toHaveLength(0);
     }, LEASE_TIMEOUT_MS + 5000);

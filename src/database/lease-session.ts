@@ -1,5 +1,7 @@
 import { hostname } from 'node:os';
 import { Client } from 'pg';
+import { sendKeepaliveQueries } from './keepalive-queries';
+import { serializeQueries } from './serialized-queries';
 
 /**
  * `host=<host> pid=<pid>`: what this process's sessions add to their `application_name`, so that
@@ -24,12 +26,15 @@ const HEARTBEATS_PER_TIMEOUT = 3;
  * the owner's 'error'/'end' listeners, then call `connectLeaseSession`.
  */
 export function leaseSessionClient(connectionString: string, applicationName: string): Client {
-  return new Client({
+  const client = new Client({
     connectionString,
     application_name: applicationName.slice(0, 63),
     keepAlive: true,
     keepAliveInitialDelayMillis: LEASE_KEEPALIVE.idleSeconds * 1000,
   });
+  // The heartbeat shares the session with the owner's statements: never beside one.
+  serializeQueries(client);
+  return client;
 }
 
 /**
@@ -63,25 +68,9 @@ export async function connectLeaseSession(client: Client, { sessionTimeoutMs }: 
   }
 }
 
-/**
- * Sends `SELECT 1` every `intervalMs` until the client ends. A failure needs no handling here:
- * the client's own 'error' or 'end' tells its owner the session (and every lock) is gone. The
- * timer does not keep the process alive. None is sent while the previous one is unanswered: it
- * waits behind a statement still running (a look blocked on a lock), so the session is not idle,
- * and a heartbeat per interval would pile up in the client's queue (which pg deprecates).
- */
+/** Heartbeats on the lease session until the client ends (see sendKeepaliveQueries). */
 function sendHeartbeats(client: Client, intervalMs: number): void {
-  let unanswered = false;
-  const timer = setInterval(() => {
-    if (unanswered) return;
-    unanswered = true;
-    client
-      .query('SELECT 1')
-      .catch(() => undefined)
-      .finally(() => (unanswered = false));
-  }, intervalMs);
-  timer.unref();
-  const stop = () => clearInterval(timer);
+  const stop = sendKeepaliveQueries((sql) => client.query(sql), intervalMs);
   client.once('end', stop);
   client.once('error', stop);
 }

@@ -1,6 +1,7 @@
 import type { ClientBase } from 'pg';
 import { isPostgresError } from './postgres-errors';
 import { prepareParameterizedStatements } from './prepared-statements';
+import { serializeQueries } from './serialized-queries';
 
 /**
  * How often the server checks, while it runs one of our statements, that this process is still
@@ -29,6 +30,9 @@ const INVALID_PARAMETER_VALUE = '22023';
  * idle, so the next caller got a dead connection ("Connection terminated unexpectedly"): a request
  * failed after the one that met the termination.
  *
+ * Queries on one connection never overlap (serializeQueries): a transaction's keepalive
+ * (transaction-keepalive.ts) waits for the statement running.
+ *
  * `preparedStatements`: statements with parameters run as named prepared statements, parsed and
  * planned once per connection (see prepareParameterizedStatements).
  *
@@ -56,6 +60,7 @@ export function pgPoolOptions(
     ...(idleInTransactionTimeoutMs ? { idle_in_transaction_session_timeout: idleInTransactionTimeoutMs } : {}),
     onConnect(client) {
       client.on('error', () => undefined);
+      serializeQueries(client);
       if (preparedStatements) prepareParameterizedStatements(client);
       endAfterFatal(client);
       return checkClientConnection(client);

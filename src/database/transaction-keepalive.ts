@@ -1,4 +1,5 @@
 import type { EntityManager } from 'typeorm';
+import { sendKeepaliveQueries } from './keepalive-queries';
 
 /** A kept-alive transaction sends its `SELECT 1` this many times per idle-in-transaction timeout. */
 const KEEPALIVES_PER_TIMEOUT = 3;
@@ -13,23 +14,14 @@ const KEEPALIVES_PER_TIMEOUT = 3;
  * nothing and still loses the transaction within the timeout, which is what the timeout is for.
  * A `SELECT 1` queues behind a statement `work` runs on the same connection, changes nothing in
  * the transaction, and its failure (a transaction aborted, a session gone) is left to `work`'s
- * own next statement to meet. None is sent while the previous one is unanswered.
+ * own next statement to meet (sendKeepaliveQueries).
  */
 export async function keepingTransactionAlive<T>(transaction: EntityManager, idleTimeoutMs: number, work: () => Promise<T>): Promise<T> {
   if (!idleTimeoutMs) return work();
-  let unanswered = false;
-  const timer = setInterval(() => {
-    if (unanswered) return;
-    unanswered = true;
-    transaction
-      .query('SELECT 1')
-      .catch(() => undefined)
-      .finally(() => (unanswered = false));
-  }, idleTimeoutMs / KEEPALIVES_PER_TIMEOUT);
-  timer.unref();
+  const stop = sendKeepaliveQueries((sql) => transaction.query(sql), idleTimeoutMs / KEEPALIVES_PER_TIMEOUT);
   try {
     return await work();
   } finally {
-    clearInterval(timer);
+    stop();
   }
 }
