@@ -33,7 +33,7 @@ if (development) {
   env.AUTH_JWT_SECRET ??= randomBytes(32).toString('base64url');
   const token = await signDevelopmentToken({ secret: env.AUTH_JWT_SECRET, issuer: env.AUTH_ISSUER, audience: env.AUTH_AUDIENCE });
   const api = `http://${env.HOST ?? '127.0.0.1'}:${env.PORT ?? 3000}`;
-  log('development mode (AUTH_MODE=development): every endpoint but /health, /metrics and /docs needs a bearer token. One with every scope, valid 24 h:');
+  log('development mode (AUTH_MODE=development): every endpoint but the health checks, /metrics, the API documents (/docs, /asyncapi) and the /flows page needs a bearer token. One with every scope, valid 24 h:');
   log(`export TOKEN=${token}`);
   log(`then: curl -H "Authorization: Bearer $TOKEN" ${api}/orders   (Swagger UI: ${api}/docs, button Authorize; a request's journey: ${api}/flows)`);
 }

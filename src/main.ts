@@ -3,7 +3,7 @@ import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { resolveAuthentication } from './auth/authentication-settings';
-import { InvalidEnvironmentError, loadEnvironment } from './config/environment';
+import { environmentAdvice, InvalidEnvironmentError, loadEnvironment } from './config/environment';
 import { ensureDatabaseExists } from './database/ensure-database';
 import { createHttpApp } from './http-app';
 import { logStartFailure } from './logging/start-failure';
@@ -16,6 +16,7 @@ import { GracefulShutdown } from './shared/graceful-shutdown';
 async function bootstrap(): Promise<void> {
   const environment = loadEnvironment(process.env);
   useProcessLogger('api', environment);
+  for (const advice of environmentAdvice(environment)) new Logger('Configuration').warn(advice);
   const authentication = resolveAuthentication(environment);
   const shutdown = GracefulShutdown.listen({
     timeoutMs: environment.SHUTDOWN_TIMEOUT_MS,

@@ -152,7 +152,7 @@ describe('logs of the API and the consumer', () => {
     const apiLines = started(logLines(api!.stdout, 'the API'));
     const databaseName = new URL(apiDatabase).pathname.slice(1);
     expect(apiLines).toContainEqual(
-      expect.stringMatching(new RegExp(`^database postgres://postgres:\\*\\*\\*@127\\.0\\.0\\.1:5432/${databaseName}: migrations ran, [1-9]\\d* applied, latest \\w+`)),
+      expect.stringMatching(new RegExp(`^database postgres://postgres:\\*\\*\\*@127\\.0\\.0\\.1:5432/${databaseName}: migrations ran, [1-9]\\d* applied in all, latest \\w+`)),
     );
     expect(apiLines).toContainEqual(`broker amqp://${brokerUser}:***@127.0.0.1:5672: publishing to exchange ${brokerPrefix}.integration`);
     expect(apiLines).toContainEqual(`projections started: ${orderSummariesProjection.subscriptionId}`);

@@ -294,7 +294,7 @@ describe('the built processes', () => {
     processes.push(...apis);
 
     for (const api of apis) {
-      await eventually(async () => expect(api.stdout).toContain(`migrations ran, ${migrations.length} applied, latest ${migrations.at(-1)?.name}`));
+      await eventually(async () => expect(api.stdout).toContain(`migrations ran, ${migrations.length} applied in all, latest ${migrations.at(-1)?.name}`));
       // Neither started on a second attempt: TypeOrmModule retries a failed initialization, which
       // would hide a run that lost the race (its migration failed, the retry found them applied).
       expect(api.output).not.toMatch(/Unable to connect to the database/);

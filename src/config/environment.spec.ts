@@ -1,5 +1,5 @@
 import { loadConsumerEnvironment } from '../consumer/config/consumer-environment';
-import { InvalidEnvironmentError, loadEnvironment } from './environment';
+import { environmentAdvice, InvalidEnvironmentError, loadEnvironment } from './environment';
 
 describe('configuration', () => {
   it('fills every default when nothing is set', () => {
@@ -89,5 +89,23 @@ describe('configuration', () => {
     expect(() => loadConsumerEnvironment({ CONSUMER_PORT: '0', CONSUMER_MAX_ATTEMPTS: 'many' })).toThrow(
       /CONSUMER_PORT.*CONSUMER_MAX_ATTEMPTS|CONSUMER_MAX_ATTEMPTS.*CONSUMER_PORT/,
     );
+  });
+});
+
+describe('environmentAdvice', () => {
+  const defaults = { LEASE_SESSION_TIMEOUT_MS: 15_000, ORDER_CONFIRMATION_TIMEOUT_MS: 30_000, REACTIONS_ENABLED: true };
+
+  it('has nothing to say about the defaults', () => {
+    expect(environmentAdvice(defaults)).toEqual([]);
+  });
+
+  it('warns when a frozen process could keep the credit reaction past an order timeout', () => {
+    expect(environmentAdvice({ ...defaults, ORDER_CONFIRMATION_TIMEOUT_MS: 2000 })).toEqual([
+      expect.stringMatching(/^LEASE_SESSION_TIMEOUT_MS \(15000\) is not under ORDER_CONFIRMATION_TIMEOUT_MS \(2000\): .*rejected for timeout/),
+    ]);
+  });
+
+  it('says nothing for a process that runs no reactions (it decides no order)', () => {
+    expect(environmentAdvice({ ...defaults, ORDER_CONFIRMATION_TIMEOUT_MS: 2000, REACTIONS_ENABLED: false })).toEqual([]);
   });
 });

@@ -274,6 +274,22 @@ export function parseEnvironment<T extends z.ZodType>(schema: T, raw: Record<str
   throw new InvalidEnvironmentError(`Invalid configuration: ${problems.join('; ')}`);
 }
 
+/**
+ * Settings that are each valid but work against each other, as warnings for the start-up log:
+ * the process starts anyway (a demo may want an order to time out soon, see the README).
+ */
+export function environmentAdvice(environment: Pick<Environment, 'LEASE_SESSION_TIMEOUT_MS' | 'ORDER_CONFIRMATION_TIMEOUT_MS' | 'REACTIONS_ENABLED'>): string[] {
+  const advice: string[] = [];
+  if (environment.REACTIONS_ENABLED && environment.LEASE_SESSION_TIMEOUT_MS >= environment.ORDER_CONFIRMATION_TIMEOUT_MS) {
+    advice.push(
+      `LEASE_SESSION_TIMEOUT_MS (${environment.LEASE_SESSION_TIMEOUT_MS}) is not under ORDER_CONFIRMATION_TIMEOUT_MS ` +
+        `(${environment.ORDER_CONFIRMATION_TIMEOUT_MS}): the orders of a process that freezes holding the credit reaction may be ` +
+        'rejected for timeout before another process takes them over; keep it well under',
+    );
+  }
+  return advice;
+}
+
 export function loadEnvironment(raw: Record<string, string | undefined>): Environment {
   const parsed = parseEnvironment(environmentSchema, raw);
   return {

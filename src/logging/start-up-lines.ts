@@ -6,7 +6,7 @@ const logger = new Logger('Start');
 
 /**
  * Says which database the process uses (its URL without the password) and that its migrations
- * ran: how many the schema has and the latest. They ran while the app was built, under the
+ * ran: how many the schema has in all (not only this run's) and the latest. They ran while the app was built, under the
  * migration lock (src/database/migration-lock.ts, which says when this process waited for another's
  * run), each one applied now on a line of its own.
  */
@@ -15,7 +15,7 @@ export async function logDatabase(url: string, dataSource: DataSource): Promise<
   const [{ applied, latest }]: Array<{ applied: number; latest: string | null }> = await dataSource.query(
     `SELECT count(*)::int AS applied, (SELECT name FROM "${table}" ORDER BY timestamp DESC, id DESC LIMIT 1) AS latest FROM "${table}"`,
   );
-  logger.log(`database ${urlWithoutSecrets(url)}: migrations ran, ${applied} applied, latest ${latest ?? 'none'}`);
+  logger.log(`database ${urlWithoutSecrets(url)}: migrations ran, ${applied} applied in all, latest ${latest ?? 'none'}`);
 }
 
 /** Says which broker the process uses (its URL without the password) and under which names. */
