@@ -1,6 +1,3 @@
-/**
- * @exclusive measures an idle API's CPU and transaction ids: another file's load would count
- */
 import { Client } from 'pg';
 import { ApiProcess } from './support/api-process';
 import { deleteTopology, testTopology, uniqueBrokerPrefix } from './support/test-broker';
@@ -11,7 +8,7 @@ import { describeWithPostgresServerBinaries, ThrowawayCluster } from './support/
 /**
  * An idle API costs the database (almost) nothing: it burns no transaction ids and commits at most
  * one transaction a second. It runs on a cluster of its own, so that nothing else moves the
- * server's transaction id counter.
+ * server's transaction id counter or its commit count: other files may run beside it.
  */
 const WINDOW_MS = 4000;
 /**

@@ -1,16 +1,16 @@
 /**
- * @exclusive stops and starts the shared RabbitMQ (rabbitmqctl stop_app)
+ * Integration events under failures of the consumer and the API processes. RabbitMQ's own
+ * restart is in integration-broker-restart.e2e-spec.ts, which runs alone.
  */
 import { OutboxRelay } from '../src/messaging/relay/outbox-relay';
 import { ApiProcess } from './support/api-process';
 import { type ConsumerWithClient, startApiWithConsumer, startConsumerWithClient } from './support/api-with-consumer';
 import { ConsumerProcess } from './support/consumer-process';
 import { registerUser } from './support/fixtures';
-import { appliedOutOfSequence, burst, count, countInApi, expectEverythingAppliedOnce, viaTestApp } from './support/integration-bursts';
+import { appliedOutOfSequence, burst, count, expectEverythingAppliedOnce, viaTestApp } from './support/integration-bursts';
 import { eventually, startTestApp } from './support/test-app';
 import { createTestDatabase } from './support/test-database';
 import { uniqueBrokerPrefix } from './support/test-broker';
-import { rabbitmqctl } from './support/rabbitmqctl';
 
 // The saga is off: these tests count the events their own commands caused.
 const WITHOUT_SAGA = { REACTIONS_ENABLED: 'false' };
@@ -45,24 +45,6 @@ describe('integration events under failures', () => {
     await consumer.restart();
     await expectEverythingAppliedOnce(api, consumerDb, customers, 600);
   }, 120_000);
-
-  it('delivers every event when RabbitMQ stops and starts during a burst, and the API never answers 5xx', async () => {
-    const { api, consumerDb } = await startPipeline();
-    const customers = await Promise.all(Array.from({ length: 5 }, () => registerUser(api)));
-    const sending = burst(viaTestApp(api), customers, 400, 4);
-    await eventually(async () => expect(await countInApi(api, `SELECT count(*)::int AS n FROM orders`)).toBeGreaterThan(50));
-    try {
-      await rabbitmqctl(['stop_app']);
-      await new Promise((resolve) => setTimeout(resolve, 2000));
-    } finally {
-      await rabbitmqctl(['start_app']);
-    }
-    const statuses = await sending;
-    expect(statuses.filter((status) => status >= 500)).toEqual([]);
-    expect(statuses.every((status) => status === 202)).toBe(true);
-    await expectEverythingAppliedOnce(api, consumerDb, customers, 400);
-    await eventually(async () => expect(await api.app.get(OutboxRelay).lag()).toBe(0));
-  }, 180_000);
 
   it('relays after a restart what an API process had committed but not published when it was SIGKILLed', async () => {
     const databaseUrl = await createTestDatabase();

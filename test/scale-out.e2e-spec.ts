@@ -271,7 +271,7 @@ describe(`two API processes, every subscription split into ${SEGMENTS} segments`
     expect((await healthDetails(frozen)).relay.relaying).toBe(true);
 
     let live = [first, second];
-    const sending = placeOrders(() => live, customers, 400);
+    const sending = placeOrders(() => live, customers, 240);
     await eventually(async () => {
       const [{ n }] = await rows<{ n: number }>(`SELECT count(*)::int AS n FROM orders WHERE status <> 'PENDING'`);
       expect(n).toBeGreaterThanOrEqual(60);
