@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { dropDatabase } from '../src/database/ensure-database';
 import { ApiProcess } from './support/api-process';
 import { testAuthorization } from './support/test-auth';
-import { deleteTopology, TEST_RABBITMQ_URL, testTopology, uniqueBrokerPrefix } from './support/test-broker';
+import { deleteTopology, startBrokerProxy, TEST_RABBITMQ_URL, testTopology, uniqueBrokerPrefix } from './support/test-broker';
 import { createTestDatabase } from './support/test-database';
 import { TcpProxy } from './support/tcp-proxy';
 
@@ -26,7 +26,7 @@ describe('a command with an Idempotency-Key that waits longer than the idle-in-t
 
   beforeAll(async () => {
     databaseUrl = await createTestDatabase();
-    proxy = await TcpProxy.start({ host: '127.0.0.1', port: Number(new URL(TEST_RABBITMQ_URL).port || 5672) });
+    proxy = await startBrokerProxy();
   });
   afterAll(async () => {
     await api?.kill('SIGKILL');

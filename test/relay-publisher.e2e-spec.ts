@@ -5,8 +5,7 @@ import { UserRegisteredV1 } from '../src/contracts';
 import { toAmqpMessage } from '../src/messaging/integration-event-publisher';
 import { ConfirmChannelSession } from '../src/messaging/publishing/confirm-channel-session';
 import { PublishTimeoutError, UnroutableMessageError } from '../src/messaging/publishing/publish-errors';
-import { TcpProxy } from './support/tcp-proxy';
-import { deleteTopology, messageCount, TEST_RABBITMQ_URL, testTopology, uniqueBrokerPrefix } from './support/test-broker';
+import { deleteTopology, messageCount, startBrokerProxy, TEST_RABBITMQ_URL, testTopology, uniqueBrokerPrefix } from './support/test-broker';
 
 const topology = testTopology(uniqueBrokerPrefix());
 
@@ -64,7 +63,7 @@ describe('the confirm-channel publisher against the real RabbitMQ', () => {
   });
 
   it('settles a message whose confirm is overdue as failed when the broker stalls, without waiting for the broker', async () => {
-    const proxy = await TcpProxy.start({ host: '127.0.0.1', port: Number(new URL(TEST_RABBITMQ_URL).port || 5672) });
+    const proxy = await startBrokerProxy();
     const session = await ConfirmChannelSession.open(options(proxy.rewrite(TEST_RABBITMQ_URL), 300));
     try {
       proxy.hold();

@@ -3,7 +3,7 @@ import { Client } from 'pg';
 import { dropDatabase } from '../src/database/ensure-database';
 import { ApiProcess } from './support/api-process';
 import { eventually } from './support/test-app';
-import { deleteTopology, messageCount, TEST_RABBITMQ_URL, testTopology, uniqueBrokerPrefix } from './support/test-broker';
+import { deleteTopology, messageCount, startBrokerProxy, TEST_RABBITMQ_URL, testTopology, uniqueBrokerPrefix } from './support/test-broker';
 import { createTestDatabase } from './support/test-database';
 import { TcpProxy } from './support/tcp-proxy';
 
@@ -39,7 +39,7 @@ describe('the relay in front of a broker that stops answering', () => {
 
   beforeAll(async () => {
     databaseUrl = await createTestDatabase();
-    proxy = await TcpProxy.start({ host: '127.0.0.1', port: Number(new URL(TEST_RABBITMQ_URL).port || 5672) });
+    proxy = await startBrokerProxy();
   });
 
   afterAll(async () => {

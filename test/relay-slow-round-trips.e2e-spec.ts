@@ -6,7 +6,7 @@ import { ApiProcess } from './support/api-process';
 import { uniqueEmail } from './support/fixtures';
 import { TcpProxy } from './support/tcp-proxy';
 import { eventually } from './support/test-app';
-import { deleteTopology, TEST_RABBITMQ_URL, testTopology, uniqueBrokerPrefix } from './support/test-broker';
+import { deleteTopology, startBrokerProxy, TEST_RABBITMQ_URL, testTopology, uniqueBrokerPrefix } from './support/test-broker';
 import { createTestDatabase } from './support/test-database';
 
 const ROUND_TRIP_MS = 40;
@@ -21,7 +21,7 @@ describe('the relay in front of a broker that answers every request, slowly', ()
 
   beforeAll(async () => {
     databaseUrl = await createTestDatabase();
-    proxy = await TcpProxy.start({ host: '127.0.0.1', port: Number(new URL(TEST_RABBITMQ_URL).port || 5672) });
+    proxy = await startBrokerProxy();
     proxy.latency(ROUND_TRIP_MS);
   });
   afterAll(async () => {

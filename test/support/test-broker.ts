@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import amqp from 'amqplib';
 import { brokerTopology, type BrokerTopology } from '../../src/messaging/broker-topology';
+import { TcpProxy } from './tcp-proxy';
 
 export const TEST_RABBITMQ_URL = process.env.TEST_RABBITMQ_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
 
@@ -59,4 +60,10 @@ export async function withBrokerChannel<T>(use: (channel: amqp.Channel) => Promi
 
 export function messageCount(queue: string): Promise<number> {
   return withBrokerChannel(async (channel) => (await channel.checkQueue(queue)).messageCount);
+}
+
+/** A TcpProxy in front of the test broker (TEST_RABBITMQ_URL): connect through `proxy.rewrite(TEST_RABBITMQ_URL)`. */
+export function startBrokerProxy(): Promise<TcpProxy> {
+  const url = new URL(TEST_RABBITMQ_URL);
+  return TcpProxy.start({ host: url.hostname, port: Number(url.port || 5672) });
 }
