@@ -10,6 +10,8 @@ module.exports = {
   // Two files at a time (each e2e file has its own database and broker prefix); an e2e file marked
   // `@exclusive <why>` runs alone (test/support/shared-services-environment.js).
   maxWorkers: 2,
+  // Unit files, then the exclusive e2e files back to back, then the rest (test/support/test-sequencer.js).
+  testSequencer: '<rootDir>/test/support/test-sequencer.js',
   projects: [
     {
       displayName: 'unit',

@@ -1,6 +1,3 @@
-/**
- * @exclusive a saga load on two API processes with timing bounds: needs the cores
- */
 import { Client } from 'pg';
 import { dropDatabase } from '../src/database/ensure-database';
 import { SessionAdvisoryLock } from '../src/database/session-advisory-lock';

@@ -1,6 +1,6 @@
 import { ChildProcess, spawn } from 'node:child_process';
 import path from 'node:path';
-import { freePort } from './consumer-process';
+import { freePort, PROCESS_START_TIMEOUT_MS } from './consumer-process';
 import { exitOf, type ExitStatus } from './exit-status';
 import { TEST_AUTH_ENV, testAuthorization } from './test-auth';
 
@@ -31,7 +31,7 @@ export class ApiProcess {
   static async start(env: Record<string, string | undefined>): Promise<ApiProcess> {
     const api = await ApiProcess.spawn(env);
     const child = api.child;
-    const deadline = Date.now() + 20_000;
+    const deadline = Date.now() + PROCESS_START_TIMEOUT_MS;
     while (Date.now() < deadline) {
       if (child.exitCode !== null) throw new Error(`API exited at start:\n${api.output}`);
       try {

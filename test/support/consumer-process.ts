@@ -9,6 +9,12 @@ import { TEST_RABBITMQ_URL } from './test-broker';
 
 const ROOT = path.resolve(__dirname, '../..');
 
+/**
+ * How long a built process (API or consumer) may take to answer after it was spawned. Not a
+ * measure of anything: on two cores shared with another test file, a start took over 20 s.
+ */
+export const PROCESS_START_TIMEOUT_MS = 60_000;
+
 /** The consumer app as a real child process (from the build), on its own database and port. */
 export class ConsumerProcess {
   /**
@@ -109,7 +115,7 @@ export class ConsumerProcess {
 
   private async startProcess(brokerPrefix: string, until: 'healthy' | 'listening' = 'healthy'): Promise<void> {
     const child = this.launch(brokerPrefix);
-    const deadline = Date.now() + 20_000;
+    const deadline = Date.now() + PROCESS_START_TIMEOUT_MS;
     while (Date.now() < deadline) {
       if (child.exitCode !== null) throw new Error(`consumer exited at start:\n${this.output}`);
       try {
