@@ -74,6 +74,17 @@ describe('configuration', () => {
     expect(() => loadEnvironment({ LEASE_SESSION_TIMEOUT_MS: '999' })).toThrow(/\bLEASE_SESSION_TIMEOUT_MS\b/);
   });
 
+  it('bounds the wait for a statement\'s answer at 30 s in both apps by default; takes 0 (no bound) or at least 1 s, nothing in between', () => {
+    expect(loadEnvironment({}).DATABASE_STATEMENT_REPLY_TIMEOUT_MS).toBe(30_000);
+    expect(loadConsumerEnvironment({}).DATABASE_STATEMENT_REPLY_TIMEOUT_MS).toBe(30_000);
+    expect(loadEnvironment({ DATABASE_STATEMENT_REPLY_TIMEOUT_MS: '0' }).DATABASE_STATEMENT_REPLY_TIMEOUT_MS).toBe(0);
+    expect(loadConsumerEnvironment({ DATABASE_STATEMENT_REPLY_TIMEOUT_MS: '1000' }).DATABASE_STATEMENT_REPLY_TIMEOUT_MS).toBe(1000);
+    for (const ms of ['1', '999', '-1', '2.5', 'soon']) {
+      expect(() => loadEnvironment({ DATABASE_STATEMENT_REPLY_TIMEOUT_MS: ms })).toThrow(/\bDATABASE_STATEMENT_REPLY_TIMEOUT_MS\b/);
+      expect(() => loadConsumerEnvironment({ DATABASE_STATEMENT_REPLY_TIMEOUT_MS: ms })).toThrow(/\bDATABASE_STATEMENT_REPLY_TIMEOUT_MS\b/);
+    }
+  });
+
   it('refuses a consumer batch of no events, or a negative gather time, naming the variable', () => {
     expect(() => loadConsumerEnvironment({ CONSUMER_BATCH_SIZE: '0' })).toThrow(/\bCONSUMER_BATCH_SIZE\b/);
     expect(() => loadConsumerEnvironment({ CONSUMER_BATCH_GATHER_MS: '-1' })).toThrow(/\bCONSUMER_BATCH_GATHER_MS\b/);

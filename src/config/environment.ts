@@ -60,6 +60,26 @@ export const databaseSessionSettings = {
     .max(86_400_000)
     .refine((ms) => ms === 0 || ms >= 1000, 'must be 0 (no bound) or at least 1000')
     .default(15_000),
+  /**
+   * Milliseconds a statement on a pool connection waits for PostgreSQL's answer before its
+   * connection is ended and the statement fails as a lost database (an HTTP request answers 503
+   * DATABASE_UNAVAILABLE; a reaction step, the relay, a projection or the inbox retries). Against
+   * a server that vanished without closing the connection (its machine gone, the network cut)
+   * nothing else ends the wait before the kernel's TCP timeouts, up to about 15 minutes; the
+   * server's own `statement_timeout` cannot, since it is the server that is gone. Counted on this
+   * side (src/database/statement-reply-timeout.ts), so it also ends a statement that waits this
+   * long for a lock. Migrations and projection rebuilds are not bounded, nor are the CLIs. The API
+   * also bounds with it a new connection's handshake and a wait for a free pool connection (the
+   * consumer has 10 s for those). 0: no bound. Else at least 1 s: a bound near a client round trip
+   * would fail the apps' own statements.
+   */
+  DATABASE_STATEMENT_REPLY_TIMEOUT_MS: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(86_400_000)
+    .refine((ms) => ms === 0 || ms >= 1000, 'must be 0 (no bound) or at least 1000')
+    .default(30_000),
 };
 
 export const migrationSettings = {

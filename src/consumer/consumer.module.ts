@@ -65,6 +65,7 @@ export class ConsumerModule {
               preparedStatements: environment.DATABASE_PREPARED_STATEMENTS,
               idleInTransactionTimeoutMs: environment.DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_MS,
               applicationName: `consumer ${processLabel()}`,
+              statementReplyTimeoutMs: environment.DATABASE_STATEMENT_REPLY_TIMEOUT_MS,
             }),
             toRetry: retriesAfter,
           }),

@@ -31,6 +31,10 @@ export class DatabaseModule {
           useFactory: (config: ConfigService<Environment, true>) => ({
             type: 'postgres',
             url: config.get('DATABASE_URL', { infer: true }),
+            // A new connection to a server that vanished (or that accepts and never answers) fails
+            // within the statement reply timeout instead of hanging the request that needs it; so
+            // does a wait for a free pool connection (pg-pool bounds both with one setting).
+            connectTimeoutMS: config.get('DATABASE_STATEMENT_REPLY_TIMEOUT_MS', { infer: true }) || undefined,
             autoLoadEntities: true,
             synchronize: false,
             migrations,
@@ -43,6 +47,7 @@ export class DatabaseModule {
               preparedStatements: config.get('DATABASE_PREPARED_STATEMENTS', { infer: true }),
               idleInTransactionTimeoutMs: config.get('DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_MS', { infer: true }),
               applicationName: `api ${processLabel()}`,
+              statementReplyTimeoutMs: config.get('DATABASE_STATEMENT_REPLY_TIMEOUT_MS', { infer: true }),
             }),
             toRetry: retriesAfter,
           }),

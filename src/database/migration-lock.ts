@@ -3,6 +3,7 @@ import type { TypeOrmDataSourceFactory } from '@nestjs/typeorm';
 import type { Client } from 'pg';
 import { DataSource, type DataSourceOptions, type Migration } from 'typeorm';
 import { connectLeaseSession, leaseSessionClient, processLabel } from './lease-session';
+import { withoutStatementReplyTimeout } from './statement-reply-timeout';
 
 /**
  * The advisory lock key of each schema set's migration runs: one bigint each, outside the int4
@@ -52,6 +53,9 @@ const LOCK_POLL_MS = 250;
  * machine vanishes, within about 25 s: leaseSessionClient's keepalive). A pooler in transaction
  * mode in front of PostgreSQL would break it, as it breaks every session lock of the project.
  *
+ * The migrations' statements run without the pool's statement reply timeout
+ * (withoutStatementReplyTimeout): one may run for minutes.
+ *
  * A process that finds the lock taken logs who holds it (the holder's session is named
  * `migrations:<schema> host=<host> pid=<pid>` in pg_stat_activity), a line every `waitReportMs`
  * while it waits, and how long it waited once it has the lock. The wait is bounded by `waitMs`
@@ -76,7 +80,8 @@ export async function runMigrationsUnderLock(dataSource: DataSource, settings: M
   await connectLeaseSession(session);
   try {
     await takeLock(session, settings, logger);
-    const applied = await dataSource.runMigrations();
+    // A migration's statement (a backfill, an index build) may run for minutes: not bounded.
+    const applied = await withoutStatementReplyTimeout(() => dataSource.runMigrations());
     if (lost) {
       throw new MigrationLockLostError(
         `the migration lock of the ${lock.schema} schema was lost while its migrations ran (its session ended): another process may have migrated at the same time; restart to check the schema`,

@@ -2,6 +2,7 @@ import type { ClientBase } from 'pg';
 import { isPostgresError } from './postgres-errors';
 import { prepareParameterizedStatements } from './prepared-statements';
 import { serializeQueries } from './serialized-queries';
+import { boundStatementReplies } from './statement-reply-timeout';
 
 /**
  * How often the server checks, while it runs one of our statements, that this process is still
@@ -10,6 +11,16 @@ import { serializeQueries } from './serialized-queries';
  * running on to its end, holding its locks, and only then finding nobody to answer.
  */
 export const CLIENT_CONNECTION_CHECK_INTERVAL_MS = 2000;
+
+/**
+ * TCP keepalive of pool connections: an idle connection (in the pool, or waiting for the answer
+ * to a statement the server had received) whose server's host vanished (no FIN, no RST) is found
+ * dead after this plus 10 probes 1 s apart (Node sets those on Linux), about 20 s, instead of never
+ * (idle) or when the kernel gives up; pg-pool then drops it. A statement whose bytes the server's
+ * host never acknowledged is under the kernel's retransmission timer instead (up to ~15 min), which
+ * keepalive does not shorten: that is what the statement reply timeout is for.
+ */
+export const POOL_KEEPALIVE_INITIAL_DELAY_MS = 10_000;
 
 /** SQLSTATE 22023: what the server answers to a nonzero check interval where its kernel cannot poll for a closed peer. */
 const INVALID_PARAMETER_VALUE = '22023';
@@ -42,6 +53,12 @@ const INVALID_PARAMETER_VALUE = '22023';
  * `applicationName`: the connections' `application_name` in pg_stat_activity (the apps add
  * processLabel(), so that an operator can tell whose connection is whose).
  *
+ * `statementReplyTimeoutMs` (DATABASE_STATEMENT_REPLY_TIMEOUT_MS): how long a statement waits for
+ * PostgreSQL's answer before its connection is ended and it fails (boundStatementReplies: a
+ * server that vanished would otherwise hold the caller, and the connection, for minutes); 0 or
+ * undefined: no bound, as the CLIs have it. Migrations and projection rebuilds run without it
+ * (withoutStatementReplyTimeout). Connections use TCP keepalive (POOL_KEEPALIVE_INITIAL_DELAY_MS).
+ *
  * Each new connection also sets CLIENT_CONNECTION_CHECK_INTERVAL_MS (one round trip per
  * connection); a server whose platform lacks the kernel support refuses it, and then the check is
  * simply off.
@@ -52,14 +69,26 @@ export function pgPoolOptions(
     preparedStatements = true,
     idleInTransactionTimeoutMs,
     applicationName,
-  }: { preparedStatements?: boolean; idleInTransactionTimeoutMs?: number; applicationName?: string } = {},
-): { max: number; application_name?: string; idle_in_transaction_session_timeout?: number; onConnect(client: ClientBase): Promise<void> } {
+    statementReplyTimeoutMs = 0,
+  }: { preparedStatements?: boolean; idleInTransactionTimeoutMs?: number; applicationName?: string; statementReplyTimeoutMs?: number } = {},
+): {
+  max: number;
+  keepAlive: true;
+  keepAliveInitialDelayMillis: number;
+  application_name?: string;
+  idle_in_transaction_session_timeout?: number;
+  onConnect(client: ClientBase): Promise<void>;
+} {
   return {
     max,
+    keepAlive: true,
+    keepAliveInitialDelayMillis: POOL_KEEPALIVE_INITIAL_DELAY_MS,
     ...(applicationName ? { application_name: applicationName.slice(0, 63) } : {}),
     ...(idleInTransactionTimeoutMs ? { idle_in_transaction_session_timeout: idleInTransactionTimeoutMs } : {}),
     onConnect(client) {
       client.on('error', () => undefined);
+      // Innermost: it times the statement itself, not its wait behind the previous one.
+      boundStatementReplies(client, statementReplyTimeoutMs);
       serializeQueries(client);
       if (preparedStatements) prepareParameterizedStatements(client);
       endAfterFatal(client);

@@ -1,4 +1,5 @@
 import { QueryRunnerAlreadyReleasedError, QueryRunnerProviderAlreadyReleasedError } from 'typeorm';
+import { StatementReplyTimeoutError } from '../database/statement-reply-timeout';
 import { classifyFailure, PublishRefusedError } from './failure-classification';
 
 function withCode(message: string, code: string): Error {
@@ -28,6 +29,7 @@ describe('classifying a failed delivery', () => {
     ['a closed channel', Object.assign(new Error('Channel closed'), { name: 'IllegalOperationError' })],
     ['a statement on a transaction whose connection PostgreSQL terminated', new QueryRunnerProviderAlreadyReleasedError()],
     ['a query runner released after its connection was lost', new QueryRunnerAlreadyReleasedError()],
+    ['a statement PostgreSQL did not answer in time', queryFailed(new StatementReplyTimeoutError(30_000))],
     ['a wrapped cause', new Error('applying failed', { cause: withCode('connect ECONNREFUSED', 'ECONNREFUSED') })],
   ])('%s is the infrastructure', (_, error) => {
     expect(classifyFailure(error)).toBe('infrastructure');

@@ -48,8 +48,10 @@ const INFRASTRUCTURE_MESSAGE =
  * TypeORM's QueryRunner(Provider)AlreadyReleasedError: the transaction's connection was dropped
  * (PostgreSQL terminated it, pg_terminate_backend, a failover) and TypeORM released it, so the
  * next statement of that transaction fails with this instead of the connection error.
+ * StatementReplyTimeoutError: PostgreSQL did not answer a statement in time, and its connection was
+ * ended (src/database/statement-reply-timeout.ts).
  */
-const INFRASTRUCTURE_ERROR_NAMES = new Set(['IllegalOperationError', 'QueryRunnerProviderAlreadyReleasedError', 'QueryRunnerAlreadyReleasedError']);
+const INFRASTRUCTURE_ERROR_NAMES = new Set(['IllegalOperationError', 'QueryRunnerProviderAlreadyReleasedError', 'QueryRunnerAlreadyReleasedError', 'StatementReplyTimeoutError']);
 
 /** amqplib refused an operation because the channel is closed or closing. */
 export function isClosedChannelError(error: unknown): boolean {

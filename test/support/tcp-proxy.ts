@@ -8,13 +8,15 @@ interface Pair {
 
 /**
  * A TCP proxy in front of a real server (PostgreSQL, RabbitMQ) that a test can make refuse
- * connections, cut the open ones, or hold the server's replies. It plays an outage or a stalled
- * server for one process under test without touching the server every other test shares.
+ * connections, cut the open ones, hold the server's replies, or black-hole both directions. It
+ * plays an outage, a stalled server or a vanished one for one process under test without touching
+ * the server every other test shares.
  */
 export class TcpProxy {
   private server?: Server;
   private readonly pairs = new Set<Pair>();
   private holding = false;
+  private blackHoling = false;
   private latencyMs = 0;
 
   private constructor(
@@ -73,9 +75,30 @@ export class TcpProxy {
     for (const { upstream } of this.pairs) upstream.pause();
   }
 
+  /**
+   * Neither side's bytes reach the other, on open connections and new ones, until `release()`:
+   * a server whose machine vanished or whose network was cut. Both sockets stay open (no FIN, no
+   * RST), and this machine's kernel still acknowledges what is sent, so the client sees nothing
+   * but silence (its TCP keepalive is answered too: only a bound of its own ends the wait). What
+   * was sent meanwhile is delivered on `release()`, as TCP does once the network is back.
+   */
+  blackHole(): void {
+    this.blackHoling = true;
+    for (const { client, upstream } of this.pairs) {
+      client.pause();
+      upstream.pause();
+    }
+  }
+
+  /** Undoes `hold()` and `blackHole()`. */
   release(): void {
+    const blackHoled = this.blackHoling;
     this.holding = false;
-    for (const { upstream } of this.pairs) upstream.resume();
+    this.blackHoling = false;
+    for (const { client, upstream } of this.pairs) {
+      if (blackHoled) client.resume();
+      upstream.resume();
+    }
   }
 
   /** The server's bytes reach the clients `ms` later from now on (a slow or distant server); 0 undoes it. */
@@ -99,7 +122,8 @@ export class TcpProxy {
       });
       upstream.pipe(late).pipe(client);
       // After pipe(), which resumes its source: a connection opened while holding is held too.
-      if (this.holding) upstream.pause();
+      if (this.holding || this.blackHoling) upstream.pause();
+      if (this.blackHoling) client.pause();
       const end = () => {
         this.pairs.delete(pair);
         client.destroy();

@@ -3,10 +3,17 @@ import { Client } from 'pg';
 import { DataSource } from 'typeorm';
 import { migrations } from '../../migrations';
 import { dropDatabase, ensureDatabaseExists } from '../../src/database/ensure-database';
+import { TcpProxy } from './tcp-proxy';
 
 /** Server that test databases are created on; never the database a running instance uses. */
 export const TEST_SERVER_URL = process.env.TEST_DATABASE_SERVER_URL ?? 'postgres://postgres:postgres@127.0.0.1:5432';
 export const TEST_DATABASE_PREFIX = 'eda_test_';
+
+/** A TcpProxy in front of the test server (TEST_SERVER_URL): connect through `proxy.rewrite(url)` of a database on it. */
+export function startDatabaseProxy(): Promise<TcpProxy> {
+  const url = new URL(TEST_SERVER_URL);
+  return TcpProxy.start({ host: url.hostname, port: Number(url.port || 5432) });
+}
 
 /** A fresh database with a unique name; drop it with `dropDatabase(url)`. */
 export async function createTestDatabase(): Promise<string> {

@@ -1,5 +1,6 @@
 import type { DataSource, EntityManager } from 'typeorm';
 import { assertPlainIdentifier } from '../../database/sql-identifier';
+import { withoutStatementReplyTimeout } from '../../database/statement-reply-timeout';
 import { applyProjection, type ProjectionDefinition } from '../manifest/projection-definition';
 import type { SequencedEvent } from '../stored-event';
 import { sequencePendingEvents } from '../sequencing/event-sequencer';
@@ -57,8 +58,17 @@ export class ProjectionRebuilder {
     return withRebuildLock(this.dataSource, projection.name, (lock) => this.rebuildHoldingLock(lock, projection, options));
   }
 
-  /** Rebuilds under the projection's rebuild lock, taken by the caller (acquireRebuildLock) and released by it. */
-  async rebuildHoldingLock(lock: RebuildLock, projection: ProjectionDefinition, options: RebuildOptions): Promise<RebuildResult> {
+  /**
+   * Rebuilds under the projection's rebuild lock, taken by the caller (acquireRebuildLock) and
+   * released by it. Its statements are not bounded by the pool's statement reply timeout
+   * (withoutStatementReplyTimeout): a batch of events, or the comparison of two large tables, may
+   * legitimately take longer.
+   */
+  rebuildHoldingLock(lock: RebuildLock, projection: ProjectionDefinition, options: RebuildOptions): Promise<RebuildResult> {
+    return withoutStatementReplyTimeout(() => this.rebuildUnbounded(lock, projection, options));
+  }
+
+  private async rebuildUnbounded(lock: RebuildLock, projection: ProjectionDefinition, options: RebuildOptions): Promise<RebuildResult> {
     if (lock.projection !== projection.name) throw new Error(`the rebuild lock held is ${lock.projection}'s, not ${projection.name}'s`);
     const startedAt = this.now();
     const rebuildTable = `${projection.table}_rebuild`;

@@ -1,0 +1,100 @@
+import type { ClientBase } from 'pg';
+import { serializeQueries } from './serialized-queries';
+import { boundStatementReplies, StatementReplyTimeoutError, withoutStatementReplyTimeout } from './statement-reply-timeout';
+
+type Query = (text: string, ...rest: unknown[]) => Promise<{ rows: unknown[] }>;
+
+/**
+ * A stand-in for pg's client: `answer` is the statement's answer (or 'never'), after `afterMs`.
+ * `end()` fails what is still unanswered, as pg does when it destroys the socket.
+ */
+function fakeClient(answers: Record<string, { afterMs: number; fail?: boolean } | 'never'>) {
+  const pending = new Set<(error: Error) => void>();
+  let ended = 0;
+  const client = {
+    query: (text: string, ...rest: unknown[]) => {
+      if (rest.some((arg) => typeof arg === 'function')) return undefined;
+      return new Promise((resolve, reject) => {
+        pending.add(reject);
+        const answer = answers[text];
+        if (answer === 'never') return;
+        setTimeout(() => {
+          pending.delete(reject);
+          if (answer.fail) reject(Object.assign(new Error(`${text} failed`), { code: '23505' }));
+          else resolve({ rows: [{ text }] });
+        }, answer.afterMs);
+      });
+    },
+    end: () => {
+      ended += 1;
+      for (const reject of pending) reject(new Error('Connection terminated'));
+      pending.clear();
+      return Promise.resolve();
+    },
+  };
+  return { client, query: () => client.query as Query, ended: () => ended };
+}
+
+function bound(client: object, timeoutMs: number): void {
+  boundStatementReplies(client as unknown as ClientBase, timeoutMs);
+}
+
+describe('boundStatementReplies', () => {
+  it('hands an answer that comes within the bound to the caller as it is, and leaves the connection open', async () => {
+    const fake = fakeClient({ fast: { afterMs: 5 } });
+    bound(fake.client, 200);
+    await expect(fake.query()('fast')).resolves.toEqual({ rows: [{ text: 'fast' }] });
+    expect(fake.ended()).toBe(0);
+  });
+
+  it('hands a failure that comes within the bound to the caller as it is, and leaves the connection open', async () => {
+    const fake = fakeClient({ refused: { afterMs: 5, fail: true } });
+    bound(fake.client, 200);
+    await expect(fake.query()('refused')).rejects.toMatchObject({ message: 'refused failed', code: '23505' });
+    expect(fake.ended()).toBe(0);
+  });
+
+  it('fails a statement with no answer within the bound with StatementReplyTimeoutError, and ends its connection', async () => {
+    const fake = fakeClient({ lost: 'never' });
+    bound(fake.client, 50);
+    const started = Date.now();
+    const failure = await fake.query()('lost').catch((error: unknown) => error);
+    expect(failure).toBeInstanceOf(StatementReplyTimeoutError);
+    expect(failure).toMatchObject({ name: 'StatementReplyTimeoutError', timeoutMs: 50, message: expect.stringContaining('DATABASE_STATEMENT_REPLY_TIMEOUT_MS') });
+    expect(Date.now() - started).toBeGreaterThanOrEqual(45);
+    // Ended once: pg-pool discards it on release. The statement's own failure after the end
+    // ('Connection terminated') reaches nobody, and is no unhandled rejection either.
+    expect(fake.ended()).toBe(1);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  });
+
+  it('times each statement from when it is sent, not from when it waited behind the one before (serializeQueries)', async () => {
+    const fake = fakeClient({ first: { afterMs: 120 }, second: { afterMs: 120 } });
+    bound(fake.client, 200);
+    serializeQueries(fake.client as unknown as ClientBase);
+    const answers = await Promise.all([fake.query()('first'), fake.query()('second')]);
+    expect(answers.map(({ rows }) => rows)).toEqual([[{ text: 'first' }], [{ text: 'second' }]]);
+    expect(fake.ended()).toBe(0);
+  });
+
+  it('does not bound statements sent within withoutStatementReplyTimeout, serialized ones included', async () => {
+    const fake = fakeClient({ migration: { afterMs: 80 }, backfill: { afterMs: 80 }, request: 'never' });
+    bound(fake.client, 50);
+    serializeQueries(fake.client as unknown as ClientBase);
+    const answers = await withoutStatementReplyTimeout(() => Promise.all([fake.query()('migration'), fake.query()('backfill')]));
+    expect(answers.map(({ rows }) => rows)).toEqual([[{ text: 'migration' }], [{ text: 'backfill' }]]);
+    expect(fake.ended()).toBe(0);
+    // Outside it, the bound holds again.
+    await expect(fake.query()('request')).rejects.toBeInstanceOf(StatementReplyTimeoutError);
+  });
+
+  it('installs nothing for a bound of 0, and passes callback-style calls through', () => {
+    const fake = fakeClient({});
+    const original = fake.client.query;
+    bound(fake.client, 0);
+    expect(fake.client.query).toBe(original);
+    bound(fake.client, 50);
+    expect((fake.client.query as (text: string, callback: () => void) => unknown)('cb', () => undefined)).toBeUndefined();
+    expect(fake.ended()).toBe(0);
+  });
+});

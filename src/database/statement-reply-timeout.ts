@@ -1,0 +1,74 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
+import type { ClientBase } from 'pg';
+
+/**
+ * A statement on a pool connection had no answer from PostgreSQL within the bound
+ * (DATABASE_STATEMENT_REPLY_TIMEOUT_MS): its connection was ended. The server may be gone, or may
+ * have run the statement: a COMMIT that failed so may have committed.
+ */
+export class StatementReplyTimeoutError extends Error {
+  constructor(readonly timeoutMs: number) {
+    super(`PostgreSQL did not answer a statement within ${timeoutMs} ms (DATABASE_STATEMENT_REPLY_TIMEOUT_MS): its connection was ended`);
+    this.name = 'StatementReplyTimeoutError';
+  }
+}
+
+const unbounded = new AsyncLocalStorage<true>();
+
+/**
+ * Runs `work` with no reply timeout on the statements it sends on pool connections, for work whose
+ * statements legitimately run long: a migration (a backfill, an index build), a projection rebuild
+ * (a batch, the comparison of two tables). What `work` starts in the background is exempt too.
+ * TCP keepalive (pgPoolOptions) still ends such a statement's connection once the server's host is
+ * gone after it received the statement.
+ */
+export function withoutStatementReplyTimeout<T>(work: () => Promise<T>): Promise<T> {
+  return unbounded.run(true, work);
+}
+
+type Query = (...args: unknown[]) => unknown;
+
+/**
+ * Bounds how long each promise-style statement of `client` waits for its answer: after `timeoutMs`
+ * the statement rejects with StatementReplyTimeoutError and the client is ended, so that pg-pool
+ * discards it on release and whatever else waits on it fails at once ("not queryable").
+ *
+ * Why not pg's own `query_timeout`: after it fires, the statement stays the connection's active
+ * one and the client stays open, so pg-pool takes it back as reusable; the next statements on it
+ * queue behind the unanswered one and time out in turn, unsent, one borrower after another, until
+ * the kernel gives the socket up (up to ~15 min of retransmissions). It also cannot be lifted for
+ * one statement through TypeORM (a per-query 0 falls back to the pool's value), which migrations
+ * need. Ending the client destroys its socket at once (pg's `end()` does so while a statement is
+ * active), which also settles the question of a late answer: there is no connection left to read
+ * it. Nor `statement_timeout`: the server applies it, and a server that is gone applies nothing.
+ *
+ * A server that is only slow sees the socket close and cancels the statement within
+ * `client_connection_check_interval` (pool-options.ts). Calls inside withoutStatementReplyTimeout,
+ * callback-style calls and submittables (a cursor, a stream, COPY) are not bounded. Install it as
+ * the innermost wrapper of `query` (before serializeQueries), so that the time counted is the
+ * statement's own, not its wait behind the previous one.
+ */
+export function boundStatementReplies(client: ClientBase, timeoutMs: number): void {
+  if (!(timeoutMs > 0)) return;
+  const query = client.query.bind(client) as Query;
+  (client as unknown as { query: Query }).query = (...args: unknown[]) => {
+    const result = query(...args);
+    if (!(result instanceof Promise) || unbounded.getStore()) return result;
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        reject(new StatementReplyTimeoutError(timeoutMs));
+        void (client as ClientBase & { end(): Promise<void> }).end().catch(() => undefined);
+      }, timeoutMs);
+      result.then(
+        (value) => {
+          clearTimeout(timer);
+          resolve(value);
+        },
+        (error: unknown) => {
+          clearTimeout(timer);
+          reject(error);
+        },
+      );
+    });
+  };
+}
