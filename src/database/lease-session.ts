@@ -11,7 +11,11 @@ export function processLabel(): string {
   return `host=${hostname()} pid=${process.pid}`;
 }
 
-/** TCP keepalive of a lease session, both ends: a vanished peer is given up after about 10 + 5 * 3 = 25 s. */
+/**
+ * TCP keepalive of a lease session. The server's side (tcp_keepalives_*) gives a vanished client up after
+ * about 10 + 5 * 3 = 25 s; on the client's side Node sets only the idle time, and its own probes (10, 1 s
+ * apart) give a vanished server up after about 20 s.
+ */
 export const LEASE_KEEPALIVE = { idleSeconds: 10, intervalSeconds: 5, count: 3 };
 
 /** A lease session sends its heartbeat this many times per session timeout, so that one or two late ones cost nothing. */
