@@ -1,8 +1,9 @@
 const { Client } = require('pg');
+const { brokerObjectsStartingWith, deleteBrokerObjects, describeBrokerObjects, runBrokerPrefix } = require('./broker-leftovers');
 
 const server = process.env.TEST_DATABASE_SERVER_URL ?? 'postgres://postgres:postgres@127.0.0.1:5432';
 
-module.exports = async function globalTeardown() {
+module.exports = async function globalTeardown(globalConfig) {
   const run = process.env.EDA_TEST_RUN;
   if (!run) return;
   const client = new Client({ connectionString: `${server}/postgres` });
@@ -13,4 +14,25 @@ module.exports = async function globalTeardown() {
   } finally {
     await client.end();
   }
+  // `npm run test:unit` (--selectProjects unit) touches no broker.
+  const projects = globalConfig?.selectProjects;
+  if (!projects || projects.includes('e2e')) await deleteRunBrokerLeftovers();
 };
+
+/**
+ * Each e2e file's environment deletes (and fails on) what it left under its own prefix; what is
+ * left under this run's is a file's whose environment never finished (a crashed worker). Named
+ * here, then deleted. Only this run's names: another run on the same broker keeps its own.
+ */
+async function deleteRunBrokerLeftovers() {
+  try {
+    const leftovers = await brokerObjectsStartingWith(`${runBrokerPrefix()}-`);
+    if (leftovers.queues.length + leftovers.exchanges.length === 0) return;
+    process.stderr.write(
+      `\nThe e2e run left ${leftovers.queues.length} queue(s) and ${leftovers.exchanges.length} exchange(s) on the broker (deleted now; the part after the run id names the file): ${describeBrokerObjects(leftovers)}\n`,
+    );
+    await deleteBrokerObjects(leftovers);
+  } catch (error) {
+    process.stderr.write(`\nCould not list or delete this run's broker objects (rabbitmqctl, see RABBITMQCTL): ${error.message}\n`);
+  }
+}
