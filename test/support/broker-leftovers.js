@@ -1,5 +1,7 @@
 const { createHash } = require('node:crypto');
 const { execFile } = require('node:child_process');
+const { appendFileSync, readFileSync, rmSync } = require('node:fs');
+const os = require('node:os');
 const path = require('node:path');
 const { promisify } = require('node:util');
 const amqp = require('amqplib');
@@ -66,4 +68,35 @@ function describeBrokerObjects({ queues, exchanges }) {
   return [...queues.map((name) => `queue ${name}`), ...exchanges.map((name) => `exchange ${name}`)].join(', ');
 }
 
-module.exports = { runBrokerPrefix, fileBrokerPrefix, brokerObjectsStartingWith, deleteBrokerObjects, describeBrokerObjects };
+/** Where this run's e2e files record the prefixes they handed to their end (deleteAtFileEnd). */
+function handedOverFile() {
+  return path.join(os.tmpdir(), `eda-${runBrokerPrefix()}-handed-over-prefixes`);
+}
+
+/** Records prefixes whose queues and exchanges a file left on purpose (one per line). */
+function recordHandedOverPrefixes(prefixes) {
+  if (!prefixes || prefixes.size === 0) return;
+  appendFileSync(handedOverFile(), [...prefixes].map((prefix) => `${prefix}\n`).join(''));
+}
+
+/** The prefixes this run's files handed over, and forgets them. */
+function takeHandedOverPrefixes() {
+  let text = '';
+  try {
+    text = readFileSync(handedOverFile(), 'utf8');
+  } catch {
+    return [];
+  }
+  rmSync(handedOverFile(), { force: true });
+  return text.split('\n').filter(Boolean);
+}
+
+module.exports = {
+  runBrokerPrefix,
+  fileBrokerPrefix,
+  brokerObjectsStartingWith,
+  deleteBrokerObjects,
+  describeBrokerObjects,
+  recordHandedOverPrefixes,
+  takeHandedOverPrefixes,
+};

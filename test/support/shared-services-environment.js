@@ -1,6 +1,6 @@
 const { TestEnvironment } = require('jest-environment-node');
 const { Client } = require('pg');
-const { brokerObjectsStartingWith, deleteBrokerObjects, describeBrokerObjects, fileBrokerPrefix } = require('./broker-leftovers');
+const { fileBrokerPrefix, recordHandedOverPrefixes } = require('./broker-leftovers');
 
 const server = process.env.TEST_DATABASE_SERVER_URL ?? 'postgres://postgres:postgres@127.0.0.1:5432';
 
@@ -20,11 +20,11 @@ const SHARED_SERVICES_LOCK = 7_340_117_000_421;
  * the same lock.
  *
  * Every broker prefix the file makes (uniqueBrokerPrefix) starts with the file's own
- * (EDA_TEST_BROKER_PREFIX, fileBrokerPrefix in broker-leftovers.js). Once its last hook ran, the
- * queues and exchanges still named by it are deleted, whether its tests passed or not. The file
- * fails for leaving them, unless they were handed to its end (deleteAtFileEnd, test-broker.ts) or
- * a test or hook of it failed already. Only this file's names are touched, never those of the
- * file running beside it.
+ * (EDA_TEST_BROKER_PREFIX, fileBrokerPrefix in broker-leftovers.js), so a queue or exchange left
+ * on the broker names the file that declared it. The prefixes a file handed to its end on purpose
+ * (deleteAtFileEnd, test-broker.ts) are recorded for the run when it ends; the global teardown
+ * lists the run's objects once (rabbitmqctl boots an Erlang VM, about 1 s of CPU a listing: once
+ * per file cost the suite minutes), deletes them, and fails the run naming any not handed over.
  */
 class SharedServicesEnvironment extends TestEnvironment {
   constructor(config, context) {
@@ -36,7 +36,6 @@ class SharedServicesEnvironment extends TestEnvironment {
     this.global.process.env.EDA_TEST_BROKER_PREFIX = this.brokerPrefix;
     // Filled by deleteAtFileEnd (test-broker.ts).
     this.global.brokerPrefixesDeletedAtFileEnd = new Set();
-    this.failed = false;
     if (this.exclusive && !String(reason).trim()) {
       throw new Error(`${context.testPath}: @exclusive needs its reason (what in this file would break or skew another file running beside it)`);
     }
@@ -55,44 +54,9 @@ class SharedServicesEnvironment extends TestEnvironment {
     await this.lockClient.query(this.exclusive ? 'SELECT pg_advisory_lock($1)' : 'SELECT pg_advisory_lock_shared($1)', [SHARED_SERVICES_LOCK]);
   }
 
-  async handleTestEvent(event, state) {
-    if (event.name === 'test_fn_failure' || event.name === 'hook_failure') this.failed = true;
-    // After the last afterAll hook, still inside the run: an error added now fails the file.
-    if (event.name === 'run_finish') {
-      const error = await this.deleteBrokerLeftovers();
-      if (error) state.unhandledErrors.push(error);
-    }
-  }
-
-  /**
-   * Deletes the queues and exchanges left under the file's prefix. Returns the error to fail the
-   * file with for those no deleteAtFileEnd handed over (a leak), unless a test or hook failed
-   * already (then a test's objects may be left for that reason: said on stderr).
-   */
-  async deleteBrokerLeftovers() {
-    let leftovers;
-    try {
-      leftovers = await brokerObjectsStartingWith(`${this.brokerPrefix}-`);
-      await deleteBrokerObjects(leftovers);
-    } catch (error) {
-      return new Error(`listing or deleting the broker objects of ${this.brokerPrefix}-… failed (rabbitmqctl, see RABBITMQCTL): ${error.message}`);
-    }
-    const handedOver = [...this.global.brokerPrefixesDeletedAtFileEnd];
-    const leaked = (names) => names.filter((name) => !handedOver.some((prefix) => name === prefix || name.startsWith(`${prefix}.`)));
-    const leaks = { queues: leaked(leftovers.queues), exchanges: leaked(leftovers.exchanges) };
-    if (leaks.queues.length + leaks.exchanges.length === 0) return undefined;
-    const message = `left ${leaks.queues.length} queue(s) and ${leaks.exchanges.length} exchange(s) on the broker (deleted now): ${describeBrokerObjects(leaks)}`;
-    if (this.failed) {
-      process.stderr.write(`${this.testPath}: a test failed and ${message}\n`);
-      return undefined;
-    }
-    return new Error(
-      `${message}. A test deletes what it declares (TestApp.close and the test/support closes delete their topology); ` +
-        'one kept on purpose past its user (a restart on the same prefix) is handed to the end of the file with deleteAtFileEnd (test-broker.ts).',
-    );
-  }
-
   async teardown() {
+    // The global teardown deletes these with the rest of the run's objects, and expects them.
+    recordHandedOverPrefixes(this.global.brokerPrefixesDeletedAtFileEnd);
     // Ending the session releases its lock.
     await this.lockClient?.end().catch(() => undefined);
     await super.teardown();
