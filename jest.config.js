@@ -7,6 +7,13 @@ module.exports = {
   globalTeardown: '<rootDir>/test/support/global-teardown.js',
   // testTimeout is a global option (ignored inside projects): e2e hooks start and stop real apps.
   testTimeout: 60000,
+  // How long a worker may take to exit once its files are done before jest kills it and warns "A
+  // worker process has failed to exit gracefully" (default 500 ms). An e2e worker has held whole
+  // apps (a heap of 250 MB and more): its event loop is empty within milliseconds of the end, but
+  // the process then spends 200-600 ms freeing that memory, more on a busy machine, which tripped
+  // the warning with no handle left open (--detectOpenHandles finds none). A handle that is left
+  // open keeps the worker alive for good, so it still shows, after 5 s.
+  workerGracefulExitTimeout: 5000,
   // Two files at a time (each e2e file has its own database and broker prefix); an e2e file marked
   // `@exclusive <why>` runs alone (test/support/shared-services-environment.js).
   maxWorkers: 2,

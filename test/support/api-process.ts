@@ -3,6 +3,7 @@ import path from 'node:path';
 import { freePort, PROCESS_START_TIMEOUT_MS } from './consumer-process';
 import { exitOf, type ExitStatus } from './exit-status';
 import { TEST_AUTH_ENV, testAuthorization } from './test-auth';
+import { deleteAtFileEnd } from './test-broker';
 
 const ROOT = path.resolve(__dirname, '../..');
 
@@ -47,6 +48,8 @@ export class ApiProcess {
 
   /** Like `start`, but resolves as soon as the process runs, to act on it while it starts. */
   static async spawn(env: Record<string, string | undefined>): Promise<ApiProcess> {
+    // Its topology outlives it, for another process on the same prefix.
+    if (env.BROKER_PREFIX) deleteAtFileEnd(env.BROKER_PREFIX);
     const port = await freePort();
     const child = spawn(process.execPath, [path.join(ROOT, 'dist/src/main.js')], {
       cwd: ROOT,

@@ -5,7 +5,7 @@ import { dropDatabase } from '../../src/database/ensure-database';
 import { createTestDatabase } from './test-database';
 import { exitOf, type ExitStatus } from './exit-status';
 import { TEST_AUTH_ENV, testAuthorization } from './test-auth';
-import { TEST_RABBITMQ_URL } from './test-broker';
+import { deleteAtFileEnd, TEST_RABBITMQ_URL } from './test-broker';
 
 const ROOT = path.resolve(__dirname, '../..');
 
@@ -88,6 +88,8 @@ export class ConsumerProcess {
 
   private launch(brokerPrefix: string): ChildProcess {
     this.brokerPrefix = brokerPrefix;
+    // Its topology (retry queues of its own delays included) outlives it, for a restart or another consumer.
+    deleteAtFileEnd(brokerPrefix);
     const child = spawn(process.execPath, [path.join(ROOT, 'dist/src/consumer/main.js')], {
       cwd: ROOT,
       env: {

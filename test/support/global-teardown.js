@@ -1,8 +1,9 @@
 const { Client } = require('pg');
+const { brokerObjectsStartingWith, deleteBrokerObjects, describeBrokerObjects, runBrokerPrefix, takeHandedOverPrefixes } = require('./broker-leftovers');
 
 const server = process.env.TEST_DATABASE_SERVER_URL ?? 'postgres://postgres:postgres@127.0.0.1:5432';
 
-module.exports = async function globalTeardown() {
+module.exports = async function globalTeardown(globalConfig) {
   const run = process.env.EDA_TEST_RUN;
   if (!run) return;
   const client = new Client({ connectionString: `${server}/postgres` });
@@ -13,4 +14,31 @@ module.exports = async function globalTeardown() {
   } finally {
     await client.end();
   }
+  // `npm run test:unit` (--selectProjects unit) touches no broker.
+  const projects = globalConfig?.selectProjects;
+  if (!projects || projects.includes('e2e')) await deleteRunBrokerLeftovers();
 };
+
+/**
+ * Deletes what this run left on the broker (only its names: another run on the same broker keeps
+ * its own), listed once. What the files handed to their end (deleteAtFileEnd) is expected; any
+ * other object is a leak, and fails the run naming it (the part after the run id names the file).
+ */
+async function deleteRunBrokerLeftovers() {
+  const handedOver = takeHandedOverPrefixes();
+  let leftovers;
+  try {
+    leftovers = await brokerObjectsStartingWith(`${runBrokerPrefix()}-`);
+    await deleteBrokerObjects(leftovers);
+  } catch (error) {
+    throw new Error(`Could not list or delete this run's broker objects (rabbitmqctl, see RABBITMQCTL): ${error.message}`);
+  }
+  const leaked = (names) => names.filter((name) => !handedOver.some((prefix) => name === prefix || name.startsWith(`${prefix}.`)));
+  const leaks = { queues: leaked(leftovers.queues), exchanges: leaked(leftovers.exchanges) };
+  if (leaks.queues.length + leaks.exchanges.length === 0) return;
+  throw new Error(
+    `The e2e run left ${leaks.queues.length} queue(s) and ${leaks.exchanges.length} exchange(s) on the broker (deleted now): ` +
+      `${describeBrokerObjects(leaks)}. A test deletes what it declares (TestApp.close and the test/support closes delete their ` +
+      'topology); one kept on purpose past its user (a restart on the same prefix) is handed to the end of its file with deleteAtFileEnd (test-broker.ts).',
+  );
+}

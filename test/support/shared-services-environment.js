@@ -1,5 +1,6 @@
 const { TestEnvironment } = require('jest-environment-node');
 const { Client } = require('pg');
+const { fileBrokerPrefix, recordHandedOverPrefixes } = require('./broker-leftovers');
 
 const server = process.env.TEST_DATABASE_SERVER_URL ?? 'postgres://postgres:postgres@127.0.0.1:5432';
 
@@ -17,6 +18,13 @@ const SHARED_SERVICES_LOCK = 7_340_117_000_421;
  * order, so a waiting exclusive request is served before the shared ones that came after it.
  * Nothing else coordinates: another run on the same servers (a second checkout's tests) takes
  * the same lock.
+ *
+ * Every broker prefix the file makes (uniqueBrokerPrefix) starts with the file's own
+ * (EDA_TEST_BROKER_PREFIX, fileBrokerPrefix in broker-leftovers.js), so a queue or exchange left
+ * on the broker names the file that declared it. The prefixes a file handed to its end on purpose
+ * (deleteAtFileEnd, test-broker.ts) are recorded for the run when it ends; the global teardown
+ * lists the run's objects once (rabbitmqctl boots an Erlang VM, about 1 s of CPU a listing: once
+ * per file cost the suite minutes), deletes them, and fails the run naming any not handed over.
  */
 class SharedServicesEnvironment extends TestEnvironment {
   constructor(config, context) {
@@ -24,6 +32,10 @@ class SharedServicesEnvironment extends TestEnvironment {
     this.testPath = context.testPath;
     const reason = context.docblockPragmas.exclusive;
     this.exclusive = reason !== undefined;
+    this.brokerPrefix = fileBrokerPrefix(context.testPath, config.projectConfig.rootDir);
+    this.global.process.env.EDA_TEST_BROKER_PREFIX = this.brokerPrefix;
+    // Filled by deleteAtFileEnd (test-broker.ts).
+    this.global.brokerPrefixesDeletedAtFileEnd = new Set();
     if (this.exclusive && !String(reason).trim()) {
       throw new Error(`${context.testPath}: @exclusive needs its reason (what in this file would break or skew another file running beside it)`);
     }
@@ -43,6 +55,8 @@ class SharedServicesEnvironment extends TestEnvironment {
   }
 
   async teardown() {
+    // The global teardown deletes these with the rest of the run's objects, and expects them.
+    recordHandedOverPrefixes(this.global.brokerPrefixesDeletedAtFileEnd);
     // Ending the session releases its lock.
     await this.lockClient?.end().catch(() => undefined);
     await super.teardown();

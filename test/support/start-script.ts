@@ -2,7 +2,7 @@ import { ChildProcess, spawn } from 'node:child_process';
 import path from 'node:path';
 import { freePort } from './consumer-process';
 import { exitOf, type ExitStatus } from './exit-status';
-import { TEST_RABBITMQ_URL } from './test-broker';
+import { deleteAtFileEnd, TEST_RABBITMQ_URL } from './test-broker';
 
 const ROOT = path.resolve(__dirname, '../..');
 
@@ -35,6 +35,8 @@ export class StartScript {
    * Otherwise stops the script (SIGTERM: it stops both apps) and rejects with its output.
    */
   static async start(env: Record<string, string | undefined>, { until = 'started' }: { until?: 'started' | 'healthy' } = {}): Promise<StartScript> {
+    // The apps' topology outlives them, as a built process's does (deleteAtFileEnd).
+    if (env.BROKER_PREFIX) deleteAtFileEnd(env.BROKER_PREFIX);
     const port = await freePort();
     let consumerPort = await freePort();
     while (consumerPort === port) consumerPort = await freePort();

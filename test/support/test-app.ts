@@ -8,18 +8,18 @@ import { loadConsumerEnvironment } from '../../src/consumer/config/consumer-envi
 import { createConsumerApp } from '../../src/consumer/consumer-app';
 import { dropDatabase } from '../../src/database/ensure-database';
 import { createHttpApp } from '../../src/http-app';
-import type { BrokerTopology } from '../../src/messaging/broker-topology';
+import { brokerTopology, type BrokerTopology } from '../../src/messaging/broker-topology';
 import { IntegrationEventPublisher } from '../../src/messaging/integration-event-publisher';
 import { AfterListening } from '../../src/shared/after-listening';
 import { OpenApiResponseCheck, withResponseCheck } from './openapi-response-check';
 import { TEST_AUTH_ENV, testToken } from './test-auth';
-import { deleteTopology, TEST_RABBITMQ_URL, uniqueBrokerPrefix } from './test-broker';
+import { deleteAtFileEnd, deleteTopology, TEST_RABBITMQ_URL, uniqueBrokerPrefix } from './test-broker';
 import { createTestDatabase } from './test-database';
 
 export interface TestApp {
   app: NestFastifyApplication;
   databaseUrl: string;
-  /** This app's own exchange and queues (unique prefix), removed on close. */
+  /** This app's own exchange and queues (unique prefix), removed on close (at the file's end with `keepDatabase`). */
   topology: BrokerTopology;
   brokerPrefix: string;
   db: DataSource;
@@ -31,7 +31,11 @@ export interface TestApp {
   http(options?: { token?: string | null }): ReturnType<typeof request.agent>;
   /** The check `http()` runs on every response, built from the document this app serves. */
   responseCheck: OpenApiResponseCheck;
-  /** Stops the app; drops its database unless `keepDatabase` (to restart on the same data). */
+  /**
+   * Stops the app; drops its database and deletes its topology, unless `keepDatabase` (to restart
+   * on the same data and broker prefix): then the topology goes at the end of the file
+   * (deleteAtFileEnd) unless an app restarted on it deletes it first.
+   */
   close(options?: { keepDatabase?: boolean }): Promise<void>;
 }
 
@@ -71,9 +75,10 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
     if (options.startReaders ?? true) await app.get(AfterListening).start();
   } catch (error) {
     // A start refused half-way has opened connections (the LISTEN one reconnects on its own
-    // when its database goes): close them, and drop the database this call made.
+    // when its database goes): close them, and drop the database and the topology this call made.
     await app.close().catch(() => undefined);
     if (!options.databaseUrl) await dropDatabase(databaseUrl).catch(() => undefined);
+    if (!options.brokerPrefix) await deleteTopology(brokerTopology(brokerPrefix, environment.CONSUMER_RETRY_DELAYS_MS)).catch(() => undefined);
     throw error;
   }
   const topology = app.get(IntegrationEventPublisher).topology;
@@ -92,8 +97,13 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
     },
     async close({ keepDatabase = false } = {}) {
       await app.close();
-      if (!keepDatabase) {
+      if (keepDatabase) {
+        deleteAtFileEnd(brokerPrefix);
+        return;
+      }
+      try {
         await dropDatabase(databaseUrl);
+      } finally {
         await deleteTopology(topology).catch(() => undefined);
       }
     },

@@ -5,9 +5,26 @@ import { TcpProxy } from './tcp-proxy';
 
 export const TEST_RABBITMQ_URL = process.env.TEST_RABBITMQ_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
 
-/** A broker prefix no other test run uses, so exchanges and queues never collide. */
+/**
+ * A broker prefix no other test file or run uses, so exchanges and queues never collide:
+ * `<the file's prefix>-<6 hex>`, the file's prefix `test-<run>-<file name>_<4 hex>` (set by the
+ * e2e environment, shared-services-environment.js), which checks that the file deleted everything
+ * named by it; `test-<run or adhoc>` outside that environment.
+ */
 export function uniqueBrokerPrefix(): string {
-  return `test-${process.env.EDA_TEST_RUN ?? 'adhoc'}-${randomBytes(3).toString('hex')}`.toLowerCase();
+  const filePrefix = process.env.EDA_TEST_BROKER_PREFIX ?? `test-${process.env.EDA_TEST_RUN ?? 'adhoc'}`;
+  return `${filePrefix}-${randomBytes(3).toString('hex')}`.toLowerCase();
+}
+
+/**
+ * Hands the queues and exchanges named by `prefix` (`<prefix>.…`) to the end of the test file: the
+ * e2e environment (shared-services-environment.js) deletes them after the file's last hook. For a
+ * topology that outlives what declared it on purpose, so that another app or process can go on
+ * where it stopped: a TestApp closed with `keepDatabase`, a built process (ApiProcess,
+ * ConsumerProcess). Everything else a file declares it deletes itself, or the file fails.
+ */
+export function deleteAtFileEnd(prefix: string): void {
+  (globalThis as { brokerPrefixesDeletedAtFileEnd?: Set<string> }).brokerPrefixesDeletedAtFileEnd?.add(prefix);
 }
 
 export function testTopology(prefix: string, retryDelaysMs = [1000, 5000, 30000]): BrokerTopology {
