@@ -14,7 +14,7 @@ import { StartScript } from './support/start-script';
 import { TcpProxy } from './support/tcp-proxy';
 import { TEST_AUTH_ENV, testAuthorization } from './support/test-auth';
 import { eventually } from './support/test-app';
-import { deleteTopology, messageCount, TEST_RABBITMQ_URL, testTopology, uniqueBrokerPrefix } from './support/test-broker';
+import { deleteAtFileEnd, deleteTopology, messageCount, TEST_RABBITMQ_URL, testTopology, uniqueBrokerPrefix } from './support/test-broker';
 import { createMigratedDataSource, createTestDatabase } from './support/test-database';
 
 const ROOT = path.resolve(__dirname, '..');
@@ -449,10 +449,13 @@ describe('the apps run through npm, as the README starts them', () => {
   /** `npm run start:api` in a process group of its own, as a terminal runs a foreground job. */
   async function startThroughNpm(): Promise<{ npm: ChildProcess; port: number; exited: ReturnType<typeof exitOf>; output: () => string }> {
     const port = await freePort();
+    const brokerPrefix = uniqueBrokerPrefix();
+    // The app may outlive a failing test (the fault tested here): its topology goes at the file's end.
+    deleteAtFileEnd(brokerPrefix);
     const npm = spawn('npm', ['run', '--silent', 'start:api'], {
       cwd: ROOT,
       detached: true,
-      env: { ...process.env, NODE_OPTIONS: '', PORT: String(port), DATABASE_URL: databaseUrl, RABBITMQ_URL: TEST_RABBITMQ_URL, BROKER_PREFIX: uniqueBrokerPrefix(), ...SHOW_STAGES, ...TEST_AUTH_ENV },
+      env: { ...process.env, NODE_OPTIONS: '', PORT: String(port), DATABASE_URL: databaseUrl, RABBITMQ_URL: TEST_RABBITMQ_URL, BROKER_PREFIX: brokerPrefix, ...SHOW_STAGES, ...TEST_AUTH_ENV },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let output = '';
