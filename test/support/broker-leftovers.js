@@ -73,19 +73,22 @@ function handedOverFile() {
   return path.join(os.tmpdir(), `eda-${runBrokerPrefix()}-handed-over-prefixes`);
 }
 
-/** Records prefixes whose queues and exchanges a file left on purpose (one per line). */
+/**
+ * Records prefixes whose queues and exchanges a file left on purpose (one per line). Called by
+ * every e2e file at its end, with none too: the file's existence tells the global teardown that an
+ * e2e file ran (a run of unit files alone never asks rabbitmqctl anything).
+ */
 function recordHandedOverPrefixes(prefixes) {
-  if (!prefixes || prefixes.size === 0) return;
-  appendFileSync(handedOverFile(), [...prefixes].map((prefix) => `${prefix}\n`).join(''));
+  appendFileSync(handedOverFile(), [...(prefixes ?? [])].map((prefix) => `${prefix}\n`).join(''));
 }
 
-/** The prefixes this run's files handed over, and forgets them. */
+/** The prefixes this run's files handed over, and forgets them; undefined when no e2e file ran. */
 function takeHandedOverPrefixes() {
-  let text = '';
+  let text;
   try {
     text = readFileSync(handedOverFile(), 'utf8');
   } catch {
-    return [];
+    return undefined;
   }
   rmSync(handedOverFile(), { force: true });
   return text.split('\n').filter(Boolean);

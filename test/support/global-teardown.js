@@ -3,9 +3,17 @@ const { brokerObjectsStartingWith, deleteBrokerObjects, describeBrokerObjects, r
 
 const server = process.env.TEST_DATABASE_SERVER_URL ?? 'postgres://postgres:postgres@127.0.0.1:5432';
 
-module.exports = async function globalTeardown(globalConfig) {
+module.exports = async function globalTeardown() {
   const run = process.env.EDA_TEST_RUN;
   if (!run) return;
+  // Both, even when the first fails; then the first failure is the run's.
+  const outcomes = await Promise.allSettled([dropRunDatabases(run), deleteRunBrokerLeftovers()]);
+  const failed = outcomes.find((outcome) => outcome.status === 'rejected');
+  if (failed) throw failed.reason;
+};
+
+/** Drops the databases this run's files left (a crashed file's, or one kept to the end on purpose). */
+async function dropRunDatabases(run) {
   const client = new Client({ connectionString: `${server}/postgres` });
   await client.connect();
   try {
@@ -14,10 +22,7 @@ module.exports = async function globalTeardown(globalConfig) {
   } finally {
     await client.end();
   }
-  // `npm run test:unit` (--selectProjects unit) touches no broker.
-  const projects = globalConfig?.selectProjects;
-  if (!projects || projects.includes('e2e')) await deleteRunBrokerLeftovers();
-};
+}
 
 /**
  * Deletes what this run left on the broker (only its names: another run on the same broker keeps
@@ -26,6 +31,8 @@ module.exports = async function globalTeardown(globalConfig) {
  */
 async function deleteRunBrokerLeftovers() {
   const handedOver = takeHandedOverPrefixes();
+  // No e2e file ran (unit files alone): nothing to ask the broker.
+  if (handedOver === undefined) return;
   let leftovers;
   try {
     leftovers = await brokerObjectsStartingWith(`${runBrokerPrefix()}-`);
@@ -38,7 +45,7 @@ async function deleteRunBrokerLeftovers() {
   if (leaks.queues.length + leaks.exchanges.length === 0) return;
   throw new Error(
     `The e2e run left ${leaks.queues.length} queue(s) and ${leaks.exchanges.length} exchange(s) on the broker (deleted now): ` +
-      `${describeBrokerObjects(leaks)}. A test deletes what it declares (TestApp.close and the test/support closes delete their ` +
+      `${describeBrokerObjects(leaks)}. (A file that failed or whose worker crashed may have left them for that reason.) A test deletes what it declares (TestApp.close and the test/support closes delete their ` +
       'topology); one kept on purpose past its user (a restart on the same prefix) is handed to the end of its file with deleteAtFileEnd (test-broker.ts).',
   );
 }

@@ -19,7 +19,7 @@ import { createTestDatabase } from './test-database';
 export interface TestApp {
   app: NestFastifyApplication;
   databaseUrl: string;
-  /** This app's own exchange and queues (unique prefix), removed on close (at the file's end with `keepDatabase`). */
+  /** This app's own exchange and queues (unique prefix), removed on close (at the run's end with `keepDatabase`: deleteAtFileEnd). */
   topology: BrokerTopology;
   brokerPrefix: string;
   db: DataSource;

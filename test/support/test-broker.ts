@@ -8,8 +8,8 @@ export const TEST_RABBITMQ_URL = process.env.TEST_RABBITMQ_URL ?? 'amqp://guest:
 /**
  * A broker prefix no other test file or run uses, so exchanges and queues never collide:
  * `<the file's prefix>-<6 hex>`, the file's prefix `test-<run>-<file name>_<4 hex>` (set by the
- * e2e environment, shared-services-environment.js), which checks that the file deleted everything
- * named by it; `test-<run or adhoc>` outside that environment.
+ * e2e environment, shared-services-environment.js), so that whatever the run's end finds left on
+ * the broker names its file (global-teardown.js); `test-<run or adhoc>` outside that environment.
  */
 export function uniqueBrokerPrefix(): string {
   const filePrefix = process.env.EDA_TEST_BROKER_PREFIX ?? `test-${process.env.EDA_TEST_RUN ?? 'adhoc'}`;
@@ -17,11 +17,12 @@ export function uniqueBrokerPrefix(): string {
 }
 
 /**
- * Hands the queues and exchanges named by `prefix` (`<prefix>.…`) to the end of the test file: the
- * e2e environment (shared-services-environment.js) deletes them after the file's last hook. For a
+ * Hands the queues and exchanges named by `prefix` (`<prefix>.…`) to the end of the run: the e2e
+ * environment records the prefix when the file ends, and the global teardown deletes them with the
+ * rest of the run's objects and does not count them as leaks (global-teardown.js). For a
  * topology that outlives what declared it on purpose, so that another app or process can go on
  * where it stopped: a TestApp closed with `keepDatabase`, a built process (ApiProcess,
- * ConsumerProcess). Everything else a file declares it deletes itself, or the file fails.
+ * ConsumerProcess). Everything else a file declares it deletes itself, or the run fails naming it.
  */
 export function deleteAtFileEnd(prefix: string): void {
   (globalThis as { brokerPrefixesDeletedAtFileEnd?: Set<string> }).brokerPrefixesDeletedAtFileEnd?.add(prefix);
