@@ -3,6 +3,7 @@ import { isPostgresError } from './postgres-errors';
 import { prepareParameterizedStatements } from './prepared-statements';
 import { serializeQueries } from './serialized-queries';
 import { boundStatementReplies } from './statement-reply-timeout';
+import { wrapQuery } from './wrap-query';
 
 /**
  * How often the server checks, while it runs one of our statements, that this process is still
@@ -106,12 +107,9 @@ async function checkClientConnection(client: ClientBase): Promise<void> {
   }
 }
 
-type Query = (...args: unknown[]) => unknown;
-
 /** Ends `client` as soon as one of its statements fails with severity FATAL, so that pg-pool discards it on release. */
 export function endAfterFatal(client: ClientBase): void {
-  const query = client.query.bind(client) as Query;
-  (client as unknown as { query: Query }).query = (...args: unknown[]) => {
+  wrapQuery(client, (query) => (...args: unknown[]) => {
     const result = query(...args);
     if (result instanceof Promise) {
       result.catch((error: unknown) => {
@@ -119,5 +117,5 @@ export function endAfterFatal(client: ClientBase): void {
       });
     }
     return result;
-  };
+  });
 }

@@ -1,4 +1,5 @@
 import type { ClientBase } from 'pg';
+import { wrapQuery } from './wrap-query';
 
 /**
  * Distinct statements one connection prepares at most. PostgreSQL keeps a prepared statement for
@@ -6,8 +7,6 @@ import type { ClientBase } from 'pg';
  * text per call (an `IN` list of varying length); past it, new texts run unprepared.
  */
 export const MAX_PREPARED_STATEMENTS_PER_CONNECTION = 500;
-
-type Query = (...args: unknown[]) => unknown;
 
 /**
  * Makes `client` run every statement that has parameters as a named prepared statement: the
@@ -24,9 +23,8 @@ type Query = (...args: unknown[]) => unknown;
  * is missing on the next: turn it off there (DATABASE_PREPARED_STATEMENTS=false).
  */
 export function prepareParameterizedStatements(client: ClientBase): void {
-  const query = client.query.bind(client) as Query;
   const names = new Map<string, string>();
-  (client as unknown as { query: Query }).query = (config: unknown, values?: unknown, callback?: unknown) => {
+  wrapQuery(client, (query) => (config: unknown, values?: unknown, callback?: unknown) => {
     if (typeof config !== 'string' || !Array.isArray(values) || values.length === 0) return query(config, values, callback);
     let name = names.get(config);
     if (name === undefined && names.size < MAX_PREPARED_STATEMENTS_PER_CONNECTION) {
@@ -34,5 +32,5 @@ export function prepareParameterizedStatements(client: ClientBase): void {
       names.set(config, name);
     }
     return name === undefined ? query(config, values, callback) : query({ name, text: config, values }, callback);
-  };
+  });
 }

@@ -1,6 +1,5 @@
 import type { ClientBase } from 'pg';
-
-type Query = (...args: unknown[]) => unknown;
+import { wrapQuery } from './wrap-query';
 
 /**
  * Makes `client` send its promise-style queries one after another: a query called while another
@@ -10,14 +9,13 @@ type Query = (...args: unknown[]) => unknown;
  * Callback-style calls and submittables (a cursor, a stream, COPY) go to pg as they are.
  */
 export function serializeQueries(client: ClientBase): void {
-  const query = client.query.bind(client) as Query;
   let last: Promise<unknown> = Promise.resolve();
-  (client as unknown as { query: Query }).query = (...args: unknown[]) => {
+  wrapQuery(client, (query) => (...args: unknown[]) => {
     const [config] = args;
     const submittable = typeof (config as { submit?: unknown } | undefined)?.submit === 'function';
     if (submittable || args.some((arg) => typeof arg === 'function')) return query(...args);
     const run = last.then(() => query(...args));
     last = run.catch(() => undefined);
     return run;
-  };
+  });
 }

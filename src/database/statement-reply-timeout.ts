@@ -1,5 +1,6 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type { ClientBase } from 'pg';
+import { wrapQuery } from './wrap-query';
 
 /**
  * A statement on a pool connection had no answer from PostgreSQL within the bound
@@ -26,8 +27,6 @@ export function withoutStatementReplyTimeout<T>(work: () => Promise<T>): Promise
   return unbounded.run(true, work);
 }
 
-type Query = (...args: unknown[]) => unknown;
-
 /**
  * Bounds how long each promise-style statement of `client` waits for its answer: after `timeoutMs`
  * the statement rejects with StatementReplyTimeoutError and the client is ended, so that pg-pool
@@ -50,8 +49,7 @@ type Query = (...args: unknown[]) => unknown;
  */
 export function boundStatementReplies(client: ClientBase, timeoutMs: number): void {
   if (!(timeoutMs > 0)) return;
-  const query = client.query.bind(client) as Query;
-  (client as unknown as { query: Query }).query = (...args: unknown[]) => {
+  wrapQuery(client, (query) => (...args: unknown[]) => {
     const result = query(...args);
     if (!(result instanceof Promise) || unbounded.getStore()) return result;
     return new Promise((resolve, reject) => {
@@ -70,5 +68,5 @@ export function boundStatementReplies(client: ClientBase, timeoutMs: number): vo
         },
       );
     });
-  };
+  });
 }
