@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { uniqueEmail } from './support/fixtures';
 import type { TcpProxy } from './support/tcp-proxy';
 import { startTestApp, type TestApp } from './support/test-app';
@@ -43,11 +44,13 @@ describe('the API whose PostgreSQL vanished without closing its connections', ()
   it('answers a query and a command 503 DATABASE_UNAVAILABLE within the reply timeout instead of hanging, then serves again once PostgreSQL is back', async () => {
     const id = (await app.http().post('/users').send({ email: uniqueEmail('before'), name: 'Before' }).expect(201)).body.id;
     const email = uniqueEmail('cut-off');
+    const idempotencyKey = randomUUID();
+    const register = () => app.http().post('/users').set('Idempotency-Key', idempotencyKey).send({ email, name: 'Cut Off' });
 
     proxy.blackHole();
     try {
       const read = await timed(app.http().get(`/users/${id}`));
-      const command = await timed(app.http().post('/users').send({ email, name: 'Cut Off' }));
+      const command = await timed(register());
 
       for (const [{ response, ms }, instance] of [
         [read, `/users/${id}`],
@@ -66,8 +69,13 @@ describe('the API whose PostgreSQL vanished without closing its connections', ()
 
     // Back: the connections the bound ended are gone, the others answer (or new ones are made).
     expect((await app.http().get(`/users/${id}`).expect(200)).body.id).toBe(id);
-    // The command cut off took no effect: its email is free.
-    const registered = await app.http().post('/users').send({ email, name: 'Cut Off' }).expect(201);
+    // The command cut off has an unknown outcome: what its connection had sent reaches PostgreSQL
+    // when the network is back, as TCP delivers it (a one-statement write without a key may then
+    // commit). The 503's promise is that the retry with the same Idempotency-Key takes effect
+    // once: its claim, the command and the stored response are one transaction.
+    const registered = await register().expect(201);
     expect((await app.http().get(`/users/${registered.body.id}`).expect(200)).body.email).toBe(email);
+    const [{ registrations }] = await app.db.query(`SELECT count(*)::int AS registrations FROM events WHERE event_type = 'UserRegistered' AND payload->>'email' = $1`, [email]);
+    expect(registrations).toBe(1);
   });
 });
