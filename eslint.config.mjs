@@ -54,4 +54,6 @@ export default tseslint.config(
     },
     rules: { ...tseslint.configs.disableTypeChecked.rules, 'no-console': 'off' },
   },
+  // The bench's unit tests run under jest (the unit project), which provides these.
+  { files: ['bench/*.spec.mjs'], languageOptions: { globals: { describe: 'readonly', it: 'readonly', expect: 'readonly' } } },
 );

@@ -24,7 +24,8 @@ module.exports = {
       displayName: 'unit',
       testEnvironment: 'node',
       rootDir: '.',
-      testMatch: ['<rootDir>/src/**/*.spec.ts'],
+      // The bench's pure parts (bench/*.spec.mjs, native ES modules) run with them.
+      testMatch: ['<rootDir>/src/**/*.spec.ts', '<rootDir>/bench/**/*.spec.mjs'],
       transform: { '^.+\\.ts$': tsJest },
     },
     {

@@ -12,7 +12,8 @@
 //
 // It exits 1 if a request failed, an accepted order went missing or an effect was applied twice,
 // an event never reached the consumer, an order was left undecided or rejected for `timeout`,
-// or a reader did not reach the head within the deadline.
+// or a reader did not reach the head within the deadline. It prints issue 10's targets as this
+// run met them (bench/targets.mjs); with BENCH_TARGETS=strict it exits 2 when one is not met.
 //
 //   npm run bench     BENCH_SECONDS=8 (per step)  BENCH_RATES=25,50,75,100  BENCH_CONNECTIONS=32
 //                     BENCH_SAGA=on|off  BENCH_RAW=auto|off  BENCH_RAW_DIR=/work/shared/bench/raw-pipeline
@@ -21,6 +22,7 @@
 //                     BENCH_API_PROCESSES=1|2 (2: two APIs behind a round-robin balancer on one port, sharing
 //                     every projection and reaction in BENCH_SUBSCRIPTION_SEGMENTS=8 segments)
 //                     BENCH_STORE_EVENTS=<n> (run on a store pre-filled with n events, see bench/store.mjs)
+//                     BENCH_TARGETS=strict (exit 2 when one of issue 10's targets is not met)
 import { randomBytes } from 'node:crypto';
 import os from 'node:os';
 import amqp from 'amqplib';
@@ -31,6 +33,7 @@ import { startProject } from './project.mjs';
 import { rawPipelineAt, startRaw } from './raw.mjs';
 import { printReport, stepRecord, writeResults } from './report.mjs';
 import { prefilledStore } from './store.mjs';
+import { issueTargets } from './targets.mjs';
 import { progress, stop } from './support.mjs';
 
 const env = process.env;
@@ -49,6 +52,8 @@ const settings = {
   drainTimeoutMs: Number(env.BENCH_DRAIN_TIMEOUT_S ?? 120) * 1000,
   /** Events the store holds before the run (bench/store.mjs); 0: an empty store. */
   storeEvents: Number(env.BENCH_STORE_EVENTS ?? 0),
+  /** Exit 2 when a target of issue 10 is not met (bench/targets.mjs); else they are only printed. */
+  targetsStrict: env.BENCH_TARGETS === 'strict',
 };
 for (const [name, rates] of [['BENCH_RATES', settings.ratesPercent], ['BENCH_RATES_PER_S', settings.ratesPerS ?? []]]) {
   if (rates.some((rate) => !Number.isFinite(rate) || rate <= 0)) throw new Error(`${name} is a comma-separated list of positive numbers, not ${env[name]}`);
@@ -143,10 +148,20 @@ try {
     `POST /orders: closed loop (${settings.connections} connections), then open loop at ${settings.ratesPerS ? `${settings.ratesPerS.join(' / ')} commands/s` : `${settings.ratesPercent.join(' / ')} % of its accepted rate`};` +
     ` ${settings.secondsPerStep} s per step; saga ${settings.saga ? 'on' : 'off'}; store ${settings.storeEvents > 0 ? `pre-filled with ${settings.storeEvents.toLocaleString('en')} events` : 'empty'}; ${startedAt}` +
     ` (${os.cpus().length} cores, load average ${loadAverage.toFixed(2)} before the run); ${Math.round((performance.now() - began) / 1000)} s from start to report`;
-  printReport({ header, records, runs, failures });
-  const file = writeResults({ startedAt, tookS: (performance.now() - began) / 1000, settings, machine: { cores: os.cpus().length, loadAverageBefore: loadAverage }, runs, steps: records, failures });
+  const targets = issueTargets({
+    saga: settings.saga,
+    project: records.filter((record) => record.pipeline.startsWith('project')),
+    raw: records.filter((record) => record.pipeline === 'raw pipeline'),
+  });
+  printReport({ header, records, runs, failures, targets });
+  const file = writeResults({ startedAt, tookS: (performance.now() - began) / 1000, settings, machine: { cores: os.cpus().length, loadAverageBefore: loadAverage }, runs, steps: records, targets, failures });
   progress(`results written to ${file}`);
+  const unmet = targets.filter(({ met }) => !met);
   if (failures.length > 0) process.exitCode = 1;
+  else if (settings.targetsStrict && unmet.length > 0) {
+    console.log(`BENCH_TARGETS=strict: ${unmet.length} of issue 10's targets not met`);
+    process.exitCode = 2;
+  }
 } finally {
   await cleanUp();
 }

@@ -48,7 +48,7 @@ export function stepRecord(step) {
   };
 }
 
-export function printReport({ header, records, runs, failures }) {
+export function printReport({ header, records, runs, failures, targets }) {
   const lines = [header, ''];
   lines.push(
     table(
@@ -134,6 +134,10 @@ export function printReport({ header, records, runs, failures }) {
       lines.push(`- ${name}: socket writes ${writes}; statements ${n(io.statements, 2)}, most sent:`);
       for (const { text, perOrder } of io.topStatements) lines.push(`  - ${n(perOrder, 3)} \`${text}\``);
     }
+  }
+  if (targets) {
+    lines.push('', "issue 10's targets, judged on this run (ratios: project ÷ raw pipeline in this run)");
+    lines.push(table(['target', 'measured', 'met?'], targets.map(({ target, measured, met }) => [target, measured, met ? 'yes' : 'no'])));
   }
   for (const failure of failures) lines.push(`FAILED: ${failure}`);
   console.log(lines.join('\n'));
