@@ -5,18 +5,30 @@ import { unsupportedServerProblem } from './server-version';
  * Creates the database named in `databaseUrl` when it does not exist yet (first start). On the
  * same connection, refuses a server older than the project supports (see server-version.ts), so
  * that a start fails with one clear line instead of a setting the server does not know.
+ *
+ * It connects to that database itself first, and to the `postgres` maintenance database only when
+ * the server answers that it does not exist (SQLSTATE 3D000): a start of an existing database
+ * needs nothing but that database, as behind a pooler that serves only it (PgBouncer answers
+ * "no such database" for any other) or on a server where the role may connect to its own only.
  */
 export async function ensureDatabaseExists(databaseUrl: string): Promise<void> {
   const url = new URL(databaseUrl);
   const name = decodeURIComponent(url.pathname.replace(/^\//, ''));
   if (!name) throw new Error('DATABASE_URL names no database');
+  const existing = await connectUnlessMissing(url.toString());
+  if (existing) {
+    try {
+      await refuseUnsupportedServer(existing);
+    } finally {
+      await existing.end();
+    }
+    return;
+  }
   url.pathname = '/postgres';
   const client = new Client({ connectionString: url.toString() });
   await client.connect();
   try {
-    const { rows } = await client.query<{ num: number; version: string }>(`SELECT current_setting('server_version_num')::int AS num, current_setting('server_version') AS version`);
-    const problem = unsupportedServerProblem(rows[0].num, rows[0].version);
-    if (problem) throw new Error(problem);
+    await refuseUnsupportedServer(client);
     const { rowCount } = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);
     if (rowCount) return;
     await client.query(`CREATE DATABASE ${quoteIdentifier(name)}`).catch((error: { code?: string }) => {
@@ -25,6 +37,26 @@ export async function ensureDatabaseExists(databaseUrl: string): Promise<void> {
   } finally {
     await client.end();
   }
+}
+
+/** A connected client of the database at `databaseUrl`, or undefined when the server says it does not exist. */
+async function connectUnlessMissing(databaseUrl: string): Promise<Client | undefined> {
+  const client = new Client({ connectionString: databaseUrl });
+  try {
+    await client.connect();
+    return client;
+  } catch (error) {
+    if ((error as { code?: string }).code === INVALID_CATALOG_NAME) return undefined;
+    throw error;
+  }
+}
+
+const INVALID_CATALOG_NAME = '3D000';
+
+async function refuseUnsupportedServer(client: Client): Promise<void> {
+  const { rows } = await client.query<{ num: number; version: string }>(`SELECT current_setting('server_version_num')::int AS num, current_setting('server_version') AS version`);
+  const problem = unsupportedServerProblem(rows[0].num, rows[0].version);
+  if (problem) throw new Error(problem);
 }
 
 export async function dropDatabase(databaseUrl: string): Promise<void> {

@@ -1,0 +1,67 @@
+import { ensureDatabaseExists } from './ensure-database';
+
+// A stand-in for pg's Client on a server that holds `databases`; `reachable` are those a client
+// may connect to (a pooler that serves only the application's database, for one).
+const server = { databases: new Set<string>(), reachable: new Set<string>(), versionNum: 160004, connected: [] as string[], statements: [] as string[], open: 0 };
+
+jest.mock('pg', () => ({
+  Client: class {
+    private readonly database: string;
+    constructor({ connectionString }: { connectionString: string }) {
+      this.database = decodeURIComponent(new URL(connectionString).pathname.slice(1));
+    }
+    async connect(): Promise<void> {
+      if (!server.reachable.has(this.database)) throw Object.assign(new Error(`no such database: ${this.database}`), { code: '08P01' });
+      if (!server.databases.has(this.database)) throw Object.assign(new Error(`database "${this.database}" does not exist`), { code: '3D000' });
+      server.connected.push(this.database);
+      server.open += 1;
+    }
+    async query(text: string): Promise<{ rows: unknown[]; rowCount: number }> {
+      server.statements.push(`${this.database}: ${text.split(' ').slice(0, 2).join(' ')}`);
+      if (text.includes('server_version_num')) return { rows: [{ num: server.versionNum, version: String(server.versionNum) }], rowCount: 1 };
+      if (text.startsWith('SELECT 1 FROM pg_database')) return { rows: [], rowCount: 0 };
+      if (text.startsWith('CREATE DATABASE')) return { rows: [], rowCount: 0 };
+      throw new Error(`unexpected statement ${text}`);
+    }
+    async end(): Promise<void> {
+      server.open -= 1;
+    }
+  },
+}));
+
+describe('ensureDatabaseExists', () => {
+  beforeEach(() => {
+    Object.assign(server, { databases: new Set(['postgres']), reachable: new Set(['postgres', 'app']), versionNum: 160004, connected: [], statements: [], open: 0 });
+  });
+
+  it('starts on an existing database through that database alone, without the postgres maintenance database', async () => {
+    server.databases.add('app');
+    server.reachable = new Set(['app']); // a pooler that serves only the application's database
+    await ensureDatabaseExists('postgres://u:p@db:6432/app');
+    expect(server.connected).toEqual(['app']);
+    expect(server.statements).toEqual(['app: SELECT current_setting(\'server_version_num\')::int']);
+    expect(server.open).toBe(0);
+  });
+
+  it('creates a missing database through the postgres maintenance database', async () => {
+    await ensureDatabaseExists('postgres://u:p@db:5432/app');
+    expect(server.connected).toEqual(['postgres']);
+    expect(server.statements.at(-1)).toBe('postgres: CREATE DATABASE');
+    expect(server.open).toBe(0);
+  });
+
+  it('refuses a server older than PostgreSQL 14 on either path, and closes its connection', async () => {
+    server.versionNum = 130016;
+    await expect(ensureDatabaseExists('postgres://u:p@db:5432/app')).rejects.toThrow('PostgreSQL 130016 is too old');
+    server.databases.add('app');
+    await expect(ensureDatabaseExists('postgres://u:p@db:5432/app')).rejects.toThrow('PostgreSQL 130016 is too old');
+    expect(server.statements.some((statement) => statement.includes('CREATE'))).toBe(false);
+    expect(server.open).toBe(0);
+  });
+
+  it('passes on a failure to connect other than a missing database', async () => {
+    server.reachable = new Set(['postgres']);
+    await expect(ensureDatabaseExists('postgres://u:p@db:5432/app')).rejects.toThrow('no such database: app');
+    expect(server.connected).toEqual([]);
+  });
+});
