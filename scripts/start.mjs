@@ -6,10 +6,13 @@
 // Authentication: with none configured (no AUTH_MODE, AUTH_JWT_SECRET or AUTH_JWKS_URL), both
 // apps run in development mode (AUTH_MODE=development) with one secret generated here, and this
 // script prints a token with every scope for them. Configured otherwise, it passes that on as it is.
+// Development mode listens on loopback addresses only: with HOST or CONSUMER_HOST set to any other
+// (0.0.0.0 in a container) and no authentication configured, it exits 1 before printing a token.
 import { randomBytes } from 'node:crypto';
 import { spawn } from 'node:child_process';
 import readline from 'node:readline';
 import { signDevelopmentToken } from '../dist/src/auth/access-token-signer.js';
+import { developmentModeOffLoopback, isLoopbackHost } from '../dist/src/auth/authentication-settings.js';
 
 const STOP_TIMEOUT_MS = Number(process.env.START_STOP_TIMEOUT_MS ?? 15_000);
 if (!Number.isInteger(STOP_TIMEOUT_MS) || STOP_TIMEOUT_MS < 1) {
@@ -29,6 +32,11 @@ const env = { ...process.env, LOG_FORMAT: process.env.LOG_FORMAT || (process.std
 env.CONSUMER_URL ??= `http://${env.CONSUMER_HOST ?? '127.0.0.1'}:${env.CONSUMER_PORT ?? 3001}`;
 const development = env.AUTH_MODE === 'development' || (env.AUTH_MODE === undefined && env.AUTH_JWT_SECRET === undefined && env.AUTH_JWKS_URL === undefined);
 if (development) {
+  const exposed = [env.HOST ?? '127.0.0.1', env.CONSUMER_HOST ?? '127.0.0.1'].find((host) => !isLoopbackHost(host));
+  if (exposed !== undefined) {
+    process.stderr.write(`Invalid configuration: ${developmentModeOffLoopback(exposed)}\n`);
+    process.exit(1);
+  }
   env.AUTH_MODE = 'development';
   env.AUTH_JWT_SECRET ??= randomBytes(32).toString('base64url');
   const token = await signDevelopmentToken({ secret: env.AUTH_JWT_SECRET, issuer: env.AUTH_ISSUER, audience: env.AUTH_AUDIENCE });

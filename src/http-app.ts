@@ -20,7 +20,7 @@ import { pageConstraintStrategy } from './flows/http/flow-page';
 export async function createHttpApp(
   environment: Environment,
   extraModules: Type[] = [],
-  authentication: AuthenticationSettings = resolveAuthentication(environment),
+  authentication: AuthenticationSettings = resolveAuthentication(environment, environment.HOST),
 ): Promise<NestFastifyApplication> {
   // First: what building the modules logs goes through it too.
   const logger = useProcessLogger('api', environment);

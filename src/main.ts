@@ -17,7 +17,7 @@ async function bootstrap(): Promise<void> {
   const environment = loadEnvironment(process.env);
   useProcessLogger('api', environment);
   for (const advice of environmentAdvice(environment)) new Logger('Configuration').warn(advice);
-  const authentication = resolveAuthentication(environment);
+  const authentication = resolveAuthentication(environment, environment.HOST);
   const shutdown = GracefulShutdown.listen({
     timeoutMs: environment.SHUTDOWN_TIMEOUT_MS,
     applicationParts: 'relay, reactions, projections and broker client',

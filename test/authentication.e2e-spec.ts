@@ -1,13 +1,15 @@
+import { spawn as spawnProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import { connect } from 'node:net';
+import path from 'node:path';
 import { type CryptoKey, exportJWK, generateKeyPair, SignJWT } from 'jose';
 import type { Response } from 'supertest';
 import { SCOPES } from '../src/auth/scopes';
 import { dropDatabase } from '../src/database/ensure-database';
 import { ApiProcess } from './support/api-process';
 import { ConsumerProcess } from './support/consumer-process';
-import { exitOnItsOwn } from './support/exit-status';
+import { exitOf, exitOnItsOwn } from './support/exit-status';
 import { countRows, placeOrder, registerUser, twoLines, uniqueEmail } from './support/fixtures';
 import { StartScript } from './support/start-script';
 import { TEST_AUTH, testToken } from './support/test-auth';
@@ -365,6 +367,35 @@ describe('starting without any authentication configured', () => {
     expect(line.level).toBe('fatal');
     expect(line.msg).toMatch(/^Invalid configuration: no authentication is configured: set AUTH_JWT_SECRET .* or AUTH_JWKS_URL .* or AUTH_MODE=development/);
     expect(output).not.toMatch(/ECONNREFUSED|^\s+at /m);
+  });
+});
+
+describe('development mode on an address others can reach', () => {
+  it.each([
+    ['the API', (env: Env) => ApiProcess.spawn({ ...env, HOST: '0.0.0.0' }), '0.0.0.0'],
+    ['the consumer', (env: Env) => ConsumerProcess.spawn(uniqueBrokerPrefix(), { ...env, CONSUMER_HOST: '::' }), '::'],
+  ])('%s refuses to start, naming the address and what to configure, before it touches the database', async (_name, spawn, host) => {
+    const unreachable = 'postgres://postgres@127.0.0.1:1/never';
+    const { code, output } = await runToExit(spawn, { ...NO_AUTH, AUTH_MODE: 'development', DATABASE_URL: unreachable, CONSUMER_DATABASE_URL: unreachable, PORT: '1', CONSUMER_PORT: '1' });
+    expect(code).toBe(1);
+    const line = JSON.parse(output.trim()) as { level: string; msg: string };
+    expect(line).toMatchObject({ level: 'fatal', msg: expect.stringContaining(`AUTH_MODE=development (what npm start runs when no authentication is configured) listens on loopback addresses only, not on ${host}`) });
+    expect(output).not.toMatch(/ECONNREFUSED|valid 24 h/);
+  });
+
+  it('npm start with nothing configured and HOST=0.0.0.0 exits 1 before it prints a token or starts an app', async () => {
+    const script = spawnProcess(process.execPath, ['scripts/start.mjs'], {
+      cwd: path.resolve(__dirname, '..'),
+      env: { ...process.env, ...NO_AUTH, NODE_OPTIONS: '', HOST: '0.0.0.0', DATABASE_URL: 'postgres://postgres@127.0.0.1:1/never' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    script.stdout.on('data', (chunk) => (output += chunk));
+    script.stderr.on('data', (chunk) => (output += chunk));
+    const { code } = await exitOf(script);
+    expect(code).toBe(1);
+    expect(output).toContain('Invalid configuration: AUTH_MODE=development (what npm start runs when no authentication is configured) listens on loopback addresses only, not on 0.0.0.0');
+    expect(output).not.toMatch(/TOKEN=|started \(pid/);
   });
 });
 

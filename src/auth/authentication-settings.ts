@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { isIP } from 'node:net';
 import { InvalidEnvironmentError } from '../config/environment';
 
 /** The configuration variables of authentication (src/config/environment.ts, httpSecuritySettings). */
@@ -30,16 +31,33 @@ const HOW_TO_CONFIGURE =
   'and AUTH_ISSUER / AUTH_AUDIENCE to check those claims; or AUTH_MODE=development on your own machine (npm start does that)';
 
 /**
+ * Whether `host`, the interface an HTTP process listens on, is reachable from this machine only:
+ * `localhost`, an IPv4 address in 127.0.0.0/8, `::1`, or an IPv4-mapped 127.x address. Any other
+ * name or address (`0.0.0.0`, `::`, a host name that may resolve to anything) is not.
+ */
+export function isLoopbackHost(host: string): boolean {
+  const address = host.replace(/^\[(.*)\]$/, '$1').toLowerCase();
+  if (address === 'localhost') return true;
+  if (isIP(address) === 4) return address.startsWith('127.');
+  if (isIP(address) === 6) return address === '::1' || /^::ffff:127\./.test(address) || /^(0{1,4}:){7}0{0,3}1$/.test(address);
+  return false;
+}
+
+/**
  * Resolves the authentication of an HTTP process once, at start. Refuses (InvalidEnvironmentError,
  * naming the variables) a process configured with no way to verify tokens, with both ways, with a
  * short secret, or with a JWKS URL but no audience (an issuer signs tokens for many APIs; without
  * `aud` this API would accept every one of them). Development mode signs with AUTH_JWT_SECRET, or
- * with a random secret generated here when it is unset.
+ * with a random secret generated here when it is unset; it is refused unless the process listens
+ * on a loopback address (`listensOn`, its HOST or CONSUMER_HOST: see isLoopbackHost), because
+ * `npm start` prints a token with every scope for it, and a container or server started that way
+ * would hand whoever reads its logs the whole API.
  */
-export function resolveAuthentication(environment: AuthenticationEnvironment): AuthenticationSettings {
+export function resolveAuthentication(environment: AuthenticationEnvironment, listensOn: string): AuthenticationSettings {
   const { AUTH_MODE, AUTH_JWT_SECRET, AUTH_JWKS_URL, AUTH_ISSUER, AUTH_AUDIENCE } = environment;
   const claims = { ...(AUTH_ISSUER && { issuer: AUTH_ISSUER }), ...(AUTH_AUDIENCE && { audience: AUTH_AUDIENCE }) };
   if (AUTH_MODE === 'development') {
+    if (!isLoopbackHost(listensOn)) refuse(developmentModeOffLoopback(listensOn));
     if (AUTH_JWKS_URL) refuse('AUTH_MODE=development signs its own tokens with a secret; unset AUTH_JWKS_URL');
     const secret = AUTH_JWT_SECRET ?? randomBytes(32).toString('base64url');
     return { keys: { secret }, ...claims, development: { secretGenerated: AUTH_JWT_SECRET === undefined } };
@@ -54,6 +72,14 @@ export function resolveAuthentication(environment: AuthenticationEnvironment): A
     return { keys: { jwksUrl: AUTH_JWKS_URL }, ...claims };
   }
   return refuse(`no authentication is configured: ${HOW_TO_CONFIGURE}`);
+}
+
+/** Why development mode is refused on `host`, and what to configure instead. */
+export function developmentModeOffLoopback(host: string): string {
+  return (
+    `AUTH_MODE=development (what npm start runs when no authentication is configured) listens on loopback addresses only, not on ${host}: ` +
+    `its tokens, printed at start, carry every scope. To listen there, ${HOW_TO_CONFIGURE.replace(/; or AUTH_MODE=development.*$/, '')}`
+  );
 }
 
 function refuse(problem: string): never {

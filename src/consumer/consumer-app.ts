@@ -16,7 +16,7 @@ import { IntegrationEventServer } from './messaging/integration-event-server';
  */
 export async function createConsumerApp(
   environment: ConsumerEnvironment,
-  authentication: AuthenticationSettings = resolveAuthentication(environment),
+  authentication: AuthenticationSettings = resolveAuthentication(environment, environment.CONSUMER_HOST),
 ): Promise<NestFastifyApplication> {
   // First: what building the modules logs goes through it too.
   const logger = useProcessLogger('consumer', environment);

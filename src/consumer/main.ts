@@ -17,7 +17,7 @@ import { TopologyMismatchError } from './messaging/topology-mismatch.error';
 async function bootstrap(): Promise<void> {
   const environment = loadConsumerEnvironment(process.env);
   useProcessLogger('consumer', environment);
-  const authentication = resolveAuthentication(environment);
+  const authentication = resolveAuthentication(environment, environment.CONSUMER_HOST);
   const shutdown = GracefulShutdown.listen({
     timeoutMs: environment.SHUTDOWN_TIMEOUT_MS,
     applicationParts: 'RMQ consumer and its broker connection',
