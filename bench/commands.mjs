@@ -170,10 +170,21 @@ try {
 async function runSteps(pipeline, plan) {
   const saturation = await runStep(pipeline, 'saturation', null);
   plan ??= settings.ratesPerS?.map((rate) => ({ name: `${rate}/s`, rate }));
-  plan ??= settings.ratesPercent.map((percent) => ({ name: `${percent} %`, rate: Math.max(1, Math.round((saturation.load.acceptedPerS * percent) / 100)) }));
+  const sustained = sustainedRate(saturation);
+  plan ??= settings.ratesPercent.map((percent) => ({ name: `${percent} %`, rate: Math.max(1, Math.round((sustained * percent) / 100)) }));
   const steps = [saturation];
   for (const { name, rate } of plan) steps.push(await runStep(pipeline, name, rate));
   return steps;
+}
+
+/**
+ * A step's accepted commands over the load and the drain after it (until every reader was at the
+ * head): the rate at which the pipeline did all of its work, every order decided and every event
+ * delivered. A closed loop accepts faster than that for a while when a reader falls behind (the
+ * saga: its lag grows until admission control sheds); the fixed-rate steps are percentages of it.
+ */
+function sustainedRate(step) {
+  return step.load.accepted / ((step.load.durationMs + step.drain.drainedMs) / 1000);
 }
 
 /** One step: load, wait until every reader is at the head, CPU over both, then the step's figures. */
@@ -202,6 +213,6 @@ async function runStep(pipeline, name, rate) {
     clearInterval(ticker);
   }
   const cpu = meter.difference(cpuBefore, await meter.snapshot());
-  progress(`${title} · ${load.accepted} accepted (${Math.round(load.acceptedPerS)}/s), every reader at the head ${Math.round(drain.drainedMs)} ms after the load`);
+  progress(`${title} · ${load.accepted} accepted (${Math.round(load.acceptedPerS)}/s), every reader at the head ${Math.round(drain.drainedMs)} ms after the load (${Math.round(load.accepted / ((load.durationMs + drain.drainedMs) / 1000))}/s sustained)`);
   return { pipeline: pipeline.label, name, rate, load, drain, cpu, ...(await pipeline.measure(load)) };
 }

@@ -7,7 +7,10 @@ import { latencyHistogram, recordMs } from './histogram.mjs';
  * `connections` keep-alive connections, each request with the extra `headers` (e.g. authorization).
  *
  * - `rate` null: closed loop, each connection sends its next request when the last one answered
- *   (finds the saturation rate; latency from the actual send).
+ *   (finds the saturation rate; latency from the actual send). A connection whose request was shed
+ *   (503 with `Retry-After`) waits that long before its next one, as a well-behaved client does
+ *   (RFC 9110, 10.2.3): hammering a shedding server measures the cost of refusals, not the rate
+ *   the system sustains, and starves the work it is catching up on.
  * - `rate` > 0: open loop, request i is due at start + i / rate whatever the answers do. A
  *   request due while every connection is busy waits in the pool's queue, and its latency is
  *   taken from the moment it was due, not from when it went out, so a slow server cannot hide
@@ -26,6 +29,7 @@ export async function runLoad({ origin, path, bodies, headers = {}, connections,
   // anything (no order, no event). Neither accepted nor a failure: counted apart, never retried.
   const failures = { non2xx: 0, shed: 0, errors: 0, statuses: {}, firstError: null };
   let next = 0;
+  /** Sends one request; resolves to the seconds of the answer's `Retry-After` when it was shed, else undefined. */
   const send = async (dueAt) => {
     live.sent++;
     const body = bodies[next++ % bodies.length];
@@ -39,6 +43,8 @@ export async function runLoad({ origin, path, bodies, headers = {}, connections,
       } else if (response.statusCode === 503 && response.headers['retry-after'] !== undefined) {
         failures.shed++;
         live.shed = (live.shed ?? 0) + 1;
+        const retryAfterS = Number(response.headers['retry-after']);
+        return Number.isFinite(retryAfterS) && retryAfterS > 0 ? retryAfterS : undefined;
       } else {
         failures.non2xx++;
         failures.statuses[response.statusCode] = (failures.statuses[response.statusCode] ?? 0) + 1;
@@ -54,7 +60,10 @@ export async function runLoad({ origin, path, bodies, headers = {}, connections,
   const endAt = startedAt + seconds * 1000;
   if (rate === null) {
     await Promise.all(Array.from({ length: connections }, async () => {
-      while (performance.now() < endAt) await send(performance.now());
+      while (performance.now() < endAt) {
+        const retryAfterS = await send(performance.now());
+        if (retryAfterS !== undefined) await sleep(Math.max(0, Math.min(retryAfterS * 1000, endAt - performance.now())));
+      }
     }));
   } else {
     const intervalMs = 1000 / rate;

@@ -29,7 +29,8 @@ export function issueTargets({ saga, project, raw }) {
   const fixedRates = pairs.filter(({ p }) => p.step !== 'saturation');
   const limits = saga ? SAGA_ON : SAGA_OFF;
 
-  const throughput = saturation && saturation.p.acceptedPerS / saturation.r.acceptedPerS;
+  // Sustained: accepted over the load and its drain, so every order decided and every event delivered.
+  const throughput = saturation && saturation.p.sustainedPerS / saturation.r.sustainedPerS;
   const everyOneDone = (record) => record.lost === 0 && (record.duplicated ?? 0) === 0 && (!record.orders || record.orders.undecided === 0);
   rows.push(
     valueRow(
@@ -38,7 +39,7 @@ export function issueTargets({ saga, project, raw }) {
         : `saga off: accepted and delivered commands/s at saturation ≥ ${limits.throughputAtLeast}×`,
       throughput,
       (value) => value >= limits.throughputAtLeast && everyOneDone(saturation.p),
-      saturation && `${Math.round(saturation.p.acceptedPerS)} / ${Math.round(saturation.r.acceptedPerS)} = ${times(throughput)}${everyOneDone(saturation.p) ? '' : ', not every order decided and delivered'}`,
+      saturation && `${Math.round(saturation.p.sustainedPerS)} / ${Math.round(saturation.r.sustainedPerS)} sustained = ${times(throughput)}${everyOneDone(saturation.p) ? '' : ', not every order decided and delivered'}`,
     ),
   );
 

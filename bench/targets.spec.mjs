@@ -6,6 +6,7 @@ function record(pipeline, step, { perS, e2eP99, cpu, decidedP99, noticeP99, drai
     pipeline,
     step,
     acceptedPerS: perS,
+    sustainedPerS: perS,
     shed,
     e2eMs: { p99: e2eP99 },
     cpuMsPerOrder: { total: cpu },
@@ -34,7 +35,7 @@ describe('issue 10 targets judged on a run', () => {
     const rows = issueTargets({ saga: false, project, raw });
 
     expect(rows.map(({ met: yes }) => yes)).toEqual([true, false, false, false, true]);
-    expect(rows[0].measured).toBe('920 / 1000 = 0.92×');
+    expect(rows[0].measured).toBe('920 / 1000 sustained = 0.92×');
     // e2e p99: 1.20× (25 %) to 2.00× (50 %); the worst step decides.
     expect(rows[1].measured).toBe('1.20× (25 %) to 2.00× (50 %)');
     // CPU per order over the fixed rates only: 1.50× and 1.53×.
@@ -56,7 +57,7 @@ describe('issue 10 targets judged on a run', () => {
     const rows = issueTargets({ saga: true, project, raw });
 
     expect(rows.map(({ met: yes }) => yes)).toEqual([false, true, false, true, true, true]);
-    expect(rows[0].measured).toBe('700 / 1000 = 0.70×, not every order decided and delivered');
+    expect(rows[0].measured).toBe('700 / 1000 sustained = 0.70×, not every order decided and delivered');
     expect(rows[1].measured).toBe('149 ms at 350/s');
     expect(rows[2].measured).toBe('251 ms at 350/s');
     // Exactly at the ceiling is met.
