@@ -1,7 +1,9 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { hostname } from 'node:os';
 import { Client } from 'pg';
 import { sendKeepaliveQueries } from './keepalive-queries';
 import { serializeQueries } from './serialized-queries';
+import { boundStatementReplies } from './statement-reply-timeout';
 
 /**
  * `host=<host> pid=<pid>`: what this process's sessions add to their `application_name`, so that
@@ -22,6 +24,28 @@ export const LEASE_KEEPALIVE = { idleSeconds: 10, intervalSeconds: 5, count: 3 }
 const HEARTBEATS_PER_TIMEOUT = 3;
 
 /**
+ * How long, as a share of the session timeout, a lease statement (a heartbeat, a lock taken or
+ * given back, a look at pg_locks) waits for its answer before the session is ended here. The
+ * server ends a session it heard nothing from for the timeout, and frees its locks for another
+ * process; one whose server vanished (no FIN, no RST: a machine gone, a network cut) hears nothing
+ * of that, and its TCP keepalive cannot tell while a statement's bytes are unacknowledged (the
+ * kernel retransmits for up to ~15 min). So a statement sent at most a third of the timeout after
+ * the last answer (the heartbeat's pace) and unanswered for half of it ends the session (the
+ * owner's 'end': its leases are lost) a sixth of the timeout before the server can have freed them.
+ */
+const LEASE_REPLY_SHARE_OF_TIMEOUT = 1 / 2;
+
+const leaseStatement = new AsyncLocalStorage<true>();
+
+/**
+ * Runs `work`, whose statements on a lease session are bounded (LEASE_REPLY_SHARE_OF_TIMEOUT of
+ * its session timeout), unlike other statements sent on it: for the lease's own statements.
+ */
+export function boundedLeaseStatements<T>(work: () => Promise<T>): Promise<T> {
+  return leaseStatement.run(true, work);
+}
+
+/**
  * A connection of its own for session advisory locks (leases: the relay's leadership, the
  * segments of the subscriptions). A lock lives as long as its session, and the server ends a
  * session whose peer vanished (no FIN, no RST: a machine gone, a cut network) only when TCP
@@ -29,13 +53,22 @@ const HEARTBEATS_PER_TIMEOUT = 3;
  * 2 h 11 min, for which the lease stays taken and its work undone. Create it with this, attach
  * the owner's 'error'/'end' listeners, then call `connectLeaseSession`.
  */
-export function leaseSessionClient(connectionString: string, applicationName: string): Client {
+export function leaseSessionClient(connectionString: string, applicationName: string, { sessionTimeoutMs }: { sessionTimeoutMs?: number } = {}): Client {
   const client = new Client({
     connectionString,
     application_name: applicationName.slice(0, 63),
     keepAlive: true,
     keepAliveInitialDelayMillis: LEASE_KEEPALIVE.idleSeconds * 1000,
+    // A server that accepts and never answers (or is gone) fails the connect, not hangs it.
+    ...(sessionTimeoutMs ? { connectionTimeoutMillis: sessionTimeoutMs } : {}),
   });
+  // Innermost, so that a statement is timed from when it is sent, not while it waits behind another.
+  if (sessionTimeoutMs) {
+    boundStatementReplies(client, Math.round(sessionTimeoutMs * LEASE_REPLY_SHARE_OF_TIMEOUT), {
+      applies: () => leaseStatement.getStore() === true,
+      bound: 'half of LEASE_SESSION_TIMEOUT_MS, on a lease session',
+    });
+  }
   // The heartbeat shares the session with the owner's statements: never beside one.
   serializeQueries(client);
   return client;
@@ -58,12 +91,12 @@ export function leaseSessionClient(connectionString: string, applicationName: st
 export async function connectLeaseSession(client: Client, { sessionTimeoutMs }: { sessionTimeoutMs?: number } = {}): Promise<void> {
   try {
     await client.connect();
-    await client.query(
+    await boundedLeaseStatements(() => client.query(
       `SELECT set_config('tcp_keepalives_idle', $1, false), set_config('tcp_keepalives_interval', $2, false), set_config('tcp_keepalives_count', $3, false)`,
       [String(LEASE_KEEPALIVE.idleSeconds), String(LEASE_KEEPALIVE.intervalSeconds), String(LEASE_KEEPALIVE.count)],
-    );
+    ));
     if (sessionTimeoutMs) {
-      await client.query(`SELECT set_config('idle_session_timeout', $1, false)`, [String(sessionTimeoutMs)]);
+      await boundedLeaseStatements(() => client.query(`SELECT set_config('idle_session_timeout', $1, false)`, [String(sessionTimeoutMs)]));
       sendHeartbeats(client, sessionTimeoutMs / HEARTBEATS_PER_TIMEOUT);
     }
   } catch (error) {
@@ -74,7 +107,7 @@ export async function connectLeaseSession(client: Client, { sessionTimeoutMs }: 
 
 /** Heartbeats on the lease session until the client ends (see sendKeepaliveQueries). */
 function sendHeartbeats(client: Client, intervalMs: number): void {
-  const stop = sendKeepaliveQueries((sql) => client.query(sql), intervalMs);
+  const stop = sendKeepaliveQueries((sql) => boundedLeaseStatements(() => client.query(sql)), intervalMs);
   client.once('end', stop);
   client.once('error', stop);
 }

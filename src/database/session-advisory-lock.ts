@@ -1,5 +1,5 @@
 import type { Client } from 'pg';
-import { connectLeaseSession, leaseSessionClient, processLabel } from './lease-session';
+import { boundedLeaseStatements, connectLeaseSession, leaseSessionClient, processLabel } from './lease-session';
 
 /**
  * The SQL condition on a `pg_locks` row aliased `l` that makes it the granted lock of the
@@ -62,13 +62,13 @@ export class SessionAdvisoryLock {
 
   private async acquire(): Promise<boolean> {
     const client = this.client ?? (await this.connect());
-    const { rows } = await client.query<{ locked: boolean }>('SELECT pg_try_advisory_lock(hashtext($1)) AS locked', [this.key]);
+    const { rows } = await boundedLeaseStatements(() => client.query<{ locked: boolean }>('SELECT pg_try_advisory_lock(hashtext($1)) AS locked', [this.key]));
     this.holding = rows[0].locked && this.client === client;
     return this.holding;
   }
 
   private async connect(): Promise<Client> {
-    const client = leaseSessionClient(this.connectionString, `lease ${this.key} ${processLabel()}`);
+    const client = leaseSessionClient(this.connectionString, `lease ${this.key} ${processLabel()}`, { sessionTimeoutMs: this.sessionTimeoutMs });
     const lost = () => {
       if (this.client !== client) return;
       this.client = undefined;

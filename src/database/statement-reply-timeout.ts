@@ -8,8 +8,12 @@ import { wrapQuery } from './wrap-query';
  * have run the statement: a COMMIT that failed so may have committed.
  */
 export class StatementReplyTimeoutError extends Error {
-  constructor(readonly timeoutMs: number) {
-    super(`PostgreSQL did not answer a statement within ${timeoutMs} ms (DATABASE_STATEMENT_REPLY_TIMEOUT_MS): its connection was ended`);
+  constructor(
+    readonly timeoutMs: number,
+    /** What set the bound, for the message. */
+    bound = 'DATABASE_STATEMENT_REPLY_TIMEOUT_MS',
+  ) {
+    super(`PostgreSQL did not answer a statement within ${timeoutMs} ms (${bound}): its connection was ended`);
     this.name = 'StatementReplyTimeoutError';
   }
 }
@@ -46,15 +50,23 @@ export function withoutStatementReplyTimeout<T>(work: () => Promise<T>): Promise
  * callback-style calls and submittables (a cursor, a stream, COPY) are not bounded. Install it as
  * the innermost wrapper of `query` (before serializeQueries), so that the time counted is the
  * statement's own, not its wait behind the previous one.
+ *
+ * `applies`: whether the statement being sent is bounded, asked as it is sent (by default: unless
+ * inside withoutStatementReplyTimeout); `bound`: what set `timeoutMs`, for the error's message. A
+ * lease session bounds only its own statements this way (lease-session.ts).
  */
-export function boundStatementReplies(client: ClientBase, timeoutMs: number): void {
+export function boundStatementReplies(
+  client: ClientBase,
+  timeoutMs: number,
+  { applies = () => !unbounded.getStore(), bound }: { applies?: () => boolean; bound?: string } = {},
+): void {
   if (!(timeoutMs > 0)) return;
   wrapQuery(client, (query) => (...args: unknown[]) => {
     const result = query(...args);
-    if (!(result instanceof Promise) || unbounded.getStore()) return result;
+    if (!(result instanceof Promise) || !applies()) return result;
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
-        reject(new StatementReplyTimeoutError(timeoutMs));
+        reject(new StatementReplyTimeoutError(timeoutMs, bound));
         void (client as ClientBase & { end(): Promise<void> }).end().catch(() => undefined);
       }, timeoutMs);
       result.then(

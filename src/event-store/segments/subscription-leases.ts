@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Logger } from '@nestjs/common';
 import type { Client } from 'pg';
-import { connectLeaseSession, leaseSessionClient, processLabel } from '../../database/lease-session';
+import { boundedLeaseStatements, connectLeaseSession, leaseSessionClient, processLabel } from '../../database/lease-session';
 import { Signal } from '../sequencing/signal';
 import { segmentLockCondition } from './segment-locks';
 import { LeaseView, planLeases, randomOf } from './segments';
@@ -250,8 +250,9 @@ export class SubscriptionLeases {
     }
   }
 
+  /** Runs `work` after the previous look or release; its statements on the lease session are bounded (boundedLeaseStatements). */
   private serially<T>(work: () => Promise<T>): Promise<T> {
-    const next = this.turn.then(work);
+    const next = this.turn.then(() => boundedLeaseStatements(work));
     this.turn = next.catch(() => undefined);
     return next;
   }
@@ -263,7 +264,7 @@ export class SubscriptionLeases {
   }
 
   private async connect(): Promise<Client> {
-    const client = leaseSessionClient(this.options.databaseUrl, this.applicationName);
+    const client = leaseSessionClient(this.options.databaseUrl, this.applicationName, { sessionTimeoutMs: this.options.sessionTimeoutMs });
     const lost = () => {
       if (this.client !== client) return;
       this.client = undefined;
