@@ -96,6 +96,16 @@ describe('configuration', () => {
     expect(() => loadEnvironment({ PORT: 'abc' })).not.toThrow(/set but empty/);
   });
 
+  // Number('') is 0, which these accept as "no bound": an empty value (a compose file's
+  // `${UNSET_VARIABLE}`) silently turned the bound off instead of failing the start.
+  it.each(['DATABASE_STATEMENT_REPLY_TIMEOUT_MS', 'DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_MS', 'MIGRATION_LOCK_WAIT_MS'])(
+    'refuses %s set to the empty string, where 0 means no bound, in both apps',
+    (name) => {
+      expect(() => loadEnvironment({ [name]: '' })).toThrow(`${name}: set but empty (give it a value, or unset it to use its default)`);
+      expect(() => loadConsumerEnvironment({ [name]: '' })).toThrow(`${name}: set but empty`);
+    },
+  );
+
   it('names every bad variable of the consumer at once', () => {
     expect(() => loadConsumerEnvironment({ CONSUMER_PORT: '0', CONSUMER_MAX_ATTEMPTS: 'many' })).toThrow(
       /CONSUMER_PORT.*CONSUMER_MAX_ATTEMPTS|CONSUMER_MAX_ATTEMPTS.*CONSUMER_PORT/,

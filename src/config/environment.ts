@@ -285,12 +285,19 @@ export class InvalidEnvironmentError extends Error {}
  * the default.
  */
 export function parseEnvironment<T extends z.ZodType>(schema: T, raw: Record<string, string | undefined>): z.infer<T> {
+  const empty = (name: string) => `${name}: set but empty (give it a value, or unset it to use its default)`;
+  // Checked apart from the schema: a number coerces '' to 0, which a bound takes for "no bound".
+  const emptyNames = Object.keys((schema as unknown as { shape?: Record<string, unknown> }).shape ?? {}).filter((name) => raw[name] === '');
   const result = schema.safeParse(raw);
-  if (result.success) return result.data;
-  const problems = result.error.issues.map((issue) => {
-    const name = issue.path.join('.');
-    return raw[name] === '' ? `${name}: set but empty (give it a value, or unset it to use its default)` : `${name}: ${issue.message}`;
-  });
+  if (result.success && emptyNames.length === 0) return result.data;
+  const invalid = result.success ? [] : result.error.issues.filter((issue) => !emptyNames.includes(issue.path.join('.')));
+  const problems = [
+    ...emptyNames.map(empty),
+    ...invalid.map((issue) => {
+      const name = issue.path.join('.');
+      return raw[name] === '' ? empty(name) : `${name}: ${issue.message}`;
+    }),
+  ];
   throw new InvalidEnvironmentError(`Invalid configuration: ${problems.join('; ')}`);
 }
 
