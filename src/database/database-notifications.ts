@@ -1,11 +1,15 @@
 import { Logger } from '@nestjs/common';
 import { Client, Notification } from 'pg';
+import { POOL_KEEPALIVE_INITIAL_DELAY_MS } from './pool-options';
 import { quoteIdentifier } from './sql-identifier';
+import { boundStatementReplies } from './statement-reply-timeout';
 
 type Listener = (payload: string) => void;
 
 const RECONNECT_MIN_MS = 200;
 const RECONNECT_MAX_MS = 10_000;
+/** How long a connect, or a LISTEN, waits for PostgreSQL's answer before the connection is given up. */
+const REPLY_TIMEOUT_MS = 10_000;
 
 /**
  * PostgreSQL `LISTEN` on one dedicated connection per process (a pooled connection would lose
@@ -13,6 +17,12 @@ const RECONNECT_MAX_MS = 10_000;
  * listener never hears of anything it cannot read yet. When the connection breaks, notifications
  * sent meanwhile are lost: it reconnects with a growing delay and then calls every
  * `onReconnect` listener, whose job is to catch up by reading.
+ *
+ * A server that vanished without closing the connection (its machine gone, the network cut: no
+ * FIN, no RST) is found out as on a pool connection: a LISTEN unanswered within `replyTimeoutMs`
+ * ends the connection (boundStatementReplies), and an idle one is found dead by TCP keepalive
+ * after POOL_KEEPALIVE_INITIAL_DELAY_MS (about 20 s) instead of the OS's default (2 h 11 min);
+ * either way it reconnects.
  */
 export class DatabaseNotifications {
   private readonly logger = new Logger(DatabaseNotifications.name);
@@ -25,7 +35,14 @@ export class DatabaseNotifications {
   /** LISTENs one after another: pg 8 deprecates (and pg 9 refuses) a query on a client that is running one. */
   private listening: Promise<unknown> = Promise.resolve();
 
-  constructor(private readonly url: string) {}
+  private readonly replyTimeoutMs: number;
+
+  constructor(
+    private readonly url: string,
+    { replyTimeoutMs = REPLY_TIMEOUT_MS }: { replyTimeoutMs?: number } = {},
+  ) {
+    this.replyTimeoutMs = replyTimeoutMs;
+  }
 
   /** Calls `listener` with the payload of every notification on `channel`; LISTENs at once when connected. */
   on(channel: string, listener: Listener): void {
@@ -74,7 +91,13 @@ export class DatabaseNotifications {
   }
 
   private async connect(): Promise<void> {
-    const client = new Client({ connectionString: this.url, connectionTimeoutMillis: 10_000, keepAlive: true });
+    const client = new Client({
+      connectionString: this.url,
+      connectionTimeoutMillis: this.replyTimeoutMs,
+      keepAlive: true,
+      keepAliveInitialDelayMillis: POOL_KEEPALIVE_INITIAL_DELAY_MS,
+    });
+    boundStatementReplies(client, this.replyTimeoutMs, { bound: 'on the LISTEN connection' });
     client.on('error', (error) => this.connectionLost(client, error));
     client.on('end', () => this.connectionLost(client, new Error('connection ended')));
     client.on('notification', (notification: Notification) => this.deliver(notification));

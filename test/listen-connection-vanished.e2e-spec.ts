@@ -1,0 +1,70 @@
+import { Client } from 'pg';
+import { DatabaseNotifications } from '../src/database/database-notifications';
+import { dropDatabase } from '../src/database/ensure-database';
+import { POOL_KEEPALIVE_INITIAL_DELAY_MS } from '../src/database/pool-options';
+import { eventually } from './support/test-app';
+import { createTestDatabase, startDatabaseProxy } from './support/test-database';
+import type { TcpProxy } from './support/tcp-proxy';
+
+/**
+ * The LISTEN connection (DatabaseNotifications) whose PostgreSQL vanished without closing it (no
+ * FIN, no RST), played by a proxy that stops forwarding both ways. A LISTEN sent then had no
+ * answer and no bound: the next LISTENs queued behind it, and the connection was never given up
+ * (in the real world until the kernel gave up retransmitting, ~15 min; idle, with the OS's TCP
+ * keepalive of 2 h 11 min), so no notification came, nor the catch-up read that a reconnect
+ * triggers, while the rest of the process worked on new pool connections.
+ */
+let url: string;
+let proxy: TcpProxy;
+let observer: Client;
+
+beforeAll(async () => {
+  url = await createTestDatabase();
+  proxy = await startDatabaseProxy();
+  observer = new Client({ connectionString: url });
+  await observer.connect();
+});
+afterAll(async () => {
+  proxy?.release();
+  await proxy?.close();
+  await observer?.end();
+  await dropDatabase(url);
+});
+
+it('gives a LISTEN with no answer up within its bound, reconnects once PostgreSQL is back, and hears notifications again', async () => {
+  const notifications = new DatabaseNotifications(proxy.rewrite(url), { replyTimeoutMs: 1000 });
+  await notifications.start();
+  const heard: string[] = [];
+  let reconnects = 0;
+  notifications.onReconnect(() => (reconnects += 1));
+  notifications.on('before_cut', (payload) => heard.push(`before_cut ${payload}`));
+  try {
+    await eventually(async () => {
+      await observer.query(`SELECT pg_notify('before_cut', '1')`);
+      expect(heard).toContain('before_cut 1');
+    });
+    proxy.blackHole();
+    notifications.on('after_cut', (payload) => heard.push(`after_cut ${payload}`));
+    await eventually(async () => expect(notifications.connected).toBe(false), 3000);
+    proxy.release();
+    await eventually(async () => expect(reconnects).toBe(1), 15_000);
+    await eventually(async () => {
+      await observer.query(`SELECT pg_notify('after_cut', '2')`);
+      expect(heard).toContain('after_cut 2');
+    });
+  } finally {
+    proxy.release();
+    await notifications.stop();
+  }
+}, 30_000);
+
+it('finds an idle LISTEN connection to a vanished server dead as the pool does (TCP keepalive after 10 s idle), not after the OS default of 2 h', async () => {
+  const notifications = new DatabaseNotifications(url);
+  await notifications.start();
+  try {
+    const connection = (notifications as unknown as { client: { connection: { _keepAlive: boolean; _keepAliveInitialDelayMillis: number } } }).client.connection;
+    expect({ keepAlive: connection._keepAlive, initialDelayMs: connection._keepAliveInitialDelayMillis }).toEqual({ keepAlive: true, initialDelayMs: POOL_KEEPALIVE_INITIAL_DELAY_MS });
+  } finally {
+    await notifications.stop();
+  }
+});
