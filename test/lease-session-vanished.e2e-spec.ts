@@ -135,3 +135,26 @@ it('segments held by a process cut off from PostgreSQL are never held by two pro
     await other.stop();
   }
 }, 40_000);
+
+it('gives its lease sessions up at once while PostgreSQL is gone: SubscriptionLeases.stop and SessionAdvisoryLock.release do not wait for a goodbye that never comes', async () => {
+  // A session timeout longer than the test: nothing ends the sessions but stop and release.
+  const leases = new SubscriptionLeases({ databaseUrl: proxy.rewrite(databaseUrl), lookMs: 200, settledLookMs: 30_000, sessionTimeoutMs: 60_000 });
+  const lease = leases.lease('projection:stopped-while-cut-off', 2);
+  const lock = new SessionAdvisoryLock(proxy.rewrite(databaseUrl), 'relay:released-while-cut-off', () => undefined, 60_000);
+  leases.start();
+  try {
+    await eventually(async () => expect(await lease.beforeBatch()).toEqual([0, 1]));
+    expect(await lock.tryAcquire()).toBe(true);
+    proxy.blackHole();
+    const within = (work: Promise<void>) =>
+      Promise.race([work.then(() => 'ended'), new Promise((resolve) => setTimeout(() => resolve('still waiting after 5 s'), 5000))]);
+    expect(await within(leases.stop())).toBe('ended');
+    expect(await within(lock.release())).toBe('ended');
+    expect(lease.held.size).toBe(0);
+    expect(lock.held).toBe(false);
+  } finally {
+    proxy.release();
+    await leases.stop();
+    await lock.release();
+  }
+}, 30_000);

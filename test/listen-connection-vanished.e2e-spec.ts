@@ -68,3 +68,16 @@ it('finds an idle LISTEN connection to a vanished server dead as the pool does (
     await notifications.stop();
   }
 });
+
+it('stops at once while PostgreSQL is gone, not waiting for a goodbye that never comes', async () => {
+  const notifications = new DatabaseNotifications(proxy.rewrite(url));
+  await notifications.start();
+  proxy.blackHole();
+  try {
+    const stopped = await Promise.race([notifications.stop().then(() => 'stopped'), new Promise((resolve) => setTimeout(() => resolve('still waiting after 5 s'), 5000))]);
+    expect(stopped).toBe('stopped');
+  } finally {
+    proxy.release();
+    await notifications.stop();
+  }
+}, 30_000);

@@ -1,5 +1,6 @@
 import { Logger } from '@nestjs/common';
 import { Client, Notification } from 'pg';
+import { endConnection } from './end-connection';
 import { POOL_KEEPALIVE_INITIAL_DELAY_MS } from './pool-options';
 import { quoteIdentifier } from './sql-identifier';
 import { boundStatementReplies } from './statement-reply-timeout';
@@ -87,7 +88,7 @@ export class DatabaseNotifications {
     clearTimeout(this.reconnectTimer);
     const client = this.client;
     this.client = undefined;
-    await client?.end().catch(() => undefined);
+    if (client) await endConnection(client);
   }
 
   private async connect(): Promise<void> {
@@ -106,11 +107,11 @@ export class DatabaseNotifications {
       for (const channel of this.listeners.keys()) await client.query(`LISTEN ${quoteIdentifier(channel)}`);
     } catch (error) {
       client.removeAllListeners('end');
-      await client.end().catch(() => undefined);
+      await endConnection(client);
       throw error;
     }
     if (this.stopped) {
-      await client.end().catch(() => undefined);
+      await endConnection(client);
       return;
     }
     this.client = client;
@@ -124,7 +125,7 @@ export class DatabaseNotifications {
     if (!client || this.client !== client) return;
     this.client = undefined;
     client.removeAllListeners('end');
-    void client.end().catch(() => undefined);
+    void endConnection(client);
     if (this.stopped) return;
     this.logger.warn(`LISTEN connection lost, reconnecting: ${String(error)}`);
     this.scheduleReconnect();

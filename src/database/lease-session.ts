@@ -1,6 +1,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { hostname } from 'node:os';
 import { Client } from 'pg';
+import { endConnection } from './end-connection';
 import { sendKeepaliveQueries } from './keepalive-queries';
 import { serializeQueries } from './serialized-queries';
 import { boundStatementReplies } from './statement-reply-timeout';
@@ -100,7 +101,7 @@ export async function connectLeaseSession(client: Client, { sessionTimeoutMs }: 
       sendHeartbeats(client, sessionTimeoutMs / HEARTBEATS_PER_TIMEOUT);
     }
   } catch (error) {
-    await client.end().catch(() => undefined);
+    await endConnection(client);
     throw error;
   }
 }

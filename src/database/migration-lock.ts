@@ -2,6 +2,7 @@ import { Logger, type LoggerService } from '@nestjs/common';
 import type { TypeOrmDataSourceFactory } from '@nestjs/typeorm';
 import type { Client } from 'pg';
 import { DataSource, type DataSourceOptions, type Migration } from 'typeorm';
+import { endConnection } from './end-connection';
 import { connectLeaseSession, leaseSessionClient, processLabel } from './lease-session';
 import { withoutStatementReplyTimeout } from './statement-reply-timeout';
 
@@ -89,7 +90,7 @@ export async function runMigrationsUnderLock(dataSource: DataSource, settings: M
     }
     return applied;
   } finally {
-    await session.end().catch(() => undefined);
+    await endConnection(session);
   }
 }
 

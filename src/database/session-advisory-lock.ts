@@ -1,4 +1,5 @@
 import type { Client } from 'pg';
+import { endConnection } from './end-connection';
 import { boundedLeaseStatements, connectLeaseSession, leaseSessionClient, processLabel } from './lease-session';
 
 /**
@@ -57,7 +58,7 @@ export class SessionAdvisoryLock {
     const client = this.client;
     this.client = undefined;
     this.holding = false;
-    await client?.end().catch(() => undefined);
+    if (client) await endConnection(client);
   }
 
   private async acquire(): Promise<boolean> {
@@ -74,7 +75,7 @@ export class SessionAdvisoryLock {
       this.client = undefined;
       const wasHeld = this.holding;
       this.holding = false;
-      void client.end().catch(() => undefined);
+      void endConnection(client);
       if (wasHeld) this.onLost();
     };
     client.on('error', lost);

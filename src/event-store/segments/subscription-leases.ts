@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Logger } from '@nestjs/common';
 import type { Client } from 'pg';
+import { endConnection } from '../../database/end-connection';
 import { boundedLeaseStatements, connectLeaseSession, leaseSessionClient, processLabel } from '../../database/lease-session';
 import { Signal } from '../sequencing/signal';
 import { segmentLockCondition } from './segment-locks';
@@ -137,7 +138,7 @@ export class SubscriptionLeases {
     await this.turn.catch(() => undefined);
     const client = this.client;
     this.client = undefined;
-    await client?.end().catch(() => undefined);
+    if (client) await endConnection(client);
     this.dropAll(false);
   }
 
@@ -268,7 +269,7 @@ export class SubscriptionLeases {
     const lost = () => {
       if (this.client !== client) return;
       this.client = undefined;
-      void client.end().catch(() => undefined);
+      void endConnection(client);
       this.dropAll(true);
       // Look again now, not after a settled wait (30 s): the segments may be free, this process's
       // readers wait for them, and a look that fails waits lookMs before the next.
