@@ -23,7 +23,7 @@ async function bootstrap(): Promise<void> {
     applicationParts: 'relay, reactions, projections and broker client',
   });
   releaseEarlyStopSignals();
-  await ensureDatabaseExists(environment.DATABASE_URL);
+  await ensureDatabaseExists(environment.DATABASE_URL, { replyTimeoutMs: environment.DATABASE_STATEMENT_REPLY_TIMEOUT_MS });
   const app = await createHttpApp(environment, [], authentication);
   await app.listen(environment.PORT, environment.HOST);
   const dataSource = app.get(DataSource);

@@ -23,7 +23,7 @@ async function bootstrap(): Promise<void> {
     applicationParts: 'RMQ consumer and its broker connection',
   });
   releaseEarlyStopSignals();
-  await ensureDatabaseExists(environment.CONSUMER_DATABASE_URL);
+  await ensureDatabaseExists(environment.CONSUMER_DATABASE_URL, { replyTimeoutMs: environment.DATABASE_STATEMENT_REPLY_TIMEOUT_MS });
   const app = await createConsumerApp(environment, authentication);
   // The HTTP side first: while RabbitMQ cannot be reached the consumer waits for it (and keeps
   // trying), live and answering /health/ready 503, rather than unreachable to its probes.

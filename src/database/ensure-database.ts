@@ -1,5 +1,6 @@
 import { Client } from 'pg';
 import { unsupportedServerProblem } from './server-version';
+import { boundStatementReplies } from './statement-reply-timeout';
 
 /**
  * Creates the database named in `databaseUrl` when it does not exist yet (first start). On the
@@ -10,12 +11,17 @@ import { unsupportedServerProblem } from './server-version';
  * the server answers that it does not exist (SQLSTATE 3D000): a start of an existing database
  * needs nothing but that database, as behind a pooler that serves only it (PgBouncer answers
  * "no such database" for any other) or on a server where the role may connect to its own only.
+ *
+ * `replyTimeoutMs` (the apps: DATABASE_STATEMENT_REPLY_TIMEOUT_MS; 0 or undefined: no bound, as
+ * the CLI has it) bounds each connect and each statement: a server that vanished without refusing
+ * connections (no FIN, no RST) failed nothing, and the start hung for ever, silent, before the
+ * HTTP port opened; now the start fails, and a supervisor can start it again.
  */
-export async function ensureDatabaseExists(databaseUrl: string): Promise<void> {
+export async function ensureDatabaseExists(databaseUrl: string, { replyTimeoutMs }: { replyTimeoutMs?: number } = {}): Promise<void> {
   const url = new URL(databaseUrl);
   const name = decodeURIComponent(url.pathname.replace(/^\//, ''));
   if (!name) throw new Error('DATABASE_URL names no database');
-  const existing = await connectUnlessMissing(url.toString());
+  const existing = await connectUnlessMissing(url.toString(), replyTimeoutMs);
   if (existing) {
     try {
       await refuseUnsupportedServer(existing);
@@ -25,8 +31,8 @@ export async function ensureDatabaseExists(databaseUrl: string): Promise<void> {
     return;
   }
   url.pathname = '/postgres';
-  const client = new Client({ connectionString: url.toString() });
-  await client.connect();
+  const client = boundedClient(url.toString(), replyTimeoutMs);
+  await connectWithin(client, url, replyTimeoutMs);
   try {
     await refuseUnsupportedServer(client);
     const { rowCount } = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);
@@ -40,14 +46,37 @@ export async function ensureDatabaseExists(databaseUrl: string): Promise<void> {
 }
 
 /** A connected client of the database at `databaseUrl`, or undefined when the server says it does not exist. */
-async function connectUnlessMissing(databaseUrl: string): Promise<Client | undefined> {
-  const client = new Client({ connectionString: databaseUrl });
+async function connectUnlessMissing(databaseUrl: string, replyTimeoutMs: number | undefined): Promise<Client | undefined> {
+  const client = boundedClient(databaseUrl, replyTimeoutMs);
   try {
-    await client.connect();
+    await connectWithin(client, new URL(databaseUrl), replyTimeoutMs);
     return client;
   } catch (error) {
     if ((error as { code?: string }).code === INVALID_CATALOG_NAME) return undefined;
     throw error;
+  }
+}
+
+/** A client whose connect and statements wait at most `replyTimeoutMs` for the server (0 or undefined: no bound). */
+function boundedClient(connectionString: string, replyTimeoutMs: number | undefined): Client {
+  const client = new Client({ connectionString, ...(replyTimeoutMs ? { connectionTimeoutMillis: replyTimeoutMs } : {}) });
+  boundStatementReplies(client, replyTimeoutMs ?? 0);
+  return client;
+}
+
+/**
+ * Connects `client`. A server's refusal (an error with a SQLSTATE) is passed on as it is; a
+ * failure to reach it says which server, and within what bound (its `cause`: pg's error).
+ */
+async function connectWithin(client: Client, url: URL, replyTimeoutMs: number | undefined): Promise<void> {
+  try {
+    await client.connect();
+  } catch (error) {
+    if (/^[0-9A-Z]{5}$/.test(String((error as { code?: unknown }).code))) throw error;
+    throw new Error(
+      `PostgreSQL at ${url.host} could not be reached${replyTimeoutMs ? ` within ${replyTimeoutMs} ms (DATABASE_STATEMENT_REPLY_TIMEOUT_MS)` : ''}: ${String(error)}`,
+      { cause: error },
+    );
   }
 }
 
