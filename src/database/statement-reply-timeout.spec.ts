@@ -1,3 +1,5 @@
+import { once } from 'node:events';
+import { type AddressInfo, connect, createServer, type Socket } from 'node:net';
 import type { ClientBase } from 'pg';
 import { serializeQueries } from './serialized-queries';
 import { boundStatementReplies, StatementReplyTimeoutError, withoutStatementReplyTimeout } from './statement-reply-timeout';
@@ -96,5 +98,42 @@ describe('boundStatementReplies', () => {
     bound(fake.client, 50);
     expect((fake.client.query as (text: string, callback: () => void) => unknown)('cb', () => undefined)).toBeUndefined();
     expect(fake.ended()).toBe(0);
+  });
+
+  it('takes an answer that came while the event loop was blocked past the bound, instead of timing it out with it', async () => {
+    // A connected socket pair stands in for the connection: the server's answer is in this
+    // process's socket buffer at once, while this process is busy for 300 ms. When it is free
+    // again, the bound's timer and the answer are both due, and the timers' phase of the event
+    // loop comes before the reading of sockets. The statement was answered in time; only this
+    // process was late to read it.
+    const server = createServer();
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    const clientSide = connect((server.address() as AddressInfo).port, '127.0.0.1');
+    const [[serverSide]] = await Promise.all([once(server, 'connection'), once(clientSide, 'connect')]);
+    const ended: string[] = [];
+    const client = {
+      query: () =>
+        new Promise((resolve) => {
+          clientSide.once('data', (data) => resolve({ rows: [{ text: String(data) }] }));
+          (serverSide as Socket).write('answer');
+        }),
+      end: () => {
+        ended.push('end');
+        return Promise.resolve();
+      },
+    };
+    try {
+      bound(client, 100);
+      const answer = (client.query as unknown as Query)('select');
+      const busyUntil = Date.now() + 300;
+      while (Date.now() < busyUntil); // a stalled event loop: GC, a long synchronous task, a descheduled process
+      await expect(answer).resolves.toEqual({ rows: [{ text: 'answer' }] });
+      expect(ended).toEqual([]);
+    } finally {
+      clientSide.destroy();
+      (serverSide as Socket).destroy();
+      server.close();
+    }
   });
 });

@@ -65,16 +65,26 @@ export function boundStatementReplies(
     const result = query(...args);
     if (!(result instanceof Promise) || !applies()) return result;
     return new Promise((resolve, reject) => {
+      let answered = false;
       const timer = setTimeout(() => {
-        reject(new StatementReplyTimeoutError(timeoutMs, bound));
-        void (client as ClientBase & { end(): Promise<void> }).end().catch(() => undefined);
+        // After this process was busy or descheduled past the bound, the answer may be waiting in
+        // the socket, due together with this timer; timers run first in Node's event loop, sockets
+        // are read after them, and setImmediate callbacks after that. So only a statement still
+        // unanswered then has timed out, not one this process was merely late to read.
+        setImmediate(() => {
+          if (answered) return;
+          reject(new StatementReplyTimeoutError(timeoutMs, bound));
+          void (client as ClientBase & { end(): Promise<void> }).end().catch(() => undefined);
+        });
       }, timeoutMs);
       result.then(
         (value) => {
+          answered = true;
           clearTimeout(timer);
           resolve(value);
         },
         (error: unknown) => {
+          answered = true;
           clearTimeout(timer);
           reject(error);
         },
