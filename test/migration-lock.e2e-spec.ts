@@ -7,12 +7,14 @@ import { consumerMigrations } from '../migrations/consumer';
 import { dropDatabase } from '../src/database/ensure-database';
 import { MIGRATION_LOCKS, MigrationLockLostError, MigrationLockTimeoutError, runMigrationsUnderLock, type MigrationLockKey } from '../src/database/migration-lock';
 import { CLIENT_CONNECTION_CHECK_INTERVAL_MS } from '../src/database/pool-options';
+import { StatementReplyTimeoutError } from '../src/database/statement-reply-timeout';
 import { ApiProcess } from './support/api-process';
 import { ConsumerProcess } from './support/consumer-process';
 import { exitOf, exitOnItsOwn } from './support/exit-status';
 import { eventually } from './support/test-app';
 import { deleteTopology, TEST_RABBITMQ_URL, testTopology, uniqueBrokerPrefix } from './support/test-broker';
-import { createTestDatabase } from './support/test-database';
+import type { TcpProxy } from './support/tcp-proxy';
+import { createTestDatabase, startDatabaseProxy } from './support/test-database';
 
 /**
  * Migration runs of processes started at once against one database (src/database/migration-lock.ts):
@@ -20,6 +22,8 @@ import { createTestDatabase } from './support/test-database';
  */
 
 const ROOT = path.resolve(__dirname, '..');
+/** The lock is polled every 250 ms (migration-lock.ts): the poll the cut meets may start that much later. */
+const LOCK_POLL_SLACK_MS = 250;
 const SETS = [
   { name: 'api', lock: MIGRATION_LOCKS.api, migrations },
   { name: 'consumer', lock: MIGRATION_LOCKS.consumer, migrations: consumerMigrations },
@@ -201,6 +205,53 @@ it('a run that holds no lock does not stop the other schema set from migrating o
   } finally {
     await holder.end();
   }
+});
+
+describe('a run whose PostgreSQL vanishes without closing its connections (a proxy that stops forwarding)', () => {
+  const REPLY_TIMEOUT_MS = 1000;
+  /** What the failure may take beyond the bound on a loaded machine. */
+  const SLACK_MS = 2500;
+  let proxy: TcpProxy;
+  beforeAll(async () => {
+    proxy = await startDatabaseProxy();
+  });
+  afterEach(() => proxy.release());
+  afterAll(async () => {
+    await proxy?.close();
+  });
+
+  it('fails within DATABASE_STATEMENT_REPLY_TIMEOUT_MS while it waits for the lock, instead of polling a silent server for ever', async () => {
+    const url = await freshDatabase();
+    const holder = await holdLock(url, MIGRATION_LOCKS.api);
+    try {
+      const { lines, log } = logLines();
+      await withDataSource(proxy.rewrite(url), migrations, async (dataSource) => {
+        const run = runMigrationsUnderLock(dataSource, { lock: MIGRATION_LOCKS.api, waitMs: 60_000, logger: { log }, replyTimeoutMs: REPLY_TIMEOUT_MS });
+        run.catch(() => undefined);
+        await eventually(async () => expect(lines.join('\n')).toMatch(/another process is migrating the api schema/));
+        proxy.blackHole();
+        const cutAt = Date.now();
+        await expect(run).rejects.toThrow(StatementReplyTimeoutError);
+        expect(Date.now() - cutAt).toBeLessThan(REPLY_TIMEOUT_MS + LOCK_POLL_SLACK_MS + SLACK_MS);
+      });
+      expect(await migrationsTableExists(url)).toBe(false);
+    } finally {
+      await holder.end();
+    }
+  });
+
+  it("fails within it when the lock's session cannot connect, instead of hanging the start", async () => {
+    const url = await freshDatabase();
+    await withDataSource(proxy.rewrite(url), migrations, async (dataSource) => {
+      proxy.blackHole();
+      const startedAt = Date.now();
+      await expect(runMigrationsUnderLock(dataSource, { lock: MIGRATION_LOCKS.api, waitMs: 60_000, logger: { log: () => undefined }, replyTimeoutMs: REPLY_TIMEOUT_MS })).rejects.toThrow(
+        /timeout/i,
+      );
+      expect(Date.now() - startedAt).toBeLessThan(REPLY_TIMEOUT_MS + SLACK_MS);
+    });
+    expect(await migrationsTableExists(url)).toBe(false);
+  });
 });
 
 it("a run whose lock's session ends mid-run fails, saying another process may have migrated meanwhile", async () => {

@@ -69,7 +69,11 @@ export class ConsumerModule {
             }),
             toRetry: retriesAfter,
           }),
-          dataSourceFactory: migratedDataSourceFactory({ lock: MIGRATION_LOCKS.consumer, waitMs: environment.MIGRATION_LOCK_WAIT_MS }),
+          dataSourceFactory: migratedDataSourceFactory({
+            lock: MIGRATION_LOCKS.consumer,
+            waitMs: environment.MIGRATION_LOCK_WAIT_MS,
+            replyTimeoutMs: environment.DATABASE_STATEMENT_REPLY_TIMEOUT_MS,
+          }),
         }),
         TerminusModule.forRoot({ logger: false }),
         MetricsModule,

@@ -21,8 +21,11 @@ import { TypeOrmLogger } from './typeorm-logger';
 @Global()
 @Module({})
 export class DatabaseModule {
-  /** `environment` says how long a start waits for another process's migration run (MIGRATION_LOCK_WAIT_MS). */
-  static forRoot(environment: Pick<Environment, 'MIGRATION_LOCK_WAIT_MS'>): DynamicModule {
+  /**
+   * `environment` says how long a start waits for another process's migration run
+   * (MIGRATION_LOCK_WAIT_MS), and for an answer on the migration lock's session (DATABASE_STATEMENT_REPLY_TIMEOUT_MS).
+   */
+  static forRoot(environment: Pick<Environment, 'MIGRATION_LOCK_WAIT_MS' | 'DATABASE_STATEMENT_REPLY_TIMEOUT_MS'>): DynamicModule {
     return {
       module: DatabaseModule,
       imports: [
@@ -51,7 +54,11 @@ export class DatabaseModule {
             }),
             toRetry: retriesAfter,
           }),
-          dataSourceFactory: migratedDataSourceFactory({ lock: MIGRATION_LOCKS.api, waitMs: environment.MIGRATION_LOCK_WAIT_MS }),
+          dataSourceFactory: migratedDataSourceFactory({
+            lock: MIGRATION_LOCKS.api,
+            waitMs: environment.MIGRATION_LOCK_WAIT_MS,
+            replyTimeoutMs: environment.DATABASE_STATEMENT_REPLY_TIMEOUT_MS,
+          }),
         }),
       ],
       providers: [

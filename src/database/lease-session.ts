@@ -54,20 +54,27 @@ export function boundedLeaseStatements<T>(work: () => Promise<T>): Promise<T> {
  * 2 h 11 min, for which the lease stays taken and its work undone. Create it with this, attach
  * the owner's 'error'/'end' listeners, then call `connectLeaseSession`.
  */
-export function leaseSessionClient(connectionString: string, applicationName: string, { sessionTimeoutMs }: { sessionTimeoutMs?: number } = {}): Client {
+export function leaseSessionClient(
+  connectionString: string,
+  applicationName: string,
+  { sessionTimeoutMs, replyTimeoutMs }: { sessionTimeoutMs?: number; replyTimeoutMs?: number } = {},
+): Client {
+  // `replyTimeoutMs` (a session without a session timeout: the migration lock's) or half of the
+  // session timeout bounds the connect and the lease's own statements; 0 or neither: no bound.
+  const replyBoundMs = replyTimeoutMs || (sessionTimeoutMs ? Math.round(sessionTimeoutMs * LEASE_REPLY_SHARE_OF_TIMEOUT) : 0);
   const client = new Client({
     connectionString,
     application_name: applicationName.slice(0, 63),
     keepAlive: true,
     keepAliveInitialDelayMillis: LEASE_KEEPALIVE.idleSeconds * 1000,
     // A server that accepts and never answers (or is gone) fails the connect, not hangs it.
-    ...(sessionTimeoutMs ? { connectionTimeoutMillis: sessionTimeoutMs } : {}),
+    ...(sessionTimeoutMs || replyTimeoutMs ? { connectionTimeoutMillis: sessionTimeoutMs || replyTimeoutMs } : {}),
   });
   // Innermost, so that a statement is timed from when it is sent, not while it waits behind another.
-  if (sessionTimeoutMs) {
-    boundStatementReplies(client, Math.round(sessionTimeoutMs * LEASE_REPLY_SHARE_OF_TIMEOUT), {
+  if (replyBoundMs > 0) {
+    boundStatementReplies(client, replyBoundMs, {
       applies: () => leaseStatement.getStore() === true,
-      bound: 'half of LEASE_SESSION_TIMEOUT_MS, on a lease session',
+      bound: replyTimeoutMs ? 'DATABASE_STATEMENT_REPLY_TIMEOUT_MS, on a lock session' : 'half of LEASE_SESSION_TIMEOUT_MS, on a lease session',
     });
   }
   // The heartbeat shares the session with the owner's statements: never beside one.

@@ -3,7 +3,7 @@ import type { TypeOrmDataSourceFactory } from '@nestjs/typeorm';
 import type { Client } from 'pg';
 import { DataSource, type DataSourceOptions, type Migration } from 'typeorm';
 import { endConnection } from './end-connection';
-import { connectLeaseSession, leaseSessionClient, processLabel } from './lease-session';
+import { boundedLeaseStatements, connectLeaseSession, leaseSessionClient, processLabel } from './lease-session';
 import { withoutStatementReplyTimeout } from './statement-reply-timeout';
 
 /**
@@ -29,6 +29,12 @@ export interface MigrationLockSettings {
   logger?: Pick<LoggerService, 'log'>;
   /** Milliseconds between two "still waiting" lines (default 30 000). */
   waitReportMs?: number;
+  /**
+   * How long the lock session's connect and its own statements (the lock's polls, the look at its
+   * holder) wait for PostgreSQL's answer (the apps: DATABASE_STATEMENT_REPLY_TIMEOUT_MS); then the
+   * start fails, as when the pool cannot reach the server. 0 or unset: no bound (the CLIs).
+   */
+  replyTimeoutMs?: number;
 }
 
 /** Another process held the migration lock for longer than MIGRATION_LOCK_WAIT_MS. */
@@ -74,7 +80,7 @@ const LOCK_POLL_MS = 250;
 export async function runMigrationsUnderLock(dataSource: DataSource, settings: MigrationLockSettings): Promise<Migration[]> {
   const { lock } = settings;
   const logger = settings.logger ?? new Logger('Migrations');
-  const session = leaseSessionClient(urlOf(dataSource), `migrations:${lock.schema} ${processLabel()}`);
+  const session = leaseSessionClient(urlOf(dataSource), `migrations:${lock.schema} ${processLabel()}`, { replyTimeoutMs: settings.replyTimeoutMs });
   let lost = false;
   session.on('error', () => (lost = true));
   session.once('end', () => (lost = true));
@@ -157,13 +163,13 @@ async function takeLock(session: Client, { lock, waitMs, waitReportMs = WAIT_REP
 }
 
 async function tryLock(session: Client, lock: MigrationLockKey): Promise<boolean> {
-  const { rows } = await session.query<{ locked: boolean }>('SELECT pg_try_advisory_lock($1::bigint) AS locked', [lock.key]);
+  const { rows } = await boundedLeaseStatements(() => session.query<{ locked: boolean }>('SELECT pg_try_advisory_lock($1::bigint) AS locked', [lock.key]));
   return rows[0].locked;
 }
 
 /** The session holding `lock` in this database, as pg_stat_activity names it; 'another session' when it just ended. */
 async function describeHolder(session: Client, lock: MigrationLockKey): Promise<string> {
-  const { rows } = await session.query<{ pid: number; application_name: string; backend_start: Date }>(
+  const { rows } = await boundedLeaseStatements(() => session.query<{ pid: number; application_name: string; backend_start: Date }>(
     `SELECT a.pid, a.application_name, a.backend_start
      FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
      WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1
@@ -171,7 +177,7 @@ async function describeHolder(session: Client, lock: MigrationLockKey): Promise<
        AND l.classid::text::bigint = ($1::bigint >> 32) & 4294967295
        AND l.objid::text::bigint = $1::bigint & 4294967295`,
     [lock.key],
-  );
+  ));
   const [holder] = rows;
   if (!holder) return 'another session';
   return `'${holder.application_name || 'unnamed'}' (backend pid ${holder.pid}, connected ${holder.backend_start.toISOString()})`;
