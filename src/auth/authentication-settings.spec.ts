@@ -96,4 +96,10 @@ describe('resolving the authentication of an HTTP process', () => {
     expect(['localhost', '127.0.0.1', '127.255.255.254', '::1', '[::1]', '::ffff:127.0.0.1'].filter(isLoopbackHost)).toHaveLength(6);
     expect(['0.0.0.0', '::', '10.0.0.1', '128.0.0.1', '::ffff:10.0.0.1', 'localhost.example.com', '127.0.0.1.nip.io', ''].filter(isLoopbackHost)).toEqual([]);
   });
+
+  it('tells loopback IPv6 addresses in any of their spellings (RFC 4291 2.2: zeros compressed anywhere, hex or dotted IPv4-mapped)', () => {
+    const loopback = ['0::1', '::0:1', '0:0::1', '0:0:0:0:0:0:0:0001', '::ffff:7f00:1', '::FFFF:127.0.0.1', '0:0:0:0:0:ffff:127.0.0.1', '[0::1]'];
+    expect(loopback.filter((host) => !isLoopbackHost(host))).toEqual([]);
+    expect(['::2', '1::1', '::ffff:a00:1', '::ffff:8000:1', '0:0:0:0:0:ffff:10.0.0.1', '::127.0.0.1', 'fe80::1%eth0'].filter(isLoopbackHost)).toEqual([]);
+  });
 });

@@ -39,8 +39,13 @@ export function isLoopbackHost(host: string): boolean {
   const address = host.replace(/^\[(.*)\]$/, '$1').toLowerCase();
   if (address === 'localhost') return true;
   if (isIP(address) === 4) return address.startsWith('127.');
-  if (isIP(address) === 6) return address === '::1' || /^::ffff:127\./.test(address) || /^(0{1,4}:){7}0{0,3}1$/.test(address);
-  return false;
+  if (isIP(address) !== 6) return false;
+  // One spelling per address (RFC 5952: zeros compressed, lower case, an IPv4-mapped one in hex):
+  // ::1 is also 0::1 or 0:0:0:0:0:0:0:1, and ::ffff:127.0.0.1 also 0:0:0:0:0:ffff:7f00:1.
+  // A zone (fe80::1%eth0) is no loopback address, and URL refuses it.
+  if (address.includes('%')) return false;
+  const canonical = new URL(`http://[${address}]`).hostname.slice(1, -1);
+  return canonical === '::1' || /^::ffff:7f[0-9a-f]{2}:[0-9a-f]{1,4}$/.test(canonical);
 }
 
 /**
