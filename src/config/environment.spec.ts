@@ -106,6 +106,19 @@ describe('configuration', () => {
     },
   );
 
+  // A URL's refinement ran on '' or on a value that is no URL at all, and new URL() threw: the
+  // start failed with "TypeError: Invalid URL", naming no variable.
+  it.each([
+    ['CONSUMER_URL', loadEnvironment],
+    ['AUTH_JWKS_URL', loadEnvironment],
+    ['AUTH_JWKS_URL', loadConsumerEnvironment],
+  ] as const)('names %s when it is empty or no URL, as an invalid configuration', (name, load) => {
+    expect(() => load({ [name]: '' })).toThrow(InvalidEnvironmentError);
+    expect(() => load({ [name]: '' })).toThrow(`${name}: set but empty`);
+    expect(() => load({ [name]: 'not a url', PORT: 'abc' })).toThrow(InvalidEnvironmentError);
+    expect(() => load({ [name]: 'not a url' })).toThrow(new RegExp(`${name}: must be an http`));
+  });
+
   it('names every bad variable of the consumer at once', () => {
     expect(() => loadConsumerEnvironment({ CONSUMER_PORT: '0', CONSUMER_MAX_ATTEMPTS: 'many' })).toThrow(
       /CONSUMER_PORT.*CONSUMER_MAX_ATTEMPTS|CONSUMER_MAX_ATTEMPTS.*CONSUMER_PORT/,

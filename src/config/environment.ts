@@ -94,6 +94,16 @@ export const migrationSettings = {
 export const retentionHours = z.coerce.number().positive().max(87_600);
 
 /**
+ * Whether a URL carries no user or password. zod runs a refinement even after the value failed
+ * `z.url()` (an empty or malformed value): it is not this check's to refuse, so it passes here.
+ */
+function withoutCredentials(value: string): boolean {
+  if (!URL.canParse(value)) return true;
+  const url = new URL(value);
+  return !url.username && !url.password;
+}
+
+/**
  * The standard OpenTelemetry variables that switch tracing on (src/tracing/start-tracing.ts reads
  * them in the `--import` preload; the SDK reads them and the other `OTEL_*` variables itself).
  * Tracing is on when OTEL_TRACES_EXPORTER names an exporter, or an OTLP endpoint is set and
@@ -132,7 +142,7 @@ export const httpSecuritySettings = {
    */
   AUTH_JWKS_URL: z
     .url({ protocol: /^https?$/, error: 'must be an http(s):// URL' })
-    .refine((url) => !new URL(url).username && !new URL(url).password, 'must carry no user or password (fetch refuses such a URL)')
+    .refine((url) => withoutCredentials(url), 'must carry no user or password (fetch refuses such a URL)')
     .optional(),
   /** The `iss` every token must carry; unset: not checked. */
   AUTH_ISSUER: z.string().min(1).optional(),
@@ -217,7 +227,7 @@ export const environmentSchema = z.object({
    */
   CONSUMER_URL: z
     .url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' })
-    .refine((url) => !new URL(url).username && !new URL(url).password, 'must carry no user or password (the caller\'s token is forwarded)')
+    .refine((url) => withoutCredentials(url), 'must carry no user or password (the caller\'s token is forwarded)')
     .optional(),
   /** Milliseconds GET /flows waits for the consumer's answer before it shows the consumer as unreachable. */
   CONSUMER_TIMEOUT_MS: z.coerce.number().int().min(50).max(60_000).default(2000),
@@ -288,7 +298,8 @@ export function parseEnvironment<T extends z.ZodType>(schema: T, raw: Record<str
   const empty = (name: string) => `${name}: set but empty (give it a value, or unset it to use its default)`;
   // Checked apart from the schema: a number coerces '' to 0, which a bound takes for "no bound".
   const emptyNames = Object.keys((schema as unknown as { shape?: Record<string, unknown> }).shape ?? {}).filter((name) => raw[name] === '');
-  const result = schema.safeParse(raw);
+  // An empty value is reported as such alone: the schema parses the others as if it were unset.
+  const result = schema.safeParse(emptyNames.length === 0 ? raw : Object.fromEntries(Object.entries(raw).filter(([name]) => !emptyNames.includes(name))));
   if (result.success && emptyNames.length === 0) return result.data;
   const invalid = result.success ? [] : result.error.issues.filter((issue) => !emptyNames.includes(issue.path.join('.')));
   const problems = [
