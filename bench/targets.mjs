@@ -82,7 +82,8 @@ export function issueTargets({ saga, project, raw }) {
 }
 
 function valueRow(target, value, meets, measured) {
-  if (value === undefined || value === null || Number.isNaN(value)) return { target, measured: 'not measured', met: false };
+  // Infinity too: a ratio over a raw figure of 0 (a raw pipeline that accepted nothing) measures nothing.
+  if (typeof value !== 'number' || !Number.isFinite(value)) return { target, measured: 'not measured', met: false };
   return { target, measured, met: meets(value) };
 }
 

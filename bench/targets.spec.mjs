@@ -75,4 +75,12 @@ describe('issue 10 targets judged on a run', () => {
     expect(rows.slice(0, 4).every(({ met: yes }) => !yes)).toBe(true);
     expect(rows[5]).toMatchObject({ measured: '1 rejected for timeout, 0 lost, 0 doubled; 0 commands shed', met: false });
   });
+  it('does not count a throughput ratio over a raw pipeline that accepted nothing as met (project ÷ 0 is Infinity)', () => {
+    const rows = issueTargets({
+      saga: false,
+      project: [record('project', 'saturation', { perS: 920, e2eP99: 100, cpu: 2.0 })],
+      raw: [record('raw pipeline', 'saturation', { perS: 0, e2eP99: 80, cpu: 1.5 })],
+    });
+    expect(rows[0]).toMatchObject({ measured: 'not measured', met: false });
+  });
 });
