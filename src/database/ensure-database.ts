@@ -1,4 +1,5 @@
 import { Client } from 'pg';
+import { endConnection } from './end-connection';
 import { unsupportedServerProblem } from './server-version';
 import { boundStatementReplies } from './statement-reply-timeout';
 
@@ -26,7 +27,7 @@ export async function ensureDatabaseExists(databaseUrl: string, { replyTimeoutMs
     try {
       await refuseUnsupportedServer(existing);
     } finally {
-      await existing.end();
+      await endConnection(existing);
     }
     return;
   }
@@ -41,7 +42,7 @@ export async function ensureDatabaseExists(databaseUrl: string, { replyTimeoutMs
       if (error.code !== '42P04') throw error; // created meanwhile by another process
     });
   } finally {
-    await client.end();
+    await endConnection(client);
   }
 }
 
