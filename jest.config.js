@@ -14,9 +14,12 @@ module.exports = {
   // the warning with no handle left open (--detectOpenHandles finds none). A handle that is left
   // open keeps the worker alive for good, so it still shows, after 5 s.
   workerGracefulExitTimeout: 5000,
-  // Two files at a time (each e2e file has its own database and broker prefix); an e2e file marked
-  // `@exclusive <why>` runs alone (test/support/shared-services-environment.js).
-  maxWorkers: 2,
+  // Three files at a time on the two cores CI has (each e2e file has its own database and broker
+  // prefix): many e2e files spend seconds waiting on timeouts (leases, frozen and vanished peers),
+  // and with two workers a core sat idle meanwhile; three took a fresh-clone `.ci/run` from
+  // 575-644 s to 438 s (2026-12-02). An e2e file marked `@exclusive <why>` runs alone
+  // (test/support/shared-services-environment.js): the files whose timing needs the cores.
+  maxWorkers: 3,
   // Unit files, then the exclusive e2e files back to back, then the rest (test/support/test-sequencer.js).
   testSequencer: '<rootDir>/test/support/test-sequencer.js',
   projects: [

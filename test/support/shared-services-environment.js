@@ -8,7 +8,7 @@ const server = process.env.TEST_DATABASE_SERVER_URL ?? 'postgres://postgres:post
 const SHARED_SERVICES_LOCK = 7_340_117_000_421;
 
 /**
- * The e2e files run two at a time, each in its own database and on its own broker prefix; a file
+ * The e2e files run three at a time, each in its own database and on its own broker prefix; a file
  * whose first docblock says `@exclusive <why>` runs alone. It holds the lock exclusively, the
  * others hold it shared: a file that stops the broker, sets its memory alarm, or measures CPU,
  * latency or load, so that another file neither breaks nor skews it.

@@ -3,7 +3,7 @@ const Sequencer = require('@jest/test-sequencer').default;
 const { extract, parse } = require('jest-docblock');
 
 /**
- * The order the files run in (two at a time), so that few minutes pass with a worker waiting for
+ * The order the files run in (three at a time), so that few minutes pass with a worker waiting for
  * the shared-services lock (shared-services-environment.js):
  *
  * 1. The unit files (they take no lock).
