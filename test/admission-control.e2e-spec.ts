@@ -63,7 +63,7 @@ describe('admission control (load shedding)', () => {
       await eventually(async () => expect(await sagaLagMs(app)).toBeGreaterThan(MAX_LAG_MS), 10_000);
 
       // Sampling began with the commands above and goes on for a few seconds: it sees the lag.
-      await eventually(async () => expect(app.app.get(AdmissionControl).current.shedding).toBe(true), 5_000);
+      await eventually(async () => expect(app.app.get(AdmissionControl).current.action).toBe('shed'), 5_000);
 
       const order = { customerId, currency: 'EUR', lines: twoLines };
       const key = `shed-${Date.now()}`;
@@ -128,6 +128,31 @@ describe('admission control (load shedding)', () => {
       expect(replay.body.id).toBe(accepted.body.id);
     } finally {
       if (!released) await lease.release();
+      await app.close();
+    }
+  }, 60_000);
+
+  it('makes commands wait at the door while the saga lags short of the bound, the longer the further behind, and then runs them', async () => {
+    // Waits from nothing at 200 ms of lag to 1 s at 4.2 s; the saga's lag grows by a second a second.
+    const { app, lease } = await startWithSagaStalled({ ...shedding, ADMISSION_DELAY_FROM_LAG_MS: '200', ADMISSION_MAX_LAG_MS: '4200' });
+    try {
+      const customerId = await registerUser(app);
+      const order = { customerId, currency: 'EUR', lines: twoLines };
+      await app.http().post('/orders').send(order).expect(202);
+      const control = app.app.get(AdmissionControl);
+      const waitMs = await eventually(async () => {
+        const decision = control.current;
+        expect(decision.action === 'delay' && decision.delayMs).toBeGreaterThanOrEqual(300);
+        return decision.action === 'delay' ? decision.delayMs : 0;
+      }, 10_000);
+      const orders = await countRows(app, 'orders');
+      const started = performance.now();
+      await app.http().post('/orders').send(order).expect(202);
+      // The lag only grows while the saga is stalled, so the wait is at least the one seen above.
+      expect(performance.now() - started).toBeGreaterThanOrEqual(waitMs - 5);
+      expect(await countRows(app, 'orders')).toBe(orders + 1);
+    } finally {
+      await lease.release();
       await app.close();
     }
   }, 60_000);

@@ -1,3 +1,4 @@
+import { setTimeout } from 'node:timers/promises';
 import { Injectable, Logger, OnModuleInit } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
@@ -32,7 +33,10 @@ export const LOAD_SHED_CODE = 'LOAD_SHED';
 export const UNLEASED_GRACE_LOOKS = 1.5;
 
 /**
- * Admission control (load shedding) of commands. When a reader of the event store lags past
+ * Admission control of commands: backpressure, then load shedding. When a reader of the event
+ * store lags past ADMISSION_DELAY_FROM_LAG_MS, each command waits at the door before it runs, the
+ * longer the closer the lag is to ADMISSION_MAX_LAG_MS (AdmissionPolicy, MAX_ADMISSION_DELAY_MS):
+ * clients that wait for their answers slow down to what the readers take. Past
  * ADMISSION_MAX_LAG_MS (or ADMISSION_MAX_LAG_EVENTS), a command is answered 503 with
  * `Retry-After` before anything runs: no body parsed, no idempotency key claimed, nothing
  * written. Accepting it would only lengthen the backlog that the saga, the projections and the
@@ -56,6 +60,8 @@ export class AdmissionControl implements OnModuleInit {
   /** Readers seen with their lease free, and since when (ms since the epoch). */
   private readonly unleasedSince = new Map<string, number>();
   private readonly unleasedGraceMs: number;
+  /** The stretch of samples that delayed or shed commands, for its two log lines; cleared once the door has been open a while. */
+  private episode?: AdmissionEpisode;
 
   constructor(
     private readonly lag: AsynchronousLag,
@@ -65,6 +71,7 @@ export class AdmissionControl implements OnModuleInit {
     this.policy = new AdmissionPolicy({
       maxLagMs: config.get('ADMISSION_MAX_LAG_MS', { infer: true }),
       maxLagEvents: config.get('ADMISSION_MAX_LAG_EVENTS', { infer: true }),
+      delayFromLagMs: config.get('ADMISSION_DELAY_FROM_LAG_MS', { infer: true }),
     });
     this.enabled = config.get('ADMISSION_CONTROL', { infer: true }) === 'on' && this.policy.enabled;
     this.unleasedGraceMs = UNLEASED_GRACE_LOOKS * config.get('SUBSCRIPTION_LEASE_LOOK_MS', { infer: true });
@@ -74,11 +81,20 @@ export class AdmissionControl implements OnModuleInit {
     this.lag.onSample((sample) => this.onSample(sample));
   }
 
-  /** The decision for this request: undefined to admit it, else the reason to shed it. */
-  check(request: FastifyRequest): Extract<AdmissionDecision, { shedding: true }> | undefined {
+  /** The decision for this request: undefined to admit it at once, else the wait or the refusal. */
+  check(request: FastifyRequest): Exclude<AdmissionDecision, { action: 'admit' }> | undefined {
     if (!this.enabled || request.is404 || !isSheddable(request.method, request.url)) return undefined;
     this.lag.demand();
-    return this.decision.shedding ? this.decision : undefined;
+    const decision = this.decision;
+    if (decision.action === 'admit') return undefined;
+    if (this.episode) {
+      if (decision.action === 'shed') this.episode.shed += 1;
+      else {
+        this.episode.delayed += 1;
+        this.episode.delayedMs += decision.delayMs;
+      }
+    }
+    return decision;
   }
 
   /** The current decision (tests, logs). */
@@ -98,13 +114,25 @@ export class AdmissionControl implements OnModuleInit {
     this.sampleFailed = false;
     const before = this.decision;
     this.decision = this.policy.decide(sample.readers.filter((reader) => this.counts(reader, sample.at)).map(toReaderLag));
-    if (this.decision.shedding) {
-      // Keep measuring while clients wait out Retry-After, so the door reopens on time.
-      this.lag.demand();
-      if (!before.shedding) this.logger.warn(`shedding commands (503): ${describe(this.decision.worst)}`);
-    } else if (before.shedding) {
-      this.logger.log('admitting commands again: every reader is back within half of its bound');
+    if (this.decision.action === 'admit') {
+      if (this.episode && sample.at - this.episode.lastAt >= EPISODE_QUIET_MS) this.endEpisode();
+      return;
     }
+    // Keep measuring while clients wait, so the door opens again on time.
+    this.lag.demand();
+    if (!this.episode) {
+      this.episode = { startedAt: sample.at, lastAt: sample.at, delayed: 0, delayedMs: 0, shed: 0 };
+      if (this.decision.action === 'delay') this.logger.warn(`delaying commands at the door: ${describe(this.decision.worst)}`);
+    }
+    this.episode.lastAt = sample.at;
+    if (this.decision.action === 'shed' && before.action !== 'shed') this.logger.warn(`shedding commands (503): ${describe(this.decision.worst)}`);
+  }
+
+  private endEpisode(): void {
+    const { startedAt, lastAt, delayed, delayedMs, shed } = this.episode!;
+    this.episode = undefined;
+    const waits = delayed > 0 ? `${delayed} delayed (${Math.round(delayedMs / delayed)} ms on average)` : 'none delayed';
+    this.logger.log(`admitting every command at once again, after ${((lastAt - startedAt) / 1000).toFixed(1)} s: ${waits}, ${shed} shed; every reader is within ADMISSION_DELAY_FROM_LAG_MS`);
   }
 
   private counts(reader: SampledReader, at: number): boolean {
@@ -128,6 +156,20 @@ function toReaderLag(reader: SampledReader): ReaderLag {
   return { reader: reader.reader, lagEvents: reader.lagEvents, lagMs: Math.round(reader.lagSeconds * 1000), drainPerSecond: reader.drainPerSecond };
 }
 
+/** A stretch of samples that delayed or shed commands: logged as it starts and as it ends, not at every sample near a threshold. */
+interface AdmissionEpisode {
+  startedAt: number;
+  /** The last sample that delayed or shed. */
+  lastAt: number;
+  /** Commands that waited at the door, their waits in all (ms), and commands shed. */
+  delayed: number;
+  delayedMs: number;
+  shed: number;
+}
+
+/** How long no sample may delay or shed before an episode counts as over (its log line), in ms. */
+export const EPISODE_QUIET_MS = 5_000;
+
 function describe({ reader, lagEvents, lagMs }: ReaderLag): string {
   return `${reader} is ${lagEvents} events (${(lagMs / 1000).toFixed(1)} s) behind the writes`;
 }
@@ -142,6 +184,10 @@ export function registerAdmissionControl(fastify: FastifyInstance, admission: Ad
   fastify.addHook('onRequest', async (request, reply) => {
     const shed = admission.check(request);
     if (!shed) return;
+    if (shed.action === 'delay') {
+      await setTimeout(shed.delayMs);
+      return;
+    }
     void reply.header(RETRY_AFTER_HEADER, String(shed.retryAfterSeconds));
     sendProblem(reply, request, {
       status: 503,

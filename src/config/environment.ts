@@ -262,6 +262,13 @@ export const environmentSchema = z.object({
    * on age. Unset: a tenth of ORDER_CONFIRMATION_TIMEOUT_MS, at least MIN_DEFAULT_ADMISSION_MAX_LAG_MS.
    */
   ADMISSION_MAX_LAG_MS: z.coerce.number().int().min(0).max(86_400_000).optional(),
+  /**
+   * Milliseconds: from this age of lag on, each command waits at the door before it runs, from
+   * nothing here to 1 s at ADMISSION_MAX_LAG_MS (backpressure: clients that wait for their answers
+   * slow down to what the readers take, before any is refused). 0, or not below
+   * ADMISSION_MAX_LAG_MS: no waits, only refusals.
+   */
+  ADMISSION_DELAY_FROM_LAG_MS: z.coerce.number().int().min(0).max(86_400_000).default(500),
   /** Events: commands are shed while a reader has more than this many yet to take (until under half); 0: no bound. */
   ADMISSION_MAX_LAG_EVENTS: z.coerce.number().int().min(0).max(1_000_000_000).default(0),
   /** Milliseconds between two measurements of the readers' lag (one statement each, only while commands arrive). */

@@ -1,0 +1,109 @@
+import { Logger } from '@nestjs/common';
+import type { ConfigService } from '@nestjs/config';
+import type { FastifyRequest } from 'fastify';
+import type { Environment } from '../config/environment';
+import type { IntegrationEventPublisher } from '../messaging/integration-event-publisher';
+import { AdmissionControl, EPISODE_QUIET_MS } from './admission-control';
+import type { AsynchronousLag, LagSample, SampledReader } from './asynchronous-lag';
+
+const settings: Partial<Environment> = {
+  ADMISSION_CONTROL: 'on',
+  ADMISSION_MAX_LAG_MS: 2500,
+  ADMISSION_MAX_LAG_EVENTS: 0,
+  ADMISSION_DELAY_FROM_LAG_MS: 500,
+  SUBSCRIPTION_LEASE_LOOK_MS: 1000,
+};
+
+const saga = (lagSeconds: number): SampledReader => ({
+  reader: 'reaction:order-fulfilment',
+  subscriptionId: 'reaction:order-fulfilment',
+  segment: 0,
+  checkpoint: 0,
+  lagEvents: Math.round(lagSeconds * 100),
+  lagSeconds,
+  paused: false,
+  leaseHeld: true,
+  drainPerSecond: 100,
+});
+
+const command = { method: 'POST', url: '/orders', is404: false } as FastifyRequest;
+
+/** An AdmissionControl whose samples are fed by hand. */
+function admissionControl() {
+  let listener: (sample: LagSample) => void = () => undefined;
+  const lag = { onSample: (l: typeof listener) => (listener = l), demand: () => undefined } as unknown as AsynchronousLag;
+  const config = { get: (key: keyof Environment) => settings[key] } as unknown as ConfigService<Environment, true>;
+  const control = new AdmissionControl(lag, { blocked: false } as IntegrationEventPublisher, config);
+  control.onModuleInit();
+  return {
+    control,
+    sample: (at: number, ...readers: SampledReader[]) => listener({ ok: true, at, readers }),
+    failedSample: (at: number) => listener({ ok: false, at, error: new Error('Connection terminated') }),
+  };
+}
+
+describe('admission control at the door', () => {
+  let warn: jest.SpyInstance;
+  let log: jest.SpyInstance;
+  beforeEach(() => {
+    warn = jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
+    log = jest.spyOn(Logger.prototype, 'log').mockImplementation(() => undefined);
+  });
+  afterEach(() => jest.restoreAllMocks());
+
+  it('admits a command at once, makes it wait, or refuses it, as the last sample says', () => {
+    const { control, sample } = admissionControl();
+    sample(0, saga(0.5));
+    expect(control.check(command)).toBeUndefined();
+    sample(250, saga(1.5)); // half-way from 0.5 s to the 2.5 s bound
+    expect(control.check(command)).toMatchObject({ action: 'delay', delayMs: 500 });
+    sample(500, saga(2.6));
+    expect(control.check(command)).toMatchObject({ action: 'shed', retryAfterSeconds: 3 });
+  });
+
+  it('never holds back a read, an unknown route or an operator', () => {
+    const { control, sample } = admissionControl();
+    for (const lag of [1.5, 10]) {
+      sample(lag * 1000, saga(lag));
+      expect(control.check({ method: 'GET', url: '/orders', is404: false } as FastifyRequest)).toBeUndefined();
+      expect(control.check({ method: 'POST', url: '/nowhere', is404: true } as FastifyRequest)).toBeUndefined();
+      expect(control.check({ method: 'POST', url: '/admin/subscriptions/x/pause', is404: false } as FastifyRequest)).toBeUndefined();
+      expect(control.check(command)).toBeDefined();
+    }
+  });
+
+  it('logs a stretch of waits and refusals once as it starts, once as refusals begin and once as it ends, not at every sample near a threshold', () => {
+    const { control, sample } = admissionControl();
+    sample(0, saga(1.0));
+    control.check(command); // waits 250 ms
+    sample(250, saga(0.4));
+    control.check(command);
+    sample(500, saga(1.5));
+    control.check(command); // waits 500 ms
+    sample(750, saga(3));
+    control.check(command);
+    control.check(command);
+    sample(1000, saga(0.2));
+    sample(750 + EPISODE_QUIET_MS - 1, saga(0.2));
+    expect(warn.mock.calls).toEqual([
+      ['delaying commands at the door: reaction:order-fulfilment is 100 events (1.0 s) behind the writes'],
+      ['shedding commands (503): reaction:order-fulfilment is 300 events (3.0 s) behind the writes'],
+    ]);
+    expect(log).not.toHaveBeenCalled();
+    sample(750 + EPISODE_QUIET_MS, saga(0.2));
+    expect(log.mock.calls).toEqual([
+      ['admitting every command at once again, after 0.8 s: 2 delayed (375 ms on average), 2 shed; every reader is within ADMISSION_DELAY_FROM_LAG_MS'],
+    ]);
+  });
+
+  it('opens the door while the lag cannot be measured, and forgets its shedding', () => {
+    const { control, sample, failedSample } = admissionControl();
+    sample(0, saga(5));
+    expect(control.check(command)).toMatchObject({ action: 'shed' });
+    failedSample(250);
+    expect(control.check(command)).toBeUndefined();
+    // Shedding was forgotten: 2 s is back under the bound, and within it a command waits.
+    sample(500, saga(2));
+    expect(control.check(command)).toMatchObject({ action: 'delay', delayMs: 750 });
+  });
+});
