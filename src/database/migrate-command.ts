@@ -2,8 +2,10 @@ import { parseArgs } from 'node:util';
 import { AbstractLogger, DataSource, type LogLevel, type LogMessage } from 'typeorm';
 import { urlWithoutSecrets } from '../logging/url-without-secrets';
 import { ensureDatabaseExists } from './ensure-database';
+import { processLabel } from './lease-session';
 import { compareMigrations, migrationNames, schemaAhead, type SchemaSet } from './migration-check';
 import { runMigrationsUnderLock } from './migration-lock';
+import { pgPoolOptions } from './pool-options';
 
 /** Where the command writes: its report (stdout) and its progress, waits and warnings (stderr). */
 export interface CommandOutput {
@@ -61,7 +63,10 @@ export async function migrateCommand(set: SchemaSet, settings: MigrateSettings, 
     migrations: [...set.migrations],
     migrationsTransactionMode: 'each',
     logger: new ProgressLogger(out),
-    applicationName: `migrate:${set.lock.schema}`,
+    // As the apps' pools: a run killed mid-statement (a deploy job's deadline, Ctrl-C) has its
+    // statement cancelled by the server within 2 s (client_connection_check_interval), so the
+    // next run or start does not wait behind its locks.
+    extra: pgPoolOptions(2, { applicationName: `migrate:${set.lock.schema} ${processLabel()}` }),
   });
   await dataSource.initialize();
   try {
