@@ -58,7 +58,7 @@ describe('the messages of a check', () => {
   it('says a missing database is created by the same command', () => {
     expect(databaseMissingProblem(SET, URL_WITH_PASSWORD)).toBe(
       'database postgres://app:***@db.internal:5432/orders does not exist; DATABASE_MIGRATIONS=check creates nothing at start: ' +
-        'apply them with `npm run migrate:api` (same DATABASE_URL), then start again (it creates the database too)',
+        'create it and apply its migrations with `npm run migrate:api` (same DATABASE_URL), then start again',
     );
   });
 

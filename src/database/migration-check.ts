@@ -49,13 +49,13 @@ export function compareMigrations(known: readonly string[], recorded: readonly s
 export function schemaBehindProblem(set: SchemaSet, url: string, pending: readonly string[]): string {
   return (
     `the ${set.lock.schema} schema of database ${urlWithoutSecrets(url)} is behind this build: ${count(pending.length, 'migration')} pending ` +
-    `(${pending.join(', ')}); DATABASE_MIGRATIONS=check applies none at start: ${applyThem(set)}`
+    `(${pending.join(', ')}); DATABASE_MIGRATIONS=check applies none at start: ${runCommand(set, 'apply them')}`
   );
 }
 
 /** Why a start with DATABASE_MIGRATIONS=check refuses a database that does not exist, and what to run. */
 export function databaseMissingProblem(set: SchemaSet, url: string): string {
-  return `database ${urlWithoutSecrets(url)} does not exist; DATABASE_MIGRATIONS=check creates nothing at start: ${applyThem(set)} (it creates the database too)`;
+  return `database ${urlWithoutSecrets(url)} does not exist; DATABASE_MIGRATIONS=check creates nothing at start: ${runCommand(set, 'create it and apply its migrations')}`;
 }
 
 /** That the database records migrations this build does not know (`unknown`). */
@@ -74,8 +74,8 @@ export function schemaAheadWarning(set: SchemaSet, url: string, unknown: readonl
   );
 }
 
-function applyThem(set: SchemaSet): string {
-  return `apply them with \`${set.migrateCommand}\` (same ${set.urlVariable}), then start again`;
+function runCommand(set: SchemaSet, what: string): string {
+  return `${what} with \`${set.migrateCommand}\` (same ${set.urlVariable}), then start again`;
 }
 
 function count(n: number, noun: string): string {

@@ -236,7 +236,7 @@ export function testMigrationsApartFromStart(name: (typeof APPS)[number]['app'])
       expect(logLines(started.output)).toEqual([
         expect.objectContaining({
           level: 'fatal',
-          msg: `database ${urlWithoutSecrets(url)} does not exist; DATABASE_MIGRATIONS=check creates nothing at start: apply them with \`${app.command}\` (same ${app.urlVariable}), then start again (it creates the database too)`,
+          msg: `database ${urlWithoutSecrets(url)} does not exist; DATABASE_MIGRATIONS=check creates nothing at start: create it and apply its migrations with \`${app.command}\` (same ${app.urlVariable}), then start again`,
         }),
       ]);
       expect(await databaseExists(url)).toBe(false);
