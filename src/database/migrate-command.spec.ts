@@ -3,8 +3,10 @@ import type { SchemaSet } from './migration-check';
 import { MIGRATION_LOCKS } from './migration-lock';
 
 const SET: SchemaSet = { lock: MIGRATION_LOCKS.consumer, migrations: [], urlVariable: 'CONSUMER_DATABASE_URL', migrateCommand: 'npm run migrate:consumer' };
-// Nothing listens there: the arguments are refused before any connection.
-const SETTINGS = { url: 'postgres://nobody@127.0.0.1:1/none', waitMs: 0 };
+// Read only after the arguments: --help needs no valid setting, and a refused argument connects to nothing.
+const SETTINGS = () => {
+  throw new Error('the settings were read');
+};
 
 function output(): { stdout: string[]; stderr: string[]; out: { stdout(line: string): void; stderr(line: string): void } } {
   const stdout: string[] = [];

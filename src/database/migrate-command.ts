@@ -39,10 +39,10 @@ run failed (the migrations it committed before stay applied; run it again once t
  * The migrate command of `set`: creates the database if missing (ensureDatabaseExists, as a start
  * does), applies the pending migrations under the migration lock (runMigrationsUnderLock, as a
  * start does, each in its own transaction), prints what it applied; warns when the database
- * records migrations this build does not know. Resolves with the exit code; rejects with what
- * failed (exit 1).
+ * records migrations this build does not know. `settings` are read once the arguments are
+ * taken (`--help` needs none). Resolves with the exit code; rejects with what failed (exit 1).
  */
-export async function migrateCommand(set: SchemaSet, settings: MigrateSettings, args: readonly string[], out: CommandOutput): Promise<number> {
+export async function migrateCommand(set: SchemaSet, settings: () => MigrateSettings, args: readonly string[], out: CommandOutput): Promise<number> {
   try {
     const { values } = parseArgs({ args: [...args], options: { help: { type: 'boolean' } } });
     if (values.help) {
@@ -54,7 +54,7 @@ export async function migrateCommand(set: SchemaSet, settings: MigrateSettings, 
     return 2;
   }
 
-  const { url, waitMs } = settings;
+  const { url, waitMs } = settings();
   const where = `the ${set.lock.schema} schema of ${urlWithoutSecrets(url)}`;
   await ensureDatabaseExists(url);
   const dataSource = new DataSource({
@@ -93,7 +93,7 @@ export async function migrateCommand(set: SchemaSet, settings: MigrateSettings, 
 export function runMigrateCli(set: SchemaSet, settings: () => MigrateSettings): void {
   const out: CommandOutput = { stdout: (line) => process.stdout.write(`${line}\n`), stderr: (line) => process.stderr.write(`${line}\n`) };
   Promise.resolve()
-    .then(() => migrateCommand(set, settings(), process.argv.slice(2), out))
+    .then(() => migrateCommand(set, settings, process.argv.slice(2), out))
     .then(
       (code) => process.exit(code),
       (error: unknown) => {
