@@ -4,7 +4,9 @@ import { Logger } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { resolveAuthentication } from './auth/authentication-settings';
 import { environmentAdvice, InvalidEnvironmentError, loadEnvironment } from './config/environment';
-import { ensureDatabaseExists } from './database/ensure-database';
+import { API_SCHEMA } from './database/api-schema';
+import { PendingMigrationsError, prepareDatabaseAtStart } from './database/migration-check';
+import { MigrationLockTimeoutError } from './database/migration-lock';
 import { createHttpApp } from './http-app';
 import { logStartFailure } from './logging/start-failure';
 import { useProcessLogger } from './logging/process-logger';
@@ -23,14 +25,21 @@ async function bootstrap(): Promise<void> {
     applicationParts: 'relay, reactions, projections and broker client',
   });
   releaseEarlyStopSignals();
-  await ensureDatabaseExists(environment.DATABASE_URL, { replyTimeoutMs: environment.DATABASE_STATEMENT_REPLY_TIMEOUT_MS });
+  // Creates the database if missing (DATABASE_MIGRATIONS=run; the migrations run as the app is
+  // built), or refuses to start while a migration is pending (check).
+  await prepareDatabaseAtStart(API_SCHEMA, {
+    url: environment.DATABASE_URL,
+    migrations: environment.DATABASE_MIGRATIONS,
+    waitMs: environment.MIGRATION_LOCK_WAIT_MS,
+    replyTimeoutMs: environment.DATABASE_STATEMENT_REPLY_TIMEOUT_MS,
+  });
   const app = await createHttpApp(environment, [], authentication);
   await app.listen(environment.PORT, environment.HOST);
   const dataSource = app.get(DataSource);
   // Attached before the readers start, so a stop signal while they start shuts down gracefully.
   shutdown.attach(app, [{ name: 'database pool', isOpen: () => dataSource.isInitialized }]);
   const started = await shutdown.finishStart(async () => {
-    await logDatabase(environment.DATABASE_URL, dataSource);
+    await logDatabase(environment.DATABASE_URL, dataSource, environment.DATABASE_MIGRATIONS);
     logBroker(environment.RABBITMQ_URL, `publishing to exchange ${app.get(IntegrationEventPublisher).topology.exchange}`);
     await app.get(AfterListening).start();
   });
@@ -38,6 +47,7 @@ async function bootstrap(): Promise<void> {
 }
 
 bootstrap().catch((error: unknown) => {
-  logStartFailure('api', 'failed to start', error, error instanceof InvalidEnvironmentError);
+  const expected = error instanceof InvalidEnvironmentError || error instanceof PendingMigrationsError || error instanceof MigrationLockTimeoutError;
+  logStartFailure('api', 'failed to start', error, expected);
   process.exit(1);
 });

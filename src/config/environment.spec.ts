@@ -119,6 +119,28 @@ describe('configuration', () => {
     expect(() => load({ [name]: 'not a url' })).toThrow(new RegExp(`${name}: must be an http`));
   });
 
+  it('runs the migrations at start by default, in both apps; `check` instead checks them', () => {
+    expect(loadEnvironment({}).DATABASE_MIGRATIONS).toBe('run');
+    expect(loadConsumerEnvironment({}).DATABASE_MIGRATIONS).toBe('run');
+    expect(loadEnvironment({ DATABASE_MIGRATIONS: 'run' }).DATABASE_MIGRATIONS).toBe('run');
+    expect(loadEnvironment({ DATABASE_MIGRATIONS: 'check' }).DATABASE_MIGRATIONS).toBe('check');
+    expect(loadConsumerEnvironment({ DATABASE_MIGRATIONS: 'check' }).DATABASE_MIGRATIONS).toBe('check');
+  });
+
+  // An empty value must not fall back to `run`: a deployment that meant `check` (a role without
+  // DDL rights) would try to migrate at every start.
+  it.each([
+    ['the API', loadEnvironment],
+    ['the consumer', loadConsumerEnvironment],
+  ] as const)('%s refuses DATABASE_MIGRATIONS empty, or other than run or check, naming it', (_app, load) => {
+    expect(() => load({ DATABASE_MIGRATIONS: '' })).toThrow(InvalidEnvironmentError);
+    expect(() => load({ DATABASE_MIGRATIONS: '' })).toThrow('DATABASE_MIGRATIONS: set but empty (give it a value, or unset it to use its default)');
+    for (const value of ['skip', 'Check', 'RUN', 'false', 'run,check', ' check']) {
+      expect(() => load({ DATABASE_MIGRATIONS: value })).toThrow(InvalidEnvironmentError);
+      expect(() => load({ DATABASE_MIGRATIONS: value })).toThrow(/DATABASE_MIGRATIONS: .*"run"\|"check"/);
+    }
+  });
+
   it('names every bad variable of the consumer at once', () => {
     expect(() => loadConsumerEnvironment({ CONSUMER_PORT: '0', CONSUMER_MAX_ATTEMPTS: 'many' })).toThrow(
       /CONSUMER_PORT.*CONSUMER_MAX_ATTEMPTS|CONSUMER_MAX_ATTEMPTS.*CONSUMER_PORT/,

@@ -37,10 +37,6 @@ export const retentionSettings = {
   RETENTION_PRUNE_BATCH_SIZE: z.coerce.number().int().min(1).max(100_000).default(1000),
 };
 
-/**
- * How both processes (and the fill-store CLI) run their migrations at start: one process at a time
- * per database, the others waiting on its advisory lock (src/database/migration-lock.ts).
- */
 /** Settings of the pool's sessions that both apps share. */
 export const databaseSessionSettings = {
   /**
@@ -82,7 +78,19 @@ export const databaseSessionSettings = {
     .default(30_000),
 };
 
+/**
+ * How both processes (and the fill-store and migrate CLIs) treat their database's migrations: one
+ * process at a time per database, the others waiting on its advisory lock (src/database/migration-lock.ts).
+ */
 export const migrationSettings = {
+  /**
+   * What a starting process does with its database's migrations. `run`: creates the database if
+   * missing and applies what is pending, under the migration lock. `check`: creates and applies
+   * nothing (for a role without DDL rights, the migrations being a deploy step of their own:
+   * `npm run migrate:api`, `npm run migrate:consumer`) and refuses to start while one is pending,
+   * naming them; after waiting, like a run, for a migration run in progress.
+   */
+  DATABASE_MIGRATIONS: z.enum(['run', 'check']).default('run'),
   /**
    * Milliseconds a starting process waits for another process's migration run to end before it
    * gives up and fails to start (naming the holder); 0: no bound. The run itself is never bounded.

@@ -3,9 +3,8 @@ import { DiscoveryModule } from '@nestjs/core';
 import { TerminusModule } from '@nestjs/terminus';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
-import { consumerMigrations } from '../../migrations/consumer';
 import { ConnectionBudgetCheck } from '../database/capacity/connection-budget-check';
-import { MIGRATION_LOCKS, migratedDataSourceFactory, retriesAfter } from '../database/migration-lock';
+import { migratedDataSourceFactory, retriesAfter } from '../database/migration-lock';
 import { AccessModule } from '../auth/access.module';
 import type { AuthenticationSettings } from '../auth/authentication-settings';
 import { pgPoolOptions } from '../database/pool-options';
@@ -17,6 +16,7 @@ import { MetricsModule } from '../metrics/metrics.module';
 import { AfterListening } from '../shared/after-listening';
 import { TraceExportFlush } from '../tracing/trace-export-flush';
 import type { ConsumerEnvironment } from './config/consumer-environment';
+import { CONSUMER_SCHEMA } from './consumer-schema';
 import { ConsumerHealthController } from './health/consumer-health.controller';
 import { Inbox, InboxBatching } from './inbox/inbox';
 import { InboxEffectsController } from './inbox/inbox-effects.controller';
@@ -51,7 +51,7 @@ export class ConsumerModule {
             type: 'postgres',
             url: environment.CONSUMER_DATABASE_URL,
             synchronize: false,
-            migrations: consumerMigrations,
+            migrations: [...CONSUMER_SCHEMA.migrations],
             // Run by the dataSourceFactory, under the migration lock.
             migrationsRun: false,
             // A migration may run outside a transaction (CREATE INDEX CONCURRENTLY), which 'all' refuses.
@@ -69,8 +69,10 @@ export class ConsumerModule {
             }),
             toRetry: retriesAfter,
           }),
+          // DATABASE_MIGRATIONS=check: main.ts has checked that none is pending (prepareDatabaseAtStart).
           dataSourceFactory: migratedDataSourceFactory({
-            lock: MIGRATION_LOCKS.consumer,
+            migrations: environment.DATABASE_MIGRATIONS,
+            lock: CONSUMER_SCHEMA.lock,
             waitMs: environment.MIGRATION_LOCK_WAIT_MS,
             replyTimeoutMs: environment.DATABASE_STATEMENT_REPLY_TIMEOUT_MS,
           }),

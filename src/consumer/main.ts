@@ -4,7 +4,8 @@ import { Logger } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { resolveAuthentication } from '../auth/authentication-settings';
 import { InvalidEnvironmentError } from '../config/environment';
-import { ensureDatabaseExists } from '../database/ensure-database';
+import { PendingMigrationsError, prepareDatabaseAtStart } from '../database/migration-check';
+import { MigrationLockTimeoutError } from '../database/migration-lock';
 import { useProcessLogger } from '../logging/process-logger';
 import { logStartFailure } from '../logging/start-failure';
 import { logBroker, logDatabase } from '../logging/start-up-lines';
@@ -12,6 +13,7 @@ import { AfterListening } from '../shared/after-listening';
 import { GracefulShutdown } from '../shared/graceful-shutdown';
 import { loadConsumerEnvironment } from './config/consumer-environment';
 import { createConsumerApp } from './consumer-app';
+import { CONSUMER_SCHEMA } from './consumer-schema';
 import { TopologyMismatchError } from './messaging/topology-mismatch.error';
 
 async function bootstrap(): Promise<void> {
@@ -23,7 +25,14 @@ async function bootstrap(): Promise<void> {
     applicationParts: 'RMQ consumer and its broker connection',
   });
   releaseEarlyStopSignals();
-  await ensureDatabaseExists(environment.CONSUMER_DATABASE_URL, { replyTimeoutMs: environment.DATABASE_STATEMENT_REPLY_TIMEOUT_MS });
+  // Creates the database if missing (DATABASE_MIGRATIONS=run; the migrations run as the app is
+  // built), or refuses to start while a migration is pending (check).
+  await prepareDatabaseAtStart(CONSUMER_SCHEMA, {
+    url: environment.CONSUMER_DATABASE_URL,
+    migrations: environment.DATABASE_MIGRATIONS,
+    waitMs: environment.MIGRATION_LOCK_WAIT_MS,
+    replyTimeoutMs: environment.DATABASE_STATEMENT_REPLY_TIMEOUT_MS,
+  });
   const app = await createConsumerApp(environment, authentication);
   // The HTTP side first: while RabbitMQ cannot be reached the consumer waits for it (and keeps
   // trying), live and answering /health/ready 503, rather than unreachable to its probes.
@@ -32,7 +41,7 @@ async function bootstrap(): Promise<void> {
   shutdown.attach(app, [{ name: 'database pool', isOpen: () => dataSource.isInitialized }]);
   const started = await shutdown.finishStart(async () => {
     await app.startAllMicroservices();
-    await logDatabase(environment.CONSUMER_DATABASE_URL, dataSource);
+    await logDatabase(environment.CONSUMER_DATABASE_URL, dataSource, environment.DATABASE_MIGRATIONS);
     logBroker(environment.RABBITMQ_URL, `queue ${environment.BROKER_PREFIX}.consumer bound to exchange ${environment.BROKER_PREFIX}.integration`);
     await app.get(AfterListening).start();
   });
@@ -42,7 +51,8 @@ async function bootstrap(): Promise<void> {
 }
 
 bootstrap().catch((error: unknown) => {
-  const expected = error instanceof InvalidEnvironmentError || error instanceof TopologyMismatchError;
+  const expected =
+    error instanceof InvalidEnvironmentError || error instanceof TopologyMismatchError || error instanceof PendingMigrationsError || error instanceof MigrationLockTimeoutError;
   logStartFailure('consumer', 'consumer failed to start', error, expected);
   process.exit(1);
 });

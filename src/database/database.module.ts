@@ -2,12 +2,12 @@ import { type DynamicModule, Global, Module } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
-import { migrations } from '../../migrations';
 import { Environment } from '../config/environment';
+import { API_SCHEMA } from './api-schema';
 import { apiConnectionDemand } from './capacity/api-connection-demand';
 import { ConnectionBudgetCheck } from './capacity/connection-budget-check';
 import { DatabaseNotifications } from './database-notifications';
-import { MIGRATION_LOCKS, migratedDataSourceFactory, retriesAfter } from './migration-lock';
+import { migratedDataSourceFactory, retriesAfter } from './migration-lock';
 import { processLabel } from './lease-session';
 import { pgPoolOptions } from './pool-options';
 import { TransactionContext } from './transaction-context';
@@ -15,17 +15,19 @@ import { TypeOrmLogger } from './typeorm-logger';
 
 /**
  * One pool for the process; migrations run at start, one process of the database at a time (the
- * migration lock), the schema is never synchronized; the pool and the process's own sessions are
- * checked against the server's max_connections at start.
+ * migration lock), unless DATABASE_MIGRATIONS=check (then main.ts has checked that none is pending:
+ * prepareDatabaseAtStart); the schema is never synchronized; the pool and the process's own
+ * sessions are checked against the server's max_connections at start.
  */
 @Global()
 @Module({})
 export class DatabaseModule {
   /**
-   * `environment` says how long a start waits for another process's migration run
-   * (MIGRATION_LOCK_WAIT_MS), and for an answer on the migration lock's session (DATABASE_STATEMENT_REPLY_TIMEOUT_MS).
+   * `environment` says whether the start runs the migrations (DATABASE_MIGRATIONS), how long it
+   * waits for another process's migration run (MIGRATION_LOCK_WAIT_MS), and for an answer on the
+   * migration lock's session (DATABASE_STATEMENT_REPLY_TIMEOUT_MS).
    */
-  static forRoot(environment: Pick<Environment, 'MIGRATION_LOCK_WAIT_MS' | 'DATABASE_STATEMENT_REPLY_TIMEOUT_MS'>): DynamicModule {
+  static forRoot(environment: Pick<Environment, 'DATABASE_MIGRATIONS' | 'MIGRATION_LOCK_WAIT_MS' | 'DATABASE_STATEMENT_REPLY_TIMEOUT_MS'>): DynamicModule {
     return {
       module: DatabaseModule,
       imports: [
@@ -40,7 +42,7 @@ export class DatabaseModule {
             connectTimeoutMS: config.get('DATABASE_STATEMENT_REPLY_TIMEOUT_MS', { infer: true }) || undefined,
             autoLoadEntities: true,
             synchronize: false,
-            migrations,
+            migrations: [...API_SCHEMA.migrations],
             // Run by the dataSourceFactory, under the migration lock.
             migrationsRun: false,
             migrationsTransactionMode: 'each',
@@ -55,7 +57,8 @@ export class DatabaseModule {
             toRetry: retriesAfter,
           }),
           dataSourceFactory: migratedDataSourceFactory({
-            lock: MIGRATION_LOCKS.api,
+            migrations: environment.DATABASE_MIGRATIONS,
+            lock: API_SCHEMA.lock,
             waitMs: environment.MIGRATION_LOCK_WAIT_MS,
             replyTimeoutMs: environment.DATABASE_STATEMENT_REPLY_TIMEOUT_MS,
           }),

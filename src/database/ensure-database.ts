@@ -17,8 +17,11 @@ import { boundStatementReplies } from './statement-reply-timeout';
  * the CLI has it) bounds each connect and each statement: a server that vanished without refusing
  * connections (no FIN, no RST) failed nothing, and the start hung for ever, silent, before the
  * HTTP port opened; now the start fails, and a supervisor can start it again.
+ *
+ * `create: false` (a start with DATABASE_MIGRATIONS=check, whose role may not create databases)
+ * throws DatabaseMissingError instead of creating it, without connecting to `postgres`.
  */
-export async function ensureDatabaseExists(databaseUrl: string, { replyTimeoutMs }: { replyTimeoutMs?: number } = {}): Promise<void> {
+export async function ensureDatabaseExists(databaseUrl: string, { replyTimeoutMs, create = true }: { replyTimeoutMs?: number; create?: boolean } = {}): Promise<void> {
   const url = new URL(databaseUrl);
   const name = decodeURIComponent(url.pathname.replace(/^\//, ''));
   if (!name) throw new Error('DATABASE_URL names no database');
@@ -31,6 +34,7 @@ export async function ensureDatabaseExists(databaseUrl: string, { replyTimeoutMs
     }
     return;
   }
+  if (!create) throw new DatabaseMissingError(`database ${name} does not exist`);
   url.pathname = '/postgres';
   const client = boundedClient(url.toString(), replyTimeoutMs);
   await connectWithin(client, url, replyTimeoutMs);
@@ -45,6 +49,9 @@ export async function ensureDatabaseExists(databaseUrl: string, { replyTimeoutMs
     await endConnection(client);
   }
 }
+
+/** The database does not exist, and ensureDatabaseExists was told not to create it (`create: false`). */
+export class DatabaseMissingError extends Error {}
 
 /** A connected client of the database at `databaseUrl`, or undefined when the server says it does not exist. */
 async function connectUnlessMissing(databaseUrl: string, replyTimeoutMs: number | undefined): Promise<Client | undefined> {

@@ -101,16 +101,55 @@ export async function runMigrationsUnderLock(dataSource: DataSource, settings: M
 }
 
 /**
+ * The names of the migrations the database at `url` records (its `migrations` table, in the order
+ * they were applied; none when the table does not exist), read while holding the schema set's
+ * migration lock: after a run in progress ended, never halfway through one (each migration commits
+ * on its own). It only reads: TypeORM's own look at what is pending creates the migrations table,
+ * which neither a role without DDL rights nor a check that must write nothing may do.
+ *
+ * The lock's session is named `migrations:<schema> (check) host=<host> pid=<pid>`, held only for
+ * the one read; a wait for another process's run is bounded and told as for a run.
+ *
+ * @throws MigrationLockTimeoutError when the lock was not granted within `waitMs`
+ * @throws what connecting or reading throws
+ */
+export async function readRecordedMigrationsUnderLock(url: string, settings: MigrationLockSettings): Promise<string[]> {
+  const { lock } = settings;
+  const session = leaseSessionClient(url, `migrations:${lock.schema} (check) ${processLabel()}`, { replyTimeoutMs: settings.replyTimeoutMs });
+  // A session lost mid-read fails the statement under way; the event itself needs a listener.
+  session.on('error', () => undefined);
+  await connectLeaseSession(session);
+  try {
+    await takeLock(session, settings, settings.logger ?? new Logger('Migrations'));
+    return await boundedLeaseStatements(async () => {
+      const { rows: [{ exists }] } = await session.query<{ exists: boolean }>(`SELECT to_regclass('${MIGRATIONS_TABLE}') IS NOT NULL AS exists`);
+      if (!exists) return [];
+      const { rows } = await session.query<{ name: string }>(`SELECT name FROM ${MIGRATIONS_TABLE} ORDER BY id`);
+      return rows.map(({ name }) => name);
+    });
+  } finally {
+    await endConnection(session);
+  }
+}
+
+/** TypeORM's table of applied migrations (the DataSources here leave `migrationsTableName` unset), found through the search_path as TypeORM finds it. */
+const MIGRATIONS_TABLE = 'migrations';
+
+/**
  * A TypeOrmModule `dataSourceFactory`: the DataSource initialized, then migrated under the lock
  * (the module's own options say `migrationsRun: false`), so that nothing which reads the schema
  * (projections, reactions, the relay, the inbox) starts before the run ended. A DataSource whose
  * run failed is closed before the error goes on.
+ *
+ * `migrations: 'check'` (DATABASE_MIGRATIONS=check): initialized only, nothing applied; the start
+ * checked before building the app that nothing is pending (src/database/migration-check.ts).
  */
-export function migratedDataSourceFactory(settings: MigrationLockSettings): TypeOrmDataSourceFactory {
+export function migratedDataSourceFactory(settings: MigrationLockSettings & { migrations?: 'run' | 'check' }): TypeOrmDataSourceFactory {
   return async (options?: DataSourceOptions) => {
     if (!options) throw new Error('migratedDataSourceFactory needs the DataSource options');
     const dataSource = new DataSource({ ...options, migrationsRun: false });
     await dataSource.initialize();
+    if (settings.migrations === 'check') return dataSource;
     try {
       await runMigrationsUnderLock(dataSource, settings);
       return dataSource;

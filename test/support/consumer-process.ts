@@ -62,20 +62,26 @@ export class ConsumerProcess {
    * `port`: its HTTP port (e.g. one the API was told as CONSUMER_URL); a free one when unset.
    * `databaseAddress`: what the process is given as CONSUMER_DATABASE_URL for its own database
    * (`databaseUrl`, which `stop` drops), e.g. a TCP proxy's rewrite of it; unset, the URL itself.
+   * `databaseUrl`: that database, the caller's (made, migrated or left missing on purpose); unset, a fresh test database.
    */
   static async start(
     brokerPrefix: string,
     env: Record<string, string | undefined> = {},
-    { until = 'healthy', port, databaseAddress }: { until?: 'healthy' | 'listening'; port?: number; databaseAddress?: (databaseUrl: string) => string } = {},
+    {
+      until = 'healthy',
+      port,
+      databaseAddress,
+      databaseUrl,
+    }: { until?: 'healthy' | 'listening'; port?: number; databaseAddress?: (databaseUrl: string) => string; databaseUrl?: string } = {},
   ): Promise<ConsumerProcess> {
-    const consumer = new ConsumerProcess(await createTestDatabase(), port ?? (await freePort()), env, databaseAddress);
+    const consumer = new ConsumerProcess(databaseUrl ?? (await createTestDatabase()), port ?? (await freePort()), env, databaseAddress);
     await consumer.startProcess(brokerPrefix, until);
     return consumer;
   }
 
   /** Like `start`, but resolves as soon as the process runs: to watch a start fail (`exited`, `output`). */
-  static async spawn(brokerPrefix: string, env: Record<string, string | undefined> = {}): Promise<ConsumerProcess> {
-    const consumer = new ConsumerProcess(await createTestDatabase(), await freePort(), env);
+  static async spawn(brokerPrefix: string, env: Record<string, string | undefined> = {}, { databaseUrl }: { databaseUrl?: string } = {}): Promise<ConsumerProcess> {
+    const consumer = new ConsumerProcess(databaseUrl ?? (await createTestDatabase()), await freePort(), env);
     consumer.launch(brokerPrefix);
     return consumer;
   }

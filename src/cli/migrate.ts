@@ -1,0 +1,10 @@
+import 'reflect-metadata';
+import { environmentSchema, parseEnvironment } from '../config/environment';
+import { API_SCHEMA } from '../database/api-schema';
+import { runMigrateCli } from '../database/migrate-command';
+
+// Only what the command needs: a migrate step's environment may hold the database and nothing else.
+runMigrateCli(API_SCHEMA, () => {
+  const { DATABASE_URL, MIGRATION_LOCK_WAIT_MS } = parseEnvironment(environmentSchema.pick({ DATABASE_URL: true, MIGRATION_LOCK_WAIT_MS: true }), process.env);
+  return { url: DATABASE_URL, waitMs: MIGRATION_LOCK_WAIT_MS };
+});

@@ -1,0 +1,14 @@
+import 'reflect-metadata';
+import { parseEnvironment } from '../../config/environment';
+import { runMigrateCli } from '../../database/migrate-command';
+import { consumerEnvironmentSchema } from '../config/consumer-environment';
+import { CONSUMER_SCHEMA } from '../consumer-schema';
+
+// Only what the command needs: a migrate step's environment may hold the database and nothing else.
+runMigrateCli(CONSUMER_SCHEMA, () => {
+  const { CONSUMER_DATABASE_URL, MIGRATION_LOCK_WAIT_MS } = parseEnvironment(
+    consumerEnvironmentSchema.pick({ CONSUMER_DATABASE_URL: true, MIGRATION_LOCK_WAIT_MS: true }),
+    process.env,
+  );
+  return { url: CONSUMER_DATABASE_URL, waitMs: MIGRATION_LOCK_WAIT_MS };
+});

@@ -1,0 +1,32 @@
+import { migrateCommand } from './migrate-command';
+import type { SchemaSet } from './migration-check';
+import { MIGRATION_LOCKS } from './migration-lock';
+
+const SET: SchemaSet = { lock: MIGRATION_LOCKS.consumer, migrations: [], urlVariable: 'CONSUMER_DATABASE_URL', migrateCommand: 'npm run migrate:consumer' };
+// Read only after the arguments: --help needs no valid setting, and a refused argument connects to nothing.
+const SETTINGS = () => {
+  throw new Error('the settings were read');
+};
+
+function output(): { stdout: string[]; stderr: string[]; out: { stdout(line: string): void; stderr(line: string): void } } {
+  const stdout: string[] = [];
+  const stderr: string[] = [];
+  return { stdout, stderr, out: { stdout: (line) => stdout.push(line), stderr: (line) => stderr.push(line) } };
+}
+
+describe('the migrate command', () => {
+  it('prints its usage on --help, naming the command, the variable and the schema, and exits 0', async () => {
+    const { stdout, stderr, out } = output();
+    expect(await migrateCommand(SET, SETTINGS, ['--help'], out)).toBe(0);
+    expect(stdout.join('\n')).toMatch(/^Usage: npm run migrate:consumer\n/);
+    expect(stdout.join('\n')).toContain('the consumer schema to the database at CONSUMER_DATABASE_URL');
+    expect(stderr).toEqual([]);
+  });
+
+  it.each([['--all'], ['now'], ['--help=yes']])('refuses the argument %s with its usage on stderr, exit 2, connecting to nothing', async (argument) => {
+    const { stdout, stderr, out } = output();
+    expect(await migrateCommand(SET, SETTINGS, [argument], out)).toBe(2);
+    expect(stderr.join('\n')).toContain('Usage: npm run migrate:consumer');
+    expect(stdout).toEqual([]);
+  });
+});

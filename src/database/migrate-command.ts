@@ -1,0 +1,117 @@
+import { parseArgs } from 'node:util';
+import { AbstractLogger, DataSource, type LogLevel, type LogMessage } from 'typeorm';
+import { urlWithoutSecrets } from '../logging/url-without-secrets';
+import { ensureDatabaseExists } from './ensure-database';
+import { processLabel } from './lease-session';
+import { compareMigrations, migrationNames, schemaAhead, type SchemaSet } from './migration-check';
+import { runMigrationsUnderLock } from './migration-lock';
+import { pgPoolOptions } from './pool-options';
+
+/** Where the command writes: its report (stdout) and its progress, waits and warnings (stderr). */
+export interface CommandOutput {
+  stdout(line: string): void;
+  stderr(line: string): void;
+}
+
+export interface MigrateSettings {
+  /** The set's database (DATABASE_URL, CONSUMER_DATABASE_URL). */
+  url: string;
+  /** MIGRATION_LOCK_WAIT_MS: how long the command waits for another process's run (0: no bound). */
+  waitMs: number;
+}
+
+export function migrateUsage(set: SchemaSet): string {
+  return `Usage: ${set.migrateCommand}
+
+Applies the pending migrations of the ${set.lock.schema} schema to the database at ${set.urlVariable}
+(created first if missing, as a start creates it), under the migration lock a start takes: a start
+or another run on the same database meanwhile waits, or this does (MIGRATION_LOCK_WAIT_MS bounds
+that wait). For deployments whose apps start with DATABASE_MIGRATIONS=check, under a role without
+DDL rights: run this as the deploy step before them, with a role that has them.
+
+Prints each migration it applied and a summary to stdout, TypeORM's progress and any warning to
+stderr. Exit 0: every migration of this build is applied (a second run applies nothing); 1: the
+run failed (the migrations it committed before stay applied; run it again once the cause is fixed);
+2: bad arguments.`;
+}
+
+/**
+ * The migrate command of `set`: creates the database if missing (ensureDatabaseExists, as a start
+ * does), applies the pending migrations under the migration lock (runMigrationsUnderLock, as a
+ * start does, each in its own transaction), prints what it applied; warns when the database
+ * records migrations this build does not know. `settings` are read once the arguments are
+ * taken (`--help` needs none). Resolves with the exit code; rejects with what failed (exit 1).
+ */
+export async function migrateCommand(set: SchemaSet, settings: () => MigrateSettings, args: readonly string[], out: CommandOutput): Promise<number> {
+  try {
+    const { values } = parseArgs({ args: [...args], options: { help: { type: 'boolean' } } });
+    if (values.help) {
+      out.stdout(migrateUsage(set));
+      return 0;
+    }
+  } catch (error) {
+    out.stderr(`${(error as Error).message}\n\n${migrateUsage(set)}`);
+    return 2;
+  }
+
+  const { url, waitMs } = settings();
+  const where = `the ${set.lock.schema} schema of ${urlWithoutSecrets(url)}`;
+  await ensureDatabaseExists(url);
+  const dataSource = new DataSource({
+    type: 'postgres',
+    url,
+    migrations: [...set.migrations],
+    migrationsTransactionMode: 'each',
+    logger: new ProgressLogger(out),
+    // As the apps' pools: a run killed mid-statement (a deploy job's deadline, Ctrl-C) has its
+    // statement cancelled by the server within 2 s (client_connection_check_interval), so the
+    // next run or start does not wait behind its locks.
+    extra: pgPoolOptions(2, { applicationName: `migrate:${set.lock.schema} ${processLabel()}` }),
+  });
+  await dataSource.initialize();
+  try {
+    const applied = await runMigrationsUnderLock(dataSource, { lock: set.lock, waitMs, logger: { log: (line) => out.stderr(line) } });
+    const recorded: Array<{ name: string }> = await dataSource.query(`SELECT name FROM migrations ORDER BY timestamp, id`);
+    const recordedNames = recorded.map(({ name }) => name);
+    for (const { name } of applied) out.stdout(`applied ${name}`);
+    const total = `${recordedNames.length} applied in all, latest ${recordedNames.at(-1) ?? 'none'}`;
+    out.stdout(applied.length > 0 ? `${where}: ${applied.length} applied now, ${total}` : `${where}: up to date, nothing to apply; ${total}`);
+    const { pending, unknown } = compareMigrations(migrationNames(set.migrations), recordedNames);
+    if (unknown.length > 0) out.stderr(`warning: ${schemaAhead(set, url, unknown)}; this build leaves them as they are`);
+    // A run applies every pending migration or throws: anything still pending is a bug of the run.
+    if (pending.length > 0) throw new Error(`${where} still misses ${pending.join(', ')} after the run`);
+    return 0;
+  } finally {
+    await dataSource.destroy();
+  }
+}
+
+/**
+ * Runs `migrateCommand` as a process: `settings` read from the environment (a bad variable fails
+ * with its name), the exit code its own, 1 after an error (`migrate failed: <why>` on stderr).
+ */
+export function runMigrateCli(set: SchemaSet, settings: () => MigrateSettings): void {
+  const out: CommandOutput = { stdout: (line) => process.stdout.write(`${line}\n`), stderr: (line) => process.stderr.write(`${line}\n`) };
+  Promise.resolve()
+    .then(() => migrateCommand(set, settings, process.argv.slice(2), out))
+    .then(
+      (code) => process.exit(code),
+      (error: unknown) => {
+        out.stderr(`migrate failed: ${error instanceof Error ? error.message : String(error)}`);
+        process.exit(1);
+      },
+    );
+}
+
+/** TypeORM's lines of a run (each migration as it is applied, a failed one's error, warnings), as plain text on stderr. */
+class ProgressLogger extends AbstractLogger {
+  constructor(private readonly out: CommandOutput) {
+    super(['warn', 'error', 'schema', 'migration']);
+  }
+
+  protected writeLog(level: LogLevel, logMessage: LogMessage | string | number | Array<LogMessage | string | number>): void {
+    for (const message of this.prepareLogMessages(logMessage, { highlightSql: false, appendParameterAsComment: false })) {
+      this.out.stderr(message.prefix ? `${message.prefix} ${message.message}` : String(message.message));
+    }
+  }
+}

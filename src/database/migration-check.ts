@@ -1,0 +1,134 @@
+import { Logger, type LoggerService } from '@nestjs/common';
+import type { MigrationInterface } from 'typeorm';
+import { urlWithoutSecrets } from '../logging/url-without-secrets';
+import { DatabaseMissingError, ensureDatabaseExists } from './ensure-database';
+import { type MigrationLockKey, readRecordedMigrationsUnderLock } from './migration-lock';
+
+/** One app's schema: its migrations, their lock, and how an operator applies them apart from a start. */
+export interface SchemaSet {
+  lock: MigrationLockKey;
+  /** Every migration of the set, as the DataSource's `migrations` lists them. */
+  migrations: ReadonlyArray<new () => MigrationInterface>;
+  /** The variable that names the set's database. */
+  urlVariable: string;
+  /** The command that applies the set's migrations apart from a start (src/database/migrate-command.ts). */
+  migrateCommand: string;
+}
+
+/** What a start does with its database's migrations (DATABASE_MIGRATIONS). */
+export type MigrationsAtStart = 'run' | 'check';
+
+/** A start with DATABASE_MIGRATIONS=check found its schema behind the build (or no database at all). */
+export class PendingMigrationsError extends Error {}
+
+/**
+ * The names of `migrations` in the order a run applies them: by the 13-digit timestamp that ends
+ * each name, as TypeORM sorts them (a name is the instance's `name`, else the class's).
+ */
+export function migrationNames(migrations: SchemaSet['migrations']): string[] {
+  return migrations
+    .map((Migration) => new Migration().name ?? Migration.name)
+    .map((name, index) => ({ name, index, timestamp: Number(name.slice(-13)) }))
+    .sort((a, b) => a.timestamp - b.timestamp || a.index - b.index)
+    .map(({ name }) => name);
+}
+
+/**
+ * The build's migrations (`known`, in run order) against those the database records: which are
+ * `pending` (known, not recorded; in run order) and which are `unknown` (recorded, not known:
+ * applied by another build, a newer one as a rule; in recorded order). Compared by name, as
+ * TypeORM decides what is pending.
+ */
+export function compareMigrations(known: readonly string[], recorded: readonly string[]): { pending: string[]; unknown: string[] } {
+  const recordedNames = new Set(recorded);
+  const knownNames = new Set(known);
+  return { pending: known.filter((name) => !recordedNames.has(name)), unknown: recorded.filter((name) => !knownNames.has(name)) };
+}
+
+/** Why a start with DATABASE_MIGRATIONS=check refuses a schema that misses `pending`, and what to run. */
+export function schemaBehindProblem(set: SchemaSet, url: string, pending: readonly string[]): string {
+  return (
+    `the ${set.lock.schema} schema of database ${urlWithoutSecrets(url)} is behind this build: ${count(pending.length, 'migration')} pending ` +
+    `(${pending.join(', ')}); DATABASE_MIGRATIONS=check applies none at start: ${runCommand(set, 'apply them')}`
+  );
+}
+
+/** Why a start with DATABASE_MIGRATIONS=check refuses a database that does not exist, and what to run. */
+export function databaseMissingProblem(set: SchemaSet, url: string): string {
+  return `database ${urlWithoutSecrets(url)} does not exist; DATABASE_MIGRATIONS=check creates nothing at start: ${runCommand(set, 'create it and apply its migrations')}`;
+}
+
+/** That the database records migrations this build does not know (`unknown`). */
+export function schemaAhead(set: SchemaSet, url: string, unknown: readonly string[]): string {
+  return (
+    `the ${set.lock.schema} schema of database ${urlWithoutSecrets(url)} records ${count(unknown.length, 'migration')} this build does not know ` +
+    `(${unknown.join(', ')}), applied by a newer version`
+  );
+}
+
+/** The warning of a start whose database records migrations this build does not know. */
+export function schemaAheadWarning(set: SchemaSet, url: string, unknown: readonly string[]): string {
+  return (
+    `${schemaAhead(set, url, unknown)}: starting anyway, as a previous version must during a rolling deploy or a rollback ` +
+    '(a migration the previous version cannot run beside refuses while it runs)'
+  );
+}
+
+function runCommand(set: SchemaSet, what: string): string {
+  return `${what} with \`${set.migrateCommand}\` (same ${set.urlVariable}), then start again`;
+}
+
+function count(n: number, noun: string): string {
+  return `${n} ${noun}${n === 1 ? '' : 's'}`;
+}
+
+export interface StartMigrationSettings {
+  /** The set's database (DATABASE_URL, CONSUMER_DATABASE_URL). */
+  url: string;
+  /** DATABASE_MIGRATIONS. */
+  migrations: MigrationsAtStart;
+  /** MIGRATION_LOCK_WAIT_MS: how long a check waits for another process's run. */
+  waitMs: number;
+  /** DATABASE_STATEMENT_REPLY_TIMEOUT_MS: bounds each connect and statement (0: no bound). */
+  replyTimeoutMs: number;
+  /** Where the lock's wait and the schema-ahead warning are told; the `Migrations` Nest logger unless given. */
+  logger?: Pick<LoggerService, 'log' | 'warn'>;
+}
+
+/**
+ * What a start does with its database before the app is built. `run`: creates it if missing (the
+ * migrations then run as the DataSource is made, under the migration lock: migratedDataSourceFactory).
+ * `check`: creates and applies nothing, and refuses to start while a migration of the build is not
+ * recorded, or the database is missing, saying what to run; it waits first, like a run, for
+ * another process's run in progress (the migration lock), so a start beside the deploy's migrate
+ * step starts once it ended instead of failing halfway through it.
+ *
+ * With `check`, a database that records migrations the build does not know (a newer version's)
+ * is warned about and started on (a run applies what it has pending and, as TypeORM does, says
+ * nothing of the others): during a rolling deploy the previous version keeps running on
+ * the schema the new version migrated (its replicas restart, reschedule, scale), as it does after
+ * a rollback of the code; the migrations that the previous version cannot run beside refuse
+ * while it runs (migrations/previous-version-running.ts). Refusing here would fail those starts
+ * and gain nothing those migrations do not already guard.
+ *
+ * @throws PendingMigrationsError with `check`, when a migration is pending or the database is missing
+ * @throws what ensureDatabaseExists and the lock's wait throw (MigrationLockTimeoutError)
+ */
+export async function prepareDatabaseAtStart(set: SchemaSet, settings: StartMigrationSettings): Promise<void> {
+  const { url, replyTimeoutMs } = settings;
+  if (settings.migrations === 'run') {
+    await ensureDatabaseExists(url, { replyTimeoutMs });
+    return;
+  }
+  try {
+    await ensureDatabaseExists(url, { replyTimeoutMs, create: false });
+  } catch (error) {
+    if (error instanceof DatabaseMissingError) throw new PendingMigrationsError(databaseMissingProblem(set, url));
+    throw error;
+  }
+  const logger = settings.logger ?? new Logger('Migrations');
+  const recorded = await readRecordedMigrationsUnderLock(url, { lock: set.lock, waitMs: settings.waitMs, replyTimeoutMs, logger });
+  const { pending, unknown } = compareMigrations(migrationNames(set.migrations), recorded);
+  if (pending.length > 0) throw new PendingMigrationsError(schemaBehindProblem(set, url, pending));
+  if (unknown.length > 0) logger.warn(schemaAheadWarning(set, url, unknown));
+}
