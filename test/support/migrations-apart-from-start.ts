@@ -13,14 +13,14 @@ import { exitOnItsOwn } from './exit-status';
 import { eventually } from './test-app';
 import { testAuthorization } from './test-auth';
 import { TEST_RABBITMQ_URL, uniqueBrokerPrefix } from './test-broker';
-import { TEST_SERVER_URL } from './test-database';
+import { TEST_DATABASE_PREFIX, TEST_SERVER_URL } from './test-database';
 
 /**
  * Shared by test/migrations-apart-from-start-*.e2e-spec.ts: migrations as a deploy step of their
  * own (src/database/migration-check.ts, migrate-command.ts). An app started with
  * DATABASE_MIGRATIONS=check applies and creates nothing, and refuses to start while its schema is
  * behind; `npm run migrate:api` / `npm run migrate:consumer` apply them apart from a start, under
- * the same migration lock. Each test on a database of its own, named `h-migrate-<run>-<hex>`.
+ * the same migration lock. Each test on a database of its own, named `eda_test_<run>_<hex>` (swept by the global teardown if a file crashes).
  */
 
 const ROOT = path.resolve(__dirname, '../..');
@@ -87,7 +87,7 @@ const holders: Client[] = [];
 
 /** The URL of a database of the test's that does not exist yet (dropped after the file). */
 function missingDatabase(): string {
-  const url = `${TEST_SERVER_URL}/h-migrate-${process.env.EDA_TEST_RUN ?? 'adhoc'}-${randomBytes(4).toString('hex')}`;
+  const url = `${TEST_SERVER_URL}/${TEST_DATABASE_PREFIX}${process.env.EDA_TEST_RUN ?? 'adhoc'}_${randomBytes(4).toString('hex')}`;
   databases.push(url);
   return url;
 }
@@ -104,9 +104,9 @@ async function emptyDatabase(): Promise<string> {
  * Its URL on that database.
  */
 async function roleWithoutDdl(url: string): Promise<string> {
-  const role = `h-migrate-${process.env.EDA_TEST_RUN ?? 'adhoc'}-${randomBytes(4).toString('hex')}`;
+  const role = `${TEST_DATABASE_PREFIX}role_${process.env.EDA_TEST_RUN ?? 'adhoc'}_${randomBytes(4).toString('hex')}`;
   roles.push(role);
-  await query(`${TEST_SERVER_URL}/postgres`, `CREATE ROLE "${role}" LOGIN PASSWORD 'h-migrate'`);
+  await query(`${TEST_SERVER_URL}/postgres`, `CREATE ROLE "${role}" LOGIN PASSWORD 'rows-only'`);
   // REVOKE: PostgreSQL before 15 lets every role create in the public schema.
   for (const statement of [
     'REVOKE CREATE ON SCHEMA public FROM PUBLIC',
@@ -118,7 +118,7 @@ async function roleWithoutDdl(url: string): Promise<string> {
   }
   const roleUrl = new URL(url);
   roleUrl.username = role;
-  roleUrl.password = 'h-migrate';
+  roleUrl.password = 'rows-only';
   return roleUrl.toString();
 }
 
