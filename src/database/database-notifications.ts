@@ -26,8 +26,8 @@ export const LISTEN_HEARTBEAT_MS = 5_000;
  * A server that vanished without closing the connection (its machine gone, the network cut: no
  * FIN, no RST) is found out by a statement left unanswered for `replyTimeoutMs`
  * (boundStatementReplies), which ends the connection; then it reconnects. An idle connection
- * sends no statement of its own but a LISTEN for a new channel, so it sends a heartbeat
- * (`SELECT 1`) every `heartbeatMs`: one whose server stopped answering is ended within
+ * sends nothing (a LISTEN only when a channel is added), so it sends a heartbeat (`SELECT 1`)
+ * every `heartbeatMs`: one whose server stopped answering is ended within
  * `heartbeatMs + replyTimeoutMs` (5 + 10 s), and the first reconnect is tried RECONNECT_MIN_MS
  * later. TCP keepalive (after POOL_KEEPALIVE_INITIAL_DELAY_MS idle, then 10 probes 1 s apart on
  * Linux) cannot do it alone: it is answered by whatever ends the TCP connection on the way (a
