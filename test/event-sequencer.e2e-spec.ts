@@ -76,6 +76,53 @@ describe('event sequencer', () => {
       await proxy.close();
     }
   });
+
+  it('after its idle LISTEN connection went silent for good (no FIN, no RST), reads what it missed within the heartbeat and reply bounds, not at the safety poll', async () => {
+    const HEARTBEAT_MS = 500;
+    const REPLY_TIMEOUT_MS = 1000;
+    const proxy = await TcpProxy.start({ host: '127.0.0.1', port: Number(new URL(url).port || 5432) });
+    const notifications = new DatabaseNotifications(proxy.rewrite(url), { replyTimeoutMs: REPLY_TIMEOUT_MS, heartbeatMs: HEARTBEAT_MS });
+    await notifications.start();
+    // As above: only NOTIFY, or the read after a reconnect, tells the reader within the test.
+    const sequencer = new EventSequencer(dataSource, new EventStoreHead(), new EventAppendedSignal(), notifications, { batchSize: 100, safetyPollMs: 60_000 });
+    await sequencer.start();
+    const seen: SequencedEvent[] = [];
+    const subscription = new CheckpointedSubscription(
+      `silent-${randomUUID()}`,
+      dataSource,
+      async (events) => {
+        seen.push(...events);
+      },
+      sequencer,
+      { batchSize: 1000, gatherMs: 0 },
+    );
+    await subscription.start();
+    try {
+      const stored = async () => (await dataSource.query(`SELECT count(*)::int AS n FROM events`))[0].n as number;
+      await append(1);
+      const before = await stored();
+      // Notified again until heard: the sequencer's LISTENs go out as it starts, not awaited.
+      await eventually(async () => {
+        await dataSource.query(`SELECT pg_notify('events_appended', '')`);
+        expect(seen).toHaveLength(before);
+      });
+
+      // Its packets are dropped from now on (a NAT or firewall that lost the connection's state, a
+      // failover), while new connections get through; the proxy's kernel answers its TCP keepalive.
+      proxy.blackHoleOpenConnections();
+      const cutAt = Date.now();
+      await append(2);
+      await otherProcessSequencer().sequencePending();
+      await eventually(async () => expect(seen).toHaveLength(before + 2), HEARTBEAT_MS + REPLY_TIMEOUT_MS + 5000);
+      process.stderr.write(`events appended after the LISTEN connection went silent were read after ${Date.now() - cutAt} ms\n`);
+      expect(seen.map((event) => Number(event.globalPosition))).toEqual(Array.from({ length: before + 2 }, (_, index) => index + 1));
+    } finally {
+      await subscription.stop();
+      await sequencer.stop();
+      await notifications.stop();
+      await proxy.close();
+    }
+  });
 });
 
 describe('event sequencer in the API', () => {

@@ -13,6 +13,12 @@ import type { TcpProxy } from './support/tcp-proxy';
  * (in the real world until the kernel gave up retransmitting, ~15 min; idle, with the OS's TCP
  * keepalive of 2 h 11 min), so no notification came, nor the catch-up read that a reconnect
  * triggers, while the rest of the process worked on new pool connections.
+ *
+ * An idle LISTEN connection sends nothing, so a server that vanished meanwhile was found out only
+ * by TCP keepalive, which whatever ends TCP on the way answers (a proxy, a pooler, a load
+ * balancer; here the test's proxy): the connection sat connected and deaf for ever, every
+ * notification lost. Its heartbeat (a `SELECT 1` every few seconds, bounded like a LISTEN) finds
+ * it out.
  */
 let url: string;
 let proxy: TcpProxy;
@@ -51,6 +57,43 @@ it('gives a LISTEN with no answer up within its bound, reconnects once PostgreSQ
     await eventually(async () => {
       await observer.query(`SELECT pg_notify('after_cut', '2')`);
       expect(heard).toContain('after_cut 2');
+    });
+  } finally {
+    proxy.release();
+    await notifications.stop();
+  }
+}, 30_000);
+
+it('finds an idle LISTEN connection whose server vanished within its heartbeat and reply bound (no LISTEN sent), reconnects once PostgreSQL is back, and hears notifications again', async () => {
+  const HEARTBEAT_MS = 500;
+  const REPLY_TIMEOUT_MS = 1000;
+  const notifications = new DatabaseNotifications(proxy.rewrite(url), { replyTimeoutMs: REPLY_TIMEOUT_MS, heartbeatMs: HEARTBEAT_MS });
+  const heard: string[] = [];
+  let reconnects = 0;
+  notifications.on('idle_cut', (payload) => heard.push(payload));
+  notifications.onReconnect(() => (reconnects += 1));
+  await notifications.start();
+  try {
+    await eventually(async () => {
+      await observer.query(`SELECT pg_notify('idle_cut', 'before')`);
+      expect(heard).toContain('before');
+    });
+    // Idle for a few heartbeats (nothing notified, no channel added): they keep it connected.
+    await new Promise((resolve) => setTimeout(resolve, 3 * HEARTBEAT_MS));
+    expect({ connected: notifications.connected, reconnects }).toEqual({ connected: true, reconnects: 0 });
+
+    proxy.blackHole();
+    const cutAt = Date.now();
+    // The proxy's kernel answers TCP keepalive (as any proxy, pooler or load balancer on the way
+    // would): only an unanswered statement tells. Slack for a loaded machine.
+    await eventually(async () => expect(notifications.connected).toBe(false), HEARTBEAT_MS + REPLY_TIMEOUT_MS + 2000);
+    const foundOutInMs = Date.now() - cutAt;
+    process.stderr.write(`an idle LISTEN connection behind a black hole was given up after ${foundOutInMs} ms\n`);
+    proxy.release();
+    await eventually(async () => expect(reconnects).toBe(1), 15_000);
+    await eventually(async () => {
+      await observer.query(`SELECT pg_notify('idle_cut', 'after')`);
+      expect(heard).toContain('after');
     });
   } finally {
     proxy.release();

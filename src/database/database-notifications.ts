@@ -1,7 +1,9 @@
 import { Logger } from '@nestjs/common';
 import { Client, Notification } from 'pg';
 import { endConnection } from './end-connection';
+import { sendKeepaliveQueries } from './keepalive-queries';
 import { POOL_KEEPALIVE_INITIAL_DELAY_MS } from './pool-options';
+import { serializeQueries } from './serialized-queries';
 import { quoteIdentifier } from './sql-identifier';
 import { boundStatementReplies } from './statement-reply-timeout';
 
@@ -9,8 +11,10 @@ type Listener = (payload: string) => void;
 
 const RECONNECT_MIN_MS = 200;
 const RECONNECT_MAX_MS = 10_000;
-/** How long a connect, or a LISTEN, waits for PostgreSQL's answer before the connection is given up. */
+/** How long a connect, a LISTEN or a heartbeat waits for PostgreSQL's answer before the connection is given up. */
 const REPLY_TIMEOUT_MS = 10_000;
+/** How often the connection sends its heartbeat (`SELECT 1`, one round trip). */
+export const LISTEN_HEARTBEAT_MS = 5_000;
 
 /**
  * PostgreSQL `LISTEN` on one dedicated connection per process (a pooled connection would lose
@@ -20,10 +24,16 @@ const REPLY_TIMEOUT_MS = 10_000;
  * `onReconnect` listener, whose job is to catch up by reading.
  *
  * A server that vanished without closing the connection (its machine gone, the network cut: no
- * FIN, no RST) is found out as on a pool connection: a LISTEN unanswered within `replyTimeoutMs`
- * ends the connection (boundStatementReplies), and an idle one is found dead by TCP keepalive
- * after POOL_KEEPALIVE_INITIAL_DELAY_MS (about 20 s) instead of the OS's default (2 h 11 min);
- * either way it reconnects.
+ * FIN, no RST) is found out by a statement left unanswered for `replyTimeoutMs`
+ * (boundStatementReplies), which ends the connection; then it reconnects. An idle connection
+ * sends nothing (a LISTEN only when a channel is added), so it sends a heartbeat (`SELECT 1`)
+ * every `heartbeatMs`: one whose server stopped answering is ended within
+ * `heartbeatMs + replyTimeoutMs` (5 + 10 s), and the first reconnect is tried RECONNECT_MIN_MS
+ * later. TCP keepalive (after POOL_KEEPALIVE_INITIAL_DELAY_MS idle, then 10 probes 1 s apart on
+ * Linux) cannot do it alone: it is answered by whatever ends the TCP connection on the way (a
+ * proxy, a pooler, a load balancer, a NAT that fakes it), whose server behind may be long gone,
+ * and it only tells the kernel's connection is alive, not that PostgreSQL reads it. Until the
+ * loss is found out every notification is lost, and readers fall back to their slow polls.
  */
 export class DatabaseNotifications {
   private readonly logger = new Logger(DatabaseNotifications.name);
@@ -33,16 +43,17 @@ export class DatabaseNotifications {
   private stopped = true;
   private reconnectTimer?: NodeJS.Timeout;
   private failures = 0;
-  /** LISTENs one after another: pg 8 deprecates (and pg 9 refuses) a query on a client that is running one. */
-  private listening: Promise<unknown> = Promise.resolve();
+  private stopHeartbeat?: () => void;
 
   private readonly replyTimeoutMs: number;
+  private readonly heartbeatMs: number;
 
   constructor(
     private readonly url: string,
-    { replyTimeoutMs = REPLY_TIMEOUT_MS }: { replyTimeoutMs?: number } = {},
+    { replyTimeoutMs = REPLY_TIMEOUT_MS, heartbeatMs = LISTEN_HEARTBEAT_MS }: { replyTimeoutMs?: number; heartbeatMs?: number } = {},
   ) {
     this.replyTimeoutMs = replyTimeoutMs;
+    this.heartbeatMs = heartbeatMs;
   }
 
   /** Calls `listener` with the payload of every notification on `channel`; LISTENs at once when connected. */
@@ -55,12 +66,13 @@ export class DatabaseNotifications {
     this.listeners.set(channel, new Set([listener]));
     const client = this.client;
     if (!client) return;
-    this.listening = this.listening.then(() =>
-      client.query(`LISTEN ${quoteIdentifier(channel)}`).catch((error: unknown) => this.connectionLost(client, error)),
-    );
+    void client.query(`LISTEN ${quoteIdentifier(channel)}`).catch((error: unknown) => this.connectionLost(client, error));
   }
 
-  /** Called after the connection was lost and is back (not after the first connection). */
+  /**
+   * Called after the connection was lost and is back (not after the first connection): whatever
+   * was notified meanwhile is lost, so a listener looks at once (reads) for what it missed.
+   */
   onReconnect(listener: () => void): void {
     this.reconnectListeners.add(listener);
   }
@@ -86,6 +98,7 @@ export class DatabaseNotifications {
   async stop(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.reconnectTimer);
+    this.stopHeartbeat?.();
     const client = this.client;
     this.client = undefined;
     if (client) await endConnection(client);
@@ -98,7 +111,10 @@ export class DatabaseNotifications {
       keepAlive: true,
       keepAliveInitialDelayMillis: POOL_KEEPALIVE_INITIAL_DELAY_MS,
     });
+    // Innermost, so that a statement is timed from when it is sent, not while it waits behind another.
     boundStatementReplies(client, this.replyTimeoutMs, { bound: 'on the LISTEN connection' });
+    // LISTENs and heartbeats one after another: pg 8 deprecates (and pg 9 refuses) a query on a client that is running one.
+    serializeQueries(client);
     client.on('error', (error) => this.connectionLost(client, error));
     client.on('end', () => this.connectionLost(client, new Error('connection ended')));
     client.on('notification', (notification: Notification) => this.deliver(notification));
@@ -115,6 +131,10 @@ export class DatabaseNotifications {
       return;
     }
     this.client = client;
+    this.stopHeartbeat = sendKeepaliveQueries(
+      (sql) => client.query(sql).catch((error: unknown) => this.connectionLost(client, error)),
+      this.heartbeatMs,
+    );
   }
 
   private deliver({ channel, payload }: Notification): void {
@@ -124,6 +144,7 @@ export class DatabaseNotifications {
   private connectionLost(client: Client | undefined, error: unknown): void {
     if (!client || this.client !== client) return;
     this.client = undefined;
+    this.stopHeartbeat?.();
     client.removeAllListeners('end');
     void endConnection(client);
     if (this.stopped) return;

@@ -24,3 +24,32 @@ export async function endConnection(client: Client, waitMs = END_CONNECTION_WAIT
   (client as unknown as { connection?: { stream?: { destroy(): void } } }).connection?.stream?.destroy();
   await ended;
 }
+
+/** What boundPoolEnd needs of a pg Pool: its end() and, inside, the clients it still has. */
+interface EndablePool {
+  end(callback?: (error?: Error) => void): Promise<void> | void;
+}
+
+/**
+ * Makes `pool.end()` (which TypeORM's DataSource.destroy() awaits at a stop) settle within
+ * `waitMs`. pg-pool ends its idle clients without waiting for them, and TypeORM hands back the
+ * clients it lent before it ends the pool; but pg-pool waits for every client it is still
+ * connecting (the handshake, then the pool's onConnect statements). Against a server that vanished
+ * (no FIN, no RST) that lasted until the connect timeout or the statement bound (10 or 30 s): a
+ * stop during the outage, while a reader or the consumer was trying again, outlived
+ * SHUTDOWN_TIMEOUT_MS and exited 1, "database pool still open". Past `waitMs` the sockets of the
+ * clients left are destroyed, which fails their connect or statement at once.
+ */
+export function boundPoolEnd(pool: EndablePool, waitMs = END_CONNECTION_WAIT_MS): void {
+  const end = pool.end.bind(pool) as () => Promise<void>;
+  pool.end = (callback?: (error?: Error) => void) => {
+    const timer = setTimeout(() => {
+      for (const client of (pool as unknown as { _clients?: Client[] })._clients ?? []) {
+        (client as unknown as { connection?: { stream?: { destroy(): void } } }).connection?.stream?.destroy();
+      }
+    }, waitMs);
+    const ended = end().finally(() => clearTimeout(timer));
+    if (!callback) return ended;
+    ended.then(() => callback(), (error: Error) => callback(error));
+  };
+}

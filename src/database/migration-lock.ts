@@ -2,7 +2,7 @@ import { Logger, type LoggerService } from '@nestjs/common';
 import type { TypeOrmDataSourceFactory } from '@nestjs/typeorm';
 import type { Client } from 'pg';
 import { DataSource, type DataSourceOptions, type Migration } from 'typeorm';
-import { endConnection } from './end-connection';
+import { boundPoolEnd, endConnection } from './end-connection';
 import { boundedLeaseStatements, connectLeaseSession, leaseSessionClient, processLabel } from './lease-session';
 import { withoutStatementReplyTimeout } from './statement-reply-timeout';
 
@@ -149,6 +149,9 @@ export function migratedDataSourceFactory(settings: MigrationLockSettings & { mi
     if (!options) throw new Error('migratedDataSourceFactory needs the DataSource options');
     const dataSource = new DataSource({ ...options, migrationsRun: false });
     await dataSource.initialize();
+    // A stop while PostgreSQL is silent must not wait out the connects in progress.
+    const { master } = dataSource.driver as unknown as { master?: Parameters<typeof boundPoolEnd>[0] };
+    if (master) boundPoolEnd(master);
     if (settings.migrations === 'check') return dataSource;
     try {
       await runMigrationsUnderLock(dataSource, settings);

@@ -4,6 +4,8 @@ import { Transform } from 'node:stream';
 interface Pair {
   client: Socket;
   upstream: Socket;
+  /** Black-holed for good (blackHoleOpenConnections): `release()` leaves it silent. */
+  stranded?: boolean;
 }
 
 /**
@@ -90,12 +92,27 @@ export class TcpProxy {
     }
   }
 
+  /**
+   * Neither side's bytes reach the other on the connections open now, for good (`release()` does
+   * not undo it), while new connections are served: a stateful firewall or a NAT that lost their
+   * state, a failover to a standby at the same address. Both sockets stay open (no FIN, no RST),
+   * and this machine's kernel still answers the client's TCP keepalive.
+   */
+  blackHoleOpenConnections(): void {
+    for (const pair of this.pairs) {
+      pair.stranded = true;
+      pair.client.pause();
+      pair.upstream.pause();
+    }
+  }
+
   /** Undoes `hold()` and `blackHole()`. */
   release(): void {
     const blackHoled = this.blackHoling;
     this.holding = false;
     this.blackHoling = false;
-    for (const { client, upstream } of this.pairs) {
+    for (const { client, upstream, stranded } of this.pairs) {
+      if (stranded) continue;
       if (blackHoled) client.resume();
       upstream.resume();
     }

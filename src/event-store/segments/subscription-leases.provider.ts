@@ -10,7 +10,8 @@ import { SUBSCRIPTION_LEASES_CHANNEL, SubscriptionLeases } from './subscription-
 /**
  * The process's SubscriptionLeases: looks for segments once the app listens (a subscription
  * asked for a batch before looks itself), hears other processes join or give segments back by
- * NOTIFY, and ends its lease session after every reader stopped (onApplicationShutdown comes
+ * NOTIFY (and looks once the LISTEN connection is back after a loss, when such a NOTIFY may have
+ * been lost), and ends its lease session after every reader stopped (onApplicationShutdown comes
  * after every beforeApplicationShutdown), which frees its segments for the other processes.
  */
 @Injectable()
@@ -31,6 +32,8 @@ export class ProcessSubscriptionLeases extends SubscriptionLeases implements OnA
 
   onApplicationBootstrap(): void {
     this.notifications.on(SUBSCRIPTION_LEASES_CHANNEL, () => this.wake());
+    // An announcement sent while the LISTEN connection was down is lost: look at once instead.
+    this.notifications.onReconnect(() => this.wake());
     this.afterListening.register('subscription leases', () =>
       this.start(async (payload) => {
         await this.dataSource.query(`SELECT pg_notify($1, $2)`, [SUBSCRIPTION_LEASES_CHANNEL, payload]);
