@@ -101,6 +101,32 @@ it('finds an idle LISTEN connection whose server vanished within its heartbeat a
   }
 }, 30_000);
 
+it("has the server end the LISTEN session of a process that vanished (or froze) once it missed its heartbeats, so its backend and the NOTIFY queue's tail are not held for ever", async () => {
+  const notifications = new DatabaseNotifications(proxy.rewrite(url), { replyTimeoutMs: 60_000, heartbeatMs: 500, serverIdleTimeoutMs: 2000 });
+  await notifications.start();
+  const listenSessions = async (): Promise<number> => {
+    const { rows } = await observer.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND application_name LIKE 'listen host=%' AND pid <> pg_backend_pid()`,
+    );
+    return rows[0].n;
+  };
+  try {
+    expect(await listenSessions()).toBe(1);
+    // Heartbeats keep it: idle well past the server's timeout.
+    await new Promise((resolve) => setTimeout(resolve, 3000));
+    expect(await listenSessions()).toBe(1);
+    // The process's side goes silent (the proxy answers the server's TCP keepalive, as any proxy
+    // on the way would); this side's bound is a minute, so only the server can end it now.
+    proxy.blackHole();
+    const cutAt = Date.now();
+    await eventually(async () => expect(await listenSessions()).toBe(0), 8000);
+    process.stderr.write(`the server ended a silent LISTEN session ${Date.now() - cutAt} ms after the cut\n`);
+  } finally {
+    proxy.release();
+    await notifications.stop();
+  }
+}, 30_000);
+
 it('finds an idle LISTEN connection to a vanished server dead as the pool does (TCP keepalive after 10 s idle), not after the OS default of 2 h', async () => {
   const notifications = new DatabaseNotifications(url);
   await notifications.start();

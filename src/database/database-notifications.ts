@@ -2,6 +2,7 @@ import { Logger } from '@nestjs/common';
 import { Client, Notification } from 'pg';
 import { endConnection } from './end-connection';
 import { sendKeepaliveQueries } from './keepalive-queries';
+import { LEASE_KEEPALIVE, processLabel } from './lease-session';
 import { POOL_KEEPALIVE_INITIAL_DELAY_MS } from './pool-options';
 import { serializeQueries } from './serialized-queries';
 import { quoteIdentifier } from './sql-identifier';
@@ -15,6 +16,11 @@ const RECONNECT_MAX_MS = 10_000;
 const REPLY_TIMEOUT_MS = 10_000;
 /** How often the connection sends its heartbeat (`SELECT 1`, one round trip). */
 export const LISTEN_HEARTBEAT_MS = 5_000;
+/**
+ * The server ends the LISTEN session once it has heard nothing from this process for this long
+ * (`idle_session_timeout`): six heartbeats missed.
+ */
+export const LISTEN_SERVER_IDLE_TIMEOUT_MS = 6 * LISTEN_HEARTBEAT_MS;
 
 /**
  * PostgreSQL `LISTEN` on one dedicated connection per process (a pooled connection would lose
@@ -34,6 +40,14 @@ export const LISTEN_HEARTBEAT_MS = 5_000;
  * proxy, a pooler, a load balancer, a NAT that fakes it), whose server behind may be long gone,
  * and it only tells the kernel's connection is alive, not that PostgreSQL reads it. Until the
  * loss is found out every notification is lost, and readers fall back to their slow polls.
+ *
+ * The server's side of a process that vanished, or froze, is bounded too: the session sets
+ * `idle_session_timeout` (`serverIdleTimeoutMs`, six heartbeats: PostgreSQL 14+) and the server's
+ * TCP keepalive (LEASE_KEEPALIVE), as a lease session does. Otherwise the server kept its backend,
+ * and so a connection slot, for as long as a proxy on the way went on answering keepalive (for
+ * ever) or the OS's 2 h 11 min; and a listening backend that cannot deliver what it was notified
+ * holds back the tail of the server's NOTIFY queue, which, once full, fails every commit that
+ * notifies. A process that only froze finds its session ended when it runs again, and reconnects.
  */
 export class DatabaseNotifications {
   private readonly logger = new Logger(DatabaseNotifications.name);
@@ -47,13 +61,19 @@ export class DatabaseNotifications {
 
   private readonly replyTimeoutMs: number;
   private readonly heartbeatMs: number;
+  private readonly serverIdleTimeoutMs: number;
 
   constructor(
     private readonly url: string,
-    { replyTimeoutMs = REPLY_TIMEOUT_MS, heartbeatMs = LISTEN_HEARTBEAT_MS }: { replyTimeoutMs?: number; heartbeatMs?: number } = {},
+    {
+      replyTimeoutMs = REPLY_TIMEOUT_MS,
+      heartbeatMs = LISTEN_HEARTBEAT_MS,
+      serverIdleTimeoutMs = LISTEN_SERVER_IDLE_TIMEOUT_MS,
+    }: { replyTimeoutMs?: number; heartbeatMs?: number; serverIdleTimeoutMs?: number } = {},
   ) {
     this.replyTimeoutMs = replyTimeoutMs;
     this.heartbeatMs = heartbeatMs;
+    this.serverIdleTimeoutMs = serverIdleTimeoutMs;
   }
 
   /** Calls `listener` with the payload of every notification on `channel`; LISTENs at once when connected. */
@@ -107,6 +127,7 @@ export class DatabaseNotifications {
   private async connect(): Promise<void> {
     const client = new Client({
       connectionString: this.url,
+      application_name: `listen ${processLabel()}`.slice(0, 63),
       connectionTimeoutMillis: this.replyTimeoutMs,
       keepAlive: true,
       keepAliveInitialDelayMillis: POOL_KEEPALIVE_INITIAL_DELAY_MS,
@@ -120,6 +141,11 @@ export class DatabaseNotifications {
     client.on('notification', (notification: Notification) => this.deliver(notification));
     try {
       await client.connect();
+      await client.query(
+        `SELECT set_config('idle_session_timeout', $1, false), set_config('tcp_keepalives_idle', $2, false),
+           set_config('tcp_keepalives_interval', $3, false), set_config('tcp_keepalives_count', $4, false)`,
+        [String(this.serverIdleTimeoutMs), String(LEASE_KEEPALIVE.idleSeconds), String(LEASE_KEEPALIVE.intervalSeconds), String(LEASE_KEEPALIVE.count)],
+      );
       for (const channel of this.listeners.keys()) await client.query(`LISTEN ${quoteIdentifier(channel)}`);
     } catch (error) {
       client.removeAllListeners('end');

@@ -120,7 +120,7 @@ export async function readRecordedMigrationsUnderLock(url: string, settings: Mig
   session.on('error', () => undefined);
   await connectLeaseSession(session);
   try {
-    await takeLock(session, settings, settings.logger ?? new Logger('Migrations'));
+    await takeLock(session, settings, settings.logger ?? new Logger('Migrations'), 'checking what is applied');
     return await boundedLeaseStatements(async () => {
       const { rows: [{ exists }] } = await session.query<{ exists: boolean }>(`SELECT to_regclass('${MIGRATIONS_TABLE}') IS NOT NULL AS exists`);
       if (!exists) return [];
@@ -179,7 +179,13 @@ export function retriesAfter(error: unknown): boolean {
  * gone. The holder would wait on the waiter, which waits on the holder: a cycle through the
  * processes, which PostgreSQL's deadlock detector cannot see. Between polls the session is idle.
  */
-async function takeLock(session: Client, { lock, waitMs, waitReportMs = WAIT_REPORT_MS }: MigrationLockSettings, logger: Pick<LoggerService, 'log'>): Promise<void> {
+/** Takes the schema set's migration lock, waiting (bounded by `waitMs`) for the process that holds it; `then` says in the log what comes once it is taken. */
+async function takeLock(
+  session: Client,
+  { lock, waitMs, waitReportMs = WAIT_REPORT_MS }: MigrationLockSettings,
+  logger: Pick<LoggerService, 'log'>,
+  then = 'migrating',
+): Promise<void> {
   if (await tryLock(session, lock)) return;
 
   const began = Date.now();
@@ -201,7 +207,7 @@ async function takeLock(session: Client, { lock, waitMs, waitReportMs = WAIT_REP
       logger.log(`still waiting for the migration lock of the ${lock.schema} schema, ${seconds(now - began)} so far`);
     }
   }
-  logger.log(`waited ${Date.now() - began} ms for the migration lock of the ${lock.schema} schema; migrating now`);
+  logger.log(`waited ${Date.now() - began} ms for the migration lock of the ${lock.schema} schema; ${then} now`);
 }
 
 async function tryLock(session: Client, lock: MigrationLockKey): Promise<boolean> {
