@@ -1,6 +1,8 @@
 /**
  * @exclusive drives the API into shedding load and measures when it recovers: needs the cores
  */
+import type { Server } from 'node:http';
+import { connect, type Socket } from 'node:net';
 import { Client } from 'pg';
 import { AdmissionControl } from '../src/admission/admission-control';
 import { AsynchronousLag, LAG_SAMPLE_SQL } from '../src/admission/asynchronous-lag';
@@ -9,6 +11,7 @@ import { readSubscriptionStatuses } from '../src/event-store';
 import { countRows, registerUser, twoLines, uniqueEmail } from './support/fixtures';
 import { eventually, startTestApp, type TestApp } from './support/test-app';
 import { createTestDatabase } from './support/test-database';
+import { testToken } from './support/test-auth';
 
 // Issue 10: "when it cannot keep up it sheds load at the door (429/503 with Retry-After) instead
 // of accepting work it will fail". The lag here is real: the order saga's lease is held by
@@ -51,6 +54,16 @@ async function startWithSagaStalled(env: Record<string, string>) {
   const lease = await holdLease(databaseUrl, `${SAGA}/1`, 0);
   const app = await startTestApp({ databaseUrl, env });
   return { app, lease };
+}
+
+/** A raw TCP connection to the app (listening from here on), so a test can leave in the middle of a request. */
+async function rawConnection(app: TestApp): Promise<Socket> {
+  if (!(app.app.getHttpServer() as Server).listening) await app.app.listen(0, '127.0.0.1');
+  const { port } = (app.app.getHttpServer() as Server).address() as { port: number };
+  const socket = connect(port, '127.0.0.1');
+  socket.on('error', () => undefined);
+  await new Promise((resolve) => socket.once('connect', resolve));
+  return socket;
 }
 
 describe('admission control (load shedding)', () => {
@@ -151,6 +164,38 @@ describe('admission control (load shedding)', () => {
       // The lag only grows while the saga is stalled, so the wait is at least the one seen above.
       expect(performance.now() - started).toBeGreaterThanOrEqual(waitMs - 5);
       expect(await countRows(app, 'orders')).toBe(orders + 1);
+    } finally {
+      await lease.release();
+      await app.close();
+    }
+  }, 60_000);
+
+  it('does not run a command whose client went away while it waited at the door', async () => {
+    const { app, lease } = await startWithSagaStalled({ ...shedding, ADMISSION_DELAY_FROM_LAG_MS: '200', ADMISSION_MAX_LAG_MS: '4200' });
+    try {
+      const customerId = await registerUser(app);
+      await app.http().post('/orders').send({ customerId, currency: 'EUR', lines: twoLines }).expect(202);
+      const control = app.app.get(AdmissionControl);
+      await eventually(async () => expect(control.current.action === 'delay' && control.current.delayMs).toBeGreaterThanOrEqual(500), 10_000);
+      const [events, orders] = [await countRows(app, 'events'), await countRows(app, 'orders')];
+      const authorization = `Authorization: Bearer ${await testToken()}`;
+      const body = JSON.stringify({ customerId, currency: 'EUR', lines: twoLines });
+      const requests = [
+        // A command with a body, and one without (nothing left to read once it has waited).
+        `POST /orders HTTP/1.1\r\nHost: api\r\n${authorization}\r\nIdempotency-Key: gone-${Date.now()}\r\n` +
+          `Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+        `POST /users/${customerId}/deactivate HTTP/1.1\r\nHost: api\r\n${authorization}\r\n\r\n`,
+      ];
+      const sockets = [await rawConnection(app), await rawConnection(app)];
+      requests.forEach((request, i) => sockets[i].write(request));
+      // The whole requests are in; their clients give up while the commands wait.
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      for (const socket of sockets) socket.destroy();
+      // Past the longest wait, and then some: nothing was written for them.
+      await new Promise((resolve) => setTimeout(resolve, 1_500));
+      expect(await countRows(app, 'events')).toBe(events);
+      expect(await countRows(app, 'orders')).toBe(orders);
+      expect(await countRows(app, 'idempotency_keys')).toBe(0);
     } finally {
       await lease.release();
       await app.close();

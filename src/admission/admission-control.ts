@@ -1,3 +1,4 @@
+import type { Socket } from 'node:net';
 import { setTimeout } from 'node:timers/promises';
 import { Injectable, Logger, OnModuleInit } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
@@ -97,6 +98,11 @@ export class AdmissionControl implements OnModuleInit {
     return decision;
   }
 
+  /** A command's client went away while it waited at the door (it did not run). */
+  clientLeft(): void {
+    if (this.episode) this.episode.left += 1;
+  }
+
   /** The current decision (tests, logs). */
   get current(): AdmissionDecision {
     return this.decision;
@@ -121,7 +127,7 @@ export class AdmissionControl implements OnModuleInit {
     // Keep measuring while clients wait, so the door opens again on time.
     this.lag.demand();
     if (!this.episode) {
-      this.episode = { startedAt: sample.at, lastAt: sample.at, delayed: 0, delayedMs: 0, shed: 0 };
+      this.episode = { startedAt: sample.at, lastAt: sample.at, delayed: 0, delayedMs: 0, left: 0, shed: 0 };
       if (this.decision.action === 'delay') this.logger.warn(`delaying commands at the door: ${describe(this.decision.worst)}`);
     }
     this.episode.lastAt = sample.at;
@@ -129,9 +135,10 @@ export class AdmissionControl implements OnModuleInit {
   }
 
   private endEpisode(): void {
-    const { startedAt, lastAt, delayed, delayedMs, shed } = this.episode!;
+    const { startedAt, lastAt, delayed, delayedMs, left, shed } = this.episode!;
     this.episode = undefined;
-    const waits = delayed > 0 ? `${delayed} delayed (${Math.round(delayedMs / delayed)} ms on average)` : 'none delayed';
+    const waits =
+      delayed > 0 ? `${delayed} delayed (${Math.round(delayedMs / delayed)} ms on average${left > 0 ? `, ${left} of them left by their client while waiting, not run` : ''})` : 'none delayed';
     this.logger.log(`admitting every command at once again, after ${((lastAt - startedAt) / 1000).toFixed(1)} s: ${waits}, ${shed} shed; every reader is within ADMISSION_DELAY_FROM_LAG_MS`);
   }
 
@@ -164,6 +171,8 @@ interface AdmissionEpisode {
   /** Commands that waited at the door, their waits in all (ms), and commands shed. */
   delayed: number;
   delayedMs: number;
+  /** Delayed commands whose client went away while they waited (they did not run). */
+  left: number;
   shed: number;
 }
 
@@ -175,7 +184,28 @@ function describe({ reader, lagEvents, lagMs }: ReaderLag): string {
 }
 
 /**
- * Sheds commands in an `onRequest` hook: before the body is read or parsed, before the
+ * Waits `ms` unless the client's connection closes first: resolves whether the client is still
+ * there. The connection, not the response: a response queued behind another on a pipelining
+ * connection has no socket yet, and hears nothing of its close.
+ */
+async function clientStays(connection: Socket, ms: number): Promise<boolean> {
+  if (connection.destroyed) return false;
+  const left = new AbortController();
+  const onClose = (): void => left.abort();
+  connection.once('close', onClose);
+  try {
+    await setTimeout(ms, undefined, { signal: left.signal });
+    return true;
+  } catch (error) {
+    if (left.signal.aborted) return false;
+    throw error;
+  } finally {
+    connection.off('close', onClose);
+  }
+}
+
+/**
+ * Makes commands wait, or sheds them, in an `onRequest` hook: before the body is read or parsed, before the
  * idempotency interceptor claims a key, before any guard, pipe or handler. Registered only when
  * admission control is on.
  */
@@ -185,8 +215,12 @@ export function registerAdmissionControl(fastify: FastifyInstance, admission: Ad
     const shed = admission.check(request);
     if (!shed) return;
     if (shed.action === 'delay') {
-      await setTimeout(shed.delayMs);
-      return;
+      if (await clientStays(request.raw.socket, shed.delayMs)) return;
+      // The client went away while it waited: nothing is parsed, checked or run for it (a command
+      // without a body would run, and write, for nobody), and nothing is answered.
+      admission.clientLeft();
+      reply.hijack();
+      return reply;
     }
     void reply.header(RETRY_AFTER_HEADER, String(shed.retryAfterSeconds));
     sendProblem(reply, request, {
