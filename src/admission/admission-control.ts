@@ -120,18 +120,23 @@ export class AdmissionControl implements OnModuleInit {
     this.sampleFailed = false;
     const before = this.decision;
     this.decision = this.policy.decide(sample.readers.filter((reader) => this.counts(reader, sample.at)).map(toReaderLag));
+    // Over, also when sampling stopped before its end (the process stopping, a failing database):
+    // waits that begin later are a stretch of their own, with their own first line.
+    if (this.episode && sample.at - this.episode.lastAt >= EPISODE_QUIET_MS) this.endEpisode();
     if (this.decision.action === 'admit') {
-      if (this.episode && sample.at - this.episode.lastAt >= EPISODE_QUIET_MS) this.endEpisode();
+      // Keep measuring until the stretch is over, so its last line comes then, not at the next traffic.
+      if (this.episode) this.lag.demand();
       return;
     }
     // Keep measuring while clients wait, so the door opens again on time.
     this.lag.demand();
+    const starting = !this.episode;
     if (!this.episode) {
       this.episode = { startedAt: sample.at, lastAt: sample.at, delayed: 0, delayedMs: 0, left: 0, shed: 0 };
       if (this.decision.action === 'delay') this.logger.warn(`delaying commands at the door: ${describe(this.decision.worst)}`);
     }
     this.episode.lastAt = sample.at;
-    if (this.decision.action === 'shed' && before.action !== 'shed') this.logger.warn(`shedding commands (503): ${describe(this.decision.worst)}`);
+    if (this.decision.action === 'shed' && (starting || before.action !== 'shed')) this.logger.warn(`shedding commands (503): ${describe(this.decision.worst)}`);
   }
 
   private endEpisode(): void {
