@@ -3,7 +3,7 @@ import type { ConfigService } from '@nestjs/config';
 import type { FastifyRequest } from 'fastify';
 import type { Environment } from '../config/environment';
 import type { IntegrationEventPublisher } from '../messaging/integration-event-publisher';
-import { AdmissionControl, EPISODE_QUIET_MS } from './admission-control';
+import { AdmissionControl, EPISODE_QUIET_MS, UNLEASED_GRACE_LOOKS } from './admission-control';
 import type { AsynchronousLag, LagSample, SampledReader } from './asynchronous-lag';
 
 const settings: Partial<Environment> = {
@@ -149,6 +149,30 @@ describe('admission control at the door', () => {
     expect(log.mock.calls).toEqual([
       ['admitting every command at once again, after 0.0 s: 2 delayed (500 ms on average, 1 of them left by their client while waiting, not run), 0 shed; every reader is within ADMISSION_DELAY_FROM_LAG_MS'],
     ]);
+  });
+
+  it('never holds commands back for a reader that no process has been seen running, however far behind it is', () => {
+    // REACTIONS_ENABLED=false everywhere: the saga's lag is the age of the oldest event it never
+    // took, hours at a process's first sample, and only grows.
+    const { control, sample } = admissionControl();
+    const unrun = (lagSeconds: number): SampledReader => ({ ...saga(lagSeconds), leaseHeld: false });
+    for (const at of [0, 250, 1000, 1400, 5000]) {
+      sample(at, unrun(3600 + at / 1000));
+      expect(control.check(command)).toBeUndefined();
+    }
+    expect(warn).not.toHaveBeenCalled();
+  });
+
+  it('counts a reader whose lease went free for a while (a takeover: its backlog is still there), and no longer once it stays free', () => {
+    const { control, sample } = admissionControl();
+    const graceMs = UNLEASED_GRACE_LOOKS * settings.SUBSCRIPTION_LEASE_LOOK_MS!;
+    sample(0, saga(0.2));
+    sample(250, { ...saga(1.5), leaseHeld: false });
+    expect(control.check(command)).toMatchObject({ action: 'delay', delayMs: 500 });
+    sample(250 + graceMs - 1, { ...saga(2.6), leaseHeld: false });
+    expect(control.check(command)).toMatchObject({ action: 'shed' });
+    sample(250 + graceMs, { ...saga(2.6), leaseHeld: false });
+    expect(control.check(command)).toBeUndefined();
   });
 
   it('opens the door while the lag cannot be measured, and forgets its shedding', () => {

@@ -25,11 +25,13 @@ export function isSheddable(method: string, path: string): boolean {
 }
 export const LOAD_SHED_CODE = 'LOAD_SHED';
 /**
- * How long a reader's lease must be seen free before the reader counts as run by no process, in
- * SUBSCRIPTION_LEASE_LOOK_MS: another process takes a free segment within one look (1 s by
- * default), and the reader's backlog is still there meanwhile. At the default, 1.5 s: below the
- * 2 s floor of ADMISSION_MAX_LAG_MS's default, so a reader that no process runs is set aside
- * before its lag can reach that bound.
+ * How long the lease of a reader seen running must be seen free before the reader counts as run
+ * by no process, in SUBSCRIPTION_LEASE_LOOK_MS: another process takes a free segment within one
+ * look (1 s by default), and the reader's backlog is still there meanwhile (a takeover). A reader
+ * whose lease this process has never seen held does not count at all, with no grace: its lag is
+ * the age of the oldest event it never took, past ADMISSION_DELAY_FROM_LAG_MS (and mostly past
+ * ADMISSION_MAX_LAG_MS) from the first sample, so during a grace every process's first commands
+ * would wait or be refused (REACTIONS_ENABLED or RELAY_ENABLED false everywhere).
  */
 export const UNLEASED_GRACE_LOOKS = 1.5;
 
@@ -46,8 +48,8 @@ export const UNLEASED_GRACE_LOOKS = 1.5;
  * The decision is made per sample (AsynchronousLag, a few times a second), never per request: a
  * request reads one field. Each segment of a split subscription is a reader of its own. What does
  * not count, because refusing commands would not help it: a reader stopped at an event it cannot
- * take (its failure is on /health), a reader an operator paused (/admin/subscriptions), a reader that no process runs (nobody has held its lease for
- * a while: REACTIONS_ENABLED or RELAY_ENABLED false everywhere), and the relay while RabbitMQ blocks this
+ * take (its failure is on /health), a reader an operator paused (/admin/subscriptions), a reader that no process runs (its lease never seen held, or free
+ * for a while: REACTIONS_ENABLED or RELAY_ENABLED false everywhere), and the relay while RabbitMQ blocks this
  * process's publishing connection (the outbox is the buffer for a broker that is down or alarmed,
  * and commands go on being accepted then; a broker that is down stops the relay at an event).
  */
@@ -58,6 +60,8 @@ export class AdmissionControl implements OnModuleInit {
   readonly enabled: boolean;
   private decision: AdmissionDecision = ADMITTING;
   private sampleFailed = false;
+  /** Readers seen with their lease held at some sample: only such a reader's free lease may be a takeover. */
+  private readonly seenLeased = new Set<string>();
   /** Readers seen with their lease free, and since when (ms since the epoch). */
   private readonly unleasedSince = new Map<string, number>();
   private readonly unleasedGraceMs: number;
@@ -152,10 +156,14 @@ export class AdmissionControl implements OnModuleInit {
     // stands still whatever the load, and refusing commands would not move it. A lease free for a
     // moment is a takeover (its holder died or gave the segment back), not that.
     if (reader.leaseHeld === false) {
+      // Never seen run (since this process began sampling): no takeover to wait for. Its lag is
+      // the age of the oldest event it never took, past ADMISSION_DELAY_FROM_LAG_MS at once.
+      if (!this.seenLeased.has(reader.reader)) return false;
       const since = this.unleasedSince.get(reader.reader) ?? at;
       this.unleasedSince.set(reader.reader, since);
       if (at - since >= this.unleasedGraceMs) return false;
     } else {
+      this.seenLeased.add(reader.reader);
       this.unleasedSince.delete(reader.reader);
     }
     if (reader.failure || reader.paused) return false;
