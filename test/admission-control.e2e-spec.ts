@@ -184,13 +184,19 @@ describe('admission control (load shedding)', () => {
         // A command with a body, and one without (nothing left to read once it has waited).
         `POST /orders HTTP/1.1\r\nHost: api\r\n${authorization}\r\nIdempotency-Key: gone-${Date.now()}\r\n` +
           `Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
-        `POST /users/${customerId}/deactivate HTTP/1.1\r\nHost: api\r\n${authorization}\r\n\r\n`,
+        // Pipelined, a dozen times: each waits at once, its answer queued behind the one before.
+        `POST /users/${customerId}/deactivate HTTP/1.1\r\nHost: api\r\n${authorization}\r\n\r\n`.repeat(12),
       ];
+      const connections: Socket[] = [];
+      (app.app.getHttpServer() as Server).on('connection', (connection: Socket) => connections.push(connection));
       const sockets = [await rawConnection(app), await rawConnection(app)];
       requests.forEach((request, i) => sockets[i].write(request));
       // The whole requests are in; their clients give up while the commands wait.
       await new Promise((resolve) => setTimeout(resolve, 100));
+      const closeListeners = connections.map((connection) => connection.listenerCount('close'));
       for (const socket of sockets) socket.destroy();
+      // Nothing held per waiting request on the connection: a dozen pipelined ones, the same as one.
+      expect(closeListeners).toEqual([closeListeners[0], closeListeners[0]]);
       // Past the longest wait, and then some: nothing was written for them.
       await new Promise((resolve) => setTimeout(resolve, 1_500));
       expect(await countRows(app, 'events')).toBe(events);

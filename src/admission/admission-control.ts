@@ -1,4 +1,4 @@
-import type { Socket } from 'node:net';
+import type { IncomingMessage } from 'node:http';
 import { setTimeout } from 'node:timers/promises';
 import { Injectable, Logger, OnModuleInit } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
@@ -198,14 +198,16 @@ function describe({ reader, lagEvents, lagMs }: ReaderLag): string {
 
 /**
  * Waits `ms` unless the client's connection closes first: resolves whether the client is still
- * there. The connection, not the response: a response queued behind another on a pipelining
- * connection has no socket yet, and hears nothing of its close.
+ * there. Node ends every request not yet answered on a connection that closes, and nothing reads
+ * the request meanwhile, so its 'close' is the client's leaving. The request's, not the
+ * connection's: pipelined requests wait at once on one connection (one listener each there would
+ * pile up), and a response queued behind another has no socket yet.
  */
-async function clientStays(connection: Socket, ms: number): Promise<boolean> {
-  if (connection.destroyed) return false;
+async function clientStays(request: IncomingMessage, ms: number): Promise<boolean> {
+  if (request.destroyed || request.socket.destroyed) return false;
   const left = new AbortController();
   const onClose = (): void => left.abort();
-  connection.once('close', onClose);
+  request.once('close', onClose);
   try {
     await setTimeout(ms, undefined, { signal: left.signal });
     return true;
@@ -213,7 +215,7 @@ async function clientStays(connection: Socket, ms: number): Promise<boolean> {
     if (left.signal.aborted) return false;
     throw error;
   } finally {
-    connection.off('close', onClose);
+    request.off('close', onClose);
   }
 }
 
@@ -228,7 +230,7 @@ export function registerAdmissionControl(fastify: FastifyInstance, admission: Ad
     const shed = admission.check(request);
     if (!shed) return;
     if (shed.action === 'delay') {
-      if (await clientStays(request.raw.socket, shed.delayMs)) return;
+      if (await clientStays(request.raw, shed.delayMs)) return;
       // The client went away while it waited: nothing is parsed, checked or run for it (a command
       // without a body would run, and write, for nobody), and nothing is answered.
       admission.clientLeft();
