@@ -18,16 +18,17 @@ export function rememberRoute(request: FastifyRequest): void {
 interface RequestLine {
   method?: string;
   route?: string;
-  status: number;
+  /** Unset when no answer went out (the client left first): Node's default 200 would say one did. */
+  status?: number;
   durationMs: number;
 }
 
 function requestLine(request: IncomingMessage, response: ServerResponse, durationMs: number): RequestLine {
-  return { method: request.method, route: routes.get(request), status: response.statusCode, durationMs };
+  return { method: request.method, route: routes.get(request), status: response.headersSent ? response.statusCode : undefined, durationMs };
 }
 
 function describe({ method, route, status, durationMs }: RequestLine): string {
-  return `${method} ${route ?? '(no route)'} ${status} in ${durationMs} ms`;
+  return `${method} ${route ?? '(no route)'} ${status ?? 'unanswered'} in ${durationMs} ms`;
 }
 
 /** pino-http's own failure for a 5xx without an error object: no stack worth logging. */
@@ -69,6 +70,6 @@ export const requestLineOptions: Options = {
   }),
   customErrorMessage: (request, response, error) => {
     const { method, route, status } = requestLine(request, response, 0);
-    return `${method} ${route ?? '(no route)'} ${status} failed${isStatusOnlyFailure(error) ? '' : `: ${error.message}`}`;
+    return `${method} ${route ?? '(no route)'} ${status ?? 'unanswered'} failed${isStatusOnlyFailure(error) ? '' : `: ${error.message}`}`;
   },
 };
