@@ -7,9 +7,12 @@ import { Client } from 'pg';
 import { AdmissionControl } from '../src/admission/admission-control';
 import { AsynchronousLag, LAG_SAMPLE_SQL } from '../src/admission/asynchronous-lag';
 import { ORDER_FULFILMENT_REACTION_ID } from '../src/modules/orders/sagas/order-fulfilment.saga';
-import { readSubscriptionStatuses } from '../src/event-store';
+import { readSubscriptionStatuses, SUBSCRIPTION_STATUS_SQL } from '../src/event-store';
 import { countRows, registerUser, twoLines, uniqueEmail } from './support/fixtures';
+import { ApiProcess } from './support/api-process';
+import { TEST_RABBITMQ_URL, uniqueBrokerPrefix } from './support/test-broker';
 import { eventually, startTestApp, type TestApp } from './support/test-app';
+import { dropDatabase } from '../src/database/ensure-database';
 import { createTestDatabase } from './support/test-database';
 import { testToken } from './support/test-auth';
 
@@ -207,6 +210,63 @@ describe('admission control (load shedding)', () => {
       await app.close();
     }
   }, 60_000);
+
+  it('in a real process: a stop (SIGTERM) finishes the commands waiting at the door and exits 0; one whose client left is not run, and logged unanswered', async () => {
+    const databaseUrl = await createTestDatabase();
+    const lease = await holdLease(databaseUrl, `${SAGA}/1`, 0);
+    const db = new Client({ connectionString: databaseUrl });
+    await db.connect();
+    let api: ApiProcess | undefined;
+    try {
+      api = await ApiProcess.start({
+        ...shedding,
+        ADMISSION_DELAY_FROM_LAG_MS: '200',
+        ADMISSION_MAX_LAG_MS: '4200',
+        DATABASE_URL: databaseUrl,
+        RABBITMQ_URL: TEST_RABBITMQ_URL,
+        BROKER_PREFIX: uniqueBrokerPrefix(),
+        LOG_LEVEL: 'log',
+        LOG_FORMAT: 'json',
+      });
+      const user = await api.post('/users', { email: uniqueEmail(), name: 'Waits' });
+      expect(user.status).toBe(201);
+      const order = { customerId: user.body.id, currency: 'EUR', lines: twoLines };
+      expect((await api.post('/orders', order)).status).toBe(202);
+      // 2.2 s of lag: a wait of about 500 ms.
+      const lagMs = async (): Promise<number> => {
+        const { rows } = await db.query<{ subscriptionId: string; lagSeconds: number }>(SUBSCRIPTION_STATUS_SQL);
+        return (rows.find(({ subscriptionId }) => subscriptionId === SAGA)?.lagSeconds ?? 0) * 1000;
+      };
+      await eventually(async () => expect(await lagMs()).toBeGreaterThan(2_200), 10_000);
+      expect((await api.post('/orders', order)).status).toBe(202);
+      {
+        const socket = connect(api.port, '127.0.0.1');
+        socket.on('error', () => undefined);
+        await new Promise((resolve) => socket.once('connect', resolve));
+        socket.write(`POST /users/${user.body.id}/deactivate HTTP/1.1\r\nHost: api\r\nAuthorization: Bearer ${await testToken()}\r\n\r\n`);
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        socket.destroy();
+      }
+      const waiting = api.post('/orders', order);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      api.signal('SIGTERM');
+      expect((await waiting).status).toBe(202);
+      expect(await api.exited).toMatchObject({ code: 0 });
+      expect(api.stdout).toMatch(/HTTP server closed; 1 request\(s\) in flight finished/);
+      const [{ orders, deactivations }] = (
+        await db.query(`SELECT (SELECT count(*)::int FROM orders) AS orders, (SELECT count(*)::int FROM events WHERE event_type = 'UserDeactivated') AS deactivations`)
+      ).rows;
+      expect({ orders, deactivations }).toEqual({ orders: 3, deactivations: 0 });
+      // The command whose client left is logged as such, not as a 200 (nothing was answered).
+      expect(api.stdout).toMatch(/"msg":"POST \/users\/:id\/deactivate unanswered in \d+ ms \(aborted\)"/);
+    } finally {
+      api?.signal('SIGKILL');
+      await api?.exited;
+      await db.end();
+      await lease.release();
+      await dropDatabase(databaseUrl);
+    }
+  }, 30_000);
 
   it('accepts every command however far the saga lags when ADMISSION_CONTROL=off', async () => {
     const { app, lease } = await startWithSagaStalled({ ...shedding, ADMISSION_CONTROL: 'off' });
