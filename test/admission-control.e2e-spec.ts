@@ -257,6 +257,18 @@ describe('admission control (load shedding)', () => {
         await db.query(`SELECT (SELECT count(*)::int FROM orders) AS orders, (SELECT count(*)::int FROM events WHERE event_type = 'UserDeactivated') AS deactivations`)
       ).rows;
       expect({ orders, deactivations }).toEqual({ orders: 3, deactivations: 0 });
+      // A request line says how much of its time a command spent waiting at the door.
+      const waited = api.stdout
+        .split('\n')
+        .filter((line) => line.includes('"msg":"POST /orders 202'))
+        .map((line) => JSON.parse(line) as { msg: string; durationMs: number; waitedMs?: number });
+      expect(waited[0]).not.toHaveProperty('waitedMs');
+      expect(waited.slice(1)).toEqual([
+        expect.objectContaining({ waitedMs: expect.any(Number), msg: expect.stringMatching(/^POST \/orders 202 in \d+ ms \(\d+ ms of it waiting at the door\)$/) }),
+        expect.objectContaining({ waitedMs: expect.any(Number) }),
+      ]);
+      expect(waited[1].waitedMs).toBeGreaterThanOrEqual(300);
+      expect(waited[1].durationMs).toBeGreaterThanOrEqual(waited[1].waitedMs!);
       // The command whose client left is logged as such, not as a 200 (nothing was answered).
       expect(api.stdout).toMatch(/"msg":"POST \/users\/:id\/deactivate unanswered in \d+ ms \(aborted\)"/);
     } finally {

@@ -7,6 +7,7 @@ import { Environment } from '../config/environment';
 import { IntegrationEventPublisher } from '../messaging/integration-event-publisher';
 import { RELAY_CHECKPOINT } from '../messaging/relay/outbox-relay';
 import { sendProblem } from '../http/problem-details.filter';
+import { rememberWait } from '../logging/request-line';
 import { ADMITTING, AdmissionDecision, AdmissionPolicy, ReaderLag } from './admission-policy';
 import { AsynchronousLag, LagSample, SampledReader } from './asynchronous-lag';
 
@@ -230,7 +231,11 @@ export function registerAdmissionControl(fastify: FastifyInstance, admission: Ad
     const shed = admission.check(request);
     if (!shed) return;
     if (shed.action === 'delay') {
-      if (await clientStays(request.raw, shed.delayMs)) return;
+      const waitStarted = performance.now();
+      if (await clientStays(request.raw, shed.delayMs)) {
+        rememberWait(request, Math.round(performance.now() - waitStarted));
+        return;
+      }
       // The client went away while it waited: nothing is parsed, checked or run for it (a command
       // without a body would run, and write, for nobody), and nothing is answered.
       admission.clientLeft();
