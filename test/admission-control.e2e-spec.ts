@@ -1,14 +1,20 @@
 /**
  * @exclusive drives the API into shedding load and measures when it recovers: needs the cores
  */
+import type { Server } from 'node:http';
+import { connect, type Socket } from 'node:net';
 import { Client } from 'pg';
 import { AdmissionControl } from '../src/admission/admission-control';
 import { AsynchronousLag, LAG_SAMPLE_SQL } from '../src/admission/asynchronous-lag';
 import { ORDER_FULFILMENT_REACTION_ID } from '../src/modules/orders/sagas/order-fulfilment.saga';
-import { readSubscriptionStatuses } from '../src/event-store';
+import { readSubscriptionStatuses, SUBSCRIPTION_STATUS_SQL } from '../src/event-store';
 import { countRows, registerUser, twoLines, uniqueEmail } from './support/fixtures';
+import { ApiProcess } from './support/api-process';
+import { TEST_RABBITMQ_URL, uniqueBrokerPrefix } from './support/test-broker';
 import { eventually, startTestApp, type TestApp } from './support/test-app';
+import { dropDatabase } from '../src/database/ensure-database';
 import { createTestDatabase } from './support/test-database';
+import { testToken } from './support/test-auth';
 
 // Issue 10: "when it cannot keep up it sheds load at the door (429/503 with Retry-After) instead
 // of accepting work it will fail". The lag here is real: the order saga's lease is held by
@@ -51,6 +57,16 @@ async function startWithSagaStalled(env: Record<string, string>) {
   const lease = await holdLease(databaseUrl, `${SAGA}/1`, 0);
   const app = await startTestApp({ databaseUrl, env });
   return { app, lease };
+}
+
+/** A raw TCP connection to the app (listening from here on), so a test can leave in the middle of a request. */
+async function rawConnection(app: TestApp): Promise<Socket> {
+  if (!(app.app.getHttpServer() as Server).listening) await app.app.listen(0, '127.0.0.1');
+  const { port } = (app.app.getHttpServer() as Server).address() as { port: number };
+  const socket = connect(port, '127.0.0.1');
+  socket.on('error', () => undefined);
+  await new Promise((resolve) => socket.once('connect', resolve));
+  return socket;
 }
 
 describe('admission control (load shedding)', () => {
@@ -156,6 +172,113 @@ describe('admission control (load shedding)', () => {
       await app.close();
     }
   }, 60_000);
+
+  it('does not run a command whose client went away while it waited at the door', async () => {
+    const { app, lease } = await startWithSagaStalled({ ...shedding, ADMISSION_DELAY_FROM_LAG_MS: '200', ADMISSION_MAX_LAG_MS: '4200' });
+    try {
+      const customerId = await registerUser(app);
+      await app.http().post('/orders').send({ customerId, currency: 'EUR', lines: twoLines }).expect(202);
+      const control = app.app.get(AdmissionControl);
+      await eventually(async () => expect(control.current.action === 'delay' && control.current.delayMs).toBeGreaterThanOrEqual(500), 10_000);
+      const [events, orders] = [await countRows(app, 'events'), await countRows(app, 'orders')];
+      const authorization = `Authorization: Bearer ${await testToken()}`;
+      const body = JSON.stringify({ customerId, currency: 'EUR', lines: twoLines });
+      const requests = [
+        // A command with a body, and one without (nothing left to read once it has waited).
+        `POST /orders HTTP/1.1\r\nHost: api\r\n${authorization}\r\nIdempotency-Key: gone-${Date.now()}\r\n` +
+          `Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+        // Pipelined, a dozen times: each waits at once, its answer queued behind the one before.
+        `POST /users/${customerId}/deactivate HTTP/1.1\r\nHost: api\r\n${authorization}\r\n\r\n`.repeat(12),
+      ];
+      const connections: Socket[] = [];
+      (app.app.getHttpServer() as Server).on('connection', (connection: Socket) => connections.push(connection));
+      const sockets = [await rawConnection(app), await rawConnection(app)];
+      requests.forEach((request, i) => sockets[i].write(request));
+      // The whole requests are in; their clients give up while the commands wait.
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      const closeListeners = connections.map((connection) => connection.listenerCount('close'));
+      for (const socket of sockets) socket.destroy();
+      // Nothing held per waiting request on the connection: a dozen pipelined ones, the same as one.
+      expect(closeListeners).toEqual([closeListeners[0], closeListeners[0]]);
+      // Past the longest wait, and then some: nothing was written for them.
+      await new Promise((resolve) => setTimeout(resolve, 1_500));
+      expect(await countRows(app, 'events')).toBe(events);
+      expect(await countRows(app, 'orders')).toBe(orders);
+      expect(await countRows(app, 'idempotency_keys')).toBe(0);
+    } finally {
+      await lease.release();
+      await app.close();
+    }
+  }, 60_000);
+
+  it('in a real process: a stop (SIGTERM) finishes the commands waiting at the door and exits 0; one whose client left is not run, and logged unanswered', async () => {
+    const databaseUrl = await createTestDatabase();
+    const lease = await holdLease(databaseUrl, `${SAGA}/1`, 0);
+    const db = new Client({ connectionString: databaseUrl });
+    await db.connect();
+    let api: ApiProcess | undefined;
+    try {
+      api = await ApiProcess.start({
+        ...shedding,
+        ADMISSION_DELAY_FROM_LAG_MS: '200',
+        ADMISSION_MAX_LAG_MS: '4200',
+        DATABASE_URL: databaseUrl,
+        RABBITMQ_URL: TEST_RABBITMQ_URL,
+        BROKER_PREFIX: uniqueBrokerPrefix(),
+        LOG_LEVEL: 'log',
+        LOG_FORMAT: 'json',
+      });
+      const user = await api.post('/users', { email: uniqueEmail(), name: 'Waits' });
+      expect(user.status).toBe(201);
+      const order = { customerId: user.body.id, currency: 'EUR', lines: twoLines };
+      expect((await api.post('/orders', order)).status).toBe(202);
+      // 2.2 s of lag: a wait of about 500 ms.
+      const lagMs = async (): Promise<number> => {
+        const { rows } = await db.query<{ subscriptionId: string; lagSeconds: number }>(SUBSCRIPTION_STATUS_SQL);
+        return (rows.find(({ subscriptionId }) => subscriptionId === SAGA)?.lagSeconds ?? 0) * 1000;
+      };
+      await eventually(async () => expect(await lagMs()).toBeGreaterThan(2_200), 10_000);
+      expect((await api.post('/orders', order)).status).toBe(202);
+      {
+        const socket = connect(api.port, '127.0.0.1');
+        socket.on('error', () => undefined);
+        await new Promise((resolve) => socket.once('connect', resolve));
+        socket.write(`POST /users/${user.body.id}/deactivate HTTP/1.1\r\nHost: api\r\nAuthorization: Bearer ${await testToken()}\r\n\r\n`);
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        socket.destroy();
+      }
+      const waiting = api.post('/orders', order);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      api.signal('SIGTERM');
+      expect((await waiting).status).toBe(202);
+      expect(await api.exited).toMatchObject({ code: 0 });
+      expect(api.stdout).toMatch(/HTTP server closed; 1 request\(s\) in flight finished/);
+      const [{ orders, deactivations }] = (
+        await db.query(`SELECT (SELECT count(*)::int FROM orders) AS orders, (SELECT count(*)::int FROM events WHERE event_type = 'UserDeactivated') AS deactivations`)
+      ).rows;
+      expect({ orders, deactivations }).toEqual({ orders: 3, deactivations: 0 });
+      // A request line says how much of its time a command spent waiting at the door.
+      const waited = api.stdout
+        .split('\n')
+        .filter((line) => line.includes('"msg":"POST /orders 202'))
+        .map((line) => JSON.parse(line) as { msg: string; durationMs: number; waitedMs?: number });
+      expect(waited[0]).not.toHaveProperty('waitedMs');
+      expect(waited.slice(1)).toEqual([
+        expect.objectContaining({ waitedMs: expect.any(Number), msg: expect.stringMatching(/^POST \/orders 202 in \d+ ms \(\d+ ms of it waiting at the door\)$/) }),
+        expect.objectContaining({ waitedMs: expect.any(Number) }),
+      ]);
+      expect(waited[1].waitedMs).toBeGreaterThanOrEqual(300);
+      expect(waited[1].durationMs).toBeGreaterThanOrEqual(waited[1].waitedMs!);
+      // The command whose client left is logged as such, not as a 200 (nothing was answered).
+      expect(api.stdout).toMatch(/"msg":"POST \/users\/:id\/deactivate unanswered in \d+ ms \(aborted\)"/);
+    } finally {
+      api?.signal('SIGKILL');
+      await api?.exited;
+      await db.end();
+      await lease.release();
+      await dropDatabase(databaseUrl);
+    }
+  }, 30_000);
 
   it('accepts every command however far the saga lags when ADMISSION_CONTROL=off', async () => {
     const { app, lease } = await startWithSagaStalled({ ...shedding, ADMISSION_CONTROL: 'off' });

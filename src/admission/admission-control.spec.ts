@@ -3,7 +3,7 @@ import type { ConfigService } from '@nestjs/config';
 import type { FastifyRequest } from 'fastify';
 import type { Environment } from '../config/environment';
 import type { IntegrationEventPublisher } from '../messaging/integration-event-publisher';
-import { AdmissionControl, EPISODE_QUIET_MS } from './admission-control';
+import { AdmissionControl, EPISODE_QUIET_MS, UNLEASED_GRACE_LOOKS } from './admission-control';
 import type { AsynchronousLag, LagSample, SampledReader } from './asynchronous-lag';
 
 const settings: Partial<Environment> = {
@@ -31,12 +31,14 @@ const command = { method: 'POST', url: '/orders', is404: false } as FastifyReque
 /** An AdmissionControl whose samples are fed by hand. */
 function admissionControl() {
   let listener: (sample: LagSample) => void = () => undefined;
-  const lag = { onSample: (l: typeof listener) => (listener = l), demand: () => undefined } as unknown as AsynchronousLag;
+  const demand = jest.fn();
+  const lag = { onSample: (l: typeof listener) => (listener = l), demand } as unknown as AsynchronousLag;
   const config = { get: (key: keyof Environment) => settings[key] } as unknown as ConfigService<Environment, true>;
   const control = new AdmissionControl(lag, { blocked: false } as IntegrationEventPublisher, config);
   control.onModuleInit();
   return {
     control,
+    demand,
     sample: (at: number, ...readers: SampledReader[]) => listener({ ok: true, at, readers }),
     failedSample: (at: number) => listener({ ok: false, at, error: new Error('Connection terminated') }),
   };
@@ -94,6 +96,83 @@ describe('admission control at the door', () => {
     expect(log.mock.calls).toEqual([
       ['admitting every command at once again, after 0.8 s: 2 delayed (375 ms on average), 2 shed; every reader is within ADMISSION_DELAY_FROM_LAG_MS'],
     ]);
+  });
+
+  it('keeps sampling until a stretch of waits is over, so its end is logged then, not at the next traffic', () => {
+    const { control, demand, sample } = admissionControl();
+    sample(0, saga(1.0));
+    control.check(command);
+    demand.mockClear();
+    // The readers catch up and the clients stop: nothing else asks for samples.
+    sample(250, saga(0.2));
+    expect(demand).toHaveBeenCalled();
+    demand.mockClear();
+    sample(EPISODE_QUIET_MS, saga(0.2));
+    expect(log.mock.calls).toEqual([['admitting every command at once again, after 0.0 s: 1 delayed (250 ms on average), 0 shed; every reader is within ADMISSION_DELAY_FROM_LAG_MS']]);
+    sample(EPISODE_QUIET_MS + 250, saga(0.2));
+    expect(demand).not.toHaveBeenCalled();
+  });
+
+  it('logs waits that begin long after the last ones as a stretch of their own', () => {
+    const { control, sample } = admissionControl();
+    sample(0, saga(1.0));
+    control.check(command);
+    // Sampling stopped (no traffic, or the stop of the process) before the stretch was over.
+    sample(3_600_000, saga(1.5));
+    control.check(command);
+    expect(log.mock.calls).toEqual([['admitting every command at once again, after 0.0 s: 1 delayed (250 ms on average), 0 shed; every reader is within ADMISSION_DELAY_FROM_LAG_MS']]);
+    expect(warn.mock.calls).toEqual([
+      ['delaying commands at the door: reaction:order-fulfilment is 100 events (1.0 s) behind the writes'],
+      ['delaying commands at the door: reaction:order-fulfilment is 150 events (1.5 s) behind the writes'],
+    ]);
+  });
+
+  it('logs refusals that begin long after the last ones as a stretch of their own, even if the last sample seen refused too', () => {
+    const { control, sample } = admissionControl();
+    sample(0, saga(3));
+    control.check(command);
+    sample(3_600_000, saga(4));
+    expect(log.mock.calls).toEqual([['admitting every command at once again, after 0.0 s: none delayed, 1 shed; every reader is within ADMISSION_DELAY_FROM_LAG_MS']]);
+    expect(warn.mock.calls).toEqual([
+      ['shedding commands (503): reaction:order-fulfilment is 300 events (3.0 s) behind the writes'],
+      ['shedding commands (503): reaction:order-fulfilment is 400 events (4.0 s) behind the writes'],
+    ]);
+  });
+
+  it('counts the commands whose client left while they waited', () => {
+    const { control, sample } = admissionControl();
+    sample(0, saga(1.5));
+    control.check(command);
+    control.check(command);
+    control.clientLeft();
+    sample(EPISODE_QUIET_MS, saga(0.2));
+    expect(log.mock.calls).toEqual([
+      ['admitting every command at once again, after 0.0 s: 2 delayed (500 ms on average, 1 of them left by their client while waiting, not run), 0 shed; every reader is within ADMISSION_DELAY_FROM_LAG_MS'],
+    ]);
+  });
+
+  it('never holds commands back for a reader that no process has been seen running, however far behind it is', () => {
+    // REACTIONS_ENABLED=false everywhere: the saga's lag is the age of the oldest event it never
+    // took, hours at a process's first sample, and only grows.
+    const { control, sample } = admissionControl();
+    const unrun = (lagSeconds: number): SampledReader => ({ ...saga(lagSeconds), leaseHeld: false });
+    for (const at of [0, 250, 1000, 1400, 5000]) {
+      sample(at, unrun(3600 + at / 1000));
+      expect(control.check(command)).toBeUndefined();
+    }
+    expect(warn).not.toHaveBeenCalled();
+  });
+
+  it('counts a reader whose lease went free for a while (a takeover: its backlog is still there), and no longer once it stays free', () => {
+    const { control, sample } = admissionControl();
+    const graceMs = UNLEASED_GRACE_LOOKS * settings.SUBSCRIPTION_LEASE_LOOK_MS!;
+    sample(0, saga(0.2));
+    sample(250, { ...saga(1.5), leaseHeld: false });
+    expect(control.check(command)).toMatchObject({ action: 'delay', delayMs: 500 });
+    sample(250 + graceMs - 1, { ...saga(2.6), leaseHeld: false });
+    expect(control.check(command)).toMatchObject({ action: 'shed' });
+    sample(250 + graceMs, { ...saga(2.6), leaseHeld: false });
+    expect(control.check(command)).toBeUndefined();
   });
 
   it('opens the door while the lag cannot be measured, and forgets its shedding', () => {

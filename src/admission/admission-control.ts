@@ -1,3 +1,4 @@
+import type { IncomingMessage } from 'node:http';
 import { setTimeout } from 'node:timers/promises';
 import { Injectable, Logger, OnModuleInit } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
@@ -6,6 +7,7 @@ import { Environment } from '../config/environment';
 import { IntegrationEventPublisher } from '../messaging/integration-event-publisher';
 import { RELAY_CHECKPOINT } from '../messaging/relay/outbox-relay';
 import { sendProblem } from '../http/problem-details.filter';
+import { rememberWait } from '../logging/request-line';
 import { ADMITTING, AdmissionDecision, AdmissionPolicy, ReaderLag } from './admission-policy';
 import { AsynchronousLag, LagSample, SampledReader } from './asynchronous-lag';
 
@@ -24,11 +26,13 @@ export function isSheddable(method: string, path: string): boolean {
 }
 export const LOAD_SHED_CODE = 'LOAD_SHED';
 /**
- * How long a reader's lease must be seen free before the reader counts as run by no process, in
- * SUBSCRIPTION_LEASE_LOOK_MS: another process takes a free segment within one look (1 s by
- * default), and the reader's backlog is still there meanwhile. At the default, 1.5 s: below the
- * 2 s floor of ADMISSION_MAX_LAG_MS's default, so a reader that no process runs is set aside
- * before its lag can reach that bound.
+ * How long the lease of a reader seen running must be seen free before the reader counts as run
+ * by no process, in SUBSCRIPTION_LEASE_LOOK_MS: another process takes a free segment within one
+ * look (1 s by default), and the reader's backlog is still there meanwhile (a takeover). A reader
+ * whose lease this process has never seen held does not count at all, with no grace: its lag is
+ * the age of the oldest event it never took, past ADMISSION_DELAY_FROM_LAG_MS (and mostly past
+ * ADMISSION_MAX_LAG_MS) from the first sample, so during a grace every process's first commands
+ * would wait or be refused (REACTIONS_ENABLED or RELAY_ENABLED false everywhere).
  */
 export const UNLEASED_GRACE_LOOKS = 1.5;
 
@@ -45,8 +49,8 @@ export const UNLEASED_GRACE_LOOKS = 1.5;
  * The decision is made per sample (AsynchronousLag, a few times a second), never per request: a
  * request reads one field. Each segment of a split subscription is a reader of its own. What does
  * not count, because refusing commands would not help it: a reader stopped at an event it cannot
- * take (its failure is on /health), a reader an operator paused (/admin/subscriptions), a reader that no process runs (nobody has held its lease for
- * a while: REACTIONS_ENABLED or RELAY_ENABLED false everywhere), and the relay while RabbitMQ blocks this
+ * take (its failure is on /health), a reader an operator paused (/admin/subscriptions), a reader that no process runs (its lease never seen held, or free
+ * for a while: REACTIONS_ENABLED or RELAY_ENABLED false everywhere), and the relay while RabbitMQ blocks this
  * process's publishing connection (the outbox is the buffer for a broker that is down or alarmed,
  * and commands go on being accepted then; a broker that is down stops the relay at an event).
  */
@@ -57,6 +61,8 @@ export class AdmissionControl implements OnModuleInit {
   readonly enabled: boolean;
   private decision: AdmissionDecision = ADMITTING;
   private sampleFailed = false;
+  /** Readers seen with their lease held at some sample: only such a reader's free lease may be a takeover. */
+  private readonly seenLeased = new Set<string>();
   /** Readers seen with their lease free, and since when (ms since the epoch). */
   private readonly unleasedSince = new Map<string, number>();
   private readonly unleasedGraceMs: number;
@@ -97,6 +103,11 @@ export class AdmissionControl implements OnModuleInit {
     return decision;
   }
 
+  /** A command's client went away while it waited at the door (it did not run). */
+  clientLeft(): void {
+    if (this.episode) this.episode.left += 1;
+  }
+
   /** The current decision (tests, logs). */
   get current(): AdmissionDecision {
     return this.decision;
@@ -114,24 +125,30 @@ export class AdmissionControl implements OnModuleInit {
     this.sampleFailed = false;
     const before = this.decision;
     this.decision = this.policy.decide(sample.readers.filter((reader) => this.counts(reader, sample.at)).map(toReaderLag));
+    // Over, also when sampling stopped before its end (the process stopping, a failing database):
+    // waits that begin later are a stretch of their own, with their own first line.
+    if (this.episode && sample.at - this.episode.lastAt >= EPISODE_QUIET_MS) this.endEpisode();
     if (this.decision.action === 'admit') {
-      if (this.episode && sample.at - this.episode.lastAt >= EPISODE_QUIET_MS) this.endEpisode();
+      // Keep measuring until the stretch is over, so its last line comes then, not at the next traffic.
+      if (this.episode) this.lag.demand();
       return;
     }
     // Keep measuring while clients wait, so the door opens again on time.
     this.lag.demand();
+    const starting = !this.episode;
     if (!this.episode) {
-      this.episode = { startedAt: sample.at, lastAt: sample.at, delayed: 0, delayedMs: 0, shed: 0 };
+      this.episode = { startedAt: sample.at, lastAt: sample.at, delayed: 0, delayedMs: 0, left: 0, shed: 0 };
       if (this.decision.action === 'delay') this.logger.warn(`delaying commands at the door: ${describe(this.decision.worst)}`);
     }
     this.episode.lastAt = sample.at;
-    if (this.decision.action === 'shed' && before.action !== 'shed') this.logger.warn(`shedding commands (503): ${describe(this.decision.worst)}`);
+    if (this.decision.action === 'shed' && (starting || before.action !== 'shed')) this.logger.warn(`shedding commands (503): ${describe(this.decision.worst)}`);
   }
 
   private endEpisode(): void {
-    const { startedAt, lastAt, delayed, delayedMs, shed } = this.episode!;
+    const { startedAt, lastAt, delayed, delayedMs, left, shed } = this.episode!;
     this.episode = undefined;
-    const waits = delayed > 0 ? `${delayed} delayed (${Math.round(delayedMs / delayed)} ms on average)` : 'none delayed';
+    const waits =
+      delayed > 0 ? `${delayed} delayed (${Math.round(delayedMs / delayed)} ms on average${left > 0 ? `, ${left} of them left by their client while waiting, not run` : ''})` : 'none delayed';
     this.logger.log(`admitting every command at once again, after ${((lastAt - startedAt) / 1000).toFixed(1)} s: ${waits}, ${shed} shed; every reader is within ADMISSION_DELAY_FROM_LAG_MS`);
   }
 
@@ -140,10 +157,14 @@ export class AdmissionControl implements OnModuleInit {
     // stands still whatever the load, and refusing commands would not move it. A lease free for a
     // moment is a takeover (its holder died or gave the segment back), not that.
     if (reader.leaseHeld === false) {
+      // Never seen run (since this process began sampling): no takeover to wait for. Its lag is
+      // the age of the oldest event it never took, past ADMISSION_DELAY_FROM_LAG_MS at once.
+      if (!this.seenLeased.has(reader.reader)) return false;
       const since = this.unleasedSince.get(reader.reader) ?? at;
       this.unleasedSince.set(reader.reader, since);
       if (at - since >= this.unleasedGraceMs) return false;
     } else {
+      this.seenLeased.add(reader.reader);
       this.unleasedSince.delete(reader.reader);
     }
     if (reader.failure || reader.paused) return false;
@@ -164,6 +185,8 @@ interface AdmissionEpisode {
   /** Commands that waited at the door, their waits in all (ms), and commands shed. */
   delayed: number;
   delayedMs: number;
+  /** Delayed commands whose client went away while they waited (they did not run). */
+  left: number;
   shed: number;
 }
 
@@ -175,7 +198,30 @@ function describe({ reader, lagEvents, lagMs }: ReaderLag): string {
 }
 
 /**
- * Sheds commands in an `onRequest` hook: before the body is read or parsed, before the
+ * Waits `ms` unless the client's connection closes first: resolves whether the client is still
+ * there. Node ends every request not yet answered on a connection that closes, and nothing reads
+ * the request meanwhile, so its 'close' is the client's leaving. The request's, not the
+ * connection's: pipelined requests wait at once on one connection (one listener each there would
+ * pile up), and a response queued behind another has no socket yet.
+ */
+async function clientStays(request: IncomingMessage, ms: number): Promise<boolean> {
+  if (request.destroyed || request.socket.destroyed) return false;
+  const left = new AbortController();
+  const onClose = (): void => left.abort();
+  request.once('close', onClose);
+  try {
+    await setTimeout(ms, undefined, { signal: left.signal });
+    return true;
+  } catch (error) {
+    if (left.signal.aborted) return false;
+    throw error;
+  } finally {
+    request.off('close', onClose);
+  }
+}
+
+/**
+ * Makes commands wait, or sheds them, in an `onRequest` hook: before the body is read or parsed, before the
  * idempotency interceptor claims a key, before any guard, pipe or handler. Registered only when
  * admission control is on.
  */
@@ -185,8 +231,16 @@ export function registerAdmissionControl(fastify: FastifyInstance, admission: Ad
     const shed = admission.check(request);
     if (!shed) return;
     if (shed.action === 'delay') {
-      await setTimeout(shed.delayMs);
-      return;
+      const waitStarted = performance.now();
+      if (await clientStays(request.raw, shed.delayMs)) {
+        rememberWait(request, Math.round(performance.now() - waitStarted));
+        return;
+      }
+      // The client went away while it waited: nothing is parsed, checked or run for it (a command
+      // without a body would run, and write, for nobody), and nothing is answered.
+      admission.clientLeft();
+      reply.hijack();
+      return reply;
     }
     void reply.header(RETRY_AFTER_HEADER, String(shed.retryAfterSeconds));
     sendProblem(reply, request, {

@@ -1,3 +1,4 @@
+import { connect } from 'node:net';
 import { Controller, Get, Header, HttpCode, Logger, Module, Param } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
@@ -73,6 +74,12 @@ class ProbeController {
   }
 
   /** As admission control answers a shed command: a 503 sent, no error thrown. */
+  @Get(':id/slow')
+  async slow(): Promise<{ title: string }> {
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    return { title: 'late' };
+  }
+
   @Get(':id/busy')
   @HttpCode(503)
   @Header('retry-after', '1')
@@ -143,6 +150,19 @@ describe('lines of an HTTP request', () => {
     const response = await get('/probe/9/busy', { 'x-correlation-id': 'req-503' });
     expect(response.status).toBe(503);
     expect(linesOf('req-503')).toEqual([expect.objectContaining({ level: 'info', method: 'GET', route: '/probe/:id/busy', status: 503 })]);
+  });
+
+  it('of a request whose client left before any answer: no status (nothing was answered), and marked aborted', async () => {
+    const { hostname, port } = new URL(url);
+    const socket = connect(Number(port), hostname);
+    await new Promise((resolve) => socket.once('connect', resolve));
+    socket.write('GET /probe/9/slow HTTP/1.1\r\nHost: probe\r\nX-Correlation-Id: req-left\r\n\r\n');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    socket.destroy();
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    const [requestLine] = linesOf('req-left');
+    expect(requestLine).toMatchObject({ level: 'info', method: 'GET', route: '/probe/:id/slow', msg: expect.stringMatching(/^GET \/probe\/:id\/slow unanswered in \d+ ms \(aborted\)$/) });
+    expect(requestLine).not.toHaveProperty('status');
   });
 
   it('has a line for a request no route matches, without a route', async () => {

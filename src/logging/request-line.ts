@@ -3,6 +3,7 @@ import type { FastifyRequest } from 'fastify';
 import type { Options } from 'pino-http';
 
 const routes = new WeakMap<IncomingMessage, string>();
+const waits = new WeakMap<IncomingMessage, number>();
 
 /**
  * Remembers the route pattern Fastify matched for the request (`/orders/:id`), for its log line:
@@ -14,20 +15,32 @@ export function rememberRoute(request: FastifyRequest): void {
   if (route !== undefined) routes.set(request.raw, route);
 }
 
+/**
+ * Remembers how long admission control made the request wait before it ran (ms), for its request
+ * line: its duration includes the wait, which is otherwise not told from a slow answer.
+ */
+export function rememberWait(request: FastifyRequest, waitedMs: number): void {
+  waits.set(request.raw, waitedMs);
+}
+
 /** The fields of the one line per HTTP request; the URL itself is left out (ids, query strings). */
 interface RequestLine {
   method?: string;
   route?: string;
-  status: number;
+  /** Unset when no answer went out (the client left first): Node's default 200 would say one did. */
+  status?: number;
   durationMs: number;
+  /** Of durationMs, the time it waited at the door (admission control); unset when it did not. */
+  waitedMs?: number;
 }
 
 function requestLine(request: IncomingMessage, response: ServerResponse, durationMs: number): RequestLine {
-  return { method: request.method, route: routes.get(request), status: response.statusCode, durationMs };
+  return { method: request.method, route: routes.get(request), status: response.headersSent ? response.statusCode : undefined, durationMs, waitedMs: waits.get(request) };
 }
 
-function describe({ method, route, status, durationMs }: RequestLine): string {
-  return `${method} ${route ?? '(no route)'} ${status} in ${durationMs} ms`;
+function describe({ method, route, status, durationMs, waitedMs }: RequestLine): string {
+  const waited = waitedMs === undefined ? '' : ` (${waitedMs} ms of it waiting at the door)`;
+  return `${method} ${route ?? '(no route)'} ${status ?? 'unanswered'} in ${durationMs} ms${waited}`;
 }
 
 /** pino-http's own failure for a 5xx without an error object: no stack worth logging. */
@@ -69,6 +82,6 @@ export const requestLineOptions: Options = {
   }),
   customErrorMessage: (request, response, error) => {
     const { method, route, status } = requestLine(request, response, 0);
-    return `${method} ${route ?? '(no route)'} ${status} failed${isStatusOnlyFailure(error) ? '' : `: ${error.message}`}`;
+    return `${method} ${route ?? '(no route)'} ${status ?? 'unanswered'} failed${isStatusOnlyFailure(error) ? '' : `: ${error.message}`}`;
   },
 };
