@@ -3,7 +3,9 @@ import type { ConfigService } from '@nestjs/config';
 import type { FastifyRequest } from 'fastify';
 import type { Environment } from '../config/environment';
 import type { IntegrationEventPublisher } from '../messaging/integration-event-publisher';
+import { MetricsRegistry } from '../metrics/metrics-registry';
 import { AdmissionControl, EPISODE_QUIET_MS, UNLEASED_GRACE_LOOKS } from './admission-control';
+import { AdmissionMetrics } from './admission.metrics';
 import type { AsynchronousLag, LagSample, SampledReader } from './asynchronous-lag';
 
 const settings: Partial<Environment> = {
@@ -34,10 +36,12 @@ function admissionControl() {
   const demand = jest.fn();
   const lag = { onSample: (l: typeof listener) => (listener = l), demand } as unknown as AsynchronousLag;
   const config = { get: (key: keyof Environment) => settings[key] } as unknown as ConfigService<Environment, true>;
-  const control = new AdmissionControl(lag, { blocked: false } as IntegrationEventPublisher, config);
+  const registry = new MetricsRegistry();
+  const control = new AdmissionControl(lag, { blocked: false } as IntegrationEventPublisher, config, new AdmissionMetrics(registry));
   control.onModuleInit();
   return {
     control,
+    registry,
     demand,
     sample: (at: number, ...readers: SampledReader[]) => listener({ ok: true, at, readers }),
     failedSample: (at: number) => listener({ ok: false, at, error: new Error('Connection terminated') }),
@@ -184,5 +188,26 @@ describe('admission control at the door', () => {
     // Shedding was forgotten: 2 s is back under the bound, and within it a command waits.
     sample(500, saga(2));
     expect(control.check(command)).toMatchObject({ action: 'delay', delayMs: 750 });
+  });
+
+  it('counts what the door did in eda_admission_commands_total and eda_admission_wait_seconds_total', async () => {
+    const { control, registry, sample } = admissionControl();
+    sample(0, saga(1.5)); // a 500 ms wait
+    control.check(command);
+    control.check(command);
+    control.clientLeft();
+    sample(250, saga(0.1));
+    control.check(command); // let through at once: not counted
+    sample(500, saga(3));
+    control.check(command);
+    const values = async (name: string) => (await registry.getSingleMetric(name)!.get()).values.map(({ labels, value }: { labels: object; value: number }) => ({ ...labels, value }));
+    expect(await values('eda_admission_commands_total')).toEqual(
+      expect.arrayContaining([
+        { decision: 'delayed', value: 2 },
+        { decision: 'left', value: 1 },
+        { decision: 'shed', value: 1 },
+      ]),
+    );
+    expect(await values('eda_admission_wait_seconds_total')).toEqual([{ value: 1 }]);
   });
 });

@@ -9,6 +9,7 @@ import { RELAY_CHECKPOINT } from '../messaging/relay/outbox-relay';
 import { sendProblem } from '../http/problem-details.filter';
 import { rememberWait } from '../logging/request-line';
 import { ADMITTING, AdmissionDecision, AdmissionPolicy, ReaderLag } from './admission-policy';
+import { AdmissionMetrics } from './admission.metrics';
 import { AsynchronousLag, LagSample, SampledReader } from './asynchronous-lag';
 
 /** The methods of commands; GETs (reads, /health, /docs) are never shed. */
@@ -73,6 +74,7 @@ export class AdmissionControl implements OnModuleInit {
     private readonly lag: AsynchronousLag,
     private readonly publisher: IntegrationEventPublisher,
     config: ConfigService<Environment, true>,
+    private readonly metrics: AdmissionMetrics,
   ) {
     this.policy = new AdmissionPolicy({
       maxLagMs: config.get('ADMISSION_MAX_LAG_MS', { infer: true }),
@@ -93,6 +95,8 @@ export class AdmissionControl implements OnModuleInit {
     this.lag.demand();
     const decision = this.decision;
     if (decision.action === 'admit') return undefined;
+    if (decision.action === 'shed') this.metrics.count('shed');
+    else this.metrics.count('delayed', decision.delayMs);
     if (this.episode) {
       if (decision.action === 'shed') this.episode.shed += 1;
       else {
@@ -105,6 +109,7 @@ export class AdmissionControl implements OnModuleInit {
 
   /** A command's client went away while it waited at the door (it did not run). */
   clientLeft(): void {
+    this.metrics.count('left');
     if (this.episode) this.episode.left += 1;
   }
 
@@ -194,7 +199,7 @@ interface AdmissionEpisode {
 export const EPISODE_QUIET_MS = 5_000;
 
 function describe({ reader, lagEvents, lagMs }: ReaderLag): string {
-  return `${reader} is ${lagEvents} events (${(lagMs / 1000).toFixed(1)} s) behind the writes`;
+  return `${reader} is ${lagEvents} event${lagEvents === 1 ? '' : 's'} (${(lagMs / 1000).toFixed(1)} s) behind the writes`;
 }
 
 /**

@@ -2,6 +2,7 @@ import { Module } from '@nestjs/common';
 import { EventStoreModule } from '../event-store';
 import { MessagingModule } from '../messaging/messaging.module';
 import { AdmissionControl } from './admission-control';
+import { AdmissionMetrics } from './admission.metrics';
 import { AsynchronousLag } from './asynchronous-lag';
 import { ReaderLagMetrics } from './reader-lag.metrics';
 
@@ -11,7 +12,7 @@ import { ReaderLagMetrics } from './reader-lag.metrics';
  */
 @Module({
   imports: [EventStoreModule, MessagingModule],
-  providers: [AsynchronousLag, AdmissionControl, ReaderLagMetrics],
+  providers: [AsynchronousLag, AdmissionControl, AdmissionMetrics, ReaderLagMetrics],
   exports: [AdmissionControl, AsynchronousLag],
 })
 export class AdmissionModule {}
