@@ -23,6 +23,17 @@ export const CLIENT_CONNECTION_CHECK_INTERVAL_MS = 2000;
  */
 export const POOL_KEEPALIVE_INITIAL_DELAY_MS = 10_000;
 
+/**
+ * The server's side of TCP keepalive on pool connections (`tcp_keepalives_*`, as a lease session
+ * has: LEASE_KEEPALIVE): a client whose host vanished without a FIN or RST is given up after
+ * about 10 + 5 * 3 = 25 s instead of the OS's 2 h 11 min, and its backend (a connection slot)
+ * freed. Ignored on a Unix socket. A proxy on the way answers keepalive for the client; the
+ * lease and LISTEN sessions also set `idle_session_timeout` against that, but a pool connection
+ * may rightly sit idle for long outside a transaction (a projection rebuild's lock is held on one
+ * for the whole rebuild), so pool connections do not.
+ */
+const SERVER_KEEPALIVE = { idleSeconds: 10, intervalSeconds: 5, count: 3 };
+
 /** SQLSTATE 22023: what the server answers to a nonzero check interval where its kernel cannot poll for a closed peer. */
 const INVALID_PARAMETER_VALUE = '22023';
 
@@ -60,9 +71,10 @@ const INVALID_PARAMETER_VALUE = '22023';
  * undefined: no bound, as the CLIs have it. Migrations and projection rebuilds run without it
  * (withoutStatementReplyTimeout). Connections use TCP keepalive (POOL_KEEPALIVE_INITIAL_DELAY_MS).
  *
- * Each new connection also sets CLIENT_CONNECTION_CHECK_INTERVAL_MS (one round trip per
- * connection); a server whose platform lacks the kernel support refuses it, and then the check is
- * simply off.
+ * Each new connection also sets, in one round trip, CLIENT_CONNECTION_CHECK_INTERVAL_MS and the
+ * server's TCP keepalive (SERVER_KEEPALIVE), which frees the server's side of a client whose host
+ * vanished. A server whose platform lacks the kernel support for the connection check refuses
+ * it, and then that check is simply off.
  */
 export function pgPoolOptions(
   max: number,
@@ -93,17 +105,28 @@ export function pgPoolOptions(
       serializeQueries(client);
       if (preparedStatements) prepareParameterizedStatements(client);
       endAfterFatal(client);
-      return checkClientConnection(client);
+      return setServerSide(client);
     },
   };
 }
 
-/** Sets the connection's `client_connection_check_interval`, unless the server's platform cannot check. */
-async function checkClientConnection(client: ClientBase): Promise<void> {
+/**
+ * Sets the connection's server-side bounds in one statement: the server's TCP keepalive, and
+ * `client_connection_check_interval` unless the server's platform cannot check (then the
+ * keepalive alone, a second round trip on such a server only).
+ */
+async function setServerSide(client: ClientBase): Promise<void> {
+  const settings: Array<[string, string]> = [
+    ['tcp_keepalives_idle', String(SERVER_KEEPALIVE.idleSeconds)],
+    ['tcp_keepalives_interval', String(SERVER_KEEPALIVE.intervalSeconds)],
+    ['tcp_keepalives_count', String(SERVER_KEEPALIVE.count)],
+  ];
+  const set = (all: Array<[string, string]>) => `SELECT ${all.map(([name, value]) => `set_config('${name}', '${value}', false)`).join(', ')}`;
   try {
-    await client.query(`SELECT set_config('client_connection_check_interval', '${CLIENT_CONNECTION_CHECK_INTERVAL_MS}', false)`);
+    await client.query(set([...settings, ['client_connection_check_interval', String(CLIENT_CONNECTION_CHECK_INTERVAL_MS)]]));
   } catch (error) {
     if (!(isPostgresError(error) && error.code === INVALID_PARAMETER_VALUE)) throw error;
+    await client.query(set(settings));
   }
 }
 
