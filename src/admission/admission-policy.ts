@@ -58,9 +58,10 @@ export const MAX_RETRY_AFTER_SECONDS = 60;
  * second or more. Under a closed loop of clients (32 connections in the bench, each sending about
  * a dozen commands a second) the first refusals emptied the door within a second, the readers ran
  * out of work, and the clients came back together: an all-or-nothing door swung between a full
- * backlog and none, and a share refused early did worse still (2026-12-02: 128-166 orders/s
- * sustained against 272-331, saga on). A wait of tens of ms slows each such client by just
- * that much, so the accepted rate settles where the readers keep up, with the lag near
+ * backlog and none, and a share refused early did worse still. A wait of tens of ms slows each
+ * such client by just that much (2026-12-02, saga on, orders/s sustained: 320-322 with the wait,
+ * 194-331 all or nothing, 128-166 with a share refused; README "Backpressure before refusals"),
+ * so the accepted rate settles where the readers keep up, with the lag near
  * ADMISSION_DELAY_FROM_LAG_MS instead of near the bound. Clients that do not wait for their
  * answers (an open loop) are not slowed by it: for them the lag reaches the bound, and refusals
  * begin. At most one second: the shortest Retry-After, so a command kept waiting never waits
