@@ -129,6 +129,23 @@ export class ProjectionRebuildRunningError extends DomainError {
   }
 }
 
+/**
+ * This process's database role may not rebuild the projection (no CREATE on its schema, or not
+ * the owner of its table: an app run without DDL rights, DATABASE_MIGRATIONS=check). Refused
+ * before anything is written; the CLI, run as the tables' owner, can rebuild it.
+ */
+export class ProjectionRebuildNotPermittedError extends DomainError {
+  readonly code = 'REBUILD_NOT_PERMITTED';
+  readonly kind = 'conflict';
+
+  constructor(projection: string, table: string, problem: string) {
+    super(
+      `${problem}, which a rebuild of ${projection} needs (it creates a copy of ${table} and drops the old one); ` +
+        `run \`npm run rebuild-projections -- ${projection}\` as the role that owns the tables`,
+    );
+  }
+}
+
 /** The broker stopped confirming during a republish: what was confirmed before stays published. */
 export class RepublishFailedError extends DomainError {
   readonly code = 'REPUBLISH_FAILED';

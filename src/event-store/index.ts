@@ -67,3 +67,4 @@ export type { ReadModelDifferences } from './rebuild/read-model-comparison';
 export { acquireRebuildLock, RebuildAlreadyRunningError, rebuildLockCondition } from './rebuild/rebuild-lock';
 export type { RebuildLock } from './rebuild/rebuild-lock';
 export type { RebuildProgress } from './rebuild/rebuild-progress';
+export { rebuildPermissionProblem } from './rebuild/rebuild-table';

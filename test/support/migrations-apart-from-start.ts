@@ -309,6 +309,20 @@ export function testMigrationsApartFromStart(name: (typeof APPS)[number]['app'])
       const started = await startCheck(app, appUrl);
 
       expect(await app.serve(started)).toBe(app.served);
+      if (app.app === 'api') {
+        // A projection rebuild creates and drops tables: refused at once, nothing started.
+        const refused = await fetch(`${started.url}/admin/projections/order-summaries/rebuilds`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', ...(await testAuthorization()) },
+          body: '{}',
+        });
+        expect(refused.status).toBe(409);
+        expect(await refused.json()).toMatchObject({
+          code: 'REBUILD_NOT_PERMITTED',
+          detail: expect.stringMatching(/^the database role \S+ lacks CREATE on schema public and ownership of order_summaries \(owned by postgres\), which a rebuild of order-summaries needs/),
+        });
+        expect(await query(url, 'SELECT 1 FROM projection_rebuild_jobs')).toEqual([]);
+      }
     });
 
     it('a database that records a migration this build does not know: the migrate command leaves it with a warning, a start with check starts with one', async () => {

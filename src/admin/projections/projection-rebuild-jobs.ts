@@ -3,7 +3,8 @@ import { BeforeApplicationShutdown, Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { formatResult } from '../../cli/rebuild-report';
-import { acquireRebuildLock, describeError, EventStoreManifests, EventUpcasters, isIdentical, type ProjectionDefinition, ProjectionRebuilder, ReadModelDifferences, RebuildAlreadyRunningError, RebuildLock, rebuildLockCondition, type RebuildProgress, RebuildResult } from '../../event-store';
+import { acquireRebuildLock, describeError, EventStoreManifests, EventUpcasters, isIdentical, type ProjectionDefinition, ProjectionRebuilder, ReadModelDifferences, RebuildAlreadyRunningError, RebuildLock, rebuildLockCondition, rebuildPermissionProblem, type RebuildProgress, RebuildResult } from '../../event-store';
+import { ProjectionRebuildNotPermittedError } from '../admin.errors';
 import { outsideTraces } from '../../tracing/trace-context';
 
 export const REBUILD_JOB_STATUSES = ['running', 'completed', 'failed', 'interrupted'] as const;
@@ -100,9 +101,12 @@ export class ProjectionRebuildJobs implements BeforeApplicationShutdown {
 
   /**
    * Starts a rebuild of `projection` in the background and returns its job, `running`. Rejects
-   * with RebuildAlreadyRunning when another rebuild of it runs (a job, or the CLI).
+   * with ProjectionRebuildNotPermittedError when this process's database role may not rebuild it,
+   * and with RebuildAlreadyRunning when another rebuild of it runs (a job, or the CLI).
    */
   async start(projection: ProjectionDefinition, options: StartRebuild): Promise<RebuildJob> {
+    const problem = await rebuildPermissionProblem(this.dataSource, projection.table);
+    if (problem) throw new ProjectionRebuildNotPermittedError(projection.name, projection.table, problem);
     await this.markInterrupted();
     let lock: RebuildLock;
     try {

@@ -7,7 +7,7 @@ import { DEFAULT_BATCH_SIZE } from '../../cli/rebuild-arguments';
 import type { ProjectionDefinition } from '../../event-store';
 import { ApiProblems } from '../../http/openapi/api-problems.decorator';
 import { causeOf, EXAMPLE_IDS, invalidFields, MALFORMED_UUID } from '../../http/openapi/problem-causes';
-import { ProjectionNotFoundError, ProjectionRebuildRunningError, RebuildJobNotFoundError } from '../admin.errors';
+import { ProjectionNotFoundError, ProjectionRebuildNotPermittedError, ProjectionRebuildRunningError, RebuildJobNotFoundError } from '../admin.errors';
 import { ProjectionRebuildJobs, RebuildAlreadyRunning } from './projection-rebuild-jobs';
 import {
   RebuildableProjectionListResponse,
@@ -69,6 +69,10 @@ export class ProjectionsController {
     causeOf(
       new ProjectionRebuildRunningError('order-summaries', `/admin/projections/order-summaries/rebuilds/${EXAMPLE_IDS.event}`),
       'Another rebuild of the projection is running',
+    ),
+    causeOf(
+      new ProjectionRebuildNotPermittedError('order-summaries', 'order_summaries', 'the database role app lacks CREATE on schema public and ownership of order_summaries (owned by migrator)'),
+      "This process's database role may not create and drop tables (an app run without DDL rights): rebuild with the CLI as the tables' owner",
     ),
   )
   async start(

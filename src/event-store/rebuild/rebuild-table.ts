@@ -43,3 +43,23 @@ function indexesOf(db: EntityManager, table: string): Promise<IndexShape[]> {
     [table],
   );
 }
+
+/**
+ * Why this session may not rebuild `live`, or undefined when it may (or `live` does not exist:
+ * the rebuild says so itself). A rebuild creates its copy in the live table's schema and drops the
+ * live table: that needs CREATE on the schema and ownership of the table (membership of its
+ * owner's role), which an app run under a role without DDL rights (DATABASE_MIGRATIONS=check)
+ * lacks. Asked before a rebuild starts, so that it is refused at once rather than failing after.
+ */
+export async function rebuildPermissionProblem(db: DataSource | EntityManager, live: string): Promise<string | undefined> {
+  const [row]: Array<{ role: string; schema: string; owner: string; mayCreate: boolean; owns: boolean }> = await db.query(
+    `SELECT current_user AS role, n.nspname AS schema, pg_get_userbyid(c.relowner) AS owner,
+            has_schema_privilege(c.relnamespace, 'CREATE') AS "mayCreate", pg_has_role(c.relowner, 'USAGE') AS owns
+     FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+     WHERE c.oid = to_regclass($1)`,
+    [live],
+  );
+  if (!row) return undefined;
+  const missing = [...(row.mayCreate ? [] : [`CREATE on schema ${row.schema}`]), ...(row.owns ? [] : [`ownership of ${live} (owned by ${row.owner})`])];
+  return missing.length > 0 ? `the database role ${row.role} lacks ${missing.join(' and ')}` : undefined;
+}
