@@ -85,6 +85,15 @@ describe('configuration', () => {
     }
   });
 
+  it('takes an HTTP connection timeout of 0 (never) or at least a second, the longest wait at the door, and refuses one between', () => {
+    expect(loadEnvironment({}).HTTP_CONNECTION_TIMEOUT_MS).toBe(120_000);
+    expect(loadEnvironment({ HTTP_CONNECTION_TIMEOUT_MS: '0' }).HTTP_CONNECTION_TIMEOUT_MS).toBe(0);
+    expect(loadEnvironment({ HTTP_CONNECTION_TIMEOUT_MS: '1000' }).HTTP_CONNECTION_TIMEOUT_MS).toBe(1000);
+    for (const ms of ['1', '500', '999']) {
+      expect(() => loadEnvironment({ HTTP_CONNECTION_TIMEOUT_MS: ms })).toThrow(/\bHTTP_CONNECTION_TIMEOUT_MS\b.*at least 1000/);
+    }
+  });
+
   it('refuses a consumer batch of no events, or a negative gather time, naming the variable', () => {
     expect(() => loadConsumerEnvironment({ CONSUMER_BATCH_SIZE: '0' })).toThrow(/\bCONSUMER_BATCH_SIZE\b/);
     expect(() => loadConsumerEnvironment({ CONSUMER_BATCH_GATHER_MS: '-1' })).toThrow(/\bCONSUMER_BATCH_GATHER_MS\b/);

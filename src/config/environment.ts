@@ -169,8 +169,18 @@ export const httpSecuritySettings = {
     .transform((value) => (value ? value.split(',') : [])),
   /** Milliseconds a client may take to send a whole request (headers and body); 0: no limit. */
   HTTP_REQUEST_TIMEOUT_MS: z.coerce.number().int().min(0).max(3_600_000).default(30_000),
-  /** Milliseconds a connection may stay silent (no byte either way) before it is closed; 0: never. */
-  HTTP_CONNECTION_TIMEOUT_MS: z.coerce.number().int().min(0).max(3_600_000).default(120_000),
+  /**
+   * Milliseconds a connection may stay silent (no byte either way) before it is closed; 0: never.
+   * At least 1000 otherwise: a command may wait up to a second at the door (admission control,
+   * MAX_ADMISSION_DELAY_MS) with nothing sent, and a shorter bound cut it off there.
+   */
+  HTTP_CONNECTION_TIMEOUT_MS: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(3_600_000)
+    .refine((ms) => ms === 0 || ms >= 1000, 'must be 0 (never) or at least 1000: a command may wait up to 1 s at the door with nothing sent')
+    .default(120_000),
 };
 
 /** How long a SIGTERM or SIGINT may take before the process gives up and exits 1. */
