@@ -18,7 +18,8 @@ describe('the migrate command', () => {
   it('prints its usage on --help, naming the command, the variable and the schema, and exits 0', async () => {
     const { stdout, stderr, out } = output();
     expect(await migrateCommand(SET, SETTINGS, ['--help'], out)).toBe(0);
-    expect(stdout.join('\n')).toMatch(/^Usage: npm run migrate:consumer\n/);
+    expect(stdout.join('\n')).toMatch(/^Usage: npm run migrate:consumer \[--check\]\n/);
+    expect(stdout.join('\n')).toMatch(/--check +applies and creates nothing/);
     expect(stdout.join('\n')).toContain('the consumer schema to the database at CONSUMER_DATABASE_URL');
     expect(stderr).toEqual([]);
   });

@@ -1,10 +1,10 @@
 import { parseArgs } from 'node:util';
 import { AbstractLogger, DataSource, type LogLevel, type LogMessage } from 'typeorm';
 import { urlWithoutSecrets } from '../logging/url-without-secrets';
-import { ensureDatabaseExists } from './ensure-database';
+import { DatabaseMissingError, ensureDatabaseExists } from './ensure-database';
 import { processLabel } from './lease-session';
 import { compareMigrations, migrationNames, schemaAhead, type SchemaSet } from './migration-check';
-import { runMigrationsUnderLock } from './migration-lock';
+import { readRecordedMigrationsUnderLock, runMigrationsUnderLock } from './migration-lock';
 import { pgPoolOptions } from './pool-options';
 
 /** Where the command writes: its report (stdout) and its progress, waits and warnings (stderr). */
@@ -21,7 +21,7 @@ export interface MigrateSettings {
 }
 
 export function migrateUsage(set: SchemaSet): string {
-  return `Usage: ${set.migrateCommand}
+  return `Usage: ${set.migrateCommand} [--check]
 
 Applies the pending migrations of the ${set.lock.schema} schema to the database at ${set.urlVariable}
 (created first if missing, as a start creates it), under the migration lock a start takes: a start
@@ -32,7 +32,10 @@ DDL rights: run this as the deploy step before them, with a role that has them.
 Prints each migration it applied and a summary to stdout, TypeORM's progress and any warning to
 stderr. Exit 0: every migration of this build is applied (a second run applies nothing); 1: the
 run failed (the migrations it committed before stay applied; run it again once the cause is fixed);
-2: bad arguments.`;
+2: bad arguments.
+
+--check   applies and creates nothing: says which migrations of this build are pending, exit 0
+          when none is, 1 when one is or the database does not exist (a deploy pipeline's gate).`;
 }
 
 /**
@@ -43,16 +46,19 @@ run failed (the migrations it committed before stay applied; run it again once t
  * taken (`--help` needs none). Resolves with the exit code; rejects with what failed (exit 1).
  */
 export async function migrateCommand(set: SchemaSet, settings: () => MigrateSettings, args: readonly string[], out: CommandOutput): Promise<number> {
+  let check: boolean | undefined;
   try {
-    const { values } = parseArgs({ args: [...args], options: { help: { type: 'boolean' } } });
+    const { values } = parseArgs({ args: [...args], options: { help: { type: 'boolean' }, check: { type: 'boolean' } } });
     if (values.help) {
       out.stdout(migrateUsage(set));
       return 0;
     }
+    check = values.check;
   } catch (error) {
     out.stderr(`${(error as Error).message}\n\n${migrateUsage(set)}`);
     return 2;
   }
+  if (check) return checkCommand(set, settings(), out);
 
   const { url, waitMs } = settings();
   const where = `the ${set.lock.schema} schema of ${urlWithoutSecrets(url)}`;
@@ -84,6 +90,33 @@ export async function migrateCommand(set: SchemaSet, settings: () => MigrateSett
   } finally {
     await dataSource.destroy();
   }
+}
+
+/**
+ * `--check`: what is pending, applying and creating nothing. Reads the `migrations` table under
+ * the migration lock, as a start with DATABASE_MIGRATIONS=check does (never halfway through a
+ * run), and without creating it. Resolves with 0 when nothing is pending, 1 when a migration is
+ * or the database does not exist.
+ */
+async function checkCommand(set: SchemaSet, { url, waitMs }: MigrateSettings, out: CommandOutput): Promise<number> {
+  const where = `the ${set.lock.schema} schema of ${urlWithoutSecrets(url)}`;
+  const known = migrationNames(set.migrations);
+  try {
+    await ensureDatabaseExists(url, { create: false });
+  } catch (error) {
+    if (!(error instanceof DatabaseMissingError)) throw error;
+    out.stdout(`${where}: the database does not exist; ${set.migrateCommand} creates it and applies all ${known.length} migrations`);
+    return 1;
+  }
+  const recorded = await readRecordedMigrationsUnderLock(url, { lock: set.lock, waitMs, logger: { log: (line) => out.stderr(line) } });
+  const { pending, unknown } = compareMigrations(known, recorded);
+  if (unknown.length > 0) out.stderr(`warning: ${schemaAhead(set, url, unknown)}`);
+  if (pending.length > 0) {
+    out.stdout(`${where}: ${pending.length} pending (${pending.join(', ')}); ${set.migrateCommand} applies them`);
+    return 1;
+  }
+  out.stdout(`${where}: up to date, nothing pending; ${recorded.length} applied in all, latest ${recorded.at(-1) ?? 'none'}`);
+  return 0;
 }
 
 /**

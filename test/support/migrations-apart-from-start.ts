@@ -148,9 +148,9 @@ const recordedMigrations = (url: string) => query<{ id: number; name: string }>(
 const runOrder = (known: ReadonlyArray<{ name: string }>) => known.map(({ name }) => name).sort((a, b) => Number(a.slice(-13)) - Number(b.slice(-13)));
 
 /** The app's migrate command from the build, exactly as its npm script runs it, against `url`. */
-function migrate(app: (typeof APPS)[number], url: string, env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+function migrate(app: (typeof APPS)[number], url: string, env: Record<string, string> = {}, args: string[] = []): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [path.join(ROOT, app.cli)], { env: { ...process.env, NODE_OPTIONS: '', [app.urlVariable]: url, ...env } }, (error, stdout, stderr) =>
+    execFile(process.execPath, [path.join(ROOT, app.cli), ...args], { env: { ...process.env, NODE_OPTIONS: '', [app.urlVariable]: url, ...env } }, (error, stdout, stderr) =>
       resolve({ code: error ? Number(error.code) : 0, stdout, stderr }),
     );
   });
@@ -260,6 +260,22 @@ export function testMigrationsApartFromStart(name: (typeof APPS)[number]['app'])
         `the ${app.lock.schema} schema of ${urlWithoutSecrets(url)}: up to date, nothing to apply; ${names.length} applied in all, latest ${names.at(-1)}`,
       ]);
       expect(await recordedMigrations(url)).toEqual(recorded);
+    });
+
+    it(`\`${app.command} -- --check\` says what is pending and exits 1 while anything is, creating and applying nothing; 0 once all is applied`, async () => {
+      const url = missingDatabase();
+      const check = (target: string) => migrate(app, target, {}, ['--check']);
+      const where = `the ${app.lock.schema} schema of ${urlWithoutSecrets(url)}`;
+
+      expect(await check(url)).toMatchObject({ code: 1, stdout: `${where}: the database does not exist; ${app.command} creates it and applies all ${names.length} migrations\n` });
+      expect(await databaseExists(url)).toBe(false);
+
+      await query(`${TEST_SERVER_URL}/postgres`, `CREATE DATABASE "${new URL(url).pathname.slice(1)}"`);
+      expect(await check(url)).toMatchObject({ code: 1, stdout: `${where}: ${names.length} pending (${names.join(', ')}); ${app.command} applies them\n` });
+      expect(await createdObjects(url)).toEqual([]);
+
+      expect(await migrate(app, url)).toMatchObject({ code: 0 });
+      expect(await check(url)).toMatchObject({ code: 0, stdout: `${where}: up to date, nothing pending; ${names.length} applied in all, latest ${names.at(-1)}\n` });
     });
 
     it(`\`${app.command}\` takes the migration lock a start takes: gives up after MIGRATION_LOCK_WAIT_MS naming the holder (exit 1, nothing applied), and runs once it is free`, async () => {
