@@ -2,9 +2,10 @@ import { Logger } from '@nestjs/common';
 import { Client, Notification } from 'pg';
 import { endConnection } from './end-connection';
 import { sendKeepaliveQueries } from './keepalive-queries';
-import { LEASE_KEEPALIVE, processLabel } from './lease-session';
+import { processLabel } from './lease-session';
 import { POOL_KEEPALIVE_INITIAL_DELAY_MS } from './pool-options';
 import { serializeQueries } from './serialized-queries';
+import { SERVER_KEEPALIVE_SETTINGS, setSessionSettingsSql } from './server-session-settings';
 import { quoteIdentifier } from './sql-identifier';
 import { boundStatementReplies } from './statement-reply-timeout';
 
@@ -43,7 +44,7 @@ export const LISTEN_SERVER_IDLE_TIMEOUT_MS = 6 * LISTEN_HEARTBEAT_MS;
  *
  * The server's side of a process that vanished, or froze, is bounded too: the session sets
  * `idle_session_timeout` (`serverIdleTimeoutMs`, six heartbeats: PostgreSQL 14+) and the server's
- * TCP keepalive (LEASE_KEEPALIVE), as a lease session does. Otherwise the server kept its backend,
+ * TCP keepalive (SERVER_KEEPALIVE), as a lease session does. Otherwise the server kept its backend,
  * and so a connection slot, for as long as a proxy on the way went on answering keepalive (for
  * ever) or the OS's 2 h 11 min; and a listening backend that cannot deliver what it was notified
  * holds back the tail of the server's NOTIFY queue, which, once full, fails every commit that
@@ -141,11 +142,7 @@ export class DatabaseNotifications {
     client.on('notification', (notification: Notification) => this.deliver(notification));
     try {
       await client.connect();
-      await client.query(
-        `SELECT set_config('idle_session_timeout', $1, false), set_config('tcp_keepalives_idle', $2, false),
-           set_config('tcp_keepalives_interval', $3, false), set_config('tcp_keepalives_count', $4, false)`,
-        [String(this.serverIdleTimeoutMs), String(LEASE_KEEPALIVE.idleSeconds), String(LEASE_KEEPALIVE.intervalSeconds), String(LEASE_KEEPALIVE.count)],
-      );
+      await client.query(setSessionSettingsSql({ idle_session_timeout: this.serverIdleTimeoutMs, ...SERVER_KEEPALIVE_SETTINGS }));
       for (const channel of this.listeners.keys()) await client.query(`LISTEN ${quoteIdentifier(channel)}`);
     } catch (error) {
       client.removeAllListeners('end');

@@ -4,6 +4,7 @@ import { Client } from 'pg';
 import { endConnection } from './end-connection';
 import { sendKeepaliveQueries } from './keepalive-queries';
 import { serializeQueries } from './serialized-queries';
+import { SERVER_KEEPALIVE, SERVER_KEEPALIVE_SETTINGS, setSessionSettingsSql } from './server-session-settings';
 import { boundStatementReplies } from './statement-reply-timeout';
 
 /**
@@ -15,11 +16,11 @@ export function processLabel(): string {
 }
 
 /**
- * TCP keepalive of a lease session. The server's side (tcp_keepalives_*) gives a vanished client up after
- * about 10 + 5 * 3 = 25 s; on the client's side Node sets only the idle time, and its own probes (10, 1 s
- * apart) give a vanished server up after about 20 s.
+ * TCP keepalive of a lease session. The server's side is SERVER_KEEPALIVE (a vanished client given
+ * up after about 25 s); on the client's side Node sets only the idle time, and its own probes (10,
+ * 1 s apart) give a vanished server up after about 20 s.
  */
-export const LEASE_KEEPALIVE = { idleSeconds: 10, intervalSeconds: 5, count: 3 };
+const LEASE_KEEPALIVE_IDLE_MS = SERVER_KEEPALIVE.idleSeconds * 1000;
 
 /** A lease session sends its heartbeat this many times per session timeout, so that one or two late ones cost nothing. */
 const HEARTBEATS_PER_TIMEOUT = 3;
@@ -66,7 +67,7 @@ export function leaseSessionClient(
     connectionString,
     application_name: applicationName.slice(0, 63),
     keepAlive: true,
-    keepAliveInitialDelayMillis: LEASE_KEEPALIVE.idleSeconds * 1000,
+    keepAliveInitialDelayMillis: LEASE_KEEPALIVE_IDLE_MS,
     // A server that accepts and never answers (or is gone) fails the connect, not hangs it.
     ...(sessionTimeoutMs || replyTimeoutMs ? { connectionTimeoutMillis: sessionTimeoutMs || replyTimeoutMs } : {}),
   });
@@ -99,10 +100,7 @@ export function leaseSessionClient(
 export async function connectLeaseSession(client: Client, { sessionTimeoutMs }: { sessionTimeoutMs?: number } = {}): Promise<void> {
   try {
     await client.connect();
-    await boundedLeaseStatements(() => client.query(
-      `SELECT set_config('tcp_keepalives_idle', $1, false), set_config('tcp_keepalives_interval', $2, false), set_config('tcp_keepalives_count', $3, false)`,
-      [String(LEASE_KEEPALIVE.idleSeconds), String(LEASE_KEEPALIVE.intervalSeconds), String(LEASE_KEEPALIVE.count)],
-    ));
+    await boundedLeaseStatements(() => client.query(setSessionSettingsSql(SERVER_KEEPALIVE_SETTINGS)));
     if (sessionTimeoutMs) {
       await boundedLeaseStatements(() => client.query(`SELECT set_config('idle_session_timeout', $1, false)`, [String(sessionTimeoutMs)]));
       sendHeartbeats(client, sessionTimeoutMs / HEARTBEATS_PER_TIMEOUT);

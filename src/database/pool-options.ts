@@ -2,6 +2,7 @@ import type { ClientBase } from 'pg';
 import { isPostgresError } from './postgres-errors';
 import { prepareParameterizedStatements } from './prepared-statements';
 import { serializeQueries } from './serialized-queries';
+import { SERVER_KEEPALIVE_SETTINGS, setSessionSettingsSql } from './server-session-settings';
 import { boundStatementReplies } from './statement-reply-timeout';
 import { wrapQuery } from './wrap-query';
 
@@ -22,17 +23,6 @@ export const CLIENT_CONNECTION_CHECK_INTERVAL_MS = 2000;
  * keepalive does not shorten: that is what the statement reply timeout is for.
  */
 export const POOL_KEEPALIVE_INITIAL_DELAY_MS = 10_000;
-
-/**
- * The server's side of TCP keepalive on pool connections (`tcp_keepalives_*`, as a lease session
- * has: LEASE_KEEPALIVE): a client whose host vanished without a FIN or RST is given up after
- * about 10 + 5 * 3 = 25 s instead of the OS's 2 h 11 min, and its backend (a connection slot)
- * freed. Ignored on a Unix socket. A proxy on the way answers keepalive for the client; the
- * lease and LISTEN sessions also set `idle_session_timeout` against that, but a pool connection
- * may rightly sit idle for long outside a transaction (a projection rebuild's lock is held on one
- * for the whole rebuild), so pool connections do not.
- */
-const SERVER_KEEPALIVE = { idleSeconds: 10, intervalSeconds: 5, count: 3 };
 
 /** SQLSTATE 22023: what the server answers to a nonzero check interval where its kernel cannot poll for a closed peer. */
 const INVALID_PARAMETER_VALUE = '22023';
@@ -73,7 +63,10 @@ const INVALID_PARAMETER_VALUE = '22023';
  *
  * Each new connection also sets, in one round trip, CLIENT_CONNECTION_CHECK_INTERVAL_MS and the
  * server's TCP keepalive (SERVER_KEEPALIVE), which frees the server's side of a client whose host
- * vanished. A server whose platform lacks the kernel support for the connection check refuses
+ * vanished. No idle_session_timeout, unlike the lease and LISTEN sessions (which a proxy on the way,
+ * answering keepalive for a vanished client, makes necessary there): a pool connection may rightly
+ * sit idle for long outside a transaction (a projection rebuild's lock is held on one for the whole
+ * rebuild). A server whose platform lacks the kernel support for the connection check refuses
  * it, and then that check is simply off.
  */
 export function pgPoolOptions(
@@ -116,17 +109,11 @@ export function pgPoolOptions(
  * keepalive alone, a second round trip on such a server only).
  */
 async function setServerSide(client: ClientBase): Promise<void> {
-  const settings: Array<[string, string]> = [
-    ['tcp_keepalives_idle', String(SERVER_KEEPALIVE.idleSeconds)],
-    ['tcp_keepalives_interval', String(SERVER_KEEPALIVE.intervalSeconds)],
-    ['tcp_keepalives_count', String(SERVER_KEEPALIVE.count)],
-  ];
-  const set = (all: Array<[string, string]>) => `SELECT ${all.map(([name, value]) => `set_config('${name}', '${value}', false)`).join(', ')}`;
   try {
-    await client.query(set([...settings, ['client_connection_check_interval', String(CLIENT_CONNECTION_CHECK_INTERVAL_MS)]]));
+    await client.query(setSessionSettingsSql({ ...SERVER_KEEPALIVE_SETTINGS, client_connection_check_interval: CLIENT_CONNECTION_CHECK_INTERVAL_MS }));
   } catch (error) {
     if (!(isPostgresError(error) && error.code === INVALID_PARAMETER_VALUE)) throw error;
-    await client.query(set(settings));
+    await client.query(setSessionSettingsSql(SERVER_KEEPALIVE_SETTINGS));
   }
 }
 
