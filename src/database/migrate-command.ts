@@ -1,10 +1,10 @@
 import { parseArgs } from 'node:util';
 import { AbstractLogger, DataSource, type LogLevel, type LogMessage } from 'typeorm';
 import { urlWithoutSecrets } from '../logging/url-without-secrets';
-import { DatabaseMissingError, ensureDatabaseExists } from './ensure-database';
+import { ensureDatabaseExists } from './ensure-database';
 import { processLabel } from './lease-session';
-import { compareMigrations, migrationNames, schemaAhead, type SchemaSet } from './migration-check';
-import { readRecordedMigrationsUnderLock, runMigrationsUnderLock } from './migration-lock';
+import { compareMigrations, migrationNames, readSchemaState, schemaAhead, type SchemaSet } from './migration-check';
+import { runMigrationsUnderLock } from './migration-lock';
 import { pgPoolOptions } from './pool-options';
 
 /** Where the command writes: its report (stdout) and its progress, waits and warnings (stderr). */
@@ -100,16 +100,12 @@ export async function migrateCommand(set: SchemaSet, settings: () => MigrateSett
  */
 async function checkCommand(set: SchemaSet, { url, waitMs }: MigrateSettings, out: CommandOutput): Promise<number> {
   const where = `the ${set.lock.schema} schema of ${urlWithoutSecrets(url)}`;
-  const known = migrationNames(set.migrations);
-  try {
-    await ensureDatabaseExists(url, { create: false });
-  } catch (error) {
-    if (!(error instanceof DatabaseMissingError)) throw error;
-    out.stdout(`${where}: the database does not exist; ${set.migrateCommand} creates it and applies all ${known.length} migrations`);
+  const state = await readSchemaState(set, { url, waitMs, logger: { log: (line) => out.stderr(line) } });
+  if (!state.exists) {
+    out.stdout(`${where}: the database does not exist; ${set.migrateCommand} creates it and applies all ${set.migrations.length} migrations`);
     return 1;
   }
-  const recorded = await readRecordedMigrationsUnderLock(url, { lock: set.lock, waitMs, logger: { log: (line) => out.stderr(line) } });
-  const { pending, unknown } = compareMigrations(known, recorded);
+  const { recorded, pending, unknown } = state;
   if (unknown.length > 0) out.stderr(`warning: ${schemaAhead(set, url, unknown)}`);
   if (pending.length > 0) {
     out.stdout(`${where}: ${pending.length} pending (${pending.join(', ')}); ${set.migrateCommand} applies them`);

@@ -120,15 +120,31 @@ export async function prepareDatabaseAtStart(set: SchemaSet, settings: StartMigr
     await ensureDatabaseExists(url, { replyTimeoutMs });
     return;
   }
+  const logger = settings.logger ?? new Logger('Migrations');
+  const state = await readSchemaState(set, { url, waitMs: settings.waitMs, replyTimeoutMs, logger });
+  if (!state.exists) throw new PendingMigrationsError(databaseMissingProblem(set, url));
+  if (state.pending.length > 0) throw new PendingMigrationsError(schemaBehindProblem(set, url, state.pending));
+  if (state.unknown.length > 0) logger.warn(schemaAheadWarning(set, url, state.unknown));
+}
+
+/** Where a database stands against the build's migrations: missing, or what it records, lacks and has beyond them (compareMigrations). */
+export type SchemaState = { exists: false } | { exists: true; recorded: string[]; pending: string[]; unknown: string[] };
+
+/**
+ * Reads `set`'s schema state at `url`, creating and applying nothing: whether the database
+ * exists, and the migrations it records, read under the migration lock (readRecordedMigrationsUnderLock),
+ * against the build's. What a start with DATABASE_MIGRATIONS=check and `migrate --check` decide on.
+ */
+export async function readSchemaState(
+  set: SchemaSet,
+  { url, waitMs, replyTimeoutMs = 0, logger }: { url: string; waitMs: number; replyTimeoutMs?: number; logger: Pick<LoggerService, 'log'> },
+): Promise<SchemaState> {
   try {
     await ensureDatabaseExists(url, { replyTimeoutMs, create: false });
   } catch (error) {
-    if (error instanceof DatabaseMissingError) throw new PendingMigrationsError(databaseMissingProblem(set, url));
+    if (error instanceof DatabaseMissingError) return { exists: false };
     throw error;
   }
-  const logger = settings.logger ?? new Logger('Migrations');
-  const recorded = await readRecordedMigrationsUnderLock(url, { lock: set.lock, waitMs: settings.waitMs, replyTimeoutMs, logger });
-  const { pending, unknown } = compareMigrations(migrationNames(set.migrations), recorded);
-  if (pending.length > 0) throw new PendingMigrationsError(schemaBehindProblem(set, url, pending));
-  if (unknown.length > 0) logger.warn(schemaAheadWarning(set, url, unknown));
+  const recorded = await readRecordedMigrationsUnderLock(url, { lock: set.lock, waitMs, replyTimeoutMs, logger });
+  return { exists: true, recorded, ...compareMigrations(migrationNames(set.migrations), recorded) };
 }
