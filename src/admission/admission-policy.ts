@@ -87,8 +87,10 @@ export class AdmissionPolicy {
     const lagging = readers.filter((reader) => this.exceeds(reader, fraction));
     this.shedding = lagging.length > 0;
     if (this.shedding) return { action: 'shed', retryAfterSeconds: retryAfterSeconds(lagging, this.bounds), worst: mostLagging(lagging) };
-    const delayMs = readers.length === 0 ? 0 : this.delayMs(mostLagging(readers).lagMs);
-    return delayMs > 0 ? { action: 'delay', delayMs, worst: mostLagging(readers) } : ADMITTING;
+    if (readers.length === 0) return ADMITTING;
+    const worst = mostLagging(readers);
+    const delayMs = this.delayMs(worst.lagMs);
+    return delayMs > 0 ? { action: 'delay', delayMs, worst } : ADMITTING;
   }
 
   /** Forgets a shedding state (a sample could not be taken: the door stays open meanwhile). */
