@@ -173,6 +173,39 @@ describe('admission control (load shedding)', () => {
     }
   }, 60_000);
 
+  it('decides again once a command has waited: refused with 503 and Retry-After if the lag passed the bound meanwhile, nothing written, counted once, as shed', async () => {
+    // Waits from nothing at 200 ms of lag to 1 s at 2.2 s; the saga's lag grows by a second a second.
+    const { app, lease } = await startWithSagaStalled({ ...shedding, ADMISSION_DELAY_FROM_LAG_MS: '200', ADMISSION_MAX_LAG_MS: '2200' });
+    try {
+      const customerId = await registerUser(app);
+      const order = { customerId, currency: 'EUR', lines: twoLines };
+      await app.http().post('/orders').send(order).expect(202);
+      const control = app.app.get(AdmissionControl);
+      // A wait of 800 ms or more: the lag is 1.8 s or more as it begins, 2.6 s or more as it ends.
+      const waitMs = await eventually(async () => {
+        const decision = control.current;
+        expect(decision.action === 'delay' && decision.delayMs).toBeGreaterThanOrEqual(800);
+        return decision.action === 'delay' ? decision.delayMs : 0;
+      }, 10_000);
+      const [events, orders] = [await countRows(app, 'events'), await countRows(app, 'orders')];
+      const started = performance.now();
+      const refused = await app.http().post('/orders').set('Idempotency-Key', `late-${Date.now()}`).send(order);
+      expect(performance.now() - started).toBeGreaterThanOrEqual(waitMs - 5);
+      expect(refused.status).toBe(503);
+      expect(refused.headers['retry-after']).toMatch(/^[1-9]\d*$/);
+      expect(refused.body).toMatchObject({ code: 'LOAD_SHED' });
+      expect(await countRows(app, 'events')).toBe(events);
+      expect(await countRows(app, 'orders')).toBe(orders);
+      expect(await countRows(app, 'idempotency_keys')).toBe(0);
+      // Counted once, by what became of it: shed, not delayed.
+      const { text } = await app.http().get('/metrics').expect(200);
+      expect(text.split('\n').filter((line) => line.startsWith('eda_admission_commands_total{'))).toEqual(['eda_admission_commands_total{decision="shed"} 1']);
+    } finally {
+      await lease.release();
+      await app.close();
+    }
+  }, 60_000);
+
   it('does not run a command whose client went away while it waited at the door', async () => {
     const { app, lease } = await startWithSagaStalled({ ...shedding, ADMISSION_DELAY_FROM_LAG_MS: '200', ADMISSION_MAX_LAG_MS: '4200' });
     try {
@@ -221,7 +254,8 @@ describe('admission control (load shedding)', () => {
       api = await ApiProcess.start({
         ...shedding,
         ADMISSION_DELAY_FROM_LAG_MS: '200',
-        ADMISSION_MAX_LAG_MS: '4200',
+        // Far above the lag the waits end at (3-4 s): a command that waited is decided again then, and must run.
+        ADMISSION_MAX_LAG_MS: '6200',
         DATABASE_URL: databaseUrl,
         RABBITMQ_URL: TEST_RABBITMQ_URL,
         BROKER_PREFIX: uniqueBrokerPrefix(),
@@ -232,12 +266,12 @@ describe('admission control (load shedding)', () => {
       expect(user.status).toBe(201);
       const order = { customerId: user.body.id, currency: 'EUR', lines: twoLines };
       expect((await api.post('/orders', order)).status).toBe(202);
-      // 2.2 s of lag: a wait of about 500 ms.
+      // 2.6 s of lag: a wait of about 400 ms.
       const lagMs = async (): Promise<number> => {
         const { rows } = await db.query<{ subscriptionId: string; lagSeconds: number }>(SUBSCRIPTION_STATUS_SQL);
         return (rows.find(({ subscriptionId }) => subscriptionId === SAGA)?.lagSeconds ?? 0) * 1000;
       };
-      await eventually(async () => expect(await lagMs()).toBeGreaterThan(2_200), 10_000);
+      await eventually(async () => expect(await lagMs()).toBeGreaterThan(2_600), 10_000);
       expect((await api.post('/orders', order)).status).toBe(202);
       {
         const socket = connect(api.port, '127.0.0.1');

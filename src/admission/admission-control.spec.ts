@@ -1,10 +1,11 @@
+import { setTimeout } from 'node:timers/promises';
 import { Logger } from '@nestjs/common';
 import type { ConfigService } from '@nestjs/config';
-import type { FastifyRequest } from 'fastify';
+import Fastify, { type FastifyRequest } from 'fastify';
 import type { Environment } from '../config/environment';
 import type { IntegrationEventPublisher } from '../messaging/integration-event-publisher';
 import { MetricsRegistry } from '../metrics/metrics-registry';
-import { AdmissionControl, EPISODE_QUIET_MS, UNLEASED_GRACE_LOOKS } from './admission-control';
+import { AdmissionControl, EPISODE_QUIET_MS, registerAdmissionControl, UNLEASED_GRACE_LOOKS } from './admission-control';
 import { AdmissionMetrics } from './admission.metrics';
 import type { AsynchronousLag, LagSample, SampledReader } from './asynchronous-lag';
 
@@ -143,15 +144,21 @@ describe('admission control at the door', () => {
     ]);
   });
 
-  it('counts the commands whose client left while they waited', () => {
+  it('tells, of the commands that waited, those whose client left meanwhile and those shed once their wait was over', () => {
     const { control, sample } = admissionControl();
     sample(0, saga(1.5));
     control.check(command);
     control.check(command);
-    control.clientLeft();
+    control.check(command);
+    control.clientLeft(120);
+    sample(250, saga(2.6));
+    control.afterWait(500);
     sample(EPISODE_QUIET_MS, saga(0.2));
+    sample(EPISODE_QUIET_MS + 250, saga(0.2));
     expect(log.mock.calls).toEqual([
-      ['admitting every command at once again, after 0.0 s: 2 delayed (500 ms on average, 1 of them left by their client while waiting, not run), 0 shed; every reader is within ADMISSION_DELAY_FROM_LAG_MS'],
+      [
+        'admitting every command at once again, after 0.3 s: 3 delayed (500 ms on average, 1 of them left by their client while waiting, not run, 1 of them shed once their wait was over), 1 shed; every reader is within ADMISSION_DELAY_FROM_LAG_MS',
+      ],
     ]);
   });
 
@@ -190,24 +197,96 @@ describe('admission control at the door', () => {
     expect(control.check(command)).toMatchObject({ action: 'delay', delayMs: 750 });
   });
 
-  it('counts what the door did in eda_admission_commands_total and eda_admission_wait_seconds_total', async () => {
+  it('counts each command it held back once, by what became of it, in eda_admission_commands_total, and the time they waited in eda_admission_wait_seconds_total', async () => {
     const { control, registry, sample } = admissionControl();
     sample(0, saga(1.5)); // a 500 ms wait
     control.check(command);
     control.check(command);
-    control.clientLeft();
+    expect(await valuesOf(registry, 'eda_admission_commands_total')).toEqual([]);
+    control.clientLeft(200);
+    expect(control.afterWait(500)).toBeUndefined();
     sample(250, saga(0.1));
     control.check(command); // let through at once: not counted
     sample(500, saga(3));
     control.check(command);
-    const values = async (name: string) => (await registry.getSingleMetric(name)!.get()).values.map(({ labels, value }: { labels: object; value: number }) => ({ ...labels, value }));
-    expect(await values('eda_admission_commands_total')).toEqual(
+    expect(await valuesOf(registry, 'eda_admission_commands_total')).toEqual(
       expect.arrayContaining([
-        { decision: 'delayed', value: 2 },
+        { decision: 'delayed', value: 1 },
         { decision: 'left', value: 1 },
         { decision: 'shed', value: 1 },
       ]),
     );
-    expect(await values('eda_admission_wait_seconds_total')).toEqual([{ value: 1 }]);
+    expect(await valuesOf(registry, 'eda_admission_wait_seconds_total')).toEqual([{ value: 0.7 }]);
+  });
+
+  it('decides again once a wait is over, on the latest sample: shed if the door sheds by then, else run without a second wait', () => {
+    const { control, sample } = admissionControl();
+    sample(0, saga(1.5));
+    expect(control.check(command)).toMatchObject({ action: 'delay', delayMs: 500 });
+    sample(250, saga(2.0)); // a longer wait for the commands arriving now
+    expect(control.afterWait(500)).toBeUndefined();
+    sample(500, saga(2.6));
+    expect(control.afterWait(500)).toMatchObject({ action: 'shed', retryAfterSeconds: 3 });
+  });
+});
+
+/** The figures of a metric of `registry`, one object per label set. */
+async function valuesOf(registry: MetricsRegistry, name: string): Promise<Array<Record<string, unknown>>> {
+  return (await registry.getSingleMetric(name)!.get()).values.map(({ labels, value }: { labels: object; value: number }) => ({ ...labels, value }));
+}
+
+/** A Fastify app behind the door, with one command route that counts its runs. */
+function appBehindTheDoor(control: AdmissionControl) {
+  const app = Fastify();
+  registerAdmissionControl(app, control);
+  const runs = { count: 0 };
+  app.post('/orders', async () => {
+    runs.count += 1;
+    return { placed: true };
+  });
+  return { app, runs };
+}
+
+describe('the door (its onRequest hook)', () => {
+  beforeEach(() => {
+    jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
+    jest.spyOn(Logger.prototype, 'log').mockImplementation(() => undefined);
+  });
+  afterEach(() => jest.restoreAllMocks());
+
+  it('decides again once a command has waited: refused (503, Retry-After) if the door began shedding meanwhile, else run without a second wait; each counted once, by what became of it', async () => {
+    const { control, registry, sample } = admissionControl();
+    const { app, runs } = appBehindTheDoor(control);
+    try {
+      sample(0, saga(1.5)); // a 500 ms wait
+      const refused = app.inject({ method: 'POST', url: '/orders' });
+      await setTimeout(100);
+      sample(100, saga(2.6)); // past the bound while it waits
+      const refusal = await refused;
+      expect(refusal.statusCode).toBe(503);
+      expect(refusal.headers['retry-after']).toBe('3');
+      expect(refusal.json()).toMatchObject({ code: 'LOAD_SHED' });
+      expect(runs.count).toBe(0);
+
+      sample(5_000, saga(0.2));
+      sample(5_250, saga(1.5)); // back under half the bound: a 500 ms wait again
+      const started = performance.now();
+      const ran = app.inject({ method: 'POST', url: '/orders' });
+      await setTimeout(100);
+      sample(5_350, saga(2.0)); // a longer wait for the commands that arrive now, not a second one for this one
+      expect((await ran).statusCode).toBe(200);
+      expect(performance.now() - started).toBeLessThan(1_000);
+      expect(runs.count).toBe(1);
+
+      expect(await valuesOf(registry, 'eda_admission_commands_total')).toEqual(
+        expect.arrayContaining([
+          { decision: 'shed', value: 1 },
+          { decision: 'delayed', value: 1 },
+        ]),
+      );
+      expect((await valuesOf(registry, 'eda_admission_commands_total')).filter(({ decision }) => decision === 'left')).toEqual([]);
+    } finally {
+      await app.close();
+    }
   });
 });

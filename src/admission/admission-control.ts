@@ -2,7 +2,7 @@ import type { IncomingMessage } from 'node:http';
 import { setTimeout } from 'node:timers/promises';
 import { Injectable, Logger, OnModuleInit } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Environment } from '../config/environment';
 import { IntegrationEventPublisher } from '../messaging/integration-event-publisher';
 import { RELAY_CHECKPOINT } from '../messaging/relay/outbox-relay';
@@ -36,6 +36,8 @@ export const LOAD_SHED_CODE = 'LOAD_SHED';
  * would wait or be refused (REACTIONS_ENABLED or RELAY_ENABLED false everywhere).
  */
 export const UNLEASED_GRACE_LOOKS = 1.5;
+
+type Refusal = Extract<AdmissionDecision, { action: 'shed' }>;
 
 /**
  * Admission control of commands: backpressure, then load shedding. When a reader of the event
@@ -89,28 +91,48 @@ export class AdmissionControl implements OnModuleInit {
     this.lag.onSample((sample) => this.onSample(sample));
   }
 
-  /** The decision for this request: undefined to admit it at once, else the wait or the refusal. */
+  /**
+   * The decision for this request: undefined to admit it at once, else the wait or the refusal. A
+   * command told to wait is counted once its wait is over, by what became of it (afterWait, clientLeft).
+   */
   check(request: FastifyRequest): Exclude<AdmissionDecision, { action: 'admit' }> | undefined {
     if (!this.enabled || request.is404 || !isSheddable(request.method, request.url)) return undefined;
     this.lag.demand();
     const decision = this.decision;
     if (decision.action === 'admit') return undefined;
-    if (decision.action === 'shed') this.metrics.count('shed');
-    else this.metrics.count('delayed', decision.delayMs);
-    if (this.episode) {
-      if (decision.action === 'shed') this.episode.shed += 1;
-      else {
-        this.episode.delayed += 1;
-        this.episode.delayedMs += decision.delayMs;
-      }
+    if (decision.action === 'shed') this.countShed(0);
+    else if (this.episode) {
+      this.episode.delayed += 1;
+      this.episode.delayedMs += decision.delayMs;
     }
     return decision;
   }
 
-  /** A command's client went away while it waited at the door (it did not run). */
-  clientLeft(): void {
-    this.metrics.count('left');
+  /**
+   * Decides again for a command that has waited `waitedMs` at the door, on the latest sample: the
+   * lag may have passed the bound meanwhile, and then the door sheds it like any command arriving
+   * now. Undefined to run it: at once, never after a second wait, whatever the latest wait is.
+   */
+  afterWait(waitedMs: number): Refusal | undefined {
+    const decision = this.decision;
+    if (decision.action === 'shed') {
+      this.countShed(waitedMs);
+      if (this.episode) this.episode.shedAfterWait += 1;
+      return decision;
+    }
+    this.metrics.count('delayed', waitedMs);
+    return undefined;
+  }
+
+  /** A command's client went away after it had waited `waitedMs` at the door (it did not run). */
+  clientLeft(waitedMs: number): void {
+    this.metrics.count('left', waitedMs);
     if (this.episode) this.episode.left += 1;
+  }
+
+  private countShed(waitedMs: number): void {
+    this.metrics.count('shed', waitedMs);
+    if (this.episode) this.episode.shed += 1;
   }
 
   /** The current decision (tests, logs). */
@@ -142,7 +164,7 @@ export class AdmissionControl implements OnModuleInit {
     this.lag.demand();
     const starting = !this.episode;
     if (!this.episode) {
-      this.episode = { startedAt: sample.at, lastAt: sample.at, delayed: 0, delayedMs: 0, left: 0, shed: 0 };
+      this.episode = { startedAt: sample.at, lastAt: sample.at, delayed: 0, delayedMs: 0, left: 0, shedAfterWait: 0, shed: 0 };
       if (this.decision.action === 'delay') this.logger.warn(`delaying commands at the door: ${describe(this.decision.worst)}`);
     }
     this.episode.lastAt = sample.at;
@@ -150,10 +172,13 @@ export class AdmissionControl implements OnModuleInit {
   }
 
   private endEpisode(): void {
-    const { startedAt, lastAt, delayed, delayedMs, left, shed } = this.episode!;
+    const { startedAt, lastAt, delayed, delayedMs, left, shedAfterWait, shed } = this.episode!;
     this.episode = undefined;
-    const waits =
-      delayed > 0 ? `${delayed} delayed (${Math.round(delayedMs / delayed)} ms on average${left > 0 ? `, ${left} of them left by their client while waiting, not run` : ''})` : 'none delayed';
+    const notRun = [
+      left > 0 ? `${left} of them left by their client while waiting, not run` : '',
+      shedAfterWait > 0 ? `${shedAfterWait} of them shed once their wait was over` : '',
+    ].filter(Boolean);
+    const waits = delayed > 0 ? `${delayed} delayed (${[`${Math.round(delayedMs / delayed)} ms on average`, ...notRun].join(', ')})` : 'none delayed';
     this.logger.log(`admitting every command at once again, after ${((lastAt - startedAt) / 1000).toFixed(1)} s: ${waits}, ${shed} shed; every reader is within ADMISSION_DELAY_FROM_LAG_MS`);
   }
 
@@ -187,11 +212,14 @@ interface AdmissionEpisode {
   startedAt: number;
   /** The last sample that delayed or shed. */
   lastAt: number;
-  /** Commands that waited at the door, their waits in all (ms), and commands shed. */
+  /** Commands told to wait at the door, and their waits in all (ms), whatever became of them. */
   delayed: number;
   delayedMs: number;
   /** Delayed commands whose client went away while they waited (they did not run). */
   left: number;
+  /** Delayed commands shed once their wait was over (the lag passed the bound meanwhile): also in `shed`. */
+  shedAfterWait: number;
+  /** Commands answered 503 LOAD_SHED, at once or after their wait. */
   shed: number;
 }
 
@@ -227,32 +255,39 @@ async function clientStays(request: IncomingMessage, ms: number): Promise<boolea
 
 /**
  * Makes commands wait, or sheds them, in an `onRequest` hook: before the body is read or parsed, before the
- * idempotency interceptor claims a key, before any guard, pipe or handler. Registered only when
- * admission control is on.
+ * idempotency interceptor claims a key, before any guard, pipe or handler. A command that waited
+ * is decided again as its wait ends (AdmissionControl.afterWait): up to a second later the lag may
+ * be past the bound, and a command let through then would add to the backlog the door now keeps
+ * out. Registered only when admission control is on.
  */
 export function registerAdmissionControl(fastify: FastifyInstance, admission: AdmissionControl): void {
   if (!admission.enabled) return;
   fastify.addHook('onRequest', async (request, reply) => {
-    const shed = admission.check(request);
-    if (!shed) return;
-    if (shed.action === 'delay') {
-      const waitStarted = performance.now();
-      if (await clientStays(request.raw, shed.delayMs)) {
-        rememberWait(request, Math.round(performance.now() - waitStarted));
-        return;
-      }
+    const decision = admission.check(request);
+    if (!decision) return;
+    if (decision.action === 'shed') return refuse(request, reply, decision);
+    const waitStarted = performance.now();
+    const stayed = await clientStays(request.raw, decision.delayMs);
+    const waitedMs = Math.round(performance.now() - waitStarted);
+    if (!stayed) {
       // The client went away while it waited: nothing is parsed, checked or run for it (a command
       // without a body would run, and write, for nobody), and nothing is answered.
-      admission.clientLeft();
+      admission.clientLeft(waitedMs);
       reply.hijack();
       return reply;
     }
-    void reply.header(RETRY_AFTER_HEADER, String(shed.retryAfterSeconds));
-    sendProblem(reply, request, {
-      status: 503,
-      code: LOAD_SHED_CODE,
-      detail: `the service is behind with work it accepted earlier; nothing was done, retry after ${shed.retryAfterSeconds} s`,
-    });
-    return reply;
+    rememberWait(request, waitedMs);
+    const refusal = admission.afterWait(waitedMs);
+    if (refusal) return refuse(request, reply, refusal);
   });
+}
+
+function refuse(request: FastifyRequest, reply: FastifyReply, { retryAfterSeconds }: Refusal): FastifyReply {
+  void reply.header(RETRY_AFTER_HEADER, String(retryAfterSeconds));
+  sendProblem(reply, request, {
+    status: 503,
+    code: LOAD_SHED_CODE,
+    detail: `the service is behind with work it accepted earlier; nothing was done, retry after ${retryAfterSeconds} s`,
+  });
+  return reply;
 }
