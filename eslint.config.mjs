@@ -33,6 +33,17 @@ export default tseslint.config(
       ],
     },
   },
+  {
+    // @fastify/otel ends a request span only as an answer goes out: a hijacked request's would stay open for good.
+    files: ['src/**/*.ts'],
+    ignores: ['src/tracing/unanswered-request.ts', '**/*.spec.ts'],
+    rules: {
+      'no-restricted-properties': [
+        'error',
+        { property: 'hijack', message: 'leave a request unanswered with leaveUnanswered (src/tracing/unanswered-request.ts): it also ends its request span' },
+      ],
+    },
+  },
   { files: ['test/**/*.ts', '**/*.spec.ts'], rules: { 'no-console': 'off' } },
   {
     // Plain Node scripts outside the TypeScript project: the recommended rules without type information.

@@ -1,10 +1,15 @@
+import { connect } from 'node:net';
 import { setTimeout } from 'node:timers/promises';
 import { Logger } from '@nestjs/common';
 import type { ConfigService } from '@nestjs/config';
+import { context, SpanStatusCode, trace } from '@opentelemetry/api';
+import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
+import { InMemorySpanExporter, SimpleSpanProcessor, TracerProvider } from '@opentelemetry/sdk-trace';
 import Fastify, { type FastifyRequest } from 'fastify';
 import type { Environment } from '../config/environment';
 import type { IntegrationEventPublisher } from '../messaging/integration-event-publisher';
 import { MetricsRegistry } from '../metrics/metrics-registry';
+import { fastifyInstrumentation } from '../tracing/instrumentations';
 import { AdmissionControl, EPISODE_QUIET_MS, registerAdmissionControl, UNLEASED_GRACE_LOOKS } from './admission-control';
 import { AdmissionMetrics } from './admission.metrics';
 import type { AsynchronousLag, LagSample, SampledReader } from './asynchronous-lag';
@@ -288,5 +293,54 @@ describe('the door (its onRequest hook)', () => {
     } finally {
       await app.close();
     }
+  });
+
+  describe('with tracing on', () => {
+    const exporter = new InMemorySpanExporter();
+    const provider = new TracerProvider({ spanProcessors: [new SimpleSpanProcessor({ exporter })] });
+    // Before the app exists: it hooks every Fastify instance created from then on, as the preload does.
+    let instrumentation: ReturnType<typeof fastifyInstrumentation>;
+    beforeAll(() => {
+      context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
+      trace.setGlobalTracerProvider(provider);
+      instrumentation = fastifyInstrumentation();
+      instrumentation.setTracerProvider(provider);
+    });
+    afterAll(async () => {
+      instrumentation.disable();
+      await provider.shutdown();
+      trace.disable();
+      context.disable();
+    });
+
+    it('ends and exports the request span of a command whose client left while it waited, an error that says why', async () => {
+      const { control, registry, sample } = admissionControl();
+      const { app, runs } = appBehindTheDoor(control);
+      try {
+        await app.listen({ port: 0, host: '127.0.0.1' });
+        const { port } = app.server.address() as { port: number };
+        sample(0, saga(1.5)); // a 500 ms wait
+        const socket = connect(port, '127.0.0.1');
+        socket.on('error', () => undefined);
+        await new Promise((resolve) => socket.once('connect', resolve));
+        // One command, then three pipelined behind it (their answers queued, without a socket yet).
+        socket.write('POST /orders HTTP/1.1\r\nHost: api\r\n\r\n'.repeat(4));
+        await setTimeout(100);
+        socket.destroy();
+        await setTimeout(600);
+
+        expect(runs.count).toBe(0);
+        const requests = exporter.getFinishedSpans().filter((span) => span.name === 'request');
+        expect(requests).toHaveLength(4);
+        for (const span of requests) {
+          expect(span.status).toEqual({ code: SpanStatusCode.ERROR, message: expect.stringMatching(/client left while the command waited at the door/) });
+          expect(span.attributes).toMatchObject({ 'error.type': 'CLIENT_LEFT', 'http.route': '/orders' });
+          expect(span.attributes).not.toHaveProperty('http.response.status_code');
+        }
+        expect(await valuesOf(registry, 'eda_admission_commands_total')).toEqual([{ decision: 'left', value: 4 }]);
+      } finally {
+        await app.close();
+      }
+    });
   });
 });

@@ -8,6 +8,7 @@ import { IntegrationEventPublisher } from '../messaging/integration-event-publis
 import { RELAY_CHECKPOINT } from '../messaging/relay/outbox-relay';
 import { sendProblem } from '../http/problem-details.filter';
 import { rememberWait } from '../logging/request-line';
+import { leaveUnanswered, type Unanswered } from '../tracing/unanswered-request';
 import { ADMITTING, AdmissionDecision, AdmissionPolicy, ReaderLag } from './admission-policy';
 import { AdmissionMetrics } from './admission.metrics';
 import { AsynchronousLag, LagSample, SampledReader } from './asynchronous-lag';
@@ -36,6 +37,12 @@ export const LOAD_SHED_CODE = 'LOAD_SHED';
  * would wait or be refused (REACTIONS_ENABLED or RELAY_ENABLED false everywhere).
  */
 export const UNLEASED_GRACE_LOOKS = 1.5;
+
+/** What the request span of a command dropped at the door says (its client left while it waited). */
+export const CLIENT_LEFT_AT_THE_DOOR: Unanswered = {
+  errorType: 'CLIENT_LEFT',
+  reason: 'the client left while the command waited at the door (admission control): not run, not answered',
+};
 
 type Refusal = Extract<AdmissionDecision, { action: 'shed' }>;
 
@@ -273,7 +280,7 @@ export function registerAdmissionControl(fastify: FastifyInstance, admission: Ad
       // The client went away while it waited: nothing is parsed, checked or run for it (a command
       // without a body would run, and write, for nobody), and nothing is answered.
       admission.clientLeft(waitedMs);
-      reply.hijack();
+      leaveUnanswered(request, reply, CLIENT_LEFT_AT_THE_DOOR);
       return reply;
     }
     rememberWait(request, waitedMs);
