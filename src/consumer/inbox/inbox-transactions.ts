@@ -57,8 +57,10 @@ export class InboxTransactions {
 
   /**
    * All `events` in one transaction of set-based statements, whatever their number: lock the
-   * positions and read the recorded ids, decide in memory (decideBatch), then one multi-row
-   * write each for the inbox, each registered read model and the positions. Returns one outcome per event,
+   * positions and read the recorded ids, decide in memory (decideBatch), then one statement that
+   * records the inbox rows and advances the positions, and one multi-row write each for the
+   * registered read models: with `START TRANSACTION` and `COMMIT`, 4 round trips and one per read
+   * model, whatever the batch's size. Returns one outcome per event,
    * in their order. Any error rolls back the whole batch; InboxBatchConflictError is one.
    */
   applyTogether(events: readonly ReceivedEvent[]): Promise<InboxOutcome[]> {
@@ -70,21 +72,30 @@ export class InboxTransactions {
         .sort((a, b) => a.sequence - b.sequence); // so each stream's rows are recorded (applied_at) in sequence order
       if (applied.length === 0) return outcomes;
 
-      const recorded: unknown[] = await db.query(
-        `INSERT INTO inbox (event_id, type, stream_id, sequence)
-         SELECT * FROM unnest($1::uuid[], $2::text[], $3::uuid[], $4::int[])
-         ON CONFLICT (event_id) DO NOTHING RETURNING 1`,
-        [applied.map((e) => e.eventId), applied.map((e) => e.type), applied.map((e) => e.streamId), applied.map((e) => e.sequence)],
+      // The inbox rows and the positions in one round trip (the positions are locked already).
+      const [{ recorded }]: Array<{ recorded: number }> = await db.query(
+        `WITH recorded AS (
+           INSERT INTO inbox (event_id, type, stream_id, sequence)
+           SELECT * FROM unnest($1::uuid[], $2::text[], $3::uuid[], $4::int[])
+           ON CONFLICT (event_id) DO NOTHING RETURNING 1
+         ), advanced AS (
+           UPDATE stream_positions AS position SET last_sequence = advanced.last_sequence
+           FROM unnest($5::uuid[], $6::int[]) AS advanced(stream_id, last_sequence)
+           WHERE position.stream_id = advanced.stream_id
+         )
+         SELECT count(*)::int AS recorded FROM recorded`,
+        [
+          applied.map((e) => e.eventId),
+          applied.map((e) => e.type),
+          applied.map((e) => e.streamId),
+          applied.map((e) => e.sequence),
+          [...advancedTo.keys()],
+          [...advancedTo.values()],
+        ],
       );
-      if (recorded.length !== applied.length) throw new InboxBatchConflictError(applied.length, recorded.length);
+      if (recorded !== applied.length) throw new InboxBatchConflictError(applied.length, recorded);
 
       await this.readModels.apply(applied, db);
-      await db.query(
-        `UPDATE stream_positions AS position SET last_sequence = advanced.last_sequence
-         FROM unnest($1::uuid[], $2::int[]) AS advanced(stream_id, last_sequence)
-         WHERE position.stream_id = advanced.stream_id`,
-        [[...advancedTo.keys()], [...advancedTo.values()]],
-      );
       return outcomes;
     });
   }
