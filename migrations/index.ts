@@ -16,6 +16,7 @@ import { OrderTotalsAsMoney1765300000000 } from './1765300000000-OrderTotalsAsMo
 import { DropUserProfiles1765300100000 } from './1765300100000-DropUserProfiles';
 import { CreditReservationsTable1765300200000 } from './1765300200000-CreditReservationsTable';
 import { OrderDeadlinesWithPlacement1765300300000 } from './1765300300000-OrderDeadlinesWithPlacement';
+import { SequenceEventsFunction1765400000000 } from './1765400000000-SequenceEventsFunction';
 
 /** Every migration, in order. Listed by class so that builds, tests and the CLI load the same set. */
 export const migrations = [
@@ -37,4 +38,5 @@ export const migrations = [
   DropUserProfiles1765300100000,
   CreditReservationsTable1765300200000,
   OrderDeadlinesWithPlacement1765300300000,
+  SequenceEventsFunction1765400000000,
 ];

@@ -1,10 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { CommandBus } from '@nestjs/cqrs';
+import { Client } from 'pg';
 import { DataSource } from 'typeorm';
 import { DatabaseNotifications } from '../src/database/database-notifications';
 import { TransactionContext } from '../src/database/transaction-context';
 import { EventAppendedSignal, EventSequencer, EventStoreHead, SequencedEvent, withCommandCause } from '../src/event-store';
 import { CheckpointedSubscription } from '../src/event-store/subscription/checkpointed-subscription';
+import { previousVersionBatch } from './support/previous-version-sequencer';
 import { TcpProxy } from './support/tcp-proxy';
 import { PlaceOrderCommand } from '../src/modules/orders/commands/place-order/place-order.command';
 import { registerUser, twoLines } from './support/fixtures';
@@ -124,6 +126,92 @@ describe('event sequencer', () => {
     }
   });
 });
+
+describe('the sequencing fence', () => {
+  /** Clients of the test's own, ended after each test. */
+  const clients: Client[] = [];
+  async function connect(): Promise<Client> {
+    const client = new Client({ connectionString: url });
+    await client.connect();
+    clients.push(client);
+    return client;
+  }
+  afterEach(async () => {
+    await Promise.all(clients.splice(0).map((client) => client.end().catch(() => undefined)));
+  });
+
+  async function numbersInPositionOrder(): Promise<Array<number | null>> {
+    return (await dataSource.query(`SELECT global_position::int AS n FROM events ORDER BY position`)).map(({ n }: { n: number | null }) => n);
+  }
+
+  it('a sequencer waiting on the fence numbers after what the holder numbered, an append that committed late with an earlier position too', async () => {
+    await sequencePendingNow();
+    const numberedBefore = (await numbersInPositionOrder()).length;
+    // A slow append: it takes its position now and commits only after the holder has numbered.
+    const slow = await connect();
+    await slow.query('BEGIN');
+    await slow.query(
+      `INSERT INTO events (event_id, stream_type, stream_id, stream_version, event_type, payload, metadata)
+       VALUES (gen_random_uuid(), 'Test', gen_random_uuid(), 1, 'Slow', '{}', '{}')`,
+    );
+    await append(1);
+    const holder = await connect();
+    await holder.query('BEGIN');
+    expect((await holder.query(`SELECT numbered FROM sequence_events(100)`)).rows).toEqual([{ numbered: 1 }]);
+    await slow.query('COMMIT');
+
+    // The waiting sequencer's call starts now, while the holder's numbers are not committed.
+    const waiting = otherProcessSequencer().sequencePending();
+    await eventually(async () => {
+      const [{ waiters }] = await dataSource.query(`SELECT count(*)::int AS waiters FROM pg_locks
+         WHERE locktype = 'advisory' AND NOT granted AND database = (SELECT oid FROM pg_database WHERE datname = current_database())`);
+      expect(waiters).toBe(1);
+    });
+    await holder.query('COMMIT');
+
+    // It saw the holder's number (no duplicate) and the slow append, numbered after it.
+    await expect(waiting).resolves.toBe(1);
+    const numbers = (await numbersInPositionOrder()).slice(numberedBefore);
+    expect(numbers).toEqual([numberedBefore + 2, numberedBefore + 1]);
+  });
+
+  it('under concurrent appends, two sequencers and one of the previous version never show a reader a gap, and number every event once', async () => {
+    await sequencePendingNow();
+    const until = Date.now() + 2_000;
+    const appenders = Array.from({ length: 4 }, async () => {
+      while (Date.now() < until) await append(1 + Math.floor(Math.random() * 5));
+    });
+    const sequencers = [otherProcessSequencer(), otherProcessSequencer()].map(async (sequencer) => {
+      while (Date.now() < until) await sequencer.sequencePending();
+    });
+    const previous = (async () => {
+      const client = await connect();
+      while (Date.now() < until) await previousVersionBatch(client, 7);
+    })();
+    // What a reader sees in one snapshot: every number up to the highest, none missing.
+    const gaps: Array<{ head: number; count: number }> = [];
+    const reader = (async () => {
+      while (Date.now() < until) {
+        const [seen] = await dataSource.query(`SELECT coalesce(max(global_position), 0)::int AS head, count(global_position)::int AS count FROM events`);
+        if (seen.head !== seen.count) gaps.push(seen);
+      }
+    })();
+    await Promise.all([...appenders, ...sequencers, previous, reader]);
+    await sequencePendingNow();
+
+    expect(gaps).toEqual([]);
+    const [summary] = await dataSource.query(
+      `SELECT count(*)::int AS events, count(DISTINCT global_position)::int AS numbers, max(global_position)::int AS head FROM events`,
+    );
+    expect(summary.numbers).toBe(summary.events);
+    expect(summary.head).toBe(summary.events);
+  });
+});
+
+/** Numbers whatever waits, as the API's sequencer would. */
+async function sequencePendingNow(): Promise<void> {
+  await otherProcessSequencer().sequencePending();
+}
 
 describe('event sequencer in the API', () => {
   let app: TestApp;

@@ -1,12 +1,14 @@
 import { Logger } from '@nestjs/common';
-import type { ClientBase } from 'pg';
 import type { DataSource } from 'typeorm';
 import type { DatabaseNotifications } from '../../database/database-notifications';
 import type { EventAppendedSignal } from '../event-appended-signal';
 import type { EventStoreHead } from './event-store-head';
 import { Latch, Signal } from './signal';
 
-/** `pg_advisory_xact_lock` key that fences sequencing transactions (any value unused elsewhere). */
+/**
+ * `pg_advisory_xact_lock` key that fences sequencing transactions (any value unused elsewhere).
+ * The function `sequence_events` has it written out: change both, or neither.
+ */
 export const SEQUENCER_LOCK_KEY = '7283640019273645101';
 /**
  * Wakes the sequencers of every process (payload ignored). The API's own appends do not send it:
@@ -16,7 +18,10 @@ export const SEQUENCER_LOCK_KEY = '7283640019273645101';
  * its commit; otherwise the safety poll finds its events.
  */
 export const EVENTS_APPENDED_CHANNEL = 'events_appended';
-/** Sent by a sequencer when its numbers commit; the payload is the new head, a decimal string. */
+/**
+ * Sent by a sequencer when its numbers commit; the payload is the new head, a decimal string.
+ * Written out in `sequence_events` too.
+ */
 export const EVENTS_SEQUENCED_CHANNEL = 'events_sequenced';
 
 export interface SequencerOptions {
@@ -187,48 +192,28 @@ export async function sequencePendingEvents(dataSource: DataSource, batchSize = 
 }
 
 /**
- * One fenced batch in ONE round trip: the lock, then ONE UPDATE numbering the oldest appends
- * after the current head, sent as one simple-protocol message. PostgreSQL runs the statements of
- * such a message as one implicit transaction, and in READ COMMITTED each statement takes its own
- * snapshot, so the UPDATE's snapshot is taken after the lock is granted and sees every number an
- * earlier holder committed. No client round trip happens inside the transaction, so a frozen or
- * cut-off sequencer can never hold the fence idle. The simple protocol binds no parameters: the
- * two values are a checked integer and a constant channel name.
+ * One fenced batch in ONE round trip: `sequence_events` (migrations/1765400000000-SequenceEventsFunction.ts)
+ * takes the lock, then numbers the oldest appends after the current head with ONE UPDATE, and
+ * NOTIFYs the new head at commit. The call is one statement, its own implicit transaction: no
+ * client round trip happens inside it, so a frozen or cut-off sequencer can never hold the fence
+ * idle. The function is VOLATILE, so in READ COMMITTED its UPDATE takes its snapshot after the
+ * lock is granted and sees every number an earlier holder committed; and PL/pgSQL keeps the
+ * UPDATE's plan for the session, where the statements sent as one simple query were planned anew
+ * every batch.
+ *
+ * Plain index scans only (the function's `SET enable_bitmapscan = off`): every numbered event
+ * leaves a dead entry in the partial index of unnumbered events until VACUUM, and only a plain
+ * index scan marks such entries dead when it meets them (kill_prior_tuple), so that the next batch
+ * skips them. A bitmap scan visits them all again, every batch: measured under load, 5,901 entries
+ * and 787 heap pages read to find 14 unnumbered events, 1.9 ms a batch and the costliest statement
+ * of the whole run.
  */
 async function sequenceBatch(dataSource: DataSource, batchSize: number): Promise<{ numbered: number; head?: bigint }> {
   if (!Number.isSafeInteger(batchSize) || batchSize < 1) throw new RangeError(`batch size must be a positive integer, got ${batchSize}`);
-  const runner = dataSource.createQueryRunner();
-  try {
-    const client = (await runner.connect()) as ClientBase;
-    // The NOTIFY is part of the statement; it is sent at commit only.
-    // Plain index scans only: every numbered event leaves a dead entry in the partial index of
-    // unnumbered events until VACUUM, and only a plain index scan marks such entries dead when it
-    // meets them (kill_prior_tuple), so that the next batch skips them. A bitmap scan visits them
-    // all again, every batch: measured under load, 5,901 entries and 787 heap pages read to find
-    // 14 unnumbered events, 1.9 ms a batch and the costliest statement of the whole run.
-    const results = (await client.query(
-      `SET LOCAL enable_bitmapscan = off;
-       SELECT pg_advisory_xact_lock(${SEQUENCER_LOCK_KEY}::bigint);
-       WITH head AS (
-         SELECT coalesce(max(global_position), 0) AS last FROM events
-       ), batch AS (
-         SELECT position, row_number() OVER (ORDER BY position) AS n
-         FROM (SELECT position FROM events WHERE global_position IS NULL ORDER BY position LIMIT ${batchSize}) AS oldest
-       ), numbered AS (
-         UPDATE events SET global_position = head.last + batch.n
-         FROM head, batch
-         WHERE events.position = batch.position AND events.global_position IS NULL
-         RETURNING events.global_position
-       ), notified AS (
-         SELECT pg_notify(${client.escapeLiteral(EVENTS_SEQUENCED_CHANNEL)}, max(global_position)::text) FROM numbered HAVING count(*) > 0
-       )
-       SELECT (SELECT count(*) FROM numbered)::int AS numbered, (SELECT max(global_position) FROM numbered)::text AS head,
-              (SELECT count(*) FROM notified)::int AS notified`,
-    )) as unknown as Array<{ rows: Array<{ numbered: number; head: string | null }> }>;
-    const [row] = results[2].rows;
-    if (row.numbered === 0) return { numbered: 0 };
-    return { numbered: row.numbered, head: BigInt(row.head!) };
-  } finally {
-    await runner.release();
-  }
+  const [row]: Array<{ numbered: number; head: string | null }> = await dataSource.query(
+    `SELECT numbered, head::text AS head FROM sequence_events($1::int)`,
+    [batchSize],
+  );
+  if (row.numbered === 0) return { numbered: 0 };
+  return { numbered: row.numbered, head: BigInt(row.head!) };
 }
