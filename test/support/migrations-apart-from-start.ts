@@ -149,11 +149,24 @@ const runOrder = (known: ReadonlyArray<{ name: string }>) => known.map(({ name }
 
 /** The app's migrate command from the build, exactly as its npm script runs it, against `url`. */
 function migrate(app: (typeof APPS)[number], url: string, env: Record<string, string> = {}, args: string[] = []): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [path.join(ROOT, app.cli), ...args], { env: { ...process.env, NODE_OPTIONS: '', [app.urlVariable]: url, ...env } }, (error, stdout, stderr) =>
+  return startMigrate(app, url, env, args).finished;
+}
+
+/** The migrate command started: what it wrote on stderr so far, and its end. */
+function startMigrate(
+  app: (typeof APPS)[number],
+  url: string,
+  env: Record<string, string> = {},
+  args: string[] = [],
+): { stderrSoFar: () => string; finished: Promise<{ code: number; stdout: string; stderr: string }> } {
+  let stderrSoFar = '';
+  const finished = new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
+    const child = execFile(process.execPath, [path.join(ROOT, app.cli), ...args], { env: { ...process.env, NODE_OPTIONS: '', [app.urlVariable]: url, ...env } }, (error, stdout, stderr) =>
       resolve({ code: error ? Number(error.code) : 0, stdout, stderr }),
     );
+    child.stderr?.on('data', (chunk: Buffer | string) => (stderrSoFar += String(chunk)));
   });
+  return { stderrSoFar: () => stderrSoFar, finished };
 }
 
 /** The JSON log lines of a process's output (stdout and stderr alike). */
@@ -288,11 +301,12 @@ export function testMigrationsApartFromStart(name: (typeof APPS)[number]['app'])
       expect(refused.stdout).toBe('');
       expect(await migrationsTableExists(url)).toBe(false);
 
-      const waiting = migrate(app, url, { MIGRATION_LOCK_WAIT_MS: '60000' });
-      await new Promise((resolve) => setTimeout(resolve, 700));
+      const waiting = startMigrate(app, url, { MIGRATION_LOCK_WAIT_MS: '60000' });
+      // Released only once it found the lock held (a fixed pause raced its start on a loaded machine).
+      await eventually(async () => expect(waiting.stderrSoFar()).toMatch(/another process is migrating/), 30_000);
       expect(await migrationsTableExists(url)).toBe(false);
       await holder.end();
-      const ran = await waiting;
+      const ran = await waiting.finished;
       expect(ran.code).toBe(0);
       expect(ran.stderr).toMatch(new RegExp(`another process is migrating the ${app.lock.schema} schema \\(the lock is held by 'test holder'`));
       expect(ran.stderr).toMatch(new RegExp(`waited \\d+ ms for the migration lock of the ${app.lock.schema} schema; migrating now`));
