@@ -5,6 +5,7 @@ import { sendKeepaliveQueries } from './keepalive-queries';
 import { processLabel } from './lease-session';
 import { POOL_KEEPALIVE_INITIAL_DELAY_MS } from './pool-options';
 import { serializeQueries } from './serialized-queries';
+import { connectWatched } from './stop-database-wait';
 import { SERVER_KEEPALIVE_SETTINGS, setSessionSettingsSql } from './server-session-settings';
 import { quoteIdentifier } from './sql-identifier';
 import { boundStatementReplies } from './statement-reply-timeout';
@@ -141,7 +142,7 @@ export class DatabaseNotifications {
     client.on('end', () => this.connectionLost(client, new Error('connection ended')));
     client.on('notification', (notification: Notification) => this.deliver(notification));
     try {
-      await client.connect();
+      await connectWatched(client);
       await client.query(setSessionSettingsSql({ idle_session_timeout: this.serverIdleTimeoutMs, ...SERVER_KEEPALIVE_SETTINGS }));
       for (const channel of this.listeners.keys()) await client.query(`LISTEN ${quoteIdentifier(channel)}`);
     } catch (error) {

@@ -1,4 +1,5 @@
 import type { Client } from 'pg';
+import { databaseSilenceAtStop } from './stop-database-wait';
 
 /** How long ending a connection of its own waits for PostgreSQL to close its side before the socket is destroyed. */
 export const END_CONNECTION_WAIT_MS = 2000;
@@ -10,8 +11,10 @@ export const END_CONNECTION_WAIT_MS = 2000;
  * and `end()` waited for ever (in the real world until the kernel stopped retransmitting our FIN,
  * ~15 min), holding up a shutdown or a resignation. Past `waitMs` the socket is destroyed: the
  * server, if it ever hears of it, ends the session (and frees its locks) as for a lost client.
+ * A stop that found PostgreSQL silent (stop-database-wait.ts) destroys the socket at once.
  */
-export async function endConnection(client: Client, waitMs = END_CONNECTION_WAIT_MS): Promise<void> {
+export async function endConnection(client: Client, waitMs = END_CONNECTION_WAIT_MS, silence: { isSilent: boolean } = databaseSilenceAtStop): Promise<void> {
+  if (silence.isSilent) waitMs = 0;
   const ended = client.end().then(
     () => true,
     () => true,
@@ -38,16 +41,17 @@ interface EndablePool {
  * (no FIN, no RST) that lasted until the connect timeout or the statement bound (10 or 30 s): a
  * stop during the outage, while a reader or the consumer was trying again, outlived
  * SHUTDOWN_TIMEOUT_MS and exited 1, "database pool still open". Past `waitMs` the sockets of the
- * clients left are destroyed, which fails their connect or statement at once.
+ * clients left are destroyed, which fails their connect or statement at once; at once when the stop
+ * found PostgreSQL silent already (stop-database-wait.ts).
  */
-export function boundPoolEnd(pool: EndablePool, waitMs = END_CONNECTION_WAIT_MS): void {
+export function boundPoolEnd(pool: EndablePool, waitMs = END_CONNECTION_WAIT_MS, silence: { isSilent: boolean } = databaseSilenceAtStop): void {
   const end = pool.end.bind(pool) as () => Promise<void>;
   pool.end = (callback?: (error?: Error) => void) => {
     const timer = setTimeout(() => {
       for (const client of (pool as unknown as { _clients?: Client[] })._clients ?? []) {
         (client as unknown as { connection?: { stream?: { destroy(): void } } }).connection?.stream?.destroy();
       }
-    }, waitMs);
+    }, silence.isSilent ? 0 : waitMs);
     const ended = end().finally(() => clearTimeout(timer));
     if (!callback) return ended;
     ended.then(() => callback(), (error: Error) => callback(error));

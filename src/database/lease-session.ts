@@ -4,6 +4,7 @@ import { Client } from 'pg';
 import { endConnection } from './end-connection';
 import { sendKeepaliveQueries } from './keepalive-queries';
 import { serializeQueries } from './serialized-queries';
+import { connectWatched } from './stop-database-wait';
 import { SERVER_KEEPALIVE, SERVER_KEEPALIVE_SETTINGS, setSessionSettingsSql } from './server-session-settings';
 import { boundStatementReplies } from './statement-reply-timeout';
 
@@ -99,7 +100,7 @@ export function leaseSessionClient(
  */
 export async function connectLeaseSession(client: Client, { sessionTimeoutMs }: { sessionTimeoutMs?: number } = {}): Promise<void> {
   try {
-    await client.connect();
+    await connectWatched(client);
     await boundedLeaseStatements(() => client.query(setSessionSettingsSql(SERVER_KEEPALIVE_SETTINGS)));
     if (sessionTimeoutMs) {
       await boundedLeaseStatements(() => client.query(`SELECT set_config('idle_session_timeout', $1, false)`, [String(sessionTimeoutMs)]));

@@ -3,6 +3,7 @@ import type { TypeOrmDataSourceFactory } from '@nestjs/typeorm';
 import type { Client } from 'pg';
 import { DataSource, type DataSourceOptions, type Migration } from 'typeorm';
 import { boundPoolEnd, endConnection } from './end-connection';
+import { databaseSilenceAtStop, type WatchedPool } from './stop-database-wait';
 import { boundedLeaseStatements, connectLeaseSession, leaseSessionClient, processLabel } from './lease-session';
 import { withoutStatementReplyTimeout } from './statement-reply-timeout';
 
@@ -150,8 +151,12 @@ export function migratedDataSourceFactory(settings: MigrationLockSettings & { mi
     const dataSource = new DataSource({ ...options, migrationsRun: false });
     await dataSource.initialize();
     // A stop while PostgreSQL is silent must not wait out the connects in progress.
-    const { master } = dataSource.driver as unknown as { master?: Parameters<typeof boundPoolEnd>[0] };
-    if (master) boundPoolEnd(master);
+    const { master } = dataSource.driver as unknown as { master?: Parameters<typeof boundPoolEnd>[0] & WatchedPool };
+    if (master) {
+      boundPoolEnd(master);
+      // Nor, once PostgreSQL is found silent during the stop, wait for a connection.
+      databaseSilenceAtStop.watchPool(master);
+    }
     if (settings.migrations === 'check') return dataSource;
     try {
       await runMigrationsUnderLock(dataSource, settings);

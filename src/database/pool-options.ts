@@ -58,7 +58,8 @@ const INVALID_PARAMETER_VALUE = '22023';
  * `statementReplyTimeoutMs` (DATABASE_STATEMENT_REPLY_TIMEOUT_MS): how long a statement waits for
  * PostgreSQL's answer before its connection is ended and it fails (boundStatementReplies: a
  * server that vanished would otherwise hold the caller, and the connection, for minutes); 0 or
- * undefined: no bound, as the CLIs have it. Migrations and projection rebuilds run without it
+ * undefined: no bound, as the CLIs have it, but for the one a stop of the apps sets (a silent
+ * PostgreSQL is given up on: stop-database-wait.ts). Migrations and projection rebuilds run without it
  * (withoutStatementReplyTimeout). Connections use TCP keepalive (POOL_KEEPALIVE_INITIAL_DELAY_MS).
  *
  * Each new connection also sets, in one round trip, CLIENT_CONNECTION_CHECK_INTERVAL_MS and the

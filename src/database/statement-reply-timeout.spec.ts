@@ -3,6 +3,7 @@ import { type AddressInfo, connect, createServer, type Socket } from 'node:net';
 import type { ClientBase } from 'pg';
 import { serializeQueries } from './serialized-queries';
 import { boundStatementReplies, StatementReplyTimeoutError, withoutStatementReplyTimeout } from './statement-reply-timeout';
+import { DatabaseSilenceAtStop, DatabaseSilentAtStopError } from './stop-database-wait';
 
 type Query = (text: string, ...rest: unknown[]) => Promise<{ rows: unknown[] }>;
 
@@ -90,11 +91,10 @@ describe('boundStatementReplies', () => {
     await expect(fake.query()('request')).rejects.toBeInstanceOf(StatementReplyTimeoutError);
   });
 
-  it('installs nothing for a bound of 0, and passes callback-style calls through', () => {
-    const fake = fakeClient({});
-    const original = fake.client.query;
+  it('bounds nothing with a bound of 0 (only a stop then: see below), and passes callback-style calls through', async () => {
+    const fake = fakeClient({ slow: { afterMs: 80 } });
     bound(fake.client, 0);
-    expect(fake.client.query).toBe(original);
+    await expect(fake.query()('slow')).resolves.toEqual({ rows: [{ text: 'slow' }] });
     bound(fake.client, 50);
     expect((fake.client.query as (text: string, callback: () => void) => unknown)('cb', () => undefined)).toBeUndefined();
     expect(fake.ended()).toBe(0);
@@ -135,5 +135,49 @@ describe('boundStatementReplies', () => {
       (serverSide as Socket).destroy();
       server.close();
     }
+  });
+
+  describe('during a stop', () => {
+    function stopped(waitMs: number) {
+      const stopping = new AbortController();
+      const silence = new DatabaseSilenceAtStop(stopping.signal, waitMs);
+      return { silence, stop: () => stopping.abort() };
+    }
+
+    it('fails a statement waiting on a silent PostgreSQL once the stop gave up on it, and ends its connection, though unbounded itself (0)', async () => {
+      const fake = fakeClient({ lost: 'never' });
+      const { silence, stop } = stopped(50);
+      boundStatementReplies(fake.client as unknown as ClientBase, 0, { silence });
+      const failure = fake.query()('lost').catch((error: unknown) => error);
+      stop();
+      expect(await failure).toBeInstanceOf(DatabaseSilentAtStopError);
+      expect(fake.ended()).toBe(1);
+    });
+
+    it('refuses a statement at once, without sending it, once the stop found PostgreSQL silent', async () => {
+      const fake = fakeClient({ lost: 'never', fast: { afterMs: 1 } });
+      const { silence, stop } = stopped(30);
+      boundStatementReplies(fake.client as unknown as ClientBase, 1000, { silence });
+      const first = fake.query()('lost').catch((error: unknown) => error);
+      stop();
+      await first;
+      const sent = jest.spyOn(fake.client, 'query');
+      await expect(fake.query()('fast')).rejects.toBeInstanceOf(DatabaseSilentAtStopError);
+      expect(sent).toHaveBeenCalledTimes(1); // the wrapper's call, not pg's
+    });
+
+    it('leaves a slow statement alone while the other statements are answered', async () => {
+      const fake = fakeClient({ slow: { afterMs: 150 }, fast: { afterMs: 1 } });
+      const { silence, stop } = stopped(50);
+      boundStatementReplies(fake.client as unknown as ClientBase, 0, { silence });
+      stop();
+      const slow = fake.query()('slow');
+      for (let i = 0; i < 6; i++) {
+        await fake.query()('fast');
+        await new Promise((resolve) => setTimeout(resolve, 25));
+      }
+      await expect(slow).resolves.toEqual({ rows: [{ text: 'slow' }] });
+      expect(silence.isSilent).toBe(false);
+    });
   });
 });

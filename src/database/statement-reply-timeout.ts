@@ -1,5 +1,6 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type { ClientBase } from 'pg';
+import { DatabaseSilenceAtStop, DatabaseSilentAtStopError, databaseSilenceAtStop } from './stop-database-wait';
 import { wrapQuery } from './wrap-query';
 
 /**
@@ -54,41 +55,64 @@ export function withoutStatementReplyTimeout<T>(work: () => Promise<T>): Promise
  * `applies`: whether the statement being sent is bounded, asked as it is sent (by default: unless
  * inside withoutStatementReplyTimeout); `bound`: what set `timeoutMs`, for the error's message. A
  * lease session bounds only its own statements this way (lease-session.ts).
+ *
+ * During the process's stop (`silence`), a statement also fails, with DatabaseSilentAtStopError and
+ * its connection ended, once PostgreSQL is found silent (stop-database-wait.ts), bounded by
+ * `timeoutMs` or not; each answer tells `silence` that PostgreSQL answers. `timeoutMs` 0 leaves
+ * only that.
  */
 export function boundStatementReplies(
   client: ClientBase,
   timeoutMs: number,
-  { applies = () => !unbounded.getStore(), bound }: { applies?: () => boolean; bound?: string } = {},
+  {
+    applies = () => !unbounded.getStore(),
+    bound,
+    silence = databaseSilenceAtStop,
+  }: { applies?: () => boolean; bound?: string; silence?: DatabaseSilenceAtStop } = {},
 ): void {
-  if (!(timeoutMs > 0)) return;
   wrapQuery(client, (query) => (...args: unknown[]) => {
+    if (silence.isSilent && typeof args.at(-1) !== 'function' && !isSubmittable(args[0])) return Promise.reject(new DatabaseSilentAtStopError(silence.waitMs));
     const result = query(...args);
-    if (!(result instanceof Promise) || !applies()) return result;
+    if (!(result instanceof Promise)) return result;
+    const replyTimeoutMs = timeoutMs > 0 && applies() ? timeoutMs : 0;
     return new Promise((resolve, reject) => {
       let answered = false;
-      const timer = setTimeout(() => {
-        // After this process was busy or descheduled past the bound, the answer may be waiting in
-        // the socket, due together with this timer; timers run first in Node's event loop, sockets
-        // are read after them, and setImmediate callbacks after that. So only a statement still
-        // unanswered then has timed out, not one this process was merely late to read.
-        setImmediate(() => {
-          if (answered) return;
-          reject(new StatementReplyTimeoutError(timeoutMs, bound));
-          void (client as ClientBase & { end(): Promise<void> }).end().catch(() => undefined);
-        });
-      }, timeoutMs);
+      let timer: NodeJS.Timeout | undefined;
+      const giveUp = (error: Error) => {
+        if (answered) return;
+        answered = true;
+        clearTimeout(timer);
+        forget();
+        reject(error);
+        void (client as ClientBase & { end(): Promise<void> }).end().catch(() => undefined);
+      };
+      const forget = silence.watch(giveUp);
+      if (replyTimeoutMs) {
+        timer = setTimeout(() => {
+          // After this process was busy or descheduled past the bound, the answer may be waiting in
+          // the socket, due together with this timer; timers run first in Node's event loop, sockets
+          // are read after them, and setImmediate callbacks after that. So only a statement still
+          // unanswered then has timed out, not one this process was merely late to read.
+          setImmediate(() => giveUp(new StatementReplyTimeoutError(replyTimeoutMs, bound)));
+        }, replyTimeoutMs);
+      }
+      const settle = (then: () => void) => {
+        if (answered) return;
+        answered = true;
+        clearTimeout(timer);
+        forget();
+        silence.answered();
+        then();
+      };
       result.then(
-        (value) => {
-          answered = true;
-          clearTimeout(timer);
-          resolve(value);
-        },
-        (error: unknown) => {
-          answered = true;
-          clearTimeout(timer);
-          reject(error);
-        },
+        (value) => settle(() => resolve(value)),
+        (error: unknown) => settle(() => reject(error)),
       );
     });
   });
+}
+
+/** A cursor, a stream, COPY: pg runs it through its `submit`, and returns it rather than a promise. */
+function isSubmittable(arg: unknown): boolean {
+  return typeof (arg as { submit?: unknown } | undefined)?.submit === 'function';
 }

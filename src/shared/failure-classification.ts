@@ -49,9 +49,10 @@ const INFRASTRUCTURE_MESSAGE =
  * (PostgreSQL terminated it, pg_terminate_backend, a failover) and TypeORM released it, so the
  * next statement of that transaction fails with this instead of the connection error.
  * StatementReplyTimeoutError: PostgreSQL did not answer a statement in time, and its connection was
- * ended (src/database/statement-reply-timeout.ts).
+ * ended (src/database/statement-reply-timeout.ts). DatabaseSilentAtStopError: a stop gave up on a
+ * PostgreSQL that answered nothing (src/database/stop-database-wait.ts).
  */
-const INFRASTRUCTURE_ERROR_NAMES = new Set(['IllegalOperationError', 'QueryRunnerProviderAlreadyReleasedError', 'QueryRunnerAlreadyReleasedError', 'StatementReplyTimeoutError']);
+const INFRASTRUCTURE_ERROR_NAMES = new Set(['IllegalOperationError', 'QueryRunnerProviderAlreadyReleasedError', 'QueryRunnerAlreadyReleasedError', 'StatementReplyTimeoutError', 'DatabaseSilentAtStopError']);
 
 /** amqplib refused an operation because the channel is closed or closing. */
 export function isClosedChannelError(error: unknown): boolean {

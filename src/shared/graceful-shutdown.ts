@@ -1,5 +1,6 @@
 import type { Server, ServerResponse } from 'node:http';
 import { Logger, type INestApplication } from '@nestjs/common';
+import { beginProcessStop } from './process-stop';
 
 /** Something the shutdown must have closed, checked after `app.close()` and at the deadline. */
 export interface ShutdownResource {
@@ -20,7 +21,9 @@ const SIGNALS = ['SIGTERM', 'SIGINT'] as const;
 /**
  * Stops the process on SIGTERM or SIGINT, in order, with one log line per stage, and exits 0:
  * 1. intake: the HTTP server takes no new connection, and every response still to be written
- *    closes its connection (keep-alive clients reconnect elsewhere);
+ *    closes its connection (keep-alive clients reconnect elsewhere); `processStopping` is
+ *    aborted, so that work waiting on a silent PostgreSQL gives up within the stop's wait for it
+ *    (src/database/stop-database-wait.ts) instead of holding the stop to its deadline;
  * 2. the requests in flight finish (the HTTP server closes once the last connection ended);
  * 3. `app.close()`: Nest's shutdown hooks stop the rest (relay after its batch, consumer after
  *    its deliveries, broker and database connections);
@@ -98,6 +101,7 @@ export class GracefulShutdown {
       process.exit(0);
     }
     const startedAt = performance.now();
+    beginProcessStop();
     // Not unref'd: a hook awaiting a promise nothing else keeps alive must still end in exit 1.
     setTimeout(() => this.onDeadline(), this.options.timeoutMs);
     void this.stop(this.app, signal).then(

@@ -9,7 +9,7 @@ export class InFlightDeliveries {
   private readonly stopper = new AbortController();
   private lastSettled = Number.NEGATIVE_INFINITY;
 
-  /** Aborted once the consumer stops waiting for held deliveries. */
+  /** Aborted once the consumer stops: a delivery held through an outage is handed back rather than tried again. */
   get stopping(): AbortSignal {
     return this.stopper.signal;
   }

@@ -160,15 +160,16 @@ export class IntegrationEventServer extends ServerRMQ {
       current.consumerTag = undefined;
     }
     const inFlight = this.inFlight.size;
+    // A delivery held through an outage is handed back now, not at the drain's end: retrying it
+    // until the outage ends would only hold the stop (a silent PostgreSQL, given up on by the stop,
+    // fails every try at once). The others commit and are acked meanwhile.
+    this.inFlight.stop();
     if (!(await this.inFlight.settled(this.settings.drainTimeoutMs))) {
       this.logger.warn(
         `${this.inFlight.size} of ${inFlight} deliveries still unsettled after ${this.settings.drainTimeoutMs} ms; ` +
           'handing them back to RabbitMQ, which delivers them again',
       );
-      this.inFlight.stop();
-      await this.inFlight.settled(1_000);
     }
-    this.inFlight.stop();
     const grace = this.inFlight.lastSettledAt + ACK_FLUSH_GRACE_MS - performance.now();
     if (grace > 0) await sleep(grace);
     await super.close();
