@@ -168,5 +168,6 @@ describe('a stop of the API while PostgreSQL is silent and requests wait on it',
     }
     const registered = await query<{ n: number }>(`SELECT count(*)::int AS n FROM users WHERE email = ANY($1)`, [[...keyed.keys()]]);
     expect(registered[0].n).toBe(keyed.size);
-  });
+    // Two API starts and a 20 s wait for the server's side: past the default bound on a loaded machine.
+  }, 180_000);
 });
