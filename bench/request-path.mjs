@@ -24,6 +24,11 @@
 // `@<folder>` after a variant runs it on another build than `dist` (a folder in the repository,
 // e.g. `cp -r dist dist-before` before a change, then `--variants base@dist-before,base`).
 //
+// Read the paired column: the median over rounds of (variant − first variant) in the same round.
+// On these two shared cores the CPU per request itself moves 2× with the machine's load (more
+// requests per turn of the event loop when the process waits for a core), so a difference under
+// about 100 µs needs 10+ rounds and a second run before it means anything.
+//
 // Options: --rounds 8 --requests 1000 (per variant and round) --warmup 2000 --concurrency 4
 // --profile <dir> (each API process writes there a V8 CPU profile of each batch of requests).
 import { fork } from 'node:child_process';
@@ -294,7 +299,9 @@ async function runVariant(variant) {
             headers = { authorization: `Bearer ${message.token}`, 'content-type': 'application/json' };
             const registered = await fetch(`${origin}/users`, { method: 'POST', headers, body: JSON.stringify({ email: `bench-${suffix}@example.com`, name: 'Bench', creditLimit: 1e9 }) });
             customerId = (await registered.json()).id;
-            capturedStatements = await captureStatements(pool, () => fetch(`${origin}/orders`, { method: 'POST', headers, body: JSON.stringify({ customerId, currency: 'EUR', lines }) }));
+            // A few tries: the order may go out on a connection the pool opens meanwhile, which the capture misses.
+            const placeOne = () => fetch(`${origin}/orders`, { method: 'POST', headers, body: JSON.stringify({ customerId, currency: 'EUR', lines }) });
+            for (let tries = 1; !capturedStatements; tries++) capturedStatements = await captureStatements(pool, placeOne).catch((error) => { if (tries >= 5) throw error; });
             if (process.env.BENCH_SHOW_STATEMENTS) process.stderr.write(`${JSON.stringify(capturedStatements, null, 1)}\n`);
             process.send({ customerId });
             break;
