@@ -10,7 +10,7 @@ let cached = false;
  * Makes class-validator remember the rules of each class it validates. It looks them up anew on
  * every object it validates (a body, and each of its nested objects): it filters the rules of the
  * class, walks the rules of every class the process has decorated to find inherited ones, and
- * groups the result by property, about 3 % of the API's CPU per POST /orders (README, "Where the
+ * groups the result by property: 0.05–0.1 ms of the API's CPU per POST /orders (README, "Where the
  * time goes"). A class's rules only change while decorators run: the cache is emptied whenever a
  * rule is added. Validation with groups is not cached (none of ours uses them). The arrays and
  * objects handed out are shared between calls; class-validator only reads them.
