@@ -9,6 +9,7 @@ import { AuthenticationSettings, resolveAuthentication } from './auth/authentica
 import { Environment } from './config/environment';
 import { configureHttpBasics, createFastifyAdapter } from './http/http-basics';
 import { useProcessLogger } from './logging/process-logger';
+import { logEveryRequest } from './logging/request-logging';
 import { configureSecurityHeaders } from './http/security-headers';
 import { pageConstraintStrategy } from './flows/http/flow-page';
 
@@ -38,13 +39,14 @@ export async function createHttpApp(
 }
 
 /**
- * Hooks in the order they run on a request: security headers, then CORS (a preflight is answered
+ * Hooks in the order they run on a request: request logging, security headers, then CORS (a preflight is answered
  * there), then correlation id and media type, then load shedding (cheapest refusal first, before
  * any token is verified), then Nest's guards (rate limit, access), pipes and handlers.
  */
 async function configureHttpApp(app: NestFastifyApplication, environment: Environment): Promise<void> {
   // Before any route is registered (at init): GET /flows/{correlationId} answers a browser with its page.
   app.getHttpAdapter().getInstance().addConstraintStrategy(pageConstraintStrategy);
+  logEveryRequest(app);
   configureSecurityHeaders(app, environment.CORS_ORIGINS);
   configureHttpBasics(app);
   registerAdmissionControl(app.getHttpAdapter().getInstance(), app.get(AdmissionControl));

@@ -4,6 +4,7 @@ import { AuthenticationSettings, resolveAuthentication } from '../auth/authentic
 import { configureHttpBasics, createFastifyAdapter } from '../http/http-basics';
 import { configureSecurityHeaders } from '../http/security-headers';
 import { useProcessLogger } from '../logging/process-logger';
+import { logEveryRequest } from '../logging/request-logging';
 import { brokerTopology } from '../messaging/broker-topology';
 import type { ConsumerEnvironment } from './config/consumer-environment';
 import { ConsumerModule } from './consumer.module';
@@ -36,6 +37,7 @@ export async function createConsumerApp(
     { logger },
   );
   server.deliverTo(app.get(DeliveryHandler));
+  logEveryRequest(app);
   configureSecurityHeaders(app, environment.CORS_ORIGINS);
   configureHttpBasics(app);
   // The server hands deliveries to DeliveryHandler itself: no HTTP pipe, guard or problem+json

@@ -1,5 +1,6 @@
 import { ArgumentMetadata, BadRequestException, ValidationError, ValidationPipe } from '@nestjs/common';
 import { FieldError } from './problem-details';
+import { cacheValidationRules } from './validation-rules-cache';
 
 /** Carries the failing fields of a request to the problem+json filter. */
 export class RequestValidationError extends BadRequestException {
@@ -43,6 +44,7 @@ function membersNamedLikeObjectProperties(value: unknown, parent: string): Field
 }
 
 export function createValidationPipe(): ValidationPipe {
+  cacheValidationRules();
   return new RequestValidationPipe({
     whitelist: true,
     forbidNonWhitelisted: true,

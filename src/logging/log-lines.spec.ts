@@ -1,5 +1,5 @@
 import { connect } from 'node:net';
-import { Controller, Get, Header, HttpCode, Logger, Module, Param } from '@nestjs/common';
+import { Body, Controller, Get, Header, HttpCode, Logger, Module, Param, Post } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Logger as NestPinoLogger, LoggerModule, PinoLogger } from 'nestjs-pino';
@@ -7,6 +7,7 @@ import pino from 'pino';
 import { configureHttpBasics, createFastifyAdapter } from '../http/http-basics';
 import { logContextOf, outsideLogContext, withLogContext } from './log-context';
 import { loggerOptions, loggerParams, PINO_LEVELS } from './process-logger';
+import { logEveryRequest } from './request-logging';
 import { HttpMetrics } from '../metrics/http-metrics';
 import { MetricsRegistry } from '../metrics/metrics-registry';
 
@@ -80,6 +81,14 @@ class ProbeController {
     return { title: 'late' };
   }
 
+  /** A command: its body parsed (after the onRequest hooks), then a line written after an await. */
+  @Post(':id')
+  async accept(@Param('id') id: string, @Body() body: { note: string }): Promise<{ id: string }> {
+    await new Promise((resolve) => setTimeout(resolve, 1));
+    this.logger.warn(`accepting ${id}: ${body.note}`);
+    return { id };
+  }
+
   @Get(':id/busy')
   @HttpCode(503)
   @Header('retry-after', '1')
@@ -105,6 +114,7 @@ describe('lines of an HTTP request', () => {
     app = await NestFactory.create<NestFastifyApplication>(ProbeModule, createFastifyAdapter({ bodyLimitBytes: 65_536, requestTimeoutMs: 30_000, connectionTimeoutMs: 120_000 }) as FastifyAdapter, {
       logger: new NestPinoLogger(new PinoLogger(params), params),
     });
+    logEveryRequest(app);
     configureHttpBasics(app);
     await app.listen(0, '127.0.0.1');
     url = await app.getUrl();
@@ -163,6 +173,18 @@ describe('lines of an HTTP request', () => {
     const [requestLine] = linesOf('req-left');
     expect(requestLine).toMatchObject({ level: 'info', method: 'GET', route: '/probe/:id/slow', msg: expect.stringMatching(/^GET \/probe\/:id\/slow unanswered in \d+ ms \(aborted\)$/) });
     expect(requestLine).not.toHaveProperty('status');
+  });
+
+  it("of a command: the handler's line after its body was parsed and an await carries the correlation id; one request line", async () => {
+    const response = await fetch(`${url}/probe/5`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-correlation-id': 'req-post' }, body: '{"note":"hi"}' });
+    expect(response.status).toBe(201);
+    expect(linesOf('req-post').map((line) => line.msg)).toEqual(['accepting 5: hi', expect.stringMatching(/^POST \/probe\/:id 201 in \d+ ms$/)]);
+  });
+
+  it('of a request answered by a hook before Nest (415 for a body that is not JSON): its one line', async () => {
+    const response = await fetch(`${url}/probe/5`, { method: 'POST', headers: { 'content-type': 'text/plain', 'x-correlation-id': 'req-415' }, body: 'hi' });
+    expect(response.status).toBe(415);
+    expect(linesOf('req-415')).toEqual([expect.objectContaining({ level: 'info', method: 'POST', route: '/probe/:id', status: 415 })]);
   });
 
   it('has a line for a request no route matches, without a route', async () => {

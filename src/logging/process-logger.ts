@@ -1,10 +1,9 @@
-import { type DynamicModule, Logger, type LoggerService, RequestMethod } from '@nestjs/common';
+import { type DynamicModule, Logger, type LoggerService } from '@nestjs/common';
 import { Logger as NestPinoLogger, LoggerModule, type Params, PinoLogger } from 'nestjs-pino';
 import pino, { type DestinationStream, type LoggerOptions } from 'pino';
 import pretty from 'pino-pretty';
 import type { Environment } from '../config/environment';
 import { logContextFields } from './log-context';
-import { requestLineOptions } from './request-line';
 
 export type LogSettings = Pick<Environment, 'LOG_LEVEL' | 'LOG_FORMAT'>;
 
@@ -26,7 +25,7 @@ const REDACTED_PATHS = [
   '*.headers.cookie',
 ];
 
-/** The options of the process's one pino logger (and of pino-http, which builds it). */
+/** The options of the process's one pino logger. */
 export function loggerOptions(name: string, settings: LogSettings): LoggerOptions {
   return {
     name,
@@ -70,18 +69,18 @@ function destination(settings: LogSettings): DestinationStream {
 }
 
 /**
- * nestjs-pino's parameters: the logger, and its HTTP middleware on every route (on Fastify the
- * module's default route never matches, hence `{*splat}`). `stream`: stdout unless a test says.
+ * nestjs-pino's parameters: the logger, and no HTTP middleware (`forRoutes` empty): the request
+ * lines and the request context come from a Fastify hook instead (request-logging.ts). `stream`:
+ * stdout unless a test says.
  */
 export function loggerParams(name: string, settings: LogSettings, stream: DestinationStream = destination(settings)): Params {
-  const options = { ...loggerOptions(name, settings), ...requestLineOptions };
   return {
-    pinoHttp: [options, stream],
-    forRoutes: [{ path: '{*splat}', method: RequestMethod.ALL }],
+    pinoHttp: [loggerOptions(name, settings), stream],
+    forRoutes: [],
   };
 }
 
-/** The module that gives an app its request lines and request-scoped logger. */
+/** The module that gives an app its Nest logger through pino (`logEveryRequest` adds the request lines). */
 export function loggingModule(name: string, settings: LogSettings): DynamicModule {
   return LoggerModule.forRoot(loggerParams(name, settings));
 }

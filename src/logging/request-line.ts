@@ -1,13 +1,13 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { FastifyRequest } from 'fastify';
-import type { Options } from 'pino-http';
+import type { Logger } from 'pino';
 
 const routes = new WeakMap<IncomingMessage, string>();
 const waits = new WeakMap<IncomingMessage, number>();
 
 /**
  * Remembers the route pattern Fastify matched for the request (`/orders/:id`), for its log line:
- * pino-http sees only the Node request, whose URL carries ids and query strings. Called from an
+ * the request line sees only the Node request, whose URL carries ids and query strings. Called from an
  * `onRequest` hook (src/http/http-basics.ts); a request no route matched has none.
  */
 export function rememberRoute(request: FastifyRequest): void {
@@ -43,7 +43,7 @@ function describe({ method, route, status, durationMs, waitedMs }: RequestLine):
   return `${method} ${route ?? '(no route)'} ${status ?? 'unanswered'} in ${durationMs} ms${waited}`;
 }
 
-/** pino-http's own failure for a 5xx without an error object: no stack worth logging. */
+/** The failure of a 5xx that came without an error object: no stack worth logging. */
 const isStatusOnlyFailure = (error: Error): boolean => error.message.startsWith('failed with status code ');
 
 /**
@@ -60,28 +60,34 @@ function levelOf(status: number, error: Error | undefined): 'info' | 'warn' {
 }
 
 /**
- * pino-http's part of the logger (nestjs-pino mounts it as middleware on every route): one line
- * per request when its response is finished or aborted, `{method, route, status, durationMs}`,
- * at `info` (`warn` for a 5xx but a plain 503, see levelOf). No headers, body, cookie or URL. Every line logged while the
- * request is handled carries only `correlationId`, the request id Fastify took from
- * `X-Correlation-Id` or generated (src/http/correlation-id.ts).
+ * Writes the request's one line with `log` when its response is finished or aborted (the first of
+ * the response's `finish`, `close` or `error`), `{method, route, status, durationMs, waitedMs}`,
+ * at `info` (`warn` for a 5xx but a plain 503, see levelOf); a failure's own error as `err`. No
+ * headers, body, cookie or URL. The line, its fields, message and level are those pino-http wrote
+ * with the options this project gave it (see request-logging.ts for why it no longer does).
  */
-export const requestLineOptions: Options = {
-  quietReqLogger: true,
-  quietResLogger: true,
-  customAttributeKeys: { reqId: 'correlationId', responseTime: 'durationMs' },
-  customLogLevel: (_request, response, error) => levelOf(response.statusCode, error),
-  customSuccessObject: (request, response, value) => requestLine(request, response, (value as { durationMs: number }).durationMs),
-  customSuccessMessage: (request, response, durationMs) => {
-    const line = describe(requestLine(request, response, durationMs));
-    return response.writableEnded ? line : `${line} (aborted)`;
-  },
-  customErrorObject: (request, response, error, value) => ({
-    ...requestLine(request, response, (value as { durationMs: number }).durationMs),
-    ...(isStatusOnlyFailure(error) ? {} : { err: error }),
-  }),
-  customErrorMessage: (request, response, error) => {
-    const { method, route, status } = requestLine(request, response, 0);
-    return `${method} ${route ?? '(no route)'} ${status ?? 'unanswered'} failed${isStatusOnlyFailure(error) ? '' : `: ${error.message}`}`;
-  },
-};
+export function logRequestWhenFinished(log: Logger, request: IncomingMessage, response: ServerResponse): void {
+  const startedAt = Date.now();
+  const finished = (error?: Error) => {
+    response.removeListener('close', finished);
+    response.removeListener('finish', finished);
+    response.removeListener('error', finished);
+    const durationMs = Date.now() - startedAt;
+    const line = requestLine(request, response, durationMs);
+    const level = levelOf(response.statusCode, error);
+    if (error || response.statusCode >= 500) {
+      const failure = error ?? new Error(`failed with status code ${response.statusCode}`);
+      const statusOnly = isStatusOnlyFailure(failure);
+      log[level](
+        { ...line, ...(statusOnly ? {} : { err: failure }) },
+        `${line.method} ${line.route ?? '(no route)'} ${line.status ?? 'unanswered'} failed${statusOnly ? '' : `: ${failure.message}`}`,
+      );
+      return;
+    }
+    const message = describe(line);
+    log[level](line, response.writableEnded ? message : `${message} (aborted)`);
+  };
+  response.on('close', finished);
+  response.on('finish', finished);
+  response.on('error', finished);
+}
