@@ -13,7 +13,9 @@ let cached = false;
  * groups the result by property: 0.05–0.1 ms of the API's CPU per POST /orders (README, "Where the
  * time goes"). A class's rules only change while decorators run: the cache is emptied whenever a
  * rule is added. Validation with groups is not cached (none of ours uses them). The arrays and
- * objects handed out are shared between calls; class-validator only reads them.
+ * objects handed out are shared between calls; class-validator only reads them. Upstream:
+ * typestack/class-validator#2686 (open: the lookup scans every registered class on each
+ * validation); twentyhq/twenty#24085 memoizes it the same way.
  */
 export function cacheValidationRules(storage: Storage = getMetadataStorage()): void {
   if (cached) return;
