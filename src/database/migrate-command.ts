@@ -5,6 +5,7 @@ import { ensureDatabaseExists } from './ensure-database';
 import { processLabel } from './lease-session';
 import { compareMigrations, migrationNames, readSchemaState, schemaAhead, type SchemaSet } from './migration-check';
 import { runMigrationsUnderLock } from './migration-lock';
+import { optionsNpmTook } from './options-npm-took';
 import { pgPoolOptions } from './pool-options';
 
 /** Where the command writes: its report (stdout) and its progress, waits and warnings (stderr). */
@@ -38,17 +39,36 @@ run failed (the migrations it committed before stay applied; run it again once t
           when none is, 1 when one is or the database does not exist (a deploy pipeline's gate).`;
 }
 
+const OPTIONS = { help: { type: 'boolean' }, check: { type: 'boolean' } } as const;
+
 /**
  * The migrate command of `set`: creates the database if missing (ensureDatabaseExists, as a start
  * does), applies the pending migrations under the migration lock (runMigrationsUnderLock, as a
  * start does, each in its own transaction), prints what it applied; warns when the database
  * records migrations this build does not know. `settings` are read once the arguments are
- * taken (`--help` needs none). Resolves with the exit code; rejects with what failed (exit 1).
+ * taken (`--help` needs none). `environment` is searched for options npm kept for itself
+ * (optionsNpmTook): such a command line is refused, as a bad argument is, since the run it would
+ * make is not the one asked for (`npm run migrate:api --check` would migrate). Resolves with the
+ * exit code; rejects with what failed (exit 1).
  */
-export async function migrateCommand(set: SchemaSet, settings: () => MigrateSettings, args: readonly string[], out: CommandOutput): Promise<number> {
+export async function migrateCommand(
+  set: SchemaSet,
+  settings: () => MigrateSettings,
+  args: readonly string[],
+  out: CommandOutput,
+  environment: Readonly<Record<string, string | undefined>> = {},
+): Promise<number> {
+  const tookByNpm = optionsNpmTook(environment, Object.keys(OPTIONS));
+  if (tookByNpm.length > 0) {
+    out.stderr(
+      `npm took ${tookByNpm.join(' ')} as a setting of its own, not as an argument of this command, which would have run without it; nothing done. ` +
+        `The command's arguments go after \`--\`: \`${set.migrateCommand} -- --check\``,
+    );
+    return 2;
+  }
   let check: boolean | undefined;
   try {
-    const { values } = parseArgs({ args: [...args], options: { help: { type: 'boolean' }, check: { type: 'boolean' } } });
+    const { values } = parseArgs({ args: [...args], options: OPTIONS });
     if (values.help) {
       out.stdout(migrateUsage(set));
       return 0;
@@ -122,7 +142,7 @@ async function checkCommand(set: SchemaSet, { url, waitMs }: MigrateSettings, ou
 export function runMigrateCli(set: SchemaSet, settings: () => MigrateSettings): void {
   const out: CommandOutput = { stdout: (line) => process.stdout.write(`${line}\n`), stderr: (line) => process.stderr.write(`${line}\n`) };
   Promise.resolve()
-    .then(() => migrateCommand(set, settings, process.argv.slice(2), out))
+    .then(() => migrateCommand(set, settings, process.argv.slice(2), out, process.env))
     .then(
       (code) => process.exit(code),
       (error: unknown) => {

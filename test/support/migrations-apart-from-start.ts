@@ -156,6 +156,16 @@ function migrate(app: (typeof APPS)[number], url: string, env: Record<string, st
   });
 }
 
+/** The app's migrate command run through npm as an operator types it: `npm run migrate:api <args>`. */
+function npmRun(app: (typeof APPS)[number], url: string, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  const [, , script] = app.command.split(' ');
+  return new Promise((resolve) => {
+    execFile('npm', ['run', script, ...args], { cwd: ROOT, env: { ...process.env, NODE_OPTIONS: '', [app.urlVariable]: url } }, (error, stdout, stderr) =>
+      resolve({ code: error ? Number(error.code) : 0, stdout, stderr }),
+    );
+  });
+}
+
 /** The JSON log lines of a process's output (stdout and stderr alike). */
 const logLines = (output: string) =>
   output
@@ -260,6 +270,17 @@ export function testMigrationsApartFromStart(name: (typeof APPS)[number]['app'])
         `the ${app.lock.schema} schema of ${urlWithoutSecrets(url)}: up to date, nothing to apply; ${names.length} applied in all, latest ${names.at(-1)}`,
       ]);
       expect(await recordedMigrations(url)).toEqual(recorded);
+    });
+
+    it(`\`${app.command} --check\` without \`--\` (npm keeps --check for itself and runs the script without it) refuses, exit 2, creating and applying nothing`, async () => {
+      const url = missingDatabase();
+
+      const typed = await npmRun(app, url, ['--check']);
+
+      expect(typed.code).toBe(2);
+      expect(typed.stderr).toContain(`npm took --check as a setting of its own, not as an argument of this command, which would have run without it; nothing done`);
+      expect(typed.stdout).not.toMatch(/applied/);
+      expect(await databaseExists(url)).toBe(false);
     });
 
     it(`\`${app.command} -- --check\` says what is pending and exits 1 while anything is, creating and applying nothing; 0 once all is applied`, async () => {
