@@ -43,7 +43,7 @@ export async function ensureDatabaseExists(databaseUrl: string, { replyTimeoutMs
     const { rowCount } = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);
     if (rowCount) return;
     await client.query(`CREATE DATABASE ${quoteIdentifier(name)}`).catch((error: { code?: string }) => {
-      if (error.code !== '42P04') throw error; // created meanwhile by another process
+      if (!CREATED_MEANWHILE.has(error.code ?? '')) throw error;
     });
   } finally {
     await endConnection(client);
@@ -89,6 +89,14 @@ async function connectWithin(client: Client, url: URL, replyTimeoutMs: number | 
 }
 
 const INVALID_CATALOG_NAME = '3D000';
+
+/**
+ * What CREATE DATABASE answers when another process created the same database meanwhile (a
+ * migrate step beside a start, two replicas): 42P04 (duplicate_database) when the other had
+ * committed before the name was checked, 23505 (unique_violation on pg_database's name index)
+ * when both were past that check, which PostgreSQL leaves to the index. Either way the database exists.
+ */
+const CREATED_MEANWHILE = new Set(['42P04', '23505']);
 
 async function refuseUnsupportedServer(client: Client): Promise<void> {
   const { rows } = await client.query<{ num: number; version: string }>(`SELECT current_setting('server_version_num')::int AS num, current_setting('server_version') AS version`);
