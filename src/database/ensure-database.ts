@@ -23,8 +23,9 @@ import { boundStatementReplies } from './statement-reply-timeout';
  */
 export async function ensureDatabaseExists(databaseUrl: string, { replyTimeoutMs, create = true }: { replyTimeoutMs?: number; create?: boolean } = {}): Promise<void> {
   const url = new URL(databaseUrl);
-  const name = decodeURIComponent(url.pathname.replace(/^\//, ''));
-  if (!name) throw new Error('DATABASE_URL names no database');
+  // Without one, pg would connect to the database named after the user.
+  if (url.pathname.replace(/^\//, '') === '') throw new Error('DATABASE_URL names no database');
+  const name = databaseNameOf(databaseUrl);
   const existing = await connectUnlessMissing(url.toString(), replyTimeoutMs);
   if (existing) {
     try {
@@ -106,7 +107,7 @@ async function refuseUnsupportedServer(client: Client): Promise<void> {
 
 export async function dropDatabase(databaseUrl: string): Promise<void> {
   const url = new URL(databaseUrl);
-  const name = decodeURIComponent(url.pathname.replace(/^\//, ''));
+  const name = databaseNameOf(databaseUrl);
   url.pathname = '/postgres';
   const client = new Client({ connectionString: url.toString() });
   await client.connect();
@@ -115,6 +116,19 @@ export async function dropDatabase(databaseUrl: string): Promise<void> {
   } finally {
     await client.end();
   }
+}
+
+/**
+ * The database `databaseUrl` names as the driver reads it, which every connection of the apps and
+ * the CLIs makes: pg decodes the name with decodeURI, which leaves `%23`, `%3F`, `%2F` (and the
+ * other reserved characters) as they are, so `eda%23x` is a database named `eda%23x`. Decoding it
+ * otherwise here created a database none of them connects to (`eda#x`), and the run then failed
+ * on the missing one.
+ */
+function databaseNameOf(databaseUrl: string): string {
+  const { database } = new Client({ connectionString: databaseUrl });
+  if (!database) throw new Error('DATABASE_URL names no database');
+  return database;
 }
 
 function quoteIdentifier(name: string): string {

@@ -283,6 +283,20 @@ export function testMigrationsApartFromStart(name: (typeof APPS)[number]['app'])
       expect(await databaseExists(url)).toBe(false);
     });
 
+    it(`\`${app.command}\` on a database whose name the URL percent-encodes (%23, %3F, %2F) creates and migrates the one database the driver connects to, which --check then finds`, async () => {
+      const url = `${missingDatabase()}%23q%3Fx%2Fy`;
+      databases.push(url);
+      const name = new URL(url).pathname.slice(1);
+
+      const ran = await migrate(app, url);
+
+      expect(ran).toMatchObject({ code: 0 });
+      expect(await migrate(app, url, {}, ['--check'])).toMatchObject({ code: 0 });
+      // The driver (pg) decodes a database name with decodeURI, which leaves %23, %3F, %2F as they are.
+      expect(await databaseExists(url)).toBe(true);
+      expect(await query(`${TEST_SERVER_URL}/postgres`, 'SELECT datname FROM pg_database WHERE datname = $1', [decodeURIComponent(name)])).toEqual([]);
+    });
+
     it(`\`${app.command} -- --check\` says what is pending and exits 1 while anything is, creating and applying nothing; 0 once all is applied`, async () => {
       const url = missingDatabase();
       const check = (target: string) => migrate(app, target, {}, ['--check']);
