@@ -19,6 +19,12 @@ export interface MigrateSettings {
   url: string;
   /** MIGRATION_LOCK_WAIT_MS: how long the command waits for another process's run (0: no bound). */
   waitMs: number;
+  /**
+   * DATABASE_STATEMENT_REPLY_TIMEOUT_MS: how long each connect, and each statement but the
+   * migrations' own, waits for PostgreSQL's answer (0: no bound). A server that accepts and never
+   * answers, or that vanished, fails the command instead of holding a deploy step for ever.
+   */
+  replyTimeoutMs: number;
 }
 
 export function migrateUsage(set: SchemaSet): string {
@@ -27,7 +33,8 @@ export function migrateUsage(set: SchemaSet): string {
 Applies the pending migrations of the ${set.lock.schema} schema to the database at ${set.urlVariable}
 (created first if missing, as a start creates it), under the migration lock a start takes: a start
 or another run on the same database meanwhile waits, or this does (MIGRATION_LOCK_WAIT_MS bounds
-that wait). For deployments whose apps start with DATABASE_MIGRATIONS=check, under a role without
+that wait). DATABASE_STATEMENT_REPLY_TIMEOUT_MS bounds each connect and each statement but the
+migrations' own, so a server that never answers fails the command instead of hanging it. For deployments whose apps start with DATABASE_MIGRATIONS=check, under a role without
 DDL rights: run this as the deploy step before them, with a role that has them.
 
 Prints each migration it applied and a summary to stdout, TypeORM's progress and any warning to
@@ -80,23 +87,24 @@ export async function migrateCommand(
   }
   if (check) return checkCommand(set, settings(), out);
 
-  const { url, waitMs } = settings();
+  const { url, waitMs, replyTimeoutMs } = settings();
   const where = `the ${set.lock.schema} schema of ${urlWithoutSecrets(url)}`;
-  await ensureDatabaseExists(url);
+  await ensureDatabaseExists(url, { replyTimeoutMs });
   const dataSource = new DataSource({
     type: 'postgres',
     url,
     migrations: [...set.migrations],
     migrationsTransactionMode: 'each',
     logger: new ProgressLogger(out),
+    connectTimeoutMS: replyTimeoutMs || undefined,
     // As the apps' pools: a run killed mid-statement (a deploy job's deadline, Ctrl-C) has its
     // statement cancelled by the server within 2 s (client_connection_check_interval), so the
-    // next run or start does not wait behind its locks.
-    extra: pgPoolOptions(2, { applicationName: `migrate:${set.lock.schema} ${processLabel()}` }),
+    // next run or start does not wait behind its locks. The migrations run unbounded (runMigrationsUnderLock).
+    extra: pgPoolOptions(2, { applicationName: `migrate:${set.lock.schema} ${processLabel()}`, statementReplyTimeoutMs: replyTimeoutMs }),
   });
   await dataSource.initialize();
   try {
-    const applied = await runMigrationsUnderLock(dataSource, { lock: set.lock, waitMs, logger: { log: (line) => out.stderr(line) } });
+    const applied = await runMigrationsUnderLock(dataSource, { lock: set.lock, waitMs, replyTimeoutMs, logger: { log: (line) => out.stderr(line) } });
     const recorded: Array<{ name: string }> = await dataSource.query(`SELECT name FROM migrations ORDER BY timestamp, id`);
     const recordedNames = recorded.map(({ name }) => name);
     for (const { name } of applied) out.stdout(`applied ${name}`);
@@ -118,9 +126,9 @@ export async function migrateCommand(
  * run), and without creating it. Resolves with 0 when nothing is pending, 1 when a migration is
  * or the database does not exist.
  */
-async function checkCommand(set: SchemaSet, { url, waitMs }: MigrateSettings, out: CommandOutput): Promise<number> {
+async function checkCommand(set: SchemaSet, { url, waitMs, replyTimeoutMs }: MigrateSettings, out: CommandOutput): Promise<number> {
   const where = `the ${set.lock.schema} schema of ${urlWithoutSecrets(url)}`;
-  const state = await readSchemaState(set, { url, waitMs, logger: { log: (line) => out.stderr(line) } });
+  const state = await readSchemaState(set, { url, waitMs, replyTimeoutMs, logger: { log: (line) => out.stderr(line) } });
   if (!state.exists) {
     out.stdout(`${where}: the database does not exist; ${set.migrateCommand} creates it and applies all ${set.migrations.length} migrations`);
     return 1;

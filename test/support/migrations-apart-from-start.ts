@@ -1,5 +1,6 @@
 import { execFile } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
+import { createServer, type Socket } from 'node:net';
 import path from 'node:path';
 import { Client } from 'pg';
 import { migrations } from '../../migrations';
@@ -147,13 +148,43 @@ const recordedMigrations = (url: string) => query<{ id: number; name: string }>(
 /** The names of `known` in the order a run applies them: by the timestamp that ends each name. */
 const runOrder = (known: ReadonlyArray<{ name: string }>) => known.map(({ name }) => name).sort((a, b) => Number(a.slice(-13)) - Number(b.slice(-13)));
 
-/** The app's migrate command from the build, exactly as its npm script runs it, against `url`. */
-function migrate(app: (typeof APPS)[number], url: string, env: Record<string, string> = {}, args: string[] = []): Promise<{ code: number; stdout: string; stderr: string }> {
+/**
+ * The app's migrate command from the build, exactly as its npm script runs it, against `url`.
+ * `timeoutMs`: killed after this long (its code then NaN), for a command that may hang.
+ */
+function migrate(
+  app: (typeof APPS)[number],
+  url: string,
+  env: Record<string, string> = {},
+  args: string[] = [],
+  { timeoutMs = 0 }: { timeoutMs?: number } = {},
+): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [path.join(ROOT, app.cli), ...args], { env: { ...process.env, NODE_OPTIONS: '', [app.urlVariable]: url, ...env } }, (error, stdout, stderr) =>
-      resolve({ code: error ? Number(error.code) : 0, stdout, stderr }),
+    execFile(
+      process.execPath,
+      [path.join(ROOT, app.cli), ...args],
+      { env: { ...process.env, NODE_OPTIONS: '', [app.urlVariable]: url, ...env }, timeout: timeoutMs, killSignal: 'SIGKILL' },
+      (error, stdout, stderr) => resolve({ code: error ? Number(error.code) : 0, stdout, stderr }),
     );
   });
+}
+
+/** A TCP server on a free port of 127.0.0.1 that accepts connections and never answers: a PostgreSQL that hangs, or a proxy in front of a vanished one. */
+async function silentServer(): Promise<{ port: number; close(): Promise<void> }> {
+  const sockets = new Set<Socket>();
+  const server = createServer((socket) => {
+    sockets.add(socket);
+    socket.on('error', () => undefined);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    port: (server.address() as { port: number }).port,
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const socket of sockets) socket.destroy();
+        server.close(() => resolve());
+      }),
+  };
 }
 
 /** The app's migrate command run through npm as an operator types it: `npm run migrate:api <args>`. */
@@ -295,6 +326,24 @@ export function testMigrationsApartFromStart(name: (typeof APPS)[number]['app'])
       // The driver (pg) decodes a database name with decodeURI, which leaves %23, %3F, %2F as they are.
       expect(await databaseExists(url)).toBe(true);
       expect(await query(`${TEST_SERVER_URL}/postgres`, 'SELECT datname FROM pg_database WHERE datname = $1', [decodeURIComponent(name)])).toEqual([]);
+    });
+
+    it(`\`${app.command}\` and its --check fail within DATABASE_STATEMENT_REPLY_TIMEOUT_MS on a server that accepts connections and never answers, one line each, instead of hanging`, async () => {
+      const silent = await silentServer();
+      try {
+        const url = `postgres://migrator:s3cret-pw@127.0.0.1:${silent.port}/${TEST_DATABASE_PREFIX}silent`;
+        for (const args of [[], ['--check']]) {
+          const startedAt = Date.now();
+          const failed = await migrate(app, url, { DATABASE_STATEMENT_REPLY_TIMEOUT_MS: '1000' }, args, { timeoutMs: 20_000 });
+
+          expect(failed).toMatchObject({ code: 1, stdout: '' });
+          expect(failed.stderr).toMatch(new RegExp(`^migrate failed: PostgreSQL at 127\\.0\\.0\\.1:${silent.port} could not be reached within 1000 ms \\(DATABASE_STATEMENT_REPLY_TIMEOUT_MS\\): .*\n$`));
+          expect(failed.stderr).not.toContain('s3cret-pw');
+          expect(Date.now() - startedAt).toBeLessThan(10_000);
+        }
+      } finally {
+        await silent.close();
+      }
     });
 
     it(`\`${app.command} -- --check\` says what is pending and exits 1 while anything is, creating and applying nothing; 0 once all is applied`, async () => {
