@@ -226,6 +226,16 @@ async function holdLock(url: string, lock: MigrationLockKey): Promise<Client> {
   return holder;
 }
 
+/** Whether a migration run's lock session on `url` has asked for `lock` (pg_stat_activity keeps a session's last statement). */
+const lockRefusedTo = async (url: string, lock: MigrationLockKey) =>
+  (
+    await query<{ n: number }>(
+      url,
+      `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND application_name LIKE $1 AND query LIKE '%pg_try_advisory_lock%'`,
+      [`migrations:${lock.schema} %`],
+    )
+  )[0].n > 0;
+
 const migrationsTableExists = async (url: string) => (await query<{ exists: boolean }>(url, `SELECT to_regclass('migrations') IS NOT NULL AS exists`))[0].exists;
 
 /**
@@ -373,7 +383,9 @@ export function testMigrationsApartFromStart(name: (typeof APPS)[number]['app'])
       expect(await migrationsTableExists(url)).toBe(false);
 
       const waiting = migrate(app, url, { MIGRATION_LOCK_WAIT_MS: '60000' });
-      await new Promise((resolve) => setTimeout(resolve, 700));
+      // Released once the command has asked for the lock and been refused: a fixed pause could end
+      // before a loaded machine got the command that far, and it then found the lock free.
+      await eventually(async () => expect(await lockRefusedTo(url, app.lock)).toBe(true), 20_000);
       expect(await migrationsTableExists(url)).toBe(false);
       await holder.end();
       const ran = await waiting;
