@@ -36,7 +36,7 @@ export function migrationNames(migrations: SchemaSet['migrations']): string[] {
 /**
  * The build's migrations (`known`, in run order) against those the database records: which are
  * `pending` (known, not recorded; in run order) and which are `unknown` (recorded, not known:
- * applied by another build, a newer one as a rule; in recorded order). Compared by name, as
+ * applied by another build, a newer one as a rule; in the order of `recorded`). Compared by name, as
  * TypeORM decides what is pending.
  */
 export function compareMigrations(known: readonly string[], recorded: readonly string[]): { pending: string[]; unknown: string[] } {

@@ -452,6 +452,21 @@ export function testMigrationsApartFromStart(name: (typeof APPS)[number]['app'])
       expect(logLines(started.stdout)).toContainEqual(expect.objectContaining({ level: 'warn', msg: expect.stringContaining(`${ahead}: starting anyway`) }));
     });
 
+    it(`a migration recorded by hand between two of the build's (its row after them all): \`${app.command}\` and its --check name the same latest one, the build's`, async () => {
+      const url = missingDatabase();
+      expect(await migrate(app, url)).toMatchObject({ code: 0 });
+      const between = Number(names[0].slice(-13)) + 1; // after the first, before the second
+      await query(url, `INSERT INTO migrations (timestamp, name) VALUES ($1, $2)`, [between, `ByHand${between}`]);
+      const where = `the ${app.lock.schema} schema of ${urlWithoutSecrets(url)}`;
+
+      const ran = await migrate(app, url);
+      const checked = await migrate(app, url, {}, ['--check']);
+
+      expect(ran).toMatchObject({ code: 0, stdout: `${where}: up to date, nothing to apply; ${names.length + 1} applied in all, latest ${names.at(-1)}\n` });
+      expect(checked).toMatchObject({ code: 0, stdout: `${where}: up to date, nothing pending; ${names.length + 1} applied in all, latest ${names.at(-1)}\n` });
+      expect(checked.stderr).toContain(`this build does not know (ByHand${between})`);
+    });
+
     it('with DATABASE_MIGRATIONS=check, waits for a migration run in progress (the lock), and gives up after MIGRATION_LOCK_WAIT_MS naming its holder', async () => {
       const url = missingDatabase();
       expect(await migrate(app, url)).toMatchObject({ code: 0 });
