@@ -64,7 +64,8 @@ export const databaseSessionSettings = {
    * nothing else ends the wait before the kernel's TCP timeouts, up to about 15 minutes; the
    * server's own `statement_timeout` cannot, since it is the server that is gone. Counted on this
    * side (src/database/statement-reply-timeout.ts), so it also ends a statement that waits this
-   * long for a lock. Migrations and projection rebuilds are not bounded, nor are the CLIs. The API
+   * long for a lock. Migrations and projection rebuilds are not bounded, nor are the CLIs but the
+   * migrate commands (their connects, and their statements other than the migrations). The API
    * also bounds with it a new connection's handshake and a wait for a free pool connection (the
    * consumer has 10 s for those). 0: no bound. Else at least 1 s: a bound near a client round trip
    * would fail the apps' own statements.

@@ -2,7 +2,16 @@ import { ensureDatabaseExists } from './ensure-database';
 
 // A stand-in for pg's Client on a server that holds `databases`; `reachable` are those a client
 // may connect to (a pooler that serves only the application's database, for one).
-const server = { databases: new Set<string>(), reachable: new Set<string>(), versionNum: 160004, connected: [] as string[], statements: [] as string[], open: 0 };
+const server = {
+  databases: new Set<string>(),
+  reachable: new Set<string>(),
+  versionNum: 160004,
+  connected: [] as string[],
+  statements: [] as string[],
+  open: 0,
+  /** What CREATE DATABASE fails with (another process creating the same database meanwhile), if anything. */
+  createFails: undefined as { code: string; message: string } | undefined,
+};
 
 jest.mock('pg', () => ({
   Client: class {
@@ -20,7 +29,10 @@ jest.mock('pg', () => ({
       server.statements.push(`${this.database}: ${text.split(' ').slice(0, 2).join(' ')}`);
       if (text.includes('server_version_num')) return { rows: [{ num: server.versionNum, version: String(server.versionNum) }], rowCount: 1 };
       if (text.startsWith('SELECT 1 FROM pg_database')) return { rows: [], rowCount: 0 };
-      if (text.startsWith('CREATE DATABASE')) return { rows: [], rowCount: 0 };
+      if (text.startsWith('CREATE DATABASE')) {
+        if (server.createFails) throw Object.assign(new Error(server.createFails.message), { code: server.createFails.code });
+        return { rows: [], rowCount: 0 };
+      }
       throw new Error(`unexpected statement ${text}`);
     }
     async end(): Promise<void> {
@@ -31,7 +43,15 @@ jest.mock('pg', () => ({
 
 describe('ensureDatabaseExists', () => {
   beforeEach(() => {
-    Object.assign(server, { databases: new Set(['postgres']), reachable: new Set(['postgres', 'app']), versionNum: 160004, connected: [], statements: [], open: 0 });
+    Object.assign(server, {
+      databases: new Set(['postgres']),
+      reachable: new Set(['postgres', 'app']),
+      versionNum: 160004,
+      connected: [],
+      statements: [],
+      open: 0,
+      createFails: undefined,
+    });
   });
 
   it('starts on an existing database through that database alone, without the postgres maintenance database', async () => {
@@ -63,5 +83,22 @@ describe('ensureDatabaseExists', () => {
     server.reachable = new Set(['postgres']);
     await expect(ensureDatabaseExists('postgres://u:p@db:5432/app')).rejects.toThrow('no such database: app');
     expect(server.connected).toEqual([]);
+  });
+
+  // Two processes creating one database at once (a migrate step beside a start with
+  // DATABASE_MIGRATIONS=run, two replicas): both found it missing; PostgreSQL answers the one that
+  // loses with 42P04, or with 23505 on pg_database's unique index when they meet inside CREATE DATABASE.
+  it.each([
+    ['42P04', 'database "app" already exists'],
+    ['23505', 'duplicate key value violates unique constraint "pg_database_datname_index"'],
+  ])('takes a CREATE DATABASE that lost the race to another process (%s) for the database created', async (code, message) => {
+    server.createFails = { code, message };
+    await expect(ensureDatabaseExists('postgres://u:p@db:5432/app')).resolves.toBeUndefined();
+    expect(server.open).toBe(0);
+  });
+
+  it('passes on any other failure of CREATE DATABASE', async () => {
+    server.createFails = { code: '42501', message: 'permission denied to create database' };
+    await expect(ensureDatabaseExists('postgres://u:p@db:5432/app')).rejects.toThrow('permission denied to create database');
   });
 });

@@ -23,8 +23,9 @@ import { boundStatementReplies } from './statement-reply-timeout';
  */
 export async function ensureDatabaseExists(databaseUrl: string, { replyTimeoutMs, create = true }: { replyTimeoutMs?: number; create?: boolean } = {}): Promise<void> {
   const url = new URL(databaseUrl);
-  const name = decodeURIComponent(url.pathname.replace(/^\//, ''));
-  if (!name) throw new Error('DATABASE_URL names no database');
+  // Without one, pg would connect to the database named after the user.
+  if (url.pathname.replace(/^\//, '') === '') throw new Error('DATABASE_URL names no database');
+  const name = databaseNameOf(databaseUrl);
   const existing = await connectUnlessMissing(url.toString(), replyTimeoutMs);
   if (existing) {
     try {
@@ -43,7 +44,7 @@ export async function ensureDatabaseExists(databaseUrl: string, { replyTimeoutMs
     const { rowCount } = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);
     if (rowCount) return;
     await client.query(`CREATE DATABASE ${quoteIdentifier(name)}`).catch((error: { code?: string }) => {
-      if (error.code !== '42P04') throw error; // created meanwhile by another process
+      if (!CREATED_MEANWHILE.has(error.code ?? '')) throw error;
     });
   } finally {
     await endConnection(client);
@@ -90,6 +91,14 @@ async function connectWithin(client: Client, url: URL, replyTimeoutMs: number | 
 
 const INVALID_CATALOG_NAME = '3D000';
 
+/**
+ * What CREATE DATABASE answers when another process created the same database meanwhile (a
+ * migrate step beside a start, two replicas): 42P04 (duplicate_database) when the other had
+ * committed before the name was checked, 23505 (unique_violation on pg_database's name index)
+ * when both were past that check, which PostgreSQL leaves to the index. Either way the database exists.
+ */
+const CREATED_MEANWHILE = new Set(['42P04', '23505']);
+
 async function refuseUnsupportedServer(client: Client): Promise<void> {
   const { rows } = await client.query<{ num: number; version: string }>(`SELECT current_setting('server_version_num')::int AS num, current_setting('server_version') AS version`);
   const problem = unsupportedServerProblem(rows[0].num, rows[0].version);
@@ -98,7 +107,7 @@ async function refuseUnsupportedServer(client: Client): Promise<void> {
 
 export async function dropDatabase(databaseUrl: string): Promise<void> {
   const url = new URL(databaseUrl);
-  const name = decodeURIComponent(url.pathname.replace(/^\//, ''));
+  const name = databaseNameOf(databaseUrl);
   url.pathname = '/postgres';
   const client = new Client({ connectionString: url.toString() });
   await client.connect();
@@ -107,6 +116,19 @@ export async function dropDatabase(databaseUrl: string): Promise<void> {
   } finally {
     await client.end();
   }
+}
+
+/**
+ * The database `databaseUrl` names as the driver reads it, which every connection of the apps and
+ * the CLIs makes: pg decodes the name with decodeURI, which leaves `%23`, `%3F`, `%2F` (and the
+ * other reserved characters) as they are, so `eda%23x` is a database named `eda%23x`. Decoding it
+ * otherwise here created a database none of them connects to (`eda#x`), and the run then failed
+ * on the missing one.
+ */
+function databaseNameOf(databaseUrl: string): string {
+  const { database } = new Client({ connectionString: databaseUrl });
+  if (!database) throw new Error('DATABASE_URL names no database');
+  return database;
 }
 
 function quoteIdentifier(name: string): string {

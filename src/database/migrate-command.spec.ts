@@ -30,4 +30,25 @@ describe('the migrate command', () => {
     expect(stderr.join('\n')).toContain('Usage: npm run migrate:consumer');
     expect(stdout).toEqual([]);
   });
+
+  // `npm run migrate:api --check` (no `--`): npm keeps `--check` as its own setting, warns
+  // `Unknown cli config "--check"`, sets npm_config_check=true and runs the script without it.
+  it.each([
+    [{ npm_config_check: 'true' }, '--check'],
+    [{ npm_config_chek: 'true' }, '--chek'],
+    [{ npm_config_dry_run: 'true' }, '--dry-run'],
+  ])('refuses to run when npm took an option meant for it (%j), saying where it goes, exit 2, connecting to nothing', async (environment, option) => {
+    const { stdout, stderr, out } = output();
+    expect(await migrateCommand(SET, SETTINGS, [], out, environment)).toBe(2);
+    expect(stderr.join('\n')).toContain(`npm took ${option} as a setting of its own`);
+    expect(stderr.join('\n')).toContain('npm run migrate:consumer -- --check');
+    expect(stdout).toEqual([]);
+  });
+
+  it("runs whatever npm settings it is given that are npm's own (cache, shell, a registry)", async () => {
+    const { out } = output();
+    await expect(migrateCommand(SET, SETTINGS, [], out, { npm_config_cache: '/root/.npm', npm_config_shell: '/bin/sh', npm_config_registry: 'https://registry.npmjs.org/' })).rejects.toThrow(
+      'the settings were read',
+    );
+  });
 });

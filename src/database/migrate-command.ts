@@ -5,6 +5,7 @@ import { ensureDatabaseExists } from './ensure-database';
 import { processLabel } from './lease-session';
 import { compareMigrations, migrationNames, readSchemaState, schemaAhead, type SchemaSet } from './migration-check';
 import { runMigrationsUnderLock } from './migration-lock';
+import { optionsNpmTook } from './options-npm-took';
 import { pgPoolOptions } from './pool-options';
 
 /** Where the command writes: its report (stdout) and its progress, waits and warnings (stderr). */
@@ -18,6 +19,12 @@ export interface MigrateSettings {
   url: string;
   /** MIGRATION_LOCK_WAIT_MS: how long the command waits for another process's run (0: no bound). */
   waitMs: number;
+  /**
+   * DATABASE_STATEMENT_REPLY_TIMEOUT_MS: how long each connect, and each statement but the
+   * migrations' own, waits for PostgreSQL's answer (0: no bound). A server that accepts and never
+   * answers, or that vanished, fails the command instead of holding a deploy step for ever.
+   */
+  replyTimeoutMs: number;
 }
 
 export function migrateUsage(set: SchemaSet): string {
@@ -26,7 +33,8 @@ export function migrateUsage(set: SchemaSet): string {
 Applies the pending migrations of the ${set.lock.schema} schema to the database at ${set.urlVariable}
 (created first if missing, as a start creates it), under the migration lock a start takes: a start
 or another run on the same database meanwhile waits, or this does (MIGRATION_LOCK_WAIT_MS bounds
-that wait). For deployments whose apps start with DATABASE_MIGRATIONS=check, under a role without
+that wait). DATABASE_STATEMENT_REPLY_TIMEOUT_MS bounds each connect and each statement but the
+migrations' own, so a server that never answers fails the command instead of hanging it. For deployments whose apps start with DATABASE_MIGRATIONS=check, under a role without
 DDL rights: run this as the deploy step before them, with a role that has them.
 
 Prints each migration it applied and a summary to stdout, TypeORM's progress and any warning to
@@ -38,17 +46,36 @@ run failed (the migrations it committed before stay applied; run it again once t
           when none is, 1 when one is or the database does not exist (a deploy pipeline's gate).`;
 }
 
+const OPTIONS = { help: { type: 'boolean' }, check: { type: 'boolean' } } as const;
+
 /**
  * The migrate command of `set`: creates the database if missing (ensureDatabaseExists, as a start
  * does), applies the pending migrations under the migration lock (runMigrationsUnderLock, as a
  * start does, each in its own transaction), prints what it applied; warns when the database
  * records migrations this build does not know. `settings` are read once the arguments are
- * taken (`--help` needs none). Resolves with the exit code; rejects with what failed (exit 1).
+ * taken (`--help` needs none). `environment` is searched for options npm kept for itself
+ * (optionsNpmTook): such a command line is refused, as a bad argument is, since the run it would
+ * make is not the one asked for (`npm run migrate:api --check` would migrate). Resolves with the
+ * exit code; rejects with what failed (exit 1).
  */
-export async function migrateCommand(set: SchemaSet, settings: () => MigrateSettings, args: readonly string[], out: CommandOutput): Promise<number> {
+export async function migrateCommand(
+  set: SchemaSet,
+  settings: () => MigrateSettings,
+  args: readonly string[],
+  out: CommandOutput,
+  environment: Readonly<Record<string, string | undefined>> = {},
+): Promise<number> {
+  const tookByNpm = optionsNpmTook(environment, Object.keys(OPTIONS));
+  if (tookByNpm.length > 0) {
+    out.stderr(
+      `npm took ${tookByNpm.join(' ')} as a setting of its own, not as an argument of this command, which would have run without it; nothing done. ` +
+        `The command's arguments go after \`--\`: \`${set.migrateCommand} -- --check\``,
+    );
+    return 2;
+  }
   let check: boolean | undefined;
   try {
-    const { values } = parseArgs({ args: [...args], options: { help: { type: 'boolean' }, check: { type: 'boolean' } } });
+    const { values } = parseArgs({ args: [...args], options: OPTIONS });
     if (values.help) {
       out.stdout(migrateUsage(set));
       return 0;
@@ -60,23 +87,24 @@ export async function migrateCommand(set: SchemaSet, settings: () => MigrateSett
   }
   if (check) return checkCommand(set, settings(), out);
 
-  const { url, waitMs } = settings();
+  const { url, waitMs, replyTimeoutMs } = settings();
   const where = `the ${set.lock.schema} schema of ${urlWithoutSecrets(url)}`;
-  await ensureDatabaseExists(url);
+  await ensureDatabaseExists(url, { replyTimeoutMs });
   const dataSource = new DataSource({
     type: 'postgres',
     url,
     migrations: [...set.migrations],
     migrationsTransactionMode: 'each',
     logger: new ProgressLogger(out),
+    connectTimeoutMS: replyTimeoutMs || undefined,
     // As the apps' pools: a run killed mid-statement (a deploy job's deadline, Ctrl-C) has its
     // statement cancelled by the server within 2 s (client_connection_check_interval), so the
-    // next run or start does not wait behind its locks.
-    extra: pgPoolOptions(2, { applicationName: `migrate:${set.lock.schema} ${processLabel()}` }),
+    // next run or start does not wait behind its locks. The migrations run unbounded (runMigrationsUnderLock).
+    extra: pgPoolOptions(2, { applicationName: `migrate:${set.lock.schema} ${processLabel()}`, statementReplyTimeoutMs: replyTimeoutMs }),
   });
   await dataSource.initialize();
   try {
-    const applied = await runMigrationsUnderLock(dataSource, { lock: set.lock, waitMs, logger: { log: (line) => out.stderr(line) } });
+    const applied = await runMigrationsUnderLock(dataSource, { lock: set.lock, waitMs, replyTimeoutMs, logger: { log: (line) => out.stderr(line) } });
     const recorded: Array<{ name: string }> = await dataSource.query(`SELECT name FROM migrations ORDER BY timestamp, id`);
     const recordedNames = recorded.map(({ name }) => name);
     for (const { name } of applied) out.stdout(`applied ${name}`);
@@ -98,9 +126,9 @@ export async function migrateCommand(set: SchemaSet, settings: () => MigrateSett
  * run), and without creating it. Resolves with 0 when nothing is pending, 1 when a migration is
  * or the database does not exist.
  */
-async function checkCommand(set: SchemaSet, { url, waitMs }: MigrateSettings, out: CommandOutput): Promise<number> {
+async function checkCommand(set: SchemaSet, { url, waitMs, replyTimeoutMs }: MigrateSettings, out: CommandOutput): Promise<number> {
   const where = `the ${set.lock.schema} schema of ${urlWithoutSecrets(url)}`;
-  const state = await readSchemaState(set, { url, waitMs, logger: { log: (line) => out.stderr(line) } });
+  const state = await readSchemaState(set, { url, waitMs, replyTimeoutMs, logger: { log: (line) => out.stderr(line) } });
   if (!state.exists) {
     out.stdout(`${where}: the database does not exist; ${set.migrateCommand} creates it and applies all ${set.migrations.length} migrations`);
     return 1;
@@ -122,7 +150,7 @@ async function checkCommand(set: SchemaSet, { url, waitMs }: MigrateSettings, ou
 export function runMigrateCli(set: SchemaSet, settings: () => MigrateSettings): void {
   const out: CommandOutput = { stdout: (line) => process.stdout.write(`${line}\n`), stderr: (line) => process.stderr.write(`${line}\n`) };
   Promise.resolve()
-    .then(() => migrateCommand(set, settings, process.argv.slice(2), out))
+    .then(() => migrateCommand(set, settings, process.argv.slice(2), out, process.env))
     .then(
       (code) => process.exit(code),
       (error: unknown) => {

@@ -68,4 +68,14 @@ describe('the messages of a check', () => {
     );
     expect(schemaAheadWarning(SET, URL_WITH_PASSWORD, ['D1700000000004', 'E1700000000005'])).toContain('records 2 migrations this build does not know (D1700000000004, E1700000000005)');
   });
+
+  it("does not call a recorded migration older than the build's latest a newer version's: says it was renamed, removed or recorded by hand", () => {
+    const set = { ...SET, migrations: [migration('A1700000000001'), migration('C1700000000003')] };
+    expect(schemaAheadWarning(set, URL_WITH_PASSWORD, ['ByHand1700000000002'])).toMatch(
+      /records 1 migration this build does not know \(ByHand1700000000002\), older than its latest \(C1700000000003\): renamed or removed since it was applied, or recorded by hand: starting anyway/,
+    );
+    expect(schemaAheadWarning(set, URL_WITH_PASSWORD, ['ByHand1700000000002', 'NoTimestamp', 'D1700000000004'])).toContain(
+      'records 3 migrations this build does not know: 1 applied by a newer version (D1700000000004); 2 older than its latest (C1700000000003) or without a timestamp (ByHand1700000000002, NoTimestamp): renamed or removed since it was applied, or recorded by hand',
+    );
+  });
 });

@@ -36,7 +36,7 @@ export function migrationNames(migrations: SchemaSet['migrations']): string[] {
 /**
  * The build's migrations (`known`, in run order) against those the database records: which are
  * `pending` (known, not recorded; in run order) and which are `unknown` (recorded, not known:
- * applied by another build, a newer one as a rule; in recorded order). Compared by name, as
+ * applied by another build, a newer one as a rule; in the order of `recorded`). Compared by name, as
  * TypeORM decides what is pending.
  */
 export function compareMigrations(known: readonly string[], recorded: readonly string[]): { pending: string[]; unknown: string[] } {
@@ -58,12 +58,37 @@ export function databaseMissingProblem(set: SchemaSet, url: string): string {
   return `database ${urlWithoutSecrets(url)} does not exist; DATABASE_MIGRATIONS=check creates nothing at start: ${runCommand(set, 'create it and apply its migrations')}`;
 }
 
-/** That the database records migrations this build does not know (`unknown`). */
+/**
+ * That the database records migrations this build does not know (`unknown`), and where they come
+ * from: a newer version's, when their timestamp is past the build's latest migration; otherwise
+ * (older than it, or with no timestamp ending the name) not a newer version's, which would hold
+ * every migration of this build: one renamed or removed since it was applied, or a row recorded by hand.
+ */
 export function schemaAhead(set: SchemaSet, url: string, unknown: readonly string[]): string {
-  return (
-    `the ${set.lock.schema} schema of database ${urlWithoutSecrets(url)} records ${count(unknown.length, 'migration')} this build does not know ` +
-    `(${unknown.join(', ')}), applied by a newer version`
-  );
+  const latest = migrationNames(set.migrations).at(-1);
+  const newer = unknown.filter((name) => isNewerThan(name, latest));
+  const other = unknown.filter((name) => !isNewerThan(name, latest));
+  const records = `the ${set.lock.schema} schema of database ${urlWithoutSecrets(url)} records ${count(unknown.length, 'migration')} this build does not know`;
+  const newerOrigin = 'applied by a newer version';
+  const otherKind = [
+    ...(other.some((name) => timestampOf(name) !== undefined) ? [`older than its latest (${latest})`] : []),
+    ...(other.some((name) => timestampOf(name) === undefined) ? ['without a timestamp'] : []),
+  ].join(' or ');
+  const otherOrigin = 'renamed or removed since it was applied, or recorded by hand';
+  if (other.length === 0) return `${records} (${newer.join(', ')}), ${newerOrigin}`;
+  if (newer.length === 0) return `${records} (${other.join(', ')}), ${otherKind}: ${otherOrigin}`;
+  return `${records}: ${newer.length} ${newerOrigin} (${newer.join(', ')}); ${other.length} ${otherKind} (${other.join(', ')}): ${otherOrigin}`;
+}
+
+/** The 13-digit timestamp ending a migration's name, as TypeORM reads it; undefined when the name has none. */
+function timestampOf(name: string): number | undefined {
+  const digits = name.slice(-13);
+  return /^\d{13}$/.test(digits) ? Number(digits) : undefined;
+}
+
+function isNewerThan(name: string, latest: string | undefined): boolean {
+  const timestamp = timestampOf(name);
+  return timestamp !== undefined && (latest === undefined || timestamp > (timestampOf(latest) ?? 0));
 }
 
 /** The warning of a start whose database records migrations this build does not know. */

@@ -102,8 +102,10 @@ export async function runMigrationsUnderLock(dataSource: DataSource, settings: M
 }
 
 /**
- * The names of the migrations the database at `url` records (its `migrations` table, in the order
- * they were applied; none when the table does not exist), read while holding the schema set's
+ * The names of the migrations the database at `url` records (its `migrations` table, in their
+ * timestamps' order, as TypeORM orders them and the migrate command and the start line name the
+ * latest: the last applied is not the latest for a row recorded by hand or a migration merged
+ * late; none when the table does not exist), read while holding the schema set's
  * migration lock: after a run in progress ended, never halfway through one (each migration commits
  * on its own). It only reads: TypeORM's own look at what is pending creates the migrations table,
  * which neither a role without DDL rights nor a check that must write nothing may do.
@@ -125,7 +127,7 @@ export async function readRecordedMigrationsUnderLock(url: string, settings: Mig
     return await boundedLeaseStatements(async () => {
       const { rows: [{ exists }] } = await session.query<{ exists: boolean }>(`SELECT to_regclass('${MIGRATIONS_TABLE}') IS NOT NULL AS exists`);
       if (!exists) return [];
-      const { rows } = await session.query<{ name: string }>(`SELECT name FROM ${MIGRATIONS_TABLE} ORDER BY id`);
+      const { rows } = await session.query<{ name: string }>(`SELECT name FROM ${MIGRATIONS_TABLE} ORDER BY timestamp, id`);
       return rows.map(({ name }) => name);
     });
   } finally {

@@ -1,5 +1,6 @@
 import { execFile } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
+import { createServer, type Socket } from 'node:net';
 import path from 'node:path';
 import { Client } from 'pg';
 import { migrations } from '../../migrations';
@@ -147,26 +148,53 @@ const recordedMigrations = (url: string) => query<{ id: number; name: string }>(
 /** The names of `known` in the order a run applies them: by the timestamp that ends each name. */
 const runOrder = (known: ReadonlyArray<{ name: string }>) => known.map(({ name }) => name).sort((a, b) => Number(a.slice(-13)) - Number(b.slice(-13)));
 
-/** The app's migrate command from the build, exactly as its npm script runs it, against `url`. */
-function migrate(app: (typeof APPS)[number], url: string, env: Record<string, string> = {}, args: string[] = []): Promise<{ code: number; stdout: string; stderr: string }> {
-  return startMigrate(app, url, env, args).finished;
-}
-
-/** The migrate command started: what it wrote on stderr so far, and its end. */
-function startMigrate(
+/**
+ * The app's migrate command from the build, exactly as its npm script runs it, against `url`.
+ * `timeoutMs`: killed after this long (its code then NaN), for a command that may hang.
+ */
+function migrate(
   app: (typeof APPS)[number],
   url: string,
   env: Record<string, string> = {},
   args: string[] = [],
-): { stderrSoFar: () => string; finished: Promise<{ code: number; stdout: string; stderr: string }> } {
-  let stderrSoFar = '';
-  const finished = new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
-    const child = execFile(process.execPath, [path.join(ROOT, app.cli), ...args], { env: { ...process.env, NODE_OPTIONS: '', [app.urlVariable]: url, ...env } }, (error, stdout, stderr) =>
+  { timeoutMs = 0 }: { timeoutMs?: number } = {},
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      [path.join(ROOT, app.cli), ...args],
+      { env: { ...process.env, NODE_OPTIONS: '', [app.urlVariable]: url, ...env }, timeout: timeoutMs, killSignal: 'SIGKILL' },
+      (error, stdout, stderr) => resolve({ code: error ? Number(error.code) : 0, stdout, stderr }),
+    );
+  });
+}
+
+/** A TCP server on a free port of 127.0.0.1 that accepts connections and never answers: a PostgreSQL that hangs, or a proxy in front of a vanished one. */
+async function silentServer(): Promise<{ port: number; close(): Promise<void> }> {
+  const sockets = new Set<Socket>();
+  const server = createServer((socket) => {
+    sockets.add(socket);
+    socket.on('error', () => undefined);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    port: (server.address() as { port: number }).port,
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const socket of sockets) socket.destroy();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+/** The app's migrate command run through npm as an operator types it: `npm run migrate:api <args>`. */
+function npmRun(app: (typeof APPS)[number], url: string, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  const [, , script] = app.command.split(' ');
+  return new Promise((resolve) => {
+    execFile('npm', ['run', script, ...args], { cwd: ROOT, env: { ...process.env, NODE_OPTIONS: '', [app.urlVariable]: url } }, (error, stdout, stderr) =>
       resolve({ code: error ? Number(error.code) : 0, stdout, stderr }),
     );
-    child.stderr?.on('data', (chunk: Buffer | string) => (stderrSoFar += String(chunk)));
   });
-  return { stderrSoFar: () => stderrSoFar, finished };
 }
 
 /** The JSON log lines of a process's output (stdout and stderr alike). */
@@ -197,6 +225,16 @@ async function holdLock(url: string, lock: MigrationLockKey): Promise<Client> {
   await holder.query('SELECT pg_advisory_lock($1::bigint)', [lock.key]);
   return holder;
 }
+
+/** Whether a migration run's lock session on `url` has asked for `lock` (pg_stat_activity keeps a session's last statement). */
+const lockRefusedTo = async (url: string, lock: MigrationLockKey) =>
+  (
+    await query<{ n: number }>(
+      url,
+      `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND application_name LIKE $1 AND query LIKE '%pg_try_advisory_lock%'`,
+      [`migrations:${lock.schema} %`],
+    )
+  )[0].n > 0;
 
 const migrationsTableExists = async (url: string) => (await query<{ exists: boolean }>(url, `SELECT to_regclass('migrations') IS NOT NULL AS exists`))[0].exists;
 
@@ -275,6 +313,49 @@ export function testMigrationsApartFromStart(name: (typeof APPS)[number]['app'])
       expect(await recordedMigrations(url)).toEqual(recorded);
     });
 
+    it(`\`${app.command} --check\` without \`--\` (npm keeps --check for itself and runs the script without it) refuses, exit 2, creating and applying nothing`, async () => {
+      const url = missingDatabase();
+
+      const typed = await npmRun(app, url, ['--check']);
+
+      expect(typed.code).toBe(2);
+      expect(typed.stderr).toContain(`npm took --check as a setting of its own, not as an argument of this command, which would have run without it; nothing done`);
+      expect(typed.stdout).not.toMatch(/applied/);
+      expect(await databaseExists(url)).toBe(false);
+    });
+
+    it(`\`${app.command}\` on a database whose name the URL percent-encodes (%23, %3F, %2F) creates and migrates the one database the driver connects to, which --check then finds`, async () => {
+      const url = `${missingDatabase()}%23q%3Fx%2Fy`;
+      databases.push(url);
+      const name = new URL(url).pathname.slice(1);
+
+      const ran = await migrate(app, url);
+
+      expect(ran).toMatchObject({ code: 0 });
+      expect(await migrate(app, url, {}, ['--check'])).toMatchObject({ code: 0 });
+      // The driver (pg) decodes a database name with decodeURI, which leaves %23, %3F, %2F as they are.
+      expect(await databaseExists(url)).toBe(true);
+      expect(await query(`${TEST_SERVER_URL}/postgres`, 'SELECT datname FROM pg_database WHERE datname = $1', [decodeURIComponent(name)])).toEqual([]);
+    });
+
+    it(`\`${app.command}\` and its --check fail within DATABASE_STATEMENT_REPLY_TIMEOUT_MS on a server that accepts connections and never answers, one line each, instead of hanging`, async () => {
+      const silent = await silentServer();
+      try {
+        const url = `postgres://migrator:s3cret-pw@127.0.0.1:${silent.port}/${TEST_DATABASE_PREFIX}silent`;
+        for (const args of [[], ['--check']]) {
+          const startedAt = Date.now();
+          const failed = await migrate(app, url, { DATABASE_STATEMENT_REPLY_TIMEOUT_MS: '1000' }, args, { timeoutMs: 20_000 });
+
+          expect(failed).toMatchObject({ code: 1, stdout: '' });
+          expect(failed.stderr).toMatch(new RegExp(`^migrate failed: PostgreSQL at 127\\.0\\.0\\.1:${silent.port} could not be reached within 1000 ms \\(DATABASE_STATEMENT_REPLY_TIMEOUT_MS\\): .*\n$`));
+          expect(failed.stderr).not.toContain('s3cret-pw');
+          expect(Date.now() - startedAt).toBeLessThan(10_000);
+        }
+      } finally {
+        await silent.close();
+      }
+    });
+
     it(`\`${app.command} -- --check\` says what is pending and exits 1 while anything is, creating and applying nothing; 0 once all is applied`, async () => {
       const url = missingDatabase();
       const check = (target: string) => migrate(app, target, {}, ['--check']);
@@ -301,12 +382,13 @@ export function testMigrationsApartFromStart(name: (typeof APPS)[number]['app'])
       expect(refused.stdout).toBe('');
       expect(await migrationsTableExists(url)).toBe(false);
 
-      const waiting = startMigrate(app, url, { MIGRATION_LOCK_WAIT_MS: '60000' });
-      // Released only once it found the lock held (a fixed pause raced its start on a loaded machine).
-      await eventually(async () => expect(waiting.stderrSoFar()).toMatch(/another process is migrating/), 30_000);
+      const waiting = migrate(app, url, { MIGRATION_LOCK_WAIT_MS: '60000' });
+      // Released once the command has asked for the lock and been refused: a fixed pause could end
+      // before a loaded machine got the command that far, and it then found the lock free.
+      await eventually(async () => expect(await lockRefusedTo(url, app.lock)).toBe(true), 20_000);
       expect(await migrationsTableExists(url)).toBe(false);
       await holder.end();
-      const ran = await waiting.finished;
+      const ran = await waiting;
       expect(ran.code).toBe(0);
       expect(ran.stderr).toMatch(new RegExp(`another process is migrating the ${app.lock.schema} schema \\(the lock is held by 'test holder'`));
       expect(ran.stderr).toMatch(new RegExp(`waited \\d+ ms for the migration lock of the ${app.lock.schema} schema; migrating now`));
@@ -368,6 +450,22 @@ export function testMigrationsApartFromStart(name: (typeof APPS)[number]['app'])
 
       const started = await startCheck(app, url);
       expect(logLines(started.stdout)).toContainEqual(expect.objectContaining({ level: 'warn', msg: expect.stringContaining(`${ahead}: starting anyway`) }));
+    });
+
+    it(`a migration recorded by hand between two of the build's (its row after them all): \`${app.command}\` and its --check name the same latest one, the build's, and do not call it a newer version's`, async () => {
+      const url = missingDatabase();
+      expect(await migrate(app, url)).toMatchObject({ code: 0 });
+      const between = Number(names[0].slice(-13)) + 1; // after the first, before the second
+      await query(url, `INSERT INTO migrations (timestamp, name) VALUES ($1, $2)`, [between, `ByHand${between}`]);
+      const where = `the ${app.lock.schema} schema of ${urlWithoutSecrets(url)}`;
+
+      const ran = await migrate(app, url);
+      const checked = await migrate(app, url, {}, ['--check']);
+
+      expect(ran).toMatchObject({ code: 0, stdout: `${where}: up to date, nothing to apply; ${names.length + 1} applied in all, latest ${names.at(-1)}\n` });
+      expect(checked).toMatchObject({ code: 0, stdout: `${where}: up to date, nothing pending; ${names.length + 1} applied in all, latest ${names.at(-1)}\n` });
+      // Older than the build's latest: not a newer version's, whatever else it is.
+      expect(checked.stderr).toContain(`this build does not know (ByHand${between}), older than its latest (${names.at(-1)}): renamed or removed since it was applied, or recorded by hand`);
     });
 
     it('with DATABASE_MIGRATIONS=check, waits for a migration run in progress (the lock), and gives up after MIGRATION_LOCK_WAIT_MS naming its holder', async () => {

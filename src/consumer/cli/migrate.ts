@@ -6,9 +6,9 @@ import { CONSUMER_SCHEMA } from '../consumer-schema';
 
 // Only what the command needs: a migrate step's environment may hold the database and nothing else.
 runMigrateCli(CONSUMER_SCHEMA, () => {
-  const { CONSUMER_DATABASE_URL, MIGRATION_LOCK_WAIT_MS } = parseEnvironment(
-    consumerEnvironmentSchema.pick({ CONSUMER_DATABASE_URL: true, MIGRATION_LOCK_WAIT_MS: true }),
+  const { CONSUMER_DATABASE_URL, MIGRATION_LOCK_WAIT_MS, DATABASE_STATEMENT_REPLY_TIMEOUT_MS } = parseEnvironment(
+    consumerEnvironmentSchema.pick({ CONSUMER_DATABASE_URL: true, MIGRATION_LOCK_WAIT_MS: true, DATABASE_STATEMENT_REPLY_TIMEOUT_MS: true }),
     process.env,
   );
-  return { url: CONSUMER_DATABASE_URL, waitMs: MIGRATION_LOCK_WAIT_MS };
+  return { url: CONSUMER_DATABASE_URL, waitMs: MIGRATION_LOCK_WAIT_MS, replyTimeoutMs: DATABASE_STATEMENT_REPLY_TIMEOUT_MS };
 });
