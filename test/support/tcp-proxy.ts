@@ -20,6 +20,7 @@ export class TcpProxy {
   private holding = false;
   private blackHoling = false;
   private latencyMs = 0;
+  private connectionWaiters: Array<() => void> = [];
 
   private constructor(
     readonly port: number,
@@ -123,6 +124,15 @@ export class TcpProxy {
     this.latencyMs = ms;
   }
 
+  /**
+   * Resolves when a client next connects: the moment a process under test reached its first
+   * connect, to time what follows from there rather than from a spawn whose start-up a busy
+   * machine can make several times slower.
+   */
+  nextConnection(): Promise<void> {
+    return new Promise((resolve) => this.connectionWaiters.push(resolve));
+  }
+
   async close(): Promise<void> {
     await this.refuse();
   }
@@ -130,6 +140,7 @@ export class TcpProxy {
   private serve(server: Server): void {
     this.server = server;
     server.on('connection', (client) => {
+      for (const connected of this.connectionWaiters.splice(0)) connected();
       const upstream = connect(this.target.port, this.target.host);
       const pair = { client, upstream };
       this.pairs.add(pair);
