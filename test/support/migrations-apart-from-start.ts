@@ -157,15 +157,17 @@ function migrate(
   url: string,
   env: Record<string, string> = {},
   args: string[] = [],
-  { timeoutMs = 0 }: { timeoutMs?: number } = {},
+  { timeoutMs = 0, live }: { timeoutMs?: number; live?: { stderr: string } } = {},
 ): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(
+    const child = execFile(
       process.execPath,
       [path.join(ROOT, app.cli), ...args],
       { env: { ...process.env, NODE_OPTIONS: '', [app.urlVariable]: url, ...env }, timeout: timeoutMs, killSignal: 'SIGKILL' },
       (error, stdout, stderr) => resolve({ code: error ? Number(error.code) : 0, stdout, stderr }),
     );
+    // What it printed so far, for a test that acts once a line came.
+    if (live) child.stderr?.on('data', (chunk: Buffer | string) => (live.stderr += chunk.toString()));
   });
 }
 
@@ -225,16 +227,6 @@ async function holdLock(url: string, lock: MigrationLockKey): Promise<Client> {
   await holder.query('SELECT pg_advisory_lock($1::bigint)', [lock.key]);
   return holder;
 }
-
-/** Whether a migration run's lock session on `url` has asked for `lock` (pg_stat_activity keeps a session's last statement). */
-const lockRefusedTo = async (url: string, lock: MigrationLockKey) =>
-  (
-    await query<{ n: number }>(
-      url,
-      `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND application_name LIKE $1 AND query LIKE '%pg_try_advisory_lock%'`,
-      [`migrations:${lock.schema} %`],
-    )
-  )[0].n > 0;
 
 const migrationsTableExists = async (url: string) => (await query<{ exists: boolean }>(url, `SELECT to_regclass('migrations') IS NOT NULL AS exists`))[0].exists;
 
@@ -382,10 +374,12 @@ export function testMigrationsApartFromStart(name: (typeof APPS)[number]['app'])
       expect(refused.stdout).toBe('');
       expect(await migrationsTableExists(url)).toBe(false);
 
-      const waiting = migrate(app, url, { MIGRATION_LOCK_WAIT_MS: '60000' });
-      // Released once the command has asked for the lock and been refused: a fixed pause could end
-      // before a loaded machine got the command that far, and it then found the lock free.
-      await eventually(async () => expect(await lockRefusedTo(url, app.lock)).toBe(true), 20_000);
+      const live = { stderr: '' };
+      const waiting = migrate(app, url, { MIGRATION_LOCK_WAIT_MS: '60000' }, [], { live });
+      // Released once the command has said it waits, naming the holder: a fixed pause could end
+      // before a loaded machine got the command that far, and it then found the lock free; a
+      // release as soon as its first try was refused could come before it looked up the holder.
+      await eventually(async () => expect(live.stderr).toMatch(/another process is migrating/), 30_000);
       expect(await migrationsTableExists(url)).toBe(false);
       await holder.end();
       const ran = await waiting;
