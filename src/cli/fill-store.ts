@@ -48,7 +48,7 @@ async function main(): Promise<number> {
   }
 
   const { DATABASE_URL: url, MIGRATION_LOCK_WAIT_MS: waitMs } = loadEnvironment(process.env);
-  await ensureDatabaseExists(url);
+  await ensureDatabaseExists(url, { urlVariable: 'DATABASE_URL' });
   // Migrated exactly as the API does at start, under the same lock (an API starting meanwhile waits, or this does).
   const dataSource = new DataSource({ type: 'postgres', url, migrations, migrationsTransactionMode: 'each', logging: ['warn'] });
   await dataSource.initialize();

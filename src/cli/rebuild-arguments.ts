@@ -12,8 +12,9 @@ keeps answering queries, then swaps the copy in if both hold the same rows.
   --accept-differences   swap even when rows differ (how changed projection logic is deployed)
   --batch-size <n>       events applied per transaction, 1 to 10000 (default 1000)
 
-Reads DATABASE_URL like the API. Exit status: 0 rebuilt, 1 rows differed (nothing swapped) or
-failure, 2 usage error. The API runs the same rebuild as a job: POST /admin/projections/{name}/rebuilds;
+Reads DATABASE_URL like the API, and refuses a database whose migrations of this build are not
+all applied (nothing written; \`npm run migrate:api\` applies them). Exit status: 0 rebuilt, 1 rows
+differed (nothing swapped), refused or failure, 2 usage error. The API runs the same rebuild as a job: POST /admin/projections/{name}/rebuilds;
 one rebuild at a time per projection, whichever started it.`;
 
 export const DEFAULT_BATCH_SIZE = 1000;

@@ -6,8 +6,13 @@ import { EVENT_STORE_MANIFESTS } from '../modules/manifests';
 import { parseRebuildArguments, USAGE } from './rebuild-arguments';
 import { formatProgress, formatResult } from './rebuild-report';
 import { pgPoolOptions } from '../database/pool-options';
+import { API_SCHEMA } from '../database/api-schema';
+import { refuseSchemaBehind, schemaAhead, type SchemaChecker } from '../database/migration-check';
 
 const PROGRESS_INTERVAL_MS = 1000;
+
+/** This command, as its refusal of a schema behind the build names it: it applies no migration, and a rebuild needs them all. */
+const REBUILD_COMMAND: SchemaChecker = { name: '`npm run rebuild-projections`', when: '', retry: 'run it again' };
 
 async function main(): Promise<number> {
   const manifests = new EventStoreManifests(EVENT_STORE_MANIFESTS);
@@ -27,7 +32,22 @@ async function main(): Promise<number> {
   }
 
   const environment = loadEnvironment(process.env);
-  const dataSource = new DataSource({ type: 'postgres', url: environment.DATABASE_URL, extra: pgPoolOptions(3) });
+  const url = environment.DATABASE_URL;
+  // Refused before anything is written, as a start with DATABASE_MIGRATIONS=check refuses it: a
+  // rebuild on a schema behind the build failed deep inside (at sequence_events, when its
+  // migration was missing), after it had written a checkpoint and a table.
+  const { unknown } = await refuseSchemaBehind(
+    API_SCHEMA,
+    {
+      url,
+      waitMs: environment.MIGRATION_LOCK_WAIT_MS,
+      replyTimeoutMs: environment.DATABASE_STATEMENT_REPLY_TIMEOUT_MS,
+      logger: { log: (line) => process.stderr.write(`${line}\n`) },
+    },
+    REBUILD_COMMAND,
+  );
+  if (unknown.length > 0) process.stderr.write(`warning: ${schemaAhead(API_SCHEMA, url, unknown)}; rebuilding anyway\n`);
+  const dataSource = new DataSource({ type: 'postgres', url, extra: pgPoolOptions(3) });
   await dataSource.initialize();
   try {
     const rebuilder = new ProjectionRebuilder(dataSource, manifests.eventUpcasters());

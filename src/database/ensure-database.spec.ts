@@ -101,4 +101,11 @@ describe('ensureDatabaseExists', () => {
     server.createFails = { code: '42501', message: 'permission denied to create database' };
     await expect(ensureDatabaseExists('postgres://u:p@db:5432/app')).rejects.toThrow('permission denied to create database');
   });
+
+  it('refuses a URL that names no database, naming the variable it was read from, before connecting', async () => {
+    await expect(ensureDatabaseExists('postgres://u:p@db:5432', { urlVariable: 'CONSUMER_DATABASE_URL' })).rejects.toThrow(/^CONSUMER_DATABASE_URL names no database$/);
+    await expect(ensureDatabaseExists('postgres://u:p@db:5432/', { urlVariable: 'DATABASE_URL' })).rejects.toThrow(/^DATABASE_URL names no database$/);
+    await expect(ensureDatabaseExists('postgres://u:p@db:5432')).rejects.toThrow(/^the database URL names no database$/);
+    expect(server.connected).toEqual([]);
+  });
 });

@@ -20,12 +20,18 @@ import { boundStatementReplies } from './statement-reply-timeout';
  *
  * `create: false` (a start with DATABASE_MIGRATIONS=check, whose role may not create databases)
  * throws DatabaseMissingError instead of creating it, without connecting to `postgres`.
+ *
+ * `urlVariable`: the variable `databaseUrl` was read from (DATABASE_URL, CONSUMER_DATABASE_URL),
+ * which the refusal of a URL that names no database names.
  */
-export async function ensureDatabaseExists(databaseUrl: string, { replyTimeoutMs, create = true }: { replyTimeoutMs?: number; create?: boolean } = {}): Promise<void> {
+export async function ensureDatabaseExists(
+  databaseUrl: string,
+  { replyTimeoutMs, create = true, urlVariable }: { replyTimeoutMs?: number; create?: boolean; urlVariable?: string } = {},
+): Promise<void> {
   const url = new URL(databaseUrl);
   // Without one, pg would connect to the database named after the user.
-  if (url.pathname.replace(/^\//, '') === '') throw new Error('DATABASE_URL names no database');
-  const name = databaseNameOf(databaseUrl);
+  if (url.pathname.replace(/^\//, '') === '') throw new Error(namesNoDatabase(urlVariable));
+  const name = databaseNameOf(databaseUrl, urlVariable);
   const existing = await connectUnlessMissing(url.toString(), replyTimeoutMs);
   if (existing) {
     try {
@@ -125,10 +131,14 @@ export async function dropDatabase(databaseUrl: string): Promise<void> {
  * otherwise here created a database none of them connects to (`eda#x`), and the run then failed
  * on the missing one.
  */
-function databaseNameOf(databaseUrl: string): string {
+function databaseNameOf(databaseUrl: string, urlVariable?: string): string {
   const { database } = new Client({ connectionString: databaseUrl });
-  if (!database) throw new Error('DATABASE_URL names no database');
+  if (!database) throw new Error(namesNoDatabase(urlVariable));
   return database;
+}
+
+function namesNoDatabase(urlVariable = 'the database URL'): string {
+  return `${urlVariable} names no database`;
 }
 
 function quoteIdentifier(name: string): string {

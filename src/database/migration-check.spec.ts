@@ -1,5 +1,5 @@
 import type { MigrationInterface } from 'typeorm';
-import { compareMigrations, databaseMissingProblem, migrationNames, schemaAheadWarning, schemaBehindProblem, type SchemaSet } from './migration-check';
+import { compareMigrations, databaseMissingProblem, type SchemaChecker, migrationNames, schemaAheadWarning, schemaBehindProblem, type SchemaSet } from './migration-check';
 import { MIGRATION_LOCKS } from './migration-lock';
 
 const migration = (name: string, instanceName?: string) =>
@@ -53,6 +53,18 @@ describe('the messages of a check', () => {
         'DATABASE_MIGRATIONS=check applies none at start: apply them with `npm run migrate:api` (same DATABASE_URL), then start again',
     );
     expect(schemaBehindProblem(SET, URL_WITH_PASSWORD, ['A1700000000001'])).toContain('1 migration pending (A1700000000001)');
+  });
+
+  it('names who refuses and what to do after, for a command that applies no migration', () => {
+    const command: SchemaChecker = { name: '`npm run rebuild-projections`', when: '', retry: 'run it again' };
+    expect(schemaBehindProblem(SET, URL_WITH_PASSWORD, ['A1700000000001'], command)).toBe(
+      'the api schema of database postgres://app:***@db.internal:5432/orders is behind this build: 1 migration pending (A1700000000001); ' +
+        '`npm run rebuild-projections` applies none: apply them with `npm run migrate:api` (same DATABASE_URL), then run it again',
+    );
+    expect(databaseMissingProblem(SET, URL_WITH_PASSWORD, command)).toBe(
+      'database postgres://app:***@db.internal:5432/orders does not exist; `npm run rebuild-projections` creates nothing: ' +
+        'create it and apply its migrations with `npm run migrate:api` (same DATABASE_URL), then run it again',
+    );
   });
 
   it('says a missing database is created by the same command', () => {

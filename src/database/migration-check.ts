@@ -18,7 +18,7 @@ export interface SchemaSet {
 /** What a start does with its database's migrations (DATABASE_MIGRATIONS). */
 export type MigrationsAtStart = 'run' | 'check';
 
-/** A start with DATABASE_MIGRATIONS=check found its schema behind the build (or no database at all). */
+/** A start with DATABASE_MIGRATIONS=check, or a command that applies no migration, found its schema behind the build (or no database at all). */
 export class PendingMigrationsError extends Error {}
 
 /**
@@ -45,17 +45,34 @@ export function compareMigrations(known: readonly string[], recorded: readonly s
   return { pending: known.filter((name) => !recordedNames.has(name)), unknown: recorded.filter((name) => !knownNames.has(name)) };
 }
 
-/** Why a start with DATABASE_MIGRATIONS=check refuses a schema that misses `pending`, and what to run. */
-export function schemaBehindProblem(set: SchemaSet, url: string, pending: readonly string[]): string {
+/**
+ * What refuses a schema behind the build, as its refusals name it: a start with
+ * DATABASE_MIGRATIONS=check, or a command that applies no migration and needs them all
+ * (`npm run rebuild-projections`).
+ */
+export interface SchemaChecker {
+  /** What applies and creates nothing: `DATABASE_MIGRATIONS=check`. */
+  name: string;
+  /** When, if it says so: ` at start`. */
+  when: string;
+  /** What the operator does once the migrations are applied: `start again`. */
+  retry: string;
+}
+
+/** A start with DATABASE_MIGRATIONS=check. */
+export const CHECK_AT_START: SchemaChecker = { name: 'DATABASE_MIGRATIONS=check', when: ' at start', retry: 'start again' };
+
+/** Why `checker` refuses a schema that misses `pending`, and what to run. */
+export function schemaBehindProblem(set: SchemaSet, url: string, pending: readonly string[], checker: SchemaChecker = CHECK_AT_START): string {
   return (
     `the ${set.lock.schema} schema of database ${urlWithoutSecrets(url)} is behind this build: ${count(pending.length, 'migration')} pending ` +
-    `(${pending.join(', ')}); DATABASE_MIGRATIONS=check applies none at start: ${runCommand(set, 'apply them')}`
+    `(${pending.join(', ')}); ${checker.name} applies none${checker.when}: ${runCommand(set, 'apply them', checker)}`
   );
 }
 
-/** Why a start with DATABASE_MIGRATIONS=check refuses a database that does not exist, and what to run. */
-export function databaseMissingProblem(set: SchemaSet, url: string): string {
-  return `database ${urlWithoutSecrets(url)} does not exist; DATABASE_MIGRATIONS=check creates nothing at start: ${runCommand(set, 'create it and apply its migrations')}`;
+/** Why `checker` refuses a database that does not exist, and what to run. */
+export function databaseMissingProblem(set: SchemaSet, url: string, checker: SchemaChecker = CHECK_AT_START): string {
+  return `database ${urlWithoutSecrets(url)} does not exist; ${checker.name} creates nothing${checker.when}: ${runCommand(set, 'create it and apply its migrations', checker)}`;
 }
 
 /**
@@ -99,8 +116,8 @@ export function schemaAheadWarning(set: SchemaSet, url: string, unknown: readonl
   );
 }
 
-function runCommand(set: SchemaSet, what: string): string {
-  return `${what} with \`${set.migrateCommand}\` (same ${set.urlVariable}), then start again`;
+function runCommand(set: SchemaSet, what: string, checker: SchemaChecker): string {
+  return `${what} with \`${set.migrateCommand}\` (same ${set.urlVariable}), then ${checker.retry}`;
 }
 
 function count(n: number, noun: string): string {
@@ -142,14 +159,33 @@ export interface StartMigrationSettings {
 export async function prepareDatabaseAtStart(set: SchemaSet, settings: StartMigrationSettings): Promise<void> {
   const { url, replyTimeoutMs } = settings;
   if (settings.migrations === 'run') {
-    await ensureDatabaseExists(url, { replyTimeoutMs });
+    await ensureDatabaseExists(url, { replyTimeoutMs, urlVariable: set.urlVariable });
     return;
   }
   const logger = settings.logger ?? new Logger('Migrations');
-  const state = await readSchemaState(set, { url, waitMs: settings.waitMs, replyTimeoutMs, logger });
-  if (!state.exists) throw new PendingMigrationsError(databaseMissingProblem(set, url));
-  if (state.pending.length > 0) throw new PendingMigrationsError(schemaBehindProblem(set, url, state.pending));
-  if (state.unknown.length > 0) logger.warn(schemaAheadWarning(set, url, state.unknown));
+  const { unknown } = await refuseSchemaBehind(set, { url, waitMs: settings.waitMs, replyTimeoutMs, logger }, CHECK_AT_START);
+  if (unknown.length > 0) logger.warn(schemaAheadWarning(set, url, unknown));
+}
+
+/**
+ * Refuses `set`'s database at `url` while a migration of the build is not recorded, or the
+ * database is missing, saying what to run (`checker` names who refuses); creates and applies
+ * nothing (readSchemaState: read under the migration lock, after another process's run in
+ * progress). Resolves with the state of a schema that has every migration of the build; the
+ * caller says what it does about those it does not know (`unknown`).
+ *
+ * @throws PendingMigrationsError when a migration is pending or the database is missing
+ * @throws what readSchemaState throws (MigrationLockTimeoutError, a connect or statement that failed)
+ */
+export async function refuseSchemaBehind(
+  set: SchemaSet,
+  settings: { url: string; waitMs: number; replyTimeoutMs?: number; logger: Pick<LoggerService, 'log'> },
+  checker: SchemaChecker,
+): Promise<Extract<SchemaState, { exists: true }>> {
+  const state = await readSchemaState(set, settings);
+  if (!state.exists) throw new PendingMigrationsError(databaseMissingProblem(set, settings.url, checker));
+  if (state.pending.length > 0) throw new PendingMigrationsError(schemaBehindProblem(set, settings.url, state.pending, checker));
+  return state;
 }
 
 /** Where a database stands against the build's migrations: missing, or what it records, lacks and has beyond them (compareMigrations). */
@@ -165,7 +201,7 @@ export async function readSchemaState(
   { url, waitMs, replyTimeoutMs = 0, logger }: { url: string; waitMs: number; replyTimeoutMs?: number; logger: Pick<LoggerService, 'log'> },
 ): Promise<SchemaState> {
   try {
-    await ensureDatabaseExists(url, { replyTimeoutMs, create: false });
+    await ensureDatabaseExists(url, { replyTimeoutMs, create: false, urlVariable: set.urlVariable });
   } catch (error) {
     if (error instanceof DatabaseMissingError) return { exists: false };
     throw error;
