@@ -26,7 +26,7 @@ import { type ApiWithConsumer, startApiWithConsumer } from './support/api-with-c
 
 /**
  * Changes every registered user's email (an event appended in the reaction's transaction), then
- * refuses one user's registration: that event's savepoint is rolled back, with its append.
+ * refuses one user's registration: its chunk is rolled back, with that event's append, and runs again without it.
  */
 @Injectable()
 @EventsHandler(UserRegisteredEvent)
@@ -254,7 +254,7 @@ describe('GET /metrics on the API and on the consumer app', () => {
     await eventually(async () => expect((await scrapeApi()).sum('eda_subscription_lag_events')).toBe(0), 15_000);
   }, 60_000);
 
-  it('counts an event appended in a reaction chunk only when its savepoint commits, and the parked step', async () => {
+  it('counts an event appended in a reaction chunk only when its chunk commits, and the parked step', async () => {
     const app = await startTestApp({
       extraModules: [ChangeEmailModule],
       startReaders: false,

@@ -329,7 +329,7 @@ describe('the order saga', () => {
     await reactions.get(ORDER_FULFILMENT).stop();
     const orders: string[] = [];
     try {
-      // Two orders, so the customer's partition has a backlog (taken in a chunk, a savepoint each).
+      // Two orders, so the customer's partition has a backlog (taken in a chunk, one transaction).
       for (const amount of [300, 400]) orders.push(await placeOrderOf(app, customer, amount));
       for (const [index, orderId] of orders.entries()) {
         await withCommandCause({ correlationId: `late-${orderId}`, causationId: orderId }, () =>

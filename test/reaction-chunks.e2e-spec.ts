@@ -71,8 +71,8 @@ describe('a backlog in one partition of a reaction', () => {
       // Every registration but the refused one, once.
       const noted: Array<{ user_id: string }> = await app.db.query(`SELECT user_id FROM test_chunked`);
       expect(noted.map((row) => row.user_id).sort()).toEqual(inCommitOrder.filter((user) => user !== inCommitOrder[7]).sort());
-      // The transaction each was written in (the top-level one; a savepoint has its own xmin): chunk 0–4; 5–6, committed when 7
-      // failed inside the next chunk; 7 alone, retried and parked; then 8–11.
+      // The transaction each was written in: chunk 0–4; 5–6, committed when 7 failed inside the next chunk (which ran
+      // again without it); 7 alone, retried and parked; then 8–11.
       const transactions: Array<{ users: string[] }> = await app.db.query(
         `SELECT array_agg(user_id::text) AS users FROM test_chunked GROUP BY transaction_id`,
       );
@@ -91,7 +91,7 @@ describe('a backlog in one partition of a reaction', () => {
 });
 
 describe('more partitions waiting in a batch than a reaction runs at once', () => {
-  it('are taken in groups of one transaction each; a failing event is rolled back alone and taken on its own, the rest of its group commits', async () => {
+  it('are taken in groups of one transaction each; a failing event is taken on its own, the rest of its group commits without it', async () => {
     const app = await startTestApp({
       extraModules: [GroupedModule],
       startReaders: false,

@@ -260,10 +260,10 @@ export const environmentSchema = z.object({
   REACTION_CONCURRENCY: z.coerce.number().int().min(1).max(100).default(8),
   /**
    * Events a reaction takes together in one transaction when they wait in its batch (a backlog of
-   * one partition, or the first events of more partitions than REACTION_CONCURRENCY), each in a
-   * savepoint with its receipts; 1 takes every event in a transaction of its own. Keep it well
-   * under 64: each savepoint that writes takes a subtransaction id, and PostgreSQL caches 64 per
-   * backend.
+   * one partition, or the first events of more partitions than REACTION_CONCURRENCY), with their
+   * receipts in one INSERT sent with the COMMIT; 1 takes every event in a transaction of its own.
+   * A bigger chunk holds its row locks longer, and throws more work away when it rolls back (an
+   * event failing in it, or taken elsewhere meanwhile).
    */
   REACTION_CHUNK_SIZE: z.coerce.number().int().min(1).max(60).default(20),
   REACTION_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(100).default(5),

@@ -24,9 +24,9 @@ function appendedIn(queryRunner: QueryRunner): object[] {
  * request, a reaction batch, a deadline): raises EventAppendedSignal, so its events are numbered
  * at once instead of waiting for the safety poll, and counts them (AppendedEventMetrics). The
  * AggregateWriter hands the events over with `markAppended`; this TypeORM subscriber sees the
- * commit or the rollback. A rollback to a savepoint forgets what was appended after it
- * (`appendedSoFar` / `forgetAppendedSince`, used by ReceiptTransaction; TypeORM's own nested
- * transactions are not used around appends).
+ * commit or the rollback; a transaction rolled back announces nothing of what it appended
+ * (TypeORM's own nested transactions, whose rollback would undo only part, are not used around
+ * appends).
  */
 @Injectable()
 export class AppendedOnCommit implements EntitySubscriberInterface, OnModuleInit {
@@ -44,16 +44,6 @@ export class AppendedOnCommit implements EntitySubscriberInterface, OnModuleInit
   static markAppended(transaction: EntityManager, events: readonly object[]): void {
     const queryRunner = transaction.queryRunner;
     if (queryRunner) appendedIn(queryRunner).push(...events);
-  }
-
-  /** How many events the transaction appended so far: a mark to go back to with forgetAppendedSince. */
-  static appendedSoFar(queryRunner: QueryRunner): number {
-    return appendedIn(queryRunner).length;
-  }
-
-  /** The transaction rolled back to a savepoint taken at `mark` (appendedSoFar): what came after is undone. */
-  static forgetAppendedSince(queryRunner: QueryRunner, mark: number): void {
-    appendedIn(queryRunner).length = mark;
   }
 
   afterTransactionCommit({ queryRunner }: TransactionCommitEvent): void {

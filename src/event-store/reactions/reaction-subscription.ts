@@ -48,13 +48,13 @@ const HELD_ELSEWHERE_PAUSE_MS = 1000;
  * How long a statement of a reaction's step waits for a lock (`lock_timeout`). A longer wait fails
  * the step like a lost connection (retried, with a growing delay, not counted towards parking):
  * its partition waits, while the other partitions go on. In a chunk it also bounds how long the wait holds back the
- * commit of the events before it.
+ * commit of the events before it (the chunk then runs again without it).
  */
 const STEP_LOCK_TIMEOUT_MS = 2000;
 /**
  * `lock_timeout` of a transaction that takes the first events of several partitions together: a
  * member that waits longer for a lock is taken on its own (with STEP_LOCK_TIMEOUT_MS), and the
- * others commit without it.
+ * others commit without it (in the transaction run again, see takeTogether).
  */
 const GROUP_LOCK_TIMEOUT_MS = 200;
 /** While a batch runs, how often the checkpoint follows the events done so far (one UPDATE each). */
@@ -64,6 +64,15 @@ const IDLE_RECHECK_MS = 60_000;
 const MAX_RETRY_DELAY_MS = 30_000;
 
 type Outcome = { kind: 'handled' } | { kind: 'retry-later'; afterMs: number };
+
+/** One transaction of a chunk: committed, or rolled back by a step failing at `index` of `lane`, or by anything else. */
+type ChunkRun = { kind: 'committed' } | { kind: 'step-failed'; lane: number; index: number } | { kind: 'rolled-back' };
+
+/** What a chunk did about one of its lanes: `took` events committed; the `alone` after them are to be taken each on its own. */
+interface LaneOutcome {
+  took: number;
+  alone: number;
+}
 
 /** An event to take, as stored and as an instance of its class (undefined: no class is known for its type). */
 interface PartitionedEvent {
@@ -141,10 +150,12 @@ class StepFailure {
  *   a time in commit order; up to `concurrency` partitions run at once. Without this a reaction
  *   waits for one round trip after another, and the saga fell behind the orders placed.
  * - **Together under load.** When a batch holds more partitions than run at once, or a backlog in
- *   one, their events are taken in groups of up to `chunkSize`, one transaction per group and a
- *   savepoint with its receipts per event (groupLanes, takeTogether): a BEGIN and a COMMIT, with
- *   its WAL flush, per group instead of per step. An event that fails there, or waits on a lock,
- *   is rolled back to its savepoint and taken on its own, as below.
+ *   one, their events are taken in groups of up to `chunkSize`, one transaction per group with
+ *   the receipts of all its events in one INSERT sent with the COMMIT (groupLanes, takeTogether):
+ *   a BEGIN and a COMMIT, with its WAL flush, per group instead of per step. An event that fails
+ *   there, or waits on a lock, rolls the group back; the group runs again without it, and it is
+ *   taken on its own, as below. A receipt recorded elsewhere meanwhile rolls the group back too,
+ *   and its events are taken one by one.
  * - **The checkpoint is a low-water mark**: every event up to it is done. It follows the batch
  *   every CHECKPOINT_FLUSH_MS and at its end, by a compare-and-set from where this process last
  *   put it (a reset or another process moving it makes this one read it again). Events done
@@ -291,20 +302,21 @@ export class ReactionSubscription {
       heldElsewhere = true;
       stop(HELD_ELSEWHERE_PAUSE_MS);
     };
-    /** Takes a partition's events from `from` on; `aloneFirst`: its first one failed in a group transaction, so it goes on its own. */
-    const runLane = async ({ key, segment, events: lane }: Partition, from = 0, aloneFirst = false) => {
+    /** Takes a partition's events from `from` on; those before `aloneUntil` each on its own (a chunk gave them up). */
+    const runLane = async ({ key, segment, events: lane }: Partition, from = 0, aloneUntil = from) => {
       for (let next = from; next < lane.length; ) {
         if (this.stopping) return stop(0);
         if (heldElsewhere || !this.lease.holds(segment)) return yieldToOtherProcess();
         // A backlog in this partition: its events together, in one transaction.
-        if (!(aloneFirst && next === from) && lane.length - next > 1 && chunkSize > 1) {
+        if (next >= aloneUntil && lane.length - next > 1 && chunkSize > 1) {
           const chunk = lane.slice(next, next + chunkSize);
-          const [took] = await this.takeTogether([chunk], STEP_LOCK_TIMEOUT_MS);
+          const [{ took, alone }] = await this.takeTogether([chunk], STEP_LOCK_TIMEOUT_MS);
           for (const { stored } of chunk.slice(0, took)) done.add(stored.globalPosition);
           taken += took;
           next += took;
+          aloneUntil = next + alone;
           if (took === chunk.length) continue;
-          // The chunk stopped at this event: it is taken on its own, with its retries.
+          // The chunk stopped at this event, or gave up: taken on its own, with its retries.
         }
         const { stored, event } = lane[next];
         const outcome = await withLogContext(logContextOf(stored), () => this.take(stored, event));
@@ -321,22 +333,24 @@ export class ReactionSubscription {
     };
     /**
      * Partitions taken together: their first events (up to chunkSize in all) in one transaction,
-     * then what is left of each, one partition after another (a failed event on its own).
+     * then what is left of each, one partition after another (what the chunk gave up on its own).
      */
     const runGroup = async (group: Partition[]) => {
       if (this.stopping) return stop(0);
       if (heldElsewhere || group.some(({ segment }) => !this.lease.holds(segment))) return yieldToOtherProcess();
-      const took = await this.takeTogether(
+      const outcomes = await this.takeTogether(
         group.map(({ events }) => events.slice(0, chunkSize)),
         GROUP_LOCK_TIMEOUT_MS,
       );
       for (const [index, partition] of group.entries()) {
-        for (const { stored } of partition.events.slice(0, took[index])) done.add(stored.globalPosition);
-        taken += took[index];
-        if (took[index] > 0) this.waitingPartitions.delete(partition.key);
+        const { took } = outcomes[index];
+        for (const { stored } of partition.events.slice(0, took)) done.add(stored.globalPosition);
+        taken += took;
+        if (took > 0) this.waitingPartitions.delete(partition.key);
       }
       for (const [index, partition] of group.entries()) {
-        if (took[index] < partition.events.length) await runLane(partition, took[index], took[index] < Math.min(chunkSize, partition.events.length));
+        const { took, alone } = outcomes[index];
+        if (took < partition.events.length) await runLane(partition, took, took + alone);
       }
     };
     const groups = this.groupLanes(lanes);
@@ -616,7 +630,7 @@ export class ReactionSubscription {
    * groups as run at once (`concurrency`), so that every connection has work, of at most
    * `chunkSize` events each. Under a light load every lane is a group of its own and each event
    * goes its usual way; under a heavy one, a group saves each of its events a BEGIN and a COMMIT
-   * (with its WAL flush) and takes the effects and their receipts in a savepoint each.
+   * (with its WAL flush), and its receipts' round trip.
    */
   private groupLanes(lanes: readonly Partition[]): Partition[][] {
     const { chunkSize, concurrency } = this.options;
@@ -640,71 +654,86 @@ export class ReactionSubscription {
   }
 
   /**
-   * Takes events together in one transaction, each in a savepoint with its receipts, planned
-   * inside it so that each sees what the ones before it did: `lanes` are partitions' events in
-   * commit order (one partition's backlog, or the first events of several partitions). Returns
-   * how many of each lane it committed. A lane stops before its first event whose work fails or
-   * waits for a lock longer than `lockTimeoutMs` (so one member's wait holds back the others'
-   * commit for no longer); that event is then taken on its own (take), with its steps in
-   * transactions of their own, its retries and its parking, and the other lanes go on. A failing
-   * plan, or any database failure, rolls the whole transaction back: each lane's first event is
-   * then taken on its own.
+   * Takes events together in one transaction, optimistically: `lanes` are partitions' events in
+   * commit order (one partition's backlog, or the first events of several partitions). Each
+   * event is planned and run inside the transaction, so that it sees what the ones before it
+   * did; the receipts of them all are recorded at the end, in one INSERT that travels with the
+   * COMMIT (ReceiptTransaction.commit). A receipt found there already (another process took an
+   * event meanwhile, or in a transaction this one waited for) rolls the whole transaction back,
+   * as does any database failure: every event of the chunk is then taken on its own (take), with
+   * its receipts first, its retries and its parking.
    *
-   * Each savepoint that writes takes a subtransaction id: chunkSize (REACTION_CHUNK_SIZE) keeps
-   * them far below the 64 a backend caches (PGPROC_MAX_CACHED_SUBXIDS); beyond that every
-   * snapshot in the server looks them up in pg_subtrans.
+   * A lane stops before its first event whose plan or work fails, or waits for a lock longer
+   * than `lockTimeoutMs` (so one member's wait holds back the others' commit for no longer).
+   * With no savepoint to go back to, that rolls the whole transaction back; it is run once more
+   * without that event and what follows it in its lane, and that event is taken on its own: the
+   * other lanes go on for the price of one transaction run twice. A second failure gives up on
+   * the chunk as above. An event some of whose steps committed on their own before (`handledSteps`)
+   * stops its lane too, and goes its own way.
+   *
+   * Without savepoints the chunk takes no subtransaction ids, so none spill over the 64 a backend
+   * caches (PGPROC_MAX_CACHED_SUBXIDS), after which every snapshot in the server looks them up in
+   * pg_subtrans; what bounds chunkSize (REACTION_CHUNK_SIZE) is how long one transaction holds its
+   * row locks, and how much work a rollback throws away.
    */
-  private async takeTogether(lanes: ReadonlyArray<readonly PartitionedEvent[]>, lockTimeoutMs: number): Promise<number[]> {
-    const took = lanes.map(() => 0);
+  private async takeTogether(lanes: ReadonlyArray<readonly PartitionedEvent[]>, lockTimeoutMs: number): Promise<LaneOutcome[]> {
+    const cut = lanes.map((lane) => {
+      const partlyDone = lane.findIndex(({ stored }) => stored.handledSteps.length > 0);
+      return partlyDone === -1 ? lane.length : partlyDone;
+    });
+    const stoppedAt = () => lanes.map((lane, index) => ({ took: cut[index], alone: cut[index] < lane.length ? 1 : 0 }));
+    for (let run = 1; run <= 2; run += 1) {
+      const chunk = lanes.map((lane, index) => lane.slice(0, cut[index]));
+      if (chunk.every((events) => events.length === 0)) return stoppedAt();
+      const ran = await this.runChunk(chunk, lockTimeoutMs);
+      if (ran.kind === 'committed') return stoppedAt();
+      if (ran.kind !== 'step-failed' || run === 2) break;
+      cut[ran.lane] = ran.index;
+    }
+    return lanes.map((lane) => ({ took: 0, alone: lane.length }));
+  }
+
+  /** One transaction of a chunk (see takeTogether): committed whole, or rolled back whole. */
+  private async runChunk(lanes: ReadonlyArray<readonly PartitionedEvent[]>, lockTimeoutMs: number): Promise<ChunkRun> {
     let transaction: ReceiptTransaction;
     try {
       ({ transaction } = await ReceiptTransaction.begin(this.dataSource, this.subscriptionId, { lockTimeoutMs }));
     } catch {
-      return took;
+      return { kind: 'rolled-back' };
     }
+    const taken: Array<{ stored: ReactionEvent; ran: string[] }> = [];
     try {
-      const committed: Array<{ stored: ReactionEvent; steps: string[] }> = [];
-      for (const [index, lane] of lanes.entries()) {
-        for (const { stored, event } of lane) {
-          const steps = await withLogContext(logContextOf(stored), () => this.takeInSavepoint(transaction, stored, event));
-          if (!steps) break;
-          committed.push({ stored, steps });
-          took[index] += 1;
+      for (const [lane, events] of lanes.entries()) {
+        for (const [index, { stored, event }] of events.entries()) {
+          try {
+            taken.push({ stored, ran: await withLogContext(logContextOf(stored), () => this.runInChunk(transaction, stored, event)) });
+          } catch (error) {
+            if (error instanceof StepFailure) return { kind: 'step-failed', lane, index };
+            throw error;
+          }
         }
       }
-      if (committed.length > 0) await transaction.commit();
-      for (const { stored, steps } of committed) withLogContext(logContextOf(stored), () => this.logTaken(stored, steps, committed.length));
-      return took;
-    } catch {
-      return lanes.map(() => 0);
+      await transaction.commit(taken.map(({ stored, ran }) => ({ eventId: stored.eventId, steps: [WHOLE_EVENT, ...ran] })));
+    } catch (error) {
+      this.logger.debug(`${taken.length} events run together were rolled back, each is taken on its own: ${describeError(error)}`);
+      return { kind: 'rolled-back' };
     } finally {
       await transaction.end();
     }
+    for (const { stored, ran } of taken) withLogContext(logContextOf(stored), () => this.logTaken(stored, ran, taken.length));
+    return { kind: 'committed' };
   }
 
   /**
-   * One event of a chunk (takeTogether), in a savepoint with its receipts: the names of the steps
-   * it ran, or undefined when its work failed (rolled back to the savepoint; the chunk stops there).
+   * One event of a chunk (runChunk), in the chunk's transaction: plans and runs its steps; returns
+   * the names of those that had work to do (their receipts, with the whole event's, are recorded
+   * at the commit).
+   * @throws StepFailure when its plan or work fails (the chunk rolls back).
    */
-  private async takeInSavepoint(transaction: ReceiptTransaction, stored: ReactionEvent, event: object | undefined): Promise<string[] | undefined> {
-    const planned = await this.transactions.run(transaction.manager, () => this.planSteps(event, new Set(stored.handledSteps)));
-    const steps = [WHOLE_EVENT, ...planned.map(({ step }) => step.name)];
-    const recorded = await transaction.recordReceiptsAfterSavepoint(stored.eventId, steps);
-    const ran: string[] = [];
-    try {
-      if (recorded.includes(WHOLE_EVENT)) {
-        for (const { step, work } of planned) {
-          if (!recorded.includes(step.name)) continue;
-          await this.transactions.run(transaction.manager, () => this.runWork(step, work, stored));
-          ran.push(step.name);
-        }
-      }
-    } catch (error) {
-      if (!(error instanceof StepFailure)) throw error;
-      await transaction.rollbackToSavepoint();
-      return undefined;
-    }
-    return ran;
+  private async runInChunk(transaction: ReceiptTransaction, stored: ReactionEvent, event: object | undefined): Promise<string[]> {
+    const planned = await this.transactions.run(transaction.manager, () => this.planSteps(event, new Set()));
+    for (const { step, work } of planned) await this.transactions.run(transaction.manager, () => this.runWork(step, work, stored));
+    return planned.map(({ step }) => step.name);
   }
 
   /** The debug line of an event taken (committed): which steps ran for it. */

@@ -1,6 +1,11 @@
 import type { ClientBase } from 'pg';
 import type { DataSource, EntityManager, QueryRunner } from 'typeorm';
-import { AppendedOnCommit } from '../appended-on-commit';
+import { isPostgresError, UNIQUE_VIOLATION } from '../../database/postgres-errors';
+
+/** The primary key of reaction_receipts (subscription_id, event_id, step), as PostgreSQL named it. */
+const RECEIPTS_KEY = 'reaction_receipts_pkey';
+/** `in_failed_sql_transaction`: a statement sent after one failed in the same transaction. */
+const IN_FAILED_TRANSACTION = '25P02';
 
 /** A statement of the transaction failed and was caught: PostgreSQL would roll it back at COMMIT. */
 export class TransactionAbortedError extends Error {
@@ -10,22 +15,36 @@ export class TransactionAbortedError extends Error {
 }
 
 /**
+ * A receipt of the reaction found recorded already when the chunk's receipts were written: another
+ * process took that event meanwhile (or in a transaction this one waited for). Nothing of the
+ * transaction committed.
+ */
+export class ReceiptRecordedElsewhereError extends Error {
+  constructor(readonly detail: string | undefined) {
+    super(`a receipt of the transaction was recorded elsewhere meanwhile, so it was rolled back${detail ? ` (${detail})` : ''}`);
+  }
+}
+
+/** The receipts of one event: the steps of the reaction that took it. */
+export interface EventReceipts {
+  eventId: string;
+  steps: readonly string[];
+}
+
+/**
  * A transaction in which a reaction records its receipts (`reaction_receipts`) together with
  * the effects they stand for, on a connection of the pool.
  *
  * Every round trip costs a socket write and read on both sides, so the statements that need no
- * answer in between travel together: `BEGIN` with its settings, and each `SAVEPOINT` with the
- * receipts' `INSERT` (PostgreSQL's simple query protocol runs several statements per message; it
- * binds no parameters, so values are quoted with pg's `escapeLiteral`). TypeORM's own
- * `transaction()` would send `START TRANSACTION` on a round trip of its own. The query runner is
- * marked as inside a transaction, so repositories that join it (TransactionContext), TypeORM's
- * nested savepoints, and its commit and rollback work as if TypeORM had begun it.
+ * answer in between travel together: `BEGIN` with its settings and, for one event, its receipts'
+ * `INSERT`; for a chunk of events, their receipts' `INSERT` with the `COMMIT` (PostgreSQL's simple
+ * query protocol runs several statements per message; it binds no parameters, so values are
+ * quoted with pg's `escapeLiteral`). TypeORM's own `transaction()` would send `START TRANSACTION`
+ * on a round trip of its own. The query runner is marked as inside a transaction, so repositories
+ * that join it (TransactionContext), TypeORM's nested savepoints, and its commit and rollback
+ * work as if TypeORM had begun it.
  */
 export class ReceiptTransaction {
-  private savepoints = 0;
-  /** How many events the transaction had appended at its latest savepoint (AppendedOnCommit). */
-  private appendedAtSavepoint = 0;
-
   private constructor(
     private readonly runner: QueryRunner,
     private readonly client: ClientBase,
@@ -35,12 +54,14 @@ export class ReceiptTransaction {
   /**
    * Begins a transaction for the reaction `subscriptionId`. `lockTimeoutMs`: a statement that
    * waits longer than this for a lock fails (`SET LOCAL lock_timeout`); undefined waits as long as
-   * it takes. `receipt`: records it in the same round trip (`recorded`: see recordReceiptsAfterSavepoint).
+   * it takes. `receipt`: records it in the same round trip; `recorded` are the steps recorded now.
+   * A step missing from the answer was recorded before, or by a transaction in flight that this
+   * one waited for: it must not act again.
    */
   static async begin(
     dataSource: DataSource,
     subscriptionId: string,
-    { lockTimeoutMs, receipt }: { lockTimeoutMs?: number; receipt?: { eventId: string; steps: readonly string[] } } = {},
+    { lockTimeoutMs, receipt }: { lockTimeoutMs?: number; receipt?: EventReceipts } = {},
   ): Promise<{ transaction: ReceiptTransaction; recorded: string[] }> {
     const runner = dataSource.createQueryRunner();
     const client = (await runner.connect()) as ClientBase;
@@ -69,36 +90,23 @@ export class ReceiptTransaction {
   }
 
   /**
-   * Marks a savepoint (to roll back to with rollbackToSavepoint), then records the receipts of
-   * `steps` of the event, in one round trip; returns those recorded now. A step missing from the
-   * answer was recorded before, or by a transaction in flight that this one waited for: it must
-   * not act again.
-   */
-  async recordReceiptsAfterSavepoint(eventId: string, steps: readonly string[]): Promise<string[]> {
-    this.savepoints += 1;
-    this.appendedAtSavepoint = AppendedOnCommit.appendedSoFar(this.runner);
-    const results = (await this.client.query(`SAVEPOINT receipt_${this.savepoints}; ${this.receiptInsert(eventId, steps)}`)) as unknown as unknown[];
-    return stepsOf(results[1]);
-  }
-
-  /** Undoes everything since the latest savepoint; the transaction goes on. */
-  async rollbackToSavepoint(): Promise<void> {
-    await this.client.query(`ROLLBACK TO SAVEPOINT receipt_${this.savepoints}`);
-    AppendedOnCommit.forgetAppendedSince(this.runner, this.appendedAtSavepoint);
-  }
-
-  /**
    * Commits and returns the connection; TypeORM's subscribers hear of it as of any commit
    * (AppendedOnCommit wakes the sequencer). Rejects with TransactionAbortedError when an error had
    * aborted the transaction (some code caught a failed statement and went on): PostgreSQL then
    * answers COMMIT with `ROLLBACK` and no error, which TypeORM's commitTransaction passes over.
    * The answer's command tag is the only sure sign: pg rejects a failed statement before it reads
    * the server's next transaction status, so a status check can still say "in transaction".
+   *
+   * `receipts`: recorded in one INSERT sent with the COMMIT, in the same round trip. A plain
+   * INSERT, not `ON CONFLICT DO NOTHING`: a receipt already there, or recorded by a transaction
+   * in flight (the INSERT waits for its end, within `lock_timeout`) and committed, fails it with
+   * a unique violation, and PostgreSQL skips the rest of the message, the COMMIT: all of them are
+   * recorded, or nothing commits (ReceiptRecordedElsewhereError; the transaction is rolled back).
    */
-  async commit(): Promise<void> {
+  async commit(receipts: readonly EventReceipts[] = []): Promise<void> {
     try {
       await this.runner.broadcaster.broadcast('BeforeTransactionCommit');
-      const result = (await this.client.query('COMMIT')) as unknown as { command: string };
+      const result = await this.sendCommit(receipts);
       const state = this.runner as unknown as { isTransactionActive: boolean; transactionDepth: number };
       state.isTransactionActive = false;
       state.transactionDepth = 0;
@@ -116,6 +124,29 @@ export class ReceiptTransaction {
     await this.runner.release().catch(() => undefined);
   }
 
+  /** Sends the COMMIT, after the receipts' INSERT when there are any (see commit); COMMIT's answer. */
+  private async sendCommit(receipts: readonly EventReceipts[]): Promise<{ command: string }> {
+    const rows = receipts.flatMap(({ eventId, steps }) => steps.map((step) => [eventId, step] as const));
+    if (rows.length === 0) return (await this.client.query('COMMIT')) as unknown as { command: string };
+    try {
+      const [, committed] = (await this.client.query(`${this.receiptsInsert(rows)}; COMMIT`)) as unknown as [unknown, { command: string }];
+      return committed;
+    } catch (error) {
+      if (isPostgresError(error) && error.code === UNIQUE_VIOLATION && error.constraint === RECEIPTS_KEY) {
+        throw new ReceiptRecordedElsewhereError((error as { detail?: string }).detail);
+      }
+      if (isPostgresError(error) && error.code === IN_FAILED_TRANSACTION) throw new TransactionAbortedError();
+      throw error;
+    }
+  }
+
+  private receiptsInsert(steps: ReadonlyArray<readonly [eventId: string, step: string]>): string {
+    const literal = (value: string) => this.client.escapeLiteral(value);
+    const subscriptionId = literal(this.subscriptionId);
+    const rows = steps.map(([eventId, step]) => `(${subscriptionId}, ${literal(eventId)}, ${literal(step)})`);
+    return `INSERT INTO reaction_receipts (subscription_id, event_id, step) VALUES ${rows.join(', ')}`;
+  }
+
   private receiptInsert(eventId: string, steps: readonly string[]): string {
     const literal = (value: string) => this.client.escapeLiteral(value);
     return `INSERT INTO reaction_receipts (subscription_id, event_id, step)
@@ -130,7 +161,7 @@ function stepsOf(result: unknown): string[] {
 
 /**
  * Runs `work` in a ReceiptTransaction that opens by recording the receipts of `steps` of the
- * event, and commits them together. `work` gets the steps recorded now (see recordReceiptsAfterSavepoint).
+ * event, and commits them together. `work` gets the steps recorded now (see ReceiptTransaction.begin).
  */
 export async function inReceiptTransaction(
   dataSource: DataSource,
