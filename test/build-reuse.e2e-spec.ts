@@ -203,7 +203,8 @@ describe('every npm script that runs the build in dist', () => {
     if (project) rmSync(project.folder, { recursive: true, force: true });
   });
 
-  it.each(runningDist.filter(([, command]) => command.startsWith('node scripts/build.mjs')).map(([name]) => name))(
+  // All but those that compile every time (nest build, npm run build): the stand-in compiler answers only scripts/build.mjs.
+  it.each(runningDist.filter(([, command]) => !/^(nest build|npm run build) && /.test(command)).map(([name]) => name))(
     '`npm run %s` in a clone with no dist builds, then runs, with only the CLI on stdout',
     (name) => {
       project = projectInTemporaryFolder();
