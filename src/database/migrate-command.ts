@@ -89,7 +89,7 @@ export async function migrateCommand(
 
   const { url, waitMs, replyTimeoutMs } = settings();
   const where = `the ${set.lock.schema} schema of ${urlWithoutSecrets(url)}`;
-  await ensureDatabaseExists(url, { replyTimeoutMs });
+  await ensureDatabaseExists(url, { replyTimeoutMs, urlVariable: set.urlVariable });
   const dataSource = new DataSource({
     type: 'postgres',
     url,

@@ -142,7 +142,7 @@ export interface StartMigrationSettings {
 export async function prepareDatabaseAtStart(set: SchemaSet, settings: StartMigrationSettings): Promise<void> {
   const { url, replyTimeoutMs } = settings;
   if (settings.migrations === 'run') {
-    await ensureDatabaseExists(url, { replyTimeoutMs });
+    await ensureDatabaseExists(url, { replyTimeoutMs, urlVariable: set.urlVariable });
     return;
   }
   const logger = settings.logger ?? new Logger('Migrations');
@@ -165,7 +165,7 @@ export async function readSchemaState(
   { url, waitMs, replyTimeoutMs = 0, logger }: { url: string; waitMs: number; replyTimeoutMs?: number; logger: Pick<LoggerService, 'log'> },
 ): Promise<SchemaState> {
   try {
-    await ensureDatabaseExists(url, { replyTimeoutMs, create: false });
+    await ensureDatabaseExists(url, { replyTimeoutMs, create: false, urlVariable: set.urlVariable });
   } catch (error) {
     if (error instanceof DatabaseMissingError) return { exists: false };
     throw error;
