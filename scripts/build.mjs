@@ -9,6 +9,9 @@
 // counts, and a file saved while the build ran is rebuilt next time.
 //
 // Exit status: nest build's, or 1 when npm runs this script on a Node older than the project's.
+//
+// Everything it and the compiler write goes to stderr: every npm script that runs dist builds
+// first (package.json), and what a CLI prints on stdout is its own (read by scripts and tests).
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -21,7 +24,7 @@ const INPUT_FILE = /^(tsconfig.*\.json|nest-cli\.json|package-lock\.json)$/;
 const NODE_REQUIRED = [24, 11];
 
 function log(line) {
-  process.stdout.write(`[build] ${line}\n`);
+  process.stderr.write(`[build] ${line}\n`);
 }
 
 /** Every input file's path with its mtime in ms, directories walked depth-first. */
@@ -94,6 +97,7 @@ if (process.argv.includes('--if-stale')) {
 
 // Listed before compiling: a file saved during the build no longer matches the list.
 const manifest = inputManifest();
-const nest = spawnSync(process.execPath, [path.join(ROOT, 'node_modules/@nestjs/cli/bin/nest.js'), 'build'], { cwd: ROOT, stdio: 'inherit' });
+// The compiler's output (its errors included) goes to stderr as well.
+const nest = spawnSync(process.execPath, [path.join(ROOT, 'node_modules/@nestjs/cli/bin/nest.js'), 'build'], { cwd: ROOT, stdio: ['inherit', 2, 'inherit'] });
 if (nest.status !== 0) process.exit(nest.status ?? 1);
 writeFileSync(STAMP, `${JSON.stringify({ note: 'dist was built from these inputs (size mtime); see scripts/build.mjs', inputs: manifest })}\n`);

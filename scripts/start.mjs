@@ -8,11 +8,19 @@
 // script prints a token with every scope for them. Configured otherwise, it passes that on as it is.
 // Development mode listens on loopback addresses only: with HOST or CONSUMER_HOST set to any other
 // (0.0.0.0 in a container) and no authentication configured, it exits 1 before printing a token.
+//
+// Before it prints a token or starts an app, it checks what would make either fail at once, and
+// exits 1 with one line saying what to change: the configuration (both apps' own validation, as
+// they would run it: PORT=abc) and their ports (bound and closed again on the apps' hosts: a
+// second `npm start`). An app that fails later (its database, the broker) stops the other.
 import { randomBytes } from 'node:crypto';
 import { spawn } from 'node:child_process';
+import { createServer } from 'node:net';
 import readline from 'node:readline';
 import { signDevelopmentToken } from '../dist/src/auth/access-token-signer.js';
 import { developmentModeOffLoopback, isLoopbackHost } from '../dist/src/auth/authentication-settings.js';
+import { InvalidEnvironmentError, loadEnvironment } from '../dist/src/config/environment.js';
+import { loadConsumerEnvironment } from '../dist/src/consumer/config/consumer-environment.js';
 
 const STOP_TIMEOUT_MS = Number(process.env.START_STOP_TIMEOUT_MS ?? 15_000);
 if (!Number.isInteger(STOP_TIMEOUT_MS) || STOP_TIMEOUT_MS < 1) {
@@ -28,8 +36,6 @@ function log(line) {
 // run with a TTY would switch a log shipper's input to text). This script is for a person: on a
 // terminal, and unless LOG_FORMAT says otherwise, it asks them for readable lines.
 const env = { ...process.env, LOG_FORMAT: process.env.LOG_FORMAT || (process.stdout.isTTY ? 'pretty' : 'json') };
-// GET /flows/{correlationId} asks the consumer started here for its effects.
-env.CONSUMER_URL ??= `http://${env.CONSUMER_HOST ?? '127.0.0.1'}:${env.CONSUMER_PORT ?? 3001}`;
 const development = env.AUTH_MODE === 'development' || (env.AUTH_MODE === undefined && env.AUTH_JWT_SECRET === undefined && env.AUTH_JWKS_URL === undefined);
 if (development) {
   const exposed = [env.HOST ?? '127.0.0.1', env.CONSUMER_HOST ?? '127.0.0.1'].find((host) => !isLoopbackHost(host));
@@ -39,11 +45,96 @@ if (development) {
   }
   env.AUTH_MODE = 'development';
   env.AUTH_JWT_SECRET ??= randomBytes(32).toString('base64url');
+}
+
+const listeners = configuredListeners(env);
+await refuseTakenPorts(listeners);
+
+if (development) {
   const token = await signDevelopmentToken({ secret: env.AUTH_JWT_SECRET, issuer: env.AUTH_ISSUER, audience: env.AUTH_AUDIENCE });
-  const api = `http://${env.HOST ?? '127.0.0.1'}:${env.PORT ?? 3000}`;
+  const api = `http://${hostInUrl(listeners.api.host)}:${listeners.api.port}`;
   log('development mode (AUTH_MODE=development): every endpoint but the health checks, /metrics, the API documents (/docs, /asyncapi) and the /flows page needs a bearer token. One with every scope, valid 24 h:');
   log(`export TOKEN=${token}`);
   log(`then: curl -H "Authorization: Bearer $TOKEN" ${api}/orders   (Swagger UI: ${api}/docs, button Authorize; a request's journey: ${api}/flows)`);
+}
+
+/**
+ * Where each app will listen, read from `environment` by the apps' own validation; exits 1 with
+ * the apps' `Invalid configuration: …` line (once when both say the same) when either refuses it.
+ */
+function configuredListeners(environment) {
+  const problems = new Set();
+  const validated = (load) => {
+    try {
+      return load(environment);
+    } catch (error) {
+      if (!(error instanceof InvalidEnvironmentError)) throw error;
+      problems.add(error.message);
+      return undefined;
+    }
+  };
+  const consumer = validated(loadConsumerEnvironment);
+  // GET /flows/{correlationId} asks the consumer started here for its effects.
+  if (consumer) environment.CONSUMER_URL ??= `http://${hostInUrl(consumer.CONSUMER_HOST)}:${consumer.CONSUMER_PORT}`;
+  const api = validated(loadEnvironment);
+  if (problems.size > 0) {
+    process.stderr.write(`${[...problems].join('\n')}\n`);
+    process.exit(1);
+  }
+  return {
+    api: { host: api.HOST, port: api.PORT, variable: 'PORT', hostVariable: 'HOST' },
+    consumer: { host: consumer.CONSUMER_HOST, port: consumer.CONSUMER_PORT, variable: 'CONSUMER_PORT', hostVariable: 'CONSUMER_HOST' },
+  };
+}
+
+/**
+ * Binds both apps' ports on their hosts, both at once, then lets them go; exits 1 with one line
+ * when one cannot be bound. The apps bind them a moment later: a port taken in between fails
+ * that app, which stops the other, as before.
+ */
+async function refuseTakenPorts({ api, consumer }) {
+  if (api.port === consumer.port && api.host === consumer.host) {
+    refuse(`PORT and CONSUMER_PORT are both ${api.port} on ${api.host}: give each app its own port, see README "If ports 3000/3001 are taken"`);
+  }
+  const held = [];
+  try {
+    for (const listener of [api, consumer]) {
+      const server = createServer();
+      const failure = await new Promise((resolve) => {
+        server.once('error', resolve);
+        server.listen({ port: listener.port, host: listener.host }, () => resolve(undefined));
+      });
+      if (failure) refuse(cannotListen(listener, failure));
+      held.push(server);
+    }
+  } finally {
+    await Promise.all(held.map((server) => new Promise((resolve) => server.close(resolve))));
+  }
+}
+
+function cannotListen({ host, port, variable, hostVariable }, error) {
+  switch (error.code) {
+    case 'EADDRINUSE':
+      return `port ${port} is in use (another npm start?): set ${variable}, see README "If ports 3000/3001 are taken"`;
+    case 'EACCES':
+      return `port ${port} needs privileges this process does not have (EACCES): set ${variable} to 1024 or above`;
+    case 'EADDRNOTAVAIL':
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+      return `${hostVariable}=${host} is not an address of this machine (${error.code}): set ${hostVariable}`;
+    default:
+      return `cannot listen on ${host}:${port} (${error.code ?? error.message}): check ${hostVariable} and ${variable}`;
+  }
+}
+
+/** An IPv6 address in brackets, as a URL needs it. */
+function hostInUrl(host) {
+  return host.includes(':') ? `[${host}]` : host;
+}
+
+function refuse(line) {
+  process.stderr.write(`${line}\n`);
+  process.exit(1);
 }
 
 // Each with its tracing preload, as `npm run start:api` / `start:consumer` (off unless OTEL_* asks).

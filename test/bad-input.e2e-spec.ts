@@ -234,6 +234,37 @@ describe('hostile input: every bad request gets a problem+json 4xx and writes no
       expect(fields.some((name) => name === field || name.startsWith(`${field}.`))).toBe(true);
     });
 
+    it.each([
+      { name: 'GET /orders?limit=abc', send: () => app.http().get('/orders?limit=abc'), field: 'limit', message: 'limit must be an integer number' },
+      {
+        name: 'POST /orders with quantity "2"',
+        send: () => app.http().post('/orders').send(validOrder({ lines: [validLine({ quantity: '2' })] })),
+        field: 'lines.0.quantity',
+        message: 'quantity must be an integer number',
+      },
+      {
+        name: 'POST /orders with unitPrice "12"',
+        send: () => app.http().post('/orders').send(validOrder({ lines: [validLine({ unitPrice: '12' })] })),
+        field: 'lines.0.unitPrice',
+        message: 'unitPrice must be an integer number',
+      },
+      {
+        name: 'POST /orders with unitPrice null',
+        send: () => app.http().post('/orders').send(validOrder({ lines: [validLine({ unitPrice: null })] })),
+        field: 'lines.0.unitPrice',
+        message: 'unitPrice must be an integer number',
+      },
+      {
+        name: 'POST /users with creditLimit "5000"',
+        send: () => app.http().post('/users').send(validUser({ creditLimit: '5000' })),
+        field: 'creditLimit',
+        message: 'creditLimit must be an integer number',
+      },
+    ])('$name → 400 saying the type, not the range', async ({ send, field, message }) => {
+      const problem = await rejectedWithoutWrites(send, 400, 'VALIDATION_FAILED');
+      expect(problem.errors).toEqual([{ field, message }]);
+    });
+
     it('POST /orders with several bad lines → 400 listing each nested field (lines.N.<field>)', async () => {
       const lines = [validLine({ quantity: '2' }), validLine(), validLine({ unitPrice: 12.5, sku: 'x'.repeat(65) })];
       const problem = await rejectedWithoutWrites(() => app.http().post('/orders').send(validOrder({ lines })), 400, 'VALIDATION_FAILED');

@@ -11,8 +11,8 @@ const ROOT = path.resolve(__dirname, '..');
 
 interface Project {
   folder: string;
-  /** Runs scripts/build.mjs with `args` on `node` (this test's Node unless told). */
-  build(args?: string[], node?: string): { status: number | null; output: string };
+  /** Runs scripts/build.mjs with `args` on `node` (this test's Node unless told); `output` is stdout and stderr. */
+  build(args?: string[], node?: string): { status: number | null; output: string; stdout: string };
   /** How many times `nest build` ran. */
   compilations(): number;
   /** Sets a file's mtime to now, as an editor saving it would. */
@@ -31,8 +31,9 @@ function projectInTemporaryFolder(): Project {
   write('src/modules/users/user.ts', 'export {};\n');
   write('migrations/1-init.ts', 'export {};\n');
   for (const file of ['tsconfig.json', 'tsconfig.build.json', 'nest-cli.json', 'package-lock.json', 'package.json']) write(file, '{}\n');
-  // The stand-in for `nest build`: empties dist as deleteOutDir does, writes the entry point,
-  // counts its runs, and fails when FAIL_BUILD is set.
+  // The stand-in for `nest build`: empties dist as deleteOutDir does, writes the entry point and
+  // every file of dist package.json's scripts run, counts its runs, says so on stdout as a
+  // compiler may, and fails when FAIL_BUILD is set.
   write(
     'node_modules/@nestjs/cli/bin/nest.js',
     `const fs = require('node:fs');
@@ -41,15 +42,22 @@ const root = process.cwd();
 fs.appendFileSync(path.join(root, 'compilations.log'), 'built\\n');
 fs.rmSync(path.join(root, 'dist'), { recursive: true, force: true });
 if (process.env.FAIL_BUILD) { console.error('error TS2322: a failed build'); process.exit(2); }
+console.log('compiled');
 fs.mkdirSync(path.join(root, 'dist/src'), { recursive: true });
 fs.writeFileSync(path.join(root, 'dist/src/main.js'), '');
+// Every file of dist the npm scripts run, each printing its name.
+const scripts = Object.values(JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')).scripts ?? {});
+for (const file of new Set(scripts.join(' ').match(/dist\\/[\\w\\/.-]+\\.js/g) ?? [])) {
+  fs.mkdirSync(path.dirname(path.join(root, file)), { recursive: true });
+  fs.writeFileSync(path.join(root, file), 'console.log(' + JSON.stringify(file) + ');\\n');
+}
 `,
   );
   return {
     folder,
     build(args = [], node = process.execPath) {
       const result = spawnSync(node, ['scripts/build.mjs', ...args], { cwd: folder, encoding: 'utf8', env: { ...process.env, NODE_OPTIONS: '' } });
-      return { status: result.status, output: `${result.stdout}${result.stderr}` };
+      return { status: result.status, output: `${result.stdout}${result.stderr}`, stdout: result.stdout };
     },
     compilations() {
       const log = path.join(folder, 'compilations.log');
@@ -77,6 +85,15 @@ describe('npm start reuses an up-to-date build', () => {
     const scripts = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')).scripts;
     expect(scripts.start).toMatch(/^node scripts\/build\.mjs --if-stale && /);
     expect(scripts.build).toBe('node scripts/build.mjs');
+  });
+
+  it('writes nothing on stdout, building or not: a CLI run through npm builds first, and what it prints there is read', () => {
+    const built = project.build(['--if-stale']);
+    expect(built.output).toContain('compiled');
+    expect(built.stdout).toBe('');
+    const reused = project.build(['--if-stale']);
+    expect(reused.output).toContain('not rebuilding');
+    expect(reused.stdout).toBe('');
   });
 
   it('builds when there is no build, then reuses it until a source, a tsconfig, nest-cli.json or the lock file changes', () => {
@@ -169,4 +186,38 @@ describe('npm start reuses an up-to-date build', () => {
     expect(refused.output).toContain(`on Node ${olderNodeVersion.slice(1)}; it needs Node 24.11+`);
     expect(project.compilations()).toBe(0);
   });
+});
+
+describe('every npm script that runs the build in dist', () => {
+  const scripts: Record<string, string> = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')).scripts;
+  const runningDist = Object.entries(scripts).filter(([, command]) => /\bdist\//.test(command));
+  const BUILDS_FIRST = /^(node scripts\/build\.mjs( --if-stale)?|nest build|npm run build) && /;
+
+  it('builds first (node scripts/build.mjs --if-stale &&, or a build that always compiles), so a fresh clone can run it', () => {
+    expect(runningDist.map(([name]) => name)).toEqual(expect.arrayContaining(['start:api', 'migrate:api', 'migrate:consumer', 'dead-letters', 'fill-store']));
+    expect(runningDist.filter(([, command]) => !BUILDS_FIRST.test(command)).map(([name]) => name)).toEqual([]);
+  });
+
+  let project: Project | undefined;
+  afterEach(() => {
+    if (project) rmSync(project.folder, { recursive: true, force: true });
+  });
+
+  // All but those that compile every time (nest build, npm run build): the stand-in compiler answers only scripts/build.mjs.
+  it.each(runningDist.filter(([, command]) => !/^(nest build|npm run build) && /.test(command)).map(([name]) => name))(
+    '`npm run %s` in a clone with no dist builds, then runs, with only the CLI on stdout',
+    (name) => {
+      project = projectInTemporaryFolder();
+      writeFileSync(path.join(project.folder, 'package.json'), JSON.stringify({ name: 'fresh-clone', private: true, scripts }));
+      const run = spawnSync('npm', ['run', '--silent', name], {
+        cwd: project.folder,
+        encoding: 'utf8',
+        env: { ...process.env, NODE_OPTIONS: '', PATH: `${path.dirname(process.execPath)}${path.delimiter}${process.env.PATH}` },
+      });
+      expect({ status: run.status, stderr: run.stderr }).toEqual({ status: 0, stderr: expect.stringContaining('[build] building: no build in dist yet') });
+      const entryPoints = scripts[name].match(/dist\/[\w/.-]+\.js/g)!;
+      expect(run.stdout).toBe(entryPoints.map((file) => `${file}\n`).join(''));
+      expect(project.compilations()).toBe(1);
+    },
+  );
 });

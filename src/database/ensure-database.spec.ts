@@ -1,4 +1,4 @@
-import { ensureDatabaseExists } from './ensure-database';
+import { ensureDatabaseExists, unreachableProblem } from './ensure-database';
 
 // A stand-in for pg's Client on a server that holds `databases`; `reachable` are those a client
 // may connect to (a pooler that serves only the application's database, for one).
@@ -107,5 +107,25 @@ describe('ensureDatabaseExists', () => {
     await expect(ensureDatabaseExists('postgres://u:p@db:5432/', { urlVariable: 'DATABASE_URL' })).rejects.toThrow(/^DATABASE_URL names no database$/);
     await expect(ensureDatabaseExists('postgres://u:p@db:5432')).rejects.toThrow(/^the database URL names no database$/);
     expect(server.connected).toEqual([]);
+  });
+});
+
+describe('unreachableProblem', () => {
+  const url = new URL('postgres://u:p@db.example:5433/app');
+  const failed = (code: string, message = `connect ${code} 10.0.0.7:5433`) => Object.assign(new Error(message), { code });
+  const problem = (error: unknown, waitedMs = 3) => unreachableProblem(error, { url, urlVariable: 'DATABASE_URL', replyTimeoutMs: 30_000, waitedMs });
+
+  it.each([
+    ['ECONNREFUSED', 'PostgreSQL at db.example:5433 refused the connection (ECONNREFUSED): is it running there? Check DATABASE_URL'],
+    ['ENOTFOUND', "PostgreSQL's host db.example was not found (ENOTFOUND): check DATABASE_URL"],
+    ['EHOSTUNREACH', 'PostgreSQL at db.example:5433 cannot be reached (EHOSTUNREACH: no route to the host): check DATABASE_URL'],
+    ['ECONNRESET', 'PostgreSQL at db.example:5433 cut the connection as it opened (ECONNRESET): is PostgreSQL what listens there? Check DATABASE_URL'],
+  ])('%s: says what happened, once, and no timeout', (code, expected) => {
+    expect(problem(failed(code))).toBe(expected);
+  });
+
+  it('says the error once when it is none of those, with no timeout unless it expired', () => {
+    expect(problem(new Error('Connection terminated unexpectedly'))).toBe('PostgreSQL at db.example:5433 could not be reached: Connection terminated unexpectedly; check DATABASE_URL');
+    expect(problem(new Error('timeout expired'), 30_000)).toMatch(/^PostgreSQL at db\.example:5433 could not be reached within 30000 ms \(DATABASE_STATEMENT_REPLY_TIMEOUT_MS\): no answer;/);
   });
 });

@@ -32,7 +32,8 @@ export async function ensureDatabaseExists(
   // Without one, pg would connect to the database named after the user.
   if (url.pathname.replace(/^\//, '') === '') throw new Error(namesNoDatabase(urlVariable));
   const name = databaseNameOf(databaseUrl, urlVariable);
-  const existing = await connectUnlessMissing(url.toString(), replyTimeoutMs);
+  const bound = { replyTimeoutMs, urlVariable: urlVariable ?? UNNAMED_URL_VARIABLE };
+  const existing = await connectUnlessMissing(url.toString(), bound);
   if (existing) {
     try {
       await refuseUnsupportedServer(existing);
@@ -44,7 +45,7 @@ export async function ensureDatabaseExists(
   if (!create) throw new DatabaseMissingError(`database ${name} does not exist`);
   url.pathname = '/postgres';
   const client = boundedClient(url.toString(), replyTimeoutMs);
-  await connectWithin(client, url, replyTimeoutMs);
+  await connectWithin(client, url, bound);
   try {
     await refuseUnsupportedServer(client);
     const { rowCount } = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);
@@ -61,10 +62,10 @@ export async function ensureDatabaseExists(
 export class DatabaseMissingError extends Error {}
 
 /** A connected client of the database at `databaseUrl`, or undefined when the server says it does not exist. */
-async function connectUnlessMissing(databaseUrl: string, replyTimeoutMs: number | undefined): Promise<Client | undefined> {
-  const client = boundedClient(databaseUrl, replyTimeoutMs);
+async function connectUnlessMissing(databaseUrl: string, bound: ConnectBound): Promise<Client | undefined> {
+  const client = boundedClient(databaseUrl, bound.replyTimeoutMs);
   try {
-    await connectWithin(client, new URL(databaseUrl), replyTimeoutMs);
+    await connectWithin(client, new URL(databaseUrl), bound);
     return client;
   } catch (error) {
     if ((error as { code?: string }).code === INVALID_CATALOG_NAME) return undefined;
@@ -79,20 +80,59 @@ function boundedClient(connectionString: string, replyTimeoutMs: number | undefi
   return client;
 }
 
+interface ConnectBound {
+  /** DATABASE_STATEMENT_REPLY_TIMEOUT_MS; 0 or undefined: no bound. */
+  replyTimeoutMs: number | undefined;
+  /** The variable the URL was read from, for the advice. */
+  urlVariable: string;
+}
+
+/** PostgreSQL could not be reached: nothing listens there, no such host, no route, or no answer within the bound. */
+export class DatabaseUnreachableError extends Error {}
+
 /**
  * Connects `client`. A server's refusal (an error with a SQLSTATE) is passed on as it is; a
- * failure to reach it says which server, and within what bound (its `cause`: pg's error).
+ * failure to reach it becomes a DatabaseUnreachableError saying which server and why (its
+ * `cause`: pg's error).
  */
-async function connectWithin(client: Client, url: URL, replyTimeoutMs: number | undefined): Promise<void> {
+async function connectWithin(client: Client, url: URL, { replyTimeoutMs, urlVariable }: ConnectBound): Promise<void> {
+  const startedAt = performance.now();
   try {
     await client.connect();
   } catch (error) {
     if (/^[0-9A-Z]{5}$/.test(String((error as { code?: unknown }).code))) throw error;
-    throw new Error(
-      `PostgreSQL at ${url.host} could not be reached${replyTimeoutMs ? ` within ${replyTimeoutMs} ms (DATABASE_STATEMENT_REPLY_TIMEOUT_MS)` : ''}: ${String(error)}`,
-      { cause: error },
-    );
+    const waitedMs = performance.now() - startedAt;
+    throw new DatabaseUnreachableError(unreachableProblem(error, { url, urlVariable, replyTimeoutMs, waitedMs }), { cause: error });
   }
+}
+
+/** Socket errors of a connect that failed at once: what each says about the server named in the URL, and what to ask. */
+const FAILED_AT_ONCE: Record<string, (url: URL) => { what: string; question?: string }> = {
+  ECONNREFUSED: (url) => ({ what: `PostgreSQL at ${url.host} refused the connection (ECONNREFUSED)`, question: 'is it running there?' }),
+  ENOTFOUND: (url) => ({ what: `PostgreSQL's host ${url.hostname} was not found (ENOTFOUND)` }),
+  EAI_AGAIN: (url) => ({ what: `PostgreSQL's host ${url.hostname} could not be looked up (EAI_AGAIN: DNS did not answer)` }),
+  EHOSTUNREACH: (url) => ({ what: `PostgreSQL at ${url.host} cannot be reached (EHOSTUNREACH: no route to the host)` }),
+  ENETUNREACH: (url) => ({ what: `PostgreSQL at ${url.host} cannot be reached (ENETUNREACH: no route to its network)` }),
+  ECONNRESET: (url) => ({ what: `PostgreSQL at ${url.host} cut the connection as it opened (ECONNRESET)`, question: 'is PostgreSQL what listens there?' }),
+};
+
+/**
+ * Why a connect to PostgreSQL failed, in one line that names the variable to check and
+ * mentions the reply timeout only when it expired (a refusal comes at once, whatever the bound).
+ */
+export function unreachableProblem(
+  error: unknown,
+  { url, urlVariable, replyTimeoutMs, waitedMs }: { url: URL; urlVariable: string; replyTimeoutMs: number | undefined; waitedMs: number },
+): string {
+  const code = String((error as { code?: unknown }).code ?? '');
+  const atOnce = FAILED_AT_ONCE[code]?.(url);
+  if (atOnce) return `${atOnce.what}: ${atOnce.question ? `${atOnce.question} Check` : 'check'} ${urlVariable}`;
+  // pg gives up the connect after replyTimeoutMs (connectionTimeoutMillis); a timer never fires early.
+  if (replyTimeoutMs && waitedMs >= replyTimeoutMs - 1) {
+    return `PostgreSQL at ${url.host} could not be reached within ${replyTimeoutMs} ms (DATABASE_STATEMENT_REPLY_TIMEOUT_MS): no answer; check ${urlVariable}, the host and the network`;
+  }
+  const message = error instanceof Error ? error.message : String(error);
+  return `PostgreSQL at ${url.host} could not be reached: ${message}${code && !message.includes(code) ? ` (${code})` : ''}; check ${urlVariable}`;
 }
 
 const INVALID_CATALOG_NAME = '3D000';
@@ -137,7 +177,10 @@ function databaseNameOf(databaseUrl: string, urlVariable?: string): string {
   return database;
 }
 
-function namesNoDatabase(urlVariable = 'the database URL'): string {
+/** How messages name the URL when the caller did not say which variable it came from (tests, scripts). */
+const UNNAMED_URL_VARIABLE = 'the database URL';
+
+function namesNoDatabase(urlVariable = UNNAMED_URL_VARIABLE): string {
   return `${urlVariable} names no database`;
 }
 

@@ -1,5 +1,6 @@
 import { ArgumentMetadata, BadRequestException, ValidationError, ValidationPipe } from '@nestjs/common';
 import { FieldError } from './problem-details';
+import { checkTypesFirst } from './type-checks-first';
 import { cacheValidationRules } from './validation-rules-cache';
 
 /** Carries the failing fields of a request to the problem+json filter. */
@@ -44,11 +45,14 @@ function membersNamedLikeObjectProperties(value: unknown, parent: string): Field
 }
 
 export function createValidationPipe(): ValidationPipe {
+  // Before the cache, so it remembers the reordered rules (either order validates the same).
+  checkTypesFirst();
   cacheValidationRules();
   return new RequestValidationPipe({
     whitelist: true,
     forbidNonWhitelisted: true,
     transform: true,
+    // One message per property, its type's first when the type is wrong (checkTypesFirst).
     stopAtFirstError: true,
     validationError: { target: false, value: false },
     exceptionFactory: (errors) => new RequestValidationError(flattenValidationErrors(errors)),
