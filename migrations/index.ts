@@ -17,7 +17,7 @@ import { DropUserProfiles1765300100000 } from './1765300100000-DropUserProfiles'
 import { CreditReservationsTable1765300200000 } from './1765300200000-CreditReservationsTable';
 import { OrderDeadlinesWithPlacement1765300300000 } from './1765300300000-OrderDeadlinesWithPlacement';
 import { SequenceEventsFunction1765400000000 } from './1765400000000-SequenceEventsFunction';
-import { SequenceEventsMaterializedBatch1765500000000 } from './1765500000000-SequenceEventsMaterializedBatch';
+import { SequenceEventsBatchByPosition1765500000000 } from './1765500000000-SequenceEventsBatchByPosition';
 
 /** Every migration, in order. Listed by class so that builds, tests and the CLI load the same set. */
 export const migrations = [
@@ -40,5 +40,5 @@ export const migrations = [
   CreditReservationsTable1765300200000,
   OrderDeadlinesWithPlacement1765300300000,
   SequenceEventsFunction1765400000000,
-  SequenceEventsMaterializedBatch1765500000000,
+  SequenceEventsBatchByPosition1765500000000,
 ];

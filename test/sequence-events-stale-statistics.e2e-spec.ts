@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Client } from 'pg';
 import { migrations } from '../migrations';
-import { SEQUENCE_EVENTS_NUMBERING } from '../migrations/1765500000000-SequenceEventsMaterializedBatch';
+import { SEQUENCE_EVENTS_NUMBERING } from '../migrations/1765500000000-SequenceEventsBatchByPosition';
 import { migrationTestDatabase } from './support/test-database';
 
 /**

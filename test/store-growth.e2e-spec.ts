@@ -3,7 +3,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { Client } from 'pg';
-import { SEQUENCE_EVENTS_NUMBERING } from '../migrations/1765500000000-SequenceEventsMaterializedBatch';
+import { SEQUENCE_EVENTS_NUMBERING } from '../migrations/1765500000000-SequenceEventsBatchByPosition';
 import { fillStore } from '../src/cli/store-filler';
 import { EventStoreManifests, ProjectionRebuilder } from '../src/event-store';
 import { EVENT_STORE_MANIFESTS } from '../src/modules/manifests';

@@ -194,7 +194,7 @@ export async function sequencePendingEvents(dataSource: DataSource, batchSize = 
 /**
  * One fenced batch in ONE round trip: `sequence_events` (migrations/1765400000000-SequenceEventsFunction.ts;
  * its events read by position, at most a batch of them, whatever the statistics:
- * 1765500000000-SequenceEventsMaterializedBatch.ts)
+ * 1765500000000-SequenceEventsBatchByPosition.ts)
  * takes the lock, then numbers the oldest appends after the current head with ONE UPDATE, and
  * NOTIFYs the new head at commit. The call is one statement, its own implicit transaction: no
  * client round trip happens inside it, so a frozen or cut-off sequencer can never hold the fence

@@ -1,15 +1,15 @@
 import { randomUUID } from 'node:crypto';
-import { SEQUENCE_EVENTS_NUMBERING, SequenceEventsMaterializedBatch1765500000000 } from '../migrations/1765500000000-SequenceEventsMaterializedBatch';
+import { SEQUENCE_EVENTS_NUMBERING, SequenceEventsBatchByPosition1765500000000 } from '../migrations/1765500000000-SequenceEventsBatchByPosition';
 import { migrationsAround, migrationTestDatabase, undoMigrationsDownTo } from './support/test-database';
 
 /**
  * The upgrade that materializes the batch of `sequence_events`
- * (migrations/1765500000000-SequenceEventsMaterializedBatch.ts): the function's numbering
+ * (migrations/1765500000000-SequenceEventsBatchByPosition.ts): the function's numbering
  * statement becomes the exported one (which the tests EXPLAIN) and numbers as before, its grant
  * and settings kept; down restores the previous body to the character. The plan it fixes:
  * test/sequence-events-stale-statistics.e2e-spec.ts.
  */
-const { before: BEFORE, through: THROUGH } = migrationsAround(SequenceEventsMaterializedBatch1765500000000);
+const { before: BEFORE, through: THROUGH } = migrationsAround(SequenceEventsBatchByPosition1765500000000);
 const database = migrationTestDatabase();
 
 async function append(count: number): Promise<void> {
@@ -44,6 +44,6 @@ it('makes the exported statement the numbering of sequence_events, which numbers
   expect((await database.db.query(`SELECT numbered, head::text AS head FROM sequence_events(100)`)).rows).toEqual([{ numbered: 1, head: '3' }]);
   expect((await database.db.query(`SELECT numbered, head FROM sequence_events(100)`)).rows).toEqual([{ numbered: 0, head: null }]);
 
-  await database.withMigrations(THROUGH, (dataSource) => undoMigrationsDownTo(dataSource, SequenceEventsMaterializedBatch1765500000000));
+  await database.withMigrations(THROUGH, (dataSource) => undoMigrationsDownTo(dataSource, SequenceEventsBatchByPosition1765500000000));
   expect(await sequenceEvents()).toEqual(previous);
 });

@@ -65,8 +65,8 @@ export const SEQUENCE_EVENTS_NUMBERING = `WITH tip AS (
  * version); CREATE OR REPLACE keeps its owner and its EXECUTE grant. Down restores that
  * migration's body.
  */
-export class SequenceEventsMaterializedBatch1765500000000 implements MigrationInterface {
-  name = 'SequenceEventsMaterializedBatch1765500000000';
+export class SequenceEventsBatchByPosition1765500000000 implements MigrationInterface {
+  name = 'SequenceEventsBatchByPosition1765500000000';
 
   async up(db: QueryRunner): Promise<void> {
     await db.query(sequenceEventsFunction(SEQUENCE_EVENTS_NUMBERING));
