@@ -7,6 +7,7 @@ import { environmentAdvice, InvalidEnvironmentError, loadEnvironment } from './c
 import { API_SCHEMA } from './database/api-schema';
 import { PendingMigrationsError, prepareDatabaseAtStart } from './database/migration-check';
 import { MigrationLockTimeoutError } from './database/migration-lock';
+import { DatabaseUnreachableError } from './database/ensure-database';
 import { createHttpApp } from './http-app';
 import { logStartFailure } from './logging/start-failure';
 import { useProcessLogger } from './logging/process-logger';
@@ -47,7 +48,9 @@ async function bootstrap(): Promise<void> {
 }
 
 bootstrap().catch((error: unknown) => {
-  const expected = error instanceof InvalidEnvironmentError || error instanceof PendingMigrationsError || error instanceof MigrationLockTimeoutError;
+  const expected = error instanceof InvalidEnvironmentError || error instanceof PendingMigrationsError ||
+    error instanceof MigrationLockTimeoutError ||
+    error instanceof DatabaseUnreachableError;
   logStartFailure('api', 'failed to start', error, expected);
   process.exit(1);
 });

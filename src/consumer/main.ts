@@ -6,6 +6,7 @@ import { resolveAuthentication } from '../auth/authentication-settings';
 import { InvalidEnvironmentError } from '../config/environment';
 import { PendingMigrationsError, prepareDatabaseAtStart } from '../database/migration-check';
 import { MigrationLockTimeoutError } from '../database/migration-lock';
+import { DatabaseUnreachableError } from '../database/ensure-database';
 import { useProcessLogger } from '../logging/process-logger';
 import { logStartFailure } from '../logging/start-failure';
 import { logBroker, logDatabase } from '../logging/start-up-lines';
@@ -52,7 +53,9 @@ async function bootstrap(): Promise<void> {
 
 bootstrap().catch((error: unknown) => {
   const expected =
-    error instanceof InvalidEnvironmentError || error instanceof TopologyMismatchError || error instanceof PendingMigrationsError || error instanceof MigrationLockTimeoutError;
+    error instanceof InvalidEnvironmentError || error instanceof TopologyMismatchError || error instanceof PendingMigrationsError ||
+    error instanceof MigrationLockTimeoutError ||
+    error instanceof DatabaseUnreachableError;
   logStartFailure('consumer', 'consumer failed to start', error, expected);
   process.exit(1);
 });
