@@ -93,23 +93,44 @@ function configuredListeners(environment) {
  * that app, which stops the other, as before.
  */
 async function refuseTakenPorts({ api, consumer }) {
-  if (api.port === consumer.port && api.host === consumer.host) {
-    refuse(`PORT and CONSUMER_PORT are both ${api.port} on ${api.host}: give each app its own port, see README "If ports 3000/3001 are taken"`);
-  }
+  if (api.port === consumer.port && api.host === consumer.host) refuse(samePort(api, consumer));
   const held = [];
+  const release = () => Promise.all(held.splice(0).map((server) => new Promise((resolve) => server.close(resolve))));
   try {
     for (const listener of [api, consumer]) {
       const server = createServer();
-      const failure = await new Promise((resolve) => {
-        server.once('error', resolve);
-        server.listen({ port: listener.port, host: listener.host }, () => resolve(undefined));
-      });
-      if (failure) refuse(cannotListen(listener, failure));
+      const failure = await bindFailure(server, listener);
+      if (failure) {
+        // One address spelled two ways (localhost and 127.0.0.1, or :: and any IPv4 one): what
+        // holds the consumer's port is the API's, bound here a moment ago, not another process.
+        if (failure.code === 'EADDRINUSE' && listener === consumer && api.port === consumer.port) {
+          await release();
+          const alone = createServer();
+          if ((await bindFailure(alone, consumer)) === undefined) {
+            await new Promise((resolve) => alone.close(resolve));
+            refuse(samePort(api, consumer));
+          }
+        }
+        refuse(cannotListen(listener, failure));
+      }
       held.push(server);
     }
   } finally {
-    await Promise.all(held.map((server) => new Promise((resolve) => server.close(resolve))));
+    await release();
   }
+}
+
+/** Listens on the listener's host and port: undefined once it listens, else the error. */
+function bindFailure(server, { host, port }) {
+  return new Promise((resolve) => {
+    server.once('error', resolve);
+    server.listen({ port, host }, () => resolve(undefined));
+  });
+}
+
+function samePort(api, consumer) {
+  const hosts = api.host === consumer.host ? api.host : `${api.host} and ${consumer.host}`;
+  return `PORT and CONSUMER_PORT are both ${api.port} on ${hosts}: give each app its own port, see README "If ports 3000/3001 are taken"`;
 }
 
 function cannotListen({ host, port, variable, hostVariable }, error) {

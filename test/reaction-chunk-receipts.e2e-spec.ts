@@ -3,6 +3,7 @@ import { EventsHandler, IEventHandler } from '@nestjs/cqrs';
 import { Client } from 'pg';
 import { TransactionContext } from '../src/database/transaction-context';
 import { DurableReaction, EventSequencer } from '../src/event-store';
+import { ReceiptTransaction } from '../src/event-store/reactions/receipt-transaction';
 import { UserRegisteredEvent } from '../src/modules/users/domain/user.events';
 import { AfterListening } from '../src/shared/after-listening';
 import { registerUser } from './support/fixtures';
@@ -21,6 +22,8 @@ const REACTION = 'reaction:test.optimistic-chunk';
 @DurableReaction({ id: 'test.optimistic-chunk', replaysHistory: true, partitionBy: () => 'everyone' })
 class NoteRegistrations implements IEventHandler<UserRegisteredEvent> {
   static refusedUser = '';
+  /** For this user it writes its note, then catches a failed statement and goes on (its transaction is aborted). */
+  static swallowingUser = '';
   static meanwhile: { userId: string; run: () => Promise<void> } | undefined;
 
   constructor(private readonly transactions: TransactionContext) {}
@@ -28,6 +31,7 @@ class NoteRegistrations implements IEventHandler<UserRegisteredEvent> {
   async handle(event: UserRegisteredEvent): Promise<void> {
     await this.transactions.current()!.query(`INSERT INTO test_noted (user_id, transaction_id) VALUES ($1, pg_current_xact_id())`, [event.userId]);
     if (event.userId === NoteRegistrations.refusedUser) throw new Error('refused after noting it');
+    if (event.userId === NoteRegistrations.swallowingUser) await this.transactions.current()!.query('SELECT 1/0').catch(() => undefined);
     const meanwhile = NoteRegistrations.meanwhile;
     if (meanwhile?.userId === event.userId) {
       NoteRegistrations.meanwhile = undefined;
@@ -49,6 +53,7 @@ let elsewhere: Client | undefined;
 
 beforeEach(() => {
   NoteRegistrations.refusedUser = '';
+  NoteRegistrations.swallowingUser = '';
   NoteRegistrations.meanwhile = undefined;
 });
 
@@ -195,5 +200,49 @@ describe('a chunk of a reaction', () => {
     const parked = await test.db.query(`SELECT step, attempts, event_id AS "eventId" FROM parked_reactions WHERE reaction = $1`, [REACTION]);
     expect(parked).toEqual([{ step: 'handle', attempts: 2, eventId: registrations[2].eventId }]);
     expect(await wholeEventReceipts(test)).toBe(7);
+  }, 40_000);
+
+  it('with a step that catches a failed statement and goes on in the middle: that one is blamed, retried and parked, its write never commits; the others are handled once, together', async () => {
+    const { app: test, registrations } = await registrationsWaiting(7);
+    NoteRegistrations.swallowingUser = registrations[2].userId;
+    await test.app.get(AfterListening).start();
+    await caughtUp(test);
+
+    expect(await notedTimes(test, registrations)).toEqual([1, 1, 0, 1, 1, 1, 1]);
+    // As when it throws: 2 is blamed, not 3 (whose first statement met the aborted transaction),
+    // so 0–1 commit together before it and 3–6 after it, instead of each event on its own.
+    expect(await notedTogether(test, registrations)).toEqual([
+      [0, 1],
+      [3, 4, 5, 6],
+    ]);
+    const parked = await test.db.query(`SELECT step, attempts, event_id AS "eventId" FROM parked_reactions WHERE reaction = $1`, [REACTION]);
+    expect(parked).toEqual([{ step: 'handle', attempts: 2, eventId: registrations[2].eventId }]);
+    expect(await wholeEventReceipts(test)).toBe(7);
+  }, 40_000);
+
+  it('whose COMMIT went through but whose answer was lost (the connection cut): its events are not handled again, the reaction goes on', async () => {
+    const { app: test, registrations } = await registrationsWaiting(5);
+    const prototype = ReceiptTransaction.prototype as unknown as { sendCommit(receipts: readonly unknown[]): Promise<unknown> };
+    const sendCommit = prototype.sendCommit;
+    let cut = false;
+    const spy = jest.spyOn(prototype, 'sendCommit').mockImplementation(async function (this: unknown, receipts: readonly unknown[]) {
+      const answer = await sendCommit.call(this, receipts);
+      if (receipts.length > 1 && !cut) {
+        cut = true;
+        throw new Error('Connection terminated unexpectedly');
+      }
+      return answer;
+    });
+    try {
+      await test.app.get(AfterListening).start();
+      await caughtUp(test);
+    } finally {
+      spy.mockRestore();
+    }
+
+    expect(cut).toBe(true);
+    expect(await notedTimes(test, registrations)).toEqual([1, 1, 1, 1, 1]);
+    expect(await notedTogether(test, registrations)).toEqual([[0, 1, 2, 3, 4]]);
+    expect(await wholeEventReceipts(test)).toBe(5);
   }, 40_000);
 });

@@ -83,4 +83,19 @@ describe('npm start refuses before it prints a token', () => {
     expect(started.stderr).toBe(`PORT and CONSUMER_PORT are both ${port} on 127.0.0.1: give each app its own port, see README "If ports 3000/3001 are taken"\n`);
     expect(`${started.stdout}${started.stderr}`).not.toMatch(PRINTED_TOKEN_OR_APP);
   });
+
+  // The same address spelled two ways: the check of equal strings passes, the bind of the second
+  // app then fails on the port the script itself holds for the first, and nothing else holds it.
+  it.each([
+    ['localhost', '127.0.0.1'],
+    ['::1', '0:0:0:0:0:0:0:1'],
+  ])('when PORT and CONSUMER_PORT are the same on HOST=%s and CONSUMER_HOST=%s: exit 1, saying so, not "in use"', async (host, consumerHost) => {
+    const port = String(await freePort());
+    const started = await startScript({ PORT: port, CONSUMER_PORT: port, HOST: host, CONSUMER_HOST: consumerHost });
+    expect(started).toMatchObject({ code: 1, signal: null });
+    expect(started.stderr).toBe(
+      `PORT and CONSUMER_PORT are both ${port} on ${host} and ${consumerHost}: give each app its own port, see README "If ports 3000/3001 are taken"\n`,
+    );
+    expect(`${started.stdout}${started.stderr}`).not.toMatch(PRINTED_TOKEN_OR_APP);
+  });
 });

@@ -1,5 +1,6 @@
 import { Logger } from '@nestjs/common';
 import { DataSource } from 'typeorm';
+import { isPostgresError } from '../../database/postgres-errors';
 import { TransactionContext } from '../../database/transaction-context';
 import { logContextOf, withLogContext } from '../../logging/log-context';
 import { classifyFailure } from '../../shared/failure-classification';
@@ -15,7 +16,7 @@ import type { SegmentLease } from '../segments/subscription-leases';
 import { StoredEvent, STORED_EVENT_COLUMNS } from '../stored-event';
 import type { EventUpcasters } from '../upcasting/event-upcasters';
 import type { Reaction, ReactionStep, ReactionWork } from './reaction';
-import { inReceiptTransaction, ReceiptTransaction, TransactionAbortedError } from './receipt-transaction';
+import { IN_FAILED_TRANSACTION, inReceiptTransaction, ReceiptTransaction, TransactionAbortedError } from './receipt-transaction';
 import { inReactionStep } from '../running-commands';
 import { causeOf } from './event-origin';
 import { inStepSpan } from './step-span';
@@ -702,15 +703,23 @@ export class ReactionSubscription {
       return { kind: 'rolled-back' };
     }
     const taken: Array<{ stored: ReactionEvent; ran: string[] }> = [];
+    /** The event run just before, in this transaction. */
+    let previous: { lane: number; index: number } | undefined;
     try {
       for (const [lane, events] of lanes.entries()) {
         for (const [index, { stored, event }] of events.entries()) {
           try {
             taken.push({ stored, ran: await withLogContext(logContextOf(stored), () => this.runInChunk(transaction, stored, event)) });
           } catch (error) {
-            if (error instanceof StepFailure) return { kind: 'step-failed', lane, index };
-            throw error;
+            if (!(error instanceof StepFailure)) throw error;
+            // Refused because the transaction was aborted already: most likely the event before
+            // caught a failed statement and went on. Blamed on this one, that one would stay in
+            // the run again and abort it as well. (If this one caught its own failure and went
+            // on, it is blamed when it comes first in a later run.)
+            if (previous && isPostgresError(error.error) && error.error.code === IN_FAILED_TRANSACTION) return { kind: 'step-failed', ...previous };
+            return { kind: 'step-failed', lane, index };
           }
+          previous = { lane, index };
         }
       }
       await transaction.commit(taken.map(({ stored, ran }) => ({ eventId: stored.eventId, steps: [WHOLE_EVENT, ...ran] })));

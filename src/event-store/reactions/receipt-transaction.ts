@@ -5,7 +5,7 @@ import { isPostgresError, UNIQUE_VIOLATION } from '../../database/postgres-error
 /** The primary key of reaction_receipts (subscription_id, event_id, step), as PostgreSQL named it. */
 const RECEIPTS_KEY = 'reaction_receipts_pkey';
 /** `in_failed_sql_transaction`: a statement sent after one failed in the same transaction. */
-const IN_FAILED_TRANSACTION = '25P02';
+export const IN_FAILED_TRANSACTION = '25P02';
 
 /** A statement of the transaction failed and was caught: PostgreSQL would roll it back at COMMIT. */
 export class TransactionAbortedError extends Error {
