@@ -55,7 +55,7 @@ if (development) {
   const api = `http://${hostInUrl(listeners.api.host)}:${listeners.api.port}`;
   log('development mode (AUTH_MODE=development): every endpoint but the health checks, /metrics, the API documents (/docs, /asyncapi) and the /flows page needs a bearer token. One with every scope, valid 24 h:');
   log(`export TOKEN=${token}`);
-  log(`then: curl -H "Authorization: Bearer $TOKEN" ${api}/orders   (Swagger UI: ${api}/docs, button Authorize; a request's journey: ${api}/flows)`);
+  log(`then: curl -H "Authorization: Bearer $TOKEN" ${api}/orders   (Swagger UI: ${api}/docs, button Authorize; a request's journey, in a browser: ${api}/flows)`);
 }
 
 /**
