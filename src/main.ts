@@ -3,7 +3,8 @@ import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { resolveAuthentication } from './auth/authentication-settings';
-import { environmentAdvice, InvalidEnvironmentError, loadEnvironment } from './config/environment';
+import { environmentAdvice, environmentSchema, InvalidEnvironmentError, loadEnvironment } from './config/environment';
+import { misspelledSettings } from './config/misspelled-settings';
 import { API_SCHEMA } from './database/api-schema';
 import { PendingMigrationsError, prepareDatabaseAtStart } from './database/migration-check';
 import { MigrationLockTimeoutError } from './database/migration-lock';
@@ -19,7 +20,7 @@ import { GracefulShutdown } from './shared/graceful-shutdown';
 async function bootstrap(): Promise<void> {
   const environment = loadEnvironment(process.env);
   useProcessLogger('api', environment);
-  for (const advice of environmentAdvice(environment)) new Logger('Configuration').warn(advice);
+  for (const advice of [...misspelledSettings(process.env, Object.keys(environmentSchema.shape)), ...environmentAdvice(environment)]) new Logger('Configuration').warn(advice);
   const authentication = resolveAuthentication(environment, environment.HOST);
   const shutdown = GracefulShutdown.listen({
     timeoutMs: environment.SHUTDOWN_TIMEOUT_MS,

@@ -12,7 +12,8 @@ import { logStartFailure } from '../logging/start-failure';
 import { logBroker, logDatabase } from '../logging/start-up-lines';
 import { AfterListening } from '../shared/after-listening';
 import { GracefulShutdown } from '../shared/graceful-shutdown';
-import { loadConsumerEnvironment } from './config/consumer-environment';
+import { misspelledSettings } from '../config/misspelled-settings';
+import { consumerEnvironmentSchema, loadConsumerEnvironment } from './config/consumer-environment';
 import { createConsumerApp } from './consumer-app';
 import { CONSUMER_SCHEMA } from './consumer-schema';
 import { TopologyMismatchError } from './messaging/topology-mismatch.error';
@@ -20,6 +21,7 @@ import { TopologyMismatchError } from './messaging/topology-mismatch.error';
 async function bootstrap(): Promise<void> {
   const environment = loadConsumerEnvironment(process.env);
   useProcessLogger('consumer', environment);
+  for (const warning of misspelledSettings(process.env, Object.keys(consumerEnvironmentSchema.shape))) new Logger('Configuration').warn(warning);
   const authentication = resolveAuthentication(environment, environment.CONSUMER_HOST);
   const shutdown = GracefulShutdown.listen({
     timeoutMs: environment.SHUTDOWN_TIMEOUT_MS,
