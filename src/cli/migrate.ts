@@ -2,6 +2,9 @@ import 'reflect-metadata';
 import { environmentSchema, parseEnvironment } from '../config/environment';
 import { API_SCHEMA } from '../database/api-schema';
 import { runMigrateCli } from '../database/migrate-command';
+import { misspelledSettings } from '../config/misspelled-settings';
+
+for (const warning of misspelledSettings(process.env, Object.keys(environmentSchema.shape))) process.stderr.write(`warning: ${warning}\n`);
 
 // Only what the command needs: a migrate step's environment may hold the database and nothing else.
 runMigrateCli(API_SCHEMA, () => {

@@ -3,6 +3,9 @@ import { parseEnvironment } from '../../config/environment';
 import { runMigrateCli } from '../../database/migrate-command';
 import { consumerEnvironmentSchema } from '../config/consumer-environment';
 import { CONSUMER_SCHEMA } from '../consumer-schema';
+import { misspelledSettings } from '../../config/misspelled-settings';
+
+for (const warning of misspelledSettings(process.env, Object.keys(consumerEnvironmentSchema.shape))) process.stderr.write(`warning: ${warning}\n`);
 
 // Only what the command needs: a migrate step's environment may hold the database and nothing else.
 runMigrateCli(CONSUMER_SCHEMA, () => {
