@@ -21,6 +21,19 @@ describe('a receipt transaction', () => {
     expect(await receiptsOf(eventId)).toEqual(['*', 'handle']);
   });
 
+  // A single event's steps, taken one by one after another process took the event as a whole
+  // (a chunk that lost its race to it falls back so): a step this process plans work for, but
+  // that one did not, must not act on an event that has its whole-event receipt.
+  it('records no step receipt for an event already taken as a whole', async () => {
+    const eventId = randomUUID();
+    const subscriptionId = 'reaction:test.taken';
+    await dataSource.query(`INSERT INTO reaction_receipts (subscription_id, event_id, step) VALUES ($1, $2, '*')`, [subscriptionId, eventId]);
+    const { transaction, recorded } = await ReceiptTransaction.begin(dataSource, subscriptionId, { receipt: { eventId, steps: ['first-step'] } });
+    expect(recorded).toEqual([]);
+    await transaction.commit();
+    expect(await receiptsOf(eventId)).toEqual(['*']);
+  });
+
   it('refuses to report a commit that PostgreSQL answered with ROLLBACK, even while pg still reports the transaction as open', async () => {
     const eventId = randomUUID();
     const { transaction } = await ReceiptTransaction.begin(dataSource, 'reaction:test.aborting', { receipt: { eventId, steps: ['*'] } });

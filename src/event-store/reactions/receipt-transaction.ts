@@ -1,6 +1,7 @@
 import type { ClientBase } from 'pg';
 import type { DataSource, EntityManager, QueryRunner } from 'typeorm';
 import { isPostgresError, UNIQUE_VIOLATION } from '../../database/postgres-errors';
+import { WHOLE_EVENT } from './reaction-receipts';
 
 /** The primary key of reaction_receipts (subscription_id, event_id, step), as PostgreSQL named it. */
 const RECEIPTS_KEY = 'reaction_receipts_pkey';
@@ -147,10 +148,18 @@ export class ReceiptTransaction {
     return `INSERT INTO reaction_receipts (subscription_id, event_id, step) VALUES ${rows.join(', ')}`;
   }
 
+  /**
+   * Records the receipts of `steps` of the event, unless the reaction took the event as a whole
+   * already (its `*` receipt): a step whose plan had no work in the process that took it, but has
+   * now, must not act on a done event (a chunk that lost its race for the event to another process
+   * falls back to taking it step by step).
+   */
   private receiptInsert(eventId: string, steps: readonly string[]): string {
     const literal = (value: string) => this.client.escapeLiteral(value);
+    const [subscriptionId, event] = [literal(this.subscriptionId), literal(eventId)];
     return `INSERT INTO reaction_receipts (subscription_id, event_id, step)
-      SELECT ${literal(this.subscriptionId)}, ${literal(eventId)}, unnest(ARRAY[${steps.map(literal).join(', ')}]::text[])
+      SELECT ${subscriptionId}, ${event}, unnest(ARRAY[${steps.map(literal).join(', ')}]::text[])
+      WHERE NOT EXISTS (SELECT 1 FROM reaction_receipts WHERE subscription_id = ${subscriptionId} AND event_id = ${event} AND step = '${WHOLE_EVENT}')
       ON CONFLICT DO NOTHING RETURNING step`;
   }
 }
