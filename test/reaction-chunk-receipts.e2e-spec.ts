@@ -185,40 +185,32 @@ describe('a chunk of a reaction', () => {
     expect(await wholeEventReceipts(test)).toBe(5);
   }, 40_000);
 
-  it('with a step failing after its write in the middle: the events before and after it are handled once, the failing one is retried and parked, its write never commits', async () => {
-    const { app: test, registrations } = await registrationsWaiting(7);
-    NoteRegistrations.refusedUser = registrations[2].userId;
-    await test.app.get(AfterListening).start();
-    await caughtUp(test);
+  // The same outcome whether the failing step throws or catches its failed statement and goes on:
+  // in the second case 2 is blamed, not 3 (whose first statement met the aborted transaction),
+  // so 0–1 commit together before it and 3–6 after it, instead of each event on its own.
+  it.each([
+    ['a step failing after its write', 'refusedUser'],
+    ['a step that catches a failed statement and goes on', 'swallowingUser'],
+  ] as const)(
+    'with %s in the middle: that one is retried and parked, its write never commits; the others are handled once, together',
+    async (_fault, faultyUser) => {
+      const { app: test, registrations } = await registrationsWaiting(7);
+      NoteRegistrations[faultyUser] = registrations[2].userId;
+      await test.app.get(AfterListening).start();
+      await caughtUp(test);
 
-    expect(await notedTimes(test, registrations)).toEqual([1, 1, 0, 1, 1, 1, 1]);
-    // 0–1 committed together when 2 failed in their chunk; 2 alone (retried, parked); then 3–6.
-    expect(await notedTogether(test, registrations)).toEqual([
-      [0, 1],
-      [3, 4, 5, 6],
-    ]);
-    const parked = await test.db.query(`SELECT step, attempts, event_id AS "eventId" FROM parked_reactions WHERE reaction = $1`, [REACTION]);
-    expect(parked).toEqual([{ step: 'handle', attempts: 2, eventId: registrations[2].eventId }]);
-    expect(await wholeEventReceipts(test)).toBe(7);
-  }, 40_000);
-
-  it('with a step that catches a failed statement and goes on in the middle: that one is blamed, retried and parked, its write never commits; the others are handled once, together', async () => {
-    const { app: test, registrations } = await registrationsWaiting(7);
-    NoteRegistrations.swallowingUser = registrations[2].userId;
-    await test.app.get(AfterListening).start();
-    await caughtUp(test);
-
-    expect(await notedTimes(test, registrations)).toEqual([1, 1, 0, 1, 1, 1, 1]);
-    // As when it throws: 2 is blamed, not 3 (whose first statement met the aborted transaction),
-    // so 0–1 commit together before it and 3–6 after it, instead of each event on its own.
-    expect(await notedTogether(test, registrations)).toEqual([
-      [0, 1],
-      [3, 4, 5, 6],
-    ]);
-    const parked = await test.db.query(`SELECT step, attempts, event_id AS "eventId" FROM parked_reactions WHERE reaction = $1`, [REACTION]);
-    expect(parked).toEqual([{ step: 'handle', attempts: 2, eventId: registrations[2].eventId }]);
-    expect(await wholeEventReceipts(test)).toBe(7);
-  }, 40_000);
+      expect(await notedTimes(test, registrations)).toEqual([1, 1, 0, 1, 1, 1, 1]);
+      // 0–1 committed together when 2 failed in their chunk; 2 alone (retried, parked); then 3–6.
+      expect(await notedTogether(test, registrations)).toEqual([
+        [0, 1],
+        [3, 4, 5, 6],
+      ]);
+      const parked = await test.db.query(`SELECT step, attempts, event_id AS "eventId" FROM parked_reactions WHERE reaction = $1`, [REACTION]);
+      expect(parked).toEqual([{ step: 'handle', attempts: 2, eventId: registrations[2].eventId }]);
+      expect(await wholeEventReceipts(test)).toBe(7);
+    },
+    40_000,
+  );
 
   it('whose COMMIT went through but whose answer was lost (the connection cut): its events are not handled again, the reaction goes on', async () => {
     const { app: test, registrations } = await registrationsWaiting(5);
